@@ -1,0 +1,300 @@
+//! Line tokenizer and built-in parameter classifier of the Drain engine.
+//!
+//! A line is cut into *tokens* at ASCII whitespace, ASCII control characters
+//! (NUL included) and the configured extra delimiters. Each token is then
+//! *normalized*: it is split into *segments* at punctuation (`= : , ; ( ) [ ]
+//! { } < > " ' | / \ @ # ! ? & % + *`), and every segment that contains an
+//! ASCII digit is a parameter, replaced by the one byte [`PARAM_BYTE`]. The
+//! punctuation is kept, so `uid=0` becomes `uid=\x01`, rendered `uid=<*>`,
+//! `10.1.2.3:50010` becomes `\x01:\x01` and `blk_-42` becomes `\x01`.
+//!
+//! This covers numbers, hex ids, IPs, ports, UUIDs, dates, times, versions
+//! and file names with digits in one pass over the bytes, without regular
+//! expressions. English month and weekday abbreviations (`Jan`, `Mon`) are
+//! parameters too, for the timestamps that logs embed. A token whose normalized text is exactly one parameter is a
+//! *pure parameter*.
+//!
+//! Control characters can never be inside a token (they separate tokens), so
+//! `PARAM_BYTE` is unambiguous in normalized text.
+
+/// Stands for one parameter segment inside normalized token text.
+pub(crate) const PARAM_BYTE: u8 = 0x01;
+
+/// Hash reserved for a template position generalised to a wildcard; never
+/// produced by [`hash_bytes`].
+pub(crate) const WILD: u64 = 0;
+
+/// What a normalized token is made of.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum TokKind {
+    /// No parameter segment.
+    Const,
+    /// Constant text with at least one parameter segment, e.g. `uid=<*>`.
+    Mixed,
+    /// Exactly one parameter, e.g. a number, an IP, a UUID.
+    Param,
+}
+
+/// One token of a tokenized line: a span of [`Tokenized::norm`].
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Tok {
+    /// [`hash_bytes`] of the normalized text.
+    pub hash: u64,
+    pub start: u32,
+    pub end: u32,
+    pub kind: TokKind,
+}
+
+/// A tokenized line; reused between lines to avoid allocations.
+#[derive(Default, Debug)]
+pub(crate) struct Tokenized {
+    /// Normalized text of all tokens, back to back (valid UTF-8).
+    pub norm: Vec<u8>,
+    pub toks: Vec<Tok>,
+}
+
+impl Tokenized {
+    /// Normalized text of token `i`.
+    pub fn text(&self, i: usize) -> &str {
+        let t = &self.toks[i];
+        // Tokens are cut at ASCII bytes only, so every span is valid UTF-8.
+        std::str::from_utf8(&self.norm[t.start as usize..t.end as usize]).unwrap_or("")
+    }
+}
+
+const C_WORD: u8 = 0;
+const C_SEP: u8 = 1;
+const C_PUNCT: u8 = 2;
+const C_DIGIT: u8 = 3;
+
+/// Turns lines into normalized tokens. Built once from the configuration.
+#[derive(Clone, Debug)]
+pub(crate) struct Tokenizer {
+    class: [u8; 256],
+    max_line_bytes: usize,
+    max_tokens: usize,
+}
+
+/// Punctuation that splits a token into segments (see the module docs).
+pub(crate) const SEGMENT_PUNCT: &[u8] = b"=:,;()[]{}<>\"'|/\\@#!?&%+*._";
+
+impl Tokenizer {
+    /// `extra_delimiters`: ASCII characters that separate tokens like
+    /// whitespace. Non-ASCII characters are ignored (the configuration
+    /// rejects them).
+    pub fn new(extra_delimiters: &str, max_line_bytes: usize, max_tokens: usize) -> Self {
+        let mut class = [C_WORD; 256];
+        for b in b'0'..=b'9' {
+            class[b as usize] = C_DIGIT;
+        }
+        for &b in SEGMENT_PUNCT {
+            class[b as usize] = C_PUNCT;
+        }
+        for b in 0..=0x20u8 {
+            class[b as usize] = C_SEP;
+        }
+        class[0x7f] = C_SEP;
+        for b in extra_delimiters.bytes() {
+            if b.is_ascii() {
+                class[b as usize] = C_SEP;
+            }
+        }
+        Tokenizer {
+            class,
+            max_line_bytes,
+            max_tokens: max_tokens.max(1),
+        }
+    }
+
+    /// Tokenizes `line` into `out` (cleared first).
+    ///
+    /// The line is first cut to `max_line_bytes` at a character boundary. A
+    /// line with more than `max_tokens` tokens keeps its first
+    /// `max_tokens - 1` tokens, followed by one pure parameter token that
+    /// stands for the rest of the line.
+    pub fn tokenize(&self, line: &str, out: &mut Tokenized) {
+        out.norm.clear();
+        out.toks.clear();
+        let mut cut = line.len().min(self.max_line_bytes);
+        while !line.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        let b = &line.as_bytes()[..cut];
+        let n = b.len();
+        let class = &self.class;
+        let mut i = 0;
+        loop {
+            while i < n && class[b[i] as usize] == C_SEP {
+                i += 1;
+            }
+            if i == n {
+                break;
+            }
+            let start = i;
+            while i < n && class[b[i] as usize] != C_SEP {
+                i += 1;
+            }
+            if out.toks.len() + 1 == self.max_tokens {
+                let mut j = i;
+                while j < n && class[b[j] as usize] == C_SEP {
+                    j += 1;
+                }
+                if j < n {
+                    // Overflow: one parameter for the rest of the line.
+                    let s = out.norm.len() as u32;
+                    out.norm.push(PARAM_BYTE);
+                    out.toks.push(Tok {
+                        hash: hash_bytes(&[PARAM_BYTE]),
+                        start: s,
+                        end: s + 1,
+                        kind: TokKind::Param,
+                    });
+                    break;
+                }
+            }
+            self.push_token(&b[start..i], out);
+        }
+    }
+
+    /// Normalizes one token (see the module docs) and appends it.
+    #[inline]
+    fn push_token(&self, t: &[u8], out: &mut Tokenized) {
+        let class = &self.class;
+        let start = out.norm.len();
+        let mut seg = 0; // start of the current segment in `t`
+        let mut digit = false;
+        let mut params = 0u32;
+        for (k, &c) in t.iter().enumerate() {
+            match class[c as usize] {
+                C_PUNCT => {
+                    if k > seg {
+                        if digit || is_date_word(&t[seg..k]) {
+                            out.norm.push(PARAM_BYTE);
+                            params += 1;
+                        } else {
+                            out.norm.extend_from_slice(&t[seg..k]);
+                        }
+                    }
+                    out.norm.push(c);
+                    seg = k + 1;
+                    digit = false;
+                }
+                C_DIGIT => digit = true,
+                _ => {}
+            }
+        }
+        if t.len() > seg {
+            if digit || is_date_word(&t[seg..]) {
+                out.norm.push(PARAM_BYTE);
+                params += 1;
+            } else {
+                out.norm.extend_from_slice(&t[seg..]);
+            }
+        }
+        let end = out.norm.len();
+        let text = &out.norm[start..end];
+        let kind = if params == 0 {
+            TokKind::Const
+        } else if text.len() == 1 {
+            TokKind::Param
+        } else {
+            TokKind::Mixed
+        };
+        out.toks.push(Tok {
+            hash: hash_bytes(text),
+            start: start as u32,
+            end: end as u32,
+            kind,
+        });
+    }
+}
+
+/// English month and weekday abbreviations (`Jan`, `JAN`, `Mon`, ...), as
+/// in syslog and C `asctime` timestamps: parameters like the digits
+/// around them.
+#[inline]
+fn is_date_word(seg: &[u8]) -> bool {
+    if seg.len() != 3 || !seg[0].is_ascii_uppercase() {
+        return false;
+    }
+    let w = [seg[0], seg[1].to_ascii_lowercase(), seg[2].to_ascii_lowercase()];
+    if seg[1].is_ascii_uppercase() != seg[2].is_ascii_uppercase() {
+        return false;
+    }
+    matches!(
+        &w,
+        b"Jan" | b"Feb" | b"Mar" | b"Apr" | b"May" | b"Jun" | b"Jul" | b"Aug" | b"Sep" | b"Oct"
+            | b"Nov" | b"Dec" | b"Mon" | b"Tue" | b"Wed" | b"Thu" | b"Fri" | b"Sat" | b"Sun"
+    )
+}
+
+/// Fast 64-bit hash of a short byte string; never returns [`WILD`].
+#[inline]
+pub(crate) fn hash_bytes(b: &[u8]) -> u64 {
+    const K: u64 = 0x9E37_79B9_7F4A_7C15;
+    let mut h: u64 = (b.len() as u64).wrapping_mul(K) ^ 0x2545_F491_4F6C_DD1D;
+    let mut chunks = b.chunks_exact(8);
+    for c in &mut chunks {
+        let v = u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]);
+        h = (h ^ v).wrapping_mul(K).rotate_left(29);
+    }
+    let r = chunks.remainder();
+    if !r.is_empty() {
+        let mut buf = [0u8; 8];
+        buf[..r.len()].copy_from_slice(r);
+        h = (h ^ u64::from_le_bytes(buf)).wrapping_mul(K).rotate_left(29);
+    }
+    h ^= h >> 33;
+    h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
+    h ^= h >> 33;
+    if h == WILD {
+        1
+    } else {
+        h
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn norm(line: &str) -> Vec<String> {
+        let t = Tokenizer::new("", 3000, 128);
+        let mut out = Tokenized::default();
+        t.tokenize(line, &mut out);
+        (0..out.toks.len())
+            .map(|i| out.text(i).replace(PARAM_BYTE as char, "<*>"))
+            .collect()
+    }
+
+    #[test]
+    fn classifier() {
+        assert_eq!(
+            norm("uid=0 euid=0 tty=NODEVssh rhost=218.188.2.4"),
+            ["uid=<*>", "euid=<*>", "tty=NODEVssh", "rhost=<*>"]
+        );
+        assert_eq!(norm("10.251.73.220:50010 blk_-695"), ["<*>:<*>", "<*>"]);
+        assert_eq!(
+            norm("0x7fed806eb5d 2017-05-16 00:00:00.008 e3871ffd-2f8c-4c5a"),
+            ["<*>", "<*>", "<*>:<*>:<*>", "<*>"]
+        );
+        assert_eq!(norm("/udev/hda1 (uid=0) [1]"), ["/udev/<*>", "(uid=<*>)", "[<*>]"]);
+        assert_eq!(norm("  \t\0 "), Vec::<String>::new());
+        assert_eq!(norm("héllo wörld2"), ["héllo", "<*>"]);
+    }
+
+    #[test]
+    fn caps() {
+        let t = Tokenizer::new("", 10, 3);
+        let mut out = Tokenized::default();
+        t.tokenize("a b c d e f", &mut out);
+        assert_eq!(out.toks.len(), 3);
+        assert_eq!(out.toks[2].kind, TokKind::Param);
+        t.tokenize("a b c    ", &mut out);
+        assert_eq!(out.toks.len(), 3);
+        assert_eq!(out.text(2), "c");
+        // cut at a char boundary: "ééééé" is 10 bytes, "éééééé" 12
+        t.tokenize("éééééé", &mut out);
+        assert_eq!(out.text(0), "ééééé");
+    }
+}

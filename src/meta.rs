@@ -1,0 +1,65 @@
+//! `otelcat_version()`, `otelcat_debug()` and the test-only panic hooks.
+
+use crate::ffi::{self, bail, sqlite3, sqlite3_value, Aggregate, Arg, Ctx, Result};
+
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+pub const COMMIT: &str = env!("OTELCAT_GIT_COMMIT");
+
+/// `otelcat_version()` → `'v' || crate version`.
+pub fn otelcat_version(ctx: Ctx, _args: &[*mut sqlite3_value]) -> Result<()> {
+    ctx.text(&format!("v{VERSION}"))
+}
+
+/// `otelcat_debug()` → version, commit, the SQLite in use, build profile.
+pub fn otelcat_debug(ctx: Ctx, _args: &[*mut sqlite3_value]) -> Result<()> {
+    let profile = if cfg!(debug_assertions) { "debug" } else { "release" };
+    ctx.text(&format!(
+        "Version: v{VERSION}\nCommit: {COMMIT}\nSQLite: {} ({})\nBuild: {profile}, {}-{}",
+        ffi::libversion(),
+        ffi::libversion_number(),
+        std::env::consts::ARCH,
+        std::env::consts::OS,
+    ))
+}
+
+/// `otelcat_test_panic(where)`: panics on purpose so tests can prove that a
+/// panic becomes an SQL error. Registered only when the environment variable
+/// OTELCAT_TEST_HOOKS=1 is set when the extension loads.
+fn otelcat_test_panic(_ctx: Ctx, args: &[*mut sqlite3_value]) -> Result<()> {
+    let what = Arg(args[0]).str("otelcat_test_panic", 1)?.to_string();
+    panic!("test panic requested ({what})");
+}
+
+/// Aggregate twin: panics in step or in final, as asked by its argument.
+struct PanicAgg {
+    in_final: bool,
+}
+
+impl Aggregate for PanicAgg {
+    fn new(args: &[*mut sqlite3_value]) -> Result<Self> {
+        let what = Arg(args[0]).str("otelcat_test_panic_agg", 1)?;
+        match what {
+            "step" | "final" => Ok(PanicAgg { in_final: what == "final" }),
+            _ => bail!("otelcat_test_panic_agg: argument 1 must be 'step' or 'final'"),
+        }
+    }
+    fn step(&mut self, _args: &[*mut sqlite3_value]) -> Result<()> {
+        if !self.in_final {
+            panic!("test panic requested (aggregate step)");
+        }
+        Ok(())
+    }
+    fn result(&mut self, _ctx: Ctx) -> Result<()> {
+        panic!("test panic requested (aggregate final)");
+    }
+}
+
+pub fn register(db: *mut sqlite3) -> Result<()> {
+    ffi::define_scalar(db, "otelcat_version", 0, ffi::pure(), otelcat_version)?;
+    ffi::define_scalar(db, "otelcat_debug", 0, ffi::pure(), otelcat_debug)?;
+    if std::env::var("OTELCAT_TEST_HOOKS").as_deref() == Ok("1") {
+        ffi::define_scalar(db, "otelcat_test_panic", 1, ffi::impure(), otelcat_test_panic)?;
+        ffi::define_aggregate::<PanicAgg>(db, "otelcat_test_panic_agg", 1, ffi::impure())?;
+    }
+    Ok(())
+}

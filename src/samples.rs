@@ -1,0 +1,206 @@
+//! Sample functions: `json_samples_merge` and the `json_samples` aggregate.
+//!
+//! A sample list is a JSON array of the first N distinct values seen, in
+//! arrival order (the catalog keeps N = 10). Two elements are the same when
+//! their compact JSON texts are equal.
+
+use std::collections::HashSet;
+
+use serde_json::Value;
+
+use crate::ffi::{self, bail, sqlite3, sqlite3_value, Aggregate, Arg, Ctx, Kind, Result};
+use crate::text;
+
+pub const DEFAULT_MAX_N: usize = 10;
+pub const MAX_MAX_N: i64 = 10_000;
+
+fn max_n_arg(func: &str, arg: Arg, pos: usize) -> Result<usize> {
+    if arg.kind() != Kind::Integer {
+        bail!(
+            "{func}: argument {pos} (max_n) must be an integer from 0 to {MAX_MAX_N}, got {}",
+            arg.kind().name()
+        );
+    }
+    let v = arg.i64();
+    if !(0..=MAX_MAX_N).contains(&v) {
+        bail!("{func}: argument {pos} (max_n) must be from 0 to {MAX_MAX_N}, got {v}");
+    }
+    Ok(v as usize)
+}
+
+/// An ordered set of distinct compact-JSON element texts, capped at `max`.
+pub struct Samples {
+    max: usize,
+    seen: HashSet<String>,
+    order: Vec<String>,
+}
+
+impl Samples {
+    pub fn new(max: usize) -> Self {
+        Samples { max, seen: HashSet::new(), order: Vec::new() }
+    }
+    #[inline]
+    pub fn is_full(&self) -> bool {
+        self.order.len() >= self.max
+    }
+    /// Adds one element given as compact JSON text; false when full.
+    pub fn push_json(&mut self, json: String) -> bool {
+        if self.is_full() {
+            return false;
+        }
+        if !self.seen.contains(&json) {
+            self.seen.insert(json.clone());
+            self.order.push(json);
+        }
+        true
+    }
+    /// Adds the elements of a JSON array text, in order.
+    pub fn extend_from_array(&mut self, array_text: &str) -> std::result::Result<(), String> {
+        let v: Value = serde_json::from_str(array_text).map_err(|e| e.to_string())?;
+        let Value::Array(items) = v else {
+            return Err(format!("a JSON {} is not an array", json_kind(&v)));
+        };
+        for item in items {
+            if !self.push_json(item.to_string()) {
+                break;
+            }
+        }
+        Ok(())
+    }
+    pub fn to_json(&self) -> String {
+        let mut out = String::with_capacity(2 + self.order.iter().map(|s| s.len() + 1).sum::<usize>());
+        out.push('[');
+        for (i, s) in self.order.iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            out.push_str(s);
+        }
+        out.push(']');
+        out
+    }
+}
+
+fn json_kind(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "boolean",
+        Value::Number(_) => "number",
+        Value::String(_) => "string",
+        Value::Array(_) => "array",
+        Value::Object(_) => "object",
+    }
+}
+
+/// Merges two sample lists (pure logic of `json_samples_merge`).
+pub fn merge(existing: Option<&str>, incoming: Option<&str>, max_n: usize) -> std::result::Result<String, (usize, String)> {
+    let mut s = Samples::new(max_n);
+    for (i, t) in [existing, incoming].into_iter().enumerate() {
+        if let Some(t) = t {
+            s.extend_from_array(t).map_err(|why| (i + 1, why))?;
+        }
+    }
+    Ok(s.to_json())
+}
+
+fn array_arg<'a>(arg: Arg, pos: usize) -> Result<Option<&'a str>> {
+    match arg.kind() {
+        Kind::Null => Ok(None),
+        Kind::Text | Kind::Blob => Ok(Some(arg.str("json_samples_merge", pos)?)),
+        k => bail!("json_samples_merge: argument {pos} is not a JSON array (got {})", k.name()),
+    }
+}
+
+/// `json_samples_merge(existing, incoming [, max_n])`.
+pub fn json_samples_merge(ctx: Ctx, args: &[*mut sqlite3_value]) -> Result<()> {
+    let max_n = match args.get(2) {
+        Some(&a) => max_n_arg("json_samples_merge", Arg(a), 3)?,
+        None => DEFAULT_MAX_N,
+    };
+    let existing = array_arg(Arg(args[0]), 1)?;
+    let incoming = array_arg(Arg(args[1]), 2)?;
+    match merge(existing, incoming, max_n) {
+        Ok(s) => ctx.text(&s),
+        Err((pos, why)) => bail!("json_samples_merge: argument {pos} is not a JSON array ({why})"),
+    }
+}
+
+/// `json_samples(value [, max_n])`: the first max_n distinct non-NULL values.
+pub struct SamplesAgg {
+    samples: Samples,
+    buf: String,
+}
+
+impl Aggregate for SamplesAgg {
+    fn new(args: &[*mut sqlite3_value]) -> Result<Self> {
+        let max_n = match args.get(1) {
+            Some(&a) => max_n_arg("json_samples", Arg(a), 2)?,
+            None => DEFAULT_MAX_N,
+        };
+        Ok(SamplesAgg { samples: Samples::new(max_n), buf: String::new() })
+    }
+    fn step(&mut self, args: &[*mut sqlite3_value]) -> Result<()> {
+        if self.samples.is_full() {
+            return Ok(());
+        }
+        let a = Arg(args[0]);
+        let json = match a.kind() {
+            Kind::Null => return Ok(()),
+            Kind::Integer | Kind::Real => {
+                self.buf.clear();
+                if a.kind() == Kind::Integer {
+                    text::push_i64(&mut self.buf, a.i64());
+                } else {
+                    let f = a.f64();
+                    if !f.is_finite() {
+                        // JSON has no infinities: keep the text form as a string.
+                        text::push_f64(&mut self.buf, f);
+                        self.buf = Value::String(std::mem::take(&mut self.buf)).to_string();
+                    } else {
+                        text::push_f64(&mut self.buf, f);
+                    }
+                }
+                self.buf.clone()
+            }
+            Kind::Text => Value::String(a.str("json_samples", 1)?.to_string()).to_string(),
+            Kind::Blob => bail!("json_samples: argument 1 is a BLOB, which JSON cannot hold"),
+        };
+        self.samples.push_json(json);
+        Ok(())
+    }
+    fn result(&mut self, ctx: Ctx) -> Result<()> {
+        ctx.text(&self.samples.to_json())
+    }
+}
+
+pub fn register(db: *mut sqlite3) -> Result<()> {
+    let pure = ffi::pure();
+    ffi::define_scalar(db, "json_samples_merge", 2, pure, json_samples_merge)?;
+    ffi::define_scalar(db, "json_samples_merge", 3, pure, json_samples_merge)?;
+    ffi::define_aggregate::<SamplesAgg>(db, "json_samples", 1, pure)?;
+    ffi::define_aggregate::<SamplesAgg>(db, "json_samples", 2, pure)?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn merge_keeps_order_and_distinct() {
+        assert_eq!(merge(Some(r#"["a","b"]"#), Some(r#"["b","c"]"#), 10).unwrap(), r#"["a","b","c"]"#);
+        assert_eq!(merge(None, Some(r#"["x","x",1,"1"]"#), 10).unwrap(), r#"["x",1,"1"]"#);
+        assert_eq!(merge(None, None, 10).unwrap(), "[]");
+        assert_eq!(merge(Some(r#"[1,2,3]"#), Some(r#"[4]"#), 2).unwrap(), "[1,2]");
+        assert_eq!(merge(Some(r#"[{"a":1}]"#), Some(r#"[{"a":1},[1,2]]"#), 10).unwrap(), r#"[{"a":1},[1,2]]"#);
+    }
+
+    #[test]
+    fn merge_rejects_non_arrays() {
+        assert_eq!(merge(Some("{}"), None, 10).unwrap_err().0, 1);
+        assert_eq!(merge(None, Some("3"), 10).unwrap_err().0, 2);
+        assert!(merge(Some("[1,"), None, 10).is_err());
+        let deep = "[".repeat(100_000) + &"]".repeat(100_000);
+        assert!(merge(Some(&deep), None, 10).is_err());
+    }
+}
