@@ -171,6 +171,10 @@ impl Aggregate for SamplesAgg {
     fn result(&mut self, ctx: Ctx) -> Result<()> {
         ctx.text(&self.samples.to_json())
     }
+    /// Like json_group_array: no rows give an empty array.
+    fn empty(ctx: Ctx) -> Result<()> {
+        ctx.text("[]")
+    }
 }
 
 pub fn register(db: *mut sqlite3) -> Result<()> {

@@ -12,7 +12,7 @@ use std::hash::{BuildHasherDefault, Hasher};
 
 use serde::{Deserialize, Serialize};
 
-use super::tokenize::{hash_bytes, TokKind, Tokenized, Tokenizer, PARAM_BYTE, WILD};
+use super::tokenize::{hash_bytes, Tok, TokKind, Tokenized, Tokenizer, PARAM_BYTE, WILD};
 
 // ---------------------------------------------------------------------------
 // Configuration
@@ -26,9 +26,11 @@ pub struct DrainConfig {
     /// its positions equal to that cluster's template reaches `sim_th`;
     /// otherwise it starts a new cluster. Lower merges more.
     pub sim_th: f64,
-    /// Depth of the prefix tree, 3..=16 (default 4), counted as in Drain3: the
-    /// root and the token-count layer, then `depth - 2` layers keyed by the
-    /// first tokens of the line.
+    /// Depth of the prefix tree, 3..=16 (default 4), with Drain3's meaning:
+    /// below the root, a layer keyed by the token count, then layers keyed by
+    /// the first `depth - 3` tokens of a line, never by its last token (so a
+    /// line shorter than the depth still shares a leaf with lines that differ
+    /// from it in their last token).
     pub depth: usize,
     /// Maximum children of a tree node, 2..=1_000_000 (default 100). When a
     /// node is full, further distinct tokens share its `<*>` child.
@@ -36,6 +38,10 @@ pub struct DrainConfig {
     /// Maximum clusters in a model, 1..=10_000_000 (default 10_000). Creating
     /// one more evicts the least recently used cluster.
     pub max_clusters: usize,
+    /// Maximum clusters in one tree leaf, 1..=1_000_000 (default 256).
+    /// Creating one more in a full leaf evicts that leaf's least recently
+    /// used cluster. Bounds the work per line whatever arrives.
+    pub max_leaf_clusters: usize,
     /// Lines are cut to this many bytes (at a character boundary) before
     /// tokenizing, 1..=1_048_576 (default 3000, as Loki).
     pub max_line_bytes: usize,
@@ -46,7 +52,7 @@ pub struct DrainConfig {
     /// character boundary, 0..=1_048_576 (default 512).
     pub max_example_bytes: usize,
     /// Distinct values needed before a template position becomes a
-    /// parameter, 2..=1000 (default 4). A line that no template covers but
+    /// parameter, 2..=1000 (default 3). A line that no template covers but
     /// that is similar to a cluster generalises that cluster only when, at
     /// every differing position, at least this many distinct values were
     /// seen among the line and the clusters that agree with it elsewhere;
@@ -68,10 +74,11 @@ impl Default for DrainConfig {
             depth: 4,
             max_children: 100,
             max_clusters: 10_000,
+            max_leaf_clusters: 256,
             max_line_bytes: 3000,
             max_tokens: 128,
             max_example_bytes: 512,
-            min_distinct: 4,
+            min_distinct: 3,
             extra_delimiters: String::new(),
             param_str: "<*>".to_string(),
         }
@@ -103,6 +110,7 @@ impl DrainConfig {
                 "depth" => c.depth = int(key, val, 3, 16)?,
                 "max_children" => c.max_children = int(key, val, 2, 1_000_000)?,
                 "max_clusters" => c.max_clusters = int(key, val, 1, 10_000_000)?,
+                "max_leaf_clusters" => c.max_leaf_clusters = int(key, val, 1, 1_000_000)?,
                 "max_line_bytes" => c.max_line_bytes = int(key, val, 1, 1 << 20)?,
                 "max_tokens" => c.max_tokens = int(key, val, 2, 4096)?,
                 "max_example_bytes" => c.max_example_bytes = int(key, val, 0, 1 << 20)?,
@@ -140,6 +148,7 @@ impl DrainConfig {
             "depth": self.depth,
             "max_children": self.max_children,
             "max_clusters": self.max_clusters,
+            "max_leaf_clusters": self.max_leaf_clusters,
             "max_line_bytes": self.max_line_bytes,
             "max_tokens": self.max_tokens,
             "max_example_bytes": self.max_example_bytes,
@@ -355,6 +364,9 @@ pub struct Drain {
     live: usize,
     /// Number of training lines so far.
     tick: u64,
+    /// Buffers of `train`.
+    train_scratch: Option<Box<Scratch>>,
+    /// Buffers of `match_line`.
     scratch: RefCell<Scratch>,
 }
 
@@ -376,6 +388,7 @@ impl Drain {
             lru_tail: NIL,
             live: 0,
             tick: 0,
+            train_scratch: Some(Box::default()),
             scratch: RefCell::new(Scratch::default()),
         }
     }
@@ -403,10 +416,11 @@ impl Drain {
     /// Trains the model with one line. Returns the cluster the line belongs
     /// to now (its template as it is after this line) and what changed.
     pub fn train(&mut self, line: &str) -> Trained {
-        let mut scratch = std::mem::take(self.scratch.get_mut());
+        // Boxed so that taking it out of `self` moves a pointer only.
+        let mut scratch = self.train_scratch.take().unwrap_or_default();
         self.tokenizer.tokenize(line, &mut scratch.line);
         let r = self.train_tokens(line, &mut scratch);
-        *self.scratch.get_mut() = scratch;
+        self.train_scratch = Some(scratch);
         r
     }
 
@@ -431,7 +445,10 @@ impl Drain {
         }
         let id = self.tick;
         let slot = self.create(raw, &s.line, id);
-        let evicted = if self.live > self.cfg.max_clusters {
+        let leaf = self.slot(slot).leaf;
+        let evicted = if let Some(e) = self.evict_from_full_leaf(leaf, slot) {
+            Some(e)
+        } else if self.live > self.cfg.max_clusters {
             let victim = self.lru_tail;
             debug_assert!(victim != slot);
             Some(self.remove(victim))
@@ -537,19 +554,20 @@ impl Drain {
         c.texts = texts;
         c.size = size;
         let id = c.id;
-        self.rehome(survivor);
         self.touch(survivor);
+        let evicted = self.rehome(survivor);
         Some(Trained {
             cluster_id: id,
             change: Change::TemplateChanged,
-            evicted: None,
+            evicted,
             merged,
         })
     }
 
     /// Moves a cluster to the `<*>` branch of every tree layer where its
-    /// template became a wildcard.
-    fn rehome(&mut self, slot: u32) {
+    /// template became a wildcard. Returns a cluster evicted from a full
+    /// destination leaf.
+    fn rehome(&mut self, slot: u32) -> Option<u64> {
         let c = self.slot(slot);
         let moved = c
             .path
@@ -557,7 +575,7 @@ impl Drain {
             .zip(&c.toks)
             .any(|(k, t)| *k != WILD && *t == WILD);
         if !moved {
-            return;
+            return None;
         }
         let n = c.toks.len();
         let old_leaf = c.leaf;
@@ -582,6 +600,23 @@ impl Drain {
         }
         c.path = path;
         c.leaf = node;
+        self.evict_from_full_leaf(node, slot)
+    }
+
+    /// If `leaf` holds more than `max_leaf_clusters`, evicts its least
+    /// recently used cluster other than `keep`.
+    fn evict_from_full_leaf(&mut self, leaf: u32, keep: u32) -> Option<u64> {
+        let nd = &self.nodes[leaf as usize];
+        if nd.clusters.len() <= self.cfg.max_leaf_clusters {
+            return None;
+        }
+        let victim = nd
+            .clusters
+            .iter()
+            .copied()
+            .filter(|&o| o != keep)
+            .min_by_key(|&o| self.slot(o).last_used)?;
+        Some(self.remove(victim))
     }
 
     /// Read-only: the cluster whose template covers `line` (the most
@@ -654,7 +689,7 @@ impl Drain {
                 .map_err(|e| format!("drain records: cluster {}: tokens: {e}", r.id))?;
             let path = decode_tokens(&r.path)
                 .map_err(|e| format!("drain records: cluster {}: path: {e}", r.id))?;
-            let levels = toks.len().min(d.cfg.depth - 2);
+            let levels = d.levels(toks.len());
             if path.len() != levels || toks.len() > d.cfg.max_tokens {
                 return Err(format!(
                     "drain records: cluster {}: shape does not fit the configuration",
@@ -738,9 +773,18 @@ impl Drain {
             n += nd.clusters.capacity() * 4;
         }
         let s = self.scratch.borrow();
-        n += s.line.norm.capacity() + s.line.toks.capacity() * 24;
-        n += (s.frontier.capacity() + s.next.capacity()) * 4;
+        for s in [Some(&*s), self.train_scratch.as_deref()].into_iter().flatten() {
+            n += size_of::<Scratch>();
+            n += s.line.norm.capacity() + s.line.toks.capacity() * size_of::<Tok>();
+            n += (s.frontier.capacity() + s.next.capacity() + s.group.capacity()) * 4;
+            n += s.diff.capacity() * 8 + s.vals.capacity() * 8;
+        }
         n
+    }
+
+    /// Number of tree layers keyed by tokens for a line of `n` tokens.
+    fn levels(&self, n: usize) -> usize {
+        (self.cfg.depth - 3).min(n.saturating_sub(1))
     }
 
     // --- search -----------------------------------------------------------
@@ -756,7 +800,7 @@ impl Drain {
         };
         s.frontier.clear();
         s.frontier.push(len_node);
-        let levels = n.min(self.cfg.depth - 2);
+        let levels = self.levels(n);
         for t in &line.toks[..levels] {
             s.next.clear();
             for &nd in &s.frontier {
@@ -853,7 +897,7 @@ impl Drain {
         c.template = render(&c.texts, &c.toks, &self.cfg.param_str);
         let n = line.toks.len();
         let mut node = self.child_or_new(ROOT, n as u64);
-        let levels = n.min(self.cfg.depth - 2);
+        let levels = self.levels(n);
         for (i, t) in line.toks[..levels].iter().enumerate() {
             let nd = &self.nodes[node as usize];
             let key = if t.kind != TokKind::Const {

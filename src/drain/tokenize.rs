@@ -62,10 +62,11 @@ impl Tokenized {
     }
 }
 
+// Byte classes (bit flags; 0 is any other byte).
 const C_WORD: u8 = 0;
 const C_SEP: u8 = 1;
 const C_PUNCT: u8 = 2;
-const C_DIGIT: u8 = 3;
+const C_DIGIT: u8 = 4;
 
 /// Turns lines into normalized tokens. Built once from the configuration.
 #[derive(Clone, Debug)]
@@ -76,7 +77,7 @@ pub(crate) struct Tokenizer {
 }
 
 /// Punctuation that splits a token into segments (see the module docs).
-pub(crate) const SEGMENT_PUNCT: &[u8] = b"=:,;()[]{}<>\"'|/\\@#!?&%+*._";
+pub(crate) const SEGMENT_PUNCT: &[u8] = b"=:,;()[]{}<>\"'|/\\@#!?&%+*";
 
 impl Tokenizer {
     /// `extra_delimiters`: ASCII characters that separate tokens like
@@ -113,7 +114,6 @@ impl Tokenizer {
     /// `max_tokens - 1` tokens, followed by one pure parameter token that
     /// stands for the rest of the line.
     pub fn tokenize(&self, line: &str, out: &mut Tokenized) {
-        out.norm.clear();
         out.toks.clear();
         let mut cut = line.len().min(self.max_line_bytes);
         while !line.is_char_boundary(cut) {
@@ -121,92 +121,98 @@ impl Tokenizer {
         }
         let b = &line.as_bytes()[..cut];
         let n = b.len();
+        // Normalized text is never longer than the input: write it in place
+        // of a zeroed buffer, and truncate at the end.
+        out.norm.clear();
+        out.norm.resize(n, 0);
+        let buf = &mut out.norm[..];
         let class = &self.class;
+        let mut w = 0;
         let mut i = 0;
         loop {
-            while i < n && class[b[i] as usize] == C_SEP {
+            while i < n && class[b[i] as usize] & C_SEP != 0 {
                 i += 1;
             }
             if i == n {
                 break;
             }
-            let start = i;
-            while i < n && class[b[i] as usize] != C_SEP {
+            if out.toks.len() + 1 == self.max_tokens && more_than_one_token(&b[i..], class) {
+                // Overflow: one parameter for the rest of the line.
+                buf[w] = PARAM_BYTE;
+                out.toks.push(Tok {
+                    hash: hash_bytes(&[PARAM_BYTE]),
+                    start: w as u32,
+                    end: w as u32 + 1,
+                    kind: TokKind::Param,
+                });
+                w += 1;
+                break;
+            }
+            // One token: copy bytes, and rewind each segment with a digit
+            // (or a date/unit word) to a single PARAM_BYTE.
+            let start = w;
+            let mut seg = w;
+            let mut digit = false;
+            let mut params = 0u32;
+            while i < n {
+                let c = b[i];
+                let cl = class[c as usize];
+                if cl & (C_SEP | C_PUNCT) != 0 {
+                    if cl & C_SEP != 0 {
+                        break;
+                    }
+                    if w > seg && (digit || is_date_word(&buf[seg..w])) {
+                        w = seg;
+                        buf[w] = PARAM_BYTE;
+                        w += 1;
+                        params += 1;
+                    }
+                    digit = false;
+                    buf[w] = c;
+                    w += 1;
+                    seg = w;
+                } else {
+                    buf[w] = c;
+                    w += 1;
+                    digit |= cl != 0;
+                }
                 i += 1;
             }
-            if out.toks.len() + 1 == self.max_tokens {
-                let mut j = i;
-                while j < n && class[b[j] as usize] == C_SEP {
-                    j += 1;
-                }
-                if j < n {
-                    // Overflow: one parameter for the rest of the line.
-                    let s = out.norm.len() as u32;
-                    out.norm.push(PARAM_BYTE);
-                    out.toks.push(Tok {
-                        hash: hash_bytes(&[PARAM_BYTE]),
-                        start: s,
-                        end: s + 1,
-                        kind: TokKind::Param,
-                    });
-                    break;
-                }
-            }
-            self.push_token(&b[start..i], out);
-        }
-    }
-
-    /// Normalizes one token (see the module docs) and appends it.
-    #[inline]
-    fn push_token(&self, t: &[u8], out: &mut Tokenized) {
-        let class = &self.class;
-        let start = out.norm.len();
-        let mut seg = 0; // start of the current segment in `t`
-        let mut digit = false;
-        let mut params = 0u32;
-        for (k, &c) in t.iter().enumerate() {
-            match class[c as usize] {
-                C_PUNCT => {
-                    if k > seg {
-                        if digit || is_date_word(&t[seg..k]) {
-                            out.norm.push(PARAM_BYTE);
-                            params += 1;
-                        } else {
-                            out.norm.extend_from_slice(&t[seg..k]);
-                        }
-                    }
-                    out.norm.push(c);
-                    seg = k + 1;
-                    digit = false;
-                }
-                C_DIGIT => digit = true,
-                _ => {}
-            }
-        }
-        if t.len() > seg {
-            if digit || is_date_word(&t[seg..]) {
-                out.norm.push(PARAM_BYTE);
+            if w > seg && (digit || is_date_word(&buf[seg..w])) {
+                w = seg;
+                buf[w] = PARAM_BYTE;
+                w += 1;
                 params += 1;
-            } else {
-                out.norm.extend_from_slice(&t[seg..]);
             }
+            let text = &buf[start..w];
+            let kind = if params == 0 {
+                TokKind::Const
+            } else if text.len() == 1 {
+                TokKind::Param
+            } else {
+                TokKind::Mixed
+            };
+            out.toks.push(Tok {
+                hash: hash_bytes(text),
+                start: start as u32,
+                end: w as u32,
+                kind,
+            });
         }
-        let end = out.norm.len();
-        let text = &out.norm[start..end];
-        let kind = if params == 0 {
-            TokKind::Const
-        } else if text.len() == 1 {
-            TokKind::Param
-        } else {
-            TokKind::Mixed
-        };
-        out.toks.push(Tok {
-            hash: hash_bytes(text),
-            start: start as u32,
-            end: end as u32,
-            kind,
-        });
+        out.norm.truncate(w);
     }
+}
+
+/// True if `b` (starting at a token) holds more than one token.
+fn more_than_one_token(b: &[u8], class: &[u8; 256]) -> bool {
+    let mut i = 0;
+    while i < b.len() && class[b[i] as usize] & C_SEP == 0 {
+        i += 1;
+    }
+    while i < b.len() && class[b[i] as usize] & C_SEP != 0 {
+        i += 1;
+    }
+    i < b.len()
 }
 
 /// English month and weekday abbreviations (`Jan`, `JAN`, `Mon`, ...), as
@@ -214,7 +220,13 @@ impl Tokenizer {
 /// around them.
 #[inline]
 fn is_date_word(seg: &[u8]) -> bool {
-    if seg.len() != 3 || !seg[0].is_ascii_uppercase() {
+    if seg.is_empty() || seg.len() > 3 || !seg[0].is_ascii_uppercase() {
+        return false;
+    }
+    if seg.len() <= 3 && matches!(seg, b"B" | b"KB" | b"MB" | b"GB" | b"TB" | b"PB") {
+        return true;
+    }
+    if seg.len() != 3 {
         return false;
     }
     let w = [seg[0], seg[1].to_ascii_lowercase(), seg[2].to_ascii_lowercase()];
@@ -238,11 +250,19 @@ pub(crate) fn hash_bytes(b: &[u8]) -> u64 {
         let v = u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]);
         h = (h ^ v).wrapping_mul(K).rotate_left(29);
     }
+    // Tail of 1..=7 bytes read as in wyhash (overlapping reads; the length
+    // is in the seed), avoiding a byte copy through the stack.
     let r = chunks.remainder();
-    if !r.is_empty() {
-        let mut buf = [0u8; 8];
-        buf[..r.len()].copy_from_slice(r);
-        h = (h ^ u64::from_le_bytes(buf)).wrapping_mul(K).rotate_left(29);
+    let n = r.len();
+    if n > 0 {
+        let v = if n >= 4 {
+            let a = u32::from_le_bytes([r[0], r[1], r[2], r[3]]) as u64;
+            let b = u32::from_le_bytes([r[n - 4], r[n - 3], r[n - 2], r[n - 1]]) as u64;
+            a | (b << 32)
+        } else {
+            r[0] as u64 | (r[n / 2] as u64) << 8 | (r[n - 1] as u64) << 16
+        };
+        h = (h ^ v).wrapping_mul(K).rotate_left(29);
     }
     h ^= h >> 33;
     h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);

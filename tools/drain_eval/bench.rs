@@ -1,1 +1,76 @@
-fn main() {}
+//! Training speed of the Drain engine on Loghub-2k lines.
+//!
+//! usage: bench [DATA_DIR] [--rounds N]
+//!
+//! Loads the Content column of every `<System>/<System>_2k.log_structured.csv`
+//! (20k lines for the 10 systems), then measures with the default config:
+//! * cold: a fresh model trained on the 20k lines, repeated N times;
+//! * warm: one model trained once on the 20k lines, then trained on them
+//!   N more times;
+//! * match: `match_line` on the 20k lines N times on the warm model.
+use drain::drain::engine::{Drain, DrainConfig};
+use std::time::Instant;
+
+fn main() {
+    let mut args = std::env::args().skip(1);
+    let mut dir = "/work/shared/data/loghub-2k".to_string();
+    let mut rounds = 50usize;
+    while let Some(a) = args.next() {
+        match a.as_str() {
+            "--rounds" => rounds = args.next().unwrap().parse().unwrap(),
+            _ => dir = a,
+        }
+    }
+    let mut systems: Vec<_> = std::fs::read_dir(&dir)
+        .expect("data dir")
+        .filter_map(|e| e.ok())
+        .filter(|e| e.path().is_dir())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    systems.sort();
+    let mut lines = Vec::new();
+    for sys in &systems {
+        let path = format!("{dir}/{sys}/{sys}_2k.log_structured.csv");
+        let Ok(mut rdr) = csv::Reader::from_path(&path) else { continue };
+        let ci = rdr.headers().unwrap().iter().position(|h| h == "Content").unwrap();
+        for r in rdr.records() {
+            lines.push(r.unwrap()[ci].to_string());
+        }
+    }
+    let bytes: usize = lines.iter().map(|l| l.len()).sum();
+    println!("{} lines, {:.1} bytes/line, {rounds} rounds", lines.len(), bytes as f64 / lines.len() as f64);
+    let cfg = DrainConfig::default();
+
+    let t = Instant::now();
+    let mut clusters = 0;
+    for _ in 0..rounds {
+        let mut d = Drain::new(cfg.clone());
+        for l in &lines {
+            std::hint::black_box(d.train(l));
+        }
+        clusters = d.len();
+    }
+    let n = (lines.len() * rounds) as f64;
+    println!("cold  train: {:>6.2} M lines/s ({clusters} clusters)", n / t.elapsed().as_secs_f64() / 1e6);
+
+    let mut d = Drain::new(cfg.clone());
+    for l in &lines {
+        d.train(l);
+    }
+    let t = Instant::now();
+    for _ in 0..rounds {
+        for l in &lines {
+            std::hint::black_box(d.train(l));
+        }
+    }
+    println!("warm  train: {:>6.2} M lines/s ({} clusters)", n / t.elapsed().as_secs_f64() / 1e6, d.len());
+
+    let t = Instant::now();
+    for _ in 0..rounds {
+        for l in &lines {
+            std::hint::black_box(d.match_line(l));
+        }
+    }
+    println!("match_line : {:>6.2} M lines/s", n / t.elapsed().as_secs_f64() / 1e6);
+    println!("memory     : {} bytes, {} tree nodes", d.approx_memory_bytes(), d.tree_nodes());
+}

@@ -1,0 +1,59 @@
+# otelcat — build, test, demo, benchmarks.
+#   make        build the release extension at dist/otelcat.so
+#   make test   every test: Rust units, SQL assertions (sqlite3 CLI), Python, Node
+#   make demo   build a demo catalog (demo.db) and print its report
+SHELL := /bin/bash
+.DEFAULT_GOAL := all
+
+CARGO   ?= cargo
+SQLITE  ?= sqlite3
+# Debian's interpreter: its sqlite3 module can load extensions (pyenv's cannot).
+SYSPY   ?= /usr/bin/python3
+VENV    ?= .venv
+PY      := $(VENV)/bin/python
+NODE    ?= node
+NPM     ?= npm
+EXT     := dist/otelcat.so
+SOURCES := $(shell find src vendor -name '*.rs') Cargo.toml Cargo.lock build.rs $(wildcard sql/*.sql)
+
+.PHONY: all test test-rust test-sql test-python test-node bench clean venv
+
+all: $(EXT)
+
+$(EXT): $(SOURCES)
+	$(CARGO) build --release --locked
+	@mkdir -p dist
+	cp target/release/libotelcat.so $(EXT)
+
+# A virtualenv on the system interpreter, for the Python packages the tests
+# use (DataSketches for interop, OpenTelemetry SDK, ...).
+$(VENV)/.ok: tests/requirements.txt
+	$(SYSPY) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r tests/requirements.txt
+	@touch $@
+venv: $(VENV)/.ok
+
+tests/node/node_modules/.ok: tests/node/package.json
+	cd tests/node && $(NPM) install --no-audit --no-fund --loglevel=error
+	@touch $@
+
+test: test-rust test-sql test-python test-node
+	@echo "all tests passed"
+
+test-rust:
+	$(CARGO) test --release --locked --lib --quiet
+
+test-sql: $(EXT)
+	tests/run_sql_tests.sh $(SQLITE) tests/sql/*.sql
+
+test-python: $(EXT) $(VENV)/.ok
+	$(PY) -m unittest discover -s tests -p 'test_*.py' -v 2>&1 | tail -n 40; exit $${PIPESTATUS[0]}
+
+test-node: $(EXT) tests/node/node_modules/.ok
+	cd tests/node && $(NODE) --test test.mjs
+
+bench: $(EXT)
+	$(SYSPY) bench/bench_functions.py
+
+clean:
+	rm -rf target dist $(VENV) tests/node/node_modules

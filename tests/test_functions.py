@@ -1,0 +1,348 @@
+"""The SQL functions through the built extension, in Python's sqlite3.
+
+Every function the extension registers must appear in the snapshot below and
+have a test method named test_<function name> in this file (or another test
+file): adding a function without a test fails test_every_function_is_tested.
+"""
+import glob
+import json
+import math
+import os
+import random
+import sqlite3
+import subprocess
+import sys
+import unittest
+
+from helpers import EXT, FIXTURES, connect, series
+
+# (name, number of arguments, type s=scalar a=aggregate w=window, flags)
+# flags: deterministic, innocuous, directonly (from pragma_function_list).
+EXPECTED = {
+    ("otelcat_version", 0, "s", "deterministic innocuous"),
+    ("otelcat_debug", 0, "s", "deterministic innocuous"),
+    ("hll_sketch", 1, "w", "deterministic innocuous"),
+    ("hll_sketch", 2, "w", "deterministic innocuous"),
+    ("hll_add", 2, "s", "deterministic innocuous"),
+    ("hll_merge", -1, "s", "deterministic innocuous"),
+    ("hll_merge", 1, "w", "deterministic innocuous"),
+    ("hll_count", 1, "s", "deterministic innocuous"),
+    ("hll_info", 1, "s", "deterministic innocuous"),
+    ("json_samples_merge", 2, "s", "deterministic innocuous"),
+    ("json_samples_merge", 3, "s", "deterministic innocuous"),
+    ("json_samples", 1, "w", "deterministic innocuous"),
+    ("json_samples", 2, "w", "deterministic innocuous"),
+}
+# Functions added by later modules register their rows here (see other test files).
+EXTRA_EXPECTED = set()
+
+SQLITE_DETERMINISTIC = 0x800
+SQLITE_DIRECTONLY = 0x80000
+SQLITE_INNOCUOUS = 0x200000
+
+
+def function_list(db):
+    rows = db.execute("SELECT name, narg, type, flags FROM pragma_function_list").fetchall()
+    out = set()
+    for name, narg, typ, flags in rows:
+        words = [w for bit, w in ((SQLITE_DETERMINISTIC, "deterministic"), (SQLITE_INNOCUOUS, "innocuous"),
+                                  (SQLITE_DIRECTONLY, "directonly")) if flags & bit]
+        out.add((name, narg, typ, " ".join(words)))
+    return out
+
+
+def extension_functions():
+    plain = sqlite3.connect(":memory:")
+    before = {r[:3] for r in function_list(plain)}
+    return {r for r in function_list(connect()) if r[:3] not in before}
+
+
+def all_test_names():
+    names = set()
+    for mod in sys.modules.values():
+        f = getattr(mod, "__file__", "") or ""
+        if os.path.dirname(os.path.abspath(f)) == os.path.dirname(os.path.abspath(__file__)):
+            for obj in vars(mod).values():
+                if isinstance(obj, type) and issubclass(obj, unittest.TestCase):
+                    names |= {n for n in dir(obj) if n.startswith("test_")}
+    return names
+
+
+class TestRegistry(unittest.TestCase):
+    def test_function_list_snapshot(self):
+        import test_functions
+        got = extension_functions()
+        want = EXPECTED | test_functions.EXTRA_EXPECTED
+        self.assertEqual(sorted(got - want), [], "registered but not in the snapshot")
+        self.assertEqual(sorted(want - got), [], "in the snapshot but not registered")
+
+    def test_every_function_is_tested(self):
+        tests = all_test_names()
+        missing = sorted({name for name, *_ in extension_functions()} - {t[5:] for t in tests})
+        self.assertEqual(missing, [], "functions without a test_<name> method")
+
+    def test_loads_by_stem_and_finds_entry_point(self):
+        db = sqlite3.connect(":memory:")
+        db.enable_load_extension(True)
+        db.load_extension(EXT)  # no suffix, no entry point name: sqlite3_otelcat_init
+        self.assertTrue(db.execute("SELECT otelcat_version()").fetchone()[0].startswith("v"))
+
+
+class TestMeta(unittest.TestCase):
+    def test_otelcat_version(self):
+        v = connect().execute("SELECT otelcat_version()").fetchone()[0]
+        with open(os.path.join(os.path.dirname(EXT), "..", "Cargo.toml")) as f:
+            cargo = f.read()
+        crate_version = next(l.split('"')[1] for l in cargo.splitlines() if l.startswith("version"))
+        self.assertEqual(v, "v" + crate_version)
+
+    def test_otelcat_debug(self):
+        db = connect()
+        d = db.execute("SELECT otelcat_debug()").fetchone()[0]
+        self.assertIn(db.execute("SELECT otelcat_version()").fetchone()[0], d)
+        self.assertIn("SQLite: " + sqlite3.sqlite_version, d)
+        self.assertRegex(d, r"Commit: (unknown|[0-9a-f]{7,})")
+
+
+class TestPanicGuard(unittest.TestCase):
+    """A panic inside the extension is an SQL error; the host process lives on."""
+
+    def run_child(self, code):
+        env = dict(os.environ, OTELCAT_TEST_HOOKS="1")
+        here = os.path.dirname(os.path.abspath(__file__))
+        return subprocess.run([sys.executable, "-c", f"import sys; sys.path.insert(0, {here!r})\n" + code],
+                              env=env, capture_output=True, text=True, timeout=60)
+
+    def test_scalar_panic_is_an_error(self):
+        r = self.run_child(
+            "from helpers import connect\nimport sqlite3\ndb = connect()\n"
+            "try:\n    db.execute(\"SELECT otelcat_test_panic('scalar')\").fetchall()\nexcept sqlite3.Error as e:\n    print('ERR', e)\n"
+            "print('ALIVE', db.execute('SELECT hll_count(hll_add(NULL, 1))').fetchone()[0])\n")
+        self.assertIn("ERR otelcat_test_panic: internal error (panic: test panic requested (scalar))", r.stdout, r.stderr)
+        self.assertIn("ALIVE 1", r.stdout)
+        self.assertEqual(r.returncode, 0)
+
+    def test_aggregate_panics_are_errors(self):
+        for where in ("step", "final"):
+            r = self.run_child(
+                "from helpers import connect\nimport sqlite3\ndb = connect()\n"
+                f"try:\n    db.execute(\"SELECT otelcat_test_panic_agg('{where}') FROM (SELECT 1 UNION ALL SELECT 2)\").fetchall()\n"
+                "except sqlite3.Error as e:\n    print('ERR', e)\nprint('ALIVE')\n")
+            self.assertIn(f"ERR otelcat_test_panic_agg: internal error (panic: test panic requested (aggregate {where}))",
+                          r.stdout, r.stderr)
+            self.assertIn("ALIVE", r.stdout)
+
+    def test_hooks_absent_without_env(self):
+        with self.assertRaisesRegex(sqlite3.OperationalError, "no such function: otelcat_test_panic"):
+            connect().execute("SELECT otelcat_test_panic('x')")
+
+
+def err(db, sql, params=()):
+    try:
+        db.execute(sql, params).fetchall()
+    except sqlite3.Error as e:
+        return str(e)
+    raise AssertionError(f"no error from {sql!r}")
+
+
+class TestHll(unittest.TestCase):
+    def setUp(self):
+        self.db = connect()
+
+    def count(self, n, lg_k=None, offset=0):
+        k = f", {lg_k}" if lg_k else ""
+        return self.db.execute(f"{series(n)} SELECT hll_count(hll_sketch(v + {offset}{k})) FROM s").fetchone()[0]
+
+    @staticmethod
+    def bound(n, lg_k=12):
+        return 3 * 1.04 / math.sqrt(2 ** lg_k) * n
+
+    def test_hll_sketch(self):
+        # Accuracy within 3 standard errors from 10 to 10^7 distinct values.
+        for n in (10, 100, 1000, 10_000, 100_000, 1_000_000, 10_000_000):
+            est = self.count(n)
+            self.assertLessEqual(abs(est - n), max(self.bound(n), 0), f"n={n} estimate={est}")
+        self.assertIsNone(self.db.execute("SELECT hll_sketch(1) WHERE 0").fetchone()[0])
+        for bad in (3, 22, 100, -1):
+            self.assertIn(f"hll_sketch: argument 2 (lg_k) must be from 4 to 21, got {bad}",
+                          err(self.db, f"SELECT hll_sketch(1, {bad})"))
+        self.assertIn("hll_sketch: argument 2 (lg_k) must be an integer", err(self.db, "SELECT hll_sketch(1, 'x')"))
+        self.assertIn("hll_sketch: lg_k must be the same on every row",
+                      err(self.db, "SELECT hll_sketch(v, k) FROM (SELECT 1 v, 10 k UNION ALL SELECT 2, 11)"))
+        self.assertIn("wrong number of arguments", err(self.db, "SELECT hll_sketch(1, 12, 3)"))
+        self.assertIn("hll_sketch: rows cannot be removed",
+                      err(self.db, "SELECT hll_sketch(v) OVER (ROWS BETWEEN 1 PRECEDING AND CURRENT ROW) "
+                                   "FROM (SELECT 1 v UNION ALL SELECT 2 UNION ALL SELECT 3)"))
+
+    def test_union_of_halves(self):
+        for n in (1000, 100_000, 10_000_000):
+            est = self.db.execute(
+                f"{series(n)} SELECT hll_count(hll_merge(s)) FROM (SELECT hll_sketch(v) s FROM s GROUP BY v > {n // 2})"
+            ).fetchone()[0]
+            self.assertLessEqual(abs(est - n), self.bound(n), f"n={n} estimate={est}")
+
+    def test_hll_add(self):
+        s = self.db.execute("SELECT hll_add(hll_add(NULL, 'a'), 'b')").fetchone()[0]
+        self.assertEqual(self.db.execute("SELECT hll_count(?)", (s,)).fetchone()[0], 2)
+        self.assertEqual(self.db.execute("SELECT hll_add(?, NULL)", (s,)).fetchone()[0], s)
+        self.assertIn("hll_add: argument 1 is not an HLL sketch", err(self.db, "SELECT hll_add('text', 1)"))
+        self.assertIn("wrong number of arguments", err(self.db, "SELECT hll_add(NULL)"))
+
+    def test_hll_merge(self):
+        self.assertIn("hll_merge: wrong number of arguments (0)", err(self.db, "SELECT hll_merge()"))
+        self.assertIn("hll_merge: argument 3 is not an HLL sketch",
+                      err(self.db, "SELECT hll_merge(NULL, hll_add(NULL, 1), x'00112233445566778899')"))
+        self.assertIn("hll_merge: argument 1 is not an HLL sketch (got TEXT",
+                      err(self.db, "SELECT hll_merge(x) FROM (SELECT 'nope' x)"))
+        a = self.db.execute(f"{series(5000)} SELECT hll_sketch(v, 14) FROM s").fetchone()[0]
+        b = self.db.execute(f"{series(5000)} SELECT hll_sketch(v + 2500, 11) FROM s").fetchone()[0]
+        info = json.loads(self.db.execute("SELECT hll_info(hll_merge(?, ?))", (a, b)).fetchone()[0])
+        self.assertEqual(info["lg_k"], 11)
+        self.assertLessEqual(abs(info["estimate"] - 7500), self.bound(7500, 11))
+
+    def test_hll_count(self):
+        self.assertEqual(self.db.execute("SELECT hll_count(NULL)").fetchone()[0], 0)
+        self.assertIsInstance(self.db.execute("SELECT hll_count(hll_add(NULL, 1))").fetchone()[0], int)
+        good = self.db.execute(f"{series(10000)} SELECT hll_sketch(v) FROM s").fetchone()[0]
+        bad_inputs = {
+            "empty blob": b"",
+            "truncated": good[: len(good) // 2],
+            "header only": good[:8],
+            "random bytes": bytes(random.Random(7).getrandbits(8) for _ in range(64)),
+            "wrong family": good[:2] + b"\x03" + good[3:],
+        }
+        for what, blob in bad_inputs.items():
+            with self.subTest(what):
+                self.assertIn("hll_count: argument 1 is not an HLL sketch", err(self.db, "SELECT hll_count(?)", (blob,)))
+        self.assertIn("hll_count: argument 1 is not an HLL sketch (got TEXT", err(self.db, "SELECT hll_count('abc')"))
+        self.assertIn("hll_count: argument 1 is not an HLL sketch (got INTEGER", err(self.db, "SELECT hll_count(7)"))
+        self.assertIn("wrong number of arguments", err(self.db, "SELECT hll_count(NULL, NULL)"))
+
+    def test_fuzzed_blobs_never_crash(self):
+        rnd = random.Random(42)
+        good = [self.db.execute(f"{series(n)} SELECT hll_sketch(v) FROM s").fetchone()[0] for n in (3, 300, 30000)]
+        for g in good:
+            for _ in range(300):
+                m = bytearray(g)
+                for _ in range(rnd.randint(1, 4)):
+                    m[rnd.randrange(len(m))] = rnd.getrandbits(8)
+                try:
+                    self.db.execute("SELECT hll_count(?), hll_info(?)", (bytes(m), bytes(m))).fetchone()
+                except sqlite3.Error as e:
+                    self.assertIn("not an HLL sketch", str(e))
+                    self.assertNotIn("panic", str(e))
+
+    def test_hll_info(self):
+        info = json.loads(self.db.execute(f"{series(100000)} SELECT hll_info(hll_sketch(v)) FROM s").fetchone()[0])
+        for k in ("lg_k", "estimate", "lower_bound", "upper_bound", "bytes", "mode", "type"):
+            self.assertIn(k, info)
+        self.assertEqual((info["lg_k"], info["mode"], info["type"]), (12, "HLL", "HLL_4"))
+        self.assertLessEqual(info["lower_bound"], info["estimate"])
+        self.assertLessEqual(info["estimate"], info["upper_bound"])
+        self.assertLessEqual(info["bytes"], 4096)
+        self.assertIn("hll_info: argument 1 is not an HLL sketch", err(self.db, "SELECT hll_info(x'00')"))
+
+    def test_golden_fixtures_decode_forever(self):
+        with open(os.path.join(FIXTURES, "hll", "manifest.json")) as f:
+            manifest = json.load(f)
+        self.assertGreaterEqual(len(manifest), 6)
+        for name, want in manifest.items():
+            with open(os.path.join(FIXTURES, "hll", name), "rb") as f:
+                blob = f.read()
+            info = json.loads(self.db.execute("SELECT hll_info(?)", (blob,)).fetchone()[0])
+            with self.subTest(name):
+                self.assertEqual(info["estimate"], want["estimate"])
+                self.assertEqual(info["lower_bound"], want["lower_bound"])
+                self.assertEqual(info["upper_bound"], want["upper_bound"])
+                self.assertEqual((info["lg_k"], info["mode"]), (want["lg_k"], want["mode"]))
+                self.assertEqual(self.db.execute("SELECT hll_count(?)", (blob,)).fetchone()[0], want["hll_count"])
+                # Rebuilding the same values today gives the same bytes.
+                n = int(want["values"].split("..")[1])
+                again = self.db.execute(f"{series(n)} SELECT hll_sketch('user-' || v, {want['lg_k']}) FROM s").fetchone()[0]
+                self.assertEqual(again, blob)
+
+
+try:
+    import datasketches
+except ImportError:  # run outside the venv
+    datasketches = None
+
+
+@unittest.skipIf(datasketches is None, "Python datasketches not installed (make test installs it)")
+class TestDataSketchesInterop(unittest.TestCase):
+    def test_python_reads_sql_sketches_and_unions_match(self):
+        db = connect()
+        sql_blob = db.execute(f"{series(30000)} SELECT hll_sketch('k' || v) FROM s").fetchone()[0]
+        py = datasketches.hll_sketch.deserialize(sql_blob)
+        self.assertEqual(py.lg_config_k, 12)
+        self.assertAlmostEqual(py.get_estimate(), db.execute("SELECT hll_info(?) ->> '$.estimate'", (sql_blob,)).fetchone()[0], 6)
+        # Python sketches the overlapping range 20001..50000 from the same strings.
+        ps = datasketches.hll_sketch(12, datasketches.tgt_hll_type.HLL_4)
+        for v in range(20001, 50001):
+            ps.update("k" + str(v))
+        py_blob = ps.serialize_compact()
+        merged = db.execute("SELECT hll_count(hll_merge(?, ?))", (sql_blob, py_blob)).fetchone()[0]
+        self.assertLessEqual(abs(merged - 50000), 3 * 1.04 / 64 * 50000)
+        # Same strings on both sides: identical registers, so merging the
+        # Python sketch changes nothing (the hashes agree value by value).
+        same = datasketches.hll_sketch(12, datasketches.tgt_hll_type.HLL_4)
+        for v in range(1, 30001):
+            same.update("k" + str(v))
+        self.assertEqual(db.execute("SELECT hll_merge(?, ?)", (sql_blob, same.serialize_compact())).fetchone()[0],
+                         db.execute("SELECT hll_merge(?, ?)", (sql_blob, sql_blob)).fetchone()[0])
+        # And Python merges ours.
+        u = datasketches.hll_union(12)
+        u.update(py)
+        u.update(ps)
+        self.assertLessEqual(abs(u.get_estimate() - 50000), 3 * 1.04 / 64 * 50000)
+
+    def test_numbers_hash_as_their_text(self):
+        db = connect()
+        ps = datasketches.hll_sketch(12)
+        for s in ("42", "1.5", "-7", "1e-7"):
+            ps.update(s)
+        blob = db.execute("SELECT hll_sketch(x) FROM (SELECT 42 x UNION ALL SELECT 1.5 UNION ALL SELECT -7 UNION ALL SELECT 1e-7)").fetchone()[0]
+        self.assertEqual(db.execute("SELECT hll_count(hll_merge(?, ?))", (blob, ps.serialize_compact())).fetchone()[0], 4)
+
+
+class TestSamples(unittest.TestCase):
+    def setUp(self):
+        self.db = connect()
+
+    def test_json_samples_merge(self):
+        q = lambda *a: self.db.execute("SELECT json_samples_merge(" + ",".join("?" * len(a)) + ")", a).fetchone()[0]
+        self.assertEqual(q('["a","b"]', '["b","c"]'), '["a","b","c"]')
+        self.assertEqual(q(None, None), "[]")
+        self.assertEqual(q('[1,2,3]', '[4]', 3), "[1,2,3]")
+        cases = {
+            "object": ('{"a":1}', "argument 1 is not a JSON array"),
+            "number": ("3", "argument 1 is not a JSON array"),
+            "truncated": ('["a",', "argument 1 is not a JSON array"),
+            "deep": ("[" * 5000 + "]" * 5000, "argument 1 is not a JSON array (recursion limit"),
+        }
+        for what, (arg, msg) in cases.items():
+            with self.subTest(what):
+                self.assertIn("json_samples_merge: " + msg, err(self.db, "SELECT json_samples_merge(?, NULL)", (arg,)))
+        self.assertIn("json_samples_merge: argument 2 is not a JSON array",
+                      err(self.db, "SELECT json_samples_merge(NULL, 'x')"))
+        self.assertIn("json_samples_merge: argument 2 is not a JSON array (got INTEGER)",
+                      err(self.db, "SELECT json_samples_merge(NULL, 5)"))
+        self.assertIn("json_samples_merge: argument 3 (max_n) must be from 0 to 10000, got -1",
+                      err(self.db, "SELECT json_samples_merge(NULL, NULL, -1)"))
+        self.assertIn("wrong number of arguments", err(self.db, "SELECT json_samples_merge('[]')"))
+        self.assertIn("json_samples_merge: argument 1 is not valid UTF-8",
+                      err(self.db, "SELECT json_samples_merge(x'5b22ff225d', NULL)"))
+
+    def test_json_samples(self):
+        got = self.db.execute(f"{series(100)} SELECT json_samples(v % 13) FROM s").fetchone()[0]
+        self.assertEqual(json.loads(got), [1, 2, 3, 4, 5, 6, 7, 8, 9, 10])
+        got = self.db.execute(f"{series(100)} SELECT json_samples('u' || (v % 3), 5) FROM s").fetchone()[0]
+        self.assertEqual(json.loads(got), ["u1", "u2", "u0"])
+        self.assertEqual(self.db.execute("SELECT json_samples(1) WHERE 0").fetchone()[0], "[]")
+        self.assertIn("json_samples: argument 1 is a BLOB", err(self.db, "SELECT json_samples(x'00')"))
+        self.assertIn("json_samples: argument 2 (max_n) must be an integer",
+                      err(self.db, "SELECT json_samples(1, 'ten')"))
+
+
+if __name__ == "__main__":
+    unittest.main()
