@@ -41,6 +41,7 @@ macro_rules! sqlite {
         }
     }};
 }
+#[allow(unused_imports)]
 pub(crate) use sqlite;
 
 #[inline]
@@ -104,10 +105,16 @@ pub struct Error {
 
 impl Error {
     pub fn new(msg: impl Into<String>) -> Error {
-        Error { code: SQLITE_ERROR, msg: msg.into() }
+        Error {
+            code: SQLITE_ERROR,
+            msg: msg.into(),
+        }
     }
     pub fn with_code(code: c_int, msg: impl Into<String>) -> Error {
-        Error { code, msg: msg.into() }
+        Error {
+            code,
+            msg: msg.into(),
+        }
     }
 }
 
@@ -287,7 +294,12 @@ impl Ctx {
             .len()
             .try_into()
             .map_err(|_| Error::with_code(18, "string or blob too big"))?;
-        sqlite!(result_text(self.0, s.as_ptr() as *const c_char, n, transient()));
+        sqlite!(result_text(
+            self.0,
+            s.as_ptr() as *const c_char,
+            n,
+            transient()
+        ));
         Ok(())
     }
     pub fn blob(self, b: &[u8]) -> Result<()> {
@@ -295,7 +307,12 @@ impl Ctx {
             .len()
             .try_into()
             .map_err(|_| Error::with_code(18, "string or blob too big"))?;
-        sqlite!(result_blob(self.0, b.as_ptr() as *const c_void, n, transient()));
+        sqlite!(result_blob(
+            self.0,
+            b.as_ptr() as *const c_void,
+            n,
+            transient()
+        ));
         Ok(())
     }
     pub fn error(self, e: &Error) {
@@ -390,7 +407,11 @@ unsafe fn agg_name(ctx: *mut sqlite3_context) -> &'static str {
 
 /// The state slot inside SQLite's aggregate context: a pointer to our box.
 unsafe fn agg_slot<A>(ctx: *mut sqlite3_context, alloc: bool) -> *mut *mut A {
-    let n = if alloc { std::mem::size_of::<*mut A>() as c_int } else { 0 };
+    let n = if alloc {
+        std::mem::size_of::<*mut A>() as c_int
+    } else {
+        0
+    };
     sqlite!(aggregate_context(ctx, n)) as *mut *mut A
 }
 
@@ -588,7 +609,11 @@ unsafe extern "C" fn wt_connect<T: WriteTable>(
         }
         let inner = T::connect(db, aux)?;
         let vt = Box::new(VTab {
-            base: sqlite3_vtab { pModule: ptr::null(), nRef: 0, zErrMsg: ptr::null_mut() },
+            base: sqlite3_vtab {
+                pModule: ptr::null(),
+                nRef: 0,
+                zErrMsg: ptr::null_mut(),
+            },
             inner,
         });
         *pp_vtab = Box::into_raw(vt) as *mut sqlite3_vtab;
@@ -626,7 +651,9 @@ unsafe extern "C" fn wt_open(
     vtab: *mut sqlite3_vtab,
     pp_cursor: *mut *mut sqlite3_vtab_cursor,
 ) -> c_int {
-    let c = Box::new(EmptyCursor { base: sqlite3_vtab_cursor { pVtab: vtab } });
+    let c = Box::new(EmptyCursor {
+        base: sqlite3_vtab_cursor { pVtab: vtab },
+    });
     *pp_cursor = Box::into_raw(c) as *mut sqlite3_vtab_cursor;
     SQLITE_OK
 }
@@ -902,7 +929,9 @@ pub fn exec(db: *mut sqlite3, sql: &str) -> Result<()> {
         let msg = if err.is_null() {
             errmsg(db)
         } else {
-            let m = unsafe { CStr::from_ptr(err) }.to_string_lossy().into_owned();
+            let m = unsafe { CStr::from_ptr(err) }
+                .to_string_lossy()
+                .into_owned();
             sqlite!(free(err as *mut c_void));
             m
         };
@@ -963,7 +992,12 @@ pub fn stmt_scoped<T: 'static>(ctx: Ctx, key: c_int, make: impl FnOnce() -> T) -
         return p;
     }
     let b = Box::into_raw(Box::new(make()));
-    sqlite!(set_auxdata(ctx.0, key, b as *mut c_void, Some(drop_aux::<T>)));
+    sqlite!(set_auxdata(
+        ctx.0,
+        key,
+        b as *mut c_void,
+        Some(drop_aux::<T>)
+    ));
     // set_auxdata frees the value itself on failure; look it up again.
     sqlite!(get_auxdata(ctx.0, key)) as *mut T
 }

@@ -11,9 +11,7 @@ use datasketches::common::NumStdDev;
 use datasketches::hash::value::raw_bytes;
 use datasketches::hll::{HllSketch, HllType, HllUnion};
 
-use crate::ffi::{
-    self, bail, sqlite3, sqlite3_value, Aggregate, Arg, Ctx, Error, Kind, Result,
-};
+use crate::ffi::{self, bail, sqlite3, sqlite3_value, Aggregate, Arg, Ctx, Error, Kind, Result};
 use crate::text;
 
 /// Default log2 of the number of registers: 4096 registers, relative
@@ -45,7 +43,12 @@ pub fn decode(bytes: &[u8]) -> std::result::Result<HllSketch, String> {
     // The DataSketches preamble: byte 1 serial version (1), byte 2 family (7 = HLL).
     match bytes {
         [] => return Err("empty blob".into()),
-        b if b.len() < 8 => return Err(format!("{} bytes, shorter than the 8-byte preamble", b.len())),
+        b if b.len() < 8 => {
+            return Err(format!(
+                "{} bytes, shorter than the 8-byte preamble",
+                b.len()
+            ))
+        }
         b if b[2] != 7 => return Err(format!("family byte is {}, not 7 (HLL)", b[2])),
         b if b[1] != 1 => return Err(format!("serial version {} is not 1", b[1])),
         _ => {}
@@ -75,10 +78,15 @@ pub fn encode(sketch: &HllSketch) -> Vec<u8> {
 pub fn sketch_arg(func: &str, arg: Arg, pos: usize) -> Result<Option<HllSketch>> {
     match arg.kind() {
         Kind::Null => Ok(None),
-        Kind::Blob => decode(arg.blob())
-            .map(Some)
-            .map_err(|why| Error::new(format!("{func}: argument {pos} is not an HLL sketch ({why})"))),
-        k => bail!("{func}: argument {pos} is not an HLL sketch (got {}, expected a BLOB)", k.name()),
+        Kind::Blob => decode(arg.blob()).map(Some).map_err(|why| {
+            Error::new(format!(
+                "{func}: argument {pos} is not an HLL sketch ({why})"
+            ))
+        }),
+        k => bail!(
+            "{func}: argument {pos} is not an HLL sketch (got {}, expected a BLOB)",
+            k.name()
+        ),
     }
 }
 
@@ -97,7 +105,10 @@ pub struct Merger {
 
 impl Default for Merger {
     fn default() -> Self {
-        Merger { union: None, min_lg_k: MAX_LG_K }
+        Merger {
+            union: None,
+            min_lg_k: MAX_LG_K,
+        }
     }
 }
 
@@ -105,7 +116,9 @@ impl Merger {
     pub fn add(&mut self, s: &HllSketch) {
         let k = s.lg_config_k();
         self.min_lg_k = self.min_lg_k.min(k);
-        let u = self.union.get_or_insert_with(|| HllUnion::new(k).expect("lg_k in range"));
+        let u = self
+            .union
+            .get_or_insert_with(|| HllUnion::new(k).expect("lg_k in range"));
         u.update(s);
     }
     /// The merged sketch, or `None` when nothing was added.
@@ -170,13 +183,20 @@ impl Aggregate for SketchAgg {
             Some(&a) => lg_k_arg("hll_sketch", Arg(a), 2)?,
             None => DEFAULT_LG_K,
         };
-        Ok(SketchAgg { union: HllUnion::new(lg_k).expect("lg_k checked"), lg_k, buf: String::new() })
+        Ok(SketchAgg {
+            union: HllUnion::new(lg_k).expect("lg_k checked"),
+            lg_k,
+            buf: String::new(),
+        })
     }
     fn step(&mut self, args: &[*mut sqlite3_value]) -> Result<()> {
         if let Some(&a) = args.get(1) {
             let k = lg_k_arg("hll_sketch", Arg(a), 2)?;
             if k != self.lg_k {
-                bail!("hll_sketch: lg_k must be the same on every row ({} then {k})", self.lg_k);
+                bail!(
+                    "hll_sketch: lg_k must be the same on every row ({} then {k})",
+                    self.lg_k
+                );
             }
         }
         if let Some(bytes) = text::value_bytes(Arg(args[0]), &mut self.buf) {
@@ -380,7 +400,11 @@ mod tests {
                 let _ = std::panic::catch_unwind(|| decode(&bytes)).expect("no panic");
             }
         }
-        for small in [encode(&sketch_of(0..5, 12)), encode(&sketch_of(0..500, 12)), good] {
+        for small in [
+            encode(&sketch_of(0..5, 12)),
+            encode(&sketch_of(0..500, 12)),
+            good,
+        ] {
             for i in 0..small.len() {
                 for v in [0u8, 1, 0x7f, 0xff] {
                     let mut m = small.clone();

@@ -12,7 +12,11 @@ pub fn otelcat_version(ctx: Ctx, _args: &[*mut sqlite3_value]) -> Result<()> {
 
 /// `otelcat_debug()` → version, commit, the SQLite in use, build profile.
 pub fn otelcat_debug(ctx: Ctx, _args: &[*mut sqlite3_value]) -> Result<()> {
-    let profile = if cfg!(debug_assertions) { "debug" } else { "release" };
+    let profile = if cfg!(debug_assertions) {
+        "debug"
+    } else {
+        "release"
+    };
     ctx.text(&format!(
         "Version: v{VERSION}\nCommit: {COMMIT}\nSQLite: {} ({})\nBuild: {profile}, {}-{}",
         ffi::libversion(),
@@ -39,7 +43,9 @@ impl Aggregate for PanicAgg {
     fn new(args: &[*mut sqlite3_value]) -> Result<Self> {
         let what = Arg(args[0]).str("otelcat_test_panic_agg", 1)?;
         match what {
-            "step" | "final" => Ok(PanicAgg { in_final: what == "final" }),
+            "step" | "final" => Ok(PanicAgg {
+                in_final: what == "final",
+            }),
             _ => bail!("otelcat_test_panic_agg: argument 1 must be 'step' or 'final'"),
         }
     }
@@ -58,7 +64,13 @@ pub fn register(db: *mut sqlite3) -> Result<()> {
     ffi::define_scalar(db, "otelcat_version", 0, ffi::pure(), otelcat_version)?;
     ffi::define_scalar(db, "otelcat_debug", 0, ffi::pure(), otelcat_debug)?;
     if std::env::var("OTELCAT_TEST_HOOKS").as_deref() == Ok("1") {
-        ffi::define_scalar(db, "otelcat_test_panic", 1, ffi::impure(), otelcat_test_panic)?;
+        ffi::define_scalar(
+            db,
+            "otelcat_test_panic",
+            1,
+            ffi::impure(),
+            otelcat_test_panic,
+        )?;
         ffi::define_aggregate::<PanicAgg>(db, "otelcat_test_panic_agg", 1, ffi::impure())?;
     }
     Ok(())

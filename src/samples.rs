@@ -37,7 +37,11 @@ pub struct Samples {
 
 impl Samples {
     pub fn new(max: usize) -> Self {
-        Samples { max, seen: HashSet::new(), order: Vec::new() }
+        Samples {
+            max,
+            seen: HashSet::new(),
+            order: Vec::new(),
+        }
     }
     #[inline]
     pub fn is_full(&self) -> bool {
@@ -68,7 +72,8 @@ impl Samples {
         Ok(())
     }
     pub fn to_json(&self) -> String {
-        let mut out = String::with_capacity(2 + self.order.iter().map(|s| s.len() + 1).sum::<usize>());
+        let mut out =
+            String::with_capacity(2 + self.order.iter().map(|s| s.len() + 1).sum::<usize>());
         out.push('[');
         for (i, s) in self.order.iter().enumerate() {
             if i > 0 {
@@ -93,7 +98,11 @@ fn json_kind(v: &Value) -> &'static str {
 }
 
 /// Merges two sample lists (pure logic of `json_samples_merge`).
-pub fn merge(existing: Option<&str>, incoming: Option<&str>, max_n: usize) -> std::result::Result<String, (usize, String)> {
+pub fn merge(
+    existing: Option<&str>,
+    incoming: Option<&str>,
+    max_n: usize,
+) -> std::result::Result<String, (usize, String)> {
     let mut s = Samples::new(max_n);
     for (i, t) in [existing, incoming].into_iter().enumerate() {
         if let Some(t) = t {
@@ -107,7 +116,10 @@ fn array_arg<'a>(arg: Arg, pos: usize) -> Result<Option<&'a str>> {
     match arg.kind() {
         Kind::Null => Ok(None),
         Kind::Text | Kind::Blob => Ok(Some(arg.str("json_samples_merge", pos)?)),
-        k => bail!("json_samples_merge: argument {pos} is not a JSON array (got {})", k.name()),
+        k => bail!(
+            "json_samples_merge: argument {pos} is not a JSON array (got {})",
+            k.name()
+        ),
     }
 }
 
@@ -137,7 +149,10 @@ impl Aggregate for SamplesAgg {
             Some(&a) => max_n_arg("json_samples", Arg(a), 2)?,
             None => DEFAULT_MAX_N,
         };
-        Ok(SamplesAgg { samples: Samples::new(max_n), buf: String::new() })
+        Ok(SamplesAgg {
+            samples: Samples::new(max_n),
+            buf: String::new(),
+        })
     }
     fn step(&mut self, args: &[*mut sqlite3_value]) -> Result<()> {
         if self.samples.is_full() {
@@ -192,11 +207,23 @@ mod tests {
 
     #[test]
     fn merge_keeps_order_and_distinct() {
-        assert_eq!(merge(Some(r#"["a","b"]"#), Some(r#"["b","c"]"#), 10).unwrap(), r#"["a","b","c"]"#);
-        assert_eq!(merge(None, Some(r#"["x","x",1,"1"]"#), 10).unwrap(), r#"["x",1,"1"]"#);
+        assert_eq!(
+            merge(Some(r#"["a","b"]"#), Some(r#"["b","c"]"#), 10).unwrap(),
+            r#"["a","b","c"]"#
+        );
+        assert_eq!(
+            merge(None, Some(r#"["x","x",1,"1"]"#), 10).unwrap(),
+            r#"["x",1,"1"]"#
+        );
         assert_eq!(merge(None, None, 10).unwrap(), "[]");
-        assert_eq!(merge(Some(r#"[1,2,3]"#), Some(r#"[4]"#), 2).unwrap(), "[1,2]");
-        assert_eq!(merge(Some(r#"[{"a":1}]"#), Some(r#"[{"a":1},[1,2]]"#), 10).unwrap(), r#"[{"a":1},[1,2]]"#);
+        assert_eq!(
+            merge(Some(r#"[1,2,3]"#), Some(r#"[4]"#), 2).unwrap(),
+            "[1,2]"
+        );
+        assert_eq!(
+            merge(Some(r#"[{"a":1}]"#), Some(r#"[{"a":1},[1,2]]"#), 10).unwrap(),
+            r#"[{"a":1},[1,2]]"#
+        );
     }
 
     #[test]

@@ -229,14 +229,35 @@ fn is_date_word(seg: &[u8]) -> bool {
     if seg.len() != 3 {
         return false;
     }
-    let w = [seg[0], seg[1].to_ascii_lowercase(), seg[2].to_ascii_lowercase()];
+    let w = [
+        seg[0],
+        seg[1].to_ascii_lowercase(),
+        seg[2].to_ascii_lowercase(),
+    ];
     if seg[1].is_ascii_uppercase() != seg[2].is_ascii_uppercase() {
         return false;
     }
     matches!(
         &w,
-        b"Jan" | b"Feb" | b"Mar" | b"Apr" | b"May" | b"Jun" | b"Jul" | b"Aug" | b"Sep" | b"Oct"
-            | b"Nov" | b"Dec" | b"Mon" | b"Tue" | b"Wed" | b"Thu" | b"Fri" | b"Sat" | b"Sun"
+        b"Jan"
+            | b"Feb"
+            | b"Mar"
+            | b"Apr"
+            | b"May"
+            | b"Jun"
+            | b"Jul"
+            | b"Aug"
+            | b"Sep"
+            | b"Oct"
+            | b"Nov"
+            | b"Dec"
+            | b"Mon"
+            | b"Tue"
+            | b"Wed"
+            | b"Thu"
+            | b"Fri"
+            | b"Sat"
+            | b"Sun"
     )
 }
 
@@ -298,7 +319,10 @@ mod tests {
             norm("0x7fed806eb5d 2017-05-16 00:00:00.008 e3871ffd-2f8c-4c5a"),
             ["<*>", "<*>", "<*>:<*>:<*>", "<*>"]
         );
-        assert_eq!(norm("/udev/hda1 (uid=0) [1]"), ["/udev/<*>", "(uid=<*>)", "[<*>]"]);
+        assert_eq!(
+            norm("/udev/hda1 (uid=0) [1]"),
+            ["/udev/<*>", "(uid=<*>)", "[<*>]"]
+        );
         assert_eq!(norm("  \t\0 "), Vec::<String>::new());
         assert_eq!(norm("héllo wörld2"), ["héllo", "<*>"]);
     }

@@ -25,8 +25,13 @@ fn norm(t: &str) -> String {
         };
         if let Some(cl) = close {
             let mut j = i + 1;
-            while j < b.len() && b[j] != cl && b[j] != b'<' && b[j] != b'>' && b[j] != b'{'
-                && b[j] != b'}' && !b[j].is_ascii_whitespace()
+            while j < b.len()
+                && b[j] != cl
+                && b[j] != b'<'
+                && b[j] != b'>'
+                && b[j] != b'{'
+                && b[j] != b'}'
+                && !b[j].is_ascii_whitespace()
             {
                 j += 1;
             }
@@ -69,10 +74,17 @@ fn score(truth: &[String], pred: &[String]) -> (f64, f64, f64, usize, usize) {
         }
     }
     let ga = correct as f64 / n as f64;
-    let pa = (0..n).filter(|&i| norm(&truth[i]) == norm(&pred[i])).count() as f64 / n as f64;
+    let pa = (0..n)
+        .filter(|&i| norm(&truth[i]) == norm(&pred[i]))
+        .count() as f64
+        / n as f64;
     let prec = cg as f64 / pr.len() as f64;
     let rec = cg as f64 / gt.len() as f64;
-    let fga = if prec + rec == 0.0 { 0.0 } else { 2.0 * prec * rec / (prec + rec) };
+    let fga = if prec + rec == 0.0 {
+        0.0
+    } else {
+        2.0 * prec * rec / (prec + rec)
+    };
     (ga, pa, fga, gt.len(), pr.len())
 }
 
@@ -105,7 +117,9 @@ fn main() {
             continue;
         }
         let path = format!("{dir}/{sys}/{sys}_2k.log_structured.csv");
-        let Ok(mut rdr) = csv::Reader::from_path(&path) else { continue };
+        let Ok(mut rdr) = csv::Reader::from_path(&path) else {
+            continue;
+        };
         let hdr = rdr.headers().unwrap().clone();
         let ci = hdr.iter().position(|h| h == "Content").unwrap();
         let ti = hdr.iter().position(|h| h == "EventTemplate").unwrap();
@@ -116,9 +130,27 @@ fn main() {
             truth.push(r[ti].to_string());
         }
         let mut d = Drain::new(cfg.clone());
+        // cluster of each line's training, following later merges
+        let mut trained = Vec::with_capacity(lines.len());
+        let mut alias: HashMap<u64, u64> = HashMap::new();
         for l in &lines {
-            d.train(l);
+            let t = d.train(l);
+            for m in &t.merged {
+                alias.insert(*m, t.cluster_id);
+            }
+            trained.push(t.cluster_id);
         }
+        let moved = lines
+            .iter()
+            .zip(&trained)
+            .filter(|(l, id)| {
+                let mut id = **id;
+                while let Some(&to) = alias.get(&id) {
+                    id = to;
+                }
+                d.match_line(l) != Some(id)
+            })
+            .count();
         let pred: Vec<String> = lines
             .iter()
             .map(|l| match d.match_line(l) {
@@ -128,7 +160,8 @@ fn main() {
             .collect();
         let (ga, pa, fga, ng, np) = score(&truth, &pred);
         println!(
-            "{sys:<10} GA={ga:.3} PA={pa:.3} FGA={fga:.3} groups_truth={ng} groups_pred={np}"
+            "{sys:<10} GA={ga:.3} PA={pa:.3} FGA={fga:.3} groups_truth={ng} groups_pred={np} \
+             match_differs={moved}"
         );
         if diff {
             print_diff(&lines, &truth, &pred);
@@ -175,9 +208,15 @@ fn print_diff(lines: &[String], truth: &[String], pred: &[String]) {
         }
         println!("  TRUTH [{}] {}", members.len(), g);
         for (p, cnt) in &preds {
-            let others: HashSet<&str> =
-                pr[p].iter().map(|&i| truth[i].as_str()).filter(|t| t != g).collect();
-            println!("     -> [{cnt}] {p}   (+{} other truth groups)", others.len());
+            let others: HashSet<&str> = pr[p]
+                .iter()
+                .map(|&i| truth[i].as_str())
+                .filter(|t| t != g)
+                .collect();
+            println!(
+                "     -> [{cnt}] {p}   (+{} other truth groups)",
+                others.len()
+            );
             let ex = members.iter().find(|&&i| pred[i] == *p).unwrap();
             println!("        e.g. {}", lines[*ex]);
         }
