@@ -2,9 +2,11 @@
 //!
 //! A value is hashed into a sketch, and shown in a sample list, as the UTF-8
 //! bytes of its text form: integers in decimal, reals in the shortest form
-//! that reads back to the same double (Rust's `{:?}`: `1.0`, `0.1`, `1e-7`,
-//! `1e300`, `-0.0`; infinities as `Infinity` / `-Infinity`, NaN as `NaN`,
-//! the spellings of OTLP/JSON), text as is, blobs as their bytes. The same
+//! that reads back to the same double, written the way JavaScript (and so
+//! most OTLP/JSON senders) writes numbers: plain decimal when
+//! 1e-6 <= |x| < 1e21 or x is 0 (`1`, `0.1`, `637.704`, `-0`), exponent form
+//! otherwise (`1e21`, `1.5e-7`); infinities as `Infinity` / `-Infinity`, NaN
+//! as `NaN`, the spellings of OTLP/JSON. Text as is, blobs as their bytes. The same
 //! rule renders OTLP attribute values, so a value hashed by `hll_sketch` in
 //! SQL and the same value arriving through `otlp_ingest` land in the same
 //! register. See docs/FORMAT.md.
@@ -20,7 +22,12 @@ pub fn push_f64(out: &mut String, v: f64) {
     } else if v.is_infinite() {
         out.push_str(if v > 0.0 { "Infinity" } else { "-Infinity" });
     } else {
-        let _ = write!(out, "{v:?}");
+        let a = v.abs();
+        let _ = if a != 0.0 && !(1e-6..1e21).contains(&a) {
+            write!(out, "{v:e}")
+        } else {
+            write!(out, "{v}")
+        };
     }
 }
 
@@ -56,12 +63,15 @@ mod tests {
     #[test]
     fn doubles_shortest_round_trip() {
         let cases = [
-            (1.0, "1.0"),
+            (1.0, "1"),
             (0.1, "0.1"),
             (1e21, "1e21"),
+            (1e20, "100000000000000000000"),
             (1e-7, "1e-7"),
-            (-0.0, "-0.0"),
+            (1.5e-6, "0.0000015"),
+            (-0.0, "-0"),
             (123456789.5, "123456789.5"),
+            (637.704, "637.704"),
             (f64::INFINITY, "Infinity"),
             (f64::NEG_INFINITY, "-Infinity"),
             (f64::NAN, "NaN"),

@@ -339,16 +339,36 @@ struct Scratch {
 
 /// An online log-template model.
 ///
-/// Differences from Drain3:
+/// Differences from Drain3, for accuracy:
 /// * tokens are normalized by a built-in classifier (see the `tokenize`
 ///   module) instead of regex masks: any punctuation-delimited segment with a
-///   digit is a parameter, and the punctuation around it stays in the
-///   template (`uid=<*>`);
+///   digit, a month or weekday abbreviation, or a size unit is a parameter,
+///   and the punctuation around it stays in the template (`uid=<*>`);
+/// * a template position becomes a parameter only on evidence: either one
+///   of the two differing tokens has a parameter where they differ
+///   (`rhost=<*>` / `rhost=example.org`), or `min_distinct` distinct values
+///   were seen there. Until then a similar line starts a sibling cluster;
+///   once the evidence is there, the siblings that the generalised template
+///   covers are merged into the oldest one (reported in
+///   [`Trained::merged`]). This keeps `VM Paused` and `VM Resumed` apart
+///   while `user alice`, `user bob`, `user carol` become `user <*>`;
 /// * a line that an existing template covers always joins it (the most
-///   specific one), wherever its cluster sits among the tree branches the
-///   line can reach (its own tokens or `<*>` at each layer), so
-///   [`Drain::match_line`] finds every trained line;
-/// * evicted clusters are removed from the tree, and empty nodes pruned.
+///   specific one, then the oldest), wherever it sits among the tree
+///   branches the line can reach (its own token or `<*>` at each layer), so
+///   [`Drain::match_line`] finds every trained line, and a cluster whose
+///   template became `<*>` at a tree layer moves to the `<*>` branch.
+///
+/// For bounded memory and work: evicted clusters are removed from the tree
+/// and empty nodes pruned; tree leaves hold at most `max_leaf_clusters`;
+/// lines are cut to `max_line_bytes` and `max_tokens`. A small cache of
+/// recent hits (token-sequence hash to cluster, invalidated per line length
+/// whenever a cluster of that length changes) makes the common case (a
+/// line that its template already covers) skip the tree search; it never
+/// changes a result.
+///
+/// Determinism: results depend only on the configuration and the lines
+/// trained, in order; [`Drain::records`] and [`Drain::from_records`] carry
+/// the whole state.
 pub struct Drain {
     cfg: DrainConfig,
     tokenizer: Tokenizer,
@@ -364,10 +384,11 @@ pub struct Drain {
     live: usize,
     /// Number of training lines so far.
     tick: u64,
-    /// Incremented whenever a cluster is created, changed or removed.
-    generation: u64,
-    /// Hit cache: token-sequence hash -> (slot found by `search`,
-    /// `generation` then). Only speeds up; never changes a result.
+    /// Per token count: incremented whenever a cluster of that length is
+    /// created, changed or removed.
+    len_gen: Vec<u64>,
+    /// Hit cache: token-sequence hash -> (slot found by `search`, `len_gen`
+    /// of the line's length then). Only speeds up; never changes a result.
     hits: Map<u64, (u32, u64)>,
     /// Buffers of `train`.
     train_scratch: Option<Box<Scratch>>,
@@ -385,7 +406,9 @@ const HIT_CACHE_MAX: usize = 16_384;
 fn seq_hash(toks: &[Tok]) -> u64 {
     let mut h = (toks.len() as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
     for t in toks {
-        h = (h ^ t.hash).wrapping_mul(0xff51_afd7_ed55_8ccd).rotate_left(23);
+        h = (h ^ t.hash)
+            .wrapping_mul(0xff51_afd7_ed55_8ccd)
+            .rotate_left(23);
     }
     h
 }
@@ -403,6 +426,7 @@ impl std::fmt::Debug for Drain {
 impl Drain {
     /// An empty model.
     pub fn new(cfg: DrainConfig) -> Self {
+        let len_gen = vec![0; cfg.max_tokens + 1];
         let tokenizer = Tokenizer::new(&cfg.extra_delimiters, cfg.max_line_bytes, cfg.max_tokens);
         Drain {
             cfg,
@@ -416,7 +440,7 @@ impl Drain {
             lru_tail: NIL,
             live: 0,
             tick: 0,
-            generation: 0,
+            len_gen,
             hits: Map::default(),
             train_scratch: Some(Box::default()),
             scratch: RefCell::new(Scratch::default()),
@@ -444,7 +468,8 @@ impl Drain {
     }
 
     /// Trains the model with one line. Returns the cluster the line belongs
-    /// to now (its template as it is after this line) and what changed.
+    /// to now (see [`Drain::template`] for its template after this line) and
+    /// what changed. Never panics, whatever the input.
     pub fn train(&mut self, line: &str) -> Trained {
         // Boxed so that taking it out of `self` moves a pointer only.
         let mut scratch = self.train_scratch.take().unwrap_or_default();
@@ -465,7 +490,8 @@ impl Drain {
                     if self.hits.len() >= HIT_CACHE_MAX {
                         self.hits.clear();
                     }
-                    self.hits.insert(key, (slot, self.generation));
+                    let g = self.len_gen[s.line.toks.len()];
+                    self.hits.insert(key, (slot, g));
                 }
                 r
             }
@@ -512,7 +538,6 @@ impl Drain {
     /// generalises those positions and merges every cluster of those leaves
     /// that the new template covers into the oldest of them.
     fn generalize(&mut self, slot: u32, s: &mut Scratch) -> Option<Trained> {
-        self.generation += 1;
         let line = &s.line;
         let k = self.cfg.min_distinct;
         {
@@ -563,6 +588,7 @@ impl Drain {
                 return None;
             }
         }
+        self.bump(s.line.toks.len());
         // New template: the cluster's, with the differing positions wild.
         let mut toks = self.slot(slot).toks.clone();
         let mut texts = self.slot(slot).texts.clone();
@@ -669,7 +695,12 @@ impl Drain {
     }
 
     /// Read-only: the cluster whose template covers `line` (the most
-    /// specific one), or `None`. Does not learn nor update the LRU clock.
+    /// specific one, then the oldest), or `None`. Does not learn nor update
+    /// the LRU clock. A trained line is always covered by the cluster it was
+    /// trained into (or the one that cluster was merged into), so this is
+    /// `None` for a trained line only if that cluster was evicted; it is
+    /// another cluster only if a more specific template covering the line
+    /// appeared later (none on the Loghub-2k data sets).
     pub fn match_line(&self, line: &str) -> Option<u64> {
         let mut fresh;
         let mut guard = self.scratch.try_borrow_mut();
@@ -850,14 +881,19 @@ impl Drain {
     }
 
     /// The hit cache's answer for a line: the slot that `search` found for
-    /// the same token sequence, if no cluster was created, changed or removed
-    /// since (so `search` would find it again).
+    /// the same token sequence, if no cluster of that length was created,
+    /// changed or removed since (so `search` would find it again).
     #[inline]
     fn cached(&self, key: u64, line: &Tokenized) -> Option<u32> {
         let &(slot, generation) = self.hits.get(&key)?;
         // The coverage check guards against a collision of `key`.
-        (generation == self.generation && covers(&self.slot(slot).toks, &line.toks))
+        (generation == self.len_gen[line.toks.len()] && covers(&self.slot(slot).toks, &line.toks))
             .then_some(slot)
+    }
+
+    /// Invalidates the hit cache for lines of `n` tokens.
+    fn bump(&mut self, n: usize) {
+        self.len_gen[n] += 1;
     }
 
     // --- search -----------------------------------------------------------
@@ -934,9 +970,8 @@ impl Drain {
                 }
             }
         }
-        let sim = sim.and_then(|(slot, eq, _, _)| {
-            (eq as f64 >= self.cfg.sim_th * n as f64).then_some(slot)
-        });
+        let sim = sim
+            .and_then(|(slot, eq, _, _)| (eq as f64 >= self.cfg.sim_th * n as f64).then_some(slot));
         (None, sim)
     }
 
@@ -977,7 +1012,7 @@ impl Drain {
     /// Creates a cluster for `line`, places it in the tree (Drain3 rules)
     /// and makes it the most recently used. Returns its slot.
     fn create(&mut self, raw: &str, line: &Tokenized, id: u64) -> u32 {
-        self.generation += 1;
+        self.bump(line.toks.len());
         let mut c = self.new_cluster(id, raw, line);
         c.template = render(&c.texts, &c.toks, &self.cfg.param_str);
         let n = line.toks.len();
@@ -1017,9 +1052,9 @@ impl Drain {
     /// Removes the cluster in `slot` and prunes empty tree nodes. Returns
     /// its id.
     fn remove(&mut self, slot: u32) -> u64 {
-        self.generation += 1;
         self.unlink(slot);
         let c = self.slots[slot as usize].take().expect("live slot");
+        self.bump(c.toks.len());
         self.free_slots.push(slot);
         self.by_id.remove(&c.id);
         self.live -= 1;

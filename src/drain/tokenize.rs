@@ -4,7 +4,7 @@
 //! (NUL included) and the configured extra delimiters. Each token is then
 //! *normalized*: it is split into *segments* at punctuation (`= : , ; ( ) [ ]
 //! { } < > " ' | / \ @ # ! ? & % + *`), and every segment that contains an
-//! ASCII digit is a parameter, replaced by the one byte [`PARAM_BYTE`]. The
+//! ASCII digit is a parameter, replaced by the one byte `PARAM_BYTE`. The
 //! punctuation is kept, so `uid=0` becomes `uid=\x01`, rendered `uid=<*>`,
 //! `10.1.2.3:50010` becomes `\x01:\x01` and `blk_-42` becomes `\x01`.
 //!
@@ -152,7 +152,7 @@ impl Tokenizer {
             // (or a date/unit word) to a single PARAM_BYTE.
             let start = w;
             let mut seg = w;
-            let mut digit = false;
+            let mut digit = 0u8; // C_DIGIT bit set if the segment has a digit
             let mut params = 0u32;
             while i < n {
                 let c = b[i];
@@ -161,24 +161,24 @@ impl Tokenizer {
                     if cl & C_SEP != 0 {
                         break;
                     }
-                    if w > seg && (digit || is_date_word(&buf[seg..w])) {
+                    if w > seg && (digit != 0 || is_date_word(&buf[seg..w])) {
                         w = seg;
                         buf[w] = PARAM_BYTE;
                         w += 1;
                         params += 1;
                     }
-                    digit = false;
+                    digit = 0;
                     buf[w] = c;
                     w += 1;
                     seg = w;
                 } else {
                     buf[w] = c;
                     w += 1;
-                    digit |= cl != 0;
+                    digit |= cl;
                 }
                 i += 1;
             }
-            if w > seg && (digit || is_date_word(&buf[seg..w])) {
+            if w > seg && (digit != 0 || is_date_word(&buf[seg..w])) {
                 w = seg;
                 buf[w] = PARAM_BYTE;
                 w += 1;
@@ -218,7 +218,7 @@ fn more_than_one_token(b: &[u8], class: &[u8; 256]) -> bool {
 /// English month and weekday abbreviations (`Jan`, `JAN`, `Mon`, ...), as
 /// in syslog and C `asctime` timestamps: parameters like the digits
 /// around them.
-#[inline]
+#[inline(always)]
 fn is_date_word(seg: &[u8]) -> bool {
     if seg.is_empty() || seg.len() > 3 || !seg[0].is_ascii_uppercase() {
         return false;
@@ -325,6 +325,15 @@ mod tests {
         );
         assert_eq!(norm("  \t\0 "), Vec::<String>::new());
         assert_eq!(norm("héllo wörld2"), ["héllo", "<*>"]);
+        // timestamps and sizes
+        assert_eq!(
+            norm("at Sat Jul  9 22:53:19 2005 May"),
+            ["at", "<*>", "<*>", "<*>", "<*>:<*>:<*>", "<*>", "<*>"]
+        );
+        assert_eq!(
+            norm("(5.2 KB, free 3 MB) Mayday"),
+            ["(<*>", "<*>,", "free", "<*>", "<*>)", "Mayday"]
+        );
     }
 
     #[test]

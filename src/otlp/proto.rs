@@ -110,7 +110,7 @@ struct Field {
 
 impl<'a> Reader<'a> {
     /// The next field's header, or `None` at the end of the message.
-    #[inline]
+    #[inline(always)]
     fn field(&mut self) -> Result<Option<Field>> {
         if self.pos >= self.end {
             return Ok(None);
@@ -135,7 +135,7 @@ impl<'a> Reader<'a> {
         }))
     }
 
-    #[inline]
+    #[inline(always)]
     fn varint(&mut self) -> Result<u64> {
         let bytes = &self.data[self.pos..self.end];
         if let Some(&b) = bytes.first()
@@ -165,7 +165,7 @@ impl<'a> Reader<'a> {
         ))
     }
 
-    #[inline]
+    #[inline(always)]
     fn take(&mut self, n: usize) -> Result<&'a [u8]> {
         if n > self.end - self.pos {
             return Err(error(
@@ -181,7 +181,7 @@ impl<'a> Reader<'a> {
         Ok(bytes)
     }
 
-    #[inline]
+    #[inline(always)]
     fn fixed64(&mut self) -> Result<u64> {
         let b = self.take(8)?;
         Ok(u64::from_le_bytes(b.try_into().expect("8 bytes")))
@@ -197,7 +197,7 @@ impl<'a> Reader<'a> {
         }
     }
 
-    #[inline]
+    #[inline(always)]
     fn len_delimited(&mut self) -> Result<Reader<'a>> {
         let at = self.pos;
         let len = self.varint()?;
@@ -220,7 +220,7 @@ impl<'a> Reader<'a> {
         })
     }
 
-    #[inline]
+    #[inline(always)]
     fn expect(&self, f: Field, wire_type: u8) -> Result<()> {
         if f.wire_type == wire_type {
             Ok(())
@@ -238,19 +238,19 @@ impl<'a> Reader<'a> {
     }
 
     /// The body of a message field.
-    #[inline]
+    #[inline(always)]
     fn message(&mut self, f: Field) -> Result<Reader<'a>> {
         self.expect(f, LEN)?;
         self.len_delimited()
     }
 
-    #[inline]
+    #[inline(always)]
     fn bytes(&mut self, f: Field) -> Result<&'a [u8]> {
         let r = self.message(f)?;
         Ok(&r.data[r.pos..r.end])
     }
 
-    #[inline]
+    #[inline(always)]
     fn string(&mut self, f: Field) -> Result<Cow<'a, str>> {
         let bytes = self.bytes(f)?;
         match std::str::from_utf8(bytes) {
@@ -259,26 +259,26 @@ impl<'a> Reader<'a> {
         }
     }
 
-    #[inline]
+    #[inline(always)]
     fn uint(&mut self, f: Field) -> Result<u64> {
         self.expect(f, VARINT)?;
         self.varint()
     }
 
     /// An `int32` or enum field (protobuf truncates to 32 bits).
-    #[inline]
+    #[inline(always)]
     fn int32(&mut self, f: Field) -> Result<i32> {
         Ok(self.uint(f)? as i32)
     }
 
-    #[inline]
+    #[inline(always)]
     fn fixed64_field(&mut self, f: Field) -> Result<u64> {
         self.expect(f, I64)?;
         self.fixed64()
     }
 
     /// Skips a known field that is not read, checking its wire type.
-    #[inline]
+    #[inline(always)]
     fn skip_as(&mut self, f: Field, wire_type: u8) -> Result<()> {
         self.expect(f, wire_type)?;
         self.skip(f)
@@ -684,7 +684,7 @@ impl<'a> Decoder<'_, 'a> {
     }
 
     /// One element `n` of an `attributes` field, appended as an event.
-    #[inline]
+    #[inline(always)]
     fn attribute(
         &mut self,
         r: &mut Reader<'a>,
@@ -701,7 +701,7 @@ impl<'a> Decoder<'_, 'a> {
     }
 
     /// `KeyValue`: 1 key, 2 value, 3 key_strindex (profiles only; ignored).
-    #[inline]
+    #[inline(always)]
     fn key_value(&mut self, mut r: Reader<'a>, depth: usize) -> Result<Attr<'a>> {
         let mut key = Cow::Borrowed("");
         let mut value = AnyValue::Empty;
@@ -722,6 +722,7 @@ impl<'a> Decoder<'_, 'a> {
     /// `AnyValue` at nesting `depth`: 1 string, 2 bool, 3 int, 4 double,
     /// 5 array, 6 kvlist, 7 bytes, 8 string_value_strindex (profiles only;
     /// read as no value).
+    #[inline(always)]
     fn any_value(&mut self, mut r: Reader<'a>, depth: usize) -> Result<AnyValue<'a>> {
         self.ctx.check_depth(depth).map_err(|e| r.fail(e))?;
         let mut value = AnyValue::Empty;
@@ -731,14 +732,7 @@ impl<'a> Decoder<'_, 'a> {
                 2 => AnyValue::Bool(r.uint(f)? != 0),
                 3 => AnyValue::Int(r.uint(f)? as i64),
                 4 => AnyValue::Double(f64::from_bits(r.fixed64_field(f)?)),
-                5 => {
-                    let sub = r.message(f)?;
-                    AnyValue::Array(self.array(sub, depth + 1).within("arrayValue", None)?)
-                }
-                6 => {
-                    let sub = r.message(f)?;
-                    AnyValue::KvList(self.kvlist(sub, depth + 1).within("kvlistValue", None)?)
-                }
+                5 | 6 => self.compound_value(&mut r, f, depth)?,
                 7 => AnyValue::Bytes(Cow::Borrowed(r.bytes(f)?)),
                 8 => {
                     r.skip_as(f, VARINT)?;
@@ -751,6 +745,20 @@ impl<'a> Decoder<'_, 'a> {
             };
         }
         Ok(value)
+    }
+
+    /// The array (field 5) or kvlist (6) of an `AnyValue`; kept out of line
+    /// so that the scalar path of [`any_value`](Self::any_value) inlines.
+    #[inline(never)]
+    fn compound_value(&mut self, r: &mut Reader<'a>, f: Field, depth: usize) -> Result<AnyValue<'a>> {
+        let sub = r.message(f)?;
+        if f.number == 5 {
+            let values = self.array(sub, depth + 1).within("arrayValue", None)?;
+            Ok(AnyValue::Array(values))
+        } else {
+            let values = self.kvlist(sub, depth + 1).within("kvlistValue", None)?;
+            Ok(AnyValue::KvList(values))
+        }
     }
 
     /// `ArrayValue`: 1 values.

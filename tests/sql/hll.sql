@@ -12,7 +12,8 @@ SELECT 'duplicates count once', hll_count(hll_sketch(v % 7)) = 7 FROM n;
 SELECT 'lg_k argument', json_extract(hll_info(hll_sketch(v, 14)), '$.lg_k') = 14 FROM n;
 SELECT 'default lg_k is 12', json_extract(hll_info(hll_sketch(v)), '$.lg_k') = 12 FROM n;
 SELECT 'integer 42 and text 42 hash alike', hll_count(hll_sketch(x)) = 1 FROM (SELECT 42 x UNION ALL SELECT '42');
-SELECT 'real 1.0 and text 1.0 hash alike', hll_count(hll_sketch(x)) = 1 FROM (SELECT 1.0 x UNION ALL SELECT '1.0');
+SELECT 'real 1.0, integer 1 and text 1 hash alike', hll_count(hll_sketch(x)) = 1 FROM (SELECT 1.0 x UNION ALL SELECT '1' UNION ALL SELECT 1);
+SELECT 'real 0.5 and text 0.5 hash alike', hll_count(hll_sketch(x)) = 1 FROM (SELECT 0.5 x UNION ALL SELECT '0.5');
 SELECT 'blob and text of same bytes hash alike', hll_count(hll_sketch(x)) = 1 FROM (SELECT x'616263' x UNION ALL SELECT 'abc');
 SELECT 'hll_count NULL is 0', hll_count(NULL) = 0;
 

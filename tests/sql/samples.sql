@@ -13,7 +13,7 @@ SELECT 'json_samples first 10 distinct in order', json_samples(v) = '[3,1,2]'
 SELECT 'json_samples text', json_samples(v) = '["a","b"]' FROM (SELECT 'a' v UNION ALL SELECT 'b' UNION ALL SELECT 'a');
 SELECT 'json_samples max_n', json_samples(v, 2) = '["a","b"]' FROM (SELECT 'a' v UNION ALL SELECT 'b' UNION ALL SELECT 'c');
 SELECT 'json_samples no rows is []', (SELECT json_samples(1) WHERE 0) = '[]';
-SELECT 'json_samples reals', json_samples(v) = '[1.5,2.0]' FROM (SELECT 1.5 v UNION ALL SELECT 2.0);
+SELECT 'json_samples reals', json_samples(v) = '[1.5,2]' FROM (SELECT 1.5 v UNION ALL SELECT 2.0);
 SELECT 'json_samples escapes', json_samples(v) = '["a\"b"]' FROM (SELECT 'a"b' v);
 SELECT 'json_samples then merge', json_samples_merge(json_samples(v), '["b","c"]') = '["a","b","c"]' FROM (SELECT 'a' v UNION ALL SELECT 'b');
 SELECT 'json_samples valid JSON', json_valid(json_samples(v)) FROM (SELECT 'x' v UNION ALL SELECT 1 UNION ALL SELECT 2.5);

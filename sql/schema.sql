@@ -1,0 +1,155 @@
+-- otelcat catalog schema (schema version 1).
+--
+-- Created on first use by otlp_ingest (and by examples/etl.sql). Every
+-- statement is idempotent. The tables and columns named by the seed's
+-- "Database Schema Design v2" are kept as they are; columns marked "extra"
+-- are otelcat's additions. Times (first_seen / last_seen) are UTC text in
+-- SQLite's datetime() format, 'YYYY-MM-DD HH:MM:SS', taken from the records'
+-- timestamps (the ingest time when a record has none), so
+--   WHERE first_seen > datetime('now', '-1 day')
+-- finds what appeared since yesterday.
+
+CREATE TABLE IF NOT EXISTS otelcat_meta (
+  key   TEXT PRIMARY KEY,
+  value TEXT NOT NULL
+) WITHOUT ROWID;
+INSERT OR IGNORE INTO otelcat_meta(key, value) VALUES ('schema_version', '1');
+
+-- Metrics: one sample = one data point.
+CREATE TABLE IF NOT EXISTS metrics (
+  name                     TEXT PRIMARY KEY,
+  type                     TEXT NOT NULL,          -- Gauge | Sum | Histogram | ExponentialHistogram | Summary
+  unit                     TEXT NOT NULL DEFAULT '',
+  description              TEXT NOT NULL DEFAULT '',
+  total_sample_count       INTEGER NOT NULL DEFAULT 0,
+  estimated_active_series  INTEGER NOT NULL DEFAULT 0,  -- extra: hll_count(series_sketch)
+  series_sketch            BLOB,                        -- extra: HLL over each point's sorted resource + point attribute set
+  first_seen               TEXT,                        -- extra
+  last_seen                TEXT                         -- extra
+) WITHOUT ROWID;
+
+CREATE TABLE IF NOT EXISTS metric_services (
+  metric_name   TEXT NOT NULL,
+  service_name  TEXT NOT NULL,
+  sample_count  INTEGER NOT NULL DEFAULT 0,
+  first_seen    TEXT,
+  last_seen     TEXT,
+  PRIMARY KEY (metric_name, service_name)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS idx_metric_services_service ON metric_services(service_name, metric_name);
+
+CREATE TABLE IF NOT EXISTS metric_keys (
+  metric_name            TEXT NOT NULL,
+  key_scope              TEXT NOT NULL,          -- label (data point attribute) | resource
+  key_name               TEXT NOT NULL,
+  key_count              INTEGER NOT NULL DEFAULT 0,
+  key_percentage         REAL NOT NULL DEFAULT 0,
+  estimated_cardinality  INTEGER NOT NULL DEFAULT 0,
+  value_samples          TEXT NOT NULL DEFAULT '[]',
+  hll_sketch             BLOB,
+  first_seen             TEXT,
+  last_seen              TEXT,
+  PRIMARY KEY (metric_name, key_scope, key_name)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS idx_metric_keys_key ON metric_keys(key_name);
+CREATE INDEX IF NOT EXISTS idx_metric_keys_cardinality ON metric_keys(estimated_cardinality DESC);
+
+-- Spans: one sample = one span.
+CREATE TABLE IF NOT EXISTS spans (
+  name                TEXT PRIMARY KEY,
+  kind                TEXT NOT NULL,            -- Unspecified | Internal | Server | Client | Producer | Consumer
+  total_sample_count  INTEGER NOT NULL DEFAULT 0,
+  event_count         INTEGER NOT NULL DEFAULT 0,  -- extra: events seen on these spans
+  link_count          INTEGER NOT NULL DEFAULT 0,  -- extra: links seen on these spans (denominator of the link scope)
+  first_seen          TEXT,
+  last_seen           TEXT
+) WITHOUT ROWID;
+
+CREATE TABLE IF NOT EXISTS span_services (
+  span_name     TEXT NOT NULL,
+  service_name  TEXT NOT NULL,
+  sample_count  INTEGER NOT NULL DEFAULT 0,
+  first_seen    TEXT,
+  last_seen     TEXT,
+  PRIMARY KEY (span_name, service_name)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS idx_span_services_service ON span_services(service_name, span_name);
+
+-- The seed's PRIMARY KEY (span_name, key_scope, key_name, COALESCE(event_name, ''))
+-- is not valid SQLite: event_name is NOT NULL DEFAULT '' ('' outside the event scope).
+CREATE TABLE IF NOT EXISTS span_keys (
+  span_name              TEXT NOT NULL,
+  key_scope              TEXT NOT NULL,          -- attribute | resource | event | link
+  key_name               TEXT NOT NULL,
+  event_name             TEXT NOT NULL DEFAULT '',
+  key_count              INTEGER NOT NULL DEFAULT 0,
+  key_percentage         REAL NOT NULL DEFAULT 0,
+  estimated_cardinality  INTEGER NOT NULL DEFAULT 0,
+  value_samples          TEXT NOT NULL DEFAULT '[]',
+  hll_sketch             BLOB,
+  first_seen             TEXT,
+  last_seen              TEXT,
+  PRIMARY KEY (span_name, key_scope, key_name, event_name)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS idx_span_keys_key ON span_keys(key_name);
+CREATE INDEX IF NOT EXISTS idx_span_keys_cardinality ON span_keys(estimated_cardinality DESC);
+
+CREATE TABLE IF NOT EXISTS span_events (
+  span_name    TEXT NOT NULL,
+  event_name   TEXT NOT NULL,
+  event_count  INTEGER NOT NULL DEFAULT 0,   -- extra: events of this name (denominator of the event scope)
+  first_seen   TEXT,
+  last_seen    TEXT,
+  PRIMARY KEY (span_name, event_name)
+) WITHOUT ROWID;
+
+-- Logs: one sample = one log record, grouped by severity.
+CREATE TABLE IF NOT EXISTS logs (
+  severity            TEXT PRIMARY KEY,   -- TRACE | DEBUG | INFO | WARN | ERROR | FATAL | upper-cased severityText | UNSPECIFIED
+  total_sample_count  INTEGER NOT NULL DEFAULT 0,
+  first_seen          TEXT,
+  last_seen           TEXT
+) WITHOUT ROWID;
+
+CREATE TABLE IF NOT EXISTS log_services (
+  severity      TEXT NOT NULL,
+  service_name  TEXT NOT NULL,
+  sample_count  INTEGER NOT NULL DEFAULT 0,
+  first_seen    TEXT,
+  last_seen     TEXT,
+  PRIMARY KEY (severity, service_name)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS idx_log_services_service ON log_services(service_name, severity);
+
+CREATE TABLE IF NOT EXISTS log_keys (
+  severity               TEXT NOT NULL,
+  key_scope              TEXT NOT NULL,          -- attribute | resource
+  key_name               TEXT NOT NULL,
+  key_count              INTEGER NOT NULL DEFAULT 0,
+  key_percentage         REAL NOT NULL DEFAULT 0,
+  estimated_cardinality  INTEGER NOT NULL DEFAULT 0,
+  value_samples          TEXT NOT NULL DEFAULT '[]',
+  hll_sketch             BLOB,
+  first_seen             TEXT,
+  last_seen              TEXT,
+  PRIMARY KEY (severity, key_scope, key_name)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS idx_log_keys_key ON log_keys(key_name);
+CREATE INDEX IF NOT EXISTS idx_log_keys_cardinality ON log_keys(estimated_cardinality DESC);
+
+-- One row per Drain cluster of (severity, service). cluster_id (extra) is the
+-- cluster's id in the drain partition 'otlp.logs/<severity>/<service>'; the
+-- row follows the cluster when its template generalises.
+CREATE TABLE IF NOT EXISTS log_body_templates (
+  severity      TEXT NOT NULL,
+  service_name  TEXT NOT NULL,
+  cluster_id    INTEGER NOT NULL,
+  template      TEXT NOT NULL,
+  example       TEXT NOT NULL,
+  count         INTEGER NOT NULL DEFAULT 0,
+  percentage    REAL NOT NULL DEFAULT 0,
+  first_seen    TEXT,
+  last_seen     TEXT,
+  PRIMARY KEY (severity, service_name, cluster_id)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS idx_log_body_templates_top ON log_body_templates(severity, service_name, count DESC);
