@@ -63,15 +63,30 @@ pub fn decode(bytes: &[u8]) -> std::result::Result<HllSketch, String> {
     })
 }
 
-/// The stored form of a sketch.
+/// Preamble byte 5: flags; 0x10 marks the HIP accumulator as not valid.
+const FLAGS_BYTE: usize = 5;
+const OUT_OF_ORDER_FLAG: u8 = 0x10;
+/// Preamble byte 0 of a dense (HLL mode) image.
+const HLL_MODE_PREAMBLE: u8 = 10;
+
+/// The stored form of a sketch: HLL_4, compact, and, in dense mode, flagged
+/// out-of-order, so that every reader (otelcat, DataSketches in any language)
+/// takes the composite estimate, a function of the registers alone. Two
+/// sketches of the same values then count the same whether they were built
+/// in one pass or merged from parts (the HIP estimator, valid only for a
+/// sketch built in one pass, would give a slightly different number).
 pub fn encode(sketch: &HllSketch) -> Vec<u8> {
-    if sketch.target_type() == STORED_TYPE {
+    let mut img = if sketch.target_type() == STORED_TYPE {
         sketch.serialize()
     } else {
         let mut u = HllUnion::new(sketch.lg_config_k()).expect("lg_k in range");
         u.update(sketch);
         u.to_sketch(STORED_TYPE).serialize()
+    };
+    if img.first() == Some(&HLL_MODE_PREAMBLE) && img.len() > FLAGS_BYTE {
+        img[FLAGS_BYTE] |= OUT_OF_ORDER_FLAG;
     }
+    img
 }
 
 /// Reads argument `pos` (1-based) of `func` as a sketch; `None` for NULL.
@@ -133,13 +148,17 @@ impl Merger {
     }
 }
 
-/// The estimate rounded to an integer, as `hll_count` returns it.
+/// The estimate rounded to an integer, as `hll_count` returns it: the
+/// composite estimate (see [`encode`]), so equal registers count the same.
 pub fn count(s: &HllSketch) -> i64 {
-    s.estimate().round() as i64
+    s.composite_estimate().round() as i64
 }
 
-/// `hll_info` document.
+/// `hll_info` document. Estimate and bounds are the composite ones, as
+/// `hll_count` counts, also for a foreign sketch flagged for HIP.
 pub fn info_json(s: &HllSketch, stored_bytes: usize) -> String {
+    let normalized = decode(&encode(s)).unwrap_or_else(|_| s.clone());
+    let s = &normalized;
     let mode = {
         // The first byte of the image is the preamble size: 2 LIST, 3 SET, 10 HLL.
         let img = s.serialize();
@@ -209,7 +228,7 @@ impl Aggregate for SketchAgg {
             ctx.null();
             return Ok(());
         }
-        ctx.blob(&self.union.to_sketch(STORED_TYPE).serialize())
+        ctx.blob(&encode(&self.union.to_sketch(STORED_TYPE)))
     }
 }
 
@@ -236,7 +255,7 @@ pub fn hll_add(ctx: Ctx, args: &[*mut sqlite3_value]) -> Result<()> {
         None => HllUnion::new(DEFAULT_LG_K).expect("default lg_k"),
     };
     update_bytes(&mut union, bytes);
-    ctx.blob(&union.to_sketch(STORED_TYPE).serialize())
+    ctx.blob(&encode(&union.to_sketch(STORED_TYPE)))
 }
 
 /// `hll_merge(a, b, …)`: scalar over two or more sketches.
@@ -254,7 +273,7 @@ pub fn hll_merge(ctx: Ctx, args: &[*mut sqlite3_value]) -> Result<()> {
         }
     }
     match m.result() {
-        Some(s) => ctx.blob(&s.serialize()),
+        Some(s) => ctx.blob(&encode(&s)),
         None => {
             ctx.null();
             Ok(())
@@ -280,7 +299,7 @@ impl Aggregate for MergeAgg {
     }
     fn result(&mut self, ctx: Ctx) -> Result<()> {
         match self.merger.result() {
-            Some(s) => ctx.blob(&s.serialize()),
+            Some(s) => ctx.blob(&encode(&s)),
             None => {
                 ctx.null();
                 Ok(())
@@ -359,7 +378,8 @@ mod tests {
         let a = sketch_of(0..50_000, 14);
         let b = sketch_of(25_000..75_000, 10);
         let a2 = decode(&encode(&a)).unwrap();
-        assert_eq!(a2.estimate(), a.estimate());
+        assert_eq!(a2.estimate(), a.composite_estimate());
+        assert_eq!(count(&a2), count(&a));
         let mut m = Merger::default();
         m.add(&a);
         m.add(&b);
@@ -371,6 +391,21 @@ mod tests {
         m.add(&a);
         m.add(&sketch_of(0..3, 8));
         assert_eq!(m.result().unwrap().lg_config_k(), 8);
+    }
+
+    #[test]
+    fn same_values_count_the_same_built_or_merged() {
+        let whole = decode(&encode(&sketch_of(0..200_000, 12))).unwrap();
+        let mut m = Merger::default();
+        m.add(&decode(&encode(&sketch_of(0..70_000, 12))).unwrap());
+        m.add(&decode(&encode(&sketch_of(70_000..200_000, 12))).unwrap());
+        let merged = decode(&encode(&m.result().unwrap())).unwrap();
+        assert_eq!(count(&whole), count(&merged));
+        assert_eq!(whole.estimate(), merged.estimate());
+        assert_eq!(
+            whole.upper_bound(NumStdDev::Two),
+            merged.upper_bound(NumStdDev::Two)
+        );
     }
 
     #[test]

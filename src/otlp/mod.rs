@@ -907,7 +907,7 @@ impl<'a> Ctx<'a> {
     }
 
     /// Appends an event and returns its index.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn push(&mut self, event: Event<'a>) -> Result<usize, Fail> {
         self.spend()?;
         self.out.push(event);

@@ -11,6 +11,7 @@
 //! repeated message field (such as `resource`) merges.
 
 use std::borrow::Cow;
+use std::num::NonZeroU32;
 
 use super::{
     AnyValue, Attr, AttrTarget, Ctx, DecodeError, ErrorKind, Event, Fail, MetricKind, Position,
@@ -29,11 +30,7 @@ pub(super) fn decode<'a>(
     ctx: &mut Ctx<'a>,
 ) -> std::result::Result<(), DecodeError> {
     let mut d = Decoder { ctx };
-    let r = Reader {
-        data: payload,
-        pos: 0,
-        end: payload.len(),
-    };
+    let r = Reader::new(payload, 0, payload.len());
     match d.request(r, signal) {
         Ok(()) => {
             d.ctx.summary.requests = 1;
@@ -98,41 +95,57 @@ struct Reader<'a> {
     data: &'a [u8],
     pos: usize,
     end: usize,
+    /// Offset of the last tag read, where errors about its field point.
+    tag_at: usize,
 }
 
-/// The field just read: number, wire type, and offset of its tag.
+/// The tag of the field just read: its number and wire type. Small on
+/// purpose: `Result<Option<Field>>` comes back in registers.
 #[derive(Clone, Copy)]
-struct Field {
-    number: u32,
-    wire_type: u8,
-    at: usize,
+struct Field(NonZeroU32);
+
+impl Field {
+    #[inline(always)]
+    fn number(self) -> u32 {
+        self.0.get() >> 3
+    }
+
+    #[inline(always)]
+    fn wire_type(self) -> u8 {
+        (self.0.get() & 7) as u8
+    }
 }
 
 impl<'a> Reader<'a> {
-    /// The next field's header, or `None` at the end of the message.
+    fn new(data: &'a [u8], pos: usize, end: usize) -> Self {
+        Reader {
+            data,
+            pos,
+            end,
+            tag_at: pos,
+        }
+    }
+
+    /// The next field's tag, or `None` at the end of the message.
     #[inline(always)]
     fn field(&mut self) -> Result<Option<Field>> {
         if self.pos >= self.end {
             return Ok(None);
         }
-        let at = self.pos;
+        self.tag_at = self.pos;
         let tag = self.varint()?;
-        let wire_type = (tag & 7) as u8;
         let number = tag >> 3;
+        let wire_type = (tag & 7) as u8;
         if number == 0 || number > (1 << 29) - 1 {
-            return Err(error(at, format!("invalid field number {number}")));
+            return Err(error(self.tag_at, format!("invalid field number {number}")));
         }
         if !matches!(wire_type, VARINT | I64 | LEN | I32) {
             return Err(error(
-                at,
+                self.tag_at,
                 format!("field {number} has unsupported wire type {wire_type}"),
             ));
         }
-        Ok(Some(Field {
-            number: number as u32,
-            wire_type,
-            at,
-        }))
+        Ok(NonZeroU32::new(tag as u32).map(Field))
     }
 
     #[inline(always)]
@@ -189,7 +202,7 @@ impl<'a> Reader<'a> {
 
     /// Skips the value of a field of which only the wire type is known.
     fn skip(&mut self, f: Field) -> Result<()> {
-        match f.wire_type {
+        match f.wire_type() {
             VARINT => self.varint().map(|_| ()),
             I64 => self.take(8).map(|_| ()),
             I32 => self.take(4).map(|_| ()),
@@ -213,24 +226,20 @@ impl<'a> Reader<'a> {
             }
         };
         self.pos += len;
-        Ok(Reader {
-            data: self.data,
-            pos: start,
-            end: start + len,
-        })
+        Ok(Reader::new(self.data, start, start + len))
     }
 
     #[inline(always)]
     fn expect(&self, f: Field, wire_type: u8) -> Result<()> {
-        if f.wire_type == wire_type {
+        if f.wire_type() == wire_type {
             Ok(())
         } else {
             Err(error(
-                f.at,
+                self.tag_at,
                 format!(
                     "field {} has wire type {}, expected {}",
-                    f.number,
-                    wire_type_name(f.wire_type),
+                    f.number(),
+                    wire_type_name(f.wire_type()),
                     wire_type_name(wire_type)
                 ),
             ))
@@ -251,11 +260,16 @@ impl<'a> Reader<'a> {
     }
 
     #[inline(always)]
-    fn string(&mut self, f: Field) -> Result<Cow<'a, str>> {
+    fn string(&mut self, f: Field) -> Result<&'a str> {
         let bytes = self.bytes(f)?;
+        if bytes.is_ascii() {
+            // SAFETY: ASCII is valid UTF-8. This inlined check spares most
+            // strings the out-of-line `str::from_utf8` call (see the top).
+            return Ok(unsafe { std::str::from_utf8_unchecked(bytes) });
+        }
         match std::str::from_utf8(bytes) {
-            Ok(s) => Ok(Cow::Borrowed(s)),
-            Err(_) => Err(error(f.at, format!("field {}: invalid UTF-8", f.number))),
+            Ok(s) => Ok(s),
+            Err(_) => Err(error(self.tag_at, format!("field {}: invalid UTF-8", f.number()))),
         }
     }
 
@@ -286,7 +300,7 @@ impl<'a> Reader<'a> {
 
     /// Skips a known repeated numeric field, packed or not.
     fn skip_packed(&mut self, f: Field, wire_type: u8) -> Result<()> {
-        if f.wire_type != LEN {
+        if f.wire_type() != LEN {
             self.expect(f, wire_type)?;
         }
         self.skip(f)
@@ -309,7 +323,7 @@ impl<'a> Decoder<'_, 'a> {
     fn request(&mut self, mut r: Reader<'a>, signal: Signal) -> Result<()> {
         let mut n = 0;
         while let Some(f) = r.field()? {
-            match f.number {
+            match f.number() {
                 1 => {
                     let sub = r.message(f)?;
                     self.resource_block(sub, signal)
@@ -330,7 +344,7 @@ impl<'a> Decoder<'_, 'a> {
         let mut n = 0;
         while let Some(f) = r.field()? {
             let mark = self.ctx.out.len();
-            match f.number {
+            match f.number() {
                 1 => {
                     let sub = r.message(f)?;
                     self.resource(sub).within("resource", None)?;
@@ -354,7 +368,7 @@ impl<'a> Decoder<'_, 'a> {
     fn resource(&mut self, mut r: Reader<'a>) -> Result<()> {
         let mut n = 0;
         while let Some(f) = r.field()? {
-            match f.number {
+            match f.number() {
                 1 => self.attribute(&mut r, f, AttrTarget::Resource, &mut n)?,
                 2 => r.skip_as(f, VARINT)?,
                 3 => r.skip_as(f, LEN)?,
@@ -373,7 +387,7 @@ impl<'a> Decoder<'_, 'a> {
         let mut n = 0;
         while let Some(f) = r.field()? {
             let mark = self.ctx.out.len();
-            match f.number {
+            match f.number() {
                 1 => {
                     let sub = r.message(f)?;
                     let (nm, v) = self.scope(sub, name, version).within("scope", None)?;
@@ -410,9 +424,9 @@ impl<'a> Decoder<'_, 'a> {
     ) -> Result<(Cow<'a, str>, Cow<'a, str>)> {
         let mut n = 0;
         while let Some(f) = r.field()? {
-            match f.number {
-                1 => name = r.string(f)?,
-                2 => version = r.string(f)?,
+            match f.number() {
+                1 => name = Cow::Borrowed(r.string(f)?),
+                2 => version = Cow::Borrowed(r.string(f)?),
                 3 => self.attribute(&mut r, f, AttrTarget::Scope, &mut n)?,
                 4 => r.skip_as(f, VARINT)?,
                 _ => r.skip(f)?,
@@ -434,8 +448,8 @@ impl<'a> Decoder<'_, 'a> {
         let (mut n_attrs, mut n_events, mut n_links) = (0, 0, 0);
         while let Some(f) = r.field()? {
             let mark = self.ctx.out.len();
-            match f.number {
-                5 => name = r.string(f)?,
+            match f.number() {
+                5 => name = Cow::Borrowed(r.string(f)?),
                 6 => kind = r.int32(f)?,
                 7 => start = r.fixed64_field(f)?,
                 9 => {
@@ -477,9 +491,9 @@ impl<'a> Decoder<'_, 'a> {
         let mut time = 0;
         let mut n = 0;
         while let Some(f) = r.field()? {
-            match f.number {
+            match f.number() {
                 1 => time = r.fixed64_field(f)?,
-                2 => name = r.string(f)?,
+                2 => name = Cow::Borrowed(r.string(f)?),
                 3 => self.attribute(&mut r, f, AttrTarget::SpanEvent, &mut n)?,
                 4 => r.skip_as(f, VARINT)?,
                 _ => r.skip(f)?,
@@ -498,7 +512,7 @@ impl<'a> Decoder<'_, 'a> {
         self.open(&r, Event::SpanLink)?;
         let mut n = 0;
         while let Some(f) = r.field()? {
-            match f.number {
+            match f.number() {
                 4 => self.attribute(&mut r, f, AttrTarget::SpanLink, &mut n)?,
                 1..=3 => r.skip_as(f, LEN)?,
                 5 => r.skip_as(f, VARINT)?,
@@ -518,17 +532,17 @@ impl<'a> Decoder<'_, 'a> {
         let mut kind = MetricKind::Unknown;
         let (mut temporality, mut monotonic) = (0, false);
         while let Some(f) = r.field()? {
-            let (k, field_name) = match f.number {
+            let (k, field_name) = match f.number() {
                 1 => {
-                    name = r.string(f)?;
+                    name = Cow::Borrowed(r.string(f)?);
                     continue;
                 }
                 2 => {
-                    description = r.string(f)?;
+                    description = Cow::Borrowed(r.string(f)?);
                     continue;
                 }
                 3 => {
-                    unit = r.string(f)?;
+                    unit = Cow::Borrowed(r.string(f)?);
                     continue;
                 }
                 5 => (MetricKind::Gauge, "gauge"),
@@ -584,7 +598,7 @@ impl<'a> Decoder<'_, 'a> {
         let has_temporality = !matches!(kind, MetricKind::Gauge | MetricKind::Summary);
         let mut n = 0;
         while let Some(f) = r.field()? {
-            match f.number {
+            match f.number() {
                 1 => {
                     let sub = r.message(f)?;
                     self.data_point(sub, kind).within("dataPoints", Some(n))?;
@@ -605,7 +619,7 @@ impl<'a> Decoder<'_, 'a> {
         let mut time = 0;
         let mut n = 0;
         while let Some(f) = r.field()? {
-            match (kind, f.number) {
+            match (kind, f.number()) {
                 (_, 3) => time = r.fixed64_field(f)?,
                 (_, 2) => r.skip_as(f, I64)?,
                 (MetricKind::Gauge | MetricKind::Sum, number) => match number {
@@ -656,12 +670,12 @@ impl<'a> Decoder<'_, 'a> {
         let mut body = None;
         let mut n = 0;
         while let Some(f) = r.field()? {
-            match f.number {
+            match f.number() {
                 1 => time = r.fixed64_field(f)?,
                 11 => observed = r.fixed64_field(f)?,
                 2 => severity_number = r.int32(f)?,
-                3 => severity_text = r.string(f)?,
-                12 => event_name = r.string(f)?,
+                3 => severity_text = Cow::Borrowed(r.string(f)?),
+                12 => event_name = Cow::Borrowed(r.string(f)?),
                 5 => {
                     let sub = r.message(f)?;
                     body = Some(self.any_value(sub, 1).within("body", None)?);
@@ -706,8 +720,8 @@ impl<'a> Decoder<'_, 'a> {
         let mut key = Cow::Borrowed("");
         let mut value = AnyValue::Empty;
         while let Some(f) = r.field()? {
-            match f.number {
-                1 => key = r.string(f)?,
+            match f.number() {
+                1 => key = Cow::Borrowed(r.string(f)?),
                 2 => {
                     let sub = r.message(f)?;
                     value = self.any_value(sub, depth).within("value", None)?;
@@ -727,8 +741,8 @@ impl<'a> Decoder<'_, 'a> {
         self.ctx.check_depth(depth).map_err(|e| r.fail(e))?;
         let mut value = AnyValue::Empty;
         while let Some(f) = r.field()? {
-            value = match f.number {
-                1 => AnyValue::Str(r.string(f)?),
+            value = match f.number() {
+                1 => AnyValue::Str(Cow::Borrowed(r.string(f)?)),
                 2 => AnyValue::Bool(r.uint(f)? != 0),
                 3 => AnyValue::Int(r.uint(f)? as i64),
                 4 => AnyValue::Double(f64::from_bits(r.fixed64_field(f)?)),
@@ -752,7 +766,7 @@ impl<'a> Decoder<'_, 'a> {
     #[inline(never)]
     fn compound_value(&mut self, r: &mut Reader<'a>, f: Field, depth: usize) -> Result<AnyValue<'a>> {
         let sub = r.message(f)?;
-        if f.number == 5 {
+        if f.number() == 5 {
             let values = self.array(sub, depth + 1).within("arrayValue", None)?;
             Ok(AnyValue::Array(values))
         } else {
@@ -765,7 +779,7 @@ impl<'a> Decoder<'_, 'a> {
     fn array(&mut self, mut r: Reader<'a>, depth: usize) -> Result<Vec<AnyValue<'a>>> {
         let mut values = Vec::new();
         while let Some(f) = r.field()? {
-            match f.number {
+            match f.number() {
                 1 => {
                     self.ctx.spend().map_err(|e| r.fail(e))?;
                     let sub = r.message(f)?;
@@ -782,7 +796,7 @@ impl<'a> Decoder<'_, 'a> {
     fn kvlist(&mut self, mut r: Reader<'a>, depth: usize) -> Result<Vec<Attr<'a>>> {
         let mut values = Vec::new();
         while let Some(f) = r.field()? {
-            match f.number {
+            match f.number() {
                 1 => {
                     self.ctx.spend().map_err(|e| r.fail(e))?;
                     let sub = r.message(f)?;
