@@ -375,6 +375,53 @@ pub fn define_scalar(
     .map_err(|_| Error::new(format!("otelcat: cannot register function {name}")))
 }
 
+/// A scalar function with per-connection state `T` (shared with other
+/// functions or tables through `Rc` inside `T`). Registered directly with
+/// `sqlite3_create_function_v2` so that the state is dropped when the
+/// connection closes (sqlite-loadable leaks the closure it boxes).
+pub fn define_scalar_with<T: 'static>(
+    db: *mut sqlite3,
+    name: &'static str,
+    nargs: c_int,
+    flags: FunctionFlags,
+    state: T,
+    f: fn(Ctx, &[*mut sqlite3_value], &T) -> Result<()>,
+) -> Result<()> {
+    struct Data<T> {
+        name: &'static str,
+        state: T,
+        f: fn(Ctx, &[*mut sqlite3_value], &T) -> Result<()>,
+    }
+    unsafe extern "C" fn call<T: 'static>(
+        ctx: *mut sqlite3_context,
+        argc: c_int,
+        argv: *mut *mut sqlite3_value,
+    ) {
+        let d = sqlite!(user_data(ctx)) as *const Data<T>;
+        let argv = args(argc, argv);
+        if let Err(e) = guard((*d).name, || ((*d).f)(Ctx(ctx), argv, &(*d).state)) {
+            Ctx(ctx).error(&e);
+        }
+    }
+    let cname = CString::new(name).expect("function names have no NUL");
+    let data = Box::into_raw(Box::new(Data { name, state, f }));
+    let rc = sqlite!(create_function_v2(
+        db,
+        cname.as_ptr(),
+        nargs,
+        flags.bits(),
+        data as *mut c_void,
+        Some(call::<T>),
+        None,
+        None,
+        Some(drop_box::<Data<T>>),
+    ));
+    if rc != SQLITE_OK {
+        bail!("otelcat: cannot register function {name} (code {rc})");
+    }
+    Ok(())
+}
+
 // ---------------------------------------------------------------------------
 // Aggregate and window functions
 

@@ -2,6 +2,7 @@
 //! metadata catalog for OpenTelemetry data. This file is the table of
 //! registrations; each function family lives in its own module.
 
+pub mod drain;
 pub mod ffi;
 pub mod hll;
 pub mod meta;
@@ -16,6 +17,8 @@ fn register(db: *mut sqlite3) -> Result<()> {
     meta::register(db)?; //    otelcat_version, otelcat_debug
     hll::register(db)?; //     hll_sketch, hll_add, hll_merge, hll_count, hll_info
     samples::register(db)?; // json_samples_merge, json_samples
+    let models = drain::store::Registry::shared(); // per connection
+    drain::register(db, &models)?; // drain_template, drain_match, drain_configure, drain_reset, drain_clusters
     Ok(())
 }
 

@@ -263,6 +263,7 @@ impl fmt::Display for Temporality {
 /// An OTLP `AnyValue`. `Empty` is an `AnyValue` with no value set (JSON `{}`
 /// or `null`, or a key/value pair without a value).
 #[derive(Clone, Debug)]
+#[repr(u64)]
 pub enum AnyValue<'a> {
     Empty,
     Str(Cow<'a, str>),
@@ -449,6 +450,7 @@ pub struct Attr<'a> {
 
 /// One element of the decoded stream; see the module docs for the order.
 #[derive(Clone, Debug, PartialEq)]
+#[repr(u64)]
 pub enum Event<'a> {
     /// Starts a resource block (`ResourceSpans`, `ResourceMetrics` or
     /// `ResourceLogs`); its `ResourceAttr`s follow.
@@ -930,6 +932,15 @@ impl<'a> Ctx<'a> {
             _ => {}
         }
         self.push(event)
+    }
+
+    /// Replaces the placeholder at `at` (see [`open`](Self::open)) by the
+    /// finished record.
+    #[inline(always)]
+    pub(crate) fn fill(&mut self, at: usize, event: Event<'a>) {
+        // Placeholders own nothing (empty borrowed strings, no body), so
+        // forgetting one frees nothing; it spares a call to the drop glue.
+        std::mem::forget(std::mem::replace(&mut self.out[at], event));
     }
 
     /// Fails when an attribute list reaches `max_attributes_per_record`

@@ -99,6 +99,18 @@ struct Reader<'a> {
     tag_at: usize,
 }
 
+/// `*slot = v`, without a call to the drop glue of `AnyValue` in the usual
+/// case where the slot still holds the `Empty` it started with.
+#[inline(always)]
+fn overwrite<'a>(slot: &mut AnyValue<'a>, v: AnyValue<'a>) {
+    if matches!(slot, AnyValue::Empty) {
+        // An `Empty` owns nothing: forgetting it frees nothing.
+        std::mem::forget(std::mem::replace(slot, v));
+    } else {
+        *slot = v;
+    }
+}
+
 /// The tag of the field just read: its number and wire type. Small on
 /// purpose: `Result<Option<Field>>` comes back in registers.
 #[derive(Clone, Copy)]
@@ -409,7 +421,7 @@ impl<'a> Decoder<'_, 'a> {
                 _ => r.skip(f)?,
             }
         }
-        self.ctx.out[at] = Event::Scope { name, version };
+        self.ctx.fill(at, Event::Scope { name, version });
         Ok(())
     }
 
@@ -475,11 +487,11 @@ impl<'a> Decoder<'_, 'a> {
                 _ => r.skip(f)?,
             }
         }
-        self.ctx.out[at] = Event::Span {
+        self.ctx.fill(at, Event::Span {
             name,
             kind: SpanKind::from_i32(kind),
             start_time_unix_nano: start,
-        };
+        });
         Ok(())
     }
 
@@ -499,10 +511,10 @@ impl<'a> Decoder<'_, 'a> {
                 _ => r.skip(f)?,
             }
         }
-        self.ctx.out[at] = Event::SpanEvent {
+        self.ctx.fill(at, Event::SpanEvent {
             name,
             time_unix_nano: time,
-        };
+        });
         Ok(())
     }
 
@@ -574,14 +586,14 @@ impl<'a> Decoder<'_, 'a> {
         ) {
             temporality = 0;
         }
-        self.ctx.out[at] = Event::Metric {
+        self.ctx.fill(at, Event::Metric {
             name,
             kind,
             unit,
             description,
             temporality: Temporality::from_i32(temporality),
             monotonic: monotonic && kind == MetricKind::Sum,
-        };
+        });
         Ok(())
     }
 
@@ -654,9 +666,9 @@ impl<'a> Decoder<'_, 'a> {
                 (MetricKind::Unknown, _) => r.skip(f)?,
             }
         }
-        self.ctx.out[at] = Event::DataPoint {
+        self.ctx.fill(at, Event::DataPoint {
             time_unix_nano: time,
-        };
+        });
         Ok(())
     }
 
@@ -687,13 +699,13 @@ impl<'a> Decoder<'_, 'a> {
                 _ => r.skip(f)?,
             }
         }
-        self.ctx.out[at] = Event::Log {
+        self.ctx.fill(at, Event::Log {
             severity_number,
             severity_text,
             event_name,
             time_unix_nano: if time != 0 { time } else { observed },
             body,
-        };
+        });
         Ok(())
     }
 
@@ -724,7 +736,8 @@ impl<'a> Decoder<'_, 'a> {
                 1 => key = Cow::Borrowed(r.string(f)?),
                 2 => {
                     let sub = r.message(f)?;
-                    value = self.any_value(sub, depth).within("value", None)?;
+                    let v = self.any_value(sub, depth).within("value", None)?;
+                    overwrite(&mut value, v);
                 }
                 3 => r.skip_as(f, VARINT)?,
                 _ => r.skip(f)?,
@@ -735,13 +748,13 @@ impl<'a> Decoder<'_, 'a> {
 
     /// `AnyValue` at nesting `depth`: 1 string, 2 bool, 3 int, 4 double,
     /// 5 array, 6 kvlist, 7 bytes, 8 string_value_strindex (profiles only;
-    /// read as no value).
+    /// read as no value). The last value field wins, as in protobuf.
     #[inline(always)]
     fn any_value(&mut self, mut r: Reader<'a>, depth: usize) -> Result<AnyValue<'a>> {
         self.ctx.check_depth(depth).map_err(|e| r.fail(e))?;
         let mut value = AnyValue::Empty;
         while let Some(f) = r.field()? {
-            value = match f.number() {
+            let v = match f.number() {
                 1 => AnyValue::Str(Cow::Borrowed(r.string(f)?)),
                 2 => AnyValue::Bool(r.uint(f)? != 0),
                 3 => AnyValue::Int(r.uint(f)? as i64),
@@ -757,6 +770,7 @@ impl<'a> Decoder<'_, 'a> {
                     continue;
                 }
             };
+            overwrite(&mut value, v);
         }
         Ok(value)
     }
