@@ -16,7 +16,7 @@ NPM     ?= npm
 EXT     := dist/otelcat.so
 SOURCES := $(shell find src vendor -name '*.rs') Cargo.toml Cargo.lock build.rs $(wildcard sql/*.sql)
 
-.PHONY: all test test-rust test-sql test-python test-node bench clean venv
+.PHONY: all test test-rust test-sql test-python test-node bench bench-drain clean venv
 
 all: $(EXT)
 
@@ -57,3 +57,6 @@ bench: $(EXT)
 
 clean:
 	rm -rf target dist $(VENV) tests/node/node_modules
+
+bench-drain: $(EXT)
+	$(SYSPY) bench/bench_drain.py

@@ -32,7 +32,16 @@ EXPECTED = {
     ("json_samples_merge", 3, "s", "deterministic innocuous"),
     ("json_samples", 1, "w", "deterministic innocuous"),
     ("json_samples", 2, "w", "deterministic innocuous"),
+    ("drain_template", 1, "s", "directonly"),
+    ("drain_template", 2, "s", "directonly"),
+    ("drain_match", 1, "s", ""),
+    ("drain_match", 2, "s", ""),
+    ("drain_configure", 1, "s", "directonly"),
+    ("drain_configure", 2, "s", "directonly"),
+    ("drain_reset", 1, "s", "directonly"),
 }
+# Virtual table modules (table-valued functions and writeable tables).
+EXPECTED_MODULES = {"drain_clusters", "otelcat_drain_sync"}
 # Functions added by later modules register their rows here (see other test files).
 EXTRA_EXPECTED = set()
 
@@ -75,6 +84,13 @@ class TestRegistry(unittest.TestCase):
         want = EXPECTED | test_functions.EXTRA_EXPECTED
         self.assertEqual(sorted(got - want), [], "registered but not in the snapshot")
         self.assertEqual(sorted(want - got), [], "in the snapshot but not registered")
+
+    def test_module_list_snapshot(self):
+        plain = {r[0] for r in sqlite3.connect(":memory:").execute("SELECT name FROM pragma_module_list")}
+        got = {r[0] for r in connect().execute("SELECT name FROM pragma_module_list")} - plain
+        self.assertEqual(got, EXPECTED_MODULES)
+        missing = sorted(m for m in got if "test_" + m not in all_test_names())
+        self.assertEqual(missing, [], "modules without a test_<name> method")
 
     def test_every_function_is_tested(self):
         tests = all_test_names()

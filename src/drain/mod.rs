@@ -56,7 +56,11 @@ pub fn body_text<'a>(arg: Arg) -> Option<Cow<'a, str>> {
             } else {
                 arg.blob()
             };
-            Some(String::from_utf8_lossy(bytes))
+            // from_utf8 is the fast check; lossy decoding only for bad bytes.
+            Some(match std::str::from_utf8(bytes) {
+                Ok(s) => Cow::Borrowed(s),
+                Err(_) => String::from_utf8_lossy(bytes),
+            })
         }
         Kind::Integer | Kind::Real => {
             let mut buf = String::new();
@@ -168,14 +172,22 @@ fn drain_match(ctx: Ctx, args: &[*mut sqlite3_value], reg: &Shared) -> Result<()
     }
 }
 
-fn config_arg(func: &str, arg: Arg, pos: usize) -> Result<DrainConfig> {
+/// Parses a configuration argument: its keys override `base`.
+fn config_arg(func: &str, arg: Arg, pos: usize, base: &DrainConfig) -> Result<DrainConfig> {
     if arg.kind() != Kind::Text {
-        bail!(
-            "{func}: argument {pos} must be a JSON object as TEXT, got {}",
-            arg.kind().name()
-        );
+        bail!("{func}: argument {pos} must be a JSON object as TEXT, got {}", arg.kind().name());
     }
-    DrainConfig::from_json(arg.str(func, pos)?).map_err(|e| Error::new(format!("{func}: {e}")))
+    let text = arg.str(func, pos)?;
+    let mut merged: serde_json::Value =
+        serde_json::from_str(&base.to_json()).expect("to_json writes an object");
+    if let (Ok(serde_json::Value::Object(given)), Some(m)) =
+        (serde_json::from_str::<serde_json::Value>(text), merged.as_object_mut())
+    {
+        m.extend(given);
+        return DrainConfig::from_json(&merged.to_string()).map_err(|e| Error::new(format!("{func}: {e}")));
+    }
+    // Not an object: let the parser say what is wrong with it.
+    DrainConfig::from_json(text).map_err(|e| Error::new(format!("{func}: {e}")))
 }
 
 /// `drain_configure(json)` sets the default for new partitions;
@@ -184,7 +196,7 @@ fn drain_configure(ctx: Ctx, args: &[*mut sqlite3_value], reg: &Shared) -> Resul
     let db = ctx.db();
     store::ensure_schema(db)?;
     if args.len() == 1 {
-        let cfg = config_arg("drain_configure", Arg(args[0]), 1)?;
+        let cfg = config_arg("drain_configure", Arg(args[0]), 1, &DrainConfig::default())?;
         let mut st = Stmt::prepare(
             db,
             "INSERT INTO main.otelcat_meta(key, value) VALUES ('drain_default_config', ?1)
@@ -201,7 +213,7 @@ fn drain_configure(ctx: Ctx, args: &[*mut sqlite3_value], reg: &Shared) -> Resul
         );
     };
     let partition = Arg(args[0]).str("drain_configure", 1)?;
-    let cfg = config_arg("drain_configure", Arg(args[1]), 2)?;
+    let cfg = config_arg("drain_configure", Arg(args[1]), 2, &store::default_config(db)?)?;
     let mut r = borrow("drain_configure", reg)?;
     let part = r.part(db, partition)?;
     if !part.drain.is_empty() && part.drain.config() != &cfg {

@@ -9,7 +9,9 @@
 //! reloaded on next use.
 
 use std::cell::RefCell;
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
+
+use ahash::{AHashMap as HashMap, AHashSet as HashSet};
 use std::rc::Rc;
 
 use super::engine::{ClusterRecord, Drain, DrainConfig, Trained};
@@ -27,18 +29,27 @@ pub struct Part {
     /// The configuration as stored with the partition.
     pub config_json: String,
     /// Clusters created or changed since the last write.
-    pub dirty: BTreeSet<u64>,
+    pub dirty: HashSet<u64>,
     /// Clusters evicted or merged away since the last write.
-    pub deleted: BTreeSet<u64>,
+    pub deleted: HashSet<u64>,
+    /// The cluster last noted dirty (skips the set on runs of one cluster).
+    last_dirty: u64,
     /// Whether the partition row exists in the database.
     pub stored: bool,
 }
 
 impl Part {
+    pub fn new(drain: Drain, config_json: String, stored: bool) -> Part {
+        Part { drain, config_json, dirty: HashSet::new(), deleted: HashSet::new(), last_dirty: u64::MAX, stored }
+    }
+
     /// Records what a training step changed.
     #[inline]
     pub fn note(&mut self, t: &Trained) {
-        self.dirty.insert(t.cluster_id);
+        if t.cluster_id != self.last_dirty || self.dirty.is_empty() {
+            self.dirty.insert(t.cluster_id);
+            self.last_dirty = t.cluster_id;
+        }
         if let Some(e) = t.evicted {
             self.dirty.remove(&e);
             self.deleted.insert(e);
@@ -46,6 +57,9 @@ impl Part {
         for m in &t.merged {
             self.dirty.remove(m);
             self.deleted.insert(*m);
+        }
+        if t.evicted.is_some() || !t.merged.is_empty() {
+            self.last_dirty = u64::MAX;
         }
     }
     pub fn is_dirty(&self) -> bool {
@@ -270,6 +284,7 @@ impl Registry {
                 config_json: s.config_json,
                 dirty: s.dirty,
                 deleted: s.deleted,
+                last_dirty: u64::MAX,
                 stored: s.stored,
             },
         );
@@ -282,8 +297,8 @@ pub struct Snapshot {
     config: DrainConfig,
     config_json: String,
     records: Vec<ClusterRecord>,
-    dirty: BTreeSet<u64>,
-    deleted: BTreeSet<u64>,
+    dirty: HashSet<u64>,
+    deleted: HashSet<u64>,
     stored: bool,
 }
 
@@ -292,13 +307,7 @@ fn load(db: *mut sqlite3, name: &str) -> Result<Part> {
     if !table_exists(db, "otelcat_drain_partitions")? {
         let cfg = default_config(db)?;
         let config_json = cfg.to_json();
-        return Ok(Part {
-            drain: Drain::new(cfg),
-            config_json,
-            dirty: BTreeSet::new(),
-            deleted: BTreeSet::new(),
-            stored: false,
-        });
+        return Ok(Part::new(Drain::new(cfg), config_json, false));
     }
     let mut st = Stmt::prepare(
         db,
@@ -340,11 +349,5 @@ fn load(db: *mut sqlite3, name: &str) -> Result<Part> {
     }
     let drain = Drain::from_records(cfg, records)
         .map_err(|e| Error::new(format!("drain partition '{name}' cannot be read: {e}")))?;
-    Ok(Part {
-        drain,
-        config_json,
-        dirty: BTreeSet::new(),
-        deleted: BTreeSet::new(),
-        stored,
-    })
+    Ok(Part::new(drain, config_json, stored))
 }

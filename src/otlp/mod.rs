@@ -450,7 +450,6 @@ pub struct Attr<'a> {
 
 /// One element of the decoded stream; see the module docs for the order.
 #[derive(Clone, Debug, PartialEq)]
-#[repr(u64)]
 pub enum Event<'a> {
     /// Starts a resource block (`ResourceSpans`, `ResourceMetrics` or
     /// `ResourceLogs`); its `ResourceAttr`s follow.
@@ -813,6 +812,55 @@ pub(crate) struct Fail(pub(crate) Cow<'static, str>);
 impl fmt::Display for Fail {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
+    }
+}
+
+/// A decoding failure inside a decoder: where (a byte offset), what, and
+/// the path collected innermost first while it unwinds.
+#[derive(Debug)]
+pub(crate) struct Failure {
+    pub(crate) pos: usize,
+    pub(crate) message: Cow<'static, str>,
+    pub(crate) path: Vec<Seg>,
+}
+
+pub(crate) type Fallible<T> = Result<T, Box<Failure>>;
+
+pub(crate) fn failure(pos: usize, message: impl Into<Cow<'static, str>>) -> Box<Failure> {
+    Box::new(Failure {
+        pos,
+        message: message.into(),
+        path: Vec::new(),
+    })
+}
+
+pub(crate) trait Within<T> {
+    /// Adds `name[index]` (or `name`) to the path of an error.
+    fn within(self, name: &'static str, index: Option<usize>) -> Fallible<T>;
+}
+
+impl<T> Within<T> for Fallible<T> {
+    #[inline(always)]
+    fn within(self, name: &'static str, index: Option<usize>) -> Fallible<T> {
+        self.map_err(|mut e| {
+            if let Some(i) = index {
+                e.path.push(Seg::Index(i));
+            }
+            e.path.push(Seg::Field(Cow::Borrowed(name)));
+            e
+        })
+    }
+}
+
+/// `*slot = v`, without a call to the drop glue of `AnyValue` in the usual
+/// case where the slot still holds the `Empty` it started with.
+#[inline(always)]
+pub(crate) fn overwrite<'a>(slot: &mut AnyValue<'a>, v: AnyValue<'a>) {
+    if matches!(slot, AnyValue::Empty) {
+        // An `Empty` owns nothing: forgetting it frees nothing.
+        std::mem::forget(std::mem::replace(slot, v));
+    } else {
+        *slot = v;
     }
 }
 

@@ -14,9 +14,9 @@ use std::borrow::Cow;
 use std::num::NonZeroU32;
 
 use super::{
-    AnyValue, Attr, AttrTarget, Ctx, DecodeError, ErrorKind, Event, Fail, MetricKind, Position,
-    Sections, Seg, Signal, SpanKind, Temporality, empty_log, empty_metric, empty_scope,
-    empty_span, empty_span_event, render_path,
+    AnyValue, Attr, AttrTarget, Ctx, DecodeError, ErrorKind, Event, Fail, Failure, Fallible,
+    MetricKind, Position, Sections, Signal, SpanKind, Temporality, Within, empty_log,
+    empty_metric, empty_scope, empty_span, empty_span_event, failure, overwrite, render_path,
 };
 
 const VARINT: u8 = 0;
@@ -37,45 +37,14 @@ pub(super) fn decode<'a>(
             Ok(())
         }
         Err(e) => Err(DecodeError::new(ErrorKind::Protobuf(signal), e.message)
-            .at(Position::Offset(e.offset), render_path(&e.path))),
+            .at(Position::Offset(e.pos), render_path(&e.path))),
     }
 }
 
-/// A decoding failure: where, what, and the path collected (innermost
-/// first) while it unwinds.
-#[derive(Debug)]
-struct Error {
-    offset: usize,
-    message: Cow<'static, str>,
-    path: Vec<Seg>,
-}
+type Result<T> = Fallible<T>;
 
-type Result<T> = std::result::Result<T, Box<Error>>;
-
-fn error(offset: usize, message: impl Into<Cow<'static, str>>) -> Box<Error> {
-    Box::new(Error {
-        offset,
-        message: message.into(),
-        path: Vec::new(),
-    })
-}
-
-trait Within<T> {
-    /// Adds `name[index]` (or `name`) to the path of an error.
-    fn within(self, name: &'static str, index: Option<usize>) -> Result<T>;
-}
-
-impl<T> Within<T> for Result<T> {
-    #[inline]
-    fn within(self, name: &'static str, index: Option<usize>) -> Result<T> {
-        self.map_err(|mut e| {
-            if let Some(i) = index {
-                e.path.push(Seg::Index(i));
-            }
-            e.path.push(Seg::Field(Cow::Borrowed(name)));
-            e
-        })
-    }
+fn error(offset: usize, message: impl Into<Cow<'static, str>>) -> Box<Failure> {
+    failure(offset, message)
 }
 
 fn wire_type_name(wt: u8) -> &'static str {
@@ -97,18 +66,6 @@ struct Reader<'a> {
     end: usize,
     /// Offset of the last tag read, where errors about its field point.
     tag_at: usize,
-}
-
-/// `*slot = v`, without a call to the drop glue of `AnyValue` in the usual
-/// case where the slot still holds the `Empty` it started with.
-#[inline(always)]
-fn overwrite<'a>(slot: &mut AnyValue<'a>, v: AnyValue<'a>) {
-    if matches!(slot, AnyValue::Empty) {
-        // An `Empty` owns nothing: forgetting it frees nothing.
-        std::mem::forget(std::mem::replace(slot, v));
-    } else {
-        *slot = v;
-    }
 }
 
 /// The tag of the field just read: its number and wire type. Small on
@@ -318,7 +275,7 @@ impl<'a> Reader<'a> {
         self.skip(f)
     }
 
-    fn fail(&self, f: Fail) -> Box<Error> {
+    fn fail(&self, f: Fail) -> Box<Failure> {
         error(self.pos, f.0)
     }
 }

@@ -1,0 +1,274 @@
+"""Drain log templates through the built extension: drain_template, drain_match,
+drain_configure, drain_reset, drain_clusters, persistence and transactions."""
+import csv
+import glob
+import json
+import os
+import shutil
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import unittest
+
+from helpers import FIXTURES, SHARED, connect
+
+CLOSED = [
+    "connection closed by alpha port x",
+    "connection closed by beta port y",
+    "connection closed by gamma port z",
+]
+
+
+def err(db, sql, params=()):
+    try:
+        db.execute(sql, params).fetchall()
+    except sqlite3.Error as e:
+        return str(e)
+    raise AssertionError(f"no error from {sql!r}")
+
+
+class Tmp(unittest.TestCase):
+    def setUp(self):
+        self.dir = tempfile.mkdtemp(prefix="otelcat-drain-")
+        self.path = os.path.join(self.dir, "t.db")
+
+    def tearDown(self):
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+class TestDrainFunctions(Tmp):
+    def test_drain_template(self):
+        db = connect()
+        got = [db.execute("SELECT drain_template(?)", (l,)).fetchone()[0] for l in CLOSED]
+        self.assertEqual(got[-1], "connection closed by <*> port <*>")
+        # Lines shorter than the tree depth merge too; digits near the start are parameters.
+        got = [db.execute("SELECT drain_template(?, 'short')", (l,)).fetchone()[0] for l in ("VM Paused", "VM Paused", "VM Resumed")]
+        self.assertEqual(got, ["VM Paused", "VM Paused", "VM Resumed"])
+        self.assertEqual(db.execute("SELECT drain_template('3 retries left', 'd')").fetchone()[0], "<*> retries left")
+        self.assertIsNone(db.execute("SELECT drain_template(NULL)").fetchone()[0])
+        # Numbers and blobs are bodies too; invalid UTF-8 is replaced, NUL bytes are separators.
+        self.assertEqual(db.execute("SELECT drain_template(42, 'n')").fetchone()[0], "<*>")
+        self.assertIsInstance(db.execute("SELECT drain_template(x'fffe414243', 'b')").fetchone()[0], str)
+        self.assertIsInstance(db.execute("SELECT drain_template('a' || char(0) || 'b', 'nul')").fetchone()[0], str)
+        self.assertIn("drain_template: argument 2 (partition) must be TEXT", err(db, "SELECT drain_template('x', 5)"))
+        self.assertIn("drain_template: partitions starting with 'otlp.' belong to otlp_ingest",
+                      err(db, "SELECT drain_template('x', 'otlp.logs/INFO/a')"))
+        self.assertIn("wrong number of arguments", err(db, "SELECT drain_template()"))
+
+    def test_directonly(self):
+        db = connect(self.path)
+        db.execute("CREATE TABLE l(b TEXT)")
+        db.execute("CREATE VIEW v AS SELECT drain_template(b) t FROM l")
+        self.assertIn("unsafe use of drain_template()", err(db, "SELECT * FROM v"))
+        db.execute("CREATE VIEW m AS SELECT drain_match(b) t FROM l")
+        db.execute("SELECT * FROM m").fetchall()  # read-only matching is allowed in views
+
+    def test_drain_match(self):
+        db = connect()
+        for l in CLOSED + ["user bob logged in", "user ann logged in", "user eve logged in"]:
+            db.execute("SELECT drain_template(?)", (l,))
+        self.assertEqual([db.execute("SELECT drain_match(?)", (l,)).fetchone()[0] for l in CLOSED],
+                         ["connection closed by <*> port <*>"] * 3)
+        self.assertEqual(db.execute("SELECT drain_match('connection closed by delta port w')").fetchone()[0],
+                         "connection closed by <*> port <*>")
+        self.assertIsNone(db.execute("SELECT drain_match('never seen anything like it')").fetchone()[0])
+        self.assertIsNone(db.execute("SELECT drain_match('x', 'no such partition')").fetchone()[0])
+        self.assertIsNone(db.execute("SELECT drain_match(NULL)").fetchone()[0])
+        before = db.execute("SELECT count(*) FROM drain_clusters").fetchone()[0]
+        db.execute("SELECT drain_match('a brand new line')")
+        self.assertEqual(db.execute("SELECT count(*) FROM drain_clusters").fetchone()[0], before, "match must not learn")
+
+    def test_drain_clusters(self):
+        db = connect()
+        db.execute("CREATE TABLE l(p TEXT, b TEXT)")
+        db.executemany("INSERT INTO l VALUES (?, ?)", [("a", x) for x in CLOSED] + [("b", "disk full"), ("b", "disk full")])
+        db.execute("SELECT count(drain_template(b, p)) FROM l")
+        rows = db.execute("SELECT partition, cluster_id, template, size FROM drain_clusters ORDER BY partition").fetchall()
+        self.assertEqual([(r[0], r[2], r[3]) for r in rows], [("a", "connection closed by <*> port <*>", 3), ("b", "disk full", 2)])
+        self.assertEqual(db.execute("SELECT template FROM drain_clusters('b')").fetchall(), [("disk full",)])
+        self.assertEqual(db.execute("SELECT example FROM drain_clusters('a')").fetchone()[0], CLOSED[0])
+        self.assertEqual(db.execute("SELECT count(*) FROM drain_clusters('nothing')").fetchone()[0], 0)
+        self.assertIn("drain_clusters: argument 1 (partition) must be TEXT", err(db, "SELECT * FROM drain_clusters(3)"))
+
+    def test_drain_configure(self):
+        db = connect(self.path)
+        cfg = json.loads(db.execute("""SELECT drain_configure('tight', '{"max_clusters": 2, "sim_th": 0.9}')""").fetchone()[0])
+        self.assertEqual((cfg["max_clusters"], cfg["sim_th"], cfg["depth"]), (2, 0.9, 4))
+        for l in ("alpha one", "beta two words", "gamma three more words", "delta four more words here"):
+            db.execute("SELECT drain_template(?, 'tight')", (l,))
+        self.assertEqual(db.execute("SELECT count(*) FROM drain_clusters('tight')").fetchone()[0], 2)  # LRU evicted
+        # Default for new partitions.
+        db.execute("""SELECT drain_configure('{"param_str": "{var}"}')""")
+        self.assertEqual(db.execute("SELECT drain_template('took 15 ms', 'new')").fetchone()[0], "took {var} ms")
+        # A trained partition keeps its stored configuration.
+        self.assertEqual(db.execute("SELECT drain_template('took 16 ms')").fetchone()[0], "took {var} ms")
+        bad = {
+            "not json": ("'{nope'", "drain_configure: drain config: invalid JSON"),
+            "not an object": ("'[1]'", "drain_configure: drain config: expected a JSON object"),
+            "unknown key": ("""'{"simth": 0.5}'""", 'drain_configure: drain config: unknown key "simth"'),
+            "out of range": ("""'{"sim_th": 2}'""", 'drain_configure: drain config: "sim_th" must be in 0..=1'),
+            "wrong type": ("""'{"depth": "deep"}'""", 'drain_configure: drain config: "depth" must be a non-negative integer'),
+            "not text": ("7", "drain_configure: argument 2 must be a JSON object as TEXT"),
+        }
+        for what, (arg, msg) in bad.items():
+            with self.subTest(what):
+                self.assertIn(msg, err(db, f"SELECT drain_configure('p', {arg})"))
+        self.assertIn("drain_configure: partition 'tight' already holds 2 clusters trained with another configuration",
+                      err(db, """SELECT drain_configure('tight', '{"max_clusters": 3}')"""))
+        # Nothing was written by the failed calls.
+        self.assertIsNone(db.execute("SELECT config FROM otelcat_drain_partitions WHERE partition = 'p'").fetchone())
+        # The configuration survives a new connection.
+        db2 = connect(self.path)
+        self.assertEqual(db2.execute("SELECT drain_template('zeta five words long enough', 'tight')").fetchone()[0],
+                         "zeta five words long enough")
+        self.assertEqual(db2.execute("SELECT count(*) FROM drain_clusters('tight')").fetchone()[0], 2)
+
+    def test_drain_reset(self):
+        db = connect(self.path)
+        for l in CLOSED:
+            db.execute("SELECT drain_template(?, 'r')", (l,))
+        self.assertEqual(db.execute("SELECT drain_reset('r')").fetchone()[0], 1)
+        self.assertEqual(db.execute("SELECT count(*) FROM drain_clusters('r')").fetchone()[0], 0)
+        self.assertEqual(db.execute("SELECT count(*) FROM otelcat_drain_clusters WHERE partition = 'r'").fetchone()[0], 0)
+        self.assertEqual(db.execute("SELECT drain_reset('never')").fetchone()[0], 0)
+
+
+class TestDrainPersistence(Tmp):
+    def test_otelcat_drain_sync(self):
+        """The sync table writes the statement's clusters inside its transaction."""
+        a = connect(self.path)
+        a.execute("SELECT drain_template(?, 'p')", (CLOSED[0],))
+        self.assertEqual(a.execute("SELECT count(*) FROM otelcat_drain_clusters").fetchone()[0], 1)
+        self.assertEqual(a.execute("SELECT count(*) FROM otelcat_drain_sync").fetchone()[0], 0)
+
+    def test_committed_statements_reach_the_next_connection(self):
+        a = connect(self.path)
+        a.execute("CREATE TABLE l(b TEXT)")
+        a.executemany("INSERT INTO l VALUES (?)", [(x,) for x in CLOSED])
+        a.execute("SELECT count(drain_template(b, 'p')) FROM l")
+        b = connect(self.path)
+        self.assertEqual(b.execute("SELECT drain_match(?, 'p')", (CLOSED[0],)).fetchone()[0], "connection closed by <*> port <*>")
+        self.assertEqual(b.execute("SELECT size FROM drain_clusters('p')").fetchone()[0], 3)
+        # b continues training from a's clusters; a sees b's commit at its next statement.
+        b.execute("SELECT drain_template('connection closed by delta port w', 'p')")
+        self.assertEqual(a.execute("SELECT size FROM drain_clusters('p')").fetchone()[0], 4)
+        self.assertEqual(a.execute("SELECT count(*) FROM drain_clusters('p')").fetchone()[0], 1)
+        ids = a.execute("SELECT cluster_id FROM drain_clusters('p')").fetchall()
+        a.execute("SELECT drain_template('something else entirely', 'p')")
+        new_ids = a.execute("SELECT cluster_id FROM drain_clusters('p') ORDER BY cluster_id").fetchall()
+        self.assertEqual(new_ids[0], ids[0])
+        self.assertGreater(new_ids[1][0], ids[0][0], "ids continue, never reused")
+
+    def test_rollback_leaves_nothing(self):
+        db = connect(self.path)
+        db.execute("SELECT drain_template('kept line one', 'p')")
+        db.execute("BEGIN")
+        db.execute("SELECT drain_template('rolled back alpha', 'p')")
+        db.execute("SELECT drain_template('also rolled back', 'p')")
+        self.assertEqual(db.execute("SELECT count(*) FROM drain_clusters('p')").fetchone()[0], 3)
+        db.execute("ROLLBACK")
+        self.assertEqual(db.execute("SELECT template, size FROM drain_clusters('p')").fetchall(), [("kept line one", 1)])
+        self.assertIsNone(db.execute("SELECT drain_match('rolled back alpha', 'p')").fetchone()[0])
+        self.assertEqual(connect(self.path).execute("SELECT count(*) FROM otelcat_drain_clusters").fetchone()[0], 1)
+
+    def test_savepoint_and_failed_statement_roll_back(self):
+        db = connect(self.path)
+        db.execute("CREATE TABLE t(x TEXT UNIQUE)")
+        db.execute("INSERT INTO t VALUES ('dup')")
+        db.execute("BEGIN")
+        db.execute("SELECT drain_template('before savepoint', 'p')")
+        db.execute("SAVEPOINT s")
+        db.execute("SELECT drain_template('inside savepoint', 'p')")
+        db.execute("ROLLBACK TO s")
+        self.assertEqual([r[0] for r in db.execute("SELECT template FROM drain_clusters('p')")], ["before savepoint"])
+        # A write statement that fails is undone, clusters it learned included.
+        self.assertIn("UNIQUE", err(db, "INSERT INTO t SELECT drain_template(v, 'p') FROM (SELECT 'new line' v UNION ALL SELECT 'dup')"))
+        self.assertEqual([r[0] for r in db.execute("SELECT template FROM drain_clusters('p')")], ["before savepoint"])
+        db.execute("COMMIT")
+        self.assertEqual(connect(self.path).execute("SELECT template FROM otelcat_drain_clusters").fetchall(), [("before savepoint",)])
+
+    def test_golden_state_from_v0_1_0(self):
+        src = os.path.join(FIXTURES, "drain", "drain_v1.db")
+        shutil.copy(src, self.path)
+        with open(os.path.join(FIXTURES, "drain", "expected.json")) as f:
+            expected = json.load(f)
+        db = connect(self.path)
+        for part, cases in expected["match"].items():
+            for line, template in cases:
+                self.assertEqual(db.execute("SELECT drain_match(?, ?)", (line, part)).fetchone()[0], template, line)
+        self.assertEqual([list(r) for r in db.execute("SELECT partition, cluster_id, template, size FROM drain_clusters ORDER BY 1, 2")],
+                         expected["clusters"])
+        # Training continues from the stored state.
+        self.assertEqual(db.execute("SELECT drain_template('connection closed by omega port q', 'net')").fetchone()[0],
+                         "connection closed by <*> port <*>")
+
+
+class TestDrainBounds(unittest.TestCase):
+    def test_hostile_lines(self):
+        db = connect()
+        cases = {
+            "10 MB line": "x" * 10_000_000,
+            "100k tokens": " ".join(["tok"] * 100_000),
+            "whitespace only": " \t  \n ",
+            "empty": "",
+            "NUL bytes": "a\x00b\x00c",
+        }
+        for what, line in cases.items():
+            with self.subTest(what):
+                t = db.execute("SELECT drain_template(?, 'hostile')", (line,)).fetchone()[0]
+                self.assertIsInstance(t, str)
+                self.assertLessEqual(len(t), 3100)
+                self.assertEqual(db.execute("SELECT drain_match(?, 'hostile')", (line,)).fetchone()[0], t)
+        self.assertIsInstance(db.execute("SELECT drain_template(?, 'hostile')", (b"\xff\xfe\xfd bad utf8",)).fetchone()[0], str)
+
+    def test_million_one_off_lines_plateau(self):
+        """Memory stays bounded: RSS after 1M distinct lines is within 25% of RSS after 250k."""
+        code = r"""
+import sys, resource
+sys.path.insert(0, %r)
+from helpers import connect
+db = connect()
+db.execute('''SELECT drain_configure('m', '{"max_clusters": 2000}')''')
+def rss():
+    return int([l for l in open('/proc/self/status') if l.startswith('VmRSS')][0].split()[1])
+gen = '''WITH RECURSIVE s(v) AS (SELECT ?1 UNION ALL SELECT v + 1 FROM s WHERE v < ?2)
+SELECT count(drain_template(w || ' ' || w2 || ' happened', 'm')) FROM (SELECT
+  replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(lower(hex(randomblob(5))),
+  '0','g'),'1','h'),'2','i'),'3','j'),'4','k'),'5','l'),'6','m'),'7','n'),'8','o'),'9','p') AS w,
+  replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(lower(hex(randomblob(4))),
+  '0','g'),'1','h'),'2','i'),'3','j'),'4','k'),'5','l'),'6','m'),'7','n'),'8','o'),'9','p') AS w2 FROM s)'''
+db.execute(gen, (1, 250000)).fetchone(); a = rss()
+db.execute(gen, (250001, 1000000)).fetchone(); b = rss()
+n = db.execute("SELECT count(*) FROM drain_clusters('m')").fetchone()[0]
+print(a, b, n)
+""" % os.path.dirname(os.path.abspath(__file__))
+        r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=600)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        a, b, n = map(int, r.stdout.split())
+        self.assertLessEqual(n, 2000)
+        self.assertLess(b, a * 1.25 + 8192, f"RSS {a} kB after 250k lines, {b} kB after 1M")
+
+
+class TestLoghubAccuracy(unittest.TestCase):
+    @unittest.skipUnless(glob.glob(os.path.join(SHARED, "data", "loghub-2k", "*", "*_structured.csv")),
+                         "../shared/data/loghub-2k not present")
+    def test_grouping_accuracy_over_loghub(self):
+        """Average GA >= 0.90 over the Loghub-2k systems: drain_template over the file, then drain_match."""
+        sys.path.insert(0, os.path.join(SHARED, "tools"))
+        import loghub_eval
+        gas = []
+        for f in sorted(glob.glob(os.path.join(SHARED, "data", "loghub-2k", "*", "*_structured.csv"))):
+            contents, truth = loghub_eval.load_truth(f)
+            db = connect()
+            db.execute("CREATE TABLE l(i INTEGER PRIMARY KEY, body TEXT)")
+            db.executemany("INSERT INTO l(body) VALUES (?)", [(c,) for c in contents])
+            db.execute("SELECT count(drain_template(body)) FROM l")
+            pred = [r[0] for r in db.execute("SELECT drain_match(body) FROM l ORDER BY i")]
+            ga = loghub_eval.score(truth, pred)[0]
+            gas.append(ga)
+        self.assertGreaterEqual(sum(gas) / len(gas), 0.90, gas)
+
+
+if __name__ == "__main__":
+    unittest.main()
