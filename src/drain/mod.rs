@@ -175,16 +175,21 @@ fn drain_match(ctx: Ctx, args: &[*mut sqlite3_value], reg: &Shared) -> Result<()
 /// Parses a configuration argument: its keys override `base`.
 fn config_arg(func: &str, arg: Arg, pos: usize, base: &DrainConfig) -> Result<DrainConfig> {
     if arg.kind() != Kind::Text {
-        bail!("{func}: argument {pos} must be a JSON object as TEXT, got {}", arg.kind().name());
+        bail!(
+            "{func}: argument {pos} must be a JSON object as TEXT, got {}",
+            arg.kind().name()
+        );
     }
     let text = arg.str(func, pos)?;
     let mut merged: serde_json::Value =
         serde_json::from_str(&base.to_json()).expect("to_json writes an object");
-    if let (Ok(serde_json::Value::Object(given)), Some(m)) =
-        (serde_json::from_str::<serde_json::Value>(text), merged.as_object_mut())
-    {
+    if let (Ok(serde_json::Value::Object(given)), Some(m)) = (
+        serde_json::from_str::<serde_json::Value>(text),
+        merged.as_object_mut(),
+    ) {
         m.extend(given);
-        return DrainConfig::from_json(&merged.to_string()).map_err(|e| Error::new(format!("{func}: {e}")));
+        return DrainConfig::from_json(&merged.to_string())
+            .map_err(|e| Error::new(format!("{func}: {e}")));
     }
     // Not an object: let the parser say what is wrong with it.
     DrainConfig::from_json(text).map_err(|e| Error::new(format!("{func}: {e}")))
@@ -213,7 +218,12 @@ fn drain_configure(ctx: Ctx, args: &[*mut sqlite3_value], reg: &Shared) -> Resul
         );
     };
     let partition = Arg(args[0]).str("drain_configure", 1)?;
-    let cfg = config_arg("drain_configure", Arg(args[1]), 2, &store::default_config(db)?)?;
+    let cfg = config_arg(
+        "drain_configure",
+        Arg(args[1]),
+        2,
+        &store::default_config(db)?,
+    )?;
     let mut r = borrow("drain_configure", reg)?;
     let part = r.part(db, partition)?;
     if !part.drain.is_empty() && part.drain.config() != &cfg {

@@ -40,7 +40,14 @@ pub struct Part {
 
 impl Part {
     pub fn new(drain: Drain, config_json: String, stored: bool) -> Part {
-        Part { drain, config_json, dirty: HashSet::new(), deleted: HashSet::new(), last_dirty: u64::MAX, stored }
+        Part {
+            drain,
+            config_json,
+            dirty: HashSet::new(),
+            deleted: HashSet::new(),
+            last_dirty: u64::MAX,
+            stored,
+        }
     }
 
     /// Records what a training step changed.

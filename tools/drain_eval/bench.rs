@@ -8,7 +8,7 @@
 //! * warm: one model trained once on the 20k lines, then trained on them
 //!   N more times;
 //! * match: `match_line` on the 20k lines N times on the warm model.
-use drain::drain::engine::{Drain, DrainConfig};
+use otelcat::drain::engine::{Drain, DrainConfig};
 use std::time::Instant;
 
 /// CPU time of this thread in ns (Linux), to be robust to other load on the

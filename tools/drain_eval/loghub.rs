@@ -8,7 +8,7 @@
 //! line and take its cluster's template. Prints GA / PA / FGA as
 //! /work/shared/tools/loghub_eval.py computes them, and with --out writes
 //! one predictions file per system (`<System>.txt`) for that script.
-use drain::drain::engine::{Drain, DrainConfig};
+use otelcat::drain::engine::{Drain, DrainConfig};
 use std::collections::{HashMap, HashSet};
 
 fn norm(t: &str) -> String {
