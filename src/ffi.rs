@@ -13,18 +13,21 @@
 //!   "SQL logic error" and its UPDATE path ends in `todo!()`;
 //! * nested statements ([`Stmt`]) and statement-scoped state ([`stmt_scoped`]).
 
+// The unsafe fns below are SQLite callbacks whose whole body is FFI work.
+#![allow(unsafe_op_in_unsafe_fn)]
+
 use std::any::Any;
-use std::ffi::{c_char, c_int, c_void, CStr, CString};
+use std::ffi::{CStr, CString, c_char, c_int, c_void};
 use std::marker::PhantomData;
-use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::ptr;
 use std::sync::atomic::{AtomicPtr, Ordering};
 
+use sqlite_loadable::FunctionFlags;
 pub use sqlite3ext_sys::{
     sqlite3, sqlite3_api_routines, sqlite3_context, sqlite3_index_info, sqlite3_module,
     sqlite3_stmt, sqlite3_value, sqlite3_vtab, sqlite3_vtab_cursor,
 };
-use sqlite_loadable::FunctionFlags;
 
 // ---------------------------------------------------------------------------
 // The routine table
@@ -1002,11 +1005,7 @@ pub fn data_version(db: *mut sqlite3) -> u32 {
         SQLITE_FCNTL_DATA_VERSION,
         &mut v as *mut u32 as *mut c_void,
     ));
-    if rc == SQLITE_OK {
-        v
-    } else {
-        0
-    }
+    if rc == SQLITE_OK { v } else { 0 }
 }
 
 /// The host's SQLite version text.

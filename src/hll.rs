@@ -11,7 +11,7 @@ use datasketches::common::NumStdDev;
 use datasketches::hash::value::raw_bytes;
 use datasketches::hll::{HllSketch, HllType, HllUnion};
 
-use crate::ffi::{self, bail, sqlite3, sqlite3_value, Aggregate, Arg, Ctx, Error, Kind, Result};
+use crate::ffi::{self, Aggregate, Arg, Ctx, Error, Kind, Result, bail, sqlite3, sqlite3_value};
 use crate::text;
 
 /// Default log2 of the number of registers: 4096 registers, relative
@@ -47,7 +47,7 @@ pub fn decode(bytes: &[u8]) -> std::result::Result<HllSketch, String> {
             return Err(format!(
                 "{} bytes, shorter than the 8-byte preamble",
                 b.len()
-            ))
+            ));
         }
         b if b[2] != 7 => return Err(format!("family byte is {}, not 7 (HLL)", b[2])),
         b if b[1] != 1 => return Err(format!("serial version {} is not 1", b[1])),

@@ -2,16 +2,18 @@
 //! metadata catalog for OpenTelemetry data. This file is the table of
 //! registrations; each function family lives in its own module.
 
+pub mod catalog;
 pub mod drain;
 pub mod ffi;
 pub mod hll;
 pub mod meta;
+pub mod otlp;
 pub mod samples;
 pub mod text;
 
 use std::ffi::{c_char, c_int};
 
-use ffi::{sqlite3, sqlite3_api_routines, Result};
+use ffi::{Result, sqlite3, sqlite3_api_routines};
 
 fn register(db: *mut sqlite3) -> Result<()> {
     meta::register(db)?; //    otelcat_version, otelcat_debug
@@ -19,6 +21,7 @@ fn register(db: *mut sqlite3) -> Result<()> {
     samples::register(db)?; // json_samples_merge, json_samples
     let models = drain::store::Registry::shared(); // per connection
     drain::register(db, &models)?; // drain_template, drain_match, drain_configure, drain_reset, drain_clusters
+    catalog::register(db, &models)?; // otlp_ingest
     Ok(())
 }
 
@@ -26,11 +29,11 @@ fn register(db: *mut sqlite3) -> Result<()> {
 ///
 /// # Safety
 /// Called by SQLite with a valid connection and routine table.
-#[no_mangle]
+#[unsafe(no_mangle)]
 pub unsafe extern "C" fn sqlite3_otelcat_init(
     db: *mut sqlite3,
     pz_err_msg: *mut *mut c_char,
     p_api: *mut sqlite3_api_routines,
 ) -> c_int {
-    ffi::entrypoint(db, pz_err_msg, p_api, register)
+    unsafe { ffi::entrypoint(db, pz_err_msg, p_api, register) }
 }

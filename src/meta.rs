@@ -1,6 +1,6 @@
 //! `otelcat_version()`, `otelcat_debug()` and the test-only panic hooks.
 
-use crate::ffi::{self, bail, sqlite3, sqlite3_value, Aggregate, Arg, Ctx, Result};
+use crate::ffi::{self, Aggregate, Arg, Ctx, Result, bail, sqlite3, sqlite3_value};
 
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 pub const COMMIT: &str = env!("OTELCAT_GIT_COMMIT");

@@ -8,7 +8,7 @@ use std::collections::HashSet;
 
 use serde_json::Value;
 
-use crate::ffi::{self, bail, sqlite3, sqlite3_value, Aggregate, Arg, Ctx, Kind, Result};
+use crate::ffi::{self, Aggregate, Arg, Ctx, Kind, Result, bail, sqlite3, sqlite3_value};
 use crate::text;
 
 pub const DEFAULT_MAX_N: usize = 10;

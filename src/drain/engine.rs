@@ -12,7 +12,7 @@ use std::hash::{BuildHasherDefault, Hasher};
 
 use serde::{Deserialize, Serialize};
 
-use super::tokenize::{hash_bytes, Tok, TokKind, Tokenized, Tokenizer, PARAM_BYTE, WILD};
+use super::tokenize::{PARAM_BYTE, Tok, TokKind, Tokenized, Tokenizer, WILD, hash_bytes};
 
 // ---------------------------------------------------------------------------
 // Configuration
@@ -1407,9 +1407,11 @@ mod tests {
             .collect();
         let id = ids[3];
         assert_eq!(d.template(id), Some("ok <*>"));
-        assert!(["ok alpha", "ok beta", "ok gamma"]
-            .iter()
-            .all(|l| d.match_line(l) == Some(id)));
+        assert!(
+            ["ok alpha", "ok beta", "ok gamma"]
+                .iter()
+                .all(|l| d.match_line(l) == Some(id))
+        );
         // one-word lines of different words stay apart
         let x = d.train("active").cluster_id;
         let y = d.train("blocked").cluster_id;
@@ -1710,9 +1712,11 @@ mod tests {
         r[0].path = "[]".into();
         assert!(Drain::from_records(cfg.clone(), r).is_err());
         let r = vec![good[0].clone(), good[0].clone()];
-        assert!(Drain::from_records(cfg.clone(), r)
-            .unwrap_err()
-            .contains("duplicate"));
+        assert!(
+            Drain::from_records(cfg.clone(), r)
+                .unwrap_err()
+                .contains("duplicate")
+        );
         let mut r = good.clone();
         r[0].tokens = r#"["a b"]"#.into();
         assert!(Drain::from_records(cfg.clone(), r).is_err());

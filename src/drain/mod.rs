@@ -27,16 +27,16 @@ use std::borrow::Cow;
 use std::ffi::c_int;
 
 use sqlite_loadable::table::{
-    define_table_function, BestIndexError, ConstraintOperator, IndexInfo, VTab, VTabArguments,
-    VTabCursor,
+    BestIndexError, ConstraintOperator, IndexInfo, VTab, VTabArguments, VTabCursor,
+    define_table_function,
 };
 
 use crate::ffi::{
-    self, bail, exec, sqlite3, sqlite3_context, sqlite3_value, sqlite3_vtab, sqlite3_vtab_cursor,
-    Arg, Ctx, Error, Kind, Result, Stmt, WriteTable,
+    self, Arg, Ctx, Error, Kind, Result, Stmt, WriteTable, bail, exec, sqlite3, sqlite3_context,
+    sqlite3_value, sqlite3_vtab, sqlite3_vtab_cursor,
 };
 use engine::DrainConfig;
-use store::{Registry, Shared, INGEST_PREFIX};
+use store::{INGEST_PREFIX, Registry, Shared};
 
 /// Key of the statement-scoped flush object (negative: statement-wide).
 const STMT_KEY: c_int = -0x4f43_4452;
@@ -135,7 +135,9 @@ fn borrow<'a>(func: &str, reg: &'a Shared) -> Result<std::cell::RefMut<'a, Regis
 fn drain_template(ctx: Ctx, args: &[*mut sqlite3_value], reg: &Shared) -> Result<()> {
     let partition = partition_arg("drain_template", args, 2)?;
     if partition.starts_with(INGEST_PREFIX) {
-        bail!("drain_template: partitions starting with '{INGEST_PREFIX}' belong to otlp_ingest; train them through it");
+        bail!(
+            "drain_template: partitions starting with '{INGEST_PREFIX}' belong to otlp_ingest; train them through it"
+        );
     }
     let Some(body) = body_text(Arg(args[0])) else {
         ctx.null();

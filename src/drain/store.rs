@@ -15,7 +15,7 @@ use ahash::{AHashMap as HashMap, AHashSet as HashSet};
 use std::rc::Rc;
 
 use super::engine::{ClusterRecord, Drain, DrainConfig, Trained};
-use crate::ffi::{self, bail, exec, sqlite3, Error, Result, Stmt};
+use crate::ffi::{self, Error, Result, Stmt, bail, exec, sqlite3};
 
 pub const SCHEMA: &str = include_str!("../../sql/drain.sql");
 /// Layout version of stored clusters (docs/FORMAT.md section 4).
@@ -325,7 +325,9 @@ fn load(db: *mut sqlite3, name: &str) -> Result<Part> {
         let json = st.column_text(0);
         let layout = st.column_i64(1);
         if layout != LAYOUT {
-            bail!("drain partition '{name}' is stored with layout {layout}; this otelcat reads layout {LAYOUT}");
+            bail!(
+                "drain partition '{name}' is stored with layout {layout}; this otelcat reads layout {LAYOUT}"
+            );
         }
         let cfg = DrainConfig::from_json(&json)
             .map_err(|e| Error::new(format!("drain partition '{name}': stored {e}")))?;

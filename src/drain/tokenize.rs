@@ -288,11 +288,7 @@ pub(crate) fn hash_bytes(b: &[u8]) -> u64 {
     h ^= h >> 33;
     h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
     h ^= h >> 33;
-    if h == WILD {
-        1
-    } else {
-        h
-    }
+    if h == WILD { 1 } else { h }
 }
 
 #[cfg(test)]

@@ -925,8 +925,6 @@ pub(crate) struct Ctx<'a> {
     pub(crate) summary: Summary,
     /// Events and nested values still allowed (`max_events`).
     budget: usize,
-    /// Filled while an error unwinds (JSON decoder).
-    pub(crate) err_path: Vec<Seg>,
 }
 
 impl<'a> Ctx<'a> {
@@ -936,7 +934,6 @@ impl<'a> Ctx<'a> {
             limits,
             summary: Summary::default(),
             budget: limits.max_events,
-            err_path: Vec::new(),
         }
     }
 
@@ -1119,7 +1116,10 @@ mod tests {
             (AnyValue::Double(0.1 + 0.2), "0.30000000000000004"),
             (AnyValue::Double(1e21), "1e21"),
             (AnyValue::Double(1.5e-7), "1.5e-7"),
-            (AnyValue::Double(123456789012345680000.0), "123456789012345680000"),
+            (
+                AnyValue::Double(123456789012345680000.0),
+                "123456789012345680000",
+            ),
             (AnyValue::Double(0.000001), "0.000001"),
             (AnyValue::Double(f64::NAN), "NaN"),
             (AnyValue::Double(f64::INFINITY), "Infinity"),
@@ -1267,14 +1267,18 @@ mod tests {
     #[test]
     fn json_sniffing() {
         assert!(looks_like_json(b"{\"resourceSpans\":[]}"));
-        assert!(looks_like_json(b"\xEF\xBB\xBF \n {\n  \"resource_logs\": []}"));
+        assert!(looks_like_json(
+            b"\xEF\xBB\xBF \n {\n  \"resource_logs\": []}"
+        ));
         assert!(looks_like_json(b"{}"));
         assert!(!looks_like_json(b""));
         assert!(!looks_like_json(b"[]"));
         assert!(!looks_like_json(b"{\"foo\":1}"));
         // A protobuf request whose first ResourceSpans is 123 bytes long and
         // whose resource is 34 bytes long starts with "\n{\n\"".
-        assert!(!looks_like_json(b"\x0a\x7b\x0a\x22\x0a\x20\x0a\x0cservice.name"));
+        assert!(!looks_like_json(
+            b"\x0a\x7b\x0a\x22\x0a\x20\x0a\x0cservice.name"
+        ));
     }
 
     #[test]

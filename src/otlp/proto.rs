@@ -15,8 +15,8 @@ use std::num::NonZeroU32;
 
 use super::{
     AnyValue, Attr, AttrTarget, Ctx, DecodeError, ErrorKind, Event, Fail, Failure, Fallible,
-    MetricKind, Position, Sections, Signal, SpanKind, Temporality, Within, empty_log,
-    empty_metric, empty_scope, empty_span, empty_span_event, failure, overwrite, render_path,
+    MetricKind, Position, Sections, Signal, SpanKind, Temporality, Within, empty_log, empty_metric,
+    empty_scope, empty_span, empty_span_event, failure, overwrite, render_path,
 };
 
 const VARINT: u8 = 0;
@@ -238,7 +238,10 @@ impl<'a> Reader<'a> {
         }
         match std::str::from_utf8(bytes) {
             Ok(s) => Ok(s),
-            Err(_) => Err(error(self.tag_at, format!("field {}: invalid UTF-8", f.number()))),
+            Err(_) => Err(error(
+                self.tag_at,
+                format!("field {}: invalid UTF-8", f.number()),
+            )),
         }
     }
 
@@ -444,11 +447,14 @@ impl<'a> Decoder<'_, 'a> {
                 _ => r.skip(f)?,
             }
         }
-        self.ctx.fill(at, Event::Span {
-            name,
-            kind: SpanKind::from_i32(kind),
-            start_time_unix_nano: start,
-        });
+        self.ctx.fill(
+            at,
+            Event::Span {
+                name,
+                kind: SpanKind::from_i32(kind),
+                start_time_unix_nano: start,
+            },
+        );
         Ok(())
     }
 
@@ -468,10 +474,13 @@ impl<'a> Decoder<'_, 'a> {
                 _ => r.skip(f)?,
             }
         }
-        self.ctx.fill(at, Event::SpanEvent {
-            name,
-            time_unix_nano: time,
-        });
+        self.ctx.fill(
+            at,
+            Event::SpanEvent {
+                name,
+                time_unix_nano: time,
+            },
+        );
         Ok(())
     }
 
@@ -543,14 +552,17 @@ impl<'a> Decoder<'_, 'a> {
         ) {
             temporality = 0;
         }
-        self.ctx.fill(at, Event::Metric {
-            name,
-            kind,
-            unit,
-            description,
-            temporality: Temporality::from_i32(temporality),
-            monotonic: monotonic && kind == MetricKind::Sum,
-        });
+        self.ctx.fill(
+            at,
+            Event::Metric {
+                name,
+                kind,
+                unit,
+                description,
+                temporality: Temporality::from_i32(temporality),
+                monotonic: monotonic && kind == MetricKind::Sum,
+            },
+        );
         Ok(())
     }
 
@@ -623,9 +635,12 @@ impl<'a> Decoder<'_, 'a> {
                 (MetricKind::Unknown, _) => r.skip(f)?,
             }
         }
-        self.ctx.fill(at, Event::DataPoint {
-            time_unix_nano: time,
-        });
+        self.ctx.fill(
+            at,
+            Event::DataPoint {
+                time_unix_nano: time,
+            },
+        );
         Ok(())
     }
 
@@ -656,13 +671,16 @@ impl<'a> Decoder<'_, 'a> {
                 _ => r.skip(f)?,
             }
         }
-        self.ctx.fill(at, Event::Log {
-            severity_number,
-            severity_text,
-            event_name,
-            time_unix_nano: if time != 0 { time } else { observed },
-            body,
-        });
+        self.ctx.fill(
+            at,
+            Event::Log {
+                severity_number,
+                severity_text,
+                event_name,
+                time_unix_nano: if time != 0 { time } else { observed },
+                body,
+            },
+        );
         Ok(())
     }
 
@@ -735,7 +753,12 @@ impl<'a> Decoder<'_, 'a> {
     /// The array (field 5) or kvlist (6) of an `AnyValue`; kept out of line
     /// so that the scalar path of [`any_value`](Self::any_value) inlines.
     #[inline(never)]
-    fn compound_value(&mut self, r: &mut Reader<'a>, f: Field, depth: usize) -> Result<AnyValue<'a>> {
+    fn compound_value(
+        &mut self,
+        r: &mut Reader<'a>,
+        f: Field,
+        depth: usize,
+    ) -> Result<AnyValue<'a>> {
         let sub = r.message(f)?;
         if f.number() == 5 {
             let values = self.array(sub, depth + 1).within("arrayValue", None)?;
@@ -754,7 +777,9 @@ impl<'a> Decoder<'_, 'a> {
                 1 => {
                     self.ctx.spend().map_err(|e| r.fail(e))?;
                     let sub = r.message(f)?;
-                    let v = self.any_value(sub, depth).within("values", Some(values.len()))?;
+                    let v = self
+                        .any_value(sub, depth)
+                        .within("values", Some(values.len()))?;
                     values.push(v);
                 }
                 _ => r.skip(f)?,
@@ -771,7 +796,9 @@ impl<'a> Decoder<'_, 'a> {
                 1 => {
                     self.ctx.spend().map_err(|e| r.fail(e))?;
                     let sub = r.message(f)?;
-                    let kv = self.key_value(sub, depth).within("values", Some(values.len()))?;
+                    let kv = self
+                        .key_value(sub, depth)
+                        .within("values", Some(values.len()))?;
                     values.push(kv);
                 }
                 _ => r.skip(f)?,
@@ -889,7 +916,13 @@ mod tests {
             }
         );
         // Zero-copy: strings borrow from the payload.
-        assert!(matches!(&out[4], Event::Span { name: Cow::Borrowed(_), .. }));
+        assert!(matches!(
+            &out[4],
+            Event::Span {
+                name: Cow::Borrowed(_),
+                ..
+            }
+        ));
     }
 
     #[test]
@@ -905,7 +938,11 @@ mod tests {
                 let got = pb(&bytes, signal).unwrap();
                 assert_eq!(got, want, "protobuf, {signal} seed {seed}");
                 let canonical = to_json(&req, &mut Style::canonical());
-                assert_eq!(json(canonical.as_bytes()), want, "canonical JSON, seed {seed}");
+                assert_eq!(
+                    json(canonical.as_bytes()),
+                    want,
+                    "canonical JSON, seed {seed}"
+                );
                 let quirky = to_json(&req, &mut Style::quirky(seed));
                 assert_eq!(json(quirky.as_bytes()), want, "quirky JSON, seed {seed}");
             }
@@ -1059,11 +1096,17 @@ mod tests {
         encode_key(1, prost::encoding::WireType::Varint, &mut bad);
         encode_varint(5, &mut bad);
         let err = pb(&span_attr(bad), Signal::Traces).unwrap_err();
-        assert_eq!(err.message(), "field 1 has wire type varint, expected length-delimited");
+        assert_eq!(
+            err.message(),
+            "field 1 has wire type varint, expected length-delimited"
+        );
 
         // Overlong varint, group wire type, field number 0.
         for (bytes, msg) in [
-            (&b"\x0a\xff\xff\xff\xff\xff\xff\xff\xff\xff\x7f"[..], "invalid varint"),
+            (
+                &b"\x0a\xff\xff\xff\xff\xff\xff\xff\xff\xff\x7f"[..],
+                "invalid varint",
+            ),
             (b"\x0a\xff\xff", "truncated varint"),
             (b"\x0b", "field 1 has unsupported wire type 3"),
             (b"\x00", "invalid field number 0"),
@@ -1114,7 +1157,13 @@ mod tests {
             ..Limits::default()
         };
         let mut out = vec![Event::Resource];
-        let err = decode(&bytes, Encoding::Protobuf(Signal::Traces), &limits, &mut out).unwrap_err();
+        let err = decode(
+            &bytes,
+            Encoding::Protobuf(Signal::Traces),
+            &limits,
+            &mut out,
+        )
+        .unwrap_err();
         assert!(err.message().contains("max_events"), "{err}");
         // The output is left as it was.
         assert_eq!(out, [Event::Resource]);
@@ -1217,7 +1266,13 @@ mod tests {
         let mut out = Vec::new();
         run("B: protobuf walker -> events", bytes.len(), &mut || {
             out.clear();
-            decode(&bytes, Encoding::Protobuf(Signal::Traces), &limits, &mut out).unwrap();
+            decode(
+                &bytes,
+                Encoding::Protobuf(Signal::Traces),
+                &limits,
+                &mut out,
+            )
+            .unwrap();
             out.len()
         });
         run("A: prost decode only", bytes.len(), &mut || {

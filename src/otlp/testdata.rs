@@ -83,7 +83,9 @@ fn value(v: Option<&PValue>) -> AnyValue<'_> {
         Some(V::IntValue(x)) => AnyValue::Int(*x),
         Some(V::DoubleValue(x)) => AnyValue::Double(*x),
         Some(V::BytesValue(x)) => AnyValue::Bytes(Cow::Borrowed(x)),
-        Some(V::ArrayValue(a)) => AnyValue::Array(a.values.iter().map(|v| value(Some(v))).collect()),
+        Some(V::ArrayValue(a)) => {
+            AnyValue::Array(a.values.iter().map(|v| value(Some(v))).collect())
+        }
         Some(V::KvlistValue(l)) => AnyValue::KvList(l.values.iter().map(attr).collect()),
     }
 }
@@ -348,7 +350,8 @@ impl Style {
             }
         }
         if self.quirk() {
-            let unknown = serde_json::json!({"deep": [1, "x", {"a": null, "b": [[{}]]}], "n": -1.5e300});
+            let unknown =
+                serde_json::json!({"deep": [1, "x", {"a": null, "b": [[{}]]}], "n": -1.5e300});
             out.push(("someFutureField".to_owned(), unknown));
         }
         if self.quirk() {
@@ -437,7 +440,10 @@ impl Style {
             ("parentSpanId", Some(self.hex(&sp.parent_span_id))),
             ("name", self.string(&sp.name)),
             ("kind", (sp.kind != 0).then_some(kind)),
-            ("startTimeUnixNano", self.nonzero_u64(sp.start_time_unix_nano)),
+            (
+                "startTimeUnixNano",
+                self.nonzero_u64(sp.start_time_unix_nano),
+            ),
             ("endTimeUnixNano", self.nonzero_u64(sp.end_time_unix_nano)),
             ("attributes", self.attributes(&sp.attributes)),
             (
@@ -494,7 +500,10 @@ impl Style {
         };
         let fields = vec![
             ("attributes", self.attributes(&dp.attributes)),
-            ("startTimeUnixNano", self.nonzero_u64(dp.start_time_unix_nano)),
+            (
+                "startTimeUnixNano",
+                self.nonzero_u64(dp.start_time_unix_nano),
+            ),
             ("timeUnixNano", self.nonzero_u64(dp.time_unix_nano)),
             value,
         ];
@@ -633,7 +642,10 @@ impl Style {
                 "observedTimeUnixNano",
                 self.nonzero_u64(l.observed_time_unix_nano),
             ),
-            ("severityNumber", (l.severity_number != 0).then_some(severity)),
+            (
+                "severityNumber",
+                (l.severity_number != 0).then_some(severity),
+            ),
             ("severityText", self.string(&l.severity_text)),
             ("eventName", self.string(&l.event_name)),
             ("traceId", Some(self.hex(&l.trace_id))),
@@ -698,10 +710,7 @@ pub fn to_json(req: &Request, style: &mut Style) -> String {
                         st.list(&rl.scope_logs, |st, sl| {
                             let fields = vec![
                                 ("scope", st.scope(&sl.scope)),
-                                (
-                                    "logRecords",
-                                    st.list(&sl.log_records, |st, l| st.log(l)),
-                                ),
+                                ("logRecords", st.list(&sl.log_records, |st, l| st.log(l))),
                             ];
                             st.obj(fields)
                         }),
@@ -748,8 +757,26 @@ impl Gen {
 
     pub fn string(&mut self) -> String {
         const PIECES: &[&str] = &[
-            "a", "http.method", "GET", " ", "\"", "\\", "\n", "\t", "\u{1}", "é", "日本", "🦀",
-            "/", "{}", "[1]", "\u{7f}", "\u{2028}", "0", "-", "NaN",
+            "a",
+            "http.method",
+            "GET",
+            " ",
+            "\"",
+            "\\",
+            "\n",
+            "\t",
+            "\u{1}",
+            "é",
+            "日本",
+            "🦀",
+            "/",
+            "{}",
+            "[1]",
+            "\u{7f}",
+            "\u{2028}",
+            "0",
+            "-",
+            "NaN",
         ];
         let n = self.count(6);
         (0..n).map(|_| *self.rng.choice(PIECES).unwrap()).collect()
@@ -760,7 +787,13 @@ impl Gen {
             0 => f64::NAN,
             1 => *self
                 .rng
-                .choice(&[f64::INFINITY, f64::NEG_INFINITY, -0.0, 0.0, f64::MIN_POSITIVE])
+                .choice(&[
+                    f64::INFINITY,
+                    f64::NEG_INFINITY,
+                    -0.0,
+                    0.0,
+                    f64::MIN_POSITIVE,
+                ])
                 .unwrap(),
             2 => f64::from_bits(self.rng.u64(..)),
             3 => self.rng.f64() * 1e300,
@@ -1109,7 +1142,10 @@ pub fn realistic_traces(spans: usize, seed: u64) -> ExportTraceServiceRequest {
                             "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 Chrome/120.0",
                         ),
                         kv_str("network.protocol.version", "1.1"),
-                        kv_str("client.address", &format!("10.1.{}.{}", rng.u8(..), rng.u8(..))),
+                        kv_str(
+                            "client.address",
+                            &format!("10.1.{}.{}", rng.u8(..), rng.u8(..)),
+                        ),
                     ];
                     attributes.push(if i % 2 == 0 {
                         kv("error", V::BoolValue(status >= 500))

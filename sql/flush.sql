@@ -1,0 +1,159 @@
+-- The statements otlp_ingest runs to write one aggregated batch into the
+-- catalog (sql/schema.sql), inside the transaction that ingested it. The
+-- batch is aggregated in process first: one UPSERT per distinct key per
+-- batch, never one per record. Merging happens here, in SQLite, with the
+-- public functions: sums for counts, hll_merge for sketches,
+-- json_samples_merge for sample lists, min/max for times.
+--
+-- Each statement starts with a "-- name:" line; parameters are numbered.
+-- Times are 'YYYY-MM-DD HH:MM:SS' UTC text. After the UPSERTs of an entity,
+-- its *_refresh statement recomputes every key's percentage (the entity's
+-- total changed) and estimated cardinality.
+
+-- name: metric
+INSERT INTO metrics(name, type, unit, description, total_sample_count, series_sketch, first_seen, last_seen)
+VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+ON CONFLICT(name) DO UPDATE SET
+  type = excluded.type,
+  unit = iif(excluded.unit <> '', excluded.unit, unit),
+  description = iif(excluded.description <> '', excluded.description, description),
+  total_sample_count = total_sample_count + excluded.total_sample_count,
+  series_sketch = hll_merge(series_sketch, excluded.series_sketch),
+  first_seen = min(coalesce(first_seen, excluded.first_seen), coalesce(excluded.first_seen, first_seen)),
+  last_seen = max(coalesce(last_seen, excluded.last_seen), coalesce(excluded.last_seen, last_seen));
+
+-- name: metric_service
+INSERT INTO metric_services(metric_name, service_name, sample_count, first_seen, last_seen)
+VALUES (?1, ?2, ?3, ?4, ?5)
+ON CONFLICT(metric_name, service_name) DO UPDATE SET
+  sample_count = sample_count + excluded.sample_count,
+  first_seen = min(coalesce(first_seen, excluded.first_seen), coalesce(excluded.first_seen, first_seen)),
+  last_seen = max(coalesce(last_seen, excluded.last_seen), coalesce(excluded.last_seen, last_seen));
+
+-- name: metric_key
+INSERT INTO metric_keys(metric_name, key_scope, key_name, key_count, value_samples, hll_sketch, first_seen, last_seen)
+VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+ON CONFLICT(metric_name, key_scope, key_name) DO UPDATE SET
+  key_count = key_count + excluded.key_count,
+  value_samples = json_samples_merge(value_samples, excluded.value_samples),
+  hll_sketch = hll_merge(hll_sketch, excluded.hll_sketch),
+  first_seen = min(coalesce(first_seen, excluded.first_seen), coalesce(excluded.first_seen, first_seen)),
+  last_seen = max(coalesce(last_seen, excluded.last_seen), coalesce(excluded.last_seen, last_seen));
+
+-- name: metric_refresh
+UPDATE metric_keys SET
+  key_percentage = 100.0 * key_count / (SELECT max(total_sample_count, 1) FROM metrics WHERE name = ?1),
+  estimated_cardinality = hll_count(hll_sketch)
+WHERE metric_name = ?1;
+
+-- name: metric_series_refresh
+UPDATE metrics SET estimated_active_series = hll_count(series_sketch) WHERE name = ?1;
+
+-- name: span
+INSERT INTO spans(name, kind, total_sample_count, event_count, link_count, first_seen, last_seen)
+VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+ON CONFLICT(name) DO UPDATE SET
+  kind = excluded.kind,
+  total_sample_count = total_sample_count + excluded.total_sample_count,
+  event_count = event_count + excluded.event_count,
+  link_count = link_count + excluded.link_count,
+  first_seen = min(coalesce(first_seen, excluded.first_seen), coalesce(excluded.first_seen, first_seen)),
+  last_seen = max(coalesce(last_seen, excluded.last_seen), coalesce(excluded.last_seen, last_seen));
+
+-- name: span_service
+INSERT INTO span_services(span_name, service_name, sample_count, first_seen, last_seen)
+VALUES (?1, ?2, ?3, ?4, ?5)
+ON CONFLICT(span_name, service_name) DO UPDATE SET
+  sample_count = sample_count + excluded.sample_count,
+  first_seen = min(coalesce(first_seen, excluded.first_seen), coalesce(excluded.first_seen, first_seen)),
+  last_seen = max(coalesce(last_seen, excluded.last_seen), coalesce(excluded.last_seen, last_seen));
+
+-- name: span_event
+INSERT INTO span_events(span_name, event_name, event_count, first_seen, last_seen)
+VALUES (?1, ?2, ?3, ?4, ?5)
+ON CONFLICT(span_name, event_name) DO UPDATE SET
+  event_count = event_count + excluded.event_count,
+  first_seen = min(coalesce(first_seen, excluded.first_seen), coalesce(excluded.first_seen, first_seen)),
+  last_seen = max(coalesce(last_seen, excluded.last_seen), coalesce(excluded.last_seen, last_seen));
+
+-- name: span_key
+INSERT INTO span_keys(span_name, key_scope, key_name, event_name, key_count, value_samples, hll_sketch, first_seen, last_seen)
+VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+ON CONFLICT(span_name, key_scope, key_name, event_name) DO UPDATE SET
+  key_count = key_count + excluded.key_count,
+  value_samples = json_samples_merge(value_samples, excluded.value_samples),
+  hll_sketch = hll_merge(hll_sketch, excluded.hll_sketch),
+  first_seen = min(coalesce(first_seen, excluded.first_seen), coalesce(excluded.first_seen, first_seen)),
+  last_seen = max(coalesce(last_seen, excluded.last_seen), coalesce(excluded.last_seen, last_seen));
+
+-- name: span_refresh
+UPDATE span_keys SET
+  key_percentage = 100.0 * key_count / max(1, CASE key_scope
+      WHEN 'event' THEN (SELECT event_count FROM span_events e
+                         WHERE e.span_name = span_keys.span_name AND e.event_name = span_keys.event_name)
+      WHEN 'link' THEN (SELECT link_count FROM spans WHERE name = span_keys.span_name)
+      ELSE (SELECT total_sample_count FROM spans WHERE name = span_keys.span_name) END),
+  estimated_cardinality = hll_count(hll_sketch)
+WHERE span_name = ?1;
+
+-- name: log
+INSERT INTO logs(severity, total_sample_count, first_seen, last_seen)
+VALUES (?1, ?2, ?3, ?4)
+ON CONFLICT(severity) DO UPDATE SET
+  total_sample_count = total_sample_count + excluded.total_sample_count,
+  first_seen = min(coalesce(first_seen, excluded.first_seen), coalesce(excluded.first_seen, first_seen)),
+  last_seen = max(coalesce(last_seen, excluded.last_seen), coalesce(excluded.last_seen, last_seen));
+
+-- name: log_service
+INSERT INTO log_services(severity, service_name, sample_count, first_seen, last_seen)
+VALUES (?1, ?2, ?3, ?4, ?5)
+ON CONFLICT(severity, service_name) DO UPDATE SET
+  sample_count = sample_count + excluded.sample_count,
+  first_seen = min(coalesce(first_seen, excluded.first_seen), coalesce(excluded.first_seen, first_seen)),
+  last_seen = max(coalesce(last_seen, excluded.last_seen), coalesce(excluded.last_seen, last_seen));
+
+-- name: log_key
+INSERT INTO log_keys(severity, key_scope, key_name, key_count, value_samples, hll_sketch, first_seen, last_seen)
+VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+ON CONFLICT(severity, key_scope, key_name) DO UPDATE SET
+  key_count = key_count + excluded.key_count,
+  value_samples = json_samples_merge(value_samples, excluded.value_samples),
+  hll_sketch = hll_merge(hll_sketch, excluded.hll_sketch),
+  first_seen = min(coalesce(first_seen, excluded.first_seen), coalesce(excluded.first_seen, first_seen)),
+  last_seen = max(coalesce(last_seen, excluded.last_seen), coalesce(excluded.last_seen, last_seen));
+
+-- name: log_refresh
+UPDATE log_keys SET
+  key_percentage = 100.0 * key_count / (SELECT max(total_sample_count, 1) FROM logs WHERE severity = ?1),
+  estimated_cardinality = hll_count(hll_sketch)
+WHERE severity = ?1;
+
+-- name: log_template
+INSERT INTO log_body_templates(severity, service_name, cluster_id, template, example, count, first_seen, last_seen)
+VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+ON CONFLICT(severity, service_name, cluster_id) DO UPDATE SET
+  template = excluded.template,
+  count = count + excluded.count,
+  first_seen = min(coalesce(first_seen, excluded.first_seen), coalesce(excluded.first_seen, first_seen)),
+  last_seen = max(coalesce(last_seen, excluded.last_seen), coalesce(excluded.last_seen, last_seen));
+
+-- name: log_template_fold
+-- Cluster ?3 was merged into cluster ?4 (same severity ?1 and service ?2):
+-- its row's lines join ?4's row, and the row goes.
+UPDATE log_body_templates SET
+  count = count + coalesce((SELECT f.count FROM log_body_templates f
+                            WHERE f.severity = ?1 AND f.service_name = ?2 AND f.cluster_id = ?3), 0),
+  first_seen = min(first_seen, coalesce((SELECT f.first_seen FROM log_body_templates f
+                            WHERE f.severity = ?1 AND f.service_name = ?2 AND f.cluster_id = ?3), first_seen)),
+  last_seen = max(last_seen, coalesce((SELECT f.last_seen FROM log_body_templates f
+                            WHERE f.severity = ?1 AND f.service_name = ?2 AND f.cluster_id = ?3), last_seen))
+WHERE severity = ?1 AND service_name = ?2 AND cluster_id = ?4;
+
+-- name: log_template_fold_delete
+DELETE FROM log_body_templates WHERE severity = ?1 AND service_name = ?2 AND cluster_id = ?3;
+
+-- name: log_template_refresh
+UPDATE log_body_templates SET
+  percentage = 100.0 * count / max(1, (SELECT sample_count FROM log_services
+                                        WHERE severity = ?1 AND service_name = ?2))
+WHERE severity = ?1 AND service_name = ?2;

@@ -1,0 +1,777 @@
+//! In-process aggregation of decoded OTLP events into one batch: per
+//! entity (metric, span name, log severity) its counts, services, and per
+//! attribute key a count, the first distinct values and an HLL sketch.
+//! Memory grows with distinct entities and keys, not with records.
+
+use ahash::AHashMap as Map;
+use datasketches::hll::HllUnion;
+
+use crate::hll;
+use crate::otlp::{AnyValue, Attr, Event, MetricKind, SpanKind};
+
+/// How many distinct values a key keeps as samples.
+pub const SAMPLES: usize = 10;
+
+/// First and last time seen, unix seconds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Seen {
+    pub first: i64,
+    pub last: i64,
+}
+
+impl Seen {
+    pub fn at(t: i64) -> Seen {
+        Seen { first: t, last: t }
+    }
+    /// Nothing seen yet (a metric without data points so far).
+    pub fn none() -> Seen {
+        Seen {
+            first: i64::MAX,
+            last: i64::MIN,
+        }
+    }
+    pub fn is_none(&self) -> bool {
+        self.first > self.last
+    }
+    #[inline]
+    pub fn add(&mut self, t: i64) {
+        self.first = self.first.min(t);
+        self.last = self.last.max(t);
+    }
+    pub fn merge(&mut self, o: &Seen) {
+        self.first = self.first.min(o.first);
+        self.last = self.last.max(o.last);
+    }
+}
+
+/// A count with its time range.
+#[derive(Clone, Debug)]
+pub struct Counted {
+    pub count: u64,
+    pub seen: Seen,
+}
+
+impl Counted {
+    fn new(t: i64) -> Counted {
+        Counted {
+            count: 0,
+            seen: Seen::at(t),
+        }
+    }
+    #[inline]
+    fn add(&mut self, n: u64, t: i64) {
+        self.count += n;
+        self.seen.add(t);
+    }
+    fn merge(&mut self, o: &Counted) {
+        self.count += o.count;
+        self.seen.merge(&o.seen);
+    }
+}
+
+/// What a batch knows of one attribute key of one entity.
+pub struct KeyAgg {
+    pub count: u64,
+    /// First distinct values (text form), in arrival order.
+    pub samples: Vec<String>,
+    pub sketch: HllUnion,
+    pub seen: Seen,
+}
+
+impl KeyAgg {
+    fn new(t: i64) -> KeyAgg {
+        KeyAgg {
+            count: 0,
+            samples: Vec::new(),
+            sketch: HllUnion::new(hll::DEFAULT_LG_K).expect("default lg_k"),
+            seen: Seen::at(t),
+        }
+    }
+    #[inline]
+    fn add(&mut self, n: u64, value: &str, t: i64) {
+        self.count += n;
+        self.seen.add(t);
+        hll::update_bytes(&mut self.sketch, value.as_bytes());
+        if self.samples.len() < SAMPLES && !self.samples.iter().any(|s| s == value) {
+            self.samples.push(value.to_string());
+        }
+    }
+    fn merge(&mut self, o: &KeyAgg) {
+        self.count += o.count;
+        self.seen.merge(&o.seen);
+        self.sketch
+            .update(&o.sketch.to_sketch(datasketches::hll::HllType::Hll8));
+        for s in &o.samples {
+            if self.samples.len() >= SAMPLES {
+                break;
+            }
+            if !self.samples.contains(s) {
+                self.samples.push(s.clone());
+            }
+        }
+    }
+    /// Samples as the catalog stores them: a JSON array of strings.
+    pub fn samples_json(&self) -> String {
+        serde_json::to_string(&self.samples).expect("strings serialize")
+    }
+}
+
+pub type Keys = Map<String, KeyAgg>;
+
+fn merge_keys(into: &mut Keys, from: Keys) {
+    for (k, v) in from {
+        match into.get_mut(&k) {
+            Some(e) => e.merge(&v),
+            None => {
+                into.insert(k, v);
+            }
+        }
+    }
+}
+
+fn merge_counted(into: &mut Map<String, Counted>, from: Map<String, Counted>) {
+    for (k, v) in from {
+        match into.get_mut(&k) {
+            Some(e) => e.merge(&v),
+            None => {
+                into.insert(k, v);
+            }
+        }
+    }
+}
+
+pub struct MetricAgg {
+    pub kind: MetricKind,
+    pub unit: String,
+    pub description: String,
+    pub total: Counted,
+    pub services: Map<String, Counted>,
+    /// Data point attributes (scope `label`).
+    pub labels: Keys,
+    /// Resource attributes (scope `resource`).
+    pub resource: Keys,
+    /// Distinct series: sorted resource + point attribute sets.
+    pub series: HllUnion,
+}
+
+pub struct EventAgg {
+    pub total: Counted,
+    pub keys: Keys,
+}
+
+pub struct SpanAgg {
+    pub kind: SpanKind,
+    pub total: Counted,
+    pub events_total: u64,
+    pub links_total: u64,
+    pub services: Map<String, Counted>,
+    pub attrs: Keys,
+    pub resource: Keys,
+    pub links: Keys,
+    pub events: Map<String, EventAgg>,
+}
+
+pub struct LogAgg {
+    pub total: Counted,
+    pub services: Map<String, Counted>,
+    pub attrs: Keys,
+    pub resource: Keys,
+}
+
+/// Lines of one template cluster in this batch.
+pub struct TemplateAgg {
+    pub lines: Counted,
+}
+
+/// Log templates of one (severity, service).
+#[derive(Default)]
+pub struct TemplateGroup {
+    pub clusters: Map<u64, TemplateAgg>,
+    /// Clusters merged away into another: (from, into), in order.
+    pub folds: Vec<(u64, u64)>,
+}
+
+/// Everything one batch learned.
+#[derive(Default)]
+pub struct Batch {
+    pub metrics: Map<String, MetricAgg>,
+    pub spans: Map<String, SpanAgg>,
+    pub logs: Map<String, LogAgg>,
+    /// Key: (severity, service).
+    pub templates: Map<(String, String), TemplateGroup>,
+    /// Number of key entries (bounds memory).
+    pub key_entries: usize,
+    pub records: u64,
+}
+
+impl Batch {
+    pub fn is_empty(&self) -> bool {
+        self.metrics.is_empty()
+            && self.spans.is_empty()
+            && self.logs.is_empty()
+            && self.templates.is_empty()
+    }
+
+    /// Adds a later batch to this one.
+    pub fn merge(&mut self, o: Batch) {
+        self.records += o.records;
+        for (name, m) in o.metrics {
+            match self.metrics.get_mut(&name) {
+                None => {
+                    self.metrics.insert(name, m);
+                }
+                Some(e) => {
+                    e.kind = m.kind;
+                    if !m.unit.is_empty() {
+                        e.unit = m.unit;
+                    }
+                    if !m.description.is_empty() {
+                        e.description = m.description;
+                    }
+                    e.total.merge(&m.total);
+                    merge_counted(&mut e.services, m.services);
+                    merge_keys(&mut e.labels, m.labels);
+                    merge_keys(&mut e.resource, m.resource);
+                    e.series
+                        .update(&m.series.to_sketch(datasketches::hll::HllType::Hll8));
+                }
+            }
+        }
+        for (name, s) in o.spans {
+            match self.spans.get_mut(&name) {
+                None => {
+                    self.spans.insert(name, s);
+                }
+                Some(e) => {
+                    e.kind = s.kind;
+                    e.total.merge(&s.total);
+                    e.events_total += s.events_total;
+                    e.links_total += s.links_total;
+                    merge_counted(&mut e.services, s.services);
+                    merge_keys(&mut e.attrs, s.attrs);
+                    merge_keys(&mut e.resource, s.resource);
+                    merge_keys(&mut e.links, s.links);
+                    for (ev, a) in s.events {
+                        match e.events.get_mut(&ev) {
+                            None => {
+                                e.events.insert(ev, a);
+                            }
+                            Some(x) => {
+                                x.total.merge(&a.total);
+                                merge_keys(&mut x.keys, a.keys);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        for (sev, l) in o.logs {
+            match self.logs.get_mut(&sev) {
+                None => {
+                    self.logs.insert(sev, l);
+                }
+                Some(e) => {
+                    e.total.merge(&l.total);
+                    merge_counted(&mut e.services, l.services);
+                    merge_keys(&mut e.attrs, l.attrs);
+                    merge_keys(&mut e.resource, l.resource);
+                }
+            }
+        }
+        for (k, g) in o.templates {
+            let into = self.templates.entry(k).or_default();
+            // Folds of the later batch apply to what this one holds too.
+            for &(from, to) in &g.folds {
+                if let Some(t) = into.clusters.remove(&from) {
+                    match into.clusters.get_mut(&to) {
+                        Some(x) => x.lines.merge(&t.lines),
+                        None => {
+                            into.clusters.insert(to, t);
+                        }
+                    }
+                }
+            }
+            into.folds.extend(g.folds);
+            for (id, t) in g.clusters {
+                match into.clusters.get_mut(&id) {
+                    Some(x) => x.lines.merge(&t.lines),
+                    None => {
+                        into.clusters.insert(id, t);
+                    }
+                }
+            }
+        }
+        self.key_entries = self.count_keys();
+    }
+
+    fn count_keys(&self) -> usize {
+        self.metrics
+            .values()
+            .map(|m| m.labels.len() + m.resource.len())
+            .sum::<usize>()
+            + self
+                .spans
+                .values()
+                .map(|s| {
+                    s.attrs.len()
+                        + s.resource.len()
+                        + s.links.len()
+                        + s.events.values().map(|e| e.keys.len()).sum::<usize>()
+                })
+                .sum::<usize>()
+            + self
+                .logs
+                .values()
+                .map(|l| l.attrs.len() + l.resource.len())
+                .sum::<usize>()
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Applying a decoded payload
+
+/// Text of an attribute value: borrowed for strings, rendered into `buf`
+/// otherwise (the rule of `text.rs` / docs/FORMAT.md).
+#[inline]
+pub fn value_text<'v>(v: &'v AnyValue<'_>, buf: &'v mut String) -> &'v str {
+    match v {
+        AnyValue::Str(s) => s,
+        other => {
+            buf.clear();
+            other.render(buf);
+            buf
+        }
+    }
+}
+
+/// Nanoseconds since the epoch to seconds; `now` when absent (0).
+#[inline]
+pub fn secs(nanos: u64, now: i64) -> i64 {
+    if nanos == 0 {
+        now
+    } else {
+        (nanos / 1_000_000_000) as i64
+    }
+}
+
+/// True when `attrs[i]`'s key already appeared earlier in `attrs`
+/// (duplicate keys count once per record).
+#[inline]
+fn dup_key(attrs: &[&Attr<'_>], i: usize) -> bool {
+    let k = &attrs[i].key;
+    attrs[..i].iter().any(|a| a.key == *k)
+}
+
+/// Adds one record's attributes to `keys`.
+fn add_attrs(
+    keys: &mut Keys,
+    entries: &mut usize,
+    attrs: &[&Attr<'_>],
+    n: u64,
+    t: i64,
+    buf: &mut String,
+) {
+    for (i, a) in attrs.iter().enumerate() {
+        if i > 0 && dup_key(attrs, i) {
+            continue;
+        }
+        let v = value_text(&a.value, buf);
+        match keys.get_mut(a.key.as_ref()) {
+            Some(k) => k.add(n, v, t),
+            None => {
+                let mut k = KeyAgg::new(t);
+                k.add(n, v, t);
+                keys.insert(a.key.to_string(), k);
+                *entries += 1;
+            }
+        }
+    }
+}
+
+fn counted<'m>(map: &'m mut Map<String, Counted>, key: &str, t: i64) -> &'m mut Counted {
+    if !map.contains_key(key) {
+        map.insert(key.to_string(), Counted::new(t));
+    }
+    map.get_mut(key).expect("inserted")
+}
+
+/// The service of a resource block.
+fn service_of<'e>(resource: &[&'e Attr<'e>]) -> &'e str {
+    crate::otlp::service_name(resource.iter().copied())
+}
+
+/// Trains a log body into its template model; returns the cluster id and
+/// the clusters merged into it.
+pub trait Templater {
+    fn train(
+        &mut self,
+        severity: &str,
+        service: &str,
+        body: &str,
+    ) -> Result<(u64, Vec<u64>), String>;
+}
+
+/// Applies one decoded payload to the batch. `now` (unix seconds) stands in
+/// for absent timestamps.
+pub fn apply(
+    batch: &mut Batch,
+    events: &[Event<'_>],
+    now: i64,
+    templater: &mut dyn Templater,
+) -> Result<(), String> {
+    let mut buf = String::new();
+    let mut series_buf: Vec<(&str, String)> = Vec::new();
+    let mut resource: Vec<&Attr<'_>> = Vec::new();
+    let mut service: &str = "unknown_service";
+    // Per resource block: records per entity, applied to resource keys at the end.
+    let mut block_spans: Map<String, Counted> = Map::new();
+    let mut block_metrics: Map<String, Counted> = Map::new();
+    let mut block_logs: Map<String, Counted> = Map::new();
+    let mut entries = batch.key_entries;
+
+    let flush_block = |batch: &mut Batch,
+                       resource: &[&Attr<'_>],
+                       block_spans: &mut Map<String, Counted>,
+                       block_metrics: &mut Map<String, Counted>,
+                       block_logs: &mut Map<String, Counted>,
+                       entries: &mut usize,
+                       buf: &mut String| {
+        for (name, c) in block_spans.drain() {
+            if let Some(s) = batch.spans.get_mut(&name) {
+                add_resource(&mut s.resource, entries, resource, &c, buf);
+            }
+        }
+        for (name, c) in block_metrics.drain() {
+            if let Some(m) = batch.metrics.get_mut(&name) {
+                add_resource(&mut m.resource, entries, resource, &c, buf);
+            }
+        }
+        for (sev, c) in block_logs.drain() {
+            if let Some(l) = batch.logs.get_mut(&sev) {
+                add_resource(&mut l.resource, entries, resource, &c, buf);
+            }
+        }
+    };
+
+    let mut i = 0;
+    let n = events.len();
+    // The current metric (name) for data points.
+    let mut metric: Option<String> = None;
+    while i < n {
+        match &events[i] {
+            Event::Resource => {
+                flush_block(
+                    batch,
+                    &resource,
+                    &mut block_spans,
+                    &mut block_metrics,
+                    &mut block_logs,
+                    &mut entries,
+                    &mut buf,
+                );
+                resource.clear();
+                i += 1;
+                while i < n {
+                    if let Event::ResourceAttr(a) = &events[i] {
+                        resource.push(a);
+                        i += 1;
+                    } else {
+                        break;
+                    }
+                }
+                service = service_of(&resource);
+                metric = None;
+            }
+            Event::Scope { .. } | Event::ScopeAttr(_) | Event::ResourceAttr(_) => i += 1,
+            Event::Metric {
+                name,
+                kind,
+                unit,
+                description,
+                ..
+            } => {
+                let m = match batch.metrics.get_mut(name.as_ref()) {
+                    Some(m) => m,
+                    None => {
+                        batch.metrics.insert(
+                            name.to_string(),
+                            MetricAgg {
+                                kind: *kind,
+                                unit: String::new(),
+                                description: String::new(),
+                                total: Counted {
+                                    count: 0,
+                                    seen: Seen::none(),
+                                },
+                                services: Map::new(),
+                                labels: Map::new(),
+                                resource: Map::new(),
+                                series: HllUnion::new(hll::DEFAULT_LG_K).expect("default lg_k"),
+                            },
+                        );
+                        batch.metrics.get_mut(name.as_ref()).expect("inserted")
+                    }
+                };
+                m.kind = *kind;
+                if !unit.is_empty() {
+                    m.unit = unit.to_string();
+                }
+                if !description.is_empty() {
+                    m.description = description.to_string();
+                }
+                metric = Some(name.to_string());
+                i += 1;
+            }
+            Event::DataPoint { time_unix_nano } => {
+                let t = secs(*time_unix_nano, now);
+                let start = i + 1;
+                let mut end = start;
+                while end < n && matches!(events[end], Event::DataPointAttr(_)) {
+                    end += 1;
+                }
+                let attrs: Vec<&Attr<'_>> = events[start..end]
+                    .iter()
+                    .map(|e| match e {
+                        Event::DataPointAttr(a) => a,
+                        _ => unreachable!(),
+                    })
+                    .collect();
+                let Some(name) = metric.as_deref() else {
+                    return Err("a data point outside a metric".into());
+                };
+                let m = batch.metrics.get_mut(name).expect("metric seen");
+                m.total.add(1, t);
+                counted(&mut m.services, service, t).add(1, t);
+                add_attrs(&mut m.labels, &mut entries, &attrs, 1, t, &mut buf);
+                // Series identity: the sorted resource + point attributes.
+                series_buf.clear();
+                for a in resource.iter().chain(attrs.iter()) {
+                    let mut s = String::new();
+                    a.value.render(&mut s);
+                    series_buf.push((a.key.as_ref(), s));
+                }
+                series_buf.sort();
+                buf.clear();
+                for (k, v) in &series_buf {
+                    buf.push_str(k);
+                    buf.push('\u{1f}');
+                    buf.push_str(v);
+                    buf.push('\u{1e}');
+                }
+                hll::update_bytes(&mut m.series, buf.as_bytes());
+                counted(&mut block_metrics, name, t).add(1, t);
+                i = end;
+            }
+            Event::Span {
+                name,
+                kind,
+                start_time_unix_nano,
+            } => {
+                let t = secs(*start_time_unix_nano, now);
+                let s = match batch.spans.get_mut(name.as_ref()) {
+                    Some(s) => s,
+                    None => {
+                        batch.spans.insert(
+                            name.to_string(),
+                            SpanAgg {
+                                kind: *kind,
+                                total: Counted::new(t),
+                                events_total: 0,
+                                links_total: 0,
+                                services: Map::new(),
+                                attrs: Map::new(),
+                                resource: Map::new(),
+                                links: Map::new(),
+                                events: Map::new(),
+                            },
+                        );
+                        batch.spans.get_mut(name.as_ref()).expect("inserted")
+                    }
+                };
+                s.kind = *kind;
+                s.total.add(1, t);
+                counted(&mut s.services, service, t).add(1, t);
+                i += 1;
+                let start = i;
+                while i < n && matches!(events[i], Event::SpanAttr(_)) {
+                    i += 1;
+                }
+                let attrs: Vec<&Attr<'_>> = events[start..i]
+                    .iter()
+                    .map(|e| match e {
+                        Event::SpanAttr(a) => a,
+                        _ => unreachable!(),
+                    })
+                    .collect();
+                add_attrs(&mut s.attrs, &mut entries, &attrs, 1, t, &mut buf);
+                // Events and links of this span.
+                loop {
+                    match events.get(i) {
+                        Some(Event::SpanEvent {
+                            name: ev,
+                            time_unix_nano,
+                        }) => {
+                            let te = secs(*time_unix_nano, t);
+                            i += 1;
+                            let start = i;
+                            while i < n && matches!(events[i], Event::SpanEventAttr(_)) {
+                                i += 1;
+                            }
+                            let eattrs: Vec<&Attr<'_>> = events[start..i]
+                                .iter()
+                                .map(|e| match e {
+                                    Event::SpanEventAttr(a) => a,
+                                    _ => unreachable!(),
+                                })
+                                .collect();
+                            s.events_total += 1;
+                            let e = match s.events.get_mut(ev.as_ref()) {
+                                Some(e) => e,
+                                None => {
+                                    s.events.insert(
+                                        ev.to_string(),
+                                        EventAgg {
+                                            total: Counted::new(te),
+                                            keys: Map::new(),
+                                        },
+                                    );
+                                    s.events.get_mut(ev.as_ref()).expect("inserted")
+                                }
+                            };
+                            e.total.add(1, te);
+                            add_attrs(&mut e.keys, &mut entries, &eattrs, 1, te, &mut buf);
+                        }
+                        Some(Event::SpanLink) => {
+                            i += 1;
+                            let start = i;
+                            while i < n && matches!(events[i], Event::SpanLinkAttr(_)) {
+                                i += 1;
+                            }
+                            let lattrs: Vec<&Attr<'_>> = events[start..i]
+                                .iter()
+                                .map(|e| match e {
+                                    Event::SpanLinkAttr(a) => a,
+                                    _ => unreachable!(),
+                                })
+                                .collect();
+                            s.links_total += 1;
+                            add_attrs(&mut s.links, &mut entries, &lattrs, 1, t, &mut buf);
+                        }
+                        _ => break,
+                    }
+                }
+                counted(&mut block_spans, name, t).add(1, t);
+            }
+            Event::Log {
+                severity_number,
+                severity_text,
+                time_unix_nano,
+                body,
+                ..
+            } => {
+                let t = secs(*time_unix_nano, now);
+                let sev = crate::otlp::severity_label(*severity_number, severity_text);
+                let l = match batch.logs.get_mut(sev.as_ref()) {
+                    Some(l) => l,
+                    None => {
+                        batch.logs.insert(
+                            sev.to_string(),
+                            LogAgg {
+                                total: Counted::new(t),
+                                services: Map::new(),
+                                attrs: Map::new(),
+                                resource: Map::new(),
+                            },
+                        );
+                        batch.logs.get_mut(sev.as_ref()).expect("inserted")
+                    }
+                };
+                l.total.add(1, t);
+                counted(&mut l.services, service, t).add(1, t);
+                i += 1;
+                let start = i;
+                while i < n && matches!(events[i], Event::LogAttr(_)) {
+                    i += 1;
+                }
+                let attrs: Vec<&Attr<'_>> = events[start..i]
+                    .iter()
+                    .map(|e| match e {
+                        Event::LogAttr(a) => a,
+                        _ => unreachable!(),
+                    })
+                    .collect();
+                add_attrs(&mut l.attrs, &mut entries, &attrs, 1, t, &mut buf);
+                counted(&mut block_logs, &sev, t).add(1, t);
+                // The body's template.
+                let text = match body {
+                    None => "",
+                    Some(v) => value_text(v, &mut buf),
+                };
+                let (cluster, merged) = templater.train(&sev, service, text)?;
+                let g = batch
+                    .templates
+                    .entry((sev.to_string(), service.to_string()))
+                    .or_default();
+                for m in merged {
+                    if let Some(t) = g.clusters.remove(&m) {
+                        match g.clusters.get_mut(&cluster) {
+                            Some(x) => x.lines.merge(&t.lines),
+                            None => {
+                                g.clusters.insert(cluster, t);
+                            }
+                        }
+                    }
+                    g.folds.push((m, cluster));
+                }
+                g.clusters
+                    .entry(cluster)
+                    .or_insert_with(|| TemplateAgg {
+                        lines: Counted::new(t),
+                    })
+                    .lines
+                    .add(1, t);
+            }
+            // Attributes are consumed with their record; a stray one is skipped.
+            _ => i += 1,
+        }
+        batch.records += 1;
+    }
+    flush_block(
+        batch,
+        &resource,
+        &mut block_spans,
+        &mut block_metrics,
+        &mut block_logs,
+        &mut entries,
+        &mut buf,
+    );
+    batch.key_entries = entries;
+    Ok(())
+}
+
+/// Adds a resource block's attributes to an entity's resource keys, once
+/// for all `c.count` records of the block.
+fn add_resource(
+    keys: &mut Keys,
+    entries: &mut usize,
+    resource: &[&Attr<'_>],
+    c: &Counted,
+    buf: &mut String,
+) {
+    for (i, a) in resource.iter().enumerate() {
+        if i > 0 && dup_key(resource, i) {
+            continue;
+        }
+        let v = value_text(&a.value, buf);
+        let k = match keys.get_mut(a.key.as_ref()) {
+            Some(k) => k,
+            None => {
+                keys.insert(a.key.to_string(), KeyAgg::new(c.seen.first));
+                *entries += 1;
+                keys.get_mut(a.key.as_ref()).expect("inserted")
+            }
+        };
+        k.add(c.count, v, c.seen.first);
+        k.seen.add(c.seen.last);
+    }
+}

@@ -1,0 +1,293 @@
+//! Writes an aggregated batch into the catalog with the UPSERTs of
+//! sql/flush.sql.
+
+use ahash::AHashMap as Map;
+use datasketches::hll::HllUnion;
+
+use super::aggregate::{Batch, Counted, KeyAgg, Keys, Seen};
+use crate::ffi::{Error, Result, Stmt, sqlite3};
+use crate::hll;
+
+pub const SCHEMA: &str = include_str!("../../sql/schema.sql");
+const FLUSH_SQL: &str = include_str!("../../sql/flush.sql");
+
+/// The named statements of sql/flush.sql.
+pub fn statements() -> Vec<(&'static str, &'static str)> {
+    let mut out = Vec::new();
+    let mut rest = FLUSH_SQL;
+    while let Some(p) = rest.find("-- name: ") {
+        rest = &rest[p + 9..];
+        let name_end = rest.find('\n').unwrap_or(rest.len());
+        let name = rest[..name_end].trim();
+        let body_start = name_end;
+        let body_end = rest[body_start..]
+            .find("-- name: ")
+            .map(|q| body_start + q)
+            .unwrap_or(rest.len());
+        out.push((name, rest[body_start..body_end].trim()));
+        rest = &rest[body_end..];
+    }
+    out
+}
+
+/// Prepared flush statements of one connection.
+pub struct Writer {
+    stmts: Map<&'static str, Stmt>,
+}
+
+/// 'YYYY-MM-DD HH:MM:SS' of unix seconds (UTC), as SQLite's datetime().
+pub fn datetime(secs: i64) -> String {
+    let days = secs.div_euclid(86_400);
+    let rem = secs.rem_euclid(86_400);
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = if m <= 2 { y + 1 } else { y };
+    format!(
+        "{:04}-{:02}-{:02} {:02}:{:02}:{:02}",
+        y,
+        m,
+        d,
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+fn sketch_bytes(u: &HllUnion) -> Vec<u8> {
+    hll::encode(&u.to_sketch(hll::STORED_TYPE))
+}
+
+impl Writer {
+    pub fn new(db: *mut sqlite3) -> Result<Writer> {
+        let mut stmts = Map::new();
+        for (name, sql) in statements() {
+            let st = Stmt::prepare(db, sql).map_err(|e| {
+                Error::with_code(
+                    e.code,
+                    format!("otlp_ingest: cannot prepare {name}: {}", e.msg),
+                )
+            })?;
+            stmts.insert(name, st);
+        }
+        Ok(Writer { stmts })
+    }
+
+    fn st(&mut self, name: &str) -> &mut Stmt {
+        self.stmts
+            .get_mut(name)
+            .expect("statement of sql/flush.sql")
+    }
+
+    fn services(
+        &mut self,
+        stmt: &'static str,
+        entity: &str,
+        services: &Map<String, Counted>,
+    ) -> Result<()> {
+        for (svc, c) in sorted(services) {
+            let st = self.st(stmt);
+            st.bind_text(1, entity)?;
+            st.bind_text(2, svc)?;
+            st.bind_i64(3, c.count as i64)?;
+            bind_seen(st, 4, &c.seen)?;
+            st.run()?;
+        }
+        Ok(())
+    }
+
+    /// metric_key / log_key: (entity, scope, key, count, samples, sketch, first, last).
+    fn keys(&mut self, stmt: &'static str, entity: &str, scope: &str, keys: &Keys) -> Result<()> {
+        for (k, a) in sorted(keys) {
+            let st = self.st(stmt);
+            st.bind_text(1, entity)?;
+            st.bind_text(2, scope)?;
+            st.bind_text(3, k)?;
+            bind_key(st, 4, a)?;
+            st.run()?;
+        }
+        Ok(())
+    }
+
+    fn span_keys(&mut self, span: &str, scope: &str, event: &str, keys: &Keys) -> Result<()> {
+        for (k, a) in sorted(keys) {
+            let st = self.st("span_key");
+            st.bind_text(1, span)?;
+            st.bind_text(2, scope)?;
+            st.bind_text(3, k)?;
+            st.bind_text(4, event)?;
+            bind_key(st, 5, a)?;
+            st.run()?;
+        }
+        Ok(())
+    }
+
+    fn refresh(&mut self, stmt: &'static str, entity: &str) -> Result<()> {
+        let st = self.st(stmt);
+        st.bind_text(1, entity)?;
+        st.run()
+    }
+
+    /// Writes the batch. `template_info(severity, service, cluster)` gives a
+    /// cluster's current template and example.
+    pub fn write(
+        &mut self,
+        b: &Batch,
+        template_info: &dyn Fn(&str, &str, u64) -> Option<(String, String)>,
+    ) -> Result<()> {
+        for (name, m) in sorted(&b.metrics) {
+            let st = self.st("metric");
+            st.bind_text(1, name)?;
+            st.bind_text(2, m.kind.as_str())?;
+            st.bind_text(3, &m.unit)?;
+            st.bind_text(4, &m.description)?;
+            st.bind_i64(5, m.total.count as i64)?;
+            st.bind_blob(6, &sketch_bytes(&m.series))?;
+            bind_seen(st, 7, &m.total.seen)?;
+            st.run()?;
+            self.services("metric_service", name, &m.services)?;
+            self.keys("metric_key", name, "label", &m.labels)?;
+            self.keys("metric_key", name, "resource", &m.resource)?;
+            self.refresh("metric_refresh", name)?;
+            self.refresh("metric_series_refresh", name)?;
+        }
+        for (name, s) in sorted(&b.spans) {
+            let st = self.st("span");
+            st.bind_text(1, name)?;
+            st.bind_text(2, s.kind.as_str())?;
+            st.bind_i64(3, s.total.count as i64)?;
+            st.bind_i64(4, s.events_total as i64)?;
+            st.bind_i64(5, s.links_total as i64)?;
+            bind_seen(st, 6, &s.total.seen)?;
+            st.run()?;
+            self.services("span_service", name, &s.services)?;
+            for (ev, e) in sorted(&s.events) {
+                let st = self.st("span_event");
+                st.bind_text(1, name)?;
+                st.bind_text(2, ev)?;
+                st.bind_i64(3, e.total.count as i64)?;
+                bind_seen(st, 4, &e.total.seen)?;
+                st.run()?;
+                self.span_keys(name, "event", ev, &e.keys)?;
+            }
+            self.span_keys(name, "attribute", "", &s.attrs)?;
+            self.span_keys(name, "resource", "", &s.resource)?;
+            self.span_keys(name, "link", "", &s.links)?;
+            self.refresh("span_refresh", name)?;
+        }
+        for (sev, l) in sorted(&b.logs) {
+            let st = self.st("log");
+            st.bind_text(1, sev)?;
+            st.bind_i64(2, l.total.count as i64)?;
+            bind_seen(st, 3, &l.total.seen)?;
+            st.run()?;
+            self.services("log_service", sev, &l.services)?;
+            self.keys("log_key", sev, "attribute", &l.attrs)?;
+            self.keys("log_key", sev, "resource", &l.resource)?;
+            self.refresh("log_refresh", sev)?;
+        }
+        let mut groups: Vec<_> = b.templates.iter().collect();
+        groups.sort_by(|a, b| a.0.cmp(b.0));
+        for ((sev, svc), g) in groups {
+            let mut ids: Vec<_> = g.clusters.keys().copied().collect();
+            ids.sort_unstable();
+            for id in ids {
+                let t = &g.clusters[&id];
+                let (template, example) = template_info(sev, svc, id).unwrap_or_default();
+                let st = self.st("log_template");
+                st.bind_text(1, sev)?;
+                st.bind_text(2, svc)?;
+                st.bind_i64(3, id as i64)?;
+                st.bind_text(4, &template)?;
+                st.bind_text(5, &example)?;
+                st.bind_i64(6, t.lines.count as i64)?;
+                bind_seen(st, 7, &t.lines.seen)?;
+                st.run()?;
+            }
+            // A cluster merged away hands its row to where its lines went
+            // (following later merges of that cluster too).
+            for (k, &(from, into)) in g.folds.iter().enumerate() {
+                let mut to = into;
+                for &(f2, i2) in &g.folds[k + 1..] {
+                    if f2 == to {
+                        to = i2;
+                    }
+                }
+                for name in ["log_template_fold", "log_template_fold_delete"] {
+                    let st = self.st(name);
+                    st.bind_text(1, sev)?;
+                    st.bind_text(2, svc)?;
+                    st.bind_i64(3, from as i64)?;
+                    if name == "log_template_fold" {
+                        st.bind_i64(4, to as i64)?;
+                    }
+                    st.run()?;
+                }
+            }
+            let st = self.st("log_template_refresh");
+            st.bind_text(1, sev)?;
+            st.bind_text(2, svc)?;
+            st.run()?;
+        }
+        Ok(())
+    }
+}
+
+/// Binds first and last seen; NULL when nothing was seen (a metric that
+/// came without data points).
+fn bind_seen(st: &mut Stmt, at: i32, s: &Seen) -> Result<()> {
+    if s.is_none() {
+        st.bind_null(at)?;
+        return st.bind_null(at + 1);
+    }
+    st.bind_text(at, &datetime(s.first))?;
+    st.bind_text(at + 1, &datetime(s.last))
+}
+
+/// (count, samples, sketch, first, last) from position `at`.
+fn bind_key(st: &mut Stmt, at: i32, a: &KeyAgg) -> Result<()> {
+    st.bind_i64(at, a.count as i64)?;
+    st.bind_text(at + 1, &a.samples_json())?;
+    st.bind_blob(at + 2, &sketch_bytes(&a.sketch))?;
+    bind_seen(st, at + 3, &a.seen)
+}
+
+/// Map entries in key order (deterministic writes).
+fn sorted<V>(m: &Map<String, V>) -> Vec<(&String, &V)> {
+    let mut v: Vec<_> = m.iter().collect();
+    v.sort_by(|a, b| a.0.cmp(b.0));
+    v
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn datetime_matches_sqlite() {
+        assert_eq!(datetime(0), "1970-01-01 00:00:00");
+        assert_eq!(datetime(1_544_712_660), "2018-12-13 14:51:00");
+        assert_eq!(datetime(951_782_400), "2000-02-29 00:00:00");
+        assert_eq!(datetime(-1), "1969-12-31 23:59:59");
+    }
+
+    #[test]
+    fn every_statement_is_named() {
+        let names: Vec<_> = statements().into_iter().map(|(n, _)| n).collect();
+        assert!(
+            names.contains(&"metric") && names.contains(&"log_template_refresh"),
+            "{names:?}"
+        );
+        assert_eq!(names.len(), 18);
+        for (n, sql) in statements() {
+            assert!(!sql.is_empty() && !sql.contains("-- name:"), "{n}");
+        }
+    }
+}

@@ -1,0 +1,394 @@
+//! The `otlp_ingest` table: `INSERT INTO otlp_ingest(payload [, signal])`
+//! decodes OTLP, aggregates in process, and writes the catalog
+//! (sql/schema.sql) with the UPSERTs of sql/flush.sql when the transaction
+//! commits (xSync), so a reader sees all of a committed transaction or none.
+//!
+//! Transactions: what a transaction ingested is held in layers, one per
+//! open savepoint (SQLite opens one per multi-row statement inside a
+//! transaction). ROLLBACK TO drops the layers above the savepoint and
+//! restores the log-template models to their state then; RELEASE merges
+//! layers down; ROLLBACK drops everything and the models are reloaded from
+//! the file. A payload that fails to decode adds nothing.
+
+pub mod aggregate;
+pub mod flush;
+
+use std::ffi::c_int;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use ahash::{AHashMap as Map, AHashSet as Set};
+
+use crate::drain::store::{self, INGEST_PREFIX, Shared, Snapshot};
+use crate::ffi::{
+    self, Arg, Error, Kind, Result, Stmt, WriteTable, bail, exec, sqlite3, sqlite3_value,
+};
+use crate::otlp::{self, Encoding, Limits, Signal};
+use aggregate::{Batch, Templater};
+
+/// Batches holding more key entries than this are written before the next
+/// payload when no savepoint is open (bounds memory in huge transactions).
+const FLUSH_KEY_ENTRIES: usize = 200_000;
+
+/// The drain partition of a (severity, service).
+pub fn partition(severity: &str, service: &str) -> String {
+    format!("{INGEST_PREFIX}logs/{severity}/{service}")
+}
+
+struct Layer {
+    /// SQLite savepoint level; -1 for the transaction itself.
+    level: c_int,
+    batch: Batch,
+    /// Template models as they were when this layer first trained them.
+    snapshots: Map<String, Option<Snapshot>>,
+}
+
+impl Layer {
+    fn new(level: c_int) -> Layer {
+        Layer {
+            level,
+            batch: Batch::default(),
+            snapshots: Map::new(),
+        }
+    }
+}
+
+pub struct IngestTable {
+    db: *mut sqlite3,
+    models: Shared,
+    layers: Vec<Layer>,
+    /// Template partitions trained in this transaction.
+    touched: Set<String>,
+    schema_ready: bool,
+    writer: Option<flush::Writer>,
+    /// A write failed mid-transaction: only a rollback can clear it.
+    poisoned: Option<String>,
+    limits: Limits,
+}
+
+/// Trains log bodies into the registry's models, snapshotting each model
+/// the first time the top layer changes it.
+struct LayerTemplater<'a> {
+    db: *mut sqlite3,
+    models: &'a Shared,
+    snapshots: Option<&'a mut Map<String, Option<Snapshot>>>,
+    touched: &'a mut Set<String>,
+}
+
+impl Templater for LayerTemplater<'_> {
+    fn train(
+        &mut self,
+        severity: &str,
+        service: &str,
+        body: &str,
+    ) -> std::result::Result<(u64, Vec<u64>), String> {
+        let name = partition(severity, service);
+        let mut reg = self
+            .models
+            .try_borrow_mut()
+            .map_err(|_| "template models are busy".to_string())?;
+        if let Some(snaps) = self.snapshots.as_deref_mut() {
+            if !snaps.contains_key(&name) {
+                // None: the model was not loaded; rolling back forgets it.
+                snaps.insert(name.clone(), reg.snapshot(&name));
+            }
+        }
+        let part = reg.part(self.db, &name).map_err(|e| e.msg)?;
+        let t = part.drain.train(body);
+        part.note(&t);
+        if !self.touched.contains(&name) {
+            self.touched.insert(name);
+        }
+        Ok((t.cluster_id, t.merged))
+    }
+}
+
+fn now_secs() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
+impl IngestTable {
+    fn ensure_schema(&mut self) -> Result<()> {
+        if self.schema_ready {
+            return Ok(());
+        }
+        let mut st = Stmt::prepare(
+            self.db,
+            "SELECT count(*) FROM main.sqlite_schema WHERE type = 'table' AND name IN \
+             ('metrics','metric_services','metric_keys','spans','span_services','span_keys','span_events',\
+              'logs','log_services','log_keys','log_body_templates')",
+        )?;
+        st.step()?;
+        let have = st.column_i64(0);
+        drop(st);
+        if have < 11 {
+            exec(self.db, flush::SCHEMA).map_err(|e| {
+                Error::new(format!("otlp_ingest: cannot create the catalog: {}", e.msg))
+            })?;
+            self.writer = None;
+        }
+        store::ensure_schema(self.db)?;
+        self.schema_ready = true;
+        Ok(())
+    }
+
+    /// Writes everything pending (all layers) into the catalog.
+    fn write_all(&mut self) -> Result<()> {
+        let mut all = Batch::default();
+        for l in &mut self.layers {
+            all.merge(std::mem::take(&mut l.batch));
+        }
+        self.write_batch(all)
+    }
+
+    fn write_batch(&mut self, batch: Batch) -> Result<()> {
+        if batch.is_empty() {
+            return Ok(());
+        }
+        if self.writer.is_none() {
+            self.writer = Some(flush::Writer::new(self.db)?);
+        }
+        let models = self.models.clone();
+        let reg = models
+            .try_borrow()
+            .map_err(|_| Error::new("otlp_ingest: template models are busy"))?;
+        let info = |sev: &str, svc: &str, id: u64| {
+            reg.loaded(&partition(sev, svc))
+                .and_then(|p| p.drain.cluster(id))
+                .map(|c| (c.template().to_string(), c.example().to_string()))
+        };
+        let r = self
+            .writer
+            .as_mut()
+            .expect("set above")
+            .write(&batch, &info);
+        drop(reg);
+        if let Err(e) = r {
+            self.writer = None; // re-prepared next time (the schema may have changed)
+            return Err(Error::with_code(
+                e.code,
+                format!("otlp_ingest: writing the catalog failed: {}", e.msg),
+            ));
+        }
+        let mut reg = models
+            .try_borrow_mut()
+            .map_err(|_| Error::new("otlp_ingest: template models are busy"))?;
+        reg.flush(self.db, |n| n.starts_with(INGEST_PREFIX))
+            .map_err(|e| {
+                Error::with_code(
+                    e.code,
+                    format!("otlp_ingest: writing templates failed: {}", e.msg),
+                )
+            })?;
+        Ok(())
+    }
+
+    fn reset(&mut self) {
+        self.layers.clear();
+        self.layers.push(Layer::new(-1));
+        self.touched.clear();
+        self.poisoned = None;
+        self.schema_ready = false;
+    }
+
+    /// Restores the template models a layer snapshotted.
+    fn restore(&mut self, snapshots: Map<String, Option<Snapshot>>) -> Result<()> {
+        let mut reg = self
+            .models
+            .try_borrow_mut()
+            .map_err(|_| Error::new("otlp_ingest: template models are busy"))?;
+        for (name, snap) in snapshots {
+            match snap {
+                Some(s) => reg.restore(&name, s)?,
+                None => reg.forget([&name]),
+            }
+        }
+        Ok(())
+    }
+}
+
+fn payload_encoding(payload: Arg, signal: Option<Signal>, bytes: &[u8]) -> Result<Encoding> {
+    if payload.kind() == Kind::Text || otlp::looks_like_json(bytes) {
+        return Ok(Encoding::Json);
+    }
+    match signal {
+        Some(s) => Ok(Encoding::Protobuf(s)),
+        None => bail!(
+            "otlp_ingest: a protobuf payload needs its signal: INSERT INTO otlp_ingest(payload, signal) \
+             VALUES (?, 'traces' | 'metrics' | 'logs')"
+        ),
+    }
+}
+
+impl WriteTable for IngestTable {
+    type Aux = Shared;
+    const NAME: &'static str = "otlp_ingest";
+    const SCHEMA: &'static str = "CREATE TABLE x(payload, signal TEXT)";
+
+    fn connect(db: *mut sqlite3, aux: &'static Shared) -> Result<Self> {
+        let mut t = IngestTable {
+            db,
+            models: aux.clone(),
+            layers: Vec::new(),
+            touched: Set::new(),
+            schema_ready: false,
+            writer: None,
+            poisoned: None,
+            limits: Limits::default(),
+        };
+        t.reset();
+        Ok(t)
+    }
+
+    fn insert(&mut self, values: &[*mut sqlite3_value]) -> Result<()> {
+        if let Some(why) = &self.poisoned {
+            bail!("otlp_ingest: an earlier write in this transaction failed ({why}); roll it back");
+        }
+        let payload = Arg(values[0]);
+        let signal = match values.get(1).map(|&v| Arg(v)) {
+            None => None,
+            Some(a) if a.is_null() => None,
+            Some(a) if a.kind() == Kind::Text => {
+                let s = a.str("otlp_ingest", 2)?;
+                Some(s.parse::<Signal>().map_err(|_| {
+                    Error::new(format!(
+                        "otlp_ingest: signal must be 'traces', 'metrics' or 'logs', got '{s}'"
+                    ))
+                })?)
+            }
+            Some(a) => bail!(
+                "otlp_ingest: signal must be TEXT ('traces', 'metrics' or 'logs'), got {}",
+                a.kind().name()
+            ),
+        };
+        let raw = match payload.kind() {
+            Kind::Text => payload.text_bytes(),
+            Kind::Blob => payload.blob(),
+            Kind::Null => bail!("otlp_ingest: payload is NULL"),
+            k => bail!(
+                "otlp_ingest: payload must be TEXT (OTLP/JSON) or BLOB (OTLP/protobuf, maybe gzip), got {k}",
+                k = k.name()
+            ),
+        };
+        self.ensure_schema()?;
+        // A huge transaction without savepoints: write what is pending first.
+        if self.layers.len() == 1 && self.layers[0].batch.key_entries > FLUSH_KEY_ENTRIES {
+            let b = std::mem::take(&mut self.layers[0].batch);
+            if let Err(e) = self.write_batch(b) {
+                self.poisoned = Some(e.msg.clone());
+                return Err(e);
+            }
+        }
+        let bytes = otlp::maybe_gunzip(raw, &self.limits)
+            .map_err(|e| Error::new(format!("otlp_ingest: {e}")))?;
+        let encoding = payload_encoding(payload, signal, &bytes)?;
+        let mut events = Vec::new();
+        let summary = otlp::decode(&bytes, encoding, &self.limits, &mut events)
+            .map_err(|e| Error::new(format!("otlp_ingest: {e}")))?;
+        if let (Encoding::Json, Some(s)) = (encoding, signal) {
+            let other = match s {
+                Signal::Traces => summary.metrics + summary.logs,
+                Signal::Metrics => summary.spans + summary.logs,
+                Signal::Logs => summary.spans + summary.metrics,
+            };
+            if other > 0 {
+                bail!(
+                    "otlp_ingest: the JSON payload holds another signal than '{}' given in the signal column",
+                    s.as_str()
+                );
+            }
+        }
+        let top = self.layers.last_mut().expect("base layer");
+        let snapshots = if top.level >= 0 {
+            Some(&mut top.snapshots)
+        } else {
+            None
+        };
+        let mut templater = LayerTemplater {
+            db: self.db,
+            models: &self.models,
+            snapshots,
+            touched: &mut self.touched,
+        };
+        // Aggregate into a scratch batch: nothing of a payload that fails
+        // half-way (a broken template model) reaches the layer.
+        let mut scratch = Batch::default();
+        aggregate::apply(&mut scratch, &events, now_secs(), &mut templater)
+            .map_err(|e| Error::new(format!("otlp_ingest: {e}")))?;
+        top.batch.merge(scratch);
+        Ok(())
+    }
+
+    fn begin(&mut self) -> Result<()> {
+        self.reset();
+        if let Ok(mut reg) = self.models.try_borrow_mut() {
+            reg.check_data_version(self.db);
+        }
+        Ok(())
+    }
+
+    fn sync(&mut self) -> Result<()> {
+        if let Some(why) = &self.poisoned {
+            bail!("otlp_ingest: an earlier write in this transaction failed ({why})");
+        }
+        self.write_all()
+    }
+
+    fn commit(&mut self) -> Result<()> {
+        self.reset();
+        Ok(())
+    }
+
+    fn rollback(&mut self) -> Result<()> {
+        let touched: Vec<String> = self.touched.drain().collect();
+        if let Ok(mut reg) = self.models.try_borrow_mut() {
+            reg.forget(&touched);
+        }
+        self.reset();
+        Ok(())
+    }
+
+    fn savepoint(&mut self, level: c_int) -> Result<()> {
+        self.release(level)?;
+        self.layers.push(Layer::new(level));
+        Ok(())
+    }
+
+    fn release(&mut self, level: c_int) -> Result<()> {
+        while self.layers.len() > 1 && self.layers.last().expect("non-empty").level >= level {
+            let top = self.layers.pop().expect("non-empty");
+            let below = self.layers.last_mut().expect("base layer");
+            below.batch.merge(top.batch);
+            if below.level >= 0 {
+                for (name, s) in top.snapshots {
+                    below.snapshots.entry(name).or_insert(s);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn rollback_to(&mut self, level: c_int) -> Result<()> {
+        while self.layers.len() > 1 && self.layers.last().expect("non-empty").level > level {
+            let top = self.layers.pop().expect("non-empty");
+            self.restore(top.snapshots)?;
+        }
+        let top = self.layers.last_mut().expect("base layer");
+        if top.level == level {
+            let snaps = std::mem::take(&mut top.snapshots);
+            top.batch = Batch::default();
+            self.restore(snaps)?;
+        } else {
+            // The savepoint is older than this table's part in the
+            // transaction: everything it ingested goes.
+            self.rollback()?;
+        }
+        Ok(())
+    }
+}
+
+pub fn register(db: *mut sqlite3, models: &Shared) -> Result<()> {
+    ffi::define_write_table::<IngestTable>(db, models.clone())
+}

@@ -1,0 +1,333 @@
+"""otlp_ingest through the built extension: the catalog it writes, encodings,
+transactions, concurrency and bad input."""
+import gzip
+import json
+import os
+import shutil
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import unittest
+
+from helpers import FIXTURES, connect
+from otlp_payloads import gauge, log, logs, span, traces
+
+OTLP = os.path.join(FIXTURES, "otlp")
+TABLES = ["metrics", "metric_services", "metric_keys", "spans", "span_services", "span_keys", "span_events",
+          "logs", "log_services", "log_keys", "log_body_templates"]
+
+
+def read(name, mode="rb"):
+    with open(os.path.join(OTLP, name), mode) as f:
+        return f.read()
+
+
+def dump(db, skip_blobs=False):
+    """Every catalog table as sorted rows (sketch blobs as their count)."""
+    out = {}
+    for t in TABLES:
+        cols = [r[1] for r in db.execute(f"PRAGMA table_info({t})")]
+        sel = ", ".join(f"hll_count({c})" if c in ("hll_sketch", "series_sketch") else c for c in cols)
+        out[t] = sorted(db.execute(f"SELECT {sel} FROM {t}").fetchall(), key=repr)
+    return out
+
+
+def err(db, sql, params=()):
+    try:
+        db.execute(sql, params).fetchall()
+    except sqlite3.Error as e:
+        return str(e)
+    raise AssertionError(f"no error from {sql!r}")
+
+
+def ingest(db, payload, signal=None):
+    if signal:
+        db.execute("INSERT INTO otlp_ingest(payload, signal) VALUES (?, ?)", (payload, signal))
+    else:
+        db.execute("INSERT INTO otlp_ingest(payload) VALUES (?)", (payload,))
+
+
+class Tmp(unittest.TestCase):
+    def setUp(self):
+        self.dir = tempfile.mkdtemp(prefix="otelcat-ingest-")
+        self.path = os.path.join(self.dir, "c.db")
+
+    def tearDown(self):
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+class TestOfficialExamples(unittest.TestCase):
+    def test_otlp_ingest(self):
+        db = connect()
+        for f in ("trace.json", "metrics.json", "logs.json", "events.json"):
+            ingest(db, read(f, "r"))
+        self.assertEqual(db.execute("SELECT name, kind, total_sample_count FROM spans").fetchall(),
+                         [("I'm a server span", "Server", 1)])
+        self.assertEqual(db.execute("SELECT service_name FROM span_services").fetchall(), [("my.service",)])
+        self.assertEqual(db.execute("SELECT key_scope, key_name, key_count, key_percentage, value_samples FROM span_keys ORDER BY 1, 2").fetchall(),
+                         [("attribute", "my.span.attr", 1, 100.0, '["some value"]'), ("resource", "service.name", 1, 100.0, '["my.service"]')])
+        self.assertEqual(db.execute("SELECT name, type, unit, description, total_sample_count FROM metrics ORDER BY name").fetchall(), [
+            ("my.counter", "Sum", "1", "I am a Counter", 1),
+            ("my.exponential.histogram", "ExponentialHistogram", "1", "I am an Exponential Histogram", 1),
+            ("my.gauge", "Gauge", "1", "I am a Gauge", 1),
+            ("my.histogram", "Histogram", "1", "I am a Histogram", 1)])
+        self.assertEqual(db.execute("SELECT DISTINCT key_scope FROM metric_keys ORDER BY 1").fetchall(), [("label",), ("resource",)])
+        self.assertEqual(db.execute("SELECT severity, total_sample_count FROM logs").fetchall(), [("INFO", 2)])
+        samples = dict(db.execute("SELECT key_name, value_samples FROM log_keys WHERE key_scope = 'attribute'"))
+        self.assertEqual(samples["int.attribute"], '["10"]')
+        self.assertEqual(samples["double.attribute"], '["637.704"]')
+        self.assertEqual(samples["boolean.attribute"], '["true"]')
+        self.assertEqual(json.loads(samples["array.attribute"]), ['["many","values"]'])
+        self.assertEqual(json.loads(samples["map.attribute"]), ['{"some.map.key":"some value"}'])
+        rows = db.execute("SELECT template, example, count, percentage FROM log_body_templates ORDER BY template").fetchall()
+        self.assertEqual(rows[0][0], "Example log record")
+        self.assertEqual(sum(r[2] for r in rows), 2)
+        self.assertEqual(db.execute("SELECT first_seen, last_seen FROM spans").fetchone(), ("2018-12-13 14:51:00", "2018-12-13 14:51:00"))
+
+    def test_protobuf_agrees_with_json(self):
+        for name, signal in (("trace", "traces"), ("metrics", "metrics"), ("logs", "logs"), ("events", "logs")):
+            with self.subTest(name):
+                a, b = connect(), connect()
+                ingest(a, read(name + ".json", "r"))
+                ingest(b, read(name + ".pb"), signal)
+                self.assertEqual(dump(a), dump(b))
+
+    def test_gzip_and_blob_json(self):
+        ref = connect()
+        ingest(ref, read("trace.json", "r"))
+        for payload, signal in ((gzip.compress(read("trace.json")), None), (gzip.compress(read("trace.pb")), "traces"),
+                                (read("trace.json"), None)):
+            db = connect()
+            ingest(db, payload, signal)
+            self.assertEqual(dump(db), dump(ref))
+
+    def test_json_lines_of_mixed_signals_in_one_statement(self):
+        lines = "\n".join(json.dumps(json.loads(read(f, "r"))) for f in ("trace.json", "metrics.json", "logs.json"))
+        db = connect()
+        ingest(db, lines + "\n\n")
+        self.assertEqual([db.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in ("spans", "metrics", "logs")], [1, 4, 1])
+
+    def test_reading_the_table_gives_no_rows(self):
+        db = connect()
+        self.assertEqual(db.execute("SELECT * FROM otlp_ingest").fetchall(), [])
+        db.execute("DELETE FROM otlp_ingest")  # nothing to delete
+
+
+class TestCatalogValues(unittest.TestCase):
+    def test_counts_percentages_and_cardinality(self):
+        db = connect()
+        ingest(db, traces([span("GET /a", attrs={"user.id": f"u{i}", "http.method": "GET"}) for i in range(50)]
+                          + [span("GET /a", attrs={"http.method": "GET"}) for i in range(50)], service="front", host="h1"))
+        keys = {r[0]: r[1:] for r in db.execute(
+            "SELECT key_name, key_count, key_percentage, estimated_cardinality FROM span_keys WHERE span_name = 'GET /a' AND key_scope = 'attribute'")}
+        self.assertEqual(keys["user.id"], (50, 50.0, 50))
+        self.assertEqual(keys["http.method"], (100, 100.0, 1))
+        self.assertEqual(db.execute("SELECT key_count FROM span_keys WHERE key_scope = 'resource' AND key_name = 'host'").fetchone()[0], 100)
+        # A later commit changes the denominator: percentages follow.
+        ingest(db, traces([span("GET /a")] * 100, service="front"))
+        self.assertEqual(db.execute("SELECT key_percentage FROM span_keys WHERE key_name = 'user.id'").fetchone()[0], 25.0)
+        self.assertEqual(db.execute("SELECT key_percentage FROM span_keys WHERE key_name = 'host'").fetchone()[0], 50.0)
+        self.assertEqual(db.execute("SELECT total_sample_count FROM spans").fetchone()[0], 200)
+
+    def test_samples_are_first_ten_distinct_across_commits(self):
+        db = connect()
+        for batch in range(3):
+            ingest(db, traces([span("s", attrs={"k": f"v{batch * 5 + i}"}) for i in range(5)]))
+        self.assertEqual(json.loads(db.execute("SELECT value_samples FROM span_keys WHERE key_name = 'k'").fetchone()[0]),
+                         [f"v{i}" for i in range(10)])
+        self.assertEqual(db.execute("SELECT estimated_cardinality FROM span_keys WHERE key_name = 'k'").fetchone()[0], 15)
+
+    def test_events_and_links(self):
+        db = connect()
+        ingest(db, traces([
+            span("op", events=[("exception", {"exception.type": "E"}), ("retry", {"attempt": 1})], links=[{"l": "x"}]),
+            span("op", events=[("exception", {"exception.type": "F", "exception.message": "m"})]),
+        ]))
+        self.assertEqual(db.execute("SELECT span_name, event_name, event_count FROM span_events ORDER BY 2").fetchall(),
+                         [("op", "exception", 2), ("op", "retry", 1)])
+        ev = {r[0]: r[1:] for r in db.execute(
+            "SELECT key_name, event_name, key_count, key_percentage FROM span_keys WHERE key_scope = 'event'")}
+        self.assertEqual(ev["exception.type"], ("exception", 2, 100.0))
+        self.assertEqual(ev["exception.message"], ("exception", 1, 50.0))
+        self.assertEqual(ev["attempt"], ("retry", 1, 100.0))
+        self.assertEqual(db.execute("SELECT key_count, key_percentage, event_name FROM span_keys WHERE key_scope = 'link'").fetchone(),
+                         (1, 100.0, ""))
+
+    def test_services_kinds_and_severities(self):
+        db = connect()
+        ingest(db, traces([span("a", kind=3), span("b", kind="SPAN_KIND_CONSUMER")], service=None))
+        self.assertEqual(db.execute("SELECT name, kind FROM spans ORDER BY 1").fetchall(), [("a", "Client"), ("b", "Consumer")])
+        self.assertEqual(db.execute("SELECT DISTINCT service_name FROM span_services").fetchall(), [("unknown_service",)])
+        ingest(db, logs([log("x", 1, None), log("x", 5), log("x", 11), log("x", 13), log("x", 18), log("x", 24),
+                         log("x", 0, "notice"), log("x", 0, None), log("x", "SEVERITY_NUMBER_WARN2", None)]))
+        self.assertEqual(dict(db.execute("SELECT severity, total_sample_count FROM logs")),
+                         {"TRACE": 1, "DEBUG": 1, "INFO": 1, "WARN": 2, "ERROR": 1, "FATAL": 1, "NOTICE": 1, "UNSPECIFIED": 1})
+
+    def test_metric_series_and_labels(self):
+        db = connect()
+        ingest(db, gauge("cpu", [({"core": str(i % 4), "user.id": f"u{i}"}, 1.0) for i in range(40)] + [({"core": "0", "user.id": "u0"}, 2.0)]))
+        self.assertEqual(db.execute("SELECT total_sample_count, estimated_active_series FROM metrics").fetchone(), (41, 40))
+        self.assertEqual(dict(db.execute("SELECT key_name, estimated_cardinality FROM metric_keys WHERE key_scope = 'label'")),
+                         {"core": 4, "user.id": 40})
+
+
+class TestLogTemplates(Tmp):
+    LINES = ["connection closed by alpha port x", "connection closed by beta port y", "connection closed by gamma port z"]
+
+    def test_rows_follow_their_cluster(self):
+        db = connect(self.path)
+        for l in self.LINES:  # one commit each: the row must follow the generalising template
+            ingest(db, logs([log(l)], service="api"))
+        rows = db.execute("SELECT template, example, count, percentage FROM log_body_templates").fetchall()
+        self.assertEqual(rows, [("connection closed by <*> port <*>", self.LINES[0], 3, 100.0)])
+        self.assertEqual(db.execute("SELECT template FROM drain_clusters('otlp.logs/INFO/api')").fetchall(),
+                         [("connection closed by <*> port <*>",)])
+
+    def test_counts_add_up_per_severity_and_service(self):
+        db = connect(self.path)
+        recs = [log(f"user u{i % 7} logged in from 10.0.0.{i}", 9 if i % 3 else 17) for i in range(200)] + [log(None), log({"k": 1})]
+        ingest(db, logs(recs, service="auth"))
+        ingest(db, logs(recs[:50], service="web"))
+        bad = db.execute("""SELECT s.severity, s.service_name, s.sample_count, sum(t.count) FROM log_services s
+                            JOIN log_body_templates t USING (severity, service_name)
+                            GROUP BY 1, 2 HAVING s.sample_count <> sum(t.count)""").fetchall()
+        self.assertEqual(bad, [])
+        self.assertEqual(db.execute("SELECT round(sum(percentage)) FROM log_body_templates GROUP BY severity, service_name").fetchall(),
+                         [(100.0,)] * 4)
+
+
+class TestTransactions(Tmp):
+    def test_failed_row_leaves_no_trace_and_rollback_discards(self):
+        db = connect(self.path)
+        good = [traces([span(f"s{i}")]) for i in range(4)]
+        db.execute("BEGIN")
+        ingest(db, traces([span("kept")]))
+        self.assertIn("otlp_ingest: invalid OTLP/JSON", err(db, "INSERT INTO otlp_ingest(payload) VALUES (?), (?), (?), (?), (?)",
+                                                          good + ['{"resourceSpans": [ {"resource": 1}']))
+        db.execute("COMMIT")
+        self.assertEqual(db.execute("SELECT name FROM spans").fetchall(), [("kept",)])
+        db.execute("BEGIN")
+        ingest(db, traces([span("gone")]))
+        ingest(db, logs([log("gone too")]))
+        db.execute("ROLLBACK")
+        self.assertEqual(db.execute("SELECT name FROM spans").fetchall(), [("kept",)])
+        self.assertEqual(db.execute("SELECT count(*) FROM logs").fetchone()[0], 0)
+
+    def test_savepoint_rollback_restores_templates(self):
+        db = connect(self.path)
+        db.execute("BEGIN")
+        ingest(db, logs([log("disk full on /dev/sda1")], service="s"))
+        db.execute("SAVEPOINT a")
+        ingest(db, logs([log("completely different message here")], service="s"))
+        db.execute("ROLLBACK TO a")
+        db.execute("RELEASE a")
+        ingest(db, logs([log("disk full on /dev/sdb2")], service="s"))
+        db.execute("COMMIT")
+        self.assertEqual(db.execute("SELECT template, count FROM log_body_templates").fetchall(), [("disk full on /dev/<*>", 2)])
+        self.assertEqual(db.execute("SELECT count(*) FROM drain_clusters('otlp.logs/INFO/s')").fetchone()[0], 1)
+        # The model in the file agrees with the catalog.
+        other = connect(self.path)
+        self.assertEqual(other.execute("SELECT template, size FROM drain_clusters('otlp.logs/INFO/s')").fetchall(), [("disk full on /dev/<*>", 2)])
+
+    def test_reader_sees_none_or_all_of_a_commit(self):
+        db = connect(self.path)
+        db.execute("PRAGMA journal_mode=WAL")
+        ingest(db, traces([span("warm")]))
+        seen, stop = set(), threading.Event()
+
+        def reader():
+            r = connect(self.path)
+            while not stop.is_set():
+                r.execute("BEGIN")
+                a = r.execute("SELECT coalesce(sum(total_sample_count), 0) FROM spans WHERE name = 'x'").fetchone()[0]
+                b = r.execute("SELECT coalesce(sum(sample_count), 0) FROM span_services WHERE span_name = 'x'").fetchone()[0]
+                c = r.execute("SELECT coalesce(max(key_count), 0) FROM span_keys WHERE span_name = 'x'").fetchone()[0]
+                r.execute("COMMIT")
+                seen.add((a, b, c))
+
+        t = threading.Thread(target=reader)
+        t.start()
+        try:
+            for _ in range(5):
+                db.execute("BEGIN")
+                for _ in range(20):
+                    ingest(db, traces([span("x", attrs={"k": "v"})] * 50))
+                db.execute("COMMIT")
+                time.sleep(0.01)
+        finally:
+            stop.set()
+            t.join()
+        self.assertTrue(all(a == b == c and a % 1000 == 0 for a, b, c in seen), seen)
+
+    def test_two_writer_processes_lose_no_counts(self):
+        connect(self.path).execute("PRAGMA journal_mode=WAL")
+        here = os.path.dirname(os.path.abspath(__file__))
+        code = f"""
+import sys; sys.path.insert(0, {here!r})
+from helpers import connect
+from otlp_payloads import traces, span, logs, log
+db = connect({self.path!r})
+db.execute('PRAGMA busy_timeout = 20000')
+for i in range(40):
+    db.execute('BEGIN IMMEDIATE')
+    db.execute('INSERT INTO otlp_ingest(payload) VALUES (?)', (traces([span('shared', attrs={{'w': sys.argv[1], 'i': i}})] * 25),))
+    db.execute('INSERT INTO otlp_ingest(payload) VALUES (?)', (logs([log('job ' + sys.argv[1] + ' step done')] * 5, service='w'),))
+    db.execute('COMMIT')
+"""
+        procs = [subprocess.Popen([sys.executable, "-c", code, w]) for w in ("a", "b")]
+        self.assertEqual([p.wait(timeout=300) for p in procs], [0, 0])
+        db = connect(self.path)
+        self.assertEqual(db.execute("SELECT total_sample_count FROM spans WHERE name = 'shared'").fetchone()[0], 2 * 40 * 25)
+        self.assertEqual(db.execute("SELECT key_count, estimated_cardinality FROM span_keys WHERE key_name = 'w'").fetchone(), (2000, 2))
+        self.assertEqual(db.execute("SELECT sample_count FROM log_services").fetchone()[0], 400)
+        self.assertEqual(db.execute("SELECT sum(count) FROM log_body_templates").fetchone()[0], 400)
+
+
+class TestBadInput(Tmp):
+    def assert_refused(self, payload, msg, signal=None):
+        db = connect(self.path)
+        e = err(db, "INSERT INTO otlp_ingest(payload, signal) VALUES (?, ?)", (payload, signal))
+        self.assertIn(msg, e)
+        self.assertTrue(e.startswith("otlp_ingest: "), e)
+        self.assertEqual(db.execute("SELECT count(*) FROM sqlite_schema WHERE name = 'spans'").fetchone()[0] and
+                         db.execute("SELECT count(*) FROM spans").fetchone()[0], 0)
+        return e
+
+    def test_not_otlp(self):
+        self.assert_refused("this is not json", "invalid OTLP/JSON")
+        e = self.assert_refused('{"foo": 1}', "invalid OTLP/JSON")
+        self.assert_refused('{"resourceSpans": [{"scopeSpans": [{"spans": [{"name": "a", "kind": true}]}]}]}', "spans[0]")
+        e = self.assert_refused('{"resourceSpans": [ {"resource": {}, "scopeSpans": [ {"spans": [{"name": "x"', "invalid OTLP/JSON at line 1 column")
+
+    def test_protobuf_errors(self):
+        pb = read("trace.pb")
+        self.assert_refused(pb, "otlp_ingest: a protobuf payload needs its signal")
+        self.assert_refused(pb[: len(pb) // 2], "invalid OTLP/protobuf traces request at byte", "traces")
+        self.assert_refused(bytes(range(7, 250)), "invalid OTLP/protobuf", "metrics")
+        self.assert_refused(read("logs.pb"), "invalid OTLP/protobuf", "traces")
+        self.assert_refused(pb, "signal must be 'traces', 'metrics' or 'logs', got 'spans'", "spans")
+        self.assert_refused(read("trace.json", "r"), "holds another signal than 'logs'", "logs")
+        self.assert_refused(None, "otlp_ingest: payload is NULL")
+        self.assert_refused(42, "payload must be TEXT (OTLP/JSON) or BLOB")
+        self.assert_refused(b"\x1f\x8b\x08\x00garbage", "invalid gzip payload")
+
+    def test_hostile_payloads(self):
+        deep = {"stringValue": "x"}
+        for _ in range(200):
+            deep = {"arrayValue": {"values": [deep]}}
+        doc = {"resourceSpans": [{"scopeSpans": [{"spans": [{"name": "n", "attributes": [{"key": "k", "value": deep}]}]}]}]}
+        self.assert_refused(json.dumps(doc), "otlp_ingest: invalid OTLP/JSON")
+        many = {"resourceSpans": [{"scopeSpans": [{"spans": [{"name": "n", "attributes": [
+            {"key": f"k{i}", "value": {"intValue": i}} for i in range(1_000_000)]}]}]}]}
+        self.assert_refused(json.dumps(many), "max_attributes_per_record")
+        big = json.dumps({"resourceLogs": [{"scopeLogs": [{"logRecords": [{"body": {"stringValue": "x" * 100_000_000}}]}]}]})
+        self.assert_refused(big, "max_payload_bytes")
+        bomb = gzip.compress(b" " * 80_000_000)
+        self.assert_refused(bomb, "max_payload_bytes")
+
+
+if __name__ == "__main__":
+    unittest.main()
