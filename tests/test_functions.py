@@ -41,7 +41,7 @@ EXPECTED = {
     ("drain_reset", 1, "s", "directonly"),
 }
 # Virtual table modules (table-valued functions and writeable tables).
-EXPECTED_MODULES = {"drain_clusters", "otelcat_drain_sync"}
+EXPECTED_MODULES = {"drain_clusters", "otelcat_drain_sync", "otlp_ingest"}
 # Functions added by later modules register their rows here (see other test files).
 EXTRA_EXPECTED = set()
 

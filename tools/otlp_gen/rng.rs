@@ -117,11 +117,24 @@ impl Rng {
     }
 }
 
-/// A double with exactly three decimals (`k / 1000`). Every double the
-/// generator writes goes through this: its shortest decimal form has at most
-/// three decimals, so OTLP/JSON text parses back to the identical bits with
-/// any correct-enough parser (serde_json's fast path included).
-#[inline]
-pub fn milli(x: f64) -> f64 {
-    (x * 1000.0).round() / 1000.0
+/// `x` rounded to six significant digits, computed as `k / 10^d` with
+/// integer `k` (|k| < 10^7) and `d <= 15`. Every double the generator writes
+/// goes through this: its shortest decimal form then has at most seven
+/// significant digits and a small exponent, so the OTLP/JSON text parses
+/// back to the identical bits with any parser that gets the exact-power-of-
+/// ten fast path right (serde_json's default one included).
+pub fn round6(x: f64) -> f64 {
+    if x == 0.0 || !x.is_finite() {
+        return if x.is_finite() { 0.0 } else { x };
+    }
+    let mag = x.abs().log10().floor() as i32;
+    let d = (5 - mag).clamp(0, 15);
+    if d == 0 {
+        return x.round();
+    }
+    const POW10: [f64; 16] = [
+        1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+    ];
+    let p = POW10[d as usize];
+    (x * p).round() / p
 }

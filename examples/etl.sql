@@ -1,0 +1,198 @@
+-- examples/etl.sql: build the otelcat catalog with SQL only, from plain
+-- tables of raw rows, using the extension's functions (hll_sketch,
+-- hll_merge, hll_count, json_samples, json_samples_merge, drain_template,
+-- drain_match). It produces the same catalog as otlp_ingest: the same
+-- counts, sample lists and cardinality estimates, and the same log
+-- templates (tests/test_etl.py checks it).
+--
+-- Run it after loading the extension and creating the catalog schema:
+--   sqlite3 catalog.db '.load dist/otelcat' '.read sql/schema.sql' '.read examples/etl.sql'
+-- It merges what the raw tables hold into the catalog with UPSERTs (so it can
+-- be run again on the next load of raw rows: empty them in between).
+--
+-- Raw rows, in arrival order (ids ascending). Times are SQLite datetime()
+-- text; attribute values are their text form (docs/FORMAT.md section 1).
+CREATE TABLE IF NOT EXISTS raw_spans(id INTEGER PRIMARY KEY, name TEXT NOT NULL, kind TEXT NOT NULL,
+  service TEXT NOT NULL, time TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS raw_span_attrs(span_id INTEGER NOT NULL, scope TEXT NOT NULL, -- 'attribute' | 'resource'
+  key TEXT NOT NULL, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS raw_span_events(id INTEGER PRIMARY KEY, span_id INTEGER NOT NULL, name TEXT NOT NULL, time TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS raw_span_event_attrs(event_id INTEGER NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS raw_span_links(id INTEGER PRIMARY KEY, span_id INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS raw_span_link_attrs(link_id INTEGER NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS raw_points(id INTEGER PRIMARY KEY, metric TEXT NOT NULL, type TEXT NOT NULL, unit TEXT NOT NULL,
+  description TEXT NOT NULL, service TEXT NOT NULL, time TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS raw_point_attrs(point_id INTEGER NOT NULL, scope TEXT NOT NULL, -- 'label' | 'resource'
+  key TEXT NOT NULL, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS raw_logs(id INTEGER PRIMARY KEY, severity TEXT NOT NULL, service TEXT NOT NULL,
+  body TEXT NOT NULL, time TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS raw_log_attrs(log_id INTEGER NOT NULL, scope TEXT NOT NULL, -- 'attribute' | 'resource'
+  key TEXT NOT NULL, value TEXT NOT NULL);
+
+-- ---------------------------------------------------------------- metrics
+-- A series is a point's sorted resource + point attribute set, joined as
+-- key US value RS ... (the same bytes otlp_ingest hashes).
+INSERT INTO metrics(name, type, unit, description, total_sample_count, series_sketch, first_seen, last_seen)
+SELECT metric, type, unit, description, n, series, first_seen, last_seen FROM (
+  SELECT metric,
+         (SELECT type FROM raw_points q WHERE q.metric = p.metric ORDER BY id DESC LIMIT 1) AS type,
+         coalesce((SELECT unit FROM raw_points q WHERE q.metric = p.metric AND unit <> '' ORDER BY id DESC LIMIT 1), '') AS unit,
+         coalesce((SELECT description FROM raw_points q WHERE q.metric = p.metric AND description <> '' ORDER BY id DESC LIMIT 1), '') AS description,
+         count(*) AS n,
+         hll_sketch((SELECT group_concat(key || char(31) || value || char(30), '')
+                     FROM (SELECT key, value FROM raw_point_attrs a WHERE a.point_id = p.id ORDER BY key, value))) AS series,
+         min(time) AS first_seen, max(time) AS last_seen
+  FROM raw_points p GROUP BY metric) WHERE true
+ON CONFLICT(name) DO UPDATE SET
+  type = excluded.type,
+  unit = iif(excluded.unit <> '', excluded.unit, unit),
+  description = iif(excluded.description <> '', excluded.description, description),
+  total_sample_count = total_sample_count + excluded.total_sample_count,
+  series_sketch = hll_merge(series_sketch, excluded.series_sketch),
+  first_seen = min(first_seen, excluded.first_seen),
+  last_seen = max(last_seen, excluded.last_seen);
+UPDATE metrics SET estimated_active_series = hll_count(series_sketch) WHERE name IN (SELECT metric FROM raw_points);
+
+INSERT INTO metric_services(metric_name, service_name, sample_count, first_seen, last_seen)
+SELECT metric, service, count(*), min(time), max(time) FROM raw_points WHERE true GROUP BY metric, service
+ON CONFLICT(metric_name, service_name) DO UPDATE SET
+  sample_count = sample_count + excluded.sample_count,
+  first_seen = min(first_seen, excluded.first_seen), last_seen = max(last_seen, excluded.last_seen);
+
+-- Sample lists keep the first distinct values in arrival order: json_samples
+-- runs as a window function ordered by arrival (an aggregate's input order
+-- is not defined in SQL), then one row per key is kept.
+INSERT INTO metric_keys(metric_name, key_scope, key_name, key_count, value_samples, hll_sketch, first_seen, last_seen)
+SELECT metric, scope, key, count(DISTINCT id), samples, hll_sketch(value), min(time), max(time) FROM (
+  SELECT p.metric, a.scope, a.key, p.id, a.value, p.time,
+         json_samples(a.value) OVER (PARTITION BY p.metric, a.scope, a.key ORDER BY p.id
+                                     ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING) AS samples
+  FROM raw_points p JOIN raw_point_attrs a ON a.point_id = p.id)
+WHERE true GROUP BY metric, scope, key
+ON CONFLICT(metric_name, key_scope, key_name) DO UPDATE SET
+  key_count = key_count + excluded.key_count,
+  value_samples = json_samples_merge(value_samples, excluded.value_samples),
+  hll_sketch = hll_merge(hll_sketch, excluded.hll_sketch),
+  first_seen = min(first_seen, excluded.first_seen), last_seen = max(last_seen, excluded.last_seen);
+
+UPDATE metric_keys SET
+  key_percentage = 100.0 * key_count / (SELECT max(total_sample_count, 1) FROM metrics WHERE name = metric_name),
+  estimated_cardinality = hll_count(hll_sketch)
+WHERE metric_name IN (SELECT metric FROM raw_points);
+
+-- ---------------------------------------------------------------- spans
+INSERT INTO spans(name, kind, total_sample_count, event_count, link_count, first_seen, last_seen)
+SELECT name, (SELECT kind FROM raw_spans q WHERE q.name = s.name ORDER BY id DESC LIMIT 1), count(*),
+       (SELECT count(*) FROM raw_span_events e JOIN raw_spans x ON x.id = e.span_id WHERE x.name = s.name),
+       (SELECT count(*) FROM raw_span_links l JOIN raw_spans x ON x.id = l.span_id WHERE x.name = s.name),
+       min(time), max(time)
+FROM raw_spans s WHERE true GROUP BY name
+ON CONFLICT(name) DO UPDATE SET
+  kind = excluded.kind,
+  total_sample_count = total_sample_count + excluded.total_sample_count,
+  event_count = event_count + excluded.event_count,
+  link_count = link_count + excluded.link_count,
+  first_seen = min(first_seen, excluded.first_seen), last_seen = max(last_seen, excluded.last_seen);
+
+INSERT INTO span_services(span_name, service_name, sample_count, first_seen, last_seen)
+SELECT name, service, count(*), min(time), max(time) FROM raw_spans WHERE true GROUP BY name, service
+ON CONFLICT(span_name, service_name) DO UPDATE SET
+  sample_count = sample_count + excluded.sample_count,
+  first_seen = min(first_seen, excluded.first_seen), last_seen = max(last_seen, excluded.last_seen);
+
+INSERT INTO span_events(span_name, event_name, event_count, first_seen, last_seen)
+SELECT s.name, e.name, count(*), min(e.time), max(e.time)
+FROM raw_span_events e JOIN raw_spans s ON s.id = e.span_id WHERE true GROUP BY s.name, e.name
+ON CONFLICT(span_name, event_name) DO UPDATE SET
+  event_count = event_count + excluded.event_count,
+  first_seen = min(first_seen, excluded.first_seen), last_seen = max(last_seen, excluded.last_seen);
+
+-- Keys of every scope, one stream in arrival order: (span name, scope, event, record, key, value, time).
+WITH k(span_name, scope, event_name, rec, key, value, time, ord1, ord2) AS (
+  SELECT s.name, a.scope, '', s.id, a.key, a.value, s.time, s.id, 0
+    FROM raw_spans s JOIN raw_span_attrs a ON a.span_id = s.id
+  UNION ALL
+  SELECT s.name, 'event', e.name, e.id, a.key, a.value, e.time, s.id, e.id
+    FROM raw_span_events e JOIN raw_spans s ON s.id = e.span_id JOIN raw_span_event_attrs a ON a.event_id = e.id
+  UNION ALL
+  SELECT s.name, 'link', '', l.id, a.key, a.value, s.time, s.id, l.id
+    FROM raw_span_links l JOIN raw_spans s ON s.id = l.span_id JOIN raw_span_link_attrs a ON a.link_id = l.id
+)
+INSERT INTO span_keys(span_name, key_scope, key_name, event_name, key_count, value_samples, hll_sketch, first_seen, last_seen)
+SELECT span_name, scope, key, event_name, count(DISTINCT rec), samples, hll_sketch(value), min(time), max(time) FROM (
+  SELECT *, json_samples(value) OVER (PARTITION BY span_name, scope, key, event_name ORDER BY ord1, ord2
+                                      ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING) AS samples FROM k)
+WHERE true GROUP BY span_name, scope, key, event_name
+ON CONFLICT(span_name, key_scope, key_name, event_name) DO UPDATE SET
+  key_count = key_count + excluded.key_count,
+  value_samples = json_samples_merge(value_samples, excluded.value_samples),
+  hll_sketch = hll_merge(hll_sketch, excluded.hll_sketch),
+  first_seen = min(first_seen, excluded.first_seen), last_seen = max(last_seen, excluded.last_seen);
+
+UPDATE span_keys SET
+  key_percentage = 100.0 * key_count / max(1, CASE key_scope
+      WHEN 'event' THEN (SELECT event_count FROM span_events e WHERE e.span_name = span_keys.span_name AND e.event_name = span_keys.event_name)
+      WHEN 'link' THEN (SELECT link_count FROM spans WHERE name = span_keys.span_name)
+      ELSE (SELECT total_sample_count FROM spans WHERE name = span_keys.span_name) END),
+  estimated_cardinality = hll_count(hll_sketch)
+WHERE span_name IN (SELECT name FROM raw_spans);
+
+-- ---------------------------------------------------------------- logs
+INSERT INTO logs(severity, total_sample_count, first_seen, last_seen)
+SELECT severity, count(*), min(time), max(time) FROM raw_logs WHERE true GROUP BY severity
+ON CONFLICT(severity) DO UPDATE SET
+  total_sample_count = total_sample_count + excluded.total_sample_count,
+  first_seen = min(first_seen, excluded.first_seen), last_seen = max(last_seen, excluded.last_seen);
+
+INSERT INTO log_services(severity, service_name, sample_count, first_seen, last_seen)
+SELECT severity, service, count(*), min(time), max(time) FROM raw_logs WHERE true GROUP BY severity, service
+ON CONFLICT(severity, service_name) DO UPDATE SET
+  sample_count = sample_count + excluded.sample_count,
+  first_seen = min(first_seen, excluded.first_seen), last_seen = max(last_seen, excluded.last_seen);
+
+INSERT INTO log_keys(severity, key_scope, key_name, key_count, value_samples, hll_sketch, first_seen, last_seen)
+SELECT severity, scope, key, count(DISTINCT id), samples, hll_sketch(value), min(time), max(time) FROM (
+  SELECT l.severity, a.scope, a.key, l.id, a.value, l.time,
+         json_samples(a.value) OVER (PARTITION BY l.severity, a.scope, a.key ORDER BY l.id
+                                     ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING) AS samples
+  FROM raw_logs l JOIN raw_log_attrs a ON a.log_id = l.id)
+WHERE true GROUP BY severity, scope, key
+ON CONFLICT(severity, key_scope, key_name) DO UPDATE SET
+  key_count = key_count + excluded.key_count,
+  value_samples = json_samples_merge(value_samples, excluded.value_samples),
+  hll_sketch = hll_merge(hll_sketch, excluded.hll_sketch),
+  first_seen = min(first_seen, excluded.first_seen), last_seen = max(last_seen, excluded.last_seen);
+
+UPDATE log_keys SET
+  key_percentage = 100.0 * key_count / (SELECT max(total_sample_count, 1) FROM logs WHERE logs.severity = log_keys.severity),
+  estimated_cardinality = hll_count(hll_sketch)
+WHERE severity IN (SELECT severity FROM raw_logs);
+
+-- Templates: train one model per (severity, service) over the bodies in
+-- arrival order, then give every line its final template.
+CREATE TEMP TABLE etl_trained AS
+SELECT id, severity, service, body, time, 'etl.logs/' || severity || '/' || service AS part,
+       drain_template(body, 'etl.logs/' || severity || '/' || service) AS first_template
+FROM raw_logs ORDER BY id;
+
+CREATE TEMP TABLE etl_matched AS
+SELECT id, severity, service, body, time, drain_match(body, part) AS template FROM etl_trained ORDER BY id;
+
+-- cluster_id: the id of the model's cluster with that template.
+INSERT INTO log_body_templates(severity, service_name, cluster_id, template, example, count, first_seen, last_seen)
+SELECT m.severity, m.service, c.cluster_id, m.template,
+       (SELECT body FROM etl_matched x WHERE x.severity = m.severity AND x.service = m.service AND x.template = m.template ORDER BY id LIMIT 1),
+       count(*), min(m.time), max(m.time)
+FROM etl_matched m JOIN drain_clusters c ON c.partition = 'etl.logs/' || m.severity || '/' || m.service AND c.template = m.template
+WHERE true GROUP BY m.severity, m.service, m.template
+ON CONFLICT(severity, service_name, cluster_id) DO UPDATE SET
+  template = excluded.template, count = count + excluded.count,
+  first_seen = min(first_seen, excluded.first_seen), last_seen = max(last_seen, excluded.last_seen);
+
+UPDATE log_body_templates SET
+  percentage = 100.0 * count / max(1, (SELECT sample_count FROM log_services s
+                                       WHERE s.severity = log_body_templates.severity AND s.service_name = log_body_templates.service_name))
+WHERE (severity, service_name) IN (SELECT severity, service FROM raw_logs);
+
+DROP TABLE temp.etl_trained;
+DROP TABLE temp.etl_matched;

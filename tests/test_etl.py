@@ -1,0 +1,179 @@
+"""examples/etl.sql builds the same catalog from raw rows with SQL only as
+otlp_ingest builds from OTLP: same counts, samples, cardinalities, times and
+log templates. The same generated data is fed both ways."""
+import datetime
+import json
+import os
+import random
+import unittest
+
+from helpers import ROOT, connect
+from test_ingest import TABLES, dump
+
+SCHEMA = os.path.join(ROOT, "sql", "schema.sql")
+ETL = os.path.join(ROOT, "examples", "etl.sql")
+T0 = 1_780_000_000  # seconds
+
+
+def text(v):
+    """The text form of an attribute value (docs/FORMAT.md section 1)."""
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, int):
+        return str(v)
+    if isinstance(v, float):
+        return str(int(v)) if v == int(v) else repr(v)
+    if isinstance(v, list):
+        return json.dumps([x if not isinstance(x, float) or x != int(x) else int(x) for x in v], separators=(",", ":"))
+    return v
+
+
+def anyvalue(v):
+    if isinstance(v, bool):
+        return {"boolValue": v}
+    if isinstance(v, int):
+        return {"intValue": str(v)}
+    if isinstance(v, float):
+        return {"doubleValue": v}
+    if isinstance(v, list):
+        return {"arrayValue": {"values": [anyvalue(x) for x in v]}}
+    return {"stringValue": v}
+
+
+def attrs(d):
+    return [{"key": k, "value": anyvalue(v)} for k, v in d.items()]
+
+
+def dt(sec):
+    return datetime.datetime.fromtimestamp(sec, datetime.timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
+
+
+BODIES = ["user {u} logged in from {ip}", "order {n} placed for {amount} USD", "cache miss for key item:{n}",
+          "connection to db-{k}.internal refused", "GET /api/items/{n} returned {code}", "payment declined for user {u}"]
+
+
+class Generated:
+    """Deterministic data: payloads for otlp_ingest and raw rows for etl.sql."""
+
+    def __init__(self, seed=7, batches=12):
+        rnd = random.Random(seed)
+        self.payloads = []  # one list of JSON payloads per transaction
+        self.raw = {k: [] for k in ("raw_spans", "raw_span_attrs", "raw_span_events", "raw_span_event_attrs", "raw_span_links",
+                                    "raw_span_link_attrs", "raw_points", "raw_point_attrs", "raw_logs", "raw_log_attrs")}
+        ids = {"span": 0, "event": 0, "link": 0, "point": 0, "log": 0}
+        services = ["cart", "checkout", "payment"]
+        for b in range(batches):
+            txn = []
+            for svc in services:
+                res = {"service.name": svc, "host.name": f"{svc}-{rnd.randint(1, 3)}", "pod": f"pod-{rnd.randint(1, 40)}"}
+                res_attrs = attrs(res)
+                # spans
+                spans = []
+                for _ in range(150):
+                    t = T0 + b * 3600 + rnd.randint(0, 3599)
+                    name = rnd.choice(["GET /items", "POST /orders", "db.query"])
+                    kind = {"GET /items": 2, "POST /orders": 2, "db.query": 3}[name]
+                    a = {"user.id": f"u{rnd.randint(1, 5000)}", "http.status": rnd.choice([200, 200, 404, 500]),
+                         "retry": rnd.random() < 0.2, "latency": rnd.choice([0.5, 12.25, 3.0]), "tags": ["a", rnd.randint(1, 3)]}
+                    if rnd.random() < 0.3:
+                        a["rare"] = "x"
+                    ids["span"] += 1
+                    sid = ids["span"]
+                    self.raw["raw_spans"].append((sid, name, {2: "Server", 3: "Client"}[kind], svc, dt(t)))
+                    self.raw["raw_span_attrs"] += [(sid, "attribute", k, text(v)) for k, v in a.items()]
+                    self.raw["raw_span_attrs"] += [(sid, "resource", k, text(v)) for k, v in res.items()]
+                    events, links = [], []
+                    if rnd.random() < 0.25:
+                        ea = {"exception.type": rnd.choice(["IOError", "Timeout"])}
+                        if rnd.random() < 0.5:
+                            ea["exception.message"] = f"failed after {rnd.randint(1, 9)} tries"
+                        ids["event"] += 1
+                        te = t + 1
+                        events.append({"name": "exception", "timeUnixNano": str(te * 10**9), "attributes": attrs(ea)})
+                        self.raw["raw_span_events"].append((ids["event"], sid, "exception", dt(te)))
+                        self.raw["raw_span_event_attrs"] += [(ids["event"], k, text(v)) for k, v in ea.items()]
+                    if rnd.random() < 0.1:
+                        la = {"link.kind": rnd.choice(["parent", "follows"])}
+                        ids["link"] += 1
+                        links.append({"traceId": "5b8efff798038103d269b633813fc60c", "spanId": "eee19b7ec3c1b174", "attributes": attrs(la)})
+                        self.raw["raw_span_links"].append((ids["link"], sid))
+                        self.raw["raw_span_link_attrs"] += [(ids["link"], k, text(v)) for k, v in la.items()]
+                    spans.append({"name": name, "kind": kind, "startTimeUnixNano": str(t * 10**9), "attributes": attrs(a),
+                                  "events": events, "links": links})
+                txn.append(json.dumps({"resourceSpans": [{"resource": {"attributes": res_attrs},
+                                                          "scopeSpans": [{"scope": {"name": "s"}, "spans": spans}]}]}))
+                # metric points
+                dps = {}
+                for _ in range(80):
+                    t = T0 + b * 3600 + rnd.randint(0, 3599)
+                    name = rnd.choice(["cpu.usage", "requests"])
+                    la = {"core": rnd.randint(0, 3), "user.id": f"u{rnd.randint(1, 300)}"}
+                    ids["point"] += 1
+                    pid = ids["point"]
+                    typ, unit = {"cpu.usage": ("Gauge", "1"), "requests": ("Sum", "{request}")}[name]
+                    self.raw["raw_points"].append((pid, name, typ, unit, "d", svc, dt(t)))
+                    self.raw["raw_point_attrs"] += [(pid, "label", k, text(v)) for k, v in la.items()]
+                    self.raw["raw_point_attrs"] += [(pid, "resource", k, text(v)) for k, v in res.items()]
+                    dps.setdefault(name, []).append({"timeUnixNano": str(t * 10**9), "asDouble": 1.5, "attributes": attrs(la)})
+                metrics = []
+                for name, points in dps.items():
+                    m = {"name": name, "unit": "1" if name == "cpu.usage" else "{request}", "description": "d"}
+                    if name == "cpu.usage":
+                        m["gauge"] = {"dataPoints": points}
+                    else:
+                        m["sum"] = {"dataPoints": points, "isMonotonic": True, "aggregationTemporality": 2}
+                    metrics.append(m)
+                txn.append(json.dumps({"resourceMetrics": [{"resource": {"attributes": res_attrs},
+                                                            "scopeMetrics": [{"scope": {"name": "s"}, "metrics": metrics}]}]}))
+                # logs
+                recs = []
+                for _ in range(100):
+                    t = T0 + b * 3600 + rnd.randint(0, 3599)
+                    sev = rnd.choice([(9, "INFO"), (9, "INFO"), (13, "WARN"), (17, "ERROR")])
+                    body = rnd.choice(BODIES).format(u=f"u{rnd.randint(1, 50)}", ip=f"10.0.0.{rnd.randint(1, 9)}", n=rnd.randint(1, 9999),
+                                                     amount=rnd.randint(5, 500), k=rnd.choice(["a", "b", "c"]), code=rnd.choice([200, 404]))
+                    la = {"code.function": rnd.choice(["handle", "process", "retry"]), "request.id": f"r{rnd.randint(1, 10**6)}"}
+                    ids["log"] += 1
+                    lid = ids["log"]
+                    self.raw["raw_logs"].append((lid, sev[1], svc, body, dt(t)))
+                    self.raw["raw_log_attrs"] += [(lid, "attribute", k, text(v)) for k, v in la.items()]
+                    self.raw["raw_log_attrs"] += [(lid, "resource", k, text(v)) for k, v in res.items()]
+                    recs.append({"timeUnixNano": str(t * 10**9), "severityNumber": sev[0], "severityText": sev[1],
+                                 "body": {"stringValue": body}, "attributes": attrs(la)})
+                txn.append(json.dumps({"resourceLogs": [{"resource": {"attributes": res_attrs},
+                                                         "scopeLogs": [{"scope": {"name": "s"}, "logRecords": recs}]}]}))
+            self.payloads.append(txn)
+
+
+class TestEtlMatchesIngest(unittest.TestCase):
+    def test_same_catalog_both_ways(self):
+        g = Generated()
+        ing = connect()
+        for txn in g.payloads:
+            ing.execute("BEGIN")
+            for p in txn:
+                ing.execute("INSERT INTO otlp_ingest(payload) VALUES (?)", (p,))
+            ing.execute("COMMIT")
+        etl = connect()
+        with open(SCHEMA) as f:
+            etl.executescript(f.read())
+        with open(ETL) as f:
+            script = f.read()
+        # Create the raw tables (the script's first statements), load rows, run the rest.
+        etl.executescript(script[: script.index("-- ---------------------------------------------------------------- metrics")])
+        for table, rows in g.raw.items():
+            if rows:
+                etl.executemany(f"INSERT INTO {table} VALUES ({','.join('?' * len(rows[0]))})", rows)
+        etl.executescript(script)
+        a, b = dump(ing), dump(etl)
+        for t in TABLES:
+            with self.subTest(table=t):
+                self.assertGreater(len(a[t]), 0)
+                self.assertEqual(a[t], b[t])
+        # The data exercises dense sketches and full sample lists.
+        self.assertGreater(ing.execute("SELECT max(estimated_cardinality) FROM span_keys").fetchone()[0], 1000)
+        self.assertEqual(ing.execute("SELECT json_array_length(value_samples) FROM span_keys WHERE key_name = 'user.id'").fetchone()[0], 10)
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -1,0 +1,519 @@
+//! The generator core: configuration, the per-run state shared by the three
+//! signals (PRNG, virtual clock, ground truth), resources, value pools and
+//! attribute helpers. `traces.rs`, `metrics.rs` and `logs.rs` add one
+//! request builder each.
+
+use std::fmt::Write as _;
+
+use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
+use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
+use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+use opentelemetry_proto::tonic::common::v1::{
+    any_value::Value, AnyValue, ArrayValue, InstrumentationScope, KeyValue,
+};
+use opentelemetry_proto::tonic::resource::v1::Resource;
+
+use crate::model::{Service, SERVICES};
+use crate::rng::{mix64, Rng};
+use crate::truth::Truth;
+
+/// 2026-11-01T00:00:00Z in Unix nanoseconds: where every run's clock starts.
+pub const EPOCH_NS: u64 = 1_793_491_200 * 1_000_000_000;
+
+/// Schema URL written on every resource and scope block.
+pub const SCHEMA_URL: &str = "https://opentelemetry.io/schemas/1.26.0";
+
+/// The synthetic cardinality keys of the bench profile, on every span, data
+/// point and log record: `(key, number of distinct values)`. Values are the
+/// strings `v0` .. `v{N-1}`, drawn uniformly.
+pub const CARD_KEYS: &[(&str, u64)] = &[
+    ("card.3", 3),
+    ("card.100", 100),
+    ("card.1k", 1_000),
+    ("card.10k", 10_000),
+    ("card.100k", 100_000),
+    ("card.1m", 1_000_000),
+];
+
+/// Sizes of the value pools behind the realistic keys (see the report / the
+/// `--help` text for the per-key list).
+pub const USERS: u64 = 50_000;
+pub const DEMO_USERS: u64 = 1_000_000;
+pub const SESSIONS: u64 = 100_000;
+pub const PRODUCTS: usize = 1_000;
+pub const CLIENT_IPS: u64 = 5_000;
+pub const ZIPS: u64 = 1_000;
+pub const EMAILS: u64 = 2_000;
+/// Distinct Kubernetes nodes (`host.name`); each service runs on a few.
+pub const NODES: u64 = 8;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Signal {
+    Traces,
+    Metrics,
+    Logs,
+}
+
+impl Signal {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Signal::Traces => "traces",
+            Signal::Metrics => "metrics",
+            Signal::Logs => "logs",
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Profile {
+    /// Realistic data plus the `card.*` keys.
+    Bench,
+    /// Realistic data plus deliberately exploding keys and span names.
+    Demo,
+}
+
+impl Profile {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Profile::Bench => "bench",
+            Profile::Demo => "demo",
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub signal: Signal,
+    pub profile: Profile,
+    pub seed: u64,
+    pub records: u64,
+    pub batch: usize,
+    /// Number of services used (the first K of [`SERVICES`]).
+    pub services: usize,
+}
+
+/// One generated export request.
+pub enum Request {
+    Traces(ExportTraceServiceRequest),
+    Metrics(ExportMetricsServiceRequest),
+    Logs(ExportLogsServiceRequest),
+}
+
+impl Request {
+    /// Appends the OTLP/protobuf encoding (what prost's `encode_to_vec`
+    /// returns) to `buf`.
+    pub fn encode_proto(&self, buf: &mut Vec<u8>) {
+        use prost::Message;
+        let r = match self {
+            Request::Traces(r) => r.encode(buf),
+            Request::Metrics(r) => r.encode(buf),
+            Request::Logs(r) => r.encode(buf),
+        };
+        r.expect("Vec<u8> grows as needed");
+    }
+
+    /// Appends the OTLP/JSON encoding to `buf` (no trailing newline).
+    pub fn encode_json(&self, buf: &mut Vec<u8>) {
+        match self {
+            Request::Traces(r) => crate::json::traces(r, buf),
+            Request::Metrics(r) => crate::json::metrics(r, buf),
+            Request::Logs(r) => crate::json::logs(r, buf),
+        }
+    }
+}
+
+/// Values that never change during a run (pre-rendered strings).
+pub struct World {
+    pub product_ids: Vec<String>,
+    /// `card.N` values `v0`..`v99 999` pre-rendered (larger ones are formatted).
+    pub small_values: Vec<String>,
+}
+
+impl World {
+    fn new() -> Self {
+        // Product ids look like the OpenTelemetry demo's (`OLJCESPC7Z`): ten
+        // upper-case letters and digits, fixed for every seed.
+        const ALPHABET: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ";
+        let product_ids = (0..PRODUCTS as u64)
+            .map(|i| {
+                let mut h = mix64(i ^ 0x5EED_0F_F00D);
+                (0..10)
+                    .map(|_| {
+                        let c = ALPHABET[(h % 36) as usize] as char;
+                        h /= 36;
+                        c
+                    })
+                    .collect()
+            })
+            .collect();
+        let small_values = (0..100_000).map(|i| format!("v{i}")).collect();
+        World {
+            product_ids,
+            small_values,
+        }
+    }
+}
+
+/// Per-service state prepared once per run.
+pub struct Svc {
+    pub def: &'static Service,
+    pub index: usize,
+    /// Indices into `def.ops` of entry operations (server, consumer) and of
+    /// child operations, with their weights (profile-filtered).
+    pub entry_ops: Vec<usize>,
+    pub entry_weights: Vec<u32>,
+    pub child_ops: Vec<usize>,
+    pub child_weights: Vec<u32>,
+    /// Metrics reported by this service, see `metrics.rs`.
+    pub metrics: Vec<crate::metrics::SvcMetric>,
+    pub metric_cursor: usize,
+    /// Log templates by severity index, see `logs.rs`.
+    pub templates: Vec<Vec<usize>>,
+}
+
+/// The generator: produces the requests of one run, one at a time, and
+/// keeps the ground truth of what it produced.
+pub struct Gen {
+    pub cfg: Config,
+    pub rng: Rng,
+    /// Virtual time in Unix nanoseconds; only moves forward.
+    pub clock: u64,
+    pub world: World,
+    pub truth: Truth,
+    pub svcs: Vec<Svc>,
+    svc_weights: Vec<u32>,
+    pub logs: crate::logs::LogModel,
+    remaining: u64,
+    pub requests: u64,
+    /// Kafka offsets grow per partition, like real ones.
+    pub kafka_offset: u64,
+}
+
+impl Gen {
+    /// A generator for `cfg`. With `distinct`, the ground truth also keeps
+    /// the exact distinct values of every key (memory grows with them).
+    pub fn new(cfg: Config, distinct: bool) -> Self {
+        assert!(cfg.batch > 0, "batch must be positive");
+        assert!(
+            (1..=SERVICES.len()).contains(&cfg.services),
+            "services must be in 1..={}",
+            SERVICES.len()
+        );
+        let signal_salt = match cfg.signal {
+            Signal::Traces => 0x7472_6163,
+            Signal::Metrics => 0x6D65_7472,
+            Signal::Logs => 0x6C6F_6773,
+        };
+        let logs = crate::logs::LogModel::new();
+        let svcs: Vec<Svc> = SERVICES[..cfg.services]
+            .iter()
+            .enumerate()
+            .map(|(index, def)| {
+                let mut s = Svc {
+                    def,
+                    index,
+                    entry_ops: Vec::new(),
+                    entry_weights: Vec::new(),
+                    child_ops: Vec::new(),
+                    child_weights: Vec::new(),
+                    metrics: crate::metrics::service_metrics(def, cfg.profile),
+                    metric_cursor: 0,
+                    templates: logs.service_templates(def),
+                };
+                for (i, op) in def.ops.iter().enumerate() {
+                    if matches!(op.shape, crate::model::Shape::UserPage)
+                        && cfg.profile != Profile::Demo
+                    {
+                        continue;
+                    }
+                    if op.kind == crate::model::SERVER || op.kind == crate::model::CONSUMER {
+                        s.entry_ops.push(i);
+                        s.entry_weights.push(op.weight);
+                    } else {
+                        s.child_ops.push(i);
+                        s.child_weights.push(op.weight);
+                    }
+                }
+                s
+            })
+            .collect();
+        let svc_weights = svcs.iter().map(|s| s.def.weight).collect();
+        Gen {
+            truth: Truth::new(cfg.signal, distinct),
+            rng: Rng::new(cfg.seed ^ signal_salt),
+            clock: EPOCH_NS,
+            world: World::new(),
+            svcs,
+            svc_weights,
+            logs,
+            remaining: cfg.records,
+            requests: 0,
+            kafka_offset: 1_000_000,
+            cfg,
+        }
+    }
+
+    /// The next request (`batch` records, fewer for the last), or `None`
+    /// when all records have been produced.
+    pub fn next_request(&mut self) -> Option<Request> {
+        if self.remaining == 0 {
+            return None;
+        }
+        let n = self.remaining.min(self.cfg.batch as u64) as usize;
+        self.remaining -= n as u64;
+        self.requests += 1;
+        let svc = self.rng.weighted(&self.svc_weights);
+        let pod = self.rng.below(self.svcs[svc].def.pods as u64) as u32;
+        Some(match self.cfg.signal {
+            Signal::Traces => Request::Traces(self.traces_request(svc, pod, n)),
+            Signal::Metrics => Request::Metrics(self.metrics_request(svc, pod, n)),
+            Signal::Logs => Request::Logs(self.logs_request(svc, pod, n)),
+        })
+    }
+
+    pub fn bench(&self) -> bool {
+        self.cfg.profile == Profile::Bench
+    }
+
+    pub fn demo(&self) -> bool {
+        self.cfg.profile == Profile::Demo
+    }
+
+    /// The resource of pod `pod` of service `svc`.
+    pub fn resource(&self, svc: usize, pod: u32) -> Resource {
+        let s = self.svcs[svc].def;
+        let h = mix64((svc as u64) << 32 | pod as u64);
+        let node = (svc as u64 * 3 + (pod % s.hosts) as u64) % NODES;
+        let zone = ["a", "b", "c"][(node % 3) as usize];
+        let mut a = Vec::with_capacity(20);
+        a.push(kv_s("service.name", s.name));
+        a.push(kv_s("service.version", s.version));
+        a.push(kv_s("service.namespace", "opentelemetry-demo"));
+        a.push(kv("service.instance.id", uuid_from(h, h.rotate_left(17))));
+        a.push(kv("host.name", format!("ip-10-0-{}-{}.eu-west-1.compute.internal", 16 + node, 10 + node * 7)));
+        a.push(kv_s("host.arch", "amd64"));
+        a.push(kv_s("os.type", "linux"));
+        a.push(kv_s("telemetry.sdk.name", "opentelemetry"));
+        a.push(kv_s("telemetry.sdk.language", s.lang.name));
+        a.push(kv_s("telemetry.sdk.version", s.lang.sdk_version));
+        a.push(kv_s("cloud.provider", "aws"));
+        a.push(kv_s("cloud.platform", "aws_eks"));
+        a.push(kv_s("cloud.region", s.region));
+        a.push(kv("cloud.availability_zone", format!("{}{}", s.region, zone)));
+        a.push(kv_s("k8s.namespace.name", "otel-demo"));
+        a.push(kv_s("k8s.deployment.name", s.name));
+        a.push(kv("k8s.pod.name", pod_name(s.name, h)));
+        a.push(kv_i("process.pid", 1 + (h >> 20) as i64 % 32_000));
+        if let Some((rt, ver)) = s.lang.runtime {
+            a.push(kv_s("process.runtime.name", rt));
+            a.push(kv_s("process.runtime.version", ver));
+        }
+        Resource {
+            attributes: a,
+            dropped_attributes_count: 0,
+            entity_refs: Vec::new(),
+        }
+    }
+
+    /// Process start time of a pod (start of its cumulative metrics).
+    pub fn pod_start(&self, svc: usize, pod: u32) -> u64 {
+        let h = mix64((svc as u64) << 32 | pod as u64 | 0xABCD << 48);
+        EPOCH_NS - (600 + h % 86_400) * 1_000_000_000
+    }
+
+    /// Appends the bench profile's `card.*` attributes.
+    #[inline]
+    pub fn card_attrs(&mut self, attrs: &mut Vec<KeyValue>) {
+        for &(key, n) in CARD_KEYS {
+            let v = self.rng.below(n);
+            let s = match self.world.small_values.get(v as usize) {
+                Some(s) => s.clone(),
+                None => format!("v{v}"),
+            };
+            attrs.push(kv(key, s));
+        }
+    }
+
+    // --- value pools -------------------------------------------------------
+
+    /// A user id `user-N`, N skewed over `0..USERS` (or the demo profile's
+    /// million users when `exploding`).
+    pub fn user_id(&mut self, exploding: bool) -> String {
+        let n = if exploding {
+            self.rng.below(DEMO_USERS)
+        } else {
+            self.rng.skewed(USERS)
+        };
+        format!("user-{n}")
+    }
+
+    pub fn session_id(&mut self) -> String {
+        hex64(mix64(self.rng.below(SESSIONS) ^ 0x5E55))
+    }
+
+    pub fn product_id(&mut self) -> String {
+        let i = self.rng.skewed(PRODUCTS as u64) as usize;
+        self.world.product_ids[i].clone()
+    }
+
+    pub fn client_ip(&mut self) -> String {
+        let h = mix64(self.rng.below(CLIENT_IPS) ^ 0x1b);
+        format!("10.{}.{}.{}", 1 + (h & 0x7f), (h >> 8) & 0xff, 1 + (h >> 16) % 254)
+    }
+
+    /// Pod IP of a peer service (50 per peer).
+    pub fn peer_ip(&mut self, peer: &str) -> String {
+        let h = str_hash(peer);
+        let pod = self.rng.below(50);
+        format!("10.0.{}.{}", 16 + h % 16, 2 + (pod * 5 + (h >> 8) % 5) % 250)
+    }
+
+    pub fn uuid(&mut self) -> String {
+        let (a, b) = (self.rng.next_u64(), self.rng.next_u64());
+        uuid_from(a, b)
+    }
+
+    pub fn zip(&mut self) -> String {
+        format!("{:05}", 10_000 + mix64(self.rng.below(ZIPS)) % 89_999)
+    }
+
+    pub fn email(&mut self) -> String {
+        const DOMAINS: &[&str] = &["example.com", "example.org", "mail.example.net", "shop.example"];
+        let i = self.rng.below(EMAILS);
+        let h = mix64(i ^ 0xE1);
+        format!(
+            "{}***{}@{}",
+            (b'a' + (h % 26) as u8) as char,
+            i,
+            DOMAINS[(h >> 8) as usize % DOMAINS.len()]
+        )
+    }
+
+    /// A money amount with two decimals, as a double.
+    pub fn amount(&mut self) -> f64 {
+        (self.rng.range(199, 250_000) as f64) / 100.0
+    }
+}
+
+// --- attribute helpers ------------------------------------------------------
+
+#[inline]
+pub fn any(v: Value) -> Option<AnyValue> {
+    Some(AnyValue { value: Some(v) })
+}
+
+#[inline]
+pub fn kv(key: &str, v: String) -> KeyValue {
+    KeyValue {
+        key: key.to_owned(),
+        value: any(Value::StringValue(v)),
+        key_strindex: 0,
+    }
+}
+
+#[inline]
+pub fn kv_s(key: &str, v: &str) -> KeyValue {
+    kv(key, v.to_owned())
+}
+
+#[inline]
+pub fn kv_i(key: &str, v: i64) -> KeyValue {
+    KeyValue {
+        key: key.to_owned(),
+        value: any(Value::IntValue(v)),
+        key_strindex: 0,
+    }
+}
+
+/// A double attribute (rounded to six significant digits, see
+/// [`crate::rng::round6`]).
+#[inline]
+pub fn kv_f(key: &str, v: f64) -> KeyValue {
+    KeyValue {
+        key: key.to_owned(),
+        value: any(Value::DoubleValue(crate::rng::round6(v))),
+        key_strindex: 0,
+    }
+}
+
+#[inline]
+pub fn kv_b(key: &str, v: bool) -> KeyValue {
+    KeyValue {
+        key: key.to_owned(),
+        value: any(Value::BoolValue(v)),
+        key_strindex: 0,
+    }
+}
+
+/// A string-array attribute.
+pub fn kv_arr(key: &str, vs: Vec<String>) -> KeyValue {
+    KeyValue {
+        key: key.to_owned(),
+        value: any(Value::ArrayValue(ArrayValue {
+            values: vs
+                .into_iter()
+                .map(|s| AnyValue {
+                    value: Some(Value::StringValue(s)),
+                })
+                .collect(),
+        })),
+        key_strindex: 0,
+    }
+}
+
+pub fn scope((name, version): crate::model::Scope) -> InstrumentationScope {
+    InstrumentationScope {
+        name: name.to_owned(),
+        version: version.to_owned(),
+        attributes: Vec::new(),
+        dropped_attributes_count: 0,
+    }
+}
+
+/// 16 lower-case hex digits.
+pub fn hex64(x: u64) -> String {
+    let mut s = String::with_capacity(16);
+    let _ = write!(s, "{x:016x}");
+    s
+}
+
+/// A version-4-shaped UUID from 128 random bits.
+pub fn uuid_from(a: u64, b: u64) -> String {
+    let mut s = String::with_capacity(36);
+    let _ = write!(
+        s,
+        "{:08x}-{:04x}-4{:03x}-{:04x}-{:012x}",
+        a >> 32,
+        (a >> 16) & 0xffff,
+        a & 0xfff,
+        0x8000 | (b >> 48) & 0x3fff,
+        b & 0xffff_ffff_ffff
+    );
+    s
+}
+
+/// A stable 64-bit hash of a string (not for security).
+pub fn str_hash(s: &str) -> u64 {
+    s.bytes().fold(0x243F_6A88_85A3_08D3, |h, b| mix64(h ^ b as u64))
+}
+
+/// A Kubernetes pod name: `<deployment>-<replicaset hash>-<suffix>`.
+fn pod_name(service: &str, h: u64) -> String {
+    const ALNUM: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
+    let mut s = String::with_capacity(service.len() + 18);
+    s.push_str(service);
+    s.push('-');
+    // One replica set per service (its hash depends on the service only).
+    let mut r = str_hash(service);
+    for _ in 0..10 {
+        s.push(ALNUM[(r % 27) as usize] as char);
+        r /= 27;
+    }
+    s.push('-');
+    let mut p = h;
+    for _ in 0..5 {
+        s.push(ALNUM[(p % 27) as usize] as char);
+        p /= 27;
+    }
+    s
+}
