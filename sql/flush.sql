@@ -157,3 +157,32 @@ UPDATE log_body_templates SET
   percentage = 100.0 * count / max(1, (SELECT sample_count FROM log_services
                                         WHERE severity = ?1 AND service_name = ?2))
 WHERE severity = ?1 AND service_name = ?2;
+
+-- name: span_pattern
+INSERT INTO span_name_patterns(service_name, cluster_id, pattern, example, span_count, names_sketch, first_seen, last_seen)
+VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+ON CONFLICT(service_name, cluster_id) DO UPDATE SET
+  pattern = excluded.pattern,
+  span_count = span_count + excluded.span_count,
+  names_sketch = hll_merge(names_sketch, excluded.names_sketch),
+  first_seen = min(coalesce(first_seen, excluded.first_seen), coalesce(excluded.first_seen, first_seen)),
+  last_seen = max(coalesce(last_seen, excluded.last_seen), coalesce(excluded.last_seen, last_seen));
+
+-- name: span_pattern_fold
+-- Pattern ?2 of service ?1 was merged into pattern ?3.
+UPDATE span_name_patterns SET
+  span_count = span_count + coalesce((SELECT f.span_count FROM span_name_patterns f
+                                      WHERE f.service_name = ?1 AND f.cluster_id = ?2), 0),
+  names_sketch = hll_merge(names_sketch, (SELECT f.names_sketch FROM span_name_patterns f
+                                          WHERE f.service_name = ?1 AND f.cluster_id = ?2)),
+  first_seen = min(first_seen, coalesce((SELECT f.first_seen FROM span_name_patterns f
+                                          WHERE f.service_name = ?1 AND f.cluster_id = ?2), first_seen)),
+  last_seen = max(last_seen, coalesce((SELECT f.last_seen FROM span_name_patterns f
+                                        WHERE f.service_name = ?1 AND f.cluster_id = ?2), last_seen))
+WHERE service_name = ?1 AND cluster_id = ?3;
+
+-- name: span_pattern_fold_delete
+DELETE FROM span_name_patterns WHERE service_name = ?1 AND cluster_id = ?2;
+
+-- name: span_pattern_refresh
+UPDATE span_name_patterns SET estimated_names = hll_count(names_sketch) WHERE service_name = ?1;

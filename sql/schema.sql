@@ -153,3 +153,21 @@ CREATE TABLE IF NOT EXISTS log_body_templates (
   PRIMARY KEY (severity, service_name, cluster_id)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS idx_log_body_templates_top ON log_body_templates(severity, service_name, count DESC);
+
+-- Span-name patterns (OCC's "trace patterns"): span names templated per
+-- service with the Drain engine (drain partition 'otlp.spans/<service>'), so
+-- 'GET /users/123' and 'GET /users/456' become 'GET /users/<*>'. A pattern
+-- that many distinct names collapse into marks an unbounded span name.
+CREATE TABLE IF NOT EXISTS span_name_patterns (
+  service_name     TEXT NOT NULL,
+  cluster_id       INTEGER NOT NULL,
+  pattern          TEXT NOT NULL,
+  example          TEXT NOT NULL,      -- the first span name of the pattern
+  span_count       INTEGER NOT NULL DEFAULT 0,
+  estimated_names  INTEGER NOT NULL DEFAULT 0,  -- distinct span names, hll_count(names_sketch)
+  names_sketch     BLOB,
+  first_seen       TEXT,
+  last_seen        TEXT,
+  PRIMARY KEY (service_name, cluster_id)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS idx_span_name_patterns_names ON span_name_patterns(estimated_names DESC);

@@ -191,6 +191,52 @@ pub struct TemplateGroup {
     pub folds: Vec<(u64, u64)>,
 }
 
+/// Spans of one span-name pattern in this batch.
+pub struct PatternAgg {
+    pub spans: Counted,
+    /// The distinct span names of the pattern.
+    pub names: HllUnion,
+}
+
+/// Span-name patterns of one service.
+#[derive(Default)]
+pub struct PatternGroup {
+    pub clusters: Map<u64, PatternAgg>,
+    /// Patterns merged away into another: (from, into), in order.
+    pub folds: Vec<(u64, u64)>,
+}
+
+impl PatternGroup {
+    /// Adds the spans of one name that the model put in `cluster`.
+    pub fn add(&mut self, cluster: u64, merged: &[u64], name: &str, c: &Counted) {
+        for &m in merged {
+            if let Some(p) = self.clusters.remove(&m) {
+                match self.clusters.get_mut(&cluster) {
+                    Some(x) => {
+                        x.spans.merge(&p.spans);
+                        x.names
+                            .update(&p.names.to_sketch(datasketches::hll::HllType::Hll8));
+                    }
+                    None => {
+                        self.clusters.insert(cluster, p);
+                    }
+                }
+            }
+            self.folds.push((m, cluster));
+        }
+        let p = self.clusters.entry(cluster).or_insert_with(|| PatternAgg {
+            spans: Counted {
+                count: 0,
+                seen: Seen::none(),
+            },
+            names: HllUnion::new(hll::DEFAULT_LG_K).expect("default lg_k"),
+        });
+        p.spans.count += c.count;
+        p.spans.seen.merge(&c.seen);
+        hll::update_bytes(&mut p.names, name.as_bytes());
+    }
+}
+
 /// Everything one batch learned.
 #[derive(Default)]
 pub struct Batch {

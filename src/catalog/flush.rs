@@ -4,7 +4,7 @@
 use ahash::AHashMap as Map;
 use datasketches::hll::HllUnion;
 
-use super::aggregate::{Batch, Counted, KeyAgg, Keys, Seen};
+use super::aggregate::{Batch, Counted, KeyAgg, Keys, PatternGroup, Seen};
 use crate::ffi::{Error, Result, Stmt, sqlite3};
 use crate::hll;
 
@@ -214,12 +214,7 @@ impl Writer {
             // A cluster merged away hands its row to where its lines went
             // (following later merges of that cluster too).
             for (k, &(from, into)) in g.folds.iter().enumerate() {
-                let mut to = into;
-                for &(f2, i2) in &g.folds[k + 1..] {
-                    if f2 == to {
-                        to = i2;
-                    }
-                }
+                let to = final_target(&g.folds[k + 1..], into);
                 for name in ["log_template_fold", "log_template_fold_delete"] {
                     let st = self.st(name);
                     st.bind_text(1, sev)?;
@@ -242,6 +237,58 @@ impl Writer {
 
 /// Binds first and last seen; NULL when nothing was seen (a metric that
 /// came without data points).
+impl Writer {
+    /// Writes span-name patterns. `info(service, cluster)` gives a pattern's
+    /// current text and example.
+    pub fn write_patterns(
+        &mut self,
+        groups: &Map<String, PatternGroup>,
+        info: &dyn Fn(&str, u64) -> Option<(String, String)>,
+    ) -> Result<()> {
+        for (svc, g) in sorted(groups) {
+            let mut ids: Vec<_> = g.clusters.keys().copied().collect();
+            ids.sort_unstable();
+            for id in ids {
+                let p = &g.clusters[&id];
+                let (pattern, example) = info(svc, id).unwrap_or_default();
+                let st = self.st("span_pattern");
+                st.bind_text(1, svc)?;
+                st.bind_i64(2, id as i64)?;
+                st.bind_text(3, &pattern)?;
+                st.bind_text(4, &example)?;
+                st.bind_i64(5, p.spans.count as i64)?;
+                st.bind_blob(6, &sketch_bytes(&p.names))?;
+                bind_seen(st, 7, &p.spans.seen)?;
+                st.run()?;
+            }
+            for (k, &(from, into)) in g.folds.iter().enumerate() {
+                let to = final_target(&g.folds[k + 1..], into);
+                let st = self.st("span_pattern_fold");
+                st.bind_text(1, svc)?;
+                st.bind_i64(2, from as i64)?;
+                st.bind_i64(3, to as i64)?;
+                st.run()?;
+                let st = self.st("span_pattern_fold_delete");
+                st.bind_text(1, svc)?;
+                st.bind_i64(2, from as i64)?;
+                st.run()?;
+            }
+            self.refresh("span_pattern_refresh", svc)?;
+        }
+        Ok(())
+    }
+}
+
+/// Where the lines of a merged cluster end up, following later merges.
+fn final_target(later: &[(u64, u64)], mut to: u64) -> u64 {
+    for &(f, i) in later {
+        if f == to {
+            to = i;
+        }
+    }
+    to
+}
+
 fn bind_seen(st: &mut Stmt, at: i32, s: &Seen) -> Result<()> {
     if s.is_none() {
         st.bind_null(at)?;
@@ -285,7 +332,7 @@ mod tests {
             names.contains(&"metric") && names.contains(&"log_template_refresh"),
             "{names:?}"
         );
-        assert_eq!(names.len(), 18);
+        assert_eq!(names.len(), 22);
         for (n, sql) in statements() {
             assert!(!sql.is_empty() && !sql.contains("-- name:"), "{n}");
         }

@@ -23,7 +23,7 @@ use crate::ffi::{
     self, Arg, Error, Kind, Result, Stmt, WriteTable, bail, exec, sqlite3, sqlite3_value,
 };
 use crate::otlp::{self, Encoding, Limits, Signal};
-use aggregate::{Batch, Templater};
+use aggregate::{Batch, PatternGroup, Templater};
 
 /// Batches holding more key entries than this are written before the next
 /// payload when no savepoint is open (bounds memory in huge transactions).
@@ -32,6 +32,11 @@ const FLUSH_KEY_ENTRIES: usize = 200_000;
 /// The drain partition of a (severity, service).
 pub fn partition(severity: &str, service: &str) -> String {
     format!("{INGEST_PREFIX}logs/{severity}/{service}")
+}
+
+/// The drain partition of a service's span names.
+pub fn span_partition(service: &str) -> String {
+    format!("{INGEST_PREFIX}spans/{service}")
 }
 
 struct Layer {
@@ -150,6 +155,7 @@ impl IngestTable {
         if self.writer.is_none() {
             self.writer = Some(flush::Writer::new(self.db)?);
         }
+        let patterns = self.train_span_patterns(&batch)?;
         let models = self.models.clone();
         let reg = models
             .try_borrow()
@@ -159,11 +165,15 @@ impl IngestTable {
                 .and_then(|p| p.drain.cluster(id))
                 .map(|c| (c.template().to_string(), c.example().to_string()))
         };
-        let r = self
-            .writer
-            .as_mut()
-            .expect("set above")
-            .write(&batch, &info);
+        let pinfo = |svc: &str, id: u64| {
+            reg.loaded(&span_partition(svc))
+                .and_then(|p| p.drain.cluster(id))
+                .map(|c| (c.template().to_string(), c.example().to_string()))
+        };
+        let w = self.writer.as_mut().expect("set above");
+        let r = w
+            .write(&batch, &info)
+            .and_then(|_| w.write_patterns(&patterns, &pinfo));
         drop(reg);
         if let Err(e) = r {
             self.writer = None; // re-prepared next time (the schema may have changed)
@@ -183,6 +193,41 @@ impl IngestTable {
                 )
             })?;
         Ok(())
+    }
+
+    /// Templates the batch's span names per service, once per distinct
+    /// (service, name), in name order.
+    fn train_span_patterns(&mut self, batch: &Batch) -> Result<Map<String, PatternGroup>> {
+        let mut groups: Map<String, PatternGroup> = Map::new();
+        let mut reg = self
+            .models
+            .try_borrow_mut()
+            .map_err(|_| Error::new("otlp_ingest: template models are busy"))?;
+        // Span names split at '/' too (URL paths); the rest as configured by default.
+        let mut span_cfg = store::default_config(self.db)?;
+        if !span_cfg.extra_delimiters.contains('/') {
+            span_cfg.extra_delimiters.push('/');
+        }
+        let mut names: Vec<_> = batch.spans.iter().collect();
+        names.sort_by(|a, b| a.0.cmp(b.0));
+        for (name, s) in names {
+            let mut svcs: Vec<_> = s.services.iter().collect();
+            svcs.sort_by(|a, b| a.0.cmp(b.0));
+            for (svc, c) in svcs {
+                let part_name = span_partition(svc);
+                let part = reg.part_or(self.db, &part_name, Some(&span_cfg))?;
+                let t = part.drain.train(name);
+                part.note(&t);
+                groups
+                    .entry(svc.clone())
+                    .or_default()
+                    .add(t.cluster_id, &t.merged, name, c);
+                if !self.touched.contains(&part_name) {
+                    self.touched.insert(part_name);
+                }
+            }
+        }
+        Ok(groups)
     }
 
     fn reset(&mut self) {

@@ -157,8 +157,19 @@ impl Registry {
     /// The partition's model, loaded from the database (or created empty
     /// with the default configuration) on first use.
     pub fn part(&mut self, db: *mut sqlite3, name: &str) -> Result<&mut Part> {
+        self.part_or(db, name, None)
+    }
+
+    /// Like [`Registry::part`], with the configuration a partition gets
+    /// when it does not exist yet (instead of the default).
+    pub fn part_or(
+        &mut self,
+        db: *mut sqlite3,
+        name: &str,
+        fresh: Option<&DrainConfig>,
+    ) -> Result<&mut Part> {
         if !self.parts.contains_key(name) {
-            let part = load(db, name)?;
+            let part = load(db, name, fresh)?;
             self.parts.insert(name.to_string(), part);
         }
         Ok(self.parts.get_mut(name).expect("just inserted"))
@@ -310,9 +321,15 @@ pub struct Snapshot {
 }
 
 /// Reads a partition from the database.
-fn load(db: *mut sqlite3, name: &str) -> Result<Part> {
+fn load(db: *mut sqlite3, name: &str, fresh: Option<&DrainConfig>) -> Result<Part> {
+    let fresh_config = || -> Result<DrainConfig> {
+        match fresh {
+            Some(c) => Ok(c.clone()),
+            None => default_config(db),
+        }
+    };
     if !table_exists(db, "otelcat_drain_partitions")? {
-        let cfg = default_config(db)?;
+        let cfg = fresh_config()?;
         let config_json = cfg.to_json();
         return Ok(Part::new(Drain::new(cfg), config_json, false));
     }
@@ -333,7 +350,7 @@ fn load(db: *mut sqlite3, name: &str) -> Result<Part> {
             .map_err(|e| Error::new(format!("drain partition '{name}': stored {e}")))?;
         (cfg, json, true)
     } else {
-        let cfg = default_config(db)?;
+        let cfg = fresh_config()?;
         let json = cfg.to_json();
         (cfg, json, false)
     };

@@ -494,7 +494,7 @@ impl<'a> Parser<'a> {
 
     fn opt_u64(&mut self) -> Fallible<Option<u64>> {
         self.opt_number("an unsigned 64-bit integer", |s, integer| {
-            if integer && let Ok(v) = s.parse() {
+            if let Some(v) = integer.then(|| s.parse().ok()).flatten() {
                 return Some(v);
             }
             // 2^64 as f64; `as` saturates, so check the range ourselves.
@@ -507,7 +507,7 @@ impl<'a> Parser<'a> {
 
     fn opt_i64(&mut self) -> Fallible<Option<i64>> {
         self.opt_number("a 64-bit integer", |s, integer| {
-            if integer && let Ok(v) = s.parse() {
+            if let Some(v) = integer.then(|| s.parse().ok()).flatten() {
                 return Some(v);
             }
             // An integral float in range, as some JavaScript senders write.

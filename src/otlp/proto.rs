@@ -139,9 +139,7 @@ impl<'a> Reader<'a> {
     #[inline(always)]
     fn varint(&mut self) -> Fallible<u64> {
         let bytes = &self.data[self.pos..self.end];
-        if let Some(&b) = bytes.first()
-            && b < 0x80
-        {
+        if let Some(&b) = bytes.first().filter(|&&b| b < 0x80) {
             self.pos += 1;
             return Ok(u64::from(b));
         }

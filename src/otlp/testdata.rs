@@ -317,9 +317,7 @@ impl Style {
     /// An enum: a number, or with quirks its name (given by `name`) or a
     /// numeric string.
     fn enumeration(&mut self, v: i32, name: impl Fn(i32) -> Option<String>) -> J {
-        if self.quirk()
-            && let Some(n) = name(v)
-        {
+        if let Some(n) = self.quirk().then(|| name(v)).flatten() {
             return J::from(n);
         }
         if self.quirk() {

@@ -20,10 +20,10 @@ use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
 use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use opentelemetry_proto::tonic::common::v1::{
-    any_value::Value, AnyValue, InstrumentationScope, KeyValue,
+    AnyValue, InstrumentationScope, KeyValue, any_value::Value,
 };
 use opentelemetry_proto::tonic::metrics::v1::{
-    exemplar, metric::Data, number_data_point, Exemplar, Metric,
+    Exemplar, Metric, exemplar, metric::Data, number_data_point,
 };
 use opentelemetry_proto::tonic::resource::v1::Resource;
 
@@ -213,8 +213,16 @@ fn base64(o: &mut Vec<u8>, data: &[u8]) {
             | *c.get(2).unwrap_or(&0) as u32;
         o.push(T[(n >> 18) as usize & 63]);
         o.push(T[(n >> 12) as usize & 63]);
-        o.push(if c.len() > 1 { T[(n >> 6) as usize & 63] } else { b'=' });
-        o.push(if c.len() > 2 { T[n as usize & 63] } else { b'=' });
+        o.push(if c.len() > 1 {
+            T[(n >> 6) as usize & 63]
+        } else {
+            b'='
+        });
+        o.push(if c.len() > 2 {
+            T[n as usize & 63]
+        } else {
+            b'='
+        });
     }
 }
 
@@ -521,10 +529,7 @@ fn metric(o: &mut Vec<u8>, m: &Metric) {
     obj.end();
 }
 
-fn number_point(
-    o: &mut Vec<u8>,
-    p: &opentelemetry_proto::tonic::metrics::v1::NumberDataPoint,
-) {
+fn number_point(o: &mut Vec<u8>, p: &opentelemetry_proto::tonic::metrics::v1::NumberDataPoint) {
     let mut obj = Obj::new(o);
     obj.attrs("attributes", &p.attributes);
     obj.u64s("startTimeUnixNano", p.start_time_unix_nano);

@@ -5,13 +5,13 @@
 //! fills its `{variables}`. A few bodies are maps (kvlist) or integers.
 
 use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
-use opentelemetry_proto::tonic::common::v1::{any_value::Value, AnyValue, KeyValue, KeyValueList};
+use opentelemetry_proto::tonic::common::v1::{KeyValueList, any_value::Value};
 use opentelemetry_proto::tonic::logs::v1::{LogRecord, ResourceLogs, ScopeLogs};
 
-use crate::gen::{any, kv, kv_f, kv_i, kv_s, scope, Gen, SCHEMA_URL};
+use crate::engine::{Gen, SCHEMA_URL, any, kv, kv_f, kv_i, kv_s, scope};
 use crate::model::{self, Family, Service, Tmpl};
 use crate::rng::mix64;
-use crate::truth::{EntityInfo, ATTRIBUTE};
+use crate::truth::{ATTRIBUTE, EntityInfo};
 
 /// A template variable.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -168,22 +168,35 @@ impl LogModel {
 
 fn parse(t: &'static Tmpl, family: Option<Family>, salt: u64) -> Parsed {
     let mut parts = Vec::new();
-    let mut rest = t.text;
-    while let Some(open) = rest.find('{') {
-        if open > 0 {
-            parts.push(Part::Lit(&rest[..open]));
+    let text = t.text;
+    let mut lit_start = 0;
+    let mut pos = 0;
+    while let Some(off) = text[pos..].find('{') {
+        let open = pos + off;
+        match var_at(text, open) {
+            Some((var, end)) => {
+                if open > lit_start {
+                    parts.push(Part::Lit(&text[lit_start..open]));
+                }
+                parts.push(Part::Var(var));
+                lit_start = end;
+                pos = end;
+            }
+            // A literal brace (`Status{code=...}`).
+            None => pos = open + 1,
         }
-        let close = open + rest[open..].find('}').expect("unbalanced template");
-        parts.push(Part::Var(parse_var(&rest[open + 1..close])));
-        rest = &rest[close + 1..];
     }
-    if !rest.is_empty() {
-        parts.push(Part::Lit(rest));
+    if lit_start < text.len() {
+        parts.push(Part::Lit(&text[lit_start..]));
     }
-    let pattern = t
-        .text
+    let pattern = text
         .split_whitespace()
-        .map(|tok| if tok.contains('{') { "<*>" } else { tok })
+        .map(|tok| {
+            let has_var = tok
+                .match_indices('{')
+                .any(|(i, _)| var_at(tok, i).is_some());
+            if has_var { "<*>" } else { tok }
+        })
         .collect::<Vec<_>>()
         .join(" ");
     Parsed {
@@ -195,6 +208,19 @@ fn parse(t: &'static Tmpl, family: Option<Family>, salt: u64) -> Parsed {
     }
 }
 
+/// The variable `{name}` starting at byte `open` of `text` and the byte
+/// after it, if `name` is a lower-case identifier.
+fn var_at(text: &str, open: usize) -> Option<(Var, usize)> {
+    let rest = &text[open + 1..];
+    let close = rest.find('}')?;
+    let name = &rest[..close];
+    let ident = !name.is_empty()
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit());
+    ident.then(|| (parse_var(name), open + 1 + close + 1))
+}
+
 /// Per-request accumulator: records grouped by logger, first-seen order.
 struct Scopes {
     names: Vec<&'static str>,
@@ -204,7 +230,6 @@ struct Scopes {
 impl Gen {
     pub fn logs_request(&mut self, svc: usize, pod: u32, n: usize) -> ExportLogsServiceRequest {
         let resource = self.resource(svc, pod);
-        let def = self.svcs[svc].def;
         let mut scopes = Scopes {
             names: Vec::new(),
             blocks: Vec::new(),
@@ -225,7 +250,6 @@ impl Gen {
             };
             scopes.blocks[i].log_records.push(record);
         }
-        let _ = def;
         self.truth.flush_resource(&resource.attributes);
         ExportLogsServiceRequest {
             resource_logs: vec![ResourceLogs {
@@ -258,7 +282,9 @@ impl Gen {
         let body = if kind < 3 {
             let amount = self.amount();
             let order = self.uuid();
-            let event = *self.rng.pick(&["order_placed", "cart_updated", "payment_captured"]);
+            let event = *self
+                .rng
+                .pick(&["order_placed", "cart_updated", "payment_captured"]);
             any(Value::KvlistValue(KeyValueList {
                 values: vec![
                     kv_s("event", event),
@@ -307,7 +333,11 @@ impl Gen {
             attrs.push(kv_s("log.file.name", file));
             attrs.push(kv_s(
                 "log.iostream",
-                if sev_num >= model::WARN.0 { "stderr" } else { "stdout" },
+                if sev_num >= model::WARN.0 {
+                    "stderr"
+                } else {
+                    "stdout"
+                },
             ));
         }
         if def.lang.threads {
@@ -419,7 +449,8 @@ impl Gen {
         let r = &mut self.rng;
         let _ = match var {
             Var::User => {
-                let u = user.get_or_insert_with(|| format!("user-{}", r.skewed(crate::gen::USERS)));
+                let u =
+                    user.get_or_insert_with(|| format!("user-{}", r.skewed(crate::engine::USERS)));
                 out.push_str(u);
                 Ok(())
             }
@@ -433,15 +464,15 @@ impl Gen {
                 write!(out, "{a:.2}")
             }
             Var::Currency => {
-                out.push_str(r.pick(model::CURRENCIES));
+                out.push_str(*r.pick(model::CURRENCIES));
                 Ok(())
             }
             Var::Last4 => write!(out, "{:04}", r.below(10_000)),
             Var::Host => {
-                out.push_str(r.pick(model::HOSTS));
+                out.push_str(*r.pick(model::HOSTS));
                 Ok(())
             }
-            Var::Port => write!(out, "{}", r.pick(model::PORTS)),
+            Var::Port => write!(out, "{}", *r.pick(model::PORTS)),
             Var::N => write!(out, "{}", r.range(1, 10)),
             Var::Ms => write!(out, "{}", r.latency_ns(20.0) / 1_000_000),
             Var::Path => {
@@ -468,7 +499,11 @@ impl Gen {
                 out.push_str(if r.chance(3, 4) { "GET" } else { "POST" });
                 Ok(())
             }
-            Var::Status => write!(out, "{}", r.pick(&[200, 200, 200, 200, 201, 304, 404, 500, 503])),
+            Var::Status => write!(
+                out,
+                "{}",
+                r.pick(&[200, 200, 200, 200, 201, 304, 404, 500, 503])
+            ),
             Var::Sku => {
                 let id = self.product_id();
                 out.push_str(&id);
@@ -489,7 +524,7 @@ impl Gen {
             Var::Bytes => write!(out, "{}", r.range(120, 2_000_000)),
             Var::Pct => write!(out, "{}", r.range(0, 100)),
             Var::Table => {
-                out.push_str(r.pick(model::TABLES));
+                out.push_str(*r.pick(model::TABLES));
                 Ok(())
             }
             Var::Topic => {
@@ -503,7 +538,7 @@ impl Gen {
             }
             Var::Line => write!(out, "{}", r.range(20, 900)),
             Var::Version => {
-                out.push_str(r.pick(model::VERSIONS));
+                out.push_str(*r.pick(model::VERSIONS));
                 Ok(())
             }
             Var::Zip => {
@@ -512,7 +547,7 @@ impl Gen {
                 Ok(())
             }
             Var::Code => {
-                out.push_str(r.pick(model::ERROR_CODES));
+                out.push_str(*r.pick(model::ERROR_CODES));
                 Ok(())
             }
             Var::Session => {
@@ -521,11 +556,11 @@ impl Gen {
                 Ok(())
             }
             Var::Func => {
-                out.push_str(r.pick(model::FUNCS));
+                out.push_str(*r.pick(model::FUNCS));
                 Ok(())
             }
             Var::Flag => {
-                out.push_str(r.pick(model::FLAGS));
+                out.push_str(*r.pick(model::FLAGS));
                 Ok(())
             }
             Var::Bool => {
@@ -534,7 +569,7 @@ impl Gen {
             }
             Var::Heap => write!(out, "{}", r.range(64, 2_048)),
             Var::Category => {
-                out.push_str(r.pick(model::AD_CATEGORIES));
+                out.push_str(*r.pick(model::AD_CATEGORIES));
                 Ok(())
             }
             Var::Image => {
@@ -542,19 +577,19 @@ impl Gen {
                 write!(out, "{id}.jpg")
             }
             Var::Agent => {
-                out.push_str(r.pick(model::USER_AGENTS));
+                out.push_str(*r.pick(model::USER_AGENTS));
                 Ok(())
             }
             Var::Product => {
-                out.push_str(r.pick(model::PRODUCT_NAMES));
+                out.push_str(*r.pick(model::PRODUCT_NAMES));
                 Ok(())
             }
             Var::Thread => {
-                out.push_str(r.pick(model::THREADS_JAVA));
+                out.push_str(*r.pick(model::THREADS_JAVA));
                 Ok(())
             }
             Var::Loyalty => {
-                out.push_str(r.pick(model::LOYALTY));
+                out.push_str(*r.pick(model::LOYALTY));
                 Ok(())
             }
         };
@@ -570,6 +605,3 @@ fn hex(b: &[u8]) -> String {
     }
     s
 }
-
-#[allow(dead_code)]
-fn _assert_any(_: AnyValue, _: KeyValue) {}

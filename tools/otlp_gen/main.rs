@@ -13,7 +13,7 @@
 //! Run `cargo run --release --example otlp_gen -- --help` for usage.
 
 mod check;
-mod gen;
+mod engine;
 mod json;
 mod logs;
 mod metrics;
@@ -27,7 +27,7 @@ use std::io::{self, BufWriter, Write};
 use std::process::ExitCode;
 use std::time::Instant;
 
-use gen::{Config, Gen, Profile, Signal, CARD_KEYS};
+use engine::{CARD_KEYS, Config, Gen, Profile, Signal};
 
 const USAGE: &str = "\
 otlp_gen: deterministic OpenTelemetry (OTLP) workload generator
@@ -96,7 +96,12 @@ pub struct Stats {
 
 /// Generates the whole run into `out`; returns the generator (holding the
 /// ground truth) and the counts.
-pub fn run(cfg: &Config, format: Format, distinct: bool, out: &mut impl Write) -> io::Result<(Gen, Stats)> {
+pub fn run(
+    cfg: &Config,
+    format: Format,
+    distinct: bool,
+    out: &mut impl Write,
+) -> io::Result<(Gen, Stats)> {
     let mut g = Gen::new(cfg.clone(), distinct);
     let mut buf: Vec<u8> = Vec::with_capacity(1 << 20);
     let mut bytes = 0u64;
@@ -111,7 +116,10 @@ pub fn run(cfg: &Config, format: Format, distinct: bool, out: &mut impl Write) -
                     req.encode_json(&mut buf);
                 }
                 let len = u32::try_from(buf.len() - 4).map_err(|_| {
-                    io::Error::new(io::ErrorKind::InvalidInput, "request over 4 GiB: lower --batch")
+                    io::Error::new(
+                        io::ErrorKind::InvalidInput,
+                        "request over 4 GiB: lower --batch",
+                    )
                 })?;
                 buf[..4].copy_from_slice(&len.to_le_bytes());
             }
@@ -156,7 +164,11 @@ pub fn summary(cfg: &Config, format: Format, g: &Gen, st: &Stats) -> String {
 }
 
 /// Header fields of the truth JSON.
-pub fn truth_header(cfg: &Config, format: Format, st: &Stats) -> serde_json::Map<String, serde_json::Value> {
+pub fn truth_header(
+    cfg: &Config,
+    format: Format,
+    st: &Stats,
+) -> serde_json::Map<String, serde_json::Value> {
     let mut h = serde_json::Map::new();
     h.insert("signal".into(), cfg.signal.as_str().into());
     h.insert("format".into(), format.as_str().into());
@@ -252,7 +264,10 @@ fn parse_args() -> Result<Option<Args>, String> {
         return Err("--batch must be at least 1".into());
     }
     if !(1..=model::SERVICES.len()).contains(&services) {
-        return Err(format!("--services must be in 1..={}", model::SERVICES.len()));
+        return Err(format!(
+            "--services must be in 1..={}",
+            model::SERVICES.len()
+        ));
     }
     Ok(Some(Args {
         cfg: Config {

@@ -12,13 +12,13 @@
 use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
 use opentelemetry_proto::tonic::common::v1::KeyValue;
 use opentelemetry_proto::tonic::metrics::v1::{
-    exponential_histogram_data_point::Buckets, metric::Data, number_data_point,
-    summary_data_point::ValueAtQuantile, Exemplar, ExponentialHistogram,
-    ExponentialHistogramDataPoint, Gauge, Histogram, HistogramDataPoint, Metric, NumberDataPoint,
-    ResourceMetrics, ScopeMetrics, Sum, Summary, SummaryDataPoint,
+    Exemplar, ExponentialHistogram, ExponentialHistogramDataPoint, Gauge, Histogram,
+    HistogramDataPoint, Metric, NumberDataPoint, ResourceMetrics, ScopeMetrics, Sum, Summary,
+    SummaryDataPoint, exponential_histogram_data_point::Buckets, metric::Data, number_data_point,
+    summary_data_point::ValueAtQuantile,
 };
 
-use crate::gen::{kv, kv_b, kv_i, kv_s, scope, str_hash, Gen, Profile, SCHEMA_URL};
+use crate::engine::{Gen, Profile, SCHEMA_URL, kv, kv_b, kv_i, kv_s, scope, str_hash};
 use crate::model::{self, Dim, MetricDef, Scope, Service, Shape, Val};
 use crate::rng::{mix64, round6};
 use crate::truth::{EntityInfo, LABEL};
@@ -77,7 +77,15 @@ pub fn service_metrics(def: &'static Service, profile: Profile) -> Vec<SvcMetric
     }
     if has(|s| matches!(s, Shape::Db { .. })) {
         // Connection pools only for SQL clients.
-        let sql = has(|s| matches!(s, Shape::Db { system: "postgresql", .. }));
+        let sql = has(|s| {
+            matches!(
+                s,
+                Shape::Db {
+                    system: "postgresql",
+                    ..
+                }
+            )
+        });
         groups.push((&model::DB_METRICS[..if sql { 2 } else { 1 }], l.db));
     }
     if has(|s| matches!(s, Shape::Produce { .. })) {
@@ -437,7 +445,9 @@ impl Gen {
                         }
                     })
                     .collect();
-                Data::Summary(Summary { data_points: points })
+                Data::Summary(Summary {
+                    data_points: points,
+                })
             }
         };
         Metric {
@@ -506,11 +516,7 @@ impl Gen {
 }
 
 fn temp_str(t: i32) -> &'static str {
-    if t == DELTA {
-        "Delta"
-    } else {
-        "Cumulative"
-    }
+    if t == DELTA { "Delta" } else { "Cumulative" }
 }
 
 fn number(x: f64, int: bool) -> number_data_point::Value {

@@ -171,10 +171,7 @@ pub enum Val {
     /// Non-monotonic Sum with values in `lo..hi`.
     UpDown { lo: f64, hi: f64, int: bool },
     /// Histogram with explicit bounds; observations around `median`.
-    Hist {
-        bounds: &'static [f64],
-        median: f64,
-    },
+    Hist { bounds: &'static [f64], median: f64 },
     /// Exponential histogram; observations around `median` (> 0).
     ExpHist { median: f64 },
     /// Summary (Prometheus style) with quantiles 0, .25, .5, .75, 1.
@@ -256,8 +253,8 @@ pub const HTTP_BUCKETS: &[f64] = &[
 ];
 /// Millisecond buckets (older RPC instrumentations).
 pub const MS_BUCKETS: &[f64] = &[
-    0.0, 5.0, 10.0, 25.0, 50.0, 75.0, 100.0, 250.0, 500.0, 750.0, 1000.0, 2500.0, 5000.0,
-    7500.0, 10000.0,
+    0.0, 5.0, 10.0, 25.0, 50.0, 75.0, 100.0, 250.0, 500.0, 750.0, 1000.0, 2500.0, 5000.0, 7500.0,
+    10000.0,
 ];
 pub const GC_BUCKETS: &[f64] = &[0.01, 0.1, 1.0, 10.0];
 
@@ -536,7 +533,14 @@ static JAVA_METRICS: &[MetricDef] = &[
             Dim::Bool("jvm.thread.daemon"),
             Dim::Str(
                 "jvm.thread.state",
-                &["runnable", "blocked", "waiting", "timed_waiting", "new", "terminated"],
+                &[
+                    "runnable",
+                    "blocked",
+                    "waiting",
+                    "timed_waiting",
+                    "new",
+                    "terminated",
+                ],
             ),
         ],
     ),
@@ -609,7 +613,10 @@ static DOTNET_METRICS: &[MetricDef] = &[
             rate: 0.05,
             int: true,
         },
-        &[Dim::Str("dotnet.gc.heap.generation", &["gen0", "gen1", "gen2"])],
+        &[Dim::Str(
+            "dotnet.gc.heap.generation",
+            &["gen0", "gen1", "gen2"],
+        )],
     ),
     m(
         "dotnet.process.memory.working_set",
@@ -682,7 +689,10 @@ pub static GO: Lang = Lang {
         "go.opentelemetry.io/contrib/instrumentation/github.com/IBM/sarama/otelsarama",
         "0.43.0",
     ),
-    runtime_metrics: ("go.opentelemetry.io/contrib/instrumentation/runtime", "0.59.0"),
+    runtime_metrics: (
+        "go.opentelemetry.io/contrib/instrumentation/runtime",
+        "0.59.0",
+    ),
     metrics: GO_METRICS,
     threads: false,
     otel_log_attrs: false,
@@ -724,8 +734,14 @@ pub static DOTNET: Lang = Lang {
     runtime: None,
     http_server: ("Microsoft.AspNetCore", ""),
     http_client: ("System.Net.Http", ""),
-    rpc: ("OpenTelemetry.Instrumentation.GrpcNetClient", "1.10.0-beta.1"),
-    db: ("OpenTelemetry.Instrumentation.EntityFrameworkCore", "1.10.0-beta.1"),
+    rpc: (
+        "OpenTelemetry.Instrumentation.GrpcNetClient",
+        "1.10.0-beta.1",
+    ),
+    db: (
+        "OpenTelemetry.Instrumentation.EntityFrameworkCore",
+        "1.10.0-beta.1",
+    ),
     messaging: ("Confluent.Kafka.Extensions.OpenTelemetry", "0.4.0"),
     runtime_metrics: ("OpenTelemetry.Instrumentation.Runtime", "1.10.0"),
     metrics: DOTNET_METRICS,
@@ -876,7 +892,12 @@ const fn redis(op: &'static str, query: &'static str) -> Shape {
     }
 }
 
-const fn http_out(method: &'static str, peer: &'static str, port: i64, path: &'static str) -> Shape {
+const fn http_out(
+    method: &'static str,
+    peer: &'static str,
+    port: i64,
+    path: &'static str,
+) -> Shape {
     Shape::HttpClient {
         method,
         peer,
@@ -889,7 +910,13 @@ use App::*;
 
 static FRONTEND_OPS: &[Op] = &[
     op("GET /", SERVER, 6, get("/"), &[]),
-    op("GET /api/products", SERVER, 8, get("/api/products"), &[Currency]),
+    op(
+        "GET /api/products",
+        SERVER,
+        8,
+        get("/api/products"),
+        &[Currency],
+    ),
     op(
         "GET /api/products/{productId}",
         SERVER,
@@ -905,24 +932,52 @@ static FRONTEND_OPS: &[Op] = &[
         &[ProductId],
     ),
     op("GET /api/cart", SERVER, 8, get("/api/cart"), &[UserId]),
-    op("POST /api/cart", SERVER, 5, post("/api/cart"), &[ProductId, UserId]),
-    op("POST /api/checkout", SERVER, 3, post("/api/checkout"), &[UserId, Currency]),
+    op(
+        "POST /api/cart",
+        SERVER,
+        5,
+        post("/api/cart"),
+        &[ProductId, UserId],
+    ),
+    op(
+        "POST /api/checkout",
+        SERVER,
+        3,
+        post("/api/checkout"),
+        &[UserId, Currency],
+    ),
     op("GET /api/currency", SERVER, 3, get("/api/currency"), &[]),
     op("GET /api/data", SERVER, 6, get("/api/data"), &[AdCategory]),
-    op("GET /api/shipping", SERVER, 2, get("/api/shipping"), &[ShippingZip]),
-    op("GET /users/{id}", SERVER, 4, Shape::UserPage, &[]),
+    op(
+        "GET /api/shipping",
+        SERVER,
+        2,
+        get("/api/shipping"),
+        &[ShippingZip],
+    ),
+    op("GET /users/{id}", SERVER, 8, Shape::UserPage, &[]),
     op(
         "oteldemo.ProductCatalogService/ListProducts",
         CLIENT,
         6,
-        grpc_out("oteldemo.ProductCatalogService", "ListProducts", "product-catalog", 3550),
+        grpc_out(
+            "oteldemo.ProductCatalogService",
+            "ListProducts",
+            "product-catalog",
+            3550,
+        ),
         &[],
     ),
     op(
         "oteldemo.ProductCatalogService/GetProduct",
         CLIENT,
         10,
-        grpc_out("oteldemo.ProductCatalogService", "GetProduct", "product-catalog", 3550),
+        grpc_out(
+            "oteldemo.ProductCatalogService",
+            "GetProduct",
+            "product-catalog",
+            3550,
+        ),
         &[ProductId],
     ),
     op(
@@ -972,7 +1027,13 @@ static FRONTEND_OPS: &[Op] = &[
         grpc_out("oteldemo.AdService", "GetAds", "ad", 9555),
         &[AdCategory],
     ),
-    op("GET", CLIENT, 2, http_out("GET", "shipping", 50050, "/get-quote"), &[]),
+    op(
+        "GET",
+        CLIENT,
+        2,
+        http_out("GET", "shipping", 50050, "/get-quote"),
+        &[],
+    ),
     op(
         "render route (pages) /product/[productId]",
         INTERNAL,
@@ -1008,7 +1069,12 @@ static CHECKOUT_OPS: &[Op] = &[
         "oteldemo.ProductCatalogService/GetProduct",
         CLIENT,
         8,
-        grpc_out("oteldemo.ProductCatalogService", "GetProduct", "product-catalog", 3550),
+        grpc_out(
+            "oteldemo.ProductCatalogService",
+            "GetProduct",
+            "product-catalog",
+            3550,
+        ),
         &[ProductId],
     ),
     op(
@@ -1025,7 +1091,13 @@ static CHECKOUT_OPS: &[Op] = &[
         grpc_out("oteldemo.PaymentService", "Charge", "payment", 50051),
         &[OrderAmount],
     ),
-    op("POST", CLIENT, 6, http_out("POST", "shipping", 50050, "/ship-order"), &[]),
+    op(
+        "POST",
+        CLIENT,
+        6,
+        http_out("POST", "shipping", 50050, "/ship-order"),
+        &[],
+    ),
     op(
         "POST",
         CLIENT,
@@ -1072,9 +1144,21 @@ static CART_OPS: &[Op] = &[
         &[UserId],
     ),
     op("HGET", CLIENT, 10, redis("HGET", "HGET cart:? items"), &[]),
-    op("HMSET", CLIENT, 5, redis("HMSET", "HMSET cart:? items ?"), &[]),
+    op(
+        "HMSET",
+        CLIENT,
+        5,
+        redis("HMSET", "HMSET cart:? items ?"),
+        &[],
+    ),
     op("EXPIRE", CLIENT, 5, redis("EXPIRE", "EXPIRE cart:? ?"), &[]),
-    op("AddItemAsync", INTERNAL, 3, Shape::Internal, &[UserId, ProductId]),
+    op(
+        "AddItemAsync",
+        INTERNAL,
+        3,
+        Shape::Internal,
+        &[UserId, ProductId],
+    ),
 ];
 
 static PRODUCT_CATALOG_OPS: &[Op] = &[
@@ -1121,8 +1205,18 @@ static PRODUCT_CATALOG_OPS: &[Op] = &[
         ),
         &[],
     ),
-    op("flagd.evaluation.v1.Service/ResolveBoolean", CLIENT, 3,
-        grpc_out("flagd.evaluation.v1.Service", "ResolveBoolean", "flagd", 8013), &[FeatureFlag]),
+    op(
+        "flagd.evaluation.v1.Service/ResolveBoolean",
+        CLIENT,
+        3,
+        grpc_out(
+            "flagd.evaluation.v1.Service",
+            "ResolveBoolean",
+            "flagd",
+            8013,
+        ),
+        &[FeatureFlag],
+    ),
 ];
 
 static PAYMENT_OPS: &[Op] = &[
@@ -1140,15 +1234,51 @@ static PAYMENT_OPS: &[Op] = &[
         Shape::Internal,
         &[CardType, CardValid, Loyalty, OrderAmount],
     ),
-    op("POST", CLIENT, 2, http_out("POST", "fraud-detection", 8080, "/api/v1/score"), &[]),
+    op(
+        "POST",
+        CLIENT,
+        2,
+        http_out("POST", "fraud-detection", 8080, "/api/v1/score"),
+        &[],
+    ),
 ];
 
 static SHIPPING_OPS: &[Op] = &[
-    op("POST /get-quote", SERVER, 8, post("/get-quote"), &[ShippingZip, QuoteItems]),
-    op("POST /ship-order", SERVER, 5, post("/ship-order"), &[ShippingZip]),
-    op("POST", CLIENT, 6, http_out("POST", "quote", 8090, "/getquote"), &[QuoteItems]),
-    op("create-shipping-tracking-id", INTERNAL, 4, Shape::Internal, &[TrackingId]),
-    op("calculate-shipping-cost", INTERNAL, 4, Shape::Internal, &[ShippingCost]),
+    op(
+        "POST /get-quote",
+        SERVER,
+        8,
+        post("/get-quote"),
+        &[ShippingZip, QuoteItems],
+    ),
+    op(
+        "POST /ship-order",
+        SERVER,
+        5,
+        post("/ship-order"),
+        &[ShippingZip],
+    ),
+    op(
+        "POST",
+        CLIENT,
+        6,
+        http_out("POST", "quote", 8090, "/getquote"),
+        &[QuoteItems],
+    ),
+    op(
+        "create-shipping-tracking-id",
+        INTERNAL,
+        4,
+        Shape::Internal,
+        &[TrackingId],
+    ),
+    op(
+        "calculate-shipping-cost",
+        INTERNAL,
+        4,
+        Shape::Internal,
+        &[ShippingCost],
+    ),
 ];
 
 static EMAIL_OPS: &[Op] = &[
@@ -1193,10 +1323,21 @@ static RECOMMENDATION_OPS: &[Op] = &[
         "oteldemo.ProductCatalogService/ListProducts",
         CLIENT,
         8,
-        grpc_out("oteldemo.ProductCatalogService", "ListProducts", "product-catalog", 3550),
+        grpc_out(
+            "oteldemo.ProductCatalogService",
+            "ListProducts",
+            "product-catalog",
+            3550,
+        ),
         &[],
     ),
-    op("get_product_list", INTERNAL, 6, Shape::Internal, &[ProductsCount, RecCache]),
+    op(
+        "get_product_list",
+        INTERNAL,
+        6,
+        Shape::Internal,
+        &[ProductsCount, RecCache],
+    ),
     op("GET", CLIENT, 3, redis("GET", "GET recommendation:?"), &[]),
 ];
 
@@ -1209,19 +1350,42 @@ static AD_OPS: &[Op] = &[
         &[AdCategory, AdType],
     ),
     op("getRandomAds", INTERNAL, 4, Shape::Internal, &[AdType]),
-    op("getAdsByCategory", INTERNAL, 6, Shape::Internal, &[AdCategory]),
+    op(
+        "getAdsByCategory",
+        INTERNAL,
+        6,
+        Shape::Internal,
+        &[AdCategory],
+    ),
     op(
         "flagd.evaluation.v1.Service/ResolveBoolean",
         CLIENT,
         3,
-        grpc_out("flagd.evaluation.v1.Service", "ResolveBoolean", "flagd", 8013),
+        grpc_out(
+            "flagd.evaluation.v1.Service",
+            "ResolveBoolean",
+            "flagd",
+            8013,
+        ),
         &[FeatureFlag],
     ),
 ];
 
 static QUOTE_OPS: &[Op] = &[
-    op("POST /getquote", SERVER, 10, post("/getquote"), &[QuoteItems]),
-    op("calculate-quote", INTERNAL, 8, Shape::Internal, &[QuoteItems, QuoteCost]),
+    op(
+        "POST /getquote",
+        SERVER,
+        10,
+        post("/getquote"),
+        &[QuoteItems],
+    ),
+    op(
+        "calculate-quote",
+        INTERNAL,
+        8,
+        Shape::Internal,
+        &[QuoteItems, QuoteCost],
+    ),
 ];
 
 static FRAUD_OPS: &[Op] = &[
@@ -1235,8 +1399,20 @@ static FRAUD_OPS: &[Op] = &[
         },
         &[OrderId],
     ),
-    op("POST /api/v1/score", SERVER, 3, post("/api/v1/score"), &[FraudScore]),
-    op("fraud.check", INTERNAL, 8, Shape::Internal, &[FraudScore, FraudFlag, OrderId]),
+    op(
+        "POST /api/v1/score",
+        SERVER,
+        3,
+        post("/api/v1/score"),
+        &[FraudScore],
+    ),
+    op(
+        "fraud.check",
+        INTERNAL,
+        8,
+        Shape::Internal,
+        &[FraudScore, FraudFlag, OrderId],
+    ),
     op(
         "INSERT fraud_checks",
         CLIENT,
@@ -1332,7 +1508,10 @@ static CHECKOUT_METRICS: &[MetricDef] = &[
             hi: 50.0,
             int: true,
         },
-        &[Dim::Str("queue.name", &["order-confirmations", "shipping-requests"])],
+        &[Dim::Str(
+            "queue.name",
+            &["order-confirmations", "shipping-requests"],
+        )],
     ),
 ];
 static CART_METRICS: &[MetricDef] = &[
@@ -1367,7 +1546,10 @@ static PAYMENT_METRICS: &[MetricDef] = &[m(
     },
     &[
         Dim::Str("app.payment.currency", CURRENCIES_SHORT),
-        Dim::Str("app.loyalty.level", &["platinum", "gold", "silver", "bronze"]),
+        Dim::Str(
+            "app.loyalty.level",
+            &["platinum", "gold", "silver", "bronze"],
+        ),
     ],
 )];
 static RECOMMENDATION_METRICS: &[MetricDef] = &[m(
@@ -1483,7 +1665,10 @@ static IMAGE_METRICS: &[MetricDef] = &[
             hi: 80.0,
             int: true,
         },
-        &[Dim::Str("state", &["active", "reading", "writing", "waiting"])],
+        &[Dim::Str(
+            "state",
+            &["active", "reading", "writing", "waiting"],
+        )],
     ),
 ];
 
@@ -1534,7 +1719,10 @@ pub static SERVICES: &[Service] = &[
         file_logs: false,
         ops: CART_OPS,
         metrics: CART_METRICS,
-        loggers: &["cart.cartstore.ValkeyCartStore", "cart.services.CartService"],
+        loggers: &[
+            "cart.cartstore.ValkeyCartStore",
+            "cart.services.CartService",
+        ],
     },
     Service {
         name: "product-catalog",
@@ -1630,7 +1818,10 @@ pub static SERVICES: &[Service] = &[
         file_logs: false,
         ops: RECOMMENDATION_OPS,
         metrics: RECOMMENDATION_METRICS,
-        loggers: &["recommendation_server", "opentelemetry.instrumentation.grpc"],
+        loggers: &[
+            "recommendation_server",
+            "opentelemetry.instrumentation.grpc",
+        ],
     },
     Service {
         name: "ad",
@@ -1678,7 +1869,10 @@ pub static SERVICES: &[Service] = &[
         file_logs: false,
         ops: FRAUD_OPS,
         metrics: FRAUD_METRICS,
-        loggers: &["frauddetection.MainKt", "org.apache.kafka.clients.consumer.KafkaConsumer"],
+        loggers: &[
+            "frauddetection.MainKt",
+            "org.apache.kafka.clients.consumer.KafkaConsumer",
+        ],
     },
     Service {
         name: "accounting",
@@ -1753,16 +1947,25 @@ pub const AD_CATEGORIES: &[&str] = &[
 ];
 pub const EXCEPTIONS_JAVA: &[(&str, &str)] = &[
     ("java.lang.IllegalStateException", "Inventory not reserved"),
-    ("io.grpc.StatusRuntimeException", "UNAVAILABLE: io exception"),
+    (
+        "io.grpc.StatusRuntimeException",
+        "UNAVAILABLE: io exception",
+    ),
     ("java.net.SocketTimeoutException", "Read timed out"),
-    ("java.lang.NullPointerException", "Cannot invoke \"String.length()\" because \"category\" is null"),
+    (
+        "java.lang.NullPointerException",
+        "Cannot invoke \"String.length()\" because \"category\" is null",
+    ),
 ];
 pub const EXCEPTIONS_OTHER: &[(&str, &str)] = &[
     ("Error", "14 UNAVAILABLE: No connection established"),
     ("TimeoutError", "operation timed out after 5000ms"),
     ("ConnectionRefusedError", "[Errno 111] Connection refused"),
     ("System.InvalidOperationException", "Cart is empty"),
-    ("Grpc.Core.RpcException", "Status(StatusCode=\"Unavailable\", Detail=\"Error connecting to subchannel.\")"),
+    (
+        "Grpc.Core.RpcException",
+        "Status(StatusCode=\"Unavailable\", Detail=\"Error connecting to subchannel.\")",
+    ),
     ("ValidationError", "Credit card info is invalid"),
 ];
 pub const HOSTS: &[&str] = &[
@@ -1778,9 +1981,14 @@ pub const HOSTS: &[&str] = &[
     "payment",
 ];
 pub const PORTS: &[i64] = &[5432, 6379, 9092, 8013, 3550, 7001, 8090, 6060, 50050, 50051];
-pub const TABLES: &[&str] = &["products", "orders", "orderitem", "fraud_checks", "shipments"];
+pub const TABLES: &[&str] = &[
+    "products",
+    "orders",
+    "orderitem",
+    "fraud_checks",
+    "shipments",
+];
 pub const VERSIONS: &[&str] = &["1.12.0", "1.12.1", "2.0.0", "2.0.2", "2.1.0-rc.1"];
-pub const COUNTRIES: &[&str] = &["US", "DE", "FR", "GB", "CA", "JP", "BR", "IN", "NL", "ES"];
 pub const ERROR_CODES: &[&str] = &["E1001", "E1042", "E2003", "E3100", "E4040", "E5000"];
 pub const THREADS_JAVA: &[&str] = &[
     "grpc-default-executor-0",
@@ -1822,19 +2030,43 @@ pub static COMMON_TEMPLATES: &[Tmpl] = &[
     t(TRACE, "Entering {func} with {count} arguments"),
     t(TRACE, "Exiting {func} after {ms}ms"),
     t(DEBUG, "Health check passed in {ms}ms"),
-    t(DEBUG, "Loaded configuration from /etc/otel-demo/config.yaml (version {version})"),
+    t(
+        DEBUG,
+        "Loaded configuration from /etc/otel-demo/config.yaml (version {version})",
+    ),
     t(DEBUG, "Feature flag {flag} evaluated to {bool}"),
-    t(DEBUG, "Connection pool stats: active={count} idle={n} waiting=0"),
+    t(
+        DEBUG,
+        "Connection pool stats: active={count} idle={n} waiting=0",
+    ),
     t(INFO, "Service started on port {port} (version {version})"),
-    t(INFO, "Received shutdown signal, draining {n} in-flight requests"),
+    t(
+        INFO,
+        "Received shutdown signal, draining {n} in-flight requests",
+    ),
     t(INFO, "GC pause of {ms}ms, heap {heap}MB -> {heap}MB"),
-    t(WARN, "Connection to {host}:{port} refused, retrying in {n}s"),
+    t(
+        WARN,
+        "Connection to {host}:{port} refused, retrying in {n}s",
+    ),
     t(WARN, "Slow request: {method} {path} took {ms}ms"),
     t(WARN, "High memory usage: {pct}% of limit"),
-    t(ERROR, "Connection to {host}:{port} failed after {n} attempts: connection refused"),
-    t(ERROR, "Deadline exceeded calling {host}:{port} after {ms}ms"),
-    t(FATAL, "Unable to bind to port {port}: address already in use"),
-    t(FATAL, "Out of memory: heap {heap}MB exceeds limit, shutting down"),
+    t(
+        ERROR,
+        "Connection to {host}:{port} failed after {n} attempts: connection refused",
+    ),
+    t(
+        ERROR,
+        "Deadline exceeded calling {host}:{port} after {ms}ms",
+    ),
+    t(
+        FATAL,
+        "Unable to bind to port {port}: address already in use",
+    ),
+    t(
+        FATAL,
+        "Out of memory: heap {heap}MB exceeds limit, shutting down",
+    ),
 ];
 
 pub static WEB_TEMPLATES: &[Tmpl] = &[
@@ -1846,7 +2078,10 @@ pub static WEB_TEMPLATES: &[Tmpl] = &[
     t(DEBUG, "Fetched {count} products in {ms}ms"),
     t(DEBUG, "Ad request for category {category} returned {n} ads"),
     t(INFO, "{method} {path} {status} {ms}ms"),
-    t(INFO, "{ip} - - \"{method} {path} HTTP/1.1\" {status} {bytes} \"-\" \"{agent}\""),
+    t(
+        INFO,
+        "{ip} - - \"{method} {path} HTTP/1.1\" {status} {bytes} \"-\" \"{agent}\"",
+    ),
     t(INFO, "{method} {path} {status} {ms}ms"),
     t(INFO, "{method} {path} {status} {ms}ms"),
     t(INFO, "User {user} viewed product {sku}"),
@@ -1854,20 +2089,38 @@ pub static WEB_TEMPLATES: &[Tmpl] = &[
     t(INFO, "User {user} started checkout with {count} items"),
     t(INFO, "Checkout completed for user {user}: order {order}"),
     t(INFO, "Currency changed to {currency} for session {session}"),
-    t(INFO, "Served image /images/products/{image} ({bytes} bytes)"),
+    t(
+        INFO,
+        "Served image /images/products/{image} ({bytes} bytes)",
+    ),
     t(INFO, "New session {session} from {ip}"),
     t(INFO, "Recommendations for product {sku}: {n} items"),
     t(INFO, "Page /product/{sku} rendered in {ms}ms"),
     t(WARN, "Upstream {host} responded {status} for {path}"),
-    t(WARN, "Rate limit approaching for client {ip}: {count} requests/min"),
-    t(WARN, "Invalid currency code {code} in request, falling back to USD"),
+    t(
+        WARN,
+        "Rate limit approaching for client {ip}: {count} requests/min",
+    ),
+    t(
+        WARN,
+        "Invalid currency code {code} in request, falling back to USD",
+    ),
     t(WARN, "Image /images/products/{image} not found"),
     t(WARN, "Request to {path} retried {n} times"),
     t(WARN, "Session {session} expired"),
-    t(ERROR, "Error: 14 UNAVAILABLE: No connection established (calling {host})"),
+    t(
+        ERROR,
+        "Error: 14 UNAVAILABLE: No connection established (calling {host})",
+    ),
     t(ERROR, "Failed to fetch product {sku}: {status}"),
-    t(ERROR, "Unhandled rejection in /api/checkout: TypeError: Cannot read properties of undefined (reading 'items')\n    at placeOrder (/app/.next/server/pages/api/checkout.js:{line}:{n})\n    at processTicksAndRejections (node:internal/process/task_queues:105:5)"),
-    t(ERROR, "upstream timed out (110: Connection timed out) while reading response header from upstream, client: {ip}, server: frontend, request: \"{method} {path} HTTP/1.1\""),
+    t(
+        ERROR,
+        "Unhandled rejection in /api/checkout: TypeError: Cannot read properties of undefined (reading 'items')\n    at placeOrder (/app/.next/server/pages/api/checkout.js:{line}:{n})\n    at processTicksAndRejections (node:internal/process/task_queues:105:5)",
+    ),
+    t(
+        ERROR,
+        "upstream timed out (110: Connection timed out) while reading response header from upstream, client: {ip}, server: frontend, request: \"{method} {path} HTTP/1.1\"",
+    ),
     t(ERROR, "Checkout failed for user {user}: {status}"),
     t(FATAL, "Next.js server crashed: ECONNRESET"),
 ];
@@ -1877,13 +2130,28 @@ pub static COMMERCE_TEMPLATES: &[Tmpl] = &[
     t(DEBUG, "Cart {user} loaded from valkey with {count} items"),
     t(DEBUG, "Shipping quote request: zip {zip}, {qty} items"),
     t(DEBUG, "Converted {amount} USD to {currency}"),
-    t(DEBUG, "Publishing order {order} to topic {topic} partition {partition}"),
-    t(DEBUG, "Email template order_confirmation rendered in {ms}ms"),
-    t(INFO, "Order {order} placed by user {user} for {amount} {currency}"),
-    t(INFO, "Order {order} placed by user {user} for {amount} {currency}"),
+    t(
+        DEBUG,
+        "Publishing order {order} to topic {topic} partition {partition}",
+    ),
+    t(
+        DEBUG,
+        "Email template order_confirmation rendered in {ms}ms",
+    ),
+    t(
+        INFO,
+        "Order {order} placed by user {user} for {amount} {currency}",
+    ),
+    t(
+        INFO,
+        "Order {order} placed by user {user} for {amount} {currency}",
+    ),
     t(INFO, "payment went through (transaction_id: {uuid})"),
     t(INFO, "Charging card ending {last4} for {amount} {currency}"),
-    t(INFO, "Item {sku} added to cart of user {user} (quantity {qty})"),
+    t(
+        INFO,
+        "Item {sku} added to cart of user {user} (quantity {qty})",
+    ),
     t(INFO, "Cart emptied for user {user}"),
     t(INFO, "Shipping quote for zip {zip}: {amount} USD"),
     t(INFO, "Shipment created with tracking id {tracking}"),
@@ -1891,57 +2159,132 @@ pub static COMMERCE_TEMPLATES: &[Tmpl] = &[
     t(INFO, "Received quote request for {qty} items"),
     t(INFO, "Calculated quote: {amount}"),
     t(INFO, "Order {order} recorded in ledger ({count} items)"),
-    t(INFO, "Message delivered to topic {topic} [{partition}] at offset {offset}"),
+    t(
+        INFO,
+        "Message delivered to topic {topic} [{partition}] at offset {offset}",
+    ),
     t(INFO, "Loyalty level of user {user} is {loyalty}"),
     t(WARN, "Payment declined: card ending {last4}"),
     t(WARN, "Card ending {last4} expires soon ({n} months)"),
     t(WARN, "Cart of user {user} not found, creating a new one"),
     t(WARN, "Shipping quote service slow: {ms}ms for zip {zip}"),
-    t(WARN, "Order {order} has {count} items, above the soft limit"),
+    t(
+        WARN,
+        "Order {order} has {count} items, above the soft limit",
+    ),
     t(WARN, "Email delivery to {email} deferred: mailbox full"),
     t(WARN, "Kafka producer queue {pct}% full"),
-    t(ERROR, "Payment failed for order {order}: Credit card info is invalid"),
-    t(ERROR, "Failed to charge card ending {last4}: gateway timeout after {ms}ms"),
-    t(ERROR, "Failed to publish order {order}: kafka: client has run out of available brokers"),
-    t(ERROR, "Can't access cart storage. System.ApplicationException: Wasn't able to connect to redis\n   at cart.cartstore.ValkeyCartStore.EnsureRedisConnected() in /usr/src/app/src/cartstore/ValkeyCartStore.cs:line {line}\n   at cart.cartstore.ValkeyCartStore.GetCartAsync(String userId) in /usr/src/app/src/cartstore/ValkeyCartStore.cs:line {line}"),
-    t(ERROR, "failed to prepare order: failed to get product #\"{sku}\""),
-    t(ERROR, "Email delivery to {email} failed: Net::SMTPAuthenticationError"),
-    t(FATAL, "Ledger database unreachable, aborting consumer {uuid}"),
+    t(
+        ERROR,
+        "Payment failed for order {order}: Credit card info is invalid",
+    ),
+    t(
+        ERROR,
+        "Failed to charge card ending {last4}: gateway timeout after {ms}ms",
+    ),
+    t(
+        ERROR,
+        "Failed to publish order {order}: kafka: client has run out of available brokers",
+    ),
+    t(
+        ERROR,
+        "Can't access cart storage. System.ApplicationException: Wasn't able to connect to redis\n   at cart.cartstore.ValkeyCartStore.EnsureRedisConnected() in /usr/src/app/src/cartstore/ValkeyCartStore.cs:line {line}\n   at cart.cartstore.ValkeyCartStore.GetCartAsync(String userId) in /usr/src/app/src/cartstore/ValkeyCartStore.cs:line {line}",
+    ),
+    t(
+        ERROR,
+        "failed to prepare order: failed to get product #\"{sku}\"",
+    ),
+    t(
+        ERROR,
+        "Email delivery to {email} failed: Net::SMTPAuthenticationError",
+    ),
+    t(
+        FATAL,
+        "Ledger database unreachable, aborting consumer {uuid}",
+    ),
 ];
 
 pub static CATALOG_TEMPLATES: &[Tmpl] = &[
-    t(TRACE, "Query plan for products lookup: Index Scan using products_pkey (cost={n}.00)"),
+    t(
+        TRACE,
+        "Query plan for products lookup: Index Scan using products_pkey (cost={n}.00)",
+    ),
     t(DEBUG, "Loaded {count} products from database in {ms}ms"),
     t(DEBUG, "Product {sku} served from cache"),
     t(DEBUG, "Conversion request successful: {amount} {currency}"),
     t(DEBUG, "Feature flag recommendationCacheFailure is {bool}"),
     t(DEBUG, "Fetched {n} ads for category {category}"),
-    t(DEBUG, "Consumed record from {topic}-{partition} at offset {offset}"),
-    t(INFO, "Receive ListRecommendations for product ids:[{sku}, {sku}, {sku}]"),
+    t(
+        DEBUG,
+        "Consumed record from {topic}-{partition} at offset {offset}",
+    ),
+    t(
+        INFO,
+        "Receive ListRecommendations for product ids:[{sku}, {sku}, {sku}]",
+    ),
     t(INFO, "Targeted ad request received for [{category}]"),
-    t(INFO, "Non-targeted ad request received, preparing random response."),
+    t(
+        INFO,
+        "Non-targeted ad request received, preparing random response.",
+    ),
     t(INFO, "Product Found - ID: {sku}, Name: {product}"),
     t(INFO, "Loaded {count} products"),
-    t(INFO, "Search products request received with query: {category}"),
-    t(INFO, "Convert conversion successful from {currency} to {currency}"),
+    t(
+        INFO,
+        "Search products request received with query: {category}",
+    ),
+    t(
+        INFO,
+        "Convert conversion successful from {currency} to {currency}",
+    ),
     t(INFO, "Order {order} scored {pct} by fraud model v{version}"),
-    t(INFO, "Consumed record with orderId: {order}, and updated total count to: {count}"),
+    t(
+        INFO,
+        "Consumed record with orderId: {order}, and updated total count to: {count}",
+    ),
     t(INFO, "GetSupportedCurrencies returned {count} currencies"),
-    t(INFO, "Recommendation cache refreshed with {count} products in {ms}ms"),
+    t(
+        INFO,
+        "Recommendation cache refreshed with {count} products in {ms}ms",
+    ),
     t(WARN, "Product Not Found: {sku}"),
     t(WARN, "Slow query on {table}: {ms}ms"),
     t(WARN, "Order {order} flagged as suspicious: score {pct}"),
     t(WARN, "Ad category {category} has no ads, using random ads"),
-    t(WARN, "Kafka consumer lag on {topic}-{partition} is {count} messages"),
+    t(
+        WARN,
+        "Kafka consumer lag on {topic}-{partition} is {count} messages",
+    ),
     t(WARN, "Unsupported currency {code}, defaulting to USD"),
-    t(ERROR, "Error fetching product {sku}: pq: canceling statement due to statement timeout"),
-    t(ERROR, "failed to query products: dial tcp {ip}:5432: connect: connection refused"),
-    t(ERROR, "GetAds Failed with status Status{code=RESOURCE_EXHAUSTED, description=null, cause=null}"),
-    t(ERROR, "Exception in thread \"{thread}\" java.lang.NullPointerException: Cannot invoke \"String.length()\" because \"category\" is null\n\tat oteldemo.AdService$AdServiceImpl.getAds(AdService.java:{line})\n\tat oteldemo.AdServiceGrpc$MethodHandlers.invoke(AdServiceGrpc.java:{line})\n\tat io.grpc.stub.ServerCalls$UnaryServerCallHandler$UnaryServerCallListener.onHalfClose(ServerCalls.java:182)"),
-    t(ERROR, "Traceback (most recent call last):\n  File \"/app/recommendation_server.py\", line {line}, in ListRecommendations\n    prod_list = get_product_list(request.product_ids)\n  File \"/app/recommendation_server.py\", line {line}, in get_product_list\n    raise ConnectionError(\"{host} unavailable\")\nConnectionError: {host} unavailable"),
+    t(
+        ERROR,
+        "Error fetching product {sku}: pq: canceling statement due to statement timeout",
+    ),
+    t(
+        ERROR,
+        "failed to query products: dial tcp {ip}:5432: connect: connection refused",
+    ),
+    t(
+        ERROR,
+        "GetAds Failed with status Status{code=RESOURCE_EXHAUSTED, description=null, cause=null}",
+    ),
+    t(
+        ERROR,
+        "Exception in thread \"{thread}\" java.lang.NullPointerException: Cannot invoke \"String.length()\" because \"category\" is null\n\tat oteldemo.AdService$AdServiceImpl.getAds(AdService.java:{line})\n\tat oteldemo.AdServiceGrpc$MethodHandlers.invoke(AdServiceGrpc.java:{line})\n\tat io.grpc.stub.ServerCalls$UnaryServerCallHandler$UnaryServerCallListener.onHalfClose(ServerCalls.java:182)",
+    ),
+    t(
+        ERROR,
+        "Traceback (most recent call last):\n  File \"/app/recommendation_server.py\", line {line}, in ListRecommendations\n    prod_list = get_product_list(request.product_ids)\n  File \"/app/recommendation_server.py\", line {line}, in get_product_list\n    raise ConnectionError(\"{host} unavailable\")\nConnectionError: {host} unavailable",
+    ),
     t(ERROR, "Conversion failed: unknown currency {code}"),
-    t(ERROR, "Failed to commit offset {offset} for {topic}-{partition}: CommitFailedException"),
-    t(FATAL, "Could not load product catalog: open products.json: no such file or directory"),
+    t(
+        ERROR,
+        "Failed to commit offset {offset} for {topic}-{partition}: CommitFailedException",
+    ),
+    t(
+        FATAL,
+        "Could not load product catalog: open products.json: no such file or directory",
+    ),
 ];
 
 /// Product names for `{product}`.

@@ -6,11 +6,11 @@
 
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use opentelemetry_proto::tonic::common::v1::KeyValue;
-use opentelemetry_proto::tonic::trace::v1::{span, ResourceSpans, ScopeSpans, Span, Status};
+use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span, Status, span};
 
-use crate::gen::{kv, kv_arr, kv_b, kv_f, kv_i, kv_s, scope, Gen, SCHEMA_URL};
+use crate::engine::{Gen, SCHEMA_URL, kv, kv_arr, kv_b, kv_f, kv_i, kv_s, scope};
 use crate::model::{self, App, Op, Scope, Shape};
-use crate::truth::{EntityInfo, ATTRIBUTE, EVENT, LINK};
+use crate::truth::{ATTRIBUTE, EVENT, EntityInfo, LINK};
 
 /// W3C "sampled" flag plus the OTLP "parent is_remote known" bits.
 const FLAGS_LOCAL: u32 = 0x101;
@@ -253,7 +253,10 @@ impl Gen {
                     let ip = self.peer_ip("shipping");
                     a.push(kv("net.sock.peer.addr", ip));
                     if method == "POST" {
-                        a.push(kv_i("http.request_content_length", self.rng.range(80, 4_000)));
+                        a.push(kv_i(
+                            "http.request_content_length",
+                            self.rng.range(80, 4_000),
+                        ));
                     }
                 } else {
                     a.push(kv_s("http.request.method", method));
@@ -295,7 +298,7 @@ impl Gen {
             }
             Shape::UserPage => {
                 // Demo profile: the raw URL in the span name (no route).
-                let user = self.rng.below(crate::gen::DEMO_USERS);
+                let user = self.rng.below(crate::engine::DEMO_USERS);
                 let status = self.http_status("GET", err);
                 let path = format!("/users/{user}");
                 a.push(kv_s("http.request.method", "GET"));
@@ -350,12 +353,11 @@ impl Gen {
                     },
                 )
             }
-            Shape::RpcServer { service, method } | Shape::RpcClient { service, method, .. } => {
-                let code: i64 = if err {
-                    *self.rng.pick(&[2, 13, 14])
-                } else {
-                    0
-                };
+            Shape::RpcServer { service, method }
+            | Shape::RpcClient {
+                service, method, ..
+            } => {
+                let code: i64 = if err { *self.rng.pick(&[2, 13, 14]) } else { 0 };
                 a.push(kv_s("rpc.system", "grpc"));
                 a.push(kv_s("rpc.service", service));
                 a.push(kv_s("rpc.method", method));
@@ -392,7 +394,10 @@ impl Gen {
                 let old = matches!(def.lang.name, "java" | "dotnet");
                 if old {
                     a.push(kv_s("db.system", system));
-                    a.push(kv_s("db.name", if system == "redis" { "0" } else { "otel" }));
+                    a.push(kv_s(
+                        "db.name",
+                        if system == "redis" { "0" } else { "otel" },
+                    ));
                     a.push(kv_s("db.operation", dbop));
                     if !table.is_empty() {
                         a.push(kv_s("db.sql.table", table));
@@ -402,7 +407,10 @@ impl Gen {
                     a.push(kv_i("net.peer.port", port));
                 } else {
                     a.push(kv_s("db.system.name", system));
-                    a.push(kv_s("db.namespace", if system == "redis" { "0" } else { "otel" }));
+                    a.push(kv_s(
+                        "db.namespace",
+                        if system == "redis" { "0" } else { "otel" },
+                    ));
                     a.push(kv_s("db.operation.name", dbop));
                     if !table.is_empty() {
                         a.push(kv_s("db.collection.name", table));
@@ -417,7 +425,14 @@ impl Gen {
                 let ip = self.peer_ip(peer);
                 a.push(kv("network.peer.address", ip));
                 if err {
-                    a.push(kv_s("error.type", if system == "redis" { "RedisTimeoutException" } else { "57014" }));
+                    a.push(kv_s(
+                        "error.type",
+                        if system == "redis" {
+                            "RedisTimeoutException"
+                        } else {
+                            "57014"
+                        },
+                    ));
                 }
                 (
                     op.name.to_owned(),
@@ -447,7 +462,10 @@ impl Gen {
                 ));
                 let key = self.uuid();
                 a.push(kv("messaging.kafka.message.key", key));
-                a.push(kv_i("messaging.message.body.size", self.rng.range(180, 2_400)));
+                a.push(kv_i(
+                    "messaging.message.body.size",
+                    self.rng.range(180, 2_400),
+                ));
                 a.push(kv_s("server.address", "kafka"));
                 a.push(kv_i("server.port", 9092));
                 if let Shape::Consume { group, .. } = op.shape {
@@ -484,11 +502,7 @@ impl Gen {
         } else if self.rng.chance(4, 100) {
             404
         } else if method == "POST" {
-            if self.rng.chance(1, 5) {
-                201
-            } else {
-                200
-            }
+            if self.rng.chance(1, 5) { 201 } else { 200 }
         } else if self.rng.chance(3, 100) {
             304
         } else {
@@ -567,13 +581,20 @@ impl Gen {
                 out.push(kv_arr("app.recommendation.product_ids", ids));
                 out.push(kv_i("app.products_recommended.count", 5));
             }
-            App::RecCache => out.push(kv_b("app.recommendation.cache_enabled", self.rng.chance(1, 3))),
+            App::RecCache => out.push(kv_b(
+                "app.recommendation.cache_enabled",
+                self.rng.chance(1, 3),
+            )),
             App::AdCategory => {
                 let c = *self.rng.pick(model::AD_CATEGORIES);
                 out.push(kv_s("app.ads.category", c));
             }
             App::AdType => {
-                let t = if self.rng.chance(1, 2) { "targeted" } else { "random" };
+                let t = if self.rng.chance(1, 2) {
+                    "targeted"
+                } else {
+                    "random"
+                };
                 out.push(kv_s("app.ads.ad_response_type", t));
             }
             App::QuoteItems => out.push(kv_i("app.quote.items.count", self.rng.range(1, 10))),
@@ -655,7 +676,9 @@ impl Gen {
                 kv_f("retry.delay", 0.1 * (1 << attempt) as f64),
                 kv_s(
                     "error.type",
-                    *self.rng.pick(&["timeout", "connection_reset", "unavailable"]),
+                    *self
+                        .rng
+                        .pick(&["timeout", "connection_reset", "unavailable"]),
                 ),
             ],
             dropped_attributes_count: 0,
@@ -669,7 +692,11 @@ impl Gen {
             attributes: vec![
                 kv_s(
                     "message.type",
-                    if self.rng.chance(1, 2) { "SENT" } else { "RECEIVED" },
+                    if self.rng.chance(1, 2) {
+                        "SENT"
+                    } else {
+                        "RECEIVED"
+                    },
                 ),
                 kv_i("message.id", 1),
                 kv_i("message.uncompressed_size", self.rng.range(16, 4_096)),
@@ -685,7 +712,9 @@ fn median_ms(shape: &Shape) -> f64 {
         Shape::HttpServer { .. } | Shape::UserPage => 40.0,
         Shape::RpcServer { .. } => 15.0,
         Shape::HttpClient { .. } | Shape::RpcClient { .. } => 8.0,
-        Shape::Db { system: "redis", .. } => 0.5,
+        Shape::Db {
+            system: "redis", ..
+        } => 0.5,
         Shape::Db { .. } => 2.0,
         Shape::Produce { .. } => 1.0,
         Shape::Consume { .. } => 5.0,

@@ -16,10 +16,10 @@
 use std::hash::{BuildHasher, Hasher};
 
 use ahash::{AHashMap, AHashSet};
-use opentelemetry_proto::tonic::common::v1::{any_value::Value, AnyValue, KeyValue};
-use serde_json::{json, Map, Value as J};
+use opentelemetry_proto::tonic::common::v1::{AnyValue, KeyValue, any_value::Value};
+use serde_json::{Map, Value as J, json};
 
-use crate::gen::Signal;
+use crate::engine::Signal;
 use crate::model::SERVICES;
 
 /// Key scopes, as indices.
@@ -286,8 +286,10 @@ impl Truth {
                         Signal::Logs => "severity_text",
                         _ => "kinds",
                     };
-                    let m: Map<String, J> =
-                        d.into_iter().map(|(k, n)| (k.to_owned(), J::from(n))).collect();
+                    let m: Map<String, J> = d
+                        .into_iter()
+                        .map(|(k, n)| (k.to_owned(), J::from(n)))
+                        .collect();
                     o.insert(label.into(), J::Object(m));
                 }
                 let mut keys = Map::new();
@@ -355,11 +357,15 @@ fn service_map(per: &[u64]) -> J {
     let mut v: Vec<(&str, u64)> = per
         .iter()
         .enumerate()
-        .filter(|(_, &n)| n > 0)
+        .filter(|&(_, &n)| n > 0)
         .map(|(i, &n)| (SERVICES[i].name, n))
         .collect();
     v.sort();
-    J::Object(v.into_iter().map(|(k, n)| (k.to_owned(), J::from(n))).collect())
+    J::Object(
+        v.into_iter()
+            .map(|(k, n)| (k.to_owned(), J::from(n)))
+            .collect(),
+    )
 }
 
 fn types_json(bits: u8) -> J {

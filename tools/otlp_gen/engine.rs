@@ -9,12 +9,12 @@ use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
 use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use opentelemetry_proto::tonic::common::v1::{
-    any_value::Value, AnyValue, ArrayValue, InstrumentationScope, KeyValue,
+    AnyValue, ArrayValue, InstrumentationScope, KeyValue, any_value::Value,
 };
 use opentelemetry_proto::tonic::resource::v1::Resource;
 
-use crate::model::{Service, SERVICES};
-use crate::rng::{mix64, Rng};
+use crate::model::{SERVICES, Service};
+use crate::rng::{Rng, mix64};
 use crate::truth::Truth;
 
 /// 2026-11-01T00:00:00Z in Unix nanoseconds: where every run's clock starts.
@@ -290,7 +290,14 @@ impl Gen {
         a.push(kv_s("service.version", s.version));
         a.push(kv_s("service.namespace", "opentelemetry-demo"));
         a.push(kv("service.instance.id", uuid_from(h, h.rotate_left(17))));
-        a.push(kv("host.name", format!("ip-10-0-{}-{}.eu-west-1.compute.internal", 16 + node, 10 + node * 7)));
+        a.push(kv(
+            "host.name",
+            format!(
+                "ip-10-0-{}-{}.eu-west-1.compute.internal",
+                16 + node,
+                10 + node * 7
+            ),
+        ));
         a.push(kv_s("host.arch", "amd64"));
         a.push(kv_s("os.type", "linux"));
         a.push(kv_s("telemetry.sdk.name", "opentelemetry"));
@@ -299,7 +306,10 @@ impl Gen {
         a.push(kv_s("cloud.provider", "aws"));
         a.push(kv_s("cloud.platform", "aws_eks"));
         a.push(kv_s("cloud.region", s.region));
-        a.push(kv("cloud.availability_zone", format!("{}{}", s.region, zone)));
+        a.push(kv(
+            "cloud.availability_zone",
+            format!("{}{}", s.region, zone),
+        ));
         a.push(kv_s("k8s.namespace.name", "otel-demo"));
         a.push(kv_s("k8s.deployment.name", s.name));
         a.push(kv("k8s.pod.name", pod_name(s.name, h)));
@@ -358,14 +368,23 @@ impl Gen {
 
     pub fn client_ip(&mut self) -> String {
         let h = mix64(self.rng.below(CLIENT_IPS) ^ 0x1b);
-        format!("10.{}.{}.{}", 1 + (h & 0x7f), (h >> 8) & 0xff, 1 + (h >> 16) % 254)
+        format!(
+            "10.{}.{}.{}",
+            1 + (h & 0x7f),
+            (h >> 8) & 0xff,
+            1 + (h >> 16) % 254
+        )
     }
 
     /// Pod IP of a peer service (50 per peer).
     pub fn peer_ip(&mut self, peer: &str) -> String {
         let h = str_hash(peer);
         let pod = self.rng.below(50);
-        format!("10.0.{}.{}", 16 + h % 16, 2 + (pod * 5 + (h >> 8) % 5) % 250)
+        format!(
+            "10.0.{}.{}",
+            16 + h % 16,
+            2 + (pod * 5 + (h >> 8) % 5) % 250
+        )
     }
 
     pub fn uuid(&mut self) -> String {
@@ -378,7 +397,12 @@ impl Gen {
     }
 
     pub fn email(&mut self) -> String {
-        const DOMAINS: &[&str] = &["example.com", "example.org", "mail.example.net", "shop.example"];
+        const DOMAINS: &[&str] = &[
+            "example.com",
+            "example.org",
+            "mail.example.net",
+            "shop.example",
+        ];
         let i = self.rng.below(EMAILS);
         let h = mix64(i ^ 0xE1);
         format!(
@@ -494,7 +518,8 @@ pub fn uuid_from(a: u64, b: u64) -> String {
 
 /// A stable 64-bit hash of a string (not for security).
 pub fn str_hash(s: &str) -> u64 {
-    s.bytes().fold(0x243F_6A88_85A3_08D3, |h, b| mix64(h ^ b as u64))
+    s.bytes()
+        .fold(0x243F_6A88_85A3_08D3, |h, b| mix64(h ^ b as u64))
 }
 
 /// A Kubernetes pod name: `<deployment>-<replicaset hash>-<suffix>`.
