@@ -16,7 +16,7 @@ NPM     ?= npm
 EXT     := dist/otelcat.so
 SOURCES := $(shell find src vendor -name '*.rs') Cargo.toml Cargo.lock build.rs $(wildcard sql/*.sql)
 
-.PHONY: all test test-rust test-sql test-python test-node bench bench-drain clean venv
+.PHONY: all test test-rust test-sql test-python test-node bench bench-drain bench-queries clean venv
 
 all: $(EXT)
 
@@ -60,3 +60,6 @@ clean:
 
 bench-drain: $(EXT)
 	$(SYSPY) bench/bench_drain.py
+
+bench-queries: $(EXT)
+	$(SYSPY) bench/bench_queries.py

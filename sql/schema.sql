@@ -36,7 +36,7 @@ CREATE TABLE IF NOT EXISTS metric_services (
   last_seen     TEXT,
   PRIMARY KEY (metric_name, service_name)
 ) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS idx_metric_services_service ON metric_services(service_name, metric_name);
+CREATE INDEX IF NOT EXISTS idx_metric_services_service ON metric_services(service_name, metric_name, sample_count, first_seen, last_seen);
 
 CREATE TABLE IF NOT EXISTS metric_keys (
   metric_name            TEXT NOT NULL,
@@ -73,7 +73,7 @@ CREATE TABLE IF NOT EXISTS span_services (
   last_seen     TEXT,
   PRIMARY KEY (span_name, service_name)
 ) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS idx_span_services_service ON span_services(service_name, span_name);
+CREATE INDEX IF NOT EXISTS idx_span_services_service ON span_services(service_name, span_name, sample_count, first_seen, last_seen);
 
 -- The seed's PRIMARY KEY (span_name, key_scope, key_name, COALESCE(event_name, ''))
 -- is not valid SQLite: event_name is NOT NULL DEFAULT '' ('' outside the event scope).
@@ -119,7 +119,7 @@ CREATE TABLE IF NOT EXISTS log_services (
   last_seen     TEXT,
   PRIMARY KEY (severity, service_name)
 ) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS idx_log_services_service ON log_services(service_name, severity);
+CREATE INDEX IF NOT EXISTS idx_log_services_service ON log_services(service_name, severity, sample_count, first_seen, last_seen);
 
 CREATE TABLE IF NOT EXISTS log_keys (
   severity               TEXT NOT NULL,

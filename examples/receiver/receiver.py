@@ -22,6 +22,7 @@ import sqlite3
 import sys
 import threading
 import time
+import traceback
 import zlib
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -139,6 +140,8 @@ class Writer(threading.Thread):
         self.busy_ms, self.synchronous, self.verbose = busy_ms, synchronous, verbose
         self.q = queue.SimpleQueue()
         self.ready = threading.Event()
+        self.dead = threading.Event()  # the loop failed: nothing is answered any more
+        self.on_death = None
         self.error = None
         self.flush_now = False  # set at shutdown: commit without waiting
         self.stats = {"batches": 0, "requests": 0, "failed": 0, "busy": 0.0}
@@ -175,8 +178,25 @@ class Writer(threading.Thread):
         self.ready.set()
         try:
             self.loop(db)
+        except BaseException as e:  # a bug: answer everyone, then main exits 1
+            self.error = e
+            log("writer failed:\n" + traceback.format_exc())
+            self.fail_all(getattr(self, "pending", []), f"receiver error: {e}")
+            self.dead.set()
+            while True:
+                try:
+                    job = self.q.get_nowait()
+                except queue.Empty:
+                    break
+                if isinstance(job, Job):
+                    job.finish(503, f"receiver error: {e}")
+            if self.on_death:
+                self.on_death()
         finally:
-            db.close()
+            try:
+                db.close()
+            except sqlite3.Error as e:
+                log(f"closing the database: {e}")
 
     def loop(self, db):
         get, clock = self.q.get, time.monotonic
@@ -352,7 +372,9 @@ class Handler(BaseHTTPRequestHandler):
         head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
         self.wfile.write(head if self.command == "HEAD" else head + body)
         if self.app.verbose:
-            self.log_request(code, len(body))
+            h = self.headers
+            log(f'{self.address_string()} "{self.requestline}" {h.get("Content-Type", "-")} '
+                f'{h.get("Content-Encoding", "-")} {h.get("Content-Length", "-")} -> {code} {len(body)}')
 
     def plain(self, code, text, headers=(), close=False):
         self.send(code, "text/plain; charset=utf-8", (text + "\n").encode(), headers, close)
@@ -508,7 +530,9 @@ class Handler(BaseHTTPRequestHandler):
             job = Job(body, signal, ctype == JSON)
             del body
             app.writer.submit(job)
-            job.done.wait()
+            while not job.done.wait(1.0):
+                if app.writer.dead.is_set():
+                    job.finish(503, "receiver error")
         finally:
             app.release(size)
         if job.code == 200:
@@ -567,7 +591,7 @@ class Server(ThreadingHTTPServer):
 def parse_args(argv):
     p = argparse.ArgumentParser(prog="receiver.py", description="OTLP/HTTP receiver writing an otelcat catalog.")
     p.add_argument("--db", required=True, help="catalog database file (created if missing)")
-    p.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"), help="address to listen on (default 127.0.0.1)")
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1; 0.0.0.0 or :: for all)")
     p.add_argument("--port", type=int, default=int(os.environ.get("PORT") or 4318),
                    help="port (default $PORT or 4318; 0 picks a free one, printed at start)")
     p.add_argument("--ext", default=os.environ.get("OTELCAT_EXT", DEFAULT_EXT),
@@ -595,8 +619,6 @@ def parse_args(argv):
 
 def main(argv=None):
     a = parse_args(argv)
-    # The writer gets the GIL back after each SQLite call sooner (default 5 ms).
-    sys.setswitchinterval(float(os.environ.get("SWI", "0.005")))
     writer = Writer(a.db, a.ext, a.batch_size, a.batch_ms, a.linger_ms, a.busy_timeout_ms, a.synchronous, a.verbose)
     writer.start()
     writer.ready.wait()
@@ -626,6 +648,7 @@ def main(argv=None):
             os._exit(1)
         stop.set()
 
+    writer.on_death = stop.set
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
     t = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.2}, name="otelcat-http", daemon=True)
@@ -635,7 +658,7 @@ def main(argv=None):
     log(f"listening on http://{host}:{port} (db {a.db}; batches of {a.batch_size} requests, {a.batch_ms:g} ms, linger {a.linger_ms:g} ms)")
     while not stop.wait(3600):
         pass
-    log(f"{signal.Signals(signals[0]).name}: shutting down")
+    log(f"{signal.Signals(signals[0]).name if signals else 'writer failed'}: shutting down")
     server.shutdown()      # no new connections
     server.server_close()
     writer.flush_now = True
@@ -647,7 +670,7 @@ def main(argv=None):
     s = writer.stats
     log(f"stopped: {s['requests']} request(s) committed in {s['batches']} batch(es), {s['failed']} refused; "
         f"writer busy {s['busy']:.2f} s of {time.monotonic() - started:.2f} s")
-    return 0
+    return 1 if writer.dead.is_set() else 0
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ use crate::ffi::{Error, Result, Stmt, sqlite3};
 use crate::hll;
 
 pub const SCHEMA: &str = include_str!("../../sql/schema.sql");
+pub const VIEWS: &str = include_str!("../../sql/views.sql");
 const FLUSH_SQL: &str = include_str!("../../sql/flush.sql");
 
 /// The named statements of sql/flush.sql.

@@ -123,13 +123,14 @@ impl IngestTable {
             self.db,
             "SELECT count(*) FROM main.sqlite_schema WHERE type = 'table' AND name IN \
              ('metrics','metric_services','metric_keys','spans','span_services','span_keys','span_events',\
-              'logs','log_services','log_keys','log_body_templates')",
+              'logs','log_services','log_keys','log_body_templates','span_name_patterns') \
+             OR type = 'view' AND name = 'span_name_explosions'",
         )?;
         st.step()?;
         let have = st.column_i64(0);
         drop(st);
-        if have < 11 {
-            exec(self.db, flush::SCHEMA).map_err(|e| {
+        if have < 13 {
+            exec(self.db, &format!("{}\n{}", flush::SCHEMA, flush::VIEWS)).map_err(|e| {
                 Error::new(format!("otlp_ingest: cannot create the catalog: {}", e.msg))
             })?;
             self.writer = None;

@@ -551,7 +551,7 @@ impl Drain {
         }
         // Evidence: distinct values at each differing position.
         for &p in &s.diff {
-            if param_differs(line.text(p).as_bytes(), self.slot(slot).texts[p].as_bytes()) {
+            if param_differs_v(line.text(p).as_bytes(), self.slot(slot).texts[p].as_bytes()) {
                 continue;
             }
             s.vals.clear();
@@ -619,10 +619,16 @@ impl Drain {
             }
         }
         merged.sort_unstable();
-        let param = self.cfg.param_str.clone();
+        let template = render(
+            &texts,
+            &toks,
+            &self.slot(survivor).example,
+            &self.tokenizer,
+            &self.cfg.param_str,
+        );
         let c = self.slot_mut(survivor);
         c.n_wild = toks.iter().filter(|&&h| h == WILD).count() as u32;
-        c.template = render(&texts, &toks, &param);
+        c.template = template;
         c.toks = toks;
         c.texts = texts;
         c.size = size;
@@ -799,10 +805,10 @@ impl Drain {
                     }
                 }
             }
-            c.template = render(&c.texts, &c.toks, &d.cfg.param_str);
             c.size = r.size;
             c.last_used = r.last_used;
-            c.example = cut(&r.example, d.cfg.max_example_bytes).to_string();
+            // (`new_cluster` cut the example to `max_example_bytes`)
+            c.template = render(&c.texts, &c.toks, &c.example, &d.tokenizer, &d.cfg.param_str);
             let mut node = d.child_or_new(ROOT, toks.len() as u64);
             for p in &path {
                 let key = match p {
@@ -1014,7 +1020,7 @@ impl Drain {
     fn create(&mut self, raw: &str, line: &Tokenized, id: u64) -> u32 {
         self.bump(line.toks.len());
         let mut c = self.new_cluster(id, raw, line);
-        c.template = render(&c.texts, &c.toks, &self.cfg.param_str);
+        c.template = render(&c.texts, &c.toks, &c.example, &self.tokenizer, &self.cfg.param_str);
         let n = line.toks.len();
         let mut node = self.child_or_new(ROOT, n as u64);
         let levels = self.levels(n);
@@ -1202,6 +1208,79 @@ fn param_differs(a: &[u8], b: &[u8]) -> bool {
     a[..a.len() - suf].contains(&PARAM_BYTE) || b[..b.len() - suf].contains(&PARAM_BYTE)
 }
 
+fn variant() -> u32 {
+    static V: std::sync::OnceLock<u32> = std::sync::OnceLock::new();
+    *V.get_or_init(|| std::env::var("DRAIN_V").ok().and_then(|v| v.parse().ok()).unwrap_or(0))
+}
+
+fn param_differs_v(a: &[u8], b: &[u8]) -> bool {
+    if !param_differs(a, b) {
+        return false;
+    }
+    let r = param_differs_v2(a, b);
+    if !r && std::env::var("DRAIN_TRACE").is_ok() {
+        eprintln!("REFUSED {:?} | {:?}", String::from_utf8_lossy(a).replace('\u{1}', "<*>"), String::from_utf8_lossy(b).replace('\u{1}', "<*>"));
+    }
+    r
+}
+
+fn param_differs_v2(a: &[u8], b: &[u8]) -> bool {
+    match variant() {
+        0 => true,
+        1 => {
+            let pre = a.iter().zip(b).take_while(|(x, y)| x == y).count();
+            let (ra, rb) = (&a[pre..], &b[pre..]);
+            ra.first() == Some(&PARAM_BYTE) || rb.first() == Some(&PARAM_BYTE)
+        }
+        2 => glob_any(a, b) || glob_any(b, a),
+        3 => glob_seg(a, b) || glob_seg(b, a),
+        _ => a == [PARAM_BYTE] || b == [PARAM_BYTE] || glob_seg(a, b) || glob_seg(b, a),
+    }
+}
+
+fn glob_any(p: &[u8], s: &[u8]) -> bool {
+    let (mut i, mut j) = (0, 0);
+    let mut star: Option<(usize, usize)> = None;
+    while j < s.len() {
+        if i < p.len() && p[i] == PARAM_BYTE {
+            star = Some((i, j));
+            i += 1;
+        } else if i < p.len() && p[i] == s[j] {
+            i += 1;
+            j += 1;
+        } else if let Some((si, sj)) = star {
+            i = si + 1;
+            j = sj + 1;
+            star = Some((si, sj + 1));
+        } else {
+            return false;
+        }
+    }
+    while i < p.len() && p[i] == PARAM_BYTE {
+        i += 1;
+    }
+    i == p.len()
+}
+
+fn glob_seg(p: &[u8], s: &[u8]) -> bool {
+    use super::tokenize::SEGMENT_PUNCT;
+    let (mut i, mut j) = (0, 0);
+    while i < p.len() {
+        if p[i] == PARAM_BYTE {
+            while j < s.len() && !SEGMENT_PUNCT.contains(&s[j]) {
+                j += 1;
+            }
+            i += 1;
+        } else if j < s.len() && p[i] == s[j] {
+            i += 1;
+            j += 1;
+        } else {
+            return false;
+        }
+    }
+    j == s.len()
+}
+
 /// Cuts `s` to at most `max` bytes at a character boundary.
 fn cut(s: &str, max: usize) -> &str {
     let mut n = s.len().min(max);
@@ -1211,12 +1290,40 @@ fn cut(s: &str, max: usize) -> &str {
     &s[..n]
 }
 
-/// Renders a template: tokens joined by one space, parameters as `param`.
-fn render(texts: &[Box<str>], toks: &[u64], param: &str) -> String {
-    let mut out = String::new();
+/// Renders a template: its tokens (parameters as `param`) with the
+/// separators of the cluster's `example` between them, so that whitespace
+/// runs, tabs, control characters and extra delimiters stay where the first
+/// line had them (`GET /users/<*>` with `/` as a delimiter).
+///
+/// Leading and trailing whitespace and control characters of the example
+/// are dropped; leading and trailing extra delimiters are kept (`/health`).
+/// When the example does not tokenize to as many tokens as the template
+/// (it was cut to `max_example_bytes` before its last token, or comes from a
+/// foreign record), the tokens are joined by single spaces. An example cut
+/// inside or after its last token still gives every separator between
+/// tokens, so it is used (only a trailing delimiter past the cut is lost).
+/// The result depends only on persisted state (tokens and example).
+fn render(
+    texts: &[Box<str>],
+    toks: &[u64],
+    example: &str,
+    tokenizer: &Tokenizer,
+    param: &str,
+) -> String {
+    let mut spans = Vec::new();
+    let len = tokenizer.spans(example, &mut spans);
+    let seps = spans.len() == toks.len() && !spans.is_empty();
+    let mut out = String::with_capacity(len + 8);
+    if seps {
+        out.push_str(example[..spans[0].0].trim_start_matches(is_blank));
+    }
     for (i, (t, h)) in texts.iter().zip(toks).enumerate() {
         if i > 0 {
-            out.push(' ');
+            if seps {
+                out.push_str(&example[spans[i - 1].1..spans[i].0]);
+            } else {
+                out.push(' ');
+            }
         }
         if *h == WILD {
             out.push_str(param);
@@ -1230,7 +1337,16 @@ fn render(texts: &[Box<str>], toks: &[u64], param: &str) -> String {
             }
         }
     }
+    if seps {
+        out.push_str(example[spans[spans.len() - 1].1..len].trim_end_matches(is_blank));
+    }
     out
+}
+
+/// Whitespace or a control character: the separators that are trimmed from
+/// the ends of a rendered template.
+fn is_blank(c: char) -> bool {
+    c <= ' ' || c == '\x7f'
 }
 
 fn encode_tokens<'a>(texts: impl Iterator<Item = (&'a str, bool)>) -> String {

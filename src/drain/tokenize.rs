@@ -203,6 +203,49 @@ impl Tokenizer {
     }
 }
 
+impl Tokenizer {
+    /// Byte spans `(start, end)` in `line` of the tokens that
+    /// [`Tokenizer::tokenize`] finds (same cut, same separators, same
+    /// `max_tokens` rule), into `out` (cleared first). The span of an
+    /// overflow token (the rest of a line with too many tokens) ends after
+    /// the last non-separator byte of the cut line. Used to render templates
+    /// with the separators of a cluster's example; never on the hot path.
+    /// Returns the length of the cut line.
+    pub fn spans(&self, line: &str, out: &mut Vec<(usize, usize)>) -> usize {
+        out.clear();
+        let mut cut = line.len().min(self.max_line_bytes);
+        while !line.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        let b = &line.as_bytes()[..cut];
+        let n = b.len();
+        let class = &self.class;
+        let mut i = 0;
+        loop {
+            while i < n && class[b[i] as usize] & C_SEP != 0 {
+                i += 1;
+            }
+            if i == n {
+                break;
+            }
+            if out.len() + 1 == self.max_tokens && more_than_one_token(&b[i..], class) {
+                let mut end = n;
+                while class[b[end - 1] as usize] & C_SEP != 0 {
+                    end -= 1;
+                }
+                out.push((i, end));
+                break;
+            }
+            let start = i;
+            while i < n && class[b[i] as usize] & C_SEP == 0 {
+                i += 1;
+            }
+            out.push((start, i));
+        }
+        n
+    }
+}
+
 /// True if `b` (starting at a token) holds more than one token.
 fn more_than_one_token(b: &[u8], class: &[u8; 256]) -> bool {
     let mut i = 0;

@@ -33,7 +33,7 @@ const SDK_RESOURCE = ["telemetry.sdk.language", "telemetry.sdk.name", "telemetry
 /** Starts the receiver on a free port; resolves with { url, stop() }. */
 function startReceiver(db) {
   return new Promise((resolve, reject) => {
-    const child = spawn(python, [receiverScript, "--db", db, "--port", "0"], { stdio: ["ignore", "ignore", "pipe"] });
+    const child = spawn(python, [receiverScript, "--db", db, "--port", "0", "--verbose"], { stdio: ["ignore", "ignore", "pipe"] });
     let log = "";
     let started = false;
     const timer = setTimeout(() => {
@@ -124,7 +124,7 @@ async function emit(url) {
 
   const loggerProvider = new LoggerProvider({
     resource,
-    processors: [new BatchLogRecordProcessor(recording(new OTLPLogExporter({ url: `${url}/v1/logs` }), "logs", results))],
+    processors: [new BatchLogRecordProcessor({ exporter: recording(new OTLPLogExporter({ url: `${url}/v1/logs` }), "logs", results) })],
   });
   const logger = loggerProvider.getLogger("cart.logs", "1.0.0");
   logger.emit({ severityNumber: SeverityNumber.INFO, severityText: "INFO", body: "cart c-7 checked out", attributes: { "cart.id": "c-7" } });
@@ -156,6 +156,10 @@ test("OpenTelemetry JS SDK over OTLP/HTTP JSON into the catalog", async () => {
       JSON.stringify(results));
     const { code, log } = await receiver.stop();
     assert.equal(code, 0, log);
+    // Every request was OTLP/JSON (the receiver's --verbose log names the media type).
+    const requests = log.split("\n").filter((l) => l.includes('"POST /v1/'));
+    assert.equal(requests.length, 4, log);
+    for (const l of requests) assert.match(l, /" application\/json .* -> 200 2$/);
 
     db = new Database(dbPath, { readonly: true });
     db.loadExtension(ext);

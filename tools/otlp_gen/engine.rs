@@ -92,41 +92,9 @@ pub struct Config {
     pub services: usize,
 }
 
-/// One generated export request.
-pub enum Request {
-    Traces(ExportTraceServiceRequest),
-    Metrics(ExportMetricsServiceRequest),
-    Logs(ExportLogsServiceRequest),
-}
-
-impl Request {
-    /// Appends the OTLP/protobuf encoding (what prost's `encode_to_vec`
-    /// returns) to `buf`.
-    pub fn encode_proto(&self, buf: &mut Vec<u8>) {
-        use prost::Message;
-        let r = match self {
-            Request::Traces(r) => r.encode(buf),
-            Request::Metrics(r) => r.encode(buf),
-            Request::Logs(r) => r.encode(buf),
-        };
-        r.expect("Vec<u8> grows as needed");
-    }
-
-    /// Appends the OTLP/JSON encoding to `buf` (no trailing newline).
-    pub fn encode_json(&self, buf: &mut Vec<u8>) {
-        match self {
-            Request::Traces(r) => crate::json::traces(r, buf),
-            Request::Metrics(r) => crate::json::metrics(r, buf),
-            Request::Logs(r) => crate::json::logs(r, buf),
-        }
-    }
-}
-
 /// Values that never change during a run (pre-rendered strings).
 pub struct World {
     pub product_ids: Vec<String>,
-    /// `card.N` values `v0`..`v99 999` pre-rendered (larger ones are formatted).
-    pub small_values: Vec<String>,
 }
 
 impl World {
@@ -146,10 +114,8 @@ impl World {
                     .collect()
             })
             .collect();
-        let small_values = (0..100_000).map(|i| format!("v{i}")).collect();
         World {
             product_ids,
-            small_values,
         }
     }
 }
@@ -253,21 +219,35 @@ impl Gen {
         }
     }
 
-    /// The next request (`batch` records, fewer for the last), or `None`
-    /// when all records have been produced.
-    pub fn next_request(&mut self) -> Option<Request> {
+    /// Fills `b` with the next request (`batch` records, fewer for the
+    /// last); false when all records have been produced.
+    pub fn next_request(&mut self, b: &mut Batch) -> bool {
         if self.remaining == 0 {
-            return None;
+            return false;
         }
         let n = self.remaining.min(self.cfg.batch as u64) as usize;
         self.remaining -= n as u64;
         self.requests += 1;
         let svc = self.rng.weighted(&self.svc_weights);
         let pod = self.rng.below(self.svcs[svc].def.pods as u64) as u32;
-        Some(match self.cfg.signal {
-            Signal::Traces => Request::Traces(self.traces_request(svc, pod, n)),
-            Signal::Metrics => Request::Metrics(self.metrics_request(svc, pod, n)),
-            Signal::Logs => Request::Logs(self.logs_request(svc, pod, n)),
+        b.clear();
+        self.resource(b, svc, pod);
+        match self.cfg.signal {
+            Signal::Traces => self.traces_request(b, svc, n),
+            Signal::Metrics => self.metrics_request(b, svc, pod, n),
+            Signal::Logs => self.logs_request(b, svc, n),
+        }
+        debug_assert_eq!(b.records(), n);
+        self.truth.flush_resource(b.attrs_of(b.resource), &b.text);
+        true
+    }
+
+    /// An empty batch for this run's signal.
+    pub fn new_batch(&self) -> Batch {
+        Batch::new(match self.cfg.signal {
+            Signal::Traces => Kind::Traces,
+            Signal::Metrics => Kind::Metrics,
+            Signal::Logs => Kind::Logs,
         })
     }
 
@@ -279,50 +259,46 @@ impl Gen {
         self.cfg.profile == Profile::Demo
     }
 
-    /// The resource of pod `pod` of service `svc`.
-    pub fn resource(&self, svc: usize, pod: u32) -> Resource {
+    /// Writes the resource of pod `pod` of service `svc` into `b`.
+    fn resource(&self, b: &mut Batch, svc: usize, pod: u32) {
         let s = self.svcs[svc].def;
         let h = mix64((svc as u64) << 32 | pod as u64);
         let node = (svc as u64 * 3 + (pod % s.hosts) as u64) % NODES;
         let zone = ["a", "b", "c"][(node % 3) as usize];
-        let mut a = Vec::with_capacity(20);
-        a.push(kv_s("service.name", s.name));
-        a.push(kv_s("service.version", s.version));
-        a.push(kv_s("service.namespace", "opentelemetry-demo"));
-        a.push(kv("service.instance.id", uuid_from(h, h.rotate_left(17))));
-        a.push(kv(
-            "host.name",
-            format!(
-                "ip-10-0-{}-{}.eu-west-1.compute.internal",
-                16 + node,
-                10 + node * 7
-            ),
-        ));
-        a.push(kv_s("host.arch", "amd64"));
-        a.push(kv_s("os.type", "linux"));
-        a.push(kv_s("telemetry.sdk.name", "opentelemetry"));
-        a.push(kv_s("telemetry.sdk.language", s.lang.name));
-        a.push(kv_s("telemetry.sdk.version", s.lang.sdk_version));
-        a.push(kv_s("cloud.provider", "aws"));
-        a.push(kv_s("cloud.platform", "aws_eks"));
-        a.push(kv_s("cloud.region", s.region));
-        a.push(kv(
-            "cloud.availability_zone",
-            format!("{}{}", s.region, zone),
-        ));
-        a.push(kv_s("k8s.namespace.name", "otel-demo"));
-        a.push(kv_s("k8s.deployment.name", s.name));
-        a.push(kv("k8s.pod.name", pod_name(s.name, h)));
-        a.push(kv_i("process.pid", 1 + (h >> 20) as i64 % 32_000));
+        let m = b.mark();
+        b.lit("service.name", s.name);
+        b.lit("service.version", s.version);
+        b.lit("service.namespace", "opentelemetry-demo");
+        b.with("service.instance.id", |t| uuid_into(t, h, h.rotate_left(17)));
+        b.with("host.name", |t| {
+            t.push_str("ip-10-0-");
+            push_u64(t, 16 + node);
+            t.push('-');
+            push_u64(t, 10 + node * 7);
+            t.push_str(".eu-west-1.compute.internal");
+        });
+        b.lit("host.arch", "amd64");
+        b.lit("os.type", "linux");
+        b.lit("telemetry.sdk.name", "opentelemetry");
+        b.lit("telemetry.sdk.language", s.lang.name);
+        b.lit("telemetry.sdk.version", s.lang.sdk_version);
+        b.lit("cloud.provider", "aws");
+        b.lit("cloud.platform", "aws_eks");
+        b.lit("cloud.region", s.region);
+        b.with("cloud.availability_zone", |t| {
+            t.push_str(s.region);
+            t.push_str(zone);
+        });
+        b.lit("k8s.namespace.name", "otel-demo");
+        b.lit("k8s.deployment.name", s.name);
+        b.with("k8s.pod.name", |t| pod_name(t, s.name, h));
+        b.int("process.pid", 1 + (h >> 20) as i64 % 32_000);
         if let Some((rt, ver)) = s.lang.runtime {
-            a.push(kv_s("process.runtime.name", rt));
-            a.push(kv_s("process.runtime.version", ver));
+            b.lit("process.runtime.name", rt);
+            b.lit("process.runtime.version", ver);
         }
-        Resource {
-            attributes: a,
-            dropped_attributes_count: 0,
-            entity_refs: Vec::new(),
-        }
+        b.resource = b.since(m);
+        b.resource_schema = SCHEMA_URL;
     }
 
     /// Process start time of a pod (start of its cumulative metrics).
@@ -333,84 +309,70 @@ impl Gen {
 
     /// Appends the bench profile's `card.*` attributes.
     #[inline]
-    pub fn card_attrs(&mut self, attrs: &mut Vec<KeyValue>) {
+    pub fn card_attrs(&mut self, b: &mut Batch) {
         for &(key, n) in CARD_KEYS {
             let v = self.rng.below(n);
-            let s = match self.world.small_values.get(v as usize) {
-                Some(s) => s.clone(),
-                None => format!("v{v}"),
-            };
-            attrs.push(kv(key, s));
+            b.with(key, |t| {
+                t.push('v');
+                push_u64(t, v);
+            });
         }
     }
 
-    // --- value pools -------------------------------------------------------
+    // --- value pools: each writes one value into `t` -----------------------
 
-    /// A user id `user-N`, N skewed over `0..USERS` (or the demo profile's
-    /// million users when `exploding`).
-    pub fn user_id(&mut self, exploding: bool) -> String {
+    /// A user id `user-N`, N skewed over `0..USERS` (or uniform over the demo
+    /// profile's million users when `exploding`).
+    pub fn w_user(&mut self, t: &mut String, exploding: bool) {
         let n = if exploding {
             self.rng.below(DEMO_USERS)
         } else {
             self.rng.skewed(USERS)
         };
-        format!("user-{n}")
+        t.push_str("user-");
+        push_u64(t, n);
     }
 
-    pub fn session_id(&mut self) -> String {
-        hex64(mix64(self.rng.below(SESSIONS) ^ 0x5E55))
+    pub fn w_session(&mut self, t: &mut String) {
+        push_hex(t, mix64(self.rng.below(SESSIONS) ^ 0x5E55), 16);
     }
 
-    pub fn product_id(&mut self) -> String {
+    pub fn w_product(&mut self, t: &mut String) {
         let i = self.rng.skewed(PRODUCTS as u64) as usize;
-        self.world.product_ids[i].clone()
+        t.push_str(&self.world.product_ids[i]);
     }
 
-    pub fn client_ip(&mut self) -> String {
+    pub fn w_client_ip(&mut self, t: &mut String) {
         let h = mix64(self.rng.below(CLIENT_IPS) ^ 0x1b);
-        format!(
-            "10.{}.{}.{}",
-            1 + (h & 0x7f),
-            (h >> 8) & 0xff,
-            1 + (h >> 16) % 254
-        )
+        ip_into(t, 10, 1 + (h & 0x7f), (h >> 8) & 0xff, 1 + (h >> 16) % 254);
     }
 
     /// Pod IP of a peer service (50 per peer).
-    pub fn peer_ip(&mut self, peer: &str) -> String {
+    pub fn w_peer_ip(&mut self, t: &mut String, peer: &str) {
         let h = str_hash(peer);
         let pod = self.rng.below(50);
-        format!(
-            "10.0.{}.{}",
-            16 + h % 16,
-            2 + (pod * 5 + (h >> 8) % 5) % 250
-        )
+        ip_into(t, 10, 0, 16 + h % 16, 2 + (pod * 5 + (h >> 8) % 5) % 250);
     }
 
-    pub fn uuid(&mut self) -> String {
+    pub fn w_uuid(&mut self, t: &mut String) {
         let (a, b) = (self.rng.next_u64(), self.rng.next_u64());
-        uuid_from(a, b)
+        uuid_into(t, a, b);
     }
 
-    pub fn zip(&mut self) -> String {
-        format!("{:05}", 10_000 + mix64(self.rng.below(ZIPS)) % 89_999)
+    pub fn w_zip(&mut self, t: &mut String) {
+        let z = 10_000 + mix64(self.rng.below(ZIPS)) % 89_999;
+        push_u64(t, z);
     }
 
-    pub fn email(&mut self) -> String {
-        const DOMAINS: &[&str] = &[
-            "example.com",
-            "example.org",
-            "mail.example.net",
-            "shop.example",
-        ];
+    pub fn w_email(&mut self, t: &mut String) {
+        const DOMAINS: &[&str] = &["example.com", "example.org", "mail.example.net", "shop.example"];
         let i = self.rng.below(EMAILS);
         let h = mix64(i ^ 0xE1);
-        format!(
-            "{}***{}@{}",
-            (b'a' + (h % 26) as u8) as char,
-            i,
-            DOMAINS[(h >> 8) as usize % DOMAINS.len()]
-        )
+        t.push((b'a' + (h % 26) as u8) as char);
+        t.push_str("***");
+        push_u64(t, i);
+        t.push('@');
+        t.push_str(DOMAINS[(h >> 8) as usize % DOMAINS.len()]);
     }
 
     /// A money amount with two decimals, as a double.
@@ -419,126 +381,49 @@ impl Gen {
     }
 }
 
-// --- attribute helpers ------------------------------------------------------
-
-#[inline]
-pub fn any(v: Value) -> Option<AnyValue> {
-    Some(AnyValue { value: Some(v) })
+/// A stable 64-bit hash of a string (not for security).
+pub fn str_hash(s: &str) -> u64 {
+    s.bytes().fold(0x243F_6A88_85A3_08D3, |h, b| mix64(h ^ b as u64))
 }
 
-#[inline]
-pub fn kv(key: &str, v: String) -> KeyValue {
-    KeyValue {
-        key: key.to_owned(),
-        value: any(Value::StringValue(v)),
-        key_strindex: 0,
-    }
-}
-
-#[inline]
-pub fn kv_s(key: &str, v: &str) -> KeyValue {
-    kv(key, v.to_owned())
-}
-
-#[inline]
-pub fn kv_i(key: &str, v: i64) -> KeyValue {
-    KeyValue {
-        key: key.to_owned(),
-        value: any(Value::IntValue(v)),
-        key_strindex: 0,
-    }
-}
-
-/// A double attribute (rounded to six significant digits, see
-/// [`crate::rng::round6`]).
-#[inline]
-pub fn kv_f(key: &str, v: f64) -> KeyValue {
-    KeyValue {
-        key: key.to_owned(),
-        value: any(Value::DoubleValue(crate::rng::round6(v))),
-        key_strindex: 0,
-    }
-}
-
-#[inline]
-pub fn kv_b(key: &str, v: bool) -> KeyValue {
-    KeyValue {
-        key: key.to_owned(),
-        value: any(Value::BoolValue(v)),
-        key_strindex: 0,
-    }
-}
-
-/// A string-array attribute.
-pub fn kv_arr(key: &str, vs: Vec<String>) -> KeyValue {
-    KeyValue {
-        key: key.to_owned(),
-        value: any(Value::ArrayValue(ArrayValue {
-            values: vs
-                .into_iter()
-                .map(|s| AnyValue {
-                    value: Some(Value::StringValue(s)),
-                })
-                .collect(),
-        })),
-        key_strindex: 0,
-    }
-}
-
-pub fn scope((name, version): crate::model::Scope) -> InstrumentationScope {
-    InstrumentationScope {
-        name: name.to_owned(),
-        version: version.to_owned(),
-        attributes: Vec::new(),
-        dropped_attributes_count: 0,
-    }
-}
-
-/// 16 lower-case hex digits.
-pub fn hex64(x: u64) -> String {
-    let mut s = String::with_capacity(16);
-    let _ = write!(s, "{x:016x}");
-    s
+fn ip_into(t: &mut String, a: u64, b: u64, c: u64, d: u64) {
+    push_u64(t, a);
+    t.push('.');
+    push_u64(t, b);
+    t.push('.');
+    push_u64(t, c);
+    t.push('.');
+    push_u64(t, d);
 }
 
 /// A version-4-shaped UUID from 128 random bits.
-pub fn uuid_from(a: u64, b: u64) -> String {
-    let mut s = String::with_capacity(36);
-    let _ = write!(
-        s,
-        "{:08x}-{:04x}-4{:03x}-{:04x}-{:012x}",
-        a >> 32,
-        (a >> 16) & 0xffff,
-        a & 0xfff,
-        0x8000 | (b >> 48) & 0x3fff,
-        b & 0xffff_ffff_ffff
-    );
-    s
-}
-
-/// A stable 64-bit hash of a string (not for security).
-pub fn str_hash(s: &str) -> u64 {
-    s.bytes()
-        .fold(0x243F_6A88_85A3_08D3, |h, b| mix64(h ^ b as u64))
+pub fn uuid_into(t: &mut String, a: u64, b: u64) {
+    push_hex(t, a >> 32, 8);
+    t.push('-');
+    push_hex(t, (a >> 16) & 0xffff, 4);
+    t.push_str("-4");
+    push_hex(t, a & 0xfff, 3);
+    t.push('-');
+    push_hex(t, 0x8000 | (b >> 48) & 0x3fff, 4);
+    t.push('-');
+    push_hex(t, b & 0xffff_ffff_ffff, 12);
 }
 
 /// A Kubernetes pod name: `<deployment>-<replicaset hash>-<suffix>`.
-fn pod_name(service: &str, h: u64) -> String {
+fn pod_name(t: &mut String, service: &str, h: u64) {
     const ALNUM: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
-    let mut s = String::with_capacity(service.len() + 18);
-    s.push_str(service);
-    s.push('-');
+    t.push_str(service);
+    t.push('-');
     // One replica set per service (its hash depends on the service only).
     let mut r = str_hash(service);
     for _ in 0..10 {
-        s.push(ALNUM[(r % 27) as usize] as char);
+        t.push(ALNUM[(r % 27) as usize] as char);
         r /= 27;
     }
-    s.push('-');
+    t.push('-');
     let mut p = h;
     for _ in 0..5 {
-        s.push(ALNUM[(p % 27) as usize] as char);
+        t.push(ALNUM[(p % 27) as usize] as char);
         p /= 27;
     }
-    s
 }

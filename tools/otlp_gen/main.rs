@@ -105,7 +105,12 @@ pub fn run(
     let mut g = Gen::new(cfg.clone(), distinct);
     let mut buf: Vec<u8> = Vec::with_capacity(1 << 20);
     let mut bytes = 0u64;
-    while let Some(req) = g.next_request() {
+    let (mut tb, mut te, mut tw, mut td) = (0f64, 0f64, 0f64, 0f64);
+    loop {
+        let t0 = Instant::now();
+        let Some(req) = g.next_request() else { break };
+        let t1 = Instant::now();
+        tb += (t1 - t0).as_secs_f64();
         buf.clear();
         match format {
             Format::Proto | Format::Json => {
@@ -128,9 +133,16 @@ pub fn run(
                 buf.push(b'\n');
             }
         }
+        let t2 = Instant::now();
+        te += (t2 - t1).as_secs_f64();
         out.write_all(&buf)?;
+        let t3 = Instant::now();
+        tw += (t3 - t2).as_secs_f64();
+        drop(req);
+        td += t3.elapsed().as_secs_f64();
         bytes += buf.len() as u64;
     }
+    eprintln!("build {tb:.3} encode {te:.3} write {tw:.3} drop {td:.3}");
     out.flush()?;
     let stats = Stats {
         records: cfg.records,

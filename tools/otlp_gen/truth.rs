@@ -31,7 +31,7 @@ pub const EVENT: usize = 2;
 pub const LINK: usize = 3;
 
 /// Type bits of [`Slot::types`], in output order.
-const TYPE_NAMES: [&str; 8] = [
+pub const TYPE_NAMES: [&str; 8] = [
     "empty", "string", "bool", "int", "double", "array", "kvlist", "bytes",
 ];
 
@@ -53,7 +53,7 @@ pub enum EntityInfo {
 }
 
 struct Slot {
-    key: String,
+    key: &'static str,
     count: u64,
     types: u8,
     values: Option<AHashSet<u64>>,
@@ -147,25 +147,26 @@ impl Truth {
         }
     }
 
-    /// Counts the keys of `kvs` once for entity `e` in `scope`.
+    /// Counts the keys of `attrs` (held by `b`) once for entity `e` in
+    /// `scope`.
     #[inline]
-    pub fn attrs(&mut self, e: usize, scope: usize, kvs: &[KeyValue]) {
-        self.attrs_n(e, scope, kvs, 1);
+    pub fn attrs(&mut self, e: usize, scope: usize, attrs: &[Attr], b: &Batch) {
+        self.attrs_n(e, scope, attrs, b, 1);
     }
 
-    fn attrs_n(&mut self, e: usize, scope: usize, kvs: &[KeyValue], n: u64) {
+    fn attrs_n(&mut self, e: usize, scope: usize, attrs: &[Attr], b: &Batch, n: u64) {
         let distinct = self.distinct;
         let ent = &mut self.entities[e];
         let slots = &mut ent.scopes[scope];
         let mut hint = ent.hints[scope];
-        for kv in kvs {
-            let i = if hint < slots.len() && slots[hint].key == kv.key {
+        for a in attrs {
+            let i = if hint < slots.len() && same_key(slots[hint].key, a.key) {
                 hint
-            } else if let Some(i) = slots.iter().position(|s| s.key == kv.key) {
+            } else if let Some(i) = slots.iter().position(|s| same_key(s.key, a.key)) {
                 i
             } else {
                 slots.push(Slot {
-                    key: kv.key.clone(),
+                    key: a.key,
                     count: 0,
                     types: 0,
                     values: distinct.then(AHashSet::new),
@@ -174,10 +175,10 @@ impl Truth {
             };
             let slot = &mut slots[i];
             slot.count += n;
-            slot.types |= 1 << type_index(kv.value.as_ref());
+            slot.types |= 1 << type_index(Some(&a.val));
             if let Some(values) = &mut slot.values {
                 let mut h = self.hasher.build_hasher();
-                hash_value(kv.value.as_ref(), &mut h);
+                hash_value(&a.val, b, &mut h);
                 values.insert(h.finish());
             }
             hint = i + 1;
@@ -187,10 +188,10 @@ impl Truth {
 
     /// Applies a request's resource attributes to the records counted since
     /// the last call.
-    pub fn flush_resource(&mut self, kvs: &[KeyValue]) {
+    pub fn flush_resource(&mut self, attrs: &[Attr], b: &Batch) {
         let pending = std::mem::take(&mut self.pending);
         for &(e, n) in &pending {
-            self.attrs_n(e, RESOURCE, kvs, n);
+            self.attrs_n(e, RESOURCE, attrs, b, n);
         }
         self.pending = pending;
         self.pending.clear();
@@ -212,7 +213,7 @@ impl Truth {
     }
 
     /// Counts a log body by type.
-    pub fn body(&mut self, body: Option<&AnyValue>) {
+    pub fn body(&mut self, body: Option<&Val>) {
         self.body_kinds[type_index(body)] += 1;
     }
 
@@ -305,7 +306,7 @@ impl Truth {
                             if let Some(v) = &sl.values {
                                 k.insert("distinct".into(), J::from(v.len()));
                             }
-                            (sl.key.clone(), J::Object(k))
+                            (sl.key.to_owned(), J::Object(k))
                         })
                         .collect();
                     keys.insert((*name).into(), J::Object(m));
@@ -377,45 +378,44 @@ fn types_json(bits: u8) -> J {
     )
 }
 
-/// Index into [`TYPE_NAMES`].
-pub fn type_index(v: Option<&AnyValue>) -> usize {
-    match v.and_then(|v| v.value.as_ref()) {
-        None | Some(Value::StringValueStrindex(_)) => 0,
-        Some(Value::StringValue(_)) => 1,
-        Some(Value::BoolValue(_)) => 2,
-        Some(Value::IntValue(_)) => 3,
-        Some(Value::DoubleValue(_)) => 4,
-        Some(Value::ArrayValue(_)) => 5,
-        Some(Value::KvlistValue(_)) => 6,
-        Some(Value::BytesValue(_)) => 7,
+/// Keys are static strings, usually the very same literal.
+#[inline]
+fn same_key(a: &'static str, b: &'static str) -> bool {
+    std::ptr::eq(a, b) || a == b
+}
+
+/// Index into [`TYPE_NAMES`] (0 for no value).
+pub fn type_index(v: Option<&Val>) -> usize {
+    match v {
+        None => 0,
+        Some(Val::Str(..) | Val::Lit(_)) => 1,
+        Some(Val::Bool(_)) => 2,
+        Some(Val::Int(_)) => 3,
+        Some(Val::Double(_)) => 4,
+        Some(Val::Array(_)) => 5,
+        Some(Val::Kvlist(_)) => 6,
     }
 }
 
-pub fn type_name(v: Option<&AnyValue>) -> &'static str {
-    TYPE_NAMES[type_index(v)]
-}
-
-fn hash_value(v: Option<&AnyValue>, h: &mut impl Hasher) {
-    let t = type_index(v);
-    h.write_u8(t as u8);
-    match v.and_then(|v| v.value.as_ref()) {
-        None | Some(Value::StringValueStrindex(_)) => {}
-        Some(Value::StringValue(s)) => h.write(s.as_bytes()),
-        Some(Value::BoolValue(b)) => h.write_u8(*b as u8),
-        Some(Value::IntValue(i)) => h.write_i64(*i),
-        Some(Value::DoubleValue(d)) => h.write_u64(d.to_bits()),
-        Some(Value::BytesValue(b)) => h.write(b),
-        Some(Value::ArrayValue(a)) => {
-            h.write_usize(a.values.len());
-            for x in &a.values {
-                hash_value(Some(x), h);
+/// Hashes a value by type and content (arrays and kvlists element-wise).
+fn hash_value(v: &Val, b: &Batch, h: &mut impl Hasher) {
+    h.write_u8(type_index(Some(v)) as u8);
+    match v {
+        Val::Str(..) | Val::Lit(_) => h.write(b.str_of(v).as_bytes()),
+        Val::Bool(x) => h.write_u8(*x as u8),
+        Val::Int(i) => h.write_i64(*i),
+        Val::Double(d) => h.write_u64(d.to_bits()),
+        Val::Array(r) => {
+            h.write_usize(r.len());
+            for x in &b.vals[r.range()] {
+                hash_value(x, b, h);
             }
         }
-        Some(Value::KvlistValue(l)) => {
-            h.write_usize(l.values.len());
-            for kv in &l.values {
-                h.write(kv.key.as_bytes());
-                hash_value(kv.value.as_ref(), h);
+        Val::Kvlist(r) => {
+            h.write_usize(r.len());
+            for a in b.attrs_of(*r) {
+                h.write(a.key.as_bytes());
+                hash_value(&a.val, b, h);
             }
         }
     }

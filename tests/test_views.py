@@ -1,0 +1,114 @@
+"""The query layer (sql/views.sql): index use, documents, catalogs of keys and
+services, span-name patterns, first/last seen."""
+import json
+import unittest
+
+from helpers import connect
+from otlp_payloads import gauge, log, logs, span, traces
+
+# The seed's query patterns and the index each must use.
+PLANS = {
+    "SELECT * FROM service_metrics WHERE service_name = 'api'": ["idx_metric_services_service", "PRIMARY KEY (name=?)"],
+    "SELECT * FROM service_spans WHERE service_name = 'api'": ["idx_span_services_service", "PRIMARY KEY (name=?)"],
+    "SELECT * FROM service_log_severities WHERE service_name = 'api'": ["idx_log_services_service"],
+    "SELECT document FROM metric_metadata WHERE name = 'cpu'": ["PRIMARY KEY (name=?)", "PRIMARY KEY (metric_name=? AND key_scope=?)"],
+    "SELECT document FROM span_metadata WHERE name = 'GET /a'": ["PRIMARY KEY (name=?)", "PRIMARY KEY (span_name=? AND key_scope=?)"],
+    "SELECT document FROM log_metadata WHERE severity = 'ERROR'": ["PRIMARY KEY (severity=?)", "PRIMARY KEY (severity=? AND key_scope=?)"],
+    "SELECT * FROM top_log_templates WHERE severity = 'ERROR' AND service_name = 'api' LIMIT 5":
+        ["idx_log_body_templates_top (severity=? AND service_name=?)"],
+}
+
+
+def catalog():
+    db = connect()
+    db.execute("INSERT INTO otlp_ingest(payload) VALUES (?)", (traces(
+        [span("GET /a", attrs={"user.id": f"u{i}", "http.method": "GET"}, events=[("exception", {"exception.type": "E"})])
+         for i in range(30)] + [span(f"GET /users/{i}") for i in range(40)], service="api", host="h1"),))
+    db.execute("INSERT INTO otlp_ingest(payload) VALUES (?)", (traces([span("GET /a", attrs={"user.id": "u1"})], service="web"),))
+    db.execute("INSERT INTO otlp_ingest(payload) VALUES (?)", (gauge("cpu", [({"core": str(i % 4), "user.id": f"u{i}"}, 1.0) for i in range(20)], service="api"),))
+    db.execute("INSERT INTO otlp_ingest(payload) VALUES (?)", (logs(
+        [log(f"disk {i} failed", 17, "ERROR", {"user.id": f"u{i}"}) for i in range(10)] + [log("started", 9)] * 5, service="api"),))
+    return db
+
+
+class TestViews(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.db = catalog()
+
+    def test_query_plans_use_indexes(self):
+        for sql, wanted in PLANS.items():
+            with self.subTest(sql):
+                plan = " | ".join(r[3] for r in self.db.execute("EXPLAIN QUERY PLAN " + sql))
+                for w in wanted:
+                    self.assertIn(w, plan)
+                self.assertNotRegex(plan, r"SCAN (metrics|spans|logs|metric_services|span_services|log_services|log_body_templates)\b")
+
+    def test_service_views(self):
+        self.assertEqual(self.db.execute("SELECT metric_name, type, sample_count FROM service_metrics WHERE service_name = 'api'").fetchall(),
+                         [("cpu", "Gauge", 20)])
+        spans = dict(self.db.execute("SELECT span_name, sample_count FROM service_spans WHERE service_name = 'api'"))
+        self.assertEqual(spans["GET /a"], 30)
+        self.assertEqual(self.db.execute("SELECT severity, sample_count FROM service_log_severities WHERE service_name = 'api' ORDER BY 1").fetchall(),
+                         [("ERROR", 10), ("INFO", 5)])
+        self.assertEqual(self.db.execute("SELECT template, count FROM top_log_templates WHERE severity = 'ERROR' AND service_name = 'api'").fetchall(),
+                         [("disk <*> failed", 10)])
+
+    def test_metric_metadata(self):
+        d = json.loads(self.db.execute("SELECT document FROM metric_metadata WHERE name = 'cpu'").fetchone()[0])
+        self.assertEqual((d["name"], d["type"], d["unit"], d["sample_count"], d["services"]), ("cpu", "Gauge", "1", 20, {"api": 20}))
+        self.assertEqual(d["label_keys"]["core"]["estimated_cardinality"], 4)
+        self.assertEqual(d["label_keys"]["core"]["value_samples"], ["0", "1", "2", "3"])
+        self.assertEqual(set(d["resource_keys"]), {"service.name"})
+        self.assertEqual(d["estimated_active_series"], 20)
+
+    def test_span_metadata(self):
+        d = json.loads(self.db.execute("SELECT document FROM span_metadata WHERE name = 'GET /a'").fetchone()[0])
+        self.assertEqual((d["kind"], d["sample_count"], d["services"]), ("Server", 31, {"api": 30, "web": 1}))
+        self.assertEqual(d["attribute_keys"]["user.id"]["count"], 31)
+        self.assertAlmostEqual(d["attribute_keys"]["http.method"]["percentage"], 100 * 30 / 31)
+        self.assertEqual(d["event_names"], ["exception"])
+        self.assertEqual(d["events"]["exception"]["attribute_keys"]["exception.type"]["count"], 30)
+        self.assertEqual(set(d["resource_keys"]), {"service.name", "host"})
+
+    def test_log_metadata(self):
+        d = json.loads(self.db.execute("SELECT document FROM log_metadata WHERE severity = 'ERROR'").fetchone()[0])
+        self.assertEqual((d["sample_count"], d["services"]), (10, {"api": 10}))
+        self.assertEqual(d["body_templates"], [{"service_name": "api", "template": "disk <*> failed", "count": 10,
+                                                "percentage": 100.0, "example": "disk 0 failed"}])
+        self.assertEqual(d["attribute_keys"]["user.id"]["estimated_cardinality"], 10)
+
+    def test_attribute_catalog(self):
+        row = self.db.execute("SELECT signals, scopes, metrics, spans, severities, total_count, estimated_cardinality "
+                              "FROM attribute_catalog WHERE key_name = 'user.id'").fetchone()
+        self.assertEqual(set(row[0].split(",")), {"metrics", "spans", "logs"})
+        self.assertEqual(set(row[1].split(",")), {"label", "attribute"})
+        self.assertEqual(row[2:6], (1, 1, 1, 31 + 20 + 10))
+        self.assertEqual(row[6], 30)  # u0..u29 on spans ∪ u0..u19 on cpu ∪ u0..u9 in logs
+
+    def test_service_overview(self):
+        rows = {r[0]: r[1:] for r in self.db.execute(
+            "SELECT service_name, metrics, data_points, span_names, spans, log_records, logs_by_severity FROM service_overview")}
+        self.assertEqual(rows["api"][:5], (1, 20, 41, 70, 15))
+        self.assertEqual(json.loads(rows["api"][5]), {"ERROR": 10, "INFO": 5})
+        self.assertEqual(rows["web"][:5], (0, 0, 1, 1, 0))
+
+    def test_span_name_explosions(self):
+        rows = self.db.execute("SELECT service_name, pattern, estimated_names, span_count FROM span_name_explosions").fetchall()
+        self.assertIn(("api", "GET /users/<*>", 40, 40), rows)
+        self.assertEqual([r for r in rows if r[1] == "GET /a"], [])
+
+    def test_key_cardinality(self):
+        top = self.db.execute("SELECT signal, entity, key_name, estimated_cardinality FROM key_cardinality "
+                              "ORDER BY estimated_cardinality DESC LIMIT 1").fetchone()
+        self.assertEqual(top, ("spans", "GET /a", "user.id", 30))
+
+    def test_first_and_last_seen(self):
+        self.assertEqual(self.db.execute("SELECT first_seen, last_seen FROM spans WHERE name = 'GET /a'").fetchone(),
+                         ("2023-11-14 22:13:20", "2023-11-14 22:13:20"))
+        recent = self.db.execute("SELECT count(*) FROM key_cardinality WHERE first_seen > datetime('2023-11-14')").fetchone()[0]
+        self.assertEqual(recent, self.db.execute("SELECT count(*) FROM key_cardinality").fetchone()[0])
+
+
+if __name__ == "__main__":
+    unittest.main()
