@@ -1233,9 +1233,18 @@ fn param_differs_v2(a: &[u8], b: &[u8]) -> bool {
             ra.first() == Some(&PARAM_BYTE) || rb.first() == Some(&PARAM_BYTE)
         }
         2 => glob_any(a, b) || glob_any(b, a),
+        5 => prefix_rule(a, b),
+        6 => prefix_rule(a, b) || glob_any(a, b) || glob_any(b, a),
         3 => glob_seg(a, b) || glob_seg(b, a),
         _ => a == [PARAM_BYTE] || b == [PARAM_BYTE] || glob_seg(a, b) || glob_seg(b, a),
     }
+}
+
+fn prefix_rule(a: &[u8], b: &[u8]) -> bool {
+    let fp = |t: &[u8]| t.iter().position(|&c| c == PARAM_BYTE).unwrap_or(usize::MAX);
+    let k = fp(a).min(fp(b));
+    let pre = a.iter().zip(b).take_while(|(x, y)| x == y).count();
+    pre >= k
 }
 
 fn glob_any(p: &[u8], s: &[u8]) -> bool {

@@ -24,7 +24,7 @@ use prost::Message;
 use serde_json::{Map, Value as J, json};
 
 use crate::engine::{CARD_KEYS, Config, EPOCH_NS, Profile, Signal};
-use crate::truth::type_name;
+use crate::truth::TYPE_NAMES;
 use crate::{Format, run, truth_header};
 
 /// Collects check results.
@@ -625,6 +625,20 @@ fn naive_truth(signal: Signal, reqs: &[Decoded]) -> J {
         root.insert("body_types".into(), J::Null);
     }
     J::Object(root)
+}
+
+/// Type name of an `AnyValue`, as `Truth` names them.
+fn type_name(v: Option<&opentelemetry_proto::tonic::common::v1::AnyValue>) -> &'static str {
+    TYPE_NAMES[match v.and_then(|v| v.value.as_ref()) {
+        None | Some(Value::StringValueStrindex(_)) => 0,
+        Some(Value::StringValue(_)) => 1,
+        Some(Value::BoolValue(_)) => 2,
+        Some(Value::IntValue(_)) => 3,
+        Some(Value::DoubleValue(_)) => 4,
+        Some(Value::ArrayValue(_)) => 5,
+        Some(Value::KvlistValue(_)) => 6,
+        Some(Value::BytesValue(_)) => 7,
+    }]
 }
 
 /// Types in the order `Truth` writes them.

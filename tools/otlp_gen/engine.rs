@@ -3,17 +3,8 @@
 //! attribute helpers. `traces.rs`, `metrics.rs` and `logs.rs` add one
 //! request builder each.
 
-use std::fmt::Write as _;
-
-use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
-use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
-use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
-use opentelemetry_proto::tonic::common::v1::{
-    AnyValue, ArrayValue, InstrumentationScope, KeyValue, any_value::Value,
-};
-use opentelemetry_proto::tonic::resource::v1::Resource;
-
 use crate::model::{SERVICES, Service};
+use crate::rec::{Batch, Kind, push_hex, push_u64};
 use crate::rng::{Rng, mix64};
 use crate::truth::Truth;
 
@@ -238,7 +229,7 @@ impl Gen {
             Signal::Logs => self.logs_request(b, svc, n),
         }
         debug_assert_eq!(b.records(), n);
-        self.truth.flush_resource(b.attrs_of(b.resource), &b.text);
+        self.truth.flush_resource(b.attrs_of(b.resource), b);
         true
     }
 

@@ -4,11 +4,8 @@
 //! the service's family (web, commerce, catalog) or the common set, and
 //! fills its `{variables}`. A few bodies are maps (kvlist) or integers.
 
-use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
-use opentelemetry_proto::tonic::common::v1::{KeyValueList, any_value::Value};
-use opentelemetry_proto::tonic::logs::v1::{LogRecord, ResourceLogs, ScopeLogs};
-
-use crate::engine::{Gen, SCHEMA_URL, any, kv, kv_f, kv_i, kv_s, scope};
+use crate::engine::Gen;
+use crate::rec::{Batch, LogRec, Val, push_hex_bytes, push_u64};
 use crate::model::{self, Family, Service, Tmpl};
 use crate::rng::mix64;
 use crate::truth::{ATTRIBUTE, EntityInfo};
@@ -221,47 +218,17 @@ fn var_at(text: &str, open: usize) -> Option<(Var, usize)> {
     ident.then(|| (parse_var(name), open + 1 + close + 1))
 }
 
-/// Per-request accumulator: records grouped by logger, first-seen order.
-struct Scopes {
-    names: Vec<&'static str>,
-    blocks: Vec<ScopeLogs>,
-}
-
 impl Gen {
-    pub fn logs_request(&mut self, svc: usize, pod: u32, n: usize) -> ExportLogsServiceRequest {
-        let resource = self.resource(svc, pod);
-        let mut scopes = Scopes {
-            names: Vec::new(),
-            blocks: Vec::new(),
-        };
+    pub fn logs_request(&mut self, b: &mut Batch, svc: usize, n: usize) {
+        b.scope_schema = "";
         for _ in 0..n {
-            let (record, logger) = self.log_record(svc);
-            let i = match scopes.names.iter().position(|s| *s == logger) {
-                Some(i) => i,
-                None => {
-                    scopes.names.push(logger);
-                    scopes.blocks.push(ScopeLogs {
-                        scope: Some(scope((logger, ""))),
-                        log_records: Vec::new(),
-                        schema_url: String::new(),
-                    });
-                    scopes.blocks.len() - 1
-                }
-            };
-            scopes.blocks[i].log_records.push(record);
-        }
-        self.truth.flush_resource(&resource.attributes);
-        ExportLogsServiceRequest {
-            resource_logs: vec![ResourceLogs {
-                resource: Some(resource),
-                scope_logs: scopes.blocks,
-                schema_url: SCHEMA_URL.to_owned(),
-            }],
+            self.log_record(b, svc);
         }
     }
 
-    /// One log record of service `svc` and the logger (scope) it belongs to.
-    fn log_record(&mut self, svc: usize) -> (LogRecord, &'static str) {
+    /// Builds one log record of service `svc` into `b` and records it in
+    /// the ground truth.
+    fn log_record(&mut self, b: &mut Batch, svc: usize) {
         let def = self.svcs[svc].def;
         let mut sev_i = self.rng.weighted(model::SEVERITY_WEIGHTS);
         if self.svcs[svc].templates[sev_i].is_empty() {
@@ -276,81 +243,59 @@ impl Gen {
         let observed = time + self.rng.range(100_000, 50_000_000) as u64;
 
         // Body: mostly the filled template; a few structured or numeric.
-        let mut attrs = Vec::with_capacity(20);
         let mut user = None;
         let kind = self.rng.below(100);
         let body = if kind < 3 {
-            let amount = self.amount();
-            let order = self.uuid();
+            let m = b.mark();
             let event = *self
                 .rng
                 .pick(&["order_placed", "cart_updated", "payment_captured"]);
-            any(Value::KvlistValue(KeyValueList {
-                values: vec![
-                    kv_s("event", event),
-                    kv("order_id", order),
-                    kv_f("amount", amount),
-                    kv_i("items", self.rng.range(1, 9)),
-                ],
-            }))
+            b.lit("event", event);
+            b.with("order_id", |t| self.w_uuid(t));
+            let amount = self.amount();
+            b.dbl("amount", amount);
+            b.int("items", self.rng.range(1, 9));
+            Val::Kvlist(b.since(m))
         } else if kind < 4 {
-            any(Value::IntValue(self.rng.range(0, 599)))
+            Val::Int(self.rng.range(0, 599))
         } else {
-            let text = self.fill(ti, &mut user);
-            any(Value::StringValue(text))
+            self.fill(b, ti, &mut user)
         };
+        let string_body = matches!(body, Val::Str(..));
 
         // Attributes.
-        let t = &self.logs.templates[ti];
-        let salt = t.salt;
-        let pattern_string = matches!(
-            body.as_ref().and_then(|b| b.value.as_ref()),
-            Some(Value::StringValue(_))
-        );
+        let m = b.mark();
+        let salt = self.logs.templates[ti].salt;
         let logger = def.loggers[(salt % def.loggers.len() as u64) as usize];
         if def.lang.name != "cpp" && !def.file_logs {
             let h = mix64(salt ^ 0xC0DE);
-            let func = model::FUNCS[(h % model::FUNCS.len() as u64) as usize];
-            attrs.push(kv_s("code.function.name", func));
-            attrs.push(kv(
-                "code.file.path",
-                format!("src/{}.{}", logger.replace(['.', ':'], "/"), def.lang.ext),
-            ));
-            attrs.push(kv_i("code.line.number", 20 + (h >> 16) as i64 % 600));
+            b.lit("code.function.name", model::FUNCS[(h % model::FUNCS.len() as u64) as usize]);
+            b.with("code.file.path", |t| {
+                t.push_str("src/");
+                for c in logger.chars() {
+                    t.push(if c == '.' || c == ':' { '/' } else { c });
+                }
+                t.push('.');
+                t.push_str(def.lang.ext);
+            });
+            b.int("code.line.number", 20 + (h >> 16) as i64 % 600);
         }
         if def.file_logs {
-            let file = if def.name == "image-provider" {
-                if sev_num >= model::WARN.0 {
-                    "error.log"
-                } else {
-                    "access.log"
-                }
-            } else if def.name == "email" {
-                "email.log"
-            } else {
-                "quote.log"
+            let file = match def.name {
+                "image-provider" if sev_num >= model::WARN.0 => "error.log",
+                "image-provider" => "access.log",
+                "email" => "email.log",
+                _ => "quote.log",
             };
-            attrs.push(kv_s("log.file.name", file));
-            attrs.push(kv_s(
-                "log.iostream",
-                if sev_num >= model::WARN.0 {
-                    "stderr"
-                } else {
-                    "stdout"
-                },
-            ));
+            b.lit("log.file.name", file);
+            let stream = if sev_num >= model::WARN.0 { "stderr" } else { "stdout" };
+            b.lit("log.iostream", stream);
         }
         if def.lang.threads {
-            let th = if def.lang.name == "java" {
-                *self.rng.pick(model::THREADS_JAVA)
-            } else {
-                *self.rng.pick(model::THREADS_DOTNET)
-            };
-            attrs.push(kv_s("thread.name", th));
-            attrs.push(kv_i("thread.id", 20 + self.rng.below(40) as i64));
+            crate::traces::thread_attrs(self, b, def);
         }
         if let Some(u) = user {
-            attrs.push(kv("user.id", u));
+            b.push("user.id", u);
         }
         if sev_num >= model::ERROR.0 && self.rng.chance(1, 2) {
             let (ty, msg) = if def.lang.name == "java" {
@@ -358,250 +303,174 @@ impl Gen {
             } else {
                 *self.rng.pick(model::EXCEPTIONS_OTHER)
             };
-            attrs.push(kv_s("exception.type", ty));
-            attrs.push(kv_s("exception.message", msg));
+            b.lit("exception.type", ty);
+            b.lit("exception.message", msg);
         }
         // Trace correlation for records logged inside a request.
-        let (trace_id, span_id) = if self.rng.chance(7, 10) {
-            (self.rng.id16(), self.rng.id8())
+        let trace = if self.rng.chance(7, 10) {
+            Some((self.id16(), self.id8()))
         } else {
-            (Vec::new(), Vec::new())
+            None
         };
         if def.lang.otel_log_attrs {
-            let (tid, sid) = if trace_id.is_empty() {
-                ("0".to_owned(), "0".to_owned())
-            } else {
-                (hex(&trace_id), hex(&span_id))
-            };
-            attrs.push(kv("otelTraceID", tid));
-            attrs.push(kv("otelSpanID", sid));
-            attrs.push(kv_s("otelServiceName", def.name));
-            attrs.push(kv_s(
+            match &trace {
+                Some((t, s)) => {
+                    b.with("otelTraceID", |x| push_hex_bytes(x, t));
+                    b.with("otelSpanID", |x| push_hex_bytes(x, s));
+                }
+                None => {
+                    b.lit("otelTraceID", "0");
+                    b.lit("otelSpanID", "0");
+                }
+            }
+            b.lit("otelServiceName", def.name);
+            b.lit(
                 "otelTraceSampled",
-                if trace_id.is_empty() { "False" } else { "True" },
-            ));
+                if trace.is_some() { "True" } else { "False" },
+            );
         }
         if self.demo() && def.family != Family::Catalog && self.rng.chance(1, 2) {
-            let id = self.uuid();
-            attrs.push(kv("request.id", id));
+            b.with("request.id", |t| self.w_uuid(t));
         }
         if self.bench() {
-            self.card_attrs(&mut attrs);
+            self.card_attrs(b);
         }
+        let attrs = b.since(m);
 
         let with_text = !self.rng.chance(1, 10);
-        let record = LogRecord {
-            time_unix_nano: if self.rng.chance(19, 20) { time } else { 0 },
-            observed_time_unix_nano: observed,
-            severity_number: sev_num,
-            severity_text: if with_text {
-                sev_text.to_owned()
-            } else {
-                String::new()
-            },
-            body,
-            attributes: attrs,
-            dropped_attributes_count: 0,
-            flags: if trace_id.is_empty() { 0 } else { 1 },
-            trace_id,
-            span_id,
-            event_name: String::new(),
-        };
+        let scope = b.scope((logger, ""));
+        b.logs.push(LogRec {
+            time: if self.rng.chance(19, 20) { time } else { 0 },
+            observed,
+            severity: sev_num,
+            severity_text: if with_text { sev_text } else { "" },
+            body: Some(body),
+            attrs,
+            flags: if trace.is_some() { 1 } else { 0 },
+            trace,
+            scope,
+        });
 
         // Ground truth.
-        let e = self.truth.entity(
+        let t = &mut self.truth;
+        let e = t.entity(
             sev_text,
             EntityInfo::Log {
                 severity_number: sev_num,
             },
         );
-        self.truth
-            .record(e, svc, if with_text { "text" } else { "no_text" });
-        self.truth.attrs(e, ATTRIBUTE, &record.attributes);
-        self.truth.body(record.body.as_ref());
-        if pattern_string {
-            let t = &self.logs.templates[ti];
-            let (pattern, sev) = (t.pattern.clone(), t.sev.1);
-            self.truth.template(ti, &pattern, sev, svc);
+        t.record(e, svc, if with_text { "text" } else { "no_text" });
+        t.attrs(e, ATTRIBUTE, b.attrs_of(attrs), b);
+        t.body(Some(&body));
+        if string_body {
+            let tpl = &self.logs.templates[ti];
+            t.template(ti, &tpl.pattern, tpl.sev.1, svc);
         }
-        (record, logger)
     }
 
-    /// Renders template `ti`; sets `user` when the template names a user.
-    fn fill(&mut self, ti: usize, user: &mut Option<String>) -> String {
-        let mut out = String::with_capacity(96);
+    /// Writes template `ti` into the arena and returns it as a string
+    /// value; sets `user` to the user id when the template names a user.
+    fn fill(&mut self, b: &mut Batch, ti: usize, user: &mut Option<Val>) -> Val {
+        let start = b.text.len() as u32;
         let nparts = self.logs.templates[ti].parts.len();
         for p in 0..nparts {
-            let var = match &self.logs.templates[ti].parts[p] {
-                Part::Lit(s) => {
-                    out.push_str(s);
-                    continue;
-                }
-                Part::Var(v) => *v,
-            };
-            self.push_var(var, &mut out, user);
+            match self.logs.templates[ti].parts[p] {
+                Part::Lit(s) => b.text.push_str(s),
+                Part::Var(Var::User) => match *user {
+                    // The same user throughout one message.
+                    Some(Val::Str(a, z)) => {
+                        b.text.extend_from_within(a as usize..z as usize);
+                    }
+                    _ => {
+                        let a = b.text.len() as u32;
+                        self.w_user(&mut b.text, false);
+                        *user = Some(Val::Str(a, b.text.len() as u32));
+                    }
+                },
+                Part::Var(v) => self.push_var(v, &mut b.text),
+            }
         }
-        out
+        Val::Str(start, b.text.len() as u32)
     }
 
-    fn push_var(&mut self, var: Var, out: &mut String, user: &mut Option<String>) {
-        use std::fmt::Write;
+    /// Writes a value of variable `var` (not `User`, see [`Gen::fill`]).
+    fn push_var(&mut self, var: Var, t: &mut String) {
+        const PATHS: &[&str] = &[
+            "/",
+            "/api/products",
+            "/api/cart",
+            "/api/checkout",
+            "/api/recommendations",
+            "/api/currency",
+            "/api/data",
+            "/api/shipping",
+        ];
         let r = &mut self.rng;
-        let _ = match var {
-            Var::User => {
-                let u =
-                    user.get_or_insert_with(|| format!("user-{}", r.skewed(crate::engine::USERS)));
-                out.push_str(u);
-                Ok(())
-            }
-            Var::Order | Var::Uuid | Var::Tracking => {
-                let u = self.uuid();
-                out.push_str(&u);
-                Ok(())
-            }
+        let num = |t: &mut String, n: i64| push_u64(t, n as u64);
+        match var {
+            Var::User => self.w_user(t, false),
+            Var::Order | Var::Uuid | Var::Tracking => self.w_uuid(t),
             Var::Amount => {
-                let a = self.amount();
-                write!(out, "{a:.2}")
+                // Two decimals, from integer cents.
+                let cents = r.range(199, 250_000) as u64;
+                push_u64(t, cents / 100);
+                t.push('.');
+                t.push((b'0' + (cents / 10 % 10) as u8) as char);
+                t.push((b'0' + (cents % 10) as u8) as char);
             }
-            Var::Currency => {
-                out.push_str(*r.pick(model::CURRENCIES));
-                Ok(())
-            }
-            Var::Last4 => write!(out, "{:04}", r.below(10_000)),
-            Var::Host => {
-                out.push_str(*r.pick(model::HOSTS));
-                Ok(())
-            }
-            Var::Port => write!(out, "{}", *r.pick(model::PORTS)),
-            Var::N => write!(out, "{}", r.range(1, 10)),
-            Var::Ms => write!(out, "{}", r.latency_ns(20.0) / 1_000_000),
-            Var::Path => {
-                const PATHS: &[&str] = &[
-                    "/",
-                    "/api/products",
-                    "/api/cart",
-                    "/api/checkout",
-                    "/api/recommendations",
-                    "/api/currency",
-                    "/api/data",
-                    "/api/shipping",
-                ];
-                let p = *r.pick(PATHS);
-                if p == "/api/products" && r.chance(2, 3) {
-                    let id = self.product_id();
-                    write!(out, "/api/products/{id}")
-                } else {
-                    out.push_str(p);
-                    Ok(())
+            Var::Currency => t.push_str(*r.pick(model::CURRENCIES)),
+            Var::Last4 => {
+                let n = r.below(10_000);
+                for d in [1000, 100, 10, 1] {
+                    t.push((b'0' + (n / d % 10) as u8) as char);
                 }
             }
-            Var::Method => {
-                out.push_str(if r.chance(3, 4) { "GET" } else { "POST" });
-                Ok(())
+            Var::Host => t.push_str(*r.pick(model::HOSTS)),
+            Var::Port => num(t, *r.pick(model::PORTS)),
+            Var::N => num(t, r.range(1, 10)),
+            Var::Ms => push_u64(t, r.latency_ns(20.0) / 1_000_000),
+            Var::Path => {
+                let p = *r.pick(PATHS);
+                t.push_str(p);
+                if p == "/api/products" && r.chance(2, 3) {
+                    t.push('/');
+                    self.w_product(t);
+                }
             }
-            Var::Status => write!(
-                out,
-                "{}",
-                r.pick(&[200, 200, 200, 200, 201, 304, 404, 500, 503])
-            ),
-            Var::Sku => {
-                let id = self.product_id();
-                out.push_str(&id);
-                Ok(())
-            }
-            Var::Qty => write!(out, "{}", r.range(1, 10)),
-            Var::Ip => {
-                let ip = self.client_ip();
-                out.push_str(&ip);
-                Ok(())
-            }
-            Var::Email => {
-                let e = self.email();
-                out.push_str(&e);
-                Ok(())
-            }
-            Var::Count => write!(out, "{}", r.range(0, 500)),
-            Var::Bytes => write!(out, "{}", r.range(120, 2_000_000)),
-            Var::Pct => write!(out, "{}", r.range(0, 100)),
-            Var::Table => {
-                out.push_str(*r.pick(model::TABLES));
-                Ok(())
-            }
-            Var::Topic => {
-                out.push_str("orders");
-                Ok(())
-            }
-            Var::Partition => write!(out, "{}", r.below(6)),
+            Var::Method => t.push_str(if r.chance(3, 4) { "GET" } else { "POST" }),
+            Var::Status => num(t, *r.pick(&[200, 200, 200, 200, 201, 304, 404, 500, 503])),
+            Var::Sku => self.w_product(t),
+            Var::Qty => num(t, r.range(1, 10)),
+            Var::Ip => self.w_client_ip(t),
+            Var::Email => self.w_email(t),
+            Var::Count => num(t, r.range(0, 500)),
+            Var::Bytes => num(t, r.range(120, 2_000_000)),
+            Var::Pct => num(t, r.range(0, 100)),
+            Var::Table => t.push_str(*r.pick(model::TABLES)),
+            Var::Topic => t.push_str("orders"),
+            Var::Partition => push_u64(t, r.below(6)),
             Var::Offset => {
                 self.kafka_offset += 1;
-                write!(out, "{}", self.kafka_offset)
+                push_u64(t, self.kafka_offset);
             }
-            Var::Line => write!(out, "{}", r.range(20, 900)),
-            Var::Version => {
-                out.push_str(*r.pick(model::VERSIONS));
-                Ok(())
-            }
-            Var::Zip => {
-                let z = self.zip();
-                out.push_str(&z);
-                Ok(())
-            }
-            Var::Code => {
-                out.push_str(*r.pick(model::ERROR_CODES));
-                Ok(())
-            }
-            Var::Session => {
-                let s = self.session_id();
-                out.push_str(&s);
-                Ok(())
-            }
-            Var::Func => {
-                out.push_str(*r.pick(model::FUNCS));
-                Ok(())
-            }
-            Var::Flag => {
-                out.push_str(*r.pick(model::FLAGS));
-                Ok(())
-            }
-            Var::Bool => {
-                out.push_str(if r.chance(1, 10) { "true" } else { "false" });
-                Ok(())
-            }
-            Var::Heap => write!(out, "{}", r.range(64, 2_048)),
-            Var::Category => {
-                out.push_str(*r.pick(model::AD_CATEGORIES));
-                Ok(())
-            }
+            Var::Line => num(t, r.range(20, 900)),
+            Var::Version => t.push_str(*r.pick(model::VERSIONS)),
+            Var::Zip => self.w_zip(t),
+            Var::Code => t.push_str(*r.pick(model::ERROR_CODES)),
+            Var::Session => self.w_session(t),
+            Var::Func => t.push_str(*r.pick(model::FUNCS)),
+            Var::Flag => t.push_str(*r.pick(model::FLAGS)),
+            Var::Bool => t.push_str(if r.chance(1, 10) { "true" } else { "false" }),
+            Var::Heap => num(t, r.range(64, 2_048)),
+            Var::Category => t.push_str(*r.pick(model::AD_CATEGORIES)),
             Var::Image => {
-                let id = self.product_id();
-                write!(out, "{id}.jpg")
+                self.w_product(t);
+                t.push_str(".jpg");
             }
-            Var::Agent => {
-                out.push_str(*r.pick(model::USER_AGENTS));
-                Ok(())
-            }
-            Var::Product => {
-                out.push_str(*r.pick(model::PRODUCT_NAMES));
-                Ok(())
-            }
-            Var::Thread => {
-                out.push_str(*r.pick(model::THREADS_JAVA));
-                Ok(())
-            }
-            Var::Loyalty => {
-                out.push_str(*r.pick(model::LOYALTY));
-                Ok(())
-            }
-        };
+            Var::Agent => t.push_str(*r.pick(model::USER_AGENTS)),
+            Var::Product => t.push_str(*r.pick(model::PRODUCT_NAMES)),
+            Var::Thread => t.push_str(*r.pick(model::THREADS_JAVA)),
+            Var::Loyalty => t.push_str(*r.pick(model::LOYALTY)),
+        }
     }
-}
-
-/// Lower-case hex of bytes.
-fn hex(b: &[u8]) -> String {
-    use std::fmt::Write;
-    let mut s = String::with_capacity(b.len() * 2);
-    for x in b {
-        let _ = write!(s, "{x:02x}");
-    }
-    s
 }

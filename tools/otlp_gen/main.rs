@@ -18,6 +18,8 @@ mod json;
 mod logs;
 mod metrics;
 mod model;
+mod proto;
+mod rec;
 mod rng;
 mod traces;
 mod truth;
@@ -103,22 +105,18 @@ pub fn run(
     out: &mut impl Write,
 ) -> io::Result<(Gen, Stats)> {
     let mut g = Gen::new(cfg.clone(), distinct);
+    let mut batch = g.new_batch();
     let mut buf: Vec<u8> = Vec::with_capacity(1 << 20);
     let mut bytes = 0u64;
-    let (mut tb, mut te, mut tw, mut td) = (0f64, 0f64, 0f64, 0f64);
-    loop {
-        let t0 = Instant::now();
-        let Some(req) = g.next_request() else { break };
-        let t1 = Instant::now();
-        tb += (t1 - t0).as_secs_f64();
+    while g.next_request(&mut batch) {
         buf.clear();
         match format {
             Format::Proto | Format::Json => {
                 buf.extend_from_slice(&[0; 4]);
                 if format == Format::Proto {
-                    req.encode_proto(&mut buf);
+                    proto::encode(&batch, &mut buf);
                 } else {
-                    req.encode_json(&mut buf);
+                    json::encode(&batch, &mut buf);
                 }
                 let len = u32::try_from(buf.len() - 4).map_err(|_| {
                     io::Error::new(
@@ -129,20 +127,13 @@ pub fn run(
                 buf[..4].copy_from_slice(&len.to_le_bytes());
             }
             Format::Jsonl => {
-                req.encode_json(&mut buf);
+                json::encode(&batch, &mut buf);
                 buf.push(b'\n');
             }
         }
-        let t2 = Instant::now();
-        te += (t2 - t1).as_secs_f64();
         out.write_all(&buf)?;
-        let t3 = Instant::now();
-        tw += (t3 - t2).as_secs_f64();
-        drop(req);
-        td += t3.elapsed().as_secs_f64();
         bytes += buf.len() as u64;
     }
-    eprintln!("build {tb:.3} encode {te:.3} write {tw:.3} drop {td:.3}");
     out.flush()?;
     let stats = Stats {
         records: cfg.records,

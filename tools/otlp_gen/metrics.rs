@@ -9,17 +9,9 @@
 //! product of its dimension sizes. The demo profile's `app.frontend.requests`
 //! has an unbounded `user.id` label instead.
 
-use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
-use opentelemetry_proto::tonic::common::v1::KeyValue;
-use opentelemetry_proto::tonic::metrics::v1::{
-    Exemplar, ExponentialHistogram, ExponentialHistogramDataPoint, Gauge, Histogram,
-    HistogramDataPoint, Metric, NumberDataPoint, ResourceMetrics, ScopeMetrics, Sum, Summary,
-    SummaryDataPoint, exponential_histogram_data_point::Buckets, metric::Data, number_data_point,
-    summary_data_point::ValueAtQuantile,
-};
-
-use crate::engine::{Gen, Profile, SCHEMA_URL, kv, kv_b, kv_i, kv_s, scope, str_hash};
+use crate::engine::{Gen, Profile, SCHEMA_URL, str_hash};
 use crate::model::{self, Dim, MetricDef, Scope, Service, Shape, Val};
+use crate::rec::{Batch, Exemplar, MKind, MetricRec, PVal, PointRec, Rg};
 use crate::rng::{mix64, round6};
 use crate::truth::{EntityInfo, LABEL};
 
@@ -189,28 +181,13 @@ fn expand(svc: &Service, d: &Dim) -> DimOpts {
     DimOpts { opts, exploding }
 }
 
-/// Per-request accumulator: metrics grouped by scope, in first-seen order.
-struct Scopes {
-    names: Vec<&'static str>,
-    blocks: Vec<ScopeMetrics>,
-}
-
 impl Gen {
-    pub fn metrics_request(
-        &mut self,
-        svc: usize,
-        pod: u32,
-        n: usize,
-    ) -> ExportMetricsServiceRequest {
-        let resource = self.resource(svc, pod);
+    pub fn metrics_request(&mut self, b: &mut Batch, svc: usize, pod: u32, n: usize) {
+        b.scope_schema = SCHEMA_URL;
         // One collection: every point of the request has the same time.
         self.clock += self.rng.range(1, 2_000) as u64 * 1_000_000;
         let now = self.clock;
         let pod_start = self.pod_start(svc, pod);
-        let mut scopes = Scopes {
-            names: Vec::new(),
-            blocks: Vec::new(),
-        };
         // Taken out while in use so that `self` stays borrowable.
         let metrics = std::mem::take(&mut self.svcs[svc].metrics);
         let mut produced = 0;
@@ -219,45 +196,26 @@ impl Gen {
             self.svcs[svc].metric_cursor = cursor + 1;
             let sm = &metrics[cursor % metrics.len()];
             let k = (n - produced).min(sm.series).min(MAX_SERIES_PER_METRIC);
-            let first = self.rng.below(sm.series as u64) as usize;
-            let series: Vec<usize> = (0..k).map(|j| (first + j) % sm.series).collect();
-            let metric = self.metric(sm, &series, now, pod_start, svc);
+            let first = self.rng.index(sm.series);
+            self.metric(b, sm, first, k, now, pod_start, svc);
             produced += k;
-
-            let i = match scopes.names.iter().position(|s| *s == sm.scope.0) {
-                Some(i) => i,
-                None => {
-                    scopes.names.push(sm.scope.0);
-                    scopes.blocks.push(ScopeMetrics {
-                        scope: Some(scope(sm.scope)),
-                        metrics: Vec::new(),
-                        schema_url: SCHEMA_URL.to_owned(),
-                    });
-                    scopes.blocks.len() - 1
-                }
-            };
-            scopes.blocks[i].metrics.push(metric);
         }
         self.svcs[svc].metrics = metrics;
-        self.truth.flush_resource(&resource.attributes);
-        ExportMetricsServiceRequest {
-            resource_metrics: vec![ResourceMetrics {
-                resource: Some(resource),
-                scope_metrics: scopes.blocks,
-                schema_url: SCHEMA_URL.to_owned(),
-            }],
-        }
     }
 
-    /// One metric with one data point per series index.
+    /// One metric with `k` data points, for series `first..first+k` (mod
+    /// the metric's series count).
+    #[allow(clippy::too_many_arguments)]
     fn metric(
         &mut self,
+        b: &mut Batch,
         sm: &SvcMetric,
-        series: &[usize],
+        first: usize,
+        k: usize,
         now: u64,
         pod_start: u64,
         svc: usize,
-    ) -> Metric {
+    ) {
         let d = sm.def;
         let temporality = if d.delta { DELTA } else { CUMULATIVE };
         let start = if d.delta {
@@ -267,223 +225,171 @@ impl Gen {
         };
         let elapsed_s = (now - pod_start) as f64 / 1e9;
         let (kind, temp_name, monotonic) = match d.val {
-            Val::Gauge { .. } => ("Gauge", "", None),
-            Val::Counter { .. } => ("Sum", temp_str(temporality), Some(true)),
-            Val::UpDown { .. } => ("Sum", temp_str(temporality), Some(false)),
-            Val::Hist { .. } => ("Histogram", temp_str(temporality), None),
-            Val::ExpHist { .. } => ("ExponentialHistogram", temp_str(temporality), None),
-            Val::Summary { .. } => ("Summary", "", None),
+            Val::Gauge { .. } => (MKind::Gauge, "", None),
+            Val::Counter { .. } => (
+                MKind::Sum {
+                    temporality,
+                    monotonic: true,
+                },
+                temp_str(temporality),
+                Some(true),
+            ),
+            Val::UpDown { .. } => (
+                MKind::Sum {
+                    temporality,
+                    monotonic: false,
+                },
+                temp_str(temporality),
+                Some(false),
+            ),
+            Val::Hist { .. } => (
+                MKind::Histogram { temporality },
+                temp_str(temporality),
+                None,
+            ),
+            Val::ExpHist { .. } => (MKind::Exp { temporality }, temp_str(temporality), None),
+            Val::Summary { .. } => (MKind::Summary, "", None),
         };
         let e = self.truth.entity(
             d.name,
             EntityInfo::Metric {
-                kind,
+                kind: kind_name(kind),
                 unit: d.unit,
                 description: d.desc,
                 temporality: temp_name,
                 monotonic,
             },
         );
-        let mut attr_sets = Vec::with_capacity(series.len());
-        for &s in series {
-            let attrs = self.labels(sm, s);
+        let p0 = b.points.len() as u32;
+        for j in 0..k {
+            let s = (first + j) % sm.series;
+            let attrs = self.labels(b, sm, s);
             self.truth.record(e, svc, "");
-            self.truth.attrs(e, LABEL, &attrs);
-            attr_sets.push(attrs);
-        }
-        // A stable per-series factor in [0.5, 1.5) so series differ.
-        let factor = |s: usize| 0.5 + (mix64(sm.salt ^ s as u64) % 1000) as f64 / 1000.0;
-
-        let data = match d.val {
-            Val::Gauge { lo, hi, int } | Val::UpDown { lo, hi, int } => {
-                let points = attr_sets
-                    .into_iter()
-                    .zip(series)
-                    .map(|(attributes, &s)| {
-                        let x = lo + (hi - lo) * (0.5 * (factor(s) - 0.5) + 0.5 * self.rng.unit());
-                        NumberDataPoint {
-                            attributes,
-                            start_time_unix_nano: if matches!(d.val, Val::Gauge { .. }) {
-                                0
-                            } else {
-                                start
-                            },
-                            time_unix_nano: now,
-                            exemplars: Vec::new(),
-                            flags: 0,
-                            value: Some(number(x, int)),
-                        }
-                    })
-                    .collect();
-                if matches!(d.val, Val::Gauge { .. }) {
-                    Data::Gauge(Gauge {
-                        data_points: points,
-                    })
+            self.truth.attrs(e, LABEL, b.attrs_of(attrs), b);
+            // A stable per-series factor in [0.5, 1.5) so series differ.
+            let factor = 0.5 + (mix64(sm.salt ^ s as u64) % 1000) as f64 / 1000.0;
+            let (val, exemplar) = self.point_value(b, d, factor, elapsed_s, now);
+            b.points.push(PointRec {
+                attrs,
+                start: if matches!(d.val, Val::Gauge { .. }) {
+                    0
                 } else {
-                    Data::Sum(Sum {
-                        data_points: points,
-                        aggregation_temporality: temporality,
-                        is_monotonic: false,
-                    })
-                }
+                    start
+                },
+                time: now,
+                val,
+                exemplar,
+            });
+        }
+        let scope = b.scope(sm.scope);
+        b.metrics.push(MetricRec {
+            name: d.name,
+            description: d.desc,
+            unit: d.unit,
+            kind,
+            points: Rg(p0, b.points.len() as u32),
+            scope,
+        });
+    }
+
+    fn point_value(
+        &mut self,
+        b: &mut Batch,
+        d: &MetricDef,
+        factor: f64,
+        elapsed_s: f64,
+        now: u64,
+    ) -> (PVal, Option<Exemplar>) {
+        match d.val {
+            Val::Gauge { lo, hi, int } | Val::UpDown { lo, hi, int } => {
+                let x = lo + (hi - lo) * (0.5 * (factor - 0.5) + 0.5 * self.rng.unit());
+                (number(x, int), None)
             }
             Val::Counter { rate, int } => {
-                let points = attr_sets
-                    .into_iter()
-                    .zip(series)
-                    .map(|(attributes, &s)| {
-                        let x = if d.delta {
-                            rate * 60.0 * factor(s) * (0.8 + 0.4 * self.rng.unit())
-                        } else {
-                            rate * elapsed_s * factor(s)
-                        };
-                        NumberDataPoint {
-                            attributes,
-                            start_time_unix_nano: start,
-                            time_unix_nano: now,
-                            exemplars: Vec::new(),
-                            flags: 0,
-                            value: Some(number(x, int)),
-                        }
-                    })
-                    .collect();
-                Data::Sum(Sum {
-                    data_points: points,
-                    aggregation_temporality: temporality,
-                    is_monotonic: true,
-                })
+                let x = if d.delta {
+                    rate * 60.0 * factor * (0.8 + 0.4 * self.rng.unit())
+                } else {
+                    rate * elapsed_s * factor
+                };
+                (number(x, int), None)
             }
             Val::Hist { bounds, median } => {
-                let points = attr_sets
-                    .into_iter()
-                    .zip(series)
-                    .map(|(attributes, &s)| {
-                        let count = self.count(d.delta, elapsed_s, factor(s));
-                        let med = median * (0.7 + 0.6 * self.rng.unit());
-                        let bucket_counts = spread(bounds, med, count);
-                        let exemplars = self.exemplars(now, med);
-                        HistogramDataPoint {
-                            attributes,
-                            start_time_unix_nano: start,
-                            time_unix_nano: now,
-                            count,
-                            sum: Some(round6(count as f64 * med * 1.3)),
-                            bucket_counts,
-                            explicit_bounds: bounds.to_vec(),
-                            exemplars,
-                            flags: 0,
-                            min: Some(round6(med * 0.1)),
-                            max: Some(round6(med * 9.0)),
-                        }
-                    })
-                    .collect();
-                Data::Histogram(Histogram {
-                    data_points: points,
-                    aggregation_temporality: temporality,
-                })
+                let count = self.count(d.delta, elapsed_s, factor);
+                let med = median * (0.7 + 0.6 * self.rng.unit());
+                let u0 = b.u64s.len() as u32;
+                spread(bounds, med, count, &mut b.u64s);
+                let val = PVal::Hist {
+                    count,
+                    sum: round6(count as f64 * med * 1.3),
+                    buckets: Rg(u0, b.u64s.len() as u32),
+                    bounds,
+                    min: round6(med * 0.1),
+                    max: round6(med * 9.0),
+                };
+                (val, self.exemplar(now, med))
             }
             Val::ExpHist { median } => {
-                let points = attr_sets
-                    .into_iter()
-                    .zip(series)
-                    .map(|(attributes, &s)| {
-                        let count = self.count(d.delta, elapsed_s, factor(s));
-                        let med = median * (0.7 + 0.6 * self.rng.unit());
-                        let zero_count = count / 50;
-                        // Scale 3: bucket i covers (2^(i/8), 2^((i+1)/8)].
-                        let center = (med.log2() * 8.0).floor() as i32;
-                        let buckets = bell(24, 12.0, 5.0, count - zero_count);
-                        let exemplars = self.exemplars(now, med);
-                        ExponentialHistogramDataPoint {
-                            attributes,
-                            start_time_unix_nano: start,
-                            time_unix_nano: now,
-                            count,
-                            sum: Some(round6(count as f64 * med * 1.2)),
-                            scale: 3,
-                            zero_count,
-                            positive: Some(Buckets {
-                                offset: center - 12,
-                                bucket_counts: buckets,
-                            }),
-                            negative: None,
-                            flags: 0,
-                            exemplars,
-                            min: Some(round6(med / 8.0)),
-                            max: Some(round6(med * 6.0)),
-                            zero_threshold: 0.0,
-                        }
-                    })
-                    .collect();
-                Data::ExponentialHistogram(ExponentialHistogram {
-                    data_points: points,
-                    aggregation_temporality: temporality,
-                })
+                let count = self.count(d.delta, elapsed_s, factor);
+                let med = median * (0.7 + 0.6 * self.rng.unit());
+                let zero_count = count / 50;
+                // Scale 3: bucket i covers (2^(i/8), 2^((i+1)/8)].
+                let center = (med.log2() * 8.0).floor() as i32;
+                let u0 = b.u64s.len() as u32;
+                bell(24, 12.0, 5.0, count - zero_count, &mut b.u64s);
+                let val = PVal::Exp {
+                    count,
+                    sum: round6(count as f64 * med * 1.2),
+                    scale: 3,
+                    zero_count,
+                    offset: center - 12,
+                    buckets: Rg(u0, b.u64s.len() as u32),
+                    min: round6(med / 8.0),
+                    max: round6(med * 6.0),
+                };
+                (val, self.exemplar(now, med))
             }
             Val::Summary { median } => {
-                let points = attr_sets
-                    .into_iter()
-                    .zip(series)
-                    .map(|(attributes, &s)| {
-                        let count = self.count(false, elapsed_s, factor(s));
-                        let med = median * (0.7 + 0.6 * self.rng.unit());
-                        let q = [(0.0, 0.2), (0.25, 0.6), (0.5, 1.0), (0.75, 1.7), (1.0, 6.0)];
-                        SummaryDataPoint {
-                            attributes,
-                            start_time_unix_nano: start,
-                            time_unix_nano: now,
-                            count,
-                            sum: round6(count as f64 * med * 1.4),
-                            quantile_values: q
-                                .iter()
-                                .map(|&(quantile, f)| ValueAtQuantile {
-                                    quantile,
-                                    value: round6(med * f),
-                                })
-                                .collect(),
-                            flags: 0,
-                        }
-                    })
-                    .collect();
-                Data::Summary(Summary {
-                    data_points: points,
-                })
+                let count = self.count(false, elapsed_s, factor);
+                let med = median * (0.7 + 0.6 * self.rng.unit());
+                let mut quantiles = [(0.0, 0.2), (0.25, 0.6), (0.5, 1.0), (0.75, 1.7), (1.0, 6.0)];
+                for q in &mut quantiles {
+                    q.1 = round6(med * q.1);
+                }
+                let val = PVal::Summary {
+                    count,
+                    sum: round6(count as f64 * med * 1.4),
+                    quantiles,
+                };
+                (val, None)
             }
-        };
-        Metric {
-            name: d.name.to_owned(),
-            description: d.desc.to_owned(),
-            unit: d.unit.to_owned(),
-            metadata: Vec::new(),
-            data: Some(data),
         }
     }
 
-    /// The labels of series `s`: one option per dimension (mixed radix).
-    fn labels(&mut self, sm: &SvcMetric, mut s: usize) -> Vec<KeyValue> {
-        let mut a = Vec::with_capacity(12);
+    /// Writes the labels of series `s` (one option per dimension, mixed
+    /// radix) and returns their range.
+    fn labels(&mut self, b: &mut Batch, sm: &SvcMetric, mut s: usize) -> Rg {
+        let m = b.mark();
         for dim in &sm.dims {
             if dim.exploding {
-                let u = self.user_id(true);
-                a.push(kv("user.id", u));
+                b.with("user.id", |t| self.w_user(t, true));
                 continue;
             }
             let n = dim.opts.len().max(1);
             if let Some(opt) = dim.opts.get(s % n) {
                 for &(k, v) in opt {
-                    a.push(match v {
-                        Pv::S(x) => kv_s(k, x),
-                        Pv::I(x) => kv_i(k, x),
-                        Pv::B(x) => kv_b(k, x),
-                    });
+                    match v {
+                        Pv::S(x) => b.lit(k, x),
+                        Pv::I(x) => b.int(k, x),
+                        Pv::B(x) => b.boolean(k, x),
+                    }
                 }
             }
             s /= n;
         }
         if self.bench() {
-            self.card_attrs(&mut a);
+            self.card_attrs(b);
         }
-        a
+        b.since(m)
     }
 
     /// Observation count of a histogram or summary point: growing with
@@ -496,22 +402,27 @@ impl Gen {
         }
     }
 
-    /// One exemplar on about a tenth of histogram points.
-    fn exemplars(&mut self, now: u64, med: f64) -> Vec<Exemplar> {
+    /// An exemplar on about a tenth of histogram points.
+    fn exemplar(&mut self, now: u64, med: f64) -> Option<Exemplar> {
         if !self.rng.chance(1, 10) {
-            return Vec::new();
+            return None;
         }
-        vec![Exemplar {
-            filtered_attributes: Vec::new(),
-            time_unix_nano: now - self.rng.below(INTERVAL_NS),
-            span_id: self.rng.id8(),
-            trace_id: self.rng.id16(),
-            value: Some(
-                opentelemetry_proto::tonic::metrics::v1::exemplar::Value::AsDouble(round6(
-                    med * (0.5 + self.rng.unit() * 2.0),
-                )),
-            ),
-        }]
+        Some(Exemplar {
+            time: now - self.rng.below(INTERVAL_NS),
+            value: round6(med * (0.5 + self.rng.unit() * 2.0)),
+            span_id: self.id8(),
+            trace_id: self.id16(),
+        })
+    }
+}
+
+fn kind_name(k: MKind) -> &'static str {
+    match k {
+        MKind::Gauge => "Gauge",
+        MKind::Sum { .. } => "Sum",
+        MKind::Histogram { .. } => "Histogram",
+        MKind::Exp { .. } => "ExponentialHistogram",
+        MKind::Summary => "Summary",
     }
 }
 
@@ -519,18 +430,18 @@ fn temp_str(t: i32) -> &'static str {
     if t == DELTA { "Delta" } else { "Cumulative" }
 }
 
-fn number(x: f64, int: bool) -> number_data_point::Value {
+fn number(x: f64, int: bool) -> PVal {
     if int {
-        number_data_point::Value::AsInt(x.max(0.0) as i64)
+        PVal::Int(x.max(0.0) as i64)
     } else {
-        number_data_point::Value::AsDouble(round6(x))
+        PVal::Double(round6(x))
     }
 }
 
 /// Spreads `count` observations over the buckets of `bounds` (one more
 /// bucket than bounds) as a log-normal around `median`. The counts add up
 /// to `count` exactly.
-fn spread(bounds: &[f64], median: f64, count: u64) -> Vec<u64> {
+fn spread(bounds: &[f64], median: f64, count: u64, out: &mut Vec<u64>) {
     let m = bounds.len();
     let weights: Vec<f64> = (0..=m)
         .map(|i| {
@@ -549,31 +460,34 @@ fn spread(bounds: &[f64], median: f64, count: u64) -> Vec<u64> {
             }
         })
         .collect();
-    distribute(&weights, count)
+    distribute(&weights, count, out)
 }
 
 /// `n` buckets with a bell shape around `center`, adding up to `count`.
-fn bell(n: usize, center: f64, sigma: f64, count: u64) -> Vec<u64> {
+fn bell(n: usize, center: f64, sigma: f64, count: u64, out: &mut Vec<u64>) {
     let weights: Vec<f64> = (0..n)
         .map(|i| {
             let z = (i as f64 - center) / sigma;
             (-z * z / 2.0).exp()
         })
         .collect();
-    distribute(&weights, count)
+    distribute(&weights, count, out)
 }
 
-fn distribute(weights: &[f64], count: u64) -> Vec<u64> {
+/// Appends `count` split in proportion to `weights`; the parts add up to
+/// `count` exactly (the remainder goes to the heaviest part).
+fn distribute(weights: &[f64], count: u64, out: &mut Vec<u64>) {
     let total: f64 = weights.iter().sum();
-    let mut out: Vec<u64> = weights
-        .iter()
-        .map(|w| (count as f64 * w / total).floor() as u64)
-        .collect();
-    let assigned: u64 = out.iter().sum();
+    let base = out.len();
+    out.extend(
+        weights
+            .iter()
+            .map(|w| (count as f64 * w / total).floor() as u64),
+    );
+    let assigned: u64 = out[base..].iter().sum();
     let top = weights
         .iter()
         .enumerate()
         .fold(0, |best, (i, w)| if *w > weights[best] { i } else { best });
-    out[top] += count - assigned;
-    out
+    out[base + top] += count - assigned;
 }

@@ -32,13 +32,14 @@ impl Gen {
         let mut produced = 0;
         while produced < n {
             let s = &self.svcs[svc];
+            let def = s.def;
             let entry = s.entry_ops[self.rng.weighted(&s.entry_weights)];
-            let op = &s.def.ops[entry];
+            let op = &def.ops[entry];
             let trace_id = self.id16();
             let entry_id = self.id8();
             // The frontend's server spans are trace roots; every other entry
             // span continues a trace started in another service.
-            let is_root = s.def.name == "frontend" && op.kind == model::SERVER;
+            let is_root = def.name == "frontend" && op.kind == model::SERVER;
             let parent = if is_root { None } else { Some(self.id8()) };
             let start = self.clock;
             let duration = self.rng.latency_ns(median_ms(&op.shape));
@@ -245,7 +246,7 @@ impl Gen {
                     }
                 }
                 if edge {
-                    b.lit("user_agent.original", self.rng.pick(model::USER_AGENTS));
+                    b.lit("user_agent.original", *self.rng.pick(model::USER_AGENTS));
                 }
                 if def.name == "frontend" {
                     b.with("session.id", |t| self.w_session(t));
@@ -276,7 +277,7 @@ impl Gen {
                 b.int("server.port", def.port);
                 b.int("http.response.status_code", status);
                 b.with("client.address", |t| self.w_client_ip(t));
-                b.lit("user_agent.original", self.rng.pick(model::USER_AGENTS));
+                b.lit("user_agent.original", *self.rng.pick(model::USER_AGENTS));
                 b.with("session.id", |t| self.w_session(t));
                 (name, "")
             }
@@ -453,7 +454,7 @@ impl Gen {
         match a {
             App::ProductId => b.with("app.product.id", |t| self.w_product(t)),
             App::UserId => b.with("user.id", |t| self.w_user(t, false)),
-            App::Currency => b.lit("app.user.currency", r.pick(model::CURRENCIES_SHORT)),
+            App::Currency => b.lit("app.user.currency", *r.pick(model::CURRENCIES_SHORT)),
             App::CartItems => b.int("app.cart.items.count", r.range(0, 12)),
             App::OrderId => b.with("app.order.id", |t| self.w_uuid(t)),
             App::OrderAmount => {
@@ -461,9 +462,9 @@ impl Gen {
                 b.dbl("app.order.amount", x);
             }
             App::OrderItems => b.int("app.order.items.count", r.range(1, 10)),
-            App::CardType => b.lit("app.payment.card_type", r.pick(model::CARD_TYPES)),
+            App::CardType => b.lit("app.payment.card_type", *r.pick(model::CARD_TYPES)),
             App::CardValid => b.boolean("app.payment.card_valid", !r.chance(1, 50)),
-            App::Loyalty => b.lit("app.loyalty.level", r.pick(model::LOYALTY)),
+            App::Loyalty => b.lit("app.loyalty.level", *r.pick(model::LOYALTY)),
             App::ShippingZip => b.with("app.shipping.zip_code", |t| self.w_zip(t)),
             App::ShippingCost => {
                 b.dbl("app.shipping.cost.total", r.range(399, 4_999) as f64 / 100.0)
@@ -474,7 +475,7 @@ impl Gen {
                 b.int("app.products_recommended.count", 5);
             }
             App::RecCache => b.boolean("app.recommendation.cache_enabled", r.chance(1, 3)),
-            App::AdCategory => b.lit("app.ads.category", r.pick(model::AD_CATEGORIES)),
+            App::AdCategory => b.lit("app.ads.category", *r.pick(model::AD_CATEGORIES)),
             App::AdType => {
                 let t = if r.chance(1, 2) { "targeted" } else { "random" };
                 b.lit("app.ads.ad_response_type", t);
@@ -485,13 +486,13 @@ impl Gen {
             App::FraudFlag => b.boolean("app.fraud.flagged", r.chance(1, 40)),
             App::EmailTo => b.with("app.email.recipient", |t| self.w_email(t)),
             App::FeatureFlag => {
-                b.lit("feature_flag.key", r.pick(model::FLAGS));
+                b.lit("feature_flag.key", *r.pick(model::FLAGS));
                 let v = if r.chance(1, 10) { "on" } else { "off" };
                 b.lit("feature_flag.variant", v);
             }
             App::ImageSize => b.int("app.image.size", r.range(20_000, 900_000)),
-            App::ConvFrom => b.lit("app.currency.conversion.from", r.pick(model::CURRENCIES)),
-            App::ConvTo => b.lit("app.currency.conversion.to", r.pick(model::CURRENCIES)),
+            App::ConvFrom => b.lit("app.currency.conversion.from", *r.pick(model::CURRENCIES)),
+            App::ConvTo => b.lit("app.currency.conversion.to", *r.pick(model::CURRENCIES)),
             App::ProductsCount => b.int("app.products.count", r.range(1, 1_000)),
         }
     }

@@ -16,11 +16,11 @@
 use std::hash::{BuildHasher, Hasher};
 
 use ahash::{AHashMap, AHashSet};
-use opentelemetry_proto::tonic::common::v1::{AnyValue, KeyValue, any_value::Value};
 use serde_json::{Map, Value as J, json};
 
 use crate::engine::Signal;
 use crate::model::SERVICES;
+use crate::rec::{Attr, Batch, Val};
 
 /// Key scopes, as indices.
 pub const ATTRIBUTE: usize = 0;

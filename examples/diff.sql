@@ -1,0 +1,47 @@
+-- examples/diff.sql: what changed between two catalog files.
+--
+--   sqlite3 new.db "ATTACH 'old.db' AS old" '.parameter set @factor 2' '.read examples/diff.sql'
+--
+-- Lists new and vanished metrics, span names, log severities, keys (per
+-- signal, entity, scope and event) and log templates (per severity, service
+-- and template text), and keys whose estimated cardinality grew by more than
+-- @factor (default 2) between the two files. Reads plain columns only: the
+-- extension need not be loaded. One result set:
+--   change | signal | entity | item | old | new
+WITH
+new_keys(signal, entity, item, card) AS (
+  SELECT 'metrics', metric_name, key_scope || ':' || key_name, estimated_cardinality FROM main.metric_keys
+  UNION ALL SELECT 'spans', span_name, key_scope || ':' || key_name || iif(event_name <> '', '@' || event_name, ''), estimated_cardinality FROM main.span_keys
+  UNION ALL SELECT 'logs', severity, key_scope || ':' || key_name, estimated_cardinality FROM main.log_keys),
+old_keys(signal, entity, item, card) AS (
+  SELECT 'metrics', metric_name, key_scope || ':' || key_name, estimated_cardinality FROM old.metric_keys
+  UNION ALL SELECT 'spans', span_name, key_scope || ':' || key_name || iif(event_name <> '', '@' || event_name, ''), estimated_cardinality FROM old.span_keys
+  UNION ALL SELECT 'logs', severity, key_scope || ':' || key_name, estimated_cardinality FROM old.log_keys),
+new_entities(signal, entity) AS (
+  SELECT 'metrics', name FROM main.metrics UNION ALL SELECT 'spans', name FROM main.spans UNION ALL SELECT 'logs', severity FROM main.logs),
+old_entities(signal, entity) AS (
+  SELECT 'metrics', name FROM old.metrics UNION ALL SELECT 'spans', name FROM old.spans UNION ALL SELECT 'logs', severity FROM old.logs)
+SELECT 'new ' || signal AS change, signal, entity, '' AS item, NULL AS old, NULL AS new
+  FROM new_entities n WHERE NOT EXISTS (SELECT 1 FROM old_entities o WHERE o.signal = n.signal AND o.entity = n.entity)
+UNION ALL
+SELECT 'vanished ' || signal, signal, entity, '', NULL, NULL
+  FROM old_entities o WHERE NOT EXISTS (SELECT 1 FROM new_entities n WHERE n.signal = o.signal AND n.entity = o.entity)
+UNION ALL
+SELECT 'new key', signal, entity, item, NULL, card
+  FROM new_keys n WHERE NOT EXISTS (SELECT 1 FROM old_keys o WHERE o.signal = n.signal AND o.entity = n.entity AND o.item = n.item)
+UNION ALL
+SELECT 'vanished key', signal, entity, item, card, NULL
+  FROM old_keys o WHERE NOT EXISTS (SELECT 1 FROM new_keys n WHERE n.signal = o.signal AND n.entity = o.entity AND n.item = o.item)
+UNION ALL
+SELECT 'cardinality grew', n.signal, n.entity, n.item, o.card, n.card
+  FROM new_keys n JOIN old_keys o ON o.signal = n.signal AND o.entity = n.entity AND o.item = n.item
+  WHERE n.card > coalesce(@factor, 2) * max(o.card, 1)
+UNION ALL
+SELECT 'new template', 'logs', t.severity || '/' || t.service_name, t.template, NULL, t.count
+  FROM main.log_body_templates t WHERE NOT EXISTS (SELECT 1 FROM old.log_body_templates o
+    WHERE o.severity = t.severity AND o.service_name = t.service_name AND o.template = t.template)
+UNION ALL
+SELECT 'vanished template', 'logs', o.severity || '/' || o.service_name, o.template, o.count, NULL
+  FROM old.log_body_templates o WHERE NOT EXISTS (SELECT 1 FROM main.log_body_templates t
+    WHERE o.severity = t.severity AND o.service_name = t.service_name AND o.template = t.template)
+ORDER BY 1, 2, 3, 4;

@@ -1,0 +1,152 @@
+-- examples/merge.sql: merge another catalog file into this one.
+--
+--   sqlite3 catalog.db '.load dist/otelcat' "ATTACH 'other.db' AS other" '.read examples/merge.sql'
+--
+-- Counts add up, sketches merge with hll_merge (so cardinalities are those of
+-- the union of the values, as if one catalog had seen everything), sample
+-- lists merge with json_samples_merge (this catalog's values first), times
+-- take the earliest first_seen and the latest last_seen. Everything runs in
+-- one transaction.
+--
+-- Log templates and span-name patterns are merged by their text, per
+-- severity and service (patterns: per service). Templates learned on
+-- different nodes are only comparable as text: two nodes that saw the same
+-- kind of line may have generalised differently (a node that saw one user
+-- keeps 'user bob logged in' where another has 'user <*> logged in'), and both
+-- rows are kept; for every severity and service sum(count) still equals the
+-- number of log records. A row whose text is new here gets a negative
+-- cluster_id: it is not a cluster of this catalog's Drain model, and later
+-- ingests never touch it. The other file's Drain models are not copied.
+--
+-- Requires this catalog's schema: ingest something first, or run
+-- sql/schema.sql and sql/views.sql.
+
+BEGIN;
+
+INSERT INTO metrics(name, type, unit, description, total_sample_count, series_sketch, first_seen, last_seen)
+SELECT name, type, unit, description, total_sample_count, series_sketch, first_seen, last_seen FROM other.metrics WHERE true
+ON CONFLICT(name) DO UPDATE SET
+  unit = iif(unit <> '', unit, excluded.unit),
+  description = iif(description <> '', description, excluded.description),
+  total_sample_count = total_sample_count + excluded.total_sample_count,
+  series_sketch = hll_merge(series_sketch, excluded.series_sketch),
+  first_seen = min(coalesce(first_seen, excluded.first_seen), coalesce(excluded.first_seen, first_seen)),
+  last_seen = max(coalesce(last_seen, excluded.last_seen), coalesce(excluded.last_seen, last_seen));
+UPDATE metrics SET estimated_active_series = hll_count(series_sketch);
+
+INSERT INTO metric_services SELECT * FROM other.metric_services WHERE true
+ON CONFLICT(metric_name, service_name) DO UPDATE SET
+  sample_count = sample_count + excluded.sample_count,
+  first_seen = min(first_seen, excluded.first_seen), last_seen = max(last_seen, excluded.last_seen);
+
+INSERT INTO metric_keys(metric_name, key_scope, key_name, key_count, value_samples, hll_sketch, first_seen, last_seen)
+SELECT metric_name, key_scope, key_name, key_count, value_samples, hll_sketch, first_seen, last_seen FROM other.metric_keys WHERE true
+ON CONFLICT(metric_name, key_scope, key_name) DO UPDATE SET
+  key_count = key_count + excluded.key_count,
+  value_samples = json_samples_merge(value_samples, excluded.value_samples),
+  hll_sketch = hll_merge(hll_sketch, excluded.hll_sketch),
+  first_seen = min(first_seen, excluded.first_seen), last_seen = max(last_seen, excluded.last_seen);
+UPDATE metric_keys SET
+  key_percentage = 100.0 * key_count / (SELECT max(total_sample_count, 1) FROM metrics WHERE name = metric_name),
+  estimated_cardinality = hll_count(hll_sketch);
+
+INSERT INTO spans(name, kind, total_sample_count, event_count, link_count, first_seen, last_seen)
+SELECT name, kind, total_sample_count, event_count, link_count, first_seen, last_seen FROM other.spans WHERE true
+ON CONFLICT(name) DO UPDATE SET
+  total_sample_count = total_sample_count + excluded.total_sample_count,
+  event_count = event_count + excluded.event_count,
+  link_count = link_count + excluded.link_count,
+  first_seen = min(first_seen, excluded.first_seen), last_seen = max(last_seen, excluded.last_seen);
+
+INSERT INTO span_services SELECT * FROM other.span_services WHERE true
+ON CONFLICT(span_name, service_name) DO UPDATE SET
+  sample_count = sample_count + excluded.sample_count,
+  first_seen = min(first_seen, excluded.first_seen), last_seen = max(last_seen, excluded.last_seen);
+
+INSERT INTO span_events SELECT * FROM other.span_events WHERE true
+ON CONFLICT(span_name, event_name) DO UPDATE SET
+  event_count = event_count + excluded.event_count,
+  first_seen = min(first_seen, excluded.first_seen), last_seen = max(last_seen, excluded.last_seen);
+
+INSERT INTO span_keys(span_name, key_scope, key_name, event_name, key_count, value_samples, hll_sketch, first_seen, last_seen)
+SELECT span_name, key_scope, key_name, event_name, key_count, value_samples, hll_sketch, first_seen, last_seen FROM other.span_keys WHERE true
+ON CONFLICT(span_name, key_scope, key_name, event_name) DO UPDATE SET
+  key_count = key_count + excluded.key_count,
+  value_samples = json_samples_merge(value_samples, excluded.value_samples),
+  hll_sketch = hll_merge(hll_sketch, excluded.hll_sketch),
+  first_seen = min(first_seen, excluded.first_seen), last_seen = max(last_seen, excluded.last_seen);
+UPDATE span_keys SET
+  key_percentage = 100.0 * key_count / max(1, CASE key_scope
+      WHEN 'event' THEN (SELECT event_count FROM span_events e WHERE e.span_name = span_keys.span_name AND e.event_name = span_keys.event_name)
+      WHEN 'link' THEN (SELECT link_count FROM spans WHERE name = span_keys.span_name)
+      ELSE (SELECT total_sample_count FROM spans WHERE name = span_keys.span_name) END),
+  estimated_cardinality = hll_count(hll_sketch);
+
+INSERT INTO logs SELECT * FROM other.logs WHERE true
+ON CONFLICT(severity) DO UPDATE SET
+  total_sample_count = total_sample_count + excluded.total_sample_count,
+  first_seen = min(first_seen, excluded.first_seen), last_seen = max(last_seen, excluded.last_seen);
+
+INSERT INTO log_services SELECT * FROM other.log_services WHERE true
+ON CONFLICT(severity, service_name) DO UPDATE SET
+  sample_count = sample_count + excluded.sample_count,
+  first_seen = min(first_seen, excluded.first_seen), last_seen = max(last_seen, excluded.last_seen);
+
+INSERT INTO log_keys(severity, key_scope, key_name, key_count, value_samples, hll_sketch, first_seen, last_seen)
+SELECT severity, key_scope, key_name, key_count, value_samples, hll_sketch, first_seen, last_seen FROM other.log_keys WHERE true
+ON CONFLICT(severity, key_scope, key_name) DO UPDATE SET
+  key_count = key_count + excluded.key_count,
+  value_samples = json_samples_merge(value_samples, excluded.value_samples),
+  hll_sketch = hll_merge(hll_sketch, excluded.hll_sketch),
+  first_seen = min(first_seen, excluded.first_seen), last_seen = max(last_seen, excluded.last_seen);
+UPDATE log_keys SET
+  key_percentage = 100.0 * key_count / (SELECT max(total_sample_count, 1) FROM logs WHERE logs.severity = log_keys.severity),
+  estimated_cardinality = hll_count(hll_sketch);
+
+-- Templates: same (severity, service, template text) add up; new ones come
+-- in with fresh negative cluster ids.
+UPDATE log_body_templates SET
+  count = count + (SELECT sum(o.count) FROM other.log_body_templates o WHERE o.severity = log_body_templates.severity
+                   AND o.service_name = log_body_templates.service_name AND o.template = log_body_templates.template),
+  first_seen = min(first_seen, (SELECT min(o.first_seen) FROM other.log_body_templates o WHERE o.severity = log_body_templates.severity
+                   AND o.service_name = log_body_templates.service_name AND o.template = log_body_templates.template)),
+  last_seen = max(last_seen, (SELECT max(o.last_seen) FROM other.log_body_templates o WHERE o.severity = log_body_templates.severity
+                   AND o.service_name = log_body_templates.service_name AND o.template = log_body_templates.template))
+WHERE EXISTS (SELECT 1 FROM other.log_body_templates o WHERE o.severity = log_body_templates.severity
+              AND o.service_name = log_body_templates.service_name AND o.template = log_body_templates.template)
+  AND cluster_id = (SELECT min(cluster_id) FROM log_body_templates t WHERE t.severity = log_body_templates.severity
+              AND t.service_name = log_body_templates.service_name AND t.template = log_body_templates.template);
+INSERT INTO log_body_templates(severity, service_name, cluster_id, template, example, count, first_seen, last_seen)
+SELECT o.severity, o.service_name,
+       (SELECT min(0, coalesce(min(cluster_id), 0)) FROM log_body_templates) - row_number() OVER (ORDER BY o.severity, o.service_name, o.template),
+       o.template, min(o.example), sum(o.count), min(o.first_seen), max(o.last_seen)
+FROM other.log_body_templates o
+WHERE NOT EXISTS (SELECT 1 FROM log_body_templates t WHERE t.severity = o.severity AND t.service_name = o.service_name AND t.template = o.template)
+GROUP BY o.severity, o.service_name, o.template;
+UPDATE log_body_templates SET
+  percentage = 100.0 * count / max(1, (SELECT sample_count FROM log_services s
+                                       WHERE s.severity = log_body_templates.severity AND s.service_name = log_body_templates.service_name));
+
+-- Span-name patterns, by pattern text per service.
+UPDATE span_name_patterns SET
+  span_count = span_count + (SELECT sum(o.span_count) FROM other.span_name_patterns o
+                             WHERE o.service_name = span_name_patterns.service_name AND o.pattern = span_name_patterns.pattern),
+  names_sketch = hll_merge(names_sketch, (SELECT hll_merge(o.names_sketch) FROM other.span_name_patterns o
+                             WHERE o.service_name = span_name_patterns.service_name AND o.pattern = span_name_patterns.pattern)),
+  first_seen = min(first_seen, (SELECT min(o.first_seen) FROM other.span_name_patterns o
+                             WHERE o.service_name = span_name_patterns.service_name AND o.pattern = span_name_patterns.pattern)),
+  last_seen = max(last_seen, (SELECT max(o.last_seen) FROM other.span_name_patterns o
+                             WHERE o.service_name = span_name_patterns.service_name AND o.pattern = span_name_patterns.pattern))
+WHERE EXISTS (SELECT 1 FROM other.span_name_patterns o WHERE o.service_name = span_name_patterns.service_name AND o.pattern = span_name_patterns.pattern)
+  AND cluster_id = (SELECT min(cluster_id) FROM span_name_patterns p WHERE p.service_name = span_name_patterns.service_name
+                    AND p.pattern = span_name_patterns.pattern);
+INSERT INTO span_name_patterns(service_name, cluster_id, pattern, example, span_count, names_sketch, first_seen, last_seen)
+SELECT o.service_name,
+       (SELECT min(0, coalesce(min(cluster_id), 0)) FROM span_name_patterns) - row_number() OVER (ORDER BY o.service_name, o.pattern),
+       o.pattern, min(o.example), sum(o.span_count), hll_merge(o.names_sketch), min(o.first_seen), max(o.last_seen)
+FROM other.span_name_patterns o
+WHERE NOT EXISTS (SELECT 1 FROM span_name_patterns p WHERE p.service_name = o.service_name AND p.pattern = o.pattern)
+GROUP BY o.service_name, o.pattern;
+UPDATE span_name_patterns SET estimated_names = hll_count(names_sketch);
+
+COMMIT;

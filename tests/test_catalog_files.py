@@ -1,0 +1,153 @@
+"""Catalogs as files: examples/merge.sql, examples/diff.sql, examples/ci_check.sh,
+snapshots with VACUUM INTO."""
+import os
+import shutil
+import subprocess
+import tempfile
+import unittest
+
+from helpers import ROOT, connect
+from otlp_payloads import log, logs, span, traces
+from test_etl import Generated
+from test_ingest import dump
+
+MERGE = os.path.join(ROOT, "examples", "merge.sql")
+DIFF = os.path.join(ROOT, "examples", "diff.sql")
+CI = os.path.join(ROOT, "examples", "ci_check.sh")
+
+
+def script(path):
+    with open(path) as f:
+        return f.read()
+
+
+def ingest_batches(path, batches):
+    db = connect(path)
+    for txn in batches:
+        db.execute("BEGIN")
+        for p in txn:
+            db.execute("INSERT INTO otlp_ingest(payload) VALUES (?)", (p,))
+        db.execute("COMMIT")
+    return db
+
+
+class Tmp(unittest.TestCase):
+    def setUp(self):
+        self.dir = tempfile.mkdtemp(prefix="otelcat-files-")
+
+    def tearDown(self):
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def p(self, name):
+        return os.path.join(self.dir, name)
+
+
+class TestMerge(Tmp):
+    def test_halves_merged_equal_the_whole(self):
+        g = Generated(batches=8)
+        whole = ingest_batches(self.p("whole.db"), g.payloads)
+        first = ingest_batches(self.p("first.db"), g.payloads[:4])
+        ingest_batches(self.p("second.db"), g.payloads[4:]).close()
+        first.execute("ATTACH ? AS other", (self.p("second.db"),))
+        first.executescript(script(MERGE))
+        a, b = dump(first), dump(whole)
+        # Every count, sample list, time and cardinality estimate is the same:
+        # merged sketches hold the union's registers exactly.
+        for t in ("metrics", "metric_services", "metric_keys", "spans", "span_services", "span_keys", "span_events",
+                  "logs", "log_services", "log_keys"):
+            with self.subTest(table=t):
+                self.assertEqual(a[t], b[t])
+        # Templates: merged by text; every (severity, service) still adds up.
+        q = """SELECT s.severity, s.service_name, s.sample_count, (SELECT sum(count) FROM log_body_templates t
+               WHERE t.severity = s.severity AND t.service_name = s.service_name) FROM log_services s ORDER BY 1, 2"""
+        self.assertEqual(first.execute(q).fetchall(), whole.execute(q).fetchall())
+        # Halves may generalise a template differently from the whole (a half
+        # saw fewer distinct values); most lines still land on the same text.
+        by_text = "SELECT severity, service_name, template, sum(count) FROM log_body_templates GROUP BY 1, 2, 3"
+        merged, ref = set(first.execute(by_text)), set(whole.execute(by_text))
+        total = sum(r[3] for r in ref)
+        same = sum(r[3] for r in merged & ref)
+        self.assertGreater(same / total, 0.8, (merged ^ ref))
+
+    def test_templates_from_different_nodes(self):
+        a = connect(self.p("a.db"))
+        b = connect(self.p("b.db"))
+        a.execute("INSERT INTO otlp_ingest(payload) VALUES (?)", (logs([log(f"user {u} logged in") for u in ("bob", "ann", "eve")]
+                                                                         + [log("cache warmed")], service="auth"),))
+        b.execute("INSERT INTO otlp_ingest(payload) VALUES (?)", (logs([log("user bob logged in"), log("cache warmed"),
+                                                                         log("cache warmed")], service="auth"),))
+        b.close()
+        a.execute("ATTACH ? AS other", (self.p("b.db"),))
+        a.executescript(script(MERGE))
+        rows = a.execute("SELECT template, count, cluster_id < 0 FROM log_body_templates ORDER BY template").fetchall()
+        # Same text adds up; b's ungeneralised template stays its own row, under a
+        # negative id that no later ingest touches.
+        self.assertEqual(rows, [("cache warmed", 3, 0), ("user <*> logged in", 3, 0), ("user bob logged in", 1, 1)])
+        self.assertEqual(a.execute("SELECT sample_count FROM log_services").fetchone()[0], 7)
+        self.assertEqual(a.execute("SELECT round(sum(percentage), 6) FROM log_body_templates").fetchone()[0], 100.0)
+        a.execute("INSERT INTO otlp_ingest(payload) VALUES (?)", (logs([log("user kim logged in")], service="auth"),))
+        self.assertEqual(a.execute("SELECT count FROM log_body_templates WHERE template = 'user bob logged in'").fetchone()[0], 1)
+        self.assertEqual(a.execute("SELECT count FROM log_body_templates WHERE template = 'user <*> logged in'").fetchone()[0], 4)
+
+
+class TestDiffAndCheck(Tmp):
+    def test_diff(self):
+        old = connect(self.p("old.db"))
+        old.execute("INSERT INTO otlp_ingest(payload) VALUES (?)", (traces([span("GET /a", attrs={"user.id": f"u{i % 3}", "gone": 1})
+                                                                            for i in range(30)]),))
+        old.execute("INSERT INTO otlp_ingest(payload) VALUES (?)", (logs([log("disk full")]),))
+        old.close()
+        new = connect(self.p("new.db"))
+        new.execute("INSERT INTO otlp_ingest(payload) VALUES (?)", (traces([span("GET /a", attrs={"user.id": f"u{i}", "fresh": 1})
+                                                                            for i in range(30)] + [span("GET /b")]),))
+        new.execute("INSERT INTO otlp_ingest(payload) VALUES (?)", (logs([log("started")]),))
+        new.execute("ATTACH ? AS old", (self.p("old.db"),))
+        rows = new.execute(script(DIFF), {"factor": 2}).fetchall()
+        self.assertIn(("new spans", "spans", "GET /b", "", None, None), rows)
+        self.assertIn(("new key", "spans", "GET /a", "attribute:fresh", None, 1), rows)
+        self.assertIn(("vanished key", "spans", "GET /a", "attribute:gone", 1, None), rows)
+        self.assertIn(("cardinality grew", "spans", "GET /a", "attribute:user.id", 3, 30), rows)
+        self.assertIn(("new template", "logs", "INFO/svc", "started", None, 1), rows)
+        self.assertIn(("vanished template", "logs", "INFO/svc", "disk full", 1, None), rows)
+        self.assertEqual(len([r for r in new.execute(script(DIFF), {"factor": 20}) if r[0] == "cardinality grew"]), 0)
+
+    def test_ci_check(self):
+        db = connect(self.p("ci.db"))
+        db.execute("INSERT INTO otlp_ingest(payload) VALUES (?)", (traces([span("GET /a", attrs={"user.id": f"u{i}", "http.method": "GET"})
+                                                                           for i in range(50)]),))
+        db.close()
+        run = lambda *a: subprocess.run([CI, self.p("ci.db"), *a], capture_output=True, text=True)
+        r = run("--max-cardinality", "100")
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        r = run("--max-cardinality", "20")
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("cardinality 50 > 20", r.stdout)
+        self.assertIn("user.id", r.stdout)
+        allow = self.p("allow.txt")
+        with open(allow, "w") as f:
+            f.write("# keys we expect\nhttp.*\nservice.name\n\n")
+        r = run("--allow", allow)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("not in allow-list", r.stdout)
+        self.assertIn("user.id", r.stdout)
+        self.assertNotIn("http.method", r.stdout)
+        with open(allow, "a") as f:
+            f.write("user.id\n")
+        self.assertEqual(run("--allow", allow).returncode, 0)
+        self.assertEqual(run("--bogus").returncode, 2)
+        self.assertEqual(subprocess.run([CI, self.p("missing.db")], capture_output=True).returncode, 2)
+
+
+class TestSnapshot(Tmp):
+    def test_vacuum_into_is_a_catalog(self):
+        db = connect(self.p("live.db"))
+        db.execute("INSERT INTO otlp_ingest(payload) VALUES (?)", (traces([span("GET /a", attrs={"k": f"v{i}"}) for i in range(20)]),))
+        db.execute("VACUUM INTO ?", (self.p("snap.db"),))
+        snap = connect(self.p("snap.db"))
+        self.assertEqual(dump(snap), dump(db))
+        snap.execute("INSERT INTO otlp_ingest(payload) VALUES (?)", (traces([span("GET /a", attrs={"k": "v99"})]),))
+        self.assertEqual(snap.execute("SELECT estimated_cardinality FROM span_keys WHERE key_name = 'k'").fetchone()[0], 21)
+
+
+if __name__ == "__main__":
+    unittest.main()
