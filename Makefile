@@ -16,14 +16,16 @@ NPM     ?= npm
 EXT     := dist/otelcat.so
 SOURCES := $(shell find src vendor -name '*.rs') Cargo.toml Cargo.lock build.rs $(wildcard sql/*.sql)
 
-.PHONY: all test test-rust test-sql test-python test-node bench bench-drain bench-queries clean venv
+.PHONY: all test test-rust test-sql test-python test-node bench bench-drain bench-queries clean venv receiver demo
 
 all: $(EXT)
 
 $(EXT): $(SOURCES)
 	$(CARGO) build --release --locked
 	@mkdir -p dist
-	cp target/release/libotelcat.so $(EXT)
+	@# Replace, never overwrite in place: a process that has the library
+	@# loaded (a running receiver, a test) would crash.
+	cp target/release/libotelcat.so $(EXT).tmp && mv -f $(EXT).tmp $(EXT)
 
 # A virtualenv on the system interpreter, for the Python packages the tests
 # use (DataSketches for interop, OpenTelemetry SDK, ...).
@@ -33,8 +35,8 @@ $(VENV)/.ok: tests/requirements.txt
 	@touch $@
 venv: $(VENV)/.ok
 
-tests/node/node_modules/.ok: tests/node/package.json
-	cd tests/node && $(NPM) install --no-audit --no-fund --loglevel=error
+tests/node/node_modules/.ok: tests/node/package.json tests/node/package-lock.json
+	cd tests/node && $(NPM) ci --no-audit --no-fund --loglevel=error
 	@touch $@
 
 test: test-rust test-sql test-python test-node
@@ -50,7 +52,7 @@ test-python: $(EXT) $(VENV)/.ok
 	$(PY) -m unittest discover -s tests -p 'test_*.py' -v 2>&1 | tail -n 40; exit $${PIPESTATUS[0]}
 
 test-node: $(EXT) tests/node/node_modules/.ok
-	cd tests/node && $(NODE) --test test.mjs
+	cd tests/node && SYSPY=$(SYSPY) $(NODE) --test test.mjs clients.test.mjs
 
 bench: $(EXT)
 	$(SYSPY) bench/bench_functions.py
@@ -63,3 +65,8 @@ bench-drain: $(EXT)
 
 bench-queries: $(EXT)
 	$(SYSPY) bench/bench_queries.py
+
+# OTLP/HTTP receiver in the foreground: make receiver DB=catalog.db [PORT=4318]
+receiver: $(EXT)
+	@if [ -z "$(DB)" ]; then echo "usage: make receiver DB=path/to/catalog.db [PORT=4318]" >&2; exit 2; fi
+	exec $(SYSPY) examples/receiver/receiver.py --db "$(DB)" $(if $(PORT),--port $(PORT))

@@ -110,6 +110,17 @@ class TestOfficialExamples(unittest.TestCase):
         ingest(db, lines + "\n\n")
         self.assertEqual([db.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in ("spans", "metrics", "logs")], [1, 4, 1])
 
+    def test_empty_requests(self):
+        db = connect()
+        # `{}` is a valid empty OTLP/JSON request when the signal is named.
+        for signal in ("traces", "metrics", "logs"):
+            ingest(db, "{}", signal)
+            ingest(db, '{"partialSuccess": {}}', signal)
+            ingest(db, gzip.compress(b"{}"), signal)
+        ingest(db, '{"resourceSpans": []}')
+        self.assertEqual(db.execute("SELECT count(*) FROM spans").fetchone()[0], 0)
+        self.assertIn("not an OTLP export request", err(db, "INSERT INTO otlp_ingest(payload) VALUES ('{}')"))
+
     def test_reading_the_table_gives_no_rows(self):
         db = connect()
         self.assertEqual(db.execute("SELECT * FROM otlp_ingest").fetchall(), [])

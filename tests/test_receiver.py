@@ -2,6 +2,7 @@
 spec says, encodings, limits, batching with a savepoint per request, and
 shutdown that loses no acknowledged request. Also defines Receiver, which
 test_clients.py uses."""
+import ctypes
 import gzip
 import http.client
 import json
@@ -10,7 +11,6 @@ import re
 import shutil
 import signal
 import socket
-import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -36,6 +36,15 @@ def fixture(name):
         return f.read()
 
 
+def die_with_parent():
+    """In the child: SIGKILL when the test process dies, however it dies
+    (Linux prctl PR_SET_PDEATHSIG), so no receiver outlives a crashed run."""
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)
+    except (OSError, AttributeError):
+        pass
+
+
 class Receiver:
     """receiver.py in a child process on a free port (--port 0: it prints the
     port it got), against db. stop() sends SIGTERM and returns the exit code."""
@@ -45,7 +54,8 @@ class Receiver:
         self.log_path = db + ".receiver.log"
         self.log = open(self.log_path, "w+")
         self.proc = subprocess.Popen([python or sys.executable, RECEIVER, "--db", db, "--port", "0", *args],
-                                     stdin=subprocess.DEVNULL, stdout=self.log, stderr=subprocess.STDOUT)
+                                     stdin=subprocess.DEVNULL, stdout=self.log, stderr=subprocess.STDOUT,
+                                     preexec_fn=die_with_parent)
         end = time.monotonic() + 20
         while True:
             m = re.search(r"listening on http://[^:]+:(\d+)", self.output())
@@ -271,6 +281,26 @@ class TestResponses(Tmp):
         self.assertEqual(status, 413)
         self.assertIn("max_payload_bytes", json.loads(body)["message"])
         self.stop(r)
+
+    def test_expect_100_continue(self):
+        r = self.start()
+        body = fixture("trace.pb")
+        with socket.create_connection(("127.0.0.1", r.port), timeout=10) as s:
+            f = s.makefile("rb")
+            s.sendall(f"POST /v1/traces HTTP/1.1\r\nHost: x\r\nContent-Type: {PB}\r\nContent-Length: {len(body)}\r\n"
+                      "Expect: 100-continue\r\n\r\n".encode())
+            self.assertEqual(f.readline(), b"HTTP/1.1 100 Continue\r\n")
+            self.assertEqual(f.readline(), b"\r\n")
+            s.sendall(body)
+            self.assertEqual(f.readline(), b"HTTP/1.1 200 OK\r\n")
+        with socket.create_connection(("127.0.0.1", r.port), timeout=10) as s:
+            s.sendall(b"POST /v1/traces HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain\r\nContent-Length: 5\r\n"
+                      b"Expect: 100-continue\r\n\r\n")
+            answer = s.makefile("rb").read()  # the whole answer, then the server closes
+            self.assertTrue(answer.startswith(b"HTTP/1.1 415 "), answer)
+            self.assertIn(b"\r\nConnection: close\r\n", answer)
+        self.stop(r)
+        self.assertEqual(catalog(self.db)["spans"], [("I'm a server span", "Server", 1, 0, 0)])
 
     def test_keep_alive_connection_serves_many_requests(self):
         r = self.start()

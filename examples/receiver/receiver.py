@@ -7,7 +7,7 @@ otelcat catalog (a SQLite file), through the otlp_ingest virtual table.
 Python standard library only (Debian's python3: its sqlite3 module can load
 extensions). HTTP threads read and check requests and queue them to one
 writer thread, which owns the only database connection: each request is
-ingested in its own SAVEPOINT inside a batch transaction, committed every
+one INSERT into otlp_ingest inside a batch transaction, committed every
 --batch-size requests or --batch-ms milliseconds, whichever comes first. A
 request is answered 200 only once its transaction has committed.
 See README.md beside this file.
@@ -36,7 +36,7 @@ MIB = 1 << 20
 MAX_INFLATED = 64 * MIB
 # google.rpc.Code values used in Status messages.
 INVALID_ARGUMENT, RESOURCE_EXHAUSTED, INTERNAL, UNAVAILABLE = 3, 8, 13, 14
-REASONS = {200: "OK", 400: "Bad Request", 404: "Not Found", 405: "Method Not Allowed", 411: "Length Required",
+REASONS = {200: "OK", 400: "Bad Request", 404: "Not Found", 405: "Method Not Allowed",
            413: "Content Too Large", 415: "Unsupported Media Type", 500: "Internal Server Error",
            503: "Service Unavailable"}
 # Errors of otlp_ingest that are about the payload (400), after "otlp_ingest: ".
@@ -80,11 +80,10 @@ SUCCESS = {PROTOBUF: b"", JSON: b"{}"}  # empty Export*ServiceResponse
 class Job:
     """One request on its way through the writer. `code` and `message` are
     set before `done` is."""
-    __slots__ = ("payload", "signal", "is_json", "done", "code", "message", "size")
+    __slots__ = ("payload", "signal", "is_json", "done", "code", "message")
 
     def __init__(self, payload, signal, is_json):
         self.payload, self.signal, self.is_json = payload, signal, is_json
-        self.size = len(payload)
         self.done = threading.Event()
         self.code, self.message = 0, ""
 
@@ -115,22 +114,12 @@ def classify(e):
     return 500
 
 
-def empty_json_request(payload):
-    """Whether a JSON payload the extension refused as "not an OTLP export
-    request" is one JSON object without resourceSpans/Metrics/Logs: for
-    OTLP/JSON (unknown fields are ignored) that is a valid empty request."""
-    try:
-        if payload[:2] == b"\x1f\x8b":
-            payload = zlib.decompressobj(wbits=31).decompress(payload, MAX_INFLATED)
-        return isinstance(json.loads(payload), dict)
-    except (ValueError, zlib.error):
-        return False
-
-
 class Writer(threading.Thread):
-    """Owns the connection. Ingests each request as it arrives, in its own
-    SAVEPOINT inside the open batch transaction; commits when the batch holds
-    batch_size requests, batch_ms after its first request, or at shutdown."""
+    """Owns the connection. Ingests each request as it arrives, inside the
+    open batch transaction (an INSERT into otlp_ingest that fails adds
+    nothing, so a bad request needs no savepoint); commits when the batch holds
+    batch_size requests, batch_ms after its first request, when no request
+    has come for linger_ms, or at shutdown; then answers the batch's requests."""
 
     def __init__(self, db_path, ext, batch_size, batch_ms, linger_ms, busy_ms, synchronous, verbose=False):
         super().__init__(name="otelcat-writer", daemon=True)
@@ -144,7 +133,7 @@ class Writer(threading.Thread):
         self.on_death = None
         self.error = None
         self.flush_now = False  # set at shutdown: commit without waiting
-        self.stats = {"batches": 0, "requests": 0, "failed": 0, "busy": 0.0}
+        self.stats = {"batches": 0, "requests": 0, "failed": 0, "busy": 0.0, "cpu": 0.0}
 
     def submit(self, job):
         self.q.put(job)
@@ -178,6 +167,7 @@ class Writer(threading.Thread):
         self.ready.set()
         try:
             self.loop(db)
+            self.stats["cpu"] = time.thread_time()
         except BaseException as e:  # a bug: answer everyone, then main exits 1
             self.error = e
             log("writer failed:\n" + traceback.format_exc())
@@ -239,10 +229,9 @@ class Writer(threading.Thread):
                 return
 
     def ingest(self, db, job):
-        """One request, in its own savepoint of the batch transaction."""
+        """One request, one INSERT in the batch transaction."""
         self.handled += 1
         t0 = time.monotonic()
-        db.execute("SAVEPOINT req")
         try:
             # CAST: JSON bytes (gzip-compressed or not) go in as TEXT, which
             # otlp_ingest always reads as OTLP/JSON, after inflating gzip.
@@ -253,17 +242,10 @@ class Writer(threading.Thread):
                 self.fail_all(self.pending + [job], f"the batch transaction was rolled back: {e}")
                 self.pending, self.handled = [], 0
                 return
-            db.execute("ROLLBACK TO req")
-            db.execute("RELEASE req")
             code = classify(e)
-            if code == 400 and job.is_json and "not an OTLP export request" in str(e) \
-                    and empty_json_request(job.payload):
-                self.pending.append(job)  # a valid empty request: succeeds with the batch
-                return
             self.stats["failed"] += 1
             job.finish(code, str(e))
             return
-        db.execute("RELEASE req")
         self.last = time.monotonic()
         self.stats["busy"] += self.last - t0
         job.payload = None
@@ -460,7 +442,7 @@ class Handler(BaseHTTPRequestHandler):
             self.plain(404, f"404 page not found: {path}; OTLP/HTTP paths are {', '.join(PATHS)}")
             return None
         if self.command != "POST":
-            self.plain(405, f"405 method not allowed, supported: [POST]", headers=[("Allow", "POST")])
+            self.plain(405, "405 method not allowed, supported: [POST]", headers=[("Allow", "POST")])
             return None
         ctype = self.headers.get("Content-Type", "").split(";", 1)[0].strip().lower()
         if ctype not in (PROTOBUF, JSON):
@@ -473,7 +455,10 @@ class Handler(BaseHTTPRequestHandler):
         return signal, ctype, coding
 
     def handle_expect_100(self):
-        # Answer a bad request before the client sends its body.
+        # Answer a bad request before the client sends its body, and close
+        # the connection (the client may or may not send the body anyway).
+        keep = self.close_connection
+        self.close_connection = True
         head = self.check_head()
         if head is not None:
             try:
@@ -486,8 +471,8 @@ class Handler(BaseHTTPRequestHandler):
                             f"request body of {n} bytes exceeds the limit of {self.app.max_body} bytes", close=True)
                 return False
             self.wfile.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+            self.close_connection = keep
             return True
-        self.close_connection = True
         return False
 
     # --- methods
@@ -655,6 +640,7 @@ def main(argv=None):
     t.start()
     started = time.monotonic()
     host, port = server.server_address[:2]
+    host = f"[{host}]" if ":" in host else host
     log(f"listening on http://{host}:{port} (db {a.db}; batches of {a.batch_size} requests, {a.batch_ms:g} ms, linger {a.linger_ms:g} ms)")
     while not stop.wait(3600):
         pass
@@ -669,7 +655,8 @@ def main(argv=None):
     writer.join()
     s = writer.stats
     log(f"stopped: {s['requests']} request(s) committed in {s['batches']} batch(es), {s['failed']} refused; "
-        f"writer busy {s['busy']:.2f} s of {time.monotonic() - started:.2f} s")
+        f"writer busy {s['busy']:.2f} s of {time.monotonic() - started:.2f} s (CPU: writer {s['cpu']:.2f} s, "
+        f"whole process {time.process_time():.2f} s)")
     return 1 if writer.dead.is_set() else 0
 
 

@@ -16,6 +16,9 @@
 //!
 //! Control characters can never be inside a token (they separate tokens), so
 //! `PARAM_BYTE` is unambiguous in normalized text.
+//!
+//! [`Tokenizer::spans`] finds the same tokens as byte spans of the raw line,
+//! so that templates can be rendered with the line's own separators.
 
 /// Stands for one parameter segment inside normalized token text.
 pub(crate) const PARAM_BYTE: u8 = 0x01;
@@ -373,6 +376,49 @@ mod tests {
             norm("(5.2 KB, free 3 MB) Mayday"),
             ["(<*>", "<*>,", "free", "<*>", "<*>)", "Mayday"]
         );
+    }
+
+    #[test]
+    fn spans_agree_with_tokenize() {
+        let mut x = 0x9E37_79B9_7F4A_7C15u64;
+        let mut next = || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        let alphabet = b"ab1 \t\0/;=:(\x7f";
+        let mut out = Tokenized::default();
+        let mut spans = Vec::new();
+        for (delims, max_bytes, max_toks) in [("", 3000, 128), ("/;", 40, 5), ("/", 7, 2)] {
+            let t = Tokenizer::new(delims, max_bytes, max_toks);
+            for _ in 0..5000 {
+                let len = (next() % 60) as usize;
+                let mut line: String = (0..len)
+                    .map(|_| alphabet[(next() % alphabet.len() as u64) as usize] as char)
+                    .collect();
+                if next() % 4 == 0 {
+                    line.push('é');
+                }
+                t.tokenize(&line, &mut out);
+                let n = t.spans(&line, &mut spans);
+                assert!(n <= line.len() && line.is_char_boundary(n));
+                assert_eq!(spans.len(), out.toks.len(), "{line:?}");
+                for (i, &(a, b)) in spans.iter().enumerate() {
+                    assert!(a < b && b <= n);
+                    let last_overflow = i + 1 == max_toks
+                        && out.toks[i].kind == TokKind::Param
+                        && out.text(i).len() == 1;
+                    if !last_overflow {
+                        // the span normalizes to the token
+                        let mut one = Tokenized::default();
+                        t.tokenize(&line[a..b], &mut one);
+                        assert_eq!(one.toks.len(), 1);
+                        assert_eq!(one.text(0), out.text(i), "{line:?}");
+                    }
+                }
+            }
+        }
     }
 
     #[test]

@@ -105,9 +105,7 @@ impl World {
                     .collect()
             })
             .collect();
-        World {
-            product_ids,
-        }
+        World { product_ids }
     }
 }
 
@@ -144,6 +142,8 @@ pub struct Gen {
     pub requests: u64,
     /// Kafka offsets grow per partition, like real ones.
     pub kafka_offset: u64,
+    /// Time of the last metric collection of each pod, by service.
+    pub pod_clocks: Vec<Vec<u64>>,
 }
 
 impl Gen {
@@ -206,6 +206,7 @@ impl Gen {
             remaining: cfg.records,
             requests: 0,
             kafka_offset: 1_000_000,
+            pod_clocks: SERVICES.iter().map(|s| vec![0; s.pods as usize]).collect(),
             cfg,
         }
     }
@@ -260,7 +261,9 @@ impl Gen {
         b.lit("service.name", s.name);
         b.lit("service.version", s.version);
         b.lit("service.namespace", "opentelemetry-demo");
-        b.with("service.instance.id", |t| uuid_into(t, h, h.rotate_left(17)));
+        b.with("service.instance.id", |t| {
+            uuid_into(t, h, h.rotate_left(17))
+        });
         b.with("host.name", |t| {
             t.push_str("ip-10-0-");
             push_u64(t, 16 + node);
@@ -356,7 +359,12 @@ impl Gen {
     }
 
     pub fn w_email(&mut self, t: &mut String) {
-        const DOMAINS: &[&str] = &["example.com", "example.org", "mail.example.net", "shop.example"];
+        const DOMAINS: &[&str] = &[
+            "example.com",
+            "example.org",
+            "mail.example.net",
+            "shop.example",
+        ];
         let i = self.rng.below(EMAILS);
         let h = mix64(i ^ 0xE1);
         t.push((b'a' + (h % 26) as u8) as char);
@@ -374,7 +382,8 @@ impl Gen {
 
 /// A stable 64-bit hash of a string (not for security).
 pub fn str_hash(s: &str) -> u64 {
-    s.bytes().fold(0x243F_6A88_85A3_08D3, |h, b| mix64(h ^ b as u64))
+    s.bytes()
+        .fold(0x243F_6A88_85A3_08D3, |h, b| mix64(h ^ b as u64))
 }
 
 fn ip_into(t: &mut String, a: u64, b: u64, c: u64, d: u64) {

@@ -5,8 +5,8 @@
 //! fills its `{variables}`. A few bodies are maps (kvlist) or integers.
 
 use crate::engine::Gen;
-use crate::rec::{Batch, LogRec, Val, push_hex_bytes, push_u64};
 use crate::model::{self, Family, Service, Tmpl};
+use crate::rec::{Batch, LogRec, Val, push_hex_bytes, push_u64};
 use crate::rng::mix64;
 use crate::truth::{ATTRIBUTE, EntityInfo};
 
@@ -269,7 +269,10 @@ impl Gen {
         let logger = def.loggers[(salt % def.loggers.len() as u64) as usize];
         if def.lang.name != "cpp" && !def.file_logs {
             let h = mix64(salt ^ 0xC0DE);
-            b.lit("code.function.name", model::FUNCS[(h % model::FUNCS.len() as u64) as usize]);
+            b.lit(
+                "code.function.name",
+                model::FUNCS[(h % model::FUNCS.len() as u64) as usize],
+            );
             b.with("code.file.path", |t| {
                 t.push_str("src/");
                 for c in logger.chars() {
@@ -288,7 +291,11 @@ impl Gen {
                 _ => "quote.log",
             };
             b.lit("log.file.name", file);
-            let stream = if sev_num >= model::WARN.0 { "stderr" } else { "stdout" };
+            let stream = if sev_num >= model::WARN.0 {
+                "stderr"
+            } else {
+                "stdout"
+            };
             b.lit("log.iostream", stream);
         }
         if def.lang.threads {

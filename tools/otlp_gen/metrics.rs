@@ -176,7 +176,11 @@ fn expand(svc: &Service, d: &Dim) -> DimOpts {
                 }
             }
         }
-        Dim::ExplodingUser => exploding = true,
+        Dim::ExplodingUser => {
+            // Up to 16 points per collection, each with a random user.
+            opts = vec![Vec::new(); 16];
+            exploding = true;
+        }
     }
     DimOpts { opts, exploding }
 }
@@ -184,16 +188,24 @@ fn expand(svc: &Service, d: &Dim) -> DimOpts {
 impl Gen {
     pub fn metrics_request(&mut self, b: &mut Batch, svc: usize, pod: u32, n: usize) {
         b.scope_schema = SCHEMA_URL;
-        // One collection: every point of the request has the same time.
+        // A request holds one or more consecutive collections of the pod
+        // (one every INTERVAL_NS); all points of a collection share its time.
         self.clock += self.rng.range(1, 2_000) as u64 * 1_000_000;
-        let now = self.clock;
+        let pod_clock = &mut self.pod_clocks[svc][pod as usize];
+        let mut now = (*pod_clock + INTERVAL_NS).max(self.clock);
         let pod_start = self.pod_start(svc, pod);
         // Taken out while in use so that `self` stays borrowable.
         let metrics = std::mem::take(&mut self.svcs[svc].metrics);
+        let mut collection_start = self.svcs[svc].metric_cursor;
         let mut produced = 0;
         while produced < n {
             let cursor = self.svcs[svc].metric_cursor;
             self.svcs[svc].metric_cursor = cursor + 1;
+            if cursor - collection_start == metrics.len() {
+                // Every metric reported once: next collection.
+                collection_start = cursor;
+                now += INTERVAL_NS;
+            }
             let sm = &metrics[cursor % metrics.len()];
             let k = (n - produced).min(sm.series).min(MAX_SERIES_PER_METRIC);
             let first = self.rng.index(sm.series);
@@ -201,6 +213,7 @@ impl Gen {
             produced += k;
         }
         self.svcs[svc].metrics = metrics;
+        self.pod_clocks[svc][pod as usize] = now;
     }
 
     /// One metric with `k` data points, for series `first..first+k` (mod
@@ -370,11 +383,12 @@ impl Gen {
     fn labels(&mut self, b: &mut Batch, sm: &SvcMetric, mut s: usize) -> Rg {
         let m = b.mark();
         for dim in &sm.dims {
+            let n = dim.opts.len().max(1);
             if dim.exploding {
                 b.with("user.id", |t| self.w_user(t, true));
+                s /= n;
                 continue;
             }
-            let n = dim.opts.len().max(1);
             if let Some(opt) = dim.opts.get(s % n) {
                 for &(k, v) in opt {
                     match v {

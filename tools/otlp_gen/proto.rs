@@ -35,34 +35,49 @@ impl W<'_> {
         self.varint(((tag << 3) | wire) as u64);
     }
 
-    /// Starts a length-delimited field; returns the body start for [`W::end`].
+    /// Starts a length-delimited field whose body is expected to be under
+    /// 128 bytes; returns the body start for [`W::end`].
     #[inline]
     fn begin(&mut self, tag: u32) -> usize {
+        self.begin_r(tag, 1)
+    }
+
+    /// Starts a length-delimited field, reserving `r` bytes for its length
+    /// varint (2 for bodies of 128 B..16 KiB, 3 up to 2 MiB).
+    #[inline]
+    fn begin_r(&mut self, tag: u32, r: usize) -> usize {
         self.key(tag, LEN);
-        self.out.push(0);
+        self.out.resize(self.out.len() + r, 0);
         self.out.len()
     }
 
-    /// Ends the field started at `start`: writes its length varint.
     #[inline]
     fn end(&mut self, start: usize) {
+        self.end_r(start, 1);
+    }
+
+    /// Ends the field started at `start` with `r` reserved bytes: writes its
+    /// length varint, moving the body when the varint is not `r` bytes long.
+    #[inline]
+    fn end_r(&mut self, start: usize, r: usize) {
         let len = self.out.len() - start;
-        if len < 0x80 {
-            self.out[start - 1] = len as u8;
-            return;
+        let n = varint_len(len as u64);
+        if n != r {
+            let end = self.out.len();
+            if n > r {
+                self.out.resize(end + n - r, 0);
+                self.out.copy_within(start..end, start + n - r);
+            } else {
+                self.out.copy_within(start..end, start - (r - n));
+                self.out.truncate(end - (r - n));
+            }
         }
-        let mut n = 1;
-        while len >> (7 * n) != 0 {
-            n += 1;
-        }
-        let old_end = self.out.len();
-        self.out.resize(old_end + n - 1, 0);
-        self.out.copy_within(start..old_end, start + n - 1);
         let mut v = len;
+        let at = start - r;
         for i in 0..n {
             let b = (v & 0x7f) as u8;
             v >>= 7;
-            self.out[start - 1 + i] = if i + 1 < n { b | 0x80 } else { b };
+            self.out[at + i] = if i + 1 < n { b | 0x80 } else { b };
         }
     }
 
@@ -155,22 +170,52 @@ impl W<'_> {
         }
     }
 
-    /// A repeated KeyValue field.
+    /// A repeated KeyValue field. Scalar values take a fast path whose
+    /// lengths are computed up front (no placeholder to patch).
     fn attrs(&mut self, b: &Batch, tag: u32, attrs: &[Attr]) {
         for a in attrs {
-            let s = self.begin(tag);
-            self.str(1, a.key);
-            let v = self.begin(2);
+            let key = a.key.as_bytes();
+            // AnyValue body length and how to write it.
+            let (any_len, scalar) = match a.val {
+                Val::Str(..) | Val::Lit(_) => {
+                    let n = b.str_of(&a.val).len();
+                    (1 + varint_len(n as u64) + n, true)
+                }
+                Val::Bool(_) => (2, true),
+                Val::Int(i) => (1 + varint_len(i as u64), true),
+                Val::Double(_) => (9, true),
+                Val::Array(_) | Val::Kvlist(_) => (0, false),
+            };
+            if !scalar {
+                let s = self.begin_r(tag, 2);
+                self.str(1, a.key);
+                let v = self.begin_r(2, 2);
+                self.any_value(b, &a.val);
+                self.end_r(v, 2);
+                self.end_r(s, 2);
+                continue;
+            }
+            let kv_len = 1
+                + varint_len(key.len() as u64)
+                + key.len()
+                + 1
+                + varint_len(any_len as u64)
+                + any_len;
+            self.key(tag, LEN);
+            self.varint(kv_len as u64);
+            self.out.push(0x0a);
+            self.varint(key.len() as u64);
+            self.out.extend_from_slice(key);
+            self.out.push(0x12);
+            self.varint(any_len as u64);
             self.any_value(b, &a.val);
-            self.end(v);
-            self.end(s);
         }
     }
 
     fn resource(&mut self, b: &Batch) {
-        let s = self.begin(1);
+        let s = self.begin_r(1, 2);
         self.attrs(b, 1, b.attrs_of(b.resource));
-        self.end(s);
+        self.end_r(s, 2);
     }
 
     fn scope(&mut self, b: &Batch, i: usize) {
@@ -183,7 +228,7 @@ impl W<'_> {
 
     fn span(&mut self, b: &Batch, i: usize) {
         let sp = &b.spans[i];
-        let s = self.begin(2);
+        let s = self.begin_r(2, 2);
         self.bytes(1, &sp.trace_id);
         self.bytes(2, &sp.span_id);
         if let Some(p) = &sp.parent {
@@ -211,7 +256,7 @@ impl W<'_> {
             self.end(st);
         }
         self.fixed32(16, sp.flags);
-        self.end(s);
+        self.end_r(s, 2);
     }
 
     fn link(&mut self, b: &Batch, l: &LinkRec) {
@@ -225,7 +270,7 @@ impl W<'_> {
 
     fn metric(&mut self, b: &Batch, i: usize) {
         let m = &b.metrics[i];
-        let s = self.begin(2);
+        let s = self.begin_r(2, 2);
         self.str(1, m.name);
         self.str(2, m.description);
         self.str(3, m.unit);
@@ -239,7 +284,7 @@ impl W<'_> {
             MKind::Exp { temporality } => (10, temporality, false),
             MKind::Summary => (11, 0, false),
         };
-        let d = self.begin(tag);
+        let d = self.begin_r(tag, 2);
         for p in &b.points[m.points.range()] {
             self.point(b, p);
         }
@@ -248,12 +293,12 @@ impl W<'_> {
             self.key(3, VARINT);
             self.out.push(1);
         }
-        self.end(d);
-        self.end(s);
+        self.end_r(d, 2);
+        self.end_r(s, 2);
     }
 
     fn point(&mut self, b: &Batch, p: &PointRec) {
-        let s = self.begin(1);
+        let s = self.begin_r(1, 2);
         match p.val {
             PVal::Double(_) | PVal::Int(_) => {
                 // NumberDataPoint: start 2, time 3, value oneof {4, 6},
@@ -346,7 +391,7 @@ impl W<'_> {
                 self.attrs(b, 7, b.attrs_of(p.attrs));
             }
         }
-        self.end(s);
+        self.end_r(s, 2);
     }
 
     fn packed_fixed64(&mut self, tag: u32, xs: &[u64]) {
@@ -374,7 +419,7 @@ impl W<'_> {
 
     fn log(&mut self, b: &Batch, i: usize) {
         let l = &b.logs[i];
-        let s = self.begin(2);
+        let s = self.begin_r(2, 2);
         self.fixed64(1, l.time);
         self.uvar(2, l.severity as u64);
         self.str(3, l.severity_text);
@@ -390,8 +435,14 @@ impl W<'_> {
             self.bytes(10, sp);
         }
         self.fixed64(11, l.observed);
-        self.end(s);
+        self.end_r(s, 2);
     }
+}
+
+#[inline]
+fn varint_len(v: u64) -> usize {
+    // 1 byte per started 7 bits (at least 1).
+    ((64 - (v | 1).leading_zeros() as usize) + 6) / 7
 }
 
 #[inline]
@@ -403,10 +454,10 @@ fn zigzag(v: i32) -> u64 {
 pub fn encode(b: &Batch, out: &mut Vec<u8>) {
     let mut w = W { out };
     // Request field 1: resource_spans / resource_metrics / resource_logs.
-    let r = w.begin(1);
+    let r = w.begin_r(1, 3);
     w.resource(b);
     for si in 0..b.scopes.len() {
-        let s = w.begin(2);
+        let s = w.begin_r(2, 3);
         w.scope(b, si);
         let si8 = si as u8;
         match b.kind {
@@ -433,8 +484,8 @@ pub fn encode(b: &Batch, out: &mut Vec<u8>) {
             }
         }
         w.str(3, b.scope_schema);
-        w.end(s);
+        w.end_r(s, 3);
     }
     w.str(3, b.resource_schema);
-    w.end(r);
+    w.end_r(r, 3);
 }

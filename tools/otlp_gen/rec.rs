@@ -336,21 +336,30 @@ impl Batch {
     }
 }
 
-/// Appends the decimal digits of `n`.
+/// "0000" to "9999" back to back, for [`push_u64`].
+fn digits4() -> &'static str {
+    static D: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    D.get_or_init(|| (0..10_000).map(|i| format!("{i:04}")).collect())
+}
+
+/// Appends the decimal digits of `n` (four at a time from a table).
 #[inline]
-pub fn push_u64(out: &mut String, mut n: u64) {
-    let mut buf = [0u8; 20];
-    let mut i = buf.len();
-    loop {
-        i -= 1;
-        buf[i] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
+pub fn push_u64(out: &mut String, n: u64) {
+    let d = digits4();
+    if n < 10_000 {
+        let i = n as usize * 4;
+        let skip = match n {
+            0..=9 => 3,
+            10..=99 => 2,
+            100..=999 => 1,
+            _ => 0,
+        };
+        out.push_str(&d[i + skip..i + 4]);
+    } else {
+        push_u64(out, n / 10_000);
+        let i = (n % 10_000) as usize * 4;
+        out.push_str(&d[i..i + 4]);
     }
-    // Only ASCII digits were written.
-    out.push_str(std::str::from_utf8(&buf[i..]).expect("digits"));
 }
 
 /// Appends `x` as `width` lower-case hex digits (most significant first).

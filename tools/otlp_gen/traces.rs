@@ -4,10 +4,10 @@
 //! consumer) followed by 0-4 child spans (client, database, messaging,
 //! internal) sharing its trace id and pointing at it as their parent.
 
-use crate::engine::{Gen, DEMO_USERS, SCHEMA_URL};
+use crate::engine::{DEMO_USERS, Gen, SCHEMA_URL};
 use crate::model::{self, App, Op, Scope, Service, Shape};
-use crate::rec::{push_u64, Batch, EventRec, LinkRec, Rg, SpanRec, Val};
-use crate::truth::{EntityInfo, ATTRIBUTE, EVENT, LINK};
+use crate::rec::{Batch, EventRec, LinkRec, Rg, SpanRec, Val, push_u64};
+use crate::truth::{ATTRIBUTE, EVENT, EntityInfo, LINK};
 
 /// W3C "sampled" flag plus the OTLP "parent is_remote known" bits.
 const FLAGS_LOCAL: u32 = 0x101;
@@ -317,7 +317,10 @@ impl Gen {
                 }
                 (Val::Lit(op.name), "Service Unavailable")
             }
-            Shape::RpcServer { service, method } | Shape::RpcClient { service, method, .. } => {
+            Shape::RpcServer { service, method }
+            | Shape::RpcClient {
+                service, method, ..
+            } => {
                 let code: i64 = if err { *self.rng.pick(&[2, 13, 14]) } else { 0 };
                 b.lit("rpc.system", "grpc");
                 b.lit("rpc.service", service);
@@ -377,10 +380,17 @@ impl Gen {
                 }
                 b.with("network.peer.address", |t| self.w_peer_ip(t, peer));
                 if err {
-                    let ty = if system == "redis" { "RedisTimeoutException" } else { "57014" };
+                    let ty = if system == "redis" {
+                        "RedisTimeoutException"
+                    } else {
+                        "57014"
+                    };
                     b.lit("error.type", ty);
                 }
-                (Val::Lit(op.name), "canceling statement due to statement timeout")
+                (
+                    Val::Lit(op.name),
+                    "canceling statement due to statement timeout",
+                )
             }
             Shape::Produce { dest } | Shape::Consume { dest, .. } => {
                 let consume = matches!(op.shape, Shape::Consume { .. });
@@ -466,9 +476,10 @@ impl Gen {
             App::CardValid => b.boolean("app.payment.card_valid", !r.chance(1, 50)),
             App::Loyalty => b.lit("app.loyalty.level", *r.pick(model::LOYALTY)),
             App::ShippingZip => b.with("app.shipping.zip_code", |t| self.w_zip(t)),
-            App::ShippingCost => {
-                b.dbl("app.shipping.cost.total", r.range(399, 4_999) as f64 / 100.0)
-            }
+            App::ShippingCost => b.dbl(
+                "app.shipping.cost.total",
+                r.range(399, 4_999) as f64 / 100.0,
+            ),
             App::TrackingId => b.with("app.shipping.tracking.id", |t| self.w_uuid(t)),
             App::RecProducts => {
                 b.str_array("app.recommendation.product_ids", 5, |t| self.w_product(t));
@@ -538,13 +549,19 @@ impl Gen {
         let attempt = self.rng.range(1, 4);
         b.int("retry.attempt", attempt);
         b.dbl("retry.delay", 0.1 * (1 << attempt) as f64);
-        let ty = *self.rng.pick(&["timeout", "connection_reset", "unavailable"]);
+        let ty = *self
+            .rng
+            .pick(&["timeout", "connection_reset", "unavailable"]);
         b.lit("error.type", ty);
         "retry"
     }
 
     fn message_event(&mut self, b: &mut Batch) -> &'static str {
-        let ty = if self.rng.chance(1, 2) { "SENT" } else { "RECEIVED" };
+        let ty = if self.rng.chance(1, 2) {
+            "SENT"
+        } else {
+            "RECEIVED"
+        };
         b.lit("message.type", ty);
         b.int("message.id", 1);
         b.int("message.uncompressed_size", self.rng.range(16, 4_096));
@@ -569,7 +586,9 @@ fn median_ms(shape: &Shape) -> f64 {
         Shape::HttpServer { .. } | Shape::UserPage => 40.0,
         Shape::RpcServer { .. } => 15.0,
         Shape::HttpClient { .. } | Shape::RpcClient { .. } => 8.0,
-        Shape::Db { system: "redis", .. } => 0.5,
+        Shape::Db {
+            system: "redis", ..
+        } => 0.5,
         Shape::Db { .. } => 2.0,
         Shape::Produce { .. } => 1.0,
         Shape::Consume { .. } => 5.0,
