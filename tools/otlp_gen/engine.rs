@@ -1,7 +1,14 @@
 //! The generator core: configuration, the per-run state shared by the three
-//! signals (PRNG, virtual clock, ground truth), resources, value pools and
-//! attribute helpers. `traces.rs`, `metrics.rs` and `logs.rs` add one
-//! request builder each.
+//! signals (PRNG, virtual clock, ground truth), resources and value pools.
+//! `traces.rs`, `metrics.rs` and `logs.rs` add one request builder each;
+//! requests are built into a reusable [`Batch`] (see `rec.rs`).
+//!
+//! Value pools (distinct values): user.id 50 000 (skewed: low ids are
+//! frequent), session.id 100 000, app.product.id 1 000 (skewed), client
+//! addresses 5 000, peer pod addresses 50 per peer, zip codes 1 000, e-mail
+//! addresses 2 000; per service 50 pods (k8s.pod.name, service.instance.id,
+//! process.pid) on 2-4 of 8 nodes (host.name). Ids (order, tracking, kafka
+//! keys) are fresh UUIDs.
 
 use crate::model::{SERVICES, Service};
 use crate::rec::{Batch, Kind, push_hex, push_u64};

@@ -155,12 +155,6 @@ impl LogModel {
             })
             .collect()
     }
-
-    /// Number of distinct templates (patterns may repeat).
-    #[allow(dead_code)]
-    pub fn len(&self) -> usize {
-        self.templates.len()
-    }
 }
 
 fn parse(t: &'static Tmpl, family: Option<Family>, salt: u64) -> Parsed {

@@ -23,6 +23,7 @@ mod rec;
 mod rng;
 mod traces;
 mod truth;
+mod xcheck;
 
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
@@ -69,6 +70,25 @@ ExportLogsServiceRequest.
 BENCH KEYS: every span, data point and log record of the bench profile has
 card.3, card.100, card.1k, card.10k, card.100k and card.1m, string values
 v0..v{N-1} drawn uniformly from N = 3, 100, 1000, 10^4, 10^5, 10^6.
+
+DEMO KEYS: frontend server spans named GET /users/<n> (n uniform in 0..10^6,
+about 1 in 9 frontend entry spans); data point label user.id (user-<n>, n
+uniform in 0..10^6) on the Sum app.frontend.requests; log attribute
+request.id (a fresh UUID) on half the records of web and commerce services.
+
+SUMMARY: one line, key=value (deterministic): signal format profile seed
+records requests bytes batch services_seen entities, and the number of
+(entity, key) pairs per key scope: attribute_keys resource_keys event_keys
+link_keys (traces), label_keys resource_keys (metrics), attribute_keys
+resource_keys (logs). A second line on standard error gives the timing.
+
+GROUND TRUTH (--truth): entities are span names, metric names (with type,
+unit, description, temporality, monotonic) and log severities (by
+severityNumber; name TRACE/DEBUG/INFO/WARN/ERROR/FATAL); for each: records,
+records per service, span kinds or severityText presence, and per key scope
+each key's count (records carrying it; events/links carrying it for
+event/link), value types and exact distinct values. Logs add body types and
+body templates (tokens holding a variable as <*>) with counts.
 ";
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -148,7 +168,7 @@ pub fn summary(cfg: &Config, format: Format, g: &Gen, st: &Stats) -> String {
     let t = &g.truth;
     let keys = t.key_counts();
     let mut s = format!(
-        "otlp_gen signal={} format={} profile={} seed={} records={} requests={} bytes={} batch={} services={} entities={}",
+        "otlp_gen signal={} format={} profile={} seed={} records={} requests={} bytes={} batch={} services_seen={} entities={}",
         cfg.signal.as_str(),
         format.as_str(),
         cfg.profile.as_str(),
@@ -220,6 +240,10 @@ fn parse_args() -> Result<Option<Args>, String> {
         match a.as_str() {
             "-h" | "--help" => {
                 print!("{USAGE}");
+                return Ok(None);
+            }
+            "--xcheck" => {
+                xcheck::xcheck();
                 return Ok(None);
             }
             "--self-check" => {

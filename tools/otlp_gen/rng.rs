@@ -101,20 +101,6 @@ impl Rng {
         let ms = median_ms * (n * 1.6).exp();
         (ms * 1e6) as u64 + 1_000
     }
-
-    /// Random bytes for trace and span ids (never all zero).
-    #[inline]
-    pub fn id16(&mut self) -> Vec<u8> {
-        let mut v = Vec::with_capacity(16);
-        v.extend_from_slice(&(self.next_u64() | 1).to_be_bytes());
-        v.extend_from_slice(&self.next_u64().to_be_bytes());
-        v
-    }
-
-    #[inline]
-    pub fn id8(&mut self) -> Vec<u8> {
-        (self.next_u64() | 1).to_be_bytes().to_vec()
-    }
 }
 
 /// `x` rounded to six significant digits, computed as `k / 10^d` with
