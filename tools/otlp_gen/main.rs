@@ -23,7 +23,6 @@ mod rec;
 mod rng;
 mod traces;
 mod truth;
-mod xcheck;
 
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
@@ -240,10 +239,6 @@ fn parse_args() -> Result<Option<Args>, String> {
         match a.as_str() {
             "-h" | "--help" => {
                 print!("{USAGE}");
-                return Ok(None);
-            }
-            "--xcheck" => {
-                xcheck::xcheck();
                 return Ok(None);
             }
             "--self-check" => {
