@@ -16,7 +16,7 @@ NPM     ?= npm
 EXT     := dist/otelcat.so
 SOURCES := $(shell find src vendor -name '*.rs') Cargo.toml Cargo.lock build.rs $(wildcard sql/*.sql)
 
-.PHONY: all test test-rust test-sql test-python test-node bench bench-drain bench-queries clean venv receiver demo
+.PHONY: all test test-rust test-sql test-python test-node bench bench-drain bench-queries clean venv receiver demo explore
 
 all: $(EXT)
 
@@ -29,7 +29,7 @@ $(EXT): $(SOURCES)
 
 # A virtualenv on the system interpreter, for the Python packages the tests
 # use (DataSketches for interop, OpenTelemetry SDK, ...).
-$(VENV)/.ok: tests/requirements.txt
+$(VENV)/.ok: tests/requirements.txt examples/datasette/requirements.txt
 	$(SYSPY) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -r tests/requirements.txt
 	@touch $@
@@ -48,7 +48,7 @@ test-rust:
 test-sql: $(EXT)
 	tests/run_sql_tests.sh $(SQLITE) tests/sql/*.sql
 
-test-python: $(EXT) $(VENV)/.ok
+test-python: $(EXT) $(VENV)/.ok tests/node/node_modules/.ok
 	$(PY) -m unittest discover -s tests -p 'test_*.py' -v 2>&1 | tail -n 40; exit $${PIPESTATUS[0]}
 
 test-node: $(EXT) tests/node/node_modules/.ok
@@ -70,3 +70,7 @@ bench-queries: $(EXT)
 receiver: $(EXT)
 	@if [ -z "$(DB)" ]; then echo "usage: make receiver DB=path/to/catalog.db [PORT=4318]" >&2; exit 2; fi
 	exec $(SYSPY) examples/receiver/receiver.py --db "$(DB)" $(if $(PORT),--port $(PORT))
+
+# Datasette on a catalog (extension, metadata, canned queries, charts): make explore [DB=demo.db] [PORT=8001]
+explore: $(EXT) $(VENV)/.ok
+	exec $(SYSPY) examples/datasette/explore.py "$(or $(DB),demo.db)" --venv $(VENV) $(if $(PORT),--port $(PORT))

@@ -4,8 +4,6 @@
 //! arrival order (the catalog keeps N = 10). Two elements are the same when
 //! their compact JSON texts are equal.
 
-use std::collections::HashSet;
-
 use serde_json::Value;
 
 use crate::ffi::{self, Aggregate, Arg, Ctx, Kind, Result, bail, sqlite3, sqlite3_value};
@@ -31,7 +29,6 @@ fn max_n_arg(func: &str, arg: Arg, pos: usize) -> Result<usize> {
 /// An ordered set of distinct compact-JSON element texts, capped at `max`.
 pub struct Samples {
     max: usize,
-    seen: HashSet<String>,
     order: Vec<String>,
 }
 
@@ -39,7 +36,6 @@ impl Samples {
     pub fn new(max: usize) -> Self {
         Samples {
             max,
-            seen: HashSet::new(),
             order: Vec::new(),
         }
     }
@@ -48,28 +44,58 @@ impl Samples {
         self.order.len() >= self.max
     }
     /// Adds one element given as compact JSON text; false when full.
+    /// (At most `max` elements: a linear scan beats hashing here.)
     pub fn push_json(&mut self, json: String) -> bool {
         if self.is_full() {
             return false;
         }
-        if !self.seen.contains(&json) {
-            self.seen.insert(json.clone());
+        if !self.order.contains(&json) {
             self.order.push(json);
         }
         true
     }
-    /// Adds the elements of a JSON array text, in order.
+    /// Adds the elements of a JSON array text, in order. Elements are
+    /// compared in compact form: an element already compact (as otelcat
+    /// writes them) is taken as is, others are re-serialized.
     pub fn extend_from_array(&mut self, array_text: &str) -> std::result::Result<(), String> {
-        let v: Value = serde_json::from_str(array_text).map_err(|e| e.to_string())?;
-        let Value::Array(items) = v else {
-            return Err(format!("a JSON {} is not an array", json_kind(&v)));
+        if nesting_depth(array_text) > MAX_DEPTH {
+            return Err(format!("nested deeper than {MAX_DEPTH} levels"));
+        }
+        let items: Vec<&serde_json::value::RawValue> = match serde_json::from_str(array_text) {
+            Ok(items) => items,
+            Err(e) => {
+                // Say what it is when it is JSON but not an array.
+                return Err(match serde_json::from_str::<Value>(array_text) {
+                    Ok(v) if !v.is_array() => format!("a JSON {} is not an array", json_kind(&v)),
+                    _ => e.to_string(),
+                });
+            }
         };
         for item in items {
-            if !self.push_json(item.to_string()) {
+            if self.is_full() {
                 break;
             }
+            let raw = item.get();
+            let compact = if raw
+                .bytes()
+                .any(|b| matches!(b, b' ' | b'\n' | b'\t' | b'\r'))
+            {
+                serde_json::from_str::<Value>(raw)
+                    .map_err(|e| e.to_string())?
+                    .to_string()
+            } else {
+                raw.to_string()
+            };
+            self.push_json(compact);
         }
         Ok(())
+    }
+    /// The number of elements.
+    pub fn len(&self) -> usize {
+        self.order.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.order.is_empty()
     }
     pub fn to_json(&self) -> String {
         let mut out =
@@ -84,6 +110,35 @@ impl Samples {
         out.push(']');
         out
     }
+}
+
+/// Deepest nesting accepted in a sample list (serde_json's own limit).
+const MAX_DEPTH: usize = 128;
+
+/// The deepest array/object nesting of a JSON text (strings skipped).
+fn nesting_depth(text: &str) -> usize {
+    let (mut depth, mut max, mut in_str, mut esc) = (0usize, 0usize, false, false);
+    for b in text.bytes() {
+        if in_str {
+            match (esc, b) {
+                (true, _) => esc = false,
+                (false, b'\\') => esc = true,
+                (false, b'"') => in_str = false,
+                _ => {}
+            }
+            continue;
+        }
+        match b {
+            b'"' => in_str = true,
+            b'[' | b'{' => {
+                depth += 1;
+                max = max.max(depth);
+            }
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    max
 }
 
 fn json_kind(v: &Value) -> &'static str {

@@ -343,7 +343,7 @@ class TestSamples(unittest.TestCase):
             "object": ('{"a":1}', "argument 1 is not a JSON array"),
             "number": ("3", "argument 1 is not a JSON array"),
             "truncated": ('["a",', "argument 1 is not a JSON array"),
-            "deep": ("[" * 5000 + "]" * 5000, "argument 1 is not a JSON array (recursion limit"),
+            "deep": ("[" * 5000 + "]" * 5000, "argument 1 is not a JSON array (nested deeper than 128 levels)"),
         }
         for what, (arg, msg) in cases.items():
             with self.subTest(what):

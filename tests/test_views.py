@@ -8,12 +8,12 @@ from otlp_payloads import gauge, log, logs, span, traces
 
 # The seed's query patterns and the index each must use.
 PLANS = {
-    "SELECT * FROM service_metrics WHERE service_name = 'api'": ["idx_metric_services_service", "PRIMARY KEY (name=?)"],
-    "SELECT * FROM service_spans WHERE service_name = 'api'": ["idx_span_services_service", "PRIMARY KEY (name=?)"],
+    "SELECT * FROM service_metrics WHERE service_name = 'api'": ["COVERING INDEX idx_metric_services_service", "(name=?)"],
+    "SELECT * FROM service_spans WHERE service_name = 'api'": ["COVERING INDEX idx_span_services_service", "(name=?)"],
     "SELECT * FROM service_log_severities WHERE service_name = 'api'": ["idx_log_services_service"],
-    "SELECT document FROM metric_metadata WHERE name = 'cpu'": ["PRIMARY KEY (name=?)", "PRIMARY KEY (metric_name=? AND key_scope=?)"],
-    "SELECT document FROM span_metadata WHERE name = 'GET /a'": ["PRIMARY KEY (name=?)", "PRIMARY KEY (span_name=? AND key_scope=?)"],
-    "SELECT document FROM log_metadata WHERE severity = 'ERROR'": ["PRIMARY KEY (severity=?)", "PRIMARY KEY (severity=? AND key_scope=?)"],
+    "SELECT document FROM metric_metadata WHERE name = 'cpu'": ["SEARCH m USING", "(name=?)", "(metric_name=? AND key_scope=?)"],
+    "SELECT document FROM span_metadata WHERE name = 'GET /a'": ["SEARCH p USING", "(name=?)", "(span_name=? AND key_scope=?)"],
+    "SELECT document FROM log_metadata WHERE severity = 'ERROR'": ["SEARCH l USING", "(severity=?)", "(severity=? AND key_scope=?)"],
     "SELECT * FROM top_log_templates WHERE severity = 'ERROR' AND service_name = 'api' LIMIT 5":
         ["idx_log_body_templates_top (severity=? AND service_name=?)"],
 }

@@ -71,6 +71,8 @@ impl Counted {
 
 /// What a batch knows of one attribute key of one entity.
 pub struct KeyAgg {
+    /// The last record counted (a key repeated on one record counts once).
+    rec: u64,
     pub count: u64,
     /// First distinct values (text form), in arrival order.
     pub samples: Vec<String>,
@@ -81,6 +83,7 @@ pub struct KeyAgg {
 impl KeyAgg {
     fn new(t: i64) -> KeyAgg {
         KeyAgg {
+            rec: u64::MAX,
             count: 0,
             samples: Vec::new(),
             sketch: HllUnion::new(hll::DEFAULT_LG_K).expect("default lg_k"),
@@ -88,7 +91,11 @@ impl KeyAgg {
         }
     }
     #[inline]
-    fn add(&mut self, n: u64, value: &str, t: i64) {
+    fn add(&mut self, rec: u64, n: u64, value: &str, t: i64) {
+        if self.rec == rec {
+            return; // the same key again on the same record
+        }
+        self.rec = rec;
         self.count += n;
         self.seen.add(t);
         hll::update_bytes(&mut self.sketch, value.as_bytes());
@@ -400,38 +407,71 @@ pub fn secs(nanos: u64, now: i64) -> i64 {
     }
 }
 
-/// True when `attrs[i]`'s key already appeared earlier in `attrs`
-/// (duplicate keys count once per record).
-#[inline]
-fn dup_key(attrs: &[&Attr<'_>], i: usize) -> bool {
-    let k = &attrs[i].key;
-    attrs[..i].iter().any(|a| a.key == *k)
-}
-
-/// Adds one record's attributes to `keys`.
-fn add_attrs(
+/// Adds one record's attributes to `keys`. `rec` identifies the record.
+fn add_attrs<'e, 'a: 'e>(
     keys: &mut Keys,
     entries: &mut usize,
-    attrs: &[&Attr<'_>],
-    n: u64,
+    attrs: impl Iterator<Item = &'e Attr<'a>>,
+    rec: u64,
     t: i64,
     buf: &mut String,
 ) {
-    for (i, a) in attrs.iter().enumerate() {
-        if i > 0 && dup_key(attrs, i) {
-            continue;
-        }
+    for a in attrs {
         let v = value_text(&a.value, buf);
         match keys.get_mut(a.key.as_ref()) {
-            Some(k) => k.add(n, v, t),
+            Some(k) => k.add(rec, 1, v, t),
             None => {
                 let mut k = KeyAgg::new(t);
-                k.add(n, v, t);
+                k.add(rec, 1, v, t);
                 keys.insert(a.key.to_string(), k);
                 *entries += 1;
             }
         }
     }
+}
+
+fn dp_attr<'e, 'a>(e: &'e Event<'a>) -> Option<&'e Attr<'a>> {
+    match e {
+        Event::DataPointAttr(a) => Some(a),
+        _ => None,
+    }
+}
+
+fn span_attr<'e, 'a>(e: &'e Event<'a>) -> Option<&'e Attr<'a>> {
+    match e {
+        Event::SpanAttr(a) => Some(a),
+        _ => None,
+    }
+}
+
+fn event_attr<'e, 'a>(e: &'e Event<'a>) -> Option<&'e Attr<'a>> {
+    match e {
+        Event::SpanEventAttr(a) => Some(a),
+        _ => None,
+    }
+}
+
+fn link_attr<'e, 'a>(e: &'e Event<'a>) -> Option<&'e Attr<'a>> {
+    match e {
+        Event::SpanLinkAttr(a) => Some(a),
+        _ => None,
+    }
+}
+
+fn log_attr<'e, 'a>(e: &'e Event<'a>) -> Option<&'e Attr<'a>> {
+    match e {
+        Event::LogAttr(a) => Some(a),
+        _ => None,
+    }
+}
+
+/// The attributes that follow a record's event, as long as `pick` takes them.
+#[inline]
+fn attrs_of<'e, 'a>(
+    events: &'e [Event<'a>],
+    pick: fn(&'e Event<'a>) -> Option<&'e Attr<'a>>,
+) -> impl Iterator<Item = &'e Attr<'a>> {
+    events.iter().map_while(pick)
 }
 
 fn counted<'m>(map: &'m mut Map<String, Counted>, key: &str, t: i64) -> &'m mut Counted {
@@ -466,7 +506,11 @@ pub fn apply(
     templater: &mut dyn Templater,
 ) -> Result<(), String> {
     let mut buf = String::new();
-    let mut series_buf: Vec<(&str, String)> = Vec::new();
+    // Series identity of a data point: (key, value range in series_vals).
+    let mut series_buf: Vec<(&str, usize, usize)> = Vec::new();
+    let mut series_vals = String::new();
+    // Record ids for the once-per-record rule of keys.
+    let mut rec = batch.records;
     let mut resource: Vec<&Attr<'_>> = Vec::new();
     let mut service: &str = "unknown_service";
     // Per resource block: records per entity, applied to resource keys at the end.
@@ -481,20 +525,24 @@ pub fn apply(
                        block_metrics: &mut Map<String, Counted>,
                        block_logs: &mut Map<String, Counted>,
                        entries: &mut usize,
+                       rec: &mut u64,
                        buf: &mut String| {
         for (name, c) in block_spans.drain() {
             if let Some(s) = batch.spans.get_mut(&name) {
-                add_resource(&mut s.resource, entries, resource, &c, buf);
+                *rec += 1;
+                add_resource(&mut s.resource, entries, resource, &c, *rec, buf);
             }
         }
         for (name, c) in block_metrics.drain() {
             if let Some(m) = batch.metrics.get_mut(&name) {
-                add_resource(&mut m.resource, entries, resource, &c, buf);
+                *rec += 1;
+                add_resource(&mut m.resource, entries, resource, &c, *rec, buf);
             }
         }
         for (sev, c) in block_logs.drain() {
             if let Some(l) = batch.logs.get_mut(&sev) {
-                add_resource(&mut l.resource, entries, resource, &c, buf);
+                *rec += 1;
+                add_resource(&mut l.resource, entries, resource, &c, *rec, buf);
             }
         }
     };
@@ -513,6 +561,7 @@ pub fn apply(
                     &mut block_metrics,
                     &mut block_logs,
                     &mut entries,
+                    &mut rec,
                     &mut buf,
                 );
                 resource.clear();
@@ -575,33 +624,42 @@ pub fn apply(
                 while end < n && matches!(events[end], Event::DataPointAttr(_)) {
                     end += 1;
                 }
-                let attrs: Vec<&Attr<'_>> = events[start..end]
-                    .iter()
-                    .map(|e| match e {
-                        Event::DataPointAttr(a) => a,
-                        _ => unreachable!(),
-                    })
-                    .collect();
+                let pick = dp_attr;
                 let Some(name) = metric.as_deref() else {
                     return Err("a data point outside a metric".into());
                 };
                 let m = batch.metrics.get_mut(name).expect("metric seen");
                 m.total.add(1, t);
                 counted(&mut m.services, service, t).add(1, t);
-                add_attrs(&mut m.labels, &mut entries, &attrs, 1, t, &mut buf);
+                rec += 1;
+                add_attrs(
+                    &mut m.labels,
+                    &mut entries,
+                    attrs_of(&events[start..end], pick),
+                    rec,
+                    t,
+                    &mut buf,
+                );
                 // Series identity: the sorted resource + point attributes.
                 series_buf.clear();
-                for a in resource.iter().chain(attrs.iter()) {
-                    let mut s = String::new();
-                    a.value.render(&mut s);
-                    series_buf.push((a.key.as_ref(), s));
+                series_vals.clear();
+                for a in resource
+                    .iter()
+                    .copied()
+                    .chain(attrs_of(&events[start..end], pick))
+                {
+                    let from = series_vals.len();
+                    a.value.render(&mut series_vals);
+                    series_buf.push((a.key.as_ref(), from, series_vals.len()));
                 }
-                series_buf.sort();
+                series_buf.sort_by(|x, y| {
+                    (x.0, &series_vals[x.1..x.2]).cmp(&(y.0, &series_vals[y.1..y.2]))
+                });
                 buf.clear();
-                for (k, v) in &series_buf {
+                for &(k, from, to) in &series_buf {
                     buf.push_str(k);
                     buf.push('\u{1f}');
-                    buf.push_str(v);
+                    buf.push_str(&series_vals[from..to]);
                     buf.push('\u{1e}');
                 }
                 hll::update_bytes(&mut m.series, buf.as_bytes());
@@ -642,14 +700,16 @@ pub fn apply(
                 while i < n && matches!(events[i], Event::SpanAttr(_)) {
                     i += 1;
                 }
-                let attrs: Vec<&Attr<'_>> = events[start..i]
-                    .iter()
-                    .map(|e| match e {
-                        Event::SpanAttr(a) => a,
-                        _ => unreachable!(),
-                    })
-                    .collect();
-                add_attrs(&mut s.attrs, &mut entries, &attrs, 1, t, &mut buf);
+                rec += 1;
+                let pick = span_attr;
+                add_attrs(
+                    &mut s.attrs,
+                    &mut entries,
+                    attrs_of(&events[start..i], pick),
+                    rec,
+                    t,
+                    &mut buf,
+                );
                 // Events and links of this span.
                 loop {
                     match events.get(i) {
@@ -663,14 +723,9 @@ pub fn apply(
                             while i < n && matches!(events[i], Event::SpanEventAttr(_)) {
                                 i += 1;
                             }
-                            let eattrs: Vec<&Attr<'_>> = events[start..i]
-                                .iter()
-                                .map(|e| match e {
-                                    Event::SpanEventAttr(a) => a,
-                                    _ => unreachable!(),
-                                })
-                                .collect();
+                            let pick = event_attr;
                             s.events_total += 1;
+                            rec += 1;
                             let e = match s.events.get_mut(ev.as_ref()) {
                                 Some(e) => e,
                                 None => {
@@ -685,7 +740,14 @@ pub fn apply(
                                 }
                             };
                             e.total.add(1, te);
-                            add_attrs(&mut e.keys, &mut entries, &eattrs, 1, te, &mut buf);
+                            add_attrs(
+                                &mut e.keys,
+                                &mut entries,
+                                attrs_of(&events[start..i], pick),
+                                rec,
+                                te,
+                                &mut buf,
+                            );
                         }
                         Some(Event::SpanLink) => {
                             i += 1;
@@ -693,15 +755,17 @@ pub fn apply(
                             while i < n && matches!(events[i], Event::SpanLinkAttr(_)) {
                                 i += 1;
                             }
-                            let lattrs: Vec<&Attr<'_>> = events[start..i]
-                                .iter()
-                                .map(|e| match e {
-                                    Event::SpanLinkAttr(a) => a,
-                                    _ => unreachable!(),
-                                })
-                                .collect();
+                            let pick = link_attr;
                             s.links_total += 1;
-                            add_attrs(&mut s.links, &mut entries, &lattrs, 1, t, &mut buf);
+                            rec += 1;
+                            add_attrs(
+                                &mut s.links,
+                                &mut entries,
+                                attrs_of(&events[start..i], pick),
+                                rec,
+                                t,
+                                &mut buf,
+                            );
                         }
                         _ => break,
                     }
@@ -739,14 +803,16 @@ pub fn apply(
                 while i < n && matches!(events[i], Event::LogAttr(_)) {
                     i += 1;
                 }
-                let attrs: Vec<&Attr<'_>> = events[start..i]
-                    .iter()
-                    .map(|e| match e {
-                        Event::LogAttr(a) => a,
-                        _ => unreachable!(),
-                    })
-                    .collect();
-                add_attrs(&mut l.attrs, &mut entries, &attrs, 1, t, &mut buf);
+                rec += 1;
+                let pick = log_attr;
+                add_attrs(
+                    &mut l.attrs,
+                    &mut entries,
+                    attrs_of(&events[start..i], pick),
+                    rec,
+                    t,
+                    &mut buf,
+                );
                 counted(&mut block_logs, &sev, t).add(1, t);
                 // The body's template.
                 let text = match body {
@@ -780,7 +846,6 @@ pub fn apply(
             // Attributes are consumed with their record; a stray one is skipped.
             _ => i += 1,
         }
-        batch.records += 1;
     }
     flush_block(
         batch,
@@ -789,9 +854,11 @@ pub fn apply(
         &mut block_metrics,
         &mut block_logs,
         &mut entries,
+        &mut rec,
         &mut buf,
     );
     batch.key_entries = entries;
+    batch.records = rec;
     Ok(())
 }
 
@@ -802,12 +869,10 @@ fn add_resource(
     entries: &mut usize,
     resource: &[&Attr<'_>],
     c: &Counted,
+    rec: u64,
     buf: &mut String,
 ) {
-    for (i, a) in resource.iter().enumerate() {
-        if i > 0 && dup_key(resource, i) {
-            continue;
-        }
+    for a in resource {
         let v = value_text(&a.value, buf);
         let k = match keys.get_mut(a.key.as_ref()) {
             Some(k) => k,
@@ -817,7 +882,7 @@ fn add_resource(
                 keys.get_mut(a.key.as_ref()).expect("inserted")
             }
         };
-        k.add(c.count, v, c.seen.first);
+        k.add(rec, c.count, v, c.seen.first);
         k.seen.add(c.seen.last);
     }
 }

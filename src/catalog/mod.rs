@@ -231,6 +231,55 @@ impl IngestTable {
         Ok(groups)
     }
 
+    /// Loads the template model of every (severity, service) the payload's
+    /// logs need, snapshotting them when a savepoint is open.
+    fn prepare_models(&mut self, events: &[otlp::Event<'_>]) -> Result<()> {
+        let mut names: Set<String> = Set::new();
+        let mut service = "unknown_service";
+        for (i, e) in events.iter().enumerate() {
+            match e {
+                otlp::Event::Resource => {
+                    service = otlp::service_name(otlp::resource_attrs(&events[i + 1..]))
+                }
+                otlp::Event::Log {
+                    severity_number,
+                    severity_text,
+                    ..
+                } => {
+                    let sev = otlp::severity_label(*severity_number, severity_text);
+                    if !names.contains(&partition(&sev, service)) {
+                        names.insert(partition(&sev, service));
+                    }
+                }
+                _ => {}
+            }
+        }
+        if names.is_empty() {
+            return Ok(());
+        }
+        let mut reg = self
+            .models
+            .try_borrow_mut()
+            .map_err(|_| Error::new("otlp_ingest: template models are busy"))?;
+        let top = self.layers.last_mut().expect("base layer");
+        for name in names {
+            if top.level >= 0 && !top.snapshots.contains_key(&name) {
+                let snap = reg.snapshot(&name);
+                top.snapshots.insert(name.clone(), snap);
+            }
+            reg.part(self.db, &name).map_err(|e| {
+                Error::with_code(
+                    e.code,
+                    format!(
+                        "otlp_ingest: cannot load the template model {name}: {}",
+                        e.msg
+                    ),
+                )
+            })?;
+        }
+        Ok(())
+    }
+
     fn reset(&mut self) {
         self.layers.clear();
         self.layers.push(Layer::new(-1));
@@ -359,6 +408,10 @@ impl WriteTable for IngestTable {
                 );
             }
         }
+        // Load (and snapshot, inside a savepoint) every template model the
+        // payload needs before counting anything of it, so that nothing can
+        // fail half-way through the payload.
+        self.prepare_models(&events)?;
         let top = self.layers.last_mut().expect("base layer");
         let snapshots = if top.level >= 0 {
             Some(&mut top.snapshots)
@@ -371,12 +424,13 @@ impl WriteTable for IngestTable {
             snapshots,
             touched: &mut self.touched,
         };
-        // Aggregate into a scratch batch: nothing of a payload that fails
-        // half-way (a broken template model) reaches the layer.
-        let mut scratch = Batch::default();
-        aggregate::apply(&mut scratch, &events, now_secs(), &mut templater)
-            .map_err(|e| Error::new(format!("otlp_ingest: {e}")))?;
-        top.batch.merge(scratch);
+        if let Err(e) = aggregate::apply(&mut top.batch, &events, now_secs(), &mut templater) {
+            // Cannot happen once the models are loaded; if it does, the
+            // layer holds part of the payload: the transaction must go.
+            let msg = format!("otlp_ingest: {e}");
+            self.poisoned = Some(msg.clone());
+            return Err(Error::new(msg));
+        }
         Ok(())
     }
 

@@ -1,0 +1,110 @@
+"""The per-driver examples run as their READMEs say and print the catalog:
+examples/python (Debian's python3 + sqlite3), examples/node (better-sqlite3@12,
+from tests/node/node_modules through NODE_PATH), examples/shell (sqlite3 CLI
+with readfile()). examples/go is not run: there is no Go toolchain here."""
+import os
+import shutil
+import sqlite3
+import subprocess
+import tempfile
+import unittest
+
+from helpers import ROOT
+
+SYSPY = os.environ.get("SYSPY") or "/usr/bin/python3"
+NODE = os.environ.get("NODE") or shutil.which("node")
+SQLITE = os.environ.get("SQLITE") or shutil.which("sqlite3")
+NODE_MODULES = os.path.join(ROOT, "tests", "node", "node_modules")
+CI = bool(os.environ.get("CI"))
+
+
+def run(cmd, cwd, env=None):
+    r = subprocess.run(cmd, cwd=cwd, env={**os.environ, **(env or {})}, stdin=subprocess.DEVNULL,
+                       capture_output=True, text=True, timeout=60)
+    if r.returncode != 0:
+        raise AssertionError(f"{cmd} exited {r.returncode}:\n{r.stdout[-2000:]}\n{r.stderr[-2000:]}")
+    return r.stdout
+
+
+def counts(path):
+    """What the examples' catalog file holds, read without the extension."""
+    db = sqlite3.connect(path)
+    try:
+        return {
+            "metrics": db.execute("SELECT group_concat(name || '=' || total_sample_count, ' ') "
+                                  "FROM (SELECT * FROM metrics ORDER BY name)").fetchone()[0],
+            "spans": db.execute("SELECT total_sample_count FROM spans WHERE name = 'I''m a server span'").fetchone()[0],
+            "logs": db.execute("SELECT total_sample_count FROM logs WHERE severity = 'INFO'").fetchone()[0],
+        }
+    finally:
+        db.close()
+
+
+# Lines both the Python and the Node example print (fixtures ingested as JSON
+# and as protobuf: 2 per record).
+COMMON = [
+    "my.counter | Sum | 1 | 2 | 1",
+    "my.exponential.histogram | ExponentialHistogram | 1 | 2 | 1",
+    "my.histogram | Histogram | 1 | 2 | 1",
+    "I'm a server span | my.service | 2",
+    "INFO | my.service | Example log record | 2",
+    "A protobuf payload without its signal: otlp_ingest: a protobuf payload needs its signal",
+]
+TWICE = {"metrics": "my.counter=2 my.exponential.histogram=2 my.gauge=2 my.histogram=2", "spans": 2, "logs": 4}
+
+
+class TestExamples(unittest.TestCase):
+    def setUp(self):
+        self.tmp = tempfile.mkdtemp(prefix="otelcat-examples-")
+        self.addCleanup(shutil.rmtree, self.tmp, ignore_errors=True)
+
+    def test_python(self):
+        script = os.path.join(ROOT, "examples", "python", "ingest_and_query.py")
+        out = run([SYSPY, script], cwd=self.tmp)          # any working directory
+        self.assertRegex(out, r"^otelcat v\d+\.\d+\.\d+ on SQLite 3\.\d+")
+        for line in COMMON + ["I'm a server span | attribute | my.span.attr | 2 | 100.0 | 1 | [\"some value\"]",
+                              "service.name | metrics,spans,logs | 4 | 1 | 1 | 14 | 1",
+                              '"name": "my.histogram"']:
+            self.assertIn(line, out)
+        db = os.path.join(self.tmp, "catalog.db")
+        run([SYSPY, script, db], cwd=self.tmp)
+        self.assertEqual(counts(db), TWICE)
+
+    def test_node(self):
+        if not NODE:
+            self.skipTest("node is not installed")
+        if not os.path.isdir(os.path.join(NODE_MODULES, "better-sqlite3")):
+            if CI:
+                self.fail("tests/node/node_modules has no better-sqlite3: make test-python needs tests/node/node_modules/.ok")
+            self.skipTest("tests/node/node_modules has no better-sqlite3 yet (make test-node installs it)")
+        script = os.path.join(ROOT, "examples", "node", "ingest_and_query.mjs")
+        env = {"NODE_PATH": NODE_MODULES}
+        out = run([NODE, script], cwd=self.tmp, env=env)
+        self.assertRegex(out, r"^otelcat v\d+\.\d+\.\d+ on SQLite 3\.\d+")
+        for line in COMMON + ["I'm a server span | attribute | my.span.attr | 2 | 100 | 1 | [\"some value\"]",
+                              '"name": "my.gauge"', "service.name sketch: 12 bytes, hll_count = 1"]:
+            self.assertIn(line, out)
+        db = os.path.join(self.tmp, "catalog.db")
+        run([NODE, script, db], cwd=self.tmp, env=env)
+        self.assertEqual(counts(db), TWICE)
+
+    def test_shell(self):
+        if not SQLITE:
+            self.skipTest("the sqlite3 CLI is not installed")
+        script = os.path.join(ROOT, "examples", "shell", "ingest.sh")
+        db = os.path.join(self.tmp, "catalog.db")
+        out = run([script, "catalog.db"], cwd=self.tmp, env={"SQLITE": SQLITE})   # relative to the caller
+        for line in ["│ my.counter               │ Sum                  │ 1    │ 2                  │ 1                       │",
+                     "│ I'm a server span │ attribute │ my.span.attr │ 2         │ 1                     │ [\"some value\"] │",
+                     "│ INFO     │ my.service   │ Example log record │ 2     │",
+                     "│ service.name      │ metrics,spans,logs │ 12          │ 1                     │"]:
+            self.assertIn(line, out)
+        # trace, metrics, logs (no events) as JSON and as protobuf
+        self.assertEqual(counts(db), {**TWICE, "logs": 2})
+        run([script, db], cwd=ROOT, env={"SQLITE": SQLITE})                        # a second run adds up
+        self.assertEqual(counts(db), {"metrics": "my.counter=4 my.exponential.histogram=4 my.gauge=4 my.histogram=4",
+                                      "spans": 4, "logs": 4})
+
+
+if __name__ == "__main__":
+    unittest.main()
