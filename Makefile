@@ -16,7 +16,7 @@ NPM     ?= npm
 EXT     := dist/otelcat.so
 SOURCES := $(shell find src vendor -name '*.rs') Cargo.toml Cargo.lock build.rs $(wildcard sql/*.sql)
 
-.PHONY: all test test-rust test-sql test-python test-node bench bench-drain bench-queries clean venv receiver demo explore
+.PHONY: all test test-rust test-sql test-python test-node bench bench-drain bench-queries bench-ingest clean venv receiver demo explore
 
 all: $(EXT)
 
@@ -74,3 +74,18 @@ receiver: $(EXT)
 # Datasette on a catalog (extension, metadata, canned queries, charts): make explore [DB=demo.db] [PORT=8001]
 explore: $(EXT) $(VENV)/.ok
 	exec $(SYSPY) examples/datasette/explore.py "$(or $(DB),demo.db)" --venv $(VENV) $(if $(PORT),--port $(PORT))
+
+# A demo catalog (demo.db) from generated telemetry of a dozen services, and its report.
+GEN := target/release/examples/otlp_gen
+$(GEN): $(wildcard tools/otlp_gen/*.rs) Cargo.toml Cargo.lock
+	$(CARGO) build --release --locked --example otlp_gen
+
+demo: $(EXT) $(GEN)
+	$(SYSPY) tools/demo.py --db demo.db
+
+BASELINE := target/release/examples/ingest_baseline
+$(BASELINE): tools/ingest_baseline.rs $(SOURCES)
+	$(CARGO) build --release --locked --example ingest_baseline
+
+bench-ingest: $(EXT) $(GEN) $(BASELINE)
+	$(SYSPY) bench/bench_ingest.py

@@ -37,18 +37,26 @@ def progress(label, done, total, started):
     width = 30
     filled = int(width * done / max(total, 1))
     rate = done / max(time.perf_counter() - started, 1e-9)
-    sys.stdout.write(f"\r  {label:<8} [{'#' * filled}{'.' * (width - filled)}] {done:>9,}/{total:,} records  {rate:>10,.0f}/s")
-    sys.stdout.flush()
+    end = "" if sys.stdout.isatty() else "\n"
+    if sys.stdout.isatty() or done >= total or done % (total // 4 or 1) < (total // 15 or 1):
+        sys.stdout.write(f"\r  {label:<8} [{'#' * filled}{'.' * (width - filled)}] {done:>9,}/{total:,} records  {rate:>10,.0f}/s{end}")
+        sys.stdout.flush()
+
+
+def cell(v, width=60):
+    """One line of at most `width` characters."""
+    s = "" if v is None else str(v)
+    s = s.replace("\r", " ").replace("\n", " \u21b5 ").replace("\t", " ")
+    return s if len(s) <= width else s[: width - 1] + "\u2026"
 
 
 def table(rows, headers):
-    rows = [[("" if v is None else str(v)) for v in r] for r in rows]
-    widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(headers)]
-    line = "  " + "  ".join(h.ljust(w) for h, w in zip(headers, widths))
-    print(line)
+    rows = [[cell(v) for v in r] for r in rows]
+    widths = [max([len(h)] + [len(r[i]) for r in rows]) for i, h in enumerate(headers)]
+    print("  " + "  ".join(h.ljust(w) for h, w in zip(headers, widths)).rstrip())
     print("  " + "  ".join("-" * w for w in widths))
     for r in rows:
-        print("  " + "  ".join(v[:70].ljust(w) if i < len(r) - 1 else v[:70] for i, (v, w) in enumerate(zip(r, widths))))
+        print("  " + "  ".join(v.ljust(w) for v, w in zip(r, widths)).rstrip())
 
 
 def main():
@@ -89,7 +97,8 @@ def main():
             db.execute("COMMIT")
             done = min(args.records, int((i + 20) * per))
             progress(signal, done, args.records, started)
-        print()
+        if sys.stdout.isatty():
+            print()
     took = time.perf_counter() - t_all
     print(f"done: {3 * args.records:,} records in {took:.1f} s ({3 * args.records / took:,.0f} records/s), "
           f"catalog {os.path.getsize(args.db) / 1e6:.1f} MB\n")

@@ -68,6 +68,8 @@ pub struct IngestTable {
     /// A write failed mid-transaction: only a rollback can clear it.
     poisoned: Option<String>,
     limits: Limits,
+    /// The allocation of the last payload's events, for the next one.
+    events: Vec<otlp::Event<'static>>,
 }
 
 /// Trains log bodies into the registry's models, snapshotting each model
@@ -332,6 +334,7 @@ impl WriteTable for IngestTable {
             writer: None,
             poisoned: None,
             limits: Limits::default(),
+            events: Vec::new(),
         };
         t.reset();
         Ok(t)
@@ -379,7 +382,7 @@ impl WriteTable for IngestTable {
         let bytes = otlp::maybe_gunzip(raw, &self.limits)
             .map_err(|e| Error::new(format!("otlp_ingest: {e}")))?;
         let encoding = payload_encoding(payload, signal, &bytes)?;
-        let mut events = Vec::new();
+        let mut events = otlp::recycle(std::mem::take(&mut self.events));
         let summary = match otlp::decode(&bytes, encoding, &self.limits, &mut events) {
             Ok(s) => s,
             // `{}` (or an object of unknown fields only) is a valid, empty
@@ -424,7 +427,9 @@ impl WriteTable for IngestTable {
             snapshots,
             touched: &mut self.touched,
         };
-        if let Err(e) = aggregate::apply(&mut top.batch, &events, now_secs(), &mut templater) {
+        let applied = aggregate::apply(&mut top.batch, &events, now_secs(), &mut templater);
+        self.events = otlp::recycle(events);
+        if let Err(e) = applied {
             // Cannot happen once the models are loaded; if it does, the
             // layer holds part of the payload: the transaction must go.
             let msg = format!("otlp_ingest: {e}");

@@ -661,6 +661,19 @@ impl fmt::Display for DecodeError {
 
 impl std::error::Error for DecodeError {}
 
+/// An empty vector of events for a new payload, reusing the allocation of
+/// one used for an earlier payload (a payload's events borrow from it, so the
+/// vector cannot simply be kept; its capacity can). Saves the page faults of
+/// allocating megabytes per payload.
+pub fn recycle<'a>(mut old: Vec<Event<'_>>) -> Vec<Event<'a>> {
+    old.clear();
+    // Same layout whatever the lifetime: collecting an empty iterator into a
+    // Vec of the same layout reuses the allocation (in-place collection).
+    old.into_iter()
+        .map(|_| unreachable!("the vector is empty"))
+        .collect()
+}
+
 /// Decodes one payload, appending its events to `out`, and returns what it
 /// counted. On error `out` is left as it was. Rejects payloads larger than
 /// `limits.max_payload_bytes` and gzip data (see [`maybe_gunzip`]).

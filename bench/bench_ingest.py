@@ -1,0 +1,146 @@
+#!/usr/bin/python3
+"""make bench-ingest: otlp_ingest throughput and memory, with an in-process
+baseline measured in the same run.
+
+Workload: tools/otlp_gen, profile "bench", seed 1: 12 services, realistic
+spans (about 10 semantic-convention attributes plus keys card.3, card.100,
+card.1k, card.10k, card.100k and card.1m drawing from that many values, a
+resource of 20 attributes, an event on 1 span in 5, a link on 1 in 20),
+metrics of the five types, logs from realistic templates. 500 records per
+export request, 100 requests (50 000 records) per transaction.
+
+Each ingest run is a fresh WAL file database (synchronous=NORMAL), one
+connection from Debian's python3, pinned to one core (taskset -c 0); the
+payloads are read into memory first. The baseline is
+tools/ingest_baseline.rs: the same decoding and aggregation (log bodies
+templated too) without SQLite, on the same frames, same core.
+Peak memory: the maximum RSS of a process ingesting 1M and then 10M spans
+streamed from the generator (which runs on the other core).
+"""
+import json
+import os
+import resource
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+EXT = os.path.join(ROOT, "dist", "otelcat")
+GEN = os.path.join(ROOT, "target", "release", "examples", "otlp_gen")
+BASE = os.path.join(ROOT, "target", "release", "examples", "ingest_baseline")
+PER_TXN = 100
+CORE0 = ["taskset", "-c", "0"]
+CORE1 = ["taskset", "-c", "1"]
+
+# Child: ingest frames (from a file or stdin) and print JSON with the timing.
+CHILD = r"""
+import json, os, sqlite3, struct, sys, time
+path, signal, fmt, db_path, per = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4], int(sys.argv[5])
+preload = path != "-"
+def frames(f):
+    while True:
+        h = f.read(4)
+        if len(h) < 4:
+            return
+        yield f.read(struct.unpack("<I", h)[0])
+src = open(path, "rb") if preload else sys.stdin.buffer
+payloads = list(frames(src)) if preload else frames(src)
+if fmt == "json":
+    payloads = [p.decode() for p in payloads] if preload else (p.decode() for p in payloads)
+db = sqlite3.connect(db_path, isolation_level=None)
+db.enable_load_extension(True)
+db.load_extension(sys.argv[6])
+db.execute("PRAGMA journal_mode=WAL")
+db.execute("PRAGMA synchronous=NORMAL")
+sql = "INSERT INTO otlp_ingest(payload, signal) VALUES (?, ?)"
+t0, c0 = time.perf_counter(), time.process_time()
+n = 0
+batch = []
+def commit(batch):
+    db.execute("BEGIN")
+    db.executemany(sql, ((p, signal) for p in batch))
+    db.execute("COMMIT")
+for p in payloads:
+    batch.append(p)
+    n += 1
+    if len(batch) == per:
+        commit(batch)
+        batch = []
+if batch:
+    commit(batch)
+wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+table = {"traces": "spans", "metrics": "metrics", "logs": "logs"}[signal]
+records = db.execute(f"SELECT sum(total_sample_count) FROM {table}").fetchone()[0]
+print(json.dumps({"records": records, "requests": n, "wall": wall, "cpu": cpu}))
+"""
+
+
+def gen(signal, fmt, records, out):
+    subprocess.run(CORE1 + [GEN, "--signal", signal, "--format", fmt, "--records", str(records), "--batch", "500",
+                            "--seed", "1", "--out", out, "--quiet"], check=True, stderr=subprocess.DEVNULL)
+
+
+def ingest(path, signal, fmt, tmp):
+    db = os.path.join(tmp, f"{signal}-{fmt}.db")
+    for s in ("", "-wal", "-shm"):
+        if os.path.exists(db + s):
+            os.remove(db + s)
+    out = subprocess.run(CORE0 + [sys.executable, "-c", CHILD, path, signal, fmt, db, str(PER_TXN), EXT],
+                         capture_output=True, text=True, check=True).stdout
+    return json.loads(out)
+
+
+def baseline(path, signal, fmt):
+    out = subprocess.run(CORE0 + [BASE, "--signal", signal, "--format", fmt, "--per-txn", str(PER_TXN), path],
+                         capture_output=True, text=True, check=True).stdout
+    return json.loads(out)
+
+
+def peak_rss(records, tmp):
+    """Max RSS (kB) of a process ingesting `records` spans streamed from the generator."""
+    db = os.path.join(tmp, f"mem-{records}.db")
+    g = subprocess.Popen(CORE1 + [GEN, "--signal", "traces", "--format", "proto", "--records", str(records), "--batch", "500",
+                                  "--seed", "1", "--out", "-", "--quiet"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    c = subprocess.Popen(CORE0 + [sys.executable, "-c", CHILD, "-", "traces", "proto", db, str(PER_TXN), EXT],
+                         stdin=g.stdout, stdout=subprocess.PIPE, text=True)
+    g.stdout.close()
+    _, status, usage = os.wait4(c.pid, 0)
+    out = c.stdout.read()
+    g.wait()
+    assert status == 0, status
+    return usage.ru_maxrss, json.loads(out)
+
+
+def main():
+    for exe in (GEN, BASE):
+        if not os.path.exists(exe):
+            sys.exit(f"{exe} is missing: run make bench-ingest")
+    tmp = tempfile.mkdtemp(prefix="bench-ingest-")
+    runs = [("traces", "proto", 1_000_000), ("traces", "json", 500_000), ("logs", "proto", 1_000_000),
+            ("metrics", "proto", 1_000_000)]
+    print(f"# bench-ingest {time.strftime('%Y-%m-%d')}: {PER_TXN} requests of 500 records per transaction, one core\n")
+    print("| workload | records | payload MB | ingest s (wall) | ingest records/s | baseline s | baseline records/s | ingest / baseline |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    for signal, fmt, n in runs:
+        path = os.path.join(tmp, f"{signal}.{fmt}")
+        gen(signal, fmt, n, path)
+        mb = os.path.getsize(path) / 1e6
+        best = min((ingest(path, signal, fmt, tmp) for _ in range(2)), key=lambda r: r["wall"])
+        base = min((baseline(path, signal, fmt) for _ in range(2)), key=lambda r: r["seconds"])
+        print(f"| {signal} {fmt} | {best['records']:,} | {mb:,.0f} | {best['wall']:.2f} | {best['records'] / best['wall']:,.0f} | "
+              f"{base['seconds']:.2f} | {base['records_per_s']:,.0f} | {best['wall'] / base['seconds']:.2f} |", flush=True)
+        os.remove(path)
+    print("\n| peak memory | records | max RSS (MB) | ingest records/s |")
+    print("| --- | ---: | ---: | ---: |")
+    rss = {}
+    for n in (1_000_000, 10_000_000):
+        kb, r = peak_rss(n, tmp)
+        rss[n] = kb
+        print(f"| traces proto streamed | {r['records']:,} | {kb / 1024:,.1f} | {r['records'] / r['wall']:,.0f} |", flush=True)
+    print(f"\n10M / 1M peak RSS: {rss[10_000_000] / rss[1_000_000]:.2f} (goal: within 20 %)")
+
+
+if __name__ == "__main__":
+    main()
