@@ -160,6 +160,12 @@ class TestDrainPersistence(Tmp):
         self.assertEqual(new_ids[0], ids[0])
         self.assertGreater(new_ids[1][0], ids[0][0], "ids continue, never reused")
 
+    def test_sizes_reach_the_file_statement_after_statement(self):
+        a = connect(self.path)
+        for _ in range(3):  # created, then two lines that only count
+            a.execute("SELECT drain_template('same line again', 's')")
+        self.assertEqual(connect(self.path).execute("SELECT size FROM otelcat_drain_clusters WHERE partition = 's'").fetchone()[0], 3)
+
     def test_rollback_leaves_nothing(self):
         db = connect(self.path)
         db.execute("SELECT drain_template('kept line one', 'p')")

@@ -14,7 +14,7 @@ use std::collections::BTreeSet;
 use ahash::{AHashMap as HashMap, AHashSet as HashSet};
 use std::rc::Rc;
 
-use super::engine::{ClusterRecord, Drain, DrainConfig, Trained};
+use super::engine::{Change, ClusterRecord, Drain, DrainConfig, Trained};
 use crate::ffi::{self, Error, Result, Stmt, bail, exec, sqlite3};
 
 pub const SCHEMA: &str = include_str!("../../sql/drain.sql");
@@ -28,8 +28,10 @@ pub struct Part {
     pub drain: Drain,
     /// The configuration as stored with the partition.
     pub config_json: String,
-    /// Clusters created or changed since the last write.
+    /// Clusters created or whose template changed since the last write.
     pub dirty: HashSet<u64>,
+    /// Clusters that only counted more lines since the last write.
+    pub resized: HashSet<u64>,
     /// Clusters evicted or merged away since the last write.
     pub deleted: HashSet<u64>,
     /// The cluster last noted dirty (skips the set on runs of one cluster).
@@ -44,6 +46,7 @@ impl Part {
             drain,
             config_json,
             dirty: HashSet::new(),
+            resized: HashSet::new(),
             deleted: HashSet::new(),
             last_dirty: u64::MAX,
             stored,
@@ -53,16 +56,25 @@ impl Part {
     /// Records what a training step changed.
     #[inline]
     pub fn note(&mut self, t: &Trained) {
-        if t.cluster_id != self.last_dirty || self.dirty.is_empty() {
+        if t.change == Change::None {
+            // Most lines: only the size and LRU clock moved.
+            if t.cluster_id != self.last_dirty && !self.dirty.contains(&t.cluster_id) {
+                self.resized.insert(t.cluster_id);
+                self.last_dirty = t.cluster_id;
+            }
+        } else {
             self.dirty.insert(t.cluster_id);
-            self.last_dirty = t.cluster_id;
+            self.resized.remove(&t.cluster_id);
+            self.last_dirty = u64::MAX;
         }
         if let Some(e) = t.evicted {
             self.dirty.remove(&e);
+            self.resized.remove(&e);
             self.deleted.insert(e);
         }
         for m in &t.merged {
             self.dirty.remove(m);
+            self.resized.remove(m);
             self.deleted.insert(*m);
         }
         if t.evicted.is_some() || !t.merged.is_empty() {
@@ -70,7 +82,7 @@ impl Part {
         }
     }
     pub fn is_dirty(&self) -> bool {
-        !self.dirty.is_empty() || !self.deleted.is_empty()
+        !self.dirty.is_empty() || !self.resized.is_empty() || !self.deleted.is_empty()
     }
 }
 
@@ -205,6 +217,10 @@ impl Registry {
             db,
             "DELETE FROM main.otelcat_drain_clusters WHERE partition = ?1 AND cluster_id = ?2",
         )?;
+        let mut resize = Stmt::prepare(
+            db,
+            "UPDATE main.otelcat_drain_clusters SET size = ?3, last_used = ?4 WHERE partition = ?1 AND cluster_id = ?2",
+        )?;
         for name in names {
             let part = self.parts.get_mut(&name).expect("listed above");
             if !part.stored {
@@ -232,9 +248,21 @@ impl Registry {
                 put.bind_text(8, &r.example)?;
                 put.run()?;
             }
+            for id in &part.resized {
+                let Some(c) = part.drain.cluster(*id) else {
+                    continue;
+                };
+                resize.bind_text(1, &name)?;
+                resize.bind_i64(2, *id as i64)?;
+                resize.bind_i64(3, c.size() as i64)?;
+                resize.bind_i64(4, c.last_used() as i64)?;
+                resize.run()?;
+            }
             part.stored = true;
             part.dirty.clear();
+            part.resized.clear();
             part.deleted.clear();
+            part.last_dirty = u64::MAX;
             written.push(name);
         }
         Ok(written)
@@ -283,6 +311,7 @@ impl Registry {
             config_json: p.config_json.clone(),
             records: p.drain.records(),
             dirty: p.dirty.clone(),
+            resized: p.resized.clone(),
             deleted: p.deleted.clone(),
             stored: p.stored,
         })
@@ -301,6 +330,7 @@ impl Registry {
                 drain,
                 config_json: s.config_json,
                 dirty: s.dirty,
+                resized: s.resized,
                 deleted: s.deleted,
                 last_dirty: u64::MAX,
                 stored: s.stored,
@@ -316,6 +346,7 @@ pub struct Snapshot {
     config_json: String,
     records: Vec<ClusterRecord>,
     dirty: HashSet<u64>,
+    resized: HashSet<u64>,
     deleted: HashSet<u64>,
     stored: bool,
 }
