@@ -16,7 +16,7 @@ NPM     ?= npm
 EXT     := dist/otelcat.so
 SOURCES := $(shell find src vendor -name '*.rs') Cargo.toml Cargo.lock build.rs $(wildcard sql/*.sql)
 
-.PHONY: all test test-rust test-sql test-python test-node bench bench-drain bench-queries bench-ingest clean venv receiver demo explore
+.PHONY: all test test-rust test-sql test-python test-node bench bench-drain bench-queries bench-ingest clean venv receiver demo explore cookbook
 
 all: $(EXT)
 
@@ -89,3 +89,8 @@ $(BASELINE): tools/ingest_baseline.rs $(SOURCES)
 
 bench-ingest: $(EXT) $(GEN) $(BASELINE)
 	$(SYSPY) bench/bench_ingest.py
+
+# docs/cookbook.md from demo.db (run make demo first)
+cookbook: $(EXT)
+	@test -f demo.db || { echo "run make demo first" >&2; exit 2; }
+	$(SYSPY) tools/cookbook.py demo.db

@@ -206,11 +206,16 @@ impl IngestTable {
             .models
             .try_borrow_mut()
             .map_err(|_| Error::new("otlp_ingest: template models are busy"))?;
-        // Span names split at '/' too (URL paths); the rest as configured by default.
+        // Span names split at '/' too (URL paths), and a literal position
+        // needs 10 distinct values before it becomes <*> (routes such as
+        // GET /api/cart and GET /api/checkout are few and must stay apart;
+        // digits are parameters at once, so GET /users/123 still collapses).
+        // The rest as configured by default.
         let mut span_cfg = store::default_config(self.db)?;
         if !span_cfg.extra_delimiters.contains('/') {
             span_cfg.extra_delimiters.push('/');
         }
+        span_cfg.min_distinct = span_cfg.min_distinct.max(10);
         let mut names: Vec<_> = batch.spans.iter().collect();
         names.sort_by(|a, b| a.0.cmp(b.0));
         for (name, s) in names {

@@ -1,0 +1,117 @@
+#!/usr/bin/python3
+"""Writes docs/cookbook.md: twelve questions users ask of a catalog, each
+answered by one SQL query against demo.db (made by `make demo`), with the
+real output. Run: make cookbook (after make demo)."""
+import json
+import os
+import sqlite3
+import sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+QUESTIONS = [
+    ("Which label explodes this metric?",
+     "A metric's labels by estimated cardinality: the one near the number of data points is the culprit "
+     "(a user id on `app.frontend.requests`). Datasette query `metric_label_cardinality`.",
+     """SELECT key_scope, key_name, estimated_cardinality, round(key_percentage, 1) AS present_pct, value_samples
+FROM metric_keys WHERE metric_name = 'app.frontend.requests'
+ORDER BY estimated_cardinality DESC;"""),
+    ("Which services send this span?",
+     "Uses the `span_services` primary key. Datasette query `services_sending_span`.",
+     """SELECT service_name, sample_count, first_seen, last_seen
+FROM span_services WHERE span_name = 'oteldemo.ProductCatalogService/GetProduct'
+ORDER BY sample_count DESC;"""),
+    ("What appeared in the last hour of data?",
+     "Every entity and key row carries `first_seen` / `last_seen` (the records' own times). Relative to the newest "
+     "record here, since the demo data is generated for a fixed day; against live data use `datetime('now', '-1 day')`. "
+     "To compare two catalog files (before and after a deploy), see `examples/diff.sql`. Datasette query `new_since`.",
+     """SELECT signal, entity, key_scope, key_name, first_seen
+FROM key_cardinality
+WHERE first_seen >= (SELECT datetime(max(last_seen), '-1 hour') FROM spans)
+ORDER BY first_seen DESC LIMIT 8;"""),
+    ("What are the top log templates of a service at a severity?",
+     "The `top_log_templates` view uses the `(severity, service_name, count)` index. Datasette query `top_log_templates_for`.",
+     """SELECT count, round(percentage, 1) AS pct, template
+FROM top_log_templates WHERE severity = 'ERROR' AND service_name = 'checkout' LIMIT 5;"""),
+    ("Which services are the noisiest?",
+     "The noisy-neighbour view. Datasette query `noisiest_services`.",
+     """SELECT service_name, spans, data_points, log_records, spans + data_points + log_records AS total, span_names, metrics
+FROM service_overview ORDER BY total DESC LIMIT 6;"""),
+    ("Which span names explode?",
+     "Span names are templated per service at ingest; a pattern that many distinct names collapse into is a "
+     "badly instrumented span name (a user id in the URL). Datasette query `exploding_span_names`.",
+     """SELECT service_name, pattern, estimated_names, span_count, example
+FROM span_name_explosions LIMIT 5;"""),
+    ("Which attribute keys are on every signal?",
+     "`attribute_catalog` unions every key's sketches with `hll_merge` as an aggregate: the cardinality of all its values "
+     "across signals. Datasette query `keys_on_every_signal`.",
+     """SELECT key_name, signals, metrics, spans, severities, total_count, estimated_cardinality
+FROM attribute_catalog
+WHERE signals LIKE '%metrics%' AND signals LIKE '%spans%' AND signals LIKE '%logs%'
+ORDER BY estimated_cardinality DESC LIMIT 8;"""),
+    ("Which metrics have the most active series?",
+     "Estimated from each data point's sorted resource + label set. Datasette query `metrics_by_active_series`.",
+     """SELECT name, type, unit, estimated_active_series, total_sample_count
+FROM metrics ORDER BY estimated_active_series DESC LIMIT 6;"""),
+    ("Which keys are above a cardinality threshold?",
+     "What a cardinality budget would flag (`examples/ci_check.sh` does it in CI). Datasette query `keys_above_cardinality`.",
+     """SELECT signal, entity, key_scope, key_name, estimated_cardinality
+FROM key_cardinality WHERE estimated_cardinality > 5000
+ORDER BY estimated_cardinality DESC LIMIT 8;"""),
+    ("Which keys are present on less than 5 % of records?",
+     "Rare keys: often conditional attributes, sometimes a typo'd key name. Datasette query `rare_keys`.",
+     """SELECT signal, entity, key_scope, key_name, key_count, round(key_percentage, 2) AS pct
+FROM key_cardinality WHERE key_percentage < 5 ORDER BY key_percentage LIMIT 8;"""),
+    ("Which keys look like ids?",
+     "Nearly one distinct value per record: ids, timestamps or amounts that should not be labels. Datasette query `id_like_keys`.",
+     """SELECT signal, entity, key_name, key_count, estimated_cardinality, substr(value_samples, 1, 60) AS samples
+FROM key_cardinality
+WHERE key_count >= 1000 AND estimated_cardinality >= 0.5 * key_count
+ORDER BY estimated_cardinality DESC LIMIT 8;"""),
+    ("What is everything known about one metric?",
+     "The Get-API document (the seed's Option A, OCC's model), one indexed lookup. Datasette query `metric_document`.",
+     """SELECT json_pretty(document) FROM (SELECT document FROM metric_metadata WHERE name = 'http.server.request.duration');"""),
+]
+
+
+def markdown_table(cols, rows):
+    def cell(v):
+        s = "NULL" if v is None else str(v)
+        return s.replace("|", "\\|").replace("\n", " ")
+    out = ["| " + " | ".join(cols) + " |", "| " + " | ".join("---" for _ in cols) + " |"]
+    out += ["| " + " | ".join(cell(v) for v in r) + " |" for r in rows]
+    return "\n".join(out)
+
+
+def main():
+    path = sys.argv[1] if len(sys.argv) > 1 else os.path.join(ROOT, "demo.db")
+    db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    db.enable_load_extension(True)
+    db.load_extension(os.path.join(ROOT, "dist", "otelcat"))
+    db.create_function("json_pretty", 1, lambda s: json.dumps(json.loads(s), indent=2), deterministic=True)
+    lines = ["# Cookbook", "",
+             "Twelve questions users ask of a catalog, each answered by one SQL query against the demo catalog",
+             "(`make demo` builds `demo.db`), with its real output. Open it with",
+             "`sqlite3 demo.db -cmd '.load dist/otelcat'`, or `make explore` for the same questions as Datasette",
+             "canned queries. This page is generated by `make cookbook` (tools/cookbook.py).", ""]
+    for i, (q, why, sql) in enumerate(QUESTIONS, 1):
+        cur = db.execute(sql)
+        cols = [d[0] for d in cur.description]
+        rows = cur.fetchall()
+        lines += [f"## {i}. {q}", "", why, "", "```sql", sql, "```", ""]
+        if cols == ["json_pretty(document)"]:
+            doc = rows[0][0].splitlines()
+            shown = doc if len(doc) <= 60 else doc[:60] + ["  …"]
+            lines += ["```json"] + shown + ["```", ""]
+        else:
+            lines += [markdown_table(cols, rows), ""]
+    lines.append("`json_pretty` in question 12 is the tool's pretty-printer (Python); in the sqlite3 shell use "
+                 "`SELECT document FROM metric_metadata WHERE name = ...` as is.")
+    out = os.path.join(ROOT, "docs", "cookbook.md")
+    with open(out, "w") as f:
+        f.write("\n".join(lines) + "\n")
+    print(f"wrote {out}")
+
+
+if __name__ == "__main__":
+    main()
