@@ -21,3 +21,12 @@ def connect(path=":memory:", **kw):
 def series(n):
     """SQL for a table expression s(v) of 1..n that works in every host."""
     return f"WITH RECURSIVE s(v) AS (SELECT 1 UNION ALL SELECT v + 1 FROM s WHERE v < {int(n)})"
+
+
+def err(db, sql, params=()):
+    """The text of the SQL error `sql` raises (fails the test when none)."""
+    try:
+        db.execute(sql, params).fetchall()
+    except sqlite3.Error as e:
+        return str(e)
+    raise AssertionError(f"no error from {sql!r}")

@@ -11,7 +11,7 @@ import sys
 import tempfile
 import unittest
 
-from helpers import FIXTURES, SHARED, connect
+from helpers import err, FIXTURES, SHARED, connect
 
 CLOSED = [
     "connection closed by alpha port x",
@@ -19,13 +19,6 @@ CLOSED = [
     "connection closed by gamma port z",
 ]
 
-
-def err(db, sql, params=()):
-    try:
-        db.execute(sql, params).fetchall()
-    except sqlite3.Error as e:
-        return str(e)
-    raise AssertionError(f"no error from {sql!r}")
 
 
 class Tmp(unittest.TestCase):

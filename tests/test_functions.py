@@ -14,7 +14,7 @@ import subprocess
 import sys
 import unittest
 
-from helpers import EXT, FIXTURES, connect, series
+from helpers import err, EXT, FIXTURES, connect, series
 
 # (name, number of arguments, type s=scalar a=aggregate w=window, flags)
 # flags: deterministic, innocuous, directonly (from pragma_function_list).
@@ -152,13 +152,6 @@ class TestPanicGuard(unittest.TestCase):
         with self.assertRaisesRegex(sqlite3.OperationalError, "no such function: otelcat_test_panic"):
             connect().execute("SELECT otelcat_test_panic('x')")
 
-
-def err(db, sql, params=()):
-    try:
-        db.execute(sql, params).fetchall()
-    except sqlite3.Error as e:
-        return str(e)
-    raise AssertionError(f"no error from {sql!r}")
 
 
 class TestHll(unittest.TestCase):

@@ -12,7 +12,7 @@ import threading
 import time
 import unittest
 
-from helpers import FIXTURES, connect
+from helpers import err, FIXTURES, connect
 from otlp_payloads import gauge, log, logs, span, traces
 
 OTLP = os.path.join(FIXTURES, "otlp")
@@ -34,13 +34,6 @@ def dump(db, skip_blobs=False):
         out[t] = sorted(db.execute(f"SELECT {sel} FROM {t}").fetchall(), key=repr)
     return out
 
-
-def err(db, sql, params=()):
-    try:
-        db.execute(sql, params).fetchall()
-    except sqlite3.Error as e:
-        return str(e)
-    raise AssertionError(f"no error from {sql!r}")
 
 
 def ingest(db, payload, signal=None):

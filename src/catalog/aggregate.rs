@@ -430,40 +430,19 @@ fn add_attrs<'e, 'a: 'e>(
     }
 }
 
-fn dp_attr<'e, 'a>(e: &'e Event<'a>) -> Option<&'e Attr<'a>> {
-    match e {
-        Event::DataPointAttr(a) => Some(a),
-        _ => None,
-    }
+/// Pickers of the attribute events of each kind of record.
+macro_rules! attr_picker {
+    ($($name:ident => $variant:ident),* $(,)?) => {$(
+        fn $name<'e, 'a>(e: &'e Event<'a>) -> Option<&'e Attr<'a>> {
+            match e {
+                Event::$variant(a) => Some(a),
+                _ => None,
+            }
+        }
+    )*};
 }
-
-fn span_attr<'e, 'a>(e: &'e Event<'a>) -> Option<&'e Attr<'a>> {
-    match e {
-        Event::SpanAttr(a) => Some(a),
-        _ => None,
-    }
-}
-
-fn event_attr<'e, 'a>(e: &'e Event<'a>) -> Option<&'e Attr<'a>> {
-    match e {
-        Event::SpanEventAttr(a) => Some(a),
-        _ => None,
-    }
-}
-
-fn link_attr<'e, 'a>(e: &'e Event<'a>) -> Option<&'e Attr<'a>> {
-    match e {
-        Event::SpanLinkAttr(a) => Some(a),
-        _ => None,
-    }
-}
-
-fn log_attr<'e, 'a>(e: &'e Event<'a>) -> Option<&'e Attr<'a>> {
-    match e {
-        Event::LogAttr(a) => Some(a),
-        _ => None,
-    }
-}
+attr_picker!(dp_attr => DataPointAttr, span_attr => SpanAttr, event_attr => SpanEventAttr,
+             link_attr => SpanLinkAttr, log_attr => LogAttr);
 
 /// The attributes that follow a record's event, as long as `pick` takes them.
 #[inline]
