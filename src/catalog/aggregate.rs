@@ -73,6 +73,9 @@ impl Counted {
 pub struct KeyAgg {
     /// The last record counted (a key repeated on one record counts once).
     rec: u64,
+    /// The value the last record had (sketched and sampled already), if any.
+    last: String,
+    has_last: bool,
     pub count: u64,
     /// First distinct values (text form), in arrival order.
     pub samples: Vec<String>,
@@ -84,6 +87,8 @@ impl KeyAgg {
     fn new(t: i64) -> KeyAgg {
         KeyAgg {
             rec: u64::MAX,
+            last: String::new(),
+            has_last: false,
             count: 0,
             samples: Vec::new(),
             sketch: HllUnion::new(hll::DEFAULT_LG_K).expect("default lg_k"),
@@ -98,6 +103,14 @@ impl KeyAgg {
         self.rec = rec;
         self.count += n;
         self.seen.add(t);
+        // The same value as the previous record (most keys of low
+        // cardinality): already in the sketch and the samples.
+        if self.has_last && self.last == value {
+            return;
+        }
+        self.last.clear();
+        self.last.push_str(value);
+        self.has_last = true;
         hll::update_bytes(&mut self.sketch, value.as_bytes());
         if self.samples.len() < SAMPLES && !self.samples.iter().any(|s| s == value) {
             self.samples.push(value.to_string());
