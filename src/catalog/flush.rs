@@ -63,7 +63,7 @@ pub fn datetime(secs: i64) -> String {
 }
 
 fn sketch_bytes(u: &HllUnion) -> Vec<u8> {
-    hll::encode(&u.to_sketch(hll::STORED_TYPE))
+    hll::encode_union(u)
 }
 
 impl Writer {
