@@ -457,6 +457,15 @@ macro_rules! attr_picker {
 attr_picker!(dp_attr => DataPointAttr, span_attr => SpanAttr, event_attr => SpanEventAttr,
              link_attr => SpanLinkAttr, log_attr => LogAttr);
 
+/// How many attribute events of one kind (`pick`) lead `events`.
+#[inline]
+fn run_len<'e, 'a>(
+    events: &'e [Event<'a>],
+    pick: fn(&'e Event<'a>) -> Option<&'e Attr<'a>>,
+) -> usize {
+    events.iter().take_while(|e| pick(e).is_some()).count()
+}
+
 /// The attributes that follow a record's event, as long as `pick` takes them.
 #[inline]
 fn attrs_of<'e, 'a>(
@@ -612,10 +621,7 @@ pub fn apply(
             Event::DataPoint { time_unix_nano } => {
                 let t = secs(*time_unix_nano, now);
                 let start = i + 1;
-                let mut end = start;
-                while end < n && matches!(events[end], Event::DataPointAttr(_)) {
-                    end += 1;
-                }
+                let end = start + run_len(&events[start..], dp_attr);
                 let pick = dp_attr;
                 let Some(name) = metric.as_deref() else {
                     return Err("a data point outside a metric".into());
@@ -689,9 +695,7 @@ pub fn apply(
                 counted(&mut s.services, service, t).add(1, t);
                 i += 1;
                 let start = i;
-                while i < n && matches!(events[i], Event::SpanAttr(_)) {
-                    i += 1;
-                }
+                i += run_len(&events[i..], span_attr);
                 rec += 1;
                 let pick = span_attr;
                 add_attrs(
@@ -712,9 +716,7 @@ pub fn apply(
                             let te = secs(*time_unix_nano, t);
                             i += 1;
                             let start = i;
-                            while i < n && matches!(events[i], Event::SpanEventAttr(_)) {
-                                i += 1;
-                            }
+                            i += run_len(&events[i..], event_attr);
                             let pick = event_attr;
                             s.events_total += 1;
                             rec += 1;
@@ -744,9 +746,7 @@ pub fn apply(
                         Some(Event::SpanLink) => {
                             i += 1;
                             let start = i;
-                            while i < n && matches!(events[i], Event::SpanLinkAttr(_)) {
-                                i += 1;
-                            }
+                            i += run_len(&events[i..], link_attr);
                             let pick = link_attr;
                             s.links_total += 1;
                             rec += 1;
@@ -792,9 +792,7 @@ pub fn apply(
                 counted(&mut l.services, service, t).add(1, t);
                 i += 1;
                 let start = i;
-                while i < n && matches!(events[i], Event::LogAttr(_)) {
-                    i += 1;
-                }
+                i += run_len(&events[i..], log_attr);
                 rec += 1;
                 let pick = log_attr;
                 add_attrs(

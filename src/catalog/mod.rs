@@ -72,12 +72,11 @@ pub struct IngestTable {
     events: Vec<otlp::Event<'static>>,
 }
 
-/// Trains log bodies into the registry's models, snapshotting each model
-/// the first time the top layer changes it.
+/// Trains log bodies into the registry's models (loaded, and snapshotted
+/// inside a savepoint, by `prepare_models` before the payload is counted).
 struct LayerTemplater<'a> {
     db: *mut sqlite3,
     models: &'a Shared,
-    snapshots: Option<&'a mut Map<String, Option<Snapshot>>>,
     touched: &'a mut Set<String>,
 }
 
@@ -93,12 +92,6 @@ impl Templater for LayerTemplater<'_> {
             .models
             .try_borrow_mut()
             .map_err(|_| "template models are busy".to_string())?;
-        if let Some(snaps) = self.snapshots.as_deref_mut() {
-            if !snaps.contains_key(&name) {
-                // None: the model was not loaded; rolling back forgets it.
-                snaps.insert(name.clone(), reg.snapshot(&name));
-            }
-        }
         let part = reg.part(self.db, &name).map_err(|e| e.msg)?;
         let t = part.drain.train(body);
         part.note(&t);
@@ -421,15 +414,9 @@ impl WriteTable for IngestTable {
         // fail half-way through the payload.
         self.prepare_models(&events)?;
         let top = self.layers.last_mut().expect("base layer");
-        let snapshots = if top.level >= 0 {
-            Some(&mut top.snapshots)
-        } else {
-            None
-        };
         let mut templater = LayerTemplater {
             db: self.db,
             models: &self.models,
-            snapshots,
             touched: &mut self.touched,
         };
         let applied = aggregate::apply(&mut top.batch, &events, now_secs(), &mut templater);
