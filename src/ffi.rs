@@ -18,7 +18,6 @@
 
 use std::any::Any;
 use std::ffi::{CStr, CString, c_char, c_int, c_void};
-use std::marker::PhantomData;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::ptr;
 use std::sync::atomic::{AtomicPtr, Ordering};
@@ -873,9 +872,6 @@ impl Stmt {
     pub fn bind_i64(&mut self, i: c_int, v: i64) -> Result<()> {
         self.check(sqlite!(bind_int64(self.raw, i, v)))
     }
-    pub fn bind_f64(&mut self, i: c_int, v: f64) -> Result<()> {
-        self.check(sqlite!(bind_double(self.raw, i, v)))
-    }
     pub fn bind_null(&mut self, i: c_int) -> Result<()> {
         self.check(sqlite!(bind_null(self.raw, i)))
     }
@@ -897,13 +893,6 @@ impl Stmt {
             b.len() as u64,
             transient(),
         )))
-    }
-    /// Binds NULL for `None`.
-    pub fn bind_opt_blob(&mut self, i: c_int, b: Option<&[u8]>) -> Result<()> {
-        match b {
-            Some(b) => self.bind_blob(i, b),
-            None => self.bind_null(i),
-        }
     }
     /// Steps once: `Ok(true)` when a row is ready.
     pub fn step(&mut self) -> Result<bool> {
@@ -928,20 +917,8 @@ impl Stmt {
     pub fn reset(&mut self) {
         sqlite!(reset(self.raw));
     }
-    pub fn column_kind(&self, i: c_int) -> Kind {
-        match sqlite!(column_type(self.raw, i)) {
-            SQLITE_INTEGER => Kind::Integer,
-            SQLITE_FLOAT => Kind::Real,
-            SQLITE_TEXT => Kind::Text,
-            SQLITE_BLOB => Kind::Blob,
-            _ => Kind::Null,
-        }
-    }
     pub fn column_i64(&self, i: c_int) -> i64 {
         sqlite!(column_int64(self.raw, i))
-    }
-    pub fn column_f64(&self, i: c_int) -> f64 {
-        sqlite!(column_double(self.raw, i))
     }
     pub fn column_blob<'a>(&'a self, i: c_int) -> &'a [u8] {
         let p = sqlite!(column_blob(self.raw, i)) as *const u8;
@@ -988,11 +965,6 @@ pub fn exec(db: *mut sqlite3, sql: &str) -> Result<()> {
         return Err(Error::with_code(rc, msg));
     }
     Ok(())
-}
-
-/// True when the connection is in autocommit mode (no explicit transaction).
-pub fn autocommit(db: *mut sqlite3) -> bool {
-    sqlite!(get_autocommit(db)) != 0
 }
 
 /// The "main" database's data version: changes when another connection
@@ -1054,6 +1026,3 @@ unsafe extern "C" fn drop_aux<T>(p: *mut c_void) {
         Ok(())
     });
 }
-
-/// Marker keeping raw-pointer owners `!Send`.
-pub type NotSend = PhantomData<*mut ()>;

@@ -324,11 +324,8 @@ impl AnyValue<'_> {
             AnyValue::Empty => {}
             AnyValue::Str(s) => out.push_str(s),
             AnyValue::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
-            AnyValue::Int(i) => {
-                use fmt::Write;
-                let _ = write!(out, "{i}");
-            }
-            AnyValue::Double(d) => push_double(*d, out),
+            AnyValue::Int(i) => crate::text::push_i64(out, *i),
+            AnyValue::Double(d) => crate::text::push_f64(out, *d),
             AnyValue::Bytes(b) => {
                 use base64::Engine;
                 base64::engine::general_purpose::STANDARD.encode_string(b, out);
@@ -350,7 +347,7 @@ impl AnyValue<'_> {
             AnyValue::Str(s) => push_json_string(s, out),
             AnyValue::Double(d) if !d.is_finite() => {
                 out.push('"');
-                push_double(*d, out);
+                crate::text::push_f64(out, *d);
                 out.push('"');
             }
             AnyValue::Bytes(_) => {
@@ -399,22 +396,6 @@ impl PartialEq for AnyValue<'_> {
             (AnyValue::KvList(a), AnyValue::KvList(b)) => a == b,
             _ => false,
         }
-    }
-}
-
-fn push_double(d: f64, out: &mut String) {
-    use fmt::Write;
-    if d.is_nan() {
-        out.push_str("NaN");
-    } else if d.is_infinite() {
-        out.push_str(if d > 0.0 { "Infinity" } else { "-Infinity" });
-    } else {
-        let a = d.abs();
-        let _ = if a != 0.0 && !(1e-6..1e21).contains(&a) {
-            write!(out, "{d:e}")
-        } else {
-            write!(out, "{d}")
-        };
     }
 }
 
