@@ -9,7 +9,7 @@
 
 use datasketches::common::NumStdDev;
 use datasketches::hash::value::raw_bytes;
-use datasketches::hll::{HllSketch, HllType, HllUnion};
+use datasketches::hll::{Coupon, HllSketch, HllType, HllUnion};
 
 use crate::ffi::{self, Aggregate, Arg, Ctx, Error, Kind, Result, bail, sqlite3, sqlite3_value};
 use crate::text;
@@ -95,14 +95,18 @@ pub fn encode(sketch: &HllSketch) -> Vec<u8> {
 /// crate's coupon path (~75 µs at lg_k 12); its HIP field is not kept (the
 /// image is flagged out-of-order anyway).
 pub fn encode_union(u: &HllUnion) -> Vec<u8> {
-    let s8 = u.to_sketch(HllType::Hll8);
+    encode_hll8(&u.to_sketch(HllType::Hll8))
+}
+
+/// [`encode_union`] of an HLL_8 sketch.
+fn encode_hll8(s8: &HllSketch) -> Vec<u8> {
     let mut img = s8.serialize();
     if dense::is_dense(&img) {
         let mut regs = vec![0u8; 1 << s8.lg_config_k()];
         if dense::max_into(&img, &mut regs) {
             return dense::encode_hll4(s8.lg_config_k(), &regs);
         }
-        return encode(&u.to_sketch(STORED_TYPE));
+        return encode(s8);
     }
     // LIST / SET: the coupons are the same whatever the target type, which
     // is only recorded in bits 2-3 of byte 7 (what to_sketch(HLL_4) changes).
@@ -132,6 +136,76 @@ pub fn sketch_arg(func: &str, arg: Arg, pos: usize) -> Result<Option<HllSketch>>
 #[inline]
 pub fn update_bytes(union: &mut HllUnion, bytes: &[u8]) {
     union.update_value(raw_bytes::from_slice(bytes));
+}
+
+/// A sketch built value by value in process (the batches of `otlp_ingest`),
+/// at the default lg_k, stored with [`Builder::image`] as `encode` would.
+/// It builds an HLL_8 sketch (a byte per register: no 4-bit packing or
+/// exception table on the hot path) and skips a value equal to the one
+/// before it (most values of low-cardinality keys): that check costs a
+/// 64-bit hash, not the 128-bit MurmurHash3 and register update. Two
+/// different consecutive values with the same 64-bit hash (odds 2^-64)
+/// would count as one, well inside the sketch's own error.
+pub struct Builder {
+    sketch: HllSketch,
+    last: u64,
+    has_last: bool,
+}
+
+/// The hasher of [`Builder`]'s repeat check (fixed seeds: reproducible).
+#[inline(always)]
+fn repeat_hasher() -> ahash::RandomState {
+    ahash::RandomState::with_seeds(0x6f74_656c, 0x6361_7420, 0x686c_6c20, 0x6275_696c)
+}
+
+impl Default for Builder {
+    fn default() -> Self {
+        Builder::new()
+    }
+}
+
+impl Builder {
+    pub fn new() -> Builder {
+        Builder {
+            sketch: HllSketch::new(DEFAULT_LG_K, HllType::Hll8).expect("default lg_k"),
+            last: 0,
+            has_last: false,
+        }
+    }
+
+    /// Adds the bytes of one value; false when it repeats the previous one
+    /// (nothing to do for it then).
+    #[inline]
+    pub fn add(&mut self, bytes: &[u8]) -> bool {
+        let h = repeat_hasher().hash_one(bytes);
+        if self.has_last && h == self.last {
+            return false;
+        }
+        self.last = h;
+        self.has_last = true;
+        self.sketch
+            .update_with_coupon(Coupon::from_value(raw_bytes::from_slice(bytes)));
+        true
+    }
+
+    /// Adds what another builder holds.
+    pub fn merge(&mut self, o: &Builder) {
+        let mut u = HllUnion::new(DEFAULT_LG_K).expect("default lg_k");
+        u.update(&self.sketch);
+        u.update(&o.sketch);
+        self.sketch = u.to_sketch(HllType::Hll8);
+        self.has_last = false;
+    }
+
+    /// The stored image (HLL_4, compact, dense images flagged out-of-order).
+    pub fn image(&self) -> Vec<u8> {
+        encode_hll8(&self.sketch)
+    }
+
+    /// The estimate of the stored image.
+    pub fn count(&self) -> i64 {
+        count(&self.sketch)
+    }
 }
 
 /// A union that remembers the smallest lg_k it has seen, so the result is
@@ -327,14 +401,19 @@ mod dense {
                         let cur_min = img[6];
                         let aux_count = u32_at(img, 36)? as usize;
                         let nibbles = data.get(..k / 2)?;
-                        for slot in 0..k {
-                            let raw = (nibbles[slot >> 1] >> ((slot & 1) * 4)) & 15;
+                        // A nibble holds register - cur_min; AUX_TOKEN defers
+                        // to the exception list (read below). Branch-free so
+                        // that it vectorises.
+                        let reg = |raw: u8| {
                             if raw < AUX_TOKEN {
-                                let v = cur_min + raw;
-                                if v > regs[slot] {
-                                    regs[slot] = v;
-                                }
+                                cur_min.wrapping_add(raw)
+                            } else {
+                                0
                             }
+                        };
+                        for (pair, &b) in regs.chunks_exact_mut(2).zip(nibbles) {
+                            pair[0] = pair[0].max(reg(b & 15));
+                            pair[1] = pair[1].max(reg(b >> 4));
                         }
                         let aux_slots = if compact {
                             aux_count
@@ -357,28 +436,55 @@ mod dense {
 
     /// The compact HLL_4 image of these registers, flagged out-of-order:
     /// byte for byte what the crate's HLL_8 → HLL_4 conversion writes (same
-    /// cur_min, nibbles, exceptions, and KxQ sums accumulated in slot order),
-    /// except that exceptions are listed in slot order.
+    /// cur_min, nibbles, exceptions, and KxQ sums), except that exceptions
+    /// are listed in slot order.
+    ///
+    /// The crate accumulates KxQ0 = k + Σ (2^-v − 1) over non-zero registers
+    /// with v < 32, and KxQ1 = Σ 2^-v for v ≥ 32, one register at a time.
+    /// Every partial sum is a multiple of 2^-31 (of 2^-63 for KxQ1) below
+    /// 2^22 (2^-10), which a double holds exactly: no step rounds, so the
+    /// sums are the same computed from a histogram of register values in
+    /// any order, which is what this does (no chain of dependent additions).
     pub fn encode_hll4(lg_k: u8, regs: &[u8]) -> Vec<u8> {
         let k = regs.len();
-        let cur_min = if regs.iter().all(|&v| v > 0) {
-            *regs.iter().min().expect("k > 0")
-        } else {
-            0
-        };
-        let num_at_cur_min = regs.iter().filter(|&&v| v == cur_min).count() as u32;
-        let (mut kxq0, mut kxq1) = (k as f64, 0.0f64);
-        let mut nibbles = vec![0u8; k / 2];
-        let mut aux = Vec::new();
-        for (slot, &v) in regs.iter().enumerate() {
-            if v > 0 {
-                kxq0 -= inv_pow2(0);
+        let mut hist = [0u32; 256];
+        for &v in regs {
+            hist[v as usize] += 1;
+        }
+        let cur_min = hist.iter().position(|&n| n > 0).unwrap_or(0) as u8;
+        let max = hist.iter().rposition(|&n| n > 0).unwrap_or(0) as u8;
+        let num_at_cur_min = hist[cur_min as usize];
+        let (mut kxq0, mut kxq1) = (hist[0] as f64, 0.0f64);
+        for (v, &n) in hist.iter().enumerate().skip(1) {
+            if n > 0 {
+                let x = n as f64 * inv_pow2(v as u8);
                 if v < 32 {
-                    kxq0 += inv_pow2(v);
+                    kxq0 += x;
                 } else {
-                    kxq1 += inv_pow2(v);
+                    kxq1 += x;
                 }
             }
+        }
+        let mut out = Vec::with_capacity(40 + k / 2 + 16);
+        out.extend_from_slice(&[10, 1, 7, lg_k, 0, 0x08 | 0x10, cur_min, 2]);
+        out.extend_from_slice(&0.0f64.to_le_bytes()); // HIP accumulator: not valid (out-of-order)
+        out.extend_from_slice(&kxq0.to_le_bytes());
+        out.extend_from_slice(&kxq1.to_le_bytes());
+        out.extend_from_slice(&num_at_cur_min.to_le_bytes());
+        let aux_at = out.len();
+        out.extend_from_slice(&0u32.to_le_bytes()); // exception count, below
+        let nib_at = out.len();
+        if max - cur_min < AUX_TOKEN {
+            // No exceptions: every register fits its nibble.
+            out.extend(
+                regs.chunks_exact(2)
+                    .map(|p| (p[0] - cur_min) | ((p[1] - cur_min) << 4)),
+            );
+            return out;
+        }
+        let mut aux = Vec::new();
+        out.resize(nib_at + k / 2, 0);
+        for (slot, &v) in regs.iter().enumerate() {
             let shifted = v - cur_min;
             let raw = if shifted >= AUX_TOKEN {
                 aux.push(((v as u32) << 26) | slot as u32);
@@ -386,16 +492,9 @@ mod dense {
             } else {
                 shifted
             };
-            nibbles[slot >> 1] |= raw << ((slot & 1) * 4);
+            out[nib_at + (slot >> 1)] |= raw << ((slot & 1) * 4);
         }
-        let mut out = Vec::with_capacity(40 + k / 2 + 4 * aux.len());
-        out.extend_from_slice(&[10, 1, 7, lg_k, 0, 0x08 | 0x10, cur_min, 2]);
-        out.extend_from_slice(&0.0f64.to_le_bytes()); // HIP accumulator: not valid (out-of-order)
-        out.extend_from_slice(&kxq0.to_le_bytes());
-        out.extend_from_slice(&kxq1.to_le_bytes());
-        out.extend_from_slice(&num_at_cur_min.to_le_bytes());
-        out.extend_from_slice(&(aux.len() as u32).to_le_bytes());
-        out.extend_from_slice(&nibbles);
+        out[aux_at..aux_at + 4].copy_from_slice(&(aux.len() as u32).to_le_bytes());
         for c in aux {
             out.extend_from_slice(&c.to_le_bytes());
         }

@@ -33,7 +33,7 @@ pub fn push_f64(out: &mut String, v: f64) {
 
 /// Appends the decimal form of an integer.
 pub fn push_i64(out: &mut String, v: i64) {
-    let _ = write!(out, "{v}");
+    out.push_str(itoa::Buffer::new().format(v));
 }
 
 /// The bytes a SQL value is hashed and sampled as; `None` for NULL.

@@ -4,7 +4,6 @@
 //! Memory grows with distinct entities and keys, not with records.
 
 use ahash::AHashMap as Map;
-use datasketches::hll::HllUnion;
 
 use crate::hll;
 use crate::otlp::{AnyValue, Attr, Event, MetricKind, SpanKind};
@@ -73,13 +72,10 @@ impl Counted {
 pub struct KeyAgg {
     /// The last record counted (a key repeated on one record counts once).
     rec: u64,
-    /// The value the last record had (sketched and sampled already), if any.
-    last: String,
-    has_last: bool,
     pub count: u64,
     /// First distinct values (text form), in arrival order.
     pub samples: Vec<String>,
-    pub sketch: HllUnion,
+    pub sketch: hll::Builder,
     pub seen: Seen,
 }
 
@@ -87,11 +83,9 @@ impl KeyAgg {
     fn new(t: i64) -> KeyAgg {
         KeyAgg {
             rec: u64::MAX,
-            last: String::new(),
-            has_last: false,
             count: 0,
             samples: Vec::new(),
-            sketch: HllUnion::new(hll::DEFAULT_LG_K).expect("default lg_k"),
+            sketch: hll::Builder::new(),
             seen: Seen::at(t),
         }
     }
@@ -103,24 +97,19 @@ impl KeyAgg {
         self.rec = rec;
         self.count += n;
         self.seen.add(t);
-        // The same value as the previous record (most keys of low
-        // cardinality): already in the sketch and the samples.
-        if self.has_last && self.last == value {
-            return;
-        }
-        self.last.clear();
-        self.last.push_str(value);
-        self.has_last = true;
-        hll::update_bytes(&mut self.sketch, value.as_bytes());
-        if self.samples.len() < SAMPLES && !self.samples.iter().any(|s| s == value) {
+        // A value repeating the previous record's (most keys of low
+        // cardinality) is in the sketch and the samples already.
+        if self.sketch.add(value.as_bytes())
+            && self.samples.len() < SAMPLES
+            && !self.samples.iter().any(|s| s == value)
+        {
             self.samples.push(value.to_string());
         }
     }
     fn merge(&mut self, o: &KeyAgg) {
         self.count += o.count;
         self.seen.merge(&o.seen);
-        self.sketch
-            .update(&o.sketch.to_sketch(datasketches::hll::HllType::Hll8));
+        self.sketch.merge(&o.sketch);
         for s in &o.samples {
             if self.samples.len() >= SAMPLES {
                 break;
@@ -136,14 +125,65 @@ impl KeyAgg {
     }
 }
 
-pub type Keys = Map<String, KeyAgg>;
+/// The attribute keys of one entity and scope. Records of one entity tend
+/// to carry the same keys in the same order: the positions of the previous
+/// record's keys (`shape`) are tried first, before a hash lookup.
+#[derive(Default)]
+pub struct Keys {
+    index: Map<String, u32>,
+    list: Vec<(String, KeyAgg)>,
+    shape: Vec<u32>,
+}
+
+impl Keys {
+    pub fn len(&self) -> usize {
+        self.list.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.list.is_empty()
+    }
+    /// Keys in first-seen order.
+    pub fn iter(&self) -> impl Iterator<Item = (&String, &KeyAgg)> {
+        self.list.iter().map(|(k, a)| (k, a))
+    }
+    pub fn get(&self, key: &str) -> Option<&KeyAgg> {
+        self.index.get(key).map(|&i| &self.list[i as usize].1)
+    }
+    /// The entry of `key`, the `pos`-th attribute of its record; created
+    /// (first seen at `t`) when new.
+    #[inline]
+    fn entry(&mut self, pos: usize, key: &str, t: i64, entries: &mut usize) -> &mut KeyAgg {
+        if let Some(&i) = self.shape.get(pos) {
+            if self.list[i as usize].0 == key {
+                return &mut self.list[i as usize].1;
+            }
+        }
+        let i = match self.index.get(key) {
+            Some(&i) => i,
+            None => {
+                let i = self.list.len() as u32;
+                self.list.push((key.to_string(), KeyAgg::new(t)));
+                self.index.insert(key.to_string(), i);
+                *entries += 1;
+                i
+            }
+        };
+        if pos < self.shape.len() {
+            self.shape[pos] = i;
+        } else if pos == self.shape.len() {
+            self.shape.push(i);
+        }
+        &mut self.list[i as usize].1
+    }
+}
 
 fn merge_keys(into: &mut Keys, from: Keys) {
-    for (k, v) in from {
-        match into.get_mut(&k) {
-            Some(e) => e.merge(&v),
+    for (k, v) in from.list {
+        match into.index.get(&k) {
+            Some(&i) => into.list[i as usize].1.merge(&v),
             None => {
-                into.insert(k, v);
+                into.index.insert(k.clone(), into.list.len() as u32);
+                into.list.push((k, v));
             }
         }
     }
@@ -171,7 +211,7 @@ pub struct MetricAgg {
     /// Resource attributes (scope `resource`).
     pub resource: Keys,
     /// Distinct series: sorted resource + point attribute sets.
-    pub series: HllUnion,
+    pub series: hll::Builder,
 }
 
 pub struct EventAgg {
@@ -215,7 +255,7 @@ pub struct TemplateGroup {
 pub struct PatternAgg {
     pub spans: Counted,
     /// The distinct span names of the pattern.
-    pub names: HllUnion,
+    pub names: hll::Builder,
 }
 
 /// Span-name patterns of one service.
@@ -234,8 +274,7 @@ impl PatternGroup {
                 match self.clusters.get_mut(&cluster) {
                     Some(x) => {
                         x.spans.merge(&p.spans);
-                        x.names
-                            .update(&p.names.to_sketch(datasketches::hll::HllType::Hll8));
+                        x.names.merge(&p.names);
                     }
                     None => {
                         self.clusters.insert(cluster, p);
@@ -249,11 +288,11 @@ impl PatternGroup {
                 count: 0,
                 seen: Seen::none(),
             },
-            names: HllUnion::new(hll::DEFAULT_LG_K).expect("default lg_k"),
+            names: hll::Builder::new(),
         });
         p.spans.count += c.count;
         p.spans.seen.merge(&c.seen);
-        hll::update_bytes(&mut p.names, name.as_bytes());
+        p.names.add(name.as_bytes());
     }
 }
 
@@ -298,8 +337,7 @@ impl Batch {
                     merge_counted(&mut e.services, m.services);
                     merge_keys(&mut e.labels, m.labels);
                     merge_keys(&mut e.resource, m.resource);
-                    e.series
-                        .update(&m.series.to_sketch(datasketches::hll::HllType::Hll8));
+                    e.series.merge(&m.series);
                 }
             }
         }
@@ -429,17 +467,9 @@ fn add_attrs<'e, 'a: 'e>(
     t: i64,
     buf: &mut String,
 ) {
-    for a in attrs {
+    for (pos, a) in attrs.enumerate() {
         let v = value_text(&a.value, buf);
-        match keys.get_mut(a.key.as_ref()) {
-            Some(k) => k.add(rec, 1, v, t),
-            None => {
-                let mut k = KeyAgg::new(t);
-                k.add(rec, 1, v, t);
-                keys.insert(a.key.to_string(), k);
-                *entries += 1;
-            }
-        }
+        keys.entry(pos, &a.key, t, entries).add(rec, 1, v, t);
     }
 }
 
@@ -600,9 +630,9 @@ pub fn apply(
                                     seen: Seen::none(),
                                 },
                                 services: Map::new(),
-                                labels: Map::new(),
-                                resource: Map::new(),
-                                series: HllUnion::new(hll::DEFAULT_LG_K).expect("default lg_k"),
+                                labels: Keys::default(),
+                                resource: Keys::default(),
+                                series: hll::Builder::new(),
                             },
                         );
                         batch.metrics.get_mut(name.as_ref()).expect("inserted")
@@ -660,7 +690,7 @@ pub fn apply(
                     buf.push_str(&series_vals[from..to]);
                     buf.push('\u{1e}');
                 }
-                hll::update_bytes(&mut m.series, buf.as_bytes());
+                m.series.add(buf.as_bytes());
                 counted(&mut block_metrics, name, t).add(1, t);
                 i = end;
             }
@@ -681,9 +711,9 @@ pub fn apply(
                                 events_total: 0,
                                 links_total: 0,
                                 services: Map::new(),
-                                attrs: Map::new(),
-                                resource: Map::new(),
-                                links: Map::new(),
+                                attrs: Keys::default(),
+                                resource: Keys::default(),
+                                links: Keys::default(),
                                 events: Map::new(),
                             },
                         );
@@ -727,7 +757,7 @@ pub fn apply(
                                         ev.to_string(),
                                         EventAgg {
                                             total: Counted::new(te),
-                                            keys: Map::new(),
+                                            keys: Keys::default(),
                                         },
                                     );
                                     s.events.get_mut(ev.as_ref()).expect("inserted")
@@ -781,8 +811,8 @@ pub fn apply(
                             LogAgg {
                                 total: Counted::new(t),
                                 services: Map::new(),
-                                attrs: Map::new(),
-                                resource: Map::new(),
+                                attrs: Keys::default(),
+                                resource: Keys::default(),
                             },
                         );
                         batch.logs.get_mut(sev.as_ref()).expect("inserted")
@@ -862,16 +892,9 @@ fn add_resource(
     rec: u64,
     buf: &mut String,
 ) {
-    for a in resource {
+    for (pos, a) in resource.iter().enumerate() {
         let v = value_text(&a.value, buf);
-        let k = match keys.get_mut(a.key.as_ref()) {
-            Some(k) => k,
-            None => {
-                keys.insert(a.key.to_string(), KeyAgg::new(c.seen.first));
-                *entries += 1;
-                keys.get_mut(a.key.as_ref()).expect("inserted")
-            }
-        };
+        let k = keys.entry(pos, &a.key, c.seen.first, entries);
         k.add(rec, c.count, v, c.seen.first);
         k.seen.add(c.seen.last);
     }

@@ -2,7 +2,6 @@
 //! sql/flush.sql.
 
 use ahash::AHashMap as Map;
-use datasketches::hll::HllUnion;
 
 use super::aggregate::{Batch, Counted, KeyAgg, Keys, PatternGroup, Seen};
 use crate::ffi::{Error, Result, Stmt, sqlite3};
@@ -51,19 +50,37 @@ pub fn datetime(secs: i64) -> String {
     let d = doy - (153 * mp + 2) / 5 + 1;
     let m = if mp < 10 { mp + 3 } else { mp - 9 };
     let y = if m <= 2 { y + 1 } else { y };
-    format!(
-        "{:04}-{:02}-{:02} {:02}:{:02}:{:02}",
-        y,
-        m,
-        d,
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
+    if !(0..=9999).contains(&y) {
+        return format!(
+            "{:04}-{:02}-{:02} {:02}:{:02}:{:02}",
+            y,
+            m,
+            d,
+            rem / 3600,
+            rem % 3600 / 60,
+            rem % 60
+        );
+    }
+    // The common case without the formatting machinery (two per key row).
+    let mut out = *b"0000-00-00 00:00:00";
+    let mut put = |at: usize, v: i64, digits: usize| {
+        let mut v = v;
+        for i in (0..digits).rev() {
+            out[at + i] = b'0' + (v % 10) as u8;
+            v /= 10;
+        }
+    };
+    put(0, y, 4);
+    put(5, m, 2);
+    put(8, d, 2);
+    put(11, rem / 3600, 2);
+    put(14, rem % 3600 / 60, 2);
+    put(17, rem % 60, 2);
+    String::from_utf8(out.to_vec()).expect("ASCII digits")
 }
 
-fn sketch_bytes(u: &HllUnion) -> Vec<u8> {
-    hll::encode_union(u)
+fn sketch_bytes(b: &hll::Builder) -> Vec<u8> {
+    b.image()
 }
 
 impl Writer {
@@ -106,7 +123,7 @@ impl Writer {
 
     /// metric_key / log_key: (entity, scope, key, count, samples, sketch, first, last).
     fn keys(&mut self, stmt: &'static str, entity: &str, scope: &str, keys: &Keys) -> Result<()> {
-        for (k, a) in sorted(keys) {
+        for (k, a) in sorted_keys(keys) {
             let st = self.st(stmt);
             st.bind_text(1, entity)?;
             st.bind_text(2, scope)?;
@@ -118,7 +135,7 @@ impl Writer {
     }
 
     fn span_keys(&mut self, span: &str, scope: &str, event: &str, keys: &Keys) -> Result<()> {
-        for (k, a) in sorted(keys) {
+        for (k, a) in sorted_keys(keys) {
             let st = self.st("span_key");
             st.bind_text(1, span)?;
             st.bind_text(2, scope)?;
@@ -307,6 +324,13 @@ fn bind_key(st: &mut Stmt, at: i32, a: &KeyAgg) -> Result<()> {
     bind_seen(st, at + 3, &a.seen)
 }
 
+/// Keys in name order (deterministic writes).
+fn sorted_keys(keys: &Keys) -> Vec<(&String, &KeyAgg)> {
+    let mut v: Vec<_> = keys.iter().collect();
+    v.sort_by(|a, b| a.0.cmp(b.0));
+    v
+}
+
 /// Map entries in key order (deterministic writes).
 fn sorted<V>(m: &Map<String, V>) -> Vec<(&String, &V)> {
     let mut v: Vec<_> = m.iter().collect();
@@ -324,6 +348,9 @@ mod tests {
         assert_eq!(datetime(1_544_712_660), "2018-12-13 14:51:00");
         assert_eq!(datetime(951_782_400), "2000-02-29 00:00:00");
         assert_eq!(datetime(-1), "1969-12-31 23:59:59");
+        assert_eq!(datetime(253_402_300_799), "9999-12-31 23:59:59");
+        assert_eq!(datetime(253_402_300_800), "10000-01-01 00:00:00");
+        assert_eq!(datetime(-62_135_596_800), "0001-01-01 00:00:00");
     }
 
     #[test]
