@@ -447,9 +447,19 @@ mod dense {
     /// any order, which is what this does (no chain of dependent additions).
     pub fn encode_hll4(lg_k: u8, regs: &[u8]) -> Vec<u8> {
         let k = regs.len();
+        // Four interleaved histograms: neighbouring registers often hold
+        // the same value, and one table would make each increment wait for
+        // the previous one.
+        let mut h4 = [[0u32; 256]; 4];
+        for c in regs.chunks_exact(4) {
+            h4[0][c[0] as usize] += 1;
+            h4[1][c[1] as usize] += 1;
+            h4[2][c[2] as usize] += 1;
+            h4[3][c[3] as usize] += 1;
+        }
         let mut hist = [0u32; 256];
-        for &v in regs {
-            hist[v as usize] += 1;
+        for (v, n) in hist.iter_mut().enumerate() {
+            *n = h4[0][v] + h4[1][v] + h4[2][v] + h4[3][v];
         }
         let cur_min = hist.iter().position(|&n| n > 0).unwrap_or(0) as u8;
         let max = hist.iter().rposition(|&n| n > 0).unwrap_or(0) as u8;
@@ -473,26 +483,28 @@ mod dense {
         out.extend_from_slice(&num_at_cur_min.to_le_bytes());
         let aux_at = out.len();
         out.extend_from_slice(&0u32.to_le_bytes()); // exception count, below
-        let nib_at = out.len();
+        // A register at cur_min + 15 or more is an exception: its nibble
+        // holds AUX_TOKEN and the exception list its value.
+        // Two simple loops (clamp, then pack pairs) that vectorise.
+        let clamped: Vec<u8> = regs.iter().map(|&v| (v - cur_min).min(AUX_TOKEN)).collect();
+        let at = out.len();
+        out.resize(at + k / 2, 0);
+        for (o, p) in out[at..].iter_mut().zip(clamped.chunks_exact(2)) {
+            *o = p[0] | (p[1] << 4);
+        }
         if max - cur_min < AUX_TOKEN {
-            // No exceptions: every register fits its nibble.
-            out.extend(
-                regs.chunks_exact(2)
-                    .map(|p| (p[0] - cur_min) | ((p[1] - cur_min) << 4)),
-            );
             return out;
         }
         let mut aux = Vec::new();
-        out.resize(nib_at + k / 2, 0);
-        for (slot, &v) in regs.iter().enumerate() {
-            let shifted = v - cur_min;
-            let raw = if shifted >= AUX_TOKEN {
-                aux.push(((v as u32) << 26) | slot as u32);
-                AUX_TOKEN
-            } else {
-                shifted
-            };
-            out[nib_at + (slot >> 1)] |= raw << ((slot & 1) * 4);
+        for (c, chunk) in clamped.chunks_exact(16).enumerate() {
+            if chunk.iter().any(|&x| x == AUX_TOKEN) {
+                for (i, &x) in chunk.iter().enumerate() {
+                    if x == AUX_TOKEN {
+                        let slot = c * 16 + i;
+                        aux.push(((regs[slot] as u32) << 26) | slot as u32);
+                    }
+                }
+            }
         }
         out[aux_at..aux_at + 4].copy_from_slice(&(aux.len() as u32).to_le_bytes());
         for c in aux {

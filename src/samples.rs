@@ -4,6 +4,8 @@
 //! arrival order (the catalog keeps N = 10). Two elements are the same when
 //! their compact JSON texts are equal.
 
+use std::borrow::Cow;
+
 use serde_json::Value;
 
 use crate::ffi::{self, Aggregate, Arg, Ctx, Kind, Result, bail, sqlite3, sqlite3_value};
@@ -53,42 +55,6 @@ impl Samples {
             self.order.push(json);
         }
         true
-    }
-    /// Adds the elements of a JSON array text, in order. Elements are
-    /// compared in compact form: an element already compact (as otelcat
-    /// writes them) is taken as is, others are re-serialized.
-    pub fn extend_from_array(&mut self, array_text: &str) -> std::result::Result<(), String> {
-        if nesting_depth(array_text) > MAX_DEPTH {
-            return Err(format!("nested deeper than {MAX_DEPTH} levels"));
-        }
-        let items: Vec<&serde_json::value::RawValue> = match serde_json::from_str(array_text) {
-            Ok(items) => items,
-            Err(e) => {
-                // Say what it is when it is JSON but not an array.
-                return Err(match serde_json::from_str::<Value>(array_text) {
-                    Ok(v) if !v.is_array() => format!("a JSON {} is not an array", json_kind(&v)),
-                    _ => e.to_string(),
-                });
-            }
-        };
-        for item in items {
-            if self.is_full() {
-                break;
-            }
-            let raw = item.get();
-            let compact = if raw
-                .bytes()
-                .any(|b| matches!(b, b' ' | b'\n' | b'\t' | b'\r'))
-            {
-                serde_json::from_str::<Value>(raw)
-                    .map_err(|e| e.to_string())?
-                    .to_string()
-            } else {
-                raw.to_string()
-            };
-            self.push_json(compact);
-        }
-        Ok(())
     }
     /// The number of elements.
     pub fn len(&self) -> usize {
@@ -152,19 +118,101 @@ fn json_kind(v: &Value) -> &'static str {
     }
 }
 
-/// Merges two sample lists (pure logic of `json_samples_merge`).
+/// The elements of a JSON array text, validated, each in compact form
+/// (borrowed when it is compact already, as otelcat writes them).
+fn array_elements(array_text: &str) -> std::result::Result<Vec<Cow<'_, str>>, String> {
+    // The nesting scan only matters when the text has that many brackets.
+    if array_text
+        .bytes()
+        .filter(|&b| b == b'[' || b == b'{')
+        .count()
+        > MAX_DEPTH
+        && nesting_depth(array_text) > MAX_DEPTH
+    {
+        return Err(format!("nested deeper than {MAX_DEPTH} levels"));
+    }
+    let items: Vec<&serde_json::value::RawValue> = match serde_json::from_str(array_text) {
+        Ok(items) => items,
+        Err(e) => {
+            // Say what it is when it is JSON but not an array.
+            return Err(match serde_json::from_str::<Value>(array_text) {
+                Ok(v) if !v.is_array() => format!("a JSON {} is not an array", json_kind(&v)),
+                _ => e.to_string(),
+            });
+        }
+    };
+    items
+        .into_iter()
+        .map(|item| {
+            let raw = item.get();
+            // Compact already: a string without escapes (serde_json writes it
+            // the same), a number or literal; an array or object without
+            // whitespace or escapes. Otherwise re-serialized.
+            let canonical = match raw.as_bytes().first() {
+                Some(b'"') => short_escapes_only(raw),
+                Some(b'[' | b'{') => !raw
+                    .bytes()
+                    .any(|b| matches!(b, b' ' | b'\n' | b'\t' | b'\r' | b'\\')),
+                _ => true,
+            };
+            if !canonical {
+                serde_json::from_str::<Value>(raw)
+                    .map(|v| Cow::Owned(v.to_string()))
+                    .map_err(|e| e.to_string())
+            } else {
+                Ok(Cow::Borrowed(raw))
+            }
+        })
+        .collect()
+}
+
+/// Whether every escape of a JSON string is one serde_json writes itself
+/// (`\"` `\\` `\n` `\r` `\t` `\b` `\f`): then the text is compact as is.
+fn short_escapes_only(raw: &str) -> bool {
+    let b = raw.as_bytes();
+    let mut i = 0;
+    while let Some(p) = b[i..].iter().position(|&c| c == b'\\') {
+        match b.get(i + p + 1) {
+            Some(b'"' | b'\\' | b'n' | b'r' | b't' | b'b' | b'f') => i += p + 2,
+            _ => return false,
+        }
+    }
+    true
+}
+
+/// Merges two sample lists (pure logic of `json_samples_merge`): both are
+/// parsed (and so checked) whole, then the first `max_n` distinct elements
+/// are written out, without a copy of each element.
 pub fn merge(
     existing: Option<&str>,
     incoming: Option<&str>,
     max_n: usize,
 ) -> std::result::Result<String, (usize, String)> {
-    let mut s = Samples::new(max_n);
+    let mut lists = Vec::with_capacity(2);
     for (i, t) in [existing, incoming].into_iter().enumerate() {
         if let Some(t) = t {
-            s.extend_from_array(t).map_err(|why| (i + 1, why))?;
+            lists.push(array_elements(t).map_err(|why| (i + 1, why))?);
         }
     }
-    Ok(s.to_json())
+    let mut picked: Vec<&str> = Vec::with_capacity(max_n.min(16));
+    for e in lists.iter().flatten() {
+        if picked.len() >= max_n {
+            break;
+        }
+        if !picked.contains(&e.as_ref()) {
+            picked.push(e);
+        }
+    }
+    let mut out = String::with_capacity(2 + picked.iter().map(|s| s.len() + 1).sum::<usize>());
+    out.push('[');
+    for (i, s) in picked.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push_str(s);
+    }
+    out.push(']');
+    Ok(out)
 }
 
 fn array_arg<'a>(arg: Arg, pos: usize) -> Result<Option<&'a str>> {
@@ -278,6 +326,19 @@ mod tests {
         assert_eq!(
             merge(Some(r#"[{"a":1}]"#), Some(r#"[{"a":1},[1,2]]"#), 10).unwrap(),
             r#"[{"a":1},[1,2]]"#
+        );
+    }
+
+    #[test]
+    fn elements_compare_in_compact_form() {
+        assert_eq!(
+            merge(
+                None,
+                Some(r#"["a\u0041", "aA", "x y", [1, 2], [1,2], {"k": "v w"}, {"k":"v w"}, "q\"\n", "q\u0022\u000a", "\/"]"#),
+                10
+            )
+            .unwrap(),
+            r#"["aA","x y",[1,2],{"k":"v w"},"q\"\n","/"]"#
         );
     }
 
