@@ -412,7 +412,9 @@ impl WriteTable for IngestTable {
         // Load (and snapshot, inside a savepoint) every template model the
         // payload needs before counting anything of it, so that nothing can
         // fail half-way through the payload.
-        self.prepare_models(&events)?;
+        if summary.logs > 0 {
+            self.prepare_models(&events)?;
+        }
         let top = self.layers.last_mut().expect("base layer");
         let mut templater = LayerTemplater {
             db: self.db,
