@@ -141,18 +141,21 @@ pub fn update_bytes(union: &mut HllUnion, bytes: &[u8]) {
 /// A sketch built value by value in process (the batches of `otlp_ingest`),
 /// at the default lg_k, stored with [`Builder::image`] as `encode` would.
 /// It builds an HLL_8 sketch (a byte per register: no 4-bit packing or
-/// exception table on the hot path) and skips a value equal to the one
-/// before it (most values of low-cardinality keys): that check costs a
-/// 64-bit hash, not the 128-bit MurmurHash3 and register update. Two
-/// different consecutive values with the same 64-bit hash (odds 2^-64)
-/// would count as one, well inside the sketch's own error.
+/// exception table on the hot path), and remembers the 64-bit hashes of
+/// the last values it added in a small direct-mapped table: a value found
+/// there (the same status code, method or host again) is in the sketch
+/// already and costs that hash, not the 128-bit MurmurHash3 and register
+/// or coupon-set update. Two different values with the same 64-bit hash
+/// (odds 2^-63) would count as one, well inside the sketch's own error.
 pub struct Builder {
     sketch: HllSketch,
-    last: u64,
-    has_last: bool,
+    recent: [u64; RECENT],
 }
 
-/// The hasher of [`Builder`]'s repeat check (fixed seeds: reproducible).
+/// Entries of [`Builder`]'s table of recent values.
+const RECENT: usize = 16;
+
+/// The hasher of [`Builder`]'s recent values (fixed seeds: reproducible).
 #[inline(always)]
 fn repeat_hasher() -> ahash::RandomState {
     ahash::RandomState::with_seeds(0x6f74_656c, 0x6361_7420, 0x686c_6c20, 0x6275_696c)
@@ -168,21 +171,21 @@ impl Builder {
     pub fn new() -> Builder {
         Builder {
             sketch: HllSketch::new(DEFAULT_LG_K, HllType::Hll8).expect("default lg_k"),
-            last: 0,
-            has_last: false,
+            recent: [0; RECENT],
         }
     }
 
-    /// Adds the bytes of one value; false when it repeats the previous one
-    /// (nothing to do for it then).
+    /// Adds the bytes of one value; false when it is one of the recent
+    /// values (nothing to do for it then).
     #[inline]
     pub fn add(&mut self, bytes: &[u8]) -> bool {
-        let h = repeat_hasher().hash_one(bytes);
-        if self.has_last && h == self.last {
+        // Never 0, the empty entry.
+        let h = repeat_hasher().hash_one(bytes) | 1;
+        let slot = (h >> 60) as usize % RECENT;
+        if self.recent[slot] == h {
             return false;
         }
-        self.last = h;
-        self.has_last = true;
+        self.recent[slot] = h;
         self.sketch
             .update_with_coupon(Coupon::from_value(raw_bytes::from_slice(bytes)));
         true
@@ -194,17 +197,11 @@ impl Builder {
         u.update(&self.sketch);
         u.update(&o.sketch);
         self.sketch = u.to_sketch(HllType::Hll8);
-        self.has_last = false;
     }
 
     /// The stored image (HLL_4, compact, dense images flagged out-of-order).
     pub fn image(&self) -> Vec<u8> {
         encode_hll8(&self.sketch)
-    }
-
-    /// The estimate of the stored image.
-    pub fn count(&self) -> i64 {
-        count(&self.sketch)
     }
 }
 

@@ -97,8 +97,8 @@ impl KeyAgg {
         self.rec = rec;
         self.count += n;
         self.seen.add(t);
-        // A value repeating the previous record's (most keys of low
-        // cardinality) is in the sketch and the samples already.
+        // A recent value of this key (most values of keys of low
+        // cardinality) is in the sketch and was offered to the samples.
         if self.sketch.add(value.as_bytes())
             && self.samples.len() < SAMPLES
             && !self.samples.iter().any(|s| s == value)

@@ -301,6 +301,81 @@ impl<'a> Reader<'a> {
     }
 }
 
+/// The usual shape of a `KeyValue`, as every SDK writes it: field 1 (key,
+/// under 128 bytes), then field 2 (value, under 128 bytes) holding one
+/// string, bool, int or double field, and nothing else. Read straight from
+/// the bytes; `None` for anything else (or anything wrong), which the
+/// field-by-field reader then decodes, or reports, as usual. Equivalent to
+/// that reader for what it accepts (tested on random bytes).
+#[inline(always)]
+fn simple_key_value<'a>(r: &Reader<'a>) -> Option<Attr<'a>> {
+    let b = r.data.get(r.pos..r.end)?;
+    let ascii = |s: &'a [u8]| -> Option<&'a str> {
+        if s.is_ascii() {
+            // SAFETY: ASCII is valid UTF-8.
+            Some(unsafe { std::str::from_utf8_unchecked(s) })
+        } else {
+            None
+        }
+    };
+    // 0x0A = field 1, length-delimited.
+    if b.len() < 4 || b[0] != 0x0A || b[1] >= 0x80 {
+        return None;
+    }
+    let key_end = 2 + b[1] as usize;
+    let key = ascii(b.get(2..key_end)?)?;
+    // 0x12 = field 2, length-delimited; the value message must end the KeyValue.
+    if b.get(key_end) != Some(&0x12) {
+        return None;
+    }
+    let len = *b.get(key_end + 1)? as usize;
+    if len >= 0x80 || key_end + 2 + len != b.len() {
+        return None;
+    }
+    let v = &b[key_end + 2..];
+    let value = match *v.first()? {
+        // 0x0A: string_value, one length byte, the string ends the value.
+        0x0A if v.len() >= 2 && v[1] < 0x80 && 2 + v[1] as usize == v.len() => {
+            AnyValue::Str(Cow::Borrowed(ascii(&v[2..])?))
+        }
+        // 0x10: bool_value, 0x18: int_value (varint), ending the value.
+        tag @ (0x10 | 0x18) => {
+            // Up to 9 bytes (63 bits); longer ones (negative ints) go the
+            // usual way.
+            let mut n = 0u64;
+            let mut i = 1;
+            loop {
+                if i > 9 {
+                    return None;
+                }
+                let byte = *v.get(i)?;
+                n |= u64::from(byte & 0x7f) << (7 * (i - 1));
+                i += 1;
+                if byte < 0x80 {
+                    break;
+                }
+            }
+            if i != v.len() {
+                return None;
+            }
+            if tag == 0x10 {
+                AnyValue::Bool(n != 0)
+            } else {
+                AnyValue::Int(n as i64)
+            }
+        }
+        // 0x21: double_value, 8 bytes, ending the value.
+        0x21 if v.len() == 9 => {
+            AnyValue::Double(f64::from_bits(u64::from_le_bytes(v[1..9].try_into().ok()?)))
+        }
+        _ => return None,
+    };
+    Some(Attr {
+        key: Cow::Borrowed(key),
+        value,
+    })
+}
+
 struct Decoder<'c, 'a> {
     ctx: &'c mut Ctx<'a>,
 }
@@ -721,7 +796,17 @@ impl<'a> Decoder<'_, 'a> {
 
     /// `KeyValue`: 1 key, 2 value, 3 key_strindex (profiles only; ignored).
     #[inline(always)]
-    fn key_value(&mut self, mut r: Reader<'a>, depth: usize) -> Fallible<Attr<'a>> {
+    fn key_value(&mut self, r: Reader<'a>, depth: usize) -> Fallible<Attr<'a>> {
+        if let Some(attr) = simple_key_value(&r) {
+            if self.ctx.check_depth(depth).is_ok() {
+                return Ok(attr);
+            }
+        }
+        self.key_value_fields(r, depth)
+    }
+
+    /// [`key_value`](Self::key_value), field by field.
+    fn key_value_fields(&mut self, mut r: Reader<'a>, depth: usize) -> Fallible<Attr<'a>> {
         let mut key = Cow::Borrowed("");
         let mut value = AnyValue::Empty;
         while let Some(f) = r.field()? {
@@ -835,6 +920,7 @@ mod tests {
     use super::super::{
         AnyValue, Encoding, ErrorKind, Event, Limits, Position, Signal, Summary, decode,
     };
+    use super::{Ctx, Decoder, Reader, simple_key_value};
     use prost::Message;
     use std::borrow::Cow;
 
@@ -861,6 +947,65 @@ mod tests {
         decode(payload, Encoding::Json, &Limits::default(), &mut out)
             .unwrap_or_else(|e| panic!("{e}\n{}", String::from_utf8_lossy(payload)));
         out
+    }
+
+    /// The `KeyValue` shortcut agrees with the field-by-field reader on
+    /// everything it accepts: well-formed attributes of every scalar type
+    /// and random mutations of them (bytes changed, cut, appended).
+    #[test]
+    fn simple_key_value_agrees_with_the_field_reader() {
+        let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+        let mut rnd = |m: u64| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x % m
+        };
+        let mut seeds: Vec<Vec<u8>> = Vec::new();
+        let values: Vec<Vec<u8>> = vec![
+            b"\x0a\x05hello".to_vec(),
+            b"\x0a\x00".to_vec(),
+            b"\x0a\x03h\xc3\xa9".to_vec(),
+            b"\x10\x01".to_vec(),
+            b"\x10\x00".to_vec(),
+            b"\x18\x96\x01".to_vec(),
+            b"\x18\xff\xff\xff\xff\xff\xff\xff\xff\x7f".to_vec(),
+            b"\x18\xff\xff\xff\xff\xff\xff\xff\xff\xff\x01".to_vec(),
+            [&b"\x21"[..], &1.5f64.to_le_bytes()].concat(),
+            b"\x3a\x02ab".to_vec(),
+        ];
+        for v in &values {
+            let mut kv = b"\x0a\x08http.url\x12".to_vec();
+            kv.push(v.len() as u8);
+            kv.extend_from_slice(v);
+            seeds.push(kv);
+        }
+        let mut checked = 0;
+        for round in 0..20_000 {
+            let mut b = seeds[round % seeds.len()].clone();
+            for _ in 0..rnd(3) {
+                match rnd(3) {
+                    0 if !b.is_empty() => {
+                        let i = rnd(b.len() as u64) as usize;
+                        b[i] = rnd(256) as u8;
+                    }
+                    1 if !b.is_empty() => b.truncate(rnd(b.len() as u64) as usize),
+                    _ => b.push(rnd(256) as u8),
+                }
+            }
+            let r = Reader::new(&b, 0, b.len());
+            let Some(fast) = simple_key_value(&r) else {
+                continue;
+            };
+            let mut ctx = Ctx::new(Vec::new(), Limits::default());
+            let mut d = Decoder { ctx: &mut ctx };
+            let slow = d.key_value_fields(r, 1).unwrap_or_else(|e| {
+                panic!("{b:?}: shortcut accepted, reader failed: {}", e.message)
+            });
+            assert_eq!(fast, slow, "{b:?}");
+            checked += 1;
+        }
+        assert!(checked > 2_000, "{checked}");
     }
 
     /// Regenerates the protobuf fixtures from the JSON examples.
