@@ -78,7 +78,13 @@ struct LayerTemplater<'a> {
     db: *mut sqlite3,
     models: &'a Shared,
     touched: &'a mut Set<String>,
+    /// (severity, service, partition name) of recent records: a payload
+    /// has few of these pairs, so most records need no new name.
+    names: Vec<(String, String, String)>,
 }
+
+/// Pairs [`LayerTemplater`] remembers.
+const RECENT_PARTITIONS: usize = 16;
 
 impl Templater for LayerTemplater<'_> {
     fn train(
@@ -87,16 +93,32 @@ impl Templater for LayerTemplater<'_> {
         service: &str,
         body: &str,
     ) -> std::result::Result<(u64, Vec<u64>), String> {
-        let name = partition(severity, service);
+        let known = self
+            .names
+            .iter()
+            .position(|(s, v, _)| s == severity && v == service);
+        let at = match known {
+            Some(i) => i,
+            None => {
+                if self.names.len() == RECENT_PARTITIONS {
+                    self.names.remove(0);
+                }
+                let name = partition(severity, service);
+                self.names
+                    .push((severity.to_string(), service.to_string(), name));
+                self.names.len() - 1
+            }
+        };
+        let name = &self.names[at].2;
         let mut reg = self
             .models
             .try_borrow_mut()
             .map_err(|_| "template models are busy".to_string())?;
-        let part = reg.part(self.db, &name).map_err(|e| e.msg)?;
+        let part = reg.part(self.db, name).map_err(|e| e.msg)?;
         let t = part.drain.train(body);
         part.note(&t);
-        if !self.touched.contains(&name) {
-            self.touched.insert(name);
+        if known.is_none() && !self.touched.contains(name) {
+            self.touched.insert(name.clone());
         }
         Ok((t.cluster_id, t.merged))
     }
@@ -234,7 +256,8 @@ impl IngestTable {
     /// Loads the template model of every (severity, service) the payload's
     /// logs need, snapshotting them when a savepoint is open.
     fn prepare_models(&mut self, events: &[otlp::Event<'_>]) -> Result<()> {
-        let mut names: Set<String> = Set::new();
+        // The distinct (severity, service) pairs: few, so a list.
+        let mut pairs: Vec<(std::borrow::Cow<'_, str>, &str)> = Vec::new();
         let mut service = "unknown_service";
         for (i, e) in events.iter().enumerate() {
             match e {
@@ -247,16 +270,17 @@ impl IngestTable {
                     ..
                 } => {
                     let sev = otlp::severity_label(*severity_number, severity_text);
-                    if !names.contains(&partition(&sev, service)) {
-                        names.insert(partition(&sev, service));
+                    if !pairs.iter().any(|(s, v)| *s == sev && *v == service) {
+                        pairs.push((sev, service));
                     }
                 }
                 _ => {}
             }
         }
-        if names.is_empty() {
+        if pairs.is_empty() {
             return Ok(());
         }
+        let names: Set<String> = pairs.iter().map(|(s, v)| partition(s, v)).collect();
         let mut reg = self
             .models
             .try_borrow_mut()
@@ -420,6 +444,7 @@ impl WriteTable for IngestTable {
             db: self.db,
             models: &self.models,
             touched: &mut self.touched,
+            names: Vec::new(),
         };
         let applied = aggregate::apply(&mut top.batch, &events, now_secs(), &mut templater);
         self.events = otlp::recycle(events);
@@ -449,6 +474,11 @@ impl WriteTable for IngestTable {
     }
 
     fn commit(&mut self) -> Result<()> {
+        if !self.touched.is_empty() {
+            if let Ok(mut reg) = self.models.try_borrow_mut() {
+                reg.note_own_commit(self.db);
+            }
+        }
         self.reset();
         Ok(())
     }

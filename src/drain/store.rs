@@ -151,6 +151,17 @@ impl Registry {
         }
     }
 
+    /// Notes that the file's changes so far are this connection's own
+    /// (called when its transaction has committed): the models match them,
+    /// so the next `check_data_version` keeps them. The data version
+    /// `SQLITE_FCNTL_DATA_VERSION` reads changes on the connection's own
+    /// commits too, unlike `PRAGMA data_version`.
+    pub fn note_own_commit(&mut self, db: *mut sqlite3) {
+        if self.data_version.is_some() {
+            self.data_version = Some(ffi::data_version(db));
+        }
+    }
+
     /// Forgets these partitions' models (after a rollback).
     pub fn forget<'a>(&mut self, names: impl IntoIterator<Item = &'a String>) {
         for n in names {
