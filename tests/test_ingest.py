@@ -266,6 +266,20 @@ class TestTransactions(Tmp):
             t.join()
         self.assertTrue(all(a == b == c and a % 1000 == 0 for a, b, c in seen), seen)
 
+    def test_models_follow_another_connections_commits(self):
+        # Each connection keeps its template models across its own commits,
+        # and reloads them when the other connection has committed since.
+        a, b = connect(self.path), connect(self.path)
+        for i, db in enumerate([a, b, a, b, a]):
+            db.execute("BEGIN")
+            ingest(db, logs([log(f"user u{i} logged in")], service="api"))
+            db.execute("COMMIT")
+        for db in (a, b):
+            self.assertEqual(db.execute("SELECT template, count FROM log_body_templates").fetchall(),
+                             [("user <*> logged in", 5)])
+            self.assertEqual(db.execute("SELECT template, size FROM drain_clusters('otlp.logs/INFO/api')").fetchall(),
+                             [("user <*> logged in", 5)])
+
     def test_two_writer_processes_lose_no_counts(self):
         connect(self.path).execute("PRAGMA journal_mode=WAL")
         here = os.path.dirname(os.path.abspath(__file__))
