@@ -153,10 +153,10 @@ impl Keys {
     /// (first seen at `t`) when new.
     #[inline]
     fn entry(&mut self, pos: usize, key: &str, t: i64, entries: &mut usize) -> &mut KeyAgg {
-        if let Some(&i) = self.shape.get(pos) {
-            if self.list[i as usize].0 == key {
-                return &mut self.list[i as usize].1;
-            }
+        if let Some(&i) = self.shape.get(pos)
+            && self.list[i as usize].0 == key
+        {
+            return &mut self.list[i as usize].1;
         }
         let i = match self.index.get(key) {
             Some(&i) => i,

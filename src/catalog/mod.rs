@@ -474,10 +474,10 @@ impl WriteTable for IngestTable {
     }
 
     fn commit(&mut self) -> Result<()> {
-        if !self.touched.is_empty() {
-            if let Ok(mut reg) = self.models.try_borrow_mut() {
-                reg.note_own_commit(self.db);
-            }
+        if !self.touched.is_empty()
+            && let Ok(mut reg) = self.models.try_borrow_mut()
+        {
+            reg.note_own_commit(self.db);
         }
         self.reset();
         Ok(())

@@ -1037,11 +1037,11 @@ impl<'a> Parser<'a> {
     #[inline(always)]
     fn key_value(&mut self, ctx: &mut Ctx<'a>, depth: usize) -> Fallible<Attr<'a>> {
         self.peek();
-        if ctx.check_depth(depth).is_ok() {
-            if let Some((attr, end)) = simple_key_value(self.text, self.pos) {
-                self.pos = end;
-                return Ok(attr);
-            }
+        if ctx.check_depth(depth).is_ok()
+            && let Some((attr, end)) = simple_key_value(self.text, self.pos)
+        {
+            self.pos = end;
+            return Ok(attr);
         }
         self.key_value_fields(ctx, depth)
     }

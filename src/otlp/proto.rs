@@ -797,10 +797,10 @@ impl<'a> Decoder<'_, 'a> {
     /// `KeyValue`: 1 key, 2 value, 3 key_strindex (profiles only; ignored).
     #[inline(always)]
     fn key_value(&mut self, r: Reader<'a>, depth: usize) -> Fallible<Attr<'a>> {
-        if let Some(attr) = simple_key_value(&r) {
-            if self.ctx.check_depth(depth).is_ok() {
-                return Ok(attr);
-            }
+        if let Some(attr) = simple_key_value(&r)
+            && self.ctx.check_depth(depth).is_ok()
+        {
+            return Ok(attr);
         }
         self.key_value_fields(r, depth)
     }
