@@ -493,6 +493,55 @@ pub enum Event<'a> {
     LogAttr(Attr<'a>),
 }
 
+impl Event<'_> {
+    /// Whether dropping this event frees memory (an owned string, bytes, or
+    /// a nested array or kvlist value).
+    #[inline]
+    fn owns_heap(&self) -> bool {
+        let cow = |c: &Cow<'_, str>| matches!(c, Cow::Owned(_));
+        match self {
+            Event::Resource | Event::DataPoint { .. } | Event::SpanLink => false,
+            Event::ResourceAttr(a)
+            | Event::ScopeAttr(a)
+            | Event::DataPointAttr(a)
+            | Event::SpanAttr(a)
+            | Event::SpanEventAttr(a)
+            | Event::SpanLinkAttr(a)
+            | Event::LogAttr(a) => cow(&a.key) || a.value.owns_heap(),
+            Event::Scope { name, version } => cow(name) || cow(version),
+            Event::Metric {
+                name,
+                unit,
+                description,
+                ..
+            } => cow(name) || cow(unit) || cow(description),
+            Event::Span { name, .. } | Event::SpanEvent { name, .. } => cow(name),
+            Event::Log {
+                severity_text,
+                event_name,
+                body,
+                ..
+            } => {
+                cow(severity_text)
+                    || cow(event_name)
+                    || body.as_ref().is_some_and(AnyValue::owns_heap)
+            }
+        }
+    }
+}
+
+impl AnyValue<'_> {
+    #[inline]
+    fn owns_heap(&self) -> bool {
+        match self {
+            AnyValue::Empty | AnyValue::Bool(_) | AnyValue::Int(_) | AnyValue::Double(_) => false,
+            AnyValue::Str(c) => matches!(c, Cow::Owned(_)),
+            AnyValue::Bytes(c) => matches!(c, Cow::Owned(_)),
+            AnyValue::Array(_) | AnyValue::KvList(_) => true,
+        }
+    }
+}
+
 /// Counts of what one [`decode`] call produced.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Summary {
@@ -647,7 +696,16 @@ impl std::error::Error for DecodeError {}
 /// vector cannot simply be kept; its capacity can). Saves the page faults of
 /// allocating megabytes per payload.
 pub fn recycle<'a>(mut old: Vec<Event<'_>>) -> Vec<Event<'a>> {
-    old.clear();
+    if old.iter().any(Event::owns_heap) {
+        old.clear();
+    } else {
+        // Nothing to free (every string borrows from the payload, the usual
+        // case for protobuf and for JSON without escapes): skip the drop
+        // glue, a tenth of the decoder's time. Sound whatever the contents:
+        // at worst an element would leak, never be used again.
+        // SAFETY: 0 <= capacity, and no element is read after this.
+        unsafe { old.set_len(0) };
+    }
     // Same layout whatever the lifetime: collecting an empty iterator into a
     // Vec of the same layout reuses the allocation (in-place collection).
     old.into_iter()
@@ -1102,6 +1160,56 @@ mod tests {
 
     fn s(v: &str) -> AnyValue<'_> {
         AnyValue::Str(Cow::Borrowed(v))
+    }
+
+    /// `recycle` skips the drop glue only when no event owns memory.
+    #[test]
+    fn owned_values_are_seen() {
+        let decoded = |text: &str| {
+            let mut out = Vec::new();
+            decode(
+                text.as_bytes(),
+                Encoding::Json,
+                &Limits::default(),
+                &mut out,
+            )
+            .unwrap();
+            out.iter().any(Event::owns_heap)
+        };
+        let req = |attr: &str| {
+            format!(
+                r#"{{"resourceSpans":[{{"scopeSpans":[{{"spans":[{{"name":"s","attributes":[{attr}]}}]}}]}}]}}"#
+            )
+        };
+        assert!(!decoded(&req(
+            r#"{"key":"k","value":{"stringValue":"plain"}}"#
+        )));
+        assert!(decoded(&req(
+            r#"{"key":"k","value":{"stringValue":"esc\"aped"}}"#
+        )));
+        assert!(decoded(&req(r#"{"key":"k\u0041","value":{"intValue":1}}"#)));
+        assert!(decoded(&req(
+            r#"{"key":"k","value":{"bytesValue":"AAE="}}"#
+        )));
+        assert!(decoded(&req(
+            r#"{"key":"k","value":{"arrayValue":{"values":[]}}}"#
+        )));
+        assert!(decoded(&req(
+            r#"{"key":"k","value":{"kvlistValue":{"values":[]}}}"#
+        )));
+        // Recycling either kind keeps the allocation.
+        let mut out = Vec::new();
+        let text = req(r#"{"key":"k","value":{"stringValue":"esc\"aped"}}"#);
+        decode(
+            text.as_bytes(),
+            Encoding::Json,
+            &Limits::default(),
+            &mut out,
+        )
+        .unwrap();
+        let cap = out.capacity();
+        let again: Vec<Event<'static>> = recycle(out);
+        assert!(again.is_empty() && again.capacity() == cap);
     }
 
     #[test]
