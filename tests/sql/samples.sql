@@ -7,6 +7,7 @@ SELECT 'merge caps at 10 by default', json_array_length(json_samples_merge('[1,2
 SELECT 'merge max_n', json_samples_merge('[1,2,3]', '[4]', 2) = '[1,2]';
 SELECT 'merge keeps existing first', json_samples_merge('["z"]', '["a","z"]') = '["z","a"]';
 SELECT 'merge distinguishes 1 and "1"', json_samples_merge('[1]', '["1"]') = '[1,"1"]';
+SELECT 'merge compares compact forms', json_samples_merge('["\u0041", "x y", [1, 2]]', '["A","x y",[1,2],"q\"\n"]') = '["A","x y",[1,2],"q\"\n"]';
 SELECT 'merge nested values', json_samples_merge('[{"k":[1,2]}]', '[{"k":[1,2]},{"k":3}]') = '[{"k":[1,2]},{"k":3}]';
 SELECT 'json_samples first 10 distinct in order', json_samples(v) = '[3,1,2]'
   FROM (SELECT 3 v UNION ALL SELECT 1 UNION ALL SELECT 3 UNION ALL SELECT NULL UNION ALL SELECT 2);
