@@ -102,17 +102,13 @@ pub fn encode_union(u: &HllUnion) -> Vec<u8> {
 fn encode_hll8(s8: &HllSketch) -> Vec<u8> {
     let mut img = s8.serialize();
     if dense::is_dense(&img) {
+        // A dense HLL_8 image holds its registers as they are after the
+        // 40-byte preamble.
         let k = 1usize << s8.lg_config_k();
-        // An HLL_8 image holds its registers as they are after the 40-byte
-        // preamble: no copy needed.
-        if (img[7] >> 2) & 3 == 2 && img.len() >= 40 + k {
-            return dense::encode_hll4(s8.lg_config_k(), &img[40..40 + k]);
-        }
-        let mut regs = vec![0u8; k];
-        if dense::max_into(&img, &mut regs) {
-            return dense::encode_hll4(s8.lg_config_k(), &regs);
-        }
-        return encode(s8);
+        return match img.get(40..40 + k) {
+            Some(regs) if (img[7] >> 2) & 3 == 2 => dense::encode_hll4(s8.lg_config_k(), regs),
+            _ => encode(s8),
+        };
     }
     // LIST / SET: the coupons are the same whatever the target type, which
     // is only recorded in bits 2-3 of byte 7 (what to_sketch(HLL_4) changes).

@@ -10,13 +10,13 @@
 use std::collections::HashMap;
 use std::time::Instant;
 
+use otelcat::catalog::PartitionNames;
 use otelcat::catalog::aggregate::{self, Batch, Templater};
 use otelcat::drain::engine::{Drain, DrainConfig};
 use otelcat::otlp::{self, Encoding, Limits, Signal};
 
-/// Models per partition, and (severity, service, partition) of recent
-/// records, as otlp_ingest keeps them.
-struct Models(HashMap<String, Drain>, Vec<(String, String, String)>);
+/// Models per partition, named as otlp_ingest names them.
+struct Models(HashMap<String, Drain>, PartitionNames);
 
 impl Templater for Models {
     fn train(
@@ -25,26 +25,10 @@ impl Templater for Models {
         service: &str,
         body: &str,
     ) -> Result<(u64, Vec<u64>), String> {
-        let at = match self
-            .1
-            .iter()
-            .position(|(s, v, _)| s == severity && v == service)
-        {
-            Some(i) => i,
-            None => {
-                if self.1.len() == 16 {
-                    self.1.remove(0);
-                }
-                let key = otelcat::catalog::partition(severity, service);
-                self.1
-                    .push((severity.to_string(), service.to_string(), key));
-                self.1.len() - 1
-            }
-        };
-        let key = &self.1[at].2;
+        let (key, _) = self.1.get(severity, service);
         if !self.0.contains_key(key) {
             self.0
-                .insert(key.clone(), Drain::new(DrainConfig::default()));
+                .insert(key.to_string(), Drain::new(DrainConfig::default()));
         }
         let d = self.0.get_mut(key).expect("inserted");
         let t = d.train(body);
@@ -91,7 +75,7 @@ fn main() {
         Encoding::Protobuf(signal)
     };
     let limits = Limits::default();
-    let mut models = Models(HashMap::new(), Vec::new());
+    let mut models = Models(HashMap::new(), PartitionNames::default());
     let started = Instant::now();
     let mut records = 0u64;
     let mut keys = 0usize;

@@ -505,11 +505,17 @@ fn attrs_of<'e, 'a>(
     events.iter().map_while(pick)
 }
 
-fn counted<'m>(map: &'m mut Map<String, Counted>, key: &str, t: i64) -> &'m mut Counted {
+/// The entry of `key`, made by `make` when new (the key is copied only then).
+#[inline]
+fn entry<'m, V>(map: &'m mut Map<String, V>, key: &str, make: impl FnOnce() -> V) -> &'m mut V {
     if !map.contains_key(key) {
-        map.insert(key.to_string(), Counted::new(t));
+        map.insert(key.to_string(), make());
     }
     map.get_mut(key).expect("inserted")
+}
+
+fn counted<'m>(map: &'m mut Map<String, Counted>, key: &str, t: i64) -> &'m mut Counted {
+    entry(map, key, || Counted::new(t))
 }
 
 /// The service of a resource block.
@@ -616,28 +622,19 @@ pub fn apply(
                 description,
                 ..
             } => {
-                let m = match batch.metrics.get_mut(name.as_ref()) {
-                    Some(m) => m,
-                    None => {
-                        batch.metrics.insert(
-                            name.to_string(),
-                            MetricAgg {
-                                kind: *kind,
-                                unit: String::new(),
-                                description: String::new(),
-                                total: Counted {
-                                    count: 0,
-                                    seen: Seen::none(),
-                                },
-                                services: Map::new(),
-                                labels: Keys::default(),
-                                resource: Keys::default(),
-                                series: hll::Builder::new(),
-                            },
-                        );
-                        batch.metrics.get_mut(name.as_ref()).expect("inserted")
-                    }
-                };
+                let m = entry(&mut batch.metrics, name, || MetricAgg {
+                    kind: *kind,
+                    unit: String::new(),
+                    description: String::new(),
+                    total: Counted {
+                        count: 0,
+                        seen: Seen::none(),
+                    },
+                    services: Map::new(),
+                    labels: Keys::default(),
+                    resource: Keys::default(),
+                    series: hll::Builder::new(),
+                });
                 m.kind = *kind;
                 if !unit.is_empty() {
                     m.unit = unit.to_string();
@@ -700,26 +697,17 @@ pub fn apply(
                 start_time_unix_nano,
             } => {
                 let t = secs(*start_time_unix_nano, now);
-                let s = match batch.spans.get_mut(name.as_ref()) {
-                    Some(s) => s,
-                    None => {
-                        batch.spans.insert(
-                            name.to_string(),
-                            SpanAgg {
-                                kind: *kind,
-                                total: Counted::new(t),
-                                events_total: 0,
-                                links_total: 0,
-                                services: Map::new(),
-                                attrs: Keys::default(),
-                                resource: Keys::default(),
-                                links: Keys::default(),
-                                events: Map::new(),
-                            },
-                        );
-                        batch.spans.get_mut(name.as_ref()).expect("inserted")
-                    }
-                };
+                let s = entry(&mut batch.spans, name, || SpanAgg {
+                    kind: *kind,
+                    total: Counted::new(t),
+                    events_total: 0,
+                    links_total: 0,
+                    services: Map::new(),
+                    attrs: Keys::default(),
+                    resource: Keys::default(),
+                    links: Keys::default(),
+                    events: Map::new(),
+                });
                 s.kind = *kind;
                 s.total.add(1, t);
                 counted(&mut s.services, service, t).add(1, t);
@@ -750,19 +738,10 @@ pub fn apply(
                             let pick = event_attr;
                             s.events_total += 1;
                             rec += 1;
-                            let e = match s.events.get_mut(ev.as_ref()) {
-                                Some(e) => e,
-                                None => {
-                                    s.events.insert(
-                                        ev.to_string(),
-                                        EventAgg {
-                                            total: Counted::new(te),
-                                            keys: Keys::default(),
-                                        },
-                                    );
-                                    s.events.get_mut(ev.as_ref()).expect("inserted")
-                                }
-                            };
+                            let e = entry(&mut s.events, ev, || EventAgg {
+                                total: Counted::new(te),
+                                keys: Keys::default(),
+                            });
                             e.total.add(1, te);
                             add_attrs(
                                 &mut e.keys,
@@ -803,21 +782,12 @@ pub fn apply(
             } => {
                 let t = secs(*time_unix_nano, now);
                 let sev = crate::otlp::severity_label(*severity_number, severity_text);
-                let l = match batch.logs.get_mut(sev.as_ref()) {
-                    Some(l) => l,
-                    None => {
-                        batch.logs.insert(
-                            sev.to_string(),
-                            LogAgg {
-                                total: Counted::new(t),
-                                services: Map::new(),
-                                attrs: Keys::default(),
-                                resource: Keys::default(),
-                            },
-                        );
-                        batch.logs.get_mut(sev.as_ref()).expect("inserted")
-                    }
-                };
+                let l = entry(&mut batch.logs, &sev, || LogAgg {
+                    total: Counted::new(t),
+                    services: Map::new(),
+                    attrs: Keys::default(),
+                    resource: Keys::default(),
+                });
                 l.total.add(1, t);
                 counted(&mut l.services, service, t).add(1, t);
                 i += 1;

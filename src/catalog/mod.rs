@@ -78,13 +78,40 @@ struct LayerTemplater<'a> {
     db: *mut sqlite3,
     models: &'a Shared,
     touched: &'a mut Set<String>,
-    /// (severity, service, partition name) of recent records: a payload
-    /// has few of these pairs, so most records need no new name.
-    names: Vec<(String, String, String)>,
+    names: PartitionNames,
 }
 
-/// Pairs [`LayerTemplater`] remembers.
-const RECENT_PARTITIONS: usize = 16;
+/// The drain partition names of recent (severity, service) pairs: a payload
+/// has few of these pairs, so most log records need no new name.
+#[derive(Default)]
+pub struct PartitionNames(Vec<(String, String, String)>);
+
+impl PartitionNames {
+    /// Pairs remembered.
+    const RECENT: usize = 16;
+
+    /// The partition of (severity, service), and whether it was not among
+    /// the recent pairs.
+    pub fn get(&mut self, severity: &str, service: &str) -> (&str, bool) {
+        let known = self
+            .0
+            .iter()
+            .position(|(s, v, _)| s == severity && v == service);
+        let at = match known {
+            Some(i) => i,
+            None => {
+                if self.0.len() == Self::RECENT {
+                    self.0.remove(0);
+                }
+                let name = partition(severity, service);
+                self.0
+                    .push((severity.to_string(), service.to_string(), name));
+                self.0.len() - 1
+            }
+        };
+        (&self.0[at].2, known.is_none())
+    }
+}
 
 impl Templater for LayerTemplater<'_> {
     fn train(
@@ -93,23 +120,7 @@ impl Templater for LayerTemplater<'_> {
         service: &str,
         body: &str,
     ) -> std::result::Result<(u64, Vec<u64>), String> {
-        let known = self
-            .names
-            .iter()
-            .position(|(s, v, _)| s == severity && v == service);
-        let at = match known {
-            Some(i) => i,
-            None => {
-                if self.names.len() == RECENT_PARTITIONS {
-                    self.names.remove(0);
-                }
-                let name = partition(severity, service);
-                self.names
-                    .push((severity.to_string(), service.to_string(), name));
-                self.names.len() - 1
-            }
-        };
-        let name = &self.names[at].2;
+        let (name, new) = self.names.get(severity, service);
         let mut reg = self
             .models
             .try_borrow_mut()
@@ -117,8 +128,8 @@ impl Templater for LayerTemplater<'_> {
         let part = reg.part(self.db, name).map_err(|e| e.msg)?;
         let t = part.drain.train(body);
         part.note(&t);
-        if known.is_none() && !self.touched.contains(name) {
-            self.touched.insert(name.clone());
+        if new && !self.touched.contains(name) {
+            self.touched.insert(name.to_string());
         }
         Ok((t.cluster_id, t.merged))
     }
@@ -444,7 +455,7 @@ impl WriteTable for IngestTable {
             db: self.db,
             models: &self.models,
             touched: &mut self.touched,
-            names: Vec::new(),
+            names: PartitionNames::default(),
         };
         let applied = aggregate::apply(&mut top.batch, &events, now_secs(), &mut templater);
         self.events = otlp::recycle(events);

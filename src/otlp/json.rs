@@ -40,8 +40,8 @@ use std::borrow::Cow;
 
 use super::{
     AnyValue, Attr, AttrTarget, Ctx, DecodeError, ErrorKind, Event, Fail, Fallible, MetricKind,
-    Position, Sections, Signal, SpanKind, Temporality, Within, empty_log, empty_metric,
-    empty_scope, empty_span, empty_span_event, failure, overwrite, render_path,
+    Position, Sections, Signal, SpanKind, Within, empty_log, empty_metric, empty_scope, empty_span,
+    empty_span_event, failure, metric_event, overwrite, render_path,
 };
 
 /// Deepest nesting of containers in skipped (unknown) values.
@@ -904,22 +904,9 @@ impl<'a> Parser<'a> {
             kind = k;
             (temporality, monotonic) = self.metric_data(ctx).within(field, None)?;
         }
-        let temporality = match kind {
-            MetricKind::Sum | MetricKind::Histogram | MetricKind::ExponentialHistogram => {
-                temporality
-            }
-            _ => 0,
-        };
         ctx.fill(
             at,
-            Event::Metric {
-                name,
-                kind,
-                unit,
-                description,
-                temporality: Temporality::from_i32(temporality),
-                monotonic: monotonic && kind == MetricKind::Sum,
-            },
+            metric_event(name, kind, unit, description, temporality, monotonic),
         );
         Ok(())
     }

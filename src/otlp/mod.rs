@@ -1096,6 +1096,30 @@ pub(crate) fn empty_scope() -> Event<'static> {
     }
 }
 
+/// The `Metric` event of a decoded metric: aggregation temporality only for
+/// sums and histograms, monotonicity only for sums (both decoders).
+pub(crate) fn metric_event<'a>(
+    name: Cow<'a, str>,
+    kind: MetricKind,
+    unit: Cow<'a, str>,
+    description: Cow<'a, str>,
+    temporality: i32,
+    monotonic: bool,
+) -> Event<'a> {
+    let has_temporality = matches!(
+        kind,
+        MetricKind::Sum | MetricKind::Histogram | MetricKind::ExponentialHistogram
+    );
+    Event::Metric {
+        name,
+        kind,
+        unit,
+        description,
+        temporality: Temporality::from_i32(if has_temporality { temporality } else { 0 }),
+        monotonic: monotonic && kind == MetricKind::Sum,
+    }
+}
+
 pub(crate) fn empty_metric() -> Event<'static> {
     Event::Metric {
         name: Cow::Borrowed(""),
@@ -1165,7 +1189,7 @@ mod tests {
     /// `recycle` skips the drop glue only when no event owns memory.
     #[test]
     fn owned_values_are_seen() {
-        let decoded = |text: &str| {
+        fn decoded(text: &str) -> Vec<Event<'_>> {
             let mut out = Vec::new();
             decode(
                 text.as_bytes(),
@@ -1174,39 +1198,23 @@ mod tests {
                 &mut out,
             )
             .unwrap();
-            out.iter().any(Event::owns_heap)
-        };
+            out
+        }
         let req = |attr: &str| {
             format!(
                 r#"{{"resourceSpans":[{{"scopeSpans":[{{"spans":[{{"name":"s","attributes":[{attr}]}}]}}]}}]}}"#
             )
         };
-        assert!(!decoded(&req(
-            r#"{"key":"k","value":{"stringValue":"plain"}}"#
-        )));
-        assert!(decoded(&req(
-            r#"{"key":"k","value":{"stringValue":"esc\"aped"}}"#
-        )));
-        assert!(decoded(&req(r#"{"key":"k\u0041","value":{"intValue":1}}"#)));
-        assert!(decoded(&req(
-            r#"{"key":"k","value":{"bytesValue":"AAE="}}"#
-        )));
-        assert!(decoded(&req(
-            r#"{"key":"k","value":{"arrayValue":{"values":[]}}}"#
-        )));
-        assert!(decoded(&req(
-            r#"{"key":"k","value":{"kvlistValue":{"values":[]}}}"#
-        )));
+        let owns = |attr: &str| decoded(&req(attr)).iter().any(Event::owns_heap);
+        assert!(!owns(r#"{"key":"k","value":{"stringValue":"plain"}}"#));
+        assert!(owns(r#"{"key":"k","value":{"stringValue":"esc\"aped"}}"#));
+        assert!(owns(r#"{"key":"k\u0041","value":{"intValue":1}}"#));
+        assert!(owns(r#"{"key":"k","value":{"bytesValue":"AAE="}}"#));
+        assert!(owns(r#"{"key":"k","value":{"arrayValue":{"values":[]}}}"#));
+        assert!(owns(r#"{"key":"k","value":{"kvlistValue":{"values":[]}}}"#));
         // Recycling either kind keeps the allocation.
-        let mut out = Vec::new();
         let text = req(r#"{"key":"k","value":{"stringValue":"esc\"aped"}}"#);
-        decode(
-            text.as_bytes(),
-            Encoding::Json,
-            &Limits::default(),
-            &mut out,
-        )
-        .unwrap();
+        let out = decoded(&text);
         let cap = out.capacity();
         let again: Vec<Event<'static>> = recycle(out);
         assert!(again.is_empty() && again.capacity() == cap);

@@ -31,8 +31,8 @@ use std::num::NonZeroU32;
 
 use super::{
     AnyValue, Attr, AttrTarget, Ctx, DecodeError, ErrorKind, Event, Fail, Failure, Fallible,
-    MetricKind, Position, Sections, Signal, SpanKind, Temporality, Within, empty_log, empty_metric,
-    empty_scope, empty_span, empty_span_event, failure, overwrite, render_path,
+    MetricKind, Position, Sections, Signal, SpanKind, Within, empty_log, empty_metric, empty_scope,
+    empty_span, empty_span_event, failure, metric_event, overwrite, render_path,
 };
 
 const VARINT: u8 = 0;
@@ -639,22 +639,9 @@ impl<'a> Decoder<'_, 'a> {
             self.metric_data(sub, k, &mut temporality, &mut monotonic)
                 .within(field_name, None)?;
         }
-        if !matches!(
-            kind,
-            MetricKind::Sum | MetricKind::Histogram | MetricKind::ExponentialHistogram
-        ) {
-            temporality = 0;
-        }
         self.ctx.fill(
             at,
-            Event::Metric {
-                name,
-                kind,
-                unit,
-                description,
-                temporality: Temporality::from_i32(temporality),
-                monotonic: monotonic && kind == MetricKind::Sum,
-            },
+            metric_event(name, kind, unit, description, temporality, monotonic),
         );
         Ok(())
     }
