@@ -83,12 +83,12 @@ fn main() {
     for chunk in frames.chunks(per_txn) {
         let mut batch = Batch::default();
         for f in chunk {
-            let mut events = otlp::recycle(std::mem::take(&mut spare));
+            let mut events = otlp::recycle(std::mem::take(&mut spare), false);
             let s = otlp::decode(f, encoding, &limits, &mut events).expect("valid payload");
             records += (s.spans + s.data_points + s.logs) as u64;
             // As otlp_ingest does: straight into the transaction's batch.
             aggregate::apply(&mut batch, &events, 1_780_000_000, &mut models).expect("aggregates");
-            spare = otlp::recycle(events);
+            spare = otlp::recycle(events, s.owns_heap);
         }
         keys += batch.key_entries;
         std::hint::black_box(&batch);

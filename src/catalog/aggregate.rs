@@ -3,6 +3,8 @@
 //! attribute key a count, the first distinct values and an HLL sketch.
 //! Memory grows with distinct entities and keys, not with records.
 
+use std::borrow::Cow;
+
 use ahash::AHashMap as Map;
 
 use crate::hll;
@@ -65,6 +67,49 @@ impl Counted {
     fn merge(&mut self, o: &Counted) {
         self.count += o.count;
         self.seen.merge(&o.seen);
+    }
+}
+
+/// The records of one entity in the resource block being applied, added
+/// to the entity's service count and resource keys once, when the block
+/// ends (instead of a map lookup per record).
+#[derive(Clone, Debug)]
+pub struct BlockCount {
+    /// The block (numbered from 1 by `Batch::blocks`); 0 when none.
+    block: u64,
+    counted: Counted,
+}
+
+impl Default for BlockCount {
+    fn default() -> Self {
+        BlockCount {
+            block: 0,
+            counted: Counted {
+                count: 0,
+                seen: Seen::none(),
+            },
+        }
+    }
+}
+
+impl BlockCount {
+    /// Counts a record at `t` of block `block`; true for the entity's
+    /// first record of the block.
+    #[inline]
+    fn add(&mut self, block: u64, t: i64) -> bool {
+        let first = self.block != block;
+        if first {
+            *self = BlockCount {
+                block,
+                ..BlockCount::default()
+            };
+        }
+        self.counted.add(1, t);
+        first
+    }
+    /// The block's records, once; nothing is pending afterwards.
+    fn take(&mut self) -> Counted {
+        std::mem::take(self).counted
     }
 }
 
@@ -222,6 +267,8 @@ fn merge_counted(into: &mut Map<String, Counted>, from: Map<String, Counted>) {
 }
 
 pub struct MetricAgg {
+    /// Records of the resource block being applied.
+    in_block: BlockCount,
     pub kind: MetricKind,
     pub unit: String,
     pub description: String,
@@ -241,6 +288,8 @@ pub struct EventAgg {
 }
 
 pub struct SpanAgg {
+    /// Records of the resource block being applied.
+    in_block: BlockCount,
     pub kind: SpanKind,
     pub total: Counted,
     pub events_total: u64,
@@ -253,6 +302,8 @@ pub struct SpanAgg {
 }
 
 pub struct LogAgg {
+    /// Records of the resource block being applied.
+    in_block: BlockCount,
     pub total: Counted,
     pub services: Map<String, Counted>,
     pub attrs: Keys,
@@ -328,6 +379,8 @@ pub struct Batch {
     /// Number of key entries (bounds memory).
     pub key_entries: usize,
     pub records: u64,
+    /// Resource blocks applied (numbers them for `BlockCount`).
+    pub blocks: u64,
 }
 
 impl Batch {
@@ -341,6 +394,7 @@ impl Batch {
     /// Adds a later batch to this one.
     pub fn merge(&mut self, o: Batch) {
         self.records += o.records;
+        self.blocks += o.blocks;
         for (name, m) in o.metrics {
             match self.metrics.get_mut(&name) {
                 None => {
@@ -544,6 +598,14 @@ fn service_of<'e>(resource: &[&'e Attr<'e>]) -> &'e str {
     crate::otlp::service_name(resource.iter().copied())
 }
 
+/// The entities with records in the resource block being applied.
+#[derive(Default)]
+struct Block<'e> {
+    spans: Vec<Cow<'e, str>>,
+    metrics: Vec<Cow<'e, str>>,
+    logs: Vec<Cow<'e, str>>,
+}
+
 /// Trains a log body into its template model; returns the cluster id and
 /// the clusters merged into it.
 pub trait Templater {
@@ -571,34 +633,40 @@ pub fn apply(
     let mut rec = batch.records;
     let mut resource: Vec<&Attr<'_>> = Vec::new();
     let mut service: &str = "unknown_service";
-    // Per resource block: records per entity, applied to resource keys at the end.
-    let mut block_spans: Map<String, Counted> = Map::new();
-    let mut block_metrics: Map<String, Counted> = Map::new();
-    let mut block_logs: Map<String, Counted> = Map::new();
+    // Per resource block: the entities it has records of (their counts are
+    // in their `in_block`), applied to services and resource keys at its end.
+    let mut block = Block::default();
+    batch.blocks += 1;
+    let mut block_id = batch.blocks;
     let mut entries = batch.key_entries;
 
     let flush_block = |batch: &mut Batch,
                        resource: &[&Attr<'_>],
-                       block_spans: &mut Map<String, Counted>,
-                       block_metrics: &mut Map<String, Counted>,
-                       block_logs: &mut Map<String, Counted>,
+                       service: &str,
+                       block: &mut Block<'_>,
                        entries: &mut usize,
                        rec: &mut u64,
                        buf: &mut String| {
-        for (name, c) in block_spans.drain() {
-            if let Some(s) = batch.spans.get_mut(&name) {
+        for name in block.spans.drain(..) {
+            if let Some(s) = batch.spans.get_mut(name.as_ref()) {
+                let c = s.in_block.take();
+                counted(&mut s.services, service, c.seen.first).merge(&c);
                 *rec += 1;
                 add_resource(&mut s.resource, entries, resource, &c, *rec, buf);
             }
         }
-        for (name, c) in block_metrics.drain() {
-            if let Some(m) = batch.metrics.get_mut(&name) {
+        for name in block.metrics.drain(..) {
+            if let Some(m) = batch.metrics.get_mut(name.as_ref()) {
+                let c = m.in_block.take();
+                counted(&mut m.services, service, c.seen.first).merge(&c);
                 *rec += 1;
                 add_resource(&mut m.resource, entries, resource, &c, *rec, buf);
             }
         }
-        for (sev, c) in block_logs.drain() {
-            if let Some(l) = batch.logs.get_mut(&sev) {
+        for sev in block.logs.drain(..) {
+            if let Some(l) = batch.logs.get_mut(sev.as_ref()) {
+                let c = l.in_block.take();
+                counted(&mut l.services, service, c.seen.first).merge(&c);
                 *rec += 1;
                 add_resource(&mut l.resource, entries, resource, &c, *rec, buf);
             }
@@ -608,20 +676,21 @@ pub fn apply(
     let mut i = 0;
     let n = events.len();
     // The current metric (name) for data points.
-    let mut metric: Option<String> = None;
+    let mut metric: Option<&str> = None;
     while i < n {
         match &events[i] {
             Event::Resource => {
                 flush_block(
                     batch,
                     &resource,
-                    &mut block_spans,
-                    &mut block_metrics,
-                    &mut block_logs,
+                    service,
+                    &mut block,
                     &mut entries,
                     &mut rec,
                     &mut buf,
                 );
+                batch.blocks += 1;
+                block_id = batch.blocks;
                 resource.clear();
                 i += 1;
                 while i < n {
@@ -651,6 +720,7 @@ pub fn apply(
                         count: 0,
                         seen: Seen::none(),
                     },
+                    in_block: BlockCount::default(),
                     services: Map::new(),
                     labels: Keys::default(),
                     resource: Keys::default(),
@@ -663,7 +733,7 @@ pub fn apply(
                 if !description.is_empty() {
                     m.description = description.to_string();
                 }
-                metric = Some(name.to_string());
+                metric = Some(name.as_ref());
                 i += 1;
             }
             Event::DataPoint { time_unix_nano } => {
@@ -671,12 +741,14 @@ pub fn apply(
                 let start = i + 1;
                 let end = start + run_len(&events[start..], dp_attr);
                 let pick = dp_attr;
-                let Some(name) = metric.as_deref() else {
+                let Some(name) = metric else {
                     return Err("a data point outside a metric".into());
                 };
                 let m = batch.metrics.get_mut(name).expect("metric seen");
                 m.total.add(1, t);
-                counted(&mut m.services, service, t).add(1, t);
+                if m.in_block.add(block_id, t) {
+                    block.metrics.push(Cow::Borrowed(name));
+                }
                 rec += 1;
                 add_attrs(
                     &mut m.labels,
@@ -709,7 +781,6 @@ pub fn apply(
                     buf.push('\u{1e}');
                 }
                 m.series.add(buf.as_bytes());
-                counted(&mut block_metrics, name, t).add(1, t);
                 i = end;
             }
             Event::Span {
@@ -723,6 +794,7 @@ pub fn apply(
                     total: Counted::new(t),
                     events_total: 0,
                     links_total: 0,
+                    in_block: BlockCount::default(),
                     services: Map::new(),
                     attrs: Keys::default(),
                     resource: Keys::default(),
@@ -731,7 +803,9 @@ pub fn apply(
                 });
                 s.kind = *kind;
                 s.total.add(1, t);
-                counted(&mut s.services, service, t).add(1, t);
+                if s.in_block.add(block_id, t) {
+                    block.spans.push(Cow::Borrowed(name));
+                }
                 i += 1;
                 let start = i;
                 i += run_len(&events[i..], span_attr);
@@ -792,7 +866,6 @@ pub fn apply(
                         _ => break,
                     }
                 }
-                counted(&mut block_spans, name, t).add(1, t);
             }
             Event::Log {
                 severity_number,
@@ -805,12 +878,13 @@ pub fn apply(
                 let sev = crate::otlp::severity_label(*severity_number, severity_text);
                 let l = entry(&mut batch.logs, &sev, || LogAgg {
                     total: Counted::new(t),
+                    in_block: BlockCount::default(),
                     services: Map::new(),
                     attrs: Keys::default(),
                     resource: Keys::default(),
                 });
                 l.total.add(1, t);
-                counted(&mut l.services, service, t).add(1, t);
+                let first_in_block = l.in_block.add(block_id, t);
                 i += 1;
                 let start = i;
                 i += run_len(&events[i..], log_attr);
@@ -824,7 +898,6 @@ pub fn apply(
                     t,
                     &mut buf,
                 );
-                counted(&mut block_logs, &sev, t).add(1, t);
                 // The body's template.
                 let text = match body {
                     None => "",
@@ -853,6 +926,9 @@ pub fn apply(
                     })
                     .lines
                     .add(1, t);
+                if first_in_block {
+                    block.logs.push(sev);
+                }
             }
             // Attributes are consumed with their record; a stray one is skipped.
             _ => i += 1,
@@ -861,9 +937,8 @@ pub fn apply(
     flush_block(
         batch,
         &resource,
-        &mut block_spans,
-        &mut block_metrics,
-        &mut block_logs,
+        service,
+        &mut block,
         &mut entries,
         &mut rec,
         &mut buf,

@@ -415,7 +415,7 @@ impl WriteTable for IngestTable {
         let bytes = otlp::maybe_gunzip(raw, &self.limits)
             .map_err(|e| Error::new(format!("otlp_ingest: {e}")))?;
         let encoding = payload_encoding(payload, signal, &bytes)?;
-        let mut events = otlp::recycle(std::mem::take(&mut self.events));
+        let mut events = otlp::recycle(std::mem::take(&mut self.events), false);
         let summary = match otlp::decode(&bytes, encoding, &self.limits, &mut events) {
             Ok(s) => s,
             // `{}` (or an object of unknown fields only) is a valid, empty
@@ -458,7 +458,7 @@ impl WriteTable for IngestTable {
             names: PartitionNames::default(),
         };
         let applied = aggregate::apply(&mut top.batch, &events, now_secs(), &mut templater);
-        self.events = otlp::recycle(events);
+        self.events = otlp::recycle(events, summary.owns_heap);
         if let Err(e) = applied {
             // Cannot happen once the models are loaded; if it does, the
             // layer holds part of the payload: the transaction must go.
