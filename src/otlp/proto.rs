@@ -769,7 +769,10 @@ impl<'a> Decoder<'_, 'a> {
         Ok(())
     }
 
-    /// One element `n` of an `attributes` field, appended as an event.
+    /// Element `n` of an `attributes` field, appended as an event, and the
+    /// elements right after it in the message (a repeated field's elements
+    /// are written one after the other: they are read here without going
+    /// back to the caller's field loop).
     #[inline(always)]
     fn attribute(
         &mut self,
@@ -778,12 +781,23 @@ impl<'a> Decoder<'_, 'a> {
         target: AttrTarget,
         n: &mut usize,
     ) -> Fallible<()> {
-        self.ctx.check_attr_index(*n).map_err(|e| r.fail(e))?;
-        let sub = r.message(f)?;
-        let attr = self.key_value(sub, 1).within("attributes", Some(*n))?;
-        self.ctx.push(target.wrap(attr)).map_err(|e| r.fail(e))?;
-        *n += 1;
-        Ok(())
+        // The tag of the field when it fits one byte (fields 1 to 15).
+        let tag = u8::try_from(f.0.get()).ok().filter(|t| *t < 0x80);
+        loop {
+            self.ctx.check_attr_index(*n).map_err(|e| r.fail(e))?;
+            let sub = r.message(f)?;
+            let attr = self.key_value(sub, 1).within("attributes", Some(*n))?;
+            self.ctx.push(target.wrap(attr)).map_err(|e| r.fail(e))?;
+            *n += 1;
+            // The next field is another element: take its tag here.
+            match tag {
+                Some(t) if r.pos < r.end && r.data[r.pos] == t => {
+                    r.tag_at = r.pos;
+                    r.pos += 1;
+                }
+                _ => return Ok(()),
+            }
+        }
     }
 
     /// `KeyValue`: 1 key, 2 value, 3 key_strindex (profiles only; ignored).
