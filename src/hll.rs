@@ -149,9 +149,105 @@ pub fn update_bytes(union: &mut HllUnion, bytes: &[u8]) {
 /// already and costs that hash, not the 128-bit MurmurHash3 and register
 /// or coupon-set update. Two different values with the same 64-bit hash
 /// (odds 2^-63) would count as one, well inside the sketch's own error.
+///
+/// While the sketch is sparse (LIST and SET modes, up to 3/4 of k/8
+/// coupons) the crate updates it. Once the crate has gone dense, its
+/// registers are taken over (`regs`) and updated here, with the same
+/// MurmurHash3 (seed 9001) computed in one pass ([`murmur3_x64_128`]): the
+/// crate's streaming hasher and estimator upkeep cost ~3 times as much per
+/// value. The registers are the crate's (tests compare per value and per
+/// image), so images are too.
 pub struct Builder {
     sketch: HllSketch,
+    /// The registers (HLL_8: one byte each) once dense.
+    regs: Option<Box<[u8]>>,
+    /// The crate's sketch did not turn out dense when it looked so: don't
+    /// look again (not expected; keeps a changed crate correct, if slower).
+    stay_sparse: bool,
     recent: [u64; RECENT],
+}
+
+/// DataSketches' default hash seed.
+const UPDATE_SEED: u64 = 9001;
+
+/// The little-endian value of up to 8 bytes, without a loop.
+#[inline(always)]
+fn le_partial(s: &[u8]) -> u64 {
+    let n = s.len();
+    let w = |i: usize| u32::from_le_bytes(s[i..i + 4].try_into().expect("4 bytes")) as u64;
+    match n {
+        0 => 0,
+        1..=3 => {
+            s[0] as u64 | (s[n / 2] as u64) << (n / 2 * 8) | (s[n - 1] as u64) << ((n - 1) * 8)
+        }
+        _ => w(0) | w(n - 4) << ((n - 4) * 8),
+    }
+}
+
+/// MurmurHash3_x64_128 of `data` (Austin Appleby's public-domain
+/// algorithm), in one pass over the slice: what DataSketches hashes a
+/// value with. Checked against the crate's coupons value by value.
+#[inline]
+pub fn murmur3_x64_128(data: &[u8], seed: u64) -> (u64, u64) {
+    const C1: u64 = 0x87c3_7b91_1142_53d5;
+    const C2: u64 = 0x4cf5_ad43_2745_937f;
+    fn fmix(mut k: u64) -> u64 {
+        k ^= k >> 33;
+        k = k.wrapping_mul(0xff51_afd7_ed55_8ccd);
+        k ^= k >> 33;
+        k = k.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
+        k ^ (k >> 33)
+    }
+    let (mut h1, mut h2) = (seed, seed);
+    let mut blocks = data.chunks_exact(16);
+    for b in &mut blocks {
+        let k1 = u64::from_le_bytes(b[..8].try_into().expect("8 bytes"));
+        let k2 = u64::from_le_bytes(b[8..].try_into().expect("8 bytes"));
+        h1 ^= k1.wrapping_mul(C1).rotate_left(31).wrapping_mul(C2);
+        h1 = h1
+            .rotate_left(27)
+            .wrapping_add(h2)
+            .wrapping_mul(5)
+            .wrapping_add(0x52dc_e729);
+        h2 ^= k2.wrapping_mul(C2).rotate_left(33).wrapping_mul(C1);
+        h2 = h2
+            .rotate_left(31)
+            .wrapping_add(h1)
+            .wrapping_mul(5)
+            .wrapping_add(0x3849_5ab5);
+    }
+    let tail = blocks.remainder();
+    if tail.len() > 8 {
+        h2 ^= le_partial(&tail[8..])
+            .wrapping_mul(C2)
+            .rotate_left(33)
+            .wrapping_mul(C1);
+    }
+    if !tail.is_empty() {
+        h1 ^= le_partial(&tail[..tail.len().min(8)])
+            .wrapping_mul(C1)
+            .rotate_left(31)
+            .wrapping_mul(C2);
+    }
+    let len = data.len() as u64;
+    h1 ^= len;
+    h2 ^= len;
+    h1 = h1.wrapping_add(h2);
+    h2 = h2.wrapping_add(h1);
+    h1 = fmix(h1);
+    h2 = fmix(h2);
+    h1 = h1.wrapping_add(h2);
+    h2 = h2.wrapping_add(h1);
+    (h1, h2)
+}
+
+/// The HLL coupon of a value as DataSketches computes it: register value
+/// (leading zeros of the second hash word, capped at 62, plus 1) in the top
+/// 6 bits, the low 26 bits of the first word below.
+#[inline]
+pub fn coupon_of(bytes: &[u8]) -> u32 {
+    let (lo, hi) = murmur3_x64_128(bytes, UPDATE_SEED);
+    ((hi.leading_zeros().min(62) + 1) << 26) | (lo as u32 & ((1 << 26) - 1))
 }
 
 /// Entries of [`Builder`]'s table of recent values.
@@ -173,7 +269,26 @@ impl Builder {
     pub fn new() -> Builder {
         Builder {
             sketch: HllSketch::new(DEFAULT_LG_K, HllType::Hll8).expect("default lg_k"),
+            regs: None,
+            stay_sparse: false,
             recent: [0; RECENT],
+        }
+    }
+
+    /// Takes over the registers once the crate's sketch is dense.
+    fn take_registers(&mut self) {
+        if self.regs.is_some() || self.stay_sparse {
+            return;
+        }
+        let k = 1usize << DEFAULT_LG_K;
+        // An HLL_8 dense image holds its registers after the 40-byte preamble.
+        let img = self.sketch.serialize();
+        match img.get(40..40 + k) {
+            Some(r) if dense::is_dense(&img) && (img[7] >> 2) & 3 == 2 => {
+                self.regs = Some(r.into());
+                self.sketch = HllSketch::new(DEFAULT_LG_K, HllType::Hll8).expect("default lg_k");
+            }
+            _ => self.stay_sparse = true,
         }
     }
 
@@ -188,22 +303,70 @@ impl Builder {
             return false;
         }
         self.recent[slot] = h;
-        self.sketch
-            .update_with_coupon(Coupon::from_value(raw_bytes::from_slice(bytes)));
+        match &mut self.regs {
+            Some(regs) => {
+                let c = coupon_of(bytes);
+                let (slot, v) = ((c as usize) & (regs.len() - 1), (c >> 26) as u8);
+                if v > regs[slot] {
+                    regs[slot] = v;
+                }
+            }
+            None => {
+                self.sketch
+                    .update_with_coupon(Coupon::from_value(raw_bytes::from_slice(bytes)));
+                // Dense: k one-byte registers (sparse tables stay under k/2
+                // bytes at lg_k 12).
+                if self.sketch.estimated_size() >= 1 << DEFAULT_LG_K {
+                    self.take_registers();
+                }
+            }
+        }
         true
     }
 
     /// Adds what another builder holds.
     pub fn merge(&mut self, o: &Builder) {
-        let mut u = HllUnion::new(DEFAULT_LG_K).expect("default lg_k");
-        u.update(&self.sketch);
-        u.update(&o.sketch);
-        self.sketch = u.to_sketch(HllType::Hll8);
+        if self.regs.is_none() && o.regs.is_none() {
+            let mut u = HllUnion::new(DEFAULT_LG_K).expect("default lg_k");
+            u.update(&self.sketch);
+            u.update(&o.sketch);
+            self.sketch = u.to_sketch(HllType::Hll8);
+            if self.sketch.estimated_size() >= 1 << DEFAULT_LG_K {
+                self.take_registers();
+            }
+            return;
+        }
+        // Dense: the register-wise maximum (what the crate's union holds).
+        let mut regs = match self.regs.take() {
+            Some(r) => r,
+            None => {
+                let mut r = vec![0u8; 1 << DEFAULT_LG_K].into_boxed_slice();
+                let read = dense::max_into(&self.sketch.serialize(), &mut r);
+                debug_assert!(read, "HLL_8 sparse images are read");
+                r
+            }
+        };
+        match &o.regs {
+            Some(r) => {
+                for (a, &b) in regs.iter_mut().zip(r.iter()) {
+                    *a = (*a).max(b);
+                }
+            }
+            None => {
+                let read = dense::max_into(&o.sketch.serialize(), &mut regs);
+                debug_assert!(read, "HLL_8 sparse images are read");
+            }
+        }
+        self.regs = Some(regs);
+        self.sketch = HllSketch::new(DEFAULT_LG_K, HllType::Hll8).expect("default lg_k");
     }
 
     /// The stored image (HLL_4, compact, dense images flagged out-of-order).
     pub fn image(&self) -> Vec<u8> {
-        encode_hll8(&self.sketch)
+        match &self.regs {
+            Some(regs) => dense::encode_hll4(DEFAULT_LG_K, regs),
+            None => encode_hll8(&self.sketch),
+        }
     }
 }
 
@@ -859,7 +1022,11 @@ mod tests {
     /// (registers, sums and estimates), repeats and all.
     #[test]
     fn builder_images_equal_the_crate_union() {
-        for n in [0u64, 5, 300, 3_000, 80_000] {
+        // Around the crate's changes of mode too (LIST full at 8 coupons,
+        // SET grown up to 3/4 of 512, then dense).
+        for n in [
+            0u64, 5, 7, 8, 9, 24, 25, 300, 383, 384, 385, 400, 3_000, 80_000,
+        ] {
             let mut b = Builder::new();
             let mut u = HllUnion::new(DEFAULT_LG_K).unwrap();
             for v in 0..n {
@@ -884,6 +1051,77 @@ mod tests {
             } else {
                 assert_eq!(fast, slow, "sparse images are byte-identical (n={n})");
             }
+        }
+    }
+
+    /// The one-pass MurmurHash3 gives the crate's coupon for every value
+    /// (all tail lengths, several blocks), and the reference test vectors.
+    #[test]
+    fn coupons_equal_the_crate_coupons() {
+        let crate_coupon = |b: &[u8]| -> u32 {
+            let d = format!("{:?}", Coupon::from_value(raw_bytes::from_slice(b)));
+            d.trim_start_matches("Coupon(")
+                .trim_end_matches(')')
+                .parse()
+                .expect("Coupon(n)")
+        };
+        let mut x = 0x9E37_79B9_7F4A_7C15u64;
+        for len in 0..=80usize {
+            for _ in 0..200 {
+                let v: Vec<u8> = (0..len)
+                    .map(|_| {
+                        x ^= x << 13;
+                        x ^= x >> 7;
+                        x ^= x << 17;
+                        x as u8
+                    })
+                    .collect();
+                assert_eq!(coupon_of(&v), crate_coupon(&v), "{v:?}");
+            }
+        }
+        // Published MurmurHash3_x64_128 vectors (seed 0).
+        let fox = b"The quick brown fox jumps over the lazy dog";
+        assert_eq!(
+            murmur3_x64_128(fox, 0),
+            (0xe34b_bc7b_bc07_1b6c, 0x7a43_3ca9_c49a_9347)
+        );
+    }
+
+    /// Merging builders (sparse or dense on either side) stores what the
+    /// crate's union of all their values stores.
+    #[test]
+    fn builder_merges_equal_the_crate_union() {
+        for (na, nb) in [
+            (5u64, 7u64),
+            (300, 5),
+            (5, 3_000),
+            (3_000, 300),
+            (3_000, 20_000),
+        ] {
+            let (mut a, mut b) = (Builder::new(), Builder::new());
+            let mut u = HllUnion::new(DEFAULT_LG_K).unwrap();
+            for v in 0..na {
+                a.add(format!("a{v}").as_bytes());
+                update_bytes(&mut u, format!("a{v}").as_bytes());
+            }
+            for v in 0..nb {
+                b.add(format!("b{v}").as_bytes());
+                update_bytes(&mut u, format!("b{v}").as_bytes());
+            }
+            a.merge(&b);
+            let (fast, slow) = (a.image(), encode(&u.to_sketch(STORED_TYPE)));
+            assert_eq!(fast.len(), slow.len(), "{na}+{nb}");
+            let (f, s) = (decode(&fast).unwrap(), decode(&slow).unwrap());
+            assert_eq!(f.composite_estimate(), s.composite_estimate(), "{na}+{nb}");
+            // Still adding after a merge: the same as the union too.
+            a.add(b"one more");
+            update_bytes(&mut u, b"one more");
+            let (f, s) = (decode(&a.image()).unwrap(), u.to_sketch(STORED_TYPE));
+            assert_eq!(
+                f.composite_estimate(),
+                s.composite_estimate(),
+                "{na}+{nb}+1"
+            );
         }
     }
 
