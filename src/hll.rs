@@ -294,7 +294,7 @@ impl Builder {
 
     /// Adds the bytes of one value; false when it is one of the recent
     /// values (nothing to do for it then).
-    #[inline]
+    #[inline(always)]
     pub fn add(&mut self, bytes: &[u8]) -> bool {
         // Never 0, the empty entry.
         let h = repeat_hasher().hash_one(bytes) | 1;
@@ -311,17 +311,21 @@ impl Builder {
                     regs[slot] = v;
                 }
             }
-            None => {
-                self.sketch
-                    .update_with_coupon(Coupon::from_value(raw_bytes::from_slice(bytes)));
-                // Dense: k one-byte registers (sparse tables stay under k/2
-                // bytes at lg_k 12).
-                if self.sketch.estimated_size() >= 1 << DEFAULT_LG_K {
-                    self.take_registers();
-                }
-            }
+            None => self.add_sparse(bytes),
         }
         true
+    }
+
+    /// [`add`](Self::add) while the crate's sketch is sparse.
+    #[inline(never)]
+    fn add_sparse(&mut self, bytes: &[u8]) {
+        self.sketch
+            .update_with_coupon(Coupon::from_value(raw_bytes::from_slice(bytes)));
+        // Dense: k one-byte registers (sparse tables stay under k/2 bytes at
+        // lg_k 12).
+        if self.sketch.estimated_size() >= 1 << DEFAULT_LG_K {
+            self.take_registers();
+        }
     }
 
     /// Adds what another builder holds.

@@ -196,13 +196,20 @@ impl Keys {
     }
     /// The entry of `key`, the `pos`-th attribute of its record; created
     /// (first seen at `t`) when new.
-    #[inline]
+    #[inline(always)]
     fn entry(&mut self, pos: usize, key: &str, t: i64, entries: &mut usize) -> &mut KeyAgg {
         if let Some(&i) = self.shape.get(pos)
             && same(self.list[i as usize].0.as_bytes(), key.as_bytes())
         {
             return &mut self.list[i as usize].1;
         }
+        self.lookup(pos, key, t, entries)
+    }
+
+    /// [`entry`](Self::entry) when the key is not where the previous
+    /// record had it.
+    #[inline(never)]
+    fn lookup(&mut self, pos: usize, key: &str, t: i64, entries: &mut usize) -> &mut KeyAgg {
         let i = match self.index.get(key) {
             Some(&i) => i,
             None => {
