@@ -496,7 +496,7 @@ pub enum Event<'a> {
 impl Event<'_> {
     /// Whether dropping this event frees memory (an owned string, bytes, or
     /// a nested array or kvlist value).
-    #[inline]
+    #[inline(always)]
     fn owns_heap(&self) -> bool {
         let cow = |c: &Cow<'_, str>| matches!(c, Cow::Owned(_));
         match self {
@@ -531,7 +531,7 @@ impl Event<'_> {
 }
 
 impl AnyValue<'_> {
-    #[inline]
+    #[inline(always)]
     fn owns_heap(&self) -> bool {
         match self {
             AnyValue::Empty | AnyValue::Bool(_) | AnyValue::Int(_) | AnyValue::Double(_) => false,
