@@ -9,7 +9,7 @@
 
 use datasketches::common::NumStdDev;
 use datasketches::hash::value::raw_bytes;
-use datasketches::hll::{Coupon, HllSketch, HllType, HllUnion};
+use datasketches::hll::{HllSketch, HllType, HllUnion};
 
 use crate::ffi::{self, Aggregate, Arg, Ctx, Error, Kind, Result, bail, sqlite3, sqlite3_value};
 use crate::text;
@@ -142,29 +142,58 @@ pub fn update_bytes(union: &mut HllUnion, bytes: &[u8]) {
 
 /// A sketch built value by value in process (the batches of `otlp_ingest`),
 /// at the default lg_k, stored with [`Builder::image`] as `encode` would.
-/// It builds an HLL_8 sketch (a byte per register: no 4-bit packing or
-/// exception table on the hot path), and remembers the 64-bit hashes of
-/// the last values it added in a small direct-mapped table: a value found
-/// there (the same status code, method or host again) is in the sketch
-/// already and costs that hash, not the 128-bit MurmurHash3 and register
-/// or coupon-set update. Two different values with the same 64-bit hash
-/// (odds 2^-63) would count as one, well inside the sketch's own error.
+/// It remembers the 64-bit hashes of the last values it added in a small
+/// direct-mapped table: a value found there (the same status code, method
+/// or host again) is in the sketch already and costs that hash, not the
+/// 128-bit MurmurHash3 and coupon or register update. Two different values
+/// with the same 64-bit hash (odds 2^-63) would count as one, well inside
+/// the sketch's own error.
 ///
-/// While the sketch is sparse (LIST and SET modes, up to 3/4 of k/8
-/// coupons) the crate updates it. Once the crate has gone dense, its
-/// registers are taken over (`regs`) and updated here, with the same
-/// MurmurHash3 (seed 9001) computed in one pass ([`murmur3_x64_128`]): the
-/// crate's streaming hasher and estimator upkeep cost ~3 times as much per
-/// value. The registers are the crate's (tests compare per value and per
-/// image), so images are too.
+/// It keeps what the crate's HLL_8 sketch keeps, laid out the same way:
+/// coupons in LIST mode (8 slots, arrival order), then in SET mode (the
+/// crate's open addressing, grown at 3/4 load from 2^5 to 2^(lg_k-3)
+/// slots), then one byte per register. The crate's sketch computes the same
+/// MurmurHash3 through a streaming hasher and keeps estimators up to date
+/// on every update, ~3 times the cost per value (docs/BENCHMARKS.md); here
+/// the hash is one pass over the value ([`murmur3_x64_128`], checked against
+/// the crate's coupons value by value) and the image is written once, at
+/// the end. Tests compare images with the crate union's of the same values,
+/// byte for byte for sparse ones, around every change of mode.
 pub struct Builder {
-    sketch: HllSketch,
-    /// The registers (HLL_8: one byte each) once dense.
+    /// Coupons while sparse: `lg` 3 is the LIST (8 slots), 5 to lg_k-3 a
+    /// SET of 2^lg slots; 0 marks an empty slot (no coupon is 0).
+    coupons: Vec<u32>,
+    lg: u32,
+    len: usize,
+    /// The registers (one byte each) once dense; `coupons` is empty then.
     regs: Option<Box<[u8]>>,
-    /// The crate's sketch did not turn out dense when it looked so: don't
-    /// look again (not expected; keeps a changed crate correct, if slower).
-    stay_sparse: bool,
     recent: [u64; RECENT],
+}
+
+/// The crate's LIST capacity (2^3) and first SET size (2^5).
+const LG_LIST: u32 = 3;
+const LG_FIRST_SET: u32 = 5;
+const KEY_MASK_26: u32 = (1 << 26) - 1;
+
+/// Inserts a coupon into a SET table of 2^lg slots as the crate's hash set
+/// does (first probe: the coupon's low bits; stride: the next bits of its
+/// 26-bit address, odd). True when it was not there.
+#[inline]
+fn set_insert(table: &mut [u32], lg: u32, c: u32) -> bool {
+    let mask = (1u32 << lg) - 1;
+    let mut probe = c & mask;
+    let stride = ((c & KEY_MASK_26) >> lg) | 1;
+    loop {
+        let slot = &mut table[probe as usize];
+        if *slot == 0 {
+            *slot = c;
+            return true;
+        }
+        if *slot == c {
+            return false;
+        }
+        probe = (probe + stride) & mask;
+    }
 }
 
 /// DataSketches' default hash seed.
@@ -268,27 +297,11 @@ impl Default for Builder {
 impl Builder {
     pub fn new() -> Builder {
         Builder {
-            sketch: HllSketch::new(DEFAULT_LG_K, HllType::Hll8).expect("default lg_k"),
+            coupons: vec![0; 1 << LG_LIST],
+            lg: LG_LIST,
+            len: 0,
             regs: None,
-            stay_sparse: false,
             recent: [0; RECENT],
-        }
-    }
-
-    /// Takes over the registers once the crate's sketch is dense.
-    fn take_registers(&mut self) {
-        if self.regs.is_some() || self.stay_sparse {
-            return;
-        }
-        let k = 1usize << DEFAULT_LG_K;
-        // An HLL_8 dense image holds its registers after the 40-byte preamble.
-        let img = self.sketch.serialize();
-        match img.get(40..40 + k) {
-            Some(r) if dense::is_dense(&img) && (img[7] >> 2) & 3 == 2 => {
-                self.regs = Some(r.into());
-                self.sketch = HllSketch::new(DEFAULT_LG_K, HllType::Hll8).expect("default lg_k");
-            }
-            _ => self.stay_sparse = true,
         }
     }
 
@@ -303,74 +316,124 @@ impl Builder {
             return false;
         }
         self.recent[slot] = h;
+        let c = coupon_of(bytes);
         match &mut self.regs {
             Some(regs) => {
-                let c = coupon_of(bytes);
                 let (slot, v) = ((c as usize) & (regs.len() - 1), (c >> 26) as u8);
                 if v > regs[slot] {
                     regs[slot] = v;
                 }
             }
-            None => self.add_sparse(bytes),
+            None => self.add_sparse(c),
         }
         true
     }
 
-    /// [`add`](Self::add) while the crate's sketch is sparse.
+    /// Adds a coupon while sparse, changing mode as the crate does.
     #[inline(never)]
-    fn add_sparse(&mut self, bytes: &[u8]) {
-        self.sketch
-            .update_with_coupon(Coupon::from_value(raw_bytes::from_slice(bytes)));
-        // Dense: k one-byte registers (sparse tables stay under k/2 bytes at
-        // lg_k 12).
-        if self.sketch.estimated_size() >= 1 << DEFAULT_LG_K {
-            self.take_registers();
-        }
-    }
-
-    /// Adds what another builder holds.
-    pub fn merge(&mut self, o: &Builder) {
-        if self.regs.is_none() && o.regs.is_none() {
-            let mut u = HllUnion::new(DEFAULT_LG_K).expect("default lg_k");
-            u.update(&self.sketch);
-            u.update(&o.sketch);
-            self.sketch = u.to_sketch(HllType::Hll8);
-            if self.sketch.estimated_size() >= 1 << DEFAULT_LG_K {
-                self.take_registers();
+    fn add_sparse(&mut self, c: u32) {
+        if self.lg == LG_LIST {
+            for slot in self.coupons.iter_mut() {
+                if *slot == 0 {
+                    *slot = c;
+                    self.len += 1;
+                    break;
+                }
+                if *slot == c {
+                    return;
+                }
+            }
+            if self.len == self.coupons.len() {
+                // Full: a SET, filled in LIST order.
+                self.rehash(LG_FIRST_SET);
             }
             return;
         }
-        // Dense: the register-wise maximum (what the crate's union holds).
-        let mut regs = match self.regs.take() {
-            Some(r) => r,
-            None => {
-                let mut r = vec![0u8; 1 << DEFAULT_LG_K].into_boxed_slice();
-                let read = dense::max_into(&self.sketch.serialize(), &mut r);
-                debug_assert!(read, "HLL_8 sparse images are read");
-                r
+        if set_insert(&mut self.coupons, self.lg, c) {
+            self.len += 1;
+            if 4 * self.len > 3 * self.coupons.len() {
+                if self.lg + 3 == DEFAULT_LG_K as u32 {
+                    self.to_registers();
+                } else {
+                    // Grown: the old slots re-inserted in slot order.
+                    self.rehash(self.lg + 1);
+                }
             }
-        };
+        }
+    }
+
+    /// The same coupons in a SET of 2^lg slots, inserted in slot order.
+    fn rehash(&mut self, lg: u32) {
+        let mut table = vec![0u32; 1 << lg];
+        for &c in self.coupons.iter().filter(|&&c| c != 0) {
+            set_insert(&mut table, lg, c);
+        }
+        self.coupons = table;
+        self.lg = lg;
+    }
+
+    /// Dense: each register holds the largest value of its coupons.
+    fn to_registers(&mut self) {
+        let mut regs = vec![0u8; 1 << DEFAULT_LG_K].into_boxed_slice();
+        let mask = regs.len() - 1;
+        for &c in self.coupons.iter().filter(|&&c| c != 0) {
+            let (slot, v) = ((c as usize) & mask, (c >> 26) as u8);
+            regs[slot] = regs[slot].max(v);
+        }
+        self.regs = Some(regs);
+        self.coupons = Vec::new();
+        self.len = 0;
+    }
+
+    /// Adds what another builder holds: the same coupons, or the
+    /// register-wise maximum once either is dense (what the crate's union
+    /// holds; a merged SET may order its slots differently).
+    pub fn merge(&mut self, o: &Builder) {
         match &o.regs {
+            None => {
+                for &c in o.coupons.iter().filter(|&&c| c != 0) {
+                    match &mut self.regs {
+                        Some(regs) => {
+                            let (slot, v) = ((c as usize) & (regs.len() - 1), (c >> 26) as u8);
+                            regs[slot] = regs[slot].max(v);
+                        }
+                        None => self.add_sparse(c),
+                    }
+                }
+            }
             Some(r) => {
+                if self.regs.is_none() {
+                    self.to_registers();
+                }
+                let regs = self.regs.as_mut().expect("dense");
                 for (a, &b) in regs.iter_mut().zip(r.iter()) {
                     *a = (*a).max(b);
                 }
             }
-            None => {
-                let read = dense::max_into(&o.sketch.serialize(), &mut regs);
-                debug_assert!(read, "HLL_8 sparse images are read");
-            }
         }
-        self.regs = Some(regs);
-        self.sketch = HllSketch::new(DEFAULT_LG_K, HllType::Hll8).expect("default lg_k");
     }
 
-    /// The stored image (HLL_4, compact, dense images flagged out-of-order).
+    /// The stored image (HLL_4 target, compact, dense images flagged
+    /// out-of-order): the crate's LIST / SET layout (docs/FORMAT.md).
     pub fn image(&self) -> Vec<u8> {
-        match &self.regs {
-            Some(regs) => dense::encode_hll4(DEFAULT_LG_K, regs),
-            None => encode_hll8(&self.sketch),
+        if let Some(regs) = &self.regs {
+            return dense::encode_hll4(DEFAULT_LG_K, regs);
         }
+        let lg_k = DEFAULT_LG_K;
+        let mut out = Vec::with_capacity(12 + 4 * self.len);
+        if self.lg == LG_LIST {
+            // Flags: compact (8), empty (4); then the count; mode LIST.
+            let flags = if self.len == 0 { 8 | 4 } else { 8 };
+            out.extend_from_slice(&[2, 1, 7, lg_k, LG_LIST as u8, flags, self.len as u8, 0]);
+        } else {
+            // Flags: compact; mode SET; the count as a u32.
+            out.extend_from_slice(&[3, 1, 7, lg_k, self.lg as u8, 8, 0, 1]);
+            out.extend_from_slice(&(self.len as u32).to_le_bytes());
+        }
+        for &c in self.coupons.iter().filter(|&&c| c != 0) {
+            out.extend_from_slice(&c.to_le_bytes());
+        }
+        out
     }
 }
 
@@ -875,6 +938,7 @@ pub fn register(db: *mut sqlite3) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use datasketches::hll::Coupon;
 
     fn sketch_of(range: std::ops::Range<u64>, lg_k: u8) -> HllSketch {
         let mut u = HllUnion::new(lg_k).unwrap();
@@ -1026,10 +1090,11 @@ mod tests {
     /// (registers, sums and estimates), repeats and all.
     #[test]
     fn builder_images_equal_the_crate_union() {
-        // Around the crate's changes of mode too (LIST full at 8 coupons,
-        // SET grown up to 3/4 of 512, then dense).
+        // Around each change of mode: LIST full at 8 coupons, SET grown at
+        // 25, 49, 97, 193 coupons, dense at 385.
         for n in [
-            0u64, 5, 7, 8, 9, 24, 25, 300, 383, 384, 385, 400, 3_000, 80_000,
+            0u64, 1, 5, 7, 8, 9, 24, 25, 26, 48, 49, 50, 96, 97, 98, 150, 192, 193, 194, 300, 383,
+            384, 385, 386, 400, 3_000, 80_000,
         ] {
             let mut b = Builder::new();
             let mut u = HllUnion::new(DEFAULT_LG_K).unwrap();
