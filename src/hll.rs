@@ -216,7 +216,7 @@ fn le_partial(s: &[u8]) -> u64 {
 /// MurmurHash3_x64_128 of `data` (Austin Appleby's public-domain
 /// algorithm), in one pass over the slice: what DataSketches hashes a
 /// value with. Checked against the crate's coupons value by value.
-#[inline]
+#[inline(always)]
 pub fn murmur3_x64_128(data: &[u8], seed: u64) -> (u64, u64) {
     const C1: u64 = 0x87c3_7b91_1142_53d5;
     const C2: u64 = 0x4cf5_ad43_2745_937f;
