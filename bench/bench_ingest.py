@@ -15,7 +15,7 @@ UPSERT per distinct key, whatever the number of records behind it).
 Each ingest run is a fresh WAL file database (synchronous=NORMAL), one
 connection from Debian's python3, pinned to one core (taskset -c 0); the
 payloads are read into memory first. Ingest and baseline runs alternate,
-three of each; the best of each is reported. The baseline is
+five of each; the best of each is reported. The baseline is
 tools/ingest_baseline.rs: the same decoding and aggregation (log bodies
 templated too) without SQLite, on the same frames, same core.
 Peak memory: the maximum RSS of a process ingesting 1M and then 10M spans
@@ -36,7 +36,7 @@ GEN = os.path.join(ROOT, "target", "release", "examples", "otlp_gen")
 BASE = os.path.join(ROOT, "target", "release", "examples", "ingest_baseline")
 PER_TXN = 512  # examples/receiver's default --batch-size
 SMALL_TXN = 100
-ROUNDS = 3
+ROUNDS = 5
 CORE0 = ["taskset", "-c", "0"]
 CORE1 = ["taskset", "-c", "1"]
 
@@ -133,7 +133,7 @@ def main():
         gen(signal, fmt, n, path)
         mb = os.path.getsize(path) / 1e6
         for per in pers:
-            # Alternate ingest and baseline runs (the VM's speed drifts), best of 3 each.
+            # Alternate ingest and baseline runs (the VM's speed drifts), best of ROUNDS each.
             ins, bas = [], []
             for _ in range(ROUNDS):
                 ins.append(ingest(path, signal, fmt, tmp, per))
