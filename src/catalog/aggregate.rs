@@ -74,7 +74,7 @@ impl Counted {
 /// to the entity's service count and resource keys once, when the block
 /// ends (instead of a map lookup per record).
 #[derive(Clone, Debug)]
-pub struct BlockCount {
+struct BlockCount {
     /// The block (numbered from 1 by `Batch::blocks`); 0 when none.
     block: u64,
     counted: Counted,
