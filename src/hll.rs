@@ -1022,13 +1022,8 @@ mod tests {
             let s8 = u.to_sketch(HllType::Hll8);
             imgs.push(s8.serialize());
         }
-        let mut x: u64 = 0x2545F4914F6CDD1D;
-        let mut rnd = |m: usize| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            (x % m as u64) as usize
-        };
+        let mut r = crate::testutil::XorShift::new(0x2545F4914F6CDD1D);
+        let mut rnd = |m: usize| r.below(m as u64) as usize;
         let mut checked_dense = 0;
         for _ in 0..300 {
             let pick: Vec<&Vec<u8>> = (0..2 + rnd(4)).map(|_| &imgs[rnd(imgs.len())]).collect();
@@ -1136,17 +1131,10 @@ mod tests {
                 .parse()
                 .expect("Coupon(n)")
         };
-        let mut x = 0x9E37_79B9_7F4A_7C15u64;
+        let mut r = crate::testutil::XorShift::new(0x9E37_79B9_7F4A_7C15);
         for len in 0..=80usize {
             for _ in 0..200 {
-                let v: Vec<u8> = (0..len)
-                    .map(|_| {
-                        x ^= x << 13;
-                        x ^= x >> 7;
-                        x ^= x << 17;
-                        x as u8
-                    })
-                    .collect();
+                let v: Vec<u8> = (0..len).map(|_| r.next() as u8).collect();
                 assert_eq!(coupon_of(&v), crate_coupon(&v), "{v:?}");
             }
         }
@@ -1210,13 +1198,8 @@ mod tests {
             assert!(decode(&good[..cut]).is_err(), "cut {cut}");
         }
         // Deterministic pseudo-random bytes and single-byte mutations.
-        let mut x: u64 = 0x9E3779B97F4A7C15;
-        let mut next = || {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x
-        };
+        let mut r = crate::testutil::XorShift::new(0x9E3779B97F4A7C15);
+        let mut next = || r.next();
         for len in [1usize, 8, 16, 64, 2000] {
             for _ in 0..200 {
                 let bytes: Vec<u8> = (0..len).map(|_| next() as u8).collect();

@@ -9,6 +9,8 @@ pub mod hll;
 pub mod meta;
 pub mod otlp;
 pub mod samples;
+#[cfg(test)]
+mod testutil;
 pub mod text;
 
 use std::ffi::{c_char, c_int};

@@ -380,13 +380,8 @@ mod tests {
 
     #[test]
     fn spans_agree_with_tokenize() {
-        let mut x = 0x9E37_79B9_7F4A_7C15u64;
-        let mut next = || {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x
-        };
+        let mut r = crate::testutil::XorShift::new(0x9E37_79B9_7F4A_7C15);
+        let mut next = || r.next();
         let alphabet = b"ab1 \t\0/;=:(\x7f";
         let mut out = Tokenized::default();
         let mut spans = Vec::new();

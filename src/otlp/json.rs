@@ -1207,13 +1207,8 @@ mod tests {
             r#"{"key":"d","value":{"doubleValue":1.5}}"#,
             r#"{"key":"é","value":{"stringValue":"ü"}}"#,
         ];
-        let mut x: u64 = 0x2545_F491_4F6C_DD1D;
-        let mut rnd = |m: u64| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x % m
-        };
+        let mut r = crate::testutil::XorShift::new(0x2545_F491_4F6C_DD1D);
+        let mut rnd = |m: u64| r.below(m);
         let alphabet = b"{}[]\":,0123456789-.eE tfnrul\\\x01abcxyzVvkKIiSsB";
         let mut checked = 0;
         for round in 0..30_000 {

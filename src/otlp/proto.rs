@@ -960,13 +960,8 @@ mod tests {
     /// and random mutations of them (bytes changed, cut, appended).
     #[test]
     fn simple_key_value_agrees_with_the_field_reader() {
-        let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
-        let mut rnd = |m: u64| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x % m
-        };
+        let mut r = crate::testutil::XorShift::new(0x9E37_79B9_7F4A_7C15);
+        let mut rnd = |m: u64| r.below(m);
         let mut seeds: Vec<Vec<u8>> = Vec::new();
         let values: Vec<Vec<u8>> = vec![
             b"\x0a\x05hello".to_vec(),
