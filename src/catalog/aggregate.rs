@@ -540,18 +540,48 @@ pub fn secs(nanos: u64, now: i64) -> i64 {
     }
 }
 
-/// Adds one record's attributes to `keys`. `rec` identifies the record.
-fn add_attrs<'e, 'a: 'e>(
-    keys: &mut Keys,
-    entries: &mut usize,
-    attrs: impl Iterator<Item = &'e Attr<'a>>,
+/// What applying records to key tables needs along the way: the record
+/// counter (a key counts once per record), the number of key entries, and a
+/// buffer for the text of non-string values.
+struct Recorder {
     rec: u64,
-    t: i64,
-    buf: &mut String,
-) {
-    for (pos, a) in attrs.enumerate() {
-        let v = value_text(&a.value, buf);
-        keys.entry(pos, &a.key, t, entries).add(rec, 1, v, t);
+    entries: usize,
+    buf: String,
+}
+
+impl Recorder {
+    /// Counts one record at `t` whose attribute events lead `events` (as
+    /// long as `pick` takes them) and adds them to `keys`; returns how many
+    /// events they were.
+    #[inline]
+    fn record<'e, 'a>(
+        &mut self,
+        keys: &mut Keys,
+        events: &'e [Event<'a>],
+        pick: fn(&'e Event<'a>) -> Option<&'e Attr<'a>>,
+        t: i64,
+    ) -> usize {
+        self.rec += 1;
+        let mut n = 0;
+        for (pos, a) in events.iter().map_while(pick).enumerate() {
+            let v = value_text(&a.value, &mut self.buf);
+            keys.entry(pos, &a.key, t, &mut self.entries)
+                .add(self.rec, 1, v, t);
+            n = pos + 1;
+        }
+        n
+    }
+
+    /// Adds a resource block's attributes to an entity's resource keys,
+    /// once for all `c.count` records of the block.
+    fn resource(&mut self, keys: &mut Keys, resource: &[&Attr<'_>], c: &Counted) {
+        self.rec += 1;
+        for (pos, a) in resource.iter().enumerate() {
+            let v = value_text(&a.value, &mut self.buf);
+            let k = keys.entry(pos, &a.key, c.seen.first, &mut self.entries);
+            k.add(self.rec, c.count, v, c.seen.first);
+            k.seen.add(c.seen.last);
+        }
     }
 }
 
@@ -568,24 +598,6 @@ macro_rules! attr_picker {
 }
 attr_picker!(dp_attr => DataPointAttr, span_attr => SpanAttr, event_attr => SpanEventAttr,
              link_attr => SpanLinkAttr, log_attr => LogAttr);
-
-/// How many attribute events of one kind (`pick`) lead `events`.
-#[inline]
-fn run_len<'e, 'a>(
-    events: &'e [Event<'a>],
-    pick: fn(&'e Event<'a>) -> Option<&'e Attr<'a>>,
-) -> usize {
-    events.iter().take_while(|e| pick(e).is_some()).count()
-}
-
-/// The attributes that follow a record's event, as long as `pick` takes them.
-#[inline]
-fn attrs_of<'e, 'a>(
-    events: &'e [Event<'a>],
-    pick: fn(&'e Event<'a>) -> Option<&'e Attr<'a>>,
-) -> impl Iterator<Item = &'e Attr<'a>> {
-    events.iter().map_while(pick)
-}
 
 /// The entry of `key`, made by `make` when new (the key is copied only then).
 #[inline]
@@ -632,12 +644,15 @@ pub fn apply(
     now: i64,
     templater: &mut dyn Templater,
 ) -> Result<(), String> {
-    let mut buf = String::new();
     // Series identity of a data point: (key, value range in series_vals).
     let mut series_buf: Vec<(&str, usize, usize)> = Vec::new();
     let mut series_vals = String::new();
-    // Record ids for the once-per-record rule of keys.
-    let mut rec = batch.records;
+    // Record ids for the once-per-record rule of keys, key entries, text.
+    let mut r = Recorder {
+        rec: batch.records,
+        entries: batch.key_entries,
+        buf: String::new(),
+    };
     let mut resource: Vec<&Attr<'_>> = Vec::new();
     let mut service: &str = "unknown_service";
     // Per resource block: the entities it has records of (their counts are
@@ -645,37 +660,31 @@ pub fn apply(
     let mut block = Block::default();
     batch.blocks += 1;
     let mut block_id = batch.blocks;
-    let mut entries = batch.key_entries;
 
     let flush_block = |batch: &mut Batch,
                        resource: &[&Attr<'_>],
                        service: &str,
                        block: &mut Block<'_>,
-                       entries: &mut usize,
-                       rec: &mut u64,
-                       buf: &mut String| {
+                       r: &mut Recorder| {
         for name in block.spans.drain(..) {
             if let Some(s) = batch.spans.get_mut(name.as_ref()) {
                 let c = s.in_block.take();
                 counted(&mut s.services, service, c.seen.first).merge(&c);
-                *rec += 1;
-                add_resource(&mut s.resource, entries, resource, &c, *rec, buf);
+                r.resource(&mut s.resource, resource, &c);
             }
         }
         for name in block.metrics.drain(..) {
             if let Some(m) = batch.metrics.get_mut(name.as_ref()) {
                 let c = m.in_block.take();
                 counted(&mut m.services, service, c.seen.first).merge(&c);
-                *rec += 1;
-                add_resource(&mut m.resource, entries, resource, &c, *rec, buf);
+                r.resource(&mut m.resource, resource, &c);
             }
         }
         for sev in block.logs.drain(..) {
             if let Some(l) = batch.logs.get_mut(sev.as_ref()) {
                 let c = l.in_block.take();
                 counted(&mut l.services, service, c.seen.first).merge(&c);
-                *rec += 1;
-                add_resource(&mut l.resource, entries, resource, &c, *rec, buf);
+                r.resource(&mut l.resource, resource, &c);
             }
         }
     };
@@ -687,15 +696,7 @@ pub fn apply(
     while i < n {
         match &events[i] {
             Event::Resource => {
-                flush_block(
-                    batch,
-                    &resource,
-                    service,
-                    &mut block,
-                    &mut entries,
-                    &mut rec,
-                    &mut buf,
-                );
+                flush_block(batch, &resource, service, &mut block, &mut r);
                 batch.blocks += 1;
                 block_id = batch.blocks;
                 resource.clear();
@@ -746,8 +747,6 @@ pub fn apply(
             Event::DataPoint { time_unix_nano } => {
                 let t = secs(*time_unix_nano, now);
                 let start = i + 1;
-                let end = start + run_len(&events[start..], dp_attr);
-                let pick = dp_attr;
                 let Some(name) = metric else {
                     return Err("a data point outside a metric".into());
                 };
@@ -756,22 +755,14 @@ pub fn apply(
                 if m.in_block.add(block_id, t) {
                     block.metrics.push(Cow::Borrowed(name));
                 }
-                rec += 1;
-                add_attrs(
-                    &mut m.labels,
-                    &mut entries,
-                    attrs_of(&events[start..end], pick),
-                    rec,
-                    t,
-                    &mut buf,
-                );
+                let end = start + r.record(&mut m.labels, &events[start..], dp_attr, t);
                 // Series identity: the sorted resource + point attributes.
                 series_buf.clear();
                 series_vals.clear();
                 for a in resource
                     .iter()
                     .copied()
-                    .chain(attrs_of(&events[start..end], pick))
+                    .chain(events[start..end].iter().map_while(dp_attr))
                 {
                     let from = series_vals.len();
                     a.value.render(&mut series_vals);
@@ -780,6 +771,7 @@ pub fn apply(
                 series_buf.sort_by(|x, y| {
                     (x.0, &series_vals[x.1..x.2]).cmp(&(y.0, &series_vals[y.1..y.2]))
                 });
+                let buf = &mut r.buf;
                 buf.clear();
                 for &(k, from, to) in &series_buf {
                     buf.push_str(k);
@@ -814,18 +806,7 @@ pub fn apply(
                     block.spans.push(Cow::Borrowed(name));
                 }
                 i += 1;
-                let start = i;
-                i += run_len(&events[i..], span_attr);
-                rec += 1;
-                let pick = span_attr;
-                add_attrs(
-                    &mut s.attrs,
-                    &mut entries,
-                    attrs_of(&events[start..i], pick),
-                    rec,
-                    t,
-                    &mut buf,
-                );
+                i += r.record(&mut s.attrs, &events[i..], span_attr, t);
                 // Events and links of this span.
                 loop {
                     match events.get(i) {
@@ -835,40 +816,18 @@ pub fn apply(
                         }) => {
                             let te = secs(*time_unix_nano, t);
                             i += 1;
-                            let start = i;
-                            i += run_len(&events[i..], event_attr);
-                            let pick = event_attr;
                             s.events_total += 1;
-                            rec += 1;
                             let e = entry(&mut s.events, ev, || EventAgg {
                                 total: Counted::new(te),
                                 keys: Keys::default(),
                             });
                             e.total.add(1, te);
-                            add_attrs(
-                                &mut e.keys,
-                                &mut entries,
-                                attrs_of(&events[start..i], pick),
-                                rec,
-                                te,
-                                &mut buf,
-                            );
+                            i += r.record(&mut e.keys, &events[i..], event_attr, te);
                         }
                         Some(Event::SpanLink) => {
                             i += 1;
-                            let start = i;
-                            i += run_len(&events[i..], link_attr);
-                            let pick = link_attr;
                             s.links_total += 1;
-                            rec += 1;
-                            add_attrs(
-                                &mut s.links,
-                                &mut entries,
-                                attrs_of(&events[start..i], pick),
-                                rec,
-                                t,
-                                &mut buf,
-                            );
+                            i += r.record(&mut s.links, &events[i..], link_attr, t);
                         }
                         _ => break,
                     }
@@ -893,22 +852,11 @@ pub fn apply(
                 l.total.add(1, t);
                 let first_in_block = l.in_block.add(block_id, t);
                 i += 1;
-                let start = i;
-                i += run_len(&events[i..], log_attr);
-                rec += 1;
-                let pick = log_attr;
-                add_attrs(
-                    &mut l.attrs,
-                    &mut entries,
-                    attrs_of(&events[start..i], pick),
-                    rec,
-                    t,
-                    &mut buf,
-                );
+                i += r.record(&mut l.attrs, &events[i..], log_attr, t);
                 // The body's template.
                 let text = match body {
                     None => "",
-                    Some(v) => value_text(v, &mut buf),
+                    Some(v) => value_text(v, &mut r.buf),
                 };
                 let (cluster, merged) = templater.train(&sev, service, text)?;
                 let g = batch
@@ -941,36 +889,10 @@ pub fn apply(
             _ => i += 1,
         }
     }
-    flush_block(
-        batch,
-        &resource,
-        service,
-        &mut block,
-        &mut entries,
-        &mut rec,
-        &mut buf,
-    );
-    batch.key_entries = entries;
-    batch.records = rec;
+    flush_block(batch, &resource, service, &mut block, &mut r);
+    batch.key_entries = r.entries;
+    batch.records = r.rec;
     Ok(())
-}
-
-/// Adds a resource block's attributes to an entity's resource keys, once
-/// for all `c.count` records of the block.
-fn add_resource(
-    keys: &mut Keys,
-    entries: &mut usize,
-    resource: &[&Attr<'_>],
-    c: &Counted,
-    rec: u64,
-    buf: &mut String,
-) {
-    for (pos, a) in resource.iter().enumerate() {
-        let v = value_text(&a.value, buf);
-        let k = keys.entry(pos, &a.key, c.seen.first, entries);
-        k.add(rec, c.count, v, c.seen.first);
-        k.seen.add(c.seen.last);
-    }
 }
 
 #[cfg(test)]
