@@ -354,7 +354,7 @@ impl Builder {
             self.len += 1;
             if 4 * self.len > 3 * self.coupons.len() {
                 if self.lg + 3 == DEFAULT_LG_K as u32 {
-                    self.to_registers();
+                    self.densify();
                 } else {
                     // Grown: the old slots re-inserted in slot order.
                     self.rehash(self.lg + 1);
@@ -374,7 +374,7 @@ impl Builder {
     }
 
     /// Dense: each register holds the largest value of its coupons.
-    fn to_registers(&mut self) {
+    fn densify(&mut self) {
         let mut regs = vec![0u8; 1 << DEFAULT_LG_K].into_boxed_slice();
         let mask = regs.len() - 1;
         for &c in self.coupons.iter().filter(|&&c| c != 0) {
@@ -404,7 +404,7 @@ impl Builder {
             }
             Some(r) => {
                 if self.regs.is_none() {
-                    self.to_registers();
+                    self.densify();
                 }
                 let regs = self.regs.as_mut().expect("dense");
                 for (a, &b) in regs.iter_mut().zip(r.iter()) {
