@@ -178,6 +178,79 @@ class TestCatalogValues(unittest.TestCase):
                          {"core": 4, "user.id": 40})
 
 
+class TestCatalogGolden(unittest.TestCase):
+    """The whole catalog of a fixed workload, blobs included, against a digest
+    written by an earlier version (tests/fixtures/catalog/golden.json). It
+    pins what otlp_ingest stores, byte for byte: a change to decoding,
+    aggregation, sketches or samples that alters any stored value fails here.
+    When a change is meant to alter the catalog, say so in its commit and
+    rewrite the digest with OTELCAT_UPDATE_GOLDEN=1."""
+
+    GOLDEN = os.path.join(FIXTURES, "catalog", "golden.json")
+
+    @staticmethod
+    def workload():
+        import random
+        rnd = random.Random(7)
+        t0 = 1700000000000000000
+        reqs = []
+        for r in range(6):
+            spans = []
+            # 1 000 spans per request: each span name gets more distinct
+            # "high" values per transaction than a sparse sketch holds.
+            for i in range(1000):
+                n = r * 1000 + i
+                attrs = {"low": rnd.choice(["GET", "POST", "PUT"]), "mid": f"m{rnd.randrange(300)}",
+                         "high": f"u{n}", "n": rnd.randrange(1000), "d": round(rnd.random() * 100, 2),
+                         "ok": n % 3 == 0}
+                if n % 5 == 0:
+                    attrs["arr"] = [1, "x", n % 4]
+                events = [("retry", {"attempt": n % 4})] if n % 7 == 0 else ()
+                links = [{"rel": f"r{n % 9}"}] if n % 11 == 0 else ()
+                spans.append(span(f"op{rnd.randrange(5)}", kind=1 + n % 5, attrs=attrs, events=events,
+                                  links=links, t=t0 + n * 1_000_000_000))
+            reqs.append((traces(spans, service=f"s{r % 4}", host_name=f"h{r}"), None))
+        bodies = ["user {} logged in from 10.0.{}.{}", "disk {}% full on /dev/sd{}", "request {} took {} ms",
+                  "cache miss for key {}"]
+        for r in range(2):
+            recs = []
+            for i in range(300):
+                b = bodies[i % len(bodies)]
+                body = b.format(*(rnd.randrange(200) for _ in range(b.count("{}"))))
+                recs.append(log(body, severity_number=[9, 13, 17, 5][i % 4], severity_text=None,
+                                attrs={"code": rnd.randrange(20)}, t=t0 + (r * 300 + i) * 1_000_000_000))
+            reqs.append((logs(recs, service=f"s{r}"), None))
+        for r in range(2):
+            points = [({"queue": f"q{rnd.randrange(20)}", "host": f"h{rnd.randrange(100)}"}, float(i))
+                      for i in range(300)]
+            reqs.append((gauge("queue.depth", points, service=f"s{r}"), None))
+        return reqs
+
+    def test_catalog_digest(self):
+        import hashlib
+        db = connect()
+        reqs = self.workload()
+        for part in (reqs[: len(reqs) // 2], reqs[len(reqs) // 2:]):
+            db.execute("BEGIN")
+            for p, sig in part:
+                ingest(db, p, sig)
+            db.execute("COMMIT")
+        rows = []
+        for t in TABLES:
+            for row in db.execute(f"SELECT * FROM {t}"):
+                rows.append(t + ":" + repr(tuple(v.hex() if isinstance(v, bytes) else v for v in row)))
+        rows.sort()
+        got = {"rows": len(rows), "sha256": hashlib.sha256("\n".join(rows).encode()).hexdigest()}
+        if os.environ.get("OTELCAT_UPDATE_GOLDEN") == "1":
+            os.makedirs(os.path.dirname(self.GOLDEN), exist_ok=True)
+            with open(self.GOLDEN, "w") as f:
+                json.dump(got, f, indent=1)
+                f.write("\n")
+        with open(self.GOLDEN) as f:
+            want = json.load(f)
+        self.assertEqual(got, {"rows": want["rows"], "sha256": want["sha256"]})
+
+
 class TestLogTemplates(Tmp):
     LINES = ["connection closed by alpha port x", "connection closed by beta port y", "connection closed by gamma port z"]
 
