@@ -64,18 +64,23 @@ impl Samples {
         self.order.is_empty()
     }
     pub fn to_json(&self) -> String {
-        let mut out =
-            String::with_capacity(2 + self.order.iter().map(|s| s.len() + 1).sum::<usize>());
-        out.push('[');
-        for (i, s) in self.order.iter().enumerate() {
-            if i > 0 {
-                out.push(',');
-            }
-            out.push_str(s);
-        }
-        out.push(']');
-        out
+        json_array(&self.order)
     }
+}
+
+/// The JSON array of elements given as compact JSON texts.
+fn json_array<S: AsRef<str>>(elements: &[S]) -> String {
+    let len = elements.iter().map(|s| s.as_ref().len() + 1).sum::<usize>();
+    let mut out = String::with_capacity(2 + len);
+    out.push('[');
+    for (i, s) in elements.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push_str(s.as_ref());
+    }
+    out.push(']');
+    out
 }
 
 /// Deepest nesting accepted in a sample list (serde_json's own limit).
@@ -203,16 +208,7 @@ pub fn merge(
             picked.push(e);
         }
     }
-    let mut out = String::with_capacity(2 + picked.iter().map(|s| s.len() + 1).sum::<usize>());
-    out.push('[');
-    for (i, s) in picked.iter().enumerate() {
-        if i > 0 {
-            out.push(',');
-        }
-        out.push_str(s);
-    }
-    out.push(']');
-    Ok(out)
+    Ok(json_array(&picked))
 }
 
 fn array_arg<'a>(arg: Arg, pos: usize) -> Result<Option<&'a str>> {

@@ -1,5 +1,20 @@
 //! Helpers shared by the unit tests.
 
+use crate::otlp::{Encoding, Event, Limits, decode};
+
+/// The events of an OTLP/JSON text that must decode.
+pub fn json_events(text: &str) -> Vec<Event<'_>> {
+    let mut out = Vec::new();
+    decode(
+        text.as_bytes(),
+        Encoding::Json,
+        &Limits::default(),
+        &mut out,
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    out
+}
+
 /// Deterministic pseudo-random numbers (xorshift64) for the randomised
 /// tests: the same seed gives the same inputs on every run.
 pub struct XorShift(u64);

@@ -1245,17 +1245,7 @@ mod tests {
         assert!(checked > 3_000, "{checked}");
     }
 
-    fn events(text: &str) -> Vec<Event<'_>> {
-        let mut out = Vec::new();
-        decode(
-            text.as_bytes(),
-            Encoding::Json,
-            &Limits::default(),
-            &mut out,
-        )
-        .unwrap_or_else(|e| panic!("{e}"));
-        out
-    }
+    use crate::testutil::json_events as events;
 
     fn error(text: &[u8]) -> DecodeError {
         let mut out = Vec::new();

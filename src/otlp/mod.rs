@@ -1230,17 +1230,7 @@ mod tests {
     /// `recycle` runs the drop glue only for events that own memory.
     #[test]
     fn owned_values_are_seen() {
-        fn decoded(text: &str) -> Vec<Event<'_>> {
-            let mut out = Vec::new();
-            decode(
-                text.as_bytes(),
-                Encoding::Json,
-                &Limits::default(),
-                &mut out,
-            )
-            .unwrap();
-            out
-        }
+        use crate::testutil::json_events as decoded;
         let req = |attr: &str| {
             format!(
                 r#"{{"resourceSpans":[{{"scopeSpans":[{{"spans":[{{"name":"s","attributes":[{attr}]}}]}}]}}]}}"#
