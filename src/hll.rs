@@ -197,6 +197,20 @@ fn set_insert(table: &mut [u32], lg: u32, c: u32) -> bool {
     }
 }
 
+/// Whether a SET table of 2^lg slots (filled by [`set_insert`]) holds `c`.
+fn set_contains(table: &[u32], lg: u32, c: u32) -> bool {
+    let mask = (1u32 << lg) - 1;
+    let mut probe = c & mask;
+    let stride = ((c & KEY_MASK_26) >> lg) | 1;
+    loop {
+        match table[probe as usize] {
+            0 => return false,
+            x if x == c => return true,
+            _ => probe = (probe + stride) & mask,
+        }
+    }
+}
+
 /// DataSketches' default hash seed.
 const UPDATE_SEED: u64 = 9001;
 
@@ -543,6 +557,265 @@ impl Union {
     }
 }
 
+/// Images in exactly the form otelcat writes them, read in place: a
+/// compact LIST or SET with the HLL_4 target, or a compact HLL_4 image
+/// flagged out-of-order whose exceptions are listed in slot order. Every
+/// length and field is checked; anything else (foreign layouts, HLL_6/8,
+/// updatable images, damage) is not a `View` and goes through the crate.
+mod stored {
+    use super::{KEY_MASK_26, MAX_LG_K, MIN_LG_K};
+
+    pub enum View<'a> {
+        /// LIST or SET coupons, little-endian u32 each (none when empty),
+        /// and for a SET the crate's table of them (2^lg slots).
+        Coupons(&'a [u8], Option<(Vec<u32>, u32)>),
+        /// Dense: a nibble per register (value − cur_min, 15 = exception),
+        /// then the exceptions (slot | value << 26), by slot.
+        Hll4 {
+            cur_min: u8,
+            nibbles: &'a [u8],
+            aux: &'a [u8],
+        },
+    }
+
+    fn u32_at(b: &[u8], at: usize) -> u32 {
+        u32::from_le_bytes(b[at..at + 4].try_into().expect("4 bytes"))
+    }
+
+    /// The lg_k and view of an image, `None` when it is not in otelcat's form.
+    pub fn view(img: &[u8]) -> Option<(u8, View<'_>)> {
+        if img.len() < 8 || img[1] != 1 || img[2] != 7 {
+            return None;
+        }
+        let lg_k = img[3];
+        if !(MIN_LG_K..=MAX_LG_K).contains(&lg_k) {
+            return None;
+        }
+        let k = 1usize << lg_k;
+        let coupons_ok = |c: &[u8]| c.chunks_exact(4).all(|w| w != [0, 0, 0, 0]);
+        match (img[0], img[7]) {
+            // LIST: 8 slots, flags compact (+ empty), count in byte 6.
+            (2, 0) if img[4] == 3 => {
+                let n = img[6] as usize;
+                let ok = match img[5] {
+                    8 => n > 0 && n <= 8,
+                    12 => n == 0,
+                    _ => false,
+                };
+                let c = &img[8..];
+                (ok && c.len() == 4 * n && coupons_ok(c)).then_some((lg_k, View::Coupons(c, None)))
+            }
+            // SET: compact, count at byte 8.
+            (3, 1) if img[5] == 8 && img[6] == 0 && img.len() >= 12 => {
+                let (lg, n) = (img[4] as u32, u32_at(img, 8) as usize);
+                let c = &img[12..];
+                // The crate's checks: table size, count below it, no duplicates.
+                if !(5..=lg_k as u32 - 3).contains(&lg) || n == 0 || n >= 1 << lg {
+                    return None;
+                }
+                if c.len() != 4 * n || !coupons_ok(c) {
+                    return None;
+                }
+                let mut table = vec![0u32; 1 << lg];
+                for x in coupons(c) {
+                    if !super::set_insert(&mut table, lg, x) {
+                        return None;
+                    }
+                }
+                Some((lg_k, View::Coupons(c, Some((table, lg)))))
+            }
+            // HLL_4, compact, out-of-order.
+            (10, 2) if img[4] == 0 && img[5] == 0x18 && img.len() >= 40 + k / 2 => {
+                let cur_min = img[6];
+                let n_aux = u32_at(img, 36) as usize;
+                if u32_at(img, 32) as usize > k {
+                    return None; // registers at cur_min: the crate refuses more than k
+                }
+                let (nibbles, aux) = img[40..].split_at(k / 2);
+                if aux.len() != 4 * n_aux || cur_min > 63 {
+                    return None;
+                }
+                // Exactly one exception per nibble 15.
+                let tokens: usize = nibbles
+                    .chunks(127)
+                    .map(|c| {
+                        // Byte-wide counts (at most 254 a chunk): they vectorise.
+                        let n = c.iter().fold(0u8, |n, &b| {
+                            n + ((b & 15) == 15) as u8 + ((b >> 4) == 15) as u8
+                        });
+                        n as usize
+                    })
+                    .sum();
+                if tokens != n_aux {
+                    return None;
+                }
+                let mut prev = None;
+                for w in aux.chunks_exact(4) {
+                    let c = u32_at(w, 0);
+                    let (slot, v) = ((c & KEY_MASK_26) as usize, c >> 26);
+                    let nibble = (nibbles.get(slot / 2)? >> (4 * (slot & 1))) & 15;
+                    if prev.is_some_and(|p| p >= slot) || nibble != 15 || v < cur_min as u32 + 15 {
+                        return None;
+                    }
+                    prev = Some(slot);
+                }
+                Some((lg_k, View::Hll4 { cur_min, nibbles, aux }))
+            }
+            _ => None,
+        }
+    }
+
+    fn coupons(c: &[u8]) -> impl Iterator<Item = u32> + '_ {
+        c.chunks_exact(4).map(|w| u32_at(w, 0))
+    }
+
+    /// The registers of a dense view.
+    #[cfg(test)]
+    pub fn registers(cur_min: u8, nibbles: &[u8], aux: &[u8], regs: &mut [u8]) {
+        for (pair, &b) in regs.chunks_exact_mut(2).zip(nibbles) {
+            pair[0] = cur_min + (b & 15);
+            pair[1] = cur_min + (b >> 4);
+        }
+        for c in coupons(aux) {
+            regs[(c & KEY_MASK_26) as usize] = (c >> 26) as u8;
+        }
+    }
+
+    /// Takes the register-wise maximum of `regs` and what the view holds.
+    pub fn max_into(v: &View, regs: &mut [u8]) {
+        let k = regs.len();
+        match v {
+            View::Coupons(c, _) => {
+                for c in coupons(c) {
+                    let slot = (c & KEY_MASK_26) as usize & (k - 1);
+                    regs[slot] = regs[slot].max((c >> 26) as u8);
+                }
+            }
+            View::Hll4 {
+                cur_min,
+                nibbles,
+                aux,
+            } => {
+                // An exception reads as 0 here and comes from the list below.
+                let lane = |raw: u8| if raw == 15 { 0 } else { raw + cur_min };
+                // Fixed-size blocks of 32 registers, so that the loop vectorises.
+                let mut blocks = regs.chunks_exact_mut(32);
+                let mut ins = nibbles.chunks_exact(16);
+                for (r, n) in (&mut blocks).zip(&mut ins) {
+                    let mut dec = [0u8; 32];
+                    for i in 0..16 {
+                        dec[2 * i] = lane(n[i] & 15);
+                        dec[2 * i + 1] = lane(n[i] >> 4);
+                    }
+                    for (r, d) in r.iter_mut().zip(dec) {
+                        *r = (*r).max(d);
+                    }
+                }
+                for (pair, &b) in blocks.into_remainder().chunks_exact_mut(2).zip(ins.remainder()) {
+                    pair[0] = pair[0].max(lane(b & 15));
+                    pair[1] = pair[1].max(lane(b >> 4));
+                }
+                for c in coupons(aux) {
+                    let slot = (c & KEY_MASK_26) as usize;
+                    regs[slot] = regs[slot].max((c >> 26) as u8);
+                }
+            }
+        }
+    }
+
+    /// The register at `slot` of a dense view.
+    fn register(cur_min: u8, nibbles: &[u8], aux: &[u8], slot: usize) -> u8 {
+        let nibble = (nibbles[slot / 2] >> (4 * (slot & 1))) & 15;
+        if nibble < 15 {
+            return cur_min + nibble;
+        }
+        coupons(aux)
+            .find(|&x| (x & KEY_MASK_26) as usize == slot)
+            .map_or(0, |x| (x >> 26) as u8)
+    }
+
+    /// Whether the union of `a` and `b` (same lg_k) is `a` itself: every
+    /// coupon of a sparse `b` is in a sparse `a`, or every register of `b`
+    /// is at most `a`'s when `a` is dense. A dense `b` never fits in a
+    /// sparse `a` (the union is dense).
+    pub fn covers(a: &View, b: &View, lg_k: u8) -> bool {
+        let k = 1usize << lg_k;
+        match (a, b) {
+            (View::Coupons(ca, set), View::Coupons(cb, _)) => {
+                if cb.len() > ca.len() {
+                    return false;
+                }
+                match set {
+                    Some((table, lg)) => coupons(cb).all(|c| super::set_contains(table, *lg, c)),
+                    None => coupons(cb).all(|c| coupons(ca).any(|x| x == c)),
+                }
+            }
+            (View::Coupons(..), View::Hll4 { .. }) => false,
+            (
+                View::Hll4 {
+                    cur_min,
+                    nibbles,
+                    aux,
+                },
+                View::Coupons(cb, _),
+            ) => coupons(cb).all(|c| {
+                let slot = (c & KEY_MASK_26) as usize & (k - 1);
+                (c >> 26) as u8 <= register(*cur_min, nibbles, aux, slot)
+            }),
+            (
+                View::Hll4 {
+                    cur_min: ma,
+                    nibbles: na,
+                    aux: xa,
+                },
+                View::Hll4 {
+                    cur_min: mb,
+                    nibbles: nb,
+                    aux: xb,
+                },
+            ) => {
+                // Nibble by nibble, without decoding: an exception of `a`
+                // covers anything there, one of `b` is checked on its own.
+                let lane = |raw: u8, min: u8, token: u8| if raw == 15 { token } else { raw + min };
+                let bad = na.iter().zip(nb.iter()).fold(0u8, |bad, (&a, &b)| {
+                    let lo = (lane(b & 15, *mb, 0) > lane(a & 15, *ma, 255)) as u8;
+                    let hi = (lane(b >> 4, *mb, 0) > lane(a >> 4, *ma, 255)) as u8;
+                    bad | lo | hi
+                });
+                bad == 0
+                    && coupons(xb).all(|c| {
+                        (c >> 26) as u8 <= register(*ma, na, xa, (c & KEY_MASK_26) as usize)
+                    })
+            }
+        }
+    }
+}
+
+/// `hll_merge(a, b)` of two images in otelcat's stored form (same lg_k),
+/// read in place rather than decoded through the crate: `a` itself when
+/// `b` adds nothing to it (the common case of the catalog's UPSERTs: a
+/// batch of values the stored sketch has seen), else, when either is
+/// dense, the registers' maximum written as [`Union`] writes it. `None`
+/// (two sparse sketches that differ, or anything not in the stored form)
+/// sends the caller down the general path.
+pub fn merge_stored<'a>(a: &'a [u8], b: &[u8]) -> Option<std::borrow::Cow<'a, [u8]>> {
+    let ((ka, va), (kb, vb)) = (stored::view(a)?, stored::view(b)?);
+    if ka != kb {
+        return None;
+    }
+    if stored::covers(&va, &vb, ka) {
+        return Some(std::borrow::Cow::Borrowed(a));
+    }
+    let dense = |v: &stored::View| matches!(v, stored::View::Hll4 { .. });
+    if !dense(&va) && !dense(&vb) {
+        return None;
+    }
+    let mut regs = vec![0u8; 1 << ka];
+    stored::max_into(&va, &mut regs);
+    stored::max_into(&vb, &mut regs);
+    Some(std::borrow::Cow::Owned(dense::encode_hll4(ka, &regs)))
+}
+
 /// Register-level reading and writing of DataSketches HLL images (the
 /// layout in docs/FORMAT.md, section 2).
 mod dense {
@@ -678,70 +951,91 @@ mod dense {
     /// any order, which is what this does (no chain of dependent additions).
     pub fn encode_hll4(lg_k: u8, regs: &[u8]) -> Vec<u8> {
         let k = regs.len();
-        // Four interleaved histograms: neighbouring registers often hold
-        // the same value, and one table would make each increment wait for
-        // the previous one.
-        let mut h4 = [[0u32; 256]; 4];
-        for c in regs.chunks_exact(4) {
-            h4[0][c[0] as usize] += 1;
-            h4[1][c[1] as usize] += 1;
-            h4[2][c[2] as usize] += 1;
-            h4[3][c[3] as usize] += 1;
+        // Simple folds, so that they vectorise.
+        let cur_min = regs.iter().fold(u8::MAX, |m, &v| m.min(v));
+        let max = regs.iter().fold(0u8, |m, &v| m.max(v));
+        let mut out = Vec::with_capacity(40 + k / 2 + 16);
+        out.extend_from_slice(&[10, 1, 7, lg_k, 0, 0x08 | 0x10, cur_min, 2]);
+        out.resize(40, 0); // HIP accumulator (not valid: out-of-order), sums, counts: below
+        // A nibble holds register − cur_min; AUX_TOKEN (cur_min + 15 or
+        // more) defers to the exception list.
+        out.resize(40 + k / 2, 0);
+        pack_nibbles(regs, cur_min, &mut out[40..]);
+        // The registers at each value, from a histogram of the packed bytes
+        // (one increment per two registers; two tables, so that an
+        // increment need not wait for the previous one).
+        let mut h = [[0u32; 256]; 2];
+        for pair in out[40..].chunks_exact(2) {
+            h[0][pair[0] as usize] += 1;
+            h[1][pair[1] as usize] += 1;
         }
-        let mut hist = [0u32; 256];
-        for (v, n) in hist.iter_mut().enumerate() {
-            *n = h4[0][v] + h4[1][v] + h4[2][v] + h4[3][v];
+        let mut at = [0u32; 16];
+        for b in 0..256 {
+            let n = h[0][b] + h[1][b];
+            at[b & 15] += n;
+            at[b >> 4] += n;
         }
-        let cur_min = hist.iter().position(|&n| n > 0).unwrap_or(0) as u8;
-        let max = hist.iter().rposition(|&n| n > 0).unwrap_or(0) as u8;
-        let num_at_cur_min = hist[cur_min as usize];
-        let (mut kxq0, mut kxq1) = (hist[0] as f64, 0.0f64);
-        for (v, &n) in hist.iter().enumerate().skip(1) {
+        let (mut kxq0, mut kxq1) = (0.0f64, 0.0f64);
+        let mut add = |v: u8, n: u32| {
             if n > 0 {
-                let x = n as f64 * inv_pow2(v as u8);
+                let x = n as f64 * inv_pow2(v);
                 if v < 32 {
                     kxq0 += x;
                 } else {
                     kxq1 += x;
                 }
             }
-        }
-        let mut out = Vec::with_capacity(40 + k / 2 + 16);
-        out.extend_from_slice(&[10, 1, 7, lg_k, 0, 0x08 | 0x10, cur_min, 2]);
-        out.extend_from_slice(&0.0f64.to_le_bytes()); // HIP accumulator: not valid (out-of-order)
-        out.extend_from_slice(&kxq0.to_le_bytes());
-        out.extend_from_slice(&kxq1.to_le_bytes());
-        out.extend_from_slice(&num_at_cur_min.to_le_bytes());
-        let aux_at = out.len();
-        out.extend_from_slice(&0u32.to_le_bytes()); // exception count, below
-        // A register at cur_min + 15 or more is an exception: its nibble
-        // holds AUX_TOKEN and the exception list its value.
-        // Two simple loops (clamp, then pack pairs) that vectorise.
-        let clamped: Vec<u8> = regs.iter().map(|&v| (v - cur_min).min(AUX_TOKEN)).collect();
-        let at = out.len();
-        out.resize(at + k / 2, 0);
-        for (o, p) in out[at..].iter_mut().zip(clamped.chunks_exact(2)) {
-            *o = p[0] | (p[1] << 4);
-        }
-        if max - cur_min < AUX_TOKEN {
-            return out;
+        };
+        for (c, &n) in at.iter().enumerate().take(AUX_TOKEN as usize) {
+            add(cur_min + c as u8, n);
         }
         let mut aux = Vec::new();
-        for (c, chunk) in clamped.chunks_exact(16).enumerate() {
-            if chunk.iter().any(|&x| x == AUX_TOKEN) {
-                for (i, &x) in chunk.iter().enumerate() {
-                    if x == AUX_TOKEN {
-                        let slot = c * 16 + i;
-                        aux.push(((regs[slot] as u32) << 26) | slot as u32);
+        if max - cur_min >= AUX_TOKEN {
+            for (w, chunk) in out[40..].chunks(8).enumerate() {
+                let mut word = [0u8; 8];
+                word[..chunk.len()].copy_from_slice(chunk);
+                let x = u64::from_le_bytes(word);
+                // Bit 0 of a nibble is left set where all four bits are.
+                if x & (x >> 1) & (x >> 2) & (x >> 3) & 0x1111_1111_1111_1111 == 0 {
+                    continue;
+                }
+                for (i, &b) in chunk.iter().enumerate() {
+                    for (half, raw) in [(0, b & 15), (1, b >> 4)] {
+                        if raw == AUX_TOKEN {
+                            let slot = 2 * (8 * w + i) + half;
+                            aux.push(((regs[slot] as u32) << 26) | slot as u32);
+                        }
                     }
                 }
             }
         }
-        out[aux_at..aux_at + 4].copy_from_slice(&(aux.len() as u32).to_le_bytes());
+        for &c in &aux {
+            add((c >> 26) as u8, 1);
+        }
+        out[16..24].copy_from_slice(&kxq0.to_le_bytes());
+        out[24..32].copy_from_slice(&kxq1.to_le_bytes());
+        out[32..36].copy_from_slice(&at[0].to_le_bytes());
+        out[36..40].copy_from_slice(&(aux.len() as u32).to_le_bytes());
         for c in aux {
             out.extend_from_slice(&c.to_le_bytes());
         }
         out
+    }
+
+    /// Two registers a byte (low nibble first), each as min(v − cur_min, 15).
+    fn pack_nibbles(regs: &[u8], cur_min: u8, out: &mut [u8]) {
+        let nib = |v: u8| (v - cur_min).min(AUX_TOKEN);
+        // Fixed-size blocks of 32 registers, so that the loop vectorises.
+        let mut blocks = regs.chunks_exact(32);
+        let mut outs = out.chunks_exact_mut(16);
+        for (r, o) in (&mut blocks).zip(&mut outs) {
+            for i in 0..16 {
+                o[i] = nib(r[2 * i]) | (nib(r[2 * i + 1]) << 4);
+            }
+        }
+        for (p, o) in blocks.remainder().chunks_exact(2).zip(outs.into_remainder()) {
+            *o = nib(p[0]) | (nib(p[1]) << 4);
+        }
     }
 }
 
@@ -862,6 +1156,14 @@ pub fn hll_merge(ctx: Ctx, args: &[*mut sqlite3_value]) -> Result<()> {
             "hll_merge: wrong number of arguments ({}): give 2 or more sketches, or 1 to use it as an aggregate",
             args.len()
         );
+    }
+    if let [a, b] = args {
+        let (a, b) = (Arg(*a), Arg(*b));
+        if a.kind() == Kind::Blob && b.kind() == Kind::Blob {
+            if let Some(img) = merge_stored(a.blob(), b.blob()) {
+                return ctx.blob(&img);
+            }
+        }
     }
     let mut u = Union::default();
     for (i, &a) in args.iter().enumerate() {
@@ -1182,6 +1484,166 @@ mod tests {
                 "{na}+{nb}+1"
             );
         }
+    }
+
+    /// The in-place path of `hll_merge(a, b)` returns `a` exactly when the
+    /// general union holds what `a` holds (the same coupons when sparse,
+    /// the same registers when dense), and otherwise, when dense, the
+    /// general union's image byte for byte.
+    #[test]
+    fn merge_in_place_equals_the_general_union() {
+        use std::borrow::Cow;
+        let image = |vals: &[u64]| {
+            let mut b = Builder::new();
+            for v in vals {
+                b.add(v.to_string().as_bytes());
+            }
+            b.image()
+        };
+        // What an image holds, in a comparable form.
+        let content = |img: &[u8]| -> Vec<u32> {
+            let (lg_k, v) = stored::view(img).expect("own image");
+            match v {
+                stored::View::Coupons(c, _) => {
+                    let mut c: Vec<u32> = c
+                        .chunks_exact(4)
+                        .map(|w| u32::from_le_bytes(w.try_into().unwrap()))
+                        .collect();
+                    c.sort_unstable();
+                    c
+                }
+                stored::View::Hll4 { cur_min, nibbles, aux } => {
+                    let mut regs = vec![0u8; 1 << lg_k];
+                    stored::registers(cur_min, nibbles, aux, &mut regs);
+                    // Tagged apart from any coupon list.
+                    std::iter::once(u32::MAX).chain(regs.iter().map(|&r| r as u32)).collect()
+                }
+            }
+        };
+        let general = |a: &[u8], b: &[u8]| {
+            let mut u = Union::default();
+            u.add(a, &decode(a).unwrap());
+            u.add(b, &decode(b).unwrap());
+            u.result().unwrap()
+        };
+        let mut r = crate::testutil::XorShift::new(0x51ED_2701);
+        let (mut yes, mut no, mut sparse) = (0, 0, 0);
+        for &na in &[0u64, 3, 8, 9, 30, 200, 384, 385, 2_000, 60_000] {
+            let a_vals: Vec<u64> = (0..na).collect();
+            let a = image(&a_vals);
+            for _ in 0..12 {
+                // Some of a's values, perhaps with new ones.
+                let nb = r.below(20) + r.below(2) * r.below(3_000);
+                let fresh = r.below(3);
+                let mut b_vals: Vec<u64> = (0..nb).map(|_| r.below(na.max(1))).collect();
+                b_vals.extend((0..fresh).map(|i| 1_000_000 + r.below(1 << 40) + i));
+                if na == 0 {
+                    b_vals.retain(|&v| v >= 1_000_000);
+                }
+                let b = image(&b_vals);
+                let want = general(&a, &b);
+                let same = content(&want) == content(&a);
+                let what = format!("na={na} b={} values", b_vals.len());
+                match merge_stored(&a, &b) {
+                    Some(Cow::Borrowed(img)) => {
+                        assert!(same, "{what}");
+                        assert_eq!(img, &a[..]);
+                        yes += 1;
+                    }
+                    Some(Cow::Owned(img)) => {
+                        assert!(!same, "{what}");
+                        assert_eq!(img, want, "{what}");
+                        no += 1;
+                    }
+                    None => {
+                        assert!(!same && a[0] != 10 && b[0] != 10, "{what}");
+                        sparse += 1;
+                    }
+                }
+            }
+            assert!(matches!(merge_stored(&a, &a), Some(Cow::Borrowed(_))), "na={na}");
+        }
+        assert!(yes > 40 && no > 10 && sparse > 5, "{yes} {no} {sparse}");
+        // Not in otelcat's form: the general path decides.
+        let dense = image(&(0..5_000).collect::<Vec<_>>());
+        let small = image(&[1, 2, 3]);
+        let foreign8 = {
+            let mut u = HllUnion::new(12).unwrap();
+            update_bytes(&mut u, b"1");
+            u.to_sketch(HllType::Hll8).serialize()
+        };
+        assert!(merge_stored(&dense, &foreign8).is_none());
+        for cut in [0, 1, 8, 40, dense.len() - 1] {
+            assert!(merge_stored(&dense[..cut], &small).is_none(), "cut {cut}");
+            assert!(merge_stored(&dense, &dense[..cut]).is_none(), "cut {cut}");
+        }
+        let other_k = encode(&sketch_of(1..4, 11));
+        assert!(merge_stored(&small, &other_k).is_none());
+        // Damaged images: what the in-place path takes, the crate reads too
+        // (so bad input still gets the crate's error, never a result).
+        let mut taken = 0;
+        for img in [&dense, &small, &image(&(0..100).collect::<Vec<_>>())] {
+            for i in 0..img.len().min(2100) {
+                for v in [0u8, 1, 0x0f, 0xf0, 0xff] {
+                    let mut m = img.clone();
+                    m[i] = v;
+                    for (x, y) in [(&m, &small), (&dense, &m), (&m, &dense)] {
+                        if merge_stored(x, y).is_some() {
+                            assert!(
+                                decode(x).is_ok() && decode(y).is_ok(),
+                                "byte {i} = {v}: {:?} {:?}",
+                                decode(x).err(),
+                                decode(y).err()
+                            );
+                            taken += 1;
+                        }
+                    }
+                }
+            }
+        }
+        assert!(taken > 1000, "{taken}");
+        // A SET holding a coupon twice: the crate refuses it, so must this path.
+        let set = image(&(0..100).collect::<Vec<_>>());
+        let mut twice = set.clone();
+        twice.copy_within(12..16, 16);
+        assert!(decode(&twice).is_err());
+        assert!(merge_stored(&twice, &small).is_none() && merge_stored(&set, &twice).is_none());
+    }
+
+    /// `encode_hll4` writes what the crate's union writes for the same
+    /// registers (read from an HLL_8 image), at several lg_k, with and
+    /// without exceptions, registers at 32 and above included.
+    #[test]
+    fn hll4_encoding_equals_the_crate_conversion() {
+        let mut r = crate::testutil::XorShift::new(0xD1B5_4A32_D192_ED03);
+        let mut checked_aux = 0;
+        for lg_k in [4u8, 5, 7, 12, 14] {
+            let k = 1usize << lg_k;
+            for (lo, span) in [(0u64, 1u64), (0, 4), (1, 12), (5, 20), (2, 62), (30, 10)] {
+                let regs: Vec<u8> = (0..k).map(|_| (lo + r.below(span)) as u8).collect();
+                let mut img8 = vec![10, 1, 7, lg_k, 0, 0x08 | 0x10, 0, 2 | (2 << 2)];
+                img8.resize(40, 0);
+                img8.extend_from_slice(&regs);
+                let mut u = HllUnion::new(lg_k).unwrap();
+                u.update(&decode(&img8).unwrap());
+                let want = encode(&u.to_sketch(STORED_TYPE));
+                let got = dense::encode_hll4(lg_k, &regs);
+                let what = format!("lg_k {lg_k}, registers {lo}..{}", lo + span);
+                assert_eq!(got.len(), want.len(), "{what}");
+                // Same bytes but the HIP field (not valid) and exception order.
+                let end = 40 + k / 2;
+                assert_eq!(got[..8], want[..8], "{what}");
+                assert_eq!(got[16..end], want[16..end], "{what}");
+                let aux = |img: &[u8]| {
+                    let mut v: Vec<&[u8]> = img[end..].chunks(4).collect();
+                    v.sort();
+                    v.concat()
+                };
+                assert_eq!(aux(&got), aux(&want), "{what}");
+                checked_aux += (got.len() > end) as usize;
+            }
+        }
+        assert!(checked_aux >= 8, "{checked_aux}");
     }
 
     #[test]

@@ -126,6 +126,14 @@ fn json_kind(v: &Value) -> &'static str {
 /// The elements of a JSON array text, validated, each in compact form
 /// (borrowed when it is compact already, as otelcat writes them).
 fn array_elements(array_text: &str) -> std::result::Result<Vec<Cow<'_, str>>, String> {
+    match plain_strings(array_text) {
+        Some(items) => Ok(items),
+        None => parsed_elements(array_text),
+    }
+}
+
+/// [`array_elements`] through the JSON parser.
+fn parsed_elements(array_text: &str) -> std::result::Result<Vec<Cow<'_, str>>, String> {
     // The nesting scan only matters when the text has that many brackets.
     if array_text
         .bytes()
@@ -169,6 +177,40 @@ fn array_elements(array_text: &str) -> std::result::Result<Vec<Cow<'_, str>>, St
             }
         })
         .collect()
+}
+
+/// The elements of an array of strings without escapes or whitespace, as
+/// otelcat writes sample lists (`["GET","POST"]`), read without the JSON
+/// parser: such a text is valid JSON, compact, and its elements are the
+/// quoted slices. `None` for anything else (the parser reads that).
+fn plain_strings(text: &str) -> Option<Vec<Cow<'_, str>>> {
+    let b = text.as_bytes();
+    if b.len() < 2 || b[0] != b'[' || b[b.len() - 1] != b']' {
+        return None;
+    }
+    let mut out = Vec::new();
+    let mut i = 1;
+    if b.len() == 2 {
+        return Some(out);
+    }
+    loop {
+        if b.get(i) != Some(&b'"') {
+            return None;
+        }
+        let len = b[i + 1..]
+            .iter()
+            .position(|&c| c == b'"' || c == b'\\' || c < 0x20)?;
+        let end = i + 1 + len;
+        if b[end] != b'"' {
+            return None;
+        }
+        out.push(Cow::Borrowed(&text[i..=end]));
+        match b.get(end + 1) {
+            Some(b',') => i = end + 2,
+            Some(b']') if end + 2 == b.len() => return Some(out),
+            _ => return None,
+        }
+    }
 }
 
 /// Whether every escape of a JSON string is one serde_json writes itself
@@ -336,6 +378,51 @@ mod tests {
             .unwrap(),
             r#"["aA","x y",[1,2],{"k":"v w"},"q\"\n","/"]"#
         );
+    }
+
+    /// The parser-free reading of plain string arrays gives what the JSON
+    /// parser gives, and refuses whatever is not exactly such an array.
+    #[test]
+    fn plain_string_arrays_read_like_the_parser() {
+        let plain = [
+            "[]",
+            r#"[""]"#,
+            r#"["GET"]"#,
+            r#"["a","b","a"]"#,
+            "[\"é ü\",\"日本\",\"x y\",\"\u{7f}\"]",
+        ];
+        for t in plain {
+            let fast = plain_strings(t).unwrap_or_else(|| panic!("{t}"));
+            assert_eq!(fast, parsed_elements(t).unwrap(), "{t}");
+        }
+        let other = [
+            "",
+            "[",
+            "]",
+            "[ ]",
+            r#"[ "a"]"#,
+            r#"["a" ]"#,
+            r#"["a",]"#,
+            r#"[,"a"]"#,
+            r#"["a""b"]"#,
+            r#"["a"]]"#,
+            r#"["a\"b"]"#,
+            r#"["a\n"]"#,
+            "[\"a\u{1}\"]",
+            "[\"a\tb\"]",
+            r#"["a"#,
+            r#"[1,"a"]"#,
+            r#"["a",1]"#,
+            r#"[["a"]]"#,
+            r#"{"a":"b"}"#,
+            r#""a""#,
+        ];
+        for t in other {
+            assert!(plain_strings(t).is_none(), "{t}");
+            // Same answer as before this reader existed.
+            let _ = array_elements(t);
+        }
+        assert_eq!(merge(Some(r#"["a"]"#), Some(r#"["a\u0062","b"]"#), 10).unwrap(), r#"["a","ab","b"]"#);
     }
 
     #[test]
