@@ -41,12 +41,15 @@ ON CONFLICT(metric_name, key_scope, key_name) DO UPDATE SET
   last_seen = max(coalesce(last_seen, excluded.last_seen), coalesce(excluded.last_seen, last_seen));
 
 -- name: metric_refresh
--- Rewrites only the rows whose values change (a key on every record stays at 100 %).
-UPDATE metric_keys SET key_percentage = n.p, estimated_cardinality = n.c
-FROM (SELECT rowid AS id, 100.0 * key_count / (SELECT max(total_sample_count, 1) FROM metrics WHERE name = ?1) AS p,
-             hll_count(hll_sketch) AS c
-      FROM metric_keys WHERE metric_name = ?1) AS n
-WHERE metric_keys.rowid = n.id AND (key_percentage IS NOT n.p OR estimated_cardinality IS NOT n.c);
+-- Rewrites only the rows whose values change (a key on every record stays
+-- at 100 %). The expressions are written twice: SQLite evaluates the SET
+-- ones only for the rows the WHERE keeps.
+UPDATE metric_keys SET
+  key_percentage = 100.0 * key_count / (SELECT max(total_sample_count, 1) FROM metrics WHERE name = ?1),
+  estimated_cardinality = hll_count(hll_sketch)
+WHERE metric_name = ?1
+  AND (key_percentage IS NOT 100.0 * key_count / (SELECT max(total_sample_count, 1) FROM metrics WHERE name = ?1)
+       OR estimated_cardinality IS NOT hll_count(hll_sketch));
 
 -- name: metric_series_refresh
 UPDATE metrics SET estimated_active_series = hll_count(series_sketch) WHERE name = ?1;
@@ -89,14 +92,18 @@ ON CONFLICT(span_name, key_scope, key_name, event_name) DO UPDATE SET
   last_seen = max(coalesce(last_seen, excluded.last_seen), coalesce(excluded.last_seen, last_seen));
 
 -- name: span_refresh
-UPDATE span_keys SET key_percentage = n.p, estimated_cardinality = n.c
-FROM (SELECT k.rowid AS id, 100.0 * k.key_count / max(1, CASE k.key_scope
-          WHEN 'event' THEN (SELECT event_count FROM span_events e WHERE e.span_name = ?1 AND e.event_name = k.event_name)
-          WHEN 'link' THEN (SELECT link_count FROM spans WHERE name = ?1)
-          ELSE (SELECT total_sample_count FROM spans WHERE name = ?1) END) AS p,
-        hll_count(k.hll_sketch) AS c
-      FROM span_keys k WHERE k.span_name = ?1) AS n
-WHERE span_keys.rowid = n.id AND (key_percentage IS NOT n.p OR estimated_cardinality IS NOT n.c);
+UPDATE span_keys SET
+  key_percentage = 100.0 * key_count / max(1, CASE key_scope
+    WHEN 'event' THEN (SELECT event_count FROM span_events e WHERE e.span_name = ?1 AND e.event_name = span_keys.event_name)
+    WHEN 'link' THEN (SELECT link_count FROM spans WHERE name = ?1)
+    ELSE (SELECT total_sample_count FROM spans WHERE name = ?1) END),
+  estimated_cardinality = hll_count(hll_sketch)
+WHERE span_name = ?1
+  AND (key_percentage IS NOT 100.0 * key_count / max(1, CASE key_scope
+         WHEN 'event' THEN (SELECT event_count FROM span_events e WHERE e.span_name = ?1 AND e.event_name = span_keys.event_name)
+         WHEN 'link' THEN (SELECT link_count FROM spans WHERE name = ?1)
+         ELSE (SELECT total_sample_count FROM spans WHERE name = ?1) END)
+       OR estimated_cardinality IS NOT hll_count(hll_sketch));
 
 -- name: log
 INSERT INTO logs(severity, total_sample_count, first_seen, last_seen)
@@ -125,11 +132,12 @@ ON CONFLICT(severity, key_scope, key_name) DO UPDATE SET
   last_seen = max(coalesce(last_seen, excluded.last_seen), coalesce(excluded.last_seen, last_seen));
 
 -- name: log_refresh
-UPDATE log_keys SET key_percentage = n.p, estimated_cardinality = n.c
-FROM (SELECT rowid AS id, 100.0 * key_count / (SELECT max(total_sample_count, 1) FROM logs WHERE severity = ?1) AS p,
-             hll_count(hll_sketch) AS c
-      FROM log_keys WHERE severity = ?1) AS n
-WHERE log_keys.rowid = n.id AND (key_percentage IS NOT n.p OR estimated_cardinality IS NOT n.c);
+UPDATE log_keys SET
+  key_percentage = 100.0 * key_count / (SELECT max(total_sample_count, 1) FROM logs WHERE severity = ?1),
+  estimated_cardinality = hll_count(hll_sketch)
+WHERE severity = ?1
+  AND (key_percentage IS NOT 100.0 * key_count / (SELECT max(total_sample_count, 1) FROM logs WHERE severity = ?1)
+       OR estimated_cardinality IS NOT hll_count(hll_sketch));
 
 -- name: log_template
 INSERT INTO log_body_templates(severity, service_name, cluster_id, template, example, count, first_seen, last_seen)
