@@ -838,6 +838,14 @@ pub struct Stmt {
     db: *mut sqlite3,
 }
 
+/// A parameter for [`Stmt::run_with`], bound without a copy.
+pub enum Param<'a> {
+    Int(i64),
+    Text(&'a str),
+    Blob(&'a [u8]),
+    Null,
+}
+
 /// The connection's current error message.
 pub fn errmsg(db: *mut sqlite3) -> String {
     let p = sqlite!(errmsg(db));
@@ -893,6 +901,46 @@ impl Stmt {
             b.len() as u64,
             transient(),
         )))
+    }
+    /// Binds `params` to ?1, ?2, … without copying them (SQLITE_STATIC:
+    /// SQLite reads them in place while the statement runs), runs the
+    /// statement to its end, then resets it and clears its bindings, so
+    /// that SQLite keeps no pointer into `params` once this returns.
+    pub fn run_with(&mut self, params: &[Param<'_>]) -> Result<()> {
+        let r = self.bind_static(params).and_then(|()| {
+            while self.step()? {}
+            Ok(())
+        });
+        self.reset();
+        sqlite!(clear_bindings(self.raw));
+        r
+    }
+    fn bind_static(&mut self, params: &[Param<'_>]) -> Result<()> {
+        for (i, p) in params.iter().enumerate() {
+            let i = i as c_int + 1;
+            // SQLITE_STATIC is the null destructor.
+            let rc = match *p {
+                Param::Int(v) => sqlite!(bind_int64(self.raw, i, v)),
+                Param::Null => sqlite!(bind_null(self.raw, i)),
+                Param::Text(s) => sqlite!(bind_text64(
+                    self.raw,
+                    i,
+                    s.as_ptr() as *const c_char,
+                    s.len() as u64,
+                    None,
+                    SQLITE_UTF8 as u8,
+                )),
+                Param::Blob(b) => sqlite!(bind_blob64(
+                    self.raw,
+                    i,
+                    b.as_ptr() as *const c_void,
+                    b.len() as u64,
+                    None,
+                )),
+            };
+            self.check(rc)?;
+        }
+        Ok(())
     }
     /// Steps once: `Ok(true)` when a row is ready.
     pub fn step(&mut self) -> Result<bool> {

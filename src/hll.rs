@@ -659,7 +659,14 @@ mod stored {
                     }
                     prev = Some(slot);
                 }
-                Some((lg_k, View::Hll4 { cur_min, nibbles, aux }))
+                Some((
+                    lg_k,
+                    View::Hll4 {
+                        cur_min,
+                        nibbles,
+                        aux,
+                    },
+                ))
             }
             _ => None,
         }
@@ -711,7 +718,11 @@ mod stored {
                         *r = (*r).max(d);
                     }
                 }
-                for (pair, &b) in blocks.into_remainder().chunks_exact_mut(2).zip(ins.remainder()) {
+                for (pair, &b) in blocks
+                    .into_remainder()
+                    .chunks_exact_mut(2)
+                    .zip(ins.remainder())
+                {
                     pair[0] = pair[0].max(lane(b & 15));
                     pair[1] = pair[1].max(lane(b >> 4));
                 }
@@ -1033,7 +1044,11 @@ mod dense {
                 o[i] = nib(r[2 * i]) | (nib(r[2 * i + 1]) << 4);
             }
         }
-        for (p, o) in blocks.remainder().chunks_exact(2).zip(outs.into_remainder()) {
+        for (p, o) in blocks
+            .remainder()
+            .chunks_exact(2)
+            .zip(outs.into_remainder())
+        {
             *o = nib(p[0]) | (nib(p[1]) << 4);
         }
     }
@@ -1512,11 +1527,17 @@ mod tests {
                     c.sort_unstable();
                     c
                 }
-                stored::View::Hll4 { cur_min, nibbles, aux } => {
+                stored::View::Hll4 {
+                    cur_min,
+                    nibbles,
+                    aux,
+                } => {
                     let mut regs = vec![0u8; 1 << lg_k];
                     stored::registers(cur_min, nibbles, aux, &mut regs);
                     // Tagged apart from any coupon list.
-                    std::iter::once(u32::MAX).chain(regs.iter().map(|&r| r as u32)).collect()
+                    std::iter::once(u32::MAX)
+                        .chain(regs.iter().map(|&r| r as u32))
+                        .collect()
                 }
             }
         };
@@ -1561,7 +1582,10 @@ mod tests {
                     }
                 }
             }
-            assert!(matches!(merge_stored(&a, &a), Some(Cow::Borrowed(_))), "na={na}");
+            assert!(
+                matches!(merge_stored(&a, &a), Some(Cow::Borrowed(_))),
+                "na={na}"
+            );
         }
         assert!(yes > 40 && no > 10 && sparse > 5, "{yes} {no} {sparse}");
         // Not in otelcat's form: the general path decides.

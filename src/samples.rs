@@ -422,7 +422,10 @@ mod tests {
             // Same answer as before this reader existed.
             let _ = array_elements(t);
         }
-        assert_eq!(merge(Some(r#"["a"]"#), Some(r#"["a\u0062","b"]"#), 10).unwrap(), r#"["a","ab","b"]"#);
+        assert_eq!(
+            merge(Some(r#"["a"]"#), Some(r#"["a\u0062","b"]"#), 10).unwrap(),
+            r#"["a","ab","b"]"#
+        );
     }
 
     #[test]

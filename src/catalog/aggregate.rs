@@ -164,9 +164,27 @@ impl KeyAgg {
             }
         }
     }
-    /// Samples as the catalog stores them: a JSON array of strings.
+    /// Samples as the catalog stores them: a JSON array of strings, as
+    /// serde_json writes it (a string without `"`, `\\` or control
+    /// characters is written as it is; others go through serde_json).
     pub fn samples_json(&self) -> String {
-        serde_json::to_string(&self.samples).expect("strings serialize")
+        let len: usize = self.samples.iter().map(|s| s.len() + 3).sum();
+        let mut out = String::with_capacity(2 + len);
+        out.push('[');
+        for (i, s) in self.samples.iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            if s.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') {
+                out.push('"');
+                out.push_str(s);
+                out.push('"');
+            } else {
+                out.push_str(&serde_json::to_string(s).expect("strings serialize"));
+            }
+        }
+        out.push(']');
+        out
     }
 }
 
@@ -897,7 +915,34 @@ pub fn apply(
 
 #[cfg(test)]
 mod tests {
-    use super::same;
+    use super::{KeyAgg, same};
+
+    /// Sample lists are written as serde_json writes them, escapes included.
+    #[test]
+    fn samples_json_is_what_serde_json_writes() {
+        let tricky = [
+            "",
+            "GET",
+            "a\"b",
+            "back\\slash",
+            "tab\there",
+            "nl\n",
+            "\u{1}\u{1f}",
+            "\u{7f}",
+            "é/日本",
+            "</script>",
+            "\u{2028}",
+        ];
+        for n in 0..=tricky.len() {
+            let mut k = KeyAgg::new(0);
+            k.samples = tricky[..n].iter().map(|s| s.to_string()).collect();
+            assert_eq!(
+                k.samples_json(),
+                serde_json::to_string(&k.samples).unwrap(),
+                "{n}"
+            );
+        }
+    }
 
     /// The inlined comparison agrees with `==` at every length and at every
     /// position of a differing byte.

@@ -4,7 +4,7 @@
 use ahash::AHashMap as Map;
 
 use super::aggregate::{Batch, Counted, KeyAgg, Keys, PatternGroup, Seen};
-use crate::ffi::{Error, Result, Stmt, sqlite3};
+use crate::ffi::{Error, Param, Result, Stmt, sqlite3};
 use crate::hll;
 
 pub const SCHEMA: &str = include_str!("../../sql/schema.sql");
@@ -37,31 +37,19 @@ pub struct Writer {
 
 /// 'YYYY-MM-DD HH:MM:SS' of unix seconds (UTC), as SQLite's datetime().
 pub fn datetime(secs: i64) -> String {
-    let days = secs.div_euclid(86_400);
-    let rem = secs.rem_euclid(86_400);
-    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = if m <= 2 { y + 1 } else { y };
-    if !(0..=9999).contains(&y) {
-        return format!(
-            "{:04}-{:02}-{:02} {:02}:{:02}:{:02}",
-            y,
-            m,
-            d,
-            rem / 3600,
-            rem % 3600 / 60,
-            rem % 60
-        );
+    match datetime_bytes(secs) {
+        Some(b) => String::from_utf8(b.to_vec()).expect("ASCII digits"),
+        None => datetime_wide(secs),
     }
-    // The common case without the formatting machinery (two per key row).
+}
+
+/// [`datetime`] of a time in years 0 to 9999, without allocating (two
+/// per key row of a flush).
+fn datetime_bytes(secs: i64) -> Option<[u8; 19]> {
+    let (y, m, d, rem) = civil(secs);
+    if !(0..=9999).contains(&y) {
+        return None;
+    }
     let mut out = *b"0000-00-00 00:00:00";
     let mut put = |at: usize, v: i64, digits: usize| {
         let mut v = v;
@@ -76,7 +64,39 @@ pub fn datetime(secs: i64) -> String {
     put(11, rem / 3600, 2);
     put(14, rem % 3600 / 60, 2);
     put(17, rem % 60, 2);
-    String::from_utf8(out.to_vec()).expect("ASCII digits")
+    Some(out)
+}
+
+/// [`datetime`] of years outside 0 to 9999 (as SQLite prints them).
+fn datetime_wide(secs: i64) -> String {
+    let (y, m, d, rem) = civil(secs);
+    format!(
+        "{:04}-{:02}-{:02} {:02}:{:02}:{:02}",
+        y,
+        m,
+        d,
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+/// Year, month, day and seconds of the day of unix seconds (UTC).
+fn civil(secs: i64) -> (i64, i64, i64, i64) {
+    let days = secs.div_euclid(86_400);
+    let rem = secs.rem_euclid(86_400);
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = if m <= 2 { y + 1 } else { y };
+    (y, m, d, rem)
 }
 
 fn sketch_bytes(b: &hll::Builder) -> Vec<u8> {
@@ -124,25 +144,39 @@ impl Writer {
     /// metric_key / log_key: (entity, scope, key, count, samples, sketch, first, last).
     fn keys(&mut self, stmt: &'static str, entity: &str, scope: &str, keys: &Keys) -> Result<()> {
         for (k, a) in sorted_keys(keys) {
-            let st = self.st(stmt);
-            st.bind_text(1, entity)?;
-            st.bind_text(2, scope)?;
-            st.bind_text(3, k)?;
-            bind_key(st, 4, a)?;
-            st.run()?;
+            let v = KeyValues::of(a);
+            let [count, samples, sketch, first, last] = v.params();
+            let params = [
+                Param::Text(entity),
+                Param::Text(scope),
+                Param::Text(k),
+                count,
+                samples,
+                sketch,
+                first,
+                last,
+            ];
+            self.st(stmt).run_with(&params)?;
         }
         Ok(())
     }
 
     fn span_keys(&mut self, span: &str, scope: &str, event: &str, keys: &Keys) -> Result<()> {
         for (k, a) in sorted_keys(keys) {
-            let st = self.st("span_key");
-            st.bind_text(1, span)?;
-            st.bind_text(2, scope)?;
-            st.bind_text(3, k)?;
-            st.bind_text(4, event)?;
-            bind_key(st, 5, a)?;
-            st.run()?;
+            let v = KeyValues::of(a);
+            let [count, samples, sketch, first, last] = v.params();
+            let params = [
+                Param::Text(span),
+                Param::Text(scope),
+                Param::Text(k),
+                Param::Text(event),
+                count,
+                samples,
+                sketch,
+                first,
+                last,
+            ];
+            self.st("span_key").run_with(&params)?;
         }
         Ok(())
     }
@@ -308,20 +342,76 @@ fn final_target(later: &[(u64, u64)], mut to: u64) -> u64 {
 }
 
 fn bind_seen(st: &mut Stmt, at: i32, s: &Seen) -> Result<()> {
-    if s.is_none() {
-        st.bind_null(at)?;
-        return st.bind_null(at + 1);
+    match seen_text(s) {
+        None => {
+            st.bind_null(at)?;
+            st.bind_null(at + 1)
+        }
+        Some([first, last]) => {
+            st.bind_text(at, first.as_str())?;
+            st.bind_text(at + 1, last.as_str())
+        }
     }
-    st.bind_text(at, &datetime(s.first))?;
-    st.bind_text(at + 1, &datetime(s.last))
 }
 
-/// (count, samples, sketch, first, last) from position `at`.
-fn bind_key(st: &mut Stmt, at: i32, a: &KeyAgg) -> Result<()> {
-    st.bind_i64(at, a.count as i64)?;
-    st.bind_text(at + 1, &a.samples_json())?;
-    st.bind_blob(at + 2, &sketch_bytes(&a.sketch))?;
-    bind_seen(st, at + 3, &a.seen)
+/// A time as the catalog stores it, on the stack for years 0 to 9999.
+enum TimeText {
+    Short([u8; 19]),
+    Wide(String),
+}
+
+impl TimeText {
+    fn of(secs: i64) -> TimeText {
+        match datetime_bytes(secs) {
+            Some(b) => TimeText::Short(b),
+            None => TimeText::Wide(datetime_wide(secs)),
+        }
+    }
+    fn as_str(&self) -> &str {
+        match self {
+            TimeText::Short(b) => std::str::from_utf8(b).expect("ASCII digits"),
+            TimeText::Wide(s) => s,
+        }
+    }
+}
+
+/// First and last seen as text; `None` when nothing was seen (a metric
+/// that came without data points).
+fn seen_text(s: &Seen) -> Option<[TimeText; 2]> {
+    (!s.is_none()).then(|| [TimeText::of(s.first), TimeText::of(s.last)])
+}
+
+/// The values a key row is written with, owned for the statement's run.
+struct KeyValues {
+    count: i64,
+    samples: String,
+    sketch: Vec<u8>,
+    seen: Option<[TimeText; 2]>,
+}
+
+impl KeyValues {
+    fn of(a: &KeyAgg) -> KeyValues {
+        KeyValues {
+            count: a.count as i64,
+            samples: a.samples_json(),
+            sketch: sketch_bytes(&a.sketch),
+            seen: seen_text(&a.seen),
+        }
+    }
+    /// (count, samples, sketch, first, last).
+    fn params(&self) -> [Param<'_>; 5] {
+        let (first, last) = match &self.seen {
+            Some([f, l]) => (Param::Text(f.as_str()), Param::Text(l.as_str())),
+            None => (Param::Null, Param::Null),
+        };
+        [
+            Param::Int(self.count),
+            Param::Text(&self.samples),
+            Param::Blob(&self.sketch),
+            first,
+            last,
+        ]
+    }
 }
 
 /// Keys in name order (deterministic writes).
