@@ -771,7 +771,9 @@ mod stored {
     pub fn union_order<'v>(v: &'v View) -> Box<dyn Iterator<Item = u32> + 'v> {
         match v {
             View::Coupons(c, None) => Box::new(coupons(c)),
-            View::Coupons(_, Some((table, _))) => Box::new(table.iter().copied().filter(|&c| c != 0)),
+            View::Coupons(_, Some((table, _))) => {
+                Box::new(table.iter().copied().filter(|&c| c != 0))
+            }
             View::Hll4 { .. } => Box::new(std::iter::empty()),
         }
     }
@@ -868,7 +870,11 @@ pub fn merge_stored<'a>(a: &'a [u8], b: &[u8]) -> Option<std::borrow::Cow<'a, [u
         // sketch's container, then adds the other's coupons in the order
         // its container holds them; a builder does the same and lays them
         // out as the union does (and densifies as it does).
-        let (first, second) = if stored::is_empty(&va) { (&vb, &va) } else { (&va, &vb) };
+        let (first, second) = if stored::is_empty(&va) {
+            (&vb, &va)
+        } else {
+            (&va, &vb)
+        };
         let mut b = Builder::from_sparse(first)?;
         for c in stored::union_order(second) {
             b.add_coupon(c);

@@ -179,30 +179,40 @@ fn parsed_elements(array_text: &str) -> std::result::Result<Vec<Cow<'_, str>>, S
         .collect()
 }
 
-/// The elements of an array of strings without escapes or whitespace, as
-/// otelcat writes sample lists (`["GET","POST"]`), read without the JSON
-/// parser: such a text is valid JSON, compact, and its elements are the
-/// quoted slices. `None` for anything else (the parser reads that).
+/// The elements of an array of strings without whitespace, control
+/// characters or escapes other than serde_json's short ones (`\"` `\\`
+/// `\n` `\r` `\t` `\b` `\f`), as otelcat writes sample lists
+/// (`["GET","POST"]`), read without the JSON parser: such a text is valid
+/// JSON, compact, and its elements are the quoted slices. `None` for
+/// anything else (the parser reads that).
 fn plain_strings(text: &str) -> Option<Vec<Cow<'_, str>>> {
     let b = text.as_bytes();
     if b.len() < 2 || b[0] != b'[' || b[b.len() - 1] != b']' {
         return None;
     }
-    let mut out = Vec::new();
-    let mut i = 1;
+    let mut out = Vec::with_capacity(16);
     if b.len() == 2 {
         return Some(out);
     }
+    // Control characters are not allowed anywhere in such a text.
+    if !b.iter().fold(true, |ok, &c| ok & (c >= 0x20)) {
+        return None;
+    }
+    let mut i = 1;
     loop {
         if b.get(i) != Some(&b'"') {
             return None;
         }
-        let len = b[i + 1..]
-            .iter()
-            .position(|&c| c == b'"' || c == b'\\' || c < 0x20)?;
-        let end = i + 1 + len;
-        if b[end] != b'"' {
-            return None;
+        let mut end = i + 1;
+        loop {
+            end += memchr::memchr2(b'"', b'\\', &b[end..])?;
+            if b[end] == b'"' {
+                break;
+            }
+            match b.get(end + 1) {
+                Some(b'"' | b'\\' | b'n' | b'r' | b't' | b'b' | b'f') => end += 2,
+                _ => return None,
+            }
         }
         out.push(Cow::Borrowed(&text[i..=end]));
         match b.get(end + 1) {
@@ -390,6 +400,8 @@ mod tests {
             r#"["GET"]"#,
             r#"["a","b","a"]"#,
             "[\"é ü\",\"日本\",\"x y\",\"\u{7f}\"]",
+            r#"["a\"b","c\\d","e\nf\r\t\b\f"]"#,
+            r#"["[1,\"x\",0]","\\"]"#,
         ];
         for t in plain {
             let fast = plain_strings(t).unwrap_or_else(|| panic!("{t}"));
@@ -406,8 +418,9 @@ mod tests {
             r#"[,"a"]"#,
             r#"["a""b"]"#,
             r#"["a"]]"#,
-            r#"["a\"b"]"#,
-            r#"["a\n"]"#,
+            r#"["a\u0062"]"#,
+            r#"["a\/"]"#,
+            r#"["a\"]"#,
             "[\"a\u{1}\"]",
             "[\"a\tb\"]",
             r#"["a"#,
