@@ -119,7 +119,7 @@ pub struct KeyAgg {
     rec: u64,
     pub count: u64,
     /// First distinct values (text form), in arrival order.
-    pub samples: Vec<String>,
+    pub samples: SampleList,
     pub sketch: hll::Builder,
     pub seen: Seen,
 }
@@ -129,7 +129,7 @@ impl KeyAgg {
         KeyAgg {
             rec: u64::MAX,
             count: 0,
-            samples: Vec::new(),
+            samples: SampleList::default(),
             sketch: hll::Builder::new(),
             seen: Seen::at(t),
         }
@@ -144,45 +144,108 @@ impl KeyAgg {
         self.seen.add(t);
         // A recent value of this key (most values of keys of low
         // cardinality) is in the sketch and was offered to the samples.
-        if self.sketch.add(value.as_bytes())
-            && self.samples.len() < SAMPLES
-            && !self.samples.iter().any(|s| s == value)
-        {
-            self.samples.push(value.to_string());
+        if self.sketch.add(value.as_bytes()) && !self.samples.is_full() {
+            self.samples.offer(value);
         }
     }
     fn merge(&mut self, o: &KeyAgg) {
         self.count += o.count;
         self.seen.merge(&o.seen);
         self.sketch.merge(&o.sketch);
-        for s in &o.samples {
-            if self.samples.len() >= SAMPLES {
-                break;
-            }
-            if !self.samples.contains(s) {
-                self.samples.push(s.clone());
-            }
+        self.samples.merge(&o.samples);
+    }
+    /// Samples as the catalog stores them: a JSON array of strings.
+    pub fn samples_json(&self) -> String {
+        self.samples.to_json()
+    }
+}
+
+/// Up to [`SAMPLES`] distinct values in arrival order, kept as the JSON
+/// text the catalog stores (strings as serde_json writes them): one
+/// allocation a key, copied out once at the flush.
+#[derive(Default)]
+pub struct SampleList {
+    /// `[` then the elements, comma-separated (no closing bracket).
+    json: String,
+    /// Where each element starts in `json`.
+    starts: [u32; SAMPLES],
+    len: u8,
+    /// Bit i: element i holds escapes (its text is not `"` + value + `"`).
+    escaped: u16,
+}
+
+/// Whether a string needs escapes in JSON (a fold, so that it vectorises).
+fn needs_escapes(v: &str) -> bool {
+    v.bytes()
+        .fold(false, |e, b| e | (b < 0x20) | (b == b'"') | (b == b'\\'))
+}
+
+impl SampleList {
+    pub fn len(&self) -> usize {
+        self.len as usize
+    }
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+    pub fn is_full(&self) -> bool {
+        self.len() >= SAMPLES
+    }
+    /// Element `i`, as JSON text.
+    fn element(&self, i: usize) -> &str {
+        let end = if i + 1 < self.len() {
+            self.starts[i + 1] as usize - 1
+        } else {
+            self.json.len()
+        };
+        &self.json[self.starts[i] as usize..end]
+    }
+    /// Adds a value unless it is there already or the list is full.
+    pub fn offer(&mut self, v: &str) {
+        if self.is_full() {
+            return;
+        }
+        if needs_escapes(v) {
+            let quoted = serde_json::to_string(v).expect("strings serialize");
+            return self.offer_json(&quoted, true);
+        }
+        let plain = |i: usize| self.escaped & (1 << i) == 0;
+        let same = |i: usize| self.element(i).get(1..).and_then(|e| e.strip_suffix('"')) == Some(v);
+        if (0..self.len()).any(|i| plain(i) && same(i)) {
+            return;
+        }
+        self.open_element(false);
+        self.json.push('"');
+        self.json.push_str(v);
+        self.json.push('"');
+    }
+    /// Adds an element given as JSON text unless it is there already.
+    fn offer_json(&mut self, el: &str, escaped: bool) {
+        if self.is_full() || (0..self.len()).any(|i| self.element(i) == el) {
+            return;
+        }
+        self.open_element(escaped);
+        self.json.push_str(el);
+    }
+    /// Starts element `len` (its text follows).
+    fn open_element(&mut self, escaped: bool) {
+        self.json.push(if self.json.is_empty() { '[' } else { ',' });
+        self.starts[self.len()] = self.json.len() as u32;
+        self.escaped |= (escaped as u16) << self.len;
+        self.len += 1;
+    }
+    /// Adds another list's elements (same escaping: equal texts are equal values).
+    pub fn merge(&mut self, o: &SampleList) {
+        for i in 0..o.len() {
+            self.offer_json(o.element(i), o.escaped & (1 << i) != 0);
         }
     }
-    /// Samples as the catalog stores them: a JSON array of strings, as
-    /// serde_json writes it (a string without `"`, `\\` or control
-    /// characters is written as it is; others go through serde_json).
-    pub fn samples_json(&self) -> String {
-        let len: usize = self.samples.iter().map(|s| s.len() + 3).sum();
-        let mut out = String::with_capacity(2 + len);
-        out.push('[');
-        for (i, s) in self.samples.iter().enumerate() {
-            if i > 0 {
-                out.push(',');
-            }
-            if s.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') {
-                out.push('"');
-                out.push_str(s);
-                out.push('"');
-            } else {
-                out.push_str(&serde_json::to_string(s).expect("strings serialize"));
-            }
+    /// The JSON array.
+    pub fn to_json(&self) -> String {
+        if self.json.is_empty() {
+            return "[]".into();
         }
+        let mut out = String::with_capacity(self.json.len() + 1);
+        out.push_str(&self.json);
         out.push(']');
         out
     }
@@ -915,7 +978,7 @@ pub fn apply(
 
 #[cfg(test)]
 mod tests {
-    use super::{KeyAgg, same};
+    use super::{KeyAgg, SAMPLES, same};
 
     /// Sample lists are written as serde_json writes them, escapes included.
     #[test]
@@ -935,11 +998,29 @@ mod tests {
         ];
         for n in 0..=tricky.len() {
             let mut k = KeyAgg::new(0);
-            k.samples = tricky[..n].iter().map(|s| s.to_string()).collect();
+            for (i, v) in tricky[..n].iter().enumerate() {
+                k.add(2 * i as u64, 1, v, 0);
+                k.add(2 * i as u64 + 1, 1, v, 0); // again: kept once
+            }
+            let want: Vec<&str> = tricky[..n.min(SAMPLES)].to_vec();
             assert_eq!(
                 k.samples_json(),
-                serde_json::to_string(&k.samples).unwrap(),
+                serde_json::to_string(&want).unwrap(),
                 "{n}"
+            );
+            assert_eq!(k.samples.len(), want.len());
+            // Merged into a list holding some of them: each value once, in order.
+            let mut m = KeyAgg::new(0);
+            m.add(0, 1, "GET", 0);
+            m.add(1, 1, "tab\there", 0);
+            m.merge(&k);
+            let mut want_m = vec!["GET", "tab\there"];
+            want_m.extend(want.iter().filter(|v| !["GET", "tab\there"].contains(v)));
+            want_m.truncate(SAMPLES);
+            assert_eq!(
+                m.samples_json(),
+                serde_json::to_string(&want_m).unwrap(),
+                "merge {n}"
             );
         }
     }
