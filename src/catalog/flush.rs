@@ -33,6 +33,74 @@ pub fn statements() -> Vec<(&'static str, &'static str)> {
 /// Prepared flush statements of one connection.
 pub struct Writer {
     stmts: Map<&'static str, Stmt>,
+    /// The key UPSERTs for [`CHUNK`] rows at a time.
+    multi: Map<&'static str, Stmt>,
+}
+
+/// Key rows written by one execution of a key UPSERT: a statement's fixed
+/// cost (cursors opened and closed, bindings, reset) is paid once for so
+/// many rows, which roughly halves SQLite's part of a key row's cost.
+const CHUNK: usize = 32;
+
+/// The key UPSERTs, also run with [`CHUNK`] rows a statement.
+const KEY_STATEMENTS: [&str; 3] = ["metric_key", "span_key", "log_key"];
+
+/// A single-row `INSERT … VALUES (?1, …, ?n) …` statement for `rows` rows:
+/// the VALUES tuple repeated, row r's parameters renumbered ?(r·n + i).
+/// The tuple must hold no parentheses (those of sql/flush.sql do not).
+fn multi_row(sql: &str, rows: usize) -> String {
+    let start = sql.find("VALUES (").expect("an INSERT … VALUES statement") + "VALUES ".len();
+    let end = start + sql[start..].find(')').expect("a closed VALUES tuple") + 1;
+    let tuple = &sql[start..end];
+    // (text before, parameter number) pieces of the tuple.
+    let mut pieces = Vec::new();
+    let mut rest = tuple;
+    while let Some(q) = rest.find('?') {
+        let digits = rest[q + 1..].bytes().take_while(u8::is_ascii_digit).count();
+        let n: usize = rest[q + 1..q + 1 + digits]
+            .parse()
+            .expect("numbered parameters");
+        pieces.push((&rest[..q], n));
+        rest = &rest[q + 1 + digits..];
+    }
+    let per = pieces.iter().map(|p| p.1).max().unwrap_or(0);
+    let mut out = String::from(&sql[..start]);
+    for r in 0..rows {
+        if r > 0 {
+            out.push_str(", ");
+        }
+        for (text, n) in &pieces {
+            out.push_str(text);
+            out.push_str(&format!("?{}", r * per + n));
+        }
+        out.push_str(rest);
+    }
+    out.push_str(&sql[end..]);
+    out
+}
+
+/// One key row to write: its leading text parameters (entity, scope, key
+/// and, for spans, event) and its values.
+struct KeyRow<'a> {
+    texts: [&'a str; 4],
+    n: usize,
+    values: KeyValues,
+}
+
+impl<'a> KeyRow<'a> {
+    fn new(texts: &[&'a str], a: &KeyAgg) -> KeyRow<'a> {
+        let mut t = [""; 4];
+        t[..texts.len()].copy_from_slice(texts);
+        KeyRow {
+            texts: t,
+            n: texts.len(),
+            values: KeyValues::of(a),
+        }
+    }
+    fn params<'p>(&'p self, out: &mut Vec<Param<'p>>) {
+        out.extend(self.texts[..self.n].iter().map(|t| Param::Text(t)));
+        out.extend(self.values.params());
+    }
 }
 
 /// 'YYYY-MM-DD HH:MM:SS' of unix seconds (UTC), as SQLite's datetime().
@@ -115,7 +183,22 @@ impl Writer {
             })?;
             stmts.insert(name, st);
         }
-        Ok(Writer { stmts })
+        let mut multi = Map::new();
+        for (name, sql) in statements() {
+            if KEY_STATEMENTS.contains(&name) {
+                let st = Stmt::prepare(db, &multi_row(sql, CHUNK)).map_err(|e| {
+                    Error::with_code(
+                        e.code,
+                        format!(
+                            "otlp_ingest: cannot prepare {name} for {CHUNK} rows: {}",
+                            e.msg
+                        ),
+                    )
+                })?;
+                multi.insert(name, st);
+            }
+        }
+        Ok(Writer { stmts, multi })
     }
 
     fn st(&mut self, name: &str) -> &mut Stmt {
@@ -141,42 +224,23 @@ impl Writer {
         Ok(())
     }
 
-    /// metric_key / log_key: (entity, scope, key, count, samples, sketch, first, last).
-    fn keys(&mut self, stmt: &'static str, entity: &str, scope: &str, keys: &Keys) -> Result<()> {
-        for (k, a) in sorted_keys(keys) {
-            let v = KeyValues::of(a);
-            let [count, samples, sketch, first, last] = v.params();
-            let params = [
-                Param::Text(entity),
-                Param::Text(scope),
-                Param::Text(k),
-                count,
-                samples,
-                sketch,
-                first,
-                last,
-            ];
-            self.st(stmt).run_with(&params)?;
+    /// Writes key rows with `stmt` (metric_key, span_key, log_key): in
+    /// chunks of [`CHUNK`] rows a statement, the rest one by one.
+    fn key_rows(&mut self, stmt: &'static str, rows: &[KeyRow]) -> Result<()> {
+        let mut chunks = rows.chunks_exact(CHUNK);
+        let mut params = Vec::new();
+        for chunk in &mut chunks {
+            params.clear();
+            for r in chunk {
+                r.params(&mut params);
+            }
+            let st = self.multi.get_mut(stmt).expect("a key statement");
+            st.run_with(&params)?;
         }
-        Ok(())
-    }
-
-    fn span_keys(&mut self, span: &str, scope: &str, event: &str, keys: &Keys) -> Result<()> {
-        for (k, a) in sorted_keys(keys) {
-            let v = KeyValues::of(a);
-            let [count, samples, sketch, first, last] = v.params();
-            let params = [
-                Param::Text(span),
-                Param::Text(scope),
-                Param::Text(k),
-                Param::Text(event),
-                count,
-                samples,
-                sketch,
-                first,
-                last,
-            ];
-            self.st("span_key").run_with(&params)?;
+        for r in chunks.remainder() {
+            params.clear();
+            r.params(&mut params);
+            self.st(stmt).run_with(&params)?;
         }
         Ok(())
     }
@@ -194,6 +258,9 @@ impl Writer {
         b: &Batch,
         template_info: &dyn Fn(&str, &str, u64) -> Option<(String, String)>,
     ) -> Result<()> {
+        // Each entity's row, services and events first, then all key rows of
+        // the batch (in chunks), then each entity's refresh.
+        let mut rows = Vec::new();
         for (name, m) in sorted(&b.metrics) {
             let st = self.st("metric");
             st.bind_text(1, name)?;
@@ -205,11 +272,20 @@ impl Writer {
             bind_seen(st, 7, &m.total.seen)?;
             st.run()?;
             self.services("metric_service", name, &m.services)?;
-            self.keys("metric_key", name, "label", &m.labels)?;
-            self.keys("metric_key", name, "resource", &m.resource)?;
+            for (scope, keys) in [("label", &m.labels), ("resource", &m.resource)] {
+                rows.extend(
+                    sorted_keys(keys)
+                        .into_iter()
+                        .map(|(k, a)| KeyRow::new(&[name, scope, k], a)),
+                );
+            }
+        }
+        self.key_rows("metric_key", &rows)?;
+        for (name, _) in sorted(&b.metrics) {
             self.refresh("metric_refresh", name)?;
             self.refresh("metric_series_refresh", name)?;
         }
+        rows.clear();
         for (name, s) in sorted(&b.spans) {
             let st = self.st("span");
             st.bind_text(1, name)?;
@@ -227,13 +303,29 @@ impl Writer {
                 st.bind_i64(3, e.total.count as i64)?;
                 bind_seen(st, 4, &e.total.seen)?;
                 st.run()?;
-                self.span_keys(name, "event", ev, &e.keys)?;
+                rows.extend(
+                    sorted_keys(&e.keys)
+                        .into_iter()
+                        .map(|(k, a)| KeyRow::new(&[name, "event", k, ev], a)),
+                );
             }
-            self.span_keys(name, "attribute", "", &s.attrs)?;
-            self.span_keys(name, "resource", "", &s.resource)?;
-            self.span_keys(name, "link", "", &s.links)?;
+            for (scope, keys) in [
+                ("attribute", &s.attrs),
+                ("resource", &s.resource),
+                ("link", &s.links),
+            ] {
+                rows.extend(
+                    sorted_keys(keys)
+                        .into_iter()
+                        .map(|(k, a)| KeyRow::new(&[name, scope, k, ""], a)),
+                );
+            }
+        }
+        self.key_rows("span_key", &rows)?;
+        for (name, _) in sorted(&b.spans) {
             self.refresh("span_refresh", name)?;
         }
+        rows.clear();
         for (sev, l) in sorted(&b.logs) {
             let st = self.st("log");
             st.bind_text(1, sev)?;
@@ -241,8 +333,16 @@ impl Writer {
             bind_seen(st, 3, &l.total.seen)?;
             st.run()?;
             self.services("log_service", sev, &l.services)?;
-            self.keys("log_key", sev, "attribute", &l.attrs)?;
-            self.keys("log_key", sev, "resource", &l.resource)?;
+            for (scope, keys) in [("attribute", &l.attrs), ("resource", &l.resource)] {
+                rows.extend(
+                    sorted_keys(keys)
+                        .into_iter()
+                        .map(|(k, a)| KeyRow::new(&[sev, scope, k], a)),
+                );
+            }
+        }
+        self.key_rows("log_key", &rows)?;
+        for (sev, _) in sorted(&b.logs) {
             self.refresh("log_refresh", sev)?;
         }
         let mut groups: Vec<_> = b.templates.iter().collect();
@@ -441,6 +541,24 @@ mod tests {
         assert_eq!(datetime(253_402_300_799), "9999-12-31 23:59:59");
         assert_eq!(datetime(253_402_300_800), "10000-01-01 00:00:00");
         assert_eq!(datetime(-62_135_596_800), "0001-01-01 00:00:00");
+    }
+
+    #[test]
+    fn multi_row_statements_renumber_each_row() {
+        let sql = "INSERT INTO t(a, b, c) VALUES (?1, 100.0 * ?2, ?3)\nON CONFLICT(a) DO UPDATE SET b = b + excluded.b;";
+        assert_eq!(
+            multi_row(sql, 3),
+            "INSERT INTO t(a, b, c) VALUES (?1, 100.0 * ?2, ?3), (?4, 100.0 * ?5, ?6), (?7, 100.0 * ?8, ?9)\nON CONFLICT(a) DO UPDATE SET b = b + excluded.b;"
+        );
+        // The key statements: one tuple of numbered parameters, nothing else numbered.
+        for (name, sql) in statements() {
+            if KEY_STATEMENTS.contains(&name) {
+                let two = multi_row(sql, 2);
+                let per = sql.matches('?').count();
+                assert_eq!(two.matches('?').count(), 2 * per, "{name}");
+                assert!(two.contains(&format!("?{}", 2 * per)), "{name}");
+            }
+        }
     }
 
     #[test]
