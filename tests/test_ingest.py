@@ -293,6 +293,40 @@ class TestTransactions(Tmp):
         self.assertEqual(db.execute("SELECT name FROM spans").fetchall(), [("kept",)])
         self.assertEqual(db.execute("SELECT count(*) FROM logs").fetchone()[0], 0)
 
+    def test_a_failing_flush_writes_nothing(self):
+        """A stored sketch damaged by hand: the next commit fails with the
+        function's error, in the middle of a multi-row key UPSERT, and the
+        catalog is as it was (rows written before the failure included)."""
+        db = connect(self.path)
+
+        def batch(n0):
+            return traces([span(f"op{i % 3}", attrs={f"k{j}": f"v{(i * j) % 50}" for j in range(20)})
+                           for i in range(n0, n0 + 200)], service="s")
+
+        def snapshot():
+            return [db.execute(f"SELECT * FROM {t} ORDER BY 1, 2, 3").fetchall()
+                    for t in ("spans", "span_services", "span_keys")]
+
+        db.execute("BEGIN")
+        ingest(db, batch(0))
+        db.execute("COMMIT")
+        db.execute("UPDATE span_keys SET hll_sketch = x'0102' WHERE span_name = 'op1' AND key_name = 'k7'")
+        before = snapshot()
+        db.execute("BEGIN")
+        ingest(db, batch(200))
+        with self.assertRaises(sqlite3.Error) as e:
+            db.execute("COMMIT")
+        self.assertIn("otlp_ingest: writing the catalog failed: hll_merge: argument 1 is not an HLL sketch", str(e.exception))
+        if db.in_transaction:
+            db.execute("ROLLBACK")
+        self.assertEqual(snapshot(), before)
+        # Mended, the next batch goes in.
+        db.execute("UPDATE span_keys SET hll_sketch = NULL WHERE span_name = 'op1' AND key_name = 'k7'")
+        db.execute("BEGIN")
+        ingest(db, batch(400))
+        db.execute("COMMIT")
+        self.assertEqual(db.execute("SELECT total_sample_count FROM spans WHERE name = 'op1'").fetchone()[0], 134)
+
     def test_savepoint_rollback_restores_templates(self):
         db = connect(self.path)
         db.execute("BEGIN")
