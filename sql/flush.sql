@@ -6,6 +6,10 @@
 -- json_samples_merge for sample lists, min/max for times.
 --
 -- Each statement starts with a "-- name:" line; parameters are numbered.
+-- otlp_ingest runs the key UPSERTs (metric_key, span_key, log_key) also
+-- with their VALUES tuple repeated for 32 rows (parameters renumbered), so
+-- that a statement's fixed cost is paid once per 32 keys; for that, those
+-- statements take parameters only in their VALUES tuple.
 -- Times are 'YYYY-MM-DD HH:MM:SS' UTC text. After the UPSERTs of an entity,
 -- its *_refresh statement recomputes every key's percentage (the entity's
 -- total changed) and estimated cardinality.
