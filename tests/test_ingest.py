@@ -251,6 +251,21 @@ class TestCatalogGolden(unittest.TestCase):
         self.assertEqual(got, {"rows": want["rows"], "sha256": want["sha256"]})
 
 
+    def test_one_row_statements_write_the_same_catalog(self):
+        """Key rows go 32 to a statement; a host whose variable limit is too
+        low for that gets them one by one, and the same catalog."""
+        def catalog(limit):
+            db = connect()
+            if limit:
+                db.setlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, limit)
+            db.execute("BEGIN")
+            for p, sig in self.workload():
+                ingest(db, p, sig)
+            db.execute("COMMIT")
+            return {t: sorted(db.execute(f"SELECT * FROM {t}").fetchall(), key=repr) for t in TABLES}
+        self.assertEqual(catalog(None), catalog(100))
+
+
 class TestLogTemplates(Tmp):
     LINES = ["connection closed by alpha port x", "connection closed by beta port y", "connection closed by gamma port z"]
 

@@ -183,19 +183,14 @@ impl Writer {
             })?;
             stmts.insert(name, st);
         }
+        // A host that lowered SQLITE_LIMIT_VARIABLE_NUMBER below a chunk's
+        // parameters cannot prepare these: its key rows go one by one.
         let mut multi = Map::new();
         for (name, sql) in statements() {
             if KEY_STATEMENTS.contains(&name) {
-                let st = Stmt::prepare(db, &multi_row(sql, CHUNK)).map_err(|e| {
-                    Error::with_code(
-                        e.code,
-                        format!(
-                            "otlp_ingest: cannot prepare {name} for {CHUNK} rows: {}",
-                            e.msg
-                        ),
-                    )
-                })?;
-                multi.insert(name, st);
+                if let Ok(st) = Stmt::prepare(db, &multi_row(sql, CHUNK)) {
+                    multi.insert(name, st);
+                }
             }
         }
         Ok(Writer { stmts, multi })
@@ -227,17 +222,22 @@ impl Writer {
     /// Writes key rows with `stmt` (metric_key, span_key, log_key): in
     /// chunks of [`CHUNK`] rows a statement, the rest one by one.
     fn key_rows(&mut self, stmt: &'static str, rows: &[KeyRow]) -> Result<()> {
-        let mut chunks = rows.chunks_exact(CHUNK);
+        // Whole chunks with the multi-row statement (when prepared), the rest one by one.
+        let chunked = match self.multi.contains_key(stmt) {
+            true => rows.len() / CHUNK * CHUNK,
+            false => 0,
+        };
+        let (head, rest) = rows.split_at(chunked);
         let mut params = Vec::new();
-        for chunk in &mut chunks {
+        for chunk in head.chunks_exact(CHUNK) {
             params.clear();
             for r in chunk {
                 r.params(&mut params);
             }
-            let st = self.multi.get_mut(stmt).expect("a key statement");
+            let st = self.multi.get_mut(stmt).expect("prepared");
             st.run_with(&params)?;
         }
-        for r in chunks.remainder() {
+        for r in rest {
             params.clear();
             r.params(&mut params);
             self.st(stmt).run_with(&params)?;
