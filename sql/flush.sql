@@ -10,9 +10,10 @@
 -- with their VALUES tuple repeated for 32 rows (parameters renumbered), so
 -- that a statement's fixed cost is paid once per 32 keys; for that, those
 -- statements take parameters only in their VALUES tuple.
--- Times are 'YYYY-MM-DD HH:MM:SS' UTC text. After the UPSERTs of an entity,
--- its *_refresh statement recomputes every key's percentage (the entity's
--- total changed) and estimated cardinality.
+-- Times are 'YYYY-MM-DD HH:MM:SS' UTC text. Order: each entity's row, its
+-- services and events; then the batch's key rows; then each entity's
+-- *_refresh statement, which recomputes its keys' percentages (the entity's
+-- total changed) and estimated cardinalities.
 
 -- name: metric
 INSERT INTO metrics(name, type, unit, description, total_sample_count, series_sketch, first_seen, last_seen)
