@@ -181,34 +181,28 @@ const KEY_MASK_26: u32 = (1 << 26) - 1;
 /// 26-bit address, odd). True when it was not there.
 #[inline]
 fn set_insert(table: &mut [u32], lg: u32, c: u32) -> bool {
-    let mask = (1u32 << lg) - 1;
-    let mut probe = c & mask;
-    let stride = ((c & KEY_MASK_26) >> lg) | 1;
-    loop {
-        let slot = &mut table[probe as usize];
-        if *slot == 0 {
-            *slot = c;
-            return true;
-        }
-        if *slot == c {
-            return false;
-        }
-        probe = (probe + stride) & mask;
-    }
+    let slot = &mut table[set_slot(table, lg, c)];
+    let new = *slot == 0;
+    *slot = c;
+    new
 }
 
 /// Whether a SET table of 2^lg slots (filled by [`set_insert`]) holds `c`.
 fn set_contains(table: &[u32], lg: u32, c: u32) -> bool {
+    table[set_slot(table, lg, c)] == c
+}
+
+/// Where `c` is in a SET table of 2^lg slots, or the empty slot where it
+/// would go.
+#[inline]
+fn set_slot(table: &[u32], lg: u32, c: u32) -> usize {
     let mask = (1u32 << lg) - 1;
     let mut probe = c & mask;
     let stride = ((c & KEY_MASK_26) >> lg) | 1;
-    loop {
-        match table[probe as usize] {
-            0 => return false,
-            x if x == c => return true,
-            _ => probe = (probe + stride) & mask,
-        }
+    while table[probe as usize] != 0 && table[probe as usize] != c {
+        probe = (probe + stride) & mask;
     }
+    probe as usize
 }
 
 /// DataSketches' default hash seed.
@@ -590,6 +584,7 @@ impl Union {
 /// length and field is checked; anything else (foreign layouts, HLL_6/8,
 /// updatable images, damage) is not a `View` and goes through the crate.
 mod stored {
+    use super::dense::u32_at;
     use super::{KEY_MASK_26, MAX_LG_K, MIN_LG_K};
 
     pub enum View<'a> {
@@ -603,10 +598,6 @@ mod stored {
             nibbles: &'a [u8],
             aux: &'a [u8],
         },
-    }
-
-    fn u32_at(b: &[u8], at: usize) -> u32 {
-        u32::from_le_bytes(b[at..at + 4].try_into().expect("4 bytes"))
     }
 
     /// The lg_k and view of an image, `None` when it is not in otelcat's form.
@@ -634,7 +625,7 @@ mod stored {
             }
             // SET: compact, count at byte 8.
             (3, 1) if img[5] == 8 && img[6] == 0 && img.len() >= 12 => {
-                let (lg, n) = (img[4] as u32, u32_at(img, 8) as usize);
+                let (lg, n) = (img[4] as u32, u32_at(img, 8)? as usize);
                 let c = &img[12..];
                 // The crate's checks: table size, count below it, no duplicates.
                 if !(5..=lg_k as u32 - 3).contains(&lg) || n == 0 || n >= 1 << lg {
@@ -654,8 +645,8 @@ mod stored {
             // HLL_4, compact, out-of-order.
             (10, 2) if img[4] == 0 && img[5] == 0x18 && img.len() >= 40 + k / 2 => {
                 let cur_min = img[6];
-                let n_aux = u32_at(img, 36) as usize;
-                if u32_at(img, 32) as usize > k {
+                let n_aux = u32_at(img, 36)? as usize;
+                if u32_at(img, 32)? as usize > k {
                     return None; // registers at cur_min: the crate refuses more than k
                 }
                 let (nibbles, aux) = img[40..].split_at(k / 2);
@@ -678,7 +669,7 @@ mod stored {
                 }
                 let mut prev = None;
                 for w in aux.chunks_exact(4) {
-                    let c = u32_at(w, 0);
+                    let c = u32_at(w, 0)?;
                     let (slot, v) = ((c & KEY_MASK_26) as usize, c >> 26);
                     let nibble = (nibbles.get(slot / 2)? >> (4 * (slot & 1))) & 15;
                     if prev.is_some_and(|p| p >= slot) || nibble != 15 || v < cur_min as u32 + 15 {
@@ -700,65 +691,8 @@ mod stored {
     }
 
     fn coupons(c: &[u8]) -> impl Iterator<Item = u32> + '_ {
-        c.chunks_exact(4).map(|w| u32_at(w, 0))
-    }
-
-    /// The registers of a dense view.
-    #[cfg(test)]
-    pub fn registers(cur_min: u8, nibbles: &[u8], aux: &[u8], regs: &mut [u8]) {
-        for (pair, &b) in regs.chunks_exact_mut(2).zip(nibbles) {
-            pair[0] = cur_min + (b & 15);
-            pair[1] = cur_min + (b >> 4);
-        }
-        for c in coupons(aux) {
-            regs[(c & KEY_MASK_26) as usize] = (c >> 26) as u8;
-        }
-    }
-
-    /// Takes the register-wise maximum of `regs` and what the view holds.
-    pub fn max_into(v: &View, regs: &mut [u8]) {
-        let k = regs.len();
-        match v {
-            View::Coupons(c, _) => {
-                for c in coupons(c) {
-                    let slot = (c & KEY_MASK_26) as usize & (k - 1);
-                    regs[slot] = regs[slot].max((c >> 26) as u8);
-                }
-            }
-            View::Hll4 {
-                cur_min,
-                nibbles,
-                aux,
-            } => {
-                // An exception reads as 0 here and comes from the list below.
-                let lane = |raw: u8| if raw == 15 { 0 } else { raw + cur_min };
-                // Fixed-size blocks of 32 registers, so that the loop vectorises.
-                let mut blocks = regs.chunks_exact_mut(32);
-                let mut ins = nibbles.chunks_exact(16);
-                for (r, n) in (&mut blocks).zip(&mut ins) {
-                    let mut dec = [0u8; 32];
-                    for i in 0..16 {
-                        dec[2 * i] = lane(n[i] & 15);
-                        dec[2 * i + 1] = lane(n[i] >> 4);
-                    }
-                    for (r, d) in r.iter_mut().zip(dec) {
-                        *r = (*r).max(d);
-                    }
-                }
-                for (pair, &b) in blocks
-                    .into_remainder()
-                    .chunks_exact_mut(2)
-                    .zip(ins.remainder())
-                {
-                    pair[0] = pair[0].max(lane(b & 15));
-                    pair[1] = pair[1].max(lane(b >> 4));
-                }
-                for c in coupons(aux) {
-                    let slot = (c & KEY_MASK_26) as usize;
-                    regs[slot] = regs[slot].max((c >> 26) as u8);
-                }
-            }
-        }
+        c.chunks_exact(4)
+            .map(|w| u32::from_le_bytes(w.try_into().expect("4 bytes")))
     }
 
     pub fn is_empty(v: &View) -> bool {
@@ -882,8 +816,9 @@ pub fn merge_stored<'a>(a: &'a [u8], b: &[u8]) -> Option<std::borrow::Cow<'a, [u
         return Some(std::borrow::Cow::Owned(b.image()));
     }
     let mut regs = vec![0u8; 1 << ka];
-    stored::max_into(&va, &mut regs);
-    stored::max_into(&vb, &mut regs);
+    if !(dense::max_into(a, &mut regs) && dense::max_into(b, &mut regs)) {
+        return None; // (never for images `view` took)
+    }
     Some(std::borrow::Cow::Owned(dense::encode_hll4(ka, &regs)))
 }
 
@@ -899,7 +834,7 @@ mod dense {
 
     const AUX_TOKEN: u8 = 15;
 
-    fn u32_at(b: &[u8], at: usize) -> Option<u32> {
+    pub(super) fn u32_at(b: &[u8], at: usize) -> Option<u32> {
         Some(u32::from_le_bytes(b.get(at..at + 4)?.try_into().ok()?))
     }
 
@@ -977,8 +912,8 @@ mod dense {
                         let aux_count = u32_at(img, 36)? as usize;
                         let nibbles = data.get(..k / 2)?;
                         // A nibble holds register - cur_min; AUX_TOKEN defers
-                        // to the exception list (read below). Branch-free so
-                        // that it vectorises.
+                        // to the exception list (read below). Branch-free,
+                        // in fixed blocks of 32 registers, so that it vectorises.
                         let reg = |raw: u8| {
                             if raw < AUX_TOKEN {
                                 cur_min.wrapping_add(raw)
@@ -986,7 +921,20 @@ mod dense {
                                 0
                             }
                         };
-                        for (pair, &b) in regs.chunks_exact_mut(2).zip(nibbles) {
+                        let mut blocks = regs.chunks_exact_mut(32);
+                        let mut ins = nibbles.chunks_exact(16);
+                        for (r, n) in (&mut blocks).zip(&mut ins) {
+                            let mut dec = [0u8; 32];
+                            for i in 0..16 {
+                                dec[2 * i] = reg(n[i] & 15);
+                                dec[2 * i + 1] = reg(n[i] >> 4);
+                            }
+                            for (r, d) in r.iter_mut().zip(dec) {
+                                *r = (*r).max(d);
+                            }
+                        }
+                        let rest = blocks.into_remainder().chunks_exact_mut(2);
+                        for (pair, &b) in rest.zip(ins.remainder()) {
                             pair[0] = pair[0].max(reg(b & 15));
                             pair[1] = pair[1].max(reg(b >> 4));
                         }
@@ -1587,13 +1535,9 @@ mod tests {
                     c.sort_unstable();
                     c
                 }
-                stored::View::Hll4 {
-                    cur_min,
-                    nibbles,
-                    aux,
-                } => {
+                stored::View::Hll4 { .. } => {
                     let mut regs = vec![0u8; 1 << lg_k];
-                    stored::registers(cur_min, nibbles, aux, &mut regs);
+                    assert!(dense::max_into(img, &mut regs));
                     // Tagged apart from any coupon list.
                     std::iter::once(u32::MAX)
                         .chain(regs.iter().map(|&r| r as u32))
