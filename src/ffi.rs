@@ -883,24 +883,43 @@ impl Stmt {
     pub fn bind_null(&mut self, i: c_int) -> Result<()> {
         self.check(sqlite!(bind_null(self.raw, i)))
     }
+    /// Binds a copy of `s` (SQLITE_TRANSIENT).
     pub fn bind_text(&mut self, i: c_int, s: &str) -> Result<()> {
-        self.check(sqlite!(bind_text64(
-            self.raw,
-            i,
-            s.as_ptr() as *const c_char,
-            s.len() as u64,
-            transient(),
-            SQLITE_UTF8 as u8,
-        )))
+        self.bind(i, &Param::Text(s), transient())
     }
+    /// Binds a copy of `b` (SQLITE_TRANSIENT).
     pub fn bind_blob(&mut self, i: c_int, b: &[u8]) -> Result<()> {
-        self.check(sqlite!(bind_blob64(
-            self.raw,
-            i,
-            b.as_ptr() as *const c_void,
-            b.len() as u64,
-            transient(),
-        )))
+        self.bind(i, &Param::Blob(b), transient())
+    }
+    /// Binds `p` to ?i; texts and blobs with `destructor` (SQLITE_TRANSIENT:
+    /// SQLite copies them; `None`, SQLITE_STATIC: it reads them in place).
+    #[inline]
+    fn bind(
+        &mut self,
+        i: c_int,
+        p: &Param<'_>,
+        destructor: Option<unsafe extern "C" fn(*mut c_void)>,
+    ) -> Result<()> {
+        let rc = match *p {
+            Param::Int(v) => sqlite!(bind_int64(self.raw, i, v)),
+            Param::Null => sqlite!(bind_null(self.raw, i)),
+            Param::Text(s) => sqlite!(bind_text64(
+                self.raw,
+                i,
+                s.as_ptr() as *const c_char,
+                s.len() as u64,
+                destructor,
+                SQLITE_UTF8 as u8,
+            )),
+            Param::Blob(b) => sqlite!(bind_blob64(
+                self.raw,
+                i,
+                b.as_ptr() as *const c_void,
+                b.len() as u64,
+                destructor,
+            )),
+        };
+        self.check(rc)
     }
     /// Binds `params` to ?1, ?2, … without copying them (SQLITE_STATIC:
     /// SQLite reads them in place while the statement runs), runs the
@@ -917,28 +936,8 @@ impl Stmt {
     }
     fn bind_static(&mut self, params: &[Param<'_>]) -> Result<()> {
         for (i, p) in params.iter().enumerate() {
-            let i = i as c_int + 1;
             // SQLITE_STATIC is the null destructor.
-            let rc = match *p {
-                Param::Int(v) => sqlite!(bind_int64(self.raw, i, v)),
-                Param::Null => sqlite!(bind_null(self.raw, i)),
-                Param::Text(s) => sqlite!(bind_text64(
-                    self.raw,
-                    i,
-                    s.as_ptr() as *const c_char,
-                    s.len() as u64,
-                    None,
-                    SQLITE_UTF8 as u8,
-                )),
-                Param::Blob(b) => sqlite!(bind_blob64(
-                    self.raw,
-                    i,
-                    b.as_ptr() as *const c_void,
-                    b.len() as u64,
-                    None,
-                )),
-            };
-            self.check(rc)?;
+            self.bind(i as c_int + 1, p, None)?;
         }
         Ok(())
     }

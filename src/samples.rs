@@ -210,7 +210,7 @@ fn plain_strings(text: &str) -> Option<Vec<Cow<'_, str>>> {
                 break;
             }
             match b.get(end + 1) {
-                Some(b'"' | b'\\' | b'n' | b'r' | b't' | b'b' | b'f') => end += 2,
+                Some(&e) if is_short_escape(e) => end += 2,
                 _ => return None,
             }
         }
@@ -223,6 +223,12 @@ fn plain_strings(text: &str) -> Option<Vec<Cow<'_, str>>> {
     }
 }
 
+/// Whether `\` + `e` is an escape serde_json writes itself (`\"` `\\`
+/// `\n` `\r` `\t` `\b` `\f`; other control characters it writes `\u00XX`).
+fn is_short_escape(e: u8) -> bool {
+    matches!(e, b'"' | b'\\' | b'n' | b'r' | b't' | b'b' | b'f')
+}
+
 /// Whether every escape of a JSON string is one serde_json writes itself
 /// (`\"` `\\` `\n` `\r` `\t` `\b` `\f`): then the text is compact as is.
 fn short_escapes_only(raw: &str) -> bool {
@@ -230,7 +236,7 @@ fn short_escapes_only(raw: &str) -> bool {
     let mut i = 0;
     while let Some(p) = b[i..].iter().position(|&c| c == b'\\') {
         match b.get(i + p + 1) {
-            Some(b'"' | b'\\' | b'n' | b'r' | b't' | b'b' | b'f') => i += p + 2,
+            Some(&e) if is_short_escape(e) => i += p + 2,
             _ => return false,
         }
     }

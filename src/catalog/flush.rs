@@ -79,12 +79,16 @@ fn multi_row(sql: &str, rows: usize) -> String {
     out
 }
 
-/// One key row to write: its leading text parameters (entity, scope, key
-/// and, for spans, event) and its values.
+/// One key row to write, owned for the statement's run: its leading text
+/// parameters (entity, scope, key and, for spans, event), then count,
+/// samples, sketch, first and last seen.
 struct KeyRow<'a> {
     texts: [&'a str; 4],
     n: usize,
-    values: KeyValues,
+    count: i64,
+    samples: String,
+    sketch: Vec<u8>,
+    seen: Option<[TimeText; 2]>,
 }
 
 impl<'a> KeyRow<'a> {
@@ -94,12 +98,42 @@ impl<'a> KeyRow<'a> {
         KeyRow {
             texts: t,
             n: texts.len(),
-            values: KeyValues::of(a),
+            count: a.count as i64,
+            samples: a.samples_json(),
+            sketch: sketch_bytes(&a.sketch),
+            seen: seen_text(&a.seen),
         }
     }
     fn params<'p>(&'p self, out: &mut Vec<Param<'p>>) {
         out.extend(self.texts[..self.n].iter().map(|t| Param::Text(t)));
-        out.extend(self.values.params());
+        let (first, last) = match &self.seen {
+            Some([f, l]) => (Param::Text(f.as_str()), Param::Text(l.as_str())),
+            None => (Param::Null, Param::Null),
+        };
+        out.extend([
+            Param::Int(self.count),
+            Param::Text(&self.samples),
+            Param::Blob(&self.sketch),
+            first,
+            last,
+        ]);
+    }
+}
+
+/// Adds the rows of one scope's keys, in key order: (entity, scope, key)
+/// then, for spans, `event` ("" outside the event scope).
+fn push_keys<'a>(
+    rows: &mut Vec<KeyRow<'a>>,
+    entity: &'a str,
+    scope: &'a str,
+    event: Option<&'a str>,
+    keys: &'a Keys,
+) {
+    for (k, a) in sorted_keys(keys) {
+        rows.push(match event {
+            Some(ev) => KeyRow::new(&[entity, scope, k, ev], a),
+            None => KeyRow::new(&[entity, scope, k], a),
+        });
     }
 }
 
@@ -272,13 +306,8 @@ impl Writer {
             bind_seen(st, 7, &m.total.seen)?;
             st.run()?;
             self.services("metric_service", name, &m.services)?;
-            for (scope, keys) in [("label", &m.labels), ("resource", &m.resource)] {
-                rows.extend(
-                    sorted_keys(keys)
-                        .into_iter()
-                        .map(|(k, a)| KeyRow::new(&[name, scope, k], a)),
-                );
-            }
+            push_keys(&mut rows, name, "label", None, &m.labels);
+            push_keys(&mut rows, name, "resource", None, &m.resource);
         }
         self.key_rows("metric_key", &rows)?;
         for (name, _) in sorted(&b.metrics) {
@@ -303,23 +332,11 @@ impl Writer {
                 st.bind_i64(3, e.total.count as i64)?;
                 bind_seen(st, 4, &e.total.seen)?;
                 st.run()?;
-                rows.extend(
-                    sorted_keys(&e.keys)
-                        .into_iter()
-                        .map(|(k, a)| KeyRow::new(&[name, "event", k, ev], a)),
-                );
+                push_keys(&mut rows, name, "event", Some(ev), &e.keys);
             }
-            for (scope, keys) in [
-                ("attribute", &s.attrs),
-                ("resource", &s.resource),
-                ("link", &s.links),
-            ] {
-                rows.extend(
-                    sorted_keys(keys)
-                        .into_iter()
-                        .map(|(k, a)| KeyRow::new(&[name, scope, k, ""], a)),
-                );
-            }
+            push_keys(&mut rows, name, "attribute", Some(""), &s.attrs);
+            push_keys(&mut rows, name, "resource", Some(""), &s.resource);
+            push_keys(&mut rows, name, "link", Some(""), &s.links);
         }
         self.key_rows("span_key", &rows)?;
         for (name, _) in sorted(&b.spans) {
@@ -333,13 +350,8 @@ impl Writer {
             bind_seen(st, 3, &l.total.seen)?;
             st.run()?;
             self.services("log_service", sev, &l.services)?;
-            for (scope, keys) in [("attribute", &l.attrs), ("resource", &l.resource)] {
-                rows.extend(
-                    sorted_keys(keys)
-                        .into_iter()
-                        .map(|(k, a)| KeyRow::new(&[sev, scope, k], a)),
-                );
-            }
+            push_keys(&mut rows, sev, "attribute", None, &l.attrs);
+            push_keys(&mut rows, sev, "resource", None, &l.resource);
         }
         self.key_rows("log_key", &rows)?;
         for (sev, _) in sorted(&b.logs) {
@@ -479,39 +491,6 @@ impl TimeText {
 /// that came without data points).
 fn seen_text(s: &Seen) -> Option<[TimeText; 2]> {
     (!s.is_none()).then(|| [TimeText::of(s.first), TimeText::of(s.last)])
-}
-
-/// The values a key row is written with, owned for the statement's run.
-struct KeyValues {
-    count: i64,
-    samples: String,
-    sketch: Vec<u8>,
-    seen: Option<[TimeText; 2]>,
-}
-
-impl KeyValues {
-    fn of(a: &KeyAgg) -> KeyValues {
-        KeyValues {
-            count: a.count as i64,
-            samples: a.samples_json(),
-            sketch: sketch_bytes(&a.sketch),
-            seen: seen_text(&a.seen),
-        }
-    }
-    /// (count, samples, sketch, first, last).
-    fn params(&self) -> [Param<'_>; 5] {
-        let (first, last) = match &self.seen {
-            Some([f, l]) => (Param::Text(f.as_str()), Param::Text(l.as_str())),
-            None => (Param::Null, Param::Null),
-        };
-        [
-            Param::Int(self.count),
-            Param::Text(&self.samples),
-            Param::Blob(&self.sketch),
-            first,
-            last,
-        ]
-    }
 }
 
 /// Keys in name order (deterministic writes).
