@@ -1,9 +1,12 @@
 #!/usr/bin/python3
-"""Where otlp_ingest's time goes: CPU seconds spent in the INSERTs (decoding
-and aggregating) and in the COMMITs (the UPSERTs of sql/flush.sql), for a
-frame file written by tools/otlp_gen (u32 little-endian length + one export
-request). Used for the analysis in docs/BENCHMARKS.md, also under
-`valgrind --tool=callgrind` to count instructions.
+"""Where otlp_ingest's time goes: CPU and wall seconds spent in the INSERTs
+(decoding and aggregating) and in the COMMITs (the UPSERTs of sql/flush.sql,
+then SQLite's own commit and checkpoints), for a frame file written by
+tools/otlp_gen (u32 little-endian length + one export request). Used for the
+analysis in docs/BENCHMARKS.md, also under `valgrind --tool=callgrind` to
+count instructions. Same settings as `make bench-ingest` (WAL,
+synchronous=NORMAL, 64 MiB page cache); FORMAT=json sends the frames as
+text, WAL_AUTOCHECKPOINT=N sets that pragma, EXT=path loads another build.
 
   /usr/bin/python3 bench/ingest_split.py FRAMES SIGNAL [REQUESTS_PER_TXN] [DB]
 """
@@ -34,18 +37,27 @@ def main():
     db.load_extension(os.environ.get("EXT", os.path.join(ROOT, "dist", "otelcat")))
     db.execute("PRAGMA journal_mode=WAL")
     db.execute("PRAGMA synchronous=NORMAL")
+    db.execute("PRAGMA cache_size=-65536")
+    if os.environ.get("WAL_AUTOCHECKPOINT"):
+        db.execute(f"PRAGMA wal_autocheckpoint={int(os.environ['WAL_AUTOCHECKPOINT'])}")
+    if os.environ.get("FORMAT") == "json":
+        frames = [f.decode() for f in frames]
     sql = "INSERT INTO otlp_ingest(payload, signal) VALUES (?, ?)"
-    insert = commit = 0.0
+    cpu = {"insert": 0.0, "commit": 0.0}
+    wall = dict(cpu)
     for at in range(0, len(frames), per):
         db.execute("BEGIN")
-        t0 = time.process_time()
+        w0, t0 = time.perf_counter(), time.process_time()
         db.executemany(sql, ((p, signal) for p in frames[at:at + per]))
-        t1 = time.process_time()
+        w1, t1 = time.perf_counter(), time.process_time()
         db.execute("COMMIT")
-        t2 = time.process_time()
-        insert += t1 - t0
-        commit += t2 - t1
-    print(f"{len(frames)} requests, {per} per transaction: insert {insert:.2f} s CPU, commit {commit:.2f} s CPU")
+        w2, t2 = time.perf_counter(), time.process_time()
+        cpu["insert"] += t1 - t0
+        cpu["commit"] += t2 - t1
+        wall["insert"] += w1 - w0
+        wall["commit"] += w2 - w1
+    print(f"{len(frames)} requests, {per} per transaction: insert {cpu['insert']:.3f} s CPU ({wall['insert']:.3f} wall), "
+          f"commit {cpu['commit']:.3f} s CPU ({wall['commit']:.3f} wall)")
 
 
 if __name__ == "__main__":
