@@ -274,8 +274,14 @@ impl<'a> Parser<'a> {
     /// `{` (or `null`, an object without fields).
     #[inline(always)]
     fn object(&mut self, what: &'static str) -> Fallible<Container> {
+        self.open(b'{', what)
+    }
+
+    /// `open` (`{` or `[`), or `null`, a container without members.
+    #[inline(always)]
+    fn open(&mut self, open: u8, what: &'static str) -> Fallible<Container> {
         match self.peek() {
-            Some(b'{') => {
+            Some(b) if b == open => {
                 self.pos += 1;
                 Ok(Container {
                     first: true,
@@ -327,23 +333,7 @@ impl<'a> Parser<'a> {
     /// `[` (or `null`, an empty array).
     #[inline(always)]
     fn array(&mut self, what: &'static str) -> Fallible<Container> {
-        match self.peek() {
-            Some(b'[') => {
-                self.pos += 1;
-                Ok(Container {
-                    first: true,
-                    done: false,
-                })
-            }
-            Some(b'n') => {
-                self.literal("null")?;
-                Ok(Container {
-                    first: false,
-                    done: true,
-                })
-            }
-            _ => Err(self.expected(what)),
-        }
+        self.open(b'[', what)
     }
 
     /// Whether another element follows (and is next), or `]` ended the array.

@@ -879,36 +879,31 @@ impl<'a> Decoder<'_, 'a> {
     }
 
     /// `ArrayValue`: 1 values.
-    fn array(&mut self, mut r: Reader<'a>, depth: usize) -> Fallible<Vec<AnyValue<'a>>> {
-        let mut values = Vec::new();
-        while let Some(f) = r.field()? {
-            match f.number() {
-                1 => {
-                    self.ctx.spend().map_err(|e| r.fail(e))?;
-                    let sub = r.message(f)?;
-                    let v = self
-                        .any_value(sub, depth)
-                        .within("values", Some(values.len()))?;
-                    values.push(v);
-                }
-                _ => r.skip(f)?,
-            }
-        }
-        Ok(values)
+    fn array(&mut self, r: Reader<'a>, depth: usize) -> Fallible<Vec<AnyValue<'a>>> {
+        self.values(r, depth, Self::any_value)
     }
 
     /// `KeyValueList`: 1 values.
-    fn kvlist(&mut self, mut r: Reader<'a>, depth: usize) -> Fallible<Vec<Attr<'a>>> {
+    fn kvlist(&mut self, r: Reader<'a>, depth: usize) -> Fallible<Vec<Attr<'a>>> {
+        self.values(r, depth, Self::key_value)
+    }
+
+    /// The repeated field 1 (`values`) of an `ArrayValue` or `KeyValueList`,
+    /// each element decoded by `element`.
+    fn values<T>(
+        &mut self,
+        mut r: Reader<'a>,
+        depth: usize,
+        element: fn(&mut Self, Reader<'a>, usize) -> Fallible<T>,
+    ) -> Fallible<Vec<T>> {
         let mut values = Vec::new();
         while let Some(f) = r.field()? {
             match f.number() {
                 1 => {
                     self.ctx.spend().map_err(|e| r.fail(e))?;
                     let sub = r.message(f)?;
-                    let kv = self
-                        .key_value(sub, depth)
-                        .within("values", Some(values.len()))?;
-                    values.push(kv);
+                    let v = element(self, sub, depth).within("values", Some(values.len()))?;
+                    values.push(v);
                 }
                 _ => r.skip(f)?,
             }
