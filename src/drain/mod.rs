@@ -484,24 +484,11 @@ pub fn register(db: *mut sqlite3, reg: &Shared) -> Result<()> {
     // Training changes stored state: callable from top-level SQL only, never
     // from a view or trigger of a (possibly untrusted) database file.
     let train = ffi::direct_only();
+    let read = ffi::impure(); // drain_match reads a model that changes: not deterministic
     ffi::define_scalar_with(db, "drain_template", 1, train, reg.clone(), drain_template)?;
     ffi::define_scalar_with(db, "drain_template", 2, train, reg.clone(), drain_template)?;
-    ffi::define_scalar_with(
-        db,
-        "drain_match",
-        1,
-        ffi::impure(),
-        reg.clone(),
-        drain_match,
-    )?;
-    ffi::define_scalar_with(
-        db,
-        "drain_match",
-        2,
-        ffi::impure(),
-        reg.clone(),
-        drain_match,
-    )?;
+    ffi::define_scalar_with(db, "drain_match", 1, read, reg.clone(), drain_match)?;
+    ffi::define_scalar_with(db, "drain_match", 2, read, reg.clone(), drain_match)?;
     ffi::define_scalar_with(
         db,
         "drain_configure",

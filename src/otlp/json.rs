@@ -1089,33 +1089,32 @@ impl<'a> Parser<'a> {
     }
 
     /// An `arrayValue` object, whose values are at nesting `depth`.
-    #[inline(never)]
     fn array_value(&mut self, ctx: &mut Ctx<'a>, depth: usize) -> Fallible<Vec<AnyValue<'a>>> {
-        let mut values = Vec::new();
-        let mut c = self.object("an array value object")?;
-        while let Some(key) = self.key(&mut c)? {
-            match &*key {
-                "values" => self.list(ctx, "values", |p, ctx, _| {
-                    ctx.spend().map_err(|f| p.fail(f))?;
-                    values.push(p.any_value(ctx, depth)?);
-                    Ok(())
-                })?,
-                _ => self.skip(0)?,
-            }
-        }
-        Ok(values)
+        self.values_object(ctx, depth, "an array value object", Self::any_value)
     }
 
     /// A `kvlistValue` object, whose values are at nesting `depth`.
-    #[inline(never)]
     fn kvlist_value(&mut self, ctx: &mut Ctx<'a>, depth: usize) -> Fallible<Vec<Attr<'a>>> {
+        self.values_object(ctx, depth, "a kvlist value object", Self::key_value)
+    }
+
+    /// The `values` list of an `arrayValue` or `kvlistValue` object, each
+    /// element read by `element`.
+    #[inline(never)]
+    fn values_object<T>(
+        &mut self,
+        ctx: &mut Ctx<'a>,
+        depth: usize,
+        what: &'static str,
+        element: fn(&mut Self, &mut Ctx<'a>, usize) -> Fallible<T>,
+    ) -> Fallible<Vec<T>> {
         let mut values = Vec::new();
-        let mut c = self.object("a kvlist value object")?;
+        let mut c = self.object(what)?;
         while let Some(key) = self.key(&mut c)? {
             match &*key {
                 "values" => self.list(ctx, "values", |p, ctx, _| {
                     ctx.spend().map_err(|f| p.fail(f))?;
-                    values.push(p.key_value(ctx, depth)?);
+                    values.push(element(p, ctx, depth)?);
                     Ok(())
                 })?,
                 _ => self.skip(0)?,
