@@ -250,7 +250,6 @@ class TestCatalogGolden(unittest.TestCase):
             want = json.load(f)
         self.assertEqual(got, {"rows": want["rows"], "sha256": want["sha256"]})
 
-
     def test_one_row_statements_write_the_same_catalog(self):
         """Key rows go 32 to a statement; a host whose variable limit is too
         low for that gets them one by one, and the same catalog."""

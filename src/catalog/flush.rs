@@ -137,16 +137,8 @@ fn push_keys<'a>(
     }
 }
 
-/// 'YYYY-MM-DD HH:MM:SS' of unix seconds (UTC), as SQLite's datetime().
-pub fn datetime(secs: i64) -> String {
-    match datetime_bytes(secs) {
-        Some(b) => String::from_utf8(b.to_vec()).expect("ASCII digits"),
-        None => datetime_wide(secs),
-    }
-}
-
-/// [`datetime`] of a time in years 0 to 9999, without allocating (two
-/// per key row of a flush).
+/// 'YYYY-MM-DD HH:MM:SS' of unix seconds (UTC), as SQLite's datetime(),
+/// for years 0 to 9999, without allocating (two per key row of a flush).
 fn datetime_bytes(secs: i64) -> Option<[u8; 19]> {
     let (y, m, d, rem) = civil(secs);
     if !(0..=9999).contains(&y) {
@@ -169,7 +161,7 @@ fn datetime_bytes(secs: i64) -> Option<[u8; 19]> {
     Some(out)
 }
 
-/// [`datetime`] of years outside 0 to 9999 (as SQLite prints them).
+/// The same text for years outside 0 to 9999 (as SQLite prints them).
 fn datetime_wide(secs: i64) -> String {
     let (y, m, d, rem) = civil(secs);
     format!(
@@ -256,10 +248,10 @@ impl Writer {
     /// Writes key rows with `stmt` (metric_key, span_key, log_key): in
     /// chunks of [`CHUNK`] rows a statement, the rest one by one.
     fn key_rows(&mut self, stmt: &'static str, rows: &[KeyRow]) -> Result<()> {
-        // Whole chunks with the multi-row statement (when prepared), the rest one by one.
-        let chunked = match self.multi.contains_key(stmt) {
-            true => rows.len() / CHUNK * CHUNK,
-            false => 0,
+        let chunked = if self.multi.contains_key(stmt) {
+            rows.len() / CHUNK * CHUNK
+        } else {
+            0
         };
         let (head, rest) = rows.split_at(chunked);
         let mut params = Vec::new();
@@ -510,6 +502,10 @@ fn sorted<V>(m: &Map<String, V>) -> Vec<(&String, &V)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn datetime(secs: i64) -> String {
+        TimeText::of(secs).as_str().to_owned()
+    }
 
     #[test]
     fn datetime_matches_sqlite() {
