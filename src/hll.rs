@@ -1182,10 +1182,11 @@ pub fn hll_merge(ctx: Ctx, args: &[*mut sqlite3_value]) -> Result<()> {
     }
     if let [a, b] = args {
         let (a, b) = (Arg(*a), Arg(*b));
-        if a.kind() == Kind::Blob && b.kind() == Kind::Blob {
-            if let Some(img) = merge_stored(a.blob(), b.blob()) {
-                return ctx.blob(&img);
-            }
+        if a.kind() == Kind::Blob
+            && b.kind() == Kind::Blob
+            && let Some(img) = merge_stored(a.blob(), b.blob())
+        {
+            return ctx.blob(&img);
         }
     }
     let mut u = Union::default();

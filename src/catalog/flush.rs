@@ -213,10 +213,10 @@ impl Writer {
         // parameters cannot prepare these: its key rows go one by one.
         let mut multi = Map::new();
         for (name, sql) in statements() {
-            if KEY_STATEMENTS.contains(&name) {
-                if let Ok(st) = Stmt::prepare(db, &multi_row(sql, CHUNK)) {
-                    multi.insert(name, st);
-                }
+            if KEY_STATEMENTS.contains(&name)
+                && let Ok(st) = Stmt::prepare(db, &multi_row(sql, CHUNK))
+            {
+                multi.insert(name, st);
             }
         }
         Ok(Writer { stmts, multi })
