@@ -62,6 +62,7 @@ pub const SQLITE_TEXT: c_int = 3;
 pub const SQLITE_BLOB: c_int = 4;
 const SQLITE_UTF8: c_int = 1;
 const SQLITE_FCNTL_DATA_VERSION: c_int = 35;
+const SQLITE_VTAB_DIRECTONLY: c_int = 3;
 
 /// `SQLITE_TRANSIENT`: SQLite copies the bytes before the call returns.
 fn transient() -> Option<unsafe extern "C" fn(*mut c_void)> {
@@ -577,7 +578,9 @@ pub trait WriteTable: Sized + 'static {
     const NAME: &'static str;
     /// `CREATE TABLE x(...)` declaring the columns.
     const SCHEMA: &'static str;
-    fn connect(db: *mut sqlite3, aux: &'static Self::Aux) -> Result<Self>;
+    /// `schema` is the database the table was named in (`main`, `temp`, or
+    /// an attached database's name).
+    fn connect(db: *mut sqlite3, schema: &str, aux: &'static Self::Aux) -> Result<Self>;
     /// One inserted row: the declared columns in order.
     fn insert(&mut self, values: &[*mut sqlite3_value]) -> Result<()>;
     fn begin(&mut self) -> Result<()> {
@@ -643,20 +646,33 @@ unsafe fn vtab_call<T: WriteTable>(
 unsafe extern "C" fn wt_connect<T: WriteTable>(
     db: *mut sqlite3,
     p_aux: *mut c_void,
-    _argc: c_int,
-    _argv: *const *const c_char,
+    argc: c_int,
+    argv: *const *const c_char,
     pp_vtab: *mut *mut sqlite3_vtab,
     pz_err: *mut *mut c_char,
 ) -> c_int {
     let r = guard(T::NAME, || {
         let mb = p_aux as *const ModuleBox<T>;
         let aux: &'static T::Aux = &(*mb).aux;
-        let schema = CString::new(T::SCHEMA).expect("schema has no NUL");
-        let rc = sqlite!(declare_vtab(db, schema.as_ptr()));
+        let decl = CString::new(T::SCHEMA).expect("schema has no NUL");
+        let rc = sqlite!(declare_vtab(db, decl.as_ptr()));
         if rc != SQLITE_OK {
             bail!("{}: cannot declare the table (code {rc})", T::NAME);
         }
-        let inner = T::connect(db, aux)?;
+        // These tables write: never usable from a trigger or view, which a
+        // database file from a stranger could hold (trusted_schema=ON is
+        // SQLite's default).
+        let rc = sqlite!(vtab_config(db, SQLITE_VTAB_DIRECTONLY));
+        if rc != SQLITE_OK {
+            bail!("{}: cannot mark the table direct-only (code {rc})", T::NAME);
+        }
+        // argv[1] is the name of the database the table is used in.
+        let schema = if argc > 1 && !(*argv.add(1)).is_null() {
+            CStr::from_ptr(*argv.add(1)).to_string_lossy().into_owned()
+        } else {
+            "main".to_string()
+        };
+        let inner = T::connect(db, &schema, aux)?;
         let vt = Box::new(VTab {
             base: sqlite3_vtab {
                 pModule: ptr::null(),
@@ -1025,6 +1041,16 @@ pub fn data_version(db: *mut sqlite3) -> u32 {
         &mut v as *mut u32 as *mut c_void,
     ));
     if rc == SQLITE_OK { v } else { 0 }
+}
+
+/// Whether the database `schema` ("main", …) is read-only on this
+/// connection (opened read-only, or a read-only file). An unknown schema
+/// counts as read-only.
+pub fn db_readonly(db: *mut sqlite3, schema: &str) -> bool {
+    let Ok(c) = CString::new(schema) else {
+        return true;
+    };
+    sqlite!(db_readonly(db, c.as_ptr())) != 0
 }
 
 /// The host's SQLite version text.

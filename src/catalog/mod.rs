@@ -59,6 +59,8 @@ impl Layer {
 
 pub struct IngestTable {
     db: *mut sqlite3,
+    /// The database named in the INSERT (`main` unless qualified).
+    schema: String,
     models: Shared,
     layers: Vec<Layer>,
     /// Template partitions trained in this transaction.
@@ -357,9 +359,10 @@ impl WriteTable for IngestTable {
     const NAME: &'static str = "otlp_ingest";
     const SCHEMA: &'static str = "CREATE TABLE x(payload, signal TEXT)";
 
-    fn connect(db: *mut sqlite3, aux: &'static Shared) -> Result<Self> {
+    fn connect(db: *mut sqlite3, schema: &str, aux: &'static Shared) -> Result<Self> {
         let mut t = IngestTable {
             db,
+            schema: schema.to_string(),
             models: aux.clone(),
             layers: Vec::new(),
             touched: Set::new(),
@@ -374,6 +377,13 @@ impl WriteTable for IngestTable {
     }
 
     fn insert(&mut self, values: &[*mut sqlite3_value]) -> Result<()> {
+        if self.schema != "main" {
+            bail!(
+                "otlp_ingest: writes the catalog of the main database only, not of '{s}' \
+                 (INSERT INTO {s}.otlp_ingest); open that file as the main database to ingest into it",
+                s = self.schema
+            );
+        }
         if let Some(why) = &self.poisoned {
             bail!("otlp_ingest: an earlier write in this transaction failed ({why}); roll it back");
         }

@@ -277,7 +277,7 @@ impl WriteTable for SyncTable {
     const NAME: &'static str = "otelcat_drain_sync";
     const SCHEMA: &'static str = "CREATE TABLE x(op TEXT)";
 
-    fn connect(db: *mut sqlite3, aux: &'static Shared) -> Result<Self> {
+    fn connect(db: *mut sqlite3, _schema: &str, aux: &'static Shared) -> Result<Self> {
         Ok(SyncTable {
             db,
             reg: aux.clone(),
