@@ -2,11 +2,19 @@
 --
 --   sqlite3 catalog.db '.load dist/otelcat' "ATTACH 'other.db' AS other" '.read examples/merge.sql'
 --
+-- All or nothing: the first failing statement stops the script (.bail on),
+-- the sqlite3 shell exits with a non-zero status and the transaction is
+-- rolled back, so the catalog stays as it was. (Run from another host, stop
+-- at the first error and ROLLBACK; the dot-command below is the shell's.)
+--
 -- Counts add up, sketches merge with hll_merge (so cardinalities are those of
 -- the union of the values, as if one catalog had seen everything), sample
 -- lists merge with json_samples_merge (this catalog's values first), times
 -- take the earliest first_seen and the latest last_seen. Everything runs in
--- one transaction.
+-- one transaction. Counts add with otelcat_add: exact, or the merge fails
+-- with an error naming the table and key (SQLite's + would turn a sum past
+-- 2^63 - 1 into an inexact REAL); a count in the other file that is not an
+-- integer fails the merge the same way.
 --
 -- Log templates and span-name patterns are merged by their text, per
 -- severity and service (patterns: per service). Templates learned on
@@ -21,28 +29,30 @@
 -- Requires this catalog's schema: ingest something first, or run
 -- sql/schema.sql and sql/views.sql.
 
+.bail on
 BEGIN;
 
 INSERT INTO metrics(name, type, unit, description, total_sample_count, series_sketch, first_seen, last_seen)
-SELECT name, type, unit, description, total_sample_count, series_sketch, first_seen, last_seen FROM other.metrics WHERE true
+SELECT name, type, unit, description, otelcat_add(0, total_sample_count, 'other.metrics', name), series_sketch, first_seen, last_seen FROM other.metrics WHERE true
 ON CONFLICT(name) DO UPDATE SET
   unit = iif(unit <> '', unit, excluded.unit),
   description = iif(description <> '', description, excluded.description),
-  total_sample_count = total_sample_count + excluded.total_sample_count,
+  total_sample_count = otelcat_add(total_sample_count, excluded.total_sample_count, 'metrics', name),
   series_sketch = hll_merge(series_sketch, excluded.series_sketch),
   first_seen = min(coalesce(first_seen, excluded.first_seen), coalesce(excluded.first_seen, first_seen)),
   last_seen = max(coalesce(last_seen, excluded.last_seen), coalesce(excluded.last_seen, last_seen));
 UPDATE metrics SET estimated_active_series = hll_count(series_sketch);
 
-INSERT INTO metric_services SELECT * FROM other.metric_services WHERE true
+INSERT INTO metric_services(metric_name, service_name, sample_count, first_seen, last_seen)
+SELECT metric_name, service_name, otelcat_add(0, sample_count, 'other.metric_services', metric_name, service_name), first_seen, last_seen FROM other.metric_services WHERE true
 ON CONFLICT(metric_name, service_name) DO UPDATE SET
-  sample_count = sample_count + excluded.sample_count,
+  sample_count = otelcat_add(sample_count, excluded.sample_count, 'metric_services', metric_name, service_name),
   first_seen = min(first_seen, excluded.first_seen), last_seen = max(last_seen, excluded.last_seen);
 
 INSERT INTO metric_keys(metric_name, key_scope, key_name, key_count, value_samples, hll_sketch, first_seen, last_seen)
-SELECT metric_name, key_scope, key_name, key_count, value_samples, hll_sketch, first_seen, last_seen FROM other.metric_keys WHERE true
+SELECT metric_name, key_scope, key_name, otelcat_add(0, key_count, 'other.metric_keys', metric_name, key_scope, key_name), value_samples, hll_sketch, first_seen, last_seen FROM other.metric_keys WHERE true
 ON CONFLICT(metric_name, key_scope, key_name) DO UPDATE SET
-  key_count = key_count + excluded.key_count,
+  key_count = otelcat_add(key_count, excluded.key_count, 'metric_keys', metric_name, key_scope, key_name),
   value_samples = json_samples_merge(value_samples, excluded.value_samples),
   hll_sketch = hll_merge(hll_sketch, excluded.hll_sketch),
   first_seen = min(first_seen, excluded.first_seen), last_seen = max(last_seen, excluded.last_seen);
@@ -51,27 +61,29 @@ UPDATE metric_keys SET
   estimated_cardinality = hll_count(hll_sketch);
 
 INSERT INTO spans(name, kind, total_sample_count, event_count, link_count, first_seen, last_seen)
-SELECT name, kind, total_sample_count, event_count, link_count, first_seen, last_seen FROM other.spans WHERE true
+SELECT name, kind, otelcat_add(0, total_sample_count, 'other.spans', name), otelcat_add(0, event_count, 'other.spans', name), otelcat_add(0, link_count, 'other.spans', name), first_seen, last_seen FROM other.spans WHERE true
 ON CONFLICT(name) DO UPDATE SET
-  total_sample_count = total_sample_count + excluded.total_sample_count,
-  event_count = event_count + excluded.event_count,
-  link_count = link_count + excluded.link_count,
+  total_sample_count = otelcat_add(total_sample_count, excluded.total_sample_count, 'spans', name),
+  event_count = otelcat_add(event_count, excluded.event_count, 'spans', name),
+  link_count = otelcat_add(link_count, excluded.link_count, 'spans', name),
   first_seen = min(first_seen, excluded.first_seen), last_seen = max(last_seen, excluded.last_seen);
 
-INSERT INTO span_services SELECT * FROM other.span_services WHERE true
+INSERT INTO span_services(span_name, service_name, sample_count, first_seen, last_seen)
+SELECT span_name, service_name, otelcat_add(0, sample_count, 'other.span_services', span_name, service_name), first_seen, last_seen FROM other.span_services WHERE true
 ON CONFLICT(span_name, service_name) DO UPDATE SET
-  sample_count = sample_count + excluded.sample_count,
+  sample_count = otelcat_add(sample_count, excluded.sample_count, 'span_services', span_name, service_name),
   first_seen = min(first_seen, excluded.first_seen), last_seen = max(last_seen, excluded.last_seen);
 
-INSERT INTO span_events SELECT * FROM other.span_events WHERE true
+INSERT INTO span_events(span_name, event_name, event_count, first_seen, last_seen)
+SELECT span_name, event_name, otelcat_add(0, event_count, 'other.span_events', span_name, event_name), first_seen, last_seen FROM other.span_events WHERE true
 ON CONFLICT(span_name, event_name) DO UPDATE SET
-  event_count = event_count + excluded.event_count,
+  event_count = otelcat_add(event_count, excluded.event_count, 'span_events', span_name, event_name),
   first_seen = min(first_seen, excluded.first_seen), last_seen = max(last_seen, excluded.last_seen);
 
 INSERT INTO span_keys(span_name, key_scope, key_name, event_name, key_count, value_samples, hll_sketch, first_seen, last_seen)
-SELECT span_name, key_scope, key_name, event_name, key_count, value_samples, hll_sketch, first_seen, last_seen FROM other.span_keys WHERE true
+SELECT span_name, key_scope, key_name, event_name, otelcat_add(0, key_count, 'other.span_keys', span_name, key_scope, key_name, event_name), value_samples, hll_sketch, first_seen, last_seen FROM other.span_keys WHERE true
 ON CONFLICT(span_name, key_scope, key_name, event_name) DO UPDATE SET
-  key_count = key_count + excluded.key_count,
+  key_count = otelcat_add(key_count, excluded.key_count, 'span_keys', span_name, key_scope, key_name, event_name),
   value_samples = json_samples_merge(value_samples, excluded.value_samples),
   hll_sketch = hll_merge(hll_sketch, excluded.hll_sketch),
   first_seen = min(first_seen, excluded.first_seen), last_seen = max(last_seen, excluded.last_seen);
@@ -82,20 +94,22 @@ UPDATE span_keys SET
       ELSE (SELECT total_sample_count FROM spans WHERE name = span_keys.span_name) END),
   estimated_cardinality = hll_count(hll_sketch);
 
-INSERT INTO logs SELECT * FROM other.logs WHERE true
+INSERT INTO logs(severity, total_sample_count, first_seen, last_seen)
+SELECT severity, otelcat_add(0, total_sample_count, 'other.logs', severity), first_seen, last_seen FROM other.logs WHERE true
 ON CONFLICT(severity) DO UPDATE SET
-  total_sample_count = total_sample_count + excluded.total_sample_count,
+  total_sample_count = otelcat_add(total_sample_count, excluded.total_sample_count, 'logs', severity),
   first_seen = min(first_seen, excluded.first_seen), last_seen = max(last_seen, excluded.last_seen);
 
-INSERT INTO log_services SELECT * FROM other.log_services WHERE true
+INSERT INTO log_services(severity, service_name, sample_count, first_seen, last_seen)
+SELECT severity, service_name, otelcat_add(0, sample_count, 'other.log_services', severity, service_name), first_seen, last_seen FROM other.log_services WHERE true
 ON CONFLICT(severity, service_name) DO UPDATE SET
-  sample_count = sample_count + excluded.sample_count,
+  sample_count = otelcat_add(sample_count, excluded.sample_count, 'log_services', severity, service_name),
   first_seen = min(first_seen, excluded.first_seen), last_seen = max(last_seen, excluded.last_seen);
 
 INSERT INTO log_keys(severity, key_scope, key_name, key_count, value_samples, hll_sketch, first_seen, last_seen)
-SELECT severity, key_scope, key_name, key_count, value_samples, hll_sketch, first_seen, last_seen FROM other.log_keys WHERE true
+SELECT severity, key_scope, key_name, otelcat_add(0, key_count, 'other.log_keys', severity, key_scope, key_name), value_samples, hll_sketch, first_seen, last_seen FROM other.log_keys WHERE true
 ON CONFLICT(severity, key_scope, key_name) DO UPDATE SET
-  key_count = key_count + excluded.key_count,
+  key_count = otelcat_add(key_count, excluded.key_count, 'log_keys', severity, key_scope, key_name),
   value_samples = json_samples_merge(value_samples, excluded.value_samples),
   hll_sketch = hll_merge(hll_sketch, excluded.hll_sketch),
   first_seen = min(first_seen, excluded.first_seen), last_seen = max(last_seen, excluded.last_seen);
@@ -106,8 +120,9 @@ UPDATE log_keys SET
 -- Templates: same (severity, service, template text) add up; new ones come
 -- in with fresh negative cluster ids.
 UPDATE log_body_templates SET
-  count = count + (SELECT sum(o.count) FROM other.log_body_templates o WHERE o.severity = log_body_templates.severity
+  count = otelcat_add(count, (SELECT sum(o.count) FROM other.log_body_templates o WHERE o.severity = log_body_templates.severity
                    AND o.service_name = log_body_templates.service_name AND o.template = log_body_templates.template),
+                   'log_body_templates', severity, service_name, template),
   first_seen = min(first_seen, (SELECT min(o.first_seen) FROM other.log_body_templates o WHERE o.severity = log_body_templates.severity
                    AND o.service_name = log_body_templates.service_name AND o.template = log_body_templates.template)),
   last_seen = max(last_seen, (SELECT max(o.last_seen) FROM other.log_body_templates o WHERE o.severity = log_body_templates.severity
@@ -119,7 +134,7 @@ WHERE EXISTS (SELECT 1 FROM other.log_body_templates o WHERE o.severity = log_bo
 INSERT INTO log_body_templates(severity, service_name, cluster_id, template, example, count, first_seen, last_seen)
 SELECT o.severity, o.service_name,
        (SELECT min(0, coalesce(min(cluster_id), 0)) FROM log_body_templates) - row_number() OVER (ORDER BY o.severity, o.service_name, o.template),
-       o.template, min(o.example), sum(o.count), min(o.first_seen), max(o.last_seen)
+       o.template, min(o.example), otelcat_add(0, sum(o.count), 'other.log_body_templates', o.severity, o.service_name, o.template), min(o.first_seen), max(o.last_seen)
 FROM other.log_body_templates o
 WHERE NOT EXISTS (SELECT 1 FROM log_body_templates t WHERE t.severity = o.severity AND t.service_name = o.service_name AND t.template = o.template)
 GROUP BY o.severity, o.service_name, o.template;
@@ -129,8 +144,9 @@ UPDATE log_body_templates SET
 
 -- Span-name patterns, by pattern text per service.
 UPDATE span_name_patterns SET
-  span_count = span_count + (SELECT sum(o.span_count) FROM other.span_name_patterns o
+  span_count = otelcat_add(span_count, (SELECT sum(o.span_count) FROM other.span_name_patterns o
                              WHERE o.service_name = span_name_patterns.service_name AND o.pattern = span_name_patterns.pattern),
+                             'span_name_patterns', service_name, pattern),
   names_sketch = hll_merge(names_sketch, (SELECT hll_merge(o.names_sketch) FROM other.span_name_patterns o
                              WHERE o.service_name = span_name_patterns.service_name AND o.pattern = span_name_patterns.pattern)),
   first_seen = min(first_seen, (SELECT min(o.first_seen) FROM other.span_name_patterns o
@@ -143,7 +159,7 @@ WHERE EXISTS (SELECT 1 FROM other.span_name_patterns o WHERE o.service_name = sp
 INSERT INTO span_name_patterns(service_name, cluster_id, pattern, example, span_count, names_sketch, first_seen, last_seen)
 SELECT o.service_name,
        (SELECT min(0, coalesce(min(cluster_id), 0)) FROM span_name_patterns) - row_number() OVER (ORDER BY o.service_name, o.pattern),
-       o.pattern, min(o.example), sum(o.span_count), hll_merge(o.names_sketch), min(o.first_seen), max(o.last_seen)
+       o.pattern, min(o.example), otelcat_add(0, sum(o.span_count), 'other.span_name_patterns', o.service_name, o.pattern), hll_merge(o.names_sketch), min(o.first_seen), max(o.last_seen)
 FROM other.span_name_patterns o
 WHERE NOT EXISTS (SELECT 1 FROM span_name_patterns p WHERE p.service_name = o.service_name AND p.pattern = o.pattern)
 GROUP BY o.service_name, o.pattern;

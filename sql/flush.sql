@@ -2,7 +2,9 @@
 -- catalog (sql/schema.sql), inside the transaction that ingested it. The
 -- batch is aggregated in process first: one UPSERT per distinct key per
 -- batch, never one per record. Merging happens here, in SQLite, with the
--- public functions: sums for counts, hll_merge for sketches,
+-- public functions: otelcat_add for counts (exact, or an error naming the
+-- table and key instead of SQLite's silent switch to REAL past 2^63 - 1),
+-- hll_merge for sketches,
 -- json_samples_merge for sample lists, min/max for times.
 --
 -- Each statement starts with a "-- name:" line; parameters are numbered.
@@ -22,7 +24,7 @@ ON CONFLICT(name) DO UPDATE SET
   type = excluded.type,
   unit = iif(excluded.unit <> '', excluded.unit, unit),
   description = iif(excluded.description <> '', excluded.description, description),
-  total_sample_count = total_sample_count + excluded.total_sample_count,
+  total_sample_count = otelcat_add(total_sample_count, excluded.total_sample_count, 'metrics', name),
   series_sketch = hll_merge(series_sketch, excluded.series_sketch),
   first_seen = min(coalesce(first_seen, excluded.first_seen), coalesce(excluded.first_seen, first_seen)),
   last_seen = max(coalesce(last_seen, excluded.last_seen), coalesce(excluded.last_seen, last_seen));
@@ -31,7 +33,7 @@ ON CONFLICT(name) DO UPDATE SET
 INSERT INTO metric_services(metric_name, service_name, sample_count, first_seen, last_seen)
 VALUES (?1, ?2, ?3, ?4, ?5)
 ON CONFLICT(metric_name, service_name) DO UPDATE SET
-  sample_count = sample_count + excluded.sample_count,
+  sample_count = otelcat_add(sample_count, excluded.sample_count, 'metric_services', metric_name, service_name),
   first_seen = min(coalesce(first_seen, excluded.first_seen), coalesce(excluded.first_seen, first_seen)),
   last_seen = max(coalesce(last_seen, excluded.last_seen), coalesce(excluded.last_seen, last_seen));
 
@@ -39,7 +41,7 @@ ON CONFLICT(metric_name, service_name) DO UPDATE SET
 INSERT INTO metric_keys(metric_name, key_scope, key_name, key_count, value_samples, hll_sketch, first_seen, last_seen)
 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
 ON CONFLICT(metric_name, key_scope, key_name) DO UPDATE SET
-  key_count = key_count + excluded.key_count,
+  key_count = otelcat_add(key_count, excluded.key_count, 'metric_keys', metric_name, key_scope, key_name),
   value_samples = json_samples_merge(value_samples, excluded.value_samples),
   hll_sketch = hll_merge(hll_sketch, excluded.hll_sketch),
   first_seen = min(coalesce(first_seen, excluded.first_seen), coalesce(excluded.first_seen, first_seen)),
@@ -64,9 +66,9 @@ INSERT INTO spans(name, kind, total_sample_count, event_count, link_count, first
 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
 ON CONFLICT(name) DO UPDATE SET
   kind = excluded.kind,
-  total_sample_count = total_sample_count + excluded.total_sample_count,
-  event_count = event_count + excluded.event_count,
-  link_count = link_count + excluded.link_count,
+  total_sample_count = otelcat_add(total_sample_count, excluded.total_sample_count, 'spans', name),
+  event_count = otelcat_add(event_count, excluded.event_count, 'spans', name),
+  link_count = otelcat_add(link_count, excluded.link_count, 'spans', name),
   first_seen = min(coalesce(first_seen, excluded.first_seen), coalesce(excluded.first_seen, first_seen)),
   last_seen = max(coalesce(last_seen, excluded.last_seen), coalesce(excluded.last_seen, last_seen));
 
@@ -74,7 +76,7 @@ ON CONFLICT(name) DO UPDATE SET
 INSERT INTO span_services(span_name, service_name, sample_count, first_seen, last_seen)
 VALUES (?1, ?2, ?3, ?4, ?5)
 ON CONFLICT(span_name, service_name) DO UPDATE SET
-  sample_count = sample_count + excluded.sample_count,
+  sample_count = otelcat_add(sample_count, excluded.sample_count, 'span_services', span_name, service_name),
   first_seen = min(coalesce(first_seen, excluded.first_seen), coalesce(excluded.first_seen, first_seen)),
   last_seen = max(coalesce(last_seen, excluded.last_seen), coalesce(excluded.last_seen, last_seen));
 
@@ -82,7 +84,7 @@ ON CONFLICT(span_name, service_name) DO UPDATE SET
 INSERT INTO span_events(span_name, event_name, event_count, first_seen, last_seen)
 VALUES (?1, ?2, ?3, ?4, ?5)
 ON CONFLICT(span_name, event_name) DO UPDATE SET
-  event_count = event_count + excluded.event_count,
+  event_count = otelcat_add(event_count, excluded.event_count, 'span_events', span_name, event_name),
   first_seen = min(coalesce(first_seen, excluded.first_seen), coalesce(excluded.first_seen, first_seen)),
   last_seen = max(coalesce(last_seen, excluded.last_seen), coalesce(excluded.last_seen, last_seen));
 
@@ -90,7 +92,7 @@ ON CONFLICT(span_name, event_name) DO UPDATE SET
 INSERT INTO span_keys(span_name, key_scope, key_name, event_name, key_count, value_samples, hll_sketch, first_seen, last_seen)
 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
 ON CONFLICT(span_name, key_scope, key_name, event_name) DO UPDATE SET
-  key_count = key_count + excluded.key_count,
+  key_count = otelcat_add(key_count, excluded.key_count, 'span_keys', span_name, key_scope, key_name, event_name),
   value_samples = json_samples_merge(value_samples, excluded.value_samples),
   hll_sketch = hll_merge(hll_sketch, excluded.hll_sketch),
   first_seen = min(coalesce(first_seen, excluded.first_seen), coalesce(excluded.first_seen, first_seen)),
@@ -114,7 +116,7 @@ WHERE span_name = ?1
 INSERT INTO logs(severity, total_sample_count, first_seen, last_seen)
 VALUES (?1, ?2, ?3, ?4)
 ON CONFLICT(severity) DO UPDATE SET
-  total_sample_count = total_sample_count + excluded.total_sample_count,
+  total_sample_count = otelcat_add(total_sample_count, excluded.total_sample_count, 'logs', severity),
   first_seen = min(coalesce(first_seen, excluded.first_seen), coalesce(excluded.first_seen, first_seen)),
   last_seen = max(coalesce(last_seen, excluded.last_seen), coalesce(excluded.last_seen, last_seen));
 
@@ -122,7 +124,7 @@ ON CONFLICT(severity) DO UPDATE SET
 INSERT INTO log_services(severity, service_name, sample_count, first_seen, last_seen)
 VALUES (?1, ?2, ?3, ?4, ?5)
 ON CONFLICT(severity, service_name) DO UPDATE SET
-  sample_count = sample_count + excluded.sample_count,
+  sample_count = otelcat_add(sample_count, excluded.sample_count, 'log_services', severity, service_name),
   first_seen = min(coalesce(first_seen, excluded.first_seen), coalesce(excluded.first_seen, first_seen)),
   last_seen = max(coalesce(last_seen, excluded.last_seen), coalesce(excluded.last_seen, last_seen));
 
@@ -130,7 +132,7 @@ ON CONFLICT(severity, service_name) DO UPDATE SET
 INSERT INTO log_keys(severity, key_scope, key_name, key_count, value_samples, hll_sketch, first_seen, last_seen)
 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
 ON CONFLICT(severity, key_scope, key_name) DO UPDATE SET
-  key_count = key_count + excluded.key_count,
+  key_count = otelcat_add(key_count, excluded.key_count, 'log_keys', severity, key_scope, key_name),
   value_samples = json_samples_merge(value_samples, excluded.value_samples),
   hll_sketch = hll_merge(hll_sketch, excluded.hll_sketch),
   first_seen = min(coalesce(first_seen, excluded.first_seen), coalesce(excluded.first_seen, first_seen)),
@@ -149,7 +151,7 @@ INSERT INTO log_body_templates(severity, service_name, cluster_id, template, exa
 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
 ON CONFLICT(severity, service_name, cluster_id) DO UPDATE SET
   template = excluded.template,
-  count = count + excluded.count,
+  count = otelcat_add(count, excluded.count, 'log_body_templates', severity, service_name, cluster_id),
   first_seen = min(coalesce(first_seen, excluded.first_seen), coalesce(excluded.first_seen, first_seen)),
   last_seen = max(coalesce(last_seen, excluded.last_seen), coalesce(excluded.last_seen, last_seen));
 
@@ -157,8 +159,9 @@ ON CONFLICT(severity, service_name, cluster_id) DO UPDATE SET
 -- Cluster ?3 was merged into cluster ?4 (same severity ?1 and service ?2):
 -- its row's lines join ?4's row, and the row goes.
 UPDATE log_body_templates SET
-  count = count + coalesce((SELECT f.count FROM log_body_templates f
+  count = otelcat_add(count, coalesce((SELECT f.count FROM log_body_templates f
                             WHERE f.severity = ?1 AND f.service_name = ?2 AND f.cluster_id = ?3), 0),
+                      'log_body_templates', severity, service_name, cluster_id),
   first_seen = min(first_seen, coalesce((SELECT f.first_seen FROM log_body_templates f
                             WHERE f.severity = ?1 AND f.service_name = ?2 AND f.cluster_id = ?3), first_seen)),
   last_seen = max(last_seen, coalesce((SELECT f.last_seen FROM log_body_templates f
@@ -179,7 +182,7 @@ INSERT INTO span_name_patterns(service_name, cluster_id, pattern, example, span_
 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
 ON CONFLICT(service_name, cluster_id) DO UPDATE SET
   pattern = excluded.pattern,
-  span_count = span_count + excluded.span_count,
+  span_count = otelcat_add(span_count, excluded.span_count, 'span_name_patterns', service_name, cluster_id),
   names_sketch = hll_merge(names_sketch, excluded.names_sketch),
   first_seen = min(coalesce(first_seen, excluded.first_seen), coalesce(excluded.first_seen, first_seen)),
   last_seen = max(coalesce(last_seen, excluded.last_seen), coalesce(excluded.last_seen, last_seen));
@@ -187,8 +190,9 @@ ON CONFLICT(service_name, cluster_id) DO UPDATE SET
 -- name: span_pattern_fold
 -- Pattern ?2 of service ?1 was merged into pattern ?3.
 UPDATE span_name_patterns SET
-  span_count = span_count + coalesce((SELECT f.span_count FROM span_name_patterns f
+  span_count = otelcat_add(span_count, coalesce((SELECT f.span_count FROM span_name_patterns f
                                       WHERE f.service_name = ?1 AND f.cluster_id = ?2), 0),
+                           'span_name_patterns', service_name, cluster_id),
   names_sketch = hll_merge(names_sketch, (SELECT f.names_sketch FROM span_name_patterns f
                                           WHERE f.service_name = ?1 AND f.cluster_id = ?2)),
   first_seen = min(first_seen, coalesce((SELECT f.first_seen FROM span_name_patterns f

@@ -609,6 +609,7 @@ pub trait WriteTable: Sized + 'static {
 #[repr(C)]
 struct VTab<T: WriteTable> {
     base: sqlite3_vtab,
+    db: *mut sqlite3,
     inner: T,
 }
 
@@ -679,6 +680,7 @@ unsafe extern "C" fn wt_connect<T: WriteTable>(
                 nRef: 0,
                 zErrMsg: ptr::null_mut(),
             },
+            db,
             inner,
         });
         *pp_vtab = Box::into_raw(vt) as *mut sqlite3_vtab;
@@ -728,14 +730,30 @@ unsafe extern "C" fn wt_close(cursor: *mut sqlite3_vtab_cursor) -> c_int {
     SQLITE_OK
 }
 
-unsafe extern "C" fn wt_filter(
-    _c: *mut sqlite3_vtab_cursor,
+unsafe extern "C" fn wt_filter<T: WriteTable>(
+    c: *mut sqlite3_vtab_cursor,
     _idx: c_int,
     _idx_str: *const c_char,
     _argc: c_int,
     _argv: *mut *mut sqlite3_value,
 ) -> c_int {
-    SQLITE_OK
+    // A scan yields no rows, so a DELETE or UPDATE of the table would do
+    // nothing without a word: refuse it here, where it scans.
+    let vtab = (*c).pVtab;
+    let vt = vtab as *mut VTab<T>;
+    vtab_call::<T>(vtab, |_| {
+        for sql in running_statements((*vt).db) {
+            if let Some(verb) = crate::sqltext::modifies(&sql, T::NAME) {
+                bail!(
+                    "{}: {verb} is not supported: the table holds no rows; only INSERT is \
+                     (INSERT INTO {}(...) VALUES (...))",
+                    T::NAME,
+                    T::NAME
+                );
+            }
+        }
+        Ok(())
+    })
 }
 
 unsafe extern "C" fn wt_next(_c: *mut sqlite3_vtab_cursor) -> c_int {
@@ -817,7 +835,7 @@ pub fn define_write_table<T: WriteTable>(db: *mut sqlite3, aux: T::Aux) -> Resul
     module.xDestroy = Some(wt_disconnect::<T>);
     module.xOpen = Some(wt_open);
     module.xClose = Some(wt_close);
-    module.xFilter = Some(wt_filter);
+    module.xFilter = Some(wt_filter::<T>);
     module.xNext = Some(wt_next);
     module.xEof = Some(wt_eof);
     module.xColumn = Some(wt_column);
@@ -1051,6 +1069,25 @@ pub fn db_readonly(db: *mut sqlite3, schema: &str) -> bool {
         return true;
     };
     sqlite!(db_readonly(db, c.as_ptr())) != 0
+}
+
+/// The SQL text of every statement of the connection that is running
+/// (stepped and not yet reset or finished).
+pub fn running_statements(db: *mut sqlite3) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut st = sqlite!(next_stmt(db, ptr::null_mut()));
+    while !st.is_null() {
+        if sqlite!(stmt_busy(st)) != 0 {
+            let p = sqlite!(sql(st));
+            if !p.is_null() {
+                // SAFETY: sqlite3_sql returns a NUL-terminated string owned
+                // by the statement, valid until it is finalized; copied here.
+                out.push(unsafe { CStr::from_ptr(p) }.to_string_lossy().into_owned());
+            }
+        }
+        st = sqlite!(next_stmt(db, st));
+    }
+    out
 }
 
 /// The host's SQLite version text.

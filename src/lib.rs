@@ -3,12 +3,14 @@
 //! registrations; each function family lives in its own module.
 
 pub mod catalog;
+pub mod counts;
 pub mod drain;
 pub mod ffi;
 pub mod hll;
 pub mod meta;
 pub mod otlp;
 pub mod samples;
+pub mod sqltext;
 #[cfg(test)]
 mod testutil;
 pub mod text;
@@ -19,6 +21,7 @@ use ffi::{Result, sqlite3, sqlite3_api_routines};
 
 fn register(db: *mut sqlite3) -> Result<()> {
     meta::register(db)?; //    otelcat_version, otelcat_debug
+    counts::register(db)?; //  otelcat_add
     hll::register(db)?; //     hll_sketch, hll_add, hll_merge, hll_count, hll_info
     samples::register(db)?; // json_samples_merge, json_samples
     let models = drain::store::Registry::shared(); // per connection

@@ -17,8 +17,9 @@ CI = os.path.join(ROOT, "examples", "ci_check.sh")
 
 
 def script(path):
+    """The SQL of a script without its sqlite3-shell dot-commands (.bail on)."""
     with open(path) as f:
-        return f.read()
+        return "".join(line for line in f if not line.startswith("."))
 
 
 def ingest_batches(path, batches):

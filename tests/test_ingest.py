@@ -117,7 +117,13 @@ class TestOfficialExamples(unittest.TestCase):
     def test_reading_the_table_gives_no_rows(self):
         db = connect()
         self.assertEqual(db.execute("SELECT * FROM otlp_ingest").fetchall(), [])
-        db.execute("DELETE FROM otlp_ingest")  # nothing to delete
+        # Nothing to delete or update: said, not silently ignored.
+        for sql in ("DELETE FROM otlp_ingest", "UPDATE otlp_ingest SET signal = 'logs'",
+                    "DELETE FROM main.otlp_ingest WHERE signal = 'x'"):
+            with self.subTest(sql=sql):
+                e = err(db, sql)
+                self.assertIn("otlp_ingest:", e)
+                self.assertIn("only INSERT", e)
 
 
 class TestCatalogValues(unittest.TestCase):

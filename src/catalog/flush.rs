@@ -32,6 +32,7 @@ pub fn statements() -> Vec<(&'static str, &'static str)> {
 
 /// Prepared flush statements of one connection.
 pub struct Writer {
+    db: *mut sqlite3,
     stmts: Map<&'static str, Stmt>,
     /// The key UPSERTs for [`CHUNK`] rows at a time.
     multi: Map<&'static str, Stmt>,
@@ -44,6 +45,46 @@ const CHUNK: usize = 32;
 
 /// The key UPSERTs, also run with [`CHUNK`] rows a statement.
 const KEY_STATEMENTS: [&str; 3] = ["metric_key", "span_key", "log_key"];
+
+/// The table a statement of sql/flush.sql writes.
+fn table_of(stmt: &str) -> &'static str {
+    match stmt {
+        "metric" | "metric_series_refresh" => "metrics",
+        "metric_service" => "metric_services",
+        "metric_key" | "metric_refresh" => "metric_keys",
+        "span" => "spans",
+        "span_service" => "span_services",
+        "span_event" => "span_events",
+        "span_key" | "span_refresh" => "span_keys",
+        "log" => "logs",
+        "log_service" => "log_services",
+        "log_key" | "log_refresh" => "log_keys",
+        "log_template"
+        | "log_template_fold"
+        | "log_template_fold_delete"
+        | "log_template_refresh" => "log_body_templates",
+        _ => "span_name_patterns",
+    }
+}
+
+/// `e`, said of the row `key` of `table`: where it happened, and what to do
+/// when a stored value could not be read (a file damaged or edited by hand).
+fn located(e: Error, table: &str, key: &[&str]) -> Error {
+    let key = key
+        .iter()
+        .map(|k| format!("'{}'", k.replace('\'', "''")))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let damaged = e.msg.starts_with("hll_")
+        || e.msg.starts_with("json_samples")
+        || (e.msg.starts_with("otelcat_add") && !e.msg.contains("overflow"));
+    let hint = if damaged {
+        "; its stored value is damaged (a file edited by hand or from elsewhere?): repair or delete that row"
+    } else {
+        ""
+    };
+    Error::with_code(e.code, format!("{table} row ({key}): {}{hint}", e.msg))
+}
 
 /// A single-row `INSERT … VALUES (?1, …, ?n) …` statement for `rows` rows:
 /// the VALUES tuple repeated, row r's parameters renumbered ?(r·n + i).
@@ -219,13 +260,20 @@ impl Writer {
                 multi.insert(name, st);
             }
         }
-        Ok(Writer { stmts, multi })
+        Ok(Writer { db, stmts, multi })
     }
 
     fn st(&mut self, name: &str) -> &mut Stmt {
         self.stmts
             .get_mut(name)
             .expect("statement of sql/flush.sql")
+    }
+
+    /// Runs the bound statement `name`, which writes the row `key`.
+    fn run(&mut self, name: &'static str, key: &[&str]) -> Result<()> {
+        self.st(name)
+            .run()
+            .map_err(|e| located(e, table_of(name), key))
     }
 
     fn services(
@@ -240,7 +288,7 @@ impl Writer {
             st.bind_text(2, svc)?;
             st.bind_i64(3, c.count as i64)?;
             bind_seen(st, 4, &c.seen)?;
-            st.run()?;
+            self.run(stmt, &[entity, svc])?;
         }
         Ok(())
     }
@@ -261,20 +309,83 @@ impl Writer {
                 r.params(&mut params);
             }
             let st = self.multi.get_mut(stmt).expect("prepared");
-            st.run_with(&params)?;
+            if let Err(e) = st.run_with(&params) {
+                // Which row? The failed statement changed nothing: run its
+                // rows one by one to find out (the transaction fails anyway).
+                return Err(self.locate_key_row(stmt, chunk).unwrap_or(e));
+            }
         }
         for r in rest {
             params.clear();
             r.params(&mut params);
-            self.st(stmt).run_with(&params)?;
+            self.st(stmt)
+                .run_with(&params)
+                .map_err(|e| located(e, table_of(stmt), &r.texts[..r.n]))?;
         }
         Ok(())
+    }
+
+    /// The located error of the first of `rows` that fails alone.
+    fn locate_key_row(&mut self, stmt: &'static str, rows: &[KeyRow]) -> Option<Error> {
+        let mut params = Vec::new();
+        for r in rows {
+            params.clear();
+            r.params(&mut params);
+            if let Err(e) = self.st(stmt).run_with(&params) {
+                return Some(located(e, table_of(stmt), &r.texts[..r.n]));
+            }
+        }
+        None
     }
 
     fn refresh(&mut self, stmt: &'static str, entity: &str) -> Result<()> {
         let st = self.st(stmt);
         st.bind_text(1, entity)?;
-        st.run()
+        st.run().map_err(|e| self.locate_sketch(stmt, entity, e))
+    }
+
+    /// A refresh failed: names the entity, and the key whose stored sketch
+    /// cannot be read when that is the cause.
+    fn locate_sketch(&mut self, stmt: &'static str, entity: &str, e: Error) -> Error {
+        let table = table_of(stmt);
+        let (sql, cols) = match table {
+            "metric_keys" => (
+                "SELECT key_scope, key_name, hll_sketch FROM metric_keys WHERE metric_name = ?1",
+                2,
+            ),
+            "span_keys" => (
+                "SELECT key_scope, key_name, event_name, hll_sketch FROM span_keys WHERE span_name = ?1",
+                3,
+            ),
+            "log_keys" => (
+                "SELECT key_scope, key_name, hll_sketch FROM log_keys WHERE severity = ?1",
+                2,
+            ),
+            "metrics" => ("SELECT series_sketch FROM metrics WHERE name = ?1", 0),
+            _ => (
+                "SELECT names_sketch FROM span_name_patterns WHERE service_name = ?1",
+                0,
+            ),
+        };
+        let found = Stmt::prepare(self.db, sql).ok().and_then(|mut st| {
+            st.bind_text(1, entity).ok()?;
+            while let Ok(true) = st.step() {
+                let blob = st.column_blob(cols);
+                if !blob.is_empty() && hll::decode(blob).is_err() {
+                    let mut key = vec![entity.to_string()];
+                    key.extend((0..cols).map(|i| st.column_text(i)));
+                    return Some(key);
+                }
+            }
+            None
+        });
+        match found {
+            Some(key) => {
+                let key: Vec<&str> = key.iter().map(String::as_str).collect();
+                located(e, table, &key)
+            }
+            None => located(e, table, &[entity]),
+        }
     }
 
     /// Writes the batch. `template_info(severity, service, cluster)` gives a
@@ -296,7 +407,7 @@ impl Writer {
             st.bind_i64(5, m.total.count as i64)?;
             st.bind_blob(6, &sketch_bytes(&m.series))?;
             bind_seen(st, 7, &m.total.seen)?;
-            st.run()?;
+            self.run("metric", &[name])?;
             self.services("metric_service", name, &m.services)?;
             push_keys(&mut rows, name, "label", None, &m.labels);
             push_keys(&mut rows, name, "resource", None, &m.resource);
@@ -315,7 +426,7 @@ impl Writer {
             st.bind_i64(4, s.events_total as i64)?;
             st.bind_i64(5, s.links_total as i64)?;
             bind_seen(st, 6, &s.total.seen)?;
-            st.run()?;
+            self.run("span", &[name])?;
             self.services("span_service", name, &s.services)?;
             for (ev, e) in sorted(&s.events) {
                 let st = self.st("span_event");
@@ -323,7 +434,7 @@ impl Writer {
                 st.bind_text(2, ev)?;
                 st.bind_i64(3, e.total.count as i64)?;
                 bind_seen(st, 4, &e.total.seen)?;
-                st.run()?;
+                self.run("span_event", &[name, ev])?;
                 push_keys(&mut rows, name, "event", Some(ev), &e.keys);
             }
             push_keys(&mut rows, name, "attribute", Some(""), &s.attrs);
@@ -340,7 +451,7 @@ impl Writer {
             st.bind_text(1, sev)?;
             st.bind_i64(2, l.total.count as i64)?;
             bind_seen(st, 3, &l.total.seen)?;
-            st.run()?;
+            self.run("log", &[sev])?;
             self.services("log_service", sev, &l.services)?;
             push_keys(&mut rows, sev, "attribute", None, &l.attrs);
             push_keys(&mut rows, sev, "resource", None, &l.resource);
@@ -365,7 +476,7 @@ impl Writer {
                 st.bind_text(5, &example)?;
                 st.bind_i64(6, t.lines.count as i64)?;
                 bind_seen(st, 7, &t.lines.seen)?;
-                st.run()?;
+                self.run("log_template", &[sev, svc, &id.to_string()])?;
             }
             // A cluster merged away hands its row to where its lines went
             // (following later merges of that cluster too).
@@ -379,13 +490,13 @@ impl Writer {
                     if name == "log_template_fold" {
                         st.bind_i64(4, to as i64)?;
                     }
-                    st.run()?;
+                    self.run(name, &[sev, svc, &to.to_string()])?;
                 }
             }
             let st = self.st("log_template_refresh");
             st.bind_text(1, sev)?;
             st.bind_text(2, svc)?;
-            st.run()?;
+            self.run("log_template_refresh", &[sev, svc])?;
         }
         Ok(())
     }
@@ -415,7 +526,7 @@ impl Writer {
                 st.bind_i64(5, p.spans.count as i64)?;
                 st.bind_blob(6, &sketch_bytes(&p.names))?;
                 bind_seen(st, 7, &p.spans.seen)?;
-                st.run()?;
+                self.run("span_pattern", &[svc, &id.to_string()])?;
             }
             for (k, &(from, into)) in g.folds.iter().enumerate() {
                 let to = final_target(&g.folds[k + 1..], into);
@@ -423,11 +534,11 @@ impl Writer {
                 st.bind_text(1, svc)?;
                 st.bind_i64(2, from as i64)?;
                 st.bind_i64(3, to as i64)?;
-                st.run()?;
+                self.run("span_pattern_fold", &[svc, &to.to_string()])?;
                 let st = self.st("span_pattern_fold_delete");
                 st.bind_text(1, svc)?;
                 st.bind_i64(2, from as i64)?;
-                st.run()?;
+                self.run("span_pattern_fold_delete", &[svc, &from.to_string()])?;
             }
             self.refresh("span_pattern_refresh", svc)?;
         }

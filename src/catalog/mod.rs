@@ -145,6 +145,24 @@ fn now_secs() -> i64 {
 }
 
 impl IngestTable {
+    /// Refuses an INSERT that names another database than main
+    /// (`INSERT INTO aux.otlp_ingest`): SQLite would run it on this table,
+    /// which writes the main catalog (see `sqltext`).
+    fn check_schema(&self) -> Result<()> {
+        let mut named: Vec<String> = ffi::running_statements(self.db)
+            .iter()
+            .flat_map(|sql| crate::sqltext::qualifiers(sql, "otlp_ingest"))
+            .collect();
+        named.push(self.schema.clone());
+        if let Some(s) = named.iter().find(|s| !s.eq_ignore_ascii_case("main")) {
+            bail!(
+                "otlp_ingest: writes the catalog of the main database only, not of '{s}' \
+                 (INSERT INTO {s}.otlp_ingest); open that file as the main database to ingest into it"
+            );
+        }
+        Ok(())
+    }
+
     fn ensure_schema(&mut self) -> Result<()> {
         if self.schema_ready {
             return Ok(());
@@ -239,7 +257,12 @@ impl IngestTable {
         // GET /api/cart and GET /api/checkout are few and must stay apart;
         // digits are parameters at once, so GET /users/123 still collapses).
         // The rest as configured by default.
-        let mut span_cfg = store::default_config(self.db)?;
+        let mut span_cfg = store::default_config(self.db).map_err(|e| {
+            Error::with_code(
+                e.code,
+                format!("otlp_ingest: span-name patterns: {}", e.msg),
+            )
+        })?;
         if !span_cfg.extra_delimiters.contains('/') {
             span_cfg.extra_delimiters.push('/');
         }
@@ -251,7 +274,17 @@ impl IngestTable {
             svcs.sort_by(|a, b| a.0.cmp(b.0));
             for (svc, c) in svcs {
                 let part_name = span_partition(svc);
-                let part = reg.part_or(self.db, &part_name, Some(&span_cfg))?;
+                let part = reg
+                    .part_or(self.db, &part_name, Some(&span_cfg))
+                    .map_err(|e| {
+                        Error::with_code(
+                            e.code,
+                            format!(
+                                "otlp_ingest: cannot load the span-name model {part_name}: {}",
+                                e.msg
+                            ),
+                        )
+                    })?;
                 let t = part.drain.train(name);
                 part.note(&t);
                 groups
@@ -377,13 +410,7 @@ impl WriteTable for IngestTable {
     }
 
     fn insert(&mut self, values: &[*mut sqlite3_value]) -> Result<()> {
-        if self.schema != "main" {
-            bail!(
-                "otlp_ingest: writes the catalog of the main database only, not of '{s}' \
-                 (INSERT INTO {s}.otlp_ingest); open that file as the main database to ingest into it",
-                s = self.schema
-            );
-        }
+        self.check_schema()?;
         if let Some(why) = &self.poisoned {
             bail!("otlp_ingest: an earlier write in this transaction failed ({why}); roll it back");
         }

@@ -771,7 +771,8 @@ pub fn decode<'a>(
     if is_gzip(payload) {
         return Err(DecodeError::new(
             kind,
-            "the payload is gzip-compressed: inflate it with maybe_gunzip first",
+            "the payload is still gzip after one inflation (compressed twice?): \
+             compress it once; one level of gzip is inflated",
         ));
     }
     let start = out.len();
