@@ -11,26 +11,24 @@ extensions: by default the project's .venv (VENV=... to choose); when that
 venv lacks the pinned Datasette, this script installs
 examples/datasette/requirements.txt into it (--no-install: fail instead).
 
-The metadata in examples/datasette/metadata.yml names the database
-"catalog"; it is renamed to the name Datasette gives the file (its name
-without .db) and written to a temporary JSON file for this run.
+Datasette runs with otelcat's Datasette plugin from this checkout
+(python/otelcat/datasette_plugin.py, the one `pip install otelcat` installs):
+it loads dist/otelcat into every connection and gives the catalog the
+metadata of examples/datasette/metadata.yml (which names the database
+"catalog"; the plugin renames it to the name Datasette gives the file).
 """
 import argparse
-import json
 import os
 import re
 import signal
 import sqlite3
 import subprocess
 import sys
-import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 EXT = os.path.join(ROOT, "dist", "otelcat")
-METADATA = os.path.join(HERE, "metadata.yml")
 REQUIREMENTS = os.path.join(HERE, "requirements.txt")
-PLACEHOLDER = "catalog"      # the database's name in metadata.yml
 REEXEC = "OTELCAT_EXPLORE_IN_VENV"
 
 
@@ -101,22 +99,19 @@ def check_host(db_path):
               file=sys.stderr)
 
 
-def render_metadata(db_name):
-    """metadata.yml with the database renamed to db_name, as a dict."""
-    import yaml
-    with open(METADATA) as f:
-        meta = yaml.safe_load(f)
-    database = meta["databases"].pop(PLACEHOLDER)
-    database["title"] = f"{database.get('title', 'otelcat catalog')}: {db_name}"
-    meta["databases"] = {db_name: database}
-    for dashboard in meta.get("plugins", {}).get("datasette-dashboards", {}).values():
-        for chart in dashboard.get("charts", {}).values():
-            if chart.get("db") == PLACEHOLDER:
-                chart["db"] = db_name
-        for flt in dashboard.get("filters", {}).values():
-            if flt.get("db") == PLACEHOLDER:
-                flt["db"] = db_name
-    return meta
+def register_plugin():
+    """otelcat's Datasette plugin (python/otelcat/datasette_plugin.py, what
+    `pip install otelcat` installs) from this checkout, on dist/otelcat: it
+    loads the extension into every connection and gives the catalog its
+    metadata, canned queries and dashboard."""
+    from datasette.plugins import pm
+    if pm.get_plugin("otelcat") is not None:
+        print("explore: using the otelcat package installed in this venv", file=sys.stderr)
+        return
+    os.environ["OTELCAT_LOADABLE_PATH"] = EXT
+    sys.path.insert(0, os.path.join(ROOT, "python"))
+    import otelcat.datasette_plugin
+    pm.register(otelcat.datasette_plugin, name="otelcat")
 
 
 def serve(args):
@@ -126,29 +121,20 @@ def serve(args):
 
     db_name = Path(args.db).stem      # how Datasette names a database file
     check_host(args.db)
-    # One file per port (so per running server). After its graceful shutdown
-    # uvicorn re-raises SIGTERM to the handler it found: make that an exit
-    # that runs `finally`.
+    register_plugin()
+    # After its graceful shutdown uvicorn re-raises SIGTERM to the handler it
+    # found: make that an exit.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(128 + signal.SIGTERM))
-    meta_path = os.path.join(tempfile.gettempdir(), f"otelcat-datasette-{os.getuid()}-{args.port}.json")
-    try:
-        with open(meta_path, "w") as f:
-            json.dump(render_metadata(db_name), f, indent=1)
-        base = f"http://{args.host}:{args.port}"
-        print(f"otelcat catalog {args.db} in Datasette (Ctrl-C stops it):")
-        print(f"  tables, views, canned queries  {base}/{quote(db_name)}")
-        print(f"  charts                         {base}/-/dashboards/otelcat", flush=True)
-        argv = ["serve", os.path.abspath(args.db),
-                "--host", args.host, "--port", str(args.port),
-                "--load-extension", EXT,
-                "--metadata", meta_path,
-                # Canned queries over every key of a large catalog may take
-                # more than Datasette's default second.
-                "--setting", "sql_time_limit_ms", str(args.time_limit_ms)]
-        cli.main(args=argv, prog_name="datasette")
-    finally:
-        if os.path.exists(meta_path):
-            os.unlink(meta_path)
+    base = f"http://{args.host}:{args.port}"
+    print(f"otelcat catalog {args.db} in Datasette (Ctrl-C stops it):")
+    print(f"  tables, views, canned queries  {base}/{quote(db_name)}")
+    print(f"  charts                         {base}/-/dashboards/otelcat", flush=True)
+    argv = ["serve", os.path.abspath(args.db),
+            "--host", args.host, "--port", str(args.port),
+            # Canned queries over every key of a large catalog may take
+            # more than Datasette's default second.
+            "--setting", "sql_time_limit_ms", str(args.time_limit_ms)]
+    cli.main(args=argv, prog_name="datasette")
 
 
 def main():

@@ -11,6 +11,7 @@ suffix, as SQLite's load_extension takes it); `load(conn)` loads it into a
 `load_extension`, such as sqlite-utils' `Database.conn`).
 """
 import os
+import sys
 
 from ._version import __version__
 
@@ -20,7 +21,8 @@ _HERE = os.path.dirname(os.path.abspath(__file__))
 
 
 class ExtensionLoadError(RuntimeError):
-    """The Python interpreter's sqlite3 module cannot load extensions."""
+    """The Python interpreter's sqlite3 module cannot load extensions, or the
+    bundled extension is missing."""
 
 
 def loadable_path():
@@ -34,18 +36,29 @@ def loadable_path():
     return os.path.join(_HERE, "otelcat")
 
 
-def load(conn):
-    """Loads otelcat into the connection `conn`."""
-    if not hasattr(conn, "enable_load_extension"):
-        import sys
+def _cannot_load_message():
+    """Why this interpreter cannot load extensions, and which one can."""
+    msg = (f"this Python ({sys.executable}) has a sqlite3 module built without extension loading "
+           "(SQLITE_OMIT_LOAD_EXTENSION, as pyenv and some other builds are by default); "
+           "use an interpreter whose sqlite3 can load extensions")
+    if sys.executable != "/usr/bin/python3" and os.path.exists("/usr/bin/python3"):
+        msg += ", such as this machine's /usr/bin/python3 (or a venv made from it: /usr/bin/python3 -m venv .venv)"
+    else:
+        msg += ", such as Debian's or Ubuntu's /usr/bin/python3 or python.org's builds"
+    return msg + ("; with pyenv, rebuild with PYTHON_CONFIGURE_OPTS=--enable-loadable-sqlite-extensions "
+                  "pyenv install VERSION")
 
-        raise ExtensionLoadError(
-            f"this Python ({sys.executable}) has a sqlite3 module built without extension loading "
-            "(SQLITE_OMIT_LOAD_EXTENSION); use an interpreter that allows it, such as Debian's "
-            "/usr/bin/python3 or python.org's builds, or a venv made from one of them"
-        )
+
+def load(conn):
+    """Loads otelcat into the connection `conn` (a sqlite3.Connection, or an
+    object with enable_load_extension and load_extension)."""
+    if not hasattr(conn, "enable_load_extension"):
+        raise ExtensionLoadError(_cannot_load_message())
+    path = loadable_path()
+    if not os.environ.get("OTELCAT_LOADABLE_PATH") and not os.path.exists(path + ".so"):
+        raise ExtensionLoadError(f"the bundled extension {path}.so is missing: reinstall otelcat")
     conn.enable_load_extension(True)
     try:
-        conn.load_extension(loadable_path())
+        conn.load_extension(path)
     finally:
         conn.enable_load_extension(False)

@@ -1,0 +1,120 @@
+"""otelcat's Datasette plugin (entry point `datasette: otelcat`).
+
+With the package installed in Datasette's environment, `datasette
+catalog.db`:
+  - loads the otelcat extension into every connection (hll_count,
+    json_samples_merge, drain_match ... work in queries and views);
+  - gives every database that is an otelcat catalog the catalog's metadata:
+    descriptions of every table, view and column, the cookbook's canned
+    queries, and a dashboard of charts (datasette-dashboards), at
+    /-/dashboards/otelcat (with several catalogs, the others at
+    /-/dashboards/otelcat-<database>).
+Metadata you pass with -m/--metadata takes precedence over the plugin's.
+"""
+import copy
+import os
+import sqlite3
+import threading
+
+from datasette import hookimpl
+
+from . import load
+from ._common import CATALOG_TABLES, data_path
+
+PLACEHOLDER = "catalog"      # the database's name in the metadata file
+_lock = threading.Lock()
+_cache = {}                  # key -> rendered metadata
+
+
+@hookimpl
+def prepare_connection(conn):
+    load(conn)
+
+
+def _template():
+    import yaml
+    with open(data_path("datasette-metadata.yml"), encoding="utf-8") as f:
+        return yaml.safe_load(f)
+
+
+_TEMPLATE = None
+
+
+def template():
+    global _TEMPLATE
+    if _TEMPLATE is None:
+        _TEMPLATE = _template()
+    return _TEMPLATE
+
+
+def is_catalog(path):
+    """True when the SQLite file at `path` has the catalog tables."""
+    try:
+        con = sqlite3.connect(f"file:{os.path.abspath(path)}?mode=ro", uri=True)
+        try:
+            names = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        finally:
+            con.close()
+    except sqlite3.Error:
+        return False
+    return all(t in names for t in CATALOG_TABLES)
+
+
+def render(template_meta, catalogs):
+    """The metadata for the databases named in `catalogs` (in order): the
+    template's database entry for each, its dashboard for each (the first
+    one named `otelcat`), the top-level title and description once."""
+    meta = copy.deepcopy(template_meta)
+    database = meta["databases"].pop(PLACEHOLDER)
+    dashboards = meta.get("plugins", {}).get("datasette-dashboards", {})
+    dash_items = list(dashboards.items())
+    dash_name, dashboard = dash_items[0] if dash_items else ("otelcat", None)
+    meta["databases"] = {}
+    new_dashboards = {}
+    for i, name in enumerate(catalogs):
+        entry = copy.deepcopy(database)
+        entry["title"] = f"{database.get('title', 'otelcat catalog')}: {name}"
+        meta["databases"][name] = entry
+        if dashboard is not None:
+            d = copy.deepcopy(dashboard)
+            for part in ("charts", "filters"):
+                for item in d.get(part, {}).values():
+                    if item.get("db") == PLACEHOLDER:
+                        item["db"] = name
+            if i > 0:
+                d["title"] = f"{d.get('title', 'otelcat')}: {name}"
+            new_dashboards[dash_name if i == 0 else f"{dash_name}-{name}"] = d
+    if dashboard is not None:
+        meta["plugins"]["datasette-dashboards"] = new_dashboards
+    return meta
+
+
+def catalog_names(datasette):
+    """Names of the databases being served that are otelcat catalogs."""
+    names = []
+    for name, db in list(datasette.databases.items()):
+        path = getattr(db, "path", None)
+        if not path or getattr(db, "is_memory", False) or name == "_internal":
+            continue
+        try:
+            mtime = os.stat(path).st_mtime_ns
+        except OSError:
+            continue
+        key = ("catalog?", path, mtime)
+        if key not in _cache:
+            _cache[key] = is_catalog(path)
+        if _cache[key]:
+            names.append(name)
+    return names
+
+
+@hookimpl
+def get_metadata(datasette, key, database, table):
+    names = tuple(catalog_names(datasette))
+    if not names:
+        return {}
+    with _lock:
+        if ("meta", names) not in _cache:
+            _cache[("meta", names)] = render(template(), names)
+        # A copy: Datasette merges other metadata into what hooks return.
+        return copy.deepcopy(_cache[("meta", names)])

@@ -1,0 +1,94 @@
+"""Merges other catalog files into one (examples/merge.sql): counts add up,
+sketches merge with hll_merge (cardinalities of the union of the values),
+sample lists with json_samples_merge, times take the earliest first_seen and
+the latest last_seen; log templates and span-name patterns merge by text.
+
+All or nothing: every source is merged in one transaction, and a statement
+that fails rolls the whole merge back (exit 2, nothing written). The target
+is created (with the catalog schema) when it does not exist. At most 9
+sources per run (SQLite attaches at most 10 databases).
+"""
+import os
+import re
+import sqlite3
+
+from ._common import UsageError, check_catalog, data_path, has_catalog_tables, open_catalog
+
+MAX_SOURCES = 9
+
+
+def add_arguments(p):
+    p.add_argument("--db", required=True, metavar="TARGET", help="the catalog to merge into (created when missing)")
+    p.add_argument("sources", nargs="+", metavar="SOURCE", help="catalog files to merge into TARGET")
+
+
+def statements(sql):
+    """The statements of a script, in order (comments and BEGIN/COMMIT dropped)."""
+    out, buf = [], ""
+    for line in sql.splitlines(keepends=True):
+        if not buf and (not line.strip() or line.lstrip().startswith("--")):
+            continue
+        buf += line
+        if sqlite3.complete_statement(buf):
+            stmt = buf.strip()
+            if stmt.rstrip(";").strip().upper() not in ("BEGIN", "COMMIT"):
+                out.append(stmt)
+            buf = ""
+    if buf.strip():
+        raise ValueError(f"incomplete statement at the end of the script: {buf.strip()[:60]}")
+    return out
+
+
+def create_schema(db):
+    """The catalog schema, as otlp_ingest creates it on first use."""
+    db.execute("BEGIN IMMEDIATE")
+    db.execute("""INSERT INTO otlp_ingest(payload) VALUES ('{"resourceSpans": []}')""")
+    db.execute("COMMIT")
+
+
+def run(args):
+    if len(args.sources) > MAX_SOURCES:
+        raise UsageError(f"at most {MAX_SOURCES} sources per merge (SQLite attaches at most 10 databases); "
+                         "merge in several runs")
+    target = os.path.abspath(args.db)
+    for s in args.sources:
+        if not os.path.isfile(s):
+            raise UsageError(f"no such catalog: {s}")
+        if os.path.abspath(s) == target:
+            raise UsageError(f"{s} is the target itself")
+    with open(data_path("merge.sql"), encoding="utf-8") as f:
+        script = statements(f.read())
+    existed = os.path.isfile(args.db)
+    db = open_catalog(args.db, readonly=False, must_exist=False)
+    if existed and not has_catalog_tables(db):
+        check_catalog(db, args.db)          # raises: an existing file must be a catalog already
+    for i, s in enumerate(args.sources):
+        db.execute(f"ATTACH DATABASE ? AS src{i}", (f"file:{os.path.abspath(s)}?mode=ro",))
+        check_catalog(db, s, schema=f"src{i}")
+    if not existed:
+        create_schema(db)
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        for i, s in enumerate(args.sources):
+            for n, stmt in enumerate(script, 1):
+                try:
+                    db.execute(re.sub(r"\bother\.", f"src{i}.", stmt))
+                except sqlite3.Error as e:
+                    first = " ".join(stmt.split())[:70]
+                    raise UsageError(f"merging {s} failed at statement {n} of merge.sql ({first}…): "
+                                     f"{' '.join(str(e).split())}; nothing was written") from None
+        db.execute("COMMIT")
+    except BaseException:
+        if db.in_transaction:
+            db.execute("ROLLBACK")
+        if not existed:
+            db.close()
+            for suffix in ("", "-wal", "-shm", "-journal"):
+                if os.path.exists(args.db + suffix):
+                    os.remove(args.db + suffix)
+        raise
+    q = lambda sql: db.execute(sql).fetchone()[0]
+    print(f"otelcat merge: {len(args.sources)} catalog(s) merged into {args.db}: "
+          f"{q('SELECT count(*) FROM metrics'):,} metrics, {q('SELECT count(*) FROM spans'):,} span names, "
+          f"{q('SELECT count(*) FROM logs'):,} log severities")
+    return 0
