@@ -2,6 +2,7 @@
 #   make        build the release extension at dist/otelcat.so
 #   make test   every test: Rust units, SQL assertions (sqlite3 CLI), Python, Node
 #   make demo   build a demo catalog (demo.db) and print its report
+#   make dist   the release: wheel, npm package and tarball with checksums in dist/
 SHELL := /bin/bash
 .DEFAULT_GOAL := all
 
@@ -16,7 +17,11 @@ NPM     ?= npm
 EXT     := dist/otelcat.so
 SOURCES := $(shell find src vendor -name '*.rs') Cargo.toml Cargo.lock build.rs $(wildcard sql/*.sql)
 
-.PHONY: all test test-rust test-sql test-python test-node bench bench-drain bench-queries bench-ingest clean venv receiver demo explore cookbook
+.PHONY: all test test-rust test-sql test-python test-node bench bench-drain bench-queries bench-ingest clean venv receiver demo explore cookbook \
+	wheel npm packages dist version
+
+# The version: Cargo.toml's, the one place it is written (packages stamp it).
+VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n 1)
 
 all: $(EXT)
 
@@ -48,11 +53,42 @@ test-rust:
 test-sql: $(EXT)
 	tests/run_sql_tests.sh $(SQLITE) tests/sql/*.sql
 
-test-python: $(EXT) $(VENV)/.ok tests/node/node_modules/.ok
-	$(PY) -m unittest discover -s tests -p 'test_*.py' -v 2>&1 | tail -n 40; exit $${PIPESTATUS[0]}
+# Quiet unless something fails; lists every skipped test with its reason.
+test-python: $(EXT) $(VENV)/.ok tests/node/node_modules/.ok packages
+	$(PY) tests/run_tests.py
 
 test-node: $(EXT) tests/node/node_modules/.ok
 	cd tests/node && SYSPY=$(SYSPY) $(NODE) --test test.mjs clients.test.mjs
+
+version:
+	@echo $(VERSION)
+
+# Python wheel (platform-tagged, carries dist/otelcat.so): dist/otelcat-$(VERSION)-py3-none-manylinux_*.whl
+wheel: $(EXT)
+	@rm -f dist/otelcat-*.whl
+	$(SYSPY) python/_otelcat_build.py --out dist
+
+# npm package (carries dist/otelcat.so as lib/otelcat.so): dist/otelcat-$(VERSION).tgz
+npm: $(EXT)
+	@rm -rf build/npm dist/otelcat-*.tgz && mkdir -p build/npm/lib
+	cp npm/package.json npm/index.js npm/index.mjs npm/index.d.ts npm/README.md LICENSE NOTICE build/npm/
+	cp $(EXT) build/npm/lib/otelcat.so
+	cd build/npm && $(NPM) pkg set version=$(VERSION) && $(NPM) pack --silent --pack-destination ../../dist >/dev/null
+	@ls dist/otelcat-$(VERSION).tgz
+
+packages: wheel npm
+
+# The release: a tarball with the extension, sql/, docs, the wheel and the
+# npm package, and SHA256SUMS for every artifact. Publishing is a separate step.
+DIST_NAME := otelcat-$(VERSION)-linux-x86_64
+dist: packages
+	@rm -rf build/$(DIST_NAME) dist/$(DIST_NAME).tar.gz dist/SHA256SUMS
+	mkdir -p build/$(DIST_NAME)
+	cp -r $(EXT) sql docs README.md CHANGELOG.md LICENSE NOTICE dist/otelcat-*.whl dist/otelcat-$(VERSION).tgz build/$(DIST_NAME)/
+	tar --sort=name --mtime='2026-01-01 00:00:00' --owner=0 --group=0 --numeric-owner -C build -cf - $(DIST_NAME) \
+		| gzip -n > dist/$(DIST_NAME).tar.gz
+	cd dist && sha256sum otelcat.so otelcat-*.whl otelcat-$(VERSION).tgz $(DIST_NAME).tar.gz > SHA256SUMS
+	@cat dist/SHA256SUMS
 
 bench: $(EXT)
 	$(SYSPY) bench/bench_functions.py
@@ -81,7 +117,7 @@ $(GEN): $(wildcard tools/otlp_gen/*.rs) Cargo.toml Cargo.lock
 	$(CARGO) build --release --locked --example otlp_gen
 
 demo: $(EXT) $(GEN)
-	$(SYSPY) tools/demo.py --db demo.db
+	$(SYSPY) tools/demo.py --db demo.db --replace
 
 BASELINE := target/release/examples/ingest_baseline
 $(BASELINE): tools/ingest_baseline.rs $(SOURCES)

@@ -7,9 +7,15 @@ profile "demo": a dozen services, with a few deliberately exploding keys: a
 user id on a metric label, an unbounded URL in a span name, a request id on
 logs). It is ingested through otlp_ingest, one transaction per 20 export
 requests, as OTLP/protobuf.
+
+    tools/demo.py [--db demo.db] [--replace] [--records N]
+
+An existing --db file is never deleted unless --replace is given, and then
+only when it is an otelcat catalog (or empty). The report is `otelcat report`
+(python/otelcat/report.py), which works on any catalog:
+    otelcat report --db catalog.db
 """
 import argparse
-import json
 import os
 import sqlite3
 import struct
@@ -43,28 +49,23 @@ def progress(label, done, total, started):
         sys.stdout.flush()
 
 
-def cell(v, width=60):
-    """One line of at most `width` characters."""
-    s = "" if v is None else str(v)
-    s = s.replace("\r", " ").replace("\n", " \u21b5 ").replace("\t", " ")
-    return s if len(s) <= width else s[: width - 1] + "\u2026"
-
-
-def table(rows, headers):
-    rows = [[cell(v) for v in r] for r in rows]
-    widths = [max([len(h)] + [len(r[i]) for r in rows]) for i, h in enumerate(headers)]
-    print("  " + "  ".join(h.ljust(w) for h, w in zip(headers, widths)).rstrip())
-    print("  " + "  ".join("-" * w for w in widths))
-    for r in rows:
-        print("  " + "  ".join(v.ljust(w) for v, w in zip(r, widths)).rstrip())
-
-
 def main():
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--db", default=os.path.join(ROOT, "demo.db"))
     ap.add_argument("--records", type=int, default=150_000, help="records per signal")
+    ap.add_argument("--replace", action="store_true", help="rebuild --db when it exists (only if it is a catalog)")
     args = ap.parse_args()
     if os.path.exists(args.db):
+        if not args.replace:
+            sys.exit(f"demo: {args.db} exists; pass --replace to rebuild it (make demo does)")
+        if os.path.getsize(args.db) > 0:
+            with sqlite3.connect(f"file:{os.path.abspath(args.db)}?mode=ro", uri=True) as probe:
+                try:
+                    tables = {r[0] for r in probe.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+                except sqlite3.DatabaseError:
+                    tables = {"?"}
+            if not {"metrics", "spans", "logs"} <= tables:
+                sys.exit(f"demo: {args.db} is not an otelcat catalog: not replacing it (choose another --db)")
         for suffix in ("", "-wal", "-shm"):
             if os.path.exists(args.db + suffix):
                 os.remove(args.db + suffix)
@@ -102,41 +103,19 @@ def main():
     took = time.perf_counter() - t_all
     print(f"done: {3 * args.records:,} records in {took:.1f} s ({3 * args.records / took:,.0f} records/s), "
           f"catalog {os.path.getsize(args.db) / 1e6:.1f} MB\n")
-    report(db)
+    db.close()
+    report(args.db)
 
 
-def report(db):
-    q = lambda sql: db.execute(sql).fetchall()
-    print("== Highest-cardinality keys per signal")
-    for signal in ("metrics", "spans", "logs"):
-        print(f"\n  {signal}:")
-        table(q(f"""SELECT entity, key_scope, key_name, estimated_cardinality, printf('%.1f%%', key_percentage), value_samples
-                   FROM key_cardinality WHERE signal = '{signal}' ORDER BY estimated_cardinality DESC LIMIT 5"""),
-              ["entity", "scope", "key", "~distinct", "present", "samples"])
-    print("\n== Metrics by estimated active series")
-    table(q("""SELECT name, type, estimated_active_series, total_sample_count,
-               (SELECT group_concat(key_name || '~' || estimated_cardinality, ', ') FROM
-                  (SELECT key_name, estimated_cardinality FROM metric_keys k WHERE k.metric_name = m.name AND key_scope = 'label'
-                   ORDER BY estimated_cardinality DESC LIMIT 3)) FROM metrics m
-               ORDER BY estimated_active_series DESC LIMIT 8"""), ["metric", "type", "~series", "points", "top labels"])
-    print("\n== Noisiest services")
-    table(q("""SELECT service_name, spans, data_points, log_records, spans + data_points + log_records AS total, span_names, metrics,
-               logs_by_severity FROM service_overview ORDER BY total DESC LIMIT 12"""),
-          ["service", "spans", "points", "logs", "total", "span names", "metrics", "logs by severity"])
-    print("\n== Span names that explode (one pattern, many names)")
-    table(q("SELECT service_name, pattern, estimated_names, span_count, example FROM span_name_explosions LIMIT 5"),
-          ["service", "pattern", "~names", "spans", "example"])
-    print("\n== Top log templates per service and severity (3 busiest pairs)")
-    pairs = q("""SELECT severity, service_name FROM log_services ORDER BY sample_count DESC LIMIT 3""")
-    for sev, svc in pairs:
-        print(f"\n  {svc} / {sev}:")
-        table(q(f"""SELECT printf('%.1f%%', percentage), count, template FROM top_log_templates
-                    WHERE severity = '{sev}' AND service_name = '{svc}' LIMIT 5"""), ["share", "count", "template"])
-    print("\n== Errors by service")
-    table(q("""SELECT service_name, sample_count, (SELECT template FROM top_log_templates t WHERE t.severity = 'ERROR'
-               AND t.service_name = s.service_name LIMIT 1) FROM log_services s WHERE severity = 'ERROR' ORDER BY sample_count DESC LIMIT 6"""),
-          ["service", "errors", "most frequent error"])
-    print("\nExplore further: sqlite3 demo.db -cmd '.load dist/otelcat'   (docs/cookbook.md has twelve questions to ask it)")
+def report(db_path):
+    """`otelcat report` on the demo catalog, from this checkout."""
+    sys.path.insert(0, os.path.join(ROOT, "python"))
+    os.environ.setdefault("OTELCAT_LOADABLE_PATH", EXT)
+    from otelcat.cli import main as otelcat
+    sys.stdout.flush()
+    otelcat(["report", "--db", db_path])
+    print(f"\nExplore further: sqlite3 {os.path.relpath(db_path)} -cmd '.load dist/otelcat'   (docs/cookbook.md), "
+          "or make explore (Datasette)")
 
 
 if __name__ == "__main__":

@@ -33,6 +33,8 @@ def add_arguments(p):
     p.add_argument("--framing", choices=("none", "be32", "le32"), default="none",
                    help="protobuf: one request per file (none, default) or 4-byte length-prefixed requests")
     p.add_argument("--batch", type=int, default=100, metavar="N", help="requests per transaction (default 100)")
+    p.add_argument("--progress", type=float, metavar="SECONDS",
+                   help="seconds between progress lines (default 1 on a terminal, 5 otherwise; 0: after every batch)")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress line and no summary")
 
 
@@ -103,16 +105,17 @@ def counts(db):
 
 
 class Progress:
-    def __init__(self, quiet):
+    def __init__(self, quiet, every=None):
         self.quiet = quiet
         self.started = time.monotonic()
         self.shown = self.started
         self.tty = sys.stderr.isatty()
         self.dirty = False
+        self.every = every if every is not None else (1.0 if self.tty else 5.0)
 
     def update(self, records, requests, force=False):
         now = time.monotonic()
-        if self.quiet or (not force and now - self.shown < (1.0 if self.tty else 5.0)):
+        if self.quiet or (not force and now - self.shown < self.every):
             return
         self.shown = now
         rate = records / max(now - self.started, 1e-9)
@@ -142,7 +145,7 @@ def run(args):
         check_catalog(db, args.db)       # an existing database with other tables: refuse
     db.execute("PRAGMA cache_size = -65536")   # 64 MiB: commits do not spill (docs/catalog.md)
     before = counts(db)
-    progress = Progress(args.quiet)
+    progress = Progress(args.quiet, args.progress)
     n_requests = 0
     pending = 0
     base = sum(before.values())

@@ -1,0 +1,42 @@
+#!/usr/bin/env python3
+"""Runs the Python tests (tests/test_*.py, unittest) the way `make test`
+shows them: a dot per test, every failure in full, then every skipped test
+with its reason, then one closing line `N passed, N failed, N skipped`.
+
+    .venv/bin/python tests/run_tests.py [MODULE_OR_TEST ...]   (default: all)
+"""
+import os
+import sys
+import time
+import unittest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def main(argv):
+    sys.path.insert(0, HERE)
+    os.chdir(HERE)
+    loader = unittest.TestLoader()
+    suite = loader.loadTestsFromNames(argv) if argv else loader.discover(HERE, pattern="test_*.py", top_level_dir=HERE)
+    started = time.monotonic()
+    result = unittest.TextTestRunner(stream=sys.stdout, verbosity=1, buffer=False).run(suite)
+    took = time.monotonic() - started
+    if result.skipped:
+        print(f"\nSkipped ({len(result.skipped)}):")
+        for test, reason in result.skipped:
+            print(f"  {test.id()}: {reason}")
+    failed = len(result.failures) + len(result.errors) + len(result.unexpectedSuccesses)
+    passed = result.testsRun - failed - len(result.skipped)
+    if failed:
+        print(f"\nFailed ({failed}):")
+        for test, _ in result.failures + result.errors:
+            print(f"  {test.id()}")
+        for test in result.unexpectedSuccesses:
+            print(f"  {test.id()} (unexpected success)")
+    print(f"\npython tests ({took:.0f} s):")
+    print(f"{passed} passed, {failed} failed, {len(result.skipped)} skipped")
+    return 0 if result.wasSuccessful() else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
