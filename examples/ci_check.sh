@@ -7,9 +7,11 @@
 # cardinality exceeds N (default 1000), or, with --allow, when a key appears
 # whose name matches no line of FILE (one key name or SQLite GLOB pattern per
 # line, such as http.* ; blank lines and lines starting with # are ignored).
-# Exits 0 when all is well, 2 on usage errors. Needs only the sqlite3 CLI:
+# Exits 0 when all is well, 2 on usage or input errors (a missing option
+# value, a file that is not a catalog). Needs only the sqlite3 CLI:
 # the check reads plain columns of the catalog (build the catalog from your
 # integration tests' telemetry with otlp_ingest or examples/receiver).
+# `otelcat check` (pip install otelcat) is the same check.
 set -euo pipefail
 usage() { sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 [ $# -ge 1 ] || usage
@@ -17,8 +19,10 @@ db=$1; shift
 max=1000; allow=""
 while [ $# -gt 0 ]; do
   case $1 in
-    --max-cardinality) max=${2:?}; shift 2 ;;
-    --allow) allow=${2:?}; shift 2 ;;
+    --max-cardinality|--allow)
+      [ $# -ge 2 ] || { echo "ci_check: $1 needs a value" >&2; exit 2; }
+      if [ "$1" = --allow ]; then allow=$2; else max=$2; fi
+      shift 2 ;;
     -h|--help) usage ;;
     *) echo "ci_check: unknown argument $1" >&2; usage ;;
   esac
@@ -26,6 +30,11 @@ done
 [ -f "$db" ] || { echo "ci_check: no such catalog: $db" >&2; exit 2; }
 [[ $max =~ ^[0-9]+$ ]] || { echo "ci_check: --max-cardinality needs a number" >&2; exit 2; }
 [ -z "$allow" ] || [ -f "$allow" ] || { echo "ci_check: no such allow-list: $allow" >&2; exit 2; }
+
+tables=$(sqlite3 -readonly -batch "file:$db?mode=ro" \
+  "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN ('metric_keys', 'span_keys', 'log_keys')" 2>&1) \
+  || { echo "ci_check: $db is not an SQLite database (${tables//$'\n'/ })" >&2; exit 2; }
+[ "$tables" = 3 ] || { echo "ci_check: $db is not an otelcat catalog (no metric_keys, span_keys and log_keys tables)" >&2; exit 2; }
 
 # The allow-list as SQL: SELECT 'p1' UNION ALL SELECT 'p2' ...
 patterns="SELECT NULL WHERE 0"
@@ -38,7 +47,7 @@ if [ -n "$allow" ]; then
 fi
 check_allow=$([ -n "$allow" ] && echo 1 || echo 0)
 
-offenders=$(sqlite3 -readonly -batch -separator $'\t' "file:$db?mode=ro" <<SQL
+offenders=$(sqlite3 -bail -readonly -batch -separator $'\t' "file:$db?mode=ro" <<SQL
 WITH keys(signal, entity, scope, key_name, card) AS (
   SELECT 'metrics', metric_name, key_scope, key_name, estimated_cardinality FROM metric_keys
   UNION ALL SELECT 'spans', span_name, key_scope || iif(event_name <> '', '@' || event_name, ''), key_name, estimated_cardinality FROM span_keys
@@ -50,7 +59,7 @@ SELECT 'not in allow-list', signal, entity, scope, key_name FROM keys
   WHERE $check_allow AND NOT EXISTS (SELECT 1 FROM allowed WHERE key_name GLOB p)
 ORDER BY 1, 2, 3, 4, 5;
 SQL
-)
+) || { echo "ci_check: the check failed on $db" >&2; exit 2; }
 if [ -n "$offenders" ]; then
   echo "ci_check: $(wc -l <<<"$offenders") offending key(s) in $db:"
   printf 'problem\tsignal\tentity\tscope\tkey\n%s\n' "$offenders"

@@ -3,6 +3,7 @@ snapshots with VACUUM INTO."""
 import os
 import shutil
 import subprocess
+import sqlite3
 import tempfile
 import unittest
 
@@ -137,6 +138,20 @@ class TestDiffAndCheck(Tmp):
         self.assertEqual(run("--allow", allow).returncode, 0)
         self.assertEqual(run("--bogus").returncode, 2)
         self.assertEqual(subprocess.run([CI, self.p("missing.db")], capture_output=True).returncode, 2)
+        # Usage and input errors are 2, never "offenders found" (1).
+        for args in (["--max-cardinality"], ["--allow"]):
+            r = run(*args)
+            self.assertEqual((r.returncode, r.stderr.strip()), (2, f"ci_check: {args[0]} needs a value"))
+        with open(self.p("notes.txt"), "w") as f:
+            f.write("not a database " * 100)
+        sqlite3.connect(self.p("other.db")).execute("CREATE TABLE t(x)")
+        open(self.p("empty.db"), "wb").close()
+        for name, reason in (("notes.txt", "is not an SQLite database"), ("other.db", "is not an otelcat catalog"),
+                             ("empty.db", "is not an otelcat catalog")):
+            r = subprocess.run([CI, self.p(name)], capture_output=True, text=True)
+            self.assertEqual(r.returncode, 2, name)
+            self.assertIn(reason, r.stderr)
+            self.assertEqual(len(r.stderr.splitlines()), 1, r.stderr)
 
 
 class TestSnapshot(Tmp):
