@@ -137,7 +137,10 @@ SELECT 'logs', severity, key_scope, key_name, '', key_count, key_percentage,
        estimated_cardinality, value_samples, first_seen, last_seen FROM log_keys;
 
 -- Span-name patterns that many distinct names collapse into (unbounded span names).
+-- An explosion: at least 10 distinct span names under one pattern. Fewer is
+-- a handful of routes or spellings ('GET' and 'GET ' are two names of the
+-- pattern GET), not an id in the name.
 CREATE VIEW IF NOT EXISTS span_name_explosions AS
 SELECT service_name, pattern, estimated_names, span_count, example, first_seen, last_seen
-FROM span_name_patterns WHERE estimated_names > 1
+FROM span_name_patterns WHERE estimated_names >= 10
 ORDER BY estimated_names DESC;

@@ -98,6 +98,16 @@ class TestViews(unittest.TestCase):
         self.assertIn(("api", "GET /users/<*>", 40, 40), rows)
         self.assertEqual([r for r in rows if r[1] == "GET /a"], [])
 
+    def test_an_explosion_is_ten_names_or_more(self):
+        db = connect()
+        db.execute("INSERT INTO otlp_ingest(payload) VALUES (?)", (traces(
+            [span(f"GET /items/{i}") for i in range(9)] + [span(f"GET /orders/{i}") for i in range(10)]
+            + [span("GET"), span("GET ")], service="shop"),))
+        rows = db.execute("SELECT pattern, estimated_names FROM span_name_explosions").fetchall()
+        self.assertEqual(rows, [("GET /orders/<*>", 10)])
+        self.assertEqual(dict(db.execute("SELECT pattern, estimated_names FROM span_name_patterns WHERE pattern <> 'GET /orders/<*>'")),
+                         {"GET /items/<*>": 9, "GET": 2})
+
     def test_key_cardinality(self):
         top = self.db.execute("SELECT signal, entity, key_name, estimated_cardinality FROM key_cardinality "
                               "ORDER BY estimated_cardinality DESC LIMIT 1").fetchone()
