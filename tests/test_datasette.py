@@ -236,6 +236,50 @@ class TestDatasette(unittest.TestCase):
         self.assertIn(("span", "GET /cart"), {(r["what"], r["entity"]) for r in self.query("new_since", since="2020-01-01")})
         self.assertEqual(self.query("new_since", since="-1 hours"), rows)
 
+    def test_new_since_counts_back_from_the_catalogs_newest_record(self):
+        """On a catalog whose data are all from 2023 (as the demo's are from a
+        fixed day), the default still shows the last day of data."""
+        with open(os.path.join(HERE, "metadata.yml")) as f:
+            sql = yaml.safe_load(f)["databases"]["catalog"]["queries"]["new_since"]["sql"]
+        db = connect(os.path.join(self.tmp, "old.db"))
+        day = 1_700_000_000_000_000_000
+        db.execute("INSERT INTO otlp_ingest(payload) VALUES (?)", (traces([span("GET /old", t=day)]),))
+        db.execute("INSERT INTO otlp_ingest(payload) VALUES (?)", (traces([span("GET /new", t=day + 86_400 * 10**9 * 3)]),))
+        spans = lambda since: [r[1] for r in db.execute(sql, {"since": since}) if r[0] == "span"]
+        self.assertEqual(spans(""), ["GET /new"])
+        self.assertEqual(spans("-4 days"), ["GET /new", "GET /old"])
+        self.assertEqual(spans("2000-01-01"), ["GET /new", "GET /old"])
+        db.close()
+
+    def test_percentages_are_rounded(self):
+        for name, params in (("metric_label_cardinality", {"metric": "app.requests"}), ("rare_keys", {"percent": "50"}),
+                             ("top_log_templates_for", {}), ("services_sending_span", {})):
+            for row in self.query(name, **params):
+                for col, v in row.items():
+                    if isinstance(v, float) and ("percent" in col or "pct" in col):
+                        self.assertEqual(v, round(v, 2), f"{name}.{col}")
+
+    def test_charts_tell_services_apart_and_name_log_axes(self):
+        with open(os.path.join(HERE, "metadata.yml")) as f:
+            charts = yaml.safe_load(f)["plugins"]["datasette-dashboards"]["otelcat"]["charts"]
+        for slug, chart in charts.items():
+            enc = chart["display"]["encoding"]
+            for axis, spec in enc.items():
+                if spec.get("scale", {}).get("type") in ("log", "symlog"):
+                    self.assertIn("logarithmic", spec.get("title", ""), f"{slug}.{axis}")
+            color = enc.get("color", {})
+            if color.get("field") == "service_name":         # a dozen services or more
+                self.assertEqual(color.get("scale", {}).get("scheme"), "tableau20", slug)
+
+    def test_table_pages_put_rows_before_the_column_glossary(self):
+        status, body = get(self.base + "/catalog/span_keys")
+        self.assertIn('<dl class="column-descriptions">', body)
+        css = re.search(r'<link rel="stylesheet" href="(data:text/css,[^"]+)"', body)
+        self.assertTrue(css, "the glossary stylesheet is not linked")
+        text = urllib.parse.unquote(css.group(1))
+        self.assertIn("section.content>dl.column-descriptions{order:1", text)
+        self.assertIn("section.content{display:flex;flex-direction:column}", text)
+
     def test_top_log_templates_for(self):
         rows = self.query("top_log_templates_for", service="checkout", severity="error")
         self.assertEqual([(r["template"], r["count"]) for r in rows], [("disk <*> failed", 30)])
