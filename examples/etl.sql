@@ -1,12 +1,16 @@
 -- examples/etl.sql: build the otelcat catalog with SQL only, from plain
 -- tables of raw rows, using the extension's functions (hll_sketch,
 -- hll_merge, hll_count, json_samples, json_samples_merge, drain_template,
--- drain_match). It produces the same catalog as otlp_ingest: the same
--- counts, sample lists and cardinality estimates, and the same log
--- templates (tests/test_etl.py checks it).
+-- drain_match, drain_configure). It produces the same catalog as otlp_ingest
+-- (every table, and the views): the same counts, sample lists and
+-- cardinality estimates, the same log templates and span-name patterns
+-- (tests/test_etl.py checks it). otlp_ingest templates span names once per
+-- distinct (service, name) per transaction, so span_name_patterns equals
+-- that of one transaction holding the same records.
 --
--- Run it after loading the extension and creating the catalog schema:
---   sqlite3 catalog.db '.load dist/otelcat' '.read sql/schema.sql' '.read examples/etl.sql'
+-- Run it after loading the extension and creating the catalog schema and
+-- views:
+--   sqlite3 catalog.db '.load dist/otelcat' '.read sql/schema.sql' '.read sql/views.sql' '.read examples/etl.sql'
 -- It merges what the raw tables hold into the catalog with UPSERTs (so it can
 -- be run again on the next load of raw rows: empty them in between).
 --
@@ -136,6 +140,48 @@ UPDATE span_keys SET
       ELSE (SELECT total_sample_count FROM spans WHERE name = span_keys.span_name) END),
   estimated_cardinality = hll_count(hll_sketch)
 WHERE span_name IN (SELECT name FROM raw_spans);
+
+-- Span-name patterns: each service's span names templated with Drain, as
+-- otlp_ingest does (partition per service; '/' also separates tokens, and a
+-- literal position needs 10 distinct values before it becomes <*>, so a few
+-- routes stay apart while ids collapse: GET /users/<*>). otlp_ingest trains
+-- each distinct (name, service) once per transaction, in name order then
+-- service order; this script does the same once per run (one run = one
+-- transaction). Runs that continue a catalog add up, but a cluster that a
+-- later run merges into another keeps its own row here (otlp_ingest folds it). (The partitions
+-- here are 'etl.spans/<service>'; a partition is configured only before its
+-- first cluster, and the default configuration is assumed to have no extra
+-- delimiters and min_distinct <= 10, as it has unless drain_configure
+-- changed it.)
+CREATE TEMP TABLE etl_span_names AS
+SELECT service, name, count(*) AS n, min(time) AS first_seen, max(time) AS last_seen, 'etl.spans/' || service AS part
+FROM raw_spans GROUP BY service, name ORDER BY name, service;
+
+SELECT drain_configure(part, '{"extra_delimiters": "/", "min_distinct": 10}')
+FROM (SELECT DISTINCT part FROM etl_span_names)
+WHERE part NOT IN (SELECT partition FROM drain_clusters);
+
+CREATE TEMP TABLE etl_span_trained AS
+SELECT rowid AS id, service, name, n, first_seen, last_seen, part, drain_template(name, part) AS first_pattern
+FROM etl_span_names ORDER BY rowid;
+
+INSERT INTO span_name_patterns(service_name, cluster_id, pattern, example, span_count, names_sketch, first_seen, last_seen)
+SELECT m.service, c.cluster_id, m.pattern, c.example, sum(m.n), hll_sketch(m.name), min(m.first_seen), max(m.last_seen)
+FROM (SELECT id, service, name, n, first_seen, last_seen, part, drain_match(name, part) AS pattern
+      FROM etl_span_trained ORDER BY id) m
+JOIN drain_clusters c ON c.partition = m.part AND c.template = m.pattern
+WHERE true GROUP BY m.service, m.pattern
+ON CONFLICT(service_name, cluster_id) DO UPDATE SET
+  pattern = excluded.pattern,
+  span_count = span_count + excluded.span_count,
+  names_sketch = hll_merge(names_sketch, excluded.names_sketch),
+  first_seen = min(coalesce(first_seen, excluded.first_seen), coalesce(excluded.first_seen, first_seen)),
+  last_seen = max(coalesce(last_seen, excluded.last_seen), coalesce(excluded.last_seen, last_seen));
+UPDATE span_name_patterns SET estimated_names = hll_count(names_sketch)
+WHERE service_name IN (SELECT service FROM raw_spans);
+
+DROP TABLE temp.etl_span_names;
+DROP TABLE temp.etl_span_trained;
 
 -- ---------------------------------------------------------------- logs
 INSERT INTO logs(severity, total_sample_count, first_seen, last_seen)

@@ -5,6 +5,11 @@ import datetime
 import json
 import os
 import random
+import shlex
+import shutil
+import sqlite3
+import subprocess
+import tempfile
 import unittest
 
 from helpers import ROOT, connect
@@ -12,6 +17,7 @@ from test_ingest import TABLES, dump
 
 SCHEMA = os.path.join(ROOT, "sql", "schema.sql")
 ETL = os.path.join(ROOT, "examples", "etl.sql")
+SQLITE = os.environ.get("SQLITE") or shutil.which("sqlite3")
 T0 = 1_780_000_000  # seconds
 
 
@@ -58,12 +64,15 @@ class Generated:
     def __init__(self, seed=7, batches=12):
         rnd = random.Random(seed)
         self.payloads = []  # one list of JSON payloads per transaction
-        self.raw = {k: [] for k in ("raw_spans", "raw_span_attrs", "raw_span_events", "raw_span_event_attrs", "raw_span_links",
-                                    "raw_span_link_attrs", "raw_points", "raw_point_attrs", "raw_logs", "raw_log_attrs")}
+        tables = ("raw_spans", "raw_span_attrs", "raw_span_events", "raw_span_event_attrs", "raw_span_links",
+                  "raw_span_link_attrs", "raw_points", "raw_point_attrs", "raw_logs", "raw_log_attrs")
+        self.raw_batches = []   # the raw rows of each transaction
+        self.raw = {k: [] for k in tables}
         ids = {"span": 0, "event": 0, "link": 0, "point": 0, "log": 0}
         services = ["cart", "checkout", "payment"]
         for b in range(batches):
             txn = []
+            before = {k: len(v) for k, v in self.raw.items()}
             for svc in services:
                 res = {"service.name": svc, "host.name": f"{svc}-{rnd.randint(1, 3)}", "pod": f"pod-{rnd.randint(1, 40)}"}
                 res_attrs = attrs(res)
@@ -71,8 +80,10 @@ class Generated:
                 spans = []
                 for _ in range(150):
                     t = T0 + b * 3600 + rnd.randint(0, 3599)
-                    name = rnd.choice(["GET /items", "POST /orders", "db.query"])
-                    kind = {"GET /items": 2, "POST /orders": 2, "db.query": 3}[name]
+                    name = rnd.choice(["GET /items", "POST /orders", "db.query", "GET /users/{id}"])
+                    kind = {"GET /items": 2, "POST /orders": 2, "db.query": 3, "GET /users/{id}": 2}[name]
+                    # an id in the span name: an explosion (span_name_patterns)
+                    name = name.format(id=rnd.randint(1, 400))
                     a = {"user.id": f"u{rnd.randint(1, 5000)}", "http.status": rnd.choice([200, 200, 404, 500]),
                          "retry": rnd.random() < 0.2, "latency": rnd.choice([0.5, 12.25, 3.0]), "tags": ["a", rnd.randint(1, 3)]}
                     if rnd.random() < 0.3:
@@ -143,36 +154,103 @@ class Generated:
                 txn.append(json.dumps({"resourceLogs": [{"resource": {"attributes": res_attrs},
                                                          "scopeLogs": [{"scope": {"name": "s"}, "logRecords": recs}]}]}))
             self.payloads.append(txn)
+            self.raw_batches.append({k: v[before[k]:] for k, v in self.raw.items()})
+
+
+VIEWS = ["service_metrics", "service_spans", "service_log_severities", "top_log_templates", "metric_metadata",
+         "span_metadata", "log_metadata", "attribute_catalog", "service_overview", "key_cardinality", "span_name_explosions"]
+
+
+def ingest(g):
+    db = connect()
+    for txn in g.payloads:
+        db.execute("BEGIN")
+        for p in txn:
+            db.execute("INSERT INTO otlp_ingest(payload) VALUES (?)", (p,))
+        db.execute("COMMIT")
+    return db
+
+
+def load_raw(db, raw):
+    for table, rows in raw.items():
+        if rows:
+            db.executemany(f"INSERT INTO {table} VALUES ({','.join('?' * len(rows[0]))})", rows)
+
+
+def view_rows(db, view):
+    return sorted(db.execute(f"SELECT * FROM {view}").fetchall(), key=repr)
 
 
 class TestEtlMatchesIngest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.g = Generated()
+        cls.ing = ingest(cls.g)
+        with open(ETL) as f:
+            cls.script = f.read()
+
     def test_same_catalog_both_ways(self):
-        g = Generated()
-        ing = connect()
-        for txn in g.payloads:
-            ing.execute("BEGIN")
-            for p in txn:
-                ing.execute("INSERT INTO otlp_ingest(payload) VALUES (?)", (p,))
-            ing.execute("COMMIT")
+        """One run of the script over all raw rows: every table is the same as
+        otlp_ingest's (which took the records in 12 transactions); span-name
+        patterns, which otlp_ingest trains once per distinct (service, name)
+        per transaction, are those of one transaction of the same records."""
         etl = connect()
         with open(SCHEMA) as f:
             etl.executescript(f.read())
-        with open(ETL) as f:
-            script = f.read()
+        script = self.script
         # Create the raw tables (the script's first statements), load rows, run the rest.
         etl.executescript(script[: script.index("-- ---------------------------------------------------------------- metrics")])
-        for table, rows in g.raw.items():
-            if rows:
-                etl.executemany(f"INSERT INTO {table} VALUES ({','.join('?' * len(rows[0]))})", rows)
+        load_raw(etl, self.g.raw)
         etl.executescript(script)
-        a, b = dump(ing), dump(etl)
+        a, b = dump(self.ing), dump(etl)
         for t in TABLES:
             with self.subTest(table=t):
                 self.assertGreater(len(a[t]), 0)
                 self.assertEqual(a[t], b[t])
-        # The data exercises dense sketches and full sample lists.
+        one = connect()
+        one.execute("BEGIN")
+        for txn in self.g.payloads:
+            for p in txn:
+                one.execute("INSERT INTO otlp_ingest(payload) VALUES (?)", (p,))
+        one.execute("COMMIT")
+        patterns = lambda db: sorted(db.execute("SELECT service_name, cluster_id, pattern, example, span_count, "
+                                                "estimated_names, hex(names_sketch), first_seen, last_seen "
+                                                "FROM span_name_patterns").fetchall())
+        self.assertEqual(patterns(etl), patterns(one))
+        self.assertEqual(len(patterns(etl)), 12)        # 3 services x (3 routes + GET /users/<*>)
+        ing = self.ing
+        # The data exercises dense sketches, full sample lists and an exploding span name.
         self.assertGreater(ing.execute("SELECT max(estimated_cardinality) FROM span_keys").fetchone()[0], 1000)
         self.assertEqual(ing.execute("SELECT json_array_length(value_samples) FROM span_keys WHERE key_name = 'user.id'").fetchone()[0], 10)
+        self.assertEqual([r[:2] for r in one.execute("SELECT pattern, service_name FROM span_name_explosions ORDER BY 2")],
+                         [("GET /users/<*>", s) for s in ("cart", "checkout", "payment")])
+
+    def test_the_documented_command_builds_the_views_too(self):
+        """The command in the script's header, run as written (sqlite3 CLI,
+        from the repository root), on a file holding one batch of raw rows:
+        the views exist and answer as otlp_ingest's catalog does."""
+        if not SQLITE:
+            self.skipTest("the sqlite3 CLI is not installed")
+        line = next(l for l in self.script.splitlines() if l.startswith("--   sqlite3 catalog.db"))
+        argv = shlex.split(line[len("--   "):])
+        tmp = tempfile.mkdtemp(prefix="otelcat-etl-")
+        self.addCleanup(shutil.rmtree, tmp, ignore_errors=True)
+        path = os.path.join(tmp, "catalog.db")
+        argv[0], argv[1] = SQLITE, path
+        one = Generated(batches=1)
+        db = sqlite3.connect(path)
+        db.executescript(self.script[: self.script.index("-- ---------------------------------------------------------------- metrics")])
+        load_raw(db, one.raw)
+        db.commit()
+        db.close()
+        r = subprocess.run(argv, cwd=ROOT, capture_output=True, text=True)
+        self.assertEqual((r.returncode, r.stderr), (0, ""))
+        etl = connect(path)
+        ing = ingest(one)
+        for view in VIEWS:
+            with self.subTest(view=view):
+                self.assertEqual(view_rows(etl, view), view_rows(ing, view))
+        self.assertTrue(view_rows(etl, "span_name_explosions"))
 
 
 if __name__ == "__main__":
