@@ -25,8 +25,12 @@ def main(argv):
         print(f"\nSkipped ({len(result.skipped)}):")
         for test, reason in result.skipped:
             print(f"  {test.id()}: {reason}")
-    failed = len(result.failures) + len(result.errors) + len(result.unexpectedSuccesses)
-    passed = result.testsRun - failed - len(result.skipped)
+    # A test whose subtests fail is one failed test.
+    test_id = lambda t: getattr(t, "test_case", t).id()
+    failed_ids = {test_id(t) for t, _ in result.failures + result.errors} | {test_id(t) for t in result.unexpectedSuccesses}
+    failed = len(failed_ids)
+    skipped_ids = {test_id(t) for t, _ in result.skipped}
+    passed = result.testsRun - failed - len(skipped_ids - failed_ids)
     if failed:
         print(f"\nFailed ({failed}):")
         for test, _ in result.failures + result.errors:
@@ -34,7 +38,7 @@ def main(argv):
         for test in result.unexpectedSuccesses:
             print(f"  {test.id()} (unexpected success)")
     print(f"\npython tests ({took:.0f} s):")
-    print(f"{passed} passed, {failed} failed, {len(result.skipped)} skipped")
+    print(f"{passed} passed, {failed} failed, {len(skipped_ids - failed_ids)} skipped")
     return 0 if result.wasSuccessful() else 1
 
 

@@ -70,6 +70,26 @@ class TestExamples(unittest.TestCase):
         run([SYSPY, script, db], cwd=self.tmp)
         self.assertEqual(counts(db), TWICE)
 
+    def test_python_that_cannot_load_extensions_says_which_can(self):
+        """Run by an interpreter whose sqlite3 has no enable_load_extension
+        (pyenv's, found here when installed), the example exits with a
+        sentence naming one that can, not an AttributeError."""
+        import glob
+        found = None
+        for cand in [shutil.which("python3")] + sorted(glob.glob(os.path.expanduser("~/.pyenv/versions/3.*/bin/python3"))):
+            if cand and subprocess.run([cand, "-c", "import sqlite3, sys; sys.exit(hasattr(sqlite3.connect(':memory:'), "
+                                              "'enable_load_extension'))"], capture_output=True).returncode == 0:
+                found = cand
+                break
+        if not found:
+            self.skipTest("no Python without extension loading on this machine (pyenv's has none)")
+        r = subprocess.run([found, os.path.join(ROOT, "examples", "python", "ingest_and_query.py")], cwd=self.tmp,
+                           capture_output=True, text=True, timeout=60)
+        self.assertEqual(r.returncode, 1)
+        self.assertNotIn("Traceback", r.stderr)
+        self.assertIn("cannot load extensions", r.stderr)
+        self.assertIn("/usr/bin/python3", r.stderr)
+
     def test_node(self):
         if not NODE:
             self.skipTest("node is not installed")

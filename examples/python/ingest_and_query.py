@@ -35,6 +35,13 @@ def show(db, title, sql, *params):
 def main():
     path = sys.argv[1] if len(sys.argv) > 1 else ":memory:"
     db = sqlite3.connect(path, isolation_level=None)   # autocommit: we write BEGIN/COMMIT ourselves
+    if not hasattr(db, "enable_load_extension"):
+        # pyenv's and some other builds compile sqlite3 without extension loading.
+        other = " (this machine has /usr/bin/python3)" if os.path.exists("/usr/bin/python3") else ""
+        sys.exit(f"{sys.executable}: this Python's sqlite3 module cannot load extensions (it was built without "
+                 f"them). Run the example with Debian's or Ubuntu's /usr/bin/python3{other}, python.org's "
+                 "Python or a venv made from one of them; with pyenv, rebuild Python with "
+                 "PYTHON_CONFIGURE_OPTS=--enable-loadable-sqlite-extensions.")
     db.enable_load_extension(True)
     db.load_extension(EXT)
     db.enable_load_extension(False)
