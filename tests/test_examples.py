@@ -1,8 +1,11 @@
 """The per-driver examples run as their READMEs say and print the catalog:
 examples/python (Debian's python3 + sqlite3), examples/node (better-sqlite3@12,
 from tests/node/node_modules through NODE_PATH), examples/shell (sqlite3 CLI
-with readfile()). examples/go is not run: there is no Go toolchain here."""
+with readfile()), examples/go (when a Go toolchain is installed: Debian's
+golang-go, Go 1.19; without network it builds against Debian's
+golang-github-mattn-go-sqlite3-dev, and skips when neither is there)."""
 import os
+import re
 import shutil
 import sqlite3
 import subprocess
@@ -18,9 +21,9 @@ NODE_MODULES = os.path.join(ROOT, "tests", "node", "node_modules")
 CI = bool(os.environ.get("CI"))
 
 
-def run(cmd, cwd, env=None):
+def run(cmd, cwd, env=None, timeout=60):
     r = subprocess.run(cmd, cwd=cwd, env={**os.environ, **(env or {})}, stdin=subprocess.DEVNULL,
-                       capture_output=True, text=True, timeout=60)
+                       capture_output=True, text=True, timeout=timeout)
     if r.returncode != 0:
         raise AssertionError(f"{cmd} exited {r.returncode}:\n{r.stdout[-2000:]}\n{r.stderr[-2000:]}")
     return r.stdout
@@ -89,6 +92,38 @@ class TestExamples(unittest.TestCase):
         self.assertNotIn("Traceback", r.stderr)
         self.assertIn("cannot load extensions", r.stderr)
         self.assertIn("/usr/bin/python3", r.stderr)
+
+    def test_go(self):
+        go = shutil.which("go")
+        if not go:
+            self.skipTest("no Go toolchain (apt-get install golang-go golang-github-mattn-go-sqlite3-dev libsqlite3-dev)")
+        src = os.path.join(ROOT, "examples", "go")
+        with open(os.path.join(src, "go.mod")) as f:
+            wanted = re.search(r"^go (\d+)\.(\d+)", f.read(), re.M).groups()
+        have = re.search(r"go(\d+)\.(\d+)", subprocess.run([go, "version"], capture_output=True, text=True).stdout).groups()
+        # What the README promises: Debian 12's Go 1.19 is enough.
+        self.assertLessEqual(tuple(map(int, wanted)), (1, 19), "examples/go/go.mod asks for a newer Go than Debian 12's")
+        work = os.path.join(self.tmp, "go")
+        shutil.copytree(src, work)
+        env = {"GOPATH": os.path.join(self.tmp, "gopath"), "GOCACHE": os.path.join(self.tmp, "gocache"),
+               "GOFLAGS": "-mod=mod"}
+        debian = "/usr/share/gocode/src/github.com/mattn/go-sqlite3"
+        tags = []
+        online = subprocess.run([go, "mod", "tidy"], cwd=work, env={**os.environ, **env}, capture_output=True,
+                                timeout=300).returncode == 0
+        if not online:
+            if not os.path.isdir(debian):
+                self.skipTest("go mod tidy cannot download go-sqlite3 and golang-github-mattn-go-sqlite3-dev is not installed")
+            env["GOPROXY"] = "off"
+            run([go, "mod", "edit", f"-replace=github.com/mattn/go-sqlite3={debian}"], cwd=work, env=env)
+            run([go, "mod", "tidy"], cwd=work, env=env, timeout=300)
+            tags = ["-tags", "libsqlite3"]      # Debian's source has no SQLite amalgamation
+        out = run([go, "run", *tags, ".", "-ext", os.path.join(ROOT, "dist", "otelcat"),
+                   "-fixtures", os.path.join(ROOT, "tests", "fixtures", "otlp")], cwd=work, env=env, timeout=900)
+        self.assertRegex(out, r"^otelcat v\d+\.\d+\.\d+ on SQLite 3\.\d+")
+        for line in COMMON[:5] + ["I'm a server span | attribute | my.span.attr | 2 | 100 | 1 | [\"some value\"]"]:
+            self.assertIn(line, out)
+        self.assertTrue(tuple(map(int, have)) >= tuple(map(int, wanted)))
 
     def test_node(self):
         if not NODE:

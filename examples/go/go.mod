@@ -1,5 +1,5 @@
 module otelcat.example/go
 
-go 1.21
+go 1.19
 
-require github.com/mattn/go-sqlite3 v1.14.53
+require github.com/mattn/go-sqlite3 v1.14.16
