@@ -54,7 +54,7 @@ test-sql: $(EXT)
 	tests/run_sql_tests.sh $(SQLITE) tests/sql/*.sql
 
 # Quiet unless something fails; lists every skipped test with its reason.
-test-python: $(EXT) $(VENV)/.ok tests/node/node_modules/.ok packages $(GEN)
+test-python: $(EXT) $(VENV)/.ok tests/node/node_modules/.ok dist $(GEN)
 	$(PY) tests/run_tests.py
 
 test-node: $(EXT) tests/node/node_modules/.ok
