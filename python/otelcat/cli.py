@@ -79,4 +79,7 @@ def main(argv=None):
         print(f"otelcat {name}: interrupted", file=sys.stderr)
         return 130
     except BrokenPipeError:
+        # The reader went away (otelcat report | head): stop quietly.
+        import os
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
