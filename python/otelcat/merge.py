@@ -23,10 +23,11 @@ def add_arguments(p):
 
 
 def statements(sql):
-    """The statements of a script, in order (comments and BEGIN/COMMIT dropped)."""
+    """The statements of a script, in order (comments, the sqlite3 shell's
+    dot-commands such as .bail on, and BEGIN/COMMIT dropped)."""
     out, buf = [], ""
     for line in sql.splitlines(keepends=True):
-        if not buf and (not line.strip() or line.lstrip().startswith("--")):
+        if not buf and (not line.strip() or line.lstrip().startswith(("--", "."))):
             continue
         buf += line
         if sqlite3.complete_statement(buf):
