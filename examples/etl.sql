@@ -51,7 +51,7 @@ ON CONFLICT(name) DO UPDATE SET
   type = excluded.type,
   unit = iif(excluded.unit <> '', excluded.unit, unit),
   description = iif(excluded.description <> '', excluded.description, description),
-  total_sample_count = total_sample_count + excluded.total_sample_count,
+  total_sample_count = otelcat_add(total_sample_count, excluded.total_sample_count, 'metrics', name),
   series_sketch = hll_merge(series_sketch, excluded.series_sketch),
   first_seen = min(first_seen, excluded.first_seen),
   last_seen = max(last_seen, excluded.last_seen);
@@ -60,7 +60,7 @@ UPDATE metrics SET estimated_active_series = hll_count(series_sketch) WHERE name
 INSERT INTO metric_services(metric_name, service_name, sample_count, first_seen, last_seen)
 SELECT metric, service, count(*), min(time), max(time) FROM raw_points WHERE true GROUP BY metric, service
 ON CONFLICT(metric_name, service_name) DO UPDATE SET
-  sample_count = sample_count + excluded.sample_count,
+  sample_count = otelcat_add(sample_count, excluded.sample_count, 'metric_services', metric_name, service_name),
   first_seen = min(first_seen, excluded.first_seen), last_seen = max(last_seen, excluded.last_seen);
 
 -- Sample lists keep the first distinct values in arrival order: json_samples
@@ -74,7 +74,7 @@ SELECT metric, scope, key, count(DISTINCT id), samples, hll_sketch(value), min(t
   FROM raw_points p JOIN raw_point_attrs a ON a.point_id = p.id)
 WHERE true GROUP BY metric, scope, key
 ON CONFLICT(metric_name, key_scope, key_name) DO UPDATE SET
-  key_count = key_count + excluded.key_count,
+  key_count = otelcat_add(key_count, excluded.key_count, 'metric_keys', metric_name, key_scope, key_name),
   value_samples = json_samples_merge(value_samples, excluded.value_samples),
   hll_sketch = hll_merge(hll_sketch, excluded.hll_sketch),
   first_seen = min(first_seen, excluded.first_seen), last_seen = max(last_seen, excluded.last_seen);
@@ -93,22 +93,22 @@ SELECT name, (SELECT kind FROM raw_spans q WHERE q.name = s.name ORDER BY id DES
 FROM raw_spans s WHERE true GROUP BY name
 ON CONFLICT(name) DO UPDATE SET
   kind = excluded.kind,
-  total_sample_count = total_sample_count + excluded.total_sample_count,
-  event_count = event_count + excluded.event_count,
-  link_count = link_count + excluded.link_count,
+  total_sample_count = otelcat_add(total_sample_count, excluded.total_sample_count, 'spans', name),
+  event_count = otelcat_add(event_count, excluded.event_count, 'spans', name),
+  link_count = otelcat_add(link_count, excluded.link_count, 'spans', name),
   first_seen = min(first_seen, excluded.first_seen), last_seen = max(last_seen, excluded.last_seen);
 
 INSERT INTO span_services(span_name, service_name, sample_count, first_seen, last_seen)
 SELECT name, service, count(*), min(time), max(time) FROM raw_spans WHERE true GROUP BY name, service
 ON CONFLICT(span_name, service_name) DO UPDATE SET
-  sample_count = sample_count + excluded.sample_count,
+  sample_count = otelcat_add(sample_count, excluded.sample_count, 'span_services', span_name, service_name),
   first_seen = min(first_seen, excluded.first_seen), last_seen = max(last_seen, excluded.last_seen);
 
 INSERT INTO span_events(span_name, event_name, event_count, first_seen, last_seen)
 SELECT s.name, e.name, count(*), min(e.time), max(e.time)
 FROM raw_span_events e JOIN raw_spans s ON s.id = e.span_id WHERE true GROUP BY s.name, e.name
 ON CONFLICT(span_name, event_name) DO UPDATE SET
-  event_count = event_count + excluded.event_count,
+  event_count = otelcat_add(event_count, excluded.event_count, 'span_events', span_name, event_name),
   first_seen = min(first_seen, excluded.first_seen), last_seen = max(last_seen, excluded.last_seen);
 
 -- Keys of every scope, one stream in arrival order: (span name, scope, event, record, key, value, time).
@@ -128,7 +128,7 @@ SELECT span_name, scope, key, event_name, count(DISTINCT rec), samples, hll_sket
                                       ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING) AS samples FROM k)
 WHERE true GROUP BY span_name, scope, key, event_name
 ON CONFLICT(span_name, key_scope, key_name, event_name) DO UPDATE SET
-  key_count = key_count + excluded.key_count,
+  key_count = otelcat_add(key_count, excluded.key_count, 'span_keys', span_name, key_scope, key_name, event_name),
   value_samples = json_samples_merge(value_samples, excluded.value_samples),
   hll_sketch = hll_merge(hll_sketch, excluded.hll_sketch),
   first_seen = min(first_seen, excluded.first_seen), last_seen = max(last_seen, excluded.last_seen);
@@ -173,7 +173,7 @@ JOIN drain_clusters c ON c.partition = m.part AND c.template = m.pattern
 WHERE true GROUP BY m.service, m.pattern
 ON CONFLICT(service_name, cluster_id) DO UPDATE SET
   pattern = excluded.pattern,
-  span_count = span_count + excluded.span_count,
+  span_count = otelcat_add(span_count, excluded.span_count, 'span_name_patterns', service_name, cluster_id),
   names_sketch = hll_merge(names_sketch, excluded.names_sketch),
   first_seen = min(coalesce(first_seen, excluded.first_seen), coalesce(excluded.first_seen, first_seen)),
   last_seen = max(coalesce(last_seen, excluded.last_seen), coalesce(excluded.last_seen, last_seen));
@@ -187,13 +187,13 @@ DROP TABLE temp.etl_span_trained;
 INSERT INTO logs(severity, total_sample_count, first_seen, last_seen)
 SELECT severity, count(*), min(time), max(time) FROM raw_logs WHERE true GROUP BY severity
 ON CONFLICT(severity) DO UPDATE SET
-  total_sample_count = total_sample_count + excluded.total_sample_count,
+  total_sample_count = otelcat_add(total_sample_count, excluded.total_sample_count, 'logs', severity),
   first_seen = min(first_seen, excluded.first_seen), last_seen = max(last_seen, excluded.last_seen);
 
 INSERT INTO log_services(severity, service_name, sample_count, first_seen, last_seen)
 SELECT severity, service, count(*), min(time), max(time) FROM raw_logs WHERE true GROUP BY severity, service
 ON CONFLICT(severity, service_name) DO UPDATE SET
-  sample_count = sample_count + excluded.sample_count,
+  sample_count = otelcat_add(sample_count, excluded.sample_count, 'log_services', severity, service_name),
   first_seen = min(first_seen, excluded.first_seen), last_seen = max(last_seen, excluded.last_seen);
 
 INSERT INTO log_keys(severity, key_scope, key_name, key_count, value_samples, hll_sketch, first_seen, last_seen)
@@ -204,7 +204,7 @@ SELECT severity, scope, key, count(DISTINCT id), samples, hll_sketch(value), min
   FROM raw_logs l JOIN raw_log_attrs a ON a.log_id = l.id)
 WHERE true GROUP BY severity, scope, key
 ON CONFLICT(severity, key_scope, key_name) DO UPDATE SET
-  key_count = key_count + excluded.key_count,
+  key_count = otelcat_add(key_count, excluded.key_count, 'log_keys', severity, key_scope, key_name),
   value_samples = json_samples_merge(value_samples, excluded.value_samples),
   hll_sketch = hll_merge(hll_sketch, excluded.hll_sketch),
   first_seen = min(first_seen, excluded.first_seen), last_seen = max(last_seen, excluded.last_seen);
@@ -232,7 +232,7 @@ SELECT m.severity, m.service, c.cluster_id, m.template,
 FROM etl_matched m JOIN drain_clusters c ON c.partition = 'etl.logs/' || m.severity || '/' || m.service AND c.template = m.template
 WHERE true GROUP BY m.severity, m.service, m.template
 ON CONFLICT(severity, service_name, cluster_id) DO UPDATE SET
-  template = excluded.template, count = count + excluded.count,
+  template = excluded.template, count = otelcat_add(count, excluded.count, 'log_body_templates', severity, service_name, cluster_id),
   first_seen = min(first_seen, excluded.first_seen), last_seen = max(last_seen, excluded.last_seen);
 
 UPDATE log_body_templates SET
