@@ -17,7 +17,7 @@ NPM     ?= npm
 EXT     := dist/otelcat.so
 SOURCES := $(shell find src vendor -name '*.rs') Cargo.toml Cargo.lock build.rs $(wildcard sql/*.sql)
 
-.PHONY: all test test-rust test-sql test-python test-node bench bench-drain bench-queries bench-ingest clean venv receiver demo explore cookbook \
+.PHONY: all test test-rust test-sql test-python test-node bench bench-drain bench-queries bench-ingest bench-hostile clean venv receiver demo explore cookbook \
 	wheel npm packages dist version
 
 # The version: Cargo.toml's, the one place it is written (packages stamp it).
@@ -125,6 +125,10 @@ $(BASELINE): tools/ingest_baseline.rs $(SOURCES)
 
 bench-ingest: $(EXT) $(GEN) $(BASELINE)
 	$(SYSPY) bench/bench_ingest.py
+
+# What one adversarial payload costs per byte against the workload (docs/BENCHMARKS.md).
+bench-hostile: $(EXT) $(GEN)
+	$(SYSPY) bench/bench_hostile.py
 
 # docs/cookbook.md from demo.db (run make demo first)
 cookbook: $(EXT)
