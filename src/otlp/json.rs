@@ -701,14 +701,18 @@ impl<'a> Parser<'a> {
         let at = ctx.open(Event::Resource).map_err(|f| self.fail(f))?;
         // The resource's attributes, then the scope blocks.
         let mut sections = Sections::<2>::new(at + 1);
+        // The resource's attributes, counted together for the limit even
+        // when "resource" (or its "attributes") comes twice.
+        let mut n_attrs = 0;
         let mut c = self.object("a resource block object")?;
         while let Some(key) = self.key(&mut c)? {
             let mark = ctx.out.len();
             match (signal, &*key) {
                 (_, "resource") => {
                     let target = AttrTarget::Resource;
-                    self.attributes_only(ctx, target).within("resource", None)?;
-                    sections.place(&mut ctx.out, 0, mark);
+                    self.attributes_only(ctx, target, &mut n_attrs)
+                        .within("resource", None)?;
+                    sections.place(&ctx.out, 0, mark);
                 }
                 (Signal::Traces, "scopeSpans" | "scope_spans")
                 | (Signal::Metrics, "scopeMetrics" | "scope_metrics")
@@ -716,20 +720,27 @@ impl<'a> Parser<'a> {
                     self.list(ctx, signal.scope_field(), |p, ctx, _| {
                         p.scope_block(ctx, signal)
                     })?;
-                    sections.place(&mut ctx.out, 1, mark);
+                    sections.place(&ctx.out, 1, mark);
                 }
                 _ => self.skip(0)?,
             }
         }
+        sections.finish(&mut ctx.out);
         Ok(())
     }
 
     /// An object of which only `attributes` is read: a resource or a link.
-    fn attributes_only(&mut self, ctx: &mut Ctx<'a>, target: AttrTarget) -> Fallible<()> {
+    /// `n`: the record's attributes so far.
+    fn attributes_only(
+        &mut self,
+        ctx: &mut Ctx<'a>,
+        target: AttrTarget,
+        n: &mut usize,
+    ) -> Fallible<()> {
         let mut c = self.object("an object")?;
         while let Some(key) = self.key(&mut c)? {
             match &*key {
-                "attributes" => self.attributes(ctx, target)?,
+                "attributes" => self.attributes(ctx, target, n)?,
                 _ => self.skip(0)?,
             }
         }
@@ -741,41 +752,48 @@ impl<'a> Parser<'a> {
         // The scope's attributes, then the records.
         let mut sections = Sections::<2>::new(at + 1);
         let (mut name, mut version) = (Cow::Borrowed(""), Cow::Borrowed(""));
+        let mut n_attrs = 0;
         let mut c = self.object("a scope block object")?;
         while let Some(key) = self.key(&mut c)? {
             let mark = ctx.out.len();
             match (signal, &*key) {
                 (_, "scope") => {
-                    (name, version) = self.scope(ctx).within("scope", None)?;
-                    sections.place(&mut ctx.out, 0, mark);
+                    (name, version) = self.scope(ctx, &mut n_attrs).within("scope", None)?;
+                    sections.place(&ctx.out, 0, mark);
                 }
                 (Signal::Traces, "spans") => {
                     self.list(ctx, "spans", |p, ctx, _| p.span(ctx))?;
-                    sections.place(&mut ctx.out, 1, mark);
+                    sections.place(&ctx.out, 1, mark);
                 }
                 (Signal::Metrics, "metrics") => {
                     self.list(ctx, "metrics", |p, ctx, _| p.metric(ctx))?;
-                    sections.place(&mut ctx.out, 1, mark);
+                    sections.place(&ctx.out, 1, mark);
                 }
                 (Signal::Logs, "logRecords" | "log_records") => {
                     self.list(ctx, "logRecords", |p, ctx, _| p.log(ctx))?;
-                    sections.place(&mut ctx.out, 1, mark);
+                    sections.place(&ctx.out, 1, mark);
                 }
                 _ => self.skip(0)?,
             }
         }
+        sections.finish(&mut ctx.out);
         ctx.fill(at, Event::Scope { name, version });
         Ok(())
     }
 
-    fn scope(&mut self, ctx: &mut Ctx<'a>) -> Fallible<(Cow<'a, str>, Cow<'a, str>)> {
+    /// `n`: the scope's attributes so far.
+    fn scope(
+        &mut self,
+        ctx: &mut Ctx<'a>,
+        n: &mut usize,
+    ) -> Fallible<(Cow<'a, str>, Cow<'a, str>)> {
         let (mut name, mut version) = (Cow::Borrowed(""), Cow::Borrowed(""));
         let mut c = self.object("a scope object")?;
         while let Some(key) = self.key(&mut c)? {
             match &*key {
                 "name" => set(&mut name, self.opt_str().within("name", None)?),
                 "version" => set(&mut version, self.opt_str().within("version", None)?),
-                "attributes" => self.attributes(ctx, AttrTarget::Scope)?,
+                "attributes" => self.attributes(ctx, AttrTarget::Scope, n)?,
                 _ => self.skip(0)?,
             }
         }
@@ -788,6 +806,7 @@ impl<'a> Parser<'a> {
         let mut sections = Sections::<3>::new(at + 1);
         let mut name = Cow::Borrowed("");
         let (mut kind, mut start) = (0, 0);
+        let mut n_attrs = 0;
         let mut c = self.object("a span object")?;
         while let Some(key) = self.key(&mut c)? {
             let mark = ctx.out.len();
@@ -802,23 +821,24 @@ impl<'a> Parser<'a> {
                     self.opt_u64().within("startTimeUnixNano", None)?,
                 ),
                 "attributes" => {
-                    self.attributes(ctx, AttrTarget::Span)?;
-                    sections.place(&mut ctx.out, 0, mark);
+                    self.attributes(ctx, AttrTarget::Span, &mut n_attrs)?;
+                    sections.place(&ctx.out, 0, mark);
                 }
                 "events" => {
                     self.list(ctx, "events", |p, ctx, _| p.span_event(ctx))?;
-                    sections.place(&mut ctx.out, 1, mark);
+                    sections.place(&ctx.out, 1, mark);
                 }
                 "links" => {
                     self.list(ctx, "links", |p, ctx, _| {
                         ctx.open(Event::SpanLink).map_err(|f| p.fail(f))?;
-                        p.attributes_only(ctx, AttrTarget::SpanLink)
+                        p.attributes_only(ctx, AttrTarget::SpanLink, &mut 0)
                     })?;
-                    sections.place(&mut ctx.out, 2, mark);
+                    sections.place(&ctx.out, 2, mark);
                 }
                 _ => self.skip(0)?,
             }
         }
+        sections.finish(&mut ctx.out);
         ctx.fill(
             at,
             Event::Span {
@@ -834,6 +854,7 @@ impl<'a> Parser<'a> {
         let at = ctx.open(empty_span_event()).map_err(|f| self.fail(f))?;
         let mut name = Cow::Borrowed("");
         let mut time = 0;
+        let mut n_attrs = 0;
         let mut c = self.object("a span event object")?;
         while let Some(key) = self.key(&mut c)? {
             match &*key {
@@ -841,7 +862,7 @@ impl<'a> Parser<'a> {
                 "timeUnixNano" | "time_unix_nano" => {
                     set(&mut time, self.opt_u64().within("timeUnixNano", None)?)
                 }
-                "attributes" => self.attributes(ctx, AttrTarget::SpanEvent)?,
+                "attributes" => self.attributes(ctx, AttrTarget::SpanEvent, &mut n_attrs)?,
                 _ => self.skip(0)?,
             }
         }
@@ -930,13 +951,14 @@ impl<'a> Parser<'a> {
             .open(Event::DataPoint { time_unix_nano: 0 })
             .map_err(|f| self.fail(f))?;
         let mut time = 0;
+        let mut n_attrs = 0;
         let mut c = self.object("a data point object")?;
         while let Some(key) = self.key(&mut c)? {
             match &*key {
                 "timeUnixNano" | "time_unix_nano" => {
                     set(&mut time, self.opt_u64().within("timeUnixNano", None)?)
                 }
-                "attributes" => self.attributes(ctx, AttrTarget::DataPoint)?,
+                "attributes" => self.attributes(ctx, AttrTarget::DataPoint, &mut n_attrs)?,
                 _ => self.skip(0)?,
             }
         }
@@ -954,6 +976,7 @@ impl<'a> Parser<'a> {
         let (mut time, mut observed, mut severity_number) = (0, 0, 0);
         let (mut severity_text, mut event_name) = (Cow::Borrowed(""), Cow::Borrowed(""));
         let mut body = None;
+        let mut n_attrs = 0;
         let mut c = self.object("a log record object")?;
         while let Some(key) = self.key(&mut c)? {
             match &*key {
@@ -983,7 +1006,7 @@ impl<'a> Parser<'a> {
                         Some(self.any_value(ctx, 1).within("body", None)?)
                     }
                 }
-                "attributes" => self.attributes(ctx, AttrTarget::Log)?,
+                "attributes" => self.attributes(ctx, AttrTarget::Log, &mut n_attrs)?,
                 _ => self.skip(0)?,
             }
         }
@@ -1000,12 +1023,15 @@ impl<'a> Parser<'a> {
         Ok(())
     }
 
-    /// An `attributes` list, each appended as an event.
-    fn attributes(&mut self, ctx: &mut Ctx<'a>, target: AttrTarget) -> Fallible<()> {
-        self.list(ctx, "attributes", |p, ctx, i| {
-            ctx.check_attr_index(i).map_err(|f| p.fail(f))?;
+    /// An `attributes` list, each appended as an event. `n`: the record's
+    /// attributes so far (an object may repeat "attributes"; the limit
+    /// counts them all).
+    fn attributes(&mut self, ctx: &mut Ctx<'a>, target: AttrTarget, n: &mut usize) -> Fallible<()> {
+        self.list(ctx, "attributes", |p, ctx, _| {
+            ctx.check_attr_index(*n).map_err(|f| p.fail(f))?;
             let attr = p.key_value(ctx, 1)?;
             ctx.push(target.wrap(attr)).map_err(|f| p.fail(f))?;
+            *n += 1;
             Ok(())
         })
     }
@@ -1598,6 +1624,80 @@ mod tests {
         }
         // Gzip is named as such.
         assert!(error(b"\x1f\x8b\x08\x00").message().contains("gzip"));
+    }
+
+    /// An object may repeat "attributes" (and "events", "links"): the
+    /// lists join in order of their sections, and the attribute limit
+    /// counts them together.
+    #[test]
+    fn repeated_attribute_lists() {
+        let list = |prefix: &str, n: usize| {
+            let items: Vec<String> = (0..n)
+                .map(|i| format!(r#"{{"key":"{prefix}{i}","value":{{"intValue":{i}}}}}"#))
+                .collect();
+            format!(r#""attributes":[{}]"#, items.join(","))
+        };
+        let spans = |span: &str| {
+            format!(r#"{{"resourceSpans":[{{"scopeSpans":[{{"spans":[{span}]}}]}}]}}"#)
+        };
+        // Interleaved with events: the same events as in order.
+        let shuffled = spans(&format!(
+            r#"{{"name":"s",{},"events":[{{"name":"e1"}}],{},"links":[{{}}],"events":[{{"name":"e2"}}],{}}}"#,
+            list("a", 2),
+            list("b", 1),
+            list("c", 2)
+        ));
+        let ordered = spans(&format!(
+            r#"{{"name":"s","attributes":[{}],"events":[{{"name":"e1"}},{{"name":"e2"}}],"links":[{{}}]}}"#,
+            [list("a", 2), list("b", 1), list("c", 2)]
+                .iter()
+                .map(|l| &l[l.find('[').unwrap() + 1..l.len() - 1])
+                .collect::<Vec<_>>()
+                .join(",")
+        ));
+        assert_eq!(events(&shuffled), events(&ordered));
+        // The limit counts every list of a record.
+        let record = |kind: &str, a: usize, b: usize| -> String {
+            let two = format!("{},{}", list("a", a), list("b", b));
+            match kind {
+                "span" => spans(&format!("{{{two}}}")),
+                "event" => spans(&format!(r#"{{"events":[{{{two}}}]}}"#)),
+                "link" => spans(&format!(r#"{{"links":[{{{two}}}]}}"#)),
+                "resource" => format!(r#"{{"resourceSpans":[{{"resource":{{{two}}}}}]}}"#),
+                "resource twice" => format!(
+                    r#"{{"resourceSpans":[{{"resource":{{{}}},"resource":{{{}}}}}]}}"#,
+                    list("a", a),
+                    list("b", b)
+                ),
+                "scope" => {
+                    format!(r#"{{"resourceSpans":[{{"scopeSpans":[{{"scope":{{{two}}}}}]}}]}}"#)
+                }
+                "point" => format!(
+                    r#"{{"resourceMetrics":[{{"scopeMetrics":[{{"metrics":[{{"name":"m","gauge":{{"dataPoints":[{{{two}}}]}}}}]}}]}}]}}"#
+                ),
+                "log" => format!(
+                    r#"{{"resourceLogs":[{{"scopeLogs":[{{"logRecords":[{{{two}}}]}}]}}]}}"#
+                ),
+                _ => unreachable!(),
+            }
+        };
+        for kind in [
+            "span",
+            "event",
+            "link",
+            "resource",
+            "resource twice",
+            "scope",
+            "point",
+            "log",
+        ] {
+            assert!(!events(&record(kind, 2048, 2048)).is_empty(), "{kind}");
+            let err = error(record(kind, 3000, 1097).as_bytes());
+            assert!(
+                err.message().contains("max_attributes_per_record"),
+                "{kind}: {err}"
+            );
+        }
     }
 
     #[test]

@@ -412,34 +412,38 @@ impl<'a> Decoder<'_, 'a> {
         let at = self.open(&r, Event::Resource)?;
         let mut sections = Sections::<2>::new(at + 1);
         let mut n = 0;
+        // Attributes of the resource: repeated `resource` fields merge into
+        // one resource, whose attributes the limit counts together.
+        let mut n_attrs = 0;
         while let Some(f) = r.field()? {
             let mark = self.ctx.out.len();
             match f.number() {
                 1 => {
                     let sub = r.message(f)?;
-                    self.resource(sub).within("resource", None)?;
-                    sections.place(&mut self.ctx.out, 0, mark);
+                    self.resource(sub, &mut n_attrs).within("resource", None)?;
+                    sections.place(&self.ctx.out, 0, mark);
                 }
                 2 => {
                     let sub = r.message(f)?;
                     self.scope_block(sub, signal)
                         .within(signal.scope_field(), Some(n))?;
-                    sections.place(&mut self.ctx.out, 1, mark);
+                    sections.place(&self.ctx.out, 1, mark);
                     n += 1;
                 }
                 3 => r.skip_as(f, LEN)?,
                 _ => r.skip(f)?,
             }
         }
+        sections.finish(&mut self.ctx.out);
         Ok(())
     }
 
     /// `Resource`: 1 attributes, 2 dropped_attributes_count, 3 entity_refs.
-    fn resource(&mut self, mut r: Reader<'a>) -> Fallible<()> {
-        let mut n = 0;
+    /// `n`: the resource's attributes so far.
+    fn resource(&mut self, mut r: Reader<'a>, n: &mut usize) -> Fallible<()> {
         while let Some(f) = r.field()? {
             match f.number() {
-                1 => self.attribute(&mut r, f, AttrTarget::Resource, &mut n)?,
+                1 => self.attribute(&mut r, f, AttrTarget::Resource, n)?,
                 2 => r.skip_as(f, VARINT)?,
                 3 => r.skip_as(f, LEN)?,
                 _ => r.skip(f)?,
@@ -455,14 +459,18 @@ impl<'a> Decoder<'_, 'a> {
         let mut sections = Sections::<2>::new(at + 1);
         let (mut name, mut version) = (Cow::Borrowed(""), Cow::Borrowed(""));
         let mut n = 0;
+        // Attributes of the scope (repeated `scope` fields merge).
+        let mut n_attrs = 0;
         while let Some(f) = r.field()? {
             let mark = self.ctx.out.len();
             match f.number() {
                 1 => {
                     let sub = r.message(f)?;
-                    let (nm, v) = self.scope(sub, name, version).within("scope", None)?;
+                    let (nm, v) = self
+                        .scope(sub, name, version, &mut n_attrs)
+                        .within("scope", None)?;
                     (name, version) = (nm, v);
-                    sections.place(&mut self.ctx.out, 0, mark);
+                    sections.place(&self.ctx.out, 0, mark);
                 }
                 2 => {
                     let sub = r.message(f)?;
@@ -472,32 +480,34 @@ impl<'a> Decoder<'_, 'a> {
                         Signal::Logs => self.log(sub),
                     }
                     .within(signal.records_field(), Some(n))?;
-                    sections.place(&mut self.ctx.out, 1, mark);
+                    sections.place(&self.ctx.out, 1, mark);
                     n += 1;
                 }
                 3 => r.skip_as(f, LEN)?,
                 _ => r.skip(f)?,
             }
         }
+        sections.finish(&mut self.ctx.out);
         self.ctx.fill(at, Event::Scope { name, version });
         Ok(())
     }
 
     /// `InstrumentationScope`: 1 name, 2 version, 3 attributes,
     /// 4 dropped_attributes_count. Starts from the values of an earlier
-    /// occurrence (protobuf merges repeated message fields).
+    /// occurrence (protobuf merges repeated message fields); `n`: the
+    /// scope's attributes so far.
     fn scope(
         &mut self,
         mut r: Reader<'a>,
         mut name: Cow<'a, str>,
         mut version: Cow<'a, str>,
+        n: &mut usize,
     ) -> Fallible<(Cow<'a, str>, Cow<'a, str>)> {
-        let mut n = 0;
         while let Some(f) = r.field()? {
             match f.number() {
                 1 => name = Cow::Borrowed(r.string(f)?),
                 2 => version = Cow::Borrowed(r.string(f)?),
-                3 => self.attribute(&mut r, f, AttrTarget::Scope, &mut n)?,
+                3 => self.attribute(&mut r, f, AttrTarget::Scope, n)?,
                 4 => r.skip_as(f, VARINT)?,
                 _ => r.skip(f)?,
             }
@@ -524,18 +534,18 @@ impl<'a> Decoder<'_, 'a> {
                 7 => start = r.fixed64_field(f)?,
                 9 => {
                     self.attribute(&mut r, f, AttrTarget::Span, &mut n_attrs)?;
-                    sections.place(&mut self.ctx.out, 0, mark);
+                    sections.place(&self.ctx.out, 0, mark);
                 }
                 11 => {
                     let sub = r.message(f)?;
                     self.span_event(sub).within("events", Some(n_events))?;
-                    sections.place(&mut self.ctx.out, 1, mark);
+                    sections.place(&self.ctx.out, 1, mark);
                     n_events += 1;
                 }
                 13 => {
                     let sub = r.message(f)?;
                     self.span_link(sub).within("links", Some(n_links))?;
-                    sections.place(&mut self.ctx.out, 2, mark);
+                    sections.place(&self.ctx.out, 2, mark);
                     n_links += 1;
                 }
                 1..=4 | 15 => r.skip_as(f, LEN)?,
@@ -545,6 +555,7 @@ impl<'a> Decoder<'_, 'a> {
                 _ => r.skip(f)?,
             }
         }
+        sections.finish(&mut self.ctx.out);
         self.ctx.fill(
             at,
             Event::Span {
@@ -1344,6 +1355,145 @@ mod tests {
         assert!(err.message().contains("max_events"), "{err}");
         // The output is left as it was.
         assert_eq!(out, [Event::Resource]);
+    }
+
+    /// Length-delimited field `f` holding `inner`.
+    fn ld(f: u32, inner: &[u8]) -> Vec<u8> {
+        let mut b = Vec::new();
+        prost::encoding::bytes::encode(f, &inner.to_vec(), &mut b);
+        b
+    }
+
+    /// A `KeyValue` with a string value.
+    fn kv_bytes(key: &str, value: &str) -> Vec<u8> {
+        let mut b = ld(1, key.as_bytes());
+        b.extend(ld(2, &ld(1, value.as_bytes())));
+        b
+    }
+
+    /// Shuffles the fields of `kinds` (lists of encoded fields) into one
+    /// message: each list keeps its order, the lists interleave at random.
+    fn interleave(rnd: &mut crate::testutil::XorShift, kinds: &[Vec<Vec<u8>>]) -> Vec<u8> {
+        let mut next = vec![0; kinds.len()];
+        let mut out = Vec::new();
+        while let Some(k) = {
+            let open: Vec<usize> = (0..kinds.len())
+                .filter(|&k| next[k] < kinds[k].len())
+                .collect();
+            (!open.is_empty()).then(|| open[rnd.below(open.len() as u64) as usize])
+        } {
+            out.extend_from_slice(&kinds[k][next[k]]);
+            next[k] += 1;
+        }
+        out
+    }
+
+    /// Fields in any order decode as in order: a span's attributes, events
+    /// and links interleaved; a scope block's scope (in several parts,
+    /// which protobuf merges) among its spans; a resource block's resource
+    /// (in parts) among its scope blocks.
+    #[test]
+    fn interleaved_fields_are_put_in_order() {
+        let mut rnd = crate::testutil::XorShift::new(99);
+        for case in 0..200 {
+            let mut n = || rnd.below(6) as usize;
+            let (na, ne, nl, nsp, nsc, nsa, nrp, nsb) =
+                (n(), n(), n(), n(), n(), n(), n(), 1 + n() % 3);
+            let attrs: Vec<Vec<u8>> = (0..na)
+                .map(|i| ld(9, &kv_bytes(&format!("a{i}"), "v")))
+                .collect();
+            let events: Vec<Vec<u8>> = (0..ne)
+                .map(|i| {
+                    ld(
+                        11,
+                        &[
+                            ld(2, format!("e{i}").as_bytes()),
+                            ld(3, &kv_bytes("ek", "x")),
+                        ]
+                        .concat(),
+                    )
+                })
+                .collect();
+            let links: Vec<Vec<u8>> = (0..nl)
+                .map(|i| ld(13, &ld(4, &kv_bytes(&format!("l{i}"), "y"))))
+                .collect();
+            let name = ld(5, b"span");
+            let kinds = [
+                vec![name.clone()],
+                attrs.clone(),
+                events.clone(),
+                links.clone(),
+            ];
+            let span_in_order = kinds.concat().concat();
+            let span_shuffled = interleave(&mut rnd, &kinds);
+            // Scope blocks: scope parts (name, then an attribute each) and spans.
+            let scope_parts: Vec<Vec<u8>> = (0..nsc)
+                .map(|i| {
+                    ld(
+                        1,
+                        &[ld(1, b"lib"), ld(3, &kv_bytes(&format!("s{i}"), "z"))].concat(),
+                    )
+                })
+                .collect();
+            let spans =
+                |span: &[u8]| -> Vec<Vec<u8>> { (0..nsp.max(1)).map(|_| ld(2, span)).collect() };
+            let block_in_order = [scope_parts.clone(), spans(&span_in_order)]
+                .concat()
+                .concat();
+            let scope_kinds = [scope_parts.clone(), spans(&span_shuffled)];
+            let blocks_in_order: Vec<Vec<u8>> = (0..nsb).map(|_| ld(2, &block_in_order)).collect();
+            let blocks_shuffled: Vec<Vec<u8>> = (0..nsb)
+                .map(|_| ld(2, &interleave(&mut rnd, &scope_kinds)))
+                .collect();
+            // Resource parts, each with some attributes.
+            let res_parts: Vec<Vec<u8>> = (0..nrp)
+                .map(|p| {
+                    ld(
+                        1,
+                        &(0..nsa)
+                            .map(|i| ld(1, &kv_bytes(&format!("r{p}.{i}"), "w")))
+                            .collect::<Vec<_>>()
+                            .concat(),
+                    )
+                })
+                .collect();
+            let in_order = ld(1, &[res_parts.clone(), blocks_in_order].concat().concat());
+            let shuffled = ld(1, &interleave(&mut rnd, &[res_parts, blocks_shuffled]));
+            let want = pb(&in_order, Signal::Traces).unwrap();
+            assert_eq!(pb(&shuffled, Signal::Traces).unwrap(), want, "case {case}");
+        }
+    }
+
+    /// The attribute limit counts a resource's (or scope's) attributes
+    /// over all the parts protobuf merges into it.
+    #[test]
+    fn attribute_limit_counts_merged_parts() {
+        let part = |f: u32, n: usize| {
+            let attrs: Vec<u8> = (0..n)
+                .flat_map(|i| ld(f, &kv_bytes(&format!("k{i}"), "v")))
+                .collect();
+            ld(1, &attrs)
+        };
+        let scope_block = |scope: Vec<u8>| ld(2, &[scope, ld(2, &ld(5, b"s"))].concat());
+        for (a, b, ok) in [(2048, 2048, true), (3000, 1097, false), (4096, 1, false)] {
+            // Two `resource` fields.
+            let req = ld(
+                1,
+                &[part(1, a), part(1, b), scope_block(Vec::new())].concat(),
+            );
+            let r = pb(&req, Signal::Traces);
+            assert_eq!(r.is_ok(), ok, "resource {a} + {b}");
+            if let Err(e) = r {
+                assert!(e.message().contains("max_attributes_per_record"), "{e}");
+            }
+            // Two `scope` fields of one scope block.
+            let req = ld(1, &scope_block([part(3, a), part(3, b)].concat()));
+            let r = pb(&req, Signal::Traces);
+            assert_eq!(r.is_ok(), ok, "scope {a} + {b}");
+            if let Err(e) = r {
+                assert!(e.message().contains("max_attributes_per_record"), "{e}");
+            }
+        }
     }
 
     /// Random bytes and mutations of valid payloads: never a panic, and
