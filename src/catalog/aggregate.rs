@@ -5,7 +5,7 @@
 
 use std::borrow::Cow;
 
-use ahash::AHashMap as Map;
+use ahash::{AHashMap as Map, AHashSet as Set};
 
 use crate::hll;
 use crate::otlp::{AnyValue, Attr, Event, MetricKind, SpanKind};
@@ -291,12 +291,13 @@ impl Keys {
     /// record had it.
     #[inline(never)]
     fn lookup(&mut self, pos: usize, key: &str, t: i64, entries: &mut usize) -> &mut KeyAgg {
+        let key = placed(key);
         let i = match self.index.get(key) {
             Some(&i) => i,
             None => {
                 let i = self.list.len() as u32;
-                self.list.push((key.to_string(), KeyAgg::new(t)));
-                self.index.insert(key.to_string(), i);
+                self.list.push((owned(key), KeyAgg::new(t)));
+                self.index.insert(owned(key), i);
                 *entries += 1;
                 i
             }
@@ -320,6 +321,8 @@ fn same(a: &[u8], b: &[u8]) -> bool {
     }
     let w = |s: &[u8], i: usize| u64::from_le_bytes(s[i..i + 8].try_into().expect("8 bytes"));
     match n {
+        // No call to memcmp for empty keys (see `placed`).
+        0 => true,
         8..=16 => w(a, 0) == w(b, 0) && w(a, n - 8) == w(b, n - 8),
         17..=32 => {
             w(a, 0) == w(b, 0)
@@ -409,6 +412,56 @@ pub struct TemplateGroup {
     pub clusters: Map<u64, TemplateAgg>,
     /// Clusters merged away into another: (from, into), in order.
     pub folds: Vec<(u64, u64)>,
+}
+
+impl TemplateGroup {
+    /// Counts a line trained into `cluster` at `t`, after the clusters
+    /// the model merged into it (`merged`).
+    fn add(&mut self, cluster: u64, merged: Vec<u64>, t: i64) {
+        for m in merged {
+            if let Some(x) = self.clusters.remove(&m) {
+                match self.clusters.get_mut(&cluster) {
+                    Some(c) => c.lines.merge(&x.lines),
+                    None => {
+                        self.clusters.insert(cluster, x);
+                    }
+                }
+            }
+            self.folds.push((m, cluster));
+        }
+        self.clusters
+            .entry(cluster)
+            .or_insert_with(|| TemplateAgg {
+                lines: Counted::new(t),
+            })
+            .lines
+            .add(1, t);
+    }
+
+    /// Adds what a later group learned: its folds apply to what this one
+    /// holds too, then its clusters join. The same as adding its lines
+    /// here one by one (counts add up, times take the min and max).
+    pub fn merge(&mut self, g: TemplateGroup) {
+        for &(from, to) in &g.folds {
+            if let Some(t) = self.clusters.remove(&from) {
+                match self.clusters.get_mut(&to) {
+                    Some(x) => x.lines.merge(&t.lines),
+                    None => {
+                        self.clusters.insert(to, t);
+                    }
+                }
+            }
+        }
+        self.folds.extend(g.folds);
+        for (id, t) in g.clusters {
+            match self.clusters.get_mut(&id) {
+                Some(x) => x.lines.merge(&t.lines),
+                None => {
+                    self.clusters.insert(id, t);
+                }
+            }
+        }
+    }
 }
 
 /// Spans of one span-name pattern in this batch.
@@ -546,27 +599,7 @@ impl Batch {
             }
         }
         for (k, g) in o.templates {
-            let into = self.templates.entry(k).or_default();
-            // Folds of the later batch apply to what this one holds too.
-            for &(from, to) in &g.folds {
-                if let Some(t) = into.clusters.remove(&from) {
-                    match into.clusters.get_mut(&to) {
-                        Some(x) => x.lines.merge(&t.lines),
-                        None => {
-                            into.clusters.insert(to, t);
-                        }
-                    }
-                }
-            }
-            into.folds.extend(g.folds);
-            for (id, t) in g.clusters {
-                match into.clusters.get_mut(&id) {
-                    Some(x) => x.lines.merge(&t.lines),
-                    None => {
-                        into.clusters.insert(id, t);
-                    }
-                }
-            }
+            self.templates.entry(k).or_default().merge(g);
         }
         self.key_entries = self.count_keys();
     }
@@ -683,10 +716,33 @@ attr_picker!(dp_attr => DataPointAttr, span_attr => SpanAttr, event_attr => Span
 /// The entry of `key`, made by `make` when new (the key is copied only then).
 #[inline]
 fn entry<'m, V>(map: &'m mut Map<String, V>, key: &str, make: impl FnOnce() -> V) -> &'m mut V {
+    let key = placed(key);
     if !map.contains_key(key) {
-        map.insert(key.to_string(), make());
+        map.insert(owned(key), make());
     }
     map.get_mut(key).expect("inserted")
+}
+
+/// An empty string at a real address, to look up and compare empty keys
+/// with. An empty `&str` or `String` usually points nowhere (address 1),
+/// and `==` calls `memcmp` even for 0 bytes: glibc's AVX-512 `memcmp`
+/// then makes a masked load at that address, which faults and is
+/// suppressed in microcode, about 400 ns a comparison on the benchmark
+/// machine (`bench/bench_hostile.py`: 8 million spans without a name took
+/// 3.9 s, nearly all in `memcmp`).
+#[inline(always)]
+fn placed(key: &str) -> &str {
+    static SOMEWHERE: &str = " ";
+    if key.is_empty() { &SOMEWHERE[..0] } else { key }
+}
+
+/// `key` owned, at a real address when empty (see [`placed`]).
+fn owned(key: &str) -> String {
+    if key.is_empty() {
+        String::with_capacity(1)
+    } else {
+        key.to_string()
+    }
 }
 
 fn counted<'m>(map: &'m mut Map<String, Counted>, key: &str, t: i64) -> &'m mut Counted {
@@ -698,12 +754,159 @@ fn service_of<'e>(resource: &[&'e Attr<'e>]) -> &'e str {
     crate::otlp::service_name(resource.iter().copied())
 }
 
-/// The entities with records in the resource block being applied.
+/// The entities with records in the resource block being applied, and the
+/// log templates its records trained.
 #[derive(Default)]
 struct Block<'e> {
     spans: Vec<Cow<'e, str>>,
     metrics: Vec<Cow<'e, str>>,
     logs: Vec<Cow<'e, str>>,
+    /// Per severity, the templates of the block's log records: the block's
+    /// service is the other half of their key. Added to the batch's groups
+    /// when the block ends, so that a record costs no copy or hash of the
+    /// service name, however long it is.
+    templates: Map<String, TemplateGroup>,
+}
+
+/// The series identities of data points (what `series_sketch` counts): the
+/// (key, text) pairs of the resource's and the point's attributes, sorted
+/// by key then text, each written `key 0x1f text 0x1e`.
+///
+/// The resource's pairs are rendered, sorted and written once per resource
+/// block; each point's pairs are then merged into them, which writes the
+/// bytes a sort of all the pairs writes (equal pairs are equal bytes). When
+/// the resource's part is long, a point whose attributes repeat those of an
+/// earlier point of the same metric in the block is skipped: its identity
+/// is in the sketch already, and adding it again would change nothing.
+#[derive(Default)]
+struct Series<'e> {
+    /// Whether `res` holds the block's resource.
+    ready: bool,
+    /// The resource's part: its sorted pairs, written one after the other.
+    res: String,
+    /// Each pair of `res`: where it starts, where its key ends (its text
+    /// starts after the 0x1f there) and where its text ends (at its 0x1e).
+    res_pairs: Vec<(usize, usize, usize)>,
+    /// Scratch: the pairs being sorted, (key, range of the text in `texts`).
+    pairs: Vec<(&'e str, usize, usize)>,
+    texts: String,
+    /// Points already counted in this block (long resources only): the
+    /// metric's number (see `number`), then the point's pairs, each part
+    /// length-prefixed.
+    seen: Set<Vec<u8>>,
+    key: Vec<u8>,
+    /// Numbers given to the block's metrics so far.
+    numbered: u32,
+}
+
+/// A resource part from this many bytes on makes points check whether they
+/// repeat an earlier point's attributes (below it, the check costs about
+/// what it saves).
+const SERIES_SEEN_FROM: usize = 4096;
+
+impl<'e> Series<'e> {
+    /// A new resource block.
+    fn reset(&mut self) {
+        self.ready = false;
+        if !self.seen.is_empty() {
+            // A new table rather than clearing one that a large block grew
+            // (clearing costs its capacity, block after block).
+            self.seen = Set::default();
+        }
+        self.numbered = 0;
+    }
+
+    /// Renders `attrs` into `texts` and sorts them, as pairs, into `pairs`.
+    fn sort<'a: 'e>(&mut self, attrs: impl Iterator<Item = &'e Attr<'a>>) {
+        self.pairs.clear();
+        self.texts.clear();
+        for a in attrs {
+            let from = self.texts.len();
+            a.value.render(&mut self.texts);
+            self.pairs.push((a.key.as_ref(), from, self.texts.len()));
+        }
+        let texts = &self.texts;
+        self.pairs
+            .sort_by(|x, y| (x.0, &texts[x.1..x.2]).cmp(&(y.0, &texts[y.1..y.2])));
+    }
+
+    /// Writes the resource's part.
+    fn prepare<'a: 'e>(&mut self, resource: &[&'e Attr<'a>]) {
+        self.sort(resource.iter().copied());
+        self.res.clear();
+        self.res_pairs.clear();
+        for &(k, from, to) in &self.pairs {
+            let start = self.res.len();
+            self.res.push_str(k);
+            let key_end = self.res.len();
+            self.res.push('\u{1f}');
+            self.res.push_str(&self.texts[from..to]);
+            self.res_pairs.push((start, key_end, self.res.len()));
+            self.res.push('\u{1e}');
+        }
+        self.ready = true;
+    }
+
+    /// Where resource pair `i` starts (the end of `res` past the last).
+    fn res_start(&self, i: usize) -> usize {
+        self.res_pairs.get(i).map_or(self.res.len(), |p| p.0)
+    }
+
+    /// Writes into `buf` the series identity of a data point under
+    /// `resource` whose attributes are `attrs`, and returns true; false
+    /// (and nothing written) when an earlier point of its metric in the
+    /// block had the same attributes. The metric is numbered `*number` in
+    /// the block (numbered here when `None`).
+    fn identity<'a: 'e>(
+        &mut self,
+        number: &mut Option<u32>,
+        resource: &[&'e Attr<'a>],
+        attrs: impl Iterator<Item = &'e Attr<'a>>,
+        buf: &mut String,
+    ) -> bool {
+        if !self.ready {
+            self.prepare(resource);
+        }
+        self.sort(attrs);
+        if self.res.len() >= SERIES_SEEN_FROM {
+            let n = *number.get_or_insert_with(|| {
+                self.numbered += 1;
+                self.numbered
+            });
+            self.key.clear();
+            self.key.extend_from_slice(&n.to_le_bytes());
+            for &(k, from, to) in &self.pairs {
+                for part in [k, &self.texts[from..to]] {
+                    self.key
+                        .extend_from_slice(&(part.len() as u64).to_le_bytes());
+                    self.key.extend_from_slice(part.as_bytes());
+                }
+            }
+            if self.seen.contains(self.key.as_slice()) {
+                return false;
+            }
+            self.seen.insert(self.key.clone());
+        }
+        buf.clear();
+        let mut at = 0;
+        for &(k, from, to) in &self.pairs {
+            let v = &self.texts[from..to];
+            // The resource pairs up to this one, in one copy.
+            let res = &self.res;
+            let upto = at
+                + self.res_pairs[at..].partition_point(|&(start, key_end, text_end)| {
+                    (&res[start..key_end], &res[key_end + 1..text_end]) <= (k, v)
+                });
+            buf.push_str(&res[self.res_start(at)..self.res_start(upto)]);
+            buf.push_str(k);
+            buf.push('\u{1f}');
+            buf.push_str(v);
+            buf.push('\u{1e}');
+            at = upto;
+        }
+        buf.push_str(&self.res[self.res_start(at)..]);
+        true
+    }
 }
 
 /// Trains a log body into its template model; returns the cluster id and
@@ -719,22 +922,20 @@ pub trait Templater {
 
 /// Applies one decoded payload to the batch. `now` (unix seconds) stands in
 /// for absent timestamps.
-pub fn apply(
+pub fn apply<'e>(
     batch: &mut Batch,
-    events: &[Event<'_>],
+    events: &'e [Event<'_>],
     now: i64,
     templater: &mut dyn Templater,
 ) -> Result<(), String> {
-    // Series identity of a data point: (key, value range in series_vals).
-    let mut series_buf: Vec<(&str, usize, usize)> = Vec::new();
-    let mut series_vals = String::new();
+    let mut series = Series::default();
     // Record ids for the once-per-record rule of keys, key entries, text.
     let mut r = Recorder {
         rec: batch.records,
         entries: batch.key_entries,
         buf: String::new(),
     };
-    let mut resource: Vec<&Attr<'_>> = Vec::new();
+    let mut resource: Vec<&'e Attr<'_>> = Vec::new();
     let mut service: &str = "unknown_service";
     // Per resource block: the entities it has records of (their counts are
     // in their `in_block`), applied to services and resource keys at its end.
@@ -768,12 +969,17 @@ pub fn apply(
                 r.resource(&mut l.resource, resource, &c);
             }
         }
+        for (sev, g) in block.templates.drain() {
+            batch
+                .templates
+                .entry((sev, service.to_string()))
+                .or_default()
+                .merge(g);
+        }
     };
 
     let mut i = 0;
     let n = events.len();
-    // The current metric (name) for data points.
-    let mut metric: Option<&str> = None;
     while i < n {
         match &events[i] {
             Event::Resource => {
@@ -781,6 +987,7 @@ pub fn apply(
                 batch.blocks += 1;
                 block_id = batch.blocks;
                 resource.clear();
+                series.reset();
                 i += 1;
                 while i < n {
                     if let Event::ResourceAttr(a) = &events[i] {
@@ -791,7 +998,6 @@ pub fn apply(
                     }
                 }
                 service = service_of(&resource);
-                metric = None;
             }
             Event::Scope { .. } | Event::ScopeAttr(_) | Event::ResourceAttr(_) => i += 1,
             Event::Metric {
@@ -822,47 +1028,26 @@ pub fn apply(
                 if !description.is_empty() {
                     m.description = description.to_string();
                 }
-                metric = Some(name.as_ref());
                 i += 1;
+                // Its data points (the metric's entry is looked up once,
+                // whatever the length of its name).
+                let mut number = None;
+                while let Some(Event::DataPoint { time_unix_nano }) = events.get(i) {
+                    let t = secs(*time_unix_nano, now);
+                    let start = i + 1;
+                    m.total.add(1, t);
+                    if m.in_block.add(block_id, t) {
+                        block.metrics.push(Cow::Borrowed(name));
+                    }
+                    let end = start + r.record(&mut m.labels, &events[start..], dp_attr, t);
+                    let attrs = events[start..end].iter().map_while(dp_attr);
+                    if series.identity(&mut number, &resource, attrs, &mut r.buf) {
+                        m.series.add(r.buf.as_bytes());
+                    }
+                    i = end;
+                }
             }
-            Event::DataPoint { time_unix_nano } => {
-                let t = secs(*time_unix_nano, now);
-                let start = i + 1;
-                let Some(name) = metric else {
-                    return Err("a data point outside a metric".into());
-                };
-                let m = batch.metrics.get_mut(name).expect("metric seen");
-                m.total.add(1, t);
-                if m.in_block.add(block_id, t) {
-                    block.metrics.push(Cow::Borrowed(name));
-                }
-                let end = start + r.record(&mut m.labels, &events[start..], dp_attr, t);
-                // Series identity: the sorted resource + point attributes.
-                series_buf.clear();
-                series_vals.clear();
-                for a in resource
-                    .iter()
-                    .copied()
-                    .chain(events[start..end].iter().map_while(dp_attr))
-                {
-                    let from = series_vals.len();
-                    a.value.render(&mut series_vals);
-                    series_buf.push((a.key.as_ref(), from, series_vals.len()));
-                }
-                series_buf.sort_by(|x, y| {
-                    (x.0, &series_vals[x.1..x.2]).cmp(&(y.0, &series_vals[y.1..y.2]))
-                });
-                let buf = &mut r.buf;
-                buf.clear();
-                for &(k, from, to) in &series_buf {
-                    buf.push_str(k);
-                    buf.push('\u{1f}');
-                    buf.push_str(&series_vals[from..to]);
-                    buf.push('\u{1e}');
-                }
-                m.series.add(buf.as_bytes());
-                i = end;
-            }
+            Event::DataPoint { .. } => return Err("a data point outside a metric".into()),
             Event::Span {
                 name,
                 kind,
@@ -940,28 +1125,7 @@ pub fn apply(
                     Some(v) => value_text(v, &mut r.buf),
                 };
                 let (cluster, merged) = templater.train(&sev, service, text)?;
-                let g = batch
-                    .templates
-                    .entry((sev.to_string(), service.to_string()))
-                    .or_default();
-                for m in merged {
-                    if let Some(t) = g.clusters.remove(&m) {
-                        match g.clusters.get_mut(&cluster) {
-                            Some(x) => x.lines.merge(&t.lines),
-                            None => {
-                                g.clusters.insert(cluster, t);
-                            }
-                        }
-                    }
-                    g.folds.push((m, cluster));
-                }
-                g.clusters
-                    .entry(cluster)
-                    .or_insert_with(|| TemplateAgg {
-                        lines: Counted::new(t),
-                    })
-                    .lines
-                    .add(1, t);
+                entry(&mut block.templates, &sev, TemplateGroup::default).add(cluster, merged, t);
                 if first_in_block {
                     block.logs.push(sev);
                 }
@@ -978,7 +1142,155 @@ pub fn apply(
 
 #[cfg(test)]
 mod tests {
-    use super::{KeyAgg, SAMPLES, same};
+    use super::{KeyAgg, SAMPLES, Series, TemplateGroup, same};
+    use crate::hll;
+    use crate::otlp::{AnyValue, Attr};
+    use crate::testutil::XorShift;
+    use std::borrow::Cow;
+
+    /// The series identity as it was written before resources were
+    /// prepared once per block: all pairs rendered and sorted per point.
+    fn identity_by_sorting_all(resource: &[&Attr<'_>], point: &[Attr<'_>]) -> String {
+        let mut pairs = Vec::new();
+        let mut vals = String::new();
+        for a in resource.iter().copied().chain(point) {
+            let from = vals.len();
+            a.value.render(&mut vals);
+            pairs.push((a.key.as_ref(), from, vals.len()));
+        }
+        pairs.sort_by(|x, y| (x.0, &vals[x.1..x.2]).cmp(&(y.0, &vals[y.1..y.2])));
+        let mut out = String::new();
+        for &(k, from, to) in &pairs {
+            out.push_str(k);
+            out.push('\u{1f}');
+            out.push_str(&vals[from..to]);
+            out.push('\u{1e}');
+        }
+        out
+    }
+
+    fn random_value(rnd: &mut XorShift) -> AnyValue<'static> {
+        let s = |v: &'static str| AnyValue::Str(Cow::Borrowed(v));
+        match rnd.below(14) {
+            0 => s(""),
+            1 => s("a"),
+            2 => s("a\u{1f}"),
+            3 => s("ab"),
+            4 => s("b\u{1e}x"),
+            5 => AnyValue::Int(rnd.below(3) as i64 - 1),
+            6 => AnyValue::Bool(rnd.below(2) == 0),
+            7 => AnyValue::Double([1.5, f64::NAN, -0.0][rnd.below(3) as usize]),
+            8 => AnyValue::Bytes(Cow::Borrowed(&[1, 2])),
+            9 => AnyValue::Array(vec![s("x"), AnyValue::Int(1)]),
+            10 => AnyValue::KvList(vec![Attr {
+                key: Cow::Borrowed("k"),
+                value: s("v"),
+            }]),
+            11 => AnyValue::Empty,
+            12 => AnyValue::Str(Cow::Owned(format!("v{}", rnd.below(4)))),
+            _ => AnyValue::Str(Cow::Owned("long".repeat(rnd.below(3) as usize * 700))),
+        }
+    }
+
+    fn random_attrs(rnd: &mut XorShift, max: u64) -> Vec<Attr<'static>> {
+        const KEYS: [&str; 8] = [
+            "",
+            "a",
+            "a\u{1f}",
+            "ab",
+            "b",
+            "service.name",
+            "k\u{1e}",
+            "zz",
+        ];
+        (0..rnd.below(max + 1))
+            .map(|_| Attr {
+                key: Cow::Borrowed(KEYS[rnd.below(KEYS.len() as u64) as usize]),
+                value: random_value(rnd),
+            })
+            .collect()
+    }
+
+    /// Per point, the identity is the bytes the sort of all pairs wrote;
+    /// a point skipped as a repeat had the identity of an earlier point of
+    /// its metric in the block; the sketches' images are the same.
+    #[test]
+    fn series_identities_are_those_of_sorting_all_pairs() {
+        let mut rnd = XorShift::new(0x5e41e5);
+        let mut skipped = 0;
+        for case in 0..400 {
+            let resource = random_attrs(&mut rnd, 12);
+            let res: Vec<&Attr<'_>> = resource.iter().collect();
+            let metrics: Vec<Vec<Vec<Attr<'static>>>> = (0..1 + rnd.below(3))
+                .map(|_| {
+                    (0..rnd.below(12))
+                        .map(|_| random_attrs(&mut rnd, 4))
+                        .collect()
+                })
+                .collect();
+            let mut series = Series::default();
+            series.reset();
+            let mut buf = String::new();
+            for points in &metrics {
+                let (mut old, mut new) = (hll::Builder::new(), hll::Builder::new());
+                let mut number = None;
+                let mut earlier = std::collections::HashSet::new();
+                for p in points {
+                    let want = identity_by_sorting_all(&res, p);
+                    old.add(want.as_bytes());
+                    if series.identity(&mut number, &res, p.iter(), &mut buf) {
+                        assert_eq!(buf, want, "case {case}");
+                        new.add(buf.as_bytes());
+                    } else {
+                        assert!(earlier.contains(&want), "case {case}: skipped a new series");
+                        skipped += 1;
+                    }
+                    earlier.insert(want);
+                }
+                assert_eq!(old.image(), new.image(), "case {case}");
+            }
+        }
+        assert!(skipped > 50, "the repeat check ran ({skipped} skipped)");
+    }
+
+    /// A block's templates added to the batch's group when the block ends
+    /// give what adding each line to the batch's group gives.
+    #[test]
+    fn template_groups_merge_as_lines_added_one_by_one() {
+        let mut rnd = XorShift::new(77);
+        for case in 0..300 {
+            let lines: Vec<(u64, Vec<u64>, i64)> = (0..rnd.below(40))
+                .map(|_| {
+                    let merged = (0..rnd.below(3) * rnd.below(2))
+                        .map(|_| rnd.below(8))
+                        .collect();
+                    (rnd.below(8), merged, rnd.below(100) as i64)
+                })
+                .collect();
+            let split = rnd.below(lines.len() as u64 + 1) as usize;
+            let (mut direct, mut before) = (TemplateGroup::default(), TemplateGroup::default());
+            for (c, m, t) in &lines[..split] {
+                direct.add(*c, m.clone(), *t);
+                before.add(*c, m.clone(), *t);
+            }
+            let mut block = TemplateGroup::default();
+            for (c, m, t) in &lines[split..] {
+                direct.add(*c, m.clone(), *t);
+                block.add(*c, m.clone(), *t);
+            }
+            before.merge(block);
+            let view = |g: &TemplateGroup| {
+                let mut v: Vec<_> = g
+                    .clusters
+                    .iter()
+                    .map(|(id, a)| (*id, a.lines.count, a.lines.seen))
+                    .collect();
+                v.sort_by_key(|x| x.0);
+                (v, g.folds.clone())
+            };
+            assert_eq!(view(&direct), view(&before), "case {case}");
+        }
+    }
 
     /// Sample lists are written as serde_json writes them, escapes included.
     #[test]
