@@ -573,8 +573,10 @@ pub struct Limits {
     /// 128 act as 128, as the decoders recurse once per level (128 levels
     /// take about 1 MiB of stack in a debug build, far less in release).
     pub max_depth: usize,
-    /// Most attributes in one `attributes` list (of a resource, scope, span,
-    /// span event, span link, data point or log record). Default 4096.
+    /// Most attributes of one resource, scope, span, span event, span
+    /// link, data point or log record, counted over all its `attributes`
+    /// lists (a protobuf resource or scope sent in several parts, a JSON
+    /// object repeating `attributes`). Default 4096.
     pub max_attributes_per_record: usize,
     /// Most events in the output of one payload, counting also the values
     /// nested in arrays and kvlists. Bounds memory: a hostile payload can
