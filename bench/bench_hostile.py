@@ -29,6 +29,7 @@ import json
 import os
 import random
 import resource
+import shutil
 import struct
 import subprocess
 import sys
@@ -691,6 +692,13 @@ def main():
     if not os.path.exists(GEN):
         sys.exit(f"{GEN} is missing: run make bench-hostile")
     tmp = tempfile.mkdtemp(prefix="bench-hostile-")
+    try:
+        run(args, tmp)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def run(args, tmp):
     print(f"# bench-hostile {time.strftime('%Y-%m-%d')}: CPU seconds (time.process_time) of BEGIN; INSERT; COMMIT "
           f"per payload, best of {args.repeat}, one core\n")
     print("| payload | bytes sent | CPU s | ns/byte | ratio to workload | ns/byte at 1/4 | max RSS MB | result |")
