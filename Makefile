@@ -1,6 +1,7 @@
 # otelcat — build, test, demo, benchmarks.
 #   make        build the release extension at dist/otelcat.so
 #   make test   every test: Rust units, SQL assertions (sqlite3 CLI), Python, Node
+#   make torture  the crash, disk-full and concurrency tests, long (TORTURE_N, TORTURE_S)
 #   make demo   build a demo catalog (demo.db) and print its report
 #   make dist   the release: wheel, npm package and tarball with checksums in dist/
 SHELL := /bin/bash
@@ -17,7 +18,7 @@ NPM     ?= npm
 EXT     := dist/otelcat.so
 SOURCES := $(shell find src vendor -name '*.rs') Cargo.toml Cargo.lock build.rs $(wildcard sql/*.sql)
 
-.PHONY: all test test-rust test-sql test-python test-node bench bench-drain bench-queries bench-ingest bench-hostile clean venv receiver demo explore cookbook \
+.PHONY: all test test-rust test-sql test-python test-node torture bench bench-drain bench-queries bench-ingest bench-hostile clean venv receiver demo explore cookbook \
 	wheel npm packages dist version
 
 # The version: Cargo.toml's, the one place it is written (packages stamp it).
@@ -56,6 +57,15 @@ test-sql: $(EXT)
 # Quiet unless something fails; lists every skipped test with its reason.
 test-python: $(EXT) $(VENV)/.ok tests/node/node_modules/.ok dist $(GEN)
 	$(PY) tests/run_tests.py
+
+# The crash, disk-full and concurrency tests of tests/test_crash.py, long:
+# TORTURE_N kill -9 iterations per workload and journal mode, TORTURE_S
+# seconds of the writers+readers soak per journal mode, TORTURE_SEED (a
+# failure prints the seed and keeps the file). `make test` runs them short.
+TORTURE_N ?= 500
+TORTURE_S ?= 60
+torture: $(EXT) $(VENV)/.ok
+	TORTURE_N=$(TORTURE_N) TORTURE_S=$(TORTURE_S) $(if $(TORTURE_SEED),TORTURE_SEED=$(TORTURE_SEED)) $(PY) tests/run_tests.py test_crash
 
 test-node: $(EXT) tests/node/node_modules/.ok
 	cd tests/node && SYSPY=$(SYSPY) $(NODE) --test test.mjs clients.test.mjs
