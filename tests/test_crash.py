@@ -20,7 +20,7 @@
   failures (TestDrainStatementEndWrite).
 
 Sizes: TORTURE_N iterations per kill loop and journal mode (default 20; the
-full-disk tests do TORTURE_N / 10 rounds, at least 2), TORTURE_S seconds of
+full-disk tests do TORTURE_N / 10 rounds, 2 to 25), TORTURE_S seconds of
 soak per journal mode (default: 15 transactions per writer), TORTURE_SEED
 (default 20261206). `make torture` runs them long; TORTURE_VERBOSE=1 prints
 what each test went through (also on whenever TORTURE_N is set).
@@ -312,12 +312,14 @@ class FillUp:
     SQLite's SQLITE_FULL, the file and the connection must then hold exactly
     the committed transactions, and once room is back (`free`) the same
     connection goes on and every total adds up. TORTURE_N / 10 rounds of
-    that (at least 2)."""
+    that (at least 2, at most 25)."""
 
     def squeeze(self, db, step):
         raise NotImplementedError
 
     def free(self, db):
+        """Gives the room back (db None: the test is over); False if there
+        was nothing to give back."""
         raise NotImplementedError
 
     def check(self, db, ref):
@@ -337,13 +339,19 @@ class FillUp:
             if os.path.exists(self.path + suffix):
                 os.remove(self.path + suffix)
         db = connect(self.path)
-        self.addCleanup(db.close)
+        try:
+            self.rounds(db, mode, txn, name)
+        finally:
+            db.close()
+            self.free(None)
+
+    def rounds(self, db, mode, txn, name):
         torture.prepare(db, mode)
         rec = Recorder(db)
         ref = connect()
         torture.prepare(ref, None)
         n, errors = 0, []
-        for _ in range(max(2, N // 10)):
+        for _ in range(min(25, max(2, N // 10))):
             for _ in range(3):
                 txn(db, SEED, n)
                 txn(ref, SEED, n)
@@ -372,7 +380,7 @@ class FillUp:
             # Still full: the file and this connection hold the last commit.
             self.check(db, ref)
             # Room again: the same connection goes on, and the totals add up.
-            self.free(db)
+            self.assertTrue(self.free(db), "the file was full before it was squeezed")
             txn(db, SEED, n)
             txn(ref, SEED, n)
             n += 1
@@ -381,16 +389,17 @@ class FillUp:
 
 
 class TestDiskFull(FillUp, unittest.TestCase):
-    """A catalog on an 8 MB tmpfs (room for a WAL of 1000 pages, at which
-    SQLite checkpoints), filled by a filler file that grows after each
-    commit; room comes back when the filler is deleted."""
+    """A catalog on a 16 MB tmpfs (room for a WAL of 1000 pages, at which
+    SQLite checkpoints, and for the catalog of 25 rounds), filled by a
+    filler file that grows after each commit; room comes back when the
+    filler is deleted."""
 
     def setUp(self):
         if os.geteuid() != 0:
             self.skipTest("mounting a tmpfs to fill needs root")
         self.dir = tempfile.mkdtemp(prefix="otelcat-full-")
         self.addCleanup(shutil.rmtree, self.dir, True)
-        r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=8m", "tmpfs", self.dir], capture_output=True, text=True)
+        r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=16m", "tmpfs", self.dir], capture_output=True, text=True)
         if r.returncode:
             self.skipTest(f"mount -t tmpfs failed: {r.stderr.strip() or r.returncode}")
         self.addCleanup(subprocess.run, ["umount", "-l", self.dir])
@@ -409,8 +418,10 @@ class TestDiskFull(FillUp, unittest.TestCase):
                 pass   # full already
 
     def free(self, db):
-        self.assertTrue(os.path.exists(self.filler), "the disk filled before the filler was written")
+        if not os.path.exists(self.filler):
+            return False
         os.remove(self.filler)
+        return True
 
     def test_otlp_ingest(self):
         for mode in ("WAL", "DELETE"):
@@ -442,7 +453,9 @@ class TestMaxPageCount(FillUp, Tmp):
         db.execute(f"PRAGMA max_page_count = {pages + max(0, 24 - 4 * step)}").fetchall()
 
     def free(self, db):
-        db.execute("PRAGMA max_page_count = 1073741823").fetchall()
+        if db is not None:
+            db.execute("PRAGMA max_page_count = 1073741823").fetchall()
+        return True
 
     def test_otlp_ingest(self):
         for mode in ("WAL", "DELETE"):

@@ -78,7 +78,9 @@ def ingest_payloads(seed, n):
     points = [({"queue": f"q{rnd.randrange(20)}", "host": f"h{rnd.randrange(100)}"}, float(i)) for i in range(30)]
     mt = gauge(f"queue.depth.{n % 4}", points, service=f"svc{n % 3}")
     more = logs([log(rnd.choice(BODIES).format(*(["x"] * 3)), severity_number=13, t=t)], service="svc9")
-    return [[tr], [lg, gzip.compress(mt.encode())], [more + "\n" + traces([span("tail", t=t)], service="svc9")]]
+    # A metric name of its own per transaction: the catalog keeps growing.
+    new = gauge(f"series.{n}", [({"k": "v"}, 1.0)], service="svc9")
+    return [[tr], [lg, gzip.compress(mt.encode())], ["\n".join([more, traces([span("tail", t=t)], service="svc9"), new])]]
 
 
 def prepare(db, mode):
