@@ -276,6 +276,14 @@ def soak_read(db, hold=0.0):
             "metric_services": dict(q("SELECT service_name, sum(sample_count) FROM metric_services GROUP BY 1")),
         }
         cross = {
+            "span_services per span = spans": q(
+                "SELECT s.name, s.total_sample_count, v.n FROM spans s LEFT JOIN "
+                "(SELECT span_name, sum(sample_count) n FROM span_services GROUP BY 1) v ON v.span_name = s.name "
+                "WHERE v.n IS NOT s.total_sample_count"),
+            "metric_services per metric = metrics": q(
+                "SELECT m.name, m.total_sample_count, v.n FROM metrics m LEFT JOIN "
+                "(SELECT metric_name, sum(sample_count) n FROM metric_services GROUP BY 1) v ON v.metric_name = m.name "
+                "WHERE v.n IS NOT m.total_sample_count"),
             "log_services per severity = logs": q(
                 "SELECT l.severity, l.total_sample_count, s.n FROM logs l JOIN "
                 "(SELECT severity, sum(sample_count) n FROM log_services GROUP BY 1) s USING (severity) "
