@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Runs the Python tests (tests/test_*.py, unittest) the way `make test`
 shows them: a dot per test, every failure in full, then every skipped test
-with its reason, then one closing line `N passed, N failed, N skipped`.
+with its reason, then tests marked as known defects (expected failures), then one closing
+line `N passed, N failed, N skipped, N known defects`.
 
     .venv/bin/python tests/run_tests.py [MODULE_OR_TEST ...]   (default: all)
 """
@@ -25,12 +26,18 @@ def main(argv):
         print(f"\nSkipped ({len(result.skipped)}):")
         for test, reason in result.skipped:
             print(f"  {test.id()}: {reason}")
+    if result.expectedFailures:
+        print(f"\nKnown defects, expected to fail ({len(result.expectedFailures)}):")
+        for test, _ in result.expectedFailures:
+            doc = (test.shortDescription() or "").strip()
+            print(f"  {test.id()}" + (f": {doc}" if doc else ""))
     # A test whose subtests fail is one failed test.
     test_id = lambda t: getattr(t, "test_case", t).id()
     failed_ids = {test_id(t) for t, _ in result.failures + result.errors} | {test_id(t) for t in result.unexpectedSuccesses}
     failed = len(failed_ids)
     skipped_ids = {test_id(t) for t, _ in result.skipped}
-    passed = result.testsRun - failed - len(skipped_ids - failed_ids)
+    known = len(result.expectedFailures)
+    passed = result.testsRun - failed - len(skipped_ids - failed_ids) - known
     if failed:
         print(f"\nFailed ({failed}):")
         for test, _ in result.failures + result.errors:
@@ -38,7 +45,7 @@ def main(argv):
         for test in result.unexpectedSuccesses:
             print(f"  {test.id()} (unexpected success)")
     print(f"\npython tests ({took:.0f} s):")
-    print(f"{passed} passed, {failed} failed, {len(skipped_ids - failed_ids)} skipped")
+    print(f"{passed} passed, {failed} failed, {len(skipped_ids - failed_ids)} skipped, {known} known defects")
     return 0 if result.wasSuccessful() else 1
 
 
