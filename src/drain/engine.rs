@@ -62,12 +62,30 @@ pub struct DrainConfig {
     /// cluster. 2 behaves like Drain (generalise at the first difference).
     pub min_distinct: usize,
     /// Extra ASCII characters that separate tokens like whitespace (default
-    /// empty). Whitespace and control characters always separate tokens.
+    /// empty), at most [`MAX_EXTRA_DELIMITERS`] bytes. Whitespace and control
+    /// characters always separate tokens.
     pub extra_delimiters: String,
-    /// Text that stands for a parameter in rendered templates, non-empty
-    /// (default `<*>`).
+    /// Text that stands for a parameter in rendered templates, 1 to
+    /// [`MAX_PARAM_STR_BYTES`] bytes (default `<*>`).
     pub param_str: String,
 }
+
+/// Longest `param_str`, in bytes. A line holds at most one parameter per
+/// two of its bytes (a parameter and the punctuation that ends it), so a
+/// template is at most `1 + MAX_PARAM_STR_BYTES / 2` times as long as the
+/// (cut) line it comes from, whatever the line.
+pub const MAX_PARAM_STR_BYTES: usize = 16;
+
+/// Longest `extra_delimiters`, in bytes (there are 128 ASCII characters).
+pub const MAX_EXTRA_DELIMITERS: usize = 128;
+
+/// Longest configuration JSON text [`DrainConfig::from_json`] reads (1 MiB;
+/// the full configuration is about 250 bytes).
+pub const MAX_CONFIG_JSON_BYTES: usize = 1 << 20;
+
+/// Largest cluster id and line ordinal a stored model may hold (2^53:
+/// exact in every JSON reader; 285 years of a million lines a second).
+pub const MAX_ID: u64 = 1 << 53;
 
 impl Default for DrainConfig {
     fn default() -> Self {
@@ -91,6 +109,12 @@ impl DrainConfig {
     /// Parses a JSON object whose keys override the defaults. Unknown keys,
     /// wrong types and out-of-range values are errors naming the key.
     pub fn from_json(json: &str) -> Result<Self, String> {
+        if json.len() > MAX_CONFIG_JSON_BYTES {
+            return Err(format!(
+                "drain config: the JSON text is {} bytes, more than {MAX_CONFIG_JSON_BYTES}",
+                json.len()
+            ));
+        }
         let v: serde_json::Value =
             serde_json::from_str(json).map_err(|e| format!("drain config: invalid JSON: {e}"))?;
         let obj = v
@@ -126,6 +150,12 @@ impl DrainConfig {
                             "drain config: \"{key}\" must contain ASCII characters only"
                         ));
                     }
+                    if s.len() > MAX_EXTRA_DELIMITERS {
+                        return Err(format!(
+                            "drain config: \"{key}\" must be at most {MAX_EXTRA_DELIMITERS} characters, got {}",
+                            s.len()
+                        ));
+                    }
                     c.extra_delimiters = s.to_string();
                 }
                 "param_str" => {
@@ -134,6 +164,12 @@ impl DrainConfig {
                         .ok_or_else(|| format!("drain config: \"{key}\" must be a string"))?;
                     if s.is_empty() {
                         return Err(format!("drain config: \"{key}\" must not be empty"));
+                    }
+                    if s.len() > MAX_PARAM_STR_BYTES {
+                        return Err(format!(
+                            "drain config: \"{key}\" must be at most {MAX_PARAM_STR_BYTES} bytes, got {}",
+                            s.len()
+                        ));
                     }
                     c.param_str = s.to_string();
                 }
@@ -472,6 +508,19 @@ impl Drain {
         self.live == 0
     }
 
+    /// Ordinal of the last training line: the highest cluster id the model
+    /// has given. The next cluster gets a higher one (ids are never reused).
+    pub fn last_id(&self) -> u64 {
+        self.tick
+    }
+
+    /// Makes the next training line's ordinal, hence any new cluster id,
+    /// higher than `last_id` (a high-water mark kept when the clusters that
+    /// held the ids were deleted, say by `drain_reset`). Never lowers it.
+    pub fn continue_after(&mut self, last_id: u64) {
+        self.tick = self.tick.max(last_id.min(MAX_ID));
+    }
+
     /// Number of prefix-tree nodes (root included), for memory checks.
     pub fn tree_nodes(&self) -> usize {
         self.nodes.len() - self.free_nodes.len()
@@ -766,6 +815,14 @@ impl Drain {
     /// Rebuilds a model from `records` (as produced by [`Drain::records`]
     /// with the same configuration). The result answers and trains exactly
     /// as the model the records came from.
+    ///
+    /// Records from elsewhere (a database file is anyone's to edit) are
+    /// checked against everything a model writes: ids, clocks and sizes in
+    /// range and consistent, tokens the tokenizer could have produced, a
+    /// tree path that agrees with the tokens, no more clusters than the
+    /// configuration allows in the model and in one tree leaf. Anything else
+    /// is an error naming the cluster; the work and memory are proportional
+    /// to the records' size.
     pub fn from_records(cfg: DrainConfig, mut records: Vec<ClusterRecord>) -> Result<Self, String> {
         if records.len() > cfg.max_clusters {
             return Err(format!(
@@ -776,27 +833,77 @@ impl Drain {
         }
         let mut d = Drain::new(cfg);
         records.sort_by_key(|r| r.id);
+        // The longest token list a line of max_line_bytes encodes to: six
+        // bytes per byte (\u0001), five per token (`null,`), the brackets.
+        let max_json = 6 * d.cfg.max_line_bytes + 5 * d.cfg.max_tokens + 2;
         let mut line = Tokenized::default();
         for r in &records {
             if d.by_id.contains_key(&r.id) {
                 return Err(format!("drain records: duplicate cluster id {}", r.id));
             }
-            if r.id == 0 || r.last_used < r.id {
+            if r.id == 0 || r.id > MAX_ID {
                 return Err(format!(
-                    "drain records: cluster {}: bad id or last_used",
-                    r.id
+                    "drain records: cluster id {} is out of range 1..={MAX_ID}",
+                    r.id as i64
                 ));
             }
-            let toks = decode_tokens(&r.tokens)
-                .map_err(|e| format!("drain records: cluster {}: tokens: {e}", r.id))?;
-            let path = decode_tokens(&r.path)
-                .map_err(|e| format!("drain records: cluster {}: path: {e}", r.id))?;
-            let levels = d.levels(toks.len());
-            if path.len() != levels || toks.len() > d.cfg.max_tokens {
+            if r.last_used < r.id || r.last_used > MAX_ID {
                 return Err(format!(
-                    "drain records: cluster {}: shape does not fit the configuration",
-                    r.id
+                    "drain records: cluster {}: last_used {} is out of range {}..={MAX_ID}",
+                    r.id, r.last_used as i64, r.id
                 ));
+            }
+            // Every line of a cluster came at its own ordinal, the last at
+            // last_used at the latest.
+            if r.size == 0 || r.size > r.last_used {
+                return Err(format!(
+                    "drain records: cluster {}: size {} is out of range 1..={}",
+                    r.id, r.size as i64, r.last_used
+                ));
+            }
+            for (what, text) in [("tokens", &r.tokens), ("path", &r.path)] {
+                if text.len() > max_json {
+                    return Err(format!(
+                        "drain records: cluster {}: {what} is {} bytes, more than a line of max_line_bytes gives ({max_json})",
+                        r.id,
+                        text.len()
+                    ));
+                }
+            }
+            let toks = decode_tokens(&r.tokens, &d.tokenizer)
+                .map_err(|e| format!("drain records: cluster {}: tokens: {e}", r.id))?;
+            let path = decode_tokens(&r.path, &d.tokenizer)
+                .map_err(|e| format!("drain records: cluster {}: path: {e}", r.id))?;
+            if toks.len() > d.cfg.max_tokens {
+                return Err(format!(
+                    "drain records: cluster {}: {} tokens, more than max_tokens {}",
+                    r.id,
+                    toks.len(),
+                    d.cfg.max_tokens
+                ));
+            }
+            let levels = d.levels(toks.len());
+            if path.len() != levels {
+                return Err(format!(
+                    "drain records: cluster {}: path has {} entries, the configuration's tree gives {levels}",
+                    r.id,
+                    path.len()
+                ));
+            }
+            // A tree key is the token at its position, never one with a
+            // parameter, and `<*>` where the template is `<*>`.
+            for (i, (p, t)) in path.iter().zip(&toks).enumerate() {
+                let ok = match (p, t) {
+                    (None, _) => true,
+                    (Some(p), Some(t)) => p == t && !p.as_bytes().contains(&PARAM_BYTE),
+                    (Some(_), None) => false,
+                };
+                if !ok {
+                    return Err(format!(
+                        "drain records: cluster {}: path entry {i} does not agree with the tokens",
+                        r.id
+                    ));
+                }
             }
             // Build the cluster from a pseudo line with the template tokens.
             line.norm.clear();
@@ -834,6 +941,12 @@ impl Drain {
                 node = d.child_or_new(node, key);
                 c.path.push(key);
                 c.path_texts.push(Box::from(p.as_deref().unwrap_or("")));
+            }
+            if d.nodes[node as usize].clusters.len() >= d.cfg.max_leaf_clusters {
+                return Err(format!(
+                    "drain records: cluster {}: its tree leaf holds more than max_leaf_clusters {}",
+                    r.id, d.cfg.max_leaf_clusters
+                ));
             }
             c.leaf = node;
             let slot = d.alloc_slot(c);
@@ -1323,11 +1436,14 @@ fn encode_tokens<'a>(texts: impl Iterator<Item = (&'a str, bool)>) -> String {
     serde_json::Value::Array(v).to_string()
 }
 
-fn decode_tokens(s: &str) -> Result<Vec<Option<String>>, String> {
+/// Reads a `tokens` or `path` record: a JSON array of token texts (or
+/// `null`), each one the tokenizer could produce (non-empty, no separator).
+fn decode_tokens(s: &str, tokenizer: &Tokenizer) -> Result<Vec<Option<String>>, String> {
     let v: Vec<Option<String>> = serde_json::from_str(s).map_err(|e| e.to_string())?;
     for t in v.iter().flatten() {
-        if t.is_empty() || t.bytes().any(|b| b <= 0x20 && b != PARAM_BYTE || b == 0x7f) {
-            return Err(format!("invalid token {t:?}"));
+        if t.is_empty() || !t.bytes().all(|b| tokenizer.in_token(b)) {
+            let shown: String = t.chars().take(40).collect();
+            return Err(format!("invalid token {shown:?}"));
         }
     }
     Ok(v)
@@ -1348,6 +1464,88 @@ fn to_record(c: &Cluster) -> ClusterRecord {
         last_used: c.last_used,
         example: c.example.clone(),
     }
+}
+
+/// The persistence property, for tests and fuzz targets: a model trained
+/// on `lines` with the default configuration and a model rebuilt from its
+/// records give every line the same cluster and template, and then train
+/// on the same lines identically. See [`check_persist_roundtrip_with`].
+pub fn check_persist_roundtrip(lines: &[&str]) -> Result<(), String> {
+    check_persist_roundtrip_with(&DrainConfig::default(), lines)
+}
+
+/// [`check_persist_roundtrip`] with a given configuration. The records go
+/// through what `store.rs` does with them: integers as SQLite's signed 64
+/// bits, texts as they are, the rendered template dropped (it is not read
+/// back). Checks, for a model `live` trained on `lines` and `back` rebuilt
+/// from `live`'s records:
+/// * the records are accepted, and `back` has the same records and the same
+///   line counter (`last_id`, so ids continue without reuse);
+/// * every line of `lines` matches the same cluster, with the same template,
+///   in both;
+/// * training both again on `lines` gives the same result for every line
+///   and the same records at the end.
+///
+/// Returns a description of the first difference. Never panics on any input
+/// (a panic is a bug the fuzzer should report).
+pub fn check_persist_roundtrip_with(cfg: &DrainConfig, lines: &[&str]) -> Result<(), String> {
+    let mut live = Drain::new(cfg.clone());
+    for l in lines {
+        live.train(l);
+    }
+    let stored: Vec<ClusterRecord> = live
+        .records()
+        .into_iter()
+        .map(|r| ClusterRecord {
+            id: r.id as i64 as u64,
+            template: String::new(),
+            size: r.size as i64 as u64,
+            last_used: r.last_used as i64 as u64,
+            ..r
+        })
+        .collect();
+    let mut back = Drain::from_records(cfg.clone(), stored)
+        .map_err(|e| format!("the model's own records are refused: {e}"))?;
+    if back.records() != live.records() {
+        return Err("the rebuilt model's records differ".into());
+    }
+    if back.last_id() != live.last_id() {
+        return Err(format!(
+            "line counter {} rebuilt as {}",
+            live.last_id(),
+            back.last_id()
+        ));
+    }
+    for (i, l) in lines.iter().enumerate() {
+        let (a, b) = (live.match_line(l), back.match_line(l));
+        if a != b {
+            return Err(format!("line {i} {l:?}: cluster {a:?} live, {b:?} rebuilt"));
+        }
+        if let Some(id) = a
+            && live.template(id) != back.template(id)
+        {
+            return Err(format!(
+                "line {i} {l:?}: template {:?} live, {:?} rebuilt",
+                live.template(id),
+                back.template(id)
+            ));
+        }
+    }
+    for (i, l) in lines.iter().enumerate() {
+        let (a, b) = (live.train(l), back.train(l));
+        if a != b {
+            return Err(format!(
+                "line {i} {l:?} trained again: {a:?} live, {b:?} rebuilt"
+            ));
+        }
+        if live.template(a.cluster_id) != back.template(b.cluster_id) {
+            return Err(format!("line {i} {l:?} trained again: templates differ"));
+        }
+    }
+    if back.records() != live.records() {
+        return Err("after training again, the records differ".into());
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -1709,6 +1907,145 @@ mod tests {
         assert!(err(r#"{"extra_delimiters":"é"}"#).contains("\"extra_delimiters\""));
         assert!(err("[1]").contains("JSON object"));
         assert!(err("{").contains("invalid JSON"));
+        // bounded texts
+        assert_eq!(
+            DrainConfig::from_json(r#"{"param_str":"0123456789abcdef"}"#)
+                .unwrap()
+                .param_str
+                .len(),
+            MAX_PARAM_STR_BYTES
+        );
+        assert!(
+            err(r#"{"param_str":"0123456789abcdefX"}"#)
+                .contains("\"param_str\" must be at most 16 bytes, got 17")
+        );
+        // bytes, not characters
+        assert!(err(r#"{"param_str":"éééééééé!"}"#).contains("got 17"));
+        let all_ascii: String = (0u8..128).map(|b| b as char).collect();
+        let j = serde_json::json!({ "extra_delimiters": all_ascii }).to_string();
+        assert!(DrainConfig::from_json(&j).is_ok());
+        let j = serde_json::json!({ "extra_delimiters": all_ascii.clone() + "/" }).to_string();
+        assert!(err(&j).contains("\"extra_delimiters\" must be at most 128 characters"));
+        let long = format!("{{{}}}", " ".repeat(MAX_CONFIG_JSON_BYTES));
+        assert!(err(&long).contains("more than 1048576"));
+    }
+
+    /// A line of N bytes costs a bounded multiple of N, whatever the
+    /// configuration: the template of a line of parameters with the longest
+    /// param_str, and its records.
+    #[test]
+    fn memory_per_line_is_proportional_to_the_line() {
+        let cfg = DrainConfig::from_json(
+            r#"{"param_str":"PPPPPPPPPPPPPPPP","max_line_bytes":1048576,"max_example_bytes":1048576}"#,
+        )
+        .unwrap();
+        let mut d = Drain::new(cfg);
+        for line in [
+            "1=".repeat(300_000),
+            "1 ".repeat(300_000),
+            "=1".repeat(300_000),
+        ] {
+            let t = d.train(&line);
+            let n = line.len();
+            let tpl = d.template(t.cluster_id).unwrap().len();
+            assert!(tpl <= n * (1 + MAX_PARAM_STR_BYTES / 2), "{tpl} for {n}");
+            let r = d.record(t.cluster_id).unwrap();
+            assert!(r.tokens.len() <= 6 * n + 5 * 128 + 2);
+            assert!(r.example.len() <= n);
+            // and the records read back
+            let back = Drain::from_records(d.config().clone(), d.records()).unwrap();
+            assert_eq!(back.template(t.cluster_id).unwrap().len(), tpl);
+        }
+    }
+
+    #[test]
+    fn ids_continue_after_a_high_water_mark() {
+        let mut d = drain();
+        d.continue_after(41);
+        assert_eq!(d.last_id(), 41);
+        assert_eq!(d.train("a b c").cluster_id, 42);
+        d.continue_after(7); // never lowers it
+        assert_eq!(d.train("d e f").cluster_id, 43);
+        let mut back = Drain::from_records(d.config().clone(), d.records()).unwrap();
+        assert_eq!(back.last_id(), 43);
+        assert_eq!(back.train("g h i").cluster_id, 44);
+        d.continue_after(u64::MAX);
+        assert_eq!(d.last_id(), MAX_ID);
+    }
+
+    /// Pseudo-random lines of many shapes: words, numbers, punctuation,
+    /// separators of every kind, non-ASCII text, repeated patterns (so that
+    /// clusters generalise and merge), long lines and lines of many tokens.
+    fn random_lines(r: &mut Rng, n: usize) -> Vec<String> {
+        let words: Vec<String> = (0..30).map(|_| r.word()).collect();
+        let templates: Vec<Vec<usize>> = (0..25)
+            .map(|_| (0..1 + r.below(9)).map(|_| r.below(6) as usize).collect())
+            .collect();
+        let seps = [" ", " ", " ", "  ", "\t", "/", ";", "|", "\0", " /", "\r\n"];
+        (0..n)
+            .map(|_| {
+                let mut line = String::new();
+                let kind = r.below(20);
+                if kind == 0 {
+                    // one-off noise, sometimes long, sometimes many tokens
+                    let max = if r.below(10) == 0 { 400 } else { 40 };
+                    let len = r.below(max);
+                    let alphabet = ['a', 'b', '1', ' ', '=', '/', ';', ':', 'é', '\t', '\0', '*'];
+                    for _ in 0..len {
+                        line.push(alphabet[r.below(alphabet.len() as u64) as usize]);
+                    }
+                    return line;
+                }
+                let t = &templates[r.below(templates.len() as u64) as usize];
+                for (i, &slot) in t.iter().enumerate() {
+                    if i > 0 {
+                        line.push_str(r.pick(&seps));
+                    }
+                    match slot {
+                        0 => line.push_str(&format!("k{i}")),
+                        1 => line.push_str(&r.below(1000).to_string()),
+                        2 => line.push_str(&words[r.below(words.len() as u64) as usize]),
+                        3 => line.push_str(&format!("id={}:{}", r.below(50), r.word())),
+                        4 => line.push_str(r.pick(&["Paused", "Resumed", "ok", "Jan", "5KB"])),
+                        _ => line.push_str(&words[i % words.len()]),
+                    }
+                }
+                line
+            })
+            .collect()
+    }
+
+    /// The persistence property over deterministic pseudo-random lines and
+    /// configurations that evict, merge, cut lines and examples and cap
+    /// tokens.
+    #[test]
+    fn persisted_records_match_like_the_live_model() {
+        let configs = [
+            "{}",
+            r#"{"max_clusters":40}"#,
+            r#"{"max_clusters":300,"max_leaf_clusters":3,"max_children":3}"#,
+            r#"{"depth":7,"sim_th":0.7,"min_distinct":2}"#,
+            r#"{"extra_delimiters":"/;|","max_example_bytes":12}"#,
+            r#"{"max_line_bytes":24,"max_tokens":4,"param_str":"{}"}"#,
+            r#"{"depth":3,"sim_th":0.0,"max_tokens":2,"max_example_bytes":0}"#,
+            r#"{"sim_th":1.0,"min_distinct":1000,"max_clusters":1}"#,
+        ];
+        let mut r = Rng(0x5eed);
+        let mut lines_checked = 0;
+        for (k, cfg) in configs.iter().enumerate() {
+            let cfg = DrainConfig::from_json(cfg).unwrap();
+            for round in 0..4 {
+                let n = [10, 200, 1500, 4000][round];
+                let owned = random_lines(&mut r, n);
+                let lines: Vec<&str> = owned.iter().map(|s| s.as_str()).collect();
+                check_persist_roundtrip_with(&cfg, &lines)
+                    .unwrap_or_else(|e| panic!("config {k}, round {round}: {e}"));
+                lines_checked += n;
+            }
+        }
+        assert!(lines_checked > 40_000);
+        assert!(check_persist_roundtrip(&[]).is_ok());
+        assert!(check_persist_roundtrip(&["", " ", "a", "a b 1", "a b 2", "a b 3"]).is_ok());
     }
 
     #[test]
@@ -1940,7 +2277,70 @@ mod tests {
         d2.train("x");
         d2.train("y");
         assert!(Drain::from_records(small, d2.records()).is_err());
-        assert!(Drain::from_records(cfg, vec![]).unwrap().is_empty());
+        assert!(Drain::from_records(cfg.clone(), vec![]).unwrap().is_empty());
+        // What a database file can hold that a model never writes.
+        let bad = |f: &dyn Fn(&mut ClusterRecord)| {
+            let mut r = good.clone();
+            f(&mut r[0]);
+            Drain::from_records(cfg.clone(), r).unwrap_err()
+        };
+        assert!(bad(&|r| r.id = 0).contains("cluster id 0 is out of range"));
+        assert!(bad(&|r| r.id = -5i64 as u64).contains("cluster id -5 is out of range"));
+        assert!(bad(&|r| r.id = MAX_ID + 1).contains("out of range"));
+        assert!(bad(&|r| r.last_used = -1i64 as u64).contains("last_used -1 is out of range"));
+        assert!(bad(&|r| r.last_used = 0).contains("last_used 0 is out of range 1"));
+        assert!(bad(&|r| r.size = 0).contains("size 0 is out of range"));
+        assert!(bad(&|r| r.size = -3i64 as u64).contains("size -3 is out of range"));
+        assert!(bad(&|r| r.size = 2).contains("size 2 is out of range 1..=1"));
+        assert!(
+            bad(&|r| r.tokens = "[null,\"b\",\"c\",\"\\u0001\"]".into()).contains("path entry 0")
+        );
+        assert!(bad(&|r| r.path = "[\"b\"]".into()).contains("path entry 0"));
+        assert!(bad(&|r| r.tokens = "[\"a\",\"b\",\"c\",\"\"]".into()).contains("invalid token"));
+        assert!(bad(&|r| r.tokens = "{}".into()).contains("tokens"));
+        assert!(
+            bad(&|r| r.tokens = format!("[{}]", vec!["\"x\""; 129].join(",")))
+                .contains("129 tokens, more than max_tokens 128")
+        );
+        assert!(
+            bad(&|r| r.tokens = format!("[\"{}\"]", "x".repeat(20_000)))
+                .contains("bytes, more than")
+        );
+        // a path key with a parameter: the tree never keys on one
+        let mut d3 = drain();
+        d3.train("a1 b c");
+        let mut r = d3.records();
+        r[0].path = "[\"\\u0001\"]".into();
+        assert!(
+            Drain::from_records(cfg.clone(), r)
+                .unwrap_err()
+                .contains("path entry 0")
+        );
+        // an extra delimiter inside a token
+        let slash = DrainConfig::from_json(r#"{"extra_delimiters":"/"}"#).unwrap();
+        let mut d4 = drain();
+        d4.train("GET /a/b");
+        assert!(
+            Drain::from_records(slash, d4.records())
+                .unwrap_err()
+                .contains("invalid token")
+        );
+        // more clusters in one leaf than the configuration allows
+        let mut d5 = drain();
+        for l in ["x a", "x b", "x c d", "x e f"] {
+            d5.train(l);
+        }
+        let one = DrainConfig::from_json(r#"{"max_leaf_clusters":1}"#).unwrap();
+        assert!(
+            Drain::from_records(one, d5.records())
+                .unwrap_err()
+                .contains("max_leaf_clusters")
+        );
+        // a huge example is cut, not refused
+        let mut r = good.clone();
+        r[0].example = "a b c 1 ".repeat(100_000);
+        let d6 = Drain::from_records(cfg.clone(), r).unwrap();
+        assert!(d6.cluster(good[0].id).unwrap().example().len() <= 512);
     }
 
     /// Minimal CSV reader (quoted fields, doubled quotes, newlines in quotes).

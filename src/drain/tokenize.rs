@@ -207,6 +207,12 @@ impl Tokenizer {
 }
 
 impl Tokenizer {
+    /// True if `b` can be a byte of normalized token text: not a separator,
+    /// or the parameter byte.
+    pub fn in_token(&self, b: u8) -> bool {
+        self.class[b as usize] & C_SEP == 0 || b == PARAM_BYTE
+    }
+
     /// Byte spans `(start, end)` in `line` of the tokens that
     /// [`Tokenizer::tokenize`] finds (same cut, same separators, same
     /// `max_tokens` rule), into `out` (cleared first). The span of an
