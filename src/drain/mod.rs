@@ -26,14 +26,9 @@ mod tokenize;
 use std::borrow::Cow;
 use std::ffi::c_int;
 
-use sqlite_loadable::table::{
-    BestIndexError, ConstraintOperator, IndexInfo, VTab, VTabArguments, VTabCursor,
-    define_table_function,
-};
-
 use crate::ffi::{
     self, Arg, Ctx, Error, Kind, Result, Stmt, WriteTable, bail, exec, sqlite3, sqlite3_context,
-    sqlite3_value, sqlite3_vtab, sqlite3_vtab_cursor,
+    sqlite3_index_info, sqlite3_module, sqlite3_value, sqlite3_vtab, sqlite3_vtab_cursor,
 };
 use engine::DrainConfig;
 use store::{INGEST_PREFIX, Registry, Shared};
@@ -121,6 +116,17 @@ fn enter_statement(ctx: Ctx, reg: &Shared) -> *mut sqlite3 {
         }
     });
     db
+}
+
+/// `e` with its text prefixed by the function's name, unless it names it
+/// already (say SQLite's text of a failed nested statement, or a partition
+/// that cannot be loaded).
+fn named(func: &str, e: Error) -> Error {
+    if e.msg.starts_with(func) {
+        e
+    } else {
+        Error::with_code(e.code, format!("{func}: {}", e.msg))
+    }
 }
 
 fn borrow<'a>(func: &str, reg: &'a Shared) -> Result<std::cell::RefMut<'a, Registry>> {
@@ -316,12 +322,34 @@ impl WriteTable for SyncTable {
 
 // ---------------------------------------------------------------------------
 // drain_clusters table-valued function
+//
+// Its module is written here against the C interface (not sqlite-loadable's
+// table plumbing, which calls into Rust without a panic guard): every
+// callback SQLite makes runs inside `ffi::guard`, so a panic is an SQL error
+// (or, where SQLite takes no error, a harmless answer) and never unwinds
+// into SQLite.
+
+const CLUSTERS: &str = "drain_clusters";
+
+/// Column of the hidden `part` argument: `drain_clusters('name')`.
+const COL_PART_ARG: c_int = 6;
+const SQLITE_INDEX_CONSTRAINT_EQ: u8 = 2;
+
+/// The module and what every table and cursor of the connection shares.
+struct ClustersModule {
+    module: sqlite3_module,
+    reg: Shared,
+    /// Test hook (OTELCAT_TEST_HOOKS=1): the callback that panics on purpose,
+    /// from OTELCAT_TEST_PANIC_DRAIN_CLUSTERS when the extension loads.
+    panic_at: Option<String>,
+}
 
 #[repr(C)]
-pub struct ClustersTable {
+struct ClustersTable {
     base: sqlite3_vtab,
     db: *mut sqlite3,
     reg: Shared,
+    panic_at: Option<String>,
 }
 
 struct ClusterRow {
@@ -334,137 +362,276 @@ struct ClusterRow {
 }
 
 #[repr(C)]
-pub struct ClustersCursor {
+struct ClustersCursor {
     base: sqlite3_vtab_cursor,
-    db: *mut sqlite3,
-    reg: Shared,
     rows: Vec<ClusterRow>,
     i: usize,
 }
 
-const COL_PART_ARG: c_int = 6;
-
-impl<'vtab> VTab<'vtab> for ClustersTable {
-    type Aux = Shared;
-    type Cursor = ClustersCursor;
-
-    fn connect(
-        db: *mut sqlite3,
-        aux: Option<&Shared>,
-        _args: VTabArguments,
-    ) -> sqlite_loadable::Result<(String, Self)> {
-        let reg = aux
-            .ok_or_else(|| sqlite_loadable::Error::new_message("drain_clusters: no registry"))?
-            .clone();
-        Ok((
-            "CREATE TABLE x(partition TEXT, cluster_id INTEGER, template TEXT, size INTEGER, \
-             example TEXT, last_used INTEGER, part HIDDEN)"
-                .into(),
-            ClustersTable {
-                base: unsafe { std::mem::zeroed() },
-                db,
-                reg,
-            },
-        ))
-    }
-
-    fn best_index(&self, mut info: IndexInfo) -> std::result::Result<(), BestIndexError> {
-        let r = ffi::guard("drain_clusters", || {
-            let mut filtered = false;
-            for mut c in info.constraints() {
-                if c.column_idx() == COL_PART_ARG
-                    && c.usable()
-                    && matches!(c.op(), Some(ConstraintOperator::EQ))
-                {
-                    c.set_argv_index(1);
-                    c.set_omit(true);
-                    filtered = true;
-                    break;
-                }
-            }
-            info.set_idxnum(filtered as i32);
-            info.set_estimated_cost(if filtered { 10.0 } else { 1000.0 });
-            Ok(())
-        });
-        r.map_err(|_| BestIndexError::Error)
-    }
-
-    fn open(&'vtab mut self) -> sqlite_loadable::Result<ClustersCursor> {
-        Ok(ClustersCursor {
-            base: unsafe { std::mem::zeroed() },
-            db: self.db,
-            reg: self.reg.clone(),
-            rows: Vec::new(),
-            i: 0,
-        })
+impl ClustersTable {
+    fn test_panic(&self, here: &str) {
+        if self.panic_at.as_deref() == Some(here) {
+            panic!("test panic requested ({CLUSTERS} {here})");
+        }
     }
 }
 
-impl VTabCursor for ClustersCursor {
-    fn filter(
-        &mut self,
-        idx_num: c_int,
-        _idx_str: Option<&str>,
-        values: &[*mut sqlite3_value],
-    ) -> sqlite_loadable::Result<()> {
-        let rows = ffi::guard("drain_clusters", || {
-            let only = if idx_num == 1 && !values.is_empty() {
-                match Arg(values[0]).kind() {
-                    Kind::Null => None,
-                    Kind::Text => Some(Arg(values[0]).str("drain_clusters", 1)?.to_string()),
-                    k => bail!(
-                        "drain_clusters: argument 1 (partition) must be TEXT, got {}",
-                        k.name()
-                    ),
+/// The table a cursor belongs to.
+unsafe fn table_of<'a>(cur: *mut sqlite3_vtab_cursor) -> &'a ClustersTable {
+    unsafe { &*((*cur).pVtab as *const ClustersTable) }
+}
+
+/// Copies `msg` into memory from sqlite3_malloc (SQLite frees error texts).
+fn sqlite_string(msg: &str) -> *mut std::ffi::c_char {
+    let p = ffi::sqlite!(malloc64(msg.len() as u64 + 1)) as *mut u8;
+    if !p.is_null() {
+        // SAFETY: p holds msg.len() + 1 bytes.
+        unsafe {
+            std::ptr::copy_nonoverlapping(msg.as_ptr(), p, msg.len());
+            for i in 0..msg.len() {
+                if *p.add(i) == 0 {
+                    *p.add(i) = b'?';
                 }
-            } else {
-                None
-            };
-            let mut r = borrow("drain_clusters", &self.reg)?;
-            r.check_data_version(self.db);
-            match &only {
-                Some(p) => {
-                    r.part(self.db, p)?;
-                }
-                None => r.load_all(self.db)?,
             }
-            let mut names: Vec<String> = r
-                .names()
-                .filter(|n| only.as_deref().is_none_or(|o| o == *n))
-                .cloned()
-                .collect();
-            names.sort();
-            let mut rows = Vec::new();
-            for n in names {
-                let part = r.loaded(&n).expect("listed");
-                let mut cl: Vec<_> = part.drain.clusters().collect();
-                cl.sort_by_key(|c| c.id());
-                rows.extend(cl.into_iter().map(|c| ClusterRow {
-                    partition: n.clone(),
-                    id: c.id() as i64,
-                    template: c.template().to_string(),
-                    size: c.size() as i64,
-                    example: c.example().to_string(),
-                    last_used: c.last_used() as i64,
-                }));
+            *p.add(msg.len()) = 0;
+        }
+    }
+    p as *mut std::ffi::c_char
+}
+
+/// Reports `r`'s error as the table's error message; returns the code.
+unsafe fn vtab_result(vtab: *mut sqlite3_vtab, r: Result<()>) -> c_int {
+    match r {
+        Ok(()) => ffi::SQLITE_OK,
+        Err(e) => unsafe {
+            if !(*vtab).zErrMsg.is_null() {
+                ffi::sqlite!(free((*vtab).zErrMsg as *mut std::ffi::c_void));
             }
-            Ok(rows)
-        })?;
-        self.rows = rows;
-        self.i = 0;
+            (*vtab).zErrMsg = sqlite_string(&e.msg);
+            e.code
+        },
+    }
+}
+
+unsafe extern "C" fn clusters_connect(
+    db: *mut sqlite3,
+    p_aux: *mut std::ffi::c_void,
+    _argc: c_int,
+    _argv: *const *const std::ffi::c_char,
+    pp_vtab: *mut *mut sqlite3_vtab,
+    pz_err: *mut *mut std::ffi::c_char,
+) -> c_int {
+    let r = ffi::guard(CLUSTERS, || {
+        // SAFETY: p_aux is the ClustersModule registered with the module.
+        let m = unsafe { &*(p_aux as *const ClustersModule) };
+        if m.panic_at.as_deref() == Some("connect") {
+            panic!("test panic requested ({CLUSTERS} connect)");
+        }
+        let decl =
+            c"CREATE TABLE x(partition TEXT, cluster_id INTEGER, template TEXT, size INTEGER, \
+                     example TEXT, last_used INTEGER, part HIDDEN)";
+        let rc = ffi::sqlite!(declare_vtab(db, decl.as_ptr()));
+        if rc != ffi::SQLITE_OK {
+            bail!("{CLUSTERS}: cannot declare the table (code {rc})");
+        }
+        let t = Box::new(ClustersTable {
+            // SAFETY: a plain C struct; all-zero is its initial state.
+            base: unsafe { std::mem::zeroed() },
+            db,
+            reg: m.reg.clone(),
+            panic_at: m.panic_at.clone(),
+        });
+        // SAFETY: SQLite passes a valid out pointer.
+        unsafe { *pp_vtab = Box::into_raw(t) as *mut sqlite3_vtab };
         Ok(())
+    });
+    match r {
+        Ok(()) => ffi::SQLITE_OK,
+        Err(e) => {
+            if !pz_err.is_null() {
+                // SAFETY: SQLite passes a valid out pointer.
+                unsafe { *pz_err = sqlite_string(&e.msg) };
+            }
+            e.code
+        }
     }
-    fn next(&mut self) -> sqlite_loadable::Result<()> {
-        self.i += 1;
+}
+
+unsafe extern "C" fn clusters_disconnect(vtab: *mut sqlite3_vtab) -> c_int {
+    let r = ffi::guard(CLUSTERS, || {
+        // SAFETY: vtab was made by clusters_connect; SQLite never uses it again.
+        let t = unsafe { Box::from_raw(vtab as *mut ClustersTable) };
+        t.test_panic("disconnect");
         Ok(())
+    });
+    // The table is gone: its error message has nowhere to go.
+    if r.is_ok() {
+        ffi::SQLITE_OK
+    } else {
+        ffi::SQLITE_ERROR
     }
-    fn eof(&self) -> bool {
-        self.i >= self.rows.len()
+}
+
+unsafe extern "C" fn clusters_best_index(
+    vtab: *mut sqlite3_vtab,
+    info: *mut sqlite3_index_info,
+) -> c_int {
+    let r = ffi::guard(CLUSTERS, || {
+        // SAFETY: SQLite passes the table and an index_info valid for the call.
+        let (t, info) = unsafe { (&*(vtab as *const ClustersTable), &mut *info) };
+        t.test_panic("best_index");
+        let n = info.nConstraint.max(0) as usize;
+        let mut filtered = false;
+        for k in 0..n {
+            // SAFETY: aConstraint and aConstraintUsage hold nConstraint entries.
+            let c = unsafe { &*info.aConstraint.add(k) };
+            if c.iColumn == COL_PART_ARG && c.usable != 0 && c.op == SQLITE_INDEX_CONSTRAINT_EQ {
+                let u = unsafe { &mut *info.aConstraintUsage.add(k) };
+                u.argvIndex = 1;
+                u.omit = 1;
+                filtered = true;
+                break;
+            }
+        }
+        info.idxNum = filtered as c_int;
+        info.estimatedCost = if filtered { 10.0 } else { 1000.0 };
+        Ok(())
+    });
+    unsafe { vtab_result(vtab, r) }
+}
+
+unsafe extern "C" fn clusters_open(
+    vtab: *mut sqlite3_vtab,
+    pp_cursor: *mut *mut sqlite3_vtab_cursor,
+) -> c_int {
+    let r = ffi::guard(CLUSTERS, || {
+        // SAFETY: SQLite passes its table.
+        unsafe { &*(vtab as *const ClustersTable) }.test_panic("open");
+        let c = Box::new(ClustersCursor {
+            // SAFETY: a plain C struct; SQLite sets pVtab itself.
+            base: unsafe { std::mem::zeroed() },
+            rows: Vec::new(),
+            i: 0,
+        });
+        // SAFETY: SQLite passes a valid out pointer.
+        unsafe { *pp_cursor = Box::into_raw(c) as *mut sqlite3_vtab_cursor };
+        Ok(())
+    });
+    unsafe { vtab_result(vtab, r) }
+}
+
+unsafe extern "C" fn clusters_close(cur: *mut sqlite3_vtab_cursor) -> c_int {
+    let r = ffi::guard(CLUSTERS, || {
+        // SAFETY: cur was made by clusters_open; SQLite never uses it again.
+        let c = unsafe { Box::from_raw(cur as *mut ClustersCursor) };
+        let t = unsafe { &*((*cur).pVtab as *const ClustersTable) };
+        drop(c);
+        t.test_panic("close");
+        Ok(())
+    });
+    if r.is_ok() {
+        ffi::SQLITE_OK
+    } else {
+        ffi::SQLITE_ERROR
     }
-    fn column(&self, ctx: *mut sqlite3_context, i: c_int) -> sqlite_loadable::Result<()> {
-        let ctx = Ctx(ctx);
-        let row = &self.rows[self.i];
-        match i {
+}
+
+unsafe extern "C" fn clusters_filter(
+    cur: *mut sqlite3_vtab_cursor,
+    idx_num: c_int,
+    _idx_str: *const std::ffi::c_char,
+    argc: c_int,
+    argv: *mut *mut sqlite3_value,
+) -> c_int {
+    let r = ffi::guard(CLUSTERS, || {
+        // SAFETY: SQLite passes its cursor, of its table.
+        let (c, t) = unsafe { (&mut *(cur as *mut ClustersCursor), table_of(cur)) };
+        t.test_panic("filter");
+        c.rows.clear();
+        c.i = 0;
+        let values = ffi::args(argc, argv);
+        let only = if idx_num == 1 && !values.is_empty() {
+            match Arg(values[0]).kind() {
+                Kind::Null => None,
+                Kind::Text => Some(Arg(values[0]).str(CLUSTERS, 1)?.to_string()),
+                k => bail!(
+                    "{CLUSTERS}: argument 1 (partition) must be TEXT, got {}",
+                    k.name()
+                ),
+            }
+        } else {
+            None
+        };
+        let mut r = borrow(CLUSTERS, &t.reg)?;
+        r.check_data_version(t.db);
+        match &only {
+            Some(p) => {
+                r.part(t.db, p)?;
+            }
+            None => r.load_all(t.db)?,
+        }
+        let mut names: Vec<String> = r
+            .names()
+            .filter(|n| only.as_deref().is_none_or(|o| o == *n))
+            .cloned()
+            .collect();
+        names.sort();
+        for n in names {
+            let Some(part) = r.loaded(&n) else { continue };
+            let mut cl: Vec<_> = part.drain.clusters().collect();
+            cl.sort_by_key(|c| c.id());
+            c.rows.extend(cl.into_iter().map(|cluster| ClusterRow {
+                partition: n.clone(),
+                id: cluster.id() as i64,
+                template: cluster.template().to_string(),
+                size: cluster.size() as i64,
+                example: cluster.example().to_string(),
+                last_used: cluster.last_used() as i64,
+            }));
+        }
+        Ok(())
+    })
+    .map_err(|e| named(CLUSTERS, e));
+    unsafe { vtab_result((*cur).pVtab, r) }
+}
+
+unsafe extern "C" fn clusters_next(cur: *mut sqlite3_vtab_cursor) -> c_int {
+    let r = ffi::guard(CLUSTERS, || {
+        // SAFETY: SQLite passes its cursor.
+        let c = unsafe { &mut *(cur as *mut ClustersCursor) };
+        unsafe { table_of(cur) }.test_panic("next");
+        c.i += 1;
+        Ok(())
+    });
+    unsafe { vtab_result((*cur).pVtab, r) }
+}
+
+unsafe extern "C" fn clusters_eof(cur: *mut sqlite3_vtab_cursor) -> c_int {
+    // xEof cannot report an error: a panic ends the scan.
+    ffi::guard(CLUSTERS, || {
+        // SAFETY: SQLite passes its cursor.
+        let c = unsafe { &*(cur as *const ClustersCursor) };
+        unsafe { table_of(cur) }.test_panic("eof");
+        Ok((c.i >= c.rows.len()) as c_int)
+    })
+    .unwrap_or(1)
+}
+
+unsafe extern "C" fn clusters_column(
+    cur: *mut sqlite3_vtab_cursor,
+    ctx: *mut sqlite3_context,
+    col: c_int,
+) -> c_int {
+    let ctx = Ctx(ctx);
+    let r = ffi::guard(CLUSTERS, || {
+        // SAFETY: SQLite passes its cursor.
+        let c = unsafe { &*(cur as *const ClustersCursor) };
+        unsafe { table_of(cur) }.test_panic("column");
+        let Some(row) = c.rows.get(c.i) else {
+            ctx.null();
+            return Ok(());
+        };
+        match col {
             0 => ctx.text(&row.partition)?,
             1 => ctx.i64(row.id),
             2 => ctx.text(&row.template)?,
@@ -474,10 +641,76 @@ impl VTabCursor for ClustersCursor {
             _ => ctx.null(),
         }
         Ok(())
+    });
+    match r {
+        Ok(()) => ffi::SQLITE_OK,
+        Err(e) => {
+            ctx.error(&e);
+            e.code
+        }
     }
-    fn rowid(&self) -> sqlite_loadable::Result<i64> {
-        Ok(self.i as i64)
+}
+
+unsafe extern "C" fn clusters_rowid(cur: *mut sqlite3_vtab_cursor, rowid: *mut i64) -> c_int {
+    let r = ffi::guard(CLUSTERS, || {
+        // SAFETY: SQLite passes its cursor and a valid out pointer.
+        let c = unsafe { &*(cur as *const ClustersCursor) };
+        unsafe { table_of(cur) }.test_panic("rowid");
+        unsafe { *rowid = c.i as i64 };
+        Ok(())
+    });
+    unsafe { vtab_result((*cur).pVtab, r) }
+}
+
+unsafe extern "C" fn drop_clusters_module(p: *mut std::ffi::c_void) {
+    let _ = ffi::guard(CLUSTERS, || {
+        if !p.is_null() {
+            // SAFETY: p is the Box registered with the module, dropped once.
+            drop(unsafe { Box::from_raw(p as *mut ClustersModule) });
+        }
+        Ok(())
+    });
+}
+
+/// Registers `drain_clusters` as an eponymous-only table-valued function.
+fn define_clusters(db: *mut sqlite3, reg: &Shared) -> Result<()> {
+    // SAFETY: a plain C struct of an int and nullable function pointers.
+    let mut module: sqlite3_module = unsafe { std::mem::zeroed() };
+    module.iVersion = 2;
+    module.xCreate = None; // eponymous-only
+    module.xConnect = Some(clusters_connect);
+    module.xBestIndex = Some(clusters_best_index);
+    module.xDisconnect = Some(clusters_disconnect);
+    module.xDestroy = Some(clusters_disconnect);
+    module.xOpen = Some(clusters_open);
+    module.xClose = Some(clusters_close);
+    module.xFilter = Some(clusters_filter);
+    module.xNext = Some(clusters_next);
+    module.xEof = Some(clusters_eof);
+    module.xColumn = Some(clusters_column);
+    module.xRowid = Some(clusters_rowid);
+    let panic_at = if std::env::var("OTELCAT_TEST_HOOKS").as_deref() == Ok("1") {
+        std::env::var("OTELCAT_TEST_PANIC_DRAIN_CLUSTERS").ok()
+    } else {
+        None
+    };
+    let m = Box::into_raw(Box::new(ClustersModule {
+        module,
+        reg: reg.clone(),
+        panic_at,
+    }));
+    let rc = ffi::sqlite!(create_module_v2(
+        db,
+        c"drain_clusters".as_ptr(),
+        // SAFETY: m lives until SQLite calls drop_clusters_module.
+        unsafe { &(*m).module },
+        m as *mut std::ffi::c_void,
+        Some(drop_clusters_module),
+    ));
+    if rc != ffi::SQLITE_OK {
+        bail!("otelcat: cannot register drain_clusters (code {rc})");
     }
+    Ok(())
 }
 
 pub fn register(db: *mut sqlite3, reg: &Shared) -> Result<()> {
@@ -506,8 +739,7 @@ pub fn register(db: *mut sqlite3, reg: &Shared) -> Result<()> {
         drain_configure,
     )?;
     ffi::define_scalar_with(db, "drain_reset", 1, train, reg.clone(), drain_reset)?;
-    define_table_function::<ClustersTable>(db, "drain_clusters", Some(reg.clone()))
-        .map_err(|_| Error::new("otelcat: cannot register drain_clusters"))?;
+    define_clusters(db, reg)?;
     ffi::define_write_table::<SyncTable>(db, reg.clone())?;
     Ok(())
 }
