@@ -1,5 +1,7 @@
 -- otelcat Drain model storage (layout version 1). Created on first use by the
--- drain_* functions and by otlp_ingest. See docs/FORMAT.md, section 4.
+-- drain_* functions and by otlp_ingest, and completed (every statement is
+-- IF NOT EXISTS) when a file of an earlier version is first written. See
+-- docs/FORMAT.md, section 4.
 
 CREATE TABLE IF NOT EXISTS otelcat_meta (
   key   TEXT PRIMARY KEY,
@@ -26,3 +28,12 @@ CREATE TABLE IF NOT EXISTS otelcat_drain_clusters (
   example     TEXT NOT NULL,      -- first line of the cluster, cut to max_example_bytes
   PRIMARY KEY (partition, cluster_id)
 );  -- a rowid table: rows of hundreds of bytes update faster than in WITHOUT ROWID
+
+-- One row per partition that drain_reset emptied: the highest cluster id the
+-- partition had given (the ordinal of its last training line). The
+-- partition's next id is above it and above every last_used of its
+-- clusters, so ids are never reused in a partition. Added after v0.1.0.
+CREATE TABLE IF NOT EXISTS otelcat_drain_ids (
+  partition  TEXT PRIMARY KEY,
+  last_id    INTEGER NOT NULL
+) WITHOUT ROWID;

@@ -83,6 +83,8 @@ fn partition_arg<'a>(func: &str, args: &[*mut sqlite3_value], pos: usize) -> Res
 struct StmtScope {
     reg: Shared,
     db: *mut sqlite3,
+    /// The main database is read-only (looked up once per statement).
+    read_only: bool,
 }
 
 impl Drop for StmtScope {
@@ -104,18 +106,38 @@ impl Drop for StmtScope {
     }
 }
 
-fn enter_statement(ctx: Ctx, reg: &Shared) -> *mut sqlite3 {
+/// Notes the statement (its end flushes what it trained); returns the
+/// connection and whether the main database is read-only.
+fn enter_statement(ctx: Ctx, reg: &Shared) -> (*mut sqlite3, bool) {
     let db = ctx.db();
-    ffi::stmt_scoped(ctx, STMT_KEY, || {
+    let scope = ffi::stmt_scoped(ctx, STMT_KEY, || {
         if let Ok(mut r) = reg.try_borrow_mut() {
             r.check_data_version(db);
         }
         StmtScope {
             reg: reg.clone(),
             db,
+            read_only: ffi::db_readonly(db, "main"),
         }
     });
-    db
+    // SAFETY: SQLite keeps the scope until the statement ends (null if it
+    // could not store it).
+    let read_only = match unsafe { scope.as_ref() } {
+        Some(s) => s.read_only,
+        None => ffi::db_readonly(db, "main"),
+    };
+    (db, read_only)
+}
+
+/// The error of a function that writes models, on a read-only database.
+fn refuse_read_only(func: &str, db: *mut sqlite3) -> Result<()> {
+    if ffi::db_readonly(db, "main") {
+        bail!(
+            "{func}: the database is read-only (opened read-only, ?mode=ro or a read-only file), \
+             so drain models cannot be changed in it; open it read-write"
+        );
+    }
+    Ok(())
 }
 
 /// `e` with its text prefixed by the function's name, unless it names it
@@ -139,17 +161,28 @@ fn borrow<'a>(func: &str, reg: &'a Shared) -> Result<std::cell::RefMut<'a, Regis
 
 /// `drain_template(body [, partition])`.
 fn drain_template(ctx: Ctx, args: &[*mut sqlite3_value], reg: &Shared) -> Result<()> {
+    drain_template_inner(ctx, args, reg).map_err(|e| named("drain_template", e))
+}
+
+fn drain_template_inner(ctx: Ctx, args: &[*mut sqlite3_value], reg: &Shared) -> Result<()> {
     let partition = partition_arg("drain_template", args, 2)?;
     if partition.starts_with(INGEST_PREFIX) {
         bail!(
             "drain_template: partitions starting with '{INGEST_PREFIX}' belong to otlp_ingest; train them through it"
         );
     }
+    let (db, read_only) = enter_statement(ctx, reg);
+    if read_only {
+        bail!(
+            "drain_template: the database is read-only (opened read-only, ?mode=ro or a read-only file), \
+             so what drain_template learns could never be saved; use drain_match, which only reads, \
+             or open the database read-write to train"
+        );
+    }
     let Some(body) = body_text(Arg(args[0])) else {
         ctx.null();
         return Ok(());
     };
-    let db = enter_statement(ctx, reg);
     let mut r = borrow("drain_template", reg)?;
     let part = r.part(db, partition)?;
     let t = part.drain.train(&body);
@@ -159,12 +192,16 @@ fn drain_template(ctx: Ctx, args: &[*mut sqlite3_value], reg: &Shared) -> Result
 
 /// `drain_match(body [, partition])`.
 fn drain_match(ctx: Ctx, args: &[*mut sqlite3_value], reg: &Shared) -> Result<()> {
+    drain_match_inner(ctx, args, reg).map_err(|e| named("drain_match", e))
+}
+
+fn drain_match_inner(ctx: Ctx, args: &[*mut sqlite3_value], reg: &Shared) -> Result<()> {
     let partition = partition_arg("drain_match", args, 2)?;
     let Some(body) = body_text(Arg(args[0])) else {
         ctx.null();
         return Ok(());
     };
-    let db = enter_statement(ctx, reg);
+    let (db, _) = enter_statement(ctx, reg);
     let mut r = borrow("drain_match", reg)?;
     let part = r.part(db, partition)?;
     match part
@@ -189,6 +226,13 @@ fn config_arg(func: &str, arg: Arg, pos: usize, base: &DrainConfig) -> Result<Dr
         );
     }
     let text = arg.str(func, pos)?;
+    if text.len() > engine::MAX_CONFIG_JSON_BYTES {
+        bail!(
+            "{func}: drain config: the JSON text is {} bytes, more than {}",
+            text.len(),
+            engine::MAX_CONFIG_JSON_BYTES
+        );
+    }
     let mut merged: serde_json::Value =
         serde_json::from_str(&base.to_json()).expect("to_json writes an object");
     if let (Ok(serde_json::Value::Object(given)), Some(m)) = (
@@ -206,7 +250,12 @@ fn config_arg(func: &str, arg: Arg, pos: usize, base: &DrainConfig) -> Result<Dr
 /// `drain_configure(json)` sets the default for new partitions;
 /// `drain_configure(partition, json)` configures one partition.
 fn drain_configure(ctx: Ctx, args: &[*mut sqlite3_value], reg: &Shared) -> Result<()> {
+    drain_configure_inner(ctx, args, reg).map_err(|e| named("drain_configure", e))
+}
+
+fn drain_configure_inner(ctx: Ctx, args: &[*mut sqlite3_value], reg: &Shared) -> Result<()> {
     let db = ctx.db();
+    refuse_read_only("drain_configure", db)?;
     store::ensure_schema(db)?;
     if args.len() == 1 {
         let cfg = config_arg("drain_configure", Arg(args[0]), 1, &DrainConfig::default())?;
@@ -252,7 +301,10 @@ fn drain_configure(ctx: Ctx, args: &[*mut sqlite3_value], reg: &Shared) -> Resul
     st.bind_i64(3, store::LAYOUT)?;
     st.run()?;
     if part.drain.is_empty() {
+        // (ids continue above those the partition gave before a reset)
+        let last_id = part.drain.last_id();
         part.drain = engine::Drain::new(cfg);
+        part.drain.continue_after(last_id);
     }
     part.config_json = json.clone();
     part.stored = true;
@@ -261,11 +313,17 @@ fn drain_configure(ctx: Ctx, args: &[*mut sqlite3_value], reg: &Shared) -> Resul
 
 /// `drain_reset(partition)`: forgets a partition; returns the clusters removed.
 fn drain_reset(ctx: Ctx, args: &[*mut sqlite3_value], reg: &Shared) -> Result<()> {
+    drain_reset_inner(ctx, args, reg).map_err(|e| named("drain_reset", e))
+}
+
+fn drain_reset_inner(ctx: Ctx, args: &[*mut sqlite3_value], reg: &Shared) -> Result<()> {
     let partition = partition_arg("drain_reset", args, 1)?;
     let db = ctx.db();
+    refuse_read_only("drain_reset", db)?;
     let mut r = borrow("drain_reset", reg)?;
-    let n = r.part(db, partition)?.drain.len();
-    r.reset(db, partition)?;
+    // (without loading the model: a partition whose rows cannot be read
+    // can be reset)
+    let n = r.reset(db, partition)?;
     ctx.i64(n as i64);
     Ok(())
 }
@@ -299,6 +357,10 @@ impl WriteTable for SyncTable {
     fn commit(&mut self) -> Result<()> {
         if let Ok(mut r) = self.reg.try_borrow_mut() {
             r.written_in_txn.clear();
+            // The file changed by this commit is what the models hold: keep
+            // them (without this, the next statement would reload every
+            // model from the file).
+            r.note_own_commit(self.db);
         }
         Ok(())
     }

@@ -14,7 +14,9 @@ use std::collections::BTreeSet;
 use ahash::{AHashMap as HashMap, AHashSet as HashSet};
 use std::rc::Rc;
 
-use super::engine::{Change, ClusterRecord, Drain, DrainConfig, Trained};
+use super::engine::{
+    Change, ClusterRecord, Drain, DrainConfig, MAX_CONFIG_JSON_BYTES, MAX_ID, Trained,
+};
 use crate::ffi::{self, Error, Result, Stmt, bail, exec, sqlite3};
 
 pub const SCHEMA: &str = include_str!("../../sql/drain.sql");
@@ -22,6 +24,22 @@ pub const SCHEMA: &str = include_str!("../../sql/drain.sql");
 pub const LAYOUT: i64 = 1;
 /// Partitions otlp_ingest owns; trained only through it.
 pub const INGEST_PREFIX: &str = "otlp.";
+
+// The statements that write models (`Registry::flush`, `Registry::reset`).
+const PUT_PARTITION: &str =
+    "INSERT INTO main.otelcat_drain_partitions(partition, config, layout) VALUES (?1, ?2, ?3)
+     ON CONFLICT(partition) DO NOTHING";
+const PUT_CLUSTER: &str = "INSERT INTO main.otelcat_drain_clusters(partition, cluster_id, template, tokens, path, size, last_used, example)
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+     ON CONFLICT(partition, cluster_id) DO UPDATE SET template = excluded.template,
+       tokens = excluded.tokens, path = excluded.path, size = excluded.size,
+       last_used = excluded.last_used, example = excluded.example";
+const DELETE_CLUSTER: &str =
+    "DELETE FROM main.otelcat_drain_clusters WHERE partition = ?1 AND cluster_id = ?2";
+const RESIZE_CLUSTER: &str = "UPDATE main.otelcat_drain_clusters SET size = ?3, last_used = ?4 \
+     WHERE partition = ?1 AND cluster_id = ?2";
+const PUT_LAST_ID: &str = "INSERT INTO main.otelcat_drain_ids(partition, last_id) VALUES (?1, ?2) \
+     ON CONFLICT(partition) DO UPDATE SET last_id = excluded.last_id";
 
 /// A model and what changed in it since it was last written.
 pub struct Part {
@@ -108,14 +126,36 @@ fn table_exists(db: *mut sqlite3, name: &str) -> Result<bool> {
     Ok(found)
 }
 
-/// Creates the storage tables if needed. Runs DDL: call it from xUpdate or a
-/// function, never from xSync.
+/// Whether the schema holds anything (table, view, index, trigger) named `name`.
+fn object_exists(db: *mut sqlite3, name: &str) -> Result<bool> {
+    let mut st = Stmt::prepare(db, "SELECT 1 FROM main.sqlite_schema WHERE name = ?1")?;
+    st.bind_text(1, name)?;
+    st.step()
+}
+
+/// Creates the storage tables that are missing: all of them in a new file,
+/// `otelcat_drain_ids` in a file of v0.1.0 (the upgrade in place, done the
+/// first time such a file is written; every statement of the script is
+/// `IF NOT EXISTS`). Runs DDL: call it from xUpdate or a function, never
+/// from xSync.
 pub fn ensure_schema(db: *mut sqlite3) -> Result<()> {
-    if !table_exists(db, "otelcat_drain_clusters")? {
+    let mut st = Stmt::prepare(
+        db,
+        "SELECT count(*) FROM main.sqlite_schema WHERE type = 'table' AND name IN \
+         ('otelcat_meta', 'otelcat_drain_partitions', 'otelcat_drain_clusters', 'otelcat_drain_ids')",
+    )?;
+    st.step()?;
+    let have = st.column_i64(0);
+    drop(st);
+    if have < 4 {
         exec(db, SCHEMA)?;
     }
     Ok(())
 }
+
+/// What to do about a stored default configuration that cannot be used.
+const DEFAULT_FIX: &str = "set a valid one with drain_configure('{...}') (one argument), \
+     or delete that row to use the built-in default";
 
 /// The configuration new partitions get: the stored default, else the built-in one.
 pub fn default_config(db: *mut sqlite3) -> Result<DrainConfig> {
@@ -124,12 +164,23 @@ pub fn default_config(db: *mut sqlite3) -> Result<DrainConfig> {
     }
     let mut st = Stmt::prepare(
         db,
-        "SELECT value FROM main.otelcat_meta WHERE key = 'drain_default_config'",
+        "SELECT value, typeof(value), length(CAST(value AS BLOB)) FROM main.otelcat_meta \
+         WHERE key = 'drain_default_config'",
     )?;
     if st.step()? {
+        let what =
+            "the stored default drain configuration (otelcat_meta key 'drain_default_config')";
+        let kind = st.column_text(1);
+        if kind != "text" {
+            bail!("{what} is {kind}, not JSON text: {DEFAULT_FIX}");
+        }
+        let bytes = st.column_i64(2);
+        if bytes > 2 * MAX_CONFIG_JSON_BYTES as i64 {
+            bail!("{what} is {bytes} bytes, more than {MAX_CONFIG_JSON_BYTES}: {DEFAULT_FIX}");
+        }
         let json = st.column_text(0);
         return DrainConfig::from_json(&json)
-            .map_err(|e| Error::new(format!("stored default {e}")));
+            .map_err(|e| Error::new(format!("{what} cannot be used: {e}; {DEFAULT_FIX}")));
     }
     Ok(DrainConfig::default())
 }
@@ -211,27 +262,10 @@ impl Registry {
         if names.is_empty() {
             return Ok(written);
         }
-        let mut put_part = Stmt::prepare(
-            db,
-            "INSERT INTO main.otelcat_drain_partitions(partition, config, layout) VALUES (?1, ?2, ?3)
-             ON CONFLICT(partition) DO NOTHING",
-        )?;
-        let mut put = Stmt::prepare(
-            db,
-            "INSERT INTO main.otelcat_drain_clusters(partition, cluster_id, template, tokens, path, size, last_used, example)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
-             ON CONFLICT(partition, cluster_id) DO UPDATE SET template = excluded.template,
-               tokens = excluded.tokens, path = excluded.path, size = excluded.size,
-               last_used = excluded.last_used, example = excluded.example",
-        )?;
-        let mut del = Stmt::prepare(
-            db,
-            "DELETE FROM main.otelcat_drain_clusters WHERE partition = ?1 AND cluster_id = ?2",
-        )?;
-        let mut resize = Stmt::prepare(
-            db,
-            "UPDATE main.otelcat_drain_clusters SET size = ?3, last_used = ?4 WHERE partition = ?1 AND cluster_id = ?2",
-        )?;
+        let mut put_part = Stmt::prepare(db, PUT_PARTITION)?;
+        let mut put = Stmt::prepare(db, PUT_CLUSTER)?;
+        let mut del = Stmt::prepare(db, DELETE_CLUSTER)?;
+        let mut resize = Stmt::prepare(db, RESIZE_CLUSTER)?;
         for name in names {
             let part = self.parts.get_mut(&name).expect("listed above");
             if !part.stored {
@@ -299,9 +333,34 @@ impl Registry {
         Ok(())
     }
 
-    /// Removes a partition: model, clusters and configuration.
-    pub fn reset(&mut self, db: *mut sqlite3, name: &str) -> Result<()> {
-        self.parts.remove(name);
+    /// Removes a partition: model, clusters and configuration, keeping the
+    /// highest id it gave in `otelcat_drain_ids` so that its next clusters
+    /// get new ids. Does not read the model (a partition whose stored rows
+    /// cannot be loaded can be reset). Returns how many clusters it held.
+    pub fn reset(&mut self, db: *mut sqlite3, name: &str) -> Result<usize> {
+        let live = self.parts.remove(name);
+        let mut last = live.as_ref().map_or(0, |p| p.drain.last_id());
+        let mut held = live.as_ref().map(|p| p.drain.len());
+        if table_exists(db, "otelcat_drain_clusters")? {
+            // Values out of range are a foreign file's: not ids we gave.
+            let mut st = Stmt::prepare(
+                db,
+                "SELECT count(*), max(CASE WHEN typeof(last_used) = 'integer' AND last_used BETWEEN 0 AND ?2 \
+                   THEN last_used END), max(CASE WHEN typeof(cluster_id) = 'integer' AND cluster_id BETWEEN 0 AND ?2 \
+                   THEN cluster_id END) FROM main.otelcat_drain_clusters WHERE partition = ?1",
+            )?;
+            st.bind_text(1, name)?;
+            st.bind_i64(2, MAX_ID as i64)?;
+            st.step()?;
+            held.get_or_insert(st.column_i64(0).max(0) as usize);
+            last = last
+                .max(st.column_i64(1) as u64)
+                .max(st.column_i64(2) as u64);
+        }
+        let stored = stored_last_id(db, name)?;
+        if let Some(Ok(v)) = stored {
+            last = last.max(v);
+        }
         if table_exists(db, "otelcat_drain_partitions")? {
             for sql in [
                 "DELETE FROM main.otelcat_drain_clusters WHERE partition = ?1",
@@ -312,7 +371,15 @@ impl Registry {
                 st.run()?;
             }
         }
-        Ok(())
+        // (a row that held no valid id is overwritten)
+        if last > 0 || stored.is_some() {
+            ensure_schema(db)?;
+            let mut st = Stmt::prepare(db, PUT_LAST_ID)?;
+            st.bind_text(1, name)?;
+            st.bind_i64(2, last as i64)?;
+            st.run()?;
+        }
+        Ok(held.unwrap_or(0))
     }
 
     /// Snapshot of a loaded partition (for savepoints of otlp_ingest).
@@ -321,6 +388,7 @@ impl Registry {
             config: p.drain.config().clone(),
             config_json: p.config_json.clone(),
             records: p.drain.records(),
+            last_id: p.drain.last_id(),
             dirty: p.dirty.clone(),
             resized: p.resized.clone(),
             deleted: p.deleted.clone(),
@@ -330,11 +398,13 @@ impl Registry {
 
     /// Puts a partition back as a snapshot had it.
     pub fn restore(&mut self, name: &str, s: Snapshot) -> Result<()> {
-        let drain = Drain::from_records(s.config, s.records).map_err(|e| {
+        let mut drain = Drain::from_records(s.config, s.records).map_err(|e| {
             Error::new(format!(
                 "otelcat: cannot restore drain partition {name}: {e}"
             ))
         })?;
+        // (records alone give the last id only when the model has clusters)
+        drain.continue_after(s.last_id);
         self.parts.insert(
             name.to_string(),
             Part {
@@ -356,40 +426,119 @@ pub struct Snapshot {
     config: DrainConfig,
     config_json: String,
     records: Vec<ClusterRecord>,
+    last_id: u64,
     dirty: HashSet<u64>,
     resized: HashSet<u64>,
     deleted: HashSet<u64>,
     stored: bool,
 }
 
-/// Reads a partition from the database.
+/// The high-water mark `otelcat_drain_ids` holds for a partition: `None`
+/// without a row, `Some(Err(text))` when the row holds no valid id.
+fn stored_last_id(
+    db: *mut sqlite3,
+    name: &str,
+) -> Result<Option<std::result::Result<u64, String>>> {
+    if !table_exists(db, "otelcat_drain_ids")? {
+        return Ok(None);
+    }
+    let mut st = Stmt::prepare(
+        db,
+        "SELECT last_id, typeof(last_id) FROM main.otelcat_drain_ids WHERE partition = ?1",
+    )?;
+    st.bind_text(1, name)?;
+    if !st.step()? {
+        return Ok(None);
+    }
+    let (v, kind) = (st.column_i64(0), st.column_text(1));
+    Ok(Some(
+        if kind == "integer" && (0..=MAX_ID as i64).contains(&v) {
+            Ok(v as u64)
+        } else {
+            Err(if kind == "integer" {
+                v.to_string()
+            } else {
+                kind
+            })
+        },
+    ))
+}
+
+/// Reads a partition from the database. Rows that a model never writes
+/// (wrong types, values out of range, a configuration or layout this
+/// version does not read, clusters that contradict each other) are an error
+/// naming the partition and saying to reset it; the memory used is bounded
+/// by the configuration, whatever the rows hold.
 fn load(db: *mut sqlite3, name: &str, fresh: Option<&DrainConfig>) -> Result<Part> {
+    let fix = format!(
+        "call drain_reset('{}') to start the partition over",
+        name.replace('\'', "''")
+    );
+    // SQLite's own errors (say a table of another shape) name the partition too.
+    let sql_err = |e: Error| {
+        Error::with_code(
+            e.code,
+            format!("drain partition '{name}' cannot be read: {}", e.msg),
+        )
+    };
     let fresh_config = || -> Result<DrainConfig> {
         match fresh {
             Some(c) => Ok(c.clone()),
             None => default_config(db),
         }
     };
-    if !table_exists(db, "otelcat_drain_partitions")? {
+    // (a view or another object under one of these names is checked below)
+    let mut st = Stmt::prepare(
+        db,
+        "SELECT 1 FROM main.sqlite_schema WHERE name IN \
+         ('otelcat_drain_partitions', 'otelcat_drain_clusters', 'otelcat_drain_ids')",
+    )?;
+    let any = st.step()?;
+    drop(st);
+    if !any {
         let cfg = fresh_config()?;
         let config_json = cfg.to_json();
         return Ok(Part::new(Drain::new(cfg), config_json, false));
     }
     let mut st = Stmt::prepare(
         db,
-        "SELECT config, layout FROM main.otelcat_drain_partitions WHERE partition = ?1",
-    )?;
+        "SELECT config, typeof(config), length(CAST(config AS BLOB)), layout, typeof(layout) \
+         FROM main.otelcat_drain_partitions WHERE partition = ?1",
+    )
+    .map_err(sql_err)?;
     st.bind_text(1, name)?;
-    let (cfg, config_json, stored) = if st.step()? {
-        let json = st.column_text(0);
-        let layout = st.column_i64(1);
-        if layout != LAYOUT {
+    let (cfg, config_json, stored) = if st.step().map_err(sql_err)? {
+        let (layout, layout_kind) = (st.column_i64(3), st.column_text(4));
+        if layout_kind != "integer" || layout != LAYOUT {
+            let shown = if layout_kind == "integer" {
+                layout.to_string()
+            } else {
+                layout_kind
+            };
             bail!(
-                "drain partition '{name}' is stored with layout {layout}; this otelcat reads layout {LAYOUT}"
+                "drain partition '{name}' is stored with layout {shown}; this otelcat reads layout {LAYOUT}: \
+                 open the file with the otelcat that wrote it, or {fix}"
             );
         }
-        let cfg = DrainConfig::from_json(&json)
-            .map_err(|e| Error::new(format!("drain partition '{name}': stored {e}")))?;
+        let kind = st.column_text(1);
+        if kind != "text" {
+            bail!(
+                "drain partition '{name}': its stored configuration is {kind}, not JSON text; {fix}"
+            );
+        }
+        let bytes = st.column_i64(2);
+        if bytes > 2 * MAX_CONFIG_JSON_BYTES as i64 {
+            bail!(
+                "drain partition '{name}': its stored configuration is {bytes} bytes, \
+                 more than {MAX_CONFIG_JSON_BYTES}; {fix}"
+            );
+        }
+        let json = st.column_text(0);
+        let cfg = DrainConfig::from_json(&json).map_err(|e| {
+            Error::new(format!(
+                "drain partition '{name}': its stored configuration cannot be used: {e}; {fix}"
+            ))
+        })?;
         (cfg, json, true)
     } else {
         let cfg = fresh_config()?;
@@ -397,25 +546,116 @@ fn load(db: *mut sqlite3, name: &str, fresh: Option<&DrainConfig>) -> Result<Par
         (cfg, json, false)
     };
     drop(st);
+    // Tables of another shape (no primary key, a missing column) would take
+    // the rows a statement learned but refuse to store them at its end, where
+    // the error cannot be reported: refuse them here. Compiling the writes
+    // checks exactly what they need.
+    for (table, sql) in [
+        ("otelcat_drain_partitions", PUT_PARTITION),
+        ("otelcat_drain_clusters", PUT_CLUSTER),
+        ("otelcat_drain_clusters", RESIZE_CLUSTER),
+        ("otelcat_drain_ids", PUT_LAST_ID),
+    ] {
+        if table == "otelcat_drain_ids" && !object_exists(db, table)? {
+            continue; // made when first needed (a file of v0.1.0)
+        }
+        if let Err(e) = Stmt::prepare(db, sql) {
+            bail!(
+                "drain partition '{name}' cannot be used: the table {table} of this file is not as otelcat makes it ({}); \
+                 drop the otelcat_drain_* tables to start every partition over (otelcat makes them again)",
+                e.msg
+            );
+        }
+    }
+    // A trigger on these tables runs inside those writes: one that fails
+    // them (a file from someone else may hold one) would do so unseen.
+    let mut st = Stmt::prepare(
+        db,
+        "SELECT name, tbl_name FROM main.sqlite_schema WHERE type = 'trigger' AND tbl_name IN \
+         ('otelcat_drain_partitions', 'otelcat_drain_clusters', 'otelcat_drain_ids') LIMIT 1",
+    )?;
+    if st.step()? {
+        let (trigger, table) = (st.column_text(0), st.column_text(1));
+        bail!(
+            "drain partition '{name}' cannot be used: this file has a trigger on {table} ({trigger}), \
+             which could make otelcat's writes fail unseen; drop it (DROP TRIGGER \"{}\")",
+            trigger.replace('"', "\"\"")
+        );
+    }
+    drop(st);
+    let last_id = match stored_last_id(db, name).map_err(sql_err)? {
+        None => 0,
+        Some(Ok(v)) => v,
+        Some(Err(v)) => bail!(
+            "drain partition '{name}': its stored last id (otelcat_drain_ids) is {v}, not an integer in 0..={MAX_ID}; {fix}"
+        ),
+    };
+    // The longest texts a model writes: tokens and path (see from_records),
+    // the example. Longer ones are refused before they are copied (their
+    // length is measured by SQLite, whose allocations fail gracefully): in
+    // the database's encoding, so twice as long in a UTF-16 file.
+    let max_json = 6 * cfg.max_line_bytes + 5 * cfg.max_tokens + 2;
     let mut records = Vec::new();
     let mut st = Stmt::prepare(
         db,
-        "SELECT cluster_id, template, tokens, path, size, last_used, example
-         FROM main.otelcat_drain_clusters WHERE partition = ?1 ORDER BY cluster_id",
-    )?;
+        "SELECT cluster_id, tokens, path, size, last_used, example, \
+           typeof(cluster_id), typeof(tokens), typeof(path), typeof(size), typeof(last_used), typeof(example), \
+           length(CAST(tokens AS BLOB)), length(CAST(path AS BLOB)), length(CAST(example AS BLOB)) \
+         FROM main.otelcat_drain_clusters WHERE partition = ?1 ORDER BY cluster_id LIMIT ?2",
+    )
+    .map_err(sql_err)?;
     st.bind_text(1, name)?;
-    while st.step()? {
+    // One more than allowed is enough to refuse too many.
+    st.bind_i64(2, cfg.max_clusters as i64 + 1)?;
+    const COLS: [&str; 6] = [
+        "cluster_id",
+        "tokens",
+        "path",
+        "size",
+        "last_used",
+        "example",
+    ];
+    const KINDS: [&str; 6] = ["integer", "text", "text", "integer", "integer", "text"];
+    let limits = [
+        ("tokens", max_json),
+        ("path", max_json),
+        ("example", cfg.max_example_bytes),
+    ];
+    while st.step().map_err(sql_err)? {
+        let id = st.column_i64(0);
+        for (i, (col, want)) in COLS.iter().zip(KINDS).enumerate() {
+            let kind = st.column_text(6 + i as i32);
+            if kind != want {
+                bail!(
+                    "drain partition '{name}' cannot be read: cluster {id}: {col} is {kind}, not {want}; {fix}"
+                );
+            }
+        }
+        for (i, (col, max)) in limits.iter().enumerate() {
+            let bytes = st.column_i64(12 + i as i32);
+            if bytes > 2 * *max as i64 {
+                bail!(
+                    "drain partition '{name}' cannot be read: cluster {id}: {col} is {bytes} bytes, \
+                     more than the configuration allows ({max}); {fix}"
+                );
+            }
+        }
         records.push(ClusterRecord {
-            id: st.column_i64(0) as u64,
-            template: st.column_text(1),
-            tokens: st.column_text(2),
-            path: st.column_text(3),
-            size: st.column_i64(4) as u64,
-            last_used: st.column_i64(5) as u64,
-            example: st.column_text(6),
+            id: id as u64,
+            template: String::new(), // rendered again from tokens and example
+            tokens: st.column_text(1),
+            path: st.column_text(2),
+            size: st.column_i64(3) as u64,
+            last_used: st.column_i64(4) as u64,
+            example: st.column_text(5),
         });
     }
-    let drain = Drain::from_records(cfg, records)
-        .map_err(|e| Error::new(format!("drain partition '{name}' cannot be read: {e}")))?;
+    drop(st);
+    let mut drain = Drain::from_records(cfg, records).map_err(|e| {
+        Error::new(format!(
+            "drain partition '{name}' cannot be read: {e}; {fix}"
+        ))
+    })?;
+    drain.continue_after(last_id);
     Ok(Part::new(drain, config_json, stored))
 }
