@@ -62,7 +62,8 @@ pub struct DrainConfig {
     /// cluster. 2 behaves like Drain (generalise at the first difference).
     pub min_distinct: usize,
     /// Extra ASCII characters that separate tokens like whitespace (default
-    /// empty), at most [`MAX_EXTRA_DELIMITERS`] bytes. Whitespace and control
+    /// empty), each once (duplicates are dropped when the configuration is
+    /// read), so at most [`MAX_EXTRA_DELIMITERS`]. Whitespace and control
     /// characters always separate tokens.
     pub extra_delimiters: String,
     /// Text that stands for a parameter in rendered templates, 1 to
@@ -76,7 +77,7 @@ pub struct DrainConfig {
 /// (cut) line it comes from, whatever the line.
 pub const MAX_PARAM_STR_BYTES: usize = 16;
 
-/// Longest `extra_delimiters`, in bytes (there are 128 ASCII characters).
+/// Longest `extra_delimiters`: ASCII characters, each once.
 pub const MAX_EXTRA_DELIMITERS: usize = 128;
 
 /// Longest configuration JSON text [`DrainConfig::from_json`] reads (1 MiB;
@@ -150,13 +151,15 @@ impl DrainConfig {
                             "drain config: \"{key}\" must contain ASCII characters only"
                         ));
                     }
-                    if s.len() > MAX_EXTRA_DELIMITERS {
-                        return Err(format!(
-                            "drain config: \"{key}\" must be at most {MAX_EXTRA_DELIMITERS} characters, got {}",
-                            s.len()
-                        ));
-                    }
-                    c.extra_delimiters = s.to_string();
+                    // A set: each character once, in first-seen order (so
+                    // at most 128, and adding one to a full set is a no-op).
+                    let mut seen = [false; 128];
+                    c.extra_delimiters = s
+                        .bytes()
+                        .filter(|&b| !std::mem::replace(&mut seen[b as usize], true))
+                        .map(char::from)
+                        .collect();
+                    debug_assert!(c.extra_delimiters.len() <= MAX_EXTRA_DELIMITERS);
                 }
                 "param_str" => {
                     let s = val
@@ -1924,8 +1927,12 @@ mod tests {
         let all_ascii: String = (0u8..128).map(|b| b as char).collect();
         let j = serde_json::json!({ "extra_delimiters": all_ascii }).to_string();
         assert!(DrainConfig::from_json(&j).is_ok());
-        let j = serde_json::json!({ "extra_delimiters": all_ascii.clone() + "/" }).to_string();
-        assert!(err(&j).contains("\"extra_delimiters\" must be at most 128 characters"));
+        // duplicates are dropped: a set of at most 128 characters
+        let j = serde_json::json!({ "extra_delimiters": all_ascii.repeat(1000) + "/" }).to_string();
+        assert_eq!(DrainConfig::from_json(&j).unwrap().extra_delimiters, all_ascii);
+        let c = DrainConfig::from_json(r#"{"extra_delimiters":"/;//;|/"}"#).unwrap();
+        assert_eq!(c.extra_delimiters, "/;|");
+        assert_eq!(DrainConfig::from_json(&c.to_json()).unwrap(), c);
         let long = format!("{{{}}}", " ".repeat(MAX_CONFIG_JSON_BYTES));
         assert!(err(&long).contains("more than 1048576"));
     }
