@@ -71,10 +71,10 @@ pub struct DrainConfig {
     pub param_str: String,
 }
 
-/// Longest `param_str`, in bytes. A line holds at most one parameter per
-/// two of its bytes (a parameter and the punctuation that ends it), so a
-/// template is at most `1 + MAX_PARAM_STR_BYTES / 2` times as long as the
-/// (cut) line it comes from, whatever the line.
+/// Longest `param_str`, in bytes. A line of N bytes (after the cut to
+/// `max_line_bytes`) holds at most ⌈N/2⌉ parameters (each at least one
+/// byte, and something between two), so its template is at most
+/// `N + ⌈N/2⌉ × (MAX_PARAM_STR_BYTES - 1)` bytes, whatever the line.
 pub const MAX_PARAM_STR_BYTES: usize = 16;
 
 /// Longest `extra_delimiters`: ASCII characters, each once.
@@ -1955,7 +1955,7 @@ mod tests {
             let t = d.train(&line);
             let n = line.len();
             let tpl = d.template(t.cluster_id).unwrap().len();
-            assert!(tpl <= n * (1 + MAX_PARAM_STR_BYTES / 2), "{tpl} for {n}");
+            assert!(tpl <= n + n.div_ceil(2) * (MAX_PARAM_STR_BYTES - 1), "{tpl} for {n}");
             let r = d.record(t.cluster_id).unwrap();
             assert!(r.tokens.len() <= 6 * n + 5 * 128 + 2);
             assert!(r.example.len() <= n);
