@@ -1929,7 +1929,10 @@ mod tests {
         assert!(DrainConfig::from_json(&j).is_ok());
         // duplicates are dropped: a set of at most 128 characters
         let j = serde_json::json!({ "extra_delimiters": all_ascii.repeat(1000) + "/" }).to_string();
-        assert_eq!(DrainConfig::from_json(&j).unwrap().extra_delimiters, all_ascii);
+        assert_eq!(
+            DrainConfig::from_json(&j).unwrap().extra_delimiters,
+            all_ascii
+        );
         let c = DrainConfig::from_json(r#"{"extra_delimiters":"/;//;|/"}"#).unwrap();
         assert_eq!(c.extra_delimiters, "/;|");
         assert_eq!(DrainConfig::from_json(&c.to_json()).unwrap(), c);
@@ -1955,7 +1958,10 @@ mod tests {
             let t = d.train(&line);
             let n = line.len();
             let tpl = d.template(t.cluster_id).unwrap().len();
-            assert!(tpl <= n + n.div_ceil(2) * (MAX_PARAM_STR_BYTES - 1), "{tpl} for {n}");
+            assert!(
+                tpl <= n + n.div_ceil(2) * (MAX_PARAM_STR_BYTES - 1),
+                "{tpl} for {n}"
+            );
             let r = d.record(t.cluster_id).unwrap();
             assert!(r.tokens.len() <= 6 * n + 5 * 128 + 2);
             assert!(r.example.len() <= n);
