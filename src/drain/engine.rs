@@ -569,10 +569,10 @@ impl Drain {
                 merged: Vec::new(),
             };
         }
-        if let Some(slot) = sim {
-            if let Some(r) = self.generalize(slot, s) {
-                return r;
-            }
+        if let Some(slot) = sim
+            && let Some(r) = self.generalize(slot, s)
+        {
+            return r;
         }
         let id = self.tick;
         let slot = self.create(raw, &s.line, id);
@@ -1052,10 +1052,10 @@ impl Drain {
             s.next.clear();
             for &nd in &s.frontier {
                 let node = &self.nodes[nd as usize];
-                if t.kind != TokKind::Param {
-                    if let Some(&c) = node.children.get(&t.hash) {
-                        s.next.push(c);
-                    }
+                if t.kind != TokKind::Param
+                    && let Some(&c) = node.children.get(&t.hash)
+                {
+                    s.next.push(c);
                 }
                 if node.wild != NIL {
                     s.next.push(node.wild);
