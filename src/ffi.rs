@@ -610,7 +610,39 @@ pub trait WriteTable: Sized + 'static {
 struct VTab<T: WriteTable> {
     base: sqlite3_vtab,
     db: *mut sqlite3,
+    /// A callback of this table is running: SQLite may call another one
+    /// from inside it (a nested statement that fails with a full disk rolls
+    /// the transaction back at once), which must not get a second `&mut`.
+    busy: std::cell::Cell<bool>,
+    /// Transaction callbacks that arrived while busy, run when it returns.
+    deferred: std::cell::RefCell<Vec<TxnOp>>,
     inner: T,
+}
+
+/// A transaction callback, kept for later when it arrives re-entrantly.
+#[derive(Clone, Copy)]
+enum TxnOp {
+    Begin,
+    Sync,
+    Commit,
+    Rollback,
+    Savepoint(c_int),
+    Release(c_int),
+    RollbackTo(c_int),
+}
+
+impl TxnOp {
+    fn apply<T: WriteTable>(self, t: &mut T) -> Result<()> {
+        match self {
+            TxnOp::Begin => t.begin(),
+            TxnOp::Sync => t.sync(),
+            TxnOp::Commit => t.commit(),
+            TxnOp::Rollback => t.rollback(),
+            TxnOp::Savepoint(n) => t.savepoint(n),
+            TxnOp::Release(n) => t.release(n),
+            TxnOp::RollbackTo(n) => t.rollback_to(n),
+        }
+    }
 }
 
 #[repr(C)]
@@ -633,12 +665,45 @@ unsafe fn vtab_error(vtab: *mut sqlite3_vtab, e: Error) -> c_int {
     e.code
 }
 
+/// Runs `f` on the table, once no other callback of it is running: a
+/// transaction callback that arrives inside another one is kept and run
+/// right after it (in order); any other re-entrant call is an error.
 unsafe fn vtab_call<T: WriteTable>(
     vtab: *mut sqlite3_vtab,
+    op: Option<TxnOp>,
     f: impl FnOnce(&mut T) -> Result<()>,
 ) -> c_int {
     let vt = vtab as *mut VTab<T>;
-    match guard(T::NAME, || f(&mut (*vt).inner)) {
+    if (*vt).busy.get() {
+        return match op {
+            Some(op) => {
+                (*vt).deferred.borrow_mut().push(op);
+                SQLITE_OK
+            }
+            None => vtab_error(
+                vtab,
+                Error::new(format!(
+                    "{}: used again while it is running (from a trigger or function of its own writes)",
+                    T::NAME
+                )),
+            ),
+        };
+    }
+    (*vt).busy.set(true);
+    let r = guard(T::NAME, || f(&mut (*vt).inner));
+    loop {
+        let ops = std::mem::take(&mut *(*vt).deferred.borrow_mut());
+        if ops.is_empty() {
+            break;
+        }
+        for op in ops {
+            // SQLite has moved on: a late callback's error has no one to
+            // reach (rollbacks do not fail anyway).
+            let _ = guard(T::NAME, || op.apply(&mut (*vt).inner));
+        }
+    }
+    (*vt).busy.set(false);
+    match r {
         Ok(()) => SQLITE_OK,
         Err(e) => vtab_error(vtab, e),
     }
@@ -681,6 +746,8 @@ unsafe extern "C" fn wt_connect<T: WriteTable>(
                 zErrMsg: ptr::null_mut(),
             },
             db,
+            busy: std::cell::Cell::new(false),
+            deferred: std::cell::RefCell::new(Vec::new()),
             inner,
         });
         *pp_vtab = Box::into_raw(vt) as *mut sqlite3_vtab;
@@ -741,7 +808,7 @@ unsafe extern "C" fn wt_filter<T: WriteTable>(
     // nothing without a word: refuse it here, where it scans.
     let vtab = (*c).pVtab;
     let vt = vtab as *mut VTab<T>;
-    vtab_call::<T>(vtab, |_| {
+    vtab_call::<T>(vtab, None, |_| {
         for sql in running_statements((*vt).db) {
             if let Some(verb) = crate::sqltext::modifies(&sql, T::NAME) {
                 bail!(
@@ -785,7 +852,7 @@ unsafe extern "C" fn wt_update<T: WriteTable>(
     rowid: *mut i64,
 ) -> c_int {
     let argv = args(argc, argv);
-    vtab_call::<T>(vtab, |t| {
+    vtab_call::<T>(vtab, None, |t| {
         // argc == 1: DELETE; argv[0] not NULL: UPDATE. Neither can happen
         // (the table never has rows) but refuse them clearly anyway.
         if argv.len() < 2 || !Arg(argv[0]).is_null() {
@@ -801,25 +868,25 @@ unsafe extern "C" fn wt_update<T: WriteTable>(
 }
 
 unsafe extern "C" fn wt_begin<T: WriteTable>(vtab: *mut sqlite3_vtab) -> c_int {
-    vtab_call::<T>(vtab, |t| t.begin())
+    vtab_call::<T>(vtab, Some(TxnOp::Begin), |t| t.begin())
 }
 unsafe extern "C" fn wt_sync<T: WriteTable>(vtab: *mut sqlite3_vtab) -> c_int {
-    vtab_call::<T>(vtab, |t| t.sync())
+    vtab_call::<T>(vtab, Some(TxnOp::Sync), |t| t.sync())
 }
 unsafe extern "C" fn wt_commit<T: WriteTable>(vtab: *mut sqlite3_vtab) -> c_int {
-    vtab_call::<T>(vtab, |t| t.commit())
+    vtab_call::<T>(vtab, Some(TxnOp::Commit), |t| t.commit())
 }
 unsafe extern "C" fn wt_rollback<T: WriteTable>(vtab: *mut sqlite3_vtab) -> c_int {
-    vtab_call::<T>(vtab, |t| t.rollback())
+    vtab_call::<T>(vtab, Some(TxnOp::Rollback), |t| t.rollback())
 }
 unsafe extern "C" fn wt_savepoint<T: WriteTable>(vtab: *mut sqlite3_vtab, n: c_int) -> c_int {
-    vtab_call::<T>(vtab, |t| t.savepoint(n))
+    vtab_call::<T>(vtab, Some(TxnOp::Savepoint(n)), |t| t.savepoint(n))
 }
 unsafe extern "C" fn wt_release<T: WriteTable>(vtab: *mut sqlite3_vtab, n: c_int) -> c_int {
-    vtab_call::<T>(vtab, |t| t.release(n))
+    vtab_call::<T>(vtab, Some(TxnOp::Release(n)), |t| t.release(n))
 }
 unsafe extern "C" fn wt_rollback_to<T: WriteTable>(vtab: *mut sqlite3_vtab, n: c_int) -> c_int {
-    vtab_call::<T>(vtab, |t| t.rollback_to(n))
+    vtab_call::<T>(vtab, Some(TxnOp::RollbackTo(n)), |t| t.rollback_to(n))
 }
 
 /// Registers `T` as an eponymous-only, writeable virtual table module.
@@ -1088,6 +1155,25 @@ pub fn running_statements(db: *mut sqlite3) -> Vec<String> {
         st = sqlite!(next_stmt(db, st));
     }
     out
+}
+
+/// Whether the connection is in autocommit mode (no BEGIN in effect).
+pub fn autocommit(db: *mut sqlite3) -> bool {
+    sqlite!(get_autocommit(db)) != 0
+}
+
+/// Whether a statement of the connection that writes is running (stepped
+/// and not yet reset): SQLite commits an autocommit write only when the
+/// last running writer ends.
+pub fn writer_running(db: *mut sqlite3) -> bool {
+    let mut st = sqlite!(next_stmt(db, ptr::null_mut()));
+    while !st.is_null() {
+        if sqlite!(stmt_busy(st)) != 0 && sqlite!(stmt_readonly(st)) == 0 {
+            return true;
+        }
+        st = sqlite!(next_stmt(db, st));
+    }
+    false
 }
 
 /// The host's SQLite version text.

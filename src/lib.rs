@@ -24,7 +24,7 @@ fn register(db: *mut sqlite3) -> Result<()> {
     counts::register(db)?; //  otelcat_add
     hll::register(db)?; //     hll_sketch, hll_add, hll_merge, hll_count, hll_info
     samples::register(db)?; // json_samples_merge, json_samples
-    let models = drain::store::Registry::shared(); // per connection
+    let models = drain::store::Models::new(); // per connection
     drain::register(db, &models)?; // drain_template, drain_match, drain_configure, drain_reset, drain_clusters
     catalog::register(db, &models)?; // otlp_ingest
     Ok(())

@@ -432,13 +432,6 @@ class TestDiskFull(FillUp, unittest.TestCase):
         # In WAL mode the pages reach the disk at COMMIT, which fails cleanly.
         self.run_until_full("WAL", torture.drain_txn, "drain_template")
 
-    # DEFECT (see TestDrainStatementEndWrite): in rollback-journal mode the
-    # write of a drain_template statement's clusters at the statement's end
-    # hits the full disk, SQLite rolls the whole transaction back, and the
-    # error is dropped: the statement succeeds, the following statements
-    # of the "transaction" run in autocommit (and are committed), and
-    # COMMIT says "cannot commit - no transaction is active".
-    @unittest.expectedFailure
     def test_drain_template_rollback_journal(self):
         self.run_until_full("DELETE", torture.drain_txn, "drain_template")
 
@@ -466,20 +459,17 @@ class TestMaxPageCount(FillUp, Tmp):
 class TestDrainStatementEndWrite(Tmp):
     """drain_template writes what a statement learned when the statement
     ends, from a destructor that cannot return an error (src/drain/mod.rs,
-    StmtScope::drop). When that write fails in a way that makes SQLite roll
-    back the transaction, nothing tells the caller."""
+    StmtScope::drop). A write that fails there is retried or reported by
+    the next statement, and the models never keep what the file lost."""
 
     def words(self, rnd, n):
         return " ".join("".join(rnd.choice("abcdefghijklmnopqrstuvwxyz") for _ in range(12)) for _ in range(n))
 
-    # DEFECT: SQLITE_FULL in the statement-end write rolls the caller's
-    # transaction back without an error: drain_template returns a template,
-    # the row inserted before is gone, and the INSERT after it is committed
-    # on its own. Expected: the drain_template statement fails with
-    # "database or disk is full" (and SQLite's rollback of the transaction
-    # is then visible to the caller, as for any statement).
-    @unittest.expectedFailure
-    def test_a_full_file_fails_the_statement(self):
+    def test_a_full_file_fails_the_commit(self):
+        """Inside BEGIN … COMMIT the drain functions join the transaction
+        and write what they learned when it commits: a full file fails the
+        COMMIT with SQLite's error, the transaction rolls back, and nothing
+        of it is kept, in the file or in the models."""
         rnd = random.Random(1)
         db = connect(self.path)
         db.execute("CREATE TABLE t(x)")
@@ -488,29 +478,31 @@ class TestDrainStatementEndWrite(Tmp):
         db.execute(f"PRAGMA max_page_count = {pages}").fetchall()
         db.execute("BEGIN")
         db.execute("INSERT INTO t VALUES (1)")
-        error = None
         for i in range(100):
-            try:
-                db.execute("SELECT drain_template(?, 'p')", (self.words(rnd, 20),)).fetchall()
-            except sqlite3.Error as e:
-                error = e
-                break
-            self.assertTrue(db.in_transaction,
-                            f"drain_template statement {i} returned a template, but the transaction it ran in is gone")
-        self.assertIsNotNone(error, "the file never filled")
-        self.assertIn("database or disk is full", str(error))
+            db.execute("SELECT drain_template(?, 'p')", (self.words(rnd, 20),)).fetchall()
+            self.assertTrue(db.in_transaction)
+        with self.assertRaises(sqlite3.Error) as e:
+            db.execute("COMMIT")
+        self.assertEqual(e.exception.sqlite_errorcode & 0xff, 13, str(e.exception))   # SQLITE_FULL
+        self.assertIn("database or disk is full", str(e.exception))
+        self.assertFalse(db.in_transaction)
+        db.execute(f"PRAGMA max_page_count = {pages * 100}").fetchall()
+        self.assertEqual(db.execute("SELECT count(*) FROM t").fetchone()[0], 0)
+        # The models hold what the file holds: the warm-up line only.
+        self.assertEqual(db.execute("SELECT template, size FROM drain_clusters('p')").fetchall(), [("warm up", 1)])
+        other = connect(self.path)
+        self.assertEqual(other.execute("SELECT template, size FROM drain_clusters('p')").fetchall(), [("warm up", 1)])
+        # And learning goes on.
+        db.execute("SELECT drain_template('warm up', 'p')").fetchall()
+        self.assertEqual(other.execute("SELECT size FROM drain_clusters('p')").fetchall(), [(2,)])
 
-    # DEFECT: in rollback-journal mode, while another connection reads, the
-    # autocommit of a drain_template statement cannot get the exclusive lock
-    # (SQLITE_BUSY after the busy timeout); SQLite rolls the statement's
-    # transaction back, the models drop what it learned, and the statement
-    # has returned its template without an error. The learning is lost:
-    # three "user ... logged in" lines never make "user <*> logged in".
-    # (In WAL mode a busy write lock leaves the clusters dirty and the next
-    # statement writes them; that holds, see the last lines.) Expected:
-    # every statement that returns without an error keeps what it learned.
-    @unittest.expectedFailure
     def test_learning_of_an_autocommit_statement_is_not_lost(self):
+        """Rollback-journal mode, another connection reading: the autocommit
+        of a drain_template statement's write cannot get the exclusive lock
+        (SQLITE_BUSY after the busy timeout) and SQLite rolls it back. The
+        statement has returned its template: what it learned stays in the
+        models, dirty, and the next statement writes it (three "user ...
+        logged in" lines make "user <*> logged in", all counted)."""
         db = connect(self.path)
         db.execute("PRAGMA journal_mode = DELETE")
         db.execute("PRAGMA busy_timeout = 50")

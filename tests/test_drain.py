@@ -187,6 +187,40 @@ class TestDrainPersistence(Tmp):
         db.execute("COMMIT")
         self.assertEqual(connect(self.path).execute("SELECT template FROM otelcat_drain_clusters").fetchall(), [("before savepoint",)])
 
+    def test_rollback_to_puts_a_generalised_template_back(self):
+        db = connect(self.path)
+        state = "SELECT cluster_id, template, size FROM drain_clusters('p') ORDER BY 1"
+        db.execute("BEGIN")
+        db.execute("SELECT drain_template('user bob logged in', 'p')")
+        db.execute("SELECT drain_template('user ann logged in', 'p')")
+        before = db.execute(state).fetchall()
+        self.assertNotIn("user <*> logged in", [r[1] for r in before])
+        db.execute("SAVEPOINT s")
+        self.assertEqual(db.execute("SELECT drain_template('user eve logged in', 'p')").fetchone()[0], "user <*> logged in")
+        db.execute("SAVEPOINT t")
+        db.execute("SELECT drain_template('user joe logged in', 'p')")
+        db.execute("RELEASE t")
+        db.execute("ROLLBACK TO s")
+        self.assertEqual(db.execute(state).fetchall(), before)
+        db.execute("COMMIT")
+        self.assertEqual(connect(self.path).execute("SELECT cluster_id, template, size FROM otelcat_drain_clusters ORDER BY 1").fetchall(),
+                         before)
+
+    def test_inside_a_transaction_nothing_is_written_before_commit(self):
+        """The drain functions join a transaction and write at its commit."""
+        db = connect(self.path)
+        db.execute("BEGIN")
+        db.execute("SELECT drain_template('one line', 'p')")
+        other = connect(self.path)
+        self.assertEqual(other.execute("SELECT count(*) FROM sqlite_schema WHERE name = 'otelcat_drain_clusters'").fetchone()[0], 0)
+        db.execute("COMMIT")
+        self.assertEqual(other.execute("SELECT template FROM otelcat_drain_clusters").fetchall(), [("one line",)])
+        # An autocommit statement that writes elsewhere joins too: its own
+        # commit writes the clusters.
+        db.execute("CREATE TABLE t(x)")
+        db.execute("INSERT INTO t SELECT drain_template('two line', 'p')")
+        self.assertEqual(other.execute("SELECT count(*) FROM otelcat_drain_clusters").fetchone()[0], 2)
+
     def test_golden_state_from_v0_1_0(self):
         src = os.path.join(FIXTURES, "drain", "drain_v1.db")
         shutil.copy(src, self.path)

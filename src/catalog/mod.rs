@@ -125,8 +125,8 @@ impl Templater for LayerTemplater<'_> {
         let (name, new) = self.names.get(severity, service);
         let mut reg = self
             .models
-            .try_borrow_mut()
-            .map_err(|_| "template models are busy".to_string())?;
+            .lock()
+            .ok_or_else(|| "template models are busy".to_string())?;
         let part = reg.part(self.db, name).map_err(|e| e.msg)?;
         let t = part.drain.train(body);
         part.note(&t);
@@ -207,8 +207,8 @@ impl IngestTable {
         let patterns = self.train_span_patterns(&batch)?;
         let models = self.models.clone();
         let reg = models
-            .try_borrow()
-            .map_err(|_| Error::new("otlp_ingest: template models are busy"))?;
+            .lock()
+            .ok_or_else(|| Error::new("otlp_ingest: template models are busy"))?;
         let info = |sev: &str, svc: &str, id: u64| {
             reg.loaded(&partition(sev, svc))
                 .and_then(|p| p.drain.cluster(id))
@@ -232,15 +232,21 @@ impl IngestTable {
             ));
         }
         let mut reg = models
-            .try_borrow_mut()
-            .map_err(|_| Error::new("otlp_ingest: template models are busy"))?;
-        reg.flush(self.db, |n| n.starts_with(INGEST_PREFIX))
-            .map_err(|e| {
-                Error::with_code(
-                    e.code,
-                    format!("otlp_ingest: writing templates failed: {}", e.msg),
-                )
-            })?;
+            .lock()
+            .ok_or_else(|| Error::new("otlp_ingest: template models are busy"))?;
+        // A failed write fails the transaction, and its rollback drops the
+        // models it touched: what was written needs no tracking here.
+        reg.flush(
+            self.db,
+            |n| n.starts_with(INGEST_PREFIX),
+            &mut Default::default(),
+        )
+        .map_err(|e| {
+            Error::with_code(
+                e.code,
+                format!("otlp_ingest: writing templates failed: {}", e.msg),
+            )
+        })?;
         Ok(())
     }
 
@@ -250,8 +256,8 @@ impl IngestTable {
         let mut groups: Map<String, PatternGroup> = Map::new();
         let mut reg = self
             .models
-            .try_borrow_mut()
-            .map_err(|_| Error::new("otlp_ingest: template models are busy"))?;
+            .lock()
+            .ok_or_else(|| Error::new("otlp_ingest: template models are busy"))?;
         // Span names split at '/' too (URL paths), and a literal position
         // needs 10 distinct values before it becomes <*> (routes such as
         // GET /api/cart and GET /api/checkout are few and must stay apart;
@@ -329,8 +335,8 @@ impl IngestTable {
         let names: Set<String> = pairs.iter().map(|(s, v)| partition(s, v)).collect();
         let mut reg = self
             .models
-            .try_borrow_mut()
-            .map_err(|_| Error::new("otlp_ingest: template models are busy"))?;
+            .lock()
+            .ok_or_else(|| Error::new("otlp_ingest: template models are busy"))?;
         let top = self.layers.last_mut().expect("base layer");
         for name in names {
             if top.level >= 0 && !top.snapshots.contains_key(&name) {
@@ -359,17 +365,21 @@ impl IngestTable {
     }
 
     /// Restores the template models a layer snapshotted.
+    /// (Now, or when the registry is let go: a rollback may arrive from
+    /// inside a write that holds it.) A snapshot that cannot be restored
+    /// drops the model, which is reloaded from the file.
     fn restore(&mut self, snapshots: Map<String, Option<Snapshot>>) -> Result<()> {
-        let mut reg = self
-            .models
-            .try_borrow_mut()
-            .map_err(|_| Error::new("otlp_ingest: template models are busy"))?;
-        for (name, snap) in snapshots {
-            match snap {
-                Some(s) => reg.restore(&name, s)?,
-                None => reg.forget([&name]),
+        self.models.after(move |reg| {
+            for (name, snap) in snapshots {
+                let restored = match snap {
+                    Some(s) => reg.restore(&name, s).is_ok(),
+                    None => false,
+                };
+                if !restored {
+                    reg.forget([&name]);
+                }
             }
-        }
+        });
         Ok(())
     }
 }
@@ -508,9 +518,8 @@ impl WriteTable for IngestTable {
 
     fn begin(&mut self) -> Result<()> {
         self.reset();
-        if let Ok(mut reg) = self.models.try_borrow_mut() {
-            reg.check_data_version(self.db);
-        }
+        let db = self.db;
+        self.models.after(move |reg| reg.check_data_version(db));
         Ok(())
     }
 
@@ -522,10 +531,9 @@ impl WriteTable for IngestTable {
     }
 
     fn commit(&mut self) -> Result<()> {
-        if !self.touched.is_empty()
-            && let Ok(mut reg) = self.models.try_borrow_mut()
-        {
-            reg.note_own_commit(self.db);
+        if !self.touched.is_empty() {
+            let db = self.db;
+            self.models.after(move |reg| reg.note_own_commit(db));
         }
         self.reset();
         Ok(())
@@ -533,9 +541,7 @@ impl WriteTable for IngestTable {
 
     fn rollback(&mut self) -> Result<()> {
         let touched: Vec<String> = self.touched.drain().collect();
-        if let Ok(mut reg) = self.models.try_borrow_mut() {
-            reg.forget(&touched);
-        }
+        self.models.after(move |reg| reg.forget(&touched));
         self.reset();
         Ok(())
     }

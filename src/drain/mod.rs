@@ -31,7 +31,7 @@ use crate::ffi::{
     sqlite3_index_info, sqlite3_module, sqlite3_value, sqlite3_vtab, sqlite3_vtab_cursor,
 };
 use engine::DrainConfig;
-use store::{INGEST_PREFIX, Registry, Shared};
+use store::{INGEST_PREFIX, Shared};
 
 /// Key of the statement-scoped flush object (negative: statement-wide).
 const STMT_KEY: c_int = -0x4f43_4452;
@@ -79,54 +79,136 @@ fn partition_arg<'a>(func: &str, args: &[*mut sqlite3_value], pos: usize) -> Res
     }
 }
 
-/// Flushes what the statement trained when SQLite drops it at statement end.
+/// A statement that calls the drain functions. Where it runs inside a
+/// transaction (BEGIN … COMMIT, or another writing statement), the
+/// functions join that transaction (otelcat_drain_sync) and what they
+/// change is written when it commits: an error then fails the COMMIT, and
+/// a rollback, to a savepoint or whole, puts the models back. A statement
+/// running on its own (a SELECT in autocommit mode) writes what it trained
+/// when it ends, as its own transaction; SQLite drops this scope then.
 struct StmtScope {
     reg: Shared,
     db: *mut sqlite3,
     /// The main database is read-only (looked up once per statement).
     read_only: bool,
+    /// The statement runs inside a transaction the functions joined.
+    joined: bool,
+}
+
+const FLUSH_SQL: &str = "INSERT INTO main.otelcat_drain_sync(op) VALUES ('flush')";
+const JOIN_SQL: &str = "INSERT INTO main.otelcat_drain_sync(op) VALUES ('join')";
+
+/// Whether an error is a lock held by another connection: worth retrying
+/// later, not worth failing a statement that only reads models.
+fn is_lock(e: &Error) -> bool {
+    matches!(e.code & 0xff, 5 | 6) // SQLITE_BUSY, SQLITE_LOCKED
 }
 
 impl Drop for StmtScope {
     fn drop(&mut self) {
+        if self.joined || self.read_only {
+            return;
+        }
         let dirty = self
             .reg
-            .try_borrow()
-            .map(|r| r.has_dirty(is_function_owned))
-            .unwrap_or(false);
-        if dirty {
-            // Errors cannot be reported from here: on failure (say the write
-            // lock is busy) the clusters stay dirty and the next statement
-            // writes them.
-            let _ = exec(
-                self.db,
-                "INSERT INTO main.otelcat_drain_sync(op) VALUES ('flush')",
-            );
+            .lock()
+            .is_some_and(|r| r.has_dirty(is_function_owned));
+        if !dirty {
+            return;
+        }
+        // Errors cannot be returned from here (the statement has ended).
+        // The write is its own transaction: if it fails, its rollback puts
+        // what it wrote back into the dirty sets (see SyncTable), and the
+        // next statement that trains writes it first, failing if that
+        // still fails (a lock held elsewhere is waited out). If another
+        // writing statement started meanwhile, the write is part of it and
+        // a failure drops the models: the next call says so.
+        let (result, own) = write_models(self.db, &self.reg);
+        if let Err(e) = result
+            && !own
+        {
+            self.reg.after(move |r| {
+                r.deferred = Some((
+                    e.code,
+                    format!(
+                        "what an earlier statement learned was rolled back with the transaction \
+                         that saved it when the statement ended: {}",
+                        e.msg
+                    ),
+                ));
+            });
         }
     }
 }
 
-/// Notes the statement (its end flushes what it trained); returns the
-/// connection and whether the main database is read-only.
-fn enter_statement(ctx: Ctx, reg: &Shared) -> (*mut sqlite3, bool) {
+/// Writes the dirty models of the drain functions (a nested INSERT into
+/// otelcat_drain_sync) as a statement of their own. Returns the outcome
+/// and whether the write was its own transaction (no BEGIN in effect and
+/// no other writing statement running), in which case a rollback of it
+/// keeps what it wrote dirty.
+fn write_models(db: *mut sqlite3, reg: &Shared) -> (Result<()>, bool) {
+    let own = ffi::autocommit(db) && !ffi::writer_running(db);
+    reg.after(move |r| r.own_write = own);
+    let result = exec(db, FLUSH_SQL);
+    reg.after(|r| r.own_write = false);
+    (result, own)
+}
+
+/// Notes the statement; returns the connection and whether the main
+/// database is read-only. On a statement's first call: reports an error
+/// an earlier statement could not; inside a transaction, joins it;
+/// otherwise, for the functions that change models (`writes`), writes what
+/// earlier statements learned but could not write, so that a write that
+/// keeps failing fails a statement instead of piling up in memory (a lock
+/// held elsewhere is waited out, not reported).
+fn enter_statement(ctx: Ctx, reg: &Shared, writes: bool) -> Result<(*mut sqlite3, bool)> {
     let db = ctx.db();
+    let mut first = false;
     let scope = ffi::stmt_scoped(ctx, STMT_KEY, || {
-        if let Ok(mut r) = reg.try_borrow_mut() {
+        first = true;
+        if let Some(mut r) = reg.lock() {
             r.check_data_version(db);
         }
         StmtScope {
             reg: reg.clone(),
             db,
             read_only: ffi::db_readonly(db, "main"),
+            joined: !ffi::autocommit(db) || ffi::writer_running(db),
         }
     });
     // SAFETY: SQLite keeps the scope until the statement ends (null if it
     // could not store it).
-    let read_only = match unsafe { scope.as_ref() } {
-        Some(s) => s.read_only,
-        None => ffi::db_readonly(db, "main"),
+    let (read_only, joined) = match unsafe { scope.as_ref() } {
+        Some(s) => (s.read_only, s.joined),
+        None => (ffi::db_readonly(db, "main"), false),
     };
-    (db, read_only)
+    if first {
+        let (is_joined, pending) = {
+            let mut r = borrow("drain", reg)?;
+            if let Some((code, why)) = r.deferred.take() {
+                return Err(Error::with_code(code, why));
+            }
+            (r.joined.is_some(), r.has_dirty(is_function_owned))
+        };
+        if writes && !read_only {
+            if joined {
+                if !is_joined {
+                    exec(db, JOIN_SQL)?;
+                }
+            } else if pending && let (Err(e), _) = write_models(db, reg) {
+                if !is_lock(&e) {
+                    return Err(Error::with_code(
+                        e.code,
+                        format!(
+                            "what earlier statements learned is not saved yet and cannot be: {}",
+                            e.msg
+                        ),
+                    ));
+                }
+            }
+        }
+    }
+    Ok((db, read_only))
 }
 
 /// The error of a function that writes models, on a read-only database.
@@ -151,8 +233,8 @@ fn named(func: &str, e: Error) -> Error {
     }
 }
 
-fn borrow<'a>(func: &str, reg: &'a Shared) -> Result<std::cell::RefMut<'a, Registry>> {
-    reg.try_borrow_mut().map_err(|_| {
+fn borrow<'a>(func: &str, reg: &'a Shared) -> Result<store::Guard<'a>> {
+    reg.lock().ok_or_else(|| {
         Error::new(format!(
             "{func}: called while the drain models are busy (re-entrant call)"
         ))
@@ -171,7 +253,7 @@ fn drain_template_inner(ctx: Ctx, args: &[*mut sqlite3_value], reg: &Shared) -> 
             "drain_template: partitions starting with '{INGEST_PREFIX}' belong to otlp_ingest; train them through it"
         );
     }
-    let (db, read_only) = enter_statement(ctx, reg);
+    let (db, read_only) = enter_statement(ctx, reg, true)?;
     if read_only {
         bail!(
             "drain_template: the database is read-only (opened read-only, ?mode=ro or a read-only file), \
@@ -184,6 +266,8 @@ fn drain_template_inner(ctx: Ctx, args: &[*mut sqlite3_value], reg: &Shared) -> 
         return Ok(());
     };
     let mut r = borrow("drain_template", reg)?;
+    r.part(db, partition)?;
+    r.changing(partition);
     let part = r.part(db, partition)?;
     let t = part.drain.train(&body);
     part.note(&t);
@@ -201,7 +285,7 @@ fn drain_match_inner(ctx: Ctx, args: &[*mut sqlite3_value], reg: &Shared) -> Res
         ctx.null();
         return Ok(());
     };
-    let (db, _) = enter_statement(ctx, reg);
+    let (db, _) = enter_statement(ctx, reg, false)?;
     let mut r = borrow("drain_match", reg)?;
     let part = r.part(db, partition)?;
     match part
@@ -256,6 +340,7 @@ fn drain_configure(ctx: Ctx, args: &[*mut sqlite3_value], reg: &Shared) -> Resul
 fn drain_configure_inner(ctx: Ctx, args: &[*mut sqlite3_value], reg: &Shared) -> Result<()> {
     let db = ctx.db();
     refuse_read_only("drain_configure", db)?;
+    enter_statement(ctx, reg, true)?;
     store::ensure_schema(db)?;
     if args.len() == 1 {
         let cfg = config_arg("drain_configure", Arg(args[0]), 1, &DrainConfig::default())?;
@@ -282,6 +367,8 @@ fn drain_configure_inner(ctx: Ctx, args: &[*mut sqlite3_value], reg: &Shared) ->
         &store::default_config(db)?,
     )?;
     let mut r = borrow("drain_configure", reg)?;
+    r.part(db, partition)?;
+    r.changing(partition);
     let part = r.part(db, partition)?;
     if !part.drain.is_empty() && part.drain.config() != &cfg {
         bail!(
@@ -320,7 +407,9 @@ fn drain_reset_inner(ctx: Ctx, args: &[*mut sqlite3_value], reg: &Shared) -> Res
     let partition = partition_arg("drain_reset", args, 1)?;
     let db = ctx.db();
     refuse_read_only("drain_reset", db)?;
+    enter_statement(ctx, reg, true)?;
     let mut r = borrow("drain_reset", reg)?;
+    r.changing(partition);
     // (without loading the model: a partition whose rows cannot be read
     // can be reset)
     let n = r.reset(db, partition)?;
@@ -347,38 +436,87 @@ impl WriteTable for SyncTable {
             reg: aux.clone(),
         })
     }
-    fn insert(&mut self, _values: &[*mut sqlite3_value]) -> Result<()> {
-        store::ensure_schema(self.db)?;
-        let mut r = borrow(Self::NAME, &self.reg)?;
-        let written = r.flush(self.db, is_function_owned)?;
-        r.written_in_txn.extend(written);
-        Ok(())
+    /// `op`: 'join' (the drain functions take part in the transaction: see
+    /// StmtScope) or 'flush' (write what they changed, now).
+    fn insert(&mut self, values: &[*mut sqlite3_value]) -> Result<()> {
+        let op = match values.first().map(|&v| Arg(v)) {
+            Some(a) if a.kind() == Kind::Text => a.str(Self::NAME, 1)?,
+            _ => "",
+        };
+        match op {
+            "join" | "flush" => store::ensure_schema(self.db)?,
+            _ => bail!("{}: op must be 'flush' or 'join'", Self::NAME),
+        }
+        if op == "join" {
+            borrow(Self::NAME, &self.reg)?.join();
+            Ok(())
+        } else {
+            self.flush()
+        }
+    }
+    /// (DDL is not allowed here: the tables were made at the join.)
+    fn sync(&mut self) -> Result<()> {
+        let joined = borrow(Self::NAME, &self.reg)?.joined.is_some();
+        if joined { self.flush() } else { Ok(()) }
     }
     fn commit(&mut self) -> Result<()> {
-        if let Ok(mut r) = self.reg.try_borrow_mut() {
+        let db = self.db;
+        self.reg.after(move |r| {
             r.written_in_txn.clear();
+            r.leave(true);
             // The file changed by this commit is what the models hold: keep
             // them (without this, the next statement would reload every
             // model from the file).
-            r.note_own_commit(self.db);
-        }
+            r.note_own_commit(db);
+        });
         Ok(())
     }
     fn rollback(&mut self) -> Result<()> {
-        if let Ok(mut r) = self.reg.try_borrow_mut() {
-            let names = std::mem::take(&mut r.written_in_txn);
-            r.forget(&names);
-        }
+        self.reg.after(|r| {
+            let written = std::mem::take(&mut r.written_in_txn);
+            if r.own_write {
+                // A statement-end write that was its own transaction: the
+                // statements that learned it have returned; keep it dirty.
+                r.requeue(written);
+            } else {
+                let names: Vec<String> = written.into_keys().collect();
+                r.forget(&names);
+            }
+            r.leave(false);
+        });
         Ok(())
     }
-    fn rollback_to(&mut self, _level: c_int) -> Result<()> {
-        // What was written since the savepoint is gone from the file: reload
-        // those models (conservatively, all written in this transaction).
-        if let Ok(mut r) = self.reg.try_borrow_mut() {
-            let names: Vec<String> = r.written_in_txn.iter().cloned().collect();
-            r.forget(&names);
-        }
+    fn savepoint(&mut self, level: c_int) -> Result<()> {
+        self.reg.after(move |r| r.savepoint(level));
         Ok(())
+    }
+    fn release(&mut self, level: c_int) -> Result<()> {
+        self.reg.after(move |r| r.release(level));
+        Ok(())
+    }
+    fn rollback_to(&mut self, level: c_int) -> Result<()> {
+        self.reg.after(move |r| {
+            if r.joined.is_some() {
+                r.rollback_to(level);
+            } else {
+                // What was written since the savepoint is gone from the
+                // file: reload those models (the file still holds what
+                // earlier statements of the transaction wrote).
+                let names: Vec<String> = r.written_in_txn.keys().cloned().collect();
+                r.forget(&names);
+            }
+        });
+        Ok(())
+    }
+}
+
+impl SyncTable {
+    fn flush(&mut self) -> Result<()> {
+        let mut r = borrow(Self::NAME, &self.reg)?;
+        let mut written = std::mem::take(&mut r.written_in_txn);
+        let result = r.flush(self.db, is_function_owned, &mut written);
+        r.written_in_txn = written;
+        result
     }
 }
 

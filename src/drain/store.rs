@@ -8,8 +8,9 @@
 //! write, rolls back, or another connection commits to the file; it is then
 //! reloaded on next use.
 
-use std::cell::RefCell;
-use std::collections::BTreeSet;
+use std::cell::{RefCell, RefMut};
+use std::collections::{BTreeMap, BTreeSet};
+use std::ffi::c_int;
 
 use ahash::{AHashMap as HashMap, AHashSet as HashSet};
 use std::rc::Rc;
@@ -104,16 +105,142 @@ impl Part {
     }
 }
 
+/// What a flush wrote of one partition and cleared from its dirty sets: put
+/// back with [`Registry::requeue`] when the transaction that wrote it rolls
+/// back but the models must keep what they learned.
+#[derive(Default)]
+pub struct Unsaved {
+    dirty: HashSet<u64>,
+    resized: HashSet<u64>,
+    deleted: HashSet<u64>,
+    /// Whether the partition row existed before the write.
+    stored_before: bool,
+}
+
+impl Unsaved {
+    fn absorb(&mut self, o: Unsaved) {
+        self.dirty.extend(o.dirty);
+        self.resized.extend(o.resized);
+        self.deleted.extend(o.deleted);
+        self.stored_before &= o.stored_before;
+    }
+}
+
 #[derive(Default)]
 pub struct Registry {
     parts: HashMap<String, Part>,
     /// `PRAGMA data_version` when models were last known to match the file.
     data_version: Option<u32>,
-    /// Partitions written by the drain functions in the current transaction.
-    pub written_in_txn: BTreeSet<String>,
+    /// What the drain functions wrote in the current transaction, by
+    /// partition (otelcat_drain_sync keeps it until commit or rollback).
+    pub written_in_txn: BTreeMap<String, Unsaved>,
+    /// Set while a statement-end write runs as its own transaction (no
+    /// user transaction, no other writing statement): a rollback of it
+    /// puts what it wrote back in the dirty sets instead of dropping the
+    /// models, since the statements that learned it have returned.
+    pub own_write: bool,
+    /// An error a statement-end write could not report: the next drain
+    /// function call reports it.
+    pub deferred: Option<(c_int, String)>,
+    /// Set while otelcat_drain_sync takes part in the transaction (a drain
+    /// function ran inside BEGIN … COMMIT or inside another writing
+    /// statement): what the functions change is written at its commit.
+    pub joined: Option<Joined>,
 }
 
-pub type Shared = Rc<RefCell<Registry>>;
+/// The drain functions' part in a transaction they joined: the partitions
+/// they changed (dropped from memory if it rolls back) and, per open
+/// savepoint, each partition as it was before the savepoint's first change
+/// of it (put back if it rolls back to the savepoint).
+#[derive(Default)]
+pub struct Joined {
+    touched: BTreeSet<String>,
+    layers: Vec<Layer>,
+    /// (layer count, partition) of the last [`Registry::changing`] call:
+    /// most calls change the partition the previous one did.
+    last: Option<(usize, String)>,
+}
+
+struct Layer {
+    level: c_int,
+    snapshots: HashMap<String, Option<Snapshot>>,
+}
+
+/// The models of a connection, shared by the drain functions and
+/// otlp_ingest. SQLite may roll a transaction back from inside a write
+/// that holds the registry (a nested statement that fills the disk rolls
+/// back at once): a change that must follow a rollback is then queued with
+/// [`Models::after`] and made by the holder when it lets go
+/// ([`Guard`]'s drop), never skipped.
+pub struct Models {
+    reg: RefCell<Registry>,
+    #[allow(clippy::type_complexity)]
+    queued: RefCell<Vec<Box<dyn FnOnce(&mut Registry)>>>,
+}
+
+pub type Shared = Rc<Models>;
+
+/// The registry, held; queued changes are made when it is released.
+pub struct Guard<'a> {
+    reg: Option<RefMut<'a, Registry>>,
+    queued: &'a RefCell<Vec<Box<dyn FnOnce(&mut Registry)>>>,
+}
+
+impl std::ops::Deref for Guard<'_> {
+    type Target = Registry;
+    fn deref(&self) -> &Registry {
+        self.reg.as_ref().expect("held until dropped")
+    }
+}
+
+impl std::ops::DerefMut for Guard<'_> {
+    fn deref_mut(&mut self) -> &mut Registry {
+        self.reg.as_mut().expect("held until dropped")
+    }
+}
+
+impl Drop for Guard<'_> {
+    fn drop(&mut self) {
+        if let Some(reg) = self.reg.as_mut() {
+            loop {
+                let fs = std::mem::take(&mut *self.queued.borrow_mut());
+                if fs.is_empty() {
+                    break;
+                }
+                for f in fs {
+                    f(reg);
+                }
+            }
+        }
+    }
+}
+
+impl Models {
+    pub fn new() -> Shared {
+        Rc::new(Models {
+            reg: RefCell::new(Registry::default()),
+            queued: RefCell::new(Vec::new()),
+        })
+    }
+
+    /// The registry, or `None` while another call holds it (a re-entrant
+    /// call).
+    pub fn lock(&self) -> Option<Guard<'_>> {
+        let reg = self.reg.try_borrow_mut().ok()?;
+        Some(Guard {
+            reg: Some(reg),
+            queued: &self.queued,
+        })
+    }
+
+    /// Makes `f` now, or when the call holding the registry lets it go.
+    pub fn after(&self, f: impl FnOnce(&mut Registry) + 'static) {
+        match self.lock() {
+            Some(mut g) => f(&mut g),
+            None => self.queued.borrow_mut().push(Box::new(f)),
+        }
+    }
+}
 
 fn table_exists(db: *mut sqlite3, name: &str) -> Result<bool> {
     let mut st = Stmt::prepare(
@@ -186,10 +313,6 @@ pub fn default_config(db: *mut sqlite3) -> Result<DrainConfig> {
 }
 
 impl Registry {
-    pub fn shared() -> Shared {
-        Rc::new(RefCell::new(Registry::default()))
-    }
-
     /// Drops clean models when another connection committed to the file
     /// since they were loaded (they are reloaded on next use).
     pub fn check_data_version(&mut self, db: *mut sqlite3) {
@@ -249,10 +372,15 @@ impl Registry {
         Ok(self.parts.get_mut(name).expect("just inserted"))
     }
 
-    /// Writes the changed clusters of the partitions `owned` selects.
-    /// Returns the names written.
-    pub fn flush(&mut self, db: *mut sqlite3, owned: impl Fn(&str) -> bool) -> Result<Vec<String>> {
-        let mut written = Vec::new();
+    /// Writes the changed clusters of the partitions `owned` selects,
+    /// adding what each partition had to write to `written` as soon as it
+    /// is written (so that a failure part-way leaves `written` exact).
+    pub fn flush(
+        &mut self,
+        db: *mut sqlite3,
+        owned: impl Fn(&str) -> bool,
+        written: &mut BTreeMap<String, Unsaved>,
+    ) -> Result<()> {
         let names: Vec<String> = self
             .parts
             .iter()
@@ -260,7 +388,7 @@ impl Registry {
             .map(|(n, _)| n.clone())
             .collect();
         if names.is_empty() {
-            return Ok(written);
+            return Ok(());
         }
         let mut put_part = Stmt::prepare(db, PUT_PARTITION)?;
         let mut put = Stmt::prepare(db, PUT_CLUSTER)?;
@@ -303,14 +431,54 @@ impl Registry {
                 resize.bind_i64(4, c.last_used() as i64)?;
                 resize.run()?;
             }
+            let unsaved = Unsaved {
+                dirty: std::mem::take(&mut part.dirty),
+                resized: std::mem::take(&mut part.resized),
+                deleted: std::mem::take(&mut part.deleted),
+                stored_before: part.stored,
+            };
             part.stored = true;
-            part.dirty.clear();
-            part.resized.clear();
-            part.deleted.clear();
             part.last_dirty = u64::MAX;
-            written.push(name);
+            match written.get_mut(&name) {
+                Some(u) => u.absorb(unsaved),
+                None => {
+                    written.insert(name, unsaved);
+                }
+            }
         }
-        Ok(written)
+        Ok(())
+    }
+
+    /// Puts what `written` wrote back into the dirty sets of the models
+    /// still loaded: the write was rolled back, the learning is kept and
+    /// written again by the next flush. A cluster deleted since stays
+    /// deleted; one changed since stays dirty.
+    pub fn requeue(&mut self, written: BTreeMap<String, Unsaved>) {
+        for (name, u) in written {
+            let Some(part) = self.parts.get_mut(&name) else {
+                continue;
+            };
+            for id in u.deleted {
+                part.dirty.remove(&id);
+                part.resized.remove(&id);
+                part.deleted.insert(id);
+            }
+            for id in u.dirty {
+                if !part.deleted.contains(&id) {
+                    part.resized.remove(&id);
+                    part.dirty.insert(id);
+                }
+            }
+            for id in u.resized {
+                if !part.deleted.contains(&id) && !part.dirty.contains(&id) {
+                    part.resized.insert(id);
+                }
+            }
+            if !u.stored_before {
+                part.stored = false;
+            }
+            part.last_dirty = u64::MAX;
+        }
     }
 
     pub fn has_dirty(&self, owned: impl Fn(&str) -> bool) -> bool {
@@ -382,7 +550,125 @@ impl Registry {
         Ok(held.unwrap_or(0))
     }
 
-    /// Snapshot of a loaded partition (for savepoints of otlp_ingest).
+    /// Notes that the drain functions are about to change partition `name`
+    /// (train it, configure it, reset it) inside a transaction they joined:
+    /// a rollback drops it from memory, a rollback to a savepoint opened
+    /// since puts back the model as it was. No-op outside such a
+    /// transaction.
+    pub fn changing(&mut self, name: &str) {
+        let Some(j) = self.joined.as_ref() else {
+            return;
+        };
+        let depth = j.layers.len();
+        if j.last
+            .as_ref()
+            .is_some_and(|(d, n)| *d == depth && n == name)
+        {
+            return;
+        }
+        let needs_snapshot = j
+            .layers
+            .last()
+            .is_some_and(|l| !l.snapshots.contains_key(name));
+        let snap = if needs_snapshot {
+            self.snapshot(name)
+        } else {
+            None
+        };
+        let j = self.joined.as_mut().expect("checked above");
+        if needs_snapshot && let Some(top) = j.layers.last_mut() {
+            top.snapshots.insert(name.to_string(), snap);
+        }
+        if !j.touched.contains(name) {
+            j.touched.insert(name.to_string());
+        }
+        j.last = Some((depth, name.to_string()));
+    }
+
+    /// otelcat_drain_sync joined the transaction.
+    pub fn join(&mut self) {
+        if self.joined.is_none() {
+            self.joined = Some(Joined::default());
+        }
+    }
+
+    /// A savepoint opened in a joined transaction.
+    pub fn savepoint(&mut self, level: c_int) {
+        self.release(level);
+        if let Some(j) = self.joined.as_mut() {
+            j.layers.push(Layer {
+                level,
+                snapshots: HashMap::new(),
+            });
+            j.last = None;
+        }
+    }
+
+    /// Savepoints at `level` and above released: their snapshots go to the
+    /// layer below (the older snapshot of a partition wins).
+    pub fn release(&mut self, level: c_int) {
+        let Some(j) = self.joined.as_mut() else {
+            return;
+        };
+        while j.layers.last().is_some_and(|l| l.level >= level) {
+            let top = j.layers.pop().expect("non-empty");
+            if let Some(below) = j.layers.last_mut() {
+                for (name, snap) in top.snapshots {
+                    below.snapshots.entry(name).or_insert(snap);
+                }
+            }
+        }
+        j.last = None;
+    }
+
+    /// Rolled back to the savepoint at `level`: the models changed since
+    /// are put back as they were then. A savepoint older than the join:
+    /// everything the functions changed in the transaction is dropped
+    /// (reloaded from the file, which SQLite has put back).
+    pub fn rollback_to(&mut self, level: c_int) {
+        let Some(mut j) = self.joined.take() else {
+            return;
+        };
+        let mut restore = Vec::new();
+        while j.layers.last().is_some_and(|l| l.level > level) {
+            restore.push(j.layers.pop().expect("non-empty").snapshots);
+        }
+        match j.layers.last_mut() {
+            Some(top) if top.level == level => restore.push(std::mem::take(&mut top.snapshots)),
+            Some(_) => {}
+            None => {
+                let names: Vec<String> = std::mem::take(&mut j.touched).into_iter().collect();
+                self.forget(&names);
+            }
+        }
+        j.last = None;
+        // Newest first, so that the oldest snapshot of a partition wins.
+        for snapshots in restore {
+            for (name, snap) in snapshots {
+                let restored = match snap {
+                    Some(s) => self.restore(&name, s).is_ok(),
+                    None => false,
+                };
+                if !restored {
+                    self.forget([&name]);
+                }
+            }
+        }
+        self.joined = Some(j);
+    }
+
+    /// The joined transaction ended: rolled back (`committed` false) drops
+    /// the models it changed.
+    pub fn leave(&mut self, committed: bool) {
+        if let Some(j) = self.joined.take()
+            && !committed
+        {
+            let names: Vec<String> = j.touched.into_iter().collect();
+            self.forget(&names);
+        }
+    }
+
+    /// Snapshot of a loaded partition (for savepoints).
     pub fn snapshot(&self, name: &str) -> Option<Snapshot> {
         self.parts.get(name).map(|p| Snapshot {
             config: p.drain.config().clone(),
