@@ -1,7 +1,10 @@
-"""examples/receiver (OTLP/HTTP) over real HTTP: responses as the OTLP/HTTP
-spec says, encodings, limits, batching with a savepoint per request, and
-shutdown that loses no acknowledged request. Also defines Receiver, which
-test_clients.py uses."""
+"""OTLP/HTTP over real HTTP, through examples/receiver/receiver.py (the
+`make receiver` entry point, a thin wrapper around `otelcat serve` with gRPC
+off): responses as the OTLP/HTTP specification says, encodings, limits,
+batching, a database locked by another writer, and shutdown that loses no
+acknowledged request. Also defines Receiver, Tmp, post, parse_status and
+catalog, which test_clients.py and test_serve.py use (test_serve.py covers
+gRPC, TLS, tokens and the rest of otelcat serve)."""
 import ctypes
 import gzip
 import http.client
@@ -11,6 +14,7 @@ import re
 import shutil
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -46,27 +50,32 @@ def die_with_parent():
 
 
 class Receiver:
-    """receiver.py in a child process on a free port (--port 0: it prints the
-    port it got), against db. stop() sends SIGTERM and returns the exit code."""
+    """receiver.py in a child process on free ports (--port 0: it prints the
+    ports it got), against db. stop() sends SIGTERM and returns the exit
+    code. cmd and env replace the command line and the environment (see
+    test_serve.Serve)."""
 
-    def __init__(self, db, *args, python=None):
+    def __init__(self, db, *args, python=None, cmd=None, env=None):
         self.db = db
         self.log_path = db + ".receiver.log"
         self.log = open(self.log_path, "w+")
-        self.proc = subprocess.Popen([python or sys.executable, RECEIVER, "--db", db, "--port", "0", *args],
-                                     stdin=subprocess.DEVNULL, stdout=self.log, stderr=subprocess.STDOUT,
-                                     preexec_fn=die_with_parent)
-        end = time.monotonic() + 20
+        cmd = cmd or [python or sys.executable, RECEIVER, "--db", db, "--port", "0", *args]
+        self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=self.log, stderr=subprocess.STDOUT,
+                                     preexec_fn=die_with_parent, env=env)
+        end = time.monotonic() + 30
         while True:
-            m = re.search(r"listening on http://[^:]+:(\d+)", self.output())
-            if m:
-                self.port = int(m.group(1))
+            out = self.output()
+            if "otelcat serve: db " in out:  # printed once every listener is up
                 break
             if self.proc.poll() is not None or time.monotonic() > end:
                 self.kill()
-                raise AssertionError(f"receiver did not start:\n{self.output()}")
+                raise AssertionError(f"receiver did not start:\n{out}")
             time.sleep(0.02)
-        self.url = f"http://127.0.0.1:{self.port}"
+        http = re.search(r"listening on (https?)://[^ ]+:(\d+) \(OTLP/HTTP\)", out)
+        grpc = re.search(r"listening on grpcs?://[^ ]+:(\d+) \(OTLP/gRPC\)", out)
+        self.port = int(http.group(2)) if http else None
+        self.url = f"{http.group(1)}://127.0.0.1:{self.port}" if http else None
+        self.grpc_port = int(grpc.group(1)) if grpc else None
 
     def output(self):
         with open(self.log_path) as f:
@@ -108,9 +117,10 @@ def post(url, body, ctype=JSON, headers=None, method="POST", timeout=30):
             return e.code, e.headers, e.read()
 
 
-def parse_status(body):
-    """A protobuf google.rpc.Status: {field number: value} for code (1) and message (2)."""
-    out, i = {}, 0
+def parse_proto(body):
+    """[(field number, value)] of a protobuf message: ints for varints,
+    bytes for length-delimited fields."""
+    out, i = [], 0
 
     def varint():
         nonlocal i
@@ -126,13 +136,27 @@ def parse_status(body):
     while i < len(body):
         key = varint()
         if key & 7 == 0:
-            out[key >> 3] = varint()
+            out.append((key >> 3, varint()))
         elif key & 7 == 2:
             n = varint()
-            out[key >> 3] = body[i:i + n].decode()
+            out.append((key >> 3, body[i:i + n]))
             i += n
         else:
             raise AssertionError(f"unexpected wire type in {body!r}")
+    return out
+
+
+def parse_status(body):
+    """A protobuf google.rpc.Status: {1: code, 2: message, 3: [(type_url, value bytes)]}."""
+    out = {1: 0, 3: []}
+    for num, v in parse_proto(body):
+        if num == 2:
+            out[2] = v.decode()
+        elif num == 3:
+            any_ = dict(parse_proto(v))
+            out[3].append((any_[1].decode(), any_.get(2, b"")))
+        else:
+            out[num] = v
     return out
 
 
@@ -212,15 +236,24 @@ class TestResponses(Tmp):
         st = parse_status(body)
         self.assertEqual(st[1], 3)
         self.assertTrue(st[2].startswith("otlp_ingest: invalid OTLP/protobuf traces request at byte "), st)
+        # The Status carries a google.rpc.BadRequest naming the payload.
+        self.assertEqual([u for u, _ in st[3]], ["type.googleapis.com/google.rpc.BadRequest"])
+        violation = dict(parse_proto(dict(parse_proto(st[3][0][1]))[1]))
+        self.assertEqual((violation[1], violation[2].decode()), (b"payload", st[2]))
         status, headers, body = post(r.url + "/v1/traces", b'{"resourceSpans": [{"scopeSpans": 7}]}', JSON)
         self.assertEqual((status, headers["Content-Type"]), (400, JSON))
         st = json.loads(body)
         self.assertEqual(st["code"], 3)
         self.assertRegex(st["message"], r"^otlp_ingest: invalid OTLP/JSON at line 1 column \d+")
         # The payload must be the path's signal.
+        # ...said in HTTP terms (the extension speaks of its signal column).
         status, _, body = post(r.url + "/v1/logs", fixture("trace.json"), JSON)
         self.assertEqual(status, 400)
-        self.assertIn("holds another signal than 'logs'", json.loads(body)["message"])
+        st = json.loads(body)
+        self.assertEqual(st["message"], "the JSON payload holds another signal than logs: send traces to /v1/traces, "
+                                        "metrics to /v1/metrics and logs to /v1/logs")
+        self.assertEqual(st["details"], [{"@type": "type.googleapis.com/google.rpc.BadRequest",
+                                          "fieldViolations": [{"field": "payload", "description": st["message"]}]}])
         self.assertEqual(post(r.url + "/v1/logs", fixture("trace.pb"), PB)[0], 400)
         self.assertEqual(post(r.url + "/v1/traces", b"", JSON)[0], 400)
         self.stop(r)
@@ -274,12 +307,19 @@ class TestResponses(Tmp):
             s.sendall(f"POST /v1/logs HTTP/1.1\r\nHost: x\r\nContent-Type: {JSON}\r\nContent-Length: {limit + 1}\r\n"
                       "Expect: 100-continue\r\n\r\n".encode())
             self.assertTrue(s.recv(4096).startswith(b"HTTP/1.1 413 "))
-        # A small body that inflates past the extension's 64 MiB is refused too.
-        bomb = gzip.compress(b" " * ((64 << 20) + 1), 1)
-        self.assertLess(len(bomb), limit)
-        status, _, body = post(r.url + "/v1/logs", bomb, JSON, {"Content-Encoding": "gzip"})
-        self.assertEqual(status, 413)
-        self.assertIn("max_payload_bytes", json.loads(body)["message"])
+        # A small body that inflates past the limit is refused too (a gzip
+        # bomb is inflated no further than the limit), gzip or deflate.
+        for coding, bomb in (("gzip", gzip.compress(b" " * (limit + 1), 9)), ("deflate", zlib.compress(b" " * (8 * limit), 9))):
+            with self.subTest(coding):
+                self.assertLess(len(bomb), limit // 100)
+                status, _, body = post(r.url + "/v1/logs", bomb, JSON, {"Content-Encoding": coding})
+                self.assertEqual(status, 413)
+                self.assertEqual(json.loads(body)["message"], f"the {coding} body inflates to more than the limit of {limit} bytes")
+        # Inflating to exactly the limit is fine; gzip members one after another are read whole.
+        at_limit = fixture("logs.json").ljust(limit)
+        self.assertEqual(post(r.url + "/v1/logs", gzip.compress(at_limit), JSON, {"Content-Encoding": "gzip"})[0], 200)
+        two = gzip.compress(fixture("logs.json")[:50]) + gzip.compress(fixture("logs.json")[50:])
+        self.assertEqual(post(r.url + "/v1/logs", two, JSON, {"Content-Encoding": "gzip"})[0], 200)
         self.stop(r)
 
     def test_expect_100_continue(self):
@@ -384,6 +424,73 @@ class TestBatching(Tmp):
 def json_logs(body):
     return json.dumps({"resourceLogs": [{"resource": {"attributes": [{"key": "service.name", "value": {"stringValue": "svc"}}]},
                                          "scopeLogs": [{"logRecords": [{"severityNumber": 9, "body": {"stringValue": body}}]}]}]})
+
+
+class TestLockedCatalog(Tmp):
+    def test_another_writer_holding_the_lock_past_the_busy_timeout_fails_nothing(self):
+        # Until otelcat serve, the receiver answered 503 "database is locked"
+        # once another writer had held the lock for --busy-timeout-ms. Now
+        # requests wait (up to --request-timeout) and are stored in order.
+        r = self.start("--busy-timeout-ms", "300", "--request-timeout", "30")
+        self.assertEqual(post(r.url + "/v1/traces", traces([span("first")]))[0], 200)
+        holder = sqlite3.connect(self.db, isolation_level=None)
+        holder.execute("BEGIN IMMEDIATE")
+        statuses = {}
+        ts = [threading.Thread(target=lambda i=i: statuses.__setitem__(i, post(r.url + "/v1/traces", traces([span(f"s{i}")]))[0]))
+              for i in range(6)]
+        for t in ts:
+            t.start()
+        time.sleep(2.0)  # the lock is held for more than six busy timeouts
+        self.assertEqual(statuses, {}, "answered while another writer held the lock")
+        self.assertTrue(all(t.is_alive() for t in ts))
+        holder.execute("COMMIT")
+        holder.close()
+        for t in ts:
+            t.join(30)
+        self.assertEqual(statuses, {i: 200 for i in range(6)})
+        out = self.stop(r)
+        self.assertIn("the catalog is locked by another writer", out)
+        self.assertEqual(catalog(self.db)["spans"], sorted([("first", "Server", 1, 0, 0)] +
+                                                           [(f"s{i}", "Server", 1, 0, 0) for i in range(6)], key=repr))
+
+
+class TestMakeReceiver(Tmp):
+    def test_make_receiver_db_serves_otlp_http_until_sigterm(self):
+        log = open(os.path.join(self.dir, "make.log"), "w+")
+        p = subprocess.Popen(["make", "-s", "--no-print-directory", "receiver", f"DB={self.db}", "PORT=0"], cwd=ROOT,
+                             stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+                             preexec_fn=die_with_parent)
+        def text():
+            with open(log.name) as f:
+                return f.read()
+
+        try:
+            end = time.monotonic() + 60
+            while not (m := re.search(r"listening on http://127\.0\.0\.1:(\d+)", text())):
+                self.assertIsNone(p.poll(), text())
+                self.assertLess(time.monotonic(), end, text())
+                time.sleep(0.05)
+            self.assertNotIn("grpc", text())  # HTTP only, and no warning about grpcio
+            self.assertEqual(post(f"http://127.0.0.1:{m.group(1)}/v1/traces", fixture("trace.pb"), PB)[0], 200)
+        finally:
+            # SIGTERM to the receiver (make's child: the recipe execs it); make exits with its status.
+            with open(f"/proc/{p.pid}/task/{p.pid}/children") as f:
+                children = [int(c) for c in f.read().split()]
+            for c in children:
+                os.kill(c, signal.SIGTERM)
+            try:
+                self.assertEqual(p.wait(30), 0, text())
+            finally:
+                if p.poll() is None:
+                    os.killpg(p.pid, signal.SIGKILL)
+                log.close()
+        self.assertEqual(catalog(self.db)["spans"], [("I'm a server span", "Server", 1, 0, 0)])
+
+    def test_make_receiver_without_db_says_how(self):
+        p = subprocess.run(["make", "-s", "--no-print-directory", "receiver"], cwd=ROOT, capture_output=True, text=True,
+                           timeout=120)
+        self.assertEqual(p.returncode, 2)
+        self.assertIn("usage: make receiver DB=path/to/catalog.db", p.stderr)
 
 
 class TestShutdown(Tmp):
