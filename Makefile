@@ -18,7 +18,7 @@ NPM     ?= npm
 EXT     := dist/otelcat.so
 SOURCES := $(shell find src vendor -name '*.rs') Cargo.toml Cargo.lock build.rs $(wildcard sql/*.sql)
 
-.PHONY: all test test-rust test-sql test-python test-node torture bench bench-drain bench-queries bench-ingest bench-hostile clean venv receiver demo explore cookbook \
+.PHONY: all bench-serve test test-rust test-sql test-python test-node torture bench bench-drain bench-queries bench-ingest bench-hostile clean venv receiver demo explore cookbook \
 	wheel npm packages dist version
 
 # The version: Cargo.toml's, the one place it is written (packages stamp it).
@@ -67,8 +67,8 @@ TORTURE_S ?= 60
 torture: $(EXT) $(VENV)/.ok
 	TORTURE_N=$(TORTURE_N) TORTURE_S=$(TORTURE_S) $(if $(TORTURE_SEED),TORTURE_SEED=$(TORTURE_SEED)) $(PY) tests/run_tests.py test_crash
 
-test-node: $(EXT) tests/node/node_modules/.ok
-	cd tests/node && SYSPY=$(SYSPY) $(NODE) --test test.mjs clients.test.mjs
+test-node: $(EXT) $(VENV)/.ok tests/node/node_modules/.ok
+	cd tests/node && SYSPY=$(SYSPY) VENVPY=$(abspath $(PY)) $(NODE) --test test.mjs clients.test.mjs serve.test.mjs
 
 version:
 	@echo $(VERSION)
@@ -112,7 +112,7 @@ bench-drain: $(EXT)
 bench-queries: $(EXT)
 	$(SYSPY) bench/bench_queries.py
 
-# OTLP/HTTP receiver in the foreground: make receiver DB=catalog.db [PORT=4318]
+# OTLP/HTTP receiver in the foreground (otelcat serve, HTTP only): make receiver DB=catalog.db [PORT=4318]
 receiver: $(EXT)
 	@if [ -z "$(DB)" ]; then echo "usage: make receiver DB=path/to/catalog.db [PORT=4318]" >&2; exit 2; fi
 	exec $(SYSPY) examples/receiver/receiver.py --db "$(DB)" $(if $(PORT),--port $(PORT))
@@ -139,6 +139,10 @@ bench-ingest: $(EXT) $(GEN) $(BASELINE)
 # What one adversarial payload costs per byte against the workload (docs/BENCHMARKS.md).
 bench-hostile: $(EXT) $(GEN)
 	$(SYSPY) bench/bench_hostile.py
+
+# otelcat serve under 16 concurrent clients over gRPC and HTTP (needs the venv: grpcio)
+bench-serve: $(EXT) $(GEN) $(VENV)/.ok
+	$(PY) bench/bench_serve.py
 
 # docs/cookbook.md from demo.db (run make demo first)
 cookbook: $(EXT)
