@@ -259,6 +259,18 @@ class TestResponses(Tmp):
         self.stop(r)
         self.assertEqual(catalog(self.db)["spans"], [])
 
+    def test_the_answer_shown_in_docs_serve_md(self):
+        with open(os.path.join(ROOT, "docs", "serve.md")) as f:
+            text = f.read()
+        m = re.search(r"\$ curl -s -H 'Content-Type: application/json' --data-binary @(\S+) "
+                      r"http://127\.0\.0\.1:4318(/v1/\w+)\n(.+)\n", text)
+        self.assertIsNotNone(m, "the curl example of docs/serve.md")
+        r = self.start()
+        with open(os.path.join(ROOT, m.group(1)), "rb") as f:
+            status, headers, body = post(r.url + m.group(2), f.read(), JSON)
+        self.assertEqual((status, headers["Content-Type"], body.decode()), (400, JSON, m.group(3)))
+        self.stop(r)
+
     def test_empty_requests_succeed(self):
         r = self.start()
         self.assertEqual(post(r.url + "/v1/metrics", b"", PB)[:3:2], (200, b""))

@@ -9,7 +9,6 @@ server with gRPC off) in test_receiver.py.
 
 The gRPC tests need grpcio (tests/requirements.txt); without it they skip
 and say why."""
-import gzip
 import http.client
 import json
 import os

@@ -5,11 +5,9 @@ import hmac
 import json
 import sys
 import threading
-import time
 import zlib
 
 MIB = 1 << 20
-SIGNALS = ("traces", "metrics", "logs")
 HTTP_PATHS = {"/v1/traces": "traces", "/v1/metrics": "metrics", "/v1/logs": "logs"}
 GRPC_METHODS = {
     "/opentelemetry.proto.collector.trace.v1.TraceService/Export": "traces",
@@ -19,7 +17,7 @@ GRPC_METHODS = {
 PROTOBUF, JSON = "application/x-protobuf", "application/json"
 
 # google.rpc.Code values.
-OK, INVALID_ARGUMENT, RESOURCE_EXHAUSTED, INTERNAL, UNAVAILABLE, UNAUTHENTICATED = 0, 3, 8, 13, 14, 16
+INVALID_ARGUMENT, RESOURCE_EXHAUSTED, INTERNAL, UNAVAILABLE, UNAUTHENTICATED = 3, 8, 13, 14, 16
 # The outcome of a job is an HTTP status; gRPC maps it (see serve_grpc).
 GRPC_CODE = {400: INVALID_ARGUMENT, 401: UNAUTHENTICATED, 413: RESOURCE_EXHAUSTED, 500: INTERNAL, 503: UNAVAILABLE}
 
@@ -223,7 +221,3 @@ class Budget:
     def release(self, n):
         with self.lock:
             self.used -= n
-
-
-def now():
-    return time.monotonic()

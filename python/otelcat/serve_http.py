@@ -16,9 +16,8 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from socketserver import _SocketWriter
 
-from .serve_common import (GRPC_CODE, HTTP_PATHS, INVALID_ARGUMENT, JSON, MIB, PROTOBUF, RESOURCE_EXHAUSTED,
-                           UNAUTHENTICATED, UNAVAILABLE, BodyError, details_for, http_message, inflate, log,
-                           status_json, status_proto)
+from .serve_common import (GRPC_CODE, HTTP_PATHS, INVALID_ARGUMENT, JSON, MIB, PROTOBUF, BodyError, details_for,
+                           http_message, inflate, log, status_json, status_proto)
 
 REASONS = {200: "OK", 400: "Bad Request", 401: "Unauthorized", 404: "Not Found", 405: "Method Not Allowed",
            408: "Request Timeout", 413: "Content Too Large", 414: "URI Too Long", 415: "Unsupported Media Type",
@@ -85,7 +84,7 @@ class Handler(BaseHTTPRequestHandler):
                 return
             getattr(self, "do_" + self.command)()
             self.wfile.flush()
-        except TimeoutError:
+        except (TimeoutError, socket.timeout):  # the same class since Python 3.10
             self.close_connection = True
             if self.app.verbose:
                 log(f"{self.address_string()}: request not received within its deadline; connection closed")
@@ -399,7 +398,7 @@ class HTTPFront(ThreadingHTTPServer):
 
     def handle_error(self, request, client_address):
         e = sys.exc_info()[1]
-        if isinstance(e, (ConnectionError, TimeoutError, ssl.SSLError)):
+        if isinstance(e, (ConnectionError, TimeoutError, socket.timeout, ssl.SSLError)):
             return  # the client went away
         super().handle_error(request, client_address)
 
@@ -407,6 +406,7 @@ class HTTPFront(ThreadingHTTPServer):
 def tls_context(cert, key):
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+    ctx.set_alpn_protocols(["http/1.1"])
     ctx.load_cert_chain(cert, key)
     return ctx
 

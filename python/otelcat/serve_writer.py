@@ -366,7 +366,7 @@ class Writer(threading.Thread):
         if pending:
             self.stats["batches"] += 1
             self.stats["requests"] += len(pending)
-        if self.verbose:
+        if self.verbose and pending:
             log(f"batch: {len(pending)} request(s) committed in {1000 * dt:.1f} ms")
         return True
 
