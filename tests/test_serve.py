@@ -546,6 +546,120 @@ class TestFairness(ServeTmp):
         self.assertEqual(spans(self.db), {"I'm a server span": 3})
 
 
+# --- the writer's lock handling, with a scripted connection -------------------------
+
+sys.path.insert(0, os.path.join(ROOT, "python"))
+from otelcat.serve_common import Job  # noqa: E402
+from otelcat.serve_writer import Writer  # noqa: E402
+
+
+def sqlite_error(code, message):
+    e = sqlite3.OperationalError(message)
+    e.sqlite_errorcode = code
+    return e
+
+
+class ScriptedDB:
+    """A stand-in for the writer's connection that fails as told: plan maps
+    (statement, nth time) to "busy" (SQLITE_BUSY, the transaction stays
+    open), "busy-rollback" (SQLITE_BUSY and SQLite rolled the transaction
+    back), "full" (SQLITE_FULL) or "bad" (a payload error). Records what
+    each commit made durable. These lock paths cannot be provoked at will
+    with SQLite in WAL mode (the writer takes the lock at BEGIN IMMEDIATE),
+    so the writer's answer to them is tested here."""
+
+    def __init__(self, plan):
+        self.plan, self.seen = plan, {}
+        self.in_transaction = False
+        self.staged, self.committed = [], []
+
+    def execute(self, sql, params=()):
+        op = sql.split()[0]
+        if op == "PRAGMA":
+            return self
+        self.seen[op] = self.seen.get(op, 0) + 1
+        what = self.plan.get((op, self.seen[op]))
+        if what in ("busy-rollback",):
+            self.in_transaction, self.staged = False, []
+        if what in ("busy", "busy-rollback"):
+            raise sqlite_error(5, "database is locked")
+        if what == "full":
+            raise sqlite_error(13, "database or disk is full")
+        if what == "bad":
+            raise sqlite_error(1, "otlp_ingest: invalid OTLP/protobuf traces request at byte 0: bad")
+        if op == "BEGIN":
+            self.in_transaction = True
+        elif op == "INSERT":
+            self.staged.append(params[0])
+        elif op == "COMMIT":
+            self.committed.append(list(self.staged))
+            self.staged, self.in_transaction = [], False
+        elif op == "ROLLBACK":
+            self.staged, self.in_transaction = [], False
+        return self
+
+    def close(self):
+        pass
+
+
+class TestWriterLocks(unittest.TestCase):
+    def run_writer(self, plan, n=5, deadline=30.0, **kw):
+        db = ScriptedDB(plan)
+        w = Writer(":memory:", None, **kw)
+        w.open = lambda: db
+        jobs = [Job(f"p{i}".encode(), "traces", False, time.monotonic() + deadline) for i in range(n)]
+        for j in jobs:  # all queued before the writer starts: one batch
+            w.submit(j)
+        w.start()
+        for j in jobs:
+            self.assertTrue(j.done.wait(30))
+        w.stop()
+        w.join(30)
+        self.assertFalse(w.is_alive())
+        return db, [j.code for j in jobs], w.stats
+
+    def everything_once_in_order(self, db, n=5):
+        return [p for batch in db.committed for p in batch] == [f"p{i}".encode() for i in range(n)]
+
+    def test_a_batch_rolled_back_by_a_lock_is_ingested_again_in_order(self):
+        db, codes, stats = self.run_writer({("INSERT", 3): "busy-rollback"})
+        self.assertEqual(codes, [200] * 5)
+        self.assertEqual(db.committed, [[b"p0", b"p1", b"p2", b"p3", b"p4"]])
+        self.assertEqual(stats["requeued"], 3)
+
+    def test_a_commit_that_meets_a_lock_is_tried_again(self):
+        db, codes, _ = self.run_writer({("COMMIT", 1): "busy", ("COMMIT", 2): "busy"})
+        self.assertEqual(codes, [200] * 5)
+        self.assertEqual(db.seen["COMMIT"], 3)
+        self.assertTrue(self.everything_once_in_order(db))
+        db, codes, stats = self.run_writer({("COMMIT", 1): "busy-rollback"})
+        self.assertEqual(codes, [200] * 5)
+        self.assertEqual(db.committed, [[b"p0", b"p1", b"p2", b"p3", b"p4"]])
+        self.assertEqual(stats["requeued"], 5)
+
+    def test_an_insert_that_meets_a_lock_in_an_open_transaction_is_tried_again(self):
+        db, codes, _ = self.run_writer({("INSERT", 2): "busy"})
+        self.assertEqual(codes, [200] * 5)
+        self.assertTrue(self.everything_once_in_order(db))
+
+    def test_begin_waits_for_the_lock_then_deadlines_expire(self):
+        db, codes, stats = self.run_writer({("BEGIN", k): "busy" for k in range(1, 6)})
+        self.assertEqual(codes, [200] * 5)
+        self.assertEqual(stats["busy_waits"], 5)
+        self.assertTrue(self.everything_once_in_order(db))
+        db, codes, stats = self.run_writer({("BEGIN", k): "busy" for k in range(1, 10_000)}, deadline=0.3)
+        self.assertEqual(codes, [503] * 5)
+        self.assertEqual((db.committed, stats["expired"]), ([], 5))
+
+    def test_a_full_disk_at_the_commit_fails_the_batch_retryably_and_a_bad_payload_alone(self):
+        db, codes, _ = self.run_writer({("COMMIT", 1): "full"})
+        self.assertEqual((codes, db.committed), ([503] * 5, []))
+        self.assertEqual(db.seen["ROLLBACK"], 1)
+        db, codes, _ = self.run_writer({("INSERT", 2): "bad"})
+        self.assertEqual(codes, [200, 400, 200, 200, 200])
+        self.assertEqual(db.committed, [[b"p0", b"p2", b"p3", b"p4"]])
+
+
 # --- shutdown and startup -------------------------------------------------------------
 
 @needs_grpc

@@ -174,8 +174,8 @@ class Writer(threading.Thread):
             # 1. Take what came; wait when there is nothing to do yet.
             self._drain()
             t = clock()
-            if waiting and t < retry_at:
-                wait = min(retry_at, min(j.deadline for j in waiting)) - t
+            if t < retry_at and (waiting or must_commit):  # backing off from a lock
+                wait = min([retry_at] + [j.deadline for j in waiting]) - t
             elif waiting:
                 wait = 0
             elif self.pending or db.in_transaction:
@@ -216,7 +216,8 @@ class Writer(threading.Thread):
                 if t < retry_at:
                     continue
                 ok = self.commit(db)
-                if ok is None:  # still locked
+                if ok is not True and ok is not False:  # locked again (or rolled back and put back in the queue)
+                    must_commit = ok == "locked"
                     backoff, retry_at = self.backoff(backoff)
                     continue
                 must_commit = False
@@ -251,7 +252,9 @@ class Writer(threading.Thread):
                         busy_since = None
                     backoff = 0.0
                     batch_due = clock() + self.batch_s
-                while waiting and len(self.pending) < self.batch_size:
+                # Up to --batch-size requests, and no later than --batch-ms
+                # after the batch began (one request at least).
+                while waiting and len(self.pending) < self.batch_size and (not self.pending or clock() < batch_due):
                     job = waiting.popleft()
                     if job.deadline <= clock():
                         self.stats["expired"] += 1
@@ -271,8 +274,8 @@ class Writer(threading.Thread):
                 if (len(self.pending) >= self.batch_size or t >= batch_due or self.flush_now or self.stopping
                         or (not waiting and t >= last + self.linger_s)):
                     ok = self.commit(db)
-                    if ok is None:
-                        must_commit = True
+                    if ok is not True and ok is not False:
+                        must_commit = ok == "locked"
                         backoff, retry_at = self.backoff(backoff)
 
     @staticmethod
@@ -333,9 +336,10 @@ class Writer(threading.Thread):
         return "ok"
 
     def commit(self, db):
-        """True: committed and answered. None: locked, the transaction is
-        still open (retry) or was rolled back with its requests put back in
-        the queue. False: failed, its requests answered with the error."""
+        """True: committed and answered. "locked": the transaction is still
+        open, to be committed again. "requeued": a lock rolled it back and its
+        requests are back at the head of the queue. False: failed, its
+        requests answered with the error."""
         t0 = time.monotonic()
         pending = self.pending
         try:
@@ -344,12 +348,12 @@ class Writer(threading.Thread):
             self.stats["sqlite_s"] += time.monotonic() - t0
             if is_busy(e):
                 if db.in_transaction:
-                    return None
+                    return "locked"
                 self.pending = []
                 self.stats["requeued"] += len(pending)
                 self.waiting.extendleft(reversed(pending))
                 log(f"a lock rolled the batch back at its commit ({e}): {len(pending)} request(s) are ingested again")
-                return None
+                return "requeued"
             if db.in_transaction:
                 try:
                     db.execute("ROLLBACK")
