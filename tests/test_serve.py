@@ -419,6 +419,23 @@ class TestLockedCatalog(ServeTmp):
         self.assertIn("2 expired waiting", out)
         self.assertEqual(spans(self.db), {"late": 1, "I'm a server span": 1})
 
+    def test_beyond_max_pending_bytes_requests_are_refused_retryably_at_once(self):
+        r = self.serve("--max-pending-mib", "0.0001", "--request-timeout", "30")  # 104 bytes: the first waiting request is over it
+        holder = LockHolder(self.db)
+        first = threading.Thread(target=lambda: self.assertEqual(call(r.grpc_port, "traces", fixture("trace.pb"))[0], "OK"))
+        first.start()
+        time.sleep(0.5)  # the first request waits for the lock, holding its bytes
+        status, headers, body = post(r.url + "/v1/traces", fixture("trace.pb"), PB)
+        code, details, trailers = call(r.grpc_port, "traces", fixture("trace.pb"))
+        self.assertTrue(first.is_alive())
+        holder.release()
+        first.join(30)
+        self.assertEqual((status, headers["Retry-After"], parse_status(body)[1]), (503, "1", 14))
+        self.assertIn("bytes of requests are waiting (--max-pending-mib)", parse_status(body)[2])
+        self.assertEqual((code, status_details(trailers)[2:]), ("UNAVAILABLE", ([RETRY_INFO], 1)))
+        self.stop(r)
+        self.assertEqual(spans(self.db), {"I'm a server span": 1})
+
     @unittest.skipIf(shutil.which("openssl") is None, "the openssl command is needed to make a test certificate")
     def test_sdk_exporters_ride_out_a_lock_longer_than_the_request_timeout(self):
         # The exporters retry 503 / UNAVAILABLE (after RetryInfo's 1 s) until
