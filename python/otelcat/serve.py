@@ -37,8 +37,16 @@ def _port(text):
     return n
 
 
+def _one_line_error(parser):
+    def error(message):
+        sys.stderr.write(f"{parser.prog}: {message} (see {parser.prog} --help)\n")
+        sys.exit(2)
+    return error
+
+
 def add_arguments(p):
     p.formatter_class = argparse.RawDescriptionHelpFormatter
+    p.error = _one_line_error(p)  # usage errors in one line, exit status 2
     p.add_argument("--db", required=True, help="catalog database file (created if missing)")
     g = p.add_argument_group("listening")
     g.add_argument("--listen", default="127.0.0.1", metavar="ADDR",
