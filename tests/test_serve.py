@@ -334,7 +334,8 @@ class TestSDKExportersTLSAndToken(ServeTmp):
                 self.assertEqual((resp.status, resp.getheader("WWW-Authenticate")), (401, 'Bearer realm="otelcat"'))
                 self.assertEqual(parse_status(body)[1], 16)
                 c.close()
-        creds = grpc.ssl_channel_credentials(root_certificates=open(self.cert, "rb").read())
+        with open(self.cert, "rb") as f:
+            creds = grpc.ssl_channel_credentials(root_certificates=f.read())
         for md in (None, (("authorization", "Bearer nope"),)):
             code, details, trailers = call(r.grpc_port, "traces", fixture("trace.pb"), metadata=md, creds=creds)
             self.assertEqual(code, "UNAUTHENTICATED", details)
@@ -346,10 +347,11 @@ class TestSDKExportersTLSAndToken(ServeTmp):
         self.assertEqual(call(r.grpc_port, "traces", fixture("trace.pb"), metadata=(("authorization", "Bearer s3cret-one"),),
                               creds=creds)[0], "OK")
         # Plain HTTP on the TLS port is not served.
+        c = http.client.HTTPConnection("127.0.0.1", r.port, timeout=10)
         with self.assertRaises((ConnectionError, http.client.HTTPException, OSError)):
-            c = http.client.HTTPConnection("127.0.0.1", r.port, timeout=10)
             c.request("POST", "/v1/traces", fixture("trace.pb"), {"Content-Type": PB, "Authorization": "Bearer s3cret-one"})
             c.getresponse().read()
+        c.close()
         self.stop(r)
         self.assertEqual(spans(self.db), {"I'm a server span": 2})
 
