@@ -462,7 +462,7 @@ class TestLockedCatalog(ServeTmp):
 
 class TestFairness(ServeTmp):
     def test_a_slow_huge_upload_holds_up_no_one_and_ends_at_its_deadline(self):
-        r = Serve(self.db, "--read-timeout", "4") if grpc else Receiver(self.db, "--read-timeout", "4")
+        r = Serve(self.db, "--read-timeout", "8") if grpc else Receiver(self.db, "--read-timeout", "8")
         self.receivers.append(r)
         declared = 8 << 20
         state = {"sent": 0, "answer": None}
