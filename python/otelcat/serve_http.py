@@ -14,7 +14,6 @@ import sys
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from socketserver import _SocketWriter
 
 from .serve_common import (GRPC_CODE, HTTP_PATHS, INVALID_ARGUMENT, JSON, MIB, PROTOBUF, BodyError, details_for,
                            http_message, inflate, log, status_json, status_proto)
@@ -50,6 +49,20 @@ class _DeadlineIO(io.RawIOBase):
             raise TimeoutError("read deadline passed")
         self.sock.settimeout(left)
         return self.sock.recv_into(b)
+
+
+class _SocketWriter(io.BufferedIOBase):
+    """Unbuffered writes straight to the socket (as socketserver's own)."""
+
+    def __init__(self, sock):
+        self.sock = sock
+
+    def writable(self):
+        return True
+
+    def write(self, b):
+        self.sock.sendall(b)
+        return len(b)
 
 
 class Handler(BaseHTTPRequestHandler):
