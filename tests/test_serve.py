@@ -9,6 +9,7 @@ server with gRPC off) in test_receiver.py.
 
 The gRPC tests need grpcio (tests/requirements.txt); without it they skip
 and say why."""
+import argparse
 import http.client
 import json
 import os
@@ -570,6 +571,7 @@ class TestFairness(ServeTmp):
 
 sys.path.insert(0, os.path.join(ROOT, "python"))
 from otelcat.serve_common import Job  # noqa: E402
+from otelcat.serve import App  # noqa: E402
 from otelcat.serve_writer import Writer  # noqa: E402
 
 
@@ -607,6 +609,8 @@ class ScriptedDB:
             raise sqlite_error(13, "database or disk is full")
         if what == "bad":
             raise sqlite_error(1, "otlp_ingest: invalid OTLP/protobuf traces request at byte 0: bad")
+        if what == "slow":
+            time.sleep(1.5)
         if op == "BEGIN":
             self.in_transaction = True
         elif op == "INSERT":
@@ -670,6 +674,32 @@ class TestWriterLocks(unittest.TestCase):
         db, codes, stats = self.run_writer({("BEGIN", k): "busy" for k in range(1, 10_000)}, deadline=0.3)
         self.assertEqual(codes, [503] * 5)
         self.assertEqual((db.committed, stats["expired"]), ([], 5))
+
+    def test_a_request_is_answered_at_its_deadline_while_the_writer_is_inside_a_long_statement(self):
+        # The writer cannot answer anyone while one request's INSERT runs;
+        # the waiting front gives its own request up at the deadline.
+        db = ScriptedDB({("INSERT", 1): "slow"})
+        w = Writer(":memory:", None, linger_ms=0)
+        w.open = lambda: db
+        w.start()
+        w.ready.wait()
+        app = App(w, argparse.Namespace(verbose=False, max_request_mib=1, request_timeout=30, read_timeout=30,
+                                        max_pending_mib=16), None)
+        res = {}
+        slow = threading.Thread(target=lambda: res.setdefault("slow", app.run(b"big", "traces", False,
+                                                                               time.monotonic() + 30, "")))
+        slow.start()
+        time.sleep(0.3)  # the writer is inside the slow INSERT
+        job = app.run(b"small", "traces", False, time.monotonic() + 0.2, "")
+        self.assertEqual(job.code, 503)
+        self.assertIn("until the request's deadline; retry later", job.message)
+        self.assertTrue(slow.is_alive(), "answered only once the writer was free")
+        slow.join(30)
+        self.assertEqual(res["slow"].code, 200)
+        w.stop()
+        w.join(30)
+        self.assertEqual(db.committed, [[b"big"]])
+        self.assertEqual(w.stats["expired"], 1)
 
     def test_a_full_disk_at_the_commit_fails_the_batch_retryably_and_a_bad_payload_alone(self):
         db, codes, _ = self.run_writer({("COMMIT", 1): "full"})

@@ -142,9 +142,14 @@ class App:
         try:
             self.writer.submit(job)
             del payload
-            while not job.done.wait(1.0):
+            # Wait for the outcome; at the deadline, give the request up
+            # unless the writer has taken it (even while the writer is busy
+            # inside a long statement: no request waits on it past its deadline).
+            while not job.done.wait(min(1.0, max(0.0, job.deadline - self.clock()) + 0.001)):
                 if self.writer.dead.is_set():
                     job.finish(503, "not stored: receiver error")
+                elif self.clock() >= job.deadline and job.expire(self.writer.expiry_message()):
+                    self.writer.count_expired()
         finally:
             self.budget.release(size)
         return job

@@ -100,13 +100,19 @@ def status_json(code, message, details=()):
 
 # --- jobs ---------------------------------------------------------------------
 
+QUEUED, TAKEN, DONE = 0, 1, 2
+
+
 class Job:
     """One request on its way through the writer: the payload (inflated), its
     signal, whether it is JSON, the time by which it must have been ingested
-    (a job still waiting then is answered 503 and never written), and its
-    outcome, set before `done`."""
+    (a job still queued then is answered 503 and never written, by whichever
+    of the writer and the waiting front gets there first), and its outcome,
+    set before `done`. States: QUEUED (the writer may take it), TAKEN (the
+    writer ingests it: only the writer answers it now), DONE."""
     __slots__ = ("payload", "signal", "is_json", "deadline", "done", "code", "message", "retry_after", "peer",
-                 "size")
+                 "size", "state")
+    _lock = threading.Lock()
 
     def __init__(self, payload, signal, is_json, deadline, peer=""):
         self.payload, self.signal, self.is_json = payload, signal, is_json
@@ -114,10 +120,42 @@ class Job:
         self.size = len(payload)
         self.done = threading.Event()
         self.code, self.message, self.retry_after = 0, "", 1
+        self.state = QUEUED
+
+    def take(self):
+        """The writer's claim before ingesting: False when the job was
+        already answered (given up at its deadline)."""
+        with Job._lock:
+            if self.state != QUEUED:
+                return False
+            self.state = TAKEN
+            return True
+
+    def requeue(self):
+        """Back in the queue, not written (a lock rolled its batch back)."""
+        with Job._lock:
+            if self.state == TAKEN:
+                self.state = QUEUED
+
+    def expire(self, message):
+        """Answers 503 a job still queued (never written); False when the
+        writer has taken it (it will answer) or it is answered already."""
+        with Job._lock:
+            if self.state != QUEUED:
+                return False
+            self.state = DONE
+        self._set(503, message, 1)
+        return True
 
     def finish(self, code, message="", retry_after=1):
-        if self.done.is_set():
-            return
+        with Job._lock:
+            if self.state == DONE:
+                return False
+            self.state = DONE
+        self._set(code, message, retry_after)
+        return True
+
+    def _set(self, code, message, retry_after):
         self.code, self.message, self.retry_after = code, message, retry_after
         self.payload = None
         self.done.set()

@@ -17,7 +17,7 @@ import threading
 import time
 import traceback
 
-from .serve_common import log
+from .serve_common import QUEUED, log
 
 STOP = object()
 WAKE = object()
@@ -79,6 +79,8 @@ class Writer(threading.Thread):
         self.error = None
         self.flush_now = False        # set at shutdown: commit without lingering
         self.give_up_at = None        # set at shutdown: past it, stop retrying locks
+        self.busy_since = None        # start of the current wait for another writer's lock
+        self.count_lock = threading.Lock()
         self.stats = {"batches": 0, "requests": 0, "failed": 0, "expired": 0, "busy_waits": 0, "busy_s": 0.0,
                       "requeued": 0, "sqlite_s": 0.0, "cpu": 0.0}
 
@@ -168,7 +170,7 @@ class Writer(threading.Thread):
         last = 0.0           # when the last request was ingested
         retry_at = 0.0       # no lock attempt before then (backoff)
         backoff = 0.0
-        busy_since = None    # start of the current wait for the lock
+        self.busy_since = None  # start of the current wait for the lock
         must_commit = False  # a COMMIT failed on a lock and is to be retried
         while True:
             # 1. Take what came; wait when there is nothing to do yet.
@@ -195,16 +197,12 @@ class Writer(threading.Thread):
             # 2. Requests whose deadline passed before they could be ingested
             # are answered 503 and never written.
             t = clock()
-            if waiting and any(j.deadline <= t for j in waiting):
-                keep = [j for j in waiting if j.deadline > t]
-                gone = [j for j in waiting if j.deadline <= t]
+            if waiting and any(j.deadline <= t or j.state != QUEUED for j in waiting):
+                keep = [j for j in waiting if j.deadline > t and j.state == QUEUED]
+                gone = [j for j in waiting if j.deadline <= t and j.state == QUEUED]
                 waiting.clear()
                 waiting.extend(keep)
-                self.stats["expired"] += len(gone)
-                why = "the catalog stayed locked by another writer" if busy_since is not None else \
-                    "the receiver is overloaded"
-                self.fail(gone, 503, f"not stored: {why} until the request's deadline; retry later",
-                          retry_after=1, count=False)
+                self.expire(gone)
             give_up = self.give_up_at is not None and t >= self.give_up_at
 
             # 3. A commit that failed on a lock is retried first.
@@ -238,18 +236,18 @@ class Writer(threading.Thread):
                     if began is None:
                         continue
                     if not began:
-                        if busy_since is None:
-                            busy_since = t
+                        if self.busy_since is None:
+                            self.busy_since = t
                             log(f"the catalog is locked by another writer: {len(waiting)} request(s) wait, "
                                 "retrying with backoff")
                         self.stats["busy_waits"] += 1
                         backoff, retry_at = self.backoff(backoff)
                         continue
-                    if busy_since is not None:
-                        waited = clock() - busy_since
+                    if self.busy_since is not None:
+                        waited = clock() - self.busy_since
                         self.stats["busy_s"] += waited
                         log(f"got the write lock after {waited:.2f} s")
-                        busy_since = None
+                        self.busy_since = None
                     backoff = 0.0
                     batch_due = clock() + self.batch_s
                 # Up to --batch-size requests, and no later than --batch-ms
@@ -257,9 +255,9 @@ class Writer(threading.Thread):
                 while waiting and len(self.pending) < self.batch_size and (not self.pending or clock() < batch_due):
                     job = waiting.popleft()
                     if job.deadline <= clock():
-                        self.stats["expired"] += 1
-                        job.finish(503, "not stored: the receiver is overloaded until the request's deadline; "
-                                   "retry later")
+                        self.expire([job])
+                        continue
+                    if not job.take():  # answered already, at its deadline
                         continue
                     state = self.ingest(db, job)
                     if state == "retry":
@@ -277,6 +275,23 @@ class Writer(threading.Thread):
                     if ok is not True and ok is not False:
                         must_commit = ok == "locked"
                         backoff, retry_at = self.backoff(backoff)
+
+    def expiry_message(self):
+        why = "the catalog stayed locked by another writer" if self.busy_since is not None else \
+            "the receiver was busy with earlier requests"
+        return f"not stored: {why} until the request's deadline; retry later"
+
+    def expire(self, jobs):
+        """Answers 503 the jobs still queued at their deadline (never written)."""
+        message = self.expiry_message()
+        n = sum(1 for j in jobs if j.expire(message))
+        if n:
+            self.count_expired(n)
+            log(f"{n} request(s): 503 {message}")
+
+    def count_expired(self, n=1):
+        with self.count_lock:
+            self.stats["expired"] += n
 
     @staticmethod
     def backoff(prev):
@@ -315,12 +330,15 @@ class Writer(threading.Thread):
                 self.pending = []
                 if is_busy(e):
                     self.stats["requeued"] += len(again)
+                    for j in again:
+                        j.requeue()
                     self.waiting.extendleft(reversed(again))
                     log(f"a lock rolled the batch back ({e}): {len(again)} request(s) are ingested again")
                     return "retry"
                 self.fail(again, classify(e), f"not stored: the batch transaction was rolled back: {e}")
                 return "ok"
             if is_busy(e):
+                job.requeue()
                 self.waiting.appendleft(job)
                 return "retry"
             self.stats["failed"] += 1
@@ -351,6 +369,8 @@ class Writer(threading.Thread):
                     return "locked"
                 self.pending = []
                 self.stats["requeued"] += len(pending)
+                for j in pending:
+                    j.requeue()
                 self.waiting.extendleft(reversed(pending))
                 log(f"a lock rolled the batch back at its commit ({e}): {len(pending)} request(s) are ingested again")
                 return "requeued"
