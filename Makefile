@@ -18,7 +18,7 @@ NPM     ?= npm
 EXT     := dist/otelcat.so
 SOURCES := $(shell find src vendor -name '*.rs') Cargo.toml Cargo.lock build.rs $(wildcard sql/*.sql)
 
-.PHONY: all bench-serve test test-rust test-sql test-python test-node torture bench bench-drain bench-queries bench-ingest bench-hostile clean venv receiver demo explore cookbook \
+.PHONY: all lint bench-serve test test-rust test-sql test-python test-node torture bench bench-drain bench-queries bench-ingest bench-hostile clean venv receiver demo explore cookbook \
 	wheel npm packages dist version
 
 # The version: Cargo.toml's, the one place it is written (packages stamp it).
@@ -45,8 +45,13 @@ tests/node/node_modules/.ok: tests/node/package.json tests/node/package-lock.jso
 	cd tests/node && $(NPM) ci --no-audit --no-fund --loglevel=error
 	@touch $@
 
-test: test-rust test-sql test-python test-node
+test: lint test-rust test-sql test-python test-node
 	@echo "all tests passed"
+
+# Formatting and lints: part of make test.
+lint:
+	$(CARGO) fmt --check
+	$(CARGO) clippy --all-targets --locked --quiet -- -D warnings
 
 test-rust:
 	$(CARGO) test --release --locked --lib --quiet

@@ -4,13 +4,12 @@
 //! with this function instead, so a count is exact or the statement fails
 //! with an error naming the table and the key.
 
-use crate::ffi::{self, Arg, Ctx, Kind, Result, bail, sqlite3, sqlite3_value};
+use crate::ffi::{self, Arg, Ctx, Db, Kind, Result, bail};
 
 /// "metric_keys (m / label / k)" from the optional arguments 3.. .
-fn place(args: &[*mut sqlite3_value]) -> String {
+fn place(args: &[Arg]) -> String {
     let mut parts = Vec::new();
     for &a in args {
-        let a = Arg(a);
         parts.push(match a.kind() {
             Kind::Null => "NULL".to_string(),
             _ => String::from_utf8_lossy(a.text_bytes()).into_owned(),
@@ -23,8 +22,8 @@ fn place(args: &[*mut sqlite3_value]) -> String {
     }
 }
 
-fn int(args: &[*mut sqlite3_value], i: usize) -> Result<Option<i64>> {
-    let a = Arg(args[i]);
+fn int(args: &[Arg], i: usize) -> Result<Option<i64>> {
+    let a = args[i];
     match a.kind() {
         Kind::Null => Ok(None),
         Kind::Integer => Ok(Some(a.i64())),
@@ -37,7 +36,7 @@ fn int(args: &[*mut sqlite3_value], i: usize) -> Result<Option<i64>> {
     }
 }
 
-pub fn otelcat_add(ctx: Ctx, args: &[*mut sqlite3_value]) -> Result<()> {
+pub fn otelcat_add(ctx: Ctx, args: &[Arg]) -> Result<()> {
     if args.len() < 2 {
         bail!("otelcat_add: needs two counts: otelcat_add(a, b [, table, key...])");
     }
@@ -55,6 +54,6 @@ pub fn otelcat_add(ctx: Ctx, args: &[*mut sqlite3_value]) -> Result<()> {
     Ok(())
 }
 
-pub fn register(db: *mut sqlite3) -> Result<()> {
+pub fn register(db: Db) -> Result<()> {
     ffi::define_scalar(db, "otelcat_add", -1, ffi::pure(), otelcat_add)
 }

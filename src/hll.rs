@@ -11,7 +11,7 @@ use datasketches::common::NumStdDev;
 use datasketches::hash::value::raw_bytes;
 use datasketches::hll::{HllSketch, HllType, HllUnion};
 
-use crate::ffi::{self, Aggregate, Arg, Ctx, Error, Kind, Result, bail, sqlite3, sqlite3_value};
+use crate::ffi::{self, Aggregate, Arg, Ctx, Db, Error, Kind, Result, bail};
 use crate::text;
 
 /// Default log2 of the number of registers: 4096 registers, relative
@@ -538,10 +538,10 @@ impl Union {
                     // First dense input: start the registers from what the
                     // sparse inputs so far added up to.
                     let mut regs = vec![0u8; 1 << k];
-                    if let Some(prev) = self.merger.result() {
-                        if !dense::max_into(&encode(&prev), &mut regs) {
-                            self.to_slow();
-                        }
+                    if let Some(prev) = self.merger.result()
+                        && !dense::max_into(&encode(&prev), &mut regs)
+                    {
+                        self.go_slow();
                     }
                     if !self.slow {
                         self.regs = Some(regs);
@@ -551,17 +551,17 @@ impl Union {
                     if dense::max_into(img, regs) {
                         return;
                     }
-                    self.to_slow();
+                    self.go_slow();
                 }
             } else {
-                self.to_slow();
+                self.go_slow();
             }
         }
         self.merger.add(decoded);
     }
 
     /// Hands the registers over to the crate's union.
-    fn to_slow(&mut self) {
+    fn go_slow(&mut self) {
         self.slow = true;
         if let (Some(regs), Some(k)) = (self.regs.take(), self.lg_k) {
             let img = dense::encode_hll4(k, &regs);
@@ -1111,9 +1111,9 @@ pub struct SketchAgg {
 }
 
 impl Aggregate for SketchAgg {
-    fn new(args: &[*mut sqlite3_value]) -> Result<Self> {
+    fn new(args: &[Arg]) -> Result<Self> {
         let lg_k = match args.get(1) {
-            Some(&a) => lg_k_arg("hll_sketch", Arg(a), 2)?,
+            Some(&a) => lg_k_arg("hll_sketch", a, 2)?,
             None => DEFAULT_LG_K,
         };
         Ok(SketchAgg {
@@ -1122,9 +1122,9 @@ impl Aggregate for SketchAgg {
             buf: String::new(),
         })
     }
-    fn step(&mut self, args: &[*mut sqlite3_value]) -> Result<()> {
+    fn step(&mut self, args: &[Arg]) -> Result<()> {
         if let Some(&a) = args.get(1) {
-            let k = lg_k_arg("hll_sketch", Arg(a), 2)?;
+            let k = lg_k_arg("hll_sketch", a, 2)?;
             if k != self.lg_k {
                 bail!(
                     "hll_sketch: lg_k must be the same on every row ({} then {k})",
@@ -1132,7 +1132,7 @@ impl Aggregate for SketchAgg {
                 );
             }
         }
-        if let Some(bytes) = text::value_bytes(Arg(args[0]), &mut self.buf) {
+        if let Some(bytes) = text::value_bytes(args[0], &mut self.buf) {
             update_bytes(&mut self.union, bytes);
         }
         Ok(())
@@ -1147,13 +1147,13 @@ impl Aggregate for SketchAgg {
 }
 
 /// `hll_add(sketch, value)`.
-pub fn hll_add(ctx: Ctx, args: &[*mut sqlite3_value]) -> Result<()> {
-    let existing = sketch_arg("hll_add", Arg(args[0]), 1)?;
+pub fn hll_add(ctx: Ctx, args: &[Arg]) -> Result<()> {
+    let existing = sketch_arg("hll_add", args[0], 1)?;
     let mut buf = String::new();
-    let Some(bytes) = text::value_bytes(Arg(args[1]), &mut buf) else {
+    let Some(bytes) = text::value_bytes(args[1], &mut buf) else {
         // NULL value: the sketch unchanged (NULL stays NULL).
         match existing {
-            Some(_) => return ctx.blob(Arg(args[0]).blob()),
+            Some(_) => return ctx.blob(args[0].blob()),
             None => {
                 ctx.null();
                 return Ok(());
@@ -1173,7 +1173,7 @@ pub fn hll_add(ctx: Ctx, args: &[*mut sqlite3_value]) -> Result<()> {
 }
 
 /// `hll_merge(a, b, …)`: scalar over two or more sketches.
-pub fn hll_merge(ctx: Ctx, args: &[*mut sqlite3_value]) -> Result<()> {
+pub fn hll_merge(ctx: Ctx, args: &[Arg]) -> Result<()> {
     if args.len() < 2 {
         bail!(
             "hll_merge: wrong number of arguments ({}): give 2 or more sketches, or 1 to use it as an aggregate",
@@ -1181,7 +1181,7 @@ pub fn hll_merge(ctx: Ctx, args: &[*mut sqlite3_value]) -> Result<()> {
         );
     }
     if let [a, b] = args {
-        let (a, b) = (Arg(*a), Arg(*b));
+        let (a, b) = (*a, *b);
         if a.kind() == Kind::Blob
             && b.kind() == Kind::Blob
             && let Some(img) = merge_stored(a.blob(), b.blob())
@@ -1191,8 +1191,8 @@ pub fn hll_merge(ctx: Ctx, args: &[*mut sqlite3_value]) -> Result<()> {
     }
     let mut u = Union::default();
     for (i, &a) in args.iter().enumerate() {
-        if let Some(s) = sketch_arg("hll_merge", Arg(a), i + 1)? {
-            u.add(Arg(a).blob(), &s);
+        if let Some(s) = sketch_arg("hll_merge", a, i + 1)? {
+            u.add(a.blob(), &s);
         }
     }
     match u.result() {
@@ -1211,12 +1211,12 @@ pub struct MergeAgg {
 }
 
 impl Aggregate for MergeAgg {
-    fn new(_args: &[*mut sqlite3_value]) -> Result<Self> {
+    fn new(_args: &[Arg]) -> Result<Self> {
         Ok(MergeAgg::default())
     }
-    fn step(&mut self, args: &[*mut sqlite3_value]) -> Result<()> {
-        if let Some(s) = sketch_arg("hll_merge", Arg(args[0]), 1)? {
-            self.union.add(Arg(args[0]).blob(), &s);
+    fn step(&mut self, args: &[Arg]) -> Result<()> {
+        if let Some(s) = sketch_arg("hll_merge", args[0], 1)? {
+            self.union.add(args[0].blob(), &s);
         }
         Ok(())
     }
@@ -1232,8 +1232,8 @@ impl Aggregate for MergeAgg {
 }
 
 /// `hll_count(sketch)`.
-pub fn hll_count(ctx: Ctx, args: &[*mut sqlite3_value]) -> Result<()> {
-    match sketch_arg("hll_count", Arg(args[0]), 1)? {
+pub fn hll_count(ctx: Ctx, args: &[Arg]) -> Result<()> {
+    match sketch_arg("hll_count", args[0], 1)? {
         Some(s) => ctx.i64(count(&s)),
         None => ctx.i64(0),
     }
@@ -1241,9 +1241,9 @@ pub fn hll_count(ctx: Ctx, args: &[*mut sqlite3_value]) -> Result<()> {
 }
 
 /// `hll_info(sketch)`.
-pub fn hll_info(ctx: Ctx, args: &[*mut sqlite3_value]) -> Result<()> {
-    match sketch_arg("hll_info", Arg(args[0]), 1)? {
-        Some(s) => ctx.text(&info_json(&s, Arg(args[0]).blob().len())),
+pub fn hll_info(ctx: Ctx, args: &[Arg]) -> Result<()> {
+    match sketch_arg("hll_info", args[0], 1)? {
+        Some(s) => ctx.text(&info_json(&s, args[0].blob().len())),
         None => {
             ctx.null();
             Ok(())
@@ -1251,7 +1251,7 @@ pub fn hll_info(ctx: Ctx, args: &[*mut sqlite3_value]) -> Result<()> {
     }
 }
 
-pub fn register(db: *mut sqlite3) -> Result<()> {
+pub fn register(db: Db) -> Result<()> {
     let pure = ffi::pure();
     ffi::define_aggregate::<SketchAgg>(db, "hll_sketch", 1, pure)?;
     ffi::define_aggregate::<SketchAgg>(db, "hll_sketch", 2, pure)?;

@@ -1,17 +1,17 @@
 //! `otelcat_version()`, `otelcat_debug()` and the test-only panic hooks.
 
-use crate::ffi::{self, Aggregate, Arg, Ctx, Result, bail, sqlite3, sqlite3_value};
+use crate::ffi::{self, Aggregate, Arg, Ctx, Db, Result, bail};
 
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 pub const COMMIT: &str = env!("OTELCAT_GIT_COMMIT");
 
 /// `otelcat_version()` → `'v' || crate version`.
-pub fn otelcat_version(ctx: Ctx, _args: &[*mut sqlite3_value]) -> Result<()> {
+pub fn otelcat_version(ctx: Ctx, _args: &[Arg]) -> Result<()> {
     ctx.text(&format!("v{VERSION}"))
 }
 
 /// `otelcat_debug()` → version, commit, the SQLite in use, build profile.
-pub fn otelcat_debug(ctx: Ctx, _args: &[*mut sqlite3_value]) -> Result<()> {
+pub fn otelcat_debug(ctx: Ctx, _args: &[Arg]) -> Result<()> {
     let profile = if cfg!(debug_assertions) {
         "debug"
     } else {
@@ -29,8 +29,8 @@ pub fn otelcat_debug(ctx: Ctx, _args: &[*mut sqlite3_value]) -> Result<()> {
 /// `otelcat_test_panic(where)`: panics on purpose so tests can prove that a
 /// panic becomes an SQL error. Registered only when the environment variable
 /// OTELCAT_TEST_HOOKS=1 is set when the extension loads.
-fn otelcat_test_panic(_ctx: Ctx, args: &[*mut sqlite3_value]) -> Result<()> {
-    let what = Arg(args[0]).str("otelcat_test_panic", 1)?.to_string();
+fn otelcat_test_panic(_ctx: Ctx, args: &[Arg]) -> Result<()> {
+    let what = args[0].str("otelcat_test_panic", 1)?.to_string();
     panic!("test panic requested ({what})");
 }
 
@@ -40,8 +40,8 @@ struct PanicAgg {
 }
 
 impl Aggregate for PanicAgg {
-    fn new(args: &[*mut sqlite3_value]) -> Result<Self> {
-        let what = Arg(args[0]).str("otelcat_test_panic_agg", 1)?;
+    fn new(args: &[Arg]) -> Result<Self> {
+        let what = args[0].str("otelcat_test_panic_agg", 1)?;
         match what {
             "step" | "final" => Ok(PanicAgg {
                 in_final: what == "final",
@@ -49,7 +49,7 @@ impl Aggregate for PanicAgg {
             _ => bail!("otelcat_test_panic_agg: argument 1 must be 'step' or 'final'"),
         }
     }
-    fn step(&mut self, _args: &[*mut sqlite3_value]) -> Result<()> {
+    fn step(&mut self, _args: &[Arg]) -> Result<()> {
         if !self.in_final {
             panic!("test panic requested (aggregate step)");
         }
@@ -60,7 +60,7 @@ impl Aggregate for PanicAgg {
     }
 }
 
-pub fn register(db: *mut sqlite3) -> Result<()> {
+pub fn register(db: Db) -> Result<()> {
     ffi::define_scalar(db, "otelcat_version", 0, ffi::pure(), otelcat_version)?;
     ffi::define_scalar(db, "otelcat_debug", 0, ffi::pure(), otelcat_debug)?;
     if std::env::var("OTELCAT_TEST_HOOKS").as_deref() == Ok("1") {

@@ -8,7 +8,7 @@ use std::borrow::Cow;
 
 use serde_json::Value;
 
-use crate::ffi::{self, Aggregate, Arg, Ctx, Kind, Result, bail, sqlite3, sqlite3_value};
+use crate::ffi::{self, Aggregate, Arg, Ctx, Db, Kind, Result, bail};
 use crate::text;
 
 pub const DEFAULT_MAX_N: usize = 10;
@@ -269,7 +269,7 @@ pub fn merge(
     Ok(json_array(&picked))
 }
 
-fn array_arg<'a>(arg: Arg, pos: usize) -> Result<Option<&'a str>> {
+fn array_arg<'a>(arg: Arg<'a>, pos: usize) -> Result<Option<&'a str>> {
     match arg.kind() {
         Kind::Null => Ok(None),
         Kind::Text | Kind::Blob => Ok(Some(arg.str("json_samples_merge", pos)?)),
@@ -281,13 +281,13 @@ fn array_arg<'a>(arg: Arg, pos: usize) -> Result<Option<&'a str>> {
 }
 
 /// `json_samples_merge(existing, incoming [, max_n])`.
-pub fn json_samples_merge(ctx: Ctx, args: &[*mut sqlite3_value]) -> Result<()> {
+pub fn json_samples_merge(ctx: Ctx, args: &[Arg]) -> Result<()> {
     let max_n = match args.get(2) {
-        Some(&a) => max_n_arg("json_samples_merge", Arg(a), 3)?,
+        Some(&a) => max_n_arg("json_samples_merge", a, 3)?,
         None => DEFAULT_MAX_N,
     };
-    let existing = array_arg(Arg(args[0]), 1)?;
-    let incoming = array_arg(Arg(args[1]), 2)?;
+    let existing = array_arg(args[0], 1)?;
+    let incoming = array_arg(args[1], 2)?;
     match merge(existing, incoming, max_n) {
         Ok(s) => ctx.text(&s),
         Err((pos, why)) => bail!("json_samples_merge: argument {pos} is not a JSON array ({why})"),
@@ -301,9 +301,9 @@ pub struct SamplesAgg {
 }
 
 impl Aggregate for SamplesAgg {
-    fn new(args: &[*mut sqlite3_value]) -> Result<Self> {
+    fn new(args: &[Arg]) -> Result<Self> {
         let max_n = match args.get(1) {
-            Some(&a) => max_n_arg("json_samples", Arg(a), 2)?,
+            Some(&a) => max_n_arg("json_samples", a, 2)?,
             None => DEFAULT_MAX_N,
         };
         Ok(SamplesAgg {
@@ -311,11 +311,11 @@ impl Aggregate for SamplesAgg {
             buf: String::new(),
         })
     }
-    fn step(&mut self, args: &[*mut sqlite3_value]) -> Result<()> {
+    fn step(&mut self, args: &[Arg]) -> Result<()> {
         if self.samples.is_full() {
             return Ok(());
         }
-        let a = Arg(args[0]);
+        let a = args[0];
         let json = match a.kind() {
             Kind::Null => return Ok(()),
             Kind::Integer | Kind::Real => {
@@ -349,7 +349,7 @@ impl Aggregate for SamplesAgg {
     }
 }
 
-pub fn register(db: *mut sqlite3) -> Result<()> {
+pub fn register(db: Db) -> Result<()> {
     let pure = ffi::pure();
     ffi::define_scalar(db, "json_samples_merge", 2, pure, json_samples_merge)?;
     ffi::define_scalar(db, "json_samples_merge", 3, pure, json_samples_merge)?;

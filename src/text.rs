@@ -38,7 +38,7 @@ pub fn push_i64(out: &mut String, v: i64) {
 
 /// The bytes a SQL value is hashed and sampled as; `None` for NULL.
 /// `buf` holds the text of numbers (cleared first).
-pub fn value_bytes<'a>(arg: Arg, buf: &'a mut String) -> Option<&'a [u8]> {
+pub fn value_bytes<'a>(arg: Arg<'a>, buf: &'a mut String) -> Option<&'a [u8]> {
     match arg.kind() {
         Kind::Null => None,
         Kind::Integer => {

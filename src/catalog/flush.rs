@@ -4,7 +4,7 @@
 use ahash::AHashMap as Map;
 
 use super::aggregate::{Batch, Counted, KeyAgg, Keys, PatternGroup, Seen};
-use crate::ffi::{Error, Param, Result, Stmt, sqlite3};
+use crate::ffi::{Db, Error, Param, Result, Stmt};
 use crate::hll;
 
 pub const SCHEMA: &str = include_str!("../../sql/schema.sql");
@@ -30,9 +30,14 @@ pub fn statements() -> Vec<(&'static str, &'static str)> {
     out
 }
 
+/// A log template's text and example: `(severity, service, cluster)`.
+pub type TemplateInfo<'a> = dyn Fn(&str, &str, u64) -> Option<(String, String)> + 'a;
+/// A span-name pattern's text and example: `(service, cluster)`.
+pub type PatternInfo<'a> = dyn Fn(&str, u64) -> Option<(String, String)> + 'a;
+
 /// Prepared flush statements of one connection.
 pub struct Writer {
-    db: *mut sqlite3,
+    db: Db,
     stmts: Map<&'static str, Stmt>,
     /// The key UPSERTs for [`CHUNK`] rows at a time.
     multi: Map<&'static str, Stmt>,
@@ -239,7 +244,7 @@ fn sketch_bytes(b: &hll::Builder) -> Vec<u8> {
 }
 
 impl Writer {
-    pub fn new(db: *mut sqlite3) -> Result<Writer> {
+    pub fn new(db: Db) -> Result<Writer> {
         let mut stmts = Map::new();
         for (name, sql) in statements() {
             let st = Stmt::prepare(db, sql).map_err(|e| {
@@ -390,11 +395,7 @@ impl Writer {
 
     /// Writes the batch. `template_info(severity, service, cluster)` gives a
     /// cluster's current template and example.
-    pub fn write(
-        &mut self,
-        b: &Batch,
-        template_info: &dyn Fn(&str, &str, u64) -> Option<(String, String)>,
-    ) -> Result<()> {
+    pub fn write(&mut self, b: &Batch, template_info: &TemplateInfo) -> Result<()> {
         // Each entity's row, services and events first, then all key rows of
         // the batch (in chunks), then each entity's refresh.
         let mut rows = Vec::new();
@@ -510,7 +511,7 @@ impl Writer {
     pub fn write_patterns(
         &mut self,
         groups: &Map<String, PatternGroup>,
-        info: &dyn Fn(&str, u64) -> Option<(String, String)>,
+        info: &PatternInfo,
     ) -> Result<()> {
         for (svc, g) in sorted(groups) {
             let mut ids: Vec<_> = g.clusters.keys().copied().collect();

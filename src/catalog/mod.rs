@@ -19,9 +19,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use ahash::{AHashMap as Map, AHashSet as Set};
 
 use crate::drain::store::{self, INGEST_PREFIX, Shared, Snapshot};
-use crate::ffi::{
-    self, Arg, Error, Kind, Result, Stmt, WriteTable, bail, exec, sqlite3, sqlite3_value,
-};
+use crate::ffi::{self, Arg, Db, Error, Kind, Result, Stmt, WriteTable, bail, exec};
 use crate::otlp::{self, Encoding, Limits, Signal};
 use aggregate::{Batch, PatternGroup, Templater};
 
@@ -58,7 +56,7 @@ impl Layer {
 }
 
 pub struct IngestTable {
-    db: *mut sqlite3,
+    db: Db,
     /// The database named in the INSERT (`main` unless qualified).
     schema: String,
     models: Shared,
@@ -77,7 +75,7 @@ pub struct IngestTable {
 /// Trains log bodies into the registry's models (loaded, and snapshotted
 /// inside a savepoint, by `prepare_models` before the payload is counted).
 struct LayerTemplater<'a> {
-    db: *mut sqlite3,
+    db: Db,
     models: &'a Shared,
     touched: &'a mut Set<String>,
     names: PartitionNames,
@@ -149,7 +147,9 @@ impl IngestTable {
     /// (`INSERT INTO aux.otlp_ingest`): SQLite would run it on this table,
     /// which writes the main catalog (see `sqltext`).
     fn check_schema(&self) -> Result<()> {
-        let mut named: Vec<String> = ffi::running_statements(self.db)
+        let mut named: Vec<String> = self
+            .db
+            .running_statements()
             .iter()
             .flat_map(|sql| crate::sqltext::qualifiers(sql, "otlp_ingest"))
             .collect();
@@ -402,7 +402,7 @@ impl WriteTable for IngestTable {
     const NAME: &'static str = "otlp_ingest";
     const SCHEMA: &'static str = "CREATE TABLE x(payload, signal TEXT)";
 
-    fn connect(db: *mut sqlite3, schema: &str, aux: &'static Shared) -> Result<Self> {
+    fn connect(db: Db, schema: &str, aux: &Shared) -> Result<Self> {
         let mut t = IngestTable {
             db,
             schema: schema.to_string(),
@@ -419,13 +419,13 @@ impl WriteTable for IngestTable {
         Ok(t)
     }
 
-    fn insert(&mut self, values: &[*mut sqlite3_value]) -> Result<()> {
+    fn insert(&mut self, values: &[Arg]) -> Result<()> {
         self.check_schema()?;
         if let Some(why) = &self.poisoned {
             bail!("otlp_ingest: an earlier write in this transaction failed ({why}); roll it back");
         }
-        let payload = Arg(values[0]);
-        let signal = match values.get(1).map(|&v| Arg(v)) {
+        let payload = values[0];
+        let signal = match values.get(1).copied() {
             None => None,
             Some(a) if a.is_null() => None,
             Some(a) if a.kind() == Kind::Text => {
@@ -585,6 +585,6 @@ impl WriteTable for IngestTable {
     }
 }
 
-pub fn register(db: *mut sqlite3, models: &Shared) -> Result<()> {
+pub fn register(db: Db, models: &Shared) -> Result<()> {
     ffi::define_write_table::<IngestTable>(db, models.clone())
 }

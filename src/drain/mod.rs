@@ -26,10 +26,7 @@ mod tokenize;
 use std::borrow::Cow;
 use std::ffi::c_int;
 
-use crate::ffi::{
-    self, Arg, Ctx, Error, Kind, Result, Stmt, WriteTable, bail, exec, sqlite3, sqlite3_context,
-    sqlite3_index_info, sqlite3_module, sqlite3_value, sqlite3_vtab, sqlite3_vtab_cursor,
-};
+use crate::ffi::{self, Arg, Ctx, Db, Error, Kind, Result, Stmt, WriteTable, bail, exec};
 use engine::DrainConfig;
 use store::{INGEST_PREFIX, Shared};
 
@@ -42,7 +39,7 @@ fn is_function_owned(name: &str) -> bool {
 
 /// A log line's text: text as is (invalid UTF-8 replaced), blobs decoded
 /// as UTF-8 with replacement, numbers in their text form. `None` for NULL.
-pub fn body_text<'a>(arg: Arg) -> Option<Cow<'a, str>> {
+pub fn body_text<'a>(arg: Arg<'a>) -> Option<Cow<'a, str>> {
     match arg.kind() {
         Kind::Null => None,
         Kind::Text | Kind::Blob => {
@@ -65,12 +62,12 @@ pub fn body_text<'a>(arg: Arg) -> Option<Cow<'a, str>> {
     }
 }
 
-fn partition_arg<'a>(func: &str, args: &[*mut sqlite3_value], pos: usize) -> Result<&'a str> {
+fn partition_arg<'a>(func: &str, args: &[Arg<'a>], pos: usize) -> Result<&'a str> {
     match args.get(pos - 1) {
         None => Ok(""),
-        Some(&a) => match Arg(a).kind() {
+        Some(&a) => match a.kind() {
             Kind::Null => Ok(""),
-            Kind::Text => Arg(a).str(func, pos),
+            Kind::Text => a.str(func, pos),
             k => bail!(
                 "{func}: argument {pos} (partition) must be TEXT, got {}",
                 k.name()
@@ -88,7 +85,7 @@ fn partition_arg<'a>(func: &str, args: &[*mut sqlite3_value], pos: usize) -> Res
 /// when it ends, as its own transaction; SQLite drops this scope then.
 struct StmtScope {
     reg: Shared,
-    db: *mut sqlite3,
+    db: Db,
     /// The main database is read-only (looked up once per statement).
     read_only: bool,
     /// The statement runs inside a transaction the functions joined.
@@ -146,8 +143,8 @@ impl Drop for StmtScope {
 /// and whether the write was its own transaction (no BEGIN in effect and
 /// no other writing statement running), in which case a rollback of it
 /// keeps what it wrote dirty.
-fn write_models(db: *mut sqlite3, reg: &Shared) -> (Result<()>, bool) {
-    let own = ffi::autocommit(db) && !ffi::writer_running(db);
+fn write_models(db: Db, reg: &Shared) -> (Result<()>, bool) {
+    let own = db.autocommit() && !db.writer_running();
     reg.after(move |r| r.own_write = own);
     let result = exec(db, FLUSH_SQL);
     reg.after(|r| r.own_write = false);
@@ -161,7 +158,7 @@ fn write_models(db: *mut sqlite3, reg: &Shared) -> (Result<()>, bool) {
 /// earlier statements learned but could not write, so that a write that
 /// keeps failing fails a statement instead of piling up in memory (a lock
 /// held elsewhere is waited out, not reported).
-fn enter_statement(ctx: Ctx, reg: &Shared, writes: bool) -> Result<(*mut sqlite3, bool)> {
+fn enter_statement(ctx: Ctx, reg: &Shared, writes: bool) -> Result<(Db, bool)> {
     let db = ctx.db();
     let mut first = false;
     let scope = ffi::stmt_scoped(ctx, STMT_KEY, || {
@@ -172,15 +169,13 @@ fn enter_statement(ctx: Ctx, reg: &Shared, writes: bool) -> Result<(*mut sqlite3
         StmtScope {
             reg: reg.clone(),
             db,
-            read_only: ffi::db_readonly(db, "main"),
-            joined: !ffi::autocommit(db) || ffi::writer_running(db),
+            read_only: db.readonly("main"),
+            joined: !db.autocommit() || db.writer_running(),
         }
     });
-    // SAFETY: SQLite keeps the scope until the statement ends (null if it
-    // could not store it).
-    let (read_only, joined) = match unsafe { scope.as_ref() } {
+    let (read_only, joined) = match scope {
         Some(s) => (s.read_only, s.joined),
-        None => (ffi::db_readonly(db, "main"), false),
+        None => (db.readonly("main"), false),
     };
     if first {
         let (is_joined, pending) = {
@@ -195,16 +190,17 @@ fn enter_statement(ctx: Ctx, reg: &Shared, writes: bool) -> Result<(*mut sqlite3
                 if !is_joined {
                     exec(db, JOIN_SQL)?;
                 }
-            } else if pending && let (Err(e), _) = write_models(db, reg) {
-                if !is_lock(&e) {
-                    return Err(Error::with_code(
-                        e.code,
-                        format!(
-                            "what earlier statements learned is not saved yet and cannot be: {}",
-                            e.msg
-                        ),
-                    ));
-                }
+            } else if pending
+                && let (Err(e), _) = write_models(db, reg)
+                && !is_lock(&e)
+            {
+                return Err(Error::with_code(
+                    e.code,
+                    format!(
+                        "what earlier statements learned is not saved yet and cannot be: {}",
+                        e.msg
+                    ),
+                ));
             }
         }
     }
@@ -212,8 +208,8 @@ fn enter_statement(ctx: Ctx, reg: &Shared, writes: bool) -> Result<(*mut sqlite3
 }
 
 /// The error of a function that writes models, on a read-only database.
-fn refuse_read_only(func: &str, db: *mut sqlite3) -> Result<()> {
-    if ffi::db_readonly(db, "main") {
+fn refuse_read_only(func: &str, db: Db) -> Result<()> {
+    if db.readonly("main") {
         bail!(
             "{func}: the database is read-only (opened read-only, ?mode=ro or a read-only file), \
              so drain models cannot be changed in it; open it read-write"
@@ -242,11 +238,11 @@ fn borrow<'a>(func: &str, reg: &'a Shared) -> Result<store::Guard<'a>> {
 }
 
 /// `drain_template(body [, partition])`.
-fn drain_template(ctx: Ctx, args: &[*mut sqlite3_value], reg: &Shared) -> Result<()> {
+fn drain_template(ctx: Ctx, args: &[Arg], reg: &Shared) -> Result<()> {
     drain_template_inner(ctx, args, reg).map_err(|e| named("drain_template", e))
 }
 
-fn drain_template_inner(ctx: Ctx, args: &[*mut sqlite3_value], reg: &Shared) -> Result<()> {
+fn drain_template_inner(ctx: Ctx, args: &[Arg], reg: &Shared) -> Result<()> {
     let partition = partition_arg("drain_template", args, 2)?;
     if partition.starts_with(INGEST_PREFIX) {
         bail!(
@@ -261,7 +257,7 @@ fn drain_template_inner(ctx: Ctx, args: &[*mut sqlite3_value], reg: &Shared) -> 
              or open the database read-write to train"
         );
     }
-    let Some(body) = body_text(Arg(args[0])) else {
+    let Some(body) = body_text(args[0]) else {
         ctx.null();
         return Ok(());
     };
@@ -275,13 +271,13 @@ fn drain_template_inner(ctx: Ctx, args: &[*mut sqlite3_value], reg: &Shared) -> 
 }
 
 /// `drain_match(body [, partition])`.
-fn drain_match(ctx: Ctx, args: &[*mut sqlite3_value], reg: &Shared) -> Result<()> {
+fn drain_match(ctx: Ctx, args: &[Arg], reg: &Shared) -> Result<()> {
     drain_match_inner(ctx, args, reg).map_err(|e| named("drain_match", e))
 }
 
-fn drain_match_inner(ctx: Ctx, args: &[*mut sqlite3_value], reg: &Shared) -> Result<()> {
+fn drain_match_inner(ctx: Ctx, args: &[Arg], reg: &Shared) -> Result<()> {
     let partition = partition_arg("drain_match", args, 2)?;
-    let Some(body) = body_text(Arg(args[0])) else {
+    let Some(body) = body_text(args[0]) else {
         ctx.null();
         return Ok(());
     };
@@ -333,17 +329,17 @@ fn config_arg(func: &str, arg: Arg, pos: usize, base: &DrainConfig) -> Result<Dr
 
 /// `drain_configure(json)` sets the default for new partitions;
 /// `drain_configure(partition, json)` configures one partition.
-fn drain_configure(ctx: Ctx, args: &[*mut sqlite3_value], reg: &Shared) -> Result<()> {
+fn drain_configure(ctx: Ctx, args: &[Arg], reg: &Shared) -> Result<()> {
     drain_configure_inner(ctx, args, reg).map_err(|e| named("drain_configure", e))
 }
 
-fn drain_configure_inner(ctx: Ctx, args: &[*mut sqlite3_value], reg: &Shared) -> Result<()> {
+fn drain_configure_inner(ctx: Ctx, args: &[Arg], reg: &Shared) -> Result<()> {
     let db = ctx.db();
     refuse_read_only("drain_configure", db)?;
     enter_statement(ctx, reg, true)?;
     store::ensure_schema(db)?;
     if args.len() == 1 {
-        let cfg = config_arg("drain_configure", Arg(args[0]), 1, &DrainConfig::default())?;
+        let cfg = config_arg("drain_configure", args[0], 1, &DrainConfig::default())?;
         let mut st = Stmt::prepare(
             db,
             "INSERT INTO main.otelcat_meta(key, value) VALUES ('drain_default_config', ?1)
@@ -353,19 +349,14 @@ fn drain_configure_inner(ctx: Ctx, args: &[*mut sqlite3_value], reg: &Shared) ->
         st.run()?;
         return ctx.text(&cfg.to_json());
     }
-    let Kind::Text = Arg(args[0]).kind() else {
+    let Kind::Text = args[0].kind() else {
         bail!(
             "drain_configure: argument 1 (partition) must be TEXT, got {}",
-            Arg(args[0]).kind().name()
+            args[0].kind().name()
         );
     };
-    let partition = Arg(args[0]).str("drain_configure", 1)?;
-    let cfg = config_arg(
-        "drain_configure",
-        Arg(args[1]),
-        2,
-        &store::default_config(db)?,
-    )?;
+    let partition = args[0].str("drain_configure", 1)?;
+    let cfg = config_arg("drain_configure", args[1], 2, &store::default_config(db)?)?;
     let mut r = borrow("drain_configure", reg)?;
     r.part(db, partition)?;
     r.changing(partition);
@@ -399,11 +390,11 @@ fn drain_configure_inner(ctx: Ctx, args: &[*mut sqlite3_value], reg: &Shared) ->
 }
 
 /// `drain_reset(partition)`: forgets a partition; returns the clusters removed.
-fn drain_reset(ctx: Ctx, args: &[*mut sqlite3_value], reg: &Shared) -> Result<()> {
+fn drain_reset(ctx: Ctx, args: &[Arg], reg: &Shared) -> Result<()> {
     drain_reset_inner(ctx, args, reg).map_err(|e| named("drain_reset", e))
 }
 
-fn drain_reset_inner(ctx: Ctx, args: &[*mut sqlite3_value], reg: &Shared) -> Result<()> {
+fn drain_reset_inner(ctx: Ctx, args: &[Arg], reg: &Shared) -> Result<()> {
     let partition = partition_arg("drain_reset", args, 1)?;
     let db = ctx.db();
     refuse_read_only("drain_reset", db)?;
@@ -421,7 +412,7 @@ fn drain_reset_inner(ctx: Ctx, args: &[*mut sqlite3_value], reg: &Shared) -> Res
 // otelcat_drain_sync: joins transactions to write models and hear rollbacks
 
 pub struct SyncTable {
-    db: *mut sqlite3,
+    db: Db,
     reg: Shared,
 }
 
@@ -430,7 +421,7 @@ impl WriteTable for SyncTable {
     const NAME: &'static str = "otelcat_drain_sync";
     const SCHEMA: &'static str = "CREATE TABLE x(op TEXT)";
 
-    fn connect(db: *mut sqlite3, _schema: &str, aux: &'static Shared) -> Result<Self> {
+    fn connect(db: Db, _schema: &str, aux: &Shared) -> Result<Self> {
         Ok(SyncTable {
             db,
             reg: aux.clone(),
@@ -438,8 +429,8 @@ impl WriteTable for SyncTable {
     }
     /// `op`: 'join' (the drain functions take part in the transaction: see
     /// StmtScope) or 'flush' (write what they changed, now).
-    fn insert(&mut self, values: &[*mut sqlite3_value]) -> Result<()> {
-        let op = match values.first().map(|&v| Arg(v)) {
+    fn insert(&mut self, values: &[Arg]) -> Result<()> {
+        let op = match values.first().copied() {
             Some(a) if a.kind() == Kind::Text => a.str(Self::NAME, 1)?,
             _ => "",
         };
@@ -522,32 +513,19 @@ impl SyncTable {
 
 // ---------------------------------------------------------------------------
 // drain_clusters table-valued function
-//
-// Its module is written here against the C interface (not sqlite-loadable's
-// table plumbing, which calls into Rust without a panic guard): every
-// callback SQLite makes runs inside `ffi::guard`, so a panic is an SQL error
-// (or, where SQLite takes no error, a harmless answer) and never unwinds
-// into SQLite.
 
-const CLUSTERS: &str = "drain_clusters";
-
-/// Column of the hidden `part` argument: `drain_clusters('name')`.
-const COL_PART_ARG: c_int = 6;
-const SQLITE_INDEX_CONSTRAINT_EQ: u8 = 2;
-
-/// The module and what every table and cursor of the connection shares.
-struct ClustersModule {
-    module: sqlite3_module,
+/// `drain_clusters` / `drain_clusters('partition')`: the clusters of every
+/// stored partition, or of one.
+struct ClustersTable {
+    db: Db,
     reg: Shared,
     /// Test hook (OTELCAT_TEST_HOOKS=1): the callback that panics on purpose,
     /// from OTELCAT_TEST_PANIC_DRAIN_CLUSTERS when the extension loads.
     panic_at: Option<String>,
 }
 
-#[repr(C)]
-struct ClustersTable {
-    base: sqlite3_vtab,
-    db: *mut sqlite3,
+/// What every `drain_clusters` table of the connection shares.
+struct ClustersAux {
     reg: Shared,
     panic_at: Option<String>,
 }
@@ -561,214 +539,48 @@ struct ClusterRow {
     last_used: i64,
 }
 
-#[repr(C)]
-struct ClustersCursor {
-    base: sqlite3_vtab_cursor,
-    rows: Vec<ClusterRow>,
-    i: usize,
-}
+impl ffi::TableFunction for ClustersTable {
+    type Aux = ClustersAux;
+    type Row = ClusterRow;
+    const NAME: &'static str = "drain_clusters";
+    const SCHEMA: &'static str = "CREATE TABLE x(partition TEXT, cluster_id INTEGER, template TEXT, \
+        size INTEGER, example TEXT, last_used INTEGER, part HIDDEN)";
+    const FIRST_ARG: c_int = 6;
 
-impl ClustersTable {
-    fn test_panic(&self, here: &str) {
-        if self.panic_at.as_deref() == Some(here) {
-            panic!("test panic requested ({CLUSTERS} {here})");
-        }
-    }
-}
-
-/// The table a cursor belongs to.
-unsafe fn table_of<'a>(cur: *mut sqlite3_vtab_cursor) -> &'a ClustersTable {
-    unsafe { &*((*cur).pVtab as *const ClustersTable) }
-}
-
-/// Copies `msg` into memory from sqlite3_malloc (SQLite frees error texts).
-fn sqlite_string(msg: &str) -> *mut std::ffi::c_char {
-    let p = ffi::sqlite!(malloc64(msg.len() as u64 + 1)) as *mut u8;
-    if !p.is_null() {
-        // SAFETY: p holds msg.len() + 1 bytes.
-        unsafe {
-            std::ptr::copy_nonoverlapping(msg.as_ptr(), p, msg.len());
-            for i in 0..msg.len() {
-                if *p.add(i) == 0 {
-                    *p.add(i) = b'?';
-                }
-            }
-            *p.add(msg.len()) = 0;
-        }
-    }
-    p as *mut std::ffi::c_char
-}
-
-/// Reports `r`'s error as the table's error message; returns the code.
-unsafe fn vtab_result(vtab: *mut sqlite3_vtab, r: Result<()>) -> c_int {
-    match r {
-        Ok(()) => ffi::SQLITE_OK,
-        Err(e) => unsafe {
-            if !(*vtab).zErrMsg.is_null() {
-                ffi::sqlite!(free((*vtab).zErrMsg as *mut std::ffi::c_void));
-            }
-            (*vtab).zErrMsg = sqlite_string(&e.msg);
-            e.code
-        },
-    }
-}
-
-unsafe extern "C" fn clusters_connect(
-    db: *mut sqlite3,
-    p_aux: *mut std::ffi::c_void,
-    _argc: c_int,
-    _argv: *const *const std::ffi::c_char,
-    pp_vtab: *mut *mut sqlite3_vtab,
-    pz_err: *mut *mut std::ffi::c_char,
-) -> c_int {
-    let r = ffi::guard(CLUSTERS, || {
-        // SAFETY: p_aux is the ClustersModule registered with the module.
-        let m = unsafe { &*(p_aux as *const ClustersModule) };
-        if m.panic_at.as_deref() == Some("connect") {
-            panic!("test panic requested ({CLUSTERS} connect)");
-        }
-        let decl =
-            c"CREATE TABLE x(partition TEXT, cluster_id INTEGER, template TEXT, size INTEGER, \
-                     example TEXT, last_used INTEGER, part HIDDEN)";
-        let rc = ffi::sqlite!(declare_vtab(db, decl.as_ptr()));
-        if rc != ffi::SQLITE_OK {
-            bail!("{CLUSTERS}: cannot declare the table (code {rc})");
-        }
-        let t = Box::new(ClustersTable {
-            // SAFETY: a plain C struct; all-zero is its initial state.
-            base: unsafe { std::mem::zeroed() },
+    fn connect(db: Db, aux: &ClustersAux) -> Result<Self> {
+        Ok(ClustersTable {
             db,
-            reg: m.reg.clone(),
-            panic_at: m.panic_at.clone(),
-        });
-        // SAFETY: SQLite passes a valid out pointer.
-        unsafe { *pp_vtab = Box::into_raw(t) as *mut sqlite3_vtab };
-        Ok(())
-    });
-    match r {
-        Ok(()) => ffi::SQLITE_OK,
-        Err(e) => {
-            if !pz_err.is_null() {
-                // SAFETY: SQLite passes a valid out pointer.
-                unsafe { *pz_err = sqlite_string(&e.msg) };
-            }
-            e.code
+            reg: aux.reg.clone(),
+            panic_at: aux.panic_at.clone(),
+        })
+    }
+
+    fn at(&self, callback: &str) {
+        if self.panic_at.as_deref() == Some(callback) {
+            panic!("test panic requested ({} {callback})", Self::NAME);
         }
     }
-}
 
-unsafe extern "C" fn clusters_disconnect(vtab: *mut sqlite3_vtab) -> c_int {
-    let r = ffi::guard(CLUSTERS, || {
-        // SAFETY: vtab was made by clusters_connect; SQLite never uses it again.
-        let t = unsafe { Box::from_raw(vtab as *mut ClustersTable) };
-        t.test_panic("disconnect");
-        Ok(())
-    });
-    // The table is gone: its error message has nowhere to go.
-    if r.is_ok() {
-        ffi::SQLITE_OK
-    } else {
-        ffi::SQLITE_ERROR
-    }
-}
-
-unsafe extern "C" fn clusters_best_index(
-    vtab: *mut sqlite3_vtab,
-    info: *mut sqlite3_index_info,
-) -> c_int {
-    let r = ffi::guard(CLUSTERS, || {
-        // SAFETY: SQLite passes the table and an index_info valid for the call.
-        let (t, info) = unsafe { (&*(vtab as *const ClustersTable), &mut *info) };
-        t.test_panic("best_index");
-        let n = info.nConstraint.max(0) as usize;
-        let mut filtered = false;
-        for k in 0..n {
-            // SAFETY: aConstraint and aConstraintUsage hold nConstraint entries.
-            let c = unsafe { &*info.aConstraint.add(k) };
-            if c.iColumn == COL_PART_ARG && c.usable != 0 && c.op == SQLITE_INDEX_CONSTRAINT_EQ {
-                let u = unsafe { &mut *info.aConstraintUsage.add(k) };
-                u.argvIndex = 1;
-                u.omit = 1;
-                filtered = true;
-                break;
-            }
-        }
-        info.idxNum = filtered as c_int;
-        info.estimatedCost = if filtered { 10.0 } else { 1000.0 };
-        Ok(())
-    });
-    unsafe { vtab_result(vtab, r) }
-}
-
-unsafe extern "C" fn clusters_open(
-    vtab: *mut sqlite3_vtab,
-    pp_cursor: *mut *mut sqlite3_vtab_cursor,
-) -> c_int {
-    let r = ffi::guard(CLUSTERS, || {
-        // SAFETY: SQLite passes its table.
-        unsafe { &*(vtab as *const ClustersTable) }.test_panic("open");
-        let c = Box::new(ClustersCursor {
-            // SAFETY: a plain C struct; SQLite sets pVtab itself.
-            base: unsafe { std::mem::zeroed() },
-            rows: Vec::new(),
-            i: 0,
-        });
-        // SAFETY: SQLite passes a valid out pointer.
-        unsafe { *pp_cursor = Box::into_raw(c) as *mut sqlite3_vtab_cursor };
-        Ok(())
-    });
-    unsafe { vtab_result(vtab, r) }
-}
-
-unsafe extern "C" fn clusters_close(cur: *mut sqlite3_vtab_cursor) -> c_int {
-    let r = ffi::guard(CLUSTERS, || {
-        // SAFETY: cur was made by clusters_open; SQLite never uses it again.
-        let c = unsafe { Box::from_raw(cur as *mut ClustersCursor) };
-        let t = unsafe { &*((*cur).pVtab as *const ClustersTable) };
-        drop(c);
-        t.test_panic("close");
-        Ok(())
-    });
-    if r.is_ok() {
-        ffi::SQLITE_OK
-    } else {
-        ffi::SQLITE_ERROR
-    }
-}
-
-unsafe extern "C" fn clusters_filter(
-    cur: *mut sqlite3_vtab_cursor,
-    idx_num: c_int,
-    _idx_str: *const std::ffi::c_char,
-    argc: c_int,
-    argv: *mut *mut sqlite3_value,
-) -> c_int {
-    let r = ffi::guard(CLUSTERS, || {
-        // SAFETY: SQLite passes its cursor, of its table.
-        let (c, t) = unsafe { (&mut *(cur as *mut ClustersCursor), table_of(cur)) };
-        t.test_panic("filter");
-        c.rows.clear();
-        c.i = 0;
-        let values = ffi::args(argc, argv);
-        let only = if idx_num == 1 && !values.is_empty() {
-            match Arg(values[0]).kind() {
+    fn rows(&self, args: &[Option<Arg>]) -> Result<Vec<ClusterRow>> {
+        let name = Self::NAME;
+        let only = match args.first().copied().flatten() {
+            None => None,
+            Some(a) => match a.kind() {
                 Kind::Null => None,
-                Kind::Text => Some(Arg(values[0]).str(CLUSTERS, 1)?.to_string()),
+                Kind::Text => Some(a.str(name, 1)?.to_string()),
                 k => bail!(
-                    "{CLUSTERS}: argument 1 (partition) must be TEXT, got {}",
+                    "{name}: argument 1 (partition) must be TEXT, got {}",
                     k.name()
                 ),
-            }
-        } else {
-            None
+            },
         };
-        let mut r = borrow(CLUSTERS, &t.reg)?;
-        r.check_data_version(t.db);
+        let mut r = borrow(name, &self.reg)?;
+        r.check_data_version(self.db);
         match &only {
             Some(p) => {
-                r.part(t.db, p)?;
+                r.part(self.db, p).map_err(|e| named(name, e))?;
             }
-            None => r.load_all(t.db)?,
+            None => r.load_all(self.db).map_err(|e| named(name, e))?,
         }
         let mut names: Vec<String> = r
             .names()
@@ -776,11 +588,12 @@ unsafe extern "C" fn clusters_filter(
             .cloned()
             .collect();
         names.sort();
+        let mut rows = Vec::new();
         for n in names {
             let Some(part) = r.loaded(&n) else { continue };
             let mut cl: Vec<_> = part.drain.clusters().collect();
             cl.sort_by_key(|c| c.id());
-            c.rows.extend(cl.into_iter().map(|cluster| ClusterRow {
+            rows.extend(cl.into_iter().map(|cluster| ClusterRow {
                 partition: n.clone(),
                 id: cluster.id() as i64,
                 template: cluster.template().to_string(),
@@ -789,48 +602,10 @@ unsafe extern "C" fn clusters_filter(
                 last_used: cluster.last_used() as i64,
             }));
         }
-        Ok(())
-    })
-    .map_err(|e| named(CLUSTERS, e));
-    unsafe { vtab_result((*cur).pVtab, r) }
-}
+        Ok(rows)
+    }
 
-unsafe extern "C" fn clusters_next(cur: *mut sqlite3_vtab_cursor) -> c_int {
-    let r = ffi::guard(CLUSTERS, || {
-        // SAFETY: SQLite passes its cursor.
-        let c = unsafe { &mut *(cur as *mut ClustersCursor) };
-        unsafe { table_of(cur) }.test_panic("next");
-        c.i += 1;
-        Ok(())
-    });
-    unsafe { vtab_result((*cur).pVtab, r) }
-}
-
-unsafe extern "C" fn clusters_eof(cur: *mut sqlite3_vtab_cursor) -> c_int {
-    // xEof cannot report an error: a panic ends the scan.
-    ffi::guard(CLUSTERS, || {
-        // SAFETY: SQLite passes its cursor.
-        let c = unsafe { &*(cur as *const ClustersCursor) };
-        unsafe { table_of(cur) }.test_panic("eof");
-        Ok((c.i >= c.rows.len()) as c_int)
-    })
-    .unwrap_or(1)
-}
-
-unsafe extern "C" fn clusters_column(
-    cur: *mut sqlite3_vtab_cursor,
-    ctx: *mut sqlite3_context,
-    col: c_int,
-) -> c_int {
-    let ctx = Ctx(ctx);
-    let r = ffi::guard(CLUSTERS, || {
-        // SAFETY: SQLite passes its cursor.
-        let c = unsafe { &*(cur as *const ClustersCursor) };
-        unsafe { table_of(cur) }.test_panic("column");
-        let Some(row) = c.rows.get(c.i) else {
-            ctx.null();
-            return Ok(());
-        };
+    fn column(row: &ClusterRow, ctx: Ctx, col: c_int) -> Result<()> {
         match col {
             0 => ctx.text(&row.partition)?,
             1 => ctx.i64(row.id),
@@ -841,79 +616,10 @@ unsafe extern "C" fn clusters_column(
             _ => ctx.null(),
         }
         Ok(())
-    });
-    match r {
-        Ok(()) => ffi::SQLITE_OK,
-        Err(e) => {
-            ctx.error(&e);
-            e.code
-        }
     }
 }
 
-unsafe extern "C" fn clusters_rowid(cur: *mut sqlite3_vtab_cursor, rowid: *mut i64) -> c_int {
-    let r = ffi::guard(CLUSTERS, || {
-        // SAFETY: SQLite passes its cursor and a valid out pointer.
-        let c = unsafe { &*(cur as *const ClustersCursor) };
-        unsafe { table_of(cur) }.test_panic("rowid");
-        unsafe { *rowid = c.i as i64 };
-        Ok(())
-    });
-    unsafe { vtab_result((*cur).pVtab, r) }
-}
-
-unsafe extern "C" fn drop_clusters_module(p: *mut std::ffi::c_void) {
-    let _ = ffi::guard(CLUSTERS, || {
-        if !p.is_null() {
-            // SAFETY: p is the Box registered with the module, dropped once.
-            drop(unsafe { Box::from_raw(p as *mut ClustersModule) });
-        }
-        Ok(())
-    });
-}
-
-/// Registers `drain_clusters` as an eponymous-only table-valued function.
-fn define_clusters(db: *mut sqlite3, reg: &Shared) -> Result<()> {
-    // SAFETY: a plain C struct of an int and nullable function pointers.
-    let mut module: sqlite3_module = unsafe { std::mem::zeroed() };
-    module.iVersion = 2;
-    module.xCreate = None; // eponymous-only
-    module.xConnect = Some(clusters_connect);
-    module.xBestIndex = Some(clusters_best_index);
-    module.xDisconnect = Some(clusters_disconnect);
-    module.xDestroy = Some(clusters_disconnect);
-    module.xOpen = Some(clusters_open);
-    module.xClose = Some(clusters_close);
-    module.xFilter = Some(clusters_filter);
-    module.xNext = Some(clusters_next);
-    module.xEof = Some(clusters_eof);
-    module.xColumn = Some(clusters_column);
-    module.xRowid = Some(clusters_rowid);
-    let panic_at = if std::env::var("OTELCAT_TEST_HOOKS").as_deref() == Ok("1") {
-        std::env::var("OTELCAT_TEST_PANIC_DRAIN_CLUSTERS").ok()
-    } else {
-        None
-    };
-    let m = Box::into_raw(Box::new(ClustersModule {
-        module,
-        reg: reg.clone(),
-        panic_at,
-    }));
-    let rc = ffi::sqlite!(create_module_v2(
-        db,
-        c"drain_clusters".as_ptr(),
-        // SAFETY: m lives until SQLite calls drop_clusters_module.
-        unsafe { &(*m).module },
-        m as *mut std::ffi::c_void,
-        Some(drop_clusters_module),
-    ));
-    if rc != ffi::SQLITE_OK {
-        bail!("otelcat: cannot register drain_clusters (code {rc})");
-    }
-    Ok(())
-}
-
-pub fn register(db: *mut sqlite3, reg: &Shared) -> Result<()> {
+pub fn register(db: Db, reg: &Shared) -> Result<()> {
     // Training changes stored state: callable from top-level SQL only, never
     // from a view or trigger of a (possibly untrusted) database file.
     let train = ffi::direct_only();
@@ -939,7 +645,18 @@ pub fn register(db: *mut sqlite3, reg: &Shared) -> Result<()> {
         drain_configure,
     )?;
     ffi::define_scalar_with(db, "drain_reset", 1, train, reg.clone(), drain_reset)?;
-    define_clusters(db, reg)?;
+    let panic_at = if std::env::var("OTELCAT_TEST_HOOKS").as_deref() == Ok("1") {
+        std::env::var("OTELCAT_TEST_PANIC_DRAIN_CLUSTERS").ok()
+    } else {
+        None
+    };
+    ffi::define_table_function::<ClustersTable>(
+        db,
+        ClustersAux {
+            reg: reg.clone(),
+            panic_at,
+        },
+    )?;
     ffi::define_write_table::<SyncTable>(db, reg.clone())?;
     Ok(())
 }

@@ -18,7 +18,7 @@ use std::rc::Rc;
 use super::engine::{
     Change, ClusterRecord, Drain, DrainConfig, MAX_CONFIG_JSON_BYTES, MAX_ID, Trained,
 };
-use crate::ffi::{self, Error, Result, Stmt, bail, exec, sqlite3};
+use crate::ffi::{Db, Error, Result, Stmt, bail, exec};
 
 pub const SCHEMA: &str = include_str!("../../sql/drain.sql");
 /// Layout version of stored clusters (docs/FORMAT.md section 4).
@@ -174,16 +174,18 @@ struct Layer {
 /// ([`Guard`]'s drop), never skipped.
 pub struct Models {
     reg: RefCell<Registry>,
-    #[allow(clippy::type_complexity)]
-    queued: RefCell<Vec<Box<dyn FnOnce(&mut Registry)>>>,
+    queued: RefCell<Vec<Queued>>,
 }
 
 pub type Shared = Rc<Models>;
 
+/// A change of the registry queued until its holder lets it go.
+type Queued = Box<dyn FnOnce(&mut Registry)>;
+
 /// The registry, held; queued changes are made when it is released.
 pub struct Guard<'a> {
     reg: Option<RefMut<'a, Registry>>,
-    queued: &'a RefCell<Vec<Box<dyn FnOnce(&mut Registry)>>>,
+    queued: &'a RefCell<Vec<Queued>>,
 }
 
 impl std::ops::Deref for Guard<'_> {
@@ -242,7 +244,7 @@ impl Models {
     }
 }
 
-fn table_exists(db: *mut sqlite3, name: &str) -> Result<bool> {
+fn table_exists(db: Db, name: &str) -> Result<bool> {
     let mut st = Stmt::prepare(
         db,
         "SELECT 1 FROM main.sqlite_schema WHERE type = 'table' AND name = ?1",
@@ -254,7 +256,7 @@ fn table_exists(db: *mut sqlite3, name: &str) -> Result<bool> {
 }
 
 /// Whether the schema holds anything (table, view, index, trigger) named `name`.
-fn object_exists(db: *mut sqlite3, name: &str) -> Result<bool> {
+fn object_exists(db: Db, name: &str) -> Result<bool> {
     let mut st = Stmt::prepare(db, "SELECT 1 FROM main.sqlite_schema WHERE name = ?1")?;
     st.bind_text(1, name)?;
     st.step()
@@ -265,7 +267,7 @@ fn object_exists(db: *mut sqlite3, name: &str) -> Result<bool> {
 /// first time such a file is written; every statement of the script is
 /// `IF NOT EXISTS`). Runs DDL: call it from xUpdate or a function, never
 /// from xSync.
-pub fn ensure_schema(db: *mut sqlite3) -> Result<()> {
+pub fn ensure_schema(db: Db) -> Result<()> {
     let mut st = Stmt::prepare(
         db,
         "SELECT count(*) FROM main.sqlite_schema WHERE type = 'table' AND name IN \
@@ -285,7 +287,7 @@ const DEFAULT_FIX: &str = "set a valid one with drain_configure('{...}') (one ar
      or delete that row to use the built-in default";
 
 /// The configuration new partitions get: the stored default, else the built-in one.
-pub fn default_config(db: *mut sqlite3) -> Result<DrainConfig> {
+pub fn default_config(db: Db) -> Result<DrainConfig> {
     if !table_exists(db, "otelcat_meta")? {
         return Ok(DrainConfig::default());
     }
@@ -315,8 +317,8 @@ pub fn default_config(db: *mut sqlite3) -> Result<DrainConfig> {
 impl Registry {
     /// Drops clean models when another connection committed to the file
     /// since they were loaded (they are reloaded on next use).
-    pub fn check_data_version(&mut self, db: *mut sqlite3) {
-        let v = ffi::data_version(db);
+    pub fn check_data_version(&mut self, db: Db) {
+        let v = db.data_version();
         if self.data_version != Some(v) {
             if self.data_version.is_some() {
                 self.parts.retain(|_, p| p.is_dirty());
@@ -330,9 +332,9 @@ impl Registry {
     /// so the next `check_data_version` keeps them. The data version
     /// `SQLITE_FCNTL_DATA_VERSION` reads changes on the connection's own
     /// commits too, unlike `PRAGMA data_version`.
-    pub fn note_own_commit(&mut self, db: *mut sqlite3) {
+    pub fn note_own_commit(&mut self, db: Db) {
         if self.data_version.is_some() {
-            self.data_version = Some(ffi::data_version(db));
+            self.data_version = Some(db.data_version());
         }
     }
 
@@ -353,7 +355,7 @@ impl Registry {
 
     /// The partition's model, loaded from the database (or created empty
     /// with the default configuration) on first use.
-    pub fn part(&mut self, db: *mut sqlite3, name: &str) -> Result<&mut Part> {
+    pub fn part(&mut self, db: Db, name: &str) -> Result<&mut Part> {
         self.part_or(db, name, None)
     }
 
@@ -361,7 +363,7 @@ impl Registry {
     /// when it does not exist yet (instead of the default).
     pub fn part_or(
         &mut self,
-        db: *mut sqlite3,
+        db: Db,
         name: &str,
         fresh: Option<&DrainConfig>,
     ) -> Result<&mut Part> {
@@ -377,7 +379,7 @@ impl Registry {
     /// is written (so that a failure part-way leaves `written` exact).
     pub fn flush(
         &mut self,
-        db: *mut sqlite3,
+        db: Db,
         owned: impl Fn(&str) -> bool,
         written: &mut BTreeMap<String, Unsaved>,
     ) -> Result<()> {
@@ -486,7 +488,7 @@ impl Registry {
     }
 
     /// Loads every stored partition (for listings).
-    pub fn load_all(&mut self, db: *mut sqlite3) -> Result<()> {
+    pub fn load_all(&mut self, db: Db) -> Result<()> {
         if !table_exists(db, "otelcat_drain_partitions")? {
             return Ok(());
         }
@@ -505,7 +507,7 @@ impl Registry {
     /// highest id it gave in `otelcat_drain_ids` so that its next clusters
     /// get new ids. Does not read the model (a partition whose stored rows
     /// cannot be loaded can be reset). Returns how many clusters it held.
-    pub fn reset(&mut self, db: *mut sqlite3, name: &str) -> Result<usize> {
+    pub fn reset(&mut self, db: Db, name: &str) -> Result<usize> {
         let live = self.parts.remove(name);
         let mut last = live.as_ref().map_or(0, |p| p.drain.last_id());
         let mut held = live.as_ref().map(|p| p.drain.len());
@@ -721,10 +723,7 @@ pub struct Snapshot {
 
 /// The high-water mark `otelcat_drain_ids` holds for a partition: `None`
 /// without a row, `Some(Err(text))` when the row holds no valid id.
-fn stored_last_id(
-    db: *mut sqlite3,
-    name: &str,
-) -> Result<Option<std::result::Result<u64, String>>> {
+fn stored_last_id(db: Db, name: &str) -> Result<Option<std::result::Result<u64, String>>> {
     if !table_exists(db, "otelcat_drain_ids")? {
         return Ok(None);
     }
@@ -755,7 +754,7 @@ fn stored_last_id(
 /// version does not read, clusters that contradict each other) are an error
 /// naming the partition and saying to reset it; the memory used is bounded
 /// by the configuration, whatever the rows hold.
-fn load(db: *mut sqlite3, name: &str, fresh: Option<&DrainConfig>) -> Result<Part> {
+fn load(db: Db, name: &str, fresh: Option<&DrainConfig>) -> Result<Part> {
     let fix = format!(
         "call drain_reset('{}') to start the partition over",
         name.replace('\'', "''")

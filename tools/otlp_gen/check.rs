@@ -410,6 +410,9 @@ fn json_shape(v: &J, path: &mut Vec<String>, errors: &mut Vec<String>) {
     }
 }
 
+/// A key's count, value types and distinct values.
+type KeyTruth = (u64, BTreeSet<&'static str>, BTreeSet<String>);
+
 /// Per-entity accumulator of the naive recomputation.
 #[derive(Default)]
 struct NEnt {
@@ -418,7 +421,7 @@ struct NEnt {
     services: BTreeMap<String, u64>,
     details: BTreeMap<String, u64>,
     /// scope -> key -> (count, types, distinct values as Debug text)
-    keys: [BTreeMap<String, (u64, BTreeSet<&'static str>, BTreeSet<String>)>; 4],
+    keys: [BTreeMap<String, KeyTruth>; 4],
 }
 
 impl NEnt {

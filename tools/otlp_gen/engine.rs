@@ -102,7 +102,7 @@ impl World {
         const ALPHABET: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ";
         let product_ids = (0..PRODUCTS as u64)
             .map(|i| {
-                let mut h = mix64(i ^ 0x5EED_0F_F00D);
+                let mut h = mix64(i ^ 0x005E_ED0F_F00D);
                 (0..10)
                     .map(|_| {
                         let c = ALPHABET[(h % 36) as usize] as char;

@@ -12,6 +12,9 @@
 //!
 //! Run `cargo run --release --example otlp_gen -- --help` for usage.
 
+// `*rng.pick(LIST)`: without the `*`, `pick`'s element type is not inferred.
+#![allow(clippy::explicit_auto_deref)]
+
 mod check;
 mod engine;
 mod json;

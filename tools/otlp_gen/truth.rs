@@ -296,7 +296,7 @@ impl Truth {
                 let mut keys = Map::new();
                 for (s, name) in scope_names.iter().enumerate() {
                     let mut slots: Vec<&Slot> = e.scopes[s].iter().collect();
-                    slots.sort_by(|a, b| a.key.cmp(&b.key));
+                    slots.sort_by(|a, b| a.key.cmp(b.key));
                     let m: Map<String, J> = slots
                         .into_iter()
                         .map(|sl| {

@@ -1,5 +1,5 @@
-//! Drop-in replacement for the crates.io `sqlite3ext-sys` 0.0.1 used by
-//! `sqlite-loadable`.
+//! Bindings to `sqlite3ext.h` for otelcat (a stand-in for the crates.io
+//! `sqlite3ext-sys` 0.0.1, which sqlite-loadable used).
 //!
 //! The published crate runs bindgen at build time (needs libclang) and
 //! compiles a whole SQLite 3.39 amalgamation. A loadable extension needs
