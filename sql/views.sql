@@ -32,11 +32,11 @@ SELECT m.name, json_object(
   'first_seen', m.first_seen, 'last_seen', m.last_seen,
   'services', (SELECT json_group_object(service_name, sample_count) FROM metric_services s WHERE s.metric_name = m.name),
   'label_keys', (SELECT json_group_object(key_name, json_object('count', key_count, 'percentage', key_percentage,
-                   'estimated_cardinality', estimated_cardinality, 'value_samples', json(value_samples),
+                   'estimated_cardinality', estimated_cardinality, 'value_samples', iif(json_valid(value_samples), json(value_samples), json_quote(value_samples)),
                    'first_seen', first_seen, 'last_seen', last_seen))
                  FROM metric_keys k WHERE k.metric_name = m.name AND k.key_scope = 'label'),
   'resource_keys', (SELECT json_group_object(key_name, json_object('count', key_count, 'percentage', key_percentage,
-                   'estimated_cardinality', estimated_cardinality, 'value_samples', json(value_samples),
+                   'estimated_cardinality', estimated_cardinality, 'value_samples', iif(json_valid(value_samples), json(value_samples), json_quote(value_samples)),
                    'first_seen', first_seen, 'last_seen', last_seen))
                  FROM metric_keys k WHERE k.metric_name = m.name AND k.key_scope = 'resource'))
 FROM metrics m;
@@ -47,21 +47,21 @@ SELECT p.name, json_object(
   'first_seen', p.first_seen, 'last_seen', p.last_seen,
   'services', (SELECT json_group_object(service_name, sample_count) FROM span_services s WHERE s.span_name = p.name),
   'attribute_keys', (SELECT json_group_object(key_name, json_object('count', key_count, 'percentage', key_percentage,
-                   'estimated_cardinality', estimated_cardinality, 'value_samples', json(value_samples),
+                   'estimated_cardinality', estimated_cardinality, 'value_samples', iif(json_valid(value_samples), json(value_samples), json_quote(value_samples)),
                    'first_seen', first_seen, 'last_seen', last_seen))
                  FROM span_keys k WHERE k.span_name = p.name AND k.key_scope = 'attribute'),
   'resource_keys', (SELECT json_group_object(key_name, json_object('count', key_count, 'percentage', key_percentage,
-                   'estimated_cardinality', estimated_cardinality, 'value_samples', json(value_samples),
+                   'estimated_cardinality', estimated_cardinality, 'value_samples', iif(json_valid(value_samples), json(value_samples), json_quote(value_samples)),
                    'first_seen', first_seen, 'last_seen', last_seen))
                  FROM span_keys k WHERE k.span_name = p.name AND k.key_scope = 'resource'),
   'link_keys', (SELECT json_group_object(key_name, json_object('count', key_count, 'percentage', key_percentage,
-                   'estimated_cardinality', estimated_cardinality, 'value_samples', json(value_samples)))
+                   'estimated_cardinality', estimated_cardinality, 'value_samples', iif(json_valid(value_samples), json(value_samples), json_quote(value_samples))))
                  FROM span_keys k WHERE k.span_name = p.name AND k.key_scope = 'link'),
   'event_names', (SELECT json_group_array(event_name) FROM (SELECT event_name FROM span_events e
                    WHERE e.span_name = p.name ORDER BY event_name)),
   'events', (SELECT json_group_object(event_name, json_object('count', event_count,
                'attribute_keys', (SELECT json_group_object(key_name, json_object('count', key_count, 'percentage', key_percentage,
-                   'estimated_cardinality', estimated_cardinality, 'value_samples', json(value_samples)))
+                   'estimated_cardinality', estimated_cardinality, 'value_samples', iif(json_valid(value_samples), json(value_samples), json_quote(value_samples))))
                  FROM span_keys k WHERE k.span_name = p.name AND k.key_scope = 'event' AND k.event_name = e.event_name)))
              FROM span_events e WHERE e.span_name = p.name))
 FROM spans p;
@@ -72,11 +72,11 @@ SELECT l.severity, json_object(
   'first_seen', l.first_seen, 'last_seen', l.last_seen,
   'services', (SELECT json_group_object(service_name, sample_count) FROM log_services s WHERE s.severity = l.severity),
   'attribute_keys', (SELECT json_group_object(key_name, json_object('count', key_count, 'percentage', key_percentage,
-                   'estimated_cardinality', estimated_cardinality, 'value_samples', json(value_samples),
+                   'estimated_cardinality', estimated_cardinality, 'value_samples', iif(json_valid(value_samples), json(value_samples), json_quote(value_samples)),
                    'first_seen', first_seen, 'last_seen', last_seen))
                  FROM log_keys k WHERE k.severity = l.severity AND k.key_scope = 'attribute'),
   'resource_keys', (SELECT json_group_object(key_name, json_object('count', key_count, 'percentage', key_percentage,
-                   'estimated_cardinality', estimated_cardinality, 'value_samples', json(value_samples),
+                   'estimated_cardinality', estimated_cardinality, 'value_samples', iif(json_valid(value_samples), json(value_samples), json_quote(value_samples)),
                    'first_seen', first_seen, 'last_seen', last_seen))
                  FROM log_keys k WHERE k.severity = l.severity AND k.key_scope = 'resource'),
   'body_templates', (SELECT json_group_array(json_object('service_name', service_name, 'template', template,

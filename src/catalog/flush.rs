@@ -80,9 +80,8 @@ fn located(e: Error, table: &str, key: &[&str]) -> Error {
         .map(|k| format!("'{}'", k.replace('\'', "''")))
         .collect::<Vec<_>>()
         .join(", ");
-    let damaged = e.msg.starts_with("hll_")
-        || e.msg.starts_with("json_samples")
-        || (e.msg.starts_with("otelcat_add") && !e.msg.contains("overflow"));
+    // (otelcat_add says itself what to do.)
+    let damaged = e.msg.starts_with("hll_") || e.msg.starts_with("json_samples");
     let hint = if damaged {
         "; its stored value is damaged (a file edited by hand or from elsewhere?): repair or delete that row"
     } else {
@@ -368,15 +367,17 @@ impl Writer {
             ),
             "metrics" => ("SELECT series_sketch FROM metrics WHERE name = ?1", 0),
             _ => (
-                "SELECT names_sketch FROM span_name_patterns WHERE service_name = ?1",
-                0,
+                "SELECT cluster_id, names_sketch FROM span_name_patterns WHERE service_name = ?1",
+                1,
             ),
         };
         let found = Stmt::prepare(self.db, sql).ok().and_then(|mut st| {
             st.bind_text(1, entity).ok()?;
             while let Ok(true) = st.step() {
-                let blob = st.column_blob(cols);
-                if !blob.is_empty() && hll::decode(blob).is_err() {
+                let kind = st.column_kind(cols);
+                let bad = kind != crate::ffi::Kind::Null
+                    && (kind != crate::ffi::Kind::Blob || hll::decode(st.column_blob(cols)).is_err());
+                if bad {
                     let mut key = vec![entity.to_string()];
                     key.extend((0..cols).map(|i| st.column_text(i)));
                     return Some(key);
