@@ -419,7 +419,7 @@ HOSTILE = {
         """UPDATE otelcat_drain_partitions SET config = json_set(config, '$.max_clusters', 1) WHERE partition = '{p}'""",
         "clusters exceed max_clusters 1"),
     "layout not ours": ("UPDATE otelcat_drain_partitions SET layout = 7 WHERE partition = '{p}'",
-                        "is stored with layout 7; this otelcat reads layout 1"),
+                        "is stored with layout 7; this otelcat reads layouts 1 and 2"),
     "layout as text": ("UPDATE otelcat_drain_partitions SET layout = 'one' WHERE partition = '{p}'",
                        "is stored with layout text"),
     "config not JSON": ("UPDATE otelcat_drain_partitions SET config = 'nope' WHERE partition = '{p}'", "invalid JSON"),

@@ -20,6 +20,7 @@
 //!   then reloaded at the next statement.
 
 pub mod engine;
+mod generalize;
 pub mod store;
 mod tokenize;
 

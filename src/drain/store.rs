@@ -21,8 +21,11 @@ use super::engine::{
 use crate::ffi::{Db, Error, Result, Stmt, bail, exec};
 
 pub const SCHEMA: &str = include_str!("../../sql/drain.sql");
-/// Layout version of stored clusters (docs/FORMAT.md section 4).
-pub const LAYOUT: i64 = 1;
+/// Layout version of stored clusters (docs/FORMAT.md section 4): 2 since
+/// masks and token patterns. Layout 1 (v0.1.0) is read as layout 2.
+pub const LAYOUT: i64 = 2;
+/// Layouts this version reads.
+const READS_LAYOUTS: [i64; 2] = [1, 2];
 /// Partitions otlp_ingest owns; trained only through it.
 pub const INGEST_PREFIX: &str = "otlp.";
 
@@ -794,14 +797,14 @@ fn load(db: Db, name: &str, fresh: Option<&DrainConfig>) -> Result<Part> {
     st.bind_text(1, name)?;
     let (cfg, config_json, stored) = if st.step().map_err(sql_err)? {
         let (layout, layout_kind) = (st.column_i64(3), st.column_text(4));
-        if layout_kind != "integer" || layout != LAYOUT {
+        if layout_kind != "integer" || !READS_LAYOUTS.contains(&layout) {
             let shown = if layout_kind == "integer" {
                 layout.to_string()
             } else {
                 layout_kind
             };
             bail!(
-                "drain partition '{name}' is stored with layout {shown}; this otelcat reads layout {LAYOUT}: \
+                "drain partition '{name}' is stored with layout {shown}; this otelcat reads layouts 1 and {LAYOUT}: \
                  open the file with the otelcat that wrote it, or {fix}"
             );
         }

@@ -1,38 +1,72 @@
-//! Line tokenizer and built-in parameter classifier of the Drain engine.
+//! Line tokenizer, masks and built-in parameter classifier of the Drain
+//! engine.
 //!
-//! A line is cut into *tokens* at ASCII whitespace, ASCII control characters
-//! (NUL included) and the configured extra delimiters. Each token is then
-//! *normalized*: it is split into *segments* at punctuation (`= : , ; ( ) [ ]
-//! { } < > " ' | / \ @ # ! ? & % + *`), and every segment that contains an
-//! ASCII digit is a parameter, replaced by the one byte `PARAM_BYTE`. The
-//! punctuation is kept, so `uid=0` becomes `uid=\x01`, rendered `uid=<*>`,
-//! `10.1.2.3:50010` becomes `\x01:\x01` and `blk_-42` becomes `\x01`.
+//! A line is first *masked*: the configured regular expressions (see
+//! [`Masker`]) mark the text they match as a named parameter (`<IP>`,
+//! `<UUID>`, ...). It is then cut into *tokens* at ASCII whitespace, ASCII
+//! control characters (NUL included) and the configured extra delimiters; a
+//! masked match is always inside one token, even when it holds spaces. Each
+//! token is then *normalized*: it is split into *segments* at punctuation
+//! (`= : , ; ( ) [ ] { } < > " ' | / \ @ # ! ? & % + *`) and at masked
+//! matches, and in each segment:
 //!
-//! This covers numbers, hex ids, IPs, ports, UUIDs, dates, times, versions
-//! and file names with digits in one pass over the bytes, without regular
-//! expressions. English month and weekday abbreviations (`Jan`, `Mon`) are
-//! parameters too, for the timestamps that logs embed. A token whose normalized text is exactly one parameter is a
-//! *pure parameter*.
+//! * a *number* is a parameter, written as the one byte [`PARAM_BYTE`]: it
+//!   starts at the first digit that is not glued to a letter before it (a
+//!   `-` or `+` sign just before it belongs to it) and runs to the end of
+//!   the segment, so `uid=500` is `uid=\x01`, `blk_-42` is `blk_\x01`,
+//!   `attempt_14_0020_m_1` is `attempt_\x01`, `core.6161` is `core.\x01`;
+//!   a trailing `.`, `-` or `_` stays literal (`8030.` is `\x01.`), and so
+//!   do the letters of a number followed by a unit only (`10000ms` is
+//!   `\x01ms`);
+//! * except a *small number*, a segment of one or two digits with an
+//!   optional sign (`0`, `42`, `-1`): it stays literal (it is often a code,
+//!   a flag or an id that matters, `uid=0`, `exit 1`) until the engine sees
+//!   another value in its place;
+//! * digits glued to letters (`jk2_init`, `IPV4`, `tty2`) stay literal: they
+//!   are part of a name until the engine sees enough distinct values there;
+//! * English month and weekday abbreviations (`Jan`, `Mon`) and size units
+//!   (`KB`, `MB`, ...) are parameters, for the timestamps and sizes logs
+//!   embed.
 //!
-//! Control characters can never be inside a token (they separate tokens), so
-//! `PARAM_BYTE` is unambiguous in normalized text.
+//! The punctuation is kept. A masked match is written as one *mask byte*
+//! `MASK_BASE + k` (k: the mask's index). Control characters can never be
+//! inside a token (they separate tokens), so parameter and mask bytes are
+//! unambiguous in normalized text.
 //!
 //! [`Tokenizer::spans`] finds the same tokens as byte spans of the raw line,
-//! so that templates can be rendered with the line's own separators.
+//! so that templates can be rendered with the line's own separators and
+//! parameters can be read back from a line.
 
-/// Stands for one parameter segment inside normalized token text.
+use regex_automata::meta;
+
+/// Stands for one parameter inside normalized token text.
 pub(crate) const PARAM_BYTE: u8 = 0x01;
+
+/// Mask `k` is written as the byte `MASK_BASE + k` in normalized text.
+pub(crate) const MASK_BASE: u8 = 0x02;
+
+/// Most masks in a configuration (their bytes stay below 0x12, all
+/// control characters).
+pub const MAX_MASKS: usize = 16;
 
 /// Hash reserved for a template position generalised to a wildcard; never
 /// produced by [`hash_bytes`].
 pub(crate) const WILD: u64 = 0;
 
+/// True for a byte that stands for a parameter in normalized text: the
+/// parameter byte or a mask byte.
+#[inline]
+pub(crate) fn is_param_byte(b: u8) -> bool {
+    (PARAM_BYTE..MASK_BASE + MAX_MASKS as u8).contains(&b)
+}
+
 /// What a normalized token is made of.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum TokKind {
-    /// No parameter segment.
+    /// No parameter and no digit: a plain word (tree keys are made of these).
     Const,
-    /// Constant text with at least one parameter segment, e.g. `uid=<*>`.
+    /// Anything else that is not exactly one parameter: `uid=<*>`, `uid=0`,
+    /// `jk2_init()`.
     Mixed,
     /// Exactly one parameter, e.g. a number, an IP, a UUID.
     Param,
@@ -43,6 +77,10 @@ pub(crate) enum TokKind {
 pub(crate) struct Tok {
     /// [`hash_bytes`] of the normalized text.
     pub hash: u64,
+    /// Hash of the token's *shape*: the normalized text with every run of
+    /// digits as one parameter (equal to `hash` for a token without
+    /// literal digits). Tokens of one shape differ in numbers only.
+    pub shape: u64,
     pub start: u32,
     pub end: u32,
     pub kind: TokKind,
@@ -54,6 +92,10 @@ pub(crate) struct Tokenized {
     /// Normalized text of all tokens, back to back (valid UTF-8).
     pub norm: Vec<u8>,
     pub toks: Vec<Tok>,
+    /// Masked matches of the line: (start, end, mask byte), in order.
+    ranges: Vec<(usize, usize, u8)>,
+    /// Scratch for shapes.
+    shape_buf: Vec<u8>,
 }
 
 impl Tokenized {
@@ -63,13 +105,130 @@ impl Tokenized {
         // Tokens are cut at ASCII bytes only, so every span is valid UTF-8.
         std::str::from_utf8(&self.norm[t.start as usize..t.end as usize]).unwrap_or("")
     }
+    /// Normalized bytes of token `i`.
+    pub fn bytes(&self, i: usize) -> &[u8] {
+        let t = &self.toks[i];
+        &self.norm[t.start as usize..t.end as usize]
+    }
 }
 
-// Byte classes (bit flags; 0 is any other byte).
-const C_WORD: u8 = 0;
+// Byte classes (bit flags; 0 is any other byte: `.`, `_`, `-`, ...).
 const C_SEP: u8 = 1;
 const C_PUNCT: u8 = 2;
 const C_DIGIT: u8 = 4;
+const C_ALPHA: u8 = 8;
+
+/// Punctuation that splits a token into segments (see the module docs).
+pub(crate) const SEGMENT_PUNCT: &[u8] = b"=:,;()[]{}<>\"'|/\\@#!?&%+*";
+
+/// Compiled masks: one multi-pattern regular expression (leftmost-first,
+/// linear time) and the names of its patterns.
+#[derive(Clone, Debug)]
+pub(crate) struct Masker {
+    re: meta::Regex,
+    /// Per pattern: it has a capture group (then only group 1 is masked).
+    grouped: Vec<bool>,
+}
+
+/// Compiled mask sets, by their patterns: configurations are read often
+/// (each load of a partition, each ingest batch) and compiling is costly.
+static COMPILED: std::sync::Mutex<Vec<(Vec<String>, Masker)>> = std::sync::Mutex::new(Vec::new());
+const COMPILED_MAX: usize = 32;
+
+/// Size limit of a compiled mask set (its NFA), in bytes.
+pub const MAX_MASK_PROGRAM_BYTES: usize = 4 << 20;
+
+impl Masker {
+    /// Compiles `patterns` (one per mask, in priority order). The error
+    /// names the pattern that does not compile.
+    pub fn new(patterns: &[&str]) -> Result<Option<Masker>, String> {
+        if patterns.is_empty() {
+            return Ok(None);
+        }
+        if let Ok(c) = COMPILED.lock()
+            && let Some((_, m)) = c
+                .iter()
+                .find(|(p, _)| p.iter().map(|s| s.as_str()).eq(patterns.iter().copied()))
+        {
+            return Ok(Some(m.clone()));
+        }
+        let build = |ps: &[&str]| {
+            meta::Regex::builder()
+                .configure(
+                    meta::Config::new()
+                        .nfa_size_limit(Some(MAX_MASK_PROGRAM_BYTES))
+                        .onepass_size_limit(Some(MAX_MASK_PROGRAM_BYTES))
+                        .hybrid_cache_capacity(2 << 20)
+                        .dfa(false),
+                )
+                .build_many(ps)
+                .map_err(|e| e.to_string())
+        };
+        match build(patterns) {
+            Ok(re) => {
+                let grouped = (0..patterns.len())
+                    .map(|i| {
+                        re.group_info()
+                            .group_len(regex_automata::PatternID::new_unchecked(i))
+                            > 1
+                    })
+                    .collect();
+                let m = Masker { re, grouped };
+                if let Ok(mut c) = COMPILED.lock() {
+                    if c.len() >= COMPILED_MAX {
+                        c.remove(0);
+                    }
+                    c.push((patterns.iter().map(|s| s.to_string()).collect(), m.clone()));
+                }
+                Ok(Some(m))
+            }
+            Err(e) => {
+                // Say which one: compile them one by one.
+                for (i, p) in patterns.iter().enumerate() {
+                    if let Err(e) = build(&[p]) {
+                        return Err(format!("mask {i}: {e}"));
+                    }
+                }
+                Err(format!("the masks together: {e}"))
+            }
+        }
+    }
+
+    /// Matches of the masks in `b`, leftmost-first, as (start, end, mask
+    /// byte). Empty matches and matches that hold one of `cut` (the extra
+    /// delimiters, which win over masks) are skipped.
+    fn ranges(&self, b: &[u8], class: &[u8; 256], out: &mut Vec<(usize, usize, u8)>) {
+        out.clear();
+        let mut caps = None;
+        for m in self.re.find_iter(b) {
+            let pid = m.pattern();
+            let (mut s, mut e) = (m.start(), m.end());
+            if self.grouped[pid.as_usize()] {
+                let caps = caps.get_or_insert_with(|| self.re.create_captures());
+                let input = regex_automata::Input::new(b)
+                    .span(s..e)
+                    .anchored(regex_automata::Anchored::Pattern(pid));
+                self.re.search_captures(&input, caps);
+                match caps.get_group(1) {
+                    Some(g) => (s, e) = (g.start, g.end),
+                    None => continue,
+                }
+            }
+            if s == e {
+                continue;
+            }
+            // An extra delimiter (a separator byte that is not whitespace
+            // nor a control character) inside the match: not masked.
+            if b[s..e]
+                .iter()
+                .any(|&c| class[c as usize] & C_SEP != 0 && c > b' ' && c != 0x7f)
+            {
+                continue;
+            }
+            out.push((s, e, MASK_BASE + pid.as_usize() as u8));
+        }
+    }
+}
 
 /// Turns lines into normalized tokens. Built once from the configuration.
 #[derive(Clone, Debug)]
@@ -77,19 +236,27 @@ pub(crate) struct Tokenizer {
     class: [u8; 256],
     max_line_bytes: usize,
     max_tokens: usize,
+    masker: Option<Masker>,
+    n_masks: usize,
 }
-
-/// Punctuation that splits a token into segments (see the module docs).
-pub(crate) const SEGMENT_PUNCT: &[u8] = b"=:,;()[]{}<>\"'|/\\@#!?&%+*";
 
 impl Tokenizer {
     /// `extra_delimiters`: ASCII characters that separate tokens like
     /// whitespace. Non-ASCII characters are ignored (the configuration
-    /// rejects them).
-    pub fn new(extra_delimiters: &str, max_line_bytes: usize, max_tokens: usize) -> Self {
-        let mut class = [C_WORD; 256];
+    /// rejects them). `masker`: the compiled masks, if any, `n_masks` of them.
+    pub fn new(
+        extra_delimiters: &str,
+        max_line_bytes: usize,
+        max_tokens: usize,
+        masker: Option<Masker>,
+        n_masks: usize,
+    ) -> Self {
+        let mut class = [0u8; 256];
         for b in b'0'..=b'9' {
             class[b as usize] = C_DIGIT;
+        }
+        for b in (b'a'..=b'z').chain(b'A'..=b'Z').chain(0x80..=0xff) {
+            class[b as usize] = C_ALPHA;
         }
         for &b in SEGMENT_PUNCT {
             class[b as usize] = C_PUNCT;
@@ -107,6 +274,90 @@ impl Tokenizer {
             class,
             max_line_bytes,
             max_tokens: max_tokens.max(1),
+            masker,
+            n_masks: n_masks.min(MAX_MASKS),
+        }
+    }
+
+    /// The line cut to `max_line_bytes` at a character boundary.
+    fn cut<'a>(&self, line: &'a str) -> &'a [u8] {
+        let mut cut = line.len().min(self.max_line_bytes);
+        while !line.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        &line.as_bytes()[..cut]
+    }
+
+    /// Next token of `b` at or after `i`: its raw span. `ri` is the index
+    /// of the first mask range not yet passed. A masked match is inside
+    /// one token whatever it holds.
+    #[inline]
+    fn next_token(
+        &self,
+        b: &[u8],
+        mut i: usize,
+        ranges: &[(usize, usize, u8)],
+        ri: &mut usize,
+    ) -> Option<(usize, usize)> {
+        let class = &self.class;
+        let n = b.len();
+        loop {
+            if *ri < ranges.len() && ranges[*ri].0 == i {
+                break;
+            }
+            if i < n && class[b[i] as usize] & C_SEP != 0 {
+                i += 1;
+                continue;
+            }
+            break;
+        }
+        if i >= n {
+            return None;
+        }
+        let start = i;
+        while i < n {
+            if *ri < ranges.len() && ranges[*ri].0 == i {
+                i = ranges[*ri].1;
+                *ri += 1;
+                continue;
+            }
+            if class[b[i] as usize] & C_SEP != 0 {
+                break;
+            }
+            i += 1;
+        }
+        Some((start, i))
+    }
+
+    /// Raw spans of the tokens of the cut line `b` (its mask ranges in
+    /// `ranges`), with the `max_tokens` rule: a line with more tokens keeps
+    /// its first `max_tokens - 1` and one token for the rest (up to its
+    /// last non-separator byte). Calls `f(start, end, overflow)`.
+    #[inline]
+    fn for_each_token(
+        &self,
+        b: &[u8],
+        ranges: &[(usize, usize, u8)],
+        mut f: impl FnMut(usize, usize, bool),
+    ) {
+        let mut ri = 0;
+        let mut i = 0;
+        let mut count = 0;
+        while let Some((s, e)) = self.next_token(b, i, ranges, &mut ri) {
+            count += 1;
+            if count == self.max_tokens {
+                let mut probe = ri;
+                if self.next_token(b, e, ranges, &mut probe).is_some() {
+                    let mut end = b.len();
+                    while end > s && self.class[b[end - 1] as usize] & C_SEP != 0 {
+                        end -= 1;
+                    }
+                    f(s, end, true);
+                    return;
+                }
+            }
+            f(s, e, false);
+            i = e;
         }
     }
 
@@ -118,164 +369,382 @@ impl Tokenizer {
     /// stands for the rest of the line.
     pub fn tokenize(&self, line: &str, out: &mut Tokenized) {
         out.toks.clear();
-        let mut cut = line.len().min(self.max_line_bytes);
-        while !line.is_char_boundary(cut) {
-            cut -= 1;
-        }
-        let b = &line.as_bytes()[..cut];
-        let n = b.len();
-        // Normalized text is never longer than the input: write it in place
-        // of a zeroed buffer, and truncate at the end.
         out.norm.clear();
-        out.norm.resize(n, 0);
-        let buf = &mut out.norm[..];
-        let class = &self.class;
-        let mut w = 0;
-        let mut i = 0;
-        loop {
-            while i < n && class[b[i] as usize] & C_SEP != 0 {
-                i += 1;
-            }
-            if i == n {
-                break;
-            }
-            if out.toks.len() + 1 == self.max_tokens && more_than_one_token(&b[i..], class) {
-                // Overflow: one parameter for the rest of the line.
-                buf[w] = PARAM_BYTE;
+        let b = self.cut(line);
+        let mut ranges = std::mem::take(&mut out.ranges);
+        ranges.clear();
+        if let Some(m) = &self.masker {
+            m.ranges(b, &self.class, &mut ranges);
+        }
+        let mut ri = 0;
+        self.for_each_token(b, &ranges, |s, e, overflow| {
+            let start = out.norm.len();
+            if overflow {
+                out.norm.push(PARAM_BYTE);
                 out.toks.push(Tok {
                     hash: hash_bytes(&[PARAM_BYTE]),
-                    start: w as u32,
-                    end: w as u32 + 1,
+                    shape: hash_bytes(&[PARAM_BYTE]),
+                    start: start as u32,
+                    end: start as u32 + 1,
                     kind: TokKind::Param,
                 });
-                w += 1;
-                break;
+                return;
             }
-            // One token: copy bytes, and rewind each segment with a digit
-            // (or a date/unit word) to a single PARAM_BYTE.
-            let start = w;
-            let mut seg = w;
-            let mut digit = 0u8; // C_DIGIT bit set if the segment has a digit
-            let mut params = 0u32;
-            while i < n {
-                let c = b[i];
-                let cl = class[c as usize];
-                if cl & (C_SEP | C_PUNCT) != 0 {
-                    if cl & C_SEP != 0 {
-                        break;
-                    }
-                    if w > seg && (digit != 0 || is_date_word(&buf[seg..w])) {
-                        w = seg;
-                        buf[w] = PARAM_BYTE;
-                        w += 1;
-                        params += 1;
-                    }
-                    digit = 0;
-                    buf[w] = c;
-                    w += 1;
-                    seg = w;
-                } else {
-                    buf[w] = c;
-                    w += 1;
-                    digit |= cl;
-                }
-                i += 1;
+            while ri < ranges.len() && ranges[ri].0 < s {
+                ri += 1;
             }
-            if w > seg && (digit != 0 || is_date_word(&buf[seg..w])) {
-                w = seg;
-                buf[w] = PARAM_BYTE;
-                w += 1;
-                params += 1;
-            }
-            let text = &buf[start..w];
-            let kind = if params == 0 {
+            let (params, digits) = self.normalize(b, s, e, &ranges, &mut ri, &mut out.norm);
+            let text = &out.norm[start..];
+            let hash = hash_bytes(text);
+            let kind = if params == 0 && !digits {
                 TokKind::Const
-            } else if text.len() == 1 {
+            } else if text.len() == 1 && params == 1 {
                 TokKind::Param
             } else {
                 TokKind::Mixed
             };
+            let shape = if digits {
+                shape_of(text, &mut out.shape_buf);
+                hash_bytes(&out.shape_buf)
+            } else {
+                hash
+            };
             out.toks.push(Tok {
-                hash: hash_bytes(text),
+                hash,
+                shape,
                 start: start as u32,
-                end: w as u32,
+                end: out.norm.len() as u32,
                 kind,
             });
-        }
-        out.norm.truncate(w);
+        });
+        out.ranges = ranges;
     }
-}
 
-impl Tokenizer {
+    /// Writes the normalized text of the raw token `b[s..e]` to `out`.
+    /// Returns (parameters written, whether literal digits remain).
+    fn normalize(
+        &self,
+        b: &[u8],
+        s: usize,
+        e: usize,
+        ranges: &[(usize, usize, u8)],
+        ri: &mut usize,
+        out: &mut Vec<u8>,
+    ) -> (u32, bool) {
+        let class = &self.class;
+        let mut params = 0;
+        let mut digits = false;
+        let mut i = s;
+        let mut seg = s;
+        while i < e {
+            if *ri < ranges.len() && ranges[*ri].0 == i {
+                let (p, d) = segment(&b[seg..i], class, out);
+                params += p;
+                digits |= d;
+                out.push(ranges[*ri].2);
+                params += 1;
+                i = ranges[*ri].1;
+                *ri += 1;
+                seg = i;
+                continue;
+            }
+            if class[b[i] as usize] & C_PUNCT != 0 {
+                let (p, d) = segment(&b[seg..i], class, out);
+                params += p;
+                digits |= d;
+                out.push(b[i]);
+                i += 1;
+                seg = i;
+                continue;
+            }
+            i += 1;
+        }
+        let (p, d) = segment(&b[seg..e.max(seg)], class, out);
+        (params + p, digits | d)
+    }
+
+    /// Number of masks (their bytes are `MASK_BASE..MASK_BASE + n`).
+    pub fn n_masks(&self) -> usize {
+        self.n_masks
+    }
+
     /// True if `b` can be a byte of normalized token text: not a separator,
-    /// or the parameter byte.
+    /// or a parameter byte of this configuration.
     pub fn in_token(&self, b: u8) -> bool {
-        self.class[b as usize] & C_SEP == 0 || b == PARAM_BYTE
+        if b == PARAM_BYTE || (MASK_BASE..MASK_BASE + self.n_masks as u8).contains(&b) {
+            return true;
+        }
+        self.class[b as usize] & C_SEP == 0
     }
 
     /// Byte spans `(start, end)` in `line` of the tokens that
-    /// [`Tokenizer::tokenize`] finds (same cut, same separators, same
+    /// [`Tokenizer::tokenize`] finds (same cut, masks, separators and
     /// `max_tokens` rule), into `out` (cleared first). The span of an
     /// overflow token (the rest of a line with too many tokens) ends after
     /// the last non-separator byte of the cut line. Used to render templates
-    /// with the separators of a cluster's example; never on the hot path.
-    /// Returns the length of the cut line.
+    /// with the separators of a cluster's example and to read parameters;
+    /// never on the training path. Returns the length of the cut line.
     pub fn spans(&self, line: &str, out: &mut Vec<(usize, usize)>) -> usize {
         out.clear();
-        let mut cut = line.len().min(self.max_line_bytes);
-        while !line.is_char_boundary(cut) {
-            cut -= 1;
+        let b = self.cut(line);
+        let mut ranges = Vec::new();
+        if let Some(m) = &self.masker {
+            m.ranges(b, &self.class, &mut ranges);
         }
-        let b = &line.as_bytes()[..cut];
-        let n = b.len();
-        let class = &self.class;
-        let mut i = 0;
-        loop {
-            while i < n && class[b[i] as usize] & C_SEP != 0 {
-                i += 1;
+        self.for_each_token(b, &ranges, |s, e, _| out.push((s, e)));
+        b.len()
+    }
+
+    /// Like [`Tokenizer::spans`], and for each token the raw spans of its
+    /// parameters in normalized order (for reading parameter values).
+    /// `pieces[i]` holds, for token `i`, the (normalized offset, raw start,
+    /// raw end) of every byte of its normalized text that is a parameter,
+    /// and the raw span of every literal byte is implied.
+    pub fn raw_map(
+        &self,
+        line: &str,
+        spans: &mut Vec<(usize, usize)>,
+        map: &mut Vec<Vec<RawPiece>>,
+    ) {
+        spans.clear();
+        map.clear();
+        let b = self.cut(line);
+        let mut ranges = Vec::new();
+        if let Some(m) = &self.masker {
+            m.ranges(b, &self.class, &mut ranges);
+        }
+        let mut ri = 0;
+        let mut norm = Vec::new();
+        self.for_each_token(b, &ranges, |s, e, overflow| {
+            spans.push((s, e));
+            let mut pieces = Vec::new();
+            if overflow {
+                pieces.push(RawPiece {
+                    norm: 0,
+                    raw: (s, e),
+                });
+                map.push(pieces);
+                return;
             }
-            if i == n {
-                break;
+            while ri < ranges.len() && ranges[ri].0 < s {
+                ri += 1;
             }
-            if out.len() + 1 == self.max_tokens && more_than_one_token(&b[i..], class) {
-                let mut end = n;
-                while class[b[end - 1] as usize] & C_SEP != 0 {
-                    end -= 1;
+            // Normalize segment by segment, recording where each normalized
+            // byte came from.
+            let class = &self.class;
+            let mut i = s;
+            let mut seg = s;
+            norm.clear();
+            let flush =
+                |seg_s: usize, seg_e: usize, norm: &mut Vec<u8>, pieces: &mut Vec<RawPiece>| {
+                    let before = norm.len();
+                    segment(&b[seg_s..seg_e], class, norm);
+                    map_segment(&b[seg_s..seg_e], seg_s, &norm[before..], before, pieces);
+                };
+            while i < e {
+                if ri < ranges.len() && ranges[ri].0 == i {
+                    flush(seg, i, &mut norm, &mut pieces);
+                    pieces.push(RawPiece {
+                        norm: norm.len(),
+                        raw: (ranges[ri].0, ranges[ri].1),
+                    });
+                    norm.push(ranges[ri].2);
+                    i = ranges[ri].1;
+                    ri += 1;
+                    seg = i;
+                    continue;
                 }
-                out.push((i, end));
-                break;
-            }
-            let start = i;
-            while i < n && class[b[i] as usize] & C_SEP == 0 {
+                if class[b[i] as usize] & C_PUNCT != 0 {
+                    flush(seg, i, &mut norm, &mut pieces);
+                    pieces.push(RawPiece {
+                        norm: norm.len(),
+                        raw: (i, i + 1),
+                    });
+                    norm.push(b[i]);
+                    i += 1;
+                    seg = i;
+                    continue;
+                }
                 i += 1;
             }
-            out.push((start, i));
-        }
-        n
+            flush(seg, e.max(seg), &mut norm, &mut pieces);
+            map.push(pieces);
+        });
     }
 }
 
-/// True if `b` (starting at a token) holds more than one token.
-fn more_than_one_token(b: &[u8], class: &[u8; 256]) -> bool {
+/// Where one byte (or parameter) of a token's normalized text came from in
+/// the raw line.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct RawPiece {
+    /// Offset in the token's normalized text.
+    pub norm: usize,
+    /// Raw byte span.
+    pub raw: (usize, usize),
+}
+
+/// Records, for a segment `raw` (at offset `raw_at` of the line) normalized
+/// to `norm` (at offset `norm_at` of the token's text), the raw span of
+/// every normalized byte. Literal bytes map one to one; a parameter byte
+/// maps to the raw run it replaced.
+fn map_segment(raw: &[u8], raw_at: usize, norm: &[u8], norm_at: usize, out: &mut Vec<RawPiece>) {
+    // The normalized segment is: a literal prefix, at most one parameter,
+    // a literal suffix (see `segment`).
+    let p = norm.iter().position(|&c| c == PARAM_BYTE);
+    match p {
+        None => {
+            for k in 0..norm.len() {
+                out.push(RawPiece {
+                    norm: norm_at + k,
+                    raw: (raw_at + k, raw_at + k + 1),
+                });
+            }
+        }
+        Some(p) => {
+            let suffix = norm.len() - p - 1;
+            for k in 0..p {
+                out.push(RawPiece {
+                    norm: norm_at + k,
+                    raw: (raw_at + k, raw_at + k + 1),
+                });
+            }
+            out.push(RawPiece {
+                norm: norm_at + p,
+                raw: (raw_at + p, raw_at + raw.len() - suffix),
+            });
+            for k in 0..suffix {
+                let r = raw.len() - suffix + k;
+                out.push(RawPiece {
+                    norm: norm_at + p + 1 + k,
+                    raw: (raw_at + r, raw_at + r + 1),
+                });
+            }
+        }
+    }
+}
+
+/// Normalizes one segment (the bytes between punctuation) into `out`: a
+/// literal prefix, at most one [`PARAM_BYTE`], a literal suffix. Returns
+/// (parameters written, literal digits kept).
+#[inline]
+fn segment(seg: &[u8], class: &[u8; 256], out: &mut Vec<u8>) -> (u32, bool) {
+    if seg.is_empty() {
+        return (0, false);
+    }
+    let mut any_digit = false;
+    let mut ns = None;
+    for (j, &c) in seg.iter().enumerate() {
+        if class[c as usize] & C_DIGIT != 0 {
+            any_digit = true;
+            if j == 0 || class[seg[j - 1] as usize] & (C_ALPHA | C_DIGIT) == 0 {
+                ns = Some(j);
+                break;
+            }
+        }
+    }
+    let Some(mut s) = ns else {
+        if !any_digit && is_date_word(seg) {
+            out.push(PARAM_BYTE);
+            return (1, false);
+        }
+        out.extend_from_slice(seg);
+        return (0, any_digit);
+    };
+    if s > 0
+        && matches!(seg[s - 1], b'-' | b'+')
+        && (s == 1 || class[seg[s - 2] as usize] & (C_ALPHA | C_DIGIT) == 0)
+    {
+        s -= 1;
+    }
+    if s == 0 && is_small_number(seg) {
+        out.extend_from_slice(seg);
+        return (0, true);
+    }
+    out.extend_from_slice(&seg[..s]);
+    let tail = &seg[s..];
+    let mut te = tail.len();
+    while te > 0 && matches!(tail[te - 1], b'.' | b'-' | b'_') {
+        te -= 1;
+    }
+    let unit = unit_start(&tail[..te], class);
+    out.push(PARAM_BYTE);
+    let kept = &tail[unit..];
+    out.extend_from_slice(kept);
+    (1, kept.iter().any(|&c| class[c as usize] & C_DIGIT != 0))
+}
+
+/// `[-+]?[0-9]{1,2}`: a small number.
+#[inline]
+fn is_small_number(seg: &[u8]) -> bool {
+    let d = match seg.first() {
+        Some(b'-' | b'+') => &seg[1..],
+        _ => seg,
+    };
+    (1..=1).contains(&d.len()) && d.iter().all(u8::is_ascii_digit)
+}
+
+/// Where the unit of a number followed by a unit starts
+/// (`[-+]?[0-9]+(\.[0-9]+)?[A-Za-z]+`, e.g. `10000ms`, `1.5s`, `41C`), or
+/// the length of `t` when it is not of that form.
+#[inline]
+fn unit_start(t: &[u8], class: &[u8; 256]) -> usize {
     let mut i = 0;
-    while i < b.len() && class[b[i] as usize] & C_SEP == 0 {
+    if matches!(t.first(), Some(b'-' | b'+')) {
+        i = 1;
+    }
+    let d0 = i;
+    while i < t.len() && t[i].is_ascii_digit() {
         i += 1;
     }
-    while i < b.len() && class[b[i] as usize] & C_SEP != 0 {
-        i += 1;
+    if i == d0 {
+        return t.len();
     }
-    i < b.len()
+    if i + 1 < t.len() && t[i] == b'.' && t[i + 1].is_ascii_digit() {
+        i += 1;
+        while i < t.len() && t[i].is_ascii_digit() {
+            i += 1;
+        }
+    }
+    let u = i;
+    if u == t.len() {
+        return t.len();
+    }
+    if t[u..]
+        .iter()
+        .all(|&c| c.is_ascii_alphabetic() && class[c as usize] & C_ALPHA != 0)
+    {
+        u
+    } else {
+        t.len()
+    }
+}
+
+/// The shape of normalized text: every run of digits as one parameter.
+pub(crate) fn shape_of(text: &[u8], out: &mut Vec<u8>) {
+    out.clear();
+    let mut in_digits = false;
+    for &c in text {
+        if c.is_ascii_digit() {
+            if !in_digits {
+                out.push(PARAM_BYTE);
+                in_digits = true;
+            }
+        } else {
+            out.push(c);
+            in_digits = false;
+        }
+    }
 }
 
 /// English month and weekday abbreviations (`Jan`, `JAN`, `Mon`, ...), as
-/// in syslog and C `asctime` timestamps: parameters like the digits
-/// around them.
+/// in syslog and C `asctime` timestamps, and size units (`KB`, `MB`, ...):
+/// parameters like the digits around them.
 #[inline(always)]
 fn is_date_word(seg: &[u8]) -> bool {
     if seg.is_empty() || seg.len() > 3 || !seg[0].is_ascii_uppercase() {
         return false;
     }
-    if seg.len() <= 3 && matches!(seg, b"B" | b"KB" | b"MB" | b"GB" | b"TB" | b"PB") {
+    if matches!(seg, b"B" | b"KB" | b"MB" | b"GB" | b"TB" | b"PB") {
         return true;
     }
     if seg.len() != 3 {
@@ -343,12 +812,50 @@ pub(crate) fn hash_bytes(b: &[u8]) -> u64 {
     if h == WILD { 1 } else { h }
 }
 
+/// Glob match of a template token against a line token, both normalized:
+/// [`PARAM_BYTE`] in `pat` matches any run of bytes (possibly empty), every
+/// other byte (mask bytes included) matches itself. Linear in the lengths:
+/// the literal pieces between parameters are found leftmost, which is
+/// optimal for this kind of pattern.
+pub(crate) fn glob_match(pat: &[u8], s: &[u8]) -> bool {
+    let mut pieces = pat.split(|&c| c == PARAM_BYTE);
+    let first = pieces.next().unwrap_or(&[]);
+    if !s.starts_with(first) {
+        return false;
+    }
+    let Some(last_at) = pat.iter().rposition(|&c| c == PARAM_BYTE) else {
+        return pat == s;
+    };
+    let last = &pat[last_at + 1..];
+    if s.len() < first.len() + last.len() || !s.ends_with(last) {
+        return false;
+    }
+    let mut at = first.len();
+    let end = s.len() - last.len();
+    // middle pieces: all but the first and the last
+    let middle = &pat[first.len()..last_at];
+    for piece in middle.split(|&c| c == PARAM_BYTE) {
+        if piece.is_empty() {
+            continue;
+        }
+        match memchr::memmem::find(&s[at..end], piece) {
+            Some(k) => at += k + piece.len(),
+            None => return false,
+        }
+    }
+    true
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn tok(delims: &str, max_bytes: usize, max_toks: usize) -> Tokenizer {
+        Tokenizer::new(delims, max_bytes, max_toks, None, 0)
+    }
+
     fn norm(line: &str) -> Vec<String> {
-        let t = Tokenizer::new("", 3000, 128);
+        let t = tok("", 3000, 128);
         let mut out = Tokenized::default();
         t.tokenize(line, &mut out);
         (0..out.toks.len())
@@ -359,40 +866,125 @@ mod tests {
     #[test]
     fn classifier() {
         assert_eq!(
-            norm("uid=0 euid=0 tty=NODEVssh rhost=218.188.2.4"),
-            ["uid=<*>", "euid=<*>", "tty=NODEVssh", "rhost=<*>"]
-        );
-        assert_eq!(norm("10.251.73.220:50010 blk_-695"), ["<*>:<*>", "<*>"]);
-        assert_eq!(
-            norm("0x7fed806eb5d 2017-05-16 00:00:00.008 e3871ffd-2f8c-4c5a"),
-            ["<*>", "<*>", "<*>:<*>:<*>", "<*>"]
+            norm("uid=0 euid=500 tty=NODEVssh rhost=218.188.2.4"),
+            ["uid=0", "euid=<*>", "tty=NODEVssh", "rhost=<*>"]
         );
         assert_eq!(
-            norm("/udev/hda1 (uid=0) [1]"),
-            ["/udev/<*>", "(uid=<*>)", "[<*>]"]
+            norm("10.251.73.220:50010 blk_-695 node-12 core.6161 8030."),
+            ["<*>:<*>", "blk_<*>", "node-<*>", "core.<*>", "<*>."]
+        );
+        assert_eq!(
+            norm("0x7fed806eb5d 2017-05-16 00:00:00.008 e3871ffd"),
+            ["<*>", "<*>", "<*>:<*>:<*>", "e3871ffd"]
+        );
+        assert_eq!(
+            norm("/udev/hda1 (uid=0) [1] jk2_init() IPV4 10000ms -1"),
+            [
+                "/udev/hda1",
+                "(uid=0)",
+                "[1]",
+                "jk2_init()",
+                "IPV4",
+                "<*>ms",
+                "-1"
+            ]
+        );
+        assert_eq!(
+            norm("attempt_1445144423722_0020_m_000001_0 rdd_42_32"),
+            ["attempt_<*>", "rdd_<*>"]
         );
         assert_eq!(norm("  \t\0 "), Vec::<String>::new());
-        assert_eq!(norm("héllo wörld2"), ["héllo", "<*>"]);
+        assert_eq!(norm("héllo wörld2"), ["héllo", "wörld2"]);
         // timestamps and sizes
         assert_eq!(
             norm("at Sat Jul  9 22:53:19 2005 May"),
-            ["at", "<*>", "<*>", "<*>", "<*>:<*>:<*>", "<*>", "<*>"]
+            ["at", "<*>", "<*>", "9", "<*>:<*>:<*>", "<*>", "<*>"]
         );
         assert_eq!(
             norm("(5.2 KB, free 3 MB) Mayday"),
-            ["(<*>", "<*>,", "free", "<*>", "<*>)", "Mayday"]
+            ["(<*>", "<*>,", "free", "3", "<*>)", "Mayday"]
         );
+    }
+
+    #[test]
+    fn kinds_and_shapes() {
+        let t = tok("", 3000, 128);
+        let mut out = Tokenized::default();
+        t.tokenize("word uid=0 uid=7 IPV4 IPV6 123 uid=<x>", &mut out);
+        let k: Vec<TokKind> = out.toks.iter().map(|t| t.kind).collect();
+        use TokKind::*;
+        assert_eq!(k, [Const, Mixed, Mixed, Mixed, Mixed, Param, Const]);
+        assert_eq!(out.toks[1].shape, out.toks[2].shape);
+        assert_ne!(out.toks[1].hash, out.toks[2].hash);
+        assert_eq!(out.toks[3].shape, out.toks[4].shape);
+        assert_eq!(out.toks[0].shape, out.toks[0].hash);
+    }
+
+    #[test]
+    fn masks() {
+        let m = Masker::new(&[r"\b(?:\d{1,3}\.){3}\d{1,3}\b", r"[0-9a-f]{8}-[0-9a-f]{4}"]).unwrap();
+        let t = Tokenizer::new("", 3000, 128, m, 2);
+        let mut out = Tokenized::default();
+        t.tokenize("from 10.0.0.1:22 id deadbeef-0123x", &mut out);
+        let texts: Vec<&[u8]> = (0..out.toks.len()).map(|i| out.bytes(i)).collect();
+        assert_eq!(texts, [&b"from"[..], b"\x02:\x01", b"id", b"\x03x"]);
+        assert_eq!(out.toks[1].kind, TokKind::Mixed);
+        // a match holding spaces is one token
+        let m = Masker::new(&[r"\d+ KB"]).unwrap();
+        let t = Tokenizer::new("/", 3000, 128, m, 1);
+        t.tokenize("size 12 KB free", &mut out);
+        assert_eq!(out.toks.len(), 3);
+        assert_eq!(out.bytes(1), b"\x02");
+        let mut spans = Vec::new();
+        t.spans("size 12 KB free", &mut spans);
+        assert_eq!(spans, [(0, 4), (5, 10), (11, 15)]);
+        // extra delimiters win over masks
+        let m = Masker::new(&[r"/\w+/\w+"]).unwrap();
+        let t = Tokenizer::new("/", 3000, 128, m, 1);
+        t.tokenize("GET /api/users", &mut out);
+        assert_eq!(out.toks.len(), 3);
+        // a bad pattern is named
+        assert!(
+            Masker::new(&["ok", "("])
+                .unwrap_err()
+                .starts_with("mask 1:")
+        );
+        assert!(Masker::new(&[]).unwrap().is_none());
+    }
+
+    #[test]
+    fn globs() {
+        assert!(glob_match(b"uid=\x01", b"uid=0"));
+        assert!(glob_match(b"uid=\x01", b"uid="));
+        assert!(glob_match(b"(\x01)", b"()"));
+        assert!(!glob_match(b"(\x01)", b"(a"));
+        assert!(glob_match(b"\x01:\x01:\x01", b"10:59:53"));
+        assert!(!glob_match(b"\x01:\x01:\x01", b"10:59"));
+        assert!(glob_match(b"a\x01b\x01c", b"aXbYbc"));
+        assert!(!glob_match(b"ab\x01ba", b"aba"));
+        assert!(glob_match(b"ab\x01ba", b"abba"));
+        assert!(glob_match(b"x", b"x") && !glob_match(b"x", b"xy"));
+        assert!(glob_match(b"\x01", b""));
+        assert!(!glob_match(b"\x02", b"\x03"));
     }
 
     #[test]
     fn spans_agree_with_tokenize() {
         let mut r = crate::testutil::XorShift::new(0x9E37_79B9_7F4A_7C15);
         let mut next = || r.next();
-        let alphabet = b"ab1 \t\0/;=:(\x7f";
+        let alphabet = b"ab1 \t\0/;=:(\x7f.-";
         let mut out = Tokenized::default();
         let mut spans = Vec::new();
-        for (delims, max_bytes, max_toks) in [("", 3000, 128), ("/;", 40, 5), ("/", 7, 2)] {
-            let t = Tokenizer::new(delims, max_bytes, max_toks);
+        let mut spans2 = Vec::new();
+        let mut map = Vec::new();
+        for (delims, max_bytes, max_toks, masks) in [
+            ("", 3000, 128, vec![]),
+            ("/;", 40, 5, vec![r"a1", r"b b"]),
+            ("/", 7, 2, vec![]),
+            ("", 3000, 128, vec![r"1\s+1", r"a;b"]),
+        ] {
+            let n = masks.len();
+            let t = Tokenizer::new(delims, max_bytes, max_toks, Masker::new(&masks).unwrap(), n);
             for _ in 0..5000 {
                 let len = (next() % 60) as usize;
                 let mut line: String = (0..len)
@@ -402,20 +994,23 @@ mod tests {
                     line.push('é');
                 }
                 t.tokenize(&line, &mut out);
-                let n = t.spans(&line, &mut spans);
-                assert!(n <= line.len() && line.is_char_boundary(n));
+                let cut = t.spans(&line, &mut spans);
+                assert!(cut <= line.len() && line.is_char_boundary(cut));
                 assert_eq!(spans.len(), out.toks.len(), "{line:?}");
+                t.raw_map(&line, &mut spans2, &mut map);
+                assert_eq!(spans, spans2);
                 for (i, &(a, b)) in spans.iter().enumerate() {
-                    assert!(a < b && b <= n);
-                    let last_overflow = i + 1 == max_toks
+                    assert!(a < b && b <= cut);
+                    let overflow = i + 1 == max_toks
                         && out.toks[i].kind == TokKind::Param
-                        && out.text(i).len() == 1;
-                    if !last_overflow {
-                        // the span normalizes to the token
-                        let mut one = Tokenized::default();
-                        t.tokenize(&line[a..b], &mut one);
-                        assert_eq!(one.toks.len(), 1);
-                        assert_eq!(one.text(0), out.text(i), "{line:?}");
+                        && out.bytes(i) == [PARAM_BYTE];
+                    if !overflow {
+                        // every normalized byte has a raw origin, in order
+                        assert_eq!(map[i].len(), out.bytes(i).len(), "{line:?}");
+                        for (k, p) in map[i].iter().enumerate() {
+                            assert_eq!(p.norm, k);
+                            assert!(a <= p.raw.0 && p.raw.0 < p.raw.1 && p.raw.1 <= b);
+                        }
                     }
                 }
             }
@@ -424,7 +1019,7 @@ mod tests {
 
     #[test]
     fn caps() {
-        let t = Tokenizer::new("", 10, 3);
+        let t = tok("", 10, 3);
         let mut out = Tokenized::default();
         t.tokenize("a b c d e f", &mut out);
         assert_eq!(out.toks.len(), 3);

@@ -1,6 +1,6 @@
 //! Training speed of the Drain engine on Loghub-2k lines.
 //!
-//! usage: bench [DATA_DIR] [--rounds N]
+
 //!
 //! Loads the Content column of every `<System>/<System>_2k.log_structured.csv`
 //! (20k lines for the 10 systems), then measures with the default config:
@@ -46,9 +46,11 @@ fn main() {
     let mut args = std::env::args().skip(1);
     let mut dir = "/work/shared/data/loghub-2k".to_string();
     let mut rounds = 50usize;
+    let mut cfg = DrainConfig::default();
     while let Some(a) = args.next() {
         match a.as_str() {
             "--rounds" => rounds = args.next().unwrap().parse().unwrap(),
+            "--config" => cfg = DrainConfig::from_json(&args.next().unwrap()).unwrap(),
             _ => dir = a,
         }
     }
@@ -81,7 +83,6 @@ fn main() {
         lines.len(),
         bytes as f64 / lines.len() as f64
     );
-    let cfg = DrainConfig::default();
 
     let t = Clock::start();
     let mut clusters = 0;
