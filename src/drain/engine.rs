@@ -139,6 +139,9 @@ pub const MAX_EXTRA_DELIMITERS: usize = 128;
 /// the full configuration is about 250 bytes).
 pub const MAX_CONFIG_JSON_BYTES: usize = 1 << 20;
 
+/// Most seeded templates in a model ([`Drain::seed`]).
+pub const MAX_SEEDS: usize = 1000;
+
 /// Largest cluster id and line ordinal a stored model may hold (2^53:
 /// exact in every JSON reader; 285 years of a million lines a second).
 pub const MAX_ID: u64 = 1 << 53;
@@ -398,6 +401,9 @@ pub struct Cluster {
     shapes: Vec<u64>,
     /// Specificity: 2 per literal position, 1 per pattern, 0 per wildcard.
     spec: u32,
+    /// A template seeded by the user ([`Drain::seed`]): lines it covers
+    /// join it first; it never changes, merges nor is evicted.
+    seed: bool,
     size: u64,
     last_used: u64,
     example: String,
@@ -778,9 +784,13 @@ impl Drain {
         let evicted = if let Some(e) = self.evict_from_full_leaf(leaf, slot) {
             Some(e)
         } else if self.live > self.cfg.max_clusters {
-            let victim = self.lru_tail;
-            debug_assert!(victim != slot);
-            Some(self.remove(victim))
+            // the least recently used cluster that is not seeded
+            let mut victim = self.lru_tail;
+            while victim != NIL && self.slot(victim).seed {
+                victim = self.slot(victim).prev;
+            }
+            debug_assert!(victim != slot && victim != NIL);
+            (victim != NIL).then(|| self.remove(victim))
         } else {
             None
         };
@@ -843,9 +853,18 @@ impl Drain {
             'leaves: for &leaf in &s.frontier {
                 for &o in &self.nodes[leaf as usize].clusters {
                     let oc = self.slot(o);
-                    // agrees with the line outside the differing positions?
-                    let agrees =
-                        (0..line.toks.len()).all(|q| s.diff.contains(&q) || oc.covers_pos(q, line));
+                    if oc.seed {
+                        continue;
+                    }
+                    // agrees with the line outside the differing positions
+                    // (or differs where a difference is evidence itself)?
+                    let agrees = (0..line.toks.len()).all(|q| {
+                        s.diff.contains(&q)
+                            || oc.covers_pos(q, line)
+                            || (oc.toks[q] != WILD
+                                && (oc.shapes[q] == line.toks[q].shape
+                                    || generalize_token(oc.texts[q].as_bytes(), line.bytes(q)).1))
+                    });
                     if !agrees {
                         continue;
                     }
@@ -893,14 +912,15 @@ impl Drain {
         for &leaf in &s.frontier {
             for &o in &self.nodes[leaf as usize].clusters {
                 let oc = self.slot(o);
-                let covered = (0..toks.len()).all(|p| {
-                    let t = toks[p];
-                    t == WILD
-                        || t == oc.toks[p]
-                        || (oc.toks[p] != WILD
-                            && texts[p].as_bytes().contains(&PARAM_BYTE)
-                            && glob_match(texts[p].as_bytes(), oc.texts[p].as_bytes()))
-                });
+                let covered = !oc.seed
+                    && (0..toks.len()).all(|p| {
+                        let t = toks[p];
+                        t == WILD
+                            || t == oc.toks[p]
+                            || (oc.toks[p] != WILD
+                                && texts[p].as_bytes().contains(&PARAM_BYTE)
+                                && glob_match(texts[p].as_bytes(), oc.texts[p].as_bytes()))
+                    });
                 if covered {
                     s.group.push(o);
                 }
@@ -996,7 +1016,7 @@ impl Drain {
             .clusters
             .iter()
             .copied()
-            .filter(|&o| o != keep)
+            .filter(|&o| o != keep && !self.slot(o).seed)
             .min_by_key(|&o| self.slot(o).last_used)?;
         Some(self.remove(victim))
     }
@@ -1024,6 +1044,240 @@ impl Drain {
             None => self.search(s, false).0,
         };
         fit.map(|slot| self.slot(slot).id)
+    }
+
+    /// The parameters of `line` under the template of the cluster it
+    /// matches (as [`Drain::match_line`]): the cluster id and the line's
+    /// text at each parameter of the rendered template, in order (runs of
+    /// parameters that the template shows as one are one value). `None`
+    /// when no template covers the line.
+    pub fn params(&self, line: &str) -> Option<(u64, Vec<String>)> {
+        let id = self.match_line(line)?;
+        let c = self.cluster(id)?;
+        let mut t = Tokenized::default();
+        self.tokenizer.tokenize(line, &mut t);
+        let mut spans = Vec::new();
+        let mut map = Vec::new();
+        self.tokenizer.raw_map(line, &mut spans, &mut map);
+        if t.toks.len() != c.toks.len() || spans.len() != c.toks.len() {
+            return None;
+        }
+        // (token, raw start, raw end, starts its token, ends its token)
+        let mut found: Vec<(usize, usize, usize, bool, bool)> = Vec::new();
+        for p in 0..c.toks.len() {
+            let (s0, e0) = spans[p];
+            if c.toks[p] == WILD {
+                found.push((p, s0, e0, true, true));
+                continue;
+            }
+            let pat = c.texts[p].as_bytes();
+            if !pat.iter().any(|&b| is_param_byte(b)) {
+                continue;
+            }
+            let norm = t.bytes(p);
+            let pieces = &map[p];
+            let spans_in = super::tokenize::glob_spans(pat, norm)?;
+            for (a, b) in spans_in {
+                let raw_s = if a < pieces.len() {
+                    pieces[a].raw.0
+                } else {
+                    e0
+                };
+                let raw_e = if b > a { pieces[b - 1].raw.1 } else { raw_s };
+                found.push((p, raw_s, raw_e, a == 0, b == norm.len()));
+            }
+        }
+        let bytes = line.as_bytes();
+        let mut out: Vec<(usize, usize)> = Vec::new();
+        let mut prev: Option<(usize, bool)> = None;
+        for (p, s0, e0, starts, ends) in found {
+            if let (Some((pp, pends)), Some(last)) = (prev, out.last_mut()) {
+                let between = &bytes[last.1.min(s0)..s0];
+                let merge = (pp == p && last.1 == s0)
+                    || (pp + 1 == p
+                        && pends
+                        && starts
+                        && between.iter().all(|&b| b == b' ' || b == b'\t'));
+                if merge {
+                    last.1 = e0;
+                    prev = Some((p, ends));
+                    continue;
+                }
+            }
+            out.push((s0, e0));
+            prev = Some((p, ends));
+        }
+        Some((
+            id,
+            out.into_iter()
+                .map(|(a, b)| String::from_utf8_lossy(&bytes[a..b]).into_owned())
+                .collect(),
+        ))
+    }
+
+    /// Adds a template given by the user (`<*>`, or the configured
+    /// `param_str`, marks a parameter; `<NAME>` a mask's parameter): lines
+    /// that it covers join it before any learned template, and it never
+    /// changes, merges nor is evicted. Seeding a template again returns
+    /// the same cluster (`change` None). Errors for an empty template, one
+    /// longer than `max_line_bytes`, or more than [`MAX_SEEDS`] seeds (or
+    /// `max_clusters - 1`).
+    pub fn seed(&mut self, template: &str) -> Result<Trained, String> {
+        if template.len() > self.cfg.max_line_bytes {
+            return Err(format!(
+                "the template is {} bytes, more than max_line_bytes {}",
+                template.len(),
+                self.cfg.max_line_bytes
+            ));
+        }
+        // Parameters as private-use characters (letters to the tokenizer),
+        // then as parameter bytes.
+        const P: char = '\u{E000}';
+        let mut text = String::with_capacity(template.len());
+        let mut rest = template;
+        'outer: while let Some(ch) = rest.chars().next() {
+            if rest.starts_with(self.cfg.param_str.as_str()) {
+                text.push(P);
+                rest = &rest[self.cfg.param_str.len()..];
+                continue;
+            }
+            if ch == '<' {
+                for (k, m) in self.cfg.masks.iter().enumerate() {
+                    let tag = format!("<{}>", m.name);
+                    if rest.starts_with(&tag) {
+                        text.push(char::from_u32(0xE001 + k as u32).unwrap_or(P));
+                        rest = &rest[tag.len()..];
+                        continue 'outer;
+                    }
+                }
+            }
+            text.push(ch);
+            rest = &rest[ch.len_utf8()..];
+        }
+        let mut t = Tokenized::default();
+        self.tokenizer.tokenize(&text, &mut t);
+        if t.toks.is_empty() {
+            return Err("the template has no token".into());
+        }
+        let mut line = Tokenized::default();
+        let mut buf = Vec::new();
+        for i in 0..t.toks.len() {
+            let norm = t.text(i);
+            let start = line.norm.len();
+            let mut params = 0;
+            for ch in norm.chars() {
+                match ch as u32 {
+                    0xE000 => {
+                        line.norm.push(PARAM_BYTE);
+                        params += 1;
+                    }
+                    c @ 0xE001..=0xE010 if ((c - 0xE001) as usize) < self.tokenizer.n_masks() => {
+                        line.norm.push(MASK_BASE + (c - 0xE001) as u8);
+                        params += 1;
+                    }
+                    _ => {
+                        let mut b = [0; 4];
+                        line.norm
+                            .extend_from_slice(ch.encode_utf8(&mut b).as_bytes());
+                    }
+                }
+            }
+            let tok_text = &line.norm[start..];
+            let digits = tok_text.iter().any(u8::is_ascii_digit);
+            let hash = hash_bytes(tok_text);
+            let kind = if params == 0 && !digits {
+                TokKind::Const
+            } else if tok_text.len() == 1 && params == 1 {
+                TokKind::Param
+            } else {
+                TokKind::Mixed
+            };
+            let shape = if digits {
+                super::tokenize::shape_of(tok_text, &mut buf);
+                hash_bytes(&buf)
+            } else {
+                hash
+            };
+            line.push_tok(hash, shape, start, kind);
+        }
+        // Already seeded?
+        let same = |c: &Cluster| {
+            c.seed
+                && c.toks.len() == line.toks.len()
+                && (0..line.toks.len()).all(|p| {
+                    let want = if line.bytes(p) == [PARAM_BYTE] {
+                        WILD
+                    } else {
+                        line.toks[p].hash
+                    };
+                    c.toks[p] == want
+                })
+        };
+        if let Some(c) = self.clusters().find(|c| same(c)) {
+            return Ok(Trained {
+                cluster_id: c.id,
+                change: Change::None,
+                evicted: None,
+                merged: Vec::new(),
+            });
+        }
+        let seeds = self.clusters().filter(|c| c.seed).count();
+        if seeds >= MAX_SEEDS.min(self.cfg.max_clusters.saturating_sub(1)) {
+            return Err(format!(
+                "the partition holds {seeds} seeded templates, the most it can ({} with max_clusters {})",
+                MAX_SEEDS.min(self.cfg.max_clusters.saturating_sub(1)),
+                self.cfg.max_clusters
+            ));
+        }
+        if self.tick >= MAX_ID {
+            return Err("the partition has used every cluster id".into());
+        }
+        self.tick += 1;
+        let id = self.tick;
+        let slot = self.create(template, &line, id);
+        {
+            let c = self.slot_mut(slot);
+            for p in 0..c.toks.len() {
+                if c.texts[p].as_bytes() == [PARAM_BYTE] {
+                    c.toks[p] = WILD;
+                    c.texts[p] = Box::from("");
+                }
+            }
+            c.refresh();
+            c.seed = true;
+            c.size = 0;
+        }
+        let template_text = render(
+            &self.slot(slot).texts,
+            &self.slot(slot).toks,
+            &self.slot(slot).example,
+            &self.tokenizer,
+            &self.cfg,
+        );
+        self.slot_mut(slot).template = template_text;
+        let leaf = self.slot(slot).leaf;
+        let evicted = if let Some(e) = self.evict_from_full_leaf(leaf, slot) {
+            Some(e)
+        } else if self.live > self.cfg.max_clusters {
+            let mut victim = self.lru_tail;
+            while victim != NIL && self.slot(victim).seed {
+                victim = self.slot(victim).prev;
+            }
+            (victim != NIL).then(|| self.remove(victim))
+        } else {
+            None
+        };
+        Ok(Trained {
+            cluster_id: id,
+            change: Change::Created,
+            evicted,
+            merged: Vec::new(),
+        })
+    }
+
+    /// Whether cluster `id` is a seeded template.
+    pub fn is_seed(&self, id: u64) -> bool {
+        self.cluster(id).is_some_and(|c| c.seed)
     }
 
     /// Rendered template of cluster `id`.
@@ -1079,6 +1333,7 @@ impl Drain {
         // bytes per byte (\u0001), five per token (`null,`), the brackets.
         let max_json = 6 * d.cfg.max_line_bytes + 5 * d.cfg.max_tokens + 2;
         let mut line = Tokenized::default();
+        let mut n_seeds = 0;
         for r in &records {
             if d.by_id.contains_key(&r.id) {
                 return Err(format!("drain records: duplicate cluster id {}", r.id));
@@ -1097,7 +1352,8 @@ impl Drain {
             }
             // Every line of a cluster came at its own ordinal, the last at
             // last_used at the latest.
-            if r.size == 0 || r.size > r.last_used {
+            // (a seeded template may have no line yet)
+            if (r.size == 0 && !r.tokens.starts_with('{')) || r.size > r.last_used {
                 return Err(format!(
                     "drain records: cluster {}: size {} is out of range 1..={}",
                     r.id, r.size as i64, r.last_used
@@ -1112,8 +1368,16 @@ impl Drain {
                     ));
                 }
             }
-            let toks = decode_tokens(&r.tokens, &d.tokenizer)
+            let (toks, seeded) = decode_tokens_seed(&r.tokens, &d.tokenizer, true)
                 .map_err(|e| format!("drain records: cluster {}: tokens: {e}", r.id))?;
+            if seeded {
+                n_seeds += 1;
+                if n_seeds > MAX_SEEDS {
+                    return Err(format!(
+                        "drain records: more than {MAX_SEEDS} seeded templates"
+                    ));
+                }
+            }
             let path = decode_tokens(&r.path, &d.tokenizer)
                 .map_err(|e| format!("drain records: cluster {}: path: {e}", r.id))?;
             if toks.len() > d.cfg.max_tokens {
@@ -1166,6 +1430,7 @@ impl Drain {
             c.refresh();
             c.size = r.size;
             c.last_used = r.last_used;
+            c.seed = seeded;
             // (`new_cluster` cut the example to `max_example_bytes`)
             c.template = render(&c.texts, &c.toks, &c.example, &d.tokenizer, &d.cfg);
             let mut node = d.child_or_new(ROOT, toks.len() as u64);
@@ -1299,16 +1564,20 @@ impl Drain {
                 return (None, None);
             }
         }
-        // Most specific covering template: (slot, specificity, id).
-        let mut fit: Option<(u32, u32, u64)> = None;
+        // Covering template: a seeded one first, then the most specific,
+        // then the oldest: (slot, seeded, specificity, id).
+        let mut fit: Option<(u32, bool, u32, u64)> = None;
         for &leaf in &s.frontier {
             for &slot in &self.nodes[leaf as usize].clusters {
                 let c = self.slot(slot);
-                if fit.is_some_and(|f| c.spec < f.1 || (c.spec == f.1 && c.id > f.2)) {
+                if fit.is_some_and(|f| {
+                    (!c.seed && f.1)
+                        || (c.seed == f.1 && (c.spec < f.2 || (c.spec == f.2 && c.id > f.3)))
+                }) {
                     continue;
                 }
                 if c.covers(line) {
-                    fit = Some((slot, c.spec, c.id));
+                    fit = Some((slot, c.seed, c.spec, c.id));
                 }
             }
         }
@@ -1333,6 +1602,9 @@ impl Drain {
         for &leaf in &s.frontier {
             for &slot in &self.nodes[leaf as usize].clusters {
                 let c = self.slot(slot);
+                if c.seed {
+                    continue;
+                }
                 let eq = (0..n)
                     .filter(|&p| worded == 0 || has_word(line.bytes(p)))
                     .map(|p| {
@@ -1385,6 +1657,7 @@ impl Drain {
             pat: Vec::new(),
             shapes: Vec::new(),
             spec: 0,
+            seed: false,
             size: 1,
             last_used: id,
             example: cut(raw, self.cfg.max_example_bytes).to_string(),
@@ -1753,21 +2026,47 @@ fn encode_tokens<'a>(texts: impl Iterator<Item = (&'a str, bool)>) -> String {
 /// Reads a `tokens` or `path` record: a JSON array of token texts (or
 /// `null`), each one the tokenizer could produce (non-empty, no separator).
 fn decode_tokens(s: &str, tokenizer: &Tokenizer) -> Result<Vec<Option<String>>, String> {
-    let v: Vec<Option<String>> = serde_json::from_str(s).map_err(|e| e.to_string())?;
+    decode_tokens_seed(s, tokenizer, false).map(|(v, _)| v)
+}
+
+/// Like [`decode_tokens`]; with `seed_ok`, also `{"seed": [...]}` (a
+/// seeded template). Returns the tokens and whether they were seeded.
+fn decode_tokens_seed(
+    s: &str,
+    tokenizer: &Tokenizer,
+    seed_ok: bool,
+) -> Result<(Vec<Option<String>>, bool), String> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Toks {
+        Plain(Vec<Option<String>>),
+        Seed { seed: Vec<Option<String>> },
+    }
+    let (v, seed) = match serde_json::from_str(s).map_err(|e| e.to_string())? {
+        Toks::Plain(v) => (v, false),
+        Toks::Seed { seed } if seed_ok => (seed, true),
+        Toks::Seed { .. } => return Err("a seeded template is not a tree path".into()),
+    };
     for t in v.iter().flatten() {
         if t.is_empty() || !t.bytes().all(|b| tokenizer.in_token(b)) {
             let shown: String = t.chars().take(40).collect();
             return Err(format!("invalid token {shown:?}"));
         }
     }
-    Ok(v)
+    Ok((v, seed))
 }
 
 fn to_record(c: &Cluster) -> ClusterRecord {
+    let tokens = encode_tokens(c.texts.iter().zip(&c.toks).map(|(t, h)| (&**t, *h == WILD)));
     ClusterRecord {
         id: c.id,
         template: c.template.clone(),
-        tokens: encode_tokens(c.texts.iter().zip(&c.toks).map(|(t, h)| (&**t, *h == WILD))),
+        // a seeded template: {"seed": [...]}
+        tokens: if c.seed {
+            format!("{{\"seed\":{tokens}}}")
+        } else {
+            tokens
+        },
         path: encode_tokens(
             c.path_texts
                 .iter()
@@ -2091,6 +2390,95 @@ mod tests {
         assert_eq!(t, ["peer <IP> up", "addr <HEX> and <HEX>"]);
         let (_, t) = tpl(&["GET https://example.org/a?b=1 ok"]);
         assert_eq!(t[0], "GET https://<URL> ok");
+    }
+
+    #[test]
+    fn params_in_template_order() {
+        let mut d = drain();
+        for l in [
+            "user alice logged in from 10.0.0.1:22 after 12 ms",
+            "user bob logged in from 10.0.0.2:22 after 7 ms",
+            "user carol logged in from 10.0.0.3:2222 after 130 ms",
+        ] {
+            d.train(l);
+        }
+        let (id, p) = d
+            .params("user dave logged in from 192.168.0.9:80 after 5 ms")
+            .unwrap();
+        assert_eq!(
+            d.template(id),
+            Some("user <*> logged in from <IP>:<*> after <*> ms")
+        );
+        assert_eq!(p, ["dave", "192.168.0.9", "80", "5"]);
+        assert_eq!(d.params("nothing like it"), None);
+        // a value with spaces is one parameter, as the template shows it
+        let mut d = drain();
+        d.train("took 5.2 KB in all");
+        d.train("took 3 MB in all");
+        let (id, p) = d.params("took 7.5 GB in all").unwrap();
+        assert_eq!(d.template(id), Some("took <*> in all"));
+        assert_eq!(p, ["7.5 GB"]);
+        // patterns: the parts of a token
+        let mut d = drain();
+        d.train("open (alpha) at 10:59:53");
+        d.train("open (beta) at 11:02:07");
+        d.train("open (gamma) at 12:00:00");
+        let (id, p) = d.params("open () at 09:15:30").unwrap();
+        assert_eq!(d.template(id), Some("open (<*>) at <*>:<*>:<*>"));
+        assert_eq!(p, ["", "09", "15", "30"]);
+    }
+
+    #[test]
+    fn seeds_come_first_and_stay() {
+        let mut d = drain();
+        let s = d.seed("user <*> logged in from <IP>").unwrap();
+        assert_eq!(s.change, Change::Created);
+        assert_eq!(
+            d.template(s.cluster_id),
+            Some("user <*> logged in from <IP>")
+        );
+        assert_eq!(d.cluster(s.cluster_id).unwrap().size(), 0);
+        // lines it covers join it, whatever came before
+        let t = d.train("user ann logged in from 10.1.1.1");
+        assert_eq!((t.cluster_id, t.change), (s.cluster_id, Change::None));
+        assert_eq!(d.cluster(s.cluster_id).unwrap().size(), 1);
+        // lines it does not cover learn as usual, and never change it
+        for l in [
+            "user ann logged out",
+            "user bob logged out",
+            "user eve logged out",
+        ] {
+            d.train(l);
+        }
+        assert_eq!(
+            d.template(s.cluster_id),
+            Some("user <*> logged in from <IP>")
+        );
+        assert_eq!(
+            d.params("user zed logged in from 10.9.9.9").unwrap().1,
+            ["zed", "10.9.9.9"]
+        );
+        // seeding again: the same cluster
+        let again = d.seed("user <*> logged in from <IP>").unwrap();
+        assert_eq!(
+            (again.cluster_id, again.change),
+            (s.cluster_id, Change::None)
+        );
+        // kept through records
+        let back = Drain::from_records(d.config().clone(), d.records()).unwrap();
+        assert!(back.is_seed(s.cluster_id));
+        assert_eq!(back.records(), d.records());
+        assert!(d.seed("").is_err());
+        assert!(d.seed(" \t ").is_err());
+        // never evicted
+        let mut d = drain_with(r#"{"max_clusters":3}"#);
+        let s = d.seed("job <*> done").unwrap().cluster_id;
+        for i in 0..50 {
+            d.train(&format!("line{i} w{i} x{i}"));
+        }
+        assert!(d.is_seed(s));
+        assert!(d.seed("a").is_ok());
+        assert!(d.seed("b").unwrap_err().contains("seeded templates"));
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! Drain log templates in SQL: `drain_template`, `drain_match`,
-//! `drain_configure`, `drain_reset` and the `drain_clusters` table.
+//! `drain_params`, `drain_seed`, `drain_configure`, `drain_reset` and the
+//! `drain_clusters` table.
 //!
 //! The engine (`engine.rs`, `tokenize.rs`) is pure Rust; this module keeps a
 //! per-connection registry of models (`store.rs`) and persists them in the
@@ -296,6 +297,76 @@ fn drain_match_inner(ctx: Ctx, args: &[Arg], reg: &Shared) -> Result<()> {
             Ok(())
         }
     }
+}
+
+/// `drain_params(body [, partition])`: the line's parameter values as a
+/// JSON array, in template order; NULL when no template matches.
+fn drain_params(ctx: Ctx, args: &[Arg], reg: &Shared) -> Result<()> {
+    drain_params_inner(ctx, args, reg).map_err(|e| named("drain_params", e))
+}
+
+fn drain_params_inner(ctx: Ctx, args: &[Arg], reg: &Shared) -> Result<()> {
+    let partition = partition_arg("drain_params", args, 2)?;
+    let Some(body) = body_text(args[0]) else {
+        ctx.null();
+        return Ok(());
+    };
+    let (db, _) = enter_statement(ctx, reg, false)?;
+    let mut r = borrow("drain_params", reg)?;
+    let part = r.part(db, partition)?;
+    match part.drain.params(&body) {
+        Some((_, values)) => ctx.text(&serde_json::to_string(&values).unwrap_or_default()),
+        None => {
+            ctx.null();
+            Ok(())
+        }
+    }
+}
+
+/// `drain_seed(partition, template)`: adds a user's template; returns its
+/// cluster id.
+fn drain_seed(ctx: Ctx, args: &[Arg], reg: &Shared) -> Result<()> {
+    drain_seed_inner(ctx, args, reg).map_err(|e| named("drain_seed", e))
+}
+
+fn drain_seed_inner(ctx: Ctx, args: &[Arg], reg: &Shared) -> Result<()> {
+    let Kind::Text = args[0].kind() else {
+        bail!(
+            "drain_seed: argument 1 (partition) must be TEXT, got {}",
+            args[0].kind().name()
+        );
+    };
+    let partition = args[0].str("drain_seed", 1)?;
+    if partition.starts_with(INGEST_PREFIX) {
+        bail!(
+            "drain_seed: partitions starting with '{INGEST_PREFIX}' belong to otlp_ingest; seed a partition of your own"
+        );
+    }
+    let Kind::Text = args[1].kind() else {
+        bail!(
+            "drain_seed: argument 2 (template) must be TEXT, got {}",
+            args[1].kind().name()
+        );
+    };
+    let template = args[1].str("drain_seed", 2)?;
+    let (db, read_only) = enter_statement(ctx, reg, true)?;
+    if read_only {
+        bail!(
+            "drain_seed: the database is read-only (opened read-only, ?mode=ro or a read-only file), \
+             so a seeded template could never be saved; open it read-write"
+        );
+    }
+    let mut r = borrow("drain_seed", reg)?;
+    r.part(db, partition)?;
+    r.changing(partition);
+    let part = r.part(db, partition)?;
+    let t = part
+        .drain
+        .seed(template)
+        .map_err(|e| Error::new(format!("drain_seed: partition '{partition}': {e}")))?;
+    part.note(&t);
+    ctx.i64(t.cluster_id as i64);
+    Ok(())
 }
 
 /// Parses a configuration argument: its keys override `base`.
@@ -646,6 +717,9 @@ pub fn register(db: Db, reg: &Shared) -> Result<()> {
         drain_configure,
     )?;
     ffi::define_scalar_with(db, "drain_reset", 1, train, reg.clone(), drain_reset)?;
+    ffi::define_scalar_with(db, "drain_params", 1, read, reg.clone(), drain_params)?;
+    ffi::define_scalar_with(db, "drain_params", 2, read, reg.clone(), drain_params)?;
+    ffi::define_scalar_with(db, "drain_seed", 2, train, reg.clone(), drain_seed)?;
     let panic_at = if std::env::var("OTELCAT_TEST_HOOKS").as_deref() == Ok("1") {
         std::env::var("OTELCAT_TEST_PANIC_DRAIN_CLUSTERS").ok()
     } else {

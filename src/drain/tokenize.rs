@@ -105,6 +105,16 @@ impl Tokenized {
         // Tokens are cut at ASCII bytes only, so every span is valid UTF-8.
         std::str::from_utf8(&self.norm[t.start as usize..t.end as usize]).unwrap_or("")
     }
+    /// Appends a token whose normalized text is `norm[start..]`.
+    pub fn push_tok(&mut self, hash: u64, shape: u64, start: usize, kind: TokKind) {
+        self.toks.push(Tok {
+            hash,
+            shape,
+            start: start as u32,
+            end: self.norm.len() as u32,
+            kind,
+        });
+    }
     /// Normalized bytes of token `i`.
     pub fn bytes(&self, i: usize) -> &[u8] {
         let t = &self.toks[i];
@@ -162,7 +172,14 @@ impl Masker {
                         .dfa(false),
                 )
                 .build_many(ps)
-                .map_err(|e| e.to_string())
+                .map_err(|e| {
+                    // the syntax error's text (several lines) as one line
+                    let mut msg = e.to_string();
+                    if let Some(src) = std::error::Error::source(&e) {
+                        msg = format!("{msg}: {src}");
+                    }
+                    msg.split_whitespace().collect::<Vec<_>>().join(" ")
+                })
         };
         match build(patterns) {
             Ok(re) => {
@@ -846,6 +863,45 @@ pub(crate) fn glob_match(pat: &[u8], s: &[u8]) -> bool {
     true
 }
 
+/// Where the parameters of a glob pattern (see [`glob_match`]) fall in a
+/// string it matches: the span in `s` of every [`PARAM_BYTE`] and every
+/// mask byte of `pat`, in order. `None` if `pat` does not match `s`.
+pub(crate) fn glob_spans(pat: &[u8], s: &[u8]) -> Option<Vec<(usize, usize)>> {
+    if !glob_match(pat, s) {
+        return None;
+    }
+    let pieces: Vec<&[u8]> = pat.split(|&c| c == PARAM_BYTE).collect();
+    let last = pieces.len() - 1;
+    // start of each literal piece in s (leftmost, as glob_match places them)
+    let mut starts = Vec::with_capacity(pieces.len());
+    let mut at = 0;
+    for (i, piece) in pieces.iter().enumerate() {
+        let st = if i == 0 {
+            0
+        } else if i == last {
+            s.len() - piece.len()
+        } else if piece.is_empty() {
+            at
+        } else {
+            at + memchr::memmem::find(&s[at..], piece)?
+        };
+        starts.push(st);
+        at = st + piece.len();
+    }
+    let mut out = Vec::new();
+    for (i, piece) in pieces.iter().enumerate() {
+        for (j, &c) in piece.iter().enumerate() {
+            if is_param_byte(c) {
+                out.push((starts[i] + j, starts[i] + j + 1));
+            }
+        }
+        if i < last {
+            out.push((starts[i] + piece.len(), starts[i + 1]));
+        }
+    }
+    Some(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -966,6 +1022,16 @@ mod tests {
         assert!(glob_match(b"x", b"x") && !glob_match(b"x", b"xy"));
         assert!(glob_match(b"\x01", b""));
         assert!(!glob_match(b"\x02", b"\x03"));
+        assert_eq!(
+            glob_spans(b"a=\x01,b=\x02", b"a=xy,b=\x02"),
+            Some(vec![(2, 4), (7, 8)])
+        );
+        assert_eq!(glob_spans(b"(\x01)", b"()"), Some(vec![(1, 1)]));
+        assert_eq!(
+            glob_spans(b"\x01:\x01", b"10:20:30"),
+            Some(vec![(0, 2), (3, 8)])
+        );
+        assert_eq!(glob_spans(b"x", b"y"), None);
     }
 
     #[test]
