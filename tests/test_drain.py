@@ -237,6 +237,187 @@ class TestDrainPersistence(Tmp):
                          "connection closed by <*> port <*>")
 
 
+def tpl(db, lines, part="r"):
+    """Trains the lines, then returns each line's final template."""
+    for l in lines:
+        db.execute("SELECT drain_template(?, ?)", (l, part))
+    return [db.execute("SELECT drain_match(?, ?)", (l, part)).fetchone()[0] for l in lines]
+
+
+class TestTemplateRules(unittest.TestCase):
+    """The rules of docs/functions.md, through SQL, on hand-written lines."""
+
+    def test_names_with_digits_stay_apart(self):
+        db = connect()
+        self.assertEqual(tpl(db, ["listening on IPV4 socket", "listening on IPV6 socket"]),
+                         ["listening on IPV4 socket", "listening on IPV6 socket"])
+        self.assertEqual(tpl(db, ["mounted disk7 ok", "mounted disk12 ok", "mounted disk31 ok"], "d")[0],
+                         "mounted disk<*> ok")
+
+    def test_documented_promise_vm_states_stay_apart(self):
+        db = connect()
+        vm = [f"[instance: {u}] VM {s} (Lifecycle Event)"
+              for u in ("0b9f7c2e-1d2a-4c3b-9e8f-123456789abc", "1c9f7c2e-1d2a-4c3b-9e8f-123456789abd")
+              for s in ("Started", "Paused", "Resumed", "Resumed", "Stopped")]
+        got = tpl(db, vm)
+        self.assertEqual(sorted(set(got)), [f"[instance: <UUID>] VM {s} (Lifecycle Event)"
+                                            for s in ("Paused", "Resumed", "Started", "Stopped")])
+        # while free values generalise
+        self.assertEqual(tpl(db, ["user ann logged in", "user bob logged in", "user eve logged in"], "u")[0],
+                         "user <*> logged in")
+
+    def test_constants_stay_literal_until_they_vary(self):
+        db = connect()
+        self.assertEqual(tpl(db, ["auth failure uid=0 rhost=10.0.0.1", "auth failure uid=0 rhost=10.0.0.2"]),
+                         ["auth failure uid=0 rhost=<IP>"] * 2)
+        self.assertEqual(tpl(db, ["exit code 1", "exit code 2"], "e"), ["exit code <*>"] * 2)
+        self.assertEqual(tpl(db, ["fetched blk_-4021 from node-17 in 250ms"], "b"),
+                         ["fetched blk_<*> from node-<*> in <*>ms"])
+
+    def test_repeating_values_and_field_names_stay_apart(self):
+        db = connect()
+        got = tpl(db, ["login user=root"] * 3 + ["login user=guest"] * 3 + ["login user=test"])
+        self.assertEqual(got[0], "login user=root")
+        self.assertEqual(got[-1], "login user=test")
+        self.assertEqual(tpl(db, ["Total disk: 15", "Total memory: 64", "Total vcpu: 16"], "f"),
+                         ["Total disk: <*>", "Total memory: <*>", "Total vcpu: <*>"])
+
+
+class TestMasks(unittest.TestCase):
+    def test_default_masks(self):
+        db = connect()
+        line = "peer 10.0.0.1:5000 id 0b9f7c2e-1d2a-4c3b-9e8f-123456789abc read /var/lib/x/y.db at 0x7ffe12"
+        self.assertEqual(db.execute("SELECT drain_template(?)", (line,)).fetchone()[0],
+                         "peer <IP>:<*> id <UUID> read <PATH> at <HEX>")
+        self.assertEqual(db.execute("SELECT drain_template('GET https://example.org/a?b=1 done', 'u')").fetchone()[0],
+                         "GET https://<URL> done")
+
+    def test_configured_masks(self):
+        db = connect()
+        db.execute("""SELECT drain_configure('off', '{"masks": []}')""")
+        self.assertEqual(db.execute("SELECT drain_template('peer 10.0.0.1:5000 up', 'off')").fetchone()[0],
+                         "peer <*>:<*> up")
+        cfg = json.loads(db.execute(
+            "SELECT drain_configure('k', json_object('masks', json_array('default', "
+            "json_object('name', 'POD', 'regex', 'pod-[a-z0-9]+'))))").fetchone()[0])
+        self.assertEqual([m["name"] for m in cfg["masks"]], ["URL", "PATH", "UUID", "IP", "HEX", "POD"])
+        self.assertEqual(db.execute("SELECT drain_template('restarted pod-7f9c2 on 10.0.3.7', 'k')").fetchone()[0],
+                         "restarted <POD> on <IP>")
+        # a group masks only itself
+        db.execute("SELECT drain_configure('g', ?)", (json.dumps({"masks": [{"name": "CMD", "regex": r"executed cmd (\S+)"}]}),))
+        self.assertEqual(db.execute("SELECT drain_template('executed cmd ls now', 'g')").fetchone()[0],
+                         "executed cmd <CMD> now")
+
+    def test_bad_masks_are_refused_and_write_nothing(self):
+        db = connect()
+        bad = {
+            '{"masks": [{"name": "X", "regex": "a(b"}]}': 'mask "X": invalid regex',
+            '{"masks": [{"name": "X-1", "regex": "a"}]}': '"name" must be 1 to 14 ASCII letters',
+            '{"masks": [{"name": "ABCDEFGHIJKLMNO", "regex": "a"}]}': '"name" must be 1 to 14',
+            '{"masks": [{"name": "X", "regex": ""}]}': '"regex" must be 1 to 1024 bytes',
+            '{"masks": {"name": "X"}}': '"masks" must be an array',
+            '{"masks": [{"name": "X", "regex": "a", "flags": "i"}]}': 'unknown key "flags"',
+            '{"masks": [7]}': 'masks[0] must be an object',
+        }
+        for cfg, msg in bad.items():
+            with self.subTest(cfg):
+                self.assertIn(msg, err(db, "SELECT drain_configure('p', ?)", (cfg,)))
+        many = json.dumps({"masks": [{"name": f"M{i}", "regex": f"x{i}"} for i in range(17)]})
+        self.assertIn('"masks" holds 17 masks, more than 16', err(db, "SELECT drain_configure('p', ?)", (many,)))
+        long = json.dumps({"masks": [{"name": "L", "regex": "a" * 1025}]})
+        self.assertIn('"regex" must be 1 to 1024 bytes, got 1025', err(db, "SELECT drain_configure('p', ?)", (long,)))
+        # a program too large to compile is refused, not built
+        huge = json.dumps({"masks": [{"name": "H", "regex": "\\w{1000}\\w{1000}\\w{1000}"}]})
+        self.assertIn('mask "H": invalid regex', err(db, "SELECT drain_configure('p', ?)", (huge,)))
+        self.assertEqual(db.execute("SELECT count(*) FROM sqlite_schema WHERE name = 'otelcat_drain_partitions'").fetchone()[0] and
+                         db.execute("SELECT count(*) FROM otelcat_drain_partitions WHERE partition = 'p'").fetchone()[0], 0)
+
+    def test_stored_masks_are_read_with_suspicion(self):
+        with tempfile.TemporaryDirectory() as d:
+            path = os.path.join(d, "t.db")
+            db = connect(path)
+            db.execute("SELECT drain_template('a b c', 'p')")
+            cfg = json.loads(db.execute("SELECT config FROM otelcat_drain_partitions WHERE partition = 'p'").fetchone()[0])
+            self.assertEqual(len(cfg["masks"]), 5)
+            cfg["masks"] = [{"name": "X", "regex": "(("}]
+            db.execute("UPDATE otelcat_drain_partitions SET config = ? WHERE partition = 'p'", (json.dumps(cfg),))
+            db.close()
+            db = connect(path)
+            e = err(db, "SELECT drain_match('a b c', 'p')")
+            self.assertIn("drain partition 'p'", e)
+            self.assertIn('mask "X": invalid regex', e)
+            self.assertIn("drain_reset('p')", e)
+
+
+class TestParamsAndSeeds(Tmp):
+    def test_drain_params(self):
+        db = connect()
+        for l in ["user ann logged in from 10.0.0.1:22", "user bob logged in from 10.0.0.2:22",
+                  "user eve logged in from 10.0.0.3:2222"]:
+            db.execute("SELECT drain_template(?)", (l,))
+        self.assertEqual(json.loads(db.execute("SELECT drain_params('user zed logged in from 10.1.1.1:80')").fetchone()[0]),
+                         ["zed", "10.1.1.1", "80"])
+        self.assertIsNone(db.execute("SELECT drain_params('no such line')").fetchone()[0])
+        self.assertIsNone(db.execute("SELECT drain_params(NULL)").fetchone()[0])
+        self.assertIsNone(db.execute("SELECT drain_params('x', 'no such partition')").fetchone()[0])
+        self.assertIn("drain_params: argument 2 (partition) must be TEXT", err(db, "SELECT drain_params('x', 5)"))
+
+    def test_drain_params_on_an_ingest_partition(self):
+        sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+        from otlp_payloads import log, logs
+        db = connect(self.path)
+        recs = [log(f"payment {i} failed for order {1000 + i}", severity_number=17, severity_text="ERROR") for i in range(5)]
+        db.execute("INSERT INTO otlp_ingest(payload) VALUES (?)", (logs(recs, service="checkout"),))
+        part = "otlp.logs/ERROR/checkout"
+        self.assertEqual(json.loads(db.execute("SELECT drain_params('payment 9 failed for order 4711', ?)", (part,)).fetchone()[0]),
+                         ["9", "4711"])
+
+    def test_drain_seed(self):
+        db = connect(self.path)
+        sid = db.execute("SELECT drain_seed('jobs', 'job <*> finished in <*> ms')").fetchone()[0]
+        self.assertEqual(db.execute("SELECT drain_seed('jobs', 'job <*> finished in <*> ms')").fetchone()[0], sid)
+        self.assertEqual(db.execute("SELECT drain_template('job nightly finished in 5200 ms', 'jobs')").fetchone()[0],
+                         "job <*> finished in <*> ms")
+        # other lines learn as usual and never change the seed
+        for l in ["job a failed", "job b failed", "job c failed"]:
+            db.execute("SELECT drain_template(?, 'jobs')", (l,))
+        rows = db.execute("SELECT cluster_id, template, size FROM drain_clusters('jobs') ORDER BY cluster_id").fetchall()
+        self.assertEqual(rows[0], (sid, "job <*> finished in <*> ms", 1))
+        self.assertIn((rows[1][0], "job <*> failed", 3), rows)
+        # kept in the file
+        other = connect(self.path)
+        self.assertEqual(other.execute("SELECT drain_match('job x finished in 1 ms', 'jobs')").fetchone()[0],
+                         "job <*> finished in <*> ms")
+        self.assertEqual(json.loads(other.execute("SELECT drain_params('job x finished in 1 ms', 'jobs')").fetchone()[0]),
+                         ["x", "1"])
+        tokens = other.execute("SELECT tokens FROM otelcat_drain_clusters WHERE partition = 'jobs' AND cluster_id = ?",
+                               (sid,)).fetchone()[0]
+        self.assertTrue(tokens.startswith('{"seed":['), tokens)
+        # errors
+        self.assertIn("drain_seed: partitions starting with 'otlp.' belong to otlp_ingest",
+                      err(db, "SELECT drain_seed('otlp.logs/INFO/x', 'a <*>')"))
+        self.assertIn("the template has no token", err(db, "SELECT drain_seed('jobs', '   ')"))
+        self.assertIn("argument 2 (template) must be TEXT", err(db, "SELECT drain_seed('jobs', NULL)"))
+        self.assertIn("more than max_line_bytes", err(db, "SELECT drain_seed('jobs', ?)", ("x" * 3001,)))
+        db.execute("""SELECT drain_configure('few', '{"max_clusters": 3}')""")
+        db.execute("SELECT drain_seed('few', 'a <*>')")
+        db.execute("SELECT drain_seed('few', 'b <*>')")
+        self.assertIn("seeded templates", err(db, "SELECT drain_seed('few', 'c <*>')"))
+        ro = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True)
+        ro.enable_load_extension(True)
+        from helpers import EXT
+        ro.load_extension(EXT)
+        self.assertIn("drain_seed: the database is read-only", err(ro, "SELECT drain_seed('jobs', 'z <*>')"))
+
+    def test_directonly(self):
+        db = connect(self.path)
+        db.execute("CREATE TABLE l(b TEXT)")
+        db.execute("CREATE VIEW s AS SELECT drain_seed('p', b) t FROM l")
+        self.assertIn("unsafe use of drain_seed()", err(db, "SELECT * FROM s"))
+        db.execute("CREATE VIEW v AS SELECT drain_params(b) t FROM l")
+        db.execute("SELECT * FROM v").fetchall()
+
+
 class TestDrainBounds(unittest.TestCase):
     def test_hostile_lines(self):
         db = connect()
