@@ -181,8 +181,8 @@ class TestPythonSDK(Tmp):
                          [(json.dumps([prog]),)])
         self.assertEqual(db.execute("SELECT severity, service_name, template, example, count, percentage "
                                     "FROM log_body_templates ORDER BY 1").fetchall(), [
-            ("INFO", "checkout", "order <*> placed", "order o-1 placed", 1, 100.0),
-            ("WARN", "checkout", "payment retry <*> for order <*>", "payment retry 2 for order o-1", 1, 100.0)])
+            ("INFO", "checkout", "order o-<*> placed", "order o-1 placed", 1, 100.0),
+            ("WARN", "checkout", "payment retry 2 for order o-<*>", "payment retry 2 for order o-1", 1, 100.0)])
 
 
 # --- the Collector's file exporter format -------------------------------------

@@ -284,7 +284,7 @@ class TestDatasette(unittest.TestCase):
         rows = self.query("top_log_templates_for", service="checkout", severity="error")
         self.assertEqual([(r["template"], r["count"]) for r in rows], [("disk <*> failed", 30)])
         rows = self.query("top_log_templates_for", service="frontend")
-        self.assertEqual(rows[0]["template"], "user <*> logged in")
+        self.assertEqual(rows[0]["template"], "user user-<*> logged in")
 
     def test_noisiest_services(self):
         rows = self.query("noisiest_services")

@@ -40,6 +40,9 @@ EXPECTED = {
     ("drain_configure", 1, "s", "directonly"),
     ("drain_configure", 2, "s", "directonly"),
     ("drain_reset", 1, "s", "directonly"),
+    ("drain_params", 1, "s", ""),
+    ("drain_params", 2, "s", ""),
+    ("drain_seed", 2, "s", "directonly"),
 }
 # Virtual table modules (table-valued functions and writeable tables).
 EXPECTED_MODULES = {"drain_clusters", "otelcat_drain_sync", "otlp_ingest"}
