@@ -376,7 +376,8 @@ impl Writer {
             while let Ok(true) = st.step() {
                 let kind = st.column_kind(cols);
                 let bad = kind != crate::ffi::Kind::Null
-                    && (kind != crate::ffi::Kind::Blob || hll::decode(st.column_blob(cols)).is_err());
+                    && (kind != crate::ffi::Kind::Blob
+                        || hll::decode(st.column_blob(cols)).is_err());
                 if bad {
                     let mut key = vec![entity.to_string()];
                     key.extend((0..cols).map(|i| st.column_text(i)));
