@@ -316,7 +316,7 @@ class TestSDKExportersTLSAndToken(ServeTmp):
         self.assertEqual(db.execute("SELECT name, type, unit, total_sample_count FROM metrics").fetchall(),
                          [("orders", "Sum", "{order}", 2)])
         self.assertEqual(db.execute("SELECT severity, service_name, template, count FROM log_body_templates").fetchall(),
-                         [("INFO", "shop", "order <*> placed", 2)])
+                         [("INFO", "shop", "order o-<*> placed", 2)])
 
     def test_a_wrong_or_missing_token_is_refused_and_writes_nothing(self):
         r = self.serve("--tls-cert", self.cert, "--tls-key", self.key, "--token-file", self.tokens)
