@@ -272,9 +272,9 @@ pub fn merge(
 fn array_arg<'a>(arg: Arg<'a>, pos: usize) -> Result<Option<&'a str>> {
     match arg.kind() {
         Kind::Null => Ok(None),
-        Kind::Text | Kind::Blob => Ok(Some(arg.str("json_samples_merge", pos)?)),
+        Kind::Text => Ok(Some(arg.str("json_samples_merge", pos)?)),
         k => bail!(
-            "json_samples_merge: argument {pos} is not a JSON array (got {})",
+            "json_samples_merge: argument {pos} is not a JSON array (got {}; a sample list is JSON text)",
             k.name()
         ),
     }

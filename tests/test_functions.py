@@ -353,7 +353,10 @@ class TestSamples(unittest.TestCase):
                       err(self.db, "SELECT json_samples_merge(NULL, NULL, -1)"))
         self.assertIn("wrong number of arguments", err(self.db, "SELECT json_samples_merge('[]')"))
         self.assertIn("json_samples_merge: argument 1 is not valid UTF-8",
-                      err(self.db, "SELECT json_samples_merge(x'5b22ff225d', NULL)"))
+                      err(self.db, "SELECT json_samples_merge(CAST(x'5b22ff225d' AS TEXT), NULL)"))
+        # A BLOB is not JSON text, even one holding the bytes of an array.
+        self.assertIn("json_samples_merge: argument 2 is not a JSON array (got BLOB",
+                      err(self.db, """SELECT json_samples_merge('["a"]', CAST('["b"]' AS BLOB))"""))
 
     def test_json_samples(self):
         got = self.db.execute(f"{series(100)} SELECT json_samples(v % 13) FROM s").fetchone()[0]

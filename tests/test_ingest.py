@@ -456,7 +456,7 @@ class TestBadInput(Tmp):
         self.assert_refused(read("logs.pb"), "invalid OTLP/protobuf", "traces")
         self.assert_refused(pb, "signal must be 'traces', 'metrics' or 'logs', got 'spans'", "spans")
         self.assert_refused(read("trace.json", "r"), "holds another signal than 'logs'", "logs")
-        self.assert_refused(None, "otlp_ingest: payload is NULL")
+        self.assert_refused(None, "otlp_ingest: payload is NULL (say, readfile() of a file that could not be read)")
         self.assert_refused(42, "payload must be TEXT (OTLP/JSON) or BLOB")
         self.assert_refused(b"\x1f\x8b\x08\x00garbage", "invalid gzip payload")
 

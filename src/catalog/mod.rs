@@ -444,7 +444,9 @@ impl WriteTable for IngestTable {
         let raw = match payload.kind() {
             Kind::Text => payload.text_bytes(),
             Kind::Blob => payload.blob(),
-            Kind::Null => bail!("otlp_ingest: payload is NULL"),
+            Kind::Null => bail!(
+                "otlp_ingest: payload is NULL (say, readfile() of a file that could not be read): nothing to ingest"
+            ),
             k => bail!(
                 "otlp_ingest: payload must be TEXT (OTLP/JSON) or BLOB (OTLP/protobuf, maybe gzip), got {k}",
                 k = k.name()
