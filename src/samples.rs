@@ -274,7 +274,7 @@ fn array_arg<'a>(arg: Arg<'a>, pos: usize) -> Result<Option<&'a str>> {
         Kind::Null => Ok(None),
         Kind::Text => Ok(Some(arg.str("json_samples_merge", pos)?)),
         k => bail!(
-            "json_samples_merge: argument {pos} is not a JSON array (got {}; a sample list is JSON text)",
+            "json_samples_merge: argument {pos} is not a JSON array (got {}): a sample list is JSON text",
             k.name()
         ),
     }
