@@ -16,6 +16,9 @@ PY      := $(VENV)/bin/python
 NODE    ?= node
 NPM     ?= npm
 EXT     := dist/otelcat.so
+# The telemetry generator (demo, benchmarks, doc examples). Defined before any
+# rule names it: make expands prerequisites when it reads the rule.
+GEN     := target/release/examples/otlp_gen
 SOURCES := $(shell find src vendor -name '*.rs') Cargo.toml Cargo.lock build.rs $(wildcard sql/*.sql)
 
 .PHONY: all lint bench-serve test test-rust test-sql test-python test-node torture bench bench-drain bench-queries bench-ingest bench-hostile clean venv receiver demo explore cookbook \
@@ -127,7 +130,6 @@ explore: $(EXT) $(VENV)/.ok
 	exec $(SYSPY) examples/datasette/explore.py "$(or $(DB),demo.db)" --venv $(VENV) $(if $(PORT),--port $(PORT))
 
 # A demo catalog (demo.db) from generated telemetry of a dozen services, and its report.
-GEN := target/release/examples/otlp_gen
 $(GEN): $(wildcard tools/otlp_gen/*.rs) Cargo.toml Cargo.lock
 	$(CARGO) build --release --locked --example otlp_gen
 
