@@ -240,5 +240,15 @@ UPDATE log_body_templates SET
                                        WHERE s.severity = log_body_templates.severity AND s.service_name = log_body_templates.service_name))
 WHERE (severity, service_name) IN (SELECT severity, service FROM raw_logs);
 
+-- Keys per template: the attribute keys of each template's records.
+INSERT INTO log_template_keys(severity, service_name, cluster_id, key_name, key_count, first_seen, last_seen)
+SELECT m.severity, m.service, c.cluster_id, a.key, count(DISTINCT m.id), min(m.time), max(m.time)
+FROM etl_matched m JOIN drain_clusters c ON c.partition = 'etl.logs/' || m.severity || '/' || m.service AND c.template = m.template
+JOIN raw_log_attrs a ON a.log_id = m.id AND a.scope = 'attribute'
+WHERE true GROUP BY m.severity, m.service, c.cluster_id, a.key
+ON CONFLICT(severity, service_name, cluster_id, key_name) DO UPDATE SET
+  key_count = otelcat_add(key_count, excluded.key_count, 'log_template_keys', severity, service_name, cluster_id, key_name),
+  first_seen = min(first_seen, excluded.first_seen), last_seen = max(last_seen, excluded.last_seen);
+
 DROP TABLE temp.etl_trained;
 DROP TABLE temp.etl_matched;

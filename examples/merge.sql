@@ -26,8 +26,14 @@
 -- cluster_id: it is not a cluster of this catalog's Drain model, and later
 -- ingests never touch it. The other file's Drain models are not copied.
 --
--- Requires this catalog's schema: ingest something first, or run
--- sql/schema.sql and sql/views.sql.
+-- Requires this version's schema in both files (a table an older version
+-- did not have fails the script: "no such table: other.log_template_keys").
+-- A catalog written by an older version is upgraded the first time this
+-- version's otlp_ingest writes into it; to upgrade one without adding
+-- anything: INSERT INTO otlp_ingest(payload) VALUES ('{"resourceSpans": []}').
+-- A new file gets the schema the same way. `otelcat merge` does this for its
+-- target, and reads older sources as they are (what they lack merges as
+-- nothing).
 
 .bail on
 BEGIN;
@@ -141,6 +147,21 @@ GROUP BY o.severity, o.service_name, o.template;
 UPDATE log_body_templates SET
   percentage = 100.0 * count / max(1, (SELECT sample_count FROM log_services s
                                        WHERE s.severity = log_body_templates.severity AND s.service_name = log_body_templates.service_name));
+
+-- Keys per template: by the template's text, into the row that template
+-- went to above.
+INSERT INTO log_template_keys(severity, service_name, cluster_id, key_name, key_count, first_seen, last_seen)
+SELECT ot.severity, ot.service_name,
+       (SELECT min(t.cluster_id) FROM log_body_templates t
+        WHERE t.severity = ot.severity AND t.service_name = ot.service_name AND t.template = ot.template),
+       ok.key_name, otelcat_add(0, sum(ok.key_count), 'other.log_template_keys', ot.severity, ot.service_name, ot.template, ok.key_name),
+       min(ok.first_seen), max(ok.last_seen)
+FROM other.log_template_keys ok
+JOIN other.log_body_templates ot ON ot.severity = ok.severity AND ot.service_name = ok.service_name AND ot.cluster_id = ok.cluster_id
+WHERE true GROUP BY ot.severity, ot.service_name, ot.template, ok.key_name
+ON CONFLICT(severity, service_name, cluster_id, key_name) DO UPDATE SET
+  key_count = otelcat_add(key_count, excluded.key_count, 'log_template_keys', severity, service_name, cluster_id, key_name),
+  first_seen = min(first_seen, excluded.first_seen), last_seen = max(last_seen, excluded.last_seen);
 
 -- Span-name patterns, by pattern text per service.
 UPDATE span_name_patterns SET

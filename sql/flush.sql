@@ -171,6 +171,27 @@ WHERE severity = ?1 AND service_name = ?2 AND cluster_id = ?4;
 -- name: log_template_fold_delete
 DELETE FROM log_body_templates WHERE severity = ?1 AND service_name = ?2 AND cluster_id = ?3;
 
+-- name: log_template_key
+INSERT INTO log_template_keys(severity, service_name, cluster_id, key_name, key_count, first_seen, last_seen)
+VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+ON CONFLICT(severity, service_name, cluster_id, key_name) DO UPDATE SET
+  key_count = otelcat_add(key_count, excluded.key_count, 'log_template_keys', severity, service_name, cluster_id, key_name),
+  first_seen = min(coalesce(first_seen, excluded.first_seen), coalesce(excluded.first_seen, first_seen)),
+  last_seen = max(coalesce(last_seen, excluded.last_seen), coalesce(excluded.last_seen, last_seen));
+
+-- name: log_template_key_fold
+-- Cluster ?3 was merged into cluster ?4: its key rows join ?4's.
+INSERT INTO log_template_keys(severity, service_name, cluster_id, key_name, key_count, first_seen, last_seen)
+SELECT severity, service_name, ?4, key_name, key_count, first_seen, last_seen
+FROM log_template_keys WHERE severity = ?1 AND service_name = ?2 AND cluster_id = ?3 AND true
+ON CONFLICT(severity, service_name, cluster_id, key_name) DO UPDATE SET
+  key_count = otelcat_add(key_count, excluded.key_count, 'log_template_keys', severity, service_name, cluster_id, key_name),
+  first_seen = min(coalesce(first_seen, excluded.first_seen), coalesce(excluded.first_seen, first_seen)),
+  last_seen = max(coalesce(last_seen, excluded.last_seen), coalesce(excluded.last_seen, last_seen));
+
+-- name: log_template_key_fold_delete
+DELETE FROM log_template_keys WHERE severity = ?1 AND service_name = ?2 AND cluster_id = ?3;
+
 -- name: log_template_refresh
 UPDATE log_body_templates SET
   percentage = 100.0 * count / max(1, (SELECT sample_count FROM log_services

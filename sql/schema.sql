@@ -1,4 +1,4 @@
--- otelcat catalog schema (schema version 1).
+-- otelcat catalog schema (schema version 2; see docs/catalog.md "Upgrades").
 --
 -- Created on first use by otlp_ingest (and by examples/etl.sql). Every
 -- statement is idempotent. The tables and columns named by the seed's
@@ -13,7 +13,7 @@ CREATE TABLE IF NOT EXISTS otelcat_meta (
   key   TEXT PRIMARY KEY,
   value TEXT NOT NULL
 ) WITHOUT ROWID;
-INSERT OR IGNORE INTO otelcat_meta(key, value) VALUES ('schema_version', '1');
+INSERT OR IGNORE INTO otelcat_meta(key, value) VALUES ('schema_version', '2');
 
 -- Tables whose rows carry a sketch or an example (hundreds of bytes to a few
 -- KiB) are rowid tables; the small ones are WITHOUT ROWID. SQLite's advice:
@@ -158,6 +158,24 @@ CREATE TABLE IF NOT EXISTS log_body_templates (
   PRIMARY KEY (severity, service_name, cluster_id)
 );
 CREATE INDEX IF NOT EXISTS idx_log_body_templates_top ON log_body_templates(severity, service_name, count DESC);
+
+-- Attribute keys of each log template's records (extra, schema version 2):
+-- which keys the lines of a template carry, and on how many of them, so
+-- "which field holds the user id in this template" has an answer. Keyed like
+-- log_body_templates; the rows of a cluster merged into another join that
+-- cluster's rows. The percentage (of the template's lines) is computed by
+-- the view template_keys.
+CREATE TABLE IF NOT EXISTS log_template_keys (
+  severity      TEXT NOT NULL,
+  service_name  TEXT NOT NULL,
+  cluster_id    INTEGER NOT NULL,
+  key_name      TEXT NOT NULL,
+  key_count     INTEGER NOT NULL DEFAULT 0,
+  first_seen    TEXT,
+  last_seen     TEXT,
+  PRIMARY KEY (severity, service_name, cluster_id, key_name)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS idx_log_template_keys_key ON log_template_keys(key_name);
 
 -- Span-name patterns (OCC's "trace patterns"): span names templated per
 -- service with the Drain engine (drain partition 'otlp.spans/<service>'), so

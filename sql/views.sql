@@ -144,3 +144,12 @@ CREATE VIEW IF NOT EXISTS span_name_explosions AS
 SELECT service_name, pattern, estimated_names, span_count, example, first_seen, last_seen
 FROM span_name_patterns WHERE estimated_names >= 10
 ORDER BY estimated_names DESC;
+
+-- The attribute keys of each log template's records, with the share of the
+-- template's lines that carry them: "which field holds the user id here".
+CREATE VIEW IF NOT EXISTS template_keys AS
+SELECT t.severity, t.service_name, t.cluster_id, t.template, k.key_name, k.key_count,
+       100.0 * k.key_count / max(t.count, 1) AS key_percentage,
+       k.first_seen, k.last_seen
+FROM log_template_keys k
+JOIN log_body_templates t USING (severity, service_name, cluster_id);

@@ -202,6 +202,12 @@ class Hostile(unittest.TestCase):
         self.assertEqual([o[0] for o in outcomes], ["ok"] * len(outcomes), outcomes)
         other = os.path.join(self.dir, "other.db")
         shutil.copy(GOOD, other)
+        # merge.sql needs this version's schema in both files: an empty
+        # ingest upgrades a catalog of an older version.
+        up = subprocess.run(["sqlite3", "-batch", other, f".load {EXT}",
+                             """INSERT INTO otlp_ingest(payload) VALUES ('{"resourceSpans": []}')"""], capture_output=True, text=True,
+                            timeout=TIMEOUT)
+        self.assertEqual(up.returncode, 0, up.stderr)
         r = subprocess.run(["sqlite3", "-batch", good, f".load {EXT}", f"ATTACH '{other}' AS other", f".read {MERGE}"],
                            capture_output=True, text=True, timeout=TIMEOUT, cwd=ROOT)
         self.assertEqual(r.returncode, 0, r.stderr)

@@ -25,10 +25,10 @@ def read(name, mode="rb"):
         return f.read()
 
 
-def dump(db, skip_blobs=False):
+def dump(db, skip_blobs=False, tables=TABLES):
     """Every catalog table as sorted rows (sketch blobs as their count)."""
     out = {}
-    for t in TABLES:
+    for t in tables:
         cols = [r[1] for r in db.execute(f"PRAGMA table_info({t})")]
         sel = ", ".join(f"hll_count({c})" if c in ("hll_sketch", "series_sketch") else c for c in cols)
         out[t] = sorted(db.execute(f"SELECT {sel} FROM {t}").fetchall(), key=repr)
@@ -294,6 +294,121 @@ class TestLogTemplates(Tmp):
         self.assertEqual(bad, [])
         self.assertEqual(db.execute("SELECT round(sum(percentage)) FROM log_body_templates GROUP BY severity, service_name").fetchall(),
                          [(100.0,)] * 4)
+
+
+class TestTemplateKeys(Tmp):
+    """log_template_keys: the attribute keys of each template's records."""
+
+    def keys(self, db):
+        return db.execute("""SELECT template, key_name, key_count, key_percentage FROM template_keys
+                             ORDER BY template, key_name""").fetchall()
+
+    def test_keys_and_shares_per_template(self):
+        db = connect(self.path)
+        ingest(db, logs([log("user 1 logged in", attrs={"user.id": "1"}),
+                         log("user 2 logged in", attrs={"user.id": "2", "client.ip": "10.0.0.1"}),
+                         log("user 3 logged in", attrs={"client.ip": "10.0.0.2", "user.id": "3"}),
+                         log("disk full", attrs={"disk": "sda"}),
+                         log("disk full")], service="auth"))
+        self.assertEqual(self.keys(db), [("disk full", "disk", 1, 50.0),
+                                         ("user <*> logged in", "client.ip", 2, 200 / 3),
+                                         ("user <*> logged in", "user.id", 3, 100.0)])
+        # Another transaction adds up, per severity and service.
+        ingest(db, logs([log("user 4 logged in", attrs={"user.id": "4"})], service="auth"))
+        ingest(db, logs([log("user 5 logged in", attrs={"session": "s"})], service="web"))
+        rows = db.execute("""SELECT service_name, key_name, key_count FROM log_template_keys
+                             WHERE key_name IN ('user.id', 'session') ORDER BY 1, 2""").fetchall()
+        self.assertEqual(rows, [("auth", "user.id", 4), ("web", "session", 1)])
+
+    def test_rows_follow_their_cluster(self):
+        """Clusters that merge (one commit per line) hand their key rows
+        over: every key row belongs to a template row, counts add up."""
+        db = connect(self.path)
+        lines = TestLogTemplates.LINES
+        for n, l in enumerate(lines):
+            ingest(db, logs([log(l, attrs={"k": n, f"only{n}": 1})], service="api"))
+        # and once more inside one transaction, where clusters merge in memory
+        db.execute("BEGIN")
+        for n, l in enumerate(lines):
+            ingest(db, logs([log(l.replace("closed", "opened"), attrs={"k": n})], service="api"))
+        db.execute("COMMIT")
+        self.assertEqual(self.keys(db), [
+            ("connection closed by <*> port <*>", "k", 3, 100.0),
+            ("connection closed by <*> port <*>", "only0", 1, 100 / 3),
+            ("connection closed by <*> port <*>", "only1", 1, 100 / 3),
+            ("connection closed by <*> port <*>", "only2", 1, 100 / 3),
+            ("connection opened by <*> port <*>", "k", 3, 100.0)])
+        orphans = db.execute("""SELECT count(*) FROM log_template_keys k LEFT JOIN log_body_templates t
+                                USING (severity, service_name, cluster_id) WHERE t.template IS NULL""").fetchone()
+        self.assertEqual(orphans, (0,))
+
+    def test_a_failed_ingest_writes_no_key_rows(self):
+        db = connect(self.path)
+        ingest(db, logs([log("first")]))
+        db.execute("BEGIN")
+        ingest(db, logs([log("a b c", attrs={"x": 1})]))
+        with self.assertRaises(sqlite3.Error):
+            ingest(db, "{not json")
+        db.execute("ROLLBACK")
+        self.assertEqual(db.execute("SELECT count(*) FROM log_template_keys").fetchone(), (0,))
+
+
+class TestUpgrade(Tmp):
+    """Catalogs of older versions are upgraded in the writing transaction;
+    newer ones are refused for writing."""
+
+    OLD = os.path.join(FIXTURES, "catalog", "v0.1.0.db")
+
+    def copy(self):
+        shutil.copy(self.OLD, self.path)
+        return connect(self.path)
+
+    def test_v0_1_0_catalog_upgrades_and_adds_up(self):
+        db = self.copy()
+        self.assertEqual(db.execute("SELECT value FROM otelcat_meta WHERE key = 'schema_version'").fetchone(), ("1",))
+        before = dict(db.execute("SELECT severity, total_sample_count FROM logs"))
+        spans_before = dict(db.execute("SELECT name, total_sample_count FROM spans"))
+        ingest(db, logs([log("upgrade check", attrs={"a": 1})], service="upgrader"))
+        ingest(db, traces([span(next(iter(spans_before)))]))
+        self.assertEqual(db.execute("SELECT value FROM otelcat_meta WHERE key = 'schema_version'").fetchone(), ("2",))
+        after = dict(db.execute("SELECT severity, total_sample_count FROM logs"))
+        self.assertEqual(sum(after.values()), sum(before.values()) + 1)
+        name = next(iter(spans_before))
+        self.assertEqual(db.execute("SELECT total_sample_count FROM spans WHERE name = ?", (name,)).fetchone(),
+                         (spans_before[name] + 1,))
+        self.assertEqual(db.execute("SELECT key_name, key_count FROM template_keys WHERE service_name = 'upgrader'").fetchall(),
+                         [("a", 1)])
+        # Views are those of this version (dropped and created again).
+        views = {r[0] for r in db.execute("SELECT name FROM sqlite_schema WHERE type = 'view'")}
+        self.assertIn("template_keys", views)
+        self.assertEqual(db.execute("PRAGMA integrity_check").fetchone(), ("ok",))
+
+    def test_upgrade_rolls_back_with_its_transaction(self):
+        db = self.copy()
+        db.execute("BEGIN")
+        ingest(db, logs([log("x")]))
+        db.execute("ROLLBACK")
+        self.assertEqual(db.execute("SELECT value FROM otelcat_meta WHERE key = 'schema_version'").fetchone(), ("1",))
+        self.assertEqual(db.execute("SELECT count(*) FROM sqlite_schema WHERE name = 'log_template_keys'").fetchone(), (0,))
+
+    def test_newer_catalog_is_refused_for_writing(self):
+        db = self.copy()
+        db.execute("UPDATE otelcat_meta SET value = '99' WHERE key = 'schema_version'")
+        n = db.execute("SELECT sum(total_sample_count) FROM logs").fetchone()
+        e = err(db, "INSERT INTO otlp_ingest(payload) VALUES (?)", (logs([log("x")]),))
+        self.assertIn("otlp_ingest", e)
+        self.assertIn("schema version 99", e)
+        self.assertIn("schema version 2", e)
+        self.assertEqual(db.execute("SELECT sum(total_sample_count) FROM logs").fetchone(), n)
+        # Reading works.
+        self.assertGreater(db.execute("SELECT count(*) FROM service_overview").fetchone()[0], 0)
+
+    def test_damaged_version_is_a_clear_error(self):
+        db = self.copy()
+        db.execute("UPDATE otelcat_meta SET value = 'x1' WHERE key = 'schema_version'")
+        e = err(db, "INSERT INTO otlp_ingest(payload) VALUES (?)", (logs([log("x")]),))
+        self.assertIn("otlp_ingest", e)
+        self.assertIn("schema_version", e)
 
 
 class TestTransactions(Tmp):

@@ -465,6 +465,22 @@ class TestPythonPackage(PackageTest):
         _, err = self.otelcat("snapshot", "--db", self.path("m.db"), self.path("snap.db"), code=2)
         self.one_line_error(err, "already exists")
 
+    def test_merge_upgrades_an_old_target_and_reads_old_sources(self):
+        old = os.path.join(FIXTURES, "catalog", "v0.1.0.db")
+        target = self.path("old-target.db")
+        shutil.copy(old, target)
+        a = self.ingest_fixtures("a.db")
+        q = lambda p, sql: sqlite3.connect(p).execute(sql).fetchone()[0]
+        logs_before = q(target, "SELECT sum(total_sample_count) FROM logs")
+        out, _ = self.otelcat("merge", "--db", target, old, a)
+        self.assertIn("2 catalog(s) merged", out)
+        self.assertEqual(q(target, "SELECT value FROM otelcat_meta WHERE key = 'schema_version'"), "2")
+        self.assertEqual(q(target, "SELECT sum(total_sample_count) FROM logs"),
+                         2 * logs_before + q(a, "SELECT sum(total_sample_count) FROM logs"))
+        self.assertGreater(q(a, "SELECT sum(key_count) FROM log_template_keys"), 0)
+        self.assertEqual(q(target, "SELECT sum(key_count) FROM log_template_keys"),
+                         q(a, "SELECT sum(key_count) FROM log_template_keys"))
+
     def test_a_failing_merge_writes_nothing(self):
         a = self.ingest_fixtures("a.db")
         b = self.ingest_fixtures("b.db")

@@ -66,12 +66,20 @@ def run(args):
     for i, s in enumerate(args.sources):
         db.execute(f"ATTACH DATABASE ? AS src{i}", (f"file:{os.path.abspath(s)}?mode=ro",))
         check_catalog(db, s, schema=f"src{i}")
-    if not existed:
+    # Creates the target's catalog, or upgrades one written by an older version.
+    try:
         create_schema(db)
+    except sqlite3.Error as e:
+        raise UsageError(f"{args.db}: {e}") from None
     db.execute("BEGIN IMMEDIATE")
     try:
         for i, s in enumerate(args.sources):
+            # A source written by an older version lacks the tables added
+            # since: there is nothing of theirs to merge.
+            has = {r[0] for r in db.execute(f"SELECT name FROM src{i}.sqlite_master WHERE type IN ('table', 'view')")}
             for n, stmt in enumerate(script, 1):
+                if any(t not in has for t in re.findall(r"\bother\.(\w+)", stmt)):
+                    continue
                 try:
                     db.execute(re.sub(r"\bother\.", f"src{i}.", stmt))
                 except sqlite3.Error as e:

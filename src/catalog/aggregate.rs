@@ -401,9 +401,101 @@ pub struct LogAgg {
     pub resource: Keys,
 }
 
-/// Lines of one template cluster in this batch.
+/// Lines of one template cluster in this batch, and the attribute keys
+/// those lines' records carried.
 pub struct TemplateAgg {
     pub lines: Counted,
+    pub keys: KeyCounts,
+}
+
+impl TemplateAgg {
+    fn new(t: i64) -> TemplateAgg {
+        TemplateAgg {
+            lines: Counted::new(t),
+            keys: KeyCounts::default(),
+        }
+    }
+    fn merge(&mut self, o: TemplateAgg) {
+        self.lines.merge(&o.lines);
+        self.keys.merge(o.keys);
+    }
+}
+
+/// Record counts per attribute key (the keys of a log template's records),
+/// looked up like [`Keys`]: by the key's position in the previous record
+/// first, by name when it moved. A key repeated on one record counts once.
+#[derive(Default)]
+pub struct KeyCounts {
+    index: Map<String, u32>,
+    /// (key, records, the last record counted).
+    list: Vec<(String, Counted, u64)>,
+    shape: Vec<u32>,
+}
+
+impl KeyCounts {
+    pub fn len(&self) -> usize {
+        self.list.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.list.is_empty()
+    }
+    /// Keys in first-seen order.
+    pub fn iter(&self) -> impl Iterator<Item = (&String, &Counted)> {
+        self.list.iter().map(|(k, c, _)| (k, c))
+    }
+    /// Counts `key`, the `pos`-th attribute of record `rec` seen at `t`.
+    #[inline]
+    fn add(&mut self, pos: usize, key: &str, rec: u64, t: i64, entries: &mut usize) {
+        let i = match self.shape.get(pos) {
+            Some(&i) if same(self.list[i as usize].0.as_bytes(), key.as_bytes()) => i,
+            _ => self.lookup(pos, key, t, entries),
+        };
+        let e = &mut self.list[i as usize];
+        if e.2 != rec {
+            e.2 = rec;
+            e.1.add(1, t);
+        }
+    }
+    #[inline(never)]
+    fn lookup(&mut self, pos: usize, key: &str, t: i64, entries: &mut usize) -> u32 {
+        let key = placed(key);
+        let i = match self.index.get(key) {
+            Some(&i) => i,
+            None => {
+                let i = self.list.len() as u32;
+                self.list.push((owned(key), Counted::new(t), 0));
+                self.index.insert(owned(key), i);
+                *entries += 1;
+                i
+            }
+        };
+        if pos < self.shape.len() {
+            self.shape[pos] = i;
+        } else if pos == self.shape.len() {
+            self.shape.push(i);
+        }
+        i
+    }
+    /// Adds `o`'s counts. Merges happen between records, never inside
+    /// one, so the record marks start over (0 is no record's number).
+    fn merge(&mut self, o: KeyCounts) {
+        if self.list.is_empty() {
+            *self = o;
+            for e in &mut self.list {
+                e.2 = 0;
+            }
+            return;
+        }
+        for (k, c, _) in o.list {
+            match self.index.get(k.as_str()) {
+                Some(&i) => self.list[i as usize].1.merge(&c),
+                None => {
+                    self.index.insert(k.clone(), self.list.len() as u32);
+                    self.list.push((k, c, 0));
+                }
+            }
+        }
+    }
 }
 
 /// Log templates of one (severity, service).
@@ -416,12 +508,12 @@ pub struct TemplateGroup {
 
 impl TemplateGroup {
     /// Counts a line trained into `cluster` at `t`, after the clusters
-    /// the model merged into it (`merged`).
-    fn add(&mut self, cluster: u64, merged: Vec<u64>, t: i64) {
+    /// the model merged into it (`merged`); returns the cluster's entry.
+    fn add(&mut self, cluster: u64, merged: Vec<u64>, t: i64) -> &mut TemplateAgg {
         for m in merged {
             if let Some(x) = self.clusters.remove(&m) {
                 match self.clusters.get_mut(&cluster) {
-                    Some(c) => c.lines.merge(&x.lines),
+                    Some(c) => c.merge(x),
                     None => {
                         self.clusters.insert(cluster, x);
                     }
@@ -429,13 +521,12 @@ impl TemplateGroup {
             }
             self.folds.push((m, cluster));
         }
-        self.clusters
+        let c = self
+            .clusters
             .entry(cluster)
-            .or_insert_with(|| TemplateAgg {
-                lines: Counted::new(t),
-            })
-            .lines
-            .add(1, t);
+            .or_insert_with(|| TemplateAgg::new(t));
+        c.lines.add(1, t);
+        c
     }
 
     /// Adds what a later group learned: its folds apply to what this one
@@ -445,7 +536,7 @@ impl TemplateGroup {
         for &(from, to) in &g.folds {
             if let Some(t) = self.clusters.remove(&from) {
                 match self.clusters.get_mut(&to) {
-                    Some(x) => x.lines.merge(&t.lines),
+                    Some(x) => x.merge(t),
                     None => {
                         self.clusters.insert(to, t);
                     }
@@ -455,7 +546,7 @@ impl TemplateGroup {
         self.folds.extend(g.folds);
         for (id, t) in g.clusters {
             match self.clusters.get_mut(&id) {
-                Some(x) => x.lines.merge(&t.lines),
+                Some(x) => x.merge(t),
                 None => {
                     self.clusters.insert(id, t);
                 }
@@ -623,6 +714,12 @@ impl Batch {
                 .logs
                 .values()
                 .map(|l| l.attrs.len() + l.resource.len())
+                .sum::<usize>()
+            + self
+                .templates
+                .values()
+                .flat_map(|g| g.clusters.values())
+                .map(|c| c.keys.len())
                 .sum::<usize>()
     }
 }
@@ -1118,14 +1215,19 @@ pub fn apply<'e>(
                 l.total.add(1, t);
                 let first_in_block = l.in_block.add(block_id, t);
                 i += 1;
+                let attrs = i;
                 i += r.record(&mut l.attrs, &events[i..], log_attr, t);
-                // The body's template.
+                // The body's template, and the keys of its record.
                 let text = match body {
                     None => "",
                     Some(v) => value_text(v, &mut r.buf),
                 };
                 let (cluster, merged) = templater.train(&sev, service, text)?;
-                entry(&mut block.templates, &sev, TemplateGroup::default).add(cluster, merged, t);
+                let c = entry(&mut block.templates, &sev, TemplateGroup::default)
+                    .add(cluster, merged, t);
+                for (pos, a) in events[attrs..i].iter().map_while(log_attr).enumerate() {
+                    c.keys.add(pos, &a.key, r.rec, t, &mut r.entries);
+                }
                 if first_in_block {
                     block.logs.push(sev);
                 }
@@ -1269,21 +1371,44 @@ mod tests {
                 .collect();
             let split = rnd.below(lines.len() as u64 + 1) as usize;
             let (mut direct, mut before) = (TemplateGroup::default(), TemplateGroup::default());
-            for (c, m, t) in &lines[..split] {
-                direct.add(*c, m.clone(), *t);
-                before.add(*c, m.clone(), *t);
+            let mut entries = 0;
+            // Each line's record carries keys k<c> and "all" (twice: counted once).
+            let mut add = |g: &mut TemplateGroup, rec: usize, (c, m, t): &(u64, Vec<u64>, i64)| {
+                let a = g.add(*c, m.clone(), *t);
+                for (pos, k) in [format!("k{c}"), "all".into(), "all".into()]
+                    .iter()
+                    .enumerate()
+                {
+                    a.keys.add(pos, k, rec as u64 + 1, *t, &mut entries);
+                }
+            };
+            for (n, line) in lines[..split].iter().enumerate() {
+                add(&mut direct, n, line);
+                add(&mut before, n, line);
             }
             let mut block = TemplateGroup::default();
-            for (c, m, t) in &lines[split..] {
-                direct.add(*c, m.clone(), *t);
-                block.add(*c, m.clone(), *t);
+            for (n, line) in lines.iter().enumerate().skip(split) {
+                add(&mut direct, n, line);
+                add(&mut block, n, line);
             }
             before.merge(block);
             let view = |g: &TemplateGroup| {
                 let mut v: Vec<_> = g
                     .clusters
                     .iter()
-                    .map(|(id, a)| (*id, a.lines.count, a.lines.seen))
+                    .map(|(id, a)| {
+                        let mut keys: Vec<_> = a
+                            .keys
+                            .iter()
+                            .map(|(k, c)| (k.clone(), c.count, c.seen))
+                            .collect();
+                        keys.sort_by(|x, y| x.0.cmp(&y.0));
+                        assert_eq!(
+                            keys.iter().find(|k| k.0 == "all").map(|k| k.1),
+                            Some(a.lines.count)
+                        );
+                        (*id, a.lines.count, a.lines.seen, keys)
+                    })
                     .collect();
                 v.sort_by_key(|x| x.0);
                 (v, g.folds.clone())

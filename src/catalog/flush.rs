@@ -68,6 +68,9 @@ fn table_of(stmt: &str) -> &'static str {
         | "log_template_fold"
         | "log_template_fold_delete"
         | "log_template_refresh" => "log_body_templates",
+        "log_template_key" | "log_template_key_fold" | "log_template_key_fold_delete" => {
+            "log_template_keys"
+        }
         _ => "span_name_patterns",
     }
 }
@@ -480,17 +483,35 @@ impl Writer {
                 st.bind_i64(6, t.lines.count as i64)?;
                 bind_seen(st, 7, &t.lines.seen)?;
                 self.run("log_template", &[sev, svc, &id.to_string()])?;
+                let id_text = id.to_string();
+                let mut keys: Vec<_> = t.keys.iter().collect();
+                keys.sort_unstable_by(|a, b| a.0.cmp(b.0));
+                for (key, c) in keys {
+                    let st = self.st("log_template_key");
+                    st.bind_text(1, sev)?;
+                    st.bind_text(2, svc)?;
+                    st.bind_i64(3, id as i64)?;
+                    st.bind_text(4, key)?;
+                    st.bind_i64(5, c.count as i64)?;
+                    bind_seen(st, 6, &c.seen)?;
+                    self.run("log_template_key", &[sev, svc, &id_text, key])?;
+                }
             }
-            // A cluster merged away hands its row to where its lines went
+            // A cluster merged away hands its rows to where its lines went
             // (following later merges of that cluster too).
             for (k, &(from, into)) in g.folds.iter().enumerate() {
                 let to = final_target(&g.folds[k + 1..], into);
-                for name in ["log_template_fold", "log_template_fold_delete"] {
+                for name in [
+                    "log_template_fold",
+                    "log_template_fold_delete",
+                    "log_template_key_fold",
+                    "log_template_key_fold_delete",
+                ] {
                     let st = self.st(name);
                     st.bind_text(1, sev)?;
                     st.bind_text(2, svc)?;
                     st.bind_i64(3, from as i64)?;
-                    if name == "log_template_fold" {
+                    if name.ends_with("_fold") {
                         st.bind_i64(4, to as i64)?;
                     }
                     self.run(name, &[sev, svc, &to.to_string()])?;

@@ -12,6 +12,7 @@
 
 pub mod aggregate;
 pub mod flush;
+pub mod schema;
 
 use std::ffi::c_int;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -19,7 +20,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use ahash::{AHashMap as Map, AHashSet as Set};
 
 use crate::drain::store::{self, INGEST_PREFIX, Shared, Snapshot};
-use crate::ffi::{self, Arg, Db, Error, Kind, Result, Stmt, WriteTable, bail, exec};
+use crate::ffi::{self, Arg, Db, Error, Kind, Result, WriteTable, bail};
 use crate::otlp::{self, Encoding, Limits, Signal};
 use aggregate::{Batch, PatternGroup, Templater};
 
@@ -167,18 +168,22 @@ impl IngestTable {
         if self.schema_ready {
             return Ok(());
         }
-        let mut st = Stmt::prepare(
-            self.db,
-            "SELECT count(*) FROM main.sqlite_schema WHERE type = 'table' AND name IN \
-             ('metrics','metric_services','metric_keys','spans','span_services','span_keys','span_events',\
-              'logs','log_services','log_keys','log_body_templates','span_name_patterns') \
-             OR type = 'view' AND name = 'span_name_explosions'",
-        )?;
-        st.step()?;
-        let have = st.column_i64(0);
-        drop(st);
-        if have < 13 {
-            exec(self.db, &format!("{}\n{}", flush::SCHEMA, flush::VIEWS)).map_err(|e| {
+        let version = schema::stored_version(self.db)?;
+        if let Some(v) = version
+            && v > schema::VERSION
+        {
+            bail!(
+                "otlp_ingest: this catalog has schema version {v}, written by a newer otelcat; \
+                 this extension ({}) writes schema version {} and does not write into newer \
+                 catalogs (reading them works): load a newer otelcat to ingest into it",
+                env!("CARGO_PKG_VERSION"),
+                schema::VERSION
+            );
+        }
+        if version != Some(schema::VERSION) || !schema::complete(self.db)? {
+            // Created, or upgraded in the writing transaction (so an ingest
+            // that fails leaves the catalog as it was).
+            schema::create_or_upgrade(self.db, version).map_err(|e| {
                 Error::new(format!("otlp_ingest: cannot create the catalog: {}", e.msg))
             })?;
             self.writer = None;

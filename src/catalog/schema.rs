@@ -1,0 +1,136 @@
+//! The catalog's schema version: read from `otelcat_meta`, created or
+//! upgraded in the writing transaction (docs/catalog.md "Upgrades").
+//!
+//! Version 1: the tables of v0.1.0. Version 2: `log_template_keys` and the
+//! view `template_keys`; views are dropped and created again on upgrade, so
+//! a catalog gets the views of the extension that upgraded it.
+
+use crate::ffi::{Db, Result, Stmt, bail, exec};
+
+use super::flush::{SCHEMA, VIEWS};
+
+/// The schema version this build writes (sql/schema.sql says the same).
+pub const VERSION: i64 = 2;
+
+/// The tables (and one view) a catalog of [`VERSION`] has.
+const TABLES: [&str; 13] = [
+    "metrics",
+    "metric_services",
+    "metric_keys",
+    "spans",
+    "span_services",
+    "span_keys",
+    "span_events",
+    "logs",
+    "log_services",
+    "log_keys",
+    "log_body_templates",
+    "log_template_keys",
+    "span_name_patterns",
+];
+
+/// The schema version stored in the catalog; `None` for a database without
+/// a catalog (no `otelcat_meta` table or no version in it).
+pub fn stored_version(db: Db) -> Result<Option<i64>> {
+    let mut st = Stmt::prepare(
+        db,
+        "SELECT count(*) FROM main.sqlite_schema WHERE type = 'table' AND name = 'otelcat_meta'",
+    )?;
+    st.step()?;
+    if st.column_i64(0) == 0 {
+        return Ok(None);
+    }
+    drop(st);
+    let mut st = Stmt::prepare(
+        db,
+        "SELECT value FROM main.otelcat_meta WHERE key = 'schema_version'",
+    )?;
+    if !st.step()? {
+        return Ok(None);
+    }
+    let text = st.column_text(0);
+    match text.trim().parse::<i64>() {
+        Ok(v) if v >= 1 => Ok(Some(v)),
+        _ => bail!(
+            "otlp_ingest: the catalog's schema_version in otelcat_meta is '{}', not a version \
+             number (a file damaged or edited by hand?): set it to the version the catalog was \
+             written with (1 for otelcat 0.1.0)",
+            text.chars().take(40).collect::<String>()
+        ),
+    }
+}
+
+/// Whether every table of the current version exists (a catalog whose
+/// tables were dropped by hand gets them again).
+pub fn complete(db: Db) -> Result<bool> {
+    let list = TABLES
+        .iter()
+        .map(|t| format!("'{t}'"))
+        .collect::<Vec<_>>()
+        .join(",");
+    let mut st = Stmt::prepare(
+        db,
+        &format!(
+            "SELECT count(*) FROM main.sqlite_schema WHERE type = 'table' AND name IN ({list})"
+        ),
+    )?;
+    st.step()?;
+    Ok(st.column_i64(0) == TABLES.len() as i64)
+}
+
+/// The names of the views of sql/views.sql.
+pub fn view_names() -> Vec<&'static str> {
+    const CREATE: &str = "CREATE VIEW IF NOT EXISTS ";
+    VIEWS
+        .match_indices(CREATE)
+        .map(|(at, _)| {
+            let rest = &VIEWS[at + CREATE.len()..];
+            let end = rest
+                .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                .unwrap_or(rest.len());
+            &rest[..end]
+        })
+        .collect()
+}
+
+/// Creates the catalog (`from` = `None`) or upgrades it from version
+/// `from`: new tables and indexes, the views of this version, the version.
+/// Runs inside the caller's transaction.
+pub fn create_or_upgrade(db: Db, from: Option<i64>) -> Result<()> {
+    exec(db, SCHEMA)?;
+    if from.is_some_and(|v| v < VERSION) {
+        let drops: String = view_names()
+            .iter()
+            .map(|v| format!("DROP VIEW IF EXISTS main.\"{v}\";\n"))
+            .collect();
+        exec(db, &drops)?;
+    }
+    exec(db, VIEWS)?;
+    let mut st = Stmt::prepare(
+        db,
+        "INSERT INTO main.otelcat_meta(key, value) VALUES ('schema_version', ?1) \
+         ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+    )?;
+    st.bind_text(1, &VERSION.to_string())?;
+    st.run()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_view_is_named_and_the_version_matches_the_schema_file() {
+        let names = view_names();
+        assert!(names.contains(&"template_keys"), "{names:?}");
+        assert!(names.contains(&"service_metrics"), "{names:?}");
+        assert_eq!(names.len(), VIEWS.matches("CREATE VIEW").count());
+        assert!(SCHEMA.contains(&format!("('schema_version', '{VERSION}')")));
+        for t in TABLES {
+            assert!(
+                SCHEMA.contains(&format!("CREATE TABLE IF NOT EXISTS {t} (")),
+                "{t}"
+            );
+        }
+    }
+}
