@@ -678,9 +678,17 @@ mod tests {
             names.contains(&"metric") && names.contains(&"log_template_refresh"),
             "{names:?}"
         );
-        assert_eq!(names.len(), 22);
+        assert_eq!(names.len(), 25);
         for (n, sql) in statements() {
             assert!(!sql.is_empty() && !sql.contains("-- name:"), "{n}");
+            // Errors name the table the statement writes.
+            let table = table_of(n);
+            assert!(
+                sql.contains(&format!("INSERT INTO {table}("))
+                    || sql.contains(&format!("UPDATE {table} SET"))
+                    || sql.contains(&format!("DELETE FROM {table} ")),
+                "{n} does not write {table}"
+            );
         }
     }
 }
