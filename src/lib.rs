@@ -15,6 +15,7 @@ pub mod sqltext;
 #[cfg(test)]
 mod testutil;
 pub mod text;
+pub mod topk;
 
 use ffi::{Db, Result};
 
@@ -25,6 +26,7 @@ pub(crate) fn register(db: Db) -> Result<()> {
     counts::register(db)?; //  otelcat_add
     hll::register(db)?; //     hll_sketch, hll_add, hll_merge, hll_count, hll_info
     samples::register(db)?; // json_samples_merge, json_samples
+    topk::register(db)?; //    topk_sketch, topk_sketch_weighted, topk_add, topk_merge, topk_values, topk_estimate, topk_info
     let models = drain::store::Models::new(); // per connection
     drain::register(db, &models)?; // drain_template, drain_match, drain_configure, drain_reset, drain_clusters, otelcat_drain_sync
     catalog::register(db, &models)?; // otlp_ingest
