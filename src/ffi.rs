@@ -71,6 +71,7 @@ const SQLITE_DETERMINISTIC: c_int = 0x800;
 const SQLITE_DIRECTONLY: c_int = 0x80000;
 const SQLITE_INNOCUOUS: c_int = 0x200000;
 const SQLITE_FCNTL_DATA_VERSION: c_int = 35;
+const SQLITE_VTAB_INNOCUOUS: c_int = 2;
 const SQLITE_VTAB_DIRECTONLY: c_int = 3;
 const SQLITE_INDEX_CONSTRAINT_EQ: u8 = 2;
 
@@ -1181,11 +1182,30 @@ pub trait TableFunction: Sized + 'static {
     /// `CREATE TABLE x(...)`; its HIDDEN columns are the arguments, in
     /// order, and must come last.
     const SCHEMA: &'static str;
-    /// The index of the first HIDDEN (argument) column.
+    /// The index of the first HIDDEN (argument) column (the column count
+    /// when there is none).
     const FIRST_ARG: c_int;
+    /// Ordinary columns whose `=` constraints SQLite hands to
+    /// [`TableFunction::lookup_rows`] (a lookup by name, say), in this
+    /// order. SQLite still checks these constraints on every row returned.
+    const LOOKUP: &'static [c_int] = &[];
+    /// The table reads nothing but its own constant data: usable in views
+    /// and triggers even when the schema is untrusted
+    /// (`SQLITE_VTAB_INNOCUOUS`, see `PRAGMA trusted_schema`).
+    const INNOCUOUS: bool = false;
     fn connect(db: Db, aux: &Self::Aux) -> Result<Self>;
     /// The rows for the arguments given (`None`: not given).
     fn rows(&self, args: &[Option<Arg<'_>>]) -> Result<Vec<Self::Row>>;
+    /// The rows for the arguments and the values the [`Self::LOOKUP`]
+    /// columns must equal (`None`: not constrained): every matching row, and
+    /// possibly others (SQLite filters them out).
+    fn lookup_rows(
+        &self,
+        args: &[Option<Arg<'_>>],
+        _lookups: &[Option<Arg<'_>>],
+    ) -> Result<Vec<Self::Row>> {
+        self.rows(args)
+    }
     /// Column `col` of `row` into `ctx`.
     fn column(row: &Self::Row, ctx: Ctx<'_>, col: c_int) -> Result<()>;
     /// Test hook: called at the start of every callback with its name; a
@@ -1241,6 +1261,12 @@ unsafe extern "C" fn tf_connect<T: TableFunction>(
         // alive until the module goes (after every table of it).
         let aux = unsafe { &(*(p_aux as *const TfModule<T>)).aux };
         declare(db, T::NAME, T::SCHEMA, false)?;
+        if T::INNOCUOUS {
+            let rc = sqlite!(vtab_config(db.raw(), SQLITE_VTAB_INNOCUOUS));
+            if rc != SQLITE_OK {
+                bail!("{}: cannot mark the table innocuous (code {rc})", T::NAME);
+            }
+        }
         let inner = T::connect(db, aux)?;
         inner.at("connect");
         let t = Box::new(TfTable {
@@ -1286,27 +1312,38 @@ unsafe extern "C" fn tf_best_index<T: TableFunction>(
             )
         };
         // Each argument column given with '=' becomes argv[k] in filter, in
-        // column order; idxNum's bit j says argument j is given.
+        // column order, then each LOOKUP column given with '='; idxNum's bit
+        // j says argument j is given, bit LOOKUP_BIT + p that lookup p is.
         let mut given: Vec<(c_int, usize)> = Vec::new();
         for (k, c) in cons.iter().enumerate() {
+            if c.usable == 0 || c.op != SQLITE_INDEX_CONSTRAINT_EQ {
+                continue;
+            }
             let j = c.iColumn - T::FIRST_ARG;
-            if j >= 0
-                && c.usable != 0
-                && c.op == SQLITE_INDEX_CONSTRAINT_EQ
-                && !given.iter().any(|&(g, _)| g == j)
-            {
-                given.push((j, k));
+            let slot = if j >= 0 {
+                j
+            } else if let Some(p) = T::LOOKUP.iter().position(|&l| l == c.iColumn) {
+                LOOKUP_BIT + p as c_int
+            } else {
+                continue;
+            };
+            if !given.iter().any(|&(g, _)| g == slot) {
+                given.push((slot, k));
             }
         }
         given.sort_unstable();
         let mut idx = 0;
         for (argv, &(j, k)) in given.iter().enumerate() {
             usage[k].argvIndex = argv as c_int + 1;
-            usage[k].omit = 1;
+            // Arguments are consumed; lookups are checked again by SQLite.
+            usage[k].omit = (j < LOOKUP_BIT) as u8;
             idx |= 1 << j;
         }
         info.idxNum = idx;
         info.estimatedCost = if given.is_empty() { 1000.0 } else { 10.0 };
+        if idx >> LOOKUP_BIT != 0 {
+            info.estimatedRows = 1;
+        }
         Ok(())
     });
     match r {
@@ -1366,8 +1403,8 @@ unsafe extern "C" fn tf_filter<T: TableFunction>(
         c.i = 0;
         let mut given = values.iter();
         let mut all = Vec::new();
-        for j in 0..c_int::BITS {
-            if idx_num >> j == 0 {
+        for j in 0..LOOKUP_BIT {
+            if (idx_num & ((1 << LOOKUP_BIT) - 1)) >> j == 0 {
                 break;
             }
             all.push(if idx_num & (1 << j) != 0 {
@@ -1376,7 +1413,20 @@ unsafe extern "C" fn tf_filter<T: TableFunction>(
                 None
             });
         }
-        c.rows = t.rows(&all)?;
+        if T::LOOKUP.is_empty() {
+            c.rows = t.rows(&all)?;
+        } else {
+            let lookups: Vec<_> = (0..T::LOOKUP.len() as c_int)
+                .map(|p| {
+                    if idx_num & (1 << (LOOKUP_BIT + p)) != 0 {
+                        given.next().copied()
+                    } else {
+                        None
+                    }
+                })
+                .collect();
+            c.rows = t.lookup_rows(&all, &lookups)?;
+        }
         Ok(())
     });
     match r {
@@ -1462,8 +1512,14 @@ unsafe extern "C" fn tf_rowid<T: TableFunction>(
     }
 }
 
+/// idxNum bit of the first LOOKUP column (arguments take the bits below).
+const LOOKUP_BIT: c_int = 16;
+
 /// Registers `T` as an eponymous-only, read-only table-valued function.
 pub fn define_table_function<T: TableFunction>(db: Db, aux: T::Aux) -> Result<()> {
+    const {
+        assert!(T::LOOKUP.len() <= 15, "at most 15 lookup columns");
+    }
     let mut module = empty_module();
     module.xConnect = Some(tf_connect::<T>);
     module.xBestIndex = Some(tf_best_index::<T>);

@@ -10,15 +10,20 @@ pub fn otelcat_version(ctx: Ctx, _args: &[Arg]) -> Result<()> {
     ctx.text(&format!("v{VERSION}"))
 }
 
-/// `otelcat_debug()` → version, commit, the SQLite in use, build profile.
+/// `otelcat_debug()` → version, commit, the SQLite in use, build profile,
+/// the release of the semantic conventions embedded.
 pub fn otelcat_debug(ctx: Ctx, _args: &[Arg]) -> Result<()> {
     let profile = if cfg!(debug_assertions) {
         "debug"
     } else {
         "release"
     };
+    let semconv = match crate::semconv::registry() {
+        Ok(r) => format!("v{} ({})", r.version, r.schema_url),
+        Err(e) => e,
+    };
     ctx.text(&format!(
-        "Version: v{VERSION}\nCommit: {COMMIT}\nSQLite: {} ({})\nBuild: {profile}, {}-{}",
+        "Version: v{VERSION}\nCommit: {COMMIT}\nSQLite: {} ({})\nBuild: {profile}, {}-{}\nSemantic conventions: {semconv}",
         ffi::libversion(),
         ffi::libversion_number(),
         std::env::consts::ARCH,
