@@ -153,3 +153,247 @@ SELECT t.severity, t.service_name, t.cluster_id, t.template, k.key_name, k.key_c
        k.first_seen, k.last_seen
 FROM log_template_keys k
 JOIN log_body_templates t USING (severity, service_name, cluster_id);
+
+-- ---------------------------------------------------------------------------
+-- Semantic conventions: the catalog's keys and metrics against the release of
+-- OpenTelemetry's semantic conventions the extension embeds (the tables
+-- semconv_attributes, semconv_metrics, semconv_groups,
+-- semconv_group_attributes; docs/catalog.md, "Semantic conventions"). They
+-- are queries over the catalog, run when asked, never during ingest.
+--
+-- A key is a convention key when an attribute of the registry defines it:
+-- its name, or a key of a template attribute (http.request.header.accept is
+-- one of http.request.header's). The catalog counts keys per metric, span
+-- name or log severity, not per service: `services` lists the services that
+-- send the entity.
+
+-- Keys in use that the conventions deprecate, with what replaces them.
+CREATE VIEW IF NOT EXISTS semconv_deprecated_keys AS
+WITH d AS (
+  SELECT name, replacement, deprecated_reason, deprecated_note,
+         iif(template, name || '.', name) AS lo, iif(template, name || '.' || char(1114111), name) AS hi
+  FROM semconv_attributes WHERE deprecated),
+k(signal, entity, key_scope, event_name, key_name, key_count, replacement, reason, note) AS (
+  SELECT 'metrics', m.metric_name, m.key_scope, '', m.key_name, m.key_count, d.replacement, d.deprecated_reason, d.deprecated_note
+  FROM d CROSS JOIN metric_keys m ON m.key_name BETWEEN d.lo AND d.hi
+  UNION ALL
+  SELECT 'spans', s.span_name, s.key_scope, s.event_name, s.key_name, s.key_count, d.replacement, d.deprecated_reason, d.deprecated_note
+  FROM d CROSS JOIN span_keys s ON s.key_name BETWEEN d.lo AND d.hi
+  UNION ALL
+  SELECT 'logs', l.severity, l.key_scope, '', l.key_name, l.key_count, d.replacement, d.deprecated_reason, d.deprecated_note
+  FROM d CROSS JOIN log_keys l ON l.key_name BETWEEN d.lo AND d.hi)
+SELECT k.key_name, k.replacement, k.reason, k.note, k.signal, k.entity, k.key_scope, k.event_name, k.key_count,
+  CASE k.signal
+    WHEN 'metrics' THEN (SELECT group_concat(service_name, ', ') FROM (SELECT service_name FROM metric_services WHERE metric_name = k.entity ORDER BY 1))
+    WHEN 'spans' THEN (SELECT group_concat(service_name, ', ') FROM (SELECT service_name FROM span_services WHERE span_name = k.entity ORDER BY 1))
+    ELSE (SELECT group_concat(service_name, ', ') FROM (SELECT service_name FROM log_services WHERE severity = k.entity ORDER BY 1)) END AS services
+FROM k ORDER BY k.key_name, k.signal, k.entity, k.key_scope, k.event_name;
+
+-- Keys whose values disagree with the convention: problem 'type' when a
+-- value cannot be of the attribute's type, 'not in enum' when a value of an
+-- enum attribute is none of its members (enums admit other values, so
+-- review them; error.type, whose only member is _OTHER, is left out). Judged from value_samples, the first 10 distinct values of
+-- the key as text: a value whose text can be of the attribute's type gets
+-- the benefit of the doubt ('200' fits an int and a string alike), so a
+-- 'type' row means a value that cannot be of the type ('abc' or '1.5' for
+-- an int, 'yes' for a boolean, a scalar for an array).
+CREATE VIEW IF NOT EXISTS semconv_type_mismatches AS
+WITH a AS (
+  SELECT name, type, enum_members,
+         CASE WHEN type LIKE '%[]' THEN 'array' WHEN type = 'boolean' THEN 'bool' ELSE type END AS otlp_type,
+         iif(template, name || '.', name) AS lo, iif(template, name || '.' || char(1114111), name) AS hi
+  FROM semconv_attributes WHERE type <> 'any'),
+k(signal, entity, key_scope, event_name, key_name, key_count, value_samples, type, otlp_type, enum_members) AS (
+  SELECT 'metrics', m.metric_name, m.key_scope, '', m.key_name, m.key_count, m.value_samples, a.type, a.otlp_type, a.enum_members
+  FROM a CROSS JOIN metric_keys m ON m.key_name BETWEEN a.lo AND a.hi
+  UNION ALL
+  SELECT 'spans', s.span_name, s.key_scope, s.event_name, s.key_name, s.key_count, s.value_samples, a.type, a.otlp_type, a.enum_members
+  FROM a CROSS JOIN span_keys s ON s.key_name BETWEEN a.lo AND a.hi
+  UNION ALL
+  SELECT 'logs', l.severity, l.key_scope, '', l.key_name, l.key_count, l.value_samples, a.type, a.otlp_type, a.enum_members
+  FROM a CROSS JOIN log_keys l ON l.key_name BETWEEN a.lo AND a.hi),
+samples AS (
+  SELECT k.*, s.value AS sample,
+    -- the OTLP types the sample's text can be of (what otlp_ingest writes: docs/catalog.md, values as text)
+    s.value GLOB '*[0-9]' AND substr(s.value, 1 + (substr(s.value, 1, 1) = '-')) NOT GLOB '*[^0-9]*' AS can_int,
+    s.value IN ('NaN', 'Infinity', '-Infinity') OR (s.value GLOB '*[0-9]*' AND s.value NOT GLOB '*[^0-9.eE+-]*') AS can_double,
+    s.value IN ('true', 'false') AS can_bool,
+    CASE WHEN json_valid(s.value) THEN json_type(s.value) END AS json
+  FROM k, json_each(iif(json_valid(k.value_samples), k.value_samples, '[]')) s),
+-- Each value with the OTLP type it was sent as, as far as the catalog
+-- tells: from a sample's text, the attribute's own type when the text can
+-- be of it, else the narrowest type it can be. When the catalog records
+-- each key's value types (a value_types column such as
+-- {"string":3,"int":5}), this CTE becomes
+--   SELECT k.*, t.key AS value_type, NULL AS sample FROM k, json_each(k.value_types) t
+-- and nothing else changes.
+observed AS (
+  SELECT signal, entity, key_scope, event_name, key_name, key_count, type, otlp_type, sample,
+    CASE WHEN otlp_type = 'string'
+           OR (otlp_type = 'int' AND can_int) OR (otlp_type = 'double' AND (can_int OR can_double))
+           OR (otlp_type = 'bool' AND can_bool) OR (otlp_type = 'array' AND json = 'array') THEN otlp_type
+         WHEN can_int THEN 'int' WHEN can_double THEN 'double' WHEN can_bool THEN 'bool'
+         WHEN json = 'array' THEN 'array' WHEN json = 'object' THEN 'kvlist' ELSE 'string' END AS value_type
+  FROM samples),
+p(signal, entity, key_scope, event_name, key_name, key_count, type, problem, observed, samples) AS (
+  SELECT signal, entity, key_scope, event_name, key_name, key_count, type, 'type', group_concat(DISTINCT value_type),
+         json_group_array(sample)
+  FROM observed WHERE value_type <> otlp_type
+  GROUP BY signal, entity, key_scope, event_name, key_name
+  UNION ALL
+  SELECT signal, entity, key_scope, event_name, key_name, key_count, type, 'not in enum', NULL, json_group_array(sample)
+  FROM samples
+  WHERE enum_members IS NOT NULL AND enum_members <> '["_OTHER"]'
+    AND (otlp_type = 'string' OR (otlp_type = 'int' AND can_int) OR (otlp_type = 'double' AND (can_int OR can_double)))
+    AND NOT EXISTS (SELECT 1 FROM json_each(samples.enum_members) e WHERE CAST(e.value AS TEXT) = samples.sample)
+  GROUP BY signal, entity, key_scope, event_name, key_name)
+SELECT p.key_name, p.problem, p.type AS expected_type, p.observed AS observed_types, p.samples,
+  p.signal, p.entity, p.key_scope, p.event_name, p.key_count,
+  CASE p.signal
+    WHEN 'metrics' THEN (SELECT group_concat(service_name, ', ') FROM (SELECT service_name FROM metric_services WHERE metric_name = p.entity ORDER BY 1))
+    WHEN 'spans' THEN (SELECT group_concat(service_name, ', ') FROM (SELECT service_name FROM span_services WHERE span_name = p.entity ORDER BY 1))
+    ELSE (SELECT group_concat(service_name, ', ') FROM (SELECT service_name FROM log_services WHERE severity = p.entity ORDER BY 1)) END AS services
+FROM p ORDER BY p.key_name, p.problem, p.signal, p.entity, p.key_scope, p.event_name;
+
+-- Metrics the conventions define whose unit or instrument disagrees, and
+-- deprecated metric names (expected: the replacement). An instrument's OTLP
+-- type: counter and updowncounter Sum, gauge Gauge, histogram Histogram or
+-- ExponentialHistogram. (The catalog does not record whether a Sum is
+-- monotonic, which tells a counter from an updowncounter: not checked.)
+CREATE VIEW IF NOT EXISTS semconv_metric_mismatches AS
+WITH m AS (
+  SELECT m.name, m.type, m.unit, c.instrument, c.unit AS expected_unit, c.deprecated, c.replacement, c.deprecated_note,
+         CASE c.instrument WHEN 'counter' THEN 'Sum' WHEN 'updowncounter' THEN 'Sum' WHEN 'gauge' THEN 'Gauge'
+                           WHEN 'histogram' THEN 'Histogram' END AS expected_type,
+         (SELECT group_concat(service_name, ', ') FROM (SELECT service_name FROM metric_services s WHERE s.metric_name = m.name ORDER BY 1)) AS services
+  FROM semconv_metrics c CROSS JOIN metrics m ON m.name = c.name)
+SELECT name AS metric_name, problem, observed, expected, instrument, services FROM (
+  SELECT name, 'unit' AS problem, unit AS observed, expected_unit AS expected, instrument, services FROM m
+  WHERE unit IS NOT expected_unit
+  UNION ALL
+  SELECT name, 'instrument', type, expected_type, instrument, services FROM m
+  WHERE type IS NOT expected_type AND NOT (instrument = 'histogram' AND type = 'ExponentialHistogram')
+  UNION ALL
+  SELECT name, 'deprecated', name, coalesce(replacement, deprecated_note), instrument, services FROM m WHERE deprecated)
+ORDER BY metric_name, problem;
+
+-- Keys in a namespace of the conventions (http.*, db.*, app.*, …) that the
+-- conventions do not define: typos, or home-made keys in a namespace the
+-- conventions own. nearest: up to 3 convention names close to the key
+-- (semconv_nearest), '[]' when none is.
+CREATE VIEW IF NOT EXISTS semconv_unknown_keys AS
+WITH names(key_name) AS (
+  SELECT key_name FROM (SELECT DISTINCT key_name FROM metric_keys)
+  UNION SELECT key_name FROM (SELECT DISTINCT key_name FROM span_keys)
+  UNION SELECT key_name FROM (SELECT DISTINCT key_name FROM log_keys)),
+u AS (
+  SELECT key_name, substr(key_name, 1, instr(key_name, '.') - 1) AS namespace FROM names
+  WHERE instr(key_name, '.') > 1 AND semconv_attribute(key_name) IS NULL),
+c AS (
+  SELECT u.key_name, u.namespace,
+    (SELECT count(*) FROM metric_keys k WHERE k.key_name = u.key_name) AS metrics,
+    (SELECT count(*) FROM span_keys k WHERE k.key_name = u.key_name) AS spans,
+    (SELECT count(*) FROM log_keys k WHERE k.key_name = u.key_name) AS severities,
+    coalesce((SELECT sum(key_count) FROM metric_keys k WHERE k.key_name = u.key_name), 0)
+      + coalesce((SELECT sum(key_count) FROM span_keys k WHERE k.key_name = u.key_name), 0)
+      + coalesce((SELECT sum(key_count) FROM log_keys k WHERE k.key_name = u.key_name), 0) AS total_count
+  FROM u WHERE EXISTS (SELECT 1 FROM semconv_attributes a WHERE a.namespace = u.namespace))
+SELECT key_name, namespace, semconv_nearest(key_name) AS nearest,
+  substr(iif(metrics > 0, ',metrics', '') || iif(spans > 0, ',spans', '') || iif(severities > 0, ',logs', ''), 2) AS signals,
+  metrics, spans, severities, total_count
+FROM c ORDER BY key_name;
+
+-- Keys that differ only in case or separators (userId, user_id, user.id),
+-- at least one of them not a convention key: one row per spelling;
+-- convention_key is the group's convention spelling when it has one.
+CREATE VIEW IF NOT EXISTS semconv_similar_keys AS
+WITH names(key_name) AS (
+  SELECT key_name FROM (SELECT DISTINCT key_name FROM metric_keys)
+  UNION SELECT key_name FROM (SELECT DISTINCT key_name FROM span_keys)
+  UNION SELECT key_name FROM (SELECT DISTINCT key_name FROM log_keys)),
+n AS (
+  SELECT key_name, lower(replace(replace(replace(key_name, '.', ''), '_', ''), '-', '')) AS form,
+         semconv_attribute(key_name) IS NOT NULL AS convention
+  FROM names),
+g AS (
+  SELECT form, max(CASE WHEN convention THEN key_name END) AS convention_key FROM n
+  GROUP BY form HAVING count(*) > 1 AND sum(convention) < count(*))
+SELECT n.form, n.key_name, n.convention, g.convention_key,
+  (SELECT count(*) FROM metric_keys k WHERE k.key_name = n.key_name) AS metrics,
+  (SELECT count(*) FROM span_keys k WHERE k.key_name = n.key_name) AS spans,
+  (SELECT count(*) FROM log_keys k WHERE k.key_name = n.key_name) AS severities,
+  coalesce((SELECT sum(key_count) FROM metric_keys k WHERE k.key_name = n.key_name), 0)
+    + coalesce((SELECT sum(key_count) FROM span_keys k WHERE k.key_name = n.key_name), 0)
+    + coalesce((SELECT sum(key_count) FROM log_keys k WHERE k.key_name = n.key_name), 0) AS total_count
+FROM n JOIN g ON g.form = n.form
+ORDER BY n.form, n.convention DESC, n.key_name;
+
+-- Per service and signal: the distinct keys of what it sends (every scope,
+-- resource included), how many the conventions define (deprecated ones
+-- apart) and the convention keys' share. The keys of a metric, span name or
+-- severity count for every service that sends it.
+CREATE VIEW IF NOT EXISTS semconv_coverage AS
+WITH sk(service_name, signal, key_name) AS (
+  SELECT s.service_name, 'metrics', k.key_name FROM metric_services s JOIN metric_keys k ON k.metric_name = s.metric_name
+  UNION SELECT s.service_name, 'spans', k.key_name FROM span_services s JOIN span_keys k ON k.span_name = s.span_name
+  UNION SELECT s.service_name, 'logs', k.key_name FROM log_services s JOIN log_keys k ON k.severity = s.severity),
+c AS (
+  SELECT sk.service_name, sk.signal, sk.key_name, a.deprecated
+  FROM sk LEFT JOIN semconv_attributes a ON a.name = semconv_attribute(sk.key_name))
+SELECT service_name, signal, count(*) AS keys,
+  sum(deprecated = 0) AS convention_keys, sum(deprecated = 1) AS deprecated_keys, sum(deprecated IS NULL) AS custom_keys,
+  round(100.0 * sum(deprecated = 0) / count(*), 1) AS convention_pct
+FROM c GROUP BY service_name, signal ORDER BY service_name, signal;
+
+-- Required attributes (and recommended ones without a condition) that no
+-- record of a convention span, metric or span event carries. A metric is
+-- the convention's when it has its name, a span event when it has its
+-- event's name; a span is matched to the general convention span of its
+-- kind when it carries a key of that namespace (span_rules). Deprecated
+-- definitions and deprecated attributes are left out, and so are
+-- conditionally required attributes (the catalog cannot tell whether their
+-- condition holds) and attributes carried by only some records (one span
+-- name can gather different operations: Redis and HTTP GETs). sent_as:
+-- deprecated keys the entity carries instead (http.method for
+-- http.request.method).
+CREATE VIEW IF NOT EXISTS semconv_missing_attributes AS
+WITH span_rules(group_id, kind, lo, hi) AS (VALUES
+  ('span.http.server', 'Server', 'http.', 'http/'), ('span.http.client', 'Client', 'http.', 'http/'),
+  ('span.db.client', 'Client', 'db.', 'db/'),
+  ('span.rpc.call.server', 'Server', 'rpc.', 'rpc/'), ('span.rpc.call.client', 'Client', 'rpc.', 'rpc/'),
+  ('span.messaging.send.producer', 'Producer', 'messaging.', 'messaging/'),
+  ('span.messaging.process.consumer', 'Consumer', 'messaging.', 'messaging/'),
+  ('span.graphql.server', 'Server', 'graphql.', 'graphql/'), ('span.faas.server', 'Server', 'faas.', 'faas/')),
+matched(signal, entity, convention, key_scope, event_name, records) AS (
+  SELECT 'metrics', m.name, c.group_id, 'label', '', m.total_sample_count
+  FROM semconv_metrics c CROSS JOIN metrics m ON m.name = c.name WHERE NOT c.deprecated
+  UNION ALL
+  SELECT 'spans', p.name, r.group_id, 'attribute', '', p.total_sample_count
+  FROM spans p JOIN span_rules r ON r.kind = p.kind
+  WHERE EXISTS (SELECT 1 FROM span_keys k WHERE k.span_name = p.name AND k.key_scope = 'attribute'
+                  AND k.key_name >= r.lo AND k.key_name < r.hi)
+  UNION ALL
+  SELECT 'spans', e.span_name, g.id, 'event', e.event_name, e.event_count
+  FROM semconv_groups g CROSS JOIN span_events e ON e.event_name = g.name
+  WHERE g.type = 'event' AND NOT g.deprecated),
+need AS (
+  SELECT m.*, a.attribute, a.requirement_level
+  FROM matched m JOIN semconv_group_attributes a ON a.group_id = m.convention
+  WHERE (a.requirement_level = 'required' OR (a.requirement_level = 'recommended' AND a.condition IS NULL))
+    AND NOT EXISTS (SELECT 1 FROM semconv_attributes d WHERE d.name = a.attribute AND d.deprecated)
+    AND NOT CASE m.signal
+      WHEN 'metrics' THEN EXISTS (SELECT 1 FROM metric_keys k WHERE k.metric_name = m.entity AND k.key_scope = 'label' AND k.key_name = a.attribute)
+      ELSE EXISTS (SELECT 1 FROM span_keys k WHERE k.span_name = m.entity AND k.key_scope = m.key_scope
+                                              AND k.key_name = a.attribute AND k.event_name = m.event_name) END)
+SELECT n.signal, n.entity, n.convention, n.event_name, n.attribute, n.requirement_level,
+  (SELECT group_concat(d.name, ', ') FROM semconv_attributes d WHERE d.replacement = n.attribute AND (
+     CASE n.signal
+       WHEN 'metrics' THEN EXISTS (SELECT 1 FROM metric_keys k WHERE k.metric_name = n.entity AND k.key_scope = 'label' AND k.key_name = d.name)
+       ELSE EXISTS (SELECT 1 FROM span_keys k WHERE k.span_name = n.entity AND k.key_scope = n.key_scope
+                                                AND k.key_name = d.name AND k.event_name = n.event_name) END)) AS sent_as,
+  n.records,
+  CASE n.signal
+    WHEN 'metrics' THEN (SELECT group_concat(service_name, ', ') FROM (SELECT service_name FROM metric_services WHERE metric_name = n.entity ORDER BY 1))
+    ELSE (SELECT group_concat(service_name, ', ') FROM (SELECT service_name FROM span_services WHERE span_name = n.entity ORDER BY 1)) END AS services
+FROM need n
+ORDER BY n.signal, n.entity, n.convention, n.event_name, n.requirement_level DESC, n.attribute;
