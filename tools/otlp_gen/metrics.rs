@@ -230,6 +230,10 @@ impl Gen {
         svc: usize,
     ) {
         let d = sm.def;
+        let unit = match d.demo_unit {
+            Some(u) if self.demo() => u,
+            _ => d.unit,
+        };
         let temporality = if d.delta { DELTA } else { CUMULATIVE };
         let start = if d.delta {
             now - INTERVAL_NS
@@ -267,7 +271,7 @@ impl Gen {
             d.name,
             EntityInfo::Metric {
                 kind: kind_name(kind),
-                unit: d.unit,
+                unit,
                 description: d.desc,
                 temporality: temp_name,
                 monotonic,
@@ -298,7 +302,7 @@ impl Gen {
         b.metrics.push(MetricRec {
             name: d.name,
             description: d.desc,
-            unit: d.unit,
+            unit,
             kind,
             points: Rg(p0, b.points.len() as u32),
             scope,

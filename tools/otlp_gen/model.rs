@@ -209,6 +209,9 @@ pub struct MetricDef {
     pub delta: bool,
     /// Only in the demo profile.
     pub demo_only: bool,
+    /// The demo profile's unit, when it differs (a unit the semantic
+    /// conventions would not expect, for `semconv_metric_mismatches`).
+    pub demo_unit: Option<&'static str>,
 }
 
 const fn m(
@@ -226,6 +229,7 @@ const fn m(
         dims,
         delta: false,
         demo_only: false,
+        demo_unit: None,
     }
 }
 
@@ -244,6 +248,7 @@ const fn m_delta(
         dims,
         delta: true,
         demo_only: false,
+        demo_unit: None,
     }
 }
 
@@ -370,16 +375,20 @@ pub static RPC_CLIENT_METRICS: &[MetricDef] = &[m_delta(
     ],
 )];
 pub static DB_METRICS: &[MetricDef] = &[
-    m(
-        "db.client.operation.duration",
-        "s",
-        "Duration of database client operations.",
-        Val::Hist {
-            bounds: HTTP_BUCKETS,
-            median: 0.004,
-        },
-        &[Dim::DbOps],
-    ),
+    MetricDef {
+        // The demo's database instrumentations report it in milliseconds.
+        demo_unit: Some("ms"),
+        ..m(
+            "db.client.operation.duration",
+            "s",
+            "Duration of database client operations.",
+            Val::Hist {
+                bounds: HTTP_BUCKETS,
+                median: 0.004,
+            },
+            &[Dim::DbOps],
+        )
+    },
     m(
         "db.client.connections.usage",
         "{connection}",
@@ -1487,6 +1496,7 @@ static FRONTEND_METRICS: &[MetricDef] = &[MetricDef {
     ],
     delta: true,
     demo_only: true,
+    demo_unit: None,
 }];
 static CHECKOUT_METRICS: &[MetricDef] = &[
     m(

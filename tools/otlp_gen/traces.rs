@@ -109,6 +109,14 @@ impl Gen {
         for &a in op.app {
             self.app_attr(b, a);
         }
+        if self.demo() && def.name == "checkout" {
+            // Demo: checkout's own code adds the user id again, as user_id
+            // beside the SDK's user.id (no random draw: the same value).
+            if let Some(v) = b.attrs_of(b.since(m)).iter().find(|a| a.key == "user.id") {
+                let v = v.val;
+                b.push("user_id", v);
+            }
+        }
         if def.lang.threads {
             thread_attrs(self, b, def);
         }
@@ -220,7 +228,13 @@ impl Gen {
                     b.lit("http.scheme", "http");
                     b.lit("net.host.name", def.name);
                     b.int("net.host.port", def.port);
-                    b.int("http.status_code", status);
+                    if self.demo() && def.name == "quote" {
+                        // Demo: the PHP service puts the status line where
+                        // the code belongs, a string for an int attribute.
+                        b.lit("http.status_code", status_line(status));
+                    } else {
+                        b.int("http.status_code", status);
+                    }
                     b.lit("http.flavor", "1.1");
                     b.with("net.sock.peer.addr", |t| self.w_peer_ip(t, "shipping"));
                     if method == "POST" {
@@ -233,7 +247,12 @@ impl Gen {
                     b.lit("url.scheme", "http");
                     b.lit("server.address", def.name);
                     b.int("server.port", def.port);
-                    b.int("http.response.status_code", status);
+                    if self.demo() && def.name == "shipping" {
+                        // Demo: a hand-written middleware misspells the key.
+                        b.int("http.reponse.status_code", status);
+                    } else {
+                        b.int("http.response.status_code", status);
+                    }
                     let proto = if self.rng.chance(1, 4) { "2" } else { "1.1" };
                     b.lit("network.protocol.version", proto);
                     if edge {
@@ -618,5 +637,19 @@ pub fn kind_name(kind: i32) -> &'static str {
         4 => "Producer",
         5 => "Consumer",
         _ => "Unspecified",
+    }
+}
+
+/// An HTTP status line's text after the version (`200 OK`).
+fn status_line(status: i64) -> &'static str {
+    match status {
+        200 => "200 OK",
+        201 => "201 Created",
+        304 => "304 Not Modified",
+        404 => "404 Not Found",
+        500 => "500 Internal Server Error",
+        502 => "502 Bad Gateway",
+        503 => "503 Service Unavailable",
+        _ => "599 Unknown",
     }
 }
