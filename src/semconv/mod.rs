@@ -94,6 +94,8 @@ pub struct Registry {
     /// Indexes of the metric groups that are not refinements, sorted by
     /// metric name (one per name).
     pub metrics: Vec<usize>,
+    /// Indexes of the attributes that name a replacement, sorted by it.
+    by_replacement: Vec<usize>,
 }
 
 type RawAttribute = (
@@ -210,6 +212,10 @@ impl Registry {
                 groups[w[1]].id
             ));
         }
+        let mut by_replacement: Vec<usize> = (0..attributes.len())
+            .filter(|&i| attributes[i].replacement.is_some())
+            .collect();
+        by_replacement.sort_by(|&a, &b| attributes[a].replacement.cmp(&attributes[b].replacement));
         Ok(Registry {
             version: raw.semconv_version,
             schema_url: raw.schema_url,
@@ -217,6 +223,7 @@ impl Registry {
             groups,
             group_attributes,
             metrics,
+            by_replacement,
         })
     }
 
@@ -254,6 +261,16 @@ impl Registry {
             .partition_point(|a| a.name.as_str() < prefix.as_str());
         let hi = lo + self.attributes[lo..].partition_point(|a| a.name.starts_with(&prefix));
         (self.attribute(ns), lo..hi)
+    }
+
+    /// The attributes whose replacement is `to`, in name order.
+    pub fn replaced_by(&self, to: &str) -> Vec<usize> {
+        let key = |i: &usize| self.attributes[*i].replacement.as_deref().unwrap_or("");
+        let lo = self.by_replacement.partition_point(|i| key(i) < to);
+        let hi = self.by_replacement.partition_point(|i| key(i) <= to);
+        let mut out = self.by_replacement[lo..hi].to_vec();
+        out.sort_unstable();
+        out
     }
 
     /// The rows of `group_attributes` of group `g`.
@@ -429,6 +446,14 @@ mod tests {
     #[test]
     fn namespaces() {
         let r = reg();
+        assert_eq!(
+            r.replaced_by("url.full")
+                .into_iter()
+                .map(|i| r.attributes[i].name.as_str())
+                .collect::<Vec<_>>(),
+            ["http.url"]
+        );
+        assert!(r.replaced_by("no.such.attribute").is_empty());
         let (exact, range) = r.in_namespace("http");
         assert_eq!(exact, None);
         assert!(range.len() > 20);

@@ -134,21 +134,24 @@ impl TableFunction for AttributesTable {
             return Ok(Vec::new());
         };
         let r = self.0;
-        let rows: Vec<usize> = match (name, ns) {
-            (Some(n), _) => r.attribute(n).into_iter().collect(),
-            (None, Some(ns)) => {
+        let rows: Vec<usize> = match (name, replacement, ns) {
+            (Some(n), _, _) => r.attribute(n).into_iter().collect(),
+            (None, Some(to), _) => r.replaced_by(to),
+            (None, None, Some(ns)) => {
                 let (exact, range) = r.in_namespace(ns);
                 exact.into_iter().chain(range).collect()
             }
-            (None, None) => self.rows(args)?,
+            (None, None, None) => self.rows(args)?,
         };
-        Ok(match replacement {
-            Some(to) => rows
-                .into_iter()
-                .filter(|&i| r.attributes[i].replacement.as_deref() == Some(to))
-                .collect(),
-            None => rows,
-        })
+        // Every constraint given holds for every row returned.
+        Ok(rows
+            .into_iter()
+            .filter(|&i| {
+                let a = &r.attributes[i];
+                replacement.is_none_or(|to| a.replacement.as_deref() == Some(to))
+                    && ns.is_none_or(|ns| a.namespace() == ns)
+            })
+            .collect())
     }
 
     fn column(&i: &usize, ctx: Ctx, col: c_int) -> Result<()> {
