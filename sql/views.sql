@@ -187,73 +187,86 @@ SELECT k.key_name, k.replacement, k.reason, k.note, k.signal, k.entity, k.key_sc
     WHEN 'metrics' THEN (SELECT group_concat(service_name, ', ') FROM (SELECT service_name FROM metric_services WHERE metric_name = k.entity ORDER BY 1))
     WHEN 'spans' THEN (SELECT group_concat(service_name, ', ') FROM (SELECT service_name FROM span_services WHERE span_name = k.entity ORDER BY 1))
     ELSE (SELECT group_concat(service_name, ', ') FROM (SELECT service_name FROM log_services WHERE severity = k.entity ORDER BY 1)) END AS services
-FROM k ORDER BY k.key_name, k.signal, k.entity, k.key_scope, k.event_name;
+FROM k;
 
 -- Keys whose values disagree with the convention: problem 'type' when a
 -- value cannot be of the attribute's type, 'not in enum' when a value of an
 -- enum attribute is none of its members (enums admit other values, so
--- review them; error.type, whose only member is _OTHER, is left out). Judged from value_samples, the first 10 distinct values of
--- the key as text: a value whose text can be of the attribute's type gets
--- the benefit of the doubt ('200' fits an int and a string alike), so a
--- 'type' row means a value that cannot be of the type ('abc' or '1.5' for
--- an int, 'yes' for a boolean, a scalar for an array).
+-- review them; error.type, whose only member is _OTHER, is left out). Judged
+-- from value_samples, the first 10 distinct values of the key as text: a
+-- value whose text can be of the attribute's type gets the benefit of the
+-- doubt ('200' fits an int and a string alike), so a 'type' row means a
+-- value that cannot be of the type ('abc' or '1.5' for an int, 'yes' for a
+-- boolean, a scalar for an array). observed_types: the OTLP types such
+-- values must have been sent as (string, int, double, bool, array, kvlist).
 CREATE VIEW IF NOT EXISTS semconv_type_mismatches AS
 WITH a AS (
-  SELECT name, type, enum_members,
-         CASE WHEN type LIKE '%[]' THEN 'array' WHEN type = 'boolean' THEN 'bool' ELSE type END AS otlp_type,
+  SELECT name, type, CASE WHEN type LIKE '%[]' THEN 'array' WHEN type = 'boolean' THEN 'bool' ELSE type END AS otlp_type,
+         -- ',"m1","m2",…,' (members as JSON strings): a value is a member when ',' || json_quote(value) || ',' is in it
+         CASE WHEN enum_members <> '["_OTHER"]'
+              THEN ',' || (SELECT group_concat(json_quote(CAST(value AS TEXT)), ',') FROM json_each(enum_members)) || ',' END AS members,
          iif(template, name || '.', name) AS lo, iif(template, name || '.' || char(1114111), name) AS hi
   FROM semconv_attributes WHERE type <> 'any'),
-k(signal, entity, key_scope, event_name, key_name, key_count, value_samples, type, otlp_type, enum_members) AS (
-  SELECT 'metrics', m.metric_name, m.key_scope, '', m.key_name, m.key_count, m.value_samples, a.type, a.otlp_type, a.enum_members
+k(signal, entity, key_scope, event_name, key_name, key_count, value_samples, type, otlp_type, members) AS (
+  SELECT 'metrics', m.metric_name, m.key_scope, '', m.key_name, m.key_count, m.value_samples, a.type, a.otlp_type, a.members
   FROM a CROSS JOIN metric_keys m ON m.key_name BETWEEN a.lo AND a.hi
   UNION ALL
-  SELECT 'spans', s.span_name, s.key_scope, s.event_name, s.key_name, s.key_count, s.value_samples, a.type, a.otlp_type, a.enum_members
+  SELECT 'spans', s.span_name, s.key_scope, s.event_name, s.key_name, s.key_count, s.value_samples, a.type, a.otlp_type, a.members
   FROM a CROSS JOIN span_keys s ON s.key_name BETWEEN a.lo AND a.hi
   UNION ALL
-  SELECT 'logs', l.severity, l.key_scope, '', l.key_name, l.key_count, l.value_samples, a.type, a.otlp_type, a.enum_members
+  SELECT 'logs', l.severity, l.key_scope, '', l.key_name, l.key_count, l.value_samples, a.type, a.otlp_type, a.members
   FROM a CROSS JOIN log_keys l ON l.key_name BETWEEN a.lo AND a.hi),
-samples AS (
-  SELECT k.*, s.value AS sample,
-    -- the OTLP types the sample's text can be of (what otlp_ingest writes: docs/catalog.md, values as text)
-    s.value GLOB '*[0-9]' AND substr(s.value, 1 + (substr(s.value, 1, 1) = '-')) NOT GLOB '*[^0-9]*' AS can_int,
-    s.value IN ('NaN', 'Infinity', '-Infinity') OR (s.value GLOB '*[0-9]*' AND s.value NOT GLOB '*[^0-9.eE+-]*') AS can_double,
-    s.value IN ('true', 'false') AS can_bool,
-    CASE WHEN json_valid(s.value) THEN json_type(s.value) END AS json
-  FROM k, json_each(iif(json_valid(k.value_samples), k.value_samples, '[]')) s),
--- Each value with the OTLP type it was sent as, as far as the catalog
--- tells: from a sample's text, the attribute's own type when the text can
--- be of it, else the narrowest type it can be. When the catalog records
--- each key's value types (a value_types column such as
--- {"string":3,"int":5}), this CTE becomes
---   SELECT k.*, t.key AS value_type, NULL AS sample FROM k, json_each(k.value_types) t
--- and nothing else changes.
-observed AS (
-  SELECT signal, entity, key_scope, event_name, key_name, key_count, type, otlp_type, sample,
-    CASE WHEN otlp_type = 'string'
-           OR (otlp_type = 'int' AND can_int) OR (otlp_type = 'double' AND (can_int OR can_double))
-           OR (otlp_type = 'bool' AND can_bool) OR (otlp_type = 'array' AND json = 'array') THEN otlp_type
-         WHEN can_int THEN 'int' WHEN can_double THEN 'double' WHEN can_bool THEN 'bool'
-         WHEN json = 'array' THEN 'array' WHEN json = 'object' THEN 'kvlist' ELSE 'string' END AS value_type
-  FROM samples),
+j AS MATERIALIZED (
+  SELECT * FROM (
+    SELECT k.*,
+      -- wrong: {"types": the OTLP types the key's values were sent as other
+      -- than the convention's, "samples": such values}, NULL when none was.
+      -- As far as the catalog tells: a sample's text is given the
+      -- attribute's own type when it can be of it (a string attribute takes
+      -- anything), else the narrowest type it can be. When the catalog
+      -- records each key's value types (a value_types column such as
+      -- {"string":3,"int":5}), this expression becomes
+      --   (SELECT json_object('types', group_concat(t.key), 'samples', json_array())
+      --    FROM json_each(k.value_types) t WHERE t.key <> k.otlp_type HAVING count(*) > 0)
+      -- and nothing else changes.
+      CASE WHEN otlp_type <> 'string' THEN (
+        SELECT json_object('types', group_concat(DISTINCT value_type), 'samples', json_group_array(sample))
+        FROM (SELECT s.value AS sample, CASE
+                WHEN s.value GLOB '*[0-9]' AND substr(s.value, 1 + (substr(s.value, 1, 1) = '-')) NOT GLOB '*[^0-9]*'
+                  THEN iif(k.otlp_type = 'double', 'double', 'int')
+                WHEN s.value IN ('NaN', 'Infinity', '-Infinity') OR (s.value GLOB '*[0-9]*' AND s.value NOT GLOB '*[^0-9.eE+-]*')
+                  THEN 'double'
+                WHEN s.value IN ('true', 'false') THEN 'bool'
+                WHEN json_valid(s.value) THEN CASE json_type(s.value) WHEN 'array' THEN 'array' WHEN 'object' THEN 'kvlist'
+                                                ELSE 'string' END
+                ELSE 'string' END AS value_type
+              FROM json_each(iif(json_valid(k.value_samples), k.value_samples, '[]')) s)
+        WHERE value_type <> k.otlp_type HAVING count(*) > 0) END AS wrong,
+      -- outside: the values of an enum attribute that are of its type and none of its members
+      CASE WHEN members IS NOT NULL THEN (
+        SELECT json_group_array(s.value) FROM json_each(iif(json_valid(k.value_samples), k.value_samples, '[]')) s
+        WHERE instr(k.members, ',' || json_quote(CAST(s.value AS TEXT)) || ',') = 0
+          AND (k.otlp_type = 'string'
+               OR (s.value GLOB '*[0-9]' AND substr(s.value, 1 + (substr(s.value, 1, 1) = '-')) NOT GLOB '*[^0-9]*')
+               OR (k.otlp_type = 'double' AND (s.value IN ('NaN', 'Infinity', '-Infinity')
+                                               OR (s.value GLOB '*[0-9]*' AND s.value NOT GLOB '*[^0-9.eE+-]*'))))
+        HAVING count(*) > 0) END AS outside
+    FROM k)
+  WHERE wrong IS NOT NULL OR outside IS NOT NULL),
 p(signal, entity, key_scope, event_name, key_name, key_count, type, problem, observed, samples) AS (
-  SELECT signal, entity, key_scope, event_name, key_name, key_count, type, 'type', group_concat(DISTINCT value_type),
-         json_group_array(sample)
-  FROM observed WHERE value_type <> otlp_type
-  GROUP BY signal, entity, key_scope, event_name, key_name
+  SELECT signal, entity, key_scope, event_name, key_name, key_count, type, 'type',
+         json_extract(wrong, '$.types'), json(json_extract(wrong, '$.samples'))
+  FROM j WHERE wrong IS NOT NULL
   UNION ALL
-  SELECT signal, entity, key_scope, event_name, key_name, key_count, type, 'not in enum', NULL, json_group_array(sample)
-  FROM samples
-  WHERE enum_members IS NOT NULL AND enum_members <> '["_OTHER"]'
-    AND (otlp_type = 'string' OR (otlp_type = 'int' AND can_int) OR (otlp_type = 'double' AND (can_int OR can_double)))
-    AND NOT EXISTS (SELECT 1 FROM json_each(samples.enum_members) e WHERE CAST(e.value AS TEXT) = samples.sample)
-  GROUP BY signal, entity, key_scope, event_name, key_name)
+  SELECT signal, entity, key_scope, event_name, key_name, key_count, type, 'not in enum', NULL, outside
+  FROM j WHERE outside IS NOT NULL)
 SELECT p.key_name, p.problem, p.type AS expected_type, p.observed AS observed_types, p.samples,
   p.signal, p.entity, p.key_scope, p.event_name, p.key_count,
   CASE p.signal
     WHEN 'metrics' THEN (SELECT group_concat(service_name, ', ') FROM (SELECT service_name FROM metric_services WHERE metric_name = p.entity ORDER BY 1))
     WHEN 'spans' THEN (SELECT group_concat(service_name, ', ') FROM (SELECT service_name FROM span_services WHERE span_name = p.entity ORDER BY 1))
     ELSE (SELECT group_concat(service_name, ', ') FROM (SELECT service_name FROM log_services WHERE severity = p.entity ORDER BY 1)) END AS services
-FROM p ORDER BY p.key_name, p.problem, p.signal, p.entity, p.key_scope, p.event_name;
+FROM p;
 
 -- Metrics the conventions define whose unit or instrument disagrees, and
 -- deprecated metric names (expected: the replacement). An instrument's OTLP
@@ -274,8 +287,7 @@ SELECT name AS metric_name, problem, observed, expected, instrument, services FR
   SELECT name, 'instrument', type, expected_type, instrument, services FROM m
   WHERE type IS NOT expected_type AND NOT (instrument = 'histogram' AND type = 'ExponentialHistogram')
   UNION ALL
-  SELECT name, 'deprecated', name, coalesce(replacement, deprecated_note), instrument, services FROM m WHERE deprecated)
-ORDER BY metric_name, problem;
+  SELECT name, 'deprecated', name, coalesce(replacement, deprecated_note), instrument, services FROM m WHERE deprecated);
 
 -- Keys in a namespace of the conventions (http.*, db.*, app.*, …) that the
 -- conventions do not define: typos, or home-made keys in a namespace the
@@ -301,7 +313,7 @@ c AS (
 SELECT key_name, namespace, semconv_nearest(key_name) AS nearest,
   substr(iif(metrics > 0, ',metrics', '') || iif(spans > 0, ',spans', '') || iif(severities > 0, ',logs', ''), 2) AS signals,
   metrics, spans, severities, total_count
-FROM c ORDER BY key_name;
+FROM c;
 
 -- Keys that differ only in case or separators (userId, user_id, user.id),
 -- at least one of them not a convention key: one row per spelling;
@@ -325,8 +337,7 @@ SELECT n.form, n.key_name, n.convention, g.convention_key,
   coalesce((SELECT sum(key_count) FROM metric_keys k WHERE k.key_name = n.key_name), 0)
     + coalesce((SELECT sum(key_count) FROM span_keys k WHERE k.key_name = n.key_name), 0)
     + coalesce((SELECT sum(key_count) FROM log_keys k WHERE k.key_name = n.key_name), 0) AS total_count
-FROM n JOIN g ON g.form = n.form
-ORDER BY n.form, n.convention DESC, n.key_name;
+FROM n JOIN g ON g.form = n.form;
 
 -- Per service and signal: the distinct keys of what it sends (every scope,
 -- resource included), how many the conventions define (deprecated ones
@@ -341,9 +352,9 @@ c AS (
   SELECT sk.service_name, sk.signal, sk.key_name, a.deprecated
   FROM sk LEFT JOIN semconv_attributes a ON a.name = semconv_attribute(sk.key_name))
 SELECT service_name, signal, count(*) AS keys,
-  sum(deprecated = 0) AS convention_keys, sum(deprecated = 1) AS deprecated_keys, sum(deprecated IS NULL) AS custom_keys,
-  round(100.0 * sum(deprecated = 0) / count(*), 1) AS convention_pct
-FROM c GROUP BY service_name, signal ORDER BY service_name, signal;
+  sum(ifnull(deprecated = 0, 0)) AS convention_keys, sum(ifnull(deprecated, 0)) AS deprecated_keys,
+  sum(deprecated IS NULL) AS custom_keys, round(100.0 * sum(ifnull(deprecated = 0, 0)) / count(*), 1) AS convention_pct
+FROM c GROUP BY service_name, signal;
 
 -- Required attributes (and recommended ones without a condition) that no
 -- record of a convention span, metric or span event carries. A metric is
@@ -395,5 +406,4 @@ SELECT n.signal, n.entity, n.convention, n.event_name, n.attribute, n.requiremen
   CASE n.signal
     WHEN 'metrics' THEN (SELECT group_concat(service_name, ', ') FROM (SELECT service_name FROM metric_services WHERE metric_name = n.entity ORDER BY 1))
     ELSE (SELECT group_concat(service_name, ', ') FROM (SELECT service_name FROM span_services WHERE span_name = n.entity ORDER BY 1)) END AS services
-FROM need n
-ORDER BY n.signal, n.entity, n.convention, n.event_name, n.requirement_level DESC, n.attribute;
+FROM need n;
