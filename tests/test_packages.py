@@ -149,6 +149,7 @@ class TestWheel(unittest.TestCase):
             names = set(z.namelist())
             for name in ("otelcat/__init__.py", "otelcat/otelcat.so", "otelcat/cli.py", "otelcat/datasette_plugin.py",
                          "otelcat/data/merge.sql", "otelcat/data/diff.sql", "otelcat/data/datasette-metadata.yml",
+                         "otelcat/data/views.sql",
                          f"otelcat-{VERSION}.dist-info/licenses/LICENSE", f"otelcat-{VERSION}.dist-info/licenses/NOTICE"):
                 self.assertIn(name, names)
             self.assertEqual(z.read("otelcat/_version.py").decode().split('"')[1], VERSION)
@@ -437,6 +438,18 @@ class TestPythonPackage(PackageTest):
         self.assertIn("needs a whole number", err)
         _, err = self.otelcat("check", "--db", db, "--allow", self.path("nope.txt"), code=2)
         self.one_line_error(err, "no such allow-list")
+
+    def test_check_semconv(self):
+        """The installed package checks the semantic conventions with the views
+        it carries (otelcat/data/views.sql), also on a catalog of v0.1.0."""
+        db = self.ingest_fixtures()
+        js = json.loads(self.otelcat("check", "--db", db, "--semconv", "--format", "json")[0])
+        self.assertTrue(js["ok"])
+        self.assertEqual(js["semconv"]["version"], "1.44.0")
+        shutil.copy(os.path.join(ROOT, "tests", "fixtures", "catalog", "v0.1.0.db"), self.path("old.db"))
+        out, _ = self.otelcat("check", "--db", self.path("old.db"), "--semconv", "--max-cardinality", "100000000", code=1)
+        self.assertIn("semantic-convention violation(s)", out)
+        self.assertIn("deprecated key", out)
 
     def test_merge_diff_snapshot(self):
         a = self.ingest_fixtures("a.db")

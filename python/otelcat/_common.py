@@ -21,7 +21,7 @@ def data_path(name):
         return packaged
     root = os.path.dirname(os.path.dirname(here))
     source = {"merge.sql": "examples/merge.sql", "diff.sql": "examples/diff.sql",
-              "datasette-metadata.yml": "examples/datasette/metadata.yml"}[name]
+              "views.sql": "sql/views.sql", "datasette-metadata.yml": "examples/datasette/metadata.yml"}[name]
     return os.path.join(root, source)
 
 
@@ -57,6 +57,40 @@ def open_catalog(path, readonly=True, extension=True, must_exist=True):
     if must_exist:
         check_catalog(db, path)
     return db
+
+
+def view_statements():
+    """[(view name, CREATE VIEW statement)] of sql/views.sql, in order."""
+    import re
+    import sqlite3 as _sqlite3
+    with open(data_path("views.sql"), encoding="utf-8") as f:
+        lines = f.read().splitlines(keepends=True)
+    out, stmt = [], ""
+    for line in lines:
+        stmt += line
+        if _sqlite3.complete_statement(stmt):
+            m = re.search(r"^CREATE VIEW IF NOT EXISTS (\w+)", stmt, re.M)
+            if m:
+                out.append((m.group(1), stmt[m.start():].strip()))
+            stmt = ""
+    return out
+
+
+def ensure_views(db, names=None):
+    """Makes the views of this version's sql/views.sql (or those in `names`)
+    usable on `db` when its catalog lacks them (a catalog written by an
+    older version): they become TEMP views of this connection, which works
+    on read-only connections too and never changes the file. Views the
+    catalog has are left as they are. Returns the names created."""
+    have = {r[0] for r in db.execute("SELECT name FROM main.sqlite_master WHERE type IN ('view', 'table')")}
+    have |= {r[0] for r in db.execute("SELECT name FROM temp.sqlite_master WHERE type = 'view'")}
+    made = []
+    for name, sql in view_statements():
+        if name in have or (names is not None and name not in names):
+            continue
+        db.execute(sql.replace("CREATE VIEW IF NOT EXISTS", "CREATE TEMP VIEW IF NOT EXISTS", 1))
+        made.append(name)
+    return made
 
 
 def text(v):
