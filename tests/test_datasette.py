@@ -40,10 +40,10 @@ try:
 except ImportError:
     HAVE_DATASETTE = False
 
-# The cookbook's twelve questions, as canned queries.
+# The cookbook's first twelve questions, and what otelcat check --semconv fails on, as canned queries.
 QUERIES = ["metric_label_cardinality", "services_sending_span", "new_since", "top_log_templates_for",
            "noisiest_services", "exploding_span_names", "keys_on_every_signal", "metrics_by_active_series",
-           "keys_above_cardinality", "rare_keys", "id_like_keys", "metric_document"]
+           "keys_above_cardinality", "rare_keys", "id_like_keys", "metric_document", "convention_violations"]
 ERROR_TEXT = re.compile(r"message-error|<h1>Error \d|Traceback|no such (table|function|column)|"
                         r"Internal Server Error|sql_time_limit|interrupted|Not Found", re.I)
 
@@ -71,7 +71,8 @@ def build_catalog(path):
                    for i in range(50)]
                   + [span(f"GET /users/{1000 + i}", attrs={"http.method": "GET"}, t=old) for i in range(40)],
                   service="frontend", host_name="web-1"))
-    ingest(traces([span("PlaceOrder", kind=3, attrs={"request.id": ids[i], "user.id": f"user-{10000 + i}"}, t=now)
+    ingest(traces([span("PlaceOrder", kind=3, attrs={"request.id": ids[i], "user.id": f"user-{10000 + i}",
+                                                     "http.response.status_code": "OK"}, t=now)
                    for i in range(20)], service="checkout"))
     ingest(gauge("app.requests", [({"user.id": f"user-{10000 + i}", "core": str(i % 4)}, 1.0) for i in range(50)],
                  service="frontend"))
@@ -192,7 +193,8 @@ class TestDatasette(unittest.TestCase):
 
     def test_pages_answer_200(self):
         paths = ["/", "/catalog", "/catalog/span_keys", "/catalog/attribute_catalog", "/catalog/metric_metadata",
-                 "/-/dashboards", "/-/dashboards/otelcat"] + [f"/catalog/{q}" for q in QUERIES]
+                 "/-/dashboards", "/-/dashboards/otelcat", "/-/dashboards/semconv",
+                 "/catalog/semconv_deprecated_keys"] + [f"/catalog/{q}" for q in QUERIES]
         for path in paths:
             with self.subTest(path):
                 status, body = get(self.base + path)
@@ -357,6 +359,45 @@ class TestDatasette(unittest.TestCase):
         self.assertEqual([(r["key_name"], r["estimated_cardinality"]) for r in top],
                          [("session.id", 50), ("user.id", 50), ("request.id", 30)])
 
+    def test_semconv_dashboard_queries(self):
+        charts = self.json("/-/metadata")["plugins"]["datasette-dashboards"]["semconv"]["charts"]
+        self.assertEqual(sorted(charts), ["semconv-about", "semconv-coverage", "semconv-deprecated", "semconv-missing",
+                                          "semconv-values", "semconv-violations"])
+        for slug, chart in charts.items():
+            if chart["library"] == "markdown":
+                continue
+            with self.subTest(slug):
+                self.assertEqual(chart["db"], "catalog")
+                self.assertTrue(self.json("/catalog", sql=chart["query"])["rows"])
+        # The 41 server spans (GET /cart, GET /users/N) send http.method: deprecated, and lack
+        # http.request.method, url.path and url.scheme; PlaceOrder (an HTTP client span: it has
+        # http.response.status_code, "OK" where an int belongs) lacks 4 attributes.
+        self.assertEqual(self.json("/catalog", sql=charts["semconv-violations"]["query"])["rows"],
+                         [{"violations": 41 + 41 * 3 + 1 + 4}])
+        values = self.json("/catalog", sql=charts["semconv-values"]["query"])["rows"]
+        self.assertEqual([(r["key_name"], r["problem"]) for r in values], [("http.response.status_code", "type")])
+
+    def test_convention_violations(self):
+        rows = self.query("convention_violations")
+        cart = sorted((r["problem"], r["key"], r["detail"]) for r in rows if r["entity"] == "GET /cart")
+        self.assertEqual(cart, [("deprecated key", "http.method", "use http.request.method"),
+                                ("missing required attribute", "http.request.method", "span.http.server (sent as http.method)"),
+                                ("missing required attribute", "url.path", "span.http.server"),
+                                ("missing required attribute", "url.scheme", "span.http.server")])
+        self.assertEqual([(r["problem"], r["detail"]) for r in rows if r["key"] == "http.response.status_code"],
+                         [("type mismatch", 'expected int, got string: ["OK"]')])
+        self.assertEqual(len(rows), 169)
+        self.assertEqual({r["key"] for r in self.query("convention_violations", key="url.*")}, {"url.path", "url.scheme", "url.full"})
+
+    def test_render_names_every_dashboard_per_catalog(self):
+        sys.path.insert(0, os.path.join(ROOT, "python"))
+        from otelcat.datasette_plugin import render, template
+        meta = render(template(), ["one", "two"])
+        self.assertEqual(sorted(meta["plugins"]["datasette-dashboards"]), ["otelcat", "otelcat-two", "semconv", "semconv-two"])
+        d = meta["plugins"]["datasette-dashboards"]["semconv-two"]
+        self.assertTrue(d["title"].endswith(": two"))
+        self.assertEqual({c.get("db") for c in d["charts"].values()} - {None}, {"two"})
+
     # --- browser ----------------------------------------------------------------
 
     PAGES = [  # (screenshot name, path, text the rendered page must contain)
@@ -367,6 +408,7 @@ class TestDatasette(unittest.TestCase):
         ("query-metric_label_cardinality", "/catalog/metric_label_cardinality?metric=app.requests", "user.id"),
         ("query-id_like_keys", "/catalog/id_like_keys", "uuid"),
         ("dashboard", "/-/dashboards/otelcat", "Estimated cardinality per attribute key"),
+        ("dashboard-semconv", "/-/dashboards/semconv", "Deprecated keys in use"),
     ]
 
     def chromium(self, url, *args):
@@ -393,9 +435,9 @@ class TestDatasette(unittest.TestCase):
                 dom = self.chromium(self.base + path, "--dump-dom", f"--screenshot={shot}", "--window-size=1280,900")
                 self.assertIn(text, dom)
                 self.assertNotRegex(dom, ERROR_TEXT)
-                if name == "dashboard":
+                if name.startswith("dashboard"):
                     # Every Vega-Lite chart drew its canvas from its query's rows.
-                    self.assertEqual(dom.count('class="marks"'), 5, dom[-3000:])
+                    self.assertEqual(dom.count('class="marks"'), 5 if name == "dashboard" else 4, dom[-3000:])
                 self.assertGreater(os.path.getsize(shot), 10_000)
 
 if __name__ == "__main__":

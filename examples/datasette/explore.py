@@ -128,7 +128,8 @@ def serve(args):
     base = f"http://{args.host}:{args.port}"
     print(f"otelcat catalog {args.db} in Datasette (Ctrl-C stops it):")
     print(f"  tables, views, canned queries  {base}/{quote(db_name)}")
-    print(f"  charts                         {base}/-/dashboards/otelcat", flush=True)
+    print(f"  charts                         {base}/-/dashboards/otelcat")
+    print(f"  semantic conventions           {base}/-/dashboards/semconv", flush=True)
     argv = ["serve", os.path.abspath(args.db),
             "--host", args.host, "--port", str(args.port),
             # Canned queries over every key of a large catalog may take

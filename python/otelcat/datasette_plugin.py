@@ -6,9 +6,13 @@ catalog.db`:
     json_samples_merge, drain_match ... work in queries and views);
   - gives every database that is an otelcat catalog the catalog's metadata:
     descriptions of every table, view and column, the cookbook's canned
-    queries, and a dashboard of charts (datasette-dashboards), at
-    /-/dashboards/otelcat (with several catalogs, the others at
-    /-/dashboards/otelcat-<database>).
+    queries, and dashboards of charts (datasette-dashboards): the catalog
+    at /-/dashboards/otelcat, its semantic conventions at
+    /-/dashboards/semconv (with several catalogs, the others at
+    /-/dashboards/otelcat-<database> and /-/dashboards/semconv-<database>);
+  - gives a catalog written by an older version the views this version
+    adds (as TEMP views of each connection: the file is not changed), so
+    the dashboards work on it.
 Metadata you pass with -m/--metadata takes precedence over the plugin's.
 """
 import copy
@@ -19,7 +23,7 @@ import threading
 from datasette import hookimpl
 
 from . import load
-from ._common import CATALOG_TABLES, data_path
+from ._common import CATALOG_TABLES, data_path, ensure_views, has_catalog_tables
 
 PLACEHOLDER = "catalog"      # the database's name in the metadata file
 _lock = threading.Lock()
@@ -29,6 +33,11 @@ _cache = {}                  # key -> rendered metadata
 @hookimpl
 def prepare_connection(conn):
     load(conn)
+    try:
+        if has_catalog_tables(conn):
+            ensure_views(conn)
+    except sqlite3.Error:
+        pass  # not a catalog we can read: its pages say so
 
 
 def _template():
@@ -62,20 +71,19 @@ def is_catalog(path):
 
 def render(template_meta, catalogs):
     """The metadata for the databases named in `catalogs` (in order): the
-    template's database entry for each, its dashboard for each (the first
-    one named `otelcat`), the top-level title and description once."""
+    template's database entry for each, each of its dashboards for each
+    (the first catalog's under the template's names, the others' named
+    `<name>-<database>`), the top-level title and description once."""
     meta = copy.deepcopy(template_meta)
     database = meta["databases"].pop(PLACEHOLDER)
     dashboards = meta.get("plugins", {}).get("datasette-dashboards", {})
-    dash_items = list(dashboards.items())
-    dash_name, dashboard = dash_items[0] if dash_items else ("otelcat", None)
     meta["databases"] = {}
     new_dashboards = {}
     for i, name in enumerate(catalogs):
         entry = copy.deepcopy(database)
         entry["title"] = f"{database.get('title', 'otelcat catalog')}: {name}"
         meta["databases"][name] = entry
-        if dashboard is not None:
+        for dash_name, dashboard in dashboards.items():
             d = copy.deepcopy(dashboard)
             for part in ("charts", "filters"):
                 for item in d.get(part, {}).values():
@@ -84,7 +92,7 @@ def render(template_meta, catalogs):
             if i > 0:
                 d["title"] = f"{d.get('title', 'otelcat')}: {name}"
             new_dashboards[dash_name if i == 0 else f"{dash_name}-{name}"] = d
-    if dashboard is not None:
+    if dashboards:
         meta["plugins"]["datasette-dashboards"] = new_dashboards
     return meta
 
