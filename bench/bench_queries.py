@@ -1,12 +1,20 @@
 #!/usr/bin/python3
 """make bench-queries: latency of the seed's query patterns (sql/views.sql) on a
 catalog of 100 000 metrics (plus as many span names, 5 severities x 1 000
-services of templates).
+services of templates), then the CPU time of the semantic-convention checks
+(the semconv_* views, whole catalog) on it.
 
 The catalog is synthesised directly in the tables (not timed): each metric has
 3 services and 6 keys with sketches and samples, each span 3 services and 8
-keys. Each query runs 2 000 times with random parameters; the median and the
-99th percentile are reported. One connection, one core, file database.
+keys. The keys are named as real telemetry names them: convention keys,
+deprecated ones (http.method, a k8s.pod.labels.* template key), a misspelled
+one, a custom one (user_id), with one value in a hundred of the wrong type;
+the first 541 metrics carry the names of the conventions' metrics (with the
+unit "ms"), and every span is an HTTP server span lacking some attributes.
+Each query pattern runs 2 000 times with random parameters; the median and
+the 99th percentile of wall time are reported. Each check view is read whole
+3 times; the median CPU time (time.process_time) is reported. One connection,
+one core, file database.
 """
 import os
 import random
@@ -35,25 +43,39 @@ def build(db):
         db.executescript(f.read())
     s = f"WITH RECURSIVE s(v) AS (SELECT 0 UNION ALL SELECT v + 1 FROM s WHERE v < {N - 1})"
     db.execute("BEGIN")
+    # Metric names: the conventions' own for the first ones (semconv_metrics, all 541), then metric.N.
+    db.execute("CREATE TEMP TABLE conv(v INTEGER PRIMARY KEY, name TEXT)")
+    db.execute("INSERT INTO conv SELECT row_number() OVER (ORDER BY name) - 1, name FROM semconv_metrics")
     db.execute(f"""INSERT INTO metrics(name, type, unit, description, total_sample_count, estimated_active_series, first_seen, last_seen)
-        {s} SELECT 'metric.' || v, 'Sum', '1', 'metric number ' || v, 1000, 10, '2026-11-01 00:00:00', '2026-11-28 00:00:00' FROM s""")
-    db.execute(f"""INSERT INTO metric_services(metric_name, service_name, sample_count, first_seen, last_seen)
-        {s}, k(j) AS (VALUES (0), (1), (2)) SELECT 'metric.' || v, 'service-' || ((v + j * 7) % 1000), 333, '2026-11-01 00:00:00',
-        '2026-11-28 00:00:00' FROM s, k""")
+        {s} SELECT coalesce((SELECT name FROM conv WHERE conv.v = s.v), 'metric.' || v), 'Sum', 'ms', 'metric number ' || v, 1000, 10,
+        '2026-11-01 00:00:00', '2026-11-28 00:00:00' FROM s""")
+    db.execute("CREATE TEMP TABLE mname AS SELECT rowid - 1 AS v, name FROM metrics")
+    db.execute("""INSERT INTO metric_services(metric_name, service_name, sample_count, first_seen, last_seen)
+        WITH k(j) AS (VALUES (0), (1), (2)) SELECT m.name, 'service-' || ((m.v + j * 7) % 1000), 333, '2026-11-01 00:00:00',
+        '2026-11-28 00:00:00' FROM mname m, k""")
+    # Labels: a convention key, a deprecated one, a misspelled one, a custom one; resource: two.
+    mkeys = "(VALUES (0, 'http.request.method'), (1, 'http.method'), (2, 'http.reponse.status_code'), (3, 'user_id'), " \
+            "(4, 'service.name'), (5, 'k8s.pod.labels.app'))"
     db.execute(f"""INSERT INTO metric_keys(metric_name, key_scope, key_name, key_count, key_percentage, estimated_cardinality,
         value_samples, hll_sketch, first_seen, last_seen)
-        {s}, k(j) AS (VALUES (0), (1), (2), (3), (4), (5)) SELECT 'metric.' || v, iif(j < 4, 'label', 'resource'), 'key.' || j,
-        1000, 100.0, 3, '["a","b","c"]', hll_add(hll_add(hll_add(NULL, 'a'), 'b'), 'c'), '2026-11-01 00:00:00', '2026-11-28 00:00:00'
-        FROM s, k""")
+        WITH k(j, key) AS {mkeys} SELECT m.name, iif(j < 4, 'label', 'resource'), k.key,
+        1000, 100.0, 3, iif(j = 0, '["GET","POST","PUT"]', '["a","b","c"]'), hll_add(hll_add(hll_add(NULL, 'a'), 'b'), 'c'), '2026-11-01 00:00:00', '2026-11-28 00:00:00'
+        FROM mname m, k""")
     db.execute(f"""INSERT INTO spans(name, kind, total_sample_count, first_seen, last_seen)
         {s} SELECT 'span.' || v, 'Server', 1000, '2026-11-01 00:00:00', '2026-11-28 00:00:00' FROM s""")
     db.execute(f"""INSERT INTO span_services(span_name, service_name, sample_count, first_seen, last_seen)
         {s}, k(j) AS (VALUES (0), (1), (2)) SELECT 'span.' || v, 'service-' || ((v + j * 7) % 1000), 333, '2026-11-01 00:00:00',
         '2026-11-28 00:00:00' FROM s, k""")
+    # Attributes of an HTTP server span, some old (http.method, http.status_code: an int, "200 OK" once in
+    # a hundred spans), a custom userId; resource: two.
+    skeys = "(VALUES (0, 'http.request.method'), (1, 'url.path'), (2, 'http.method'), (3, 'http.status_code'), " \
+            "(4, 'userId'), (5, 'custom.key'), (6, 'service.name'), (7, 'host.name'))"
     db.execute(f"""INSERT INTO span_keys(span_name, key_scope, key_name, event_name, key_count, key_percentage, estimated_cardinality,
         value_samples, hll_sketch, first_seen, last_seen)
-        {s}, k(j) AS (VALUES (0), (1), (2), (3), (4), (5), (6), (7)) SELECT 'span.' || v, iif(j < 6, 'attribute', 'resource'),
-        'key.' || j, '', 1000, 100.0, 3, '["a","b","c"]', hll_add(NULL, 'a'), '2026-11-01 00:00:00', '2026-11-28 00:00:00' FROM s, k""")
+        {s}, k(j, key) AS {skeys} SELECT 'span.' || v, iif(j < 6, 'attribute', 'resource'),
+        k.key, '', 1000, 100.0, 3, CASE WHEN j = 3 THEN iif(v % 100 = 0, '["200 OK"]', '["200","404"]')
+        WHEN j = 0 THEN '["GET","POST","PUT"]' ELSE '["a","b","c"]' END,
+        hll_add(NULL, 'a'), '2026-11-01 00:00:00', '2026-11-28 00:00:00' FROM s, k""")
     sev = "(VALUES ('TRACE'), ('DEBUG'), ('INFO'), ('WARN'), ('ERROR'))"
     db.execute(f"INSERT INTO logs(severity, total_sample_count) SELECT column1, 1000000 FROM {sev}")
     db.execute(f"""INSERT INTO log_services(severity, service_name, sample_count)
@@ -63,6 +85,28 @@ def build(db):
         SELECT column1, 'service-' || v, j, 'template ' || j || ' <*>', 'template ' || j || ' 42', j * 10, j FROM {sev}, s, t""")
     db.execute("COMMIT")
     db.execute("ANALYZE")
+
+
+CHECKS = ["semconv_deprecated_keys", "semconv_type_mismatches", "semconv_metric_mismatches", "semconv_unknown_keys",
+          "semconv_similar_keys", "semconv_coverage", "semconv_missing_attributes"]
+
+
+def checks(db):
+    """CPU time of each semantic-convention check view read whole, and of
+    otelcat check --semconv's query (all of them)."""
+    sys.path.insert(0, os.path.join(ROOT, "python"))
+    from otelcat.check import SEMCONV_SQL
+    print("\n| check (whole catalog) | rows | median CPU (s) | runs (s) |")
+    print("| --- | ---: | ---: | --- |")
+    work = [(f"`SELECT * FROM {v}`", f"SELECT * FROM {v}", {}) for v in CHECKS]
+    work.append(("`otelcat check --semconv` (its query)", SEMCONV_SQL, {"allow": "[]"}))
+    for name, sql, params in work:
+        times, n = [], 0
+        for _ in range(3):
+            t = time.process_time()
+            n = len(db.execute(sql, params).fetchall())
+            times.append(time.process_time() - t)
+        print(f"| {name} | {n:,} | {statistics.median(times):.2f} | {', '.join(f'{x:.2f}' for x in times)} |")
 
 
 def main():
@@ -100,6 +144,7 @@ def main():
         print(f"| {name}: `{sql}` | {rows} | {med:.3f} | {p99:.3f} |")
         print(f"|  plan: {plan} | | | |", file=sys.stderr)
     print(f"\nWorst median: {worst:.3f} ms (goal < 1 ms). Times include Python's sqlite3 call overhead.")
+    checks(db)
 
 
 if __name__ == "__main__":
