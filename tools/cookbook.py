@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Writes docs/cookbook.md: twelve questions users ask of a catalog, each
+"""Writes docs/cookbook.md: the questions users ask of a catalog, each
 answered by one SQL query against demo.db (made by `make demo`), with the
 real output. Run: make cookbook (after make demo)."""
 import json
@@ -77,6 +77,42 @@ ORDER BY estimated_cardinality DESC LIMIT 8;"""),
     ("What is everything known about one metric?",
      "The Get-API document (the seed's Option A, OCC's model), one indexed lookup. Datasette query `metric_document`.",
      """SELECT document FROM metric_metadata WHERE name = 'http.server.request.duration';"""),
+    ("Which deprecated keys are in use, and who sends them?",
+     "Keys the OpenTelemetry semantic conventions deprecate (the release the extension embeds: `otelcat_debug()` names "
+     "it), with what replaces them. `services` are the services that send the span name (the catalog counts keys per "
+     "entity). `otelcat check --semconv` fails on these; Datasette dashboard `semconv`, query `convention_violations`.",
+     """SELECT key_name, replacement, entity, key_count, services
+FROM semconv_deprecated_keys WHERE key_name LIKE 'http.%' AND replacement IS NOT NULL
+ORDER BY key_name, key_count DESC LIMIT 8;"""),
+    ("Which values have the wrong type, or fall outside an enum?",
+     "Judged from each key's sample values: a value whose text cannot be of the convention's type (`200 OK` for an "
+     "int) is a type problem (`otelcat check --semconv` fails on it); a value that is none of an enum's members is "
+     "listed for review.",
+     """SELECT key_name, problem, expected_type, observed_types, samples, entity, services
+FROM semconv_type_mismatches ORDER BY key_name, problem, entity LIMIT 5;"""),
+    ("Which metrics disagree with the conventions?",
+     "Unit, instrument (OTLP type) and deprecated names of the metrics the conventions define.",
+     """SELECT metric_name, problem, observed, expected, instrument, services
+FROM semconv_metric_mismatches ORDER BY metric_name, problem;"""),
+    ("Which keys look like typos of convention keys?",
+     "Keys in a convention namespace that the conventions do not define, with the nearest convention names; keys "
+     "with no near name are home-made keys in a namespace the conventions own (the demo's `app.*`).",
+     """SELECT key_name, nearest, signals, total_count
+FROM semconv_unknown_keys ORDER BY nearest = '[]', total_count DESC, key_name LIMIT 5;"""),
+    ("Which keys are spelled several ways?",
+     "Keys that differ only in case or separators (`userId`, `user_id`, `user.id`), with the convention's spelling.",
+     """SELECT form, key_name, convention, convention_key, spans, total_count
+FROM semconv_similar_keys ORDER BY form, convention DESC, key_name;"""),
+    ("How much of what each service sends follows the conventions?",
+     "Per service and signal, the share of its keys that the conventions define (deprecated ones counted apart).",
+     """SELECT service_name, keys, convention_keys, deprecated_keys, custom_keys, convention_pct
+FROM semconv_coverage WHERE signal = 'spans' ORDER BY convention_pct, service_name LIMIT 6;"""),
+    ("Which convention spans and metrics lack required attributes?",
+     "An HTTP server span without `http.request.method`, a metric without its required labels; `sent_as` names the "
+     "deprecated key sent instead. `otelcat check --semconv` fails on required ones.",
+     """SELECT signal, entity, convention, attribute, sent_as, services
+FROM semconv_missing_attributes WHERE requirement_level = 'required'
+ORDER BY signal, entity, attribute LIMIT 10;"""),
 ]
 
 
