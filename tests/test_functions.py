@@ -56,9 +56,13 @@ EXPECTED = {
     ("drain_params", 1, "s", ""),
     ("drain_params", 2, "s", ""),
     ("drain_seed", 2, "s", "directonly"),
+    ("semconv_attribute", 1, "s", "deterministic innocuous"),
+    ("semconv_nearest", 1, "s", "deterministic innocuous"),
+    ("semconv_nearest", 2, "s", "deterministic innocuous"),
 }
 # Virtual table modules (table-valued functions and writeable tables).
-EXPECTED_MODULES = {"drain_clusters", "otelcat_drain_sync", "otlp_ingest"}
+EXPECTED_MODULES = {"drain_clusters", "otelcat_drain_sync", "otlp_ingest", "semconv_attributes", "semconv_metrics",
+                    "semconv_groups", "semconv_group_attributes"}
 # Functions added by later modules register their rows here (see other test files).
 EXTRA_EXPECTED = set()
 
@@ -135,6 +139,7 @@ class TestMeta(unittest.TestCase):
         self.assertIn(db.execute("SELECT otelcat_version()").fetchone()[0], d)
         self.assertIn("SQLite: " + sqlite3.sqlite_version, d)
         self.assertRegex(d, r"Commit: (unknown|[0-9a-f]{7,})")
+        self.assertRegex(d, r"\nSemantic conventions: v1\.44\.0 \(https://opentelemetry.io/schemas/1\.44\.0\)$")
 
 
 class TestPanicGuard(unittest.TestCase):

@@ -1,0 +1,884 @@
+"""Semantic conventions: the release the extension embeds (semconv_* tables
+and functions), the generator that makes it (reproducible from the model
+files when ../shared has them; its rules on a small model of its own), the
+semconv_* views of sql/views.sql on small hand-written catalogs (every
+view's positive and negative cases), on catalogs of older versions and
+through otlp_ingest, and `otelcat check --semconv`."""
+import hashlib
+import json
+import os
+import shutil
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import textwrap
+import unittest
+
+from helpers import EXT, FIXTURES, ROOT, SHARED, connect, err
+from otlp_payloads import kv, span, traces
+
+MODEL = os.path.join(SHARED, "data", "semconv")
+GEN = os.path.join(ROOT, "tools", "semconv_gen.py")
+DATA = os.path.join(ROOT, "src", "semconv", "data.json")
+VERSION = "1.44.0"
+VIEWS = ("semconv_deprecated_keys", "semconv_type_mismatches", "semconv_metric_mismatches", "semconv_unknown_keys",
+         "semconv_similar_keys", "semconv_coverage", "semconv_missing_attributes")
+
+
+def read(path):
+    with open(os.path.join(ROOT, path), encoding="utf-8") as f:
+        return f.read()
+
+
+def rows(db, sql, params=()):
+    return db.execute(sql, params).fetchall()
+
+
+# ---------------------------------------------------------------------------
+# Hand-written catalogs: rows written straight into the catalog tables.
+
+class Catalog:
+    """An in-memory catalog (sql/schema.sql + sql/views.sql) filled row by
+    row. A key is `name` (on every record), `(name, samples)` or
+    `(name, samples, count)`."""
+
+    def __init__(self):
+        self.db = connect()
+        self.db.executescript(read("sql/schema.sql") + read("sql/views.sql"))
+
+    @staticmethod
+    def _key(k, records):
+        if isinstance(k, str):
+            return k, ["x"], records
+        if len(k) == 2:
+            return k[0], k[1], records
+        return k
+
+    def metric(self, name, type="Histogram", unit="", services=("svc",), labels=(), resource=(), records=10):
+        db = self.db
+        db.execute("INSERT INTO metrics(name, type, unit, total_sample_count) VALUES (?, ?, ?, ?)", (name, type, unit, records))
+        for s in services:
+            db.execute("INSERT INTO metric_services(metric_name, service_name, sample_count) VALUES (?, ?, ?)", (name, s, records))
+        for scope, keys in (("label", labels), ("resource", resource)):
+            for k in keys:
+                key, samples, count = self._key(k, records)
+                db.execute("INSERT INTO metric_keys(metric_name, key_scope, key_name, key_count, key_percentage, value_samples) "
+                           "VALUES (?, ?, ?, ?, ?, ?)", (name, scope, key, count, 100.0 * count / records, json.dumps(samples)))
+        return self
+
+    def span(self, name, kind="Server", services=("svc",), attrs=(), resource=(), events=None, records=10):
+        db = self.db
+        db.execute("INSERT INTO spans(name, kind, total_sample_count) VALUES (?, ?, ?)", (name, kind, records))
+        for s in services:
+            db.execute("INSERT INTO span_services(span_name, service_name, sample_count) VALUES (?, ?, ?)", (name, s, records))
+        keys = [("attribute", "", k) for k in attrs] + [("resource", "", k) for k in resource]
+        for event, eattrs in (events or {}).items():
+            db.execute("INSERT INTO span_events(span_name, event_name, event_count) VALUES (?, ?, ?)", (name, event, records))
+            keys += [("event", event, k) for k in eattrs]
+        for scope, event, k in keys:
+            key, samples, count = self._key(k, records)
+            db.execute("INSERT INTO span_keys(span_name, key_scope, key_name, event_name, key_count, key_percentage, value_samples) "
+                       "VALUES (?, ?, ?, ?, ?, ?, ?)", (name, scope, key, event, count, 100.0 * count / records, json.dumps(samples)))
+        return self
+
+    def log(self, severity="INFO", services=("svc",), attrs=(), records=10):
+        db = self.db
+        db.execute("INSERT INTO logs(severity, total_sample_count) VALUES (?, ?)", (severity, records))
+        for s in services:
+            db.execute("INSERT INTO log_services(severity, service_name, sample_count) VALUES (?, ?, ?)", (severity, s, records))
+        for k in attrs:
+            key, samples, count = self._key(k, records)
+            db.execute("INSERT INTO log_keys(severity, key_scope, key_name, key_count, key_percentage, value_samples) "
+                       "VALUES (?, 'attribute', ?, ?, ?, ?)", (severity, key, count, 100.0 * count / records, json.dumps(samples)))
+        return self
+
+    def q(self, sql, params=()):
+        return rows(self.db, sql, params)
+
+
+# ---------------------------------------------------------------------------
+# The embedded release
+
+class TestTables(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.db = connect()
+
+    def q(self, sql, params=()):
+        return rows(self.db, sql, params)
+
+    def test_semconv_attributes(self):
+        self.assertEqual(self.q("SELECT count(*), count(DISTINCT name), min(semconv_version), max(semconv_version) "
+                                "FROM semconv_attributes"), [(940, 940, VERSION, VERSION)])
+        cols = [r[1] for r in self.q("PRAGMA table_info(semconv_attributes)")]
+        self.assertEqual(cols, ["name", "type", "template", "enum_members", "stability", "deprecated", "deprecated_reason",
+                                "replacement", "deprecated_note", "brief", "namespace", "semconv_version"])
+        self.assertEqual(self.q("SELECT type, template, enum_members IS NOT NULL, stability, deprecated, namespace "
+                                "FROM semconv_attributes WHERE name = 'http.request.method'"),
+                         [("string", 0, 1, "stable", 0, "http")])
+        self.assertEqual(self.q("SELECT deprecated, deprecated_reason, replacement FROM semconv_attributes WHERE name = 'http.method'"),
+                         [(1, "renamed", "http.request.method")])
+        self.assertEqual(self.q("SELECT type, template FROM semconv_attributes WHERE name = 'http.request.header'"), [("string[]", 1)])
+        # An int enum: its members are JSON numbers.
+        self.assertEqual(json.loads(self.q("SELECT enum_members FROM semconv_attributes WHERE name = 'rpc.grpc.status_code'")[0][0]),
+                         list(range(17)))
+        self.assertEqual(self.q("SELECT DISTINCT type FROM semconv_attributes ORDER BY 1"),
+                         [("any",), ("boolean",), ("double",), ("int",), ("int[]",), ("string",), ("string[]",)])
+        # A name without a dot is its own namespace.
+        self.assertEqual(self.q("SELECT namespace, replacement FROM semconv_attributes WHERE name = 'state'"),
+                         [("state", "db.client.connection.state")])
+
+    def test_semconv_attributes_lookups(self):
+        # Every lookup answers as a scan filtered by SQLite would.
+        for col, value in (("name", "url.full"), ("name", "no.such.key"), ("namespace", "http"), ("namespace", "state"),
+                           ("replacement", "url.full"), ("replacement", "server.address")):
+            with self.subTest(col=col, value=value):
+                plan = " ".join(r[3] for r in self.q(f"EXPLAIN QUERY PLAN SELECT name FROM semconv_attributes WHERE {col} = ?", (value,)))
+                self.assertRegex(plan, r"VIRTUAL TABLE INDEX [1-9]")
+                got = self.q(f"SELECT name FROM semconv_attributes WHERE {col} = ? ORDER BY name", (value,))
+                want = self.q(f"SELECT name FROM semconv_attributes WHERE +{col} = ? ORDER BY name", (value,))
+                self.assertEqual(got, want)
+        self.assertEqual(len(self.q("SELECT 1 FROM semconv_attributes WHERE namespace = 'http'")), 26)
+        self.assertEqual(self.q("SELECT name FROM semconv_attributes WHERE replacement = 'url.full'"), [("http.url",)])
+        # A NULL matches nothing, a number nothing either (SQLite compares), bytes of no name nothing.
+        self.assertEqual(self.q("SELECT count(*) FROM semconv_attributes WHERE name = NULL"), [(0,)])
+        self.assertEqual(self.q("SELECT count(*) FROM semconv_attributes WHERE name = 42"), [(0,)])
+        self.assertEqual(self.q("SELECT count(*) FROM semconv_attributes WHERE name = CAST(x'ff00' AS TEXT)"), [(0,)])
+        self.assertEqual(self.q("SELECT count(*) FROM semconv_attributes WHERE name = 'url.full' AND namespace = 'http'"), [(0,)])
+        # A join looks each key up instead of scanning.
+        plan = " ".join(r[3] for r in self.q("EXPLAIN QUERY PLAN SELECT a.type FROM (SELECT 'url.full' AS k UNION ALL SELECT 'x') "
+                                             "CROSS JOIN semconv_attributes a ON a.name = k"))
+        self.assertRegex(plan, r"VIRTUAL TABLE INDEX [1-9]")
+
+    def test_semconv_metrics(self):
+        # One row per metric name: the 562 metric definitions less 21 refinements.
+        self.assertEqual(self.q("SELECT count(*), count(DISTINCT name) FROM semconv_metrics"), [(541, 541)])
+        row = self.q("SELECT instrument, unit, stability, deprecated, group_id, semconv_version, attributes "
+                     "FROM semconv_metrics WHERE name = 'http.server.request.duration'")[0]
+        self.assertEqual(row[:6], ("histogram", "s", "stable", 0, "metric.http.server.request.duration", VERSION))
+        attrs = json.loads(row[6])
+        # Inherited through extends (attributes.http.server -> attributes.http.common).
+        self.assertEqual((attrs["http.request.method"], attrs["url.scheme"], attrs["http.route"], attrs["server.address"]),
+                         ("required", "required", "conditionally_required", "opt_in"))
+        self.assertEqual(self.q("SELECT deprecated, replacement FROM semconv_metrics WHERE name = 'db.client.connections.usage'"),
+                         [(1, "db.client.connection.count")])
+        # definition/2 metrics are there too.
+        self.assertEqual(self.q("SELECT instrument, unit FROM semconv_metrics WHERE name = 'hw.fan.speed'"), [("gauge", "rpm")])
+        self.assertEqual(self.q("SELECT count(*) FROM semconv_metrics WHERE name = 'no.such.metric'"), [(0,)])
+        plan = " ".join(r[3] for r in self.q("EXPLAIN QUERY PLAN SELECT * FROM semconv_metrics WHERE name = 'x'"))
+        self.assertRegex(plan, r"VIRTUAL TABLE INDEX [1-9]")
+
+    def test_semconv_groups(self):
+        self.assertEqual(self.q("SELECT type, count(*) FROM semconv_groups GROUP BY type ORDER BY type"),
+                         [("entity", 64), ("event", 32), ("metric", 562), ("span", 113)])
+        self.assertEqual(self.q("SELECT type, name, span_kind, stability FROM semconv_groups WHERE id = 'span.http.server'"),
+                         [("span", None, "server", "stable")])
+        # A definition/2 refinement names what it refines and inherits its kind.
+        self.assertEqual(self.q("SELECT refines, span_kind FROM semconv_groups WHERE id = 'span.messaging.kafka.send.producer'"),
+                         [("span.messaging.send.producer", "producer")])
+        self.assertEqual(self.q("SELECT refines, name, instrument, unit FROM semconv_groups WHERE id = 'metric.hw.fan.status'"),
+                         [("metric.hw.status", "hw.status", "updowncounter", "1")])
+        self.assertEqual(self.q("SELECT id FROM semconv_groups WHERE type = 'event' AND name = 'exception'"), [("event.exception",)])
+        for where in ("id = 'event.exception'", "type = 'event'", "name = 'exception'"):
+            plan = " ".join(r[3] for r in self.q(f"EXPLAIN QUERY PLAN SELECT * FROM semconv_groups WHERE {where}"))
+            self.assertRegex(plan, r"VIRTUAL TABLE INDEX [1-9]", where)
+        self.assertEqual(self.q("SELECT count(*) FROM semconv_groups WHERE type = 'event'"),
+                         self.q("SELECT count(*) FROM semconv_groups WHERE +type = 'event'"))
+
+    def test_semconv_group_attributes(self):
+        required = lambda g: [r[0] for r in self.q("SELECT attribute FROM semconv_group_attributes WHERE group_id = ? "
+                                                    "AND requirement_level = 'required' ORDER BY 1", (g,))]
+        self.assertEqual(required("span.http.server"), ["http.request.method", "url.path", "url.scheme"])
+        # A ref restating an inherited attribute overrides its level (server.address is
+        # recommended for servers, required for clients).
+        self.assertEqual(required("span.http.client"), ["http.request.method", "server.address", "server.port", "url.full"])
+        # definition/2: ref_group, and refinements on top of what they refine.
+        self.assertIn("messaging.system", required("span.messaging.send.producer"))
+        kafka = dict(self.q("SELECT attribute, requirement_level FROM semconv_group_attributes "
+                            "WHERE group_id = 'span.messaging.kafka.send.producer'"))
+        self.assertEqual((kafka["messaging.system"], kafka["messaging.kafka.offset"]), ("required", "recommended"))
+        # Entity roles, conditions, the default level.
+        self.assertEqual(self.q("SELECT requirement_level, role FROM semconv_group_attributes "
+                                "WHERE group_id = 'entity.service' AND attribute = 'service.name'"), [("required", "identifying")])
+        self.assertEqual(self.q("SELECT requirement_level, condition FROM semconv_group_attributes "
+                                "WHERE group_id = 'span.http.server' AND attribute = 'http.route'"),
+                         [("conditionally_required", "If and only if it's available")])
+        self.assertEqual(self.q("SELECT DISTINCT requirement_level FROM semconv_group_attributes ORDER BY 1"),
+                         [("conditionally_required",), ("opt_in",), ("recommended",), ("required",)])
+        self.assertEqual(self.q("SELECT DISTINCT group_type FROM semconv_group_attributes ORDER BY 1"),
+                         [("entity",), ("event",), ("metric",), ("span",)])
+        got = self.q("SELECT group_id, attribute FROM semconv_group_attributes WHERE attribute = 'url.full' ORDER BY 1")
+        self.assertEqual(got, self.q("SELECT group_id, attribute FROM semconv_group_attributes WHERE +attribute = 'url.full' ORDER BY 1"))
+        self.assertEqual(self.q("SELECT count(*) FROM semconv_group_attributes WHERE group_id = 'no.such.group'"), [(0,)])
+
+    def test_every_attribute_of_a_definition_is_in_the_registry(self):
+        self.assertEqual(self.q("SELECT DISTINCT g.attribute FROM semconv_group_attributes g "
+                                "WHERE NOT EXISTS (SELECT 1 FROM semconv_attributes a WHERE a.name = g.attribute)"), [])
+
+    def test_no_attribute_lies_under_a_template(self):
+        # The views match template keys by name range (name.…); semconv_attribute()
+        # prefers an exact name. They agree as long as no attribute is named
+        # under a template: a new release that breaks this fails here.
+        self.assertEqual(self.q("SELECT t.name, a.name FROM semconv_attributes t JOIN semconv_attributes a "
+                                "ON a.name > t.name || '.' AND a.name < t.name || '/' WHERE t.template"), [])
+
+    def test_semconv_attribute(self):
+        self.assertEqual(self.q("SELECT semconv_attribute('url.full'), semconv_attribute('http.request.header.x-forwarded-for'), "
+                                "semconv_attribute('k8s.pod.labels.app'), semconv_attribute('http.request.methd'), "
+                                "semconv_attribute(NULL), semconv_attribute(''), semconv_attribute('http.request.header')"),
+                         [("url.full", "http.request.header", "k8s.pod.labels", None, None, None, "http.request.header")])
+        for bad, kind in (("42", "INTEGER"), ("1.5", "REAL"), ("x'00'", "BLOB")):
+            self.assertEqual(err(self.db, f"SELECT semconv_attribute({bad})"),
+                             f"semconv_attribute: argument 1 (key) must be TEXT or NULL, got {kind}")
+        self.assertIn("not valid UTF-8", err(self.db, "SELECT semconv_attribute(CAST(x'ff' AS TEXT))"))
+
+    def test_semconv_nearest(self):
+        one = lambda k: json.loads(self.q("SELECT semconv_nearest(?, 1)", (k,))[0][0])
+        self.assertEqual(one("http.reponse.status_code"), ["http.response.status_code"])
+        self.assertEqual(one("http.request.metohd"), ["http.request.method"])
+        self.assertEqual(one("userId"), ["user.id"])
+        self.assertEqual(one("USER_ID"), ["user.id"])
+        self.assertEqual(one("http.response.status"), ["http.response.status_code"])
+        self.assertEqual(one("app.product.id"), [])
+        self.assertEqual(json.loads(self.q("SELECT semconv_nearest('http.response.status')")[0][0]),
+                         ["http.response.status_code", "http.response.size", "http.response.header"])
+        self.assertEqual(json.loads(self.q("SELECT semconv_nearest('k8s.pod.uid', 2)")[0][0]), ["k8s.pod.ip", "k8s.job.uid"])
+        # Never a deprecated name, never the key itself.
+        self.assertNotIn("http.method", json.loads(self.q("SELECT semconv_nearest('http.methd', 10)")[0][0]))
+        self.assertNotIn("url.full", json.loads(self.q("SELECT semconv_nearest('url.full', 10)")[0][0]))
+        self.assertEqual(self.q("SELECT semconv_nearest(NULL), semconv_nearest(NULL, 2)"), [(None, None)])
+        self.assertEqual(err(self.db, "SELECT semconv_nearest('x', 0)"), "semconv_nearest: argument 2 (n) must be from 1 to 100, got 0")
+        self.assertEqual(err(self.db, "SELECT semconv_nearest('x', 101)"), "semconv_nearest: argument 2 (n) must be from 1 to 100, got 101")
+        self.assertEqual(err(self.db, "SELECT semconv_nearest('x', '2')"),
+                         "semconv_nearest: argument 2 (n) must be an integer from 1 to 100, got TEXT")
+        self.assertEqual(err(self.db, "SELECT semconv_nearest(7)"), "semconv_nearest: argument 1 (key) must be TEXT or NULL, got INTEGER")
+
+    def test_tables_and_functions_work_in_untrusted_schemas(self):
+        """Innocuous: a view of the file may use them with trusted_schema = OFF
+        (drain_clusters, which reads models, may not)."""
+        db = connect()
+        db.execute("CREATE VIEW v AS SELECT count(*) FROM semconv_attributes a JOIN semconv_group_attributes g "
+                   "ON g.attribute = a.name JOIN semconv_groups s ON s.id = g.group_id "
+                   "WHERE semconv_attribute(a.name) = a.name AND semconv_nearest(a.name) IS NOT NULL")
+        db.execute("CREATE VIEW m AS SELECT count(*) FROM semconv_metrics")
+        db.execute("CREATE VIEW d AS SELECT count(*) FROM drain_clusters")
+        db.execute("PRAGMA trusted_schema = OFF")
+        self.assertGreater(db.execute("SELECT * FROM v").fetchone()[0], 1000)
+        self.assertEqual(db.execute("SELECT * FROM m").fetchone()[0], 541)
+        self.assertIn("unsafe use of virtual table", err(db, "SELECT * FROM d"))
+
+    def test_the_release_is_named_everywhere(self):
+        with open(DATA, encoding="utf-8") as f:
+            data = json.load(f)
+        self.assertEqual((data["semconv_version"], data["schema_url"]), (VERSION, f"https://opentelemetry.io/schemas/{VERSION}"))
+        self.assertIn(f"Semantic conventions: v{VERSION} (https://opentelemetry.io/schemas/{VERSION})",
+                      self.q("SELECT otelcat_debug()")[0][0])
+        for doc in ("docs/catalog.md", "docs/functions.md", "NOTICE", "CHANGELOG.md"):
+            self.assertIn(f"v{VERSION}", read(doc), doc)
+
+
+# ---------------------------------------------------------------------------
+# The generator
+
+class TestGenerator(unittest.TestCase):
+    def test_committed_data_is_a_fresh_run_of_the_generator(self):
+        if not os.path.isdir(os.path.join(MODEL, "model")):
+            self.skipTest(f"{MODEL} is not present: the semantic-conventions model files (../shared) are needed "
+                          "to regenerate src/semconv/data.json")
+        try:
+            import yaml  # noqa: F401
+        except ImportError:
+            self.fail(f"{sys.executable} has no PyYAML (examples/datasette/requirements.txt pins it): make venv")
+        tmp = tempfile.mkdtemp(prefix="otelcat-semconv-gen-")
+        self.addCleanup(shutil.rmtree, tmp, ignore_errors=True)
+        out = os.path.join(tmp, "data.json")
+        r = subprocess.run([sys.executable, GEN, MODEL, "--out", out], capture_output=True, text=True, timeout=300)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        with open(out, "rb") as a, open(DATA, "rb") as b:
+            self.assertEqual(hashlib.sha256(a.read()).hexdigest(), hashlib.sha256(b.read()).hexdigest(),
+                             "src/semconv/data.json is not what tools/semconv_gen.py makes of the model files: regenerate it")
+        r = subprocess.run([sys.executable, GEN, MODEL, "--check"], capture_output=True, text=True, timeout=300)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+
+    def write_model(self, files):
+        tmp = tempfile.mkdtemp(prefix="otelcat-semconv-model-")
+        self.addCleanup(shutil.rmtree, tmp, ignore_errors=True)
+        files = {"model/manifest.yaml": "schema_url: https://opentelemetry.io/schemas/9.9.9\n", **files}
+        for path, text in files.items():
+            os.makedirs(os.path.dirname(os.path.join(tmp, path)), exist_ok=True)
+            with open(os.path.join(tmp, path), "w") as f:
+                f.write(textwrap.dedent(text))
+        return tmp
+
+    def generate(self, files, code=0):
+        model = self.write_model(files)
+        out = os.path.join(model, "out.json")
+        r = subprocess.run([sys.executable, GEN, model, "--out", out], capture_output=True, text=True, timeout=60)
+        self.assertEqual(r.returncode, code, r.stdout + r.stderr)
+        if code:
+            return r.stderr
+        with open(out) as f:
+            data = json.load(f)
+        cols = data["columns"]
+        table = lambda name: [dict(zip(cols[name], r)) for r in data[name]]
+        return data, table("attributes"), table("groups"), table("group_attributes")
+
+    def test_generator_resolves_both_formats(self):
+        try:
+            import yaml  # noqa: F401
+        except ImportError:
+            self.fail(f"{sys.executable} has no PyYAML (examples/datasette/requirements.txt pins it): make venv")
+        data, attrs, groups, gattrs = self.generate({
+            "model/a/registry.yaml": """\
+                groups:
+                  - id: registry.a
+                    type: attribute_group
+                    brief: A.
+                    attributes:
+                      - id: a.code
+                        type: {members: [{id: ok, value: 0, stability: stable}, {id: bad, value: 1, stability: stable}]}
+                        stability: stable
+                        brief: "  The   code. "
+                      - id: a.header
+                        type: template[string[]]
+                        stability: stable
+                        brief: Headers.
+                      - id: a.old
+                        type: string
+                        stability: development
+                        brief: Old.
+                        deprecated: {reason: renamed, renamed_to: a.code}
+            """,
+            "model/a/spans.yaml": """\
+                groups:
+                  - id: attributes.a.common
+                    type: attribute_group
+                    brief: Common.
+                    attributes:
+                      - ref: a.code
+                        requirement_level: required
+                      - ref: b.port
+                        requirement_level: {conditionally_required: If any.}
+                  - id: span.a.server
+                    type: span
+                    extends: attributes.a.common
+                    span_kind: server
+                    stability: stable
+                    brief: A server.
+                    attributes:
+                      - ref: b.port
+                        requirement_level: opt_in
+                      - ref: a.header
+                  - id: metric.a.duration
+                    type: metric
+                    metric_name: a.duration
+                    instrument: histogram
+                    unit: s
+                    stability: stable
+                    brief: Duration.
+                    deprecated: {reason: renamed, renamed_to: a.time}
+                    extends: attributes.a.common
+            """,
+            "model/b/registry.yaml": """\
+                file_format: definition/2
+                attributes:
+                  - key: b.port
+                    type: int
+                    stability: stable
+                    brief: Port.
+                attribute_groups:
+                  - id: b.attrs
+                    visibility: internal
+                    attributes:
+                      - ref: b.port
+                        requirement_level: required
+                spans:
+                  - type: b.send.producer
+                    kind: producer
+                    stability: development
+                    brief: Sends.
+                    name: {note: how to name it}
+                    attributes:
+                      - ref_group: b.attrs
+                      - ref: a.code
+                span_refinements:
+                  - id: span.b.kafka.send.producer
+                    ref: b.send.producer
+                    stability: development
+                    brief: Kafka sends.
+                    attributes:
+                      - ref: a.header
+                        requirement_level: opt_in
+                metrics:
+                  - name: b.sent
+                    instrument: counter
+                    unit: "{message}"
+                    stability: development
+                    brief: Sent.
+                    attributes:
+                      - ref_group: b.attrs
+                metric_refinements:
+                  - id: metric.b.kafka.sent
+                    ref: b.sent
+                    attributes:
+                      - ref: a.code
+            """,
+        })
+        self.assertEqual(data["semconv_version"], "9.9.9")
+        by = {a["name"]: a for a in attrs}
+        self.assertEqual([a["name"] for a in attrs], ["a.code", "a.header", "a.old", "b.port"])
+        self.assertEqual((by["a.code"]["type"], by["a.code"]["enum_members"], by["a.code"]["brief"]), ("int", [0, 1], "The code."))
+        self.assertEqual((by["a.header"]["type"], by["a.header"]["template"]), ("string[]", 1))
+        self.assertEqual((by["a.old"]["deprecated_reason"], by["a.old"]["replacement"]), ("renamed", "a.code"))
+        g = {x["id"]: x for x in groups}
+        self.assertEqual(sorted(g), ["metric.a.duration", "metric.b.kafka.sent", "metric.b.sent", "span.a.server",
+                                     "span.b.kafka.send.producer", "span.b.send.producer"])
+        self.assertEqual((g["metric.a.duration"]["name"], g["metric.a.duration"]["replacement"]), ("a.duration", "a.time"))
+        self.assertEqual((g["span.b.send.producer"]["span_kind"], g["span.b.send.producer"]["name"]), ("producer", None))
+        self.assertEqual((g["span.b.kafka.send.producer"]["refines"], g["span.b.kafka.send.producer"]["span_kind"]),
+                         ("span.b.send.producer", "producer"))
+        self.assertEqual((g["metric.b.kafka.sent"]["name"], g["metric.b.kafka.sent"]["unit"]), ("b.sent", "{message}"))
+        level = {(x["group_id"], x["attribute"]): (x["requirement_level"], x["condition"]) for x in gattrs}
+        self.assertEqual(level[("span.a.server", "a.code")], ("required", None))             # inherited
+        self.assertEqual(level[("span.a.server", "b.port")], ("opt_in", None))                 # overridden
+        self.assertEqual(level[("span.a.server", "a.header")], ("recommended", None))          # default
+        self.assertEqual(level[("metric.a.duration", "b.port")], ("conditionally_required", "If any."))
+        self.assertEqual(level[("span.b.send.producer", "b.port")], ("required", None))        # ref_group
+        self.assertEqual(level[("span.b.kafka.send.producer", "b.port")], ("required", None))  # refined
+        self.assertEqual(level[("span.b.kafka.send.producer", "a.header")], ("opt_in", None))
+        self.assertEqual(level[("metric.b.kafka.sent", "a.code")], ("recommended", None))
+        self.assertEqual(level[("metric.b.kafka.sent", "b.port")], ("required", None))
+
+    def test_generator_refuses_what_it_does_not_know(self):
+        try:
+            import yaml  # noqa: F401
+        except ImportError:
+            self.fail(f"{sys.executable} has no PyYAML (examples/datasette/requirements.txt pins it): make venv")
+        e = self.generate({"model/x.yaml": "file_format: definition/2\nevents:\n  - name: e\n"}, code=1)
+        self.assertIn("unknown definition/2 sections ['events']", e)
+        e = self.generate({"model/x.yaml": "groups:\n  - {id: s, type: span, brief: b, attributes: [{ref: nope}]}\n"}, code=1)
+        self.assertIn("group s refers to unknown attribute nope", e)
+        e = self.generate({"model/x.yaml": "groups:\n  - {id: s, type: span, brief: b, extends: t}\n"
+                                           "  - {id: t, type: attribute_group, brief: b, extends: s}\n"}, code=1)
+        self.assertIn("extends cycle", e)
+
+
+# ---------------------------------------------------------------------------
+# The views, on hand-written catalogs
+
+class TestDeprecatedKeys(unittest.TestCase):
+    def test_semconv_deprecated_keys(self):
+        c = (Catalog()
+             .span("GET /a", services=("web", "api"), attrs=["http.method", "http.request.method", "http.methods", "custom.key"],
+                   resource=["k8s.pod.labels.app", "k8s.pod.label.app"], events={"exception": ["exception.escaped"]})
+             .metric("db.pool", type="Sum", labels=["state", "db.client.connection.state"], services=("db",))
+             .log("WARN", services=("api",), attrs=["enduser.role"]))
+        got = c.q("SELECT key_name, replacement, reason, signal, entity, key_scope, event_name, key_count, services "
+                  "FROM semconv_deprecated_keys ORDER BY key_name, signal, entity")
+        self.assertEqual(got, [
+            ("enduser.role", None, "uncategorized", "logs", "WARN", "attribute", "", 10, "api"),
+            ("exception.escaped", None, "obsoleted", "spans", "GET /a", "event", "exception", 10, "api, web"),
+            ("http.method", "http.request.method", "renamed", "spans", "GET /a", "attribute", "", 10, "api, web"),
+            ("k8s.pod.labels.app", "k8s.pod.label", "renamed", "spans", "GET /a", "resource", "", 10, "api, web"),
+            ("state", "db.client.connection.state", "renamed", "metrics", "db.pool", "label", "", 10, "db"),
+        ])
+        self.assertIsNotNone(c.q("SELECT note FROM semconv_deprecated_keys WHERE key_name = 'enduser.role'")[0][0])
+
+    def test_no_deprecated_key_no_row(self):
+        c = Catalog().span("GET /a", attrs=["http.request.method", "url.full", "my.key"]).metric("m", labels=["http.route"])
+        self.assertEqual(c.q("SELECT * FROM semconv_deprecated_keys"), [])
+
+    def test_index_use(self):
+        c = Catalog()
+        plan = " | ".join(r[3] for r in c.q("EXPLAIN QUERY PLAN SELECT * FROM semconv_deprecated_keys"))
+        for table in ("metric_keys", "span_keys", "log_keys"):
+            self.assertRegex(plan, rf"SEARCH \w+ USING INDEX idx_{table}_key \(key_name>\? AND key_name<\?\)")
+
+
+class TestTypeMismatches(unittest.TestCase):
+    def test_semconv_type_mismatches(self):
+        c = (Catalog()
+             .span("GET /a", services=("web",), attrs=[
+                 ("http.response.status_code", ["200", "200 OK", "-1"]),      # int: "200 OK" cannot be one
+                 ("server.port", ["80", "1.5"]),                                # int: 1.5 is a double
+                 ("http.request.method", ["GET", "get", "_OTHER"]),             # enum: get is no member
+                 ("http.request.header.accept", ["text/html", '["a","b"]']),    # string[]: a scalar
+                 ("url.full", ["12", "true", "https://x"]),                     # a string: anything goes
+                 ("error.type", ["timeout"]),                                   # _OTHER-only enum: left out
+             ])
+             .metric("m", labels=[("rpc.grpc.status_code", ["0", "17", "UNAVAILABLE"]),  # int enum
+                                  ("messaging.batch.message_count", ["3", "2e1"]),
+                                  ("network.peer.port", ["-8", "0"])])
+             .log("INFO", attrs=[("exception.escaped", ["yes", "true"]),               # boolean
+                                 ("db.query.parameter.x", ["a"]),                       # template of strings
+                                 ("otel.scope.attributes.x", [{"a": 1}])]))
+        got = c.q("SELECT key_name, problem, expected_type, observed_types, samples, signal, entity, key_scope, key_count, services "
+                  "FROM semconv_type_mismatches ORDER BY key_name, problem")
+        self.assertEqual(got, [
+            ("exception.escaped", "type", "boolean", "string", '["yes"]', "logs", "INFO", "attribute", 10, "svc"),
+            ("http.request.header.accept", "type", "string[]", "string", '["text/html"]', "spans", "GET /a", "attribute", 10, "web"),
+            ("http.request.method", "not in enum", "string", None, '["get"]', "spans", "GET /a", "attribute", 10, "web"),
+            ("http.response.status_code", "type", "int", "string", '["200 OK"]', "spans", "GET /a", "attribute", 10, "web"),
+            ("messaging.batch.message_count", "type", "int", "double", '["2e1"]', "metrics", "m", "label", 10, "svc"),
+            ("rpc.grpc.status_code", "not in enum", "int", None, '["17"]', "metrics", "m", "label", 10, "svc"),
+            ("rpc.grpc.status_code", "type", "int", "string", '["UNAVAILABLE"]', "metrics", "m", "label", 10, "svc"),
+            ("server.port", "type", "int", "double", '["1.5"]', "spans", "GET /a", "attribute", 10, "web"),
+        ])
+
+    def test_values_that_fit_give_no_row(self):
+        c = (Catalog()
+             .span("GET /a", attrs=[("http.response.status_code", ["200", "-5", "0"]), ("http.request.method", ["GET", "_OTHER"]),
+                                    ("http.request.header.accept", ['["text/html"]']), ("url.full", ["1", "[1]", "true"]),
+                                    ("error.type", ["java.io.IOException", "500"]), ("my.key", ["anything"])])
+             .metric("m", labels=[("hw.power_supply.limit", ["3", "0.5", "NaN", "-Infinity", "1e21"]),
+                                  ("process.executable.build_id.gnu", ["ab"]), ("exception.escaped", ["true", "false"])])
+             .log("INFO", attrs=[("otel.scope.attributes.x", ["anything"])]))
+        self.assertEqual(c.q("SELECT * FROM semconv_type_mismatches"), [])
+
+    def test_unreadable_samples_are_skipped(self):
+        c = Catalog().span("GET /a", attrs=[("server.port", ["x"])])
+        c.db.execute("UPDATE span_keys SET value_samples = 'not json' WHERE key_name = 'server.port'")
+        self.assertEqual(c.q("SELECT * FROM semconv_type_mismatches"), [])
+
+    def test_through_ingest(self):
+        """What otlp_ingest writes: every value as text. An int 200 and a
+        string '200' look alike (both pass); '200 OK', a double for an int,
+        a string for a boolean and a scalar for an array do not."""
+        db = connect()
+        db.execute("INSERT INTO otlp_ingest(payload) VALUES (?)", (traces([
+            span("GET /a", attrs={"http.response.status_code": 200, "server.port": 8080, "exception.escaped": True,
+                                  "http.request.header.accept": ["text/html"], "url.full": "https://x"}),
+            span("GET /a", attrs={"http.response.status_code": "200", "server.port": 80.5, "exception.escaped": "yes",
+                                  "http.request.header.accept": "text/html", "url.full": 42}),
+            span("GET /a", attrs={"http.response.status_code": "200 OK"}),
+        ]),))
+        got = db.execute("SELECT key_name, observed_types, samples FROM semconv_type_mismatches WHERE problem = 'type' "
+                         "ORDER BY key_name").fetchall()
+        self.assertEqual(got, [("exception.escaped", "string", '["yes"]'),
+                               ("http.request.header.accept", "string", '["text/html"]'),
+                               ("http.response.status_code", "string", '["200 OK"]'),
+                               ("server.port", "double", '["80.5"]')])
+
+
+class TestMetricMismatches(unittest.TestCase):
+    def test_semconv_metric_mismatches(self):
+        c = (Catalog()
+             .metric("http.server.request.duration", type="Histogram", unit="ms", services=("web", "api"))
+             .metric("http.client.request.duration", type="Summary", unit="s")
+             .metric("http.server.active_requests", type="Gauge", unit="")
+             .metric("rpc.server.duration", type="Histogram", unit="ms")
+             .metric("db.client.connections.usage", type="Sum", unit="{connection}"))
+        got = c.q("SELECT * FROM semconv_metric_mismatches ORDER BY metric_name, problem")
+        self.assertEqual(got, [
+            ("db.client.connections.usage", "deprecated", "db.client.connections.usage", "db.client.connection.count",
+             "updowncounter", "svc"),
+            ("http.client.request.duration", "instrument", "Summary", "Histogram", "histogram", "svc"),
+            ("http.server.active_requests", "instrument", "Gauge", "Sum", "updowncounter", "svc"),
+            ("http.server.active_requests", "unit", "", "{request}", "updowncounter", "svc"),
+            ("http.server.request.duration", "unit", "ms", "s", "histogram", "api, web"),
+            ("rpc.server.duration", "deprecated", "rpc.server.duration", "Replaced by `rpc.server.call.duration` with unit `s`.",
+             "histogram", "svc"),
+        ])
+
+    def test_metrics_that_follow_give_no_row(self):
+        c = (Catalog()
+             .metric("http.server.request.duration", type="ExponentialHistogram", unit="s")
+             .metric("http.server.active_requests", type="Sum", unit="{request}")
+             .metric("jvm.thread.count", type="Sum", unit="{thread}")
+             .metric("system.cpu.utilization", type="Gauge", unit="1")
+             .metric("app.orders", type="Gauge", unit="whatever"))
+        self.assertEqual(c.q("SELECT * FROM semconv_metric_mismatches"), [])
+
+
+class TestUnknownKeys(unittest.TestCase):
+    def test_semconv_unknown_keys(self):
+        c = (Catalog()
+             .span("GET /a", attrs=["http.reponse.status_code", "app.widget.color", "http.request.method",
+                                    "http.request.header.x-id", "userId", "user_id", "mycompany.team", ".hidden",
+                                    "state"], records=4)
+             .span("GET /b", attrs=["http.reponse.status_code"], records=6)
+             .metric("m", labels=["http.reponse.status_code"], records=5)
+             .log("INFO", attrs=[("db.sytem.name", ["x"], 3)]))
+        got = c.q("SELECT key_name, namespace, nearest, signals, metrics, spans, severities, total_count FROM semconv_unknown_keys "
+                  "ORDER BY key_name")
+        self.assertEqual(got, [
+            ("app.widget.color", "app", "[]", "spans", 0, 1, 0, 4),
+            ("db.sytem.name", "db", '["db.system.name"]', "logs", 0, 0, 1, 3),
+            ("http.reponse.status_code", "http",
+             '["http.response.status_code","db.response.status_code","rpc.response.status_code"]', "metrics,spans", 1, 2, 0, 15),
+        ])
+
+    def test_known_keys_give_no_row(self):
+        c = Catalog().span("GET /a", attrs=["http.request.method", "http.request.header.accept", "userId", "my.key", "state"])
+        self.assertEqual(c.q("SELECT * FROM semconv_unknown_keys"), [])
+
+
+class TestSimilarKeys(unittest.TestCase):
+    def test_semconv_similar_keys(self):
+        c = (Catalog()
+             .span("GET /a", attrs=["user.id", "userId", "orderId", "order_id"], records=4)
+             .log("INFO", attrs=["user_id", "order_id"], records=3))
+        got = c.q("SELECT form, key_name, convention, convention_key, metrics, spans, severities, total_count FROM semconv_similar_keys "
+                  "ORDER BY form, convention DESC, key_name")
+        self.assertEqual(got, [
+            ("orderid", "orderId", 0, None, 0, 1, 0, 4),
+            ("orderid", "order_id", 0, None, 0, 1, 1, 7),
+            ("userid", "user.id", 1, "user.id", 0, 1, 0, 4),
+            ("userid", "userId", 0, "user.id", 0, 1, 0, 4),
+            ("userid", "user_id", 0, "user.id", 0, 0, 1, 3),
+        ])
+
+    def test_one_spelling_gives_no_row(self):
+        c = Catalog().span("GET /a", attrs=["user.id", "orderId", "http.request.method"]).log("INFO", attrs=["user.id"])
+        self.assertEqual(c.q("SELECT * FROM semconv_similar_keys"), [])
+
+
+class TestCoverage(unittest.TestCase):
+    def test_semconv_coverage(self):
+        c = (Catalog()
+             .span("GET /a", services=("web",), attrs=["http.request.method", "url.full", "http.method", "my.key"],
+                   resource=["service.name"])
+             .span("GET /b", services=("web", "api"), attrs=["http.request.method", "k8s.pod.labels.app"])
+             .metric("m", services=("api",), labels=["custom", "http.route"])
+             .log("INFO", services=("web",), attrs=["userId"]))
+        got = c.q("SELECT * FROM semconv_coverage ORDER BY service_name, signal")
+        self.assertEqual(got, [
+            ("api", "metrics", 2, 1, 0, 1, 50.0),
+            ("api", "spans", 2, 1, 1, 0, 50.0),
+            ("web", "logs", 1, 0, 0, 1, 0.0),
+            ("web", "spans", 6, 3, 2, 1, 50.0),
+        ])
+
+    def test_empty_catalog(self):
+        self.assertEqual(Catalog().q("SELECT * FROM semconv_coverage"), [])
+
+
+class TestMissingAttributes(unittest.TestCase):
+    def test_semconv_missing_attributes(self):
+        c = (Catalog()
+             # An HTTP server span of the old conventions.
+             .span("GET /old", kind="Server", services=("legacy",), attrs=["http.method", "http.scheme", "http.target", "http.route"],
+                   events={"exception": ["exception.type"]})
+             # An HTTP client span lacking url.full.
+             .span("GET", kind="Client", attrs=["http.request.method", "server.address", "server.port",
+                                                "network.peer.address", "network.protocol.version"])
+             # A metric without its required labels.
+             .metric("http.server.request.duration", labels=["http.route"], services=("web",)))
+        got = c.q("SELECT signal, entity, convention, event_name, attribute, requirement_level, sent_as, records, services "
+                  "FROM semconv_missing_attributes ORDER BY signal, entity, convention, requirement_level DESC, attribute")
+        self.assertEqual(got, [
+            ("metrics", "http.server.request.duration", "metric.http.server.request.duration", "", "http.request.method",
+             "required", None, 10, "web"),
+            ("metrics", "http.server.request.duration", "metric.http.server.request.duration", "", "url.scheme",
+             "required", None, 10, "web"),
+            ("metrics", "http.server.request.duration", "metric.http.server.request.duration", "", "network.protocol.version",
+             "recommended", None, 10, "web"),
+            ("spans", "GET", "span.http.client", "", "url.full", "required", None, 10, "svc"),
+            ("spans", "GET /old", "event.exception", "exception", "exception.stacktrace", "recommended", None, 10, "legacy"),
+            ("spans", "GET /old", "span.http.server", "", "http.request.method", "required", "http.method", 10, "legacy"),
+            ("spans", "GET /old", "span.http.server", "", "url.path", "required", None, 10, "legacy"),
+            ("spans", "GET /old", "span.http.server", "", "url.scheme", "required", "http.scheme", 10, "legacy"),
+            ("spans", "GET /old", "span.http.server", "", "client.address", "recommended", None, 10, "legacy"),
+            ("spans", "GET /old", "span.http.server", "", "network.peer.address", "recommended", None, 10, "legacy"),
+            ("spans", "GET /old", "span.http.server", "", "network.protocol.version", "recommended", None, 10, "legacy"),
+            ("spans", "GET /old", "span.http.server", "", "server.address", "recommended", None, 10, "legacy"),
+            ("spans", "GET /old", "span.http.server", "", "user_agent.original", "recommended", None, 10, "legacy"),
+        ])
+
+    def test_complete_or_unmatched_entities_give_no_row(self):
+        full = ["http.request.method", "url.path", "url.scheme", "client.address", "network.peer.address",
+                "network.protocol.version", "server.address", "user_agent.original"]
+        c = (Catalog()
+             .span("GET /ok", kind="Server", attrs=full, events={"exception": ["exception.stacktrace"]})
+             # Present on some records only: one span name can gather different operations.
+             .span("GET /mixed", kind="Server", attrs=[(k, ["x"], 4) for k in full])
+             # Not matched: no http.* key, or not a server.
+             .span("GET /plain", kind="Server", attrs=["my.key"])
+             .span("render", kind="Internal", attrs=["http.request.method"])
+             .span("job", kind="Unspecified", attrs=["http.request.method"])
+             # A deprecated metric is not checked; an unknown one neither.
+             .metric("rpc.server.duration")
+             .metric("app.requests", labels=["user.id"])
+             .metric("http.server.active_requests", type="Sum", unit="{request}", labels=["http.request.method", "url.scheme"]))
+        self.assertEqual(c.q("SELECT * FROM semconv_missing_attributes"), [])
+
+    def test_other_conventions(self):
+        c = (Catalog()
+             .span("SELECT db", kind="Client", attrs=["db.system", "db.statement"])
+             .span("Svc/M", kind="Server", attrs=["rpc.system.name", "rpc.method"])
+             .span("orders send", kind="Producer", attrs=["messaging.system"]))
+        got = c.q("SELECT entity, convention, attribute, sent_as FROM semconv_missing_attributes WHERE requirement_level = 'required' "
+                  "ORDER BY entity")
+        self.assertEqual(got, [("SELECT db", "span.db.client", "db.system.name", "db.system"),
+                               ("orders send", "span.messaging.send.producer", "messaging.operation.name", None)])
+
+
+class TestViewsOnOtherCatalogs(unittest.TestCase):
+    def test_every_view_runs_on_an_empty_catalog(self):
+        c = Catalog()
+        for v in VIEWS:
+            self.assertEqual(c.q(f"SELECT * FROM {v}"), [], v)
+
+    def test_views_need_the_extension(self):
+        """Without the extension the views fail with SQLite's own error (the file stays readable)."""
+        tmp = tempfile.mkdtemp(prefix="otelcat-semconv-")
+        self.addCleanup(shutil.rmtree, tmp, ignore_errors=True)
+        path = os.path.join(tmp, "c.db")
+        connect(path).execute("INSERT INTO otlp_ingest(payload) VALUES (?)", (traces([span("GET /a", attrs={"http.method": "GET"})]),))
+        plain = sqlite3.connect(path)
+        self.assertEqual(plain.execute("SELECT key_name FROM span_keys WHERE key_scope = 'attribute'").fetchall(), [("http.method",)])
+        with self.assertRaisesRegex(sqlite3.OperationalError, "no such table: main.semconv_attributes"):
+            plain.execute("SELECT * FROM semconv_deprecated_keys").fetchall()
+        self.assertEqual(connect(path).execute("SELECT key_name FROM semconv_deprecated_keys").fetchall(), [("http.method",)])
+
+    def test_views_with_trusted_schema_off(self):
+        """With trusted_schema = OFF nothing of otelcat stops the views: they
+        run, or fail only on SQLite's own JSON functions where the host's
+        SQLite does not mark them innocuous (3.40 does not)."""
+        tmp = tempfile.mkdtemp(prefix="otelcat-semconv-")
+        self.addCleanup(shutil.rmtree, tmp, ignore_errors=True)
+        path = os.path.join(tmp, "c.db")
+        connect(path).execute("INSERT INTO otlp_ingest(payload) VALUES (?)", (traces(
+            [span("GET /a", attrs={"http.method": "GET", "userId": "u", "user.id": "u", "http.reponse.status_code": 1})]),))
+        db = connect(path)
+        db.execute("PRAGMA trusted_schema = OFF")
+        for v in VIEWS:
+            with self.subTest(v):
+                try:
+                    db.execute(f"SELECT * FROM {v}").fetchall()
+                except sqlite3.OperationalError as e:
+                    self.assertRegex(str(e), r"^unsafe use of json\w*\(\)$")
+
+    def test_catalog_of_v0_1_0(self):
+        """A catalog written by v0.1.0 has none of the views: sql/views.sql adds
+        them (it creates only what is missing) and they run on its tables; the
+        Python tools add them as TEMP views of a read-only connection, leaving
+        the file as it was."""
+        tmp = tempfile.mkdtemp(prefix="otelcat-semconv-")
+        self.addCleanup(shutil.rmtree, tmp, ignore_errors=True)
+        path = os.path.join(tmp, "old.db")
+        shutil.copy(os.path.join(FIXTURES, "catalog", "v0.1.0.db"), path)
+        with open(path, "rb") as f:
+            before = hashlib.sha256(f.read()).hexdigest()
+        sys.path.insert(0, os.path.join(ROOT, "python"))
+        from otelcat._common import ensure_views
+        ro = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        ro.enable_load_extension(True)
+        ro.load_extension(EXT)
+        self.assertEqual(ensure_views(ro), list(VIEWS))
+        self.assertEqual(ensure_views(ro), [])
+        counts = {v: ro.execute(f"SELECT count(*) FROM {v}").fetchone()[0] for v in VIEWS}
+        self.assertGreater(counts["semconv_deprecated_keys"], 0)
+        self.assertGreater(counts["semconv_missing_attributes"], 0)
+        # The catalog's own span_name_explosions (v0.1.0's definition) is kept.
+        self.assertEqual(ro.execute("SELECT count(*) FROM temp.sqlite_master WHERE name = 'span_name_explosions'").fetchone()[0], 0)
+        ro.close()
+        with open(path, "rb") as f:
+            self.assertEqual(hashlib.sha256(f.read()).hexdigest(), before)
+        db = connect(path)
+        db.executescript(read("sql/views.sql"))
+        self.assertEqual({v: db.execute(f"SELECT count(*) FROM {v}").fetchone()[0] for v in VIEWS}, counts)
+
+
+# ---------------------------------------------------------------------------
+# otelcat check --semconv
+
+class TestCheckCommand(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.mkdtemp(prefix="otelcat-semconv-check-")
+        cls.bad = os.path.join(cls.tmp, "bad.db")
+        db = connect(cls.bad)
+        db.execute("INSERT INTO otlp_ingest(payload) VALUES (?)", (traces([
+            span("GET /a", attrs={"http.method": "GET", "http.status_code": "200 OK", "url.path": "/a", "url.scheme": "http",
+                                  "http.request.method": "GET", "user_id": "u", "user.id": "u", "http.methd": "GET"})],
+            service="web"),))
+        db.close()
+        cls.good = os.path.join(cls.tmp, "good.db")
+        db = connect(cls.good)
+        db.execute("INSERT INTO otlp_ingest(payload) VALUES (?)", (traces([
+            span("GET /a", attrs={"http.request.method": "GET", "url.path": "/a", "url.scheme": "http",
+                                  "http.response.status_code": 200})], service="web"),))
+        db.close()
+
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.tmp, ignore_errors=True)
+
+    def otelcat(self, *args, code=0):
+        env = dict(os.environ, PYTHONPATH=os.path.join(ROOT, "python"), OTELCAT_LOADABLE_PATH=EXT)
+        r = subprocess.run([sys.executable, "-m", "otelcat", *args], capture_output=True, text=True, env=env, timeout=120)
+        self.assertEqual(r.returncode, code, r.stdout + r.stderr)
+        return r.stdout, r.stderr
+
+    def test_fails_on_violations(self):
+        out, _ = self.otelcat("check", "--db", self.bad, "--semconv", code=1)
+        self.assertIn(f"semantic-convention violation(s) in {self.bad} (OpenTelemetry semantic conventions {VERSION})", out)
+        for line in ("deprecated key  spans   GET /a  attribute  http.method", "type mismatch   spans   GET /a  attribute  http.status_code"):
+            self.assertIn(line, out)
+        self.assertIn("semantic-convention warnings (not failing; --format json lists them): ", out)
+        self.assertIn("1 spelling of a key", out)
+        self.assertIn("1 unknown key", out)
+
+    def test_json_report(self):
+        out, _ = self.otelcat("check", "--db", self.bad, "--semconv", "--format", "json", code=1)
+        js = json.loads(out)
+        self.assertFalse(js["ok"])
+        self.assertEqual(js["offenders"], [])
+        s = js["semconv"]
+        self.assertEqual((s["version"], s["ok"], s["allow"]), (VERSION, False, None))
+        found = {(f["problem"], f["key"]) for f in s["findings"]}
+        self.assertEqual(found, {("deprecated key", "http.method"), ("deprecated key", "http.status_code"),
+                                 ("type mismatch", "http.status_code")})
+        f = next(f for f in s["findings"] if f["problem"] == "deprecated key" and f["key"] == "http.method")
+        self.assertEqual(f, {"problem": "deprecated key", "signal": "spans", "entity": "GET /a", "scope": "attribute",
+                             "key": "http.method", "detail": "use http.request.method", "services": "web"})
+        warned = {(w["problem"], w["key"]) for w in s["warnings"]}
+        self.assertIn(("unknown key", "http.methd"), warned)
+        self.assertIn(("spelling of userid", "user_id"), warned)
+        self.assertEqual(s["warning_counts"]["unknown key"], 1)
+
+    def test_missing_required_attribute_fails(self):
+        tmp = os.path.join(self.tmp, "missing.db")
+        db = connect(tmp)
+        db.execute("INSERT INTO otlp_ingest(payload) VALUES (?)", (traces([span("GET /a", attrs={"http.route": "/a"})]),))
+        db.close()
+        js = json.loads(self.otelcat("check", "--db", tmp, "--semconv", "--format", "json", code=1)[0])
+        self.assertEqual(sorted(f["key"] for f in js["semconv"]["findings"]), ["http.request.method", "url.path", "url.scheme"])
+        self.assertTrue(all(f["problem"] == "missing required attribute" for f in js["semconv"]["findings"]))
+
+    def test_allow_list(self):
+        allow = os.path.join(self.tmp, "semconv-allow.txt")
+        with open(allow, "w") as f:
+            f.write("# legacy service, upgrade pending\nhttp.status_code\nhttp.meth*\n")
+        js = json.loads(self.otelcat("check", "--db", self.bad, "--semconv", "--semconv-allow", allow, "--format", "json")[0])
+        self.assertTrue(js["ok"])
+        self.assertEqual((js["semconv"]["findings"], js["semconv"]["allow"]), ([], allow))
+        self.assertNotIn("http.methd", {w["key"] for w in js["semconv"]["warnings"]})
+        out, _ = self.otelcat("check", "--db", self.bad, "--semconv", "--semconv-allow", allow)
+        self.assertIn(f"no semantic-convention violation ({VERSION})", out)
+        _, e = self.otelcat("check", "--db", self.bad, "--semconv-allow", allow, code=2)
+        self.assertIn("otelcat check: --semconv-allow needs --semconv", e)
+        _, e = self.otelcat("check", "--db", self.bad, "--semconv", "--semconv-allow", allow + ".nope", code=2)
+        self.assertIn("no such allow-list", e)
+
+    def test_ok_and_without_semconv(self):
+        out, _ = self.otelcat("check", "--db", self.good, "--semconv")
+        self.assertIn(f"otelcat check: ok ({self.good}: no key above cardinality 1000, no semantic-convention violation ({VERSION}))",
+                      out)
+        # Without --semconv nothing of it is checked (nor is the extension loaded).
+        out, _ = self.otelcat("check", "--db", self.bad)
+        self.assertIn("otelcat check: ok", out)
+        self.assertNotIn("semconv", json.loads(self.otelcat("check", "--db", self.bad, "--format", "json")[0]))
+
+    def test_catalog_of_v0_1_0(self):
+        path = os.path.join(self.tmp, "old.db")
+        shutil.copy(os.path.join(FIXTURES, "catalog", "v0.1.0.db"), path)
+        js = json.loads(self.otelcat("check", "--db", path, "--semconv", "--max-cardinality", "100000000", "--format", "json",
+                                     code=1)[0])
+        self.assertTrue(any(f["problem"] == "deprecated key" for f in js["semconv"]["findings"]))
+
+
+if __name__ == "__main__":
+    unittest.main()
