@@ -751,10 +751,10 @@ class TestViewsOnOtherCatalogs(unittest.TestCase):
                     self.assertRegex(str(e), r"^unsafe use of json\w*\(\)$")
 
     def test_catalog_of_v0_1_0(self):
-        """A catalog written by v0.1.0 has none of the views: sql/views.sql adds
-        them (it creates only what is missing) and they run on its tables; the
-        Python tools add them as TEMP views of a read-only connection, leaving
-        the file as it was."""
+        """A catalog written by v0.1.0 has none of the views: the Python tools
+        add them as TEMP views of a read-only connection, leaving the file as it
+        was; sql/views.sql adds them (it creates only what is missing); and its
+        upgrade on the first write creates them; they run on its tables."""
         tmp = tempfile.mkdtemp(prefix="otelcat-semconv-")
         self.addCleanup(shutil.rmtree, tmp, ignore_errors=True)
         path = os.path.join(tmp, "old.db")
@@ -766,7 +766,7 @@ class TestViewsOnOtherCatalogs(unittest.TestCase):
         ro = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
         ro.enable_load_extension(True)
         ro.load_extension(EXT)
-        self.assertEqual(ensure_views(ro), list(VIEWS))
+        self.assertEqual(ensure_views(ro), ["template_keys", *VIEWS])
         self.assertEqual(ensure_views(ro), [])
         counts = {v: ro.execute(f"SELECT count(*) FROM {v}").fetchone()[0] for v in VIEWS}
         self.assertGreater(counts["semconv_deprecated_keys"], 0)
@@ -779,6 +779,14 @@ class TestViewsOnOtherCatalogs(unittest.TestCase):
         db = connect(path)
         db.executescript(read("sql/views.sql"))
         self.assertEqual({v: db.execute(f"SELECT count(*) FROM {v}").fetchone()[0] for v in VIEWS}, counts)
+        db.close()
+        path2 = os.path.join(tmp, "old2.db")
+        shutil.copy(os.path.join(FIXTURES, "catalog", "v0.1.0.db"), path2)
+        db = connect(path2)
+        db.execute("INSERT INTO otlp_ingest(payload) VALUES (?)", (traces([span("GET /new", attrs={"http.method": "GET"})]),))
+        self.assertEqual(db.execute("SELECT count(*) FROM sqlite_master WHERE type = 'view' AND name LIKE 'semconv_%'").fetchone()[0],
+                         len(VIEWS))
+        self.assertIn(("http.method", "GET /new"), db.execute("SELECT key_name, entity FROM semconv_deprecated_keys").fetchall())
 
 
 # ---------------------------------------------------------------------------
