@@ -391,6 +391,17 @@ class TestUpgrade(Tmp):
         self.assertEqual(db.execute("SELECT value FROM otelcat_meta WHERE key = 'schema_version'").fetchone(), ("1",))
         self.assertEqual(db.execute("SELECT count(*) FROM sqlite_schema WHERE name = 'log_template_keys'").fetchone(), (0,))
 
+    def test_a_missing_view_comes_back_on_the_next_write(self):
+        db = self.copy()
+        ingest(db, logs([log("x")]))
+        views = db.execute("SELECT name, sql FROM sqlite_schema WHERE type = 'view' ORDER BY name").fetchall()
+        db.execute("DROP VIEW template_keys")
+        db.close()
+        db = connect(self.path)
+        ingest(db, logs([log("y")]))
+        self.assertEqual(db.execute("SELECT name, sql FROM sqlite_schema WHERE type = 'view' ORDER BY name").fetchall(),
+                         views)
+
     def test_newer_catalog_is_refused_for_writing(self):
         db = self.copy()
         db.execute("UPDATE otelcat_meta SET value = '99' WHERE key = 'schema_version'")

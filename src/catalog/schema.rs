@@ -60,22 +60,29 @@ pub fn stored_version(db: Db) -> Result<Option<i64>> {
     }
 }
 
-/// Whether every table of the current version exists (a catalog whose
-/// tables were dropped by hand gets them again).
+/// Whether every table and view of the current version exists (a catalog
+/// whose tables or views were dropped by hand, or one written by a
+/// development build of the same version, gets the missing ones).
 pub fn complete(db: Db) -> Result<bool> {
-    let list = TABLES
-        .iter()
-        .map(|t| format!("'{t}'"))
-        .collect::<Vec<_>>()
-        .join(",");
+    let quoted = |names: &[&str]| {
+        names
+            .iter()
+            .map(|t| format!("'{t}'"))
+            .collect::<Vec<_>>()
+            .join(",")
+    };
+    let views = view_names();
     let mut st = Stmt::prepare(
         db,
         &format!(
-            "SELECT count(*) FROM main.sqlite_schema WHERE type = 'table' AND name IN ({list})"
+            "SELECT count(*) FROM main.sqlite_schema WHERE type = 'table' AND name IN ({}) \
+             OR type = 'view' AND name IN ({})",
+            quoted(&TABLES),
+            quoted(&views)
         ),
     )?;
     st.step()?;
-    Ok(st.column_i64(0) == TABLES.len() as i64)
+    Ok(st.column_i64(0) == (TABLES.len() + views.len()) as i64)
 }
 
 /// The names of the views of sql/views.sql.
