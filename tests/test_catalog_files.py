@@ -2,6 +2,7 @@
 snapshots with VACUUM INTO."""
 import os
 import shutil
+import sqlite3
 import subprocess
 import sqlite3
 import tempfile
@@ -90,6 +91,40 @@ class TestMerge(Tmp):
         a.execute("INSERT INTO otlp_ingest(payload) VALUES (?)", (logs([log("user kim logged in")], service="auth"),))
         self.assertEqual(a.execute("SELECT count FROM log_body_templates WHERE template = 'user bob logged in'").fetchone()[0], 1)
         self.assertEqual(a.execute("SELECT count FROM log_body_templates WHERE template = 'user <*> logged in'").fetchone()[0], 4)
+
+
+    def test_a_hostile_sketch_is_refused_and_writes_nothing(self):
+        """A sketch image fuzzing found (tests/fixtures/hll/hostile/) in the
+        other file makes the merge fail with an error naming the function;
+        this catalog keeps what it had, and later ingests of the same keys
+        work. (Before the image checks, hll_reencode_min.bin merged, and every
+        later ingest of its key failed: the merge had stored an image that
+        nothing reads.)"""
+        hostile_dir = os.path.join(ROOT, "tests", "fixtures", "hll", "hostile")
+        payload = traces([span("GET /", attrs={"http.route": "/", "user": "ann"})])
+        later = traces([span("GET /", attrs={"http.route": "/a", "user": "bob"})])
+        for name in sorted(f for f in os.listdir(hostile_dir) if f.endswith(".bin")):
+            with self.subTest(name), open(os.path.join(hostile_dir, name), "rb") as f:
+                blob = f.read()
+                a = ingest_batches(self.p(f"a-{name}.db"), [[payload]])
+                b = ingest_batches(self.p(f"b-{name}.db"), [[payload]])
+                b.execute("INSERT INTO otlp_ingest(payload) VALUES (?)",
+                          (traces([span("GET /", attrs={"only.in.b": "x"})]),))
+                # Both a key this catalog has (hll_merge) and one it lacks (copied, then hll_count).
+                n = b.execute("UPDATE span_keys SET hll_sketch = ? WHERE key_name IN ('user', 'only.in.b')", (blob,)).rowcount
+                self.assertEqual(n, 2)
+                b.close()
+                before = dump(a)
+                a.execute("ATTACH ? AS other", (self.p(f"b-{name}.db"),))
+                with self.assertRaises(sqlite3.Error) as e:
+                    a.executescript(script(MERGE))
+                self.assertRegex(str(e.exception), r"^hll_(merge|count): argument \d is not an HLL sketch \(")
+                a.execute("ROLLBACK")
+                a.execute("DETACH other")
+                self.assertEqual(dump(a), before)
+                a.execute("INSERT INTO otlp_ingest(payload) VALUES (?)", (later,))
+                self.assertEqual(a.execute("SELECT estimated_cardinality FROM span_keys WHERE key_name = 'user'").fetchone()[0], 2)
+                a.close()
 
 
 class TestDiffAndCheck(Tmp):

@@ -300,6 +300,69 @@ class TestHll(unittest.TestCase):
                     self.assertEqual(self.db.execute("SELECT hll_count(hll_merge(?, ?)) = hll_count(?)", (blob, ours, ours)).fetchone()[0], 1)
 
 
+class TestHostileSketches(unittest.TestCase):
+    """The sketch images fuzzing found (tests/fixtures/hll/hostile/README.md)
+    are refused by every hll_* function, alone and merged with valid sketches
+    in either order, with an error naming the function and the argument; the
+    rules they break are in docs/FORMAT.md ("Accepted images")."""
+
+    CALLS = [
+        # (SQL with ?1 the hostile image and ?2 a valid one, function, argument it is)
+        ("SELECT hll_count(?1)", "hll_count", 1),
+        ("SELECT hll_info(?1)", "hll_info", 1),
+        ("SELECT hll_add(?1, 'x')", "hll_add", 1),
+        ("SELECT hll_add(?1, NULL)", "hll_add", 1),
+        ("SELECT hll_merge(?1, NULL)", "hll_merge", 1),
+        ("SELECT hll_merge(NULL, ?1)", "hll_merge", 2),
+        ("SELECT hll_merge(?1, ?2)", "hll_merge", 1),
+        ("SELECT hll_merge(?2, ?1)", "hll_merge", 2),
+        ("SELECT hll_merge(?2, ?2, ?1)", "hll_merge", 3),
+        ("SELECT hll_merge(s) FROM (SELECT ?1 AS s UNION ALL SELECT ?2)", "hll_merge", 1),
+        ("SELECT hll_merge(s) FROM (SELECT ?2 AS s UNION ALL SELECT ?1)", "hll_merge", 1),
+        ("SELECT hll_merge(s) OVER (ORDER BY o) FROM (SELECT 1 AS o, ?2 AS s UNION ALL SELECT 2, ?1)", "hll_merge", 1),
+    ]
+
+    def test_every_function_refuses_them_in_every_position(self):
+        db = connect()
+        valid = [db.execute(f"{series(n)} SELECT hll_sketch('v' || v, {k}) FROM s").fetchone()[0]
+                 for n, k in ((3, 12), (300, 12), (30000, 12), (5000, 10), (500, 4))]
+        hostile = os.path.join(FIXTURES, "hll", "hostile")
+        names = sorted(f for f in os.listdir(hostile) if f.endswith(".bin"))
+        self.assertEqual(len(names), 5)
+        for name in names:
+            with open(os.path.join(hostile, name), "rb") as f:
+                blob = f.read()
+            for sql, func, pos in self.CALLS:
+                for v in valid:
+                    with self.subTest(name=name, sql=sql, valid=len(v)):
+                        msg = err(db, sql, (blob, v) if "?2" in sql else (blob,))
+                        self.assertTrue(msg.startswith(f"{func}: argument {pos} is not an HLL sketch ("), msg)
+                        self.assertNotIn("panic", msg)
+
+    def test_a_sketch_that_is_read_writes_sketches_that_are_read(self):
+        """The other side of the rule: a valid image of every layout, merged and
+        added to, gives images every function reads back, with the same count."""
+        db = connect()
+        foreign = os.path.join(FIXTURES, "hll", "foreign")
+        names = sorted(f for f in os.listdir(foreign) if f.endswith(".hll"))
+        self.assertEqual(len(names), 38)
+        for name in names:
+            with open(os.path.join(foreign, name), "rb") as f:
+                blob = f.read()
+            with self.subTest(name):
+                n = db.execute("SELECT hll_count(?)", (blob,)).fetchone()[0]
+                alone = db.execute("SELECT hll_merge(?, NULL)", (blob,)).fetchone()[0]
+                self.assertEqual(db.execute("SELECT hll_count(?)", (alone,)).fetchone()[0], n)
+                again = db.execute("SELECT hll_merge(?, NULL)", (alone,)).fetchone()[0]
+                self.assertEqual(db.execute("SELECT hll_count(?), length(?)", (again, again)).fetchone(), (n, len(alone)))
+                # What otelcat wrote merges with itself into itself, byte for byte.
+                self.assertEqual(db.execute("SELECT hll_merge(?1, ?1)", (alone,)).fetchone()[0], alone)
+                added = db.execute("SELECT hll_add(?, 'one more')", (blob,)).fetchone()[0]
+                self.assertGreaterEqual(db.execute("SELECT hll_count(?)", (added,)).fetchone()[0], n)
+                self.assertEqual(json.loads(db.execute("SELECT hll_info(?)", (added,)).fetchone()[0])["lg_k"],
+                                 json.loads(db.execute("SELECT hll_info(?)", (blob,)).fetchone()[0])["lg_k"])
+
+
 try:
     import datasketches
 except ImportError:  # run outside the venv

@@ -1,0 +1,553 @@
+//! The checks every sketch image passes before anything reads it.
+//!
+//! The datasketches crate (pinned, not ours to change) decodes what its
+//! format allows, not what its code can use: a SET whose coupons are 0,
+//! HLL_8 registers above 63, exception lists that disagree with the
+//! nibbles, KxQ sums that are NaN… all decode, and then overflow, trip
+//! debug assertions, count 2^63 − 1 or write images nothing reads back.
+//! [`check`] accepts an image only when every field is one a DataSketches
+//! writer could have produced, so that everything downstream (the crate,
+//! the register code in `hll.rs`) reads it with finite results and writes
+//! images that are accepted again. docs/FORMAT.md ("Accepted images")
+//! lists the rules; each refusal says which one failed.
+
+use super::KEY_MASK_26;
+
+/// An image's current mode.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Mode {
+    List,
+    Set,
+    Hll,
+}
+
+/// What [`check`] learned about an accepted image.
+#[derive(Clone, Debug)]
+pub struct Shape {
+    pub lg_k: u8,
+    pub mode: Mode,
+    /// Target type: 0 HLL_4, 1 HLL_6, 2 HLL_8.
+    pub target: u8,
+    pub compact: bool,
+    /// A compact SET's coupons laid out as the crate's decoder lays them
+    /// out (inserted in image order into 2^lg slots), and lg.
+    pub set_table: Option<(Vec<u32>, u32)>,
+}
+
+const EMPTY_FLAG: u8 = 0x04;
+const COMPACT_FLAG: u8 = 0x08;
+/// Defined by DataSketches: 0x02 read-only, 0x10 out-of-order, 0x20
+/// "rebuild cur_min/KxQ" (Java; the fields are checked anyway).
+const BIG_ENDIAN_FLAG: u8 = 0x01;
+const UNKNOWN_FLAGS: u8 = 0xC0;
+const AUX_TOKEN: u8 = 15;
+
+fn u32_at(b: &[u8], at: usize) -> u32 {
+    u32::from_le_bytes(b[at..at + 4].try_into().expect("4 bytes"))
+}
+
+fn f64_at(b: &[u8], at: usize) -> f64 {
+    f64::from_le_bytes(b[at..at + 8].try_into().expect("8 bytes"))
+}
+
+/// 2^-v exactly, for v ≤ 63.
+fn inv_pow2(v: u8) -> f64 {
+    f64::from_bits((1023 - v as u64) << 52)
+}
+
+/// Checks a sketch image; the reason when it is refused.
+pub fn check(img: &[u8]) -> Result<Shape, String> {
+    if img.is_empty() {
+        return Err("empty blob".into());
+    }
+    if img.len() < 8 {
+        return Err(format!(
+            "{} bytes, shorter than the 8-byte preamble",
+            img.len()
+        ));
+    }
+    if img[2] != 7 {
+        return Err(format!("family byte is {}, not 7 (HLL)", img[2]));
+    }
+    if img[1] != 1 {
+        return Err(format!("serial version {} is not 1", img[1]));
+    }
+    let lg_k = img[3];
+    if !(super::MIN_LG_K..=super::MAX_LG_K).contains(&lg_k) {
+        return Err(format!(
+            "lg_k {lg_k} is outside {}..{}",
+            super::MIN_LG_K,
+            super::MAX_LG_K
+        ));
+    }
+    let mode_byte = img[7];
+    let (cur, target) = (mode_byte & 3, (mode_byte >> 2) & 3);
+    if mode_byte >> 4 != 0 || cur == 3 || target == 3 {
+        return Err(format!(
+            "mode byte 0x{mode_byte:02x} is not a mode (0 LIST, 1 SET, 2 HLL) plus 4 × a target type (0 HLL_4, 1 HLL_6, 2 HLL_8)"
+        ));
+    }
+    let flags = img[5];
+    if flags & BIG_ENDIAN_FLAG != 0 {
+        return Err(format!(
+            "flags 0x{flags:02x} mark a big-endian image, which DataSketches never writes"
+        ));
+    }
+    if flags & UNKNOWN_FLAGS != 0 {
+        return Err(format!(
+            "flags 0x{flags:02x} set bits DataSketches does not define (0x40, 0x80)"
+        ));
+    }
+    let (empty, compact) = (flags & EMPTY_FLAG != 0, flags & COMPACT_FLAG != 0);
+    let (mode, name, preamble) = match cur {
+        0 => (Mode::List, "LIST", 2),
+        1 => (Mode::Set, "SET", 3),
+        _ => (Mode::Hll, "HLL", 10),
+    };
+    if img[0] != preamble {
+        return Err(format!(
+            "preamble size is {} words, a {name} image's is {preamble}",
+            img[0]
+        ));
+    }
+    let mut shape = Shape {
+        lg_k,
+        mode,
+        target,
+        compact,
+        set_table: None,
+    };
+    match mode {
+        Mode::List => check_list(img, empty, compact)?,
+        Mode::Set => shape.set_table = check_set(img, lg_k, empty, compact)?,
+        Mode::Hll => check_hll(img, lg_k, target, empty, compact)?,
+    }
+    Ok(shape)
+}
+
+/// The length rule: `len` must be `want`.
+fn length(len: usize, want: usize, what: impl FnOnce() -> String) -> Result<(), String> {
+    if len < want {
+        return Err(format!("truncated: {len} bytes, {} takes {want}", what()));
+    }
+    if len > want {
+        return Err(format!(
+            "{len} bytes, {} more than {} takes ({want})",
+            len - want,
+            what()
+        ));
+    }
+    Ok(())
+}
+
+/// A coupon is (register value 1..=63) << 26 | 26-bit address.
+fn coupon(c: u32, what: impl FnOnce() -> String) -> Result<(), String> {
+    if c == 0 {
+        return Err(format!("{} is empty (0)", what()));
+    }
+    if c >> 26 == 0 {
+        return Err(format!(
+            "{} (0x{c:08x}) has register value 0 (values are 1 to 63)",
+            what()
+        ));
+    }
+    Ok(())
+}
+
+fn check_list(img: &[u8], empty: bool, compact: bool) -> Result<(), String> {
+    if img[4] != 3 {
+        return Err(format!("LIST lg_arr is {}, not 3", img[4]));
+    }
+    let n = img[6] as usize;
+    if n > 7 {
+        return Err(format!(
+            "a LIST holds at most 7 coupons (DataSketches turns a full one into a SET or HLL), this one says {n}"
+        ));
+    }
+    if empty != (n == 0) {
+        return Err(format!(
+            "the empty flag is {} but the LIST says {n} coupons",
+            if empty { "set" } else { "clear" }
+        ));
+    }
+    let body = &img[8..];
+    let slots: Vec<u32> = if compact {
+        length(img.len(), 8 + 4 * n, || {
+            format!("a compact LIST of {n} coupons")
+        })?;
+        body.chunks_exact(4)
+            .map(|w| u32::from_le_bytes(w.try_into().expect("4")))
+            .collect()
+    } else {
+        // Updatable: all 8 slots (an empty one may also stop at the preamble).
+        if !(empty && body.is_empty()) {
+            length(img.len(), 40, || "an updatable LIST".into())?;
+        }
+        body.chunks_exact(4)
+            .map(|w| u32::from_le_bytes(w.try_into().expect("4")))
+            .collect()
+    };
+    let mut seen: Vec<u32> = Vec::with_capacity(8);
+    for (i, &c) in slots.iter().enumerate() {
+        if c == 0 && !compact {
+            continue;
+        }
+        coupon(c, || format!("LIST coupon {}", i + 1))?;
+        if seen.contains(&c) {
+            return Err(format!("LIST coupon {} (0x{c:08x}) appears twice", i + 1));
+        }
+        seen.push(c);
+    }
+    if seen.len() != n {
+        return Err(format!(
+            "the LIST says {n} coupons but holds {}",
+            seen.len()
+        ));
+    }
+    Ok(())
+}
+
+fn check_set(
+    img: &[u8],
+    lg_k: u8,
+    empty: bool,
+    compact: bool,
+) -> Result<Option<(Vec<u32>, u32)>, String> {
+    if lg_k < 8 {
+        return Err(format!(
+            "a SET needs lg_k 8 or more (at lg_k {lg_k} a LIST becomes HLL)"
+        ));
+    }
+    let lg = img[4] as u32;
+    if !(5..=lg_k as u32 - 3).contains(&lg) {
+        return Err(format!(
+            "SET lg_arr is {lg}, outside 5..{} for lg_k {lg_k}",
+            lg_k - 3
+        ));
+    }
+    if empty {
+        return Err("the empty flag is set on a SET".into());
+    }
+    if img.len() < 12 {
+        return Err(format!(
+            "truncated: {} bytes, a SET's preamble takes 12",
+            img.len()
+        ));
+    }
+    let size = 1usize << lg;
+    let n = u32_at(img, 8) as usize;
+    if n == 0 || n >= size {
+        return Err(format!(
+            "SET coupon count {n} is outside 1..{} for a table of {size}",
+            size - 1
+        ));
+    }
+    let body = &img[12..];
+    let mut table = vec![0u32; size];
+    if compact {
+        length(img.len(), 12 + 4 * n, || {
+            format!("a compact SET of {n} coupons")
+        })?;
+        for (i, w) in body.chunks_exact(4).enumerate() {
+            let c = u32::from_le_bytes(w.try_into().expect("4"));
+            coupon(c, || format!("SET coupon {} of {n}", i + 1))?;
+            if !super::set_insert(&mut table, lg, c) {
+                return Err(format!("SET coupon {} (0x{c:08x}) appears twice", i + 1));
+            }
+        }
+        return Ok(Some((table, lg)));
+    }
+    length(img.len(), 12 + 4 * size, || {
+        format!("an updatable SET of {size} slots")
+    })?;
+    for (t, w) in table.iter_mut().zip(body.chunks_exact(4)) {
+        *t = u32::from_le_bytes(w.try_into().expect("4"));
+    }
+    let mut held = 0;
+    for (i, &c) in table.iter().enumerate() {
+        if c == 0 {
+            continue;
+        }
+        coupon(c, || format!("SET slot {i}"))?;
+        held += 1;
+    }
+    if held != n {
+        return Err(format!("the SET says {n} coupons but holds {held}"));
+    }
+    // The crate keeps an updatable table as it is: each coupon must be
+    // where a lookup finds it, or adding it again would store it twice.
+    for (i, &c) in table.iter().enumerate() {
+        if c != 0 && super::set_slot(&table, lg, c) != i {
+            return Err(format!(
+                "SET slot {i} (0x{c:08x}) is not where the hash table would find it (a duplicate or a damaged table)"
+            ));
+        }
+    }
+    Ok(None)
+}
+
+/// Register counts of a dense image: how many registers hold each value.
+struct Histogram([u32; 64]);
+
+impl Histogram {
+    /// KxQ0 (registers below 32) and KxQ1 (32 and above): sums of 2^-v.
+    /// Every partial sum is a multiple of 2^-31 (2^-63) below 2^22
+    /// (2^-10), which a double holds exactly, so the sums are exact in
+    /// any order, as every DataSketches writer's are.
+    fn kxq(&self) -> (f64, f64) {
+        let (mut q0, mut q1) = (0.0f64, 0.0f64);
+        for (v, &n) in self.0.iter().enumerate() {
+            let x = n as f64 * inv_pow2(v as u8);
+            if v < 32 {
+                q0 += x;
+            } else {
+                q1 += x;
+            }
+        }
+        (q0, q1)
+    }
+}
+
+fn check_hll(img: &[u8], lg_k: u8, target: u8, empty: bool, compact: bool) -> Result<(), String> {
+    if img.len() < 40 {
+        return Err(format!(
+            "truncated: {} bytes, an HLL image's preamble takes 40",
+            img.len()
+        ));
+    }
+    let k = 1usize << lg_k;
+    let (ty, reg_bytes) = match target {
+        0 => ("HLL_4", k / 2),
+        1 => ("HLL_6", 3 * k / 4 + 1),
+        _ => ("HLL_8", k),
+    };
+    let cur_min = img[6];
+    let (hip, kxq0, kxq1) = (f64_at(img, 8), f64_at(img, 16), f64_at(img, 24));
+    let (at_cur_min, aux_count) = (u32_at(img, 32) as usize, u32_at(img, 36) as usize);
+    if !(hip.is_finite() && hip >= 0.0) {
+        return Err(format!(
+            "the HIP accumulator is {hip}, not a finite number ≥ 0"
+        ));
+    }
+    let Some(regs) = img.get(40..40 + reg_bytes) else {
+        return Err(format!(
+            "truncated: {} bytes, an {ty} image at lg_k {lg_k} takes {}",
+            img.len(),
+            40 + reg_bytes
+        ));
+    };
+    let rest = &img[40 + reg_bytes..];
+    let mut h = Histogram([0; 64]);
+    if target != 0 {
+        if cur_min != 0 {
+            return Err(format!("{ty} cur_min is {cur_min}, not 0"));
+        }
+        if aux_count != 0 {
+            return Err(format!(
+                "{ty} has {aux_count} exceptions, which only HLL_4 has"
+            ));
+        }
+        length(img.len(), 40 + reg_bytes, || {
+            format!("an {ty} image at lg_k {lg_k}")
+        })?;
+        let mut too_big = None;
+        let mut count = |slot: usize, v: u8| match h.0.get_mut(v as usize) {
+            Some(n) => *n += 1,
+            None => {
+                too_big.get_or_insert((slot, v));
+            }
+        };
+        if target == 2 {
+            for (slot, &v) in regs.iter().enumerate() {
+                count(slot, v);
+            }
+        } else {
+            for slot in 0..k {
+                let bit = 6 * slot;
+                let two = u16::from_le_bytes([regs[bit / 8], regs[bit / 8 + 1]]);
+                count(slot, ((two >> (bit % 8)) & 63) as u8);
+            }
+        }
+        if let Some((slot, v)) = too_big {
+            return Err(format!(
+                "{ty} register {slot} is {v}, above 63 (the largest register value)"
+            ));
+        }
+        if at_cur_min != h.0[0] as usize {
+            return Err(format!(
+                "the preamble says {at_cur_min} registers are 0, the registers say {}",
+                h.0[0]
+            ));
+        }
+    } else {
+        check_hll4(img, lg_k, regs, rest, compact, &mut h)?;
+        if at_cur_min != h.0[cur_min as usize] as usize {
+            return Err(format!(
+                "the preamble says {at_cur_min} registers are at cur_min {cur_min}, the registers say {}",
+                h.0[cur_min as usize]
+            ));
+        }
+    }
+    if empty && h.0[0] as usize != k {
+        return Err("the empty flag is set but some registers are not 0".into());
+    }
+    let (q0, q1) = h.kxq();
+    if kxq0 != q0 || kxq1 != q1 {
+        return Err(format!(
+            "the KxQ sums are {kxq0:e} and {kxq1:e}, the registers give {q0:e} and {q1:e}"
+        ));
+    }
+    Ok(())
+}
+
+/// An HLL_4 image's registers (nibbles of value − cur_min, 15 for "see the
+/// exceptions") and exceptions, counted into `h`.
+fn check_hll4(
+    img: &[u8],
+    lg_k: u8,
+    nibbles: &[u8],
+    rest: &[u8],
+    compact: bool,
+    h: &mut Histogram,
+) -> Result<(), String> {
+    let k = 1usize << lg_k;
+    let cur_min = img[6];
+    let aux_count = u32_at(img, 36) as usize;
+    if cur_min > 63 {
+        return Err(format!(
+            "HLL_4 cur_min is {cur_min}, above 63 (the largest register value)"
+        ));
+    }
+    // A byte histogram (two tables, so that an increment need not wait for
+    // the one before), then the nibbles' counts.
+    let mut bh = [[0u32; 256]; 2];
+    for pair in nibbles.chunks_exact(2) {
+        bh[0][pair[0] as usize] += 1;
+        bh[1][pair[1] as usize] += 1;
+    }
+    let mut at = [0u32; 16];
+    for b in 0..256 {
+        let n = bh[0][b] + bh[1][b];
+        at[b & 15] += n;
+        at[b >> 4] += n;
+    }
+    if at[0] == 0 {
+        return Err(format!(
+            "no register is at cur_min {cur_min} (cur_min must be the smallest register)"
+        ));
+    }
+    let top = (0..AUX_TOKEN as usize)
+        .rev()
+        .find(|&n| at[n] > 0)
+        .unwrap_or(0);
+    if cur_min as usize + top > 63 {
+        let slot = (0..k)
+            .find(|&s| (nibbles[s / 2] >> (4 * (s & 1))) & 15 == top as u8)
+            .unwrap_or(0);
+        return Err(format!(
+            "HLL_4 register {slot} is cur_min {cur_min} + {top}, above 63 (the largest register value)"
+        ));
+    }
+    for (n, &count) in at.iter().enumerate().take(AUX_TOKEN as usize) {
+        h.0[cur_min as usize + n] += count;
+    }
+    let tokens = at[AUX_TOKEN as usize] as usize;
+    if tokens != aux_count {
+        return Err(format!(
+            "the preamble says {aux_count} exceptions, {tokens} registers are marked 15 (exception)"
+        ));
+    }
+    // The exceptions: compact, exactly aux_count of them; updatable, a
+    // table of 2^lg_arr slots (0 = free) when there are any (C++ writes a
+    // table of zeros when there are none).
+    let entries: Vec<u32> = if compact {
+        length(rest.len(), 4 * aux_count, || {
+            format!("the list of {aux_count} exceptions")
+        })
+        .map_err(|e| format!("after the registers: {e}"))?;
+        rest.chunks_exact(4)
+            .map(|w| u32::from_le_bytes(w.try_into().expect("4")))
+            .collect()
+    } else if aux_count == 0 {
+        if !rest.len().is_multiple_of(4) || rest.iter().any(|&b| b != 0) {
+            return Err(format!(
+                "{} bytes after the registers of an image without exceptions, not an empty exception table",
+                rest.len()
+            ));
+        }
+        Vec::new()
+    } else {
+        let lg_arr = img[4];
+        if lg_arr > 26 || (1usize << lg_arr) < aux_count {
+            return Err(format!(
+                "an exception table of 2^{lg_arr} slots cannot hold {aux_count} exceptions"
+            ));
+        }
+        length(rest.len(), 4 << lg_arr, || {
+            format!("an exception table of 2^{lg_arr} slots")
+        })
+        .map_err(|e| format!("after the registers: {e}"))?;
+        rest.chunks_exact(4)
+            .map(|w| u32::from_le_bytes(w.try_into().expect("4")))
+            .filter(|&c| c != 0)
+            .collect()
+    };
+    if entries.len() != aux_count {
+        return Err(format!(
+            "the preamble says {aux_count} exceptions, the table holds {}",
+            entries.len()
+        ));
+    }
+    let mut slots = Vec::with_capacity(entries.len());
+    for (i, &c) in entries.iter().enumerate() {
+        let what = || format!("exception {} of {aux_count}", i + 1);
+        coupon(c, what)?;
+        let (slot, v) = ((c & KEY_MASK_26) as usize, (c >> 26) as u8);
+        if slot >= k {
+            return Err(format!(
+                "{} (0x{c:08x}) is for register {slot}, beyond the {k} registers",
+                what()
+            ));
+        }
+        let nibble = (nibbles[slot / 2] >> (4 * (slot & 1))) & 15;
+        if nibble != AUX_TOKEN {
+            return Err(format!(
+                "{} is for register {slot}, whose nibble is {nibble}, not 15",
+                what()
+            ));
+        }
+        if v < cur_min + AUX_TOKEN {
+            return Err(format!(
+                "{} gives register {slot} the value {v}, below cur_min {cur_min} + 15",
+                what()
+            ));
+        }
+        h.0[v as usize] += 1;
+        slots.push(slot);
+    }
+    slots.sort_unstable();
+    if let Some(w) = slots.windows(2).find(|w| w[0] == w[1]) {
+        return Err(format!("two exceptions for register {}", w[0]));
+    }
+    Ok(())
+}
+
+/// A compact, out-of-order HLL_8 image of `regs` (2^lg_k values, each at
+/// most 63) with every preamble field as [`check`] wants it: what a
+/// DataSketches HLL_8 union writes. For tests and fuzzing.
+pub fn hll8_image(lg_k: u8, regs: &[u8]) -> Vec<u8> {
+    assert_eq!(regs.len(), 1 << lg_k);
+    let mut h = Histogram([0; 64]);
+    for &v in regs {
+        h.0[v as usize] += 1;
+    }
+    let (q0, q1) = h.kxq();
+    let mut img = vec![10, 1, 7, lg_k, 0, COMPACT_FLAG | 0x10, 0, 2 | (2 << 2)];
+    img.extend_from_slice(&0f64.to_le_bytes());
+    img.extend_from_slice(&q0.to_le_bytes());
+    img.extend_from_slice(&q1.to_le_bytes());
+    img.extend_from_slice(&h.0[0].to_le_bytes());
+    img.extend_from_slice(&0u32.to_le_bytes());
+    img.extend_from_slice(regs);
+    img
+}
