@@ -1,9 +1,10 @@
 # otelcat — build, test, demo, benchmarks.
 #   make        build the release extension at dist/otelcat.so
-#   make test   every test: Rust units, SQL assertions (sqlite3 CLI), Python, Node
+#   make test   every test: lint, Rust units, fuzz crash replays, SQL assertions (sqlite3 CLI), Python, Node
 #   make torture  the crash, disk-full and concurrency tests, long (TORTURE_N, TORTURE_S)
 #   make demo   build a demo catalog (demo.db) and print its report
 #   make dist   the release: wheel, npm package and tarball with checksums in dist/
+#   make fuzz   run every fuzz target FUZZ_S seconds (Rust nightly, cargo-fuzz)
 SHELL := /bin/bash
 .DEFAULT_GOAL := all
 
@@ -21,7 +22,7 @@ EXT     := dist/otelcat.so
 GEN     := target/release/examples/otlp_gen
 SOURCES := $(shell find src vendor -name '*.rs') Cargo.toml Cargo.lock build.rs $(wildcard sql/*.sql)
 
-.PHONY: all lint bench-serve test test-rust test-sql test-python test-node torture bench bench-drain bench-queries bench-ingest bench-hostile clean venv receiver demo explore cookbook \
+.PHONY: all lint bench-serve test test-rust test-fuzz-replay test-sql test-python test-node torture fuzz bench bench-drain bench-queries bench-ingest bench-hostile clean venv receiver demo explore cookbook \
 	wheel npm packages dist version
 
 # The version: Cargo.toml's, the one place it is written (packages stamp it).
@@ -48,7 +49,7 @@ tests/node/node_modules/.ok: tests/node/package.json tests/node/package-lock.jso
 	cd tests/node && $(NPM) ci --no-audit --no-fund --loglevel=error
 	@touch $@
 
-test: lint test-rust test-sql test-python test-node
+test: lint test-rust test-fuzz-replay test-sql test-python test-node
 	@echo "all tests passed"
 
 # Formatting and lints: part of make test.
@@ -58,6 +59,18 @@ lint:
 
 test-rust:
 	$(CARGO) test --release --locked --lib --quiet
+
+# Every crash input fuzzing found (tests/fuzz-crashes/) and the seed corpora,
+# through the fuzz targets' checks, on stable Rust without libFuzzer (debug
+# build: overflow checks on).
+test-fuzz-replay:
+	$(CARGO) test --locked --quiet --manifest-path fuzz/Cargo.toml --no-default-features --target-dir target
+
+# Each fuzz target for FUZZ_S seconds (needs Rust nightly and cargo-fuzz);
+# crash inputs go to tests/fuzz-crashes/<target>/ (see README, "Fuzzing").
+FUZZ_S ?= 60
+fuzz:
+	tools/fuzz.sh $(FUZZ_S)
 
 test-sql: $(EXT)
 	tests/run_sql_tests.sh $(SQLITE) tests/sql/*.sql

@@ -170,39 +170,32 @@ fn check_list(img: &[u8], empty: bool, compact: bool) -> Result<(), String> {
             if empty { "set" } else { "clear" }
         ));
     }
-    let body = &img[8..];
-    let slots: Vec<u32> = if compact {
+    if compact {
         length(img.len(), 8 + 4 * n, || {
             format!("a compact LIST of {n} coupons")
         })?;
-        body.chunks_exact(4)
-            .map(|w| u32::from_le_bytes(w.try_into().expect("4")))
-            .collect()
-    } else {
+    } else if !(empty && img.len() == 8) {
         // Updatable: all 8 slots (an empty one may also stop at the preamble).
-        if !(empty && body.is_empty()) {
-            length(img.len(), 40, || "an updatable LIST".into())?;
-        }
-        body.chunks_exact(4)
+        length(img.len(), 40, || "an updatable LIST".into())?;
+    }
+    let slots = || {
+        img[8..]
+            .chunks_exact(4)
             .map(|w| u32::from_le_bytes(w.try_into().expect("4")))
-            .collect()
     };
-    let mut seen: Vec<u32> = Vec::with_capacity(8);
-    for (i, &c) in slots.iter().enumerate() {
+    let mut held = 0;
+    for (i, c) in slots().enumerate() {
         if c == 0 && !compact {
             continue;
         }
         coupon(c, || format!("LIST coupon {}", i + 1))?;
-        if seen.contains(&c) {
+        if slots().take(i).any(|x| x == c) {
             return Err(format!("LIST coupon {} (0x{c:08x}) appears twice", i + 1));
         }
-        seen.push(c);
+        held += 1;
     }
-    if seen.len() != n {
-        return Err(format!(
-            "the LIST says {n} coupons but holds {}",
-            seen.len()
-        ));
+    if held != n {
+        return Err(format!("the LIST says {n} coupons but holds {held}"));
     }
     Ok(())
 }
@@ -337,8 +330,9 @@ fn check_hll(img: &[u8], lg_k: u8, target: u8, empty: bool, compact: bool) -> Re
         ));
     };
     let rest = &img[40 + reg_bytes..];
-    let mut h = Histogram([0; 64]);
-    if target != 0 {
+    // How many registers are 0, and the KxQ sums.
+    let (zeros, q0, q1) = if target != 0 {
+        let mut h = Histogram([0; 64]);
         if cur_min != 0 {
             return Err(format!("{ty} cur_min is {cur_min}, not 0"));
         }
@@ -379,19 +373,20 @@ fn check_hll(img: &[u8], lg_k: u8, target: u8, empty: bool, compact: bool) -> Re
                 h.0[0]
             ));
         }
+        let (q0, q1) = h.kxq();
+        (h.0[0] as usize, q0, q1)
     } else {
-        check_hll4(img, lg_k, regs, rest, compact, &mut h)?;
-        if at_cur_min != h.0[cur_min as usize] as usize {
+        let (at_min, q0, q1) = check_hll4(img, lg_k, regs, rest, compact)?;
+        if at_cur_min != at_min {
             return Err(format!(
-                "the preamble says {at_cur_min} registers are at cur_min {cur_min}, the registers say {}",
-                h.0[cur_min as usize]
+                "the preamble says {at_cur_min} registers are at cur_min {cur_min}, the registers say {at_min}"
             ));
         }
-    }
-    if empty && h.0[0] as usize != k {
+        (if cur_min == 0 { at_min } else { 0 }, q0, q1)
+    };
+    if empty && zeros != k {
         return Err("the empty flag is set but some registers are not 0".into());
     }
-    let (q0, q1) = h.kxq();
     if kxq0 != q0 || kxq1 != q1 {
         return Err(format!(
             "the KxQ sums are {kxq0:e} and {kxq1:e}, the registers give {q0:e} and {q1:e}"
@@ -400,16 +395,44 @@ fn check_hll(img: &[u8], lg_k: u8, target: u8, empty: bool, compact: bool) -> Re
     Ok(())
 }
 
+/// Per byte of HLL_4 nibbles (two registers): bits 0–31 the sum of
+/// 2^(14 − n) over its nibbles n below 15, bits 32–47 how many nibbles are
+/// 0, bits 48–63 how many are 15 (exceptions).
+static NIBBLE_SUMS: [u64; 256] = {
+    let mut t = [0u64; 256];
+    let mut b = 0;
+    while b < 256 {
+        let mut v = 0u64;
+        let n = [b & 15, b >> 4];
+        let mut i = 0;
+        while i < 2 {
+            if n[i] < 15 {
+                v += 1u64 << (14 - n[i]);
+            }
+            if n[i] == 0 {
+                v += 1u64 << 32;
+            }
+            if n[i] == 15 {
+                v += 1u64 << 48;
+            }
+            i += 1;
+        }
+        t[b] = v;
+        b += 1;
+    }
+    t
+};
+
 /// An HLL_4 image's registers (nibbles of value − cur_min, 15 for "see the
-/// exceptions") and exceptions, counted into `h`.
+/// exceptions") and exceptions: the number of registers at cur_min and the
+/// KxQ sums, when they keep the rules.
 fn check_hll4(
     img: &[u8],
     lg_k: u8,
     nibbles: &[u8],
     rest: &[u8],
     compact: bool,
-    h: &mut Histogram,
-) -> Result<(), String> {
+) -> Result<(usize, f64, f64), String> {
     let k = 1usize << lg_k;
     let cur_min = img[6];
     let aux_count = u32_at(img, 36) as usize;
@@ -418,40 +441,66 @@ fn check_hll4(
             "HLL_4 cur_min is {cur_min}, above 63 (the largest register value)"
         ));
     }
-    // A byte histogram (two tables, so that an increment need not wait for
-    // the one before), then the nibbles' counts.
-    let mut bh = [[0u32; 256]; 2];
-    for pair in nibbles.chunks_exact(2) {
-        bh[0][pair[0] as usize] += 1;
-        bh[1][pair[1] as usize] += 1;
+    // One table look-up per byte, four running sums, in chunks small
+    // enough that no field of a sum overflows into the next.
+    let (mut sum, mut zeros, mut tokens) = (0u64, 0usize, 0usize);
+    for chunk in nibbles.chunks(4096) {
+        let mut acc = [0u64; 4];
+        let mut quads = chunk.chunks_exact(4);
+        for q in &mut quads {
+            for i in 0..4 {
+                acc[i] += NIBBLE_SUMS[q[i] as usize];
+            }
+        }
+        for &b in quads.remainder() {
+            acc[0] += NIBBLE_SUMS[b as usize];
+        }
+        let t = acc[0] + acc[1] + acc[2] + acc[3];
+        sum += t & 0xffff_ffff;
+        zeros += ((t >> 32) & 0xffff) as usize;
+        tokens += (t >> 48) as usize;
     }
-    let mut at = [0u32; 16];
-    for b in 0..256 {
-        let n = bh[0][b] + bh[1][b];
-        at[b & 15] += n;
-        at[b >> 4] += n;
-    }
-    if at[0] == 0 {
+    if zeros == 0 {
         return Err(format!(
             "no register is at cur_min {cur_min} (cur_min must be the smallest register)"
         ));
     }
-    let top = (0..AUX_TOKEN as usize)
-        .rev()
-        .find(|&n| at[n] > 0)
-        .unwrap_or(0);
-    if cur_min as usize + top > 63 {
-        let slot = (0..k)
-            .find(|&s| (nibbles[s / 2] >> (4 * (s & 1))) & 15 == top as u8)
-            .unwrap_or(0);
-        return Err(format!(
-            "HLL_4 register {slot} is cur_min {cur_min} + {top}, above 63 (the largest register value)"
-        ));
+    // The nibble registers' part of the sums: `sum` is Σ 2^(14 − n), so
+    // Σ 2^−(cur_min + n) = sum · 2^−(cur_min + 14) when all of them fall on
+    // one side of 32 and stay below 64; otherwise count them one by one.
+    let (mut q0, mut q1) = (0.0f64, 0.0f64);
+    let top = cur_min as usize + 14;
+    if top < 32 {
+        q0 = sum as f64 * inv_pow2(cur_min + 14);
+    } else if cur_min >= 32 && top <= 63 {
+        q1 = sum as f64 * inv_pow2(cur_min + 14);
+    } else {
+        let mut at = [0usize; 16];
+        for &b in nibbles {
+            at[(b & 15) as usize] += 1;
+            at[(b >> 4) as usize] += 1;
+        }
+        for (n, &count) in at.iter().enumerate().take(AUX_TOKEN as usize) {
+            let v = cur_min as usize + n;
+            if count == 0 {
+                continue;
+            }
+            if v > 63 {
+                let slot = (0..k)
+                    .find(|&s| (nibbles[s / 2] >> (4 * (s & 1))) & 15 == n as u8)
+                    .unwrap_or(0);
+                return Err(format!(
+                    "HLL_4 register {slot} is cur_min {cur_min} + {n}, above 63 (the largest register value)"
+                ));
+            }
+            let x = count as f64 * inv_pow2(v as u8);
+            if v < 32 {
+                q0 += x;
+            } else {
+                q1 += x;
+            }
+        }
     }
-    for (n, &count) in at.iter().enumerate().take(AUX_TOKEN as usize) {
-        h.0[cur_min as usize + n] += count;
-    }
-    let tokens = at[AUX_TOKEN as usize] as usize;
     if tokens != aux_count {
         return Err(format!(
             "the preamble says {aux_count} exceptions, {tokens} registers are marked 15 (exception)"
@@ -522,14 +571,18 @@ fn check_hll4(
                 what()
             ));
         }
-        h.0[v as usize] += 1;
+        if v < 32 {
+            q0 += inv_pow2(v);
+        } else {
+            q1 += inv_pow2(v);
+        }
         slots.push(slot);
     }
     slots.sort_unstable();
     if let Some(w) = slots.windows(2).find(|w| w[0] == w[1]) {
         return Err(format!("two exceptions for register {}", w[0]));
     }
-    Ok(())
+    Ok((zeros, q0, q1))
 }
 
 /// A compact, out-of-order HLL_8 image of `regs` (2^lg_k values, each at

@@ -1,0 +1,68 @@
+"""Writes the seed corpora fuzz/corpus/<target>/ from tests/fixtures (run
+from the repository root: python3 fuzz/make_corpus.py). Small on purpose:
+libFuzzer grows its own corpus in fuzz/corpus/ while it runs; commit only
+these seeds (make fuzz works on a copy, see the Makefile)."""
+import glob
+import hashlib
+import json
+import os
+import struct
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+FIX = os.path.join(ROOT, "tests", "fixtures")
+OUT = os.path.join(ROOT, "fuzz", "corpus")
+
+
+def read(path):
+    with open(path, "rb") as f:
+        return f.read()
+
+
+def put(target, data):
+    d = os.path.join(OUT, target)
+    os.makedirs(d, exist_ok=True)
+    with open(os.path.join(d, hashlib.sha1(data).hexdigest()[:16]), "wb") as f:
+        f.write(data)
+
+
+# hll: mode byte (bit 0: repair the derived fields), then the image.
+for path in sorted(glob.glob(os.path.join(FIX, "hll", "**", "*.hll"), recursive=True)
+                   + glob.glob(os.path.join(FIX, "hll", "hostile", "*.bin"))):
+    img = read(path)
+    if len(img) > 4200:
+        continue
+    put("hll", b"\x00" + img)
+    if img[:1] == b"\x0a":
+        put("hll", b"\x01" + img)
+
+# otlp_proto: signal byte (0 traces, 1 metrics, 2 logs), then protobuf.
+for name, sel in (("trace", 0), ("metrics", 1), ("logs", 2), ("events", 2)):
+    put("otlp_proto", bytes([sel]) + read(os.path.join(FIX, "otlp", f"{name}.pb")))
+    put("otlp_json", read(os.path.join(FIX, "otlp", f"{name}.json")))
+
+# drain: configuration byte, then lines.
+lines = [
+    "connection closed by alpha port 22", "connection closed by beta port 23",
+    "connection closed by gamma port 24", "user bob logged in", "user ann logged in",
+    "GET /users/17 200 12ms", "GET /users/18 404 3ms", "disk /dev/sda1 at 91%",
+    "disk /dev/sdb1 at 45%", "retrying request id=42 attempt=3", "retrying request id=43 attempt=1",
+]
+for sel in range(8):
+    put("drain", bytes([sel]) + "\n".join(lines[sel:] + lines[:sel]).encode())
+
+# samples: selector byte (max_n, NULL flags), lists separated by 0xFF.
+for sel, a, b in ((10, '["a","b"]', '["b","c"]'), (3, '[1,"1",{"k":[1, 2]}]', '[ "x" , null ]'),
+                  (10, '["\\u00e9","\\n"]', '[]'), (2, '{"a":1}', '["a"]'), (31, '[[[]]]', '["\\ud83d\\ude00"]')):
+    put("samples", bytes([sel]) + a.encode() + b"\xff" + b.encode())
+
+# otlp_ingest: mutations, then payloads (kind byte, u16 length, bytes).
+def payload(kind, data):
+    return bytes([kind]) + struct.pack("<H", len(data)) + data
+
+trace = read(os.path.join(FIX, "otlp", "trace.json"))
+logs_pb = read(os.path.join(FIX, "otlp", "logs.pb"))
+hostile = read(os.path.join(FIX, "hll", "hostile", "hll_reencode_min.bin"))
+put("otlp_ingest", b"\x00" + payload(0, trace) + payload(3, logs_pb))
+put("otlp_ingest", b"\x01" + bytes([0, len(hostile)]) + hostile + payload(0, trace))
+put("otlp_ingest", b"\x01" + bytes([8, 7]) + b'{"a":1}' + payload(8, trace))
+put("otlp_ingest", b"\x02" + bytes([22, 4]) + b"nope" + bytes([13, 8]) + b"\xff" * 8 + payload(3, logs_pb))

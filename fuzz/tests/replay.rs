@@ -1,0 +1,54 @@
+//! Replays every kept crash input (../tests/fuzz-crashes/<target>/) and
+//! every corpus file (corpus/<target>/) through the target bodies, on
+//! stable Rust and without libFuzzer: `make test` runs it
+//! (`cargo test --manifest-path fuzz/Cargo.toml --no-default-features`).
+
+use std::path::{Path, PathBuf};
+
+fn inputs(dir: &Path) -> Vec<PathBuf> {
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut v: Vec<PathBuf> = rd
+        .map(|e| e.expect("directory entry").path())
+        .filter(|p| p.is_file() && p.file_name().is_some_and(|n| n != "README.md"))
+        .collect();
+    v.sort();
+    v
+}
+
+fn replay(dir: &str) -> usize {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let (mut n, mut failed) = (0, Vec::new());
+    for &(name, body) in otelcat_fuzz::TARGETS {
+        for path in inputs(&root.join(dir).join(name)) {
+            let data = std::fs::read(&path).expect("input");
+            if std::panic::catch_unwind(|| body(&data)).is_err() {
+                failed.push(format!("{name}: {}", path.display()));
+            }
+            n += 1;
+        }
+    }
+    assert!(
+        failed.is_empty(),
+        "{} of {n} fail:\n{}",
+        failed.len(),
+        failed.join("\n")
+    );
+    n
+}
+
+/// Every crash input fuzzing ever found still passes its target's checks.
+#[test]
+fn crash_inputs() {
+    let n = replay("../tests/fuzz-crashes");
+    eprintln!("{n} crash inputs replayed");
+}
+
+/// The committed corpora pass too (they seed `make fuzz`).
+#[test]
+fn corpora() {
+    let n = replay("corpus");
+    assert!(n > 0, "no corpus");
+    eprintln!("{n} corpus inputs replayed");
+}
