@@ -1687,6 +1687,30 @@ mod tests {
         }
     }
 
+    /// Registers at the largest value (63) are accepted: the estimate is
+    /// finite (below k · 2^64) and `hll_count` saturates at i64::MAX, as
+    /// docs/functions.md says; merged and added to, still so.
+    #[test]
+    fn largest_registers_count_saturated() {
+        for lg_k in [4u8, 12] {
+            let img = check::hll8_image(lg_k, &vec![63; 1 << lg_k]);
+            property::property(&img);
+            let s = decode(&img).unwrap();
+            assert!(s.composite_estimate().is_finite());
+            assert!(s.composite_estimate() > 9.3e18);
+            assert_eq!(count(&s), i64::MAX);
+            let merged = union_of_two(&img, &own(5));
+            assert_eq!(count(&decode(&merged).unwrap()), i64::MAX);
+        }
+    }
+
+    fn union_of_two(a: &[u8], b: &[u8]) -> Vec<u8> {
+        let mut u = Union::default();
+        u.add(a, &decode(a).unwrap());
+        u.add(b, &decode(b).unwrap());
+        u.result().unwrap()
+    }
+
     /// The files fuzzing found (tests/fixtures/hll/hostile/README.md) are
     /// refused by every reader; the crate's decoder alone took them all.
     #[test]

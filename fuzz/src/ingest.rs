@@ -139,6 +139,9 @@ fn run(db: &Connection, what: &str, sql: &str, params: impl rusqlite::Params) ->
         Ok(_) => true,
         Err(e) => {
             assert_clear(what, &e);
+            if std::env::var_os("OTELCAT_FUZZ_VERBOSE").is_some() {
+                eprintln!("{what}: {e}");
+            }
             false
         }
     }
