@@ -9,7 +9,9 @@
 # what earlier runs here found (target/fuzz-work/<target>, not committed).
 # A crash input is copied to tests/fuzz-crashes/<target>/, where `make test`
 # replays it on stable Rust (fuzz/tests/replay.rs); shrink it first with
-#   cargo +nightly fuzz tmin -a <target> tests/fuzz-crashes/<target>/<file>
+#   ASAN_OPTIONS=detect_leaks=0 cargo +nightly fuzz tmin -a <target> tests/fuzz-crashes/<target>/<file>
+# describe it in tests/fuzz-crashes/README.md, and list it in
+# tests/fuzz-crashes/OPEN until what it found is fixed.
 # Prints the executions per target; exits 1 if any target crashed.
 set -uo pipefail
 cd "$(dirname "$0")/.."

@@ -12,8 +12,8 @@
 //!   statement wants);
 //! - then payloads until the input ends: a kind byte (bits 0–1: OTLP/JSON,
 //!   or protobuf traces, metrics, logs; bit 2: say the signal in the
-//!   `signal` column; bit 3: inside BEGIN … COMMIT), a little-endian u16
-//!   length and that many bytes.
+//!   `signal` column; bit 3: inside BEGIN … COMMIT; bit 4: gzip-compressed
+//!   before it goes in), a little-endian u16 length and that many bytes.
 //!
 //! Property: the process never aborts or hangs (libFuzzer reports both);
 //! every statement succeeds or fails with a clear error (not empty, not a
@@ -203,14 +203,20 @@ pub fn otlp_ingest(data: &[u8]) {
     }
     while let Some(kind) = input.byte() {
         let len = u16::from_le_bytes([input.byte().unwrap_or(0), input.byte().unwrap_or(0)]);
-        let payload = input.bytes(len as usize);
+        let mut payload = input.bytes(len as usize).to_vec();
+        if kind & 16 != 0 {
+            use std::io::Write;
+            let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+            gz.write_all(&payload).expect("gzip in memory");
+            payload = gz.finish().expect("gzip in memory");
+        }
         let signal = ["json", "traces", "metrics", "logs"][kind as usize & 3];
         let say = kind & 4 != 0 || signal != "json";
         let txn = kind & 8 != 0;
         if txn {
             db.execute_batch("BEGIN").expect("BEGIN");
         }
-        let ok = ingest(&db, payload, say.then_some(signal));
+        let ok = ingest(&db, &payload, say.then_some(signal));
         if txn {
             if ok {
                 run(&db, "COMMIT", "COMMIT", []);
