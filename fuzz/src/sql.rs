@@ -20,7 +20,7 @@ pub fn connect() -> Connection {
         ) -> std::ffi::c_int;
         let rc = unsafe {
             rusqlite::ffi::sqlite3_auto_extension(Some(std::mem::transmute::<*const (), Init>(
-                otelcat::sqlite3_otelcat_init as *const (),
+                otelcat::ffi::sqlite3_otelcat_init as *const (),
             )))
         };
         assert_eq!(rc, rusqlite::ffi::SQLITE_OK, "sqlite3_auto_extension");
