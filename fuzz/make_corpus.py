@@ -1,7 +1,7 @@
-"""Writes the seed corpora fuzz/corpus/<target>/ from tests/fixtures (run
-from the repository root: python3 fuzz/make_corpus.py). Small on purpose:
-libFuzzer grows its own corpus in fuzz/corpus/ while it runs; commit only
-these seeds (make fuzz works on a copy, see the Makefile)."""
+"""Writes the seed corpora fuzz/corpus/<target>/ from tests/fixtures
+(python3 fuzz/make_corpus.py). Small on purpose: what libFuzzer finds
+while it runs goes to target/fuzz-work/<target>/ (tools/fuzz.sh), not
+here; commit only these seeds. make test replays them (fuzz/tests/replay.rs)."""
 import glob
 import hashlib
 import json
@@ -47,8 +47,18 @@ lines = [
     "GET /users/17 200 12ms", "GET /users/18 404 3ms", "disk /dev/sda1 at 91%",
     "disk /dev/sdb1 at 45%", "retrying request id=42 attempt=3", "retrying request id=43 attempt=1",
 ]
-for sel in range(8):
+for sel in range(10):
     put("drain", bytes([sel]) + "\n".join(lines[sel:] + lines[:sel]).encode())
+# Seeded templates (a "#seed " line of the first half) and lines the masks take.
+masked = [
+    "#seed job <*> finished in <*> ms", "#seed disk <*> at <*>", "job nightly finished in 5200 ms",
+    "restarted k17 on 10.0.3.7", "restarted k18 on 10.0.3.9", "job hourly finished in 12 ms",
+    "req 3f2c1a9e-7b1d-4c2e-9a3b-1c2d3e4f5a6b from 2001:db8::1 GET https://example.org/a?b=1",
+    "req 9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d from 2001:db8::2 GET https://example.org/c?d=2",
+    "disk /dev/sda1 at 91%", "restarted k19 on 10.0.3.7",
+]
+for sel in (0, 8, 9):
+    put("drain", bytes([sel]) + "\n".join(masked).encode())
 
 # samples: selector byte (max_n, NULL flags), lists separated by 0xFF.
 for sel, a, b in ((10, '["a","b"]', '["b","c"]'), (3, '[1,"1",{"k":[1, 2]}]', '[ "x" , null ]'),
@@ -67,3 +77,6 @@ put("otlp_ingest", b"\x00" + payload(16 | 8, trace) + payload(16 | 3, logs_pb))
 put("otlp_ingest", b"\x01" + bytes([0, len(hostile)]) + hostile + payload(0, trace))
 put("otlp_ingest", b"\x01" + bytes([8, 7]) + b'{"a":1}' + payload(8, trace))
 put("otlp_ingest", b"\x02" + bytes([22, 4]) + b"nope" + bytes([13, 8]) + b"\xff" * 8 + payload(3, logs_pb))
+# Ops from 128 (MORE in src/ingest.rs): clusters made seeded templates of size 0,
+# a last id for every partition.
+put("otlp_ingest", b"\x02" + bytes([128 + 3, 1, 0]) + bytes([128 + 7, 2, 0x10, 0x27]) + payload(3, logs_pb))
