@@ -6,10 +6,12 @@
 //! (tests/fixtures/otlp), so that every table has rows. Input:
 //!
 //! - byte 0: the number of mutations (0–3, bits 0–1);
-//! - per mutation: an operation byte (one of [`MUTATIONS`]), a length byte
-//!   L and L bytes of parameter (bound as a BLOB, as UTF-8 text read
-//!   lossily, or as the little-endian integer of its first 8 bytes, as the
-//!   statement wants);
+//! - per mutation: an operation byte (below 128 one of [`MUTATIONS`], from
+//!   128 one of [`MORE`], each list taken modulo its length, so that kept
+//!   inputs keep their meaning when [`MORE`] grows), a length byte L and L
+//!   bytes of parameter (bound as a BLOB, as UTF-8 text read lossily, or as
+//!   the little-endian integer of its first 8 bytes, as the statement
+//!   wants);
 //! - then payloads until the input ends: a kind byte (bits 0–1: OTLP/JSON,
 //!   or protobuf traces, metrics, logs; bit 2: say the signal in the
 //!   `signal` column; bit 3: inside BEGIN … COMMIT; bit 4: gzip-compressed
@@ -106,6 +108,49 @@ const MUTATIONS: &[(&str, P)] = &[
     ),
 ];
 
+/// Damage added later (ops 128–255): Drain rows one column at a time (in
+/// range but contradicting each other), seeded templates, the ids of
+/// reset partitions, clusters that log templates and span patterns point
+/// to but that are gone.
+const MORE: &[(&str, P)] = &[
+    ("UPDATE otelcat_drain_clusters SET size = ?1", P::Int),
+    ("UPDATE otelcat_drain_clusters SET last_used = ?1", P::Int),
+    (
+        "UPDATE otelcat_drain_clusters SET cluster_id = cluster_id + ?1",
+        P::Int,
+    ),
+    (
+        "UPDATE otelcat_drain_clusters SET tokens = '{\"seed\":' || tokens || '}', size = ?1",
+        P::Int,
+    ),
+    (
+        "UPDATE otelcat_drain_clusters SET tokens = ?1 WHERE cluster_id = 1",
+        P::Text,
+    ),
+    (
+        "UPDATE otelcat_drain_clusters SET path = tokens, tokens = ?1",
+        P::Text,
+    ),
+    (
+        "DELETE FROM otelcat_drain_clusters WHERE cluster_id % 2 = ?1",
+        P::Int,
+    ),
+    (
+        "INSERT OR REPLACE INTO otelcat_drain_ids(partition, last_id) \
+         SELECT partition, ?1 FROM otelcat_drain_partitions",
+        P::Int,
+    ),
+    (
+        "UPDATE otelcat_drain_partitions SET config = json_set(config, '$.masks', json(?1))",
+        P::Text,
+    ),
+    ("UPDATE otelcat_drain_partitions SET layout = 1", P::Int),
+    ("UPDATE log_body_templates SET template = ?1", P::Text),
+    ("UPDATE span_name_patterns SET cluster_id = ?1", P::Int),
+    ("UPDATE metric_keys SET key_count = ?1", P::Int),
+    ("UPDATE log_keys SET hll_sketch = ?1", P::Text),
+];
+
 struct Input<'a>(&'a [u8]);
 
 impl<'a> Input<'a> {
@@ -196,7 +241,10 @@ pub fn otlp_ingest(data: &[u8]) {
         let (Some(op), Some(len)) = (input.byte(), input.byte()) else {
             break;
         };
-        let (sql, p) = MUTATIONS[op as usize % MUTATIONS.len()];
+        let (sql, p) = match op {
+            0..128 => MUTATIONS[op as usize % MUTATIONS.len()],
+            _ => MORE[(op - 128) as usize % MORE.len()],
+        };
         let value = param(p, input.bytes(len as usize));
         let params: &[&dyn rusqlite::ToSql] = if sql.contains("?1") { &[&value] } else { &[] };
         damaged |= run(&db, sql, sql, params);
