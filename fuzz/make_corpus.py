@@ -40,7 +40,7 @@ for name, sel in (("trace", 0), ("metrics", 1), ("logs", 2), ("events", 2)):
     put("otlp_proto", bytes([sel]) + read(os.path.join(FIX, "otlp", f"{name}.pb")))
     put("otlp_json", read(os.path.join(FIX, "otlp", f"{name}.json")))
 
-# drain: configuration byte, then lines.
+# drain: configuration byte (bit 7: the SQL half too), then lines.
 lines = [
     "connection closed by alpha port 22", "connection closed by beta port 23",
     "connection closed by gamma port 24", "user bob logged in", "user ann logged in",
@@ -49,6 +49,7 @@ lines = [
 ]
 for sel in range(10):
     put("drain", bytes([sel]) + "\n".join(lines[sel:] + lines[:sel]).encode())
+    put("drain", bytes([sel | 0x80]) + "\n".join(lines[sel:] + lines[:sel]).encode())
 # Seeded templates (a "#seed " line of the first half) and lines the masks take.
 masked = [
     "#seed job <*> finished in <*> ms", "#seed disk <*> at <*>", "job nightly finished in 5200 ms",
@@ -57,7 +58,7 @@ masked = [
     "req 9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d from 2001:db8::2 GET https://example.org/c?d=2",
     "disk /dev/sda1 at 91%", "restarted k19 on 10.0.3.7",
 ]
-for sel in (0, 8, 9):
+for sel in (0, 8, 9, 0x80, 0x88, 0x89):
     put("drain", bytes([sel]) + "\n".join(masked).encode())
 
 # samples: selector byte (max_n, NULL flags), lists separated by 0xFF.

@@ -1,13 +1,14 @@
 //! Target `drain`: a Drain model rebuilt from its stored rows behaves as
 //! the model that wrote them (docs/FORMAT.md, section 4).
 //!
-//! Input: one byte choosing a configuration (small limits make evictions
-//! and merges common; some with masks off or a mask of their own), then
+//! Input: one byte (bits 0–6 choose a configuration: small limits make
+//! evictions and merges common, some have masks off or a mask of their
+//! own; bit 7 adds the SQL half below, which costs more), then
 //! lines separated by `\n` (invalid UTF-8 read lossily). A line of the
 //! first half that starts with `#seed ` seeds the rest as a user template
 //! (`drain_seed`) instead of being trained.
 //!
-//! Twice, with the same property: every line (trained or not) matches the
+//! Twice (the SQL half when bit 7 is set), with the same property: every line (trained or not) matches the
 //! same cluster with the same template and parameters in the model that
 //! trained the first half and in the model rebuilt from its records, and
 //! training the second half on both gives the same results, line by line,
@@ -58,12 +59,14 @@ pub fn drain(data: &[u8]) {
     let Some((&sel, rest)) = data.split_first() else {
         return;
     };
-    let cfg_json = CONFIGS[sel as usize % CONFIGS.len()];
+    let cfg_json = CONFIGS[(sel & 0x7f) as usize % CONFIGS.len()];
     let text = String::from_utf8_lossy(rest);
     let lines: Vec<&str> = text.split('\n').collect();
     let (first, second) = lines.split_at(lines.len() / 2);
     engine(cfg_json, &lines, first, second);
-    in_sql(cfg_json, &lines, first, second);
+    if sel & 0x80 != 0 {
+        in_sql(cfg_json, &lines, first, second);
+    }
 }
 
 fn engine(cfg_json: &str, lines: &[&str], first: &[&str], second: &[&str]) {
