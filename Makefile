@@ -52,10 +52,13 @@ tests/node/node_modules/.ok: tests/node/package.json tests/node/package-lock.jso
 test: lint test-rust test-fuzz-replay test-sql test-python test-node
 	@echo "all tests passed"
 
-# Formatting and lints: part of make test.
+# Formatting and lints: part of make test. The fuzz crate (its own workspace)
+# too, without libFuzzer, as test-fuzz-replay builds it.
 lint:
 	$(CARGO) fmt --check
 	$(CARGO) clippy --all-targets --locked --quiet -- -D warnings
+	$(CARGO) fmt --check --manifest-path fuzz/Cargo.toml
+	$(CARGO) clippy --manifest-path fuzz/Cargo.toml --all-targets --no-default-features --locked --quiet --target-dir target -- -D warnings
 
 test-rust:
 	$(CARGO) test --release --locked --lib --quiet
