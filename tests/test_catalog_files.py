@@ -2,7 +2,6 @@
 snapshots with VACUUM INTO."""
 import os
 import shutil
-import sqlite3
 import subprocess
 import sqlite3
 import tempfile
