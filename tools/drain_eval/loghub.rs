@@ -1,13 +1,16 @@
 //! Loghub-2k accuracy harness for the Drain engine.
 //!
-//! usage: loghub [DATA_DIR] [--config JSON] [--out DIR] [--only System]
+//! usage: loghub [DATA_DIR] [--corrected DIR] [--config JSON] [--out DIR] [--only System] [--diff]
 //!
 //! For each `<System>/<System>_2k.log_structured.csv` under DATA_DIR
 //! (default /work/shared/data/loghub-2k): one model with the given (default)
 //! configuration, train on every Content in order, then `match_line` each
 //! line and take its cluster's template. Prints GA / PA / FGA as
-//! /work/shared/tools/loghub_eval.py computes them, and with --out writes
-//! one predictions file per system (`<System>.txt`) for that script.
+//! /work/shared/tools/loghub_eval.py computes them, and GA\* / PA\* against
+//! the corrected truth `<System>/<System>_2k.log_structured_corrected.csv`
+//! under the --corrected directory (default: DATA_DIR with `-corrected`
+//! appended) where there is one. With --out it writes one predictions file
+//! per system (`<System>.txt`) for that script.
 use otelcat::drain::engine::{Drain, DrainConfig};
 use std::collections::{HashMap, HashSet};
 
@@ -95,8 +98,10 @@ fn main() {
     let mut out: Option<String> = None;
     let mut only: Option<String> = None;
     let mut diff = false;
+    let mut corrected: Option<String> = None;
     while let Some(a) = args.next() {
         match a.as_str() {
+            "--corrected" => corrected = args.next(),
             "--config" => cfg = DrainConfig::from_json(&args.next().unwrap()).unwrap(),
             "--out" => out = args.next(),
             "--only" => only = args.next(),
@@ -111,7 +116,9 @@ fn main() {
         .map(|e| e.file_name().to_string_lossy().into_owned())
         .collect();
     systems.sort();
+    let corrected = corrected.unwrap_or_else(|| format!("{}-corrected", dir.trim_end_matches('/')));
     let (mut sga, mut spa, mut sfga, mut k) = (0.0, 0.0, 0.0, 0);
+    let (mut cga, mut cpa, mut ck) = (0.0, 0.0, 0);
     for sys in &systems {
         if only.as_ref().is_some_and(|o| o != sys) {
             continue;
@@ -159,8 +166,21 @@ fn main() {
             })
             .collect();
         let (ga, pa, fga, ng, np) = score(&truth, &pred);
+        let star = match read_truth(&format!(
+            "{corrected}/{sys}/{sys}_2k.log_structured_corrected.csv"
+        )) {
+            Some((l2, t2)) if l2.len() == lines.len() => {
+                let (g, p, ..) = score(&t2, &pred);
+                cga += g;
+                cpa += p;
+                ck += 1;
+                format!(" GA*={g:.3} PA*={p:.3}")
+            }
+            Some(_) => " (corrected truth has another line count)".to_string(),
+            None => String::new(),
+        };
         println!(
-            "{sys:<10} GA={ga:.3} PA={pa:.3} FGA={fga:.3} groups_truth={ng} groups_pred={np} \
+            "{sys:<10} GA={ga:.3} PA={pa:.3} FGA={fga:.3}{star} groups_truth={ng} groups_pred={np} \
              match_differs={moved}"
         );
         if diff {
@@ -183,6 +203,30 @@ fn main() {
         spa / k,
         sfga / k
     );
+    if ck > 0 {
+        let ck = ck as f64;
+        println!(
+            "{:<10} GA*={:.3} PA*={:.3} ({ck} systems)",
+            "AVERAGE*",
+            cga / ck,
+            cpa / ck
+        );
+    }
+}
+
+/// Contents and templates of a structured CSV, if it can be read.
+fn read_truth(path: &str) -> Option<(Vec<String>, Vec<String>)> {
+    let mut rdr = csv::Reader::from_path(path).ok()?;
+    let hdr = rdr.headers().ok()?.clone();
+    let ci = hdr.iter().position(|h| h == "Content")?;
+    let ti = hdr.iter().position(|h| h == "EventTemplate")?;
+    let (mut lines, mut truth) = (Vec::new(), Vec::new());
+    for r in rdr.records() {
+        let r = r.ok()?;
+        lines.push(r[ci].to_string());
+        truth.push(r[ti].to_string());
+    }
+    Some((lines, truth))
 }
 
 /// Prints, for every truth group not predicted exactly, how it was split or
