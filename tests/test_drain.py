@@ -236,6 +236,49 @@ class TestDrainPersistence(Tmp):
         self.assertEqual(db.execute("SELECT drain_template('connection closed by omega port q', 'net')").fetchone()[0],
                          "connection closed by <*> port <*>")
 
+    def test_layout_1_is_rewritten_as_layout_2_when_next_written(self):
+        shutil.copy(os.path.join(FIXTURES, "drain", "drain_v1.db"), self.path)
+        rows = "SELECT partition, cluster_id, tokens, path, example FROM otelcat_drain_clusters ORDER BY 1, 2"
+        db = connect(self.path)
+        before = db.execute(rows).fetchall()
+
+        def partitions():
+            other = connect(self.path)
+            return {p: (layout, json.loads(config))
+                    for p, config, layout in other.execute("SELECT partition, config, layout FROM otelcat_drain_partitions")}
+
+        old = partitions()
+        self.assertEqual({p: v[0] for p, v in old.items()}, {"app": 1, "net": 1})
+        self.assertNotIn("masks", old["net"][1])
+        # reading writes nothing
+        db.execute("SELECT drain_match('connection closed by alpha port x', 'net')").fetchone()
+        self.assertEqual(partitions(), old)
+        # a write that rolls back leaves layout 1
+        db.execute("BEGIN")
+        db.execute("SELECT drain_template('connection closed by omega port q', 'net')").fetchone()
+        db.execute("ROLLBACK")
+        self.assertEqual(partitions(), old)
+        # the next write of 'net' rewrites its row: layout 2, the masks it is read with pinned
+        db.execute("SELECT drain_template('connection closed by omega port q', 'net')").fetchone()
+        now = partitions()
+        self.assertEqual(now["app"], old["app"])
+        layout, config = now["net"]
+        self.assertEqual(layout, 2)
+        defaults = json.loads(db.execute("SELECT drain_configure('{}')").fetchone()[0])["masks"]
+        self.assertEqual(config["masks"], defaults)
+        self.assertIn("IP", [m["name"] for m in defaults])
+        self.assertEqual({k: v for k, v in config.items() if k in old["net"][1]}, old["net"][1])
+        # the clusters keep their rows (a layout-1 row reads as layout 2), templates and matches
+        self.assertEqual([r for r in db.execute(rows) if r[0] == "app"], [r for r in before if r[0] == "app"])
+        self.assertEqual(db.execute("SELECT tokens FROM otelcat_drain_clusters WHERE partition = 'net' ORDER BY cluster_id").fetchall(),
+                         [r[2:3] for r in before if r[0] == "net"])
+        with open(os.path.join(FIXTURES, "drain", "expected.json")) as f:
+            expected = json.load(f)
+        fresh = connect(self.path)
+        for part, cases in expected["match"].items():
+            for line, template in cases:
+                self.assertEqual(fresh.execute("SELECT drain_match(?, ?)", (line, part)).fetchone()[0], template, line)
+
 
 def tpl(db, lines, part="r"):
     """Trains the lines, then returns each line's final template."""

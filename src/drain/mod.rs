@@ -444,7 +444,7 @@ fn drain_configure_inner(ctx: Ctx, args: &[Arg], reg: &Shared) -> Result<()> {
     let mut st = Stmt::prepare(
         db,
         "INSERT INTO main.otelcat_drain_partitions(partition, config, layout) VALUES (?1, ?2, ?3)
-         ON CONFLICT(partition) DO UPDATE SET config = excluded.config",
+         ON CONFLICT(partition) DO UPDATE SET config = excluded.config, layout = excluded.layout",
     )?;
     st.bind_text(1, partition)?;
     st.bind_text(2, &json)?;
@@ -458,6 +458,7 @@ fn drain_configure_inner(ctx: Ctx, args: &[Arg], reg: &Shared) -> Result<()> {
     }
     part.config_json = json.clone();
     part.stored = true;
+    part.layout = store::LAYOUT;
     ctx.text(&json)
 }
 

@@ -22,7 +22,9 @@ use crate::ffi::{Db, Error, Result, Stmt, bail, exec};
 
 pub const SCHEMA: &str = include_str!("../../sql/drain.sql");
 /// Layout version of stored clusters (docs/FORMAT.md section 4): 2 since
-/// masks and token patterns. Layout 1 (v0.1.0) is read as layout 2.
+/// masks and token patterns. Layout 1 (v0.1.0) is read as layout 2, and
+/// rewritten as layout 2 (its partition row) when the partition is next
+/// written.
 pub const LAYOUT: i64 = 2;
 /// Layouts this version reads.
 const READS_LAYOUTS: [i64; 2] = [1, 2];
@@ -33,6 +35,10 @@ pub const INGEST_PREFIX: &str = "otlp.";
 const PUT_PARTITION: &str =
     "INSERT INTO main.otelcat_drain_partitions(partition, config, layout) VALUES (?1, ?2, ?3)
      ON CONFLICT(partition) DO NOTHING";
+/// Rewrites a partition row of an older layout: the complete configuration
+/// (the masks it is read with pinned) and this layout.
+const UPGRADE_PARTITION: &str =
+    "UPDATE main.otelcat_drain_partitions SET config = ?2, layout = ?3 WHERE partition = ?1";
 const PUT_CLUSTER: &str = "INSERT INTO main.otelcat_drain_clusters(partition, cluster_id, template, tokens, path, size, last_used, example)
      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
      ON CONFLICT(partition, cluster_id) DO UPDATE SET template = excluded.template,
@@ -60,6 +66,9 @@ pub struct Part {
     last_dirty: u64,
     /// Whether the partition row exists in the database.
     pub stored: bool,
+    /// The layout of the partition row ([`LAYOUT`] unless it was read
+    /// from an older one, which the next flush rewrites).
+    pub layout: i64,
 }
 
 impl Part {
@@ -72,6 +81,7 @@ impl Part {
             deleted: HashSet::new(),
             last_dirty: u64::MAX,
             stored,
+            layout: LAYOUT,
         }
     }
 
@@ -118,6 +128,8 @@ pub struct Unsaved {
     deleted: HashSet<u64>,
     /// Whether the partition row existed before the write.
     stored_before: bool,
+    /// The layout the partition row had before the write upgraded it.
+    layout_before: Option<i64>,
 }
 
 impl Unsaved {
@@ -126,6 +138,7 @@ impl Unsaved {
         self.resized.extend(o.resized);
         self.deleted.extend(o.deleted);
         self.stored_before &= o.stored_before;
+        self.layout_before = self.layout_before.or(o.layout_before);
     }
 }
 
@@ -396,6 +409,7 @@ impl Registry {
             return Ok(());
         }
         let mut put_part = Stmt::prepare(db, PUT_PARTITION)?;
+        let mut upgrade: Option<Stmt> = None;
         let mut put = Stmt::prepare(db, PUT_CLUSTER)?;
         let mut del = Stmt::prepare(db, DELETE_CLUSTER)?;
         let mut resize = Stmt::prepare(db, RESIZE_CLUSTER)?;
@@ -406,6 +420,21 @@ impl Registry {
                 put_part.bind_text(2, &part.config_json)?;
                 put_part.bind_i64(3, LAYOUT)?;
                 put_part.run()?;
+            }
+            let mut layout_before = None;
+            if part.stored && part.layout != LAYOUT {
+                let st = match &mut upgrade {
+                    Some(st) => st,
+                    None => upgrade.insert(Stmt::prepare(db, UPGRADE_PARTITION)?),
+                };
+                let json = part.drain.config().to_json();
+                st.bind_text(1, &name)?;
+                st.bind_text(2, &json)?;
+                st.bind_i64(3, LAYOUT)?;
+                st.run()?;
+                layout_before = Some(part.layout);
+                part.layout = LAYOUT;
+                part.config_json = json;
             }
             for id in &part.deleted {
                 del.bind_text(1, &name)?;
@@ -441,6 +470,7 @@ impl Registry {
                 resized: std::mem::take(&mut part.resized),
                 deleted: std::mem::take(&mut part.deleted),
                 stored_before: part.stored,
+                layout_before,
             };
             part.stored = true;
             part.last_dirty = u64::MAX;
@@ -481,6 +511,9 @@ impl Registry {
             }
             if !u.stored_before {
                 part.stored = false;
+            }
+            if let Some(l) = u.layout_before {
+                part.layout = l;
             }
             part.last_dirty = u64::MAX;
         }
@@ -684,6 +717,7 @@ impl Registry {
             resized: p.resized.clone(),
             deleted: p.deleted.clone(),
             stored: p.stored,
+            layout: p.layout,
         })
     }
 
@@ -706,6 +740,7 @@ impl Registry {
                 deleted: s.deleted,
                 last_dirty: u64::MAX,
                 stored: s.stored,
+                layout: s.layout,
             },
         );
         Ok(())
@@ -722,6 +757,7 @@ pub struct Snapshot {
     resized: HashSet<u64>,
     deleted: HashSet<u64>,
     stored: bool,
+    layout: i64,
 }
 
 /// The high-water mark `otelcat_drain_ids` holds for a partition: `None`
@@ -795,7 +831,7 @@ fn load(db: Db, name: &str, fresh: Option<&DrainConfig>) -> Result<Part> {
     )
     .map_err(sql_err)?;
     st.bind_text(1, name)?;
-    let (cfg, config_json, stored) = if st.step().map_err(sql_err)? {
+    let (cfg, config_json, stored, layout) = if st.step().map_err(sql_err)? {
         let (layout, layout_kind) = (st.column_i64(3), st.column_text(4));
         if layout_kind != "integer" || !READS_LAYOUTS.contains(&layout) {
             let shown = if layout_kind == "integer" {
@@ -827,11 +863,11 @@ fn load(db: Db, name: &str, fresh: Option<&DrainConfig>) -> Result<Part> {
                 "drain partition '{name}': its stored configuration cannot be used: {e}; {fix}"
             ))
         })?;
-        (cfg, json, true)
+        (cfg, json, true, layout)
     } else {
         let cfg = fresh_config()?;
         let json = cfg.to_json();
-        (cfg, json, false)
+        (cfg, json, false, LAYOUT)
     };
     drop(st);
     // Tables of another shape (no primary key, a missing column) would take
@@ -945,5 +981,7 @@ fn load(db: Db, name: &str, fresh: Option<&DrainConfig>) -> Result<Part> {
         ))
     })?;
     drain.continue_after(last_id);
-    Ok(Part::new(drain, config_json, stored))
+    let mut part = Part::new(drain, config_json, stored);
+    part.layout = layout;
+    Ok(part)
 }
