@@ -297,6 +297,41 @@ class TestTemplateRules(unittest.TestCase):
         self.assertEqual(tpl(db, ["mounted disk7 ok", "mounted disk12 ok", "mounted disk31 ok"], "d")[0],
                          "mounted disk<*> ok")
 
+    def test_ipv4_and_ipv6_lines_stay_apart_over_many_lines(self):
+        # the class: a token holding a digit (IPV4) must not become a
+        # parameter by itself; interleaved with changing values, in one model
+        db = connect()
+        lines = []
+        for i in range(40):
+            lines.append(f"Binding to IPV4 address 10.0.{i}.7 port {8000 + i} for worker-{i}")
+            lines.append(f"Binding to IPV6 address fe80::{i + 1:x}:1 port {9000 + i} for worker-{i}")
+        got = tpl(db, lines, "ip")
+        self.assertEqual(sorted(set(got)), ["Binding to IPV4 address <IP> port <*> for worker-<*>",
+                                            "Binding to IPV6 address <IP> port <*> for worker-<*>"])
+        self.assertEqual(got[0::2], [got[0]] * 40)
+        self.assertEqual(db.execute("SELECT count(*) FROM drain_clusters('ip')").fetchone()[0], 2)
+
+    def test_vm_lifecycle_states_stay_four_templates_over_many_lines(self):
+        # OpenStack compute lines: many instances, states in any order,
+        # among other lines of the same shape
+        import random
+        rnd = random.Random(7)
+        db = connect()
+        lines = []
+        for i in range(200):
+            u = f"{rnd.getrandbits(32):08x}-{rnd.getrandbits(16):04x}-4{rnd.getrandbits(12):03x}-a{rnd.getrandbits(12):03x}-{rnd.getrandbits(48):012x}"
+            s = rnd.choice(["Paused", "Resumed", "Started", "Stopped"])
+            lines.append(f"[instance: {u}] VM {s} (Lifecycle Event)")
+            if i % 5 == 0:
+                lines.append(f"[instance: {u}] Took {rnd.randint(1, 40)}.{rnd.randint(10, 99)} seconds to build instance.")
+        got = tpl(db, lines, "vm")
+        vm = sorted({t for t, l in zip(got, lines) if " VM " in l})
+        self.assertEqual(vm, [f"[instance: <UUID>] VM {s} (Lifecycle Event)"
+                              for s in ("Paused", "Resumed", "Started", "Stopped")])
+        for t, l in zip(got, lines):
+            if " VM " in l:
+                self.assertIn(l.split(" VM ")[1].split()[0], t)
+
     def test_documented_promise_vm_states_stay_apart(self):
         db = connect()
         vm = [f"[instance: {u}] VM {s} (Lifecycle Event)"
