@@ -264,8 +264,11 @@ fn drain_template_inner(ctx: Ctx, args: &[Arg], reg: &Shared) -> Result<()> {
         return Ok(());
     };
     let mut r = borrow("drain_template", reg)?;
-    r.part(db, partition)?;
-    r.changing(partition);
+    if r.joined.is_some() {
+        // (a no-op outside a joined transaction: skips a lookup per line)
+        r.part(db, partition)?;
+        r.changing(partition);
+    }
     let part = r.part(db, partition)?;
     let t = part.drain.train(&body);
     part.note(&t);

@@ -115,6 +115,33 @@ impl Tokenized {
             kind,
         });
     }
+    /// Appends the token whose normalized text is `norm[start..]`, with
+    /// the parameters and literal digits it holds.
+    #[inline]
+    fn finish_tok(&mut self, start: usize, params: u32, digits: bool) {
+        let text = &self.norm[start..];
+        let hash = hash_bytes(text);
+        let kind = if params == 0 && !digits {
+            TokKind::Const
+        } else if text.len() == 1 && params == 1 {
+            TokKind::Param
+        } else {
+            TokKind::Mixed
+        };
+        let shape = if digits {
+            shape_of(text, &mut self.shape_buf);
+            hash_bytes(&self.shape_buf)
+        } else {
+            hash
+        };
+        self.toks.push(Tok {
+            hash,
+            shape,
+            start: start as u32,
+            end: self.norm.len() as u32,
+            kind,
+        });
+    }
     /// Normalized bytes of token `i`.
     pub fn bytes(&self, i: usize) -> &[u8] {
         let t = &self.toks[i];
@@ -127,6 +154,8 @@ const C_SEP: u8 = 1;
 const C_PUNCT: u8 = 2;
 const C_DIGIT: u8 = 4;
 const C_ALPHA: u8 = 8;
+/// `A`-`Z` (also [`C_ALPHA`]): where a date word or unit may start.
+const C_UPPER: u8 = 16;
 
 /// Punctuation that splits a token into segments (see the module docs).
 pub(crate) const SEGMENT_PUNCT: &[u8] = b"=:,;()[]{}<>\"'|/\\@#!?&%+*";
@@ -275,6 +304,9 @@ impl Tokenizer {
         for b in (b'a'..=b'z').chain(b'A'..=b'Z').chain(0x80..=0xff) {
             class[b as usize] = C_ALPHA;
         }
+        for b in b'A'..=b'Z' {
+            class[b as usize] |= C_UPPER;
+        }
         for &b in SEGMENT_PUNCT {
             class[b as usize] = C_PUNCT;
         }
@@ -393,8 +425,20 @@ impl Tokenizer {
         if let Some(m) = &self.masker {
             m.ranges(b, &self.class, &mut ranges);
         }
+        if ranges.is_empty() {
+            // The common case (masks off, or none matched): one pass.
+            out.ranges = ranges;
+            self.tokenize_plain(b, out);
+            return;
+        }
+        self.tokenize_masked(b, &ranges, out);
+        out.ranges = ranges;
+    }
+
+    /// [`Tokenizer::tokenize`] of a cut line with mask matches.
+    fn tokenize_masked(&self, b: &[u8], ranges: &[(usize, usize, u8)], out: &mut Tokenized) {
         let mut ri = 0;
-        self.for_each_token(b, &ranges, |s, e, overflow| {
+        self.for_each_token(b, ranges, |s, e, overflow| {
             let start = out.norm.len();
             if overflow {
                 out.norm.push(PARAM_BYTE);
@@ -410,31 +454,95 @@ impl Tokenizer {
             while ri < ranges.len() && ranges[ri].0 < s {
                 ri += 1;
             }
-            let (params, digits) = self.normalize(b, s, e, &ranges, &mut ri, &mut out.norm);
-            let text = &out.norm[start..];
-            let hash = hash_bytes(text);
-            let kind = if params == 0 && !digits {
-                TokKind::Const
-            } else if text.len() == 1 && params == 1 {
-                TokKind::Param
-            } else {
-                TokKind::Mixed
-            };
-            let shape = if digits {
-                shape_of(text, &mut out.shape_buf);
-                hash_bytes(&out.shape_buf)
-            } else {
-                hash
-            };
-            out.toks.push(Tok {
-                hash,
-                shape,
-                start: start as u32,
-                end: out.norm.len() as u32,
-                kind,
-            });
+            let (params, digits) = self.normalize(b, s, e, ranges, &mut ri, &mut out.norm);
+            out.finish_tok(start, params, digits);
         });
-        out.ranges = ranges;
+    }
+
+    /// [`Tokenizer::tokenize`] of a cut line without mask matches, in one
+    /// pass (same result as [`Tokenizer::tokenize_masked`] with no range):
+    /// bytes are copied as they are and a segment is normalized again only
+    /// when it holds a digit or may be a date word.
+    fn tokenize_plain(&self, b: &[u8], out: &mut Tokenized) {
+        let class = &self.class;
+        let n = b.len();
+        out.norm.reserve(n);
+        let mut i = 0;
+        let mut count = 0;
+        loop {
+            while i < n && class[b[i] as usize] & C_SEP != 0 {
+                i += 1;
+            }
+            if i >= n {
+                return;
+            }
+            count += 1;
+            let start = out.norm.len();
+            // the token's end, and the classes of its bytes
+            let mut e = i;
+            let mut flags = 0;
+            while e < n {
+                let cl = class[b[e] as usize];
+                if cl & C_SEP != 0 {
+                    break;
+                }
+                flags |= cl;
+                e += 1;
+            }
+            if count == self.max_tokens {
+                // the last token allowed: the rest of the line if more follow
+                let mut j = e;
+                while j < n && class[b[j] as usize] & C_SEP != 0 {
+                    j += 1;
+                }
+                if j < n {
+                    out.norm.push(PARAM_BYTE);
+                    out.toks.push(Tok {
+                        hash: hash_bytes(&[PARAM_BYTE]),
+                        shape: hash_bytes(&[PARAM_BYTE]),
+                        start: start as u32,
+                        end: start as u32 + 1,
+                        kind: TokKind::Param,
+                    });
+                    return;
+                }
+            }
+            if flags & (C_DIGIT | C_UPPER) == 0 {
+                // no number nor date word: the token as it is
+                out.norm.extend_from_slice(&b[i..e]);
+                out.finish_tok(start, 0, false);
+                i = e;
+                continue;
+            }
+            let (mut params, mut digits) = (0u32, false);
+            // the current segment: raw start, and whether it has a digit
+            let mut seg = i;
+            let mut seg_digit = false;
+            loop {
+                let c = if i < e { b[i] } else { b' ' };
+                let cl = class[c as usize];
+                if cl & (C_SEP | C_PUNCT) != 0 {
+                    // end of a segment: normalize it if it may change
+                    let len = i - seg;
+                    if seg_digit || (len <= 3 && len > 0 && b[seg].is_ascii_uppercase()) {
+                        out.norm.truncate(out.norm.len() - len);
+                        let (p, d) = segment(&b[seg..i], class, &mut out.norm);
+                        params += p;
+                        digits |= d;
+                    }
+                    if cl & C_SEP != 0 {
+                        break;
+                    }
+                    seg = i + 1;
+                    seg_digit = false;
+                } else {
+                    seg_digit |= cl & C_DIGIT != 0;
+                }
+                out.norm.push(c);
+                i += 1;
+            }
+            out.finish_tok(start, params, digits);
+        }
     }
 
     /// Writes the normalized text of the raw token `b[s..e]` to `out`.
@@ -1032,6 +1140,48 @@ mod tests {
             Some(vec![(0, 2), (3, 8)])
         );
         assert_eq!(glob_spans(b"x", b"y"), None);
+    }
+
+    #[test]
+    fn one_pass_agrees_with_the_masked_path() {
+        // tokenize_plain (lines without mask matches) must give exactly
+        // what the general path gives with no range
+        let mut r = crate::testutil::XorShift::new(0x2545_F491_4F6C_DD1D);
+        let mut next = || r.next();
+        let words: [&str; 24] = [
+            "a", "Jan", "KB", "Mon", "MB", "B", "uid", "IPV4", "blk", "x1", "10", "7", "-3", "+42",
+            "250ms", "1.5s", "0x1f", "é", "Ab", "jk2", "core.", "8030.", "ABC", "Déc",
+        ];
+        let seps: [&str; 14] = [
+            " ", "  ", "\t", "=", ":", ",", "(", ")", "/", "-", "_", ".", "[", "\0",
+        ];
+        let (mut a, mut b) = (Tokenized::default(), Tokenized::default());
+        for (delims, max_toks) in [("", 128), ("/_", 4), ("", 1), ("", 2)] {
+            let t = tok(delims, 3000, max_toks);
+            for _ in 0..20_000 {
+                let mut line = String::new();
+                for _ in 0..next() % 12 {
+                    line.push_str(words[(next() % words.len() as u64) as usize]);
+                    line.push_str(seps[(next() % seps.len() as u64) as usize]);
+                }
+                let bytes = t.cut(&line);
+                a.toks.clear();
+                a.norm.clear();
+                t.tokenize_plain(bytes, &mut a);
+                b.toks.clear();
+                b.norm.clear();
+                t.tokenize_masked(bytes, &[], &mut b);
+                assert_eq!(a.norm, b.norm, "{line:?}");
+                assert_eq!(a.toks.len(), b.toks.len(), "{line:?}");
+                for (x, y) in a.toks.iter().zip(&b.toks) {
+                    assert_eq!(
+                        (x.hash, x.shape, x.start, x.end, x.kind),
+                        (y.hash, y.shape, y.start, y.end, y.kind),
+                        "{line:?}"
+                    );
+                }
+            }
+        }
     }
 
     #[test]
