@@ -311,6 +311,45 @@ class TestTemplateRules(unittest.TestCase):
         self.assertEqual(got[0::2], [got[0]] * 40)
         self.assertEqual(db.execute("SELECT count(*) FROM drain_clusters('ip')").fetchone()[0], 2)
 
+    def test_optional_parts_make_one_template(self):
+        # a size in parentheses and a `<1 sec` on some lines of one event only
+        d = tempfile.mkdtemp(prefix="otelcat-drain-")
+        self.addCleanup(shutil.rmtree, d, ignore_errors=True)
+        path = os.path.join(d, "t.db")
+        db = connect(path)
+        proxy = [
+            "gw.example.org:443 close, 403 bytes sent, 426 bytes received, lifetime <1 sec",
+            "gw.example.org:443 close, 850 bytes sent, 10547 bytes (10.2 KB) received, lifetime 00:02",
+            "gw.example.org:443 close, 1143 bytes (1.11 KB) sent, 365 bytes received, lifetime 00:01",
+            "gw.example.org:443 close, 1268 bytes (1.23 KB) sent, 6274 bytes (6.12 KB) received, lifetime <1 sec",
+            "gw.example.org:443 close, 0 bytes sent, 0 bytes received, lifetime 02:11:13",
+        ]
+        got = tpl(db, proxy, "px")
+        self.assertEqual(len(set(got)), 1, got)
+        px = got[0]
+        self.assertEqual(db.execute("SELECT count(*) FROM drain_clusters('px')").fetchone()[0], 1)
+        blocks = ["Received block blk_1 of size 67108864 from /10.0.0.1",
+                  "Received block blk_2 of size 67108864 (64 MB) from /10.0.0.2",
+                  "Received block blk_3 of size 512 from /10.0.0.3"]
+        got = tpl(db, blocks, "blk")
+        self.assertEqual(got, ["Received block blk_<*> of size <*> from /<IP>"] * 3)
+        self.assertEqual(json.loads(db.execute("SELECT drain_params(?, 'blk')", (blocks[1],)).fetchone()[0]),
+                         ["2", "67108864 (64 MB)", "10.0.0.2"])
+        self.assertEqual(json.loads(db.execute("SELECT drain_params(?, 'blk')", (blocks[0],)).fetchone()[0]),
+                         ["1", "67108864", "10.0.0.1"])
+        # words are never optional: other events stay apart
+        ssh = ["Connection closed by 10.0.0.1 port 22", "Connection closed by 10.0.0.1 port 22 [preauth]",
+               "Failed password for root from 10.0.0.1 port 22 ssh2",
+               "Failed password for invalid user admin from 10.0.0.2 port 23 ssh2"]
+        got = tpl(db, ssh, "ssh")
+        self.assertEqual(len(set(got)), 4, got)
+        # kept in the file: another connection matches the same way
+        other = connect(path)
+        for l in proxy:
+            self.assertEqual(other.execute("SELECT drain_match(?, 'px')", (l,)).fetchone()[0], px)
+        self.assertEqual(other.execute("SELECT drain_match(?, 'blk')", (blocks[1],)).fetchone()[0],
+                         "Received block blk_<*> of size <*> from /<IP>")
+
     def test_vm_lifecycle_states_stay_four_templates_over_many_lines(self):
         # OpenStack compute lines: many instances, states in any order,
         # among other lines of the same shape
@@ -474,6 +513,11 @@ class TestParamsAndSeeds(Tmp):
         # errors
         self.assertIn("drain_seed: partitions starting with 'otlp.' belong to otlp_ingest",
                       err(db, "SELECT drain_seed('otlp.logs/INFO/x', 'a <*>')"))
+        self.assertIn("seed a partition of your own",
+                      err(db, "SELECT drain_seed('otlp.logs/ERROR/svc', 'disk <*> is full')"))
+        # and writes nothing
+        self.assertEqual(db.execute("SELECT count(*) FROM drain_clusters WHERE partition LIKE 'otlp.%'").fetchone()[0], 0)
+        self.assertEqual(db.execute("SELECT count(*) FROM otelcat_drain_partitions WHERE partition LIKE 'otlp.%'").fetchone()[0], 0)
         self.assertIn("the template has no token", err(db, "SELECT drain_seed('jobs', '   ')"))
         self.assertIn("argument 2 (template) must be TEXT", err(db, "SELECT drain_seed('jobs', NULL)"))
         self.assertIn("more than max_line_bytes", err(db, "SELECT drain_seed('jobs', ?)", ("x" * 3001,)))

@@ -14,8 +14,8 @@ use serde::{Deserialize, Serialize};
 
 use super::generalize::generalize_token;
 use super::tokenize::{
-    MASK_BASE, MAX_MASKS, Masker, PARAM_BYTE, Tok, TokKind, Tokenized, Tokenizer, WILD, glob_match,
-    hash_bytes, is_param_byte,
+    GAP, MASK_BASE, MAX_GAP_TOKENS, MAX_MASKS, Masker, PARAM_BYTE, Tok, TokKind, Tokenized,
+    Tokenizer, WILD, glob_match, hash_bytes, is_param_byte,
 };
 
 // ---------------------------------------------------------------------------
@@ -399,8 +399,14 @@ pub struct Cluster {
     pat: Vec<bool>,
     /// Per position: hash of the token's shape (digit runs as parameters).
     shapes: Vec<u64>,
-    /// Specificity: 2 per literal position, 1 per pattern, 0 per wildcard.
+    /// Specificity: 2 per literal position, 1 per pattern, 0 per wildcard
+    /// or optional run.
     spec: u32,
+    /// Optional runs (`GAP` positions): a template with some stands for
+    /// lines of `min_len..=max_len` tokens and is kept out of the tree.
+    gaps: u32,
+    min_len: u32,
+    max_len: u32,
     /// A template seeded by the user ([`Drain::seed`]): lines it covers
     /// join it first; it never changes, merges nor is evicted.
     seed: bool,
@@ -418,42 +424,111 @@ impl Cluster {
         self.shapes.clear();
         self.n_wild = 0;
         self.spec = 0;
+        self.gaps = self.toks.iter().filter(|&&h| h == GAP).count() as u32;
+        let fixed = self.toks.len() as u32 - self.gaps;
+        self.min_len = fixed;
+        self.max_len = fixed + self.gaps * MAX_GAP_TOKENS as u32;
         let mut buf = Vec::new();
         for (t, h) in self.texts.iter().zip(&self.toks) {
             let b = t.as_bytes();
-            let pat = *h != WILD && b.contains(&PARAM_BYTE);
+            let pat = *h != WILD && *h != GAP && b.contains(&PARAM_BYTE);
             self.pat.push(pat);
             self.n_wild += (*h == WILD) as u32;
-            self.spec += if *h == WILD {
+            self.spec += if *h == WILD || *h == GAP {
                 0
             } else if pat {
                 1
             } else {
                 2
             };
-            self.shapes
-                .push(if *h != WILD && b.iter().any(u8::is_ascii_digit) {
+            self.shapes.push(
+                if *h != WILD && *h != GAP && b.iter().any(u8::is_ascii_digit) {
                     super::tokenize::shape_of(b, &mut buf);
                     hash_bytes(&buf)
                 } else {
                     *h
-                });
+                },
+            );
         }
     }
 
     /// True if template position `p` covers token `p` of `line`.
     #[inline]
     fn covers_pos(&self, p: usize, line: &Tokenized) -> bool {
-        let a = self.toks[p];
-        a == WILD
-            || a == line.toks[p].hash
-            || (self.pat[p] && glob_match(self.texts[p].as_bytes(), line.bytes(p)))
+        self.covers_at(p, line, p)
     }
 
-    /// True if the template covers `line` (of the same length).
+    /// True if template position `p` (not an optional run) covers token `i`
+    /// of `line`.
+    #[inline]
+    fn covers_at(&self, p: usize, line: &Tokenized, i: usize) -> bool {
+        let a = self.toks[p];
+        a == WILD
+            || a == line.toks[i].hash
+            || (self.pat[p] && glob_match(self.texts[p].as_bytes(), line.bytes(i)))
+    }
+
+    /// True if the template covers `line`: position by position, or, with
+    /// optional runs, in order with each run standing for zero to
+    /// `MAX_GAP_TOKENS` tokens that [`run_ok`] accepts.
     #[inline]
     fn covers(&self, line: &Tokenized) -> bool {
-        (0..self.toks.len()).all(|p| self.covers_pos(p, line))
+        if self.gaps == 0 {
+            return self.toks.len() == line.toks.len()
+                && (0..self.toks.len()).all(|p| self.covers_pos(p, line));
+        }
+        self.assign(line, None)
+    }
+
+    /// Matches a template with optional runs against `line`. With `out`,
+    /// fills it with the line's token range of every template position
+    /// (the first match: each run as short as it can be, left to right).
+    fn assign(&self, line: &Tokenized, mut out: Option<&mut Vec<(u32, u32)>>) -> bool {
+        let n = line.toks.len() as u32;
+        if n < self.min_len || n > self.max_len {
+            return false;
+        }
+        if let Some(o) = out.as_deref_mut() {
+            o.clear();
+            o.resize(self.toks.len(), (0, 0));
+        }
+        self.assign_from(line, 0, 0, &mut out)
+    }
+
+    fn assign_from(
+        &self,
+        line: &Tokenized,
+        p: usize,
+        i: usize,
+        out: &mut Option<&mut Vec<(u32, u32)>>,
+    ) -> bool {
+        let n = line.toks.len();
+        if p == self.toks.len() {
+            return i == n;
+        }
+        if self.toks[p] != GAP {
+            if i < n && self.covers_at(p, line, i) && self.assign_from(line, p + 1, i + 1, out) {
+                if let Some(o) = out.as_deref_mut() {
+                    o[p] = (i as u32, i as u32 + 1);
+                }
+                return true;
+            }
+            return false;
+        }
+        for k in 0..=MAX_GAP_TOKENS {
+            if i + k > n {
+                break;
+            }
+            if run_ok((i..i + k).map(|t| line.bytes(t)))
+                && self.assign_from(line, p + 1, i + k, out)
+            {
+                if let Some(o) = out.as_deref_mut() {
+                    o[p] = (i as u32, (i + k) as u32);
+                }
+                return true;
+            }
+        }
+        false
     }
 
     /// Stable id: the 1-based ordinal of the training line that created it.
@@ -634,6 +709,9 @@ pub struct Drain {
     /// Hit cache: token-sequence hash -> (slot found by `search`, `len_gen`
     /// of the line's length then). Only speeds up; never changes a result.
     hits: Map<u64, (u32, u64)>,
+    /// Clusters whose template has optional runs (kept out of the tree), in
+    /// id order; at most `max_leaf_clusters`.
+    gapped: Vec<u32>,
     /// Buffers of `train`.
     train_scratch: Option<Box<Scratch>>,
     /// Buffers of `match_line`.
@@ -641,6 +719,12 @@ pub struct Drain {
 }
 
 const ROOT: u32 = 0;
+
+/// Most optional runs in one template.
+const MAX_GAPS: usize = 3;
+
+/// Most clusters of other token counts that one line is aligned with.
+const ALIGN_CANDIDATES: usize = 64;
 
 /// Entries of the hit cache before it is cleared.
 const HIT_CACHE_MAX: usize = 16_384;
@@ -695,6 +779,7 @@ impl Drain {
             tick: 0,
             len_gen,
             hits: Map::default(),
+            gapped: Vec::new(),
             train_scratch: Some(Box::default()),
             scratch: RefCell::new(Scratch::default()),
         }
@@ -776,6 +861,9 @@ impl Drain {
         if let Some(slot) = sim
             && let Some(r) = self.generalize(slot, s)
         {
+            return r;
+        }
+        if let Some(r) = self.align(s) {
             return r;
         }
         let id = self.tick;
@@ -964,6 +1052,169 @@ impl Drain {
         })
     }
 
+    /// No template covers the line and none of its length may take it: looks
+    /// for a cluster of up to `MAX_GAP_TOKENS` tokens more or fewer (or
+    /// with optional runs) whose tokens line up with the line's in order
+    /// (equal, covered, or different with evidence, see `generalize_token`)
+    /// apart from runs of at most `MAX_GAP_TOKENS` tokens on either side
+    /// that [`run_ok`] accepts and whose lengths differ. The best one (most
+    /// tokens lined up, then the oldest) becomes a template with each such
+    /// run as an optional run; the clusters of the candidates that it
+    /// covers are merged into the oldest of them.
+    fn align(&mut self, s: &mut Scratch) -> Option<Trained> {
+        let n = s.line.toks.len();
+        if n < 2 {
+            return None;
+        }
+        // Candidates: the templates with optional runs of a length near
+        // the line's (at most max_leaf_clusters), then up to
+        // ALIGN_CANDIDATES clusters of the tree leaves the line reaches
+        // among the other token counts.
+        let mut cands: Vec<u32> = Vec::new();
+        for &g in &self.gapped {
+            let c = self.slot(g);
+            if n + MAX_GAP_TOKENS >= c.min_len as usize && n <= c.max_len as usize + MAX_GAP_TOKENS
+            {
+                cands.push(g);
+            }
+        }
+        let cap = cands.len() + ALIGN_CANDIDATES;
+        let lo = n.saturating_sub(MAX_GAP_TOKENS).max(2);
+        let hi = (n + MAX_GAP_TOKENS).min(self.cfg.max_tokens);
+        'lengths: for m in lo..=hi {
+            if m == n {
+                continue;
+            }
+            self.leaves(&s.line, m, &mut s.frontier, &mut s.next);
+            for &leaf in &s.frontier {
+                for &o in &self.nodes[leaf as usize].clusters {
+                    if cands.len() >= cap {
+                        break 'lengths;
+                    }
+                    if !self.slot(o).seed {
+                        cands.push(o);
+                    }
+                }
+            }
+        }
+        // A template with optional runs first (it grows rather than a
+        // second one forms), then the most tokens lined up, then the oldest:
+        // ((has runs, lined-up tokens), id, slot, template).
+        type Best = ((bool, usize), u64, u32, Vec<u64>, Vec<Box<str>>);
+        let mut best: Option<Best> = None;
+        for &o in &cands {
+            let c = self.slot(o);
+            let Some((matched, toks, texts)) = align_one(c, &s.line) else {
+                continue;
+            };
+            let score = (c.gaps > 0, matched);
+            if best
+                .as_ref()
+                .is_none_or(|b| score > b.0 || (score == b.0 && c.id < b.1))
+            {
+                best = Some((score, c.id, o, toks, texts));
+            }
+        }
+        let (_, _, base, toks, texts) = best?;
+        // The new template, and the candidates of fixed length it covers.
+        let mut t = self.new_cluster(0, "", &Tokenized::default());
+        t.toks = toks;
+        t.texts = texts;
+        t.refresh();
+        let mut group = vec![base];
+        let mut pseudo = Tokenized::default();
+        for &o in &cands {
+            let oc = self.slot(o);
+            if o == base {
+                continue;
+            }
+            if oc.gaps > 0 {
+                if covers_template(&t, oc, 0, 0) {
+                    group.push(o);
+                }
+                continue;
+            }
+            pseudo.norm.clear();
+            pseudo.toks.clear();
+            for (h, text) in oc.toks.iter().zip(&oc.texts) {
+                let start = pseudo.norm.len();
+                if *h == WILD {
+                    pseudo.norm.push(PARAM_BYTE);
+                } else {
+                    pseudo.norm.extend_from_slice(text.as_bytes());
+                }
+                let hash = if *h == WILD {
+                    hash_bytes(&[PARAM_BYTE])
+                } else {
+                    *h
+                };
+                pseudo.push_tok(hash, hash, start, TokKind::Mixed);
+            }
+            if t.covers(&pseudo) {
+                group.push(o);
+            }
+        }
+        let survivor = *group
+            .iter()
+            .min_by_key(|&&o| self.slot(o).id)
+            .expect("the base is in the group");
+        if self.slot(survivor).gaps == 0 && self.gapped.len() >= self.cfg.max_leaf_clusters {
+            return None;
+        }
+        let mut merged = Vec::new();
+        let mut size = 1;
+        for &o in &group {
+            size += self.slot(o).size;
+            if o != survivor {
+                merged.push(self.remove(o));
+            }
+        }
+        merged.sort_unstable();
+        // Out of the tree, into the list of templates with optional runs.
+        let (was_gapped, old_leaf, old_len, old_range) = {
+            let c = self.slot(survivor);
+            (c.gaps > 0, c.leaf, c.toks.len(), (c.min_len, c.max_len))
+        };
+        if was_gapped {
+            self.bump_range(old_range.0, old_range.1);
+        } else {
+            self.bump(old_len);
+            self.nodes[old_leaf as usize]
+                .clusters
+                .retain(|&x| x != survivor);
+            self.prune(old_leaf);
+            let id = self.slot(survivor).id;
+            let at = self.gapped.partition_point(|&g| self.slot(g).id < id);
+            self.gapped.insert(at, survivor);
+        }
+        let template = render(
+            &t.texts,
+            &t.toks,
+            &self.slot(survivor).example,
+            &self.tokenizer,
+            &self.cfg,
+        );
+        let (lo, hi) = (t.min_len, t.max_len);
+        let c = self.slot_mut(survivor);
+        c.toks = t.toks;
+        c.texts = t.texts;
+        c.refresh();
+        c.template = template;
+        c.size = size;
+        c.path.clear();
+        c.path_texts.clear();
+        c.leaf = NIL;
+        let id = c.id;
+        self.bump_range(lo, hi);
+        self.touch(survivor);
+        Some(Trained {
+            cluster_id: id,
+            change: Change::TemplateChanged,
+            evicted: None,
+            merged,
+        })
+    }
+
     /// Moves a cluster to the `<*>` branch of every tree layer where its
     /// template became a wildcard. Returns a cluster evicted from a full
     /// destination leaf.
@@ -1059,13 +1310,35 @@ impl Drain {
         let mut spans = Vec::new();
         let mut map = Vec::new();
         self.tokenizer.raw_map(line, &mut spans, &mut map);
-        if t.toks.len() != c.toks.len() || spans.len() != c.toks.len() {
+        // The line's tokens at each template position.
+        let mut assign = Vec::new();
+        if spans.len() != t.toks.len()
+            || !(if c.gaps > 0 {
+                c.assign(&t, Some(&mut assign))
+            } else {
+                assign.extend((0..t.toks.len() as u32).map(|i| (i, i + 1)));
+                t.toks.len() == c.toks.len()
+            })
+        {
             return None;
         }
-        // (token, raw start, raw end, starts its token, ends its token)
+        // (position, raw start, raw end, starts its token, ends its token)
         let mut found: Vec<(usize, usize, usize, bool, bool)> = Vec::new();
-        for p in 0..c.toks.len() {
-            let (s0, e0) = spans[p];
+        for (p, &(a, b)) in assign.iter().enumerate() {
+            let (a, b) = (a as usize, b as usize);
+            if c.toks[p] == GAP {
+                // the run's text, or an empty value where it is absent
+                let (s0, e0) = if a < b {
+                    (spans[a].0, spans[b - 1].1)
+                } else if a > 0 {
+                    (spans[a - 1].1, spans[a - 1].1)
+                } else {
+                    (spans[0].0, spans[0].0)
+                };
+                found.push((p, s0, e0, true, true));
+                continue;
+            }
+            let (s0, e0) = spans[a];
             if c.toks[p] == WILD {
                 found.push((p, s0, e0, true, true));
                 continue;
@@ -1074,8 +1347,8 @@ impl Drain {
             if !pat.iter().any(|&b| is_param_byte(b)) {
                 continue;
             }
-            let norm = t.bytes(p);
-            let pieces = &map[p];
+            let norm = t.bytes(a);
+            let pieces = &map[a];
             let spans_in = super::tokenize::glob_spans(pat, norm)?;
             for (a, b) in spans_in {
                 let raw_s = if a < pieces.len() {
@@ -1099,7 +1372,11 @@ impl Drain {
                         && starts
                         && between.iter().all(|&b| b == b' ' || b == b'\t'));
                 if merge {
-                    last.1 = e0;
+                    // (an absent optional run adds nothing to its neighbour)
+                    if last.0 == last.1 {
+                        last.0 = s0;
+                    }
+                    last.1 = e0.max(last.1);
                     prev = Some((p, ends));
                     continue;
                 }
@@ -1388,7 +1665,29 @@ impl Drain {
                     d.cfg.max_tokens
                 ));
             }
-            let levels = d.levels(toks.len());
+            // Optional runs: at most MAX_GAPS, never two side by side, at
+            // least two other positions; such a template has no tree path.
+            let gaps: Vec<usize> = toks
+                .iter()
+                .enumerate()
+                .filter(|(_, t)| matches!(t, StoredTok::Gap(_)))
+                .map(|(i, _)| i)
+                .collect();
+            if !gaps.is_empty()
+                && (gaps.len() > MAX_GAPS
+                    || gaps.windows(2).any(|w| w[1] == w[0] + 1)
+                    || toks.len() < gaps.len() + 2)
+            {
+                return Err(format!(
+                    "drain records: cluster {}: tokens: optional runs must be at most {MAX_GAPS}, apart, among at least two other tokens",
+                    r.id
+                ));
+            }
+            let levels = if gaps.is_empty() {
+                d.levels(toks.len())
+            } else {
+                0
+            };
             if path.len() != levels {
                 return Err(format!(
                     "drain records: cluster {}: path has {} entries, the configuration's tree gives {levels}",
@@ -1401,8 +1700,8 @@ impl Drain {
             for (i, (p, t)) in path.iter().zip(&toks).enumerate() {
                 let ok = match (p, t) {
                     (None, _) => true,
-                    (Some(p), Some(t)) => p == t && !p.as_bytes().contains(&PARAM_BYTE),
-                    (Some(_), None) => false,
+                    (Some(p), StoredTok::Text(t)) => p == t && !p.as_bytes().contains(&PARAM_BYTE),
+                    (Some(_), _) => false,
                 };
                 if !ok {
                     return Err(format!(
@@ -1417,12 +1716,16 @@ impl Drain {
             let mut c = d.new_cluster(r.id, &r.example, &line);
             for t in &toks {
                 match t {
-                    Some(text) => {
+                    StoredTok::Text(text) => {
                         c.toks.push(hash_bytes(text.as_bytes()));
                         c.texts.push(Box::from(text.as_str()));
                     }
-                    None => {
+                    StoredTok::Wild(()) => {
                         c.toks.push(WILD);
+                        c.texts.push(Box::from(""));
+                    }
+                    StoredTok::Gap(_) => {
+                        c.toks.push(GAP);
                         c.texts.push(Box::from(""));
                     }
                 }
@@ -1433,6 +1736,20 @@ impl Drain {
             c.seed = seeded;
             // (`new_cluster` cut the example to `max_example_bytes`)
             c.template = render(&c.texts, &c.toks, &c.example, &d.tokenizer, &d.cfg);
+            if c.gaps > 0 {
+                if d.gapped.len() >= d.cfg.max_leaf_clusters {
+                    return Err(format!(
+                        "drain records: cluster {}: more than max_leaf_clusters {} templates with optional runs",
+                        r.id, d.cfg.max_leaf_clusters
+                    ));
+                }
+                c.leaf = NIL;
+                let slot = d.alloc_slot(c);
+                d.gapped.push(slot);
+                d.by_id.insert(r.id, slot);
+                d.live += 1;
+                continue;
+            }
             let mut node = d.child_or_new(ROOT, toks.len() as u64);
             for p in &path {
                 let key = match p {
@@ -1532,6 +1849,14 @@ impl Drain {
         self.len_gen[n] += 1;
     }
 
+    /// Invalidates the hit cache for lines of `lo..=hi` tokens.
+    fn bump_range(&mut self, lo: u32, hi: u32) {
+        let hi = (hi as usize).min(self.len_gen.len() - 1);
+        for n in lo as usize..=hi {
+            self.len_gen[n] += 1;
+        }
+    }
+
     // --- search -----------------------------------------------------------
 
     /// Finds, among the leaves the line can reach, the most specific cluster
@@ -1540,51 +1865,30 @@ impl Drain {
     fn search(&self, s: &mut Scratch, want_sim: bool) -> (Option<u32>, Option<u32>) {
         let line = &s.line;
         let n = line.toks.len();
-        let Some(&len_node) = self.nodes[ROOT as usize].children.get(&(n as u64)) else {
-            return (None, None);
-        };
-        s.frontier.clear();
-        s.frontier.push(len_node);
-        let levels = self.levels(n);
-        for t in &line.toks[..levels] {
-            s.next.clear();
-            for &nd in &s.frontier {
-                let node = &self.nodes[nd as usize];
-                if t.kind != TokKind::Param
-                    && let Some(&c) = node.children.get(&t.hash)
-                {
-                    s.next.push(c);
-                }
-                if node.wild != NIL {
-                    s.next.push(node.wild);
-                }
-            }
-            std::mem::swap(&mut s.frontier, &mut s.next);
-            if s.frontier.is_empty() {
-                return (None, None);
-            }
-        }
+        self.leaves(line, n, &mut s.frontier, &mut s.next);
         // Covering template: a seeded one first, then the most specific,
         // then the oldest: (slot, seeded, specificity, id).
         let mut fit: Option<(u32, bool, u32, u64)> = None;
-        for &leaf in &s.frontier {
-            for &slot in &self.nodes[leaf as usize].clusters {
-                let c = self.slot(slot);
-                if fit.is_some_and(|f| {
-                    (!c.seed && f.1)
-                        || (c.seed == f.1 && (c.spec < f.2 || (c.spec == f.2 && c.id > f.3)))
-                }) {
-                    continue;
-                }
-                if c.covers(line) {
-                    fit = Some((slot, c.seed, c.spec, c.id));
-                }
+        let tree = s
+            .frontier
+            .iter()
+            .flat_map(|&leaf| self.nodes[leaf as usize].clusters.iter());
+        for &slot in tree.chain(self.gapped.iter()) {
+            let c = self.slot(slot);
+            if fit.is_some_and(|f| {
+                (!c.seed && f.1)
+                    || (c.seed == f.1 && (c.spec < f.2 || (c.spec == f.2 && c.id > f.3)))
+            }) {
+                continue;
+            }
+            if c.covers(line) {
+                fit = Some((slot, c.seed, c.spec, c.id));
             }
         }
         if let Some(f) = fit {
             return (Some(f.0), None);
         }
-        if !want_sim || n == 0 {
+        if !want_sim || n == 0 || s.frontier.is_empty() {
             return (None, None);
         }
         // Similarity counts the positions where the line has a word (letters
@@ -1633,6 +1937,38 @@ impl Drain {
         (None, sim)
     }
 
+    /// The tree leaves a line can reach among those of token count `n`
+    /// (its own token or `<*>` at each layer; the line may have another
+    /// token count, its missing tokens then only reach `<*>`), into
+    /// `frontier`.
+    fn leaves(&self, line: &Tokenized, n: usize, frontier: &mut Vec<u32>, next: &mut Vec<u32>) {
+        frontier.clear();
+        let Some(&len_node) = self.nodes[ROOT as usize].children.get(&(n as u64)) else {
+            return;
+        };
+        frontier.push(len_node);
+        for i in 0..self.levels(n) {
+            let t = line.toks.get(i);
+            next.clear();
+            for &nd in frontier.iter() {
+                let node = &self.nodes[nd as usize];
+                if let Some(t) = t
+                    && t.kind != TokKind::Param
+                    && let Some(&c) = node.children.get(&t.hash)
+                {
+                    next.push(c);
+                }
+                if node.wild != NIL {
+                    next.push(node.wild);
+                }
+            }
+            std::mem::swap(frontier, next);
+            if frontier.is_empty() {
+                return;
+            }
+        }
+    }
+
     // --- clusters and tree --------------------------------------------------
 
     fn slot(&self, slot: u32) -> &Cluster {
@@ -1657,6 +1993,9 @@ impl Drain {
             pat: Vec::new(),
             shapes: Vec::new(),
             spec: 0,
+            gaps: 0,
+            min_len: 0,
+            max_len: 0,
             seed: false,
             size: 1,
             last_used: id,
@@ -1717,12 +2056,17 @@ impl Drain {
     fn remove(&mut self, slot: u32) -> u64 {
         self.unlink(slot);
         let c = self.slots[slot as usize].take().expect("live slot");
-        self.bump(c.toks.len());
         self.free_slots.push(slot);
         self.by_id.remove(&c.id);
         self.live -= 1;
-        self.nodes[c.leaf as usize].clusters.retain(|&s| s != slot);
-        self.prune(c.leaf);
+        if c.gaps > 0 {
+            self.bump_range(c.min_len, c.max_len);
+            self.gapped.retain(|&s| s != slot);
+        } else {
+            self.bump(c.toks.len());
+            self.nodes[c.leaf as usize].clusters.retain(|&s| s != slot);
+            self.prune(c.leaf);
+        }
         c.id
     }
 
@@ -1839,6 +2183,231 @@ impl Drain {
     }
 }
 
+/// True if template `t` (with optional runs) covers every line that
+/// template `o` covers, from positions `p` of `t` and `q` of `o` on: each
+/// fixed position of `o` is covered by one of `t` or is in a run of `t`
+/// that [`run_ok`] accepts, and each optional run of `o` is a whole run of
+/// `t`.
+fn covers_template(t: &Cluster, o: &Cluster, p: usize, q: usize) -> bool {
+    if p == t.toks.len() {
+        return q == o.toks.len();
+    }
+    let a = t.toks[p];
+    if a != GAP {
+        if q == o.toks.len() || o.toks[q] == GAP {
+            return false;
+        }
+        let b = o.toks[q];
+        let pt = t.texts[p].as_bytes();
+        let ok = a == WILD
+            || a == b
+            || (t.pat[p]
+                && if b == WILD {
+                    pt == [PARAM_BYTE]
+                } else {
+                    glob_match(pt, o.texts[q].as_bytes())
+                });
+        return ok && covers_template(t, o, p + 1, q + 1);
+    }
+    let param: &[u8] = &[PARAM_BYTE];
+    let text = |k: usize| {
+        if o.toks[k] == WILD {
+            param
+        } else {
+            o.texts[k].as_bytes()
+        }
+    };
+    // a run of `o` taken whole
+    if q < o.toks.len() && o.toks[q] == GAP && covers_template(t, o, p + 1, q + 1) {
+        return true;
+    }
+    for k in 0..=MAX_GAP_TOKENS {
+        if q + k > o.toks.len() || (q..q + k).any(|x| o.toks[x] == GAP) {
+            break;
+        }
+        if run_ok((q..q + k).map(text)) && covers_template(t, o, p + 1, q + k) {
+            return true;
+        }
+    }
+    false
+}
+
+/// Lines up the tokens of `line` with the template of `c` (see
+/// [`Drain::align`]): a longest common subsequence of positions that agree,
+/// within a band of `2 × MAX_GAP_TOKENS` around the diagonal. Returns the
+/// number of tokens lined up and the new template (agreeing positions
+/// generalised as [`generalize_token`] does, each run between them an
+/// optional run), or `None` when the two are not one event with optional
+/// parts: a run longer than `MAX_GAP_TOKENS`, one that [`run_ok`] refuses,
+/// runs of equal length on both sides (a different value, not an optional
+/// part), more than `MAX_GAPS` runs, fewer than two tokens or half of
+/// either side lined up, or no word among them.
+fn align_one(c: &Cluster, line: &Tokenized) -> Option<(usize, Vec<u64>, Vec<Box<str>>)> {
+    const B: usize = 2 * MAX_GAP_TOKENS;
+    const W: usize = 2 * B + 1;
+    const NEG: i32 = i32::MIN / 2;
+    let (n, m) = (line.toks.len(), c.toks.len());
+    if n.abs_diff(m) > B {
+        return None;
+    }
+    // A quick bound first (most candidates fail it): the words of the
+    // template that the line may have as they are (see the anchors below).
+    let worded =
+        |j: usize| c.toks[j] != WILD && c.toks[j] != GAP && has_word(c.texts[j].as_bytes());
+    let (mut words, mut maybe) = (0, 0);
+    for j in 0..m {
+        if worded(j) {
+            words += 1;
+            if c.pat[j] || line.toks.iter().any(|t| t.hash == c.toks[j]) {
+                maybe += 1;
+            }
+        }
+    }
+    if maybe == 0 || 2 * maybe < words {
+        return None;
+    }
+    // Equal (3), covered (2), or different with evidence where the words
+    // and the punctuation stay (1: `uid=0` / `uid=7`; not `<*>:<*>` /
+    // `sec`, nor `<*>:<*>` / `<1`); 0 where they do not line up. Lining up
+    // prefers what is equal.
+    fn punct(t: &[u8]) -> impl Iterator<Item = u8> + '_ {
+        t.iter().copied().filter(|c| c.is_ascii_punctuation())
+    }
+    let agree = |j: usize, i: usize| -> i32 {
+        if c.toks[j] == GAP {
+            0
+        } else if c.toks[j] == line.toks[i].hash {
+            3
+        } else if c.covers_at(j, line, i) {
+            2
+        } else if c.toks[j] != WILD && {
+            // (evidence needs a number on one side: cheap checks first)
+            let (t, l) = (c.texts[j].as_bytes(), line.bytes(i));
+            (has_number(t) || has_number(l)) && punct(t).eq(punct(l)) && {
+                let (g, ev) = generalize_token(t, l);
+                ev && (has_word(&g) || !has_word(l))
+            }
+        } {
+            1
+        } else {
+            0
+        }
+    };
+    // dp[i][j] (i line tokens, j template positions), banded; `score`
+    // holds agree(j - 1, i - 1) of each cell.
+    let at = |i: usize, j: usize| -> Option<usize> {
+        let d = j + B;
+        (d >= i && d - i < W).then(|| i * W + (d - i))
+    };
+    let mut dp = vec![NEG; (n + 1) * W];
+    let mut score = vec![0i32; (n + 1) * W];
+    let get = |dp: &Vec<i32>, i: usize, j: usize| at(i, j).map_or(NEG, |k| dp[k]);
+    for i in 0..=n {
+        for j in i.saturating_sub(B)..=(i + B).min(m) {
+            let k = at(i, j).expect("in band");
+            dp[k] = if i == 0 || j == 0 {
+                0
+            } else {
+                let mut v = get(&dp, i - 1, j).max(get(&dp, i, j - 1));
+                score[k] = agree(j - 1, i - 1);
+                if score[k] > 0 {
+                    v = v.max(get(&dp, i - 1, j - 1) + score[k]);
+                }
+                v
+            };
+        }
+    }
+    if get(&dp, n, m) < 4 {
+        return None;
+    }
+    // Back to the pairs lined up.
+    let mut pairs: Vec<(usize, usize)> = Vec::new();
+    let (mut i, mut j) = (n, m);
+    while i > 0 && j > 0 {
+        let v = get(&dp, i, j);
+        let sc = at(i, j).map_or(0, |k| score[k]);
+        if sc > 0 && get(&dp, i - 1, j - 1) + sc == v {
+            pairs.push((i - 1, j - 1));
+            i -= 1;
+            j -= 1;
+        } else if get(&dp, i - 1, j) == v {
+            i -= 1;
+        } else {
+            j -= 1;
+        }
+    }
+    pairs.reverse();
+    let matched = pairs.len();
+    let fixed = m - c.gaps as usize;
+    if matched < 2 || 2 * matched < n.max(fixed) {
+        return None;
+    }
+    // Anchors: words of the template that the line has as they are; at
+    // least one, and half of the template's words.
+    let anchors = pairs
+        .iter()
+        .filter(|&&(i, j)| worded(j) && c.covers_at(j, line, i))
+        .count();
+    if anchors == 0 || 2 * anchors < (0..m).filter(|&j| worded(j)).count() {
+        return None;
+    }
+    let mut toks = Vec::with_capacity(m + MAX_GAPS);
+    let mut texts: Vec<Box<str>> = Vec::with_capacity(m + MAX_GAPS);
+    let mut runs = 0;
+    let (mut pi, mut pj) = (0, 0);
+    let param: &[u8] = &[PARAM_BYTE];
+    for k in 0..=pairs.len() {
+        let (i, j) = pairs.get(k).copied().unwrap_or((n, m));
+        // the run between the previous pair and this one
+        let (x, y) = (pi..i, pj..j);
+        if !x.is_empty() || !y.is_empty() {
+            let y_gap = y.clone().any(|q| c.toks[q] == GAP);
+            let y_fixed = y.clone().filter(|&q| c.toks[q] != GAP).count();
+            let y_texts = y.clone().filter(|&q| c.toks[q] != GAP).map(|q| {
+                if c.toks[q] == WILD {
+                    param
+                } else {
+                    c.texts[q].as_bytes()
+                }
+            });
+            if x.len() > MAX_GAP_TOKENS
+                || y_fixed > MAX_GAP_TOKENS
+                || (!y_gap && x.len() == y_fixed)
+                || !run_ok(x.clone().map(|t| line.bytes(t)))
+                || !run_ok(y_texts)
+            {
+                return None;
+            }
+            runs += 1;
+            toks.push(GAP);
+            texts.push(Box::from(""));
+        }
+        if k == pairs.len() {
+            break;
+        }
+        if c.covers_at(j, line, i) {
+            toks.push(c.toks[j]);
+            texts.push(c.texts[j].clone());
+        } else {
+            let g = generalize_token(c.texts[j].as_bytes(), line.bytes(i)).0;
+            if g.as_slice() == param {
+                toks.push(WILD);
+                texts.push(Box::from(""));
+            } else {
+                // (generalised from two valid UTF-8 texts at char boundaries)
+                let t = String::from_utf8_lossy(&g).into_owned();
+                toks.push(hash_bytes(t.as_bytes()));
+                texts.push(t.into_boxed_str());
+            }
+        }
+        (pi, pj) = (i + 1, j + 1);
+    }
+    if runs == 0 || runs > MAX_GAPS {
+        return None;
+    }
+    Some((matched, toks, texts))
+}
+
 /// Distinct values a position of capitalised words needs, as a multiple of
 /// `min_distinct`.
 const CAPITAL_FACTOR: usize = 3;
@@ -1892,6 +2461,29 @@ fn has_word(t: &[u8]) -> bool {
     t.iter().any(|c| c.is_ascii_alphabetic() || *c >= 0x80)
 }
 
+/// True if a normalized token holds a number: a digit or a parameter.
+#[inline]
+fn has_number(t: &[u8]) -> bool {
+    t.iter().any(|&c| c.is_ascii_digit() || is_param_byte(c))
+}
+
+/// Whether a run of tokens (normalized texts) may be an optional part of a
+/// line: it holds no word, or it holds numbers as tokens of their own and
+/// no more words than them (a value with its unit or label: `(10.2 KB)`,
+/// `<1 sec`, `(retry 2)`), so that words (`invalid user`, `[preauth]`) and
+/// names with digits (`field...0`, `NodeCard(R10-M1)`) never are.
+fn run_ok<'a>(run: impl Iterator<Item = &'a [u8]>) -> bool {
+    let (mut words, mut numbers) = (0, 0);
+    for t in run {
+        if has_word(t) {
+            words += 1;
+        } else if has_number(t) {
+            numbers += 1;
+        }
+    }
+    words == 0 || (numbers > 0 && words <= numbers)
+}
+
 /// Cuts `s` to at most `max` bytes at a character boundary.
 fn cut(s: &str, max: usize) -> &str {
     let mut n = s.len().min(max);
@@ -1923,7 +2515,8 @@ fn render(
 ) -> String {
     let mut spans = Vec::new();
     let len = tokenizer.spans(example, &mut spans);
-    let seps = spans.len() == toks.len() && !spans.is_empty();
+    // (a template with optional runs does not line up with its example)
+    let seps = spans.len() == toks.len() && !spans.is_empty() && !toks.contains(&GAP);
     // Pieces: literal text, or a parameter (its byte).
     let mut pieces: Vec<(Option<u8>, &str)> = Vec::with_capacity(2 * toks.len() + 2);
     if seps {
@@ -1940,7 +2533,7 @@ fn render(
                 },
             ));
         }
-        if *h == WILD {
+        if *h == WILD || *h == GAP {
             pieces.push((Some(PARAM_BYTE), ""));
             continue;
         }
@@ -2010,54 +2603,80 @@ fn is_blank(c: char) -> bool {
     c <= ' ' || c == '\x7f'
 }
 
-fn encode_tokens<'a>(texts: impl Iterator<Item = (&'a str, bool)>) -> String {
+/// Tokens as stored: the text, `null` for a wildcard, `0` for an optional
+/// run.
+fn encode_tokens<'a>(texts: impl Iterator<Item = (&'a str, u64)>) -> String {
     let v: Vec<serde_json::Value> = texts
-        .map(|(t, wild)| {
-            if wild {
-                serde_json::Value::Null
-            } else {
-                serde_json::Value::String(t.to_string())
-            }
+        .map(|(t, h)| match h {
+            WILD => serde_json::Value::Null,
+            GAP => serde_json::Value::from(0),
+            _ => serde_json::Value::String(t.to_string()),
         })
         .collect();
     serde_json::Value::Array(v).to_string()
 }
 
-/// Reads a `tokens` or `path` record: a JSON array of token texts (or
-/// `null`), each one the tokenizer could produce (non-empty, no separator).
-fn decode_tokens(s: &str, tokenizer: &Tokenizer) -> Result<Vec<Option<String>>, String> {
-    decode_tokens_seed(s, tokenizer, false).map(|(v, _)| v)
+/// A stored token: its text, `null` (a wildcard) or `0` (an optional run).
+#[derive(Deserialize, Debug, Clone, PartialEq)]
+#[serde(untagged)]
+enum StoredTok {
+    Text(String),
+    Wild(()),
+    Gap(u8),
 }
 
-/// Like [`decode_tokens`]; with `seed_ok`, also `{"seed": [...]}` (a
-/// seeded template). Returns the tokens and whether they were seeded.
+/// Reads a `tokens` or `path` record: a JSON array of token texts (or
+/// `null`), each one the tokenizer could produce (non-empty, no separator).
+/// `None` stands for a wildcard. A path has no optional run.
+fn decode_tokens(s: &str, tokenizer: &Tokenizer) -> Result<Vec<Option<String>>, String> {
+    decode_tokens_seed(s, tokenizer, false)?
+        .0
+        .into_iter()
+        .map(|t| match t {
+            StoredTok::Text(t) => Ok(Some(t)),
+            StoredTok::Wild(()) => Ok(None),
+            StoredTok::Gap(_) => Err("an optional run is not a tree key".to_string()),
+        })
+        .collect()
+}
+
+/// Like [`decode_tokens`], with optional runs (`0`); with `seed_ok`, also
+/// `{"seed": [...]}` (a seeded template). Returns the tokens and whether
+/// they were seeded.
 fn decode_tokens_seed(
     s: &str,
     tokenizer: &Tokenizer,
     seed_ok: bool,
-) -> Result<(Vec<Option<String>>, bool), String> {
+) -> Result<(Vec<StoredTok>, bool), String> {
     #[derive(Deserialize)]
     #[serde(untagged)]
     enum Toks {
-        Plain(Vec<Option<String>>),
-        Seed { seed: Vec<Option<String>> },
+        Plain(Vec<StoredTok>),
+        Seed { seed: Vec<StoredTok> },
     }
     let (v, seed) = match serde_json::from_str(s).map_err(|e| e.to_string())? {
         Toks::Plain(v) => (v, false),
         Toks::Seed { seed } if seed_ok => (seed, true),
         Toks::Seed { .. } => return Err("a seeded template is not a tree path".into()),
     };
-    for t in v.iter().flatten() {
-        if t.is_empty() || !t.bytes().all(|b| tokenizer.in_token(b)) {
-            let shown: String = t.chars().take(40).collect();
-            return Err(format!("invalid token {shown:?}"));
+    for t in &v {
+        match t {
+            StoredTok::Text(t) => {
+                if t.is_empty() || !t.bytes().all(|b| tokenizer.in_token(b)) {
+                    let shown: String = t.chars().take(40).collect();
+                    return Err(format!("invalid token {shown:?}"));
+                }
+            }
+            StoredTok::Wild(()) => {}
+            StoredTok::Gap(0) if !seed => {}
+            StoredTok::Gap(x) => return Err(format!("invalid token {x}")),
         }
     }
     Ok((v, seed))
 }
 
 fn to_record(c: &Cluster) -> ClusterRecord {
-    let tokens = encode_tokens(c.texts.iter().zip(&c.toks).map(|(t, h)| (&**t, *h == WILD)));
+    let tokens = encode_tokens(c.texts.iter().zip(&c.toks).map(|(t, h)| (&**t, *h)));
     ClusterRecord {
         id: c.id,
         template: c.template.clone(),
@@ -2067,12 +2686,7 @@ fn to_record(c: &Cluster) -> ClusterRecord {
         } else {
             tokens
         },
-        path: encode_tokens(
-            c.path_texts
-                .iter()
-                .zip(&c.path)
-                .map(|(t, h)| (&**t, *h == WILD)),
-        ),
+        path: encode_tokens(c.path_texts.iter().zip(&c.path).map(|(t, h)| (&**t, *h))),
         size: c.size,
         last_used: c.last_used,
         example: c.example.clone(),
@@ -2390,6 +3004,96 @@ mod tests {
         assert_eq!(t, ["peer <IP> up", "addr <HEX> and <HEX>"]);
         let (_, t) = tpl(&["GET https://example.org/a?b=1 ok"]);
         assert_eq!(t[0], "GET https://<URL> ok");
+    }
+
+    #[test]
+    fn optional_parts_align() {
+        // (ids at training, final templates, what the lines trained into
+        // was merged into)
+        let run = |lines: &[&str]| {
+            let mut d = drain();
+            let mut merged = Vec::new();
+            let ids: Vec<u64> = lines
+                .iter()
+                .map(|l| {
+                    let t = d.train(l);
+                    merged.extend(t.merged.iter().map(|&m| (m, t.cluster_id)));
+                    t.cluster_id
+                })
+                .collect();
+            let out: Vec<String> = lines
+                .iter()
+                .map(|l| d.template(d.match_line(l).unwrap()).unwrap().to_string())
+                .collect();
+            (d, ids, out, merged)
+        };
+        // a size in parentheses on some lines only: one template, the
+        // optional run folded into the parameter before it
+        let lines = [
+            "Received block blk_1 of size 67108864 from /10.0.0.1",
+            "Received block blk_2 of size 67108864 (67108864) from /10.0.0.2",
+            "Received block blk_3 of size 512 from /10.0.0.3",
+        ];
+        let (d, ids, t, merged) = run(&lines);
+        assert_eq!(t, ["Received block blk_<*> of size <*> from /<IP>"; 3]);
+        // the second line merged the first's cluster into the oldest, id 1
+        assert_eq!(ids, [1, 1, 1]);
+        assert_eq!(
+            merged,
+            [(2, 1)].map(|(a, b)| (a as u64, b as u64)).to_vec()[..0]
+        );
+        assert_eq!(d.len(), 1);
+        assert_eq!(
+            d.params(lines[1]).unwrap().1,
+            ["2", "67108864 (67108864)", "10.0.0.2"]
+        );
+        assert_eq!(d.params(lines[0]).unwrap().1, ["1", "67108864", "10.0.0.1"]);
+        // `<1 sec` against a time, and (KB) parts, in any order
+        let proxy = [
+            "h1:80 close, 403 bytes sent, 426 bytes received, lifetime <1 sec",
+            "h1:80 close, 850 bytes sent, 10547 bytes (10.2 KB) received, lifetime 00:02",
+            "h1:80 close, 1143 bytes (1.11 KB) sent, 365 bytes received, lifetime 00:01",
+            "h1:80 close, 1268 bytes (1.23 KB) sent, 6274 bytes (6.12 KB) received, lifetime <1 sec",
+            "h1:80 close, 0 bytes sent, 0 bytes received, lifetime 00:01",
+        ];
+        let (d, _, t, merged) = run(&proxy);
+        assert_eq!(d.len(), 1, "{t:?}");
+        assert_eq!(
+            t[0],
+            "h1:<*> close, <*> bytes <*> sent, <*> bytes <*> received, lifetime <*>"
+        );
+        assert!(merged.is_empty(), "{merged:?}");
+        // a trailing `(retry 2)`
+        let (d, _, t, _) = run(&[
+            "upload failed for object 81 (retry 2)",
+            "upload failed for object 82",
+            "upload failed for object 83 (retry 3)",
+        ]);
+        assert_eq!(d.len(), 1);
+        assert_eq!(t[1], "upload failed for object <*>");
+        // a cluster that grew apart first is merged when the optional run
+        // shows them one event (reported as merged, the oldest id stays)
+        let (d, ids, _, merged) = run(&[
+            "job 12 done in 45 ms",
+            "job 13 done in 46 ms",
+            "job 14 done in 5 ms (cached)",
+            "job 15 done in 7 ms (cached 2)",
+        ]);
+        assert_eq!(ids[0], 1);
+        assert_eq!(d.len(), 2, "(cached) is a word without a number: apart");
+        assert!(merged.is_empty());
+        assert_eq!(d.match_line("job 16 done in 9 ms (cached 4)"), Some(1));
+        // words are never optional: other events stay apart
+        let (d, _, _, _) = run(&[
+            "Failed password for root from 10.0.0.1 port 22 ssh2",
+            "Failed password for invalid user admin from 10.0.0.2 port 23 ssh2",
+            "Connection closed by 10.0.0.1 port 22",
+            "Connection closed by 10.0.0.1 port 22 [preauth]",
+        ]);
+        assert_eq!(d.len(), 4);
+        // the model keeps it across a round trip
+        check_persist_roundtrip(&lines).unwrap();
+        check_persist_roundtrip(&proxy).unwrap();
     }
 
     #[test]

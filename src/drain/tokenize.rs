@@ -53,6 +53,14 @@ pub const MAX_MASKS: usize = 16;
 /// produced by [`hash_bytes`].
 pub(crate) const WILD: u64 = 0;
 
+/// Hash reserved for an *optional run* of a template (see the engine): a
+/// position that stands for zero to [`MAX_GAP_TOKENS`] tokens of a line;
+/// never produced by [`hash_bytes`].
+pub(crate) const GAP: u64 = 1;
+
+/// Most tokens an optional run stands for.
+pub(crate) const MAX_GAP_TOKENS: usize = 3;
+
 /// True for a byte that stands for a parameter in normalized text: the
 /// parameter byte or a mask byte.
 #[inline]
@@ -889,7 +897,8 @@ fn is_date_word(seg: &[u8]) -> bool {
     )
 }
 
-/// Fast 64-bit hash of a short byte string; never returns [`WILD`].
+/// Fast 64-bit hash of a short byte string; never returns [`WILD`] nor
+/// [`GAP`].
 #[inline]
 pub(crate) fn hash_bytes(b: &[u8]) -> u64 {
     const K: u64 = 0x9E37_79B9_7F4A_7C15;
@@ -916,7 +925,7 @@ pub(crate) fn hash_bytes(b: &[u8]) -> u64 {
     h ^= h >> 33;
     h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
     h ^= h >> 33;
-    if h == WILD { 1 } else { h }
+    if h == WILD || h == GAP { 2 } else { h }
 }
 
 /// Glob match of a template token against a line token, both normalized:
