@@ -723,8 +723,16 @@ const ROOT: u32 = 0;
 /// Most optional runs in one template.
 const MAX_GAPS: usize = 3;
 
-/// Most clusters of other token counts that one line is aligned with.
+/// Most clusters of other token counts that one line is compared with.
 const ALIGN_CANDIDATES: usize = 64;
+
+/// Most of them that one line is fully lined up with (the best by
+/// [`align_bound`]).
+const ALIGN_TRIES: usize = 8;
+
+/// Most comparisons of differing tokens (`generalize_token`) while lining
+/// up one line.
+const ALIGN_EVIDENCE: usize = 256;
 
 /// Entries of the hit cache before it is cleared.
 const HIT_CACHE_MAX: usize = 16_384;
@@ -1100,11 +1108,26 @@ impl Drain {
         // A template with optional runs first (it grows rather than a
         // second one forms), then the most tokens lined up, then the oldest:
         // ((has runs, lined-up tokens), id, slot, template).
+        // The work is bounded whatever the lines: a quick bound on every
+        // candidate, the full lining up on the ALIGN_TRIES best by it, and
+        // at most ALIGN_EVIDENCE comparisons of differing tokens in all.
+        let mut hashes: Vec<u64> = s.line.toks.iter().map(|t| t.hash).collect();
+        hashes.sort_unstable();
+        let mut tries: Vec<((bool, usize), std::cmp::Reverse<u64>, u32)> = cands
+            .iter()
+            .filter_map(|&o| {
+                let c = self.slot(o);
+                align_bound(c, &hashes).map(|b| ((c.gaps > 0, b), std::cmp::Reverse(c.id), o))
+            })
+            .collect();
+        tries.sort_unstable_by(|a, b| b.cmp(a));
+        tries.truncate(ALIGN_TRIES);
+        let budget = std::cell::Cell::new(ALIGN_EVIDENCE);
         type Best = ((bool, usize), u64, u32, Vec<u64>, Vec<Box<str>>);
         let mut best: Option<Best> = None;
-        for &o in &cands {
+        for &(_, _, o) in &tries {
             let c = self.slot(o);
-            let Some((matched, toks, texts)) = align_one(c, &s.line) else {
+            let Some((matched, toks, texts)) = align_one(c, &s.line, &budget) else {
                 continue;
             };
             let score = (c.gaps > 0, matched);
@@ -2242,7 +2265,28 @@ fn covers_template(t: &Cluster, o: &Cluster, p: usize, q: usize) -> bool {
 /// runs of equal length on both sides (a different value, not an optional
 /// part), more than `MAX_GAPS` runs, fewer than two tokens or half of
 /// either side lined up, or no word among them.
-fn align_one(c: &Cluster, line: &Tokenized) -> Option<(usize, Vec<u64>, Vec<Box<str>>)> {
+/// A quick bound for [`align_one`]: `None` when the template of `c` cannot
+/// line up with a line whose token hashes are `hashes` (sorted), else the
+/// number of its words that the line may have as they are (its anchors at
+/// most).
+fn align_bound(c: &Cluster, hashes: &[u64]) -> Option<usize> {
+    let (mut words, mut maybe) = (0, 0);
+    for (j, &h) in c.toks.iter().enumerate() {
+        if h != WILD && h != GAP && has_word(c.texts[j].as_bytes()) {
+            words += 1;
+            if c.pat[j] || hashes.binary_search(&h).is_ok() {
+                maybe += 1;
+            }
+        }
+    }
+    (maybe > 0 && 2 * maybe >= words).then_some(maybe)
+}
+
+fn align_one(
+    c: &Cluster,
+    line: &Tokenized,
+    budget: &std::cell::Cell<usize>,
+) -> Option<(usize, Vec<u64>, Vec<Box<str>>)> {
     const B: usize = 2 * MAX_GAP_TOKENS;
     const W: usize = 2 * B + 1;
     const NEG: i32 = i32::MIN / 2;
@@ -2250,22 +2294,8 @@ fn align_one(c: &Cluster, line: &Tokenized) -> Option<(usize, Vec<u64>, Vec<Box<
     if n.abs_diff(m) > B {
         return None;
     }
-    // A quick bound first (most candidates fail it): the words of the
-    // template that the line may have as they are (see the anchors below).
     let worded =
         |j: usize| c.toks[j] != WILD && c.toks[j] != GAP && has_word(c.texts[j].as_bytes());
-    let (mut words, mut maybe) = (0, 0);
-    for j in 0..m {
-        if worded(j) {
-            words += 1;
-            if c.pat[j] || line.toks.iter().any(|t| t.hash == c.toks[j]) {
-                maybe += 1;
-            }
-        }
-    }
-    if maybe == 0 || 2 * maybe < words {
-        return None;
-    }
     // Equal (3), covered (2), or different with evidence where the words
     // and the punctuation stay (1: `uid=0` / `uid=7`; not `<*>:<*>` /
     // `sec`, nor `<*>:<*>` / `<1`); 0 where they do not line up. Lining up
@@ -2283,7 +2313,8 @@ fn align_one(c: &Cluster, line: &Tokenized) -> Option<(usize, Vec<u64>, Vec<Box<
         } else if c.toks[j] != WILD && {
             // (evidence needs a number on one side: cheap checks first)
             let (t, l) = (c.texts[j].as_bytes(), line.bytes(i));
-            (has_number(t) || has_number(l)) && punct(t).eq(punct(l)) && {
+            (has_number(t) || has_number(l)) && punct(t).eq(punct(l)) && budget.get() > 0 && {
+                budget.set(budget.get() - 1);
                 let (g, ev) = generalize_token(t, l);
                 ev && (has_word(&g) || !has_word(l))
             }
@@ -3810,6 +3841,34 @@ mod tests {
             f(&mut r[0]);
             Drain::from_records(cfg.clone(), r).unwrap_err()
         };
+        // optional parts: valid with an empty path, else refused
+        let mut r = good.clone();
+        r[0].tokens = r#"["a", 0, "c", "\u0001"]"#.into();
+        r[0].path = "[]".into();
+        let g = Drain::from_records(cfg.clone(), r).unwrap();
+        assert_eq!(g.match_line("a 5 6 c 7"), Some(good[0].id));
+        assert_eq!(g.match_line("a c 7"), Some(good[0].id));
+        assert_eq!(g.match_line("a 1 2 3 4 c 7"), None);
+        assert_eq!(g.match_line("a words here c 7"), None);
+        assert!(
+            bad(&|r| {
+                r.tokens = r#"["a", 0, "c", "\u0001"]"#.into();
+            })
+            .contains("path")
+        );
+        for t in [
+            r#"["a", 0, 0, "c"]"#,
+            r#"[0, "a", 0, "b", 0, "c", 0, "d"]"#,
+            r#"[0, "a"]"#,
+            r#"["a", 7, "c", "d"]"#,
+            r#"{"seed": ["a", 0, "c", "d"]}"#,
+        ] {
+            let e = bad(&|r| {
+                r.tokens = t.into();
+                r.path = "[]".into();
+            });
+            assert!(e.contains("cluster"), "{t}: {e}");
+        }
         assert!(bad(&|r| r.id = 0).contains("cluster id 0 is out of range"));
         assert!(bad(&|r| r.id = -5i64 as u64).contains("cluster id -5 is out of range"));
         assert!(bad(&|r| r.id = MAX_ID + 1).contains("out of range"));
