@@ -464,10 +464,10 @@ impl Tokenizer {
 
     /// [`Tokenizer::tokenize`] of a cut line without mask matches, in one
     /// pass (same result as [`Tokenizer::tokenize_masked`] with no range):
-    /// bytes are copied as they are and a segment is normalized again only
-    /// when it holds a digit or may be a date word. (Copying a token whole
-    /// after a first scan for digits and capitals costs more: 4 954
-    /// instructions a line against 4 731 in `bench/drain_callgrind.py`.)
+    /// runs of bytes are copied as they are, and a segment is normalized
+    /// only when it holds a digit or may be a date word. (A first scan for
+    /// digits and capitals before copying costs more, see
+    /// docs/BENCHMARKS.md.)
     fn tokenize_plain(&self, b: &[u8], out: &mut Tokenized) {
         let class = &self.class;
         let n = b.len();
@@ -505,7 +505,10 @@ impl Tokenizer {
                 }
             }
             let (mut params, mut digits) = (0u32, false);
-            // the current segment: raw start, and whether it has a digit
+            // raw bytes from `pending` on are copied as they are when the
+            // token ends or a segment is normalized; the current segment:
+            // raw start, and whether it has a digit
+            let mut pending = i;
             let mut seg = i;
             let mut seg_digit = false;
             loop {
@@ -515,10 +518,11 @@ impl Tokenizer {
                     // end of a segment: normalize it if it may change
                     let len = i - seg;
                     if seg_digit || (len <= 3 && len > 0 && b[seg].is_ascii_uppercase()) {
-                        out.norm.truncate(out.norm.len() - len);
+                        out.norm.extend_from_slice(&b[pending..seg]);
                         let (p, d) = segment(&b[seg..i], class, &mut out.norm);
                         params += p;
                         digits |= d;
+                        pending = i;
                     }
                     if cl & C_SEP != 0 {
                         break;
@@ -528,9 +532,9 @@ impl Tokenizer {
                 } else {
                     seg_digit |= cl & C_DIGIT != 0;
                 }
-                out.norm.push(c);
                 i += 1;
             }
+            out.norm.extend_from_slice(&b[pending..i]);
             out.finish_tok(start, params, digits);
         }
     }
