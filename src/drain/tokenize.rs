@@ -18,8 +18,8 @@
 //!   a trailing `.`, `-` or `_` stays literal (`8030.` is `\x01.`), and so
 //!   do the letters of a number followed by a unit only (`10000ms` is
 //!   `\x01ms`);
-//! * except a *small number*, a segment of one or two digits with an
-//!   optional sign (`0`, `42`, `-1`): it stays literal (it is often a code,
+//! * except a *small number*, a segment of one digit with an optional
+//!   sign (`0`, `7`, `-1`): it stays literal (it is often a code,
 //!   a flag or an id that matters, `uid=0`, `exit 1`) until the engine sees
 //!   another value in its place;
 //! * digits glued to letters (`jk2_init`, `IPV4`, `tty2`) stay literal: they
@@ -792,7 +792,7 @@ fn segment(seg: &[u8], class: &[u8; 256], out: &mut Vec<u8>) -> (u32, bool) {
     (1, kept.iter().any(|&c| class[c as usize] & C_DIGIT != 0))
 }
 
-/// `[-+]?[0-9]{1,2}`: a small number.
+/// `[-+]?[0-9]`: a small number (one digit, as docs/functions.md says).
 #[inline]
 fn is_small_number(seg: &[u8]) -> bool {
     let d = match seg.first() {
