@@ -444,14 +444,7 @@ impl Tokenizer {
         self.for_each_token(b, ranges, |s, e, overflow| {
             let start = out.norm.len();
             if overflow {
-                out.norm.push(PARAM_BYTE);
-                out.toks.push(Tok {
-                    hash: hash_bytes(&[PARAM_BYTE]),
-                    shape: hash_bytes(&[PARAM_BYTE]),
-                    start: start as u32,
-                    end: start as u32 + 1,
-                    kind: TokKind::Param,
-                });
+                push_param(out, start);
                 return;
             }
             while ri < ranges.len() && ranges[ri].0 < s {
@@ -493,14 +486,7 @@ impl Tokenizer {
                     j += 1;
                 }
                 if j < n {
-                    out.norm.push(PARAM_BYTE);
-                    out.toks.push(Tok {
-                        hash: hash_bytes(&[PARAM_BYTE]),
-                        shape: hash_bytes(&[PARAM_BYTE]),
-                        start: start as u32,
-                        end: start as u32 + 1,
-                        kind: TokKind::Param,
-                    });
+                    push_param(out, start);
                     return;
                 }
             }
@@ -1003,6 +989,19 @@ pub(crate) fn glob_spans(pat: &[u8], s: &[u8]) -> Option<Vec<(usize, usize)>> {
         }
     }
     Some(out)
+}
+
+/// Appends a parameter token (`<*>`) at `start` of the normalised line: the
+/// last token of a line cut at its token limit.
+fn push_param(out: &mut Tokenized, start: usize) {
+    out.norm.push(PARAM_BYTE);
+    out.toks.push(Tok {
+        hash: hash_bytes(&[PARAM_BYTE]),
+        shape: hash_bytes(&[PARAM_BYTE]),
+        start: start as u32,
+        end: start as u32 + 1,
+        kind: TokKind::Param,
+    });
 }
 
 #[cfg(test)]
