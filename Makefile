@@ -1,6 +1,7 @@
 # otelcat — build, test, demo, benchmarks.
 #   make        build the release extension at dist/otelcat.so
 #   make test   every test: lint, Rust units, fuzz crash replays, SQL assertions (sqlite3 CLI), Python, Node
+#   make test-fast  Rust units, SQL assertions and the core Python tests (no browser, Node, SDK, packages)
 #   make torture  the crash, disk-full and concurrency tests, long (TORTURE_N, TORTURE_S)
 #   make demo   build a demo catalog (demo.db) and print its report
 #   make dist   the release: wheel, npm package and tarball with checksums in dist/
@@ -17,12 +18,16 @@ PY      := $(VENV)/bin/python
 NODE    ?= node
 NPM     ?= npm
 EXT     := dist/otelcat.so
+# The same extension with the panic hooks of the tests (cargo feature
+# test-hooks), built in a target directory of its own so that neither build
+# invalidates the other. Never shipped.
+HOOKS_EXT := dist/test-hooks/otelcat.so
 # The telemetry generator (demo, benchmarks, doc examples). Defined before any
 # rule names it: make expands prerequisites when it reads the rule.
 GEN     := target/release/examples/otlp_gen
 SOURCES := $(shell find src vendor -name '*.rs') Cargo.toml Cargo.lock build.rs $(wildcard sql/*.sql)
 
-.PHONY: all lint bench-serve test test-rust test-fuzz-replay test-sql test-python test-node torture fuzz bench bench-drain bench-queries bench-ingest bench-hostile clean venv receiver demo explore cookbook \
+.PHONY: all lint bench-serve test test-fast test-python-core test-rust test-fuzz-replay test-sql test-python test-node torture fuzz bench bench-drain bench-queries bench-ingest bench-hostile clean venv receiver demo explore cookbook \
 	wheel npm packages dist version
 
 # The version: Cargo.toml's, the one place it is written (packages stamp it).
@@ -36,6 +41,11 @@ $(EXT): $(SOURCES)
 	@# Replace, never overwrite in place: a process that has the library
 	@# loaded (a running receiver, a test) would crash.
 	cp target/release/libotelcat.so $(EXT).tmp && mv -f $(EXT).tmp $(EXT)
+
+$(HOOKS_EXT): $(SOURCES)
+	CARGO_TARGET_DIR=target/test-hooks $(CARGO) build --release --locked --features test-hooks
+	@mkdir -p dist/test-hooks
+	cp target/test-hooks/release/libotelcat.so $(HOOKS_EXT).tmp && mv -f $(HOOKS_EXT).tmp $(HOOKS_EXT)
 
 # A virtualenv on the system interpreter, for the Python packages the tests
 # use (DataSketches for interop, OpenTelemetry SDK, ...).
@@ -52,11 +62,22 @@ tests/node/node_modules/.ok: tests/node/package.json tests/node/package-lock.jso
 test: lint test-rust test-fuzz-replay test-sql test-python test-node
 	@echo "all tests passed"
 
+# The quick loop: Rust units, SQL assertions and the Python tests of the
+# extension itself (functions, ingest, templates, views, hostile input, docs).
+# Leaves out what drives browsers, Node, the SDKs and the packages.
+test-fast: test-rust test-sql test-python-core
+	@echo "fast tests passed (make test runs them all)"
+
+PY_CORE := test_functions test_ingest test_drain test_views test_etl test_catalog_files \
+	test_hostile_catalog test_hostile_drain test_hostile_files test_docs test_crash test_topk test_semconv
+test-python-core: $(EXT) $(HOOKS_EXT) $(GEN)
+	$(PY) tests/run_tests.py $(PY_CORE)
+
 # Formatting and lints: part of make test. The fuzz crate (its own workspace)
 # too, without libFuzzer, as test-fuzz-replay builds it.
 lint:
 	$(CARGO) fmt --check
-	$(CARGO) clippy --all-targets --locked --quiet -- -D warnings
+	$(CARGO) clippy --all-targets --all-features --locked --quiet -- -D warnings
 	$(CARGO) fmt --check --manifest-path fuzz/Cargo.toml
 	$(CARGO) clippy --manifest-path fuzz/Cargo.toml --all-targets --no-default-features --locked --quiet --target-dir target -- -D warnings
 
@@ -79,7 +100,7 @@ test-sql: $(EXT)
 	tests/run_sql_tests.sh $(SQLITE) tests/sql/*.sql
 
 # Quiet unless something fails; lists every skipped test with its reason.
-test-python: $(EXT) $(VENV)/.ok tests/node/node_modules/.ok dist $(GEN)
+test-python: $(EXT) $(HOOKS_EXT) $(VENV)/.ok tests/node/node_modules/.ok dist $(GEN)
 	$(PY) tests/run_tests.py
 
 # The crash, disk-full and concurrency tests of tests/test_crash.py, long:

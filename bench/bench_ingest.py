@@ -164,7 +164,7 @@ def main():
 
 
 def report_goals(results, growth):
-    """The goals of the ingest issue, checked on the 512-request rows. The
+    """The ingest goals (docs/BENCHMARKS.md), checked on the 512-request rows. The
     100-request rows are not goals: they show what a commit costs."""
     def verdict(ok):
         return "met" if ok else "MISSED"

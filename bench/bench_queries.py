@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""make bench-queries: latency of the seed's query patterns (sql/views.sql) on a
+"""make bench-queries: latency of the catalog's query patterns (sql/views.sql) on a
 catalog of 100 000 metrics (plus as many span names, 5 severities x 1 000
 services of templates), then the CPU time of the semantic-convention checks
 (the semconv_* views, whole catalog) on it.

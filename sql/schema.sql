@@ -1,9 +1,8 @@
 -- otelcat catalog schema (schema version 2; see docs/catalog.md "Upgrades").
 --
 -- Created on first use by otlp_ingest (and by examples/etl.sql). Every
--- statement is idempotent. The tables and columns named by the seed's
--- "Database Schema Design v2" are kept as they are; columns marked "extra"
--- are otelcat's additions. Times (first_seen / last_seen) are UTC text in
+-- statement is idempotent. Columns marked "extra" are additions to the
+-- catalog's original schema design. Times (first_seen / last_seen) are UTC text in
 -- SQLite's datetime() format, 'YYYY-MM-DD HH:MM:SS', taken from the records'
 -- timestamps (the ingest time when a record has none), so
 --   WHERE first_seen > datetime('now', '-1 day')
@@ -80,8 +79,8 @@ CREATE TABLE IF NOT EXISTS span_services (
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS idx_span_services_service ON span_services(service_name, span_name, sample_count, first_seen, last_seen);
 
--- The seed's PRIMARY KEY (span_name, key_scope, key_name, COALESCE(event_name, ''))
--- is not valid SQLite: event_name is NOT NULL DEFAULT '' ('' outside the event scope).
+-- A PRIMARY KEY (span_name, key_scope, key_name, COALESCE(event_name, '')) is
+-- not valid SQLite: event_name is NOT NULL DEFAULT '' ('' outside the event scope).
 CREATE TABLE IF NOT EXISTS span_keys (
   span_name              TEXT NOT NULL,
   key_scope              TEXT NOT NULL,          -- attribute | resource | event | link

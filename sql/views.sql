@@ -1,5 +1,5 @@
--- otelcat catalog views (created with the schema). They answer the seed's
--- query patterns; each is meant to be filtered on its first column(s), which
+-- otelcat catalog views (created with the schema). They answer the
+-- catalog's common questions; each is meant to be filtered on its first column(s), which
 -- SQLite pushes down to an index (tests/test_views.py checks the plans).
 
 -- Metrics, spans and log severities of a service:
@@ -23,7 +23,7 @@ CREATE VIEW IF NOT EXISTS top_log_templates AS
 SELECT severity, service_name, template, count, percentage, example, first_seen, last_seen
 FROM log_body_templates ORDER BY severity, service_name, count DESC;
 
--- Get-API documents (the seed's "Option A", OCC's Go models):
+-- Get-API documents (one JSON document per entity, the shape of OCC's Go models):
 --   SELECT document FROM metric_metadata WHERE name = 'http.server.request.duration';
 CREATE VIEW IF NOT EXISTS metric_metadata(name, document) AS
 SELECT m.name, json_object(

@@ -1,6 +1,9 @@
-//! `otelcat_version()`, `otelcat_debug()` and the test-only panic hooks.
+//! `otelcat_version()`, `otelcat_debug()`, and the panic hooks of the tests
+//! (built only with the cargo feature `test-hooks`; the release has none).
 
-use crate::ffi::{self, Aggregate, Arg, Ctx, Db, Result, bail};
+use crate::ffi::{self, Arg, Ctx, Db, Result};
+#[cfg(feature = "test-hooks")]
+use crate::ffi::{Aggregate, bail};
 
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 pub const COMMIT: &str = env!("OTELCAT_GIT_COMMIT");
@@ -32,18 +35,20 @@ pub fn otelcat_debug(ctx: Ctx, _args: &[Arg]) -> Result<()> {
 }
 
 /// `otelcat_test_panic(where)`: panics on purpose so tests can prove that a
-/// panic becomes an SQL error. Registered only when the environment variable
-/// OTELCAT_TEST_HOOKS=1 is set when the extension loads.
+/// panic becomes an SQL error (feature `test-hooks` only).
+#[cfg(feature = "test-hooks")]
 fn otelcat_test_panic(_ctx: Ctx, args: &[Arg]) -> Result<()> {
     let what = args[0].str("otelcat_test_panic", 1)?.to_string();
     panic!("test panic requested ({what})");
 }
 
 /// Aggregate twin: panics in step or in final, as asked by its argument.
+#[cfg(feature = "test-hooks")]
 struct PanicAgg {
     in_final: bool,
 }
 
+#[cfg(feature = "test-hooks")]
 impl Aggregate for PanicAgg {
     fn new(args: &[Arg]) -> Result<Self> {
         let what = args[0].str("otelcat_test_panic_agg", 1)?;
@@ -68,7 +73,8 @@ impl Aggregate for PanicAgg {
 pub fn register(db: Db) -> Result<()> {
     ffi::define_scalar(db, "otelcat_version", 0, ffi::pure(), otelcat_version)?;
     ffi::define_scalar(db, "otelcat_debug", 0, ffi::pure(), otelcat_debug)?;
-    if std::env::var("OTELCAT_TEST_HOOKS").as_deref() == Ok("1") {
+    #[cfg(feature = "test-hooks")]
+    {
         ffi::define_scalar(
             db,
             "otelcat_test_panic",

@@ -3,7 +3,11 @@ import os
 import sqlite3
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-EXT = os.path.join(ROOT, "dist", "otelcat")
+# The extension the tests load; OTELCAT_TEST_EXT names another build (the
+# child processes of the panic tests load the one with the test hooks).
+EXT = os.environ.get("OTELCAT_TEST_EXT") or os.path.join(ROOT, "dist", "otelcat")
+# The build with the panic hooks (cargo feature test-hooks), made by `make`.
+HOOKS_EXT = os.path.join(ROOT, "dist", "test-hooks", "otelcat")
 FIXTURES = os.path.join(ROOT, "tests", "fixtures")
 SHARED = os.path.join(os.path.dirname(ROOT), "shared")
 
@@ -16,6 +20,14 @@ def connect(path=":memory:", **kw):
     db.load_extension(EXT)
     db.enable_load_extension(False)
     return db
+
+
+def hooks_env():
+    """The environment of a child process that loads the build with the test
+    hooks. Fails (never skips) when that build is missing."""
+    if not os.path.exists(HOOKS_EXT + ".so"):
+        raise AssertionError(f"{HOOKS_EXT}.so is missing: build it with `make {os.path.relpath(HOOKS_EXT, ROOT)}.so`")
+    return dict(os.environ, OTELCAT_TEST_EXT=HOOKS_EXT)
 
 
 def series(n):

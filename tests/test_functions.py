@@ -9,12 +9,13 @@ import json
 import math
 import os
 import random
+import re
 import sqlite3
 import subprocess
 import sys
 import unittest
 
-from helpers import err, EXT, FIXTURES, connect, series
+from helpers import err, EXT, FIXTURES, ROOT, connect, hooks_env, series
 
 # (name, number of arguments, type s=scalar a=aggregate w=window, flags)
 # flags: deterministic, innocuous, directonly (from pragma_function_list).
@@ -106,6 +107,22 @@ class TestRegistry(unittest.TestCase):
         self.assertEqual(sorted(got - want), [], "registered but not in the snapshot")
         self.assertEqual(sorted(want - got), [], "in the snapshot but not registered")
 
+    def test_lib_rs_lists_every_sql_name(self):
+        """src/lib.rs's table SQL_NAMES is what the extension registers, kinds included."""
+        src = open(os.path.join(ROOT, "src", "lib.rs")).read()
+        block = src.split("pub const SQL_NAMES: &[(&str, SqlKind)] = &[", 1)[1].split("];", 1)[0]
+        table = dict(re.findall(r'\("([a-z_0-9]+)",\s*SqlKind::(\w+)\)', block))
+        self.assertEqual(len(table), block.count("SqlKind::"), "an entry the pattern does not read")
+        types = {}
+        for name, _, typ, _ in extension_functions():
+            types.setdefault(name, set()).add("s" if typ == "s" else "a")
+        kinds = {name: {frozenset("s"): "Scalar", frozenset("a"): "Aggregate"}.get(frozenset(t), "ScalarAndAggregate")
+                 for name, t in types.items()}
+        plain = {r[0] for r in sqlite3.connect(":memory:").execute("SELECT name FROM pragma_module_list")}
+        for m in {r[0] for r in connect().execute("SELECT name FROM pragma_module_list")} - plain:
+            kinds[m] = "InternalTable" if m == "otelcat_drain_sync" else "Table"
+        self.assertEqual(table, kinds)
+
     def test_module_list_snapshot(self):
         plain = {r[0] for r in sqlite3.connect(":memory:").execute("SELECT name FROM pragma_module_list")}
         got = {r[0] for r in connect().execute("SELECT name FROM pragma_module_list")} - plain
@@ -145,8 +162,8 @@ class TestMeta(unittest.TestCase):
 class TestPanicGuard(unittest.TestCase):
     """A panic inside the extension is an SQL error; the host process lives on."""
 
-    def run_child(self, code):
-        env = dict(os.environ, OTELCAT_TEST_HOOKS="1")
+    def run_child(self, code, env=None):
+        env = env or hooks_env()
         here = os.path.dirname(os.path.abspath(__file__))
         return subprocess.run([sys.executable, "-c", f"import sys; sys.path.insert(0, {here!r})\n" + code],
                               env=env, capture_output=True, text=True, timeout=60)
@@ -170,9 +187,17 @@ class TestPanicGuard(unittest.TestCase):
                           r.stdout, r.stderr)
             self.assertIn("ALIVE", r.stdout)
 
-    def test_hooks_absent_without_env(self):
-        with self.assertRaisesRegex(sqlite3.OperationalError, "no such function: otelcat_test_panic"):
-            connect().execute("SELECT otelcat_test_panic('x')")
+    def test_release_build_has_no_hooks(self):
+        """The shipped extension has no panic hooks, whatever the environment
+        (they are built only with the cargo feature test-hooks)."""
+        env = dict(os.environ, OTELCAT_TEST_HOOKS="1")
+        env.pop("OTELCAT_TEST_EXT", None)
+        for fn in ("otelcat_test_panic('x')", "otelcat_test_panic_agg('step')"):
+            r = self.run_child(
+                "from helpers import connect\nimport sqlite3\n"
+                f"try:\n    connect().execute(\"SELECT {fn}\").fetchall()\nexcept sqlite3.Error as e:\n    print('ERR', e)\n",
+                env=env)
+            self.assertIn("ERR no such function: otelcat_test_panic", r.stdout, r.stderr)
 
 
 

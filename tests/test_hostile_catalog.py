@@ -213,8 +213,8 @@ class Hostile(unittest.TestCase):
         self.assertEqual(r.returncode, 0, r.stderr)
 
     def test_the_sqlite3_shell_survives_it(self):
-        """The same file through the sqlite3 CLI (the host named in the
-        issue): every view, and ingest; no signal, no hang."""
+        """The same file through the sqlite3 CLI (the host most
+        users open a file with): every view, and ingest; no signal, no hang."""
         import sqlite3
         objects = [r[0] for r in sqlite3.connect(self.path).execute(
             "SELECT name FROM sqlite_schema WHERE type = 'view' ORDER BY name")]

@@ -560,10 +560,9 @@ class TestPythonPackage(PackageTest):
 
 
 class TestServeEndToEnd(PackageTest):
-    """The issue's last mile: in the fresh venv, `otelcat serve --db c.db`
+    """The last mile: in the fresh venv, `otelcat serve --db c.db`
     receives the Python SDK's gRPC export, `otelcat report` shows it. Runs
-    when the wheel carries otelcat/serve.py (branch h-serve writes it) and
-    this venv has the SDK's gRPC exporter."""
+    when the wheel carries otelcat/serve.py and this venv has the SDK's gRPC exporter."""
 
     def test_sdk_grpc_export_to_serve_then_report(self):
         with zipfile.ZipFile(wheel_path()) as z:

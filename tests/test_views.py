@@ -6,7 +6,7 @@ import unittest
 from helpers import connect
 from otlp_payloads import gauge, log, logs, span, traces
 
-# The seed's query patterns and the index each must use.
+# The catalog's query patterns (sql/views.sql) and the index each must use.
 PLANS = {
     "SELECT * FROM service_metrics WHERE service_name = 'api'": ["COVERING INDEX idx_metric_services_service", "(name=?)"],
     "SELECT * FROM service_spans WHERE service_name = 'api'": ["COVERING INDEX idx_span_services_service", "(name=?)"],

@@ -75,7 +75,7 @@ FROM key_cardinality
 WHERE key_count >= 1000 AND estimated_cardinality >= 0.5 * key_count
 ORDER BY estimated_cardinality DESC LIMIT 8;"""),
     ("What is everything known about one metric?",
-     "The Get-API document (the seed's Option A, OCC's model), one indexed lookup. Datasette query `metric_document`.",
+     "The Get-API document (one JSON document, the shape of OCC's model), one indexed lookup. Datasette query `metric_document`.",
      """SELECT document FROM metric_metadata WHERE name = 'http.server.request.duration';"""),
     ("Which deprecated keys are in use, and who sends them?",
      "Keys the OpenTelemetry semantic conventions deprecate (the release the extension embeds: `otelcat_debug()` names "

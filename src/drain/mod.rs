@@ -595,8 +595,9 @@ impl SyncTable {
 struct ClustersTable {
     db: Db,
     reg: Shared,
-    /// Test hook (OTELCAT_TEST_HOOKS=1): the callback that panics on purpose,
-    /// from OTELCAT_TEST_PANIC_DRAIN_CLUSTERS when the extension loads.
+    /// Test hook (builds with the feature `test-hooks` only): the callback
+    /// that panics on purpose, from OTELCAT_TEST_PANIC_DRAIN_CLUSTERS when
+    /// the extension loads.
     panic_at: Option<String>,
 }
 
@@ -724,7 +725,7 @@ pub fn register(db: Db, reg: &Shared) -> Result<()> {
     ffi::define_scalar_with(db, "drain_params", 1, read, reg.clone(), drain_params)?;
     ffi::define_scalar_with(db, "drain_params", 2, read, reg.clone(), drain_params)?;
     ffi::define_scalar_with(db, "drain_seed", 2, train, reg.clone(), drain_seed)?;
-    let panic_at = if std::env::var("OTELCAT_TEST_HOOKS").as_deref() == Ok("1") {
+    let panic_at = if cfg!(feature = "test-hooks") {
         std::env::var("OTELCAT_TEST_PANIC_DRAIN_CLUSTERS").ok()
     } else {
         None

@@ -1,13 +1,10 @@
 //! OTLP/JSON decoder: a small recursive-descent parser made for OTLP.
 //!
-//! Why not serde_json (the crate the project rule would prefer): with
-//! borrowing seeds that wrote events straight into the output (no
-//! intermediate structs, no per-string allocation), serde_json decoded
-//! 0.31 M realistic spans/s here, 0.41 M after validating UTF-8 once up
-//! front and using `from_str`; sonic-rs behind the same serde seeds also did
-//! 0.41 M. About 60 % of the time went to the tokenizer and the visitor
-//! plumbing. This parser does 0.8-0.9 M spans/s (800-900 MB/s) on the same
-//! data (the benchmark in proto.rs): it validates UTF-8 once for the whole
+//! Why not serde_json (the crate the project rule would prefer): even with
+//! borrowing seeds that write events straight into the output, serde_json
+//! (and sonic-rs behind the same seeds) decoded about half as fast
+//! (docs/BENCHMARKS.md, "Decoders"), most of the time in the tokenizer and
+//! the visitor plumbing. This parser validates UTF-8 once for the whole
 //! payload, borrows every string without escapes, finds string ends eight
 //! bytes at a time and matches field names directly. The tests check it
 //! against prost-encoded random requests written as JSON with quirks, and

@@ -1181,9 +1181,8 @@ pub(crate) fn empty_log() -> Event<'static> {
 /// In-order payloads never move anything. Out of order, the runs of
 /// children are noted and put in order once, by [`finish`]: each event
 /// moves once per record that holds it, however the fields interleave.
-/// (Moving the events already there at every out-of-order [`place`] made a
-/// span whose 4 096 attributes alternate with a million events cost 14 s
-/// of CPU, `bench/bench_hostile.py`.)
+/// (Moving the events already there at every out-of-order [`place`] was
+/// quadratic: docs/BENCHMARKS.md, "Hostile payloads".)
 ///
 /// [`place`]: Sections::place
 /// [`finish`]: Sections::finish

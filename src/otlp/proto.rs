@@ -1,20 +1,11 @@
 //! OTLP/protobuf decoder: a zero-copy walker over the wire format.
 //!
 //! Why not the opentelemetry-proto crate (prost types), which the project
-//! rule would prefer: measured on realistic requests (1024 spans of 10
-//! mixed attributes, 4 resources of 6 attributes, an event every 4th span;
-//! 476 bytes a span), release build, this 2-core machine, best of 5:
-//!
-//! | decoder                                   | spans/s  | MB/s |
-//! |-------------------------------------------|----------|------|
-//! | prost: decode into the owned structs only | 0.40 M   | 190  |
-//! | prost: decode, then convert to events     | 0.35 M   | 165  |
-//! | this walker, events included              | 1.65 M   | 785  |
-//!
-//! prost allocates a `String` per key and string value and a `Vec` per
-//! attribute list; the walker allocates nothing but the output (and arrays
-//! and kvlists). Run: `cargo test --release -- --ignored --nocapture
-//! bench_decoders`. opentelemetry-proto stays as a dev-dependency: the tests
+//! rule would prefer: it decodes about four times slower (docs/BENCHMARKS.md,
+//! "Decoders"): prost allocates a `String` per key and string value and a
+//! `Vec` per attribute list; the walker allocates nothing but the output
+//! (and arrays and kvlists). Run: `cargo test --release -- --ignored
+//! --nocapture bench_decoders`. opentelemetry-proto stays as a dev-dependency: the tests
 //! check this walker against prost on the official examples, random
 //! requests and mutated bytes.
 //!

@@ -2,7 +2,7 @@
 //! opentelemetry-proto (a dev-dependency):
 //! - [`Request`]: a request of any signal, encodable to protobuf;
 //! - [`reference_events`]: the event stream of a decoded prost request, the
-//!   oracle the walker is checked against (and "option A" of the benchmark);
+//!   oracle the walker is checked against (and the prost side of the decoder benchmark);
 //! - [`to_json`]: an OTLP/JSON writer, canonical or with the quirks senders
 //!   have (snake_case, numbers vs strings, enum names, shuffled and unknown
 //!   fields, nulls);
