@@ -7,11 +7,13 @@
 -- hll_merge for sketches,
 -- json_samples_merge for sample lists, min/max for times.
 --
--- Each statement starts with a "-- name:" line; parameters are numbered.
--- otlp_ingest runs the key UPSERTs (metric_key, span_key, log_key) also
--- with their VALUES tuple repeated for 32 rows (parameters renumbered), so
--- that a statement's fixed cost is paid once per 32 keys; for that, those
--- statements take parameters only in their VALUES tuple.
+-- Each statement starts with a "-- name:" line; parameters are named
+-- (:column, most of them after the column they fill) and otlp_ingest binds
+-- them by name. It runs the key UPSERTs (metric_key, span_key, log_key)
+-- also with their VALUES tuple repeated for 32 rows (each row's parameters
+-- numbered apart), so that a statement's fixed cost is paid once per 32
+-- keys; for that, those statements take parameters only in their VALUES
+-- tuple.
 -- Times are 'YYYY-MM-DD HH:MM:SS' UTC text. Order: each entity's row, its
 -- services and events; then the batch's key rows; then each entity's
 -- *_refresh statement, which recomputes its keys' percentages (the entity's
@@ -19,7 +21,7 @@
 
 -- name: metric
 INSERT INTO metrics(name, type, unit, description, total_sample_count, series_sketch, first_seen, last_seen)
-VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+VALUES (:name, :type, :unit, :description, :total_sample_count, :series_sketch, :first_seen, :last_seen)
 ON CONFLICT(name) DO UPDATE SET
   type = excluded.type,
   unit = iif(excluded.unit <> '', excluded.unit, unit),
@@ -31,7 +33,7 @@ ON CONFLICT(name) DO UPDATE SET
 
 -- name: metric_service
 INSERT INTO metric_services(metric_name, service_name, sample_count, first_seen, last_seen)
-VALUES (?1, ?2, ?3, ?4, ?5)
+VALUES (:metric_name, :service_name, :sample_count, :first_seen, :last_seen)
 ON CONFLICT(metric_name, service_name) DO UPDATE SET
   sample_count = otelcat_add(sample_count, excluded.sample_count, 'metric_services', metric_name, service_name),
   first_seen = min(coalesce(first_seen, excluded.first_seen), coalesce(excluded.first_seen, first_seen)),
@@ -39,7 +41,7 @@ ON CONFLICT(metric_name, service_name) DO UPDATE SET
 
 -- name: metric_key
 INSERT INTO metric_keys(metric_name, key_scope, key_name, key_count, value_samples, hll_sketch, first_seen, last_seen)
-VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+VALUES (:metric_name, :key_scope, :key_name, :key_count, :value_samples, :hll_sketch, :first_seen, :last_seen)
 ON CONFLICT(metric_name, key_scope, key_name) DO UPDATE SET
   key_count = otelcat_add(key_count, excluded.key_count, 'metric_keys', metric_name, key_scope, key_name),
   value_samples = json_samples_merge(value_samples, excluded.value_samples),
@@ -52,18 +54,18 @@ ON CONFLICT(metric_name, key_scope, key_name) DO UPDATE SET
 -- at 100 %). The expressions are written twice: SQLite evaluates the SET
 -- ones only for the rows the WHERE keeps.
 UPDATE metric_keys SET
-  key_percentage = 100.0 * key_count / (SELECT max(total_sample_count, 1) FROM metrics WHERE name = ?1),
+  key_percentage = 100.0 * key_count / (SELECT max(total_sample_count, 1) FROM metrics WHERE name = :metric_name),
   estimated_cardinality = hll_count(hll_sketch)
-WHERE metric_name = ?1
-  AND (key_percentage IS NOT 100.0 * key_count / (SELECT max(total_sample_count, 1) FROM metrics WHERE name = ?1)
+WHERE metric_name = :metric_name
+  AND (key_percentage IS NOT 100.0 * key_count / (SELECT max(total_sample_count, 1) FROM metrics WHERE name = :metric_name)
        OR estimated_cardinality IS NOT hll_count(hll_sketch));
 
 -- name: metric_series_refresh
-UPDATE metrics SET estimated_active_series = hll_count(series_sketch) WHERE name = ?1;
+UPDATE metrics SET estimated_active_series = hll_count(series_sketch) WHERE name = :name;
 
 -- name: span
 INSERT INTO spans(name, kind, total_sample_count, event_count, link_count, first_seen, last_seen)
-VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+VALUES (:name, :kind, :total_sample_count, :event_count, :link_count, :first_seen, :last_seen)
 ON CONFLICT(name) DO UPDATE SET
   kind = excluded.kind,
   total_sample_count = otelcat_add(total_sample_count, excluded.total_sample_count, 'spans', name),
@@ -74,7 +76,7 @@ ON CONFLICT(name) DO UPDATE SET
 
 -- name: span_service
 INSERT INTO span_services(span_name, service_name, sample_count, first_seen, last_seen)
-VALUES (?1, ?2, ?3, ?4, ?5)
+VALUES (:span_name, :service_name, :sample_count, :first_seen, :last_seen)
 ON CONFLICT(span_name, service_name) DO UPDATE SET
   sample_count = otelcat_add(sample_count, excluded.sample_count, 'span_services', span_name, service_name),
   first_seen = min(coalesce(first_seen, excluded.first_seen), coalesce(excluded.first_seen, first_seen)),
@@ -82,7 +84,7 @@ ON CONFLICT(span_name, service_name) DO UPDATE SET
 
 -- name: span_event
 INSERT INTO span_events(span_name, event_name, event_count, first_seen, last_seen)
-VALUES (?1, ?2, ?3, ?4, ?5)
+VALUES (:span_name, :event_name, :event_count, :first_seen, :last_seen)
 ON CONFLICT(span_name, event_name) DO UPDATE SET
   event_count = otelcat_add(event_count, excluded.event_count, 'span_events', span_name, event_name),
   first_seen = min(coalesce(first_seen, excluded.first_seen), coalesce(excluded.first_seen, first_seen)),
@@ -90,7 +92,7 @@ ON CONFLICT(span_name, event_name) DO UPDATE SET
 
 -- name: span_key
 INSERT INTO span_keys(span_name, key_scope, key_name, event_name, key_count, value_samples, hll_sketch, first_seen, last_seen)
-VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+VALUES (:span_name, :key_scope, :key_name, :event_name, :key_count, :value_samples, :hll_sketch, :first_seen, :last_seen)
 ON CONFLICT(span_name, key_scope, key_name, event_name) DO UPDATE SET
   key_count = otelcat_add(key_count, excluded.key_count, 'span_keys', span_name, key_scope, key_name, event_name),
   value_samples = json_samples_merge(value_samples, excluded.value_samples),
@@ -101,20 +103,20 @@ ON CONFLICT(span_name, key_scope, key_name, event_name) DO UPDATE SET
 -- name: span_refresh
 UPDATE span_keys SET
   key_percentage = 100.0 * key_count / max(1, CASE key_scope
-    WHEN 'event' THEN (SELECT event_count FROM span_events e WHERE e.span_name = ?1 AND e.event_name = span_keys.event_name)
-    WHEN 'link' THEN (SELECT link_count FROM spans WHERE name = ?1)
-    ELSE (SELECT total_sample_count FROM spans WHERE name = ?1) END),
+    WHEN 'event' THEN (SELECT event_count FROM span_events e WHERE e.span_name = :span_name AND e.event_name = span_keys.event_name)
+    WHEN 'link' THEN (SELECT link_count FROM spans WHERE name = :span_name)
+    ELSE (SELECT total_sample_count FROM spans WHERE name = :span_name) END),
   estimated_cardinality = hll_count(hll_sketch)
-WHERE span_name = ?1
+WHERE span_name = :span_name
   AND (key_percentage IS NOT 100.0 * key_count / max(1, CASE key_scope
-         WHEN 'event' THEN (SELECT event_count FROM span_events e WHERE e.span_name = ?1 AND e.event_name = span_keys.event_name)
-         WHEN 'link' THEN (SELECT link_count FROM spans WHERE name = ?1)
-         ELSE (SELECT total_sample_count FROM spans WHERE name = ?1) END)
+         WHEN 'event' THEN (SELECT event_count FROM span_events e WHERE e.span_name = :span_name AND e.event_name = span_keys.event_name)
+         WHEN 'link' THEN (SELECT link_count FROM spans WHERE name = :span_name)
+         ELSE (SELECT total_sample_count FROM spans WHERE name = :span_name) END)
        OR estimated_cardinality IS NOT hll_count(hll_sketch));
 
 -- name: log
 INSERT INTO logs(severity, total_sample_count, first_seen, last_seen)
-VALUES (?1, ?2, ?3, ?4)
+VALUES (:severity, :total_sample_count, :first_seen, :last_seen)
 ON CONFLICT(severity) DO UPDATE SET
   total_sample_count = otelcat_add(total_sample_count, excluded.total_sample_count, 'logs', severity),
   first_seen = min(coalesce(first_seen, excluded.first_seen), coalesce(excluded.first_seen, first_seen)),
@@ -122,7 +124,7 @@ ON CONFLICT(severity) DO UPDATE SET
 
 -- name: log_service
 INSERT INTO log_services(severity, service_name, sample_count, first_seen, last_seen)
-VALUES (?1, ?2, ?3, ?4, ?5)
+VALUES (:severity, :service_name, :sample_count, :first_seen, :last_seen)
 ON CONFLICT(severity, service_name) DO UPDATE SET
   sample_count = otelcat_add(sample_count, excluded.sample_count, 'log_services', severity, service_name),
   first_seen = min(coalesce(first_seen, excluded.first_seen), coalesce(excluded.first_seen, first_seen)),
@@ -130,7 +132,7 @@ ON CONFLICT(severity, service_name) DO UPDATE SET
 
 -- name: log_key
 INSERT INTO log_keys(severity, key_scope, key_name, key_count, value_samples, hll_sketch, first_seen, last_seen)
-VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+VALUES (:severity, :key_scope, :key_name, :key_count, :value_samples, :hll_sketch, :first_seen, :last_seen)
 ON CONFLICT(severity, key_scope, key_name) DO UPDATE SET
   key_count = otelcat_add(key_count, excluded.key_count, 'log_keys', severity, key_scope, key_name),
   value_samples = json_samples_merge(value_samples, excluded.value_samples),
@@ -140,15 +142,15 @@ ON CONFLICT(severity, key_scope, key_name) DO UPDATE SET
 
 -- name: log_refresh
 UPDATE log_keys SET
-  key_percentage = 100.0 * key_count / (SELECT max(total_sample_count, 1) FROM logs WHERE severity = ?1),
+  key_percentage = 100.0 * key_count / (SELECT max(total_sample_count, 1) FROM logs WHERE severity = :severity),
   estimated_cardinality = hll_count(hll_sketch)
-WHERE severity = ?1
-  AND (key_percentage IS NOT 100.0 * key_count / (SELECT max(total_sample_count, 1) FROM logs WHERE severity = ?1)
+WHERE severity = :severity
+  AND (key_percentage IS NOT 100.0 * key_count / (SELECT max(total_sample_count, 1) FROM logs WHERE severity = :severity)
        OR estimated_cardinality IS NOT hll_count(hll_sketch));
 
 -- name: log_template
 INSERT INTO log_body_templates(severity, service_name, cluster_id, template, example, count, first_seen, last_seen)
-VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+VALUES (:severity, :service_name, :cluster_id, :template, :example, :count, :first_seen, :last_seen)
 ON CONFLICT(severity, service_name, cluster_id) DO UPDATE SET
   template = excluded.template,
   count = otelcat_add(count, excluded.count, 'log_body_templates', severity, service_name, cluster_id),
@@ -156,51 +158,52 @@ ON CONFLICT(severity, service_name, cluster_id) DO UPDATE SET
   last_seen = max(coalesce(last_seen, excluded.last_seen), coalesce(excluded.last_seen, last_seen));
 
 -- name: log_template_fold
--- Cluster ?3 was merged into cluster ?4 (same severity ?1 and service ?2):
--- its row's lines join ?4's row, and the row goes.
+-- Cluster :from_cluster was merged into cluster :to_cluster (same severity :severity and service :service_name):
+-- its row's lines join :to_cluster's row, and the row goes.
 UPDATE log_body_templates SET
   count = otelcat_add(count, coalesce((SELECT f.count FROM log_body_templates f
-                            WHERE f.severity = ?1 AND f.service_name = ?2 AND f.cluster_id = ?3), 0),
+                            WHERE f.severity = :severity AND f.service_name = :service_name AND f.cluster_id = :from_cluster), 0),
                       'log_body_templates', severity, service_name, cluster_id),
   first_seen = min(first_seen, coalesce((SELECT f.first_seen FROM log_body_templates f
-                            WHERE f.severity = ?1 AND f.service_name = ?2 AND f.cluster_id = ?3), first_seen)),
+                            WHERE f.severity = :severity AND f.service_name = :service_name AND f.cluster_id = :from_cluster), first_seen)),
   last_seen = max(last_seen, coalesce((SELECT f.last_seen FROM log_body_templates f
-                            WHERE f.severity = ?1 AND f.service_name = ?2 AND f.cluster_id = ?3), last_seen))
-WHERE severity = ?1 AND service_name = ?2 AND cluster_id = ?4;
+                            WHERE f.severity = :severity AND f.service_name = :service_name AND f.cluster_id = :from_cluster), last_seen))
+WHERE severity = :severity AND service_name = :service_name AND cluster_id = :to_cluster;
 
 -- name: log_template_fold_delete
-DELETE FROM log_body_templates WHERE severity = ?1 AND service_name = ?2 AND cluster_id = ?3;
+DELETE FROM log_body_templates WHERE severity = :severity AND service_name = :service_name AND cluster_id = :from_cluster;
 
 -- name: log_template_key
 INSERT INTO log_template_keys(severity, service_name, cluster_id, key_name, key_count, first_seen, last_seen)
-VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+VALUES (:severity, :service_name, :cluster_id, :key_name, :key_count, :first_seen, :last_seen)
 ON CONFLICT(severity, service_name, cluster_id, key_name) DO UPDATE SET
   key_count = otelcat_add(key_count, excluded.key_count, 'log_template_keys', severity, service_name, cluster_id, key_name),
   first_seen = min(coalesce(first_seen, excluded.first_seen), coalesce(excluded.first_seen, first_seen)),
   last_seen = max(coalesce(last_seen, excluded.last_seen), coalesce(excluded.last_seen, last_seen));
 
 -- name: log_template_key_fold
--- Cluster ?3 was merged into cluster ?4: its key rows join ?4's.
+-- Cluster :from_cluster was merged into cluster :to_cluster: its key rows
+-- join those of :to_cluster.
 INSERT INTO log_template_keys(severity, service_name, cluster_id, key_name, key_count, first_seen, last_seen)
-SELECT severity, service_name, ?4, key_name, key_count, first_seen, last_seen
-FROM log_template_keys WHERE severity = ?1 AND service_name = ?2 AND cluster_id = ?3 AND true
+SELECT severity, service_name, :to_cluster, key_name, key_count, first_seen, last_seen
+FROM log_template_keys WHERE severity = :severity AND service_name = :service_name AND cluster_id = :from_cluster AND true
 ON CONFLICT(severity, service_name, cluster_id, key_name) DO UPDATE SET
   key_count = otelcat_add(key_count, excluded.key_count, 'log_template_keys', severity, service_name, cluster_id, key_name),
   first_seen = min(coalesce(first_seen, excluded.first_seen), coalesce(excluded.first_seen, first_seen)),
   last_seen = max(coalesce(last_seen, excluded.last_seen), coalesce(excluded.last_seen, last_seen));
 
 -- name: log_template_key_fold_delete
-DELETE FROM log_template_keys WHERE severity = ?1 AND service_name = ?2 AND cluster_id = ?3;
+DELETE FROM log_template_keys WHERE severity = :severity AND service_name = :service_name AND cluster_id = :from_cluster;
 
 -- name: log_template_refresh
 UPDATE log_body_templates SET
   percentage = 100.0 * count / max(1, (SELECT sample_count FROM log_services
-                                        WHERE severity = ?1 AND service_name = ?2))
-WHERE severity = ?1 AND service_name = ?2;
+                                        WHERE severity = :severity AND service_name = :service_name))
+WHERE severity = :severity AND service_name = :service_name;
 
 -- name: span_pattern
 INSERT INTO span_name_patterns(service_name, cluster_id, pattern, example, span_count, names_sketch, first_seen, last_seen)
-VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+VALUES (:service_name, :cluster_id, :pattern, :example, :span_count, :names_sketch, :first_seen, :last_seen)
 ON CONFLICT(service_name, cluster_id) DO UPDATE SET
   pattern = excluded.pattern,
   span_count = otelcat_add(span_count, excluded.span_count, 'span_name_patterns', service_name, cluster_id),
@@ -209,21 +212,21 @@ ON CONFLICT(service_name, cluster_id) DO UPDATE SET
   last_seen = max(coalesce(last_seen, excluded.last_seen), coalesce(excluded.last_seen, last_seen));
 
 -- name: span_pattern_fold
--- Pattern ?2 of service ?1 was merged into pattern ?3.
+-- Pattern :from_cluster of service :service_name was merged into pattern :to_cluster.
 UPDATE span_name_patterns SET
   span_count = otelcat_add(span_count, coalesce((SELECT f.span_count FROM span_name_patterns f
-                                      WHERE f.service_name = ?1 AND f.cluster_id = ?2), 0),
+                                      WHERE f.service_name = :service_name AND f.cluster_id = :from_cluster), 0),
                            'span_name_patterns', service_name, cluster_id),
   names_sketch = hll_merge(names_sketch, (SELECT f.names_sketch FROM span_name_patterns f
-                                          WHERE f.service_name = ?1 AND f.cluster_id = ?2)),
+                                          WHERE f.service_name = :service_name AND f.cluster_id = :from_cluster)),
   first_seen = min(first_seen, coalesce((SELECT f.first_seen FROM span_name_patterns f
-                                          WHERE f.service_name = ?1 AND f.cluster_id = ?2), first_seen)),
+                                          WHERE f.service_name = :service_name AND f.cluster_id = :from_cluster), first_seen)),
   last_seen = max(last_seen, coalesce((SELECT f.last_seen FROM span_name_patterns f
-                                        WHERE f.service_name = ?1 AND f.cluster_id = ?2), last_seen))
-WHERE service_name = ?1 AND cluster_id = ?3;
+                                        WHERE f.service_name = :service_name AND f.cluster_id = :from_cluster), last_seen))
+WHERE service_name = :service_name AND cluster_id = :to_cluster;
 
 -- name: span_pattern_fold_delete
-DELETE FROM span_name_patterns WHERE service_name = ?1 AND cluster_id = ?2;
+DELETE FROM span_name_patterns WHERE service_name = :service_name AND cluster_id = :from_cluster;
 
 -- name: span_pattern_refresh
-UPDATE span_name_patterns SET estimated_names = hll_count(names_sketch) WHERE service_name = ?1;
+UPDATE span_name_patterns SET estimated_names = hll_count(names_sketch) WHERE service_name = :service_name;

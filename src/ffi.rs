@@ -1545,6 +1545,7 @@ pub struct Stmt {
 }
 
 /// A parameter for [`Stmt::run_with`], bound without a copy.
+#[derive(Clone, Copy)]
 pub enum Param<'a> {
     Int(i64),
     Text(&'a str),
@@ -1643,6 +1644,24 @@ impl Stmt {
         self.reset();
         sqlite!(clear_bindings(self.raw()));
         r
+    }
+    /// The names of the statement's parameters, in index order (`?1` is
+    /// the first); "" for a nameless `?`.
+    pub fn parameter_names(&self) -> Vec<String> {
+        let n = sqlite!(bind_parameter_count(self.raw()));
+        (1..=n)
+            .map(|i| {
+                let p = sqlite!(bind_parameter_name(self.raw(), i));
+                if p.is_null() {
+                    return String::new();
+                }
+                // SAFETY: SQLite returns a NUL-terminated UTF-8 string owned
+                // by the statement, valid while it is (it is copied here).
+                unsafe { std::ffi::CStr::from_ptr(p) }
+                    .to_string_lossy()
+                    .into_owned()
+            })
+            .collect()
     }
     /// Steps once: `Ok(true)` when a row is ready.
     pub fn step(&mut self) -> Result<bool> {

@@ -4,11 +4,11 @@
 //! entry point SQLite calls (`sqlite3_otelcat_init`) in `ffi.rs`.
 //! ARCHITECTURE.md describes the layers.
 
-pub mod catalog;
 pub mod counts;
 pub mod drain;
 pub mod ffi;
 pub mod hll;
+pub mod ingest;
 pub mod meta;
 pub mod otlp;
 pub mod samples;
@@ -91,7 +91,7 @@ pub(crate) fn register(db: Db) -> Result<()> {
     semconv::sql::register(db)?; // semconv_attribute, semconv_nearest, semconv_attributes, semconv_metrics, semconv_groups, semconv_group_attributes
     let models = drain::store::Models::new(); // per connection
     drain::register(db, &models)?; // drain_*, otelcat_drain_sync
-    catalog::register(db, &models)?; // otlp_ingest
+    ingest::register(db, &models)?; // otlp_ingest
     Ok(())
 }
 

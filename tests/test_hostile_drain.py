@@ -243,6 +243,26 @@ class TestIdsNeverReused(Tmp):
         self.assertEqual(db.execute("SELECT last_id FROM otelcat_drain_ids WHERE partition = 'otlp.logs/INFO/svc'").fetchone()[0],
                          len(LOGINS))
 
+    def test_reset_refused_while_ingest_lines_are_pending(self):
+        """drain_reset of an otlp.logs partition whose lines otlp_ingest counted in
+        the open transaction is refused: the rows it writes at COMMIT need the
+        clusters' templates (they were written empty). Other partitions may be
+        reset; after the transaction ends, that one may too."""
+        db = connect(self.path)
+        db.execute("BEGIN")
+        db.execute("INSERT INTO otlp_ingest(payload) VALUES (?)", (payload("svc", LOGINS),))
+        self.assertIn("drain_reset: otlp_ingest counted log lines in partition 'otlp.logs/INFO/svc' in this transaction",
+                      err(db, "SELECT drain_reset('otlp.logs/INFO/svc')"))
+        self.assertEqual(db.execute("SELECT drain_reset('otlp.logs/INFO/other')").fetchone()[0], 0)
+        db.execute("COMMIT")
+        self.assertEqual(list(self.templates(db).values()), [("user <*> logged in", 4)])
+        self.assertEqual(db.execute("SELECT count(*) FROM log_body_templates WHERE template = '' OR example = ''").fetchone()[0], 0)
+        # a rolled-back transaction leaves nothing pending either
+        db.execute("BEGIN")
+        db.execute("INSERT INTO otlp_ingest(payload) VALUES (?)", (payload("svc", DISKS),))
+        db.execute("ROLLBACK")
+        self.assertEqual(db.execute("SELECT drain_reset('otlp.logs/INFO/svc')").fetchone()[0], 1)
+
     def test_reset_twice_and_rollback(self):
         db = connect(self.path)
         db.execute("INSERT INTO otlp_ingest(payload) VALUES (?)", (payload("svc", LOGINS),))

@@ -10,9 +10,9 @@
 use std::collections::HashMap;
 use std::time::Instant;
 
-use otelcat::catalog::PartitionNames;
-use otelcat::catalog::aggregate::{self, Batch, Templater};
 use otelcat::drain::engine::{Drain, DrainConfig};
+use otelcat::ingest::batch::{Batch, Templater};
+use otelcat::ingest::templates::PartitionNames;
 use otelcat::otlp::{self, Encoding, Limits, Signal};
 
 /// Models per partition, named as otlp_ingest names them.
@@ -25,7 +25,7 @@ impl Templater for Models {
         service: &str,
         body: &str,
     ) -> Result<(u64, Vec<u64>), String> {
-        let (key, _) = self.1.get(severity, service);
+        let key = self.1.get(severity, service);
         if !self.0.contains_key(key) {
             self.0
                 .insert(key.to_string(), Drain::new(DrainConfig::default()));
@@ -87,7 +87,9 @@ fn main() {
             let s = otlp::decode(f, encoding, &limits, &mut events).expect("valid payload");
             records += (s.spans + s.data_points + s.logs) as u64;
             // As otlp_ingest does: straight into the transaction's batch.
-            aggregate::apply(&mut batch, &events, 1_780_000_000, &mut models).expect("aggregates");
+            batch
+                .apply(&events, 1_780_000_000, &mut models)
+                .expect("aggregates");
             spare = otlp::recycle(events, s.owns_heap);
         }
         keys += batch.key_entries;

@@ -476,6 +476,12 @@ fn drain_reset_inner(ctx: Ctx, args: &[Arg], reg: &Shared) -> Result<()> {
     refuse_read_only("drain_reset", db)?;
     enter_statement(ctx, reg, true)?;
     let mut r = borrow("drain_reset", reg)?;
+    if r.ingest_pending.contains(partition) {
+        bail!(
+            "drain_reset: otlp_ingest counted log lines in partition '{partition}' in this transaction \
+             and writes their templates at COMMIT; reset it after the transaction ends"
+        );
+    }
     r.changing(partition);
     // (without loading the model: a partition whose rows cannot be read
     // can be reset)

@@ -162,6 +162,10 @@ pub struct Registry {
     /// function ran inside BEGIN … COMMIT or inside another writing
     /// statement): what the functions change is written at its commit.
     pub joined: Option<Joined>,
+    /// Log partitions of otlp_ingest whose lines it counted in the current
+    /// transaction and has not written to the catalog yet (the rows it
+    /// writes need their clusters): `drain_reset` refuses them until then.
+    pub ingest_pending: HashSet<String>,
 }
 
 /// The drain functions' part in a transaction they joined: the partitions

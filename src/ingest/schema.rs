@@ -7,7 +7,8 @@
 
 use crate::ffi::{Db, Result, Stmt, bail, exec};
 
-use super::flush::{SCHEMA, VIEWS};
+pub const SCHEMA: &str = include_str!("../../sql/schema.sql");
+pub const VIEWS: &str = include_str!("../../sql/views.sql");
 
 /// The schema version this build writes (sql/schema.sql says the same).
 pub const VERSION: i64 = 2;

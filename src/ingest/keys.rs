@@ -1,0 +1,503 @@
+//! What a batch keeps of attribute keys: per key its count, time range,
+//! first distinct values (the samples) and an HLL sketch, and the keys of
+//! one entity and scope in first-seen order.
+
+use ahash::AHashMap as Map;
+
+use crate::hll;
+
+/// How many distinct values a key keeps as samples.
+pub const SAMPLES: usize = 10;
+
+/// First and last time seen, unix seconds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Seen {
+    pub first: i64,
+    pub last: i64,
+}
+
+impl Seen {
+    pub fn at(t: i64) -> Seen {
+        Seen { first: t, last: t }
+    }
+    /// Nothing seen yet (a metric without data points so far).
+    pub fn none() -> Seen {
+        Seen {
+            first: i64::MAX,
+            last: i64::MIN,
+        }
+    }
+    pub fn is_none(&self) -> bool {
+        self.first > self.last
+    }
+    #[inline]
+    pub fn add(&mut self, t: i64) {
+        self.first = self.first.min(t);
+        self.last = self.last.max(t);
+    }
+    pub fn merge(&mut self, o: &Seen) {
+        self.first = self.first.min(o.first);
+        self.last = self.last.max(o.last);
+    }
+}
+
+/// A count with its time range.
+#[derive(Clone, Debug)]
+pub struct Counted {
+    pub count: u64,
+    pub seen: Seen,
+}
+
+impl Counted {
+    pub(super) fn new(t: i64) -> Counted {
+        Counted {
+            count: 0,
+            seen: Seen::at(t),
+        }
+    }
+    #[inline]
+    pub(super) fn add(&mut self, n: u64, t: i64) {
+        self.count += n;
+        self.seen.add(t);
+    }
+    pub(super) fn merge(&mut self, o: &Counted) {
+        self.count += o.count;
+        self.seen.merge(&o.seen);
+    }
+}
+
+/// What a batch knows of one attribute key of one entity.
+pub struct KeyAgg {
+    /// The last record counted (a key repeated on one record counts once).
+    rec: u64,
+    pub count: u64,
+    /// First distinct values (text form), in arrival order.
+    pub samples: SampleList,
+    pub sketch: hll::Builder,
+    pub seen: Seen,
+}
+
+impl KeyAgg {
+    pub(super) fn new(t: i64) -> KeyAgg {
+        KeyAgg {
+            rec: u64::MAX,
+            count: 0,
+            samples: SampleList::default(),
+            sketch: hll::Builder::new(),
+            seen: Seen::at(t),
+        }
+    }
+    #[inline]
+    pub(super) fn add(&mut self, rec: u64, n: u64, value: &str, t: i64) {
+        if self.rec == rec {
+            return; // the same key again on the same record
+        }
+        self.rec = rec;
+        self.count += n;
+        self.seen.add(t);
+        // A recent value of this key (most values of keys of low
+        // cardinality) is in the sketch and was offered to the samples.
+        if self.sketch.add(value.as_bytes()) && !self.samples.is_full() {
+            self.samples.offer(value);
+        }
+    }
+    pub(super) fn merge(&mut self, o: &KeyAgg) {
+        self.count += o.count;
+        self.seen.merge(&o.seen);
+        self.sketch.merge(&o.sketch);
+        self.samples.merge(&o.samples);
+    }
+    /// Samples as the catalog stores them: a JSON array of strings.
+    pub fn samples_json(&self) -> String {
+        self.samples.to_json()
+    }
+}
+
+/// Up to [`SAMPLES`] distinct values in arrival order, kept as the JSON
+/// text the catalog stores (strings as serde_json writes them): one
+/// allocation a key, copied out once at the flush.
+#[derive(Default)]
+pub struct SampleList {
+    /// `[` then the elements, comma-separated (no closing bracket).
+    json: String,
+    /// Where each element starts in `json`.
+    starts: [u32; SAMPLES],
+    len: u8,
+    /// Bit i: element i holds escapes (its text is not `"` + value + `"`).
+    escaped: u16,
+}
+
+/// Whether a string needs escapes in JSON (a fold, so that it vectorises).
+fn needs_escapes(v: &str) -> bool {
+    v.bytes()
+        .fold(false, |e, b| e | (b < 0x20) | (b == b'"') | (b == b'\\'))
+}
+
+impl SampleList {
+    pub fn len(&self) -> usize {
+        self.len as usize
+    }
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+    pub fn is_full(&self) -> bool {
+        self.len() >= SAMPLES
+    }
+    /// Element `i`, as JSON text.
+    fn element(&self, i: usize) -> &str {
+        let end = if i + 1 < self.len() {
+            self.starts[i + 1] as usize - 1
+        } else {
+            self.json.len()
+        };
+        &self.json[self.starts[i] as usize..end]
+    }
+    /// Adds a value unless it is there already or the list is full.
+    pub fn offer(&mut self, v: &str) {
+        if self.is_full() {
+            return;
+        }
+        if needs_escapes(v) {
+            let quoted = serde_json::to_string(v).expect("strings serialize");
+            return self.offer_json(&quoted, true);
+        }
+        let plain = |i: usize| self.escaped & (1 << i) == 0;
+        let same = |i: usize| self.element(i).get(1..).and_then(|e| e.strip_suffix('"')) == Some(v);
+        if (0..self.len()).any(|i| plain(i) && same(i)) {
+            return;
+        }
+        self.open_element(false);
+        self.json.push('"');
+        self.json.push_str(v);
+        self.json.push('"');
+    }
+    /// Adds an element given as JSON text unless it is there already.
+    fn offer_json(&mut self, el: &str, escaped: bool) {
+        if self.is_full() || (0..self.len()).any(|i| self.element(i) == el) {
+            return;
+        }
+        self.open_element(escaped);
+        self.json.push_str(el);
+    }
+    /// Starts element `len` (its text follows).
+    fn open_element(&mut self, escaped: bool) {
+        self.json.push(if self.json.is_empty() { '[' } else { ',' });
+        self.starts[self.len()] = self.json.len() as u32;
+        self.escaped |= (escaped as u16) << self.len;
+        self.len += 1;
+    }
+    /// Adds another list's elements (same escaping: equal texts are equal values).
+    pub fn merge(&mut self, o: &SampleList) {
+        for i in 0..o.len() {
+            self.offer_json(o.element(i), o.escaped & (1 << i) != 0);
+        }
+    }
+    /// The JSON array.
+    pub fn to_json(&self) -> String {
+        if self.json.is_empty() {
+            return "[]".into();
+        }
+        let mut out = String::with_capacity(self.json.len() + 1);
+        out.push_str(&self.json);
+        out.push(']');
+        out
+    }
+}
+
+/// The attribute keys of one entity and scope. Records of one entity tend
+/// to carry the same keys in the same order: the positions of the previous
+/// record's keys (`shape`) are tried first, before a hash lookup.
+#[derive(Default)]
+pub struct Keys {
+    index: Map<String, u32>,
+    list: Vec<(String, KeyAgg)>,
+    shape: Vec<u32>,
+}
+
+impl Keys {
+    pub fn len(&self) -> usize {
+        self.list.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.list.is_empty()
+    }
+    /// Keys in first-seen order.
+    pub fn iter(&self) -> impl Iterator<Item = (&String, &KeyAgg)> {
+        self.list.iter().map(|(k, a)| (k, a))
+    }
+    pub fn get(&self, key: &str) -> Option<&KeyAgg> {
+        self.index.get(key).map(|&i| &self.list[i as usize].1)
+    }
+    /// The entry of `key`, the `pos`-th attribute of its record; created
+    /// (first seen at `t`) when new.
+    #[inline(always)]
+    pub(super) fn entry(
+        &mut self,
+        pos: usize,
+        key: &str,
+        t: i64,
+        entries: &mut usize,
+    ) -> &mut KeyAgg {
+        if let Some(&i) = self.shape.get(pos)
+            && same(self.list[i as usize].0.as_bytes(), key.as_bytes())
+        {
+            return &mut self.list[i as usize].1;
+        }
+        self.lookup(pos, key, t, entries)
+    }
+
+    /// [`entry`](Self::entry) when the key is not where the previous
+    /// record had it.
+    #[inline(never)]
+    fn lookup(&mut self, pos: usize, key: &str, t: i64, entries: &mut usize) -> &mut KeyAgg {
+        let key = placed(key);
+        let i = match self.index.get(key) {
+            Some(&i) => i,
+            None => {
+                let i = self.list.len() as u32;
+                self.list.push((owned(key), KeyAgg::new(t)));
+                self.index.insert(owned(key), i);
+                *entries += 1;
+                i
+            }
+        };
+        if pos < self.shape.len() {
+            self.shape[pos] = i;
+        } else if pos == self.shape.len() {
+            self.shape.push(i);
+        }
+        &mut self.list[i as usize].1
+    }
+
+    /// Adds a later batch's keys of the same entity and scope.
+    pub(super) fn merge(&mut self, from: Keys) {
+        for (k, v) in from.list {
+            match self.index.get(&k) {
+                Some(&i) => self.list[i as usize].1.merge(&v),
+                None => {
+                    self.index.insert(k.clone(), self.list.len() as u32);
+                    self.list.push((k, v));
+                }
+            }
+        }
+    }
+}
+
+/// Record counts per attribute key (the keys of a log template's records),
+/// looked up like [`Keys`]: by the key's position in the previous record
+/// first, by name when it moved. A key repeated on one record counts once.
+#[derive(Default)]
+pub struct KeyCounts {
+    index: Map<String, u32>,
+    /// (key, records, the last record counted).
+    list: Vec<(String, Counted, u64)>,
+    shape: Vec<u32>,
+}
+
+impl KeyCounts {
+    pub fn len(&self) -> usize {
+        self.list.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.list.is_empty()
+    }
+    /// Keys in first-seen order.
+    pub fn iter(&self) -> impl Iterator<Item = (&String, &Counted)> {
+        self.list.iter().map(|(k, c, _)| (k, c))
+    }
+    /// Counts `key`, the `pos`-th attribute of record `rec` seen at `t`.
+    #[inline]
+    pub(super) fn add(&mut self, pos: usize, key: &str, rec: u64, t: i64, entries: &mut usize) {
+        let i = match self.shape.get(pos) {
+            Some(&i) if same(self.list[i as usize].0.as_bytes(), key.as_bytes()) => i,
+            _ => self.lookup(pos, key, t, entries),
+        };
+        let e = &mut self.list[i as usize];
+        if e.2 != rec {
+            e.2 = rec;
+            e.1.add(1, t);
+        }
+    }
+    #[inline(never)]
+    fn lookup(&mut self, pos: usize, key: &str, t: i64, entries: &mut usize) -> u32 {
+        let key = placed(key);
+        let i = match self.index.get(key) {
+            Some(&i) => i,
+            None => {
+                let i = self.list.len() as u32;
+                self.list.push((owned(key), Counted::new(t), 0));
+                self.index.insert(owned(key), i);
+                *entries += 1;
+                i
+            }
+        };
+        if pos < self.shape.len() {
+            self.shape[pos] = i;
+        } else if pos == self.shape.len() {
+            self.shape.push(i);
+        }
+        i
+    }
+    /// Adds `o`'s counts. Merges happen between records, never inside
+    /// one, so the record marks start over (0 is no record's number).
+    pub(super) fn merge(&mut self, o: KeyCounts) {
+        if self.list.is_empty() {
+            *self = o;
+            for e in &mut self.list {
+                e.2 = 0;
+            }
+            return;
+        }
+        for (k, c, _) in o.list {
+            match self.index.get(k.as_str()) {
+                Some(&i) => self.list[i as usize].1.merge(&c),
+                None => {
+                    self.index.insert(k.clone(), self.list.len() as u32);
+                    self.list.push((k, c, 0));
+                }
+            }
+        }
+    }
+}
+
+/// Adds `from`'s entries to `into`: `merge` those of names in both.
+pub(super) fn merge_by_name<V>(
+    into: &mut Map<String, V>,
+    from: Map<String, V>,
+    merge: fn(&mut V, V),
+) {
+    for (name, v) in from {
+        match into.get_mut(&name) {
+            Some(e) => merge(e, v),
+            None => {
+                into.insert(name, v);
+            }
+        }
+    }
+}
+
+/// `a == b`, inlined for the short strings of attribute keys (up to 32
+/// bytes in a few word loads instead of a call to `memcmp`).
+#[inline(always)]
+fn same(a: &[u8], b: &[u8]) -> bool {
+    let n = a.len();
+    if n != b.len() {
+        return false;
+    }
+    let w = |s: &[u8], i: usize| u64::from_le_bytes(s[i..i + 8].try_into().expect("8 bytes"));
+    match n {
+        // No call to memcmp for empty keys (see `placed`).
+        0 => true,
+        8..=16 => w(a, 0) == w(b, 0) && w(a, n - 8) == w(b, n - 8),
+        17..=32 => {
+            w(a, 0) == w(b, 0)
+                && w(a, 8) == w(b, 8)
+                && w(a, n - 16) == w(b, n - 16)
+                && w(a, n - 8) == w(b, n - 8)
+        }
+        _ => a == b,
+    }
+}
+
+/// The entry of `key`, made by `make` when new (the key is copied only then).
+#[inline]
+pub(super) fn entry<'m, V>(
+    map: &'m mut Map<String, V>,
+    key: &str,
+    make: impl FnOnce() -> V,
+) -> &'m mut V {
+    let key = placed(key);
+    if !map.contains_key(key) {
+        map.insert(owned(key), make());
+    }
+    map.get_mut(key).expect("inserted")
+}
+
+/// An empty string at a real address, to look up and compare empty keys
+/// with. An empty `&str` or `String` usually points nowhere (address 1),
+/// and `==` calls `memcmp` even for 0 bytes: glibc's AVX-512 `memcmp`
+/// then makes a masked load at that address, which faults and is
+/// suppressed in microcode (its cost: docs/BENCHMARKS.md, "Hostile
+/// payloads").
+#[inline(always)]
+fn placed(key: &str) -> &str {
+    static SOMEWHERE: &str = " ";
+    if key.is_empty() { &SOMEWHERE[..0] } else { key }
+}
+
+/// `key` owned, at a real address when empty (see [`placed`]).
+fn owned(key: &str) -> String {
+    if key.is_empty() {
+        String::with_capacity(1)
+    } else {
+        key.to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{KeyAgg, SAMPLES, same};
+
+    /// Sample lists are written as serde_json writes them, escapes included.
+    #[test]
+    fn samples_json_is_what_serde_json_writes() {
+        let tricky = [
+            "",
+            "GET",
+            "a\"b",
+            "back\\slash",
+            "tab\there",
+            "nl\n",
+            "\u{1}\u{1f}",
+            "\u{7f}",
+            "é/日本",
+            "</script>",
+            "\u{2028}",
+        ];
+        for n in 0..=tricky.len() {
+            let mut k = KeyAgg::new(0);
+            for (i, v) in tricky[..n].iter().enumerate() {
+                k.add(2 * i as u64, 1, v, 0);
+                k.add(2 * i as u64 + 1, 1, v, 0); // again: kept once
+            }
+            let want: Vec<&str> = tricky[..n.min(SAMPLES)].to_vec();
+            assert_eq!(
+                k.samples_json(),
+                serde_json::to_string(&want).unwrap(),
+                "{n}"
+            );
+            assert_eq!(k.samples.len(), want.len());
+            // Merged into a list holding some of them: each value once, in order.
+            let mut m = KeyAgg::new(0);
+            m.add(0, 1, "GET", 0);
+            m.add(1, 1, "tab\there", 0);
+            m.merge(&k);
+            let mut want_m = vec!["GET", "tab\there"];
+            want_m.extend(want.iter().filter(|v| !["GET", "tab\there"].contains(v)));
+            want_m.truncate(SAMPLES);
+            assert_eq!(
+                m.samples_json(),
+                serde_json::to_string(&want_m).unwrap(),
+                "merge {n}"
+            );
+        }
+    }
+
+    /// The inlined comparison agrees with `==` at every length and at every
+    /// position of a differing byte.
+    #[test]
+    fn same_agrees_with_eq() {
+        for n in 0..48usize {
+            let a: Vec<u8> = (0..n as u8).map(|i| b'a' + i % 26).collect();
+            assert!(same(&a, &a.clone()), "{n}");
+            if n > 0 {
+                assert!(!same(&a, &a[..n - 1]), "{n}");
+            }
+            for at in 0..n {
+                let mut b = a.clone();
+                b[at] ^= 0x20;
+                assert!(!same(&a, &b), "{n} {at}");
+            }
+        }
+    }
+}

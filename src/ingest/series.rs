@@ -1,0 +1,261 @@
+//! The series identities of data points, which `metrics.series_sketch`
+//! counts.
+
+use ahash::AHashSet as Set;
+
+use crate::otlp::Attr;
+
+/// The series identities of data points (what `series_sketch` counts): the
+/// (key, text) pairs of the resource's and the point's attributes, sorted
+/// by key then text, each written `key 0x1f text 0x1e`.
+///
+/// The resource's pairs are rendered, sorted and written once per resource
+/// block; each point's pairs are then merged into them, which writes the
+/// bytes a sort of all the pairs writes (equal pairs are equal bytes). When
+/// the resource's part is long, a point whose attributes repeat those of an
+/// earlier point of the same metric in the block is skipped: its identity
+/// is in the sketch already, and adding it again would change nothing.
+#[derive(Default)]
+pub(super) struct Series<'e> {
+    /// Whether `res` holds the block's resource.
+    ready: bool,
+    /// The resource's part: its sorted pairs, written one after the other.
+    res: String,
+    /// Each pair of `res`: where it starts, where its key ends (its text
+    /// starts after the 0x1f there) and where its text ends (at its 0x1e).
+    res_pairs: Vec<(usize, usize, usize)>,
+    /// Scratch: the pairs being sorted, (key, range of the text in `texts`).
+    pairs: Vec<(&'e str, usize, usize)>,
+    texts: String,
+    /// Points already counted in this block (long resources only): the
+    /// metric's number (see `number`), then the point's pairs, each part
+    /// length-prefixed.
+    seen: Set<Vec<u8>>,
+    key: Vec<u8>,
+    /// Numbers given to the block's metrics so far.
+    numbered: u32,
+}
+
+/// A resource part from this many bytes on makes points check whether they
+/// repeat an earlier point's attributes (below it, the check costs about
+/// what it saves).
+const SERIES_SEEN_FROM: usize = 4096;
+
+impl<'e> Series<'e> {
+    /// A new resource block.
+    pub(super) fn reset(&mut self) {
+        self.ready = false;
+        if !self.seen.is_empty() {
+            // A new table rather than clearing one that a large block grew
+            // (clearing costs its capacity, block after block).
+            self.seen = Set::default();
+        }
+        self.numbered = 0;
+    }
+
+    /// Renders `attrs` into `texts` and sorts them, as pairs, into `pairs`.
+    fn sort<'a: 'e>(&mut self, attrs: impl Iterator<Item = &'e Attr<'a>>) {
+        self.pairs.clear();
+        self.texts.clear();
+        for a in attrs {
+            let from = self.texts.len();
+            a.value.render(&mut self.texts);
+            self.pairs.push((a.key.as_ref(), from, self.texts.len()));
+        }
+        let texts = &self.texts;
+        self.pairs
+            .sort_by(|x, y| (x.0, &texts[x.1..x.2]).cmp(&(y.0, &texts[y.1..y.2])));
+    }
+
+    /// Writes the resource's part.
+    fn prepare<'a: 'e>(&mut self, resource: &[&'e Attr<'a>]) {
+        self.sort(resource.iter().copied());
+        self.res.clear();
+        self.res_pairs.clear();
+        for &(k, from, to) in &self.pairs {
+            let start = self.res.len();
+            self.res.push_str(k);
+            let key_end = self.res.len();
+            self.res.push('\u{1f}');
+            self.res.push_str(&self.texts[from..to]);
+            self.res_pairs.push((start, key_end, self.res.len()));
+            self.res.push('\u{1e}');
+        }
+        self.ready = true;
+    }
+
+    /// Where resource pair `i` starts (the end of `res` past the last).
+    fn res_start(&self, i: usize) -> usize {
+        self.res_pairs.get(i).map_or(self.res.len(), |p| p.0)
+    }
+
+    /// Writes into `buf` the series identity of a data point under
+    /// `resource` whose attributes are `attrs`, and returns true; false
+    /// (and nothing written) when an earlier point of its metric in the
+    /// block had the same attributes. The metric is numbered `*number` in
+    /// the block (numbered here when `None`).
+    pub(super) fn identity<'a: 'e>(
+        &mut self,
+        number: &mut Option<u32>,
+        resource: &[&'e Attr<'a>],
+        attrs: impl Iterator<Item = &'e Attr<'a>>,
+        buf: &mut String,
+    ) -> bool {
+        if !self.ready {
+            self.prepare(resource);
+        }
+        self.sort(attrs);
+        if self.res.len() >= SERIES_SEEN_FROM {
+            let n = *number.get_or_insert_with(|| {
+                self.numbered += 1;
+                self.numbered
+            });
+            self.key.clear();
+            self.key.extend_from_slice(&n.to_le_bytes());
+            for &(k, from, to) in &self.pairs {
+                for part in [k, &self.texts[from..to]] {
+                    self.key
+                        .extend_from_slice(&(part.len() as u64).to_le_bytes());
+                    self.key.extend_from_slice(part.as_bytes());
+                }
+            }
+            if self.seen.contains(self.key.as_slice()) {
+                return false;
+            }
+            self.seen.insert(self.key.clone());
+        }
+        buf.clear();
+        let mut at = 0;
+        for &(k, from, to) in &self.pairs {
+            let v = &self.texts[from..to];
+            // The resource pairs up to this one, in one copy.
+            let res = &self.res;
+            let upto = at
+                + self.res_pairs[at..].partition_point(|&(start, key_end, text_end)| {
+                    (&res[start..key_end], &res[key_end + 1..text_end]) <= (k, v)
+                });
+            buf.push_str(&res[self.res_start(at)..self.res_start(upto)]);
+            buf.push_str(k);
+            buf.push('\u{1f}');
+            buf.push_str(v);
+            buf.push('\u{1e}');
+            at = upto;
+        }
+        buf.push_str(&self.res[self.res_start(at)..]);
+        true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Series;
+    use crate::hll;
+    use crate::otlp::{AnyValue, Attr};
+    use crate::testutil::XorShift;
+    use std::borrow::Cow;
+
+    /// The series identity as it was written before resources were
+    /// prepared once per block: all pairs rendered and sorted per point.
+    fn identity_by_sorting_all(resource: &[&Attr<'_>], point: &[Attr<'_>]) -> String {
+        let mut pairs = Vec::new();
+        let mut vals = String::new();
+        for a in resource.iter().copied().chain(point) {
+            let from = vals.len();
+            a.value.render(&mut vals);
+            pairs.push((a.key.as_ref(), from, vals.len()));
+        }
+        pairs.sort_by(|x, y| (x.0, &vals[x.1..x.2]).cmp(&(y.0, &vals[y.1..y.2])));
+        let mut out = String::new();
+        for &(k, from, to) in &pairs {
+            out.push_str(k);
+            out.push('\u{1f}');
+            out.push_str(&vals[from..to]);
+            out.push('\u{1e}');
+        }
+        out
+    }
+
+    fn random_value(rnd: &mut XorShift) -> AnyValue<'static> {
+        let s = |v: &'static str| AnyValue::Str(Cow::Borrowed(v));
+        match rnd.below(14) {
+            0 => s(""),
+            1 => s("a"),
+            2 => s("a\u{1f}"),
+            3 => s("ab"),
+            4 => s("b\u{1e}x"),
+            5 => AnyValue::Int(rnd.below(3) as i64 - 1),
+            6 => AnyValue::Bool(rnd.below(2) == 0),
+            7 => AnyValue::Double([1.5, f64::NAN, -0.0][rnd.below(3) as usize]),
+            8 => AnyValue::Bytes(Cow::Borrowed(&[1, 2])),
+            9 => AnyValue::Array(vec![s("x"), AnyValue::Int(1)]),
+            10 => AnyValue::KvList(vec![Attr {
+                key: Cow::Borrowed("k"),
+                value: s("v"),
+            }]),
+            11 => AnyValue::Empty,
+            12 => AnyValue::Str(Cow::Owned(format!("v{}", rnd.below(4)))),
+            _ => AnyValue::Str(Cow::Owned("long".repeat(rnd.below(3) as usize * 700))),
+        }
+    }
+
+    fn random_attrs(rnd: &mut XorShift, max: u64) -> Vec<Attr<'static>> {
+        const KEYS: [&str; 8] = [
+            "",
+            "a",
+            "a\u{1f}",
+            "ab",
+            "b",
+            "service.name",
+            "k\u{1e}",
+            "zz",
+        ];
+        (0..rnd.below(max + 1))
+            .map(|_| Attr {
+                key: Cow::Borrowed(KEYS[rnd.below(KEYS.len() as u64) as usize]),
+                value: random_value(rnd),
+            })
+            .collect()
+    }
+
+    /// Per point, the identity is the bytes the sort of all pairs wrote;
+    /// a point skipped as a repeat had the identity of an earlier point of
+    /// its metric in the block; the sketches' images are the same.
+    #[test]
+    fn series_identities_are_those_of_sorting_all_pairs() {
+        let mut rnd = XorShift::new(0x5e41e5);
+        let mut skipped = 0;
+        for case in 0..400 {
+            let resource = random_attrs(&mut rnd, 12);
+            let res: Vec<&Attr<'_>> = resource.iter().collect();
+            let metrics: Vec<Vec<Vec<Attr<'static>>>> = (0..1 + rnd.below(3))
+                .map(|_| {
+                    (0..rnd.below(12))
+                        .map(|_| random_attrs(&mut rnd, 4))
+                        .collect()
+                })
+                .collect();
+            let mut series = Series::default();
+            series.reset();
+            let mut buf = String::new();
+            for points in &metrics {
+                let (mut old, mut new) = (hll::Builder::new(), hll::Builder::new());
+                let mut number = None;
+                let mut earlier = std::collections::HashSet::new();
+                for p in points {
+                    let want = identity_by_sorting_all(&res, p);
+                    old.add(want.as_bytes());
+                    if series.identity(&mut number, &res, p.iter(), &mut buf) {
+                        assert_eq!(buf, want, "case {case}");
+                        new.add(buf.as_bytes());
+                    } else {
+                        assert!(earlier.contains(&want), "case {case}: skipped a new series");
+                        skipped += 1;
+                    }
+                    earlier.insert(want);
+                }
+                assert_eq!(old.image(), new.image(), "case {case}");
+            }
+        }
+        assert!(skipped > 50, "the repeat check ran ({skipped} skipped)");
+    }
+}
