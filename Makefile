@@ -82,7 +82,7 @@ lint:
 	$(CARGO) clippy --manifest-path fuzz/Cargo.toml --all-targets --no-default-features --locked --quiet --target-dir target -- -D warnings
 
 test-rust:
-	$(CARGO) test --release --locked --lib --quiet
+	$(CARGO) test --release --locked --lib --test decoders --quiet
 
 # Every crash input fuzzing found (tests/fuzz-crashes/) and the seed corpora,
 # through the fuzz targets' checks, on stable Rust without libFuzzer (debug

@@ -1,9 +1,7 @@
-//! The OTLP decoders' test oracle, src/otlp/testdata.rs, included as it is
-//! (it is private to the extension's unit tests): its `super::` items are
-//! the extension's public OTLP types.
-
-pub use otelcat::otlp::{AnyValue, Attr, Event, MetricKind, Signal, SpanKind, Temporality};
+//! The OTLP decoders' test oracle, tests/decoders/testdata.rs (the
+//! decoder tests' own), included as it is: it uses only the extension's
+//! public OTLP types.
 
 #[allow(dead_code, clippy::all)]
-#[path = "../../src/otlp/testdata.rs"]
+#[path = "../../tests/decoders/testdata.rs"]
 pub mod testdata;

@@ -1,6 +1,6 @@
 //! Targets `otlp_proto` and `otlp_json`: the OTLP decoders of src/otlp.
 //!
-//! The oracle is the unit tests' own (src/otlp/testdata.rs, included here
+//! The oracle is the decoder tests' own (tests/decoders/testdata.rs, included here
 //! as it is): prost's decoding of a request turned into the event stream
 //! the decoders must produce (`reference_events`), and an OTLP/JSON writer
 //! (`to_json`, canonical or with the quirks senders have).

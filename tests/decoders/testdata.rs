@@ -30,7 +30,7 @@ use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span, Sta
 use prost::Message;
 use serde_json::Value as J;
 
-use super::{AnyValue, Attr, Event, MetricKind, Signal, SpanKind, Temporality};
+use otelcat::otlp::{AnyValue, Attr, Event, MetricKind, Signal, SpanKind, Temporality};
 
 /// A request of any signal.
 #[derive(Clone, Debug, PartialEq)]
