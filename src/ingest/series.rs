@@ -54,6 +54,7 @@ impl<'e> Series<'e> {
     }
 
     /// Renders `attrs` into `texts` and sorts them, as pairs, into `pairs`.
+    #[inline]
     fn sort<'a: 'e>(&mut self, attrs: impl Iterator<Item = &'e Attr<'a>>) {
         self.pairs.clear();
         self.texts.clear();
@@ -85,6 +86,7 @@ impl<'e> Series<'e> {
     }
 
     /// Where resource pair `i` starts (the end of `res` past the last).
+    #[inline]
     fn res_start(&self, i: usize) -> usize {
         self.res_pairs.get(i).map_or(self.res.len(), |p| p.0)
     }
@@ -130,10 +132,19 @@ impl<'e> Series<'e> {
             let v = &self.texts[from..to];
             // The resource pairs up to this one, in one copy.
             let res = &self.res;
-            let upto = at
-                + self.res_pairs[at..].partition_point(|&(start, key_end, text_end)| {
-                    (&res[start..key_end], &res[key_end + 1..text_end]) <= (k, v)
-                });
+            // (A binary search written out: `partition_point` with a
+            // closure is not always inlined here, a call per step.)
+            let (mut lo, mut hi) = (at, self.res_pairs.len());
+            while lo < hi {
+                let mid = lo + (hi - lo) / 2;
+                let (start, key_end, text_end) = self.res_pairs[mid];
+                if (&res[start..key_end], &res[key_end + 1..text_end]) <= (k, v) {
+                    lo = mid + 1;
+                } else {
+                    hi = mid;
+                }
+            }
+            let upto = lo;
             buf.push_str(&res[self.res_start(at)..self.res_start(upto)]);
             buf.push_str(k);
             buf.push('\u{1f}');

@@ -17,7 +17,7 @@ use super::batch::Batch;
 use super::schema;
 use super::templates::{Snapshots, Templates};
 use super::write::Writer;
-use crate::drain::store::{self, Shared};
+use crate::drain::store::Shared;
 use crate::ffi::{Arg, Db, Error, Kind, Result, WriteTable, bail};
 use crate::otlp::{self, Encoding, Limits, Signal};
 
@@ -158,7 +158,7 @@ impl IngestTable {
             })?;
             self.writer = None;
         }
-        store::ensure_schema(self.db)?;
+        self.templates.ensure_schema()?;
         self.schema_ready = true;
         Ok(())
     }

@@ -152,6 +152,12 @@ impl Templates {
         }
     }
 
+    /// Creates the tables the models are stored in, if missing (DDL: from
+    /// an INSERT, never from the COMMIT).
+    pub fn ensure_schema(&self) -> Result<()> {
+        store::ensure_schema(self.db)
+    }
+
     /// A transaction starts: models another connection changed since are
     /// dropped (now, or when the registry is let go).
     pub fn begin(&mut self) {
