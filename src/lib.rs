@@ -1,7 +1,7 @@
 //! otelcat: a SQLite extension that turns a database into a telemetry
 //! metadata catalog for OpenTelemetry data. This file is the table of
 //! registrations; each function family lives in its own module, and the
-//! entry point SQLite calls (`sqlite3_otelcat_init`) in `ffi.rs`.
+//! entry point SQLite calls (`sqlite3_otelcat_init`) in `ffi/mod.rs`.
 //! ARCHITECTURE.md describes the layers.
 
 pub mod counts;
