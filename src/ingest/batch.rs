@@ -730,7 +730,9 @@ impl<'e, 'a: 'e> Applier<'_, 'e, 'a> {
         let c =
             entry(&mut self.block.templates, &sev, TemplateGroup::default).add(cluster, merged, t);
         for (pos, a) in events[attrs..i].iter().map_while(log_attr).enumerate() {
-            c.keys.add(pos, &a.key, self.r.rec, t, &mut self.r.entries);
+            c.keys
+                .entry(pos, &a.key, t, &mut self.r.entries)
+                .add(self.r.rec, t);
         }
         if first_in_block {
             self.block.logs.push(sev);
@@ -768,7 +770,9 @@ mod tests {
                     .iter()
                     .enumerate()
                 {
-                    a.keys.add(pos, k, rec as u64 + 1, *t, &mut entries);
+                    a.keys
+                        .entry(pos, k, *t, &mut entries)
+                        .add(rec as u64 + 1, *t);
                 }
             };
             for (n, line) in lines[..split].iter().enumerate() {
@@ -789,7 +793,7 @@ mod tests {
                         let mut keys: Vec<_> = a
                             .keys
                             .iter()
-                            .map(|(k, c)| (k.clone(), c.count, c.seen))
+                            .map(|(k, c)| (k.clone(), c.records.count, c.records.seen))
                             .collect();
                         keys.sort_by(|x, y| x.0.cmp(&y.0));
                         assert_eq!(

@@ -204,17 +204,49 @@ impl SampleList {
     }
 }
 
-/// The attribute keys of one entity and scope. Records of one entity tend
-/// to carry the same keys in the same order: the positions of the previous
+/// What a [`KeyTable`] keeps per key.
+pub trait KeySlot {
+    /// A new key, first seen at `t`.
+    fn new(t: i64) -> Self;
+    /// Adds what a later batch kept of the same key.
+    fn merge(&mut self, o: &Self);
+}
+
+impl KeySlot for KeyAgg {
+    fn new(t: i64) -> Self {
+        KeyAgg::new(t)
+    }
+    fn merge(&mut self, o: &Self) {
+        KeyAgg::merge(self, o)
+    }
+}
+
+/// Attribute keys with what is kept of each. Records of one entity tend to
+/// carry the same keys in the same order: the positions of the previous
 /// record's keys (`shape`) are tried first, before a hash lookup.
-#[derive(Default)]
-pub struct Keys {
+pub struct KeyTable<V> {
     index: Map<String, u32>,
-    list: Vec<(String, KeyAgg)>,
+    list: Vec<(String, V)>,
     shape: Vec<u32>,
 }
 
-impl Keys {
+impl<V> Default for KeyTable<V> {
+    fn default() -> Self {
+        KeyTable {
+            index: Map::new(),
+            list: Vec::new(),
+            shape: Vec::new(),
+        }
+    }
+}
+
+/// The attribute keys of one entity and scope.
+pub type Keys = KeyTable<KeyAgg>;
+
+/// Record counts per attribute key: the keys of a log template's records.
+pub type KeyCounts = KeyTable<RecordCount>;
+
+impl<V: KeySlot> KeyTable<V> {
     pub fn len(&self) -> usize {
         self.list.len()
     }
@@ -222,22 +254,16 @@ impl Keys {
         self.list.is_empty()
     }
     /// Keys in first-seen order.
-    pub fn iter(&self) -> impl Iterator<Item = (&String, &KeyAgg)> {
+    pub fn iter(&self) -> impl Iterator<Item = (&String, &V)> {
         self.list.iter().map(|(k, a)| (k, a))
     }
-    pub fn get(&self, key: &str) -> Option<&KeyAgg> {
+    pub fn get(&self, key: &str) -> Option<&V> {
         self.index.get(key).map(|&i| &self.list[i as usize].1)
     }
     /// The entry of `key`, the `pos`-th attribute of its record; created
     /// (first seen at `t`) when new.
     #[inline(always)]
-    pub(super) fn entry(
-        &mut self,
-        pos: usize,
-        key: &str,
-        t: i64,
-        entries: &mut usize,
-    ) -> &mut KeyAgg {
+    pub(super) fn entry(&mut self, pos: usize, key: &str, t: i64, entries: &mut usize) -> &mut V {
         if let Some(&i) = self.shape.get(pos)
             && same(self.list[i as usize].0.as_bytes(), key.as_bytes())
         {
@@ -249,13 +275,13 @@ impl Keys {
     /// [`entry`](Self::entry) when the key is not where the previous
     /// record had it.
     #[inline(never)]
-    fn lookup(&mut self, pos: usize, key: &str, t: i64, entries: &mut usize) -> &mut KeyAgg {
+    fn lookup(&mut self, pos: usize, key: &str, t: i64, entries: &mut usize) -> &mut V {
         let key = placed(key);
         let i = match self.index.get(key) {
             Some(&i) => i,
             None => {
                 let i = self.list.len() as u32;
-                self.list.push((owned(key), KeyAgg::new(t)));
+                self.list.push((owned(key), V::new(t)));
                 self.index.insert(owned(key), i);
                 *entries += 1;
                 i
@@ -270,7 +296,7 @@ impl Keys {
     }
 
     /// Adds a later batch's keys of the same entity and scope.
-    pub(super) fn merge(&mut self, from: Keys) {
+    pub(super) fn merge(&mut self, from: KeyTable<V>) {
         for (k, v) in from.list {
             match self.index.get(&k) {
                 Some(&i) => self.list[i as usize].1.merge(&v),
@@ -283,79 +309,35 @@ impl Keys {
     }
 }
 
-/// Record counts per attribute key (the keys of a log template's records),
-/// looked up like [`Keys`]: by the key's position in the previous record
-/// first, by name when it moved. A key repeated on one record counts once.
-#[derive(Default)]
-pub struct KeyCounts {
-    index: Map<String, u32>,
-    /// (key, records, the last record counted).
-    list: Vec<(String, Counted, u64)>,
-    shape: Vec<u32>,
+/// Records carrying a key, each counted once however often it repeats the
+/// key. Record numbers grow across the batches that merge
+/// (`Batch::merge` adds their counters), so a mark never meets a later
+/// record's number.
+pub struct RecordCount {
+    pub records: Counted,
+    /// The last record counted.
+    rec: u64,
 }
 
-impl KeyCounts {
-    pub fn len(&self) -> usize {
-        self.list.len()
+impl KeySlot for RecordCount {
+    fn new(t: i64) -> Self {
+        RecordCount {
+            records: Counted::new(t),
+            rec: 0,
+        }
     }
-    pub fn is_empty(&self) -> bool {
-        self.list.is_empty()
+    fn merge(&mut self, o: &Self) {
+        self.records.merge(&o.records);
     }
-    /// Keys in first-seen order.
-    pub fn iter(&self) -> impl Iterator<Item = (&String, &Counted)> {
-        self.list.iter().map(|(k, c, _)| (k, c))
-    }
-    /// Counts `key`, the `pos`-th attribute of record `rec` seen at `t`.
+}
+
+impl RecordCount {
+    /// Counts record `rec`, seen at `t`, unless it was counted already.
     #[inline]
-    pub(super) fn add(&mut self, pos: usize, key: &str, rec: u64, t: i64, entries: &mut usize) {
-        let i = match self.shape.get(pos) {
-            Some(&i) if same(self.list[i as usize].0.as_bytes(), key.as_bytes()) => i,
-            _ => self.lookup(pos, key, t, entries),
-        };
-        let e = &mut self.list[i as usize];
-        if e.2 != rec {
-            e.2 = rec;
-            e.1.add(1, t);
-        }
-    }
-    #[inline(never)]
-    fn lookup(&mut self, pos: usize, key: &str, t: i64, entries: &mut usize) -> u32 {
-        let key = placed(key);
-        let i = match self.index.get(key) {
-            Some(&i) => i,
-            None => {
-                let i = self.list.len() as u32;
-                self.list.push((owned(key), Counted::new(t), 0));
-                self.index.insert(owned(key), i);
-                *entries += 1;
-                i
-            }
-        };
-        if pos < self.shape.len() {
-            self.shape[pos] = i;
-        } else if pos == self.shape.len() {
-            self.shape.push(i);
-        }
-        i
-    }
-    /// Adds `o`'s counts. Merges happen between records, never inside
-    /// one, so the record marks start over (0 is no record's number).
-    pub(super) fn merge(&mut self, o: KeyCounts) {
-        if self.list.is_empty() {
-            *self = o;
-            for e in &mut self.list {
-                e.2 = 0;
-            }
-            return;
-        }
-        for (k, c, _) in o.list {
-            match self.index.get(k.as_str()) {
-                Some(&i) => self.list[i as usize].1.merge(&c),
-                None => {
-                    self.index.insert(k.clone(), self.list.len() as u32);
-                    self.list.push((k, c, 0));
-                }
-            }
+    pub(super) fn add(&mut self, rec: u64, t: i64) {
+        if self.rec != rec {
+            self.rec = rec;
+            self.records.add(1, t);
         }
     }
 }

@@ -633,7 +633,8 @@ impl Writer {
                 self.run("log_template", &row, &[sev, svc, &id_text])?;
                 let mut keys: Vec<_> = t.keys.iter().collect();
                 keys.sort_unstable_by(|a, b| a.0.cmp(b.0));
-                for (key, c) in keys {
+                for (key, k) in keys {
+                    let c = &k.records;
                     let seen = seen_text(&c.seen);
                     let [first, last] = seen_params(&seen);
                     let row = [
