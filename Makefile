@@ -25,7 +25,7 @@ HOOKS_EXT := dist/test-hooks/otelcat.so
 # The telemetry generator (demo, benchmarks, doc examples). Defined before any
 # rule names it: make expands prerequisites when it reads the rule.
 GEN     := target/release/examples/otlp_gen
-SOURCES := $(shell find src vendor -name '*.rs') Cargo.toml Cargo.lock build.rs $(wildcard sql/*.sql)
+SOURCES := $(shell find src vendor -name '*.rs') Cargo.toml Cargo.lock build.rs $(wildcard sql/*.sql sql/upgrade/*.sql)
 
 .PHONY: all lint bench-serve test test-fast test-python-core test-rust test-fuzz-replay test-sql test-python test-node torture fuzz bench bench-drain bench-queries bench-ingest bench-hostile clean venv receiver demo explore cookbook \
 	wheel npm packages dist version

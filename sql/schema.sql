@@ -12,7 +12,7 @@ CREATE TABLE IF NOT EXISTS otelcat_meta (
   key   TEXT PRIMARY KEY,
   value TEXT NOT NULL
 ) WITHOUT ROWID;
-INSERT OR IGNORE INTO otelcat_meta(key, value) VALUES ('schema_version', '2');
+INSERT OR IGNORE INTO otelcat_meta(key, value) VALUES ('schema_version', '3');
 
 -- Tables whose rows carry a sketch or an example (hundreds of bytes to a few
 -- KiB) are rowid tables; the small ones are WITHOUT ROWID. SQLite's advice:

@@ -370,7 +370,7 @@ class TestUpgrade(Tmp):
         spans_before = dict(db.execute("SELECT name, total_sample_count FROM spans"))
         ingest(db, logs([log("upgrade check", attrs={"a": 1})], service="upgrader"))
         ingest(db, traces([span(next(iter(spans_before)))]))
-        self.assertEqual(db.execute("SELECT value FROM otelcat_meta WHERE key = 'schema_version'").fetchone(), ("2",))
+        self.assertEqual(db.execute("SELECT value FROM otelcat_meta WHERE key = 'schema_version'").fetchone(), ("3",))
         after = dict(db.execute("SELECT severity, total_sample_count FROM logs"))
         self.assertEqual(sum(after.values()), sum(before.values()) + 1)
         name = next(iter(spans_before))
@@ -382,6 +382,44 @@ class TestUpgrade(Tmp):
         views = {r[0] for r in db.execute("SELECT name FROM sqlite_schema WHERE type = 'view'")}
         self.assertIn("template_keys", views)
         self.assertEqual(db.execute("PRAGMA integrity_check").fetchone(), ("ok",))
+
+    def schema_of(self, db):
+        """Columns (name, type, notnull, default, pk) of every table and the
+        definition of every index, as PRAGMAs report them."""
+        out = {}
+        for (t,) in db.execute("SELECT name FROM sqlite_schema WHERE type = 'table' ORDER BY name"):
+            out[t] = db.execute(f"SELECT name, type, \"notnull\", dflt_value, pk FROM pragma_table_xinfo('{t}')").fetchall()
+        for (i, t) in db.execute("SELECT name, tbl_name FROM sqlite_schema WHERE type = 'index' ORDER BY name"):
+            out["index " + i] = (t, db.execute(f"SELECT name FROM pragma_index_info('{i}')").fetchall(),
+                                 db.execute(f"SELECT \"unique\", partial FROM pragma_index_list('{t}') "
+                                            f"WHERE name = '{i}'").fetchall())
+        out["views"] = sorted(r[0] for r in db.execute("SELECT name FROM sqlite_schema WHERE type = 'view'"))
+        return out
+
+    def test_every_older_catalog_upgrades_to_the_schema_of_a_new_one(self):
+        fresh = connect(os.path.join(self.dir, "fresh.db"))
+        ingest(fresh, logs([log("x")]))
+        ingest(fresh, traces([span("s")]))
+        fresh.execute("SELECT drain_template('a b 1', 'p'), drain_reset('p')")
+        want = self.schema_of(fresh)
+        version = fresh.execute("SELECT value FROM otelcat_meta WHERE key = 'schema_version'").fetchone()
+        for name in sorted(os.listdir(os.path.join(FIXTURES, "catalog"))):
+            if not name.startswith("v") or not name.endswith(".db"):
+                continue
+            with self.subTest(fixture=name):
+                shutil.copy(os.path.join(FIXTURES, "catalog", name), self.path)
+                db = connect(self.path)
+                before = db.execute("SELECT sum(total_sample_count) FROM spans").fetchone()[0]
+                ingest(db, logs([log("x")]))
+                db.execute("SELECT drain_template('a b 1', 'p'), drain_reset('p')")
+                self.assertEqual(db.execute("SELECT value FROM otelcat_meta WHERE key = 'schema_version'").fetchone(),
+                                 version)
+                self.assertEqual(self.schema_of(db), want)
+                ingest(db, traces([span("s")]))
+                self.assertEqual(db.execute("SELECT sum(total_sample_count) FROM spans").fetchone()[0], before + 1)
+                self.assertEqual(db.execute("PRAGMA integrity_check").fetchone(), ("ok",))
+                db.close()
+                os.remove(self.path)
 
     def test_upgrade_rolls_back_with_its_transaction(self):
         db = self.copy()
@@ -409,7 +447,7 @@ class TestUpgrade(Tmp):
         e = err(db, "INSERT INTO otlp_ingest(payload) VALUES (?)", (logs([log("x")]),))
         self.assertIn("otlp_ingest", e)
         self.assertIn("schema version 99", e)
-        self.assertIn("schema version 2", e)
+        self.assertIn("schema version 3", e)
         self.assertEqual(db.execute("SELECT sum(total_sample_count) FROM logs").fetchone(), n)
         # Reading works.
         self.assertGreater(db.execute("SELECT count(*) FROM service_overview").fetchone()[0], 0)

@@ -60,6 +60,10 @@ def main():
     db.execute("SELECT drain_configure('fixture', json_object('sim_th', 0.5))")
     for line in ("user alice logged in", "user bob logged in", "disk full on /dev/sda1", "disk full on /dev/sdb2"):
         db.execute("SELECT drain_template(?, 'fixture'), drain_template(?)", (line, line))
+    # A reset partition keeps its id high-water mark (otelcat_drain_ids, since v0.2.0).
+    if db.execute("SELECT count(*) FROM sqlite_schema WHERE name = 'otelcat_drain_ids'").fetchone()[0]:
+        db.execute("SELECT drain_template('reset me 1', 'was_reset')")
+        db.execute("SELECT drain_reset('was_reset')")
     counts = {t: db.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for (t,) in db.execute(
         "SELECT name FROM sqlite_schema WHERE type = 'table' ORDER BY name").fetchall()}
     empty = [t for t, n in counts.items() if n == 0]

@@ -1,9 +1,15 @@
 //! The catalog's schema version: read from `otelcat_meta`, created or
 //! upgraded in the writing transaction (docs/catalog.md "Upgrades").
 //!
-//! Version 1: the tables of v0.1.0. Version 2: `log_template_keys` and the
-//! view `template_keys`; views are dropped and created again on upgrade, so
-//! a catalog gets the views of the extension that upgraded it.
+//! Version 1: the tables of v0.1.0. Version 2 (v0.2.0): `log_template_keys`
+//! and the view `template_keys`. Version 3: see sql/upgrade/3.sql.
+//!
+//! A new catalog is made by sql/schema.sql. An older one is brought up step
+//! by step: `sql/upgrade/<v>.sql` takes version `v - 1` to `v` (new tables,
+//! `ALTER TABLE ... ADD COLUMN`, new indexes), then sql/schema.sql runs as
+//! for a new catalog (its `IF NOT EXISTS` statements change nothing more).
+//! Views are dropped and created again on upgrade, so a catalog gets the
+//! views of the extension that upgraded it.
 
 use crate::ffi::{Db, Result, Stmt, bail, exec};
 
@@ -11,7 +17,13 @@ pub const SCHEMA: &str = include_str!("../../sql/schema.sql");
 pub const VIEWS: &str = include_str!("../../sql/views.sql");
 
 /// The schema version this build writes (sql/schema.sql says the same).
-pub const VERSION: i64 = 2;
+pub const VERSION: i64 = 3;
+
+/// `UPGRADES[i]` takes a catalog from version `i + 1` to `i + 2`.
+const UPGRADES: [&str; (VERSION - 1) as usize] = [
+    include_str!("../../sql/upgrade/2.sql"),
+    include_str!("../../sql/upgrade/3.sql"),
+];
 
 /// The tables (and one view) a catalog of [`VERSION`] has.
 const TABLES: [&str; 13] = [
@@ -105,6 +117,18 @@ pub fn view_names() -> Vec<&'static str> {
 /// `from`: new tables and indexes, the views of this version, the version.
 /// Runs inside the caller's transaction.
 pub fn create_or_upgrade(db: Db, from: Option<i64>) -> Result<()> {
+    if let Some(v) = from {
+        for (i, step) in UPGRADES.iter().enumerate().skip((v - 1).max(0) as usize) {
+            exec(db, step).map_err(|e| {
+                crate::ffi::Error::new(format!(
+                    "from schema version {} to {}: {}",
+                    i + 1,
+                    i + 2,
+                    e.msg
+                ))
+            })?;
+        }
+    }
     exec(db, SCHEMA)?;
     if from.is_some_and(|v| v < VERSION) {
         let drops: String = view_names()

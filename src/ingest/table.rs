@@ -154,7 +154,10 @@ impl IngestTable {
             // Created, or upgraded in the writing transaction (so an ingest
             // that fails leaves the catalog as it was).
             schema::create_or_upgrade(self.db, version).map_err(|e| {
-                Error::new(format!("otlp_ingest: cannot create the catalog: {}", e.msg))
+                Error::new(format!(
+                    "otlp_ingest: cannot create or upgrade the catalog: {}",
+                    e.msg
+                ))
             })?;
             self.writer = None;
         }

@@ -59,6 +59,7 @@ mod error;
 mod event;
 mod json;
 mod proto;
+pub mod size;
 
 pub(crate) use decoder::*;
 pub use error::{DecodeError, ErrorKind, Limits, Position};

@@ -12,6 +12,7 @@ use otelcat::otlp;
 
 mod json;
 mod protobuf;
+mod size;
 mod testdata;
 #[path = "../../src/testutil.rs"]
 mod testutil;

@@ -1,0 +1,7 @@
+-- Upgrade from schema version 2 (otelcat 0.2.0) to 3.
+-- New tables: the CREATE TABLE of sql/schema.sql as it is in version 3.
+-- New columns of existing tables: ALTER TABLE ... ADD COLUMN, and the same
+-- column at the END of the table's CREATE TABLE in sql/schema.sql (so a new
+-- catalog and an upgraded one have the same columns in the same order).
+-- Values that cannot be recomputed from an older catalog stay NULL (or the
+-- column's default) and docs/catalog.md "Upgrades" says so.
