@@ -24,7 +24,7 @@ EXT     := dist/otelcat.so
 HOOKS_EXT := dist/test-hooks/otelcat.so
 # The telemetry generator (demo, benchmarks, doc examples). Defined before any
 # rule names it: make expands prerequisites when it reads the rule.
-GEN     := target/release/examples/otlp_gen
+GEN     := target/release/otlp_gen
 SOURCES := $(shell find src vendor -name '*.rs') Cargo.toml Cargo.lock build.rs $(wildcard sql/*.sql sql/upgrade/*.sql)
 
 .PHONY: all lint bench-serve test test-fast test-python-core test-rust test-fuzz-replay test-sql test-python test-node torture fuzz bench bench-drain bench-queries bench-ingest bench-hostile clean venv receiver demo explore cookbook \
@@ -76,13 +76,14 @@ test-python-core: $(EXT) $(HOOKS_EXT) $(GEN)
 # Formatting and lints: part of make test. The fuzz crate (its own workspace)
 # too, without libFuzzer, as test-fuzz-replay builds it.
 lint:
-	$(CARGO) fmt --check
-	$(CARGO) clippy --all-targets --all-features --locked --quiet -- -D warnings
+	$(CARGO) fmt --check -p otelcat -p otlp-gen
+	$(CARGO) clippy -p otelcat -p otlp-gen --all-targets --all-features --locked --quiet -- -D warnings
 	$(CARGO) fmt --check --manifest-path fuzz/Cargo.toml
 	$(CARGO) clippy --manifest-path fuzz/Cargo.toml --all-targets --no-default-features --locked --quiet --target-dir target -- -D warnings
 
-test-rust:
+test-rust: $(GEN)
 	$(CARGO) test --release --locked --lib --test decoders --quiet
+	set -o pipefail; $(GEN) --self-check | tail -n 1
 
 # Every crash input fuzzing found (tests/fuzz-crashes/) and the seed corpora,
 # through the fuzz targets' checks, on stable Rust without libFuzzer (debug
@@ -167,8 +168,8 @@ explore: $(EXT) $(VENV)/.ok
 	exec $(SYSPY) examples/datasette/explore.py "$(or $(DB),demo.db)" --venv $(VENV) $(if $(PORT),--port $(PORT))
 
 # A demo catalog (demo.db) from generated telemetry of a dozen services, and its report.
-$(GEN): $(wildcard tools/otlp_gen/*.rs) Cargo.toml Cargo.lock
-	$(CARGO) build --release --locked --example otlp_gen
+$(GEN): $(wildcard gen/src/*.rs) gen/Cargo.toml $(SOURCES)
+	$(CARGO) build --release --locked -p otlp-gen
 
 demo: $(EXT) $(GEN)
 	$(SYSPY) tools/demo.py --db demo.db --replace

@@ -13,7 +13,7 @@ also run at a quarter of its size (fewer records, or shorter values): the
 column "ns/byte at 1/4" shows how the cost per byte grows with the payload
 (a superlinear path shows as a larger figure at full size).
 
-Reference: the bench profile of tools/otlp_gen as bench/bench_ingest.py
+Reference: the bench profile of gen/ (otlp_gen) as bench/bench_ingest.py
 uses it (seed 1, 500 records per request, 512 requests in one transaction:
 256 000 records), CPU time of the 512 INSERTs and the COMMIT per byte,
 for each signal and encoding. A payload's ratio is to the reference of its
@@ -38,7 +38,7 @@ import time
 import zlib
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-GEN = os.path.join(ROOT, "target", "release", "examples", "otlp_gen")
+GEN = os.path.join(ROOT, "target", "release", "otlp_gen")
 CORE0 = ["taskset", "-c", "0"]
 T0 = 1_700_000_000_000_000_000  # ns
 GOAL = 5.0

@@ -2,7 +2,7 @@
 """make bench-ingest: otlp_ingest throughput and memory, with an in-process
 baseline measured in the same run.
 
-Workload: tools/otlp_gen, profile "bench", seed 1: 12 services, realistic
+Workload: gen/ (otlp_gen), profile "bench", seed 1: 12 services, realistic
 spans (about 10 semantic-convention attributes plus keys card.3, card.100,
 card.1k, card.10k, card.100k and card.1m drawing from that many values, a
 resource of 20 attributes, an event on 1 span in 5, a link on 1 in 20),
@@ -36,7 +36,7 @@ import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 EXT = os.path.join(ROOT, "dist", "otelcat")
-GEN = os.path.join(ROOT, "target", "release", "examples", "otlp_gen")
+GEN = os.path.join(ROOT, "target", "release", "otlp_gen")
 BASE = os.path.join(ROOT, "target", "release", "examples", "ingest_baseline")
 PER_TXN = 512  # examples/receiver's default --batch-size (its largest batch)
 SMALL_TXN = 100

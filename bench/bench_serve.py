@@ -3,7 +3,7 @@
 clients over OTLP/gRPC and OTLP/HTTP (protobuf), and the in-process rate of
 the same requests for comparison.
 
-Workload: tools/otlp_gen, profile "bench", seed 1, traces, 512 spans per
+Workload: gen/ (otlp_gen), profile "bench", seed 1, traces, 512 spans per
 export request (about 256 KB of protobuf each). The client process (one,
 with --clients threads, each with its own connection: a gRPC channel or an
 HTTP/1.1 keep-alive connection) sends pre-encoded requests from memory, one
@@ -36,7 +36,7 @@ import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 EXT = os.path.join(ROOT, "dist", "otelcat")
-GEN = os.path.join(ROOT, "target", "release", "examples", "otlp_gen")
+GEN = os.path.join(ROOT, "target", "release", "otlp_gen")
 
 CLIENT = r"""
 import struct, sys, threading, time

@@ -2,7 +2,7 @@
 """Where otlp_ingest's time goes: CPU and wall seconds spent in the INSERTs
 (decoding and aggregating) and in the COMMITs (the UPSERTs of sql/flush.sql,
 then SQLite's own commit and checkpoints), for a frame file written by
-tools/otlp_gen (u32 little-endian length + one export request). Used for the
+gen/ (otlp_gen) (u32 little-endian length + one export request). Used for the
 analysis in docs/BENCHMARKS.md, also under `valgrind --tool=callgrind` to
 count instructions. Same settings as `make bench-ingest` (WAL,
 synchronous=NORMAL, 64 MiB page cache); FORMAT=json sends the frames as

@@ -30,7 +30,7 @@ import unittest
 from helpers import EXT, ROOT
 
 CHECKED = ["README.md", "docs/functions.md", "docs/cookbook.md", "docs/catalog.md"]
-GEN = os.path.join(ROOT, "target", "release", "examples", "otlp_gen")
+GEN = os.path.join(ROOT, "target", "release", "otlp_gen")
 SYSPY = os.environ.get("SYSPY") or "/usr/bin/python3"
 CI = bool(os.environ.get("CI"))
 FENCE = re.compile(r"^```(\w*)\s*$")

@@ -2,7 +2,7 @@
 """make demo: a realistic multi-service telemetry set ingested into demo.db, then
 a report of what the catalog found.
 
-The data comes from the project's deterministic generator (tools/otlp_gen,
+The data comes from the project's deterministic generator (gen/ (otlp_gen),
 profile "demo": a dozen services, with a few deliberately exploding keys: a
 user id on a metric label, an unbounded URL in a span name, a request id on
 logs). It is ingested through otlp_ingest, one transaction per 20 export
@@ -26,7 +26,7 @@ import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 EXT = os.path.join(ROOT, "dist", "otelcat")
-GEN = os.path.join(ROOT, "target", "release", "examples", "otlp_gen")
+GEN = os.path.join(ROOT, "target", "release", "otlp_gen")
 
 
 def frames(path):

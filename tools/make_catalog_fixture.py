@@ -15,7 +15,7 @@ import tempfile
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 EXT = os.path.join(ROOT, "dist", "otelcat")
-GEN = os.path.join(ROOT, "target", "release", "examples", "otlp_gen")
+GEN = os.path.join(ROOT, "target", "release", "otlp_gen")
 OTLP = os.path.join(ROOT, "tests", "fixtures", "otlp")
 
 

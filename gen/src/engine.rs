@@ -45,22 +45,8 @@ pub const EMAILS: u64 = 2_000;
 /// Distinct Kubernetes nodes (`host.name`); each service runs on a few.
 pub const NODES: u64 = 8;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Signal {
-    Traces,
-    Metrics,
-    Logs,
-}
-
-impl Signal {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Signal::Traces => "traces",
-            Signal::Metrics => "metrics",
-            Signal::Logs => "logs",
-        }
-    }
-}
+/// The signal, as otelcat names it.
+pub use otelcat::otlp::Signal;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Profile {
