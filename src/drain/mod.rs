@@ -22,6 +22,8 @@
 
 pub mod engine;
 mod generalize;
+mod glob;
+mod mask;
 pub mod store;
 mod tokenize;
 

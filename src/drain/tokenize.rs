@@ -37,7 +37,8 @@
 //! so that templates can be rendered with the line's own separators and
 //! parameters can be read back from a line.
 
-use regex_automata::meta;
+pub(crate) use super::glob::{glob_match, glob_spans};
+pub(crate) use super::mask::Masker;
 
 /// Stands for one parameter inside normalized token text.
 pub(crate) const PARAM_BYTE: u8 = 0x01;
@@ -158,129 +159,13 @@ impl Tokenized {
 }
 
 // Byte classes (bit flags; 0 is any other byte: `.`, `_`, `-`, ...).
-const C_SEP: u8 = 1;
+pub(super) const C_SEP: u8 = 1;
 const C_PUNCT: u8 = 2;
 const C_DIGIT: u8 = 4;
 const C_ALPHA: u8 = 8;
 
 /// Punctuation that splits a token into segments (see the module docs).
 pub(crate) const SEGMENT_PUNCT: &[u8] = b"=:,;()[]{}<>\"'|/\\@#!?&%+*";
-
-/// Compiled masks: one multi-pattern regular expression (leftmost-first,
-/// linear time) and the names of its patterns.
-#[derive(Clone, Debug)]
-pub(crate) struct Masker {
-    re: meta::Regex,
-    /// Per pattern: it has a capture group (then only group 1 is masked).
-    grouped: Vec<bool>,
-}
-
-/// Compiled mask sets, by their patterns: configurations are read often
-/// (each load of a partition, each ingest batch) and compiling is costly.
-static COMPILED: std::sync::Mutex<Vec<(Vec<String>, Masker)>> = std::sync::Mutex::new(Vec::new());
-const COMPILED_MAX: usize = 32;
-
-/// Size limit of a compiled mask set (its NFA), in bytes.
-pub const MAX_MASK_PROGRAM_BYTES: usize = 4 << 20;
-
-impl Masker {
-    /// Compiles `patterns` (one per mask, in priority order). The error
-    /// names the pattern that does not compile.
-    pub fn new(patterns: &[&str]) -> Result<Option<Masker>, String> {
-        if patterns.is_empty() {
-            return Ok(None);
-        }
-        if let Ok(c) = COMPILED.lock()
-            && let Some((_, m)) = c
-                .iter()
-                .find(|(p, _)| p.iter().map(|s| s.as_str()).eq(patterns.iter().copied()))
-        {
-            return Ok(Some(m.clone()));
-        }
-        let build = |ps: &[&str]| {
-            meta::Regex::builder()
-                .configure(
-                    meta::Config::new()
-                        .nfa_size_limit(Some(MAX_MASK_PROGRAM_BYTES))
-                        .onepass_size_limit(Some(MAX_MASK_PROGRAM_BYTES))
-                        .hybrid_cache_capacity(2 << 20)
-                        .dfa(false),
-                )
-                .build_many(ps)
-                .map_err(|e| {
-                    // the syntax error's text (several lines) as one line
-                    let mut msg = e.to_string();
-                    if let Some(src) = std::error::Error::source(&e) {
-                        msg = format!("{msg}: {src}");
-                    }
-                    msg.split_whitespace().collect::<Vec<_>>().join(" ")
-                })
-        };
-        match build(patterns) {
-            Ok(re) => {
-                let grouped = (0..patterns.len())
-                    .map(|i| {
-                        re.group_info()
-                            .group_len(regex_automata::PatternID::new_unchecked(i))
-                            > 1
-                    })
-                    .collect();
-                let m = Masker { re, grouped };
-                if let Ok(mut c) = COMPILED.lock() {
-                    if c.len() >= COMPILED_MAX {
-                        c.remove(0);
-                    }
-                    c.push((patterns.iter().map(|s| s.to_string()).collect(), m.clone()));
-                }
-                Ok(Some(m))
-            }
-            Err(e) => {
-                // Say which one: compile them one by one.
-                for (i, p) in patterns.iter().enumerate() {
-                    if let Err(e) = build(&[p]) {
-                        return Err(format!("mask {i}: {e}"));
-                    }
-                }
-                Err(format!("the masks together: {e}"))
-            }
-        }
-    }
-
-    /// Matches of the masks in `b`, leftmost-first, as (start, end, mask
-    /// byte). Empty matches and matches that hold one of `cut` (the extra
-    /// delimiters, which win over masks) are skipped.
-    fn ranges(&self, b: &[u8], class: &[u8; 256], out: &mut Vec<(usize, usize, u8)>) {
-        out.clear();
-        let mut caps = None;
-        for m in self.re.find_iter(b) {
-            let pid = m.pattern();
-            let (mut s, mut e) = (m.start(), m.end());
-            if self.grouped[pid.as_usize()] {
-                let caps = caps.get_or_insert_with(|| self.re.create_captures());
-                let input = regex_automata::Input::new(b)
-                    .span(s..e)
-                    .anchored(regex_automata::Anchored::Pattern(pid));
-                self.re.search_captures(&input, caps);
-                match caps.get_group(1) {
-                    Some(g) => (s, e) = (g.start, g.end),
-                    None => continue,
-                }
-            }
-            if s == e {
-                continue;
-            }
-            // An extra delimiter (a separator byte that is not whitespace
-            // nor a control character) inside the match: not masked.
-            if b[s..e]
-                .iter()
-                .any(|&c| class[c as usize] & C_SEP != 0 && c > b' ' && c != 0x7f)
-            {
-                continue;
-            }
-            out.push((s, e, MASK_BASE + pid.as_usize() as u8));
-        }
-    }
-}
 
 /// Turns lines into normalized tokens. Built once from the configuration.
 #[derive(Clone, Debug)]
@@ -916,79 +801,6 @@ pub(crate) fn hash_bytes(b: &[u8]) -> u64 {
     h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
     h ^= h >> 33;
     if h == WILD || h == GAP { 2 } else { h }
-}
-
-/// Glob match of a template token against a line token, both normalized:
-/// [`PARAM_BYTE`] in `pat` matches any run of bytes (possibly empty), every
-/// other byte (mask bytes included) matches itself. Linear in the lengths:
-/// the literal pieces between parameters are found leftmost, which is
-/// optimal for this kind of pattern.
-pub(crate) fn glob_match(pat: &[u8], s: &[u8]) -> bool {
-    let mut pieces = pat.split(|&c| c == PARAM_BYTE);
-    let first = pieces.next().unwrap_or(&[]);
-    if !s.starts_with(first) {
-        return false;
-    }
-    let Some(last_at) = pat.iter().rposition(|&c| c == PARAM_BYTE) else {
-        return pat == s;
-    };
-    let last = &pat[last_at + 1..];
-    if s.len() < first.len() + last.len() || !s.ends_with(last) {
-        return false;
-    }
-    let mut at = first.len();
-    let end = s.len() - last.len();
-    // middle pieces: all but the first and the last
-    let middle = &pat[first.len()..last_at];
-    for piece in middle.split(|&c| c == PARAM_BYTE) {
-        if piece.is_empty() {
-            continue;
-        }
-        match memchr::memmem::find(&s[at..end], piece) {
-            Some(k) => at += k + piece.len(),
-            None => return false,
-        }
-    }
-    true
-}
-
-/// Where the parameters of a glob pattern (see [`glob_match`]) fall in a
-/// string it matches: the span in `s` of every [`PARAM_BYTE`] and every
-/// mask byte of `pat`, in order. `None` if `pat` does not match `s`.
-pub(crate) fn glob_spans(pat: &[u8], s: &[u8]) -> Option<Vec<(usize, usize)>> {
-    if !glob_match(pat, s) {
-        return None;
-    }
-    let pieces: Vec<&[u8]> = pat.split(|&c| c == PARAM_BYTE).collect();
-    let last = pieces.len() - 1;
-    // start of each literal piece in s (leftmost, as glob_match places them)
-    let mut starts = Vec::with_capacity(pieces.len());
-    let mut at = 0;
-    for (i, piece) in pieces.iter().enumerate() {
-        let st = if i == 0 {
-            0
-        } else if i == last {
-            s.len() - piece.len()
-        } else if piece.is_empty() {
-            at
-        } else {
-            at + memchr::memmem::find(&s[at..], piece)?
-        };
-        starts.push(st);
-        at = st + piece.len();
-    }
-    let mut out = Vec::new();
-    for (i, piece) in pieces.iter().enumerate() {
-        for (j, &c) in piece.iter().enumerate() {
-            if is_param_byte(c) {
-                out.push((starts[i] + j, starts[i] + j + 1));
-            }
-        }
-        if i < last {
-            out.push((starts[i] + piece.len(), starts[i + 1]));
-        }
-    }
-    Some(out)
 }
 
 /// Appends a parameter token (`<*>`) at `start` of the normalised line: the

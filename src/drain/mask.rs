@@ -1,0 +1,123 @@
+//! Masks: the configured regular expressions that mark what they match in
+//! a line as a named parameter (`<IP>`, `<UUID>`, ...), compiled once per
+//! set of patterns. See the tokenizer's module docs for where they apply.
+
+use regex_automata::meta;
+
+use super::tokenize::{C_SEP, MASK_BASE};
+
+/// Compiled masks: one multi-pattern regular expression (leftmost-first,
+/// linear time) and the names of its patterns.
+#[derive(Clone, Debug)]
+pub(crate) struct Masker {
+    re: meta::Regex,
+    /// Per pattern: it has a capture group (then only group 1 is masked).
+    grouped: Vec<bool>,
+}
+
+/// Compiled mask sets, by their patterns: configurations are read often
+/// (each load of a partition, each ingest batch) and compiling is costly.
+static COMPILED: std::sync::Mutex<Vec<(Vec<String>, Masker)>> = std::sync::Mutex::new(Vec::new());
+const COMPILED_MAX: usize = 32;
+
+/// Size limit of a compiled mask set (its NFA), in bytes.
+pub const MAX_MASK_PROGRAM_BYTES: usize = 4 << 20;
+
+impl Masker {
+    /// Compiles `patterns` (one per mask, in priority order). The error
+    /// names the pattern that does not compile.
+    pub fn new(patterns: &[&str]) -> Result<Option<Masker>, String> {
+        if patterns.is_empty() {
+            return Ok(None);
+        }
+        if let Ok(c) = COMPILED.lock()
+            && let Some((_, m)) = c
+                .iter()
+                .find(|(p, _)| p.iter().map(|s| s.as_str()).eq(patterns.iter().copied()))
+        {
+            return Ok(Some(m.clone()));
+        }
+        let build = |ps: &[&str]| {
+            meta::Regex::builder()
+                .configure(
+                    meta::Config::new()
+                        .nfa_size_limit(Some(MAX_MASK_PROGRAM_BYTES))
+                        .onepass_size_limit(Some(MAX_MASK_PROGRAM_BYTES))
+                        .hybrid_cache_capacity(2 << 20)
+                        .dfa(false),
+                )
+                .build_many(ps)
+                .map_err(|e| {
+                    // the syntax error's text (several lines) as one line
+                    let mut msg = e.to_string();
+                    if let Some(src) = std::error::Error::source(&e) {
+                        msg = format!("{msg}: {src}");
+                    }
+                    msg.split_whitespace().collect::<Vec<_>>().join(" ")
+                })
+        };
+        match build(patterns) {
+            Ok(re) => {
+                let grouped = (0..patterns.len())
+                    .map(|i| {
+                        re.group_info()
+                            .group_len(regex_automata::PatternID::new_unchecked(i))
+                            > 1
+                    })
+                    .collect();
+                let m = Masker { re, grouped };
+                if let Ok(mut c) = COMPILED.lock() {
+                    if c.len() >= COMPILED_MAX {
+                        c.remove(0);
+                    }
+                    c.push((patterns.iter().map(|s| s.to_string()).collect(), m.clone()));
+                }
+                Ok(Some(m))
+            }
+            Err(e) => {
+                // Say which one: compile them one by one.
+                for (i, p) in patterns.iter().enumerate() {
+                    if let Err(e) = build(&[p]) {
+                        return Err(format!("mask {i}: {e}"));
+                    }
+                }
+                Err(format!("the masks together: {e}"))
+            }
+        }
+    }
+
+    /// Matches of the masks in `b`, leftmost-first, as (start, end, mask
+    /// byte). Empty matches and matches that hold one of `cut` (the extra
+    /// delimiters, which win over masks) are skipped.
+    pub(super) fn ranges(&self, b: &[u8], class: &[u8; 256], out: &mut Vec<(usize, usize, u8)>) {
+        out.clear();
+        let mut caps = None;
+        for m in self.re.find_iter(b) {
+            let pid = m.pattern();
+            let (mut s, mut e) = (m.start(), m.end());
+            if self.grouped[pid.as_usize()] {
+                let caps = caps.get_or_insert_with(|| self.re.create_captures());
+                let input = regex_automata::Input::new(b)
+                    .span(s..e)
+                    .anchored(regex_automata::Anchored::Pattern(pid));
+                self.re.search_captures(&input, caps);
+                match caps.get_group(1) {
+                    Some(g) => (s, e) = (g.start, g.end),
+                    None => continue,
+                }
+            }
+            if s == e {
+                continue;
+            }
+            // An extra delimiter (a separator byte that is not whitespace
+            // nor a control character) inside the match: not masked.
+            if b[s..e]
+                .iter()
+                .any(|&c| class[c as usize] & C_SEP != 0 && c > b' ' && c != 0x7f)
+            {
+                continue;
+            }
+            out.push((s, e, MASK_BASE + pid.as_usize() as u8));
+        }
+    }
+}
