@@ -11,7 +11,7 @@
 //! images that are accepted again. docs/FORMAT.md ("Accepted images")
 //! lists the rules; each refusal says which one failed.
 
-use super::KEY_MASK_26;
+use super::image::{KEY_MASK_26, at};
 
 /// An image's current mode.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -66,13 +66,13 @@ pub fn check(img: &[u8]) -> Result<Shape, String> {
             img.len()
         ));
     }
-    if img[2] != 7 {
-        return Err(format!("family byte is {}, not 7 (HLL)", img[2]));
+    if img[at::FAMILY] != 7 {
+        return Err(format!("family byte is {}, not 7 (HLL)", img[at::FAMILY]));
     }
-    if img[1] != 1 {
-        return Err(format!("serial version {} is not 1", img[1]));
+    if img[at::SER_VER] != 1 {
+        return Err(format!("serial version {} is not 1", img[at::SER_VER]));
     }
-    let lg_k = img[3];
+    let lg_k = img[at::LG_K];
     if !(super::MIN_LG_K..=super::MAX_LG_K).contains(&lg_k) {
         return Err(format!(
             "lg_k {lg_k} is outside {}..{}",
@@ -80,14 +80,14 @@ pub fn check(img: &[u8]) -> Result<Shape, String> {
             super::MAX_LG_K
         ));
     }
-    let mode_byte = img[7];
+    let mode_byte = img[at::MODE];
     let (cur, target) = (mode_byte & 3, (mode_byte >> 2) & 3);
     if mode_byte >> 4 != 0 || cur == 3 || target == 3 {
         return Err(format!(
             "mode byte 0x{mode_byte:02x} is not a mode (0 LIST, 1 SET, 2 HLL) plus 4 × a target type (0 HLL_4, 1 HLL_6, 2 HLL_8)"
         ));
     }
-    let flags = img[5];
+    let flags = img[at::FLAGS];
     if flags & BIG_ENDIAN_FLAG != 0 {
         return Err(format!(
             "flags 0x{flags:02x} mark a big-endian image, which DataSketches never writes"
@@ -104,10 +104,10 @@ pub fn check(img: &[u8]) -> Result<Shape, String> {
         1 => (Mode::Set, "SET", 3),
         _ => (Mode::Hll, "HLL", 10),
     };
-    if img[0] != preamble {
+    if img[at::PRE_INTS] != preamble {
         return Err(format!(
             "preamble size is {} words, a {name} image's is {preamble}",
-            img[0]
+            img[at::PRE_INTS]
         ));
     }
     let mut shape = Shape {
@@ -155,10 +155,10 @@ fn coupon(c: u32, what: impl FnOnce() -> String) -> Result<(), String> {
 }
 
 fn check_list(img: &[u8], empty: bool, compact: bool) -> Result<(), String> {
-    if img[4] != 3 {
-        return Err(format!("LIST lg_arr is {}, not 3", img[4]));
+    if img[at::LG_ARR] != 3 {
+        return Err(format!("LIST lg_arr is {}, not 3", img[at::LG_ARR]));
     }
-    let n = img[6] as usize;
+    let n = img[at::LIST_COUNT] as usize;
     if n > 7 {
         return Err(format!(
             "a LIST holds at most 7 coupons (DataSketches turns a full one into a SET or HLL), this one says {n}"
@@ -211,7 +211,7 @@ fn check_set(
             "a SET needs lg_k 8 or more (at lg_k {lg_k} a LIST becomes HLL)"
         ));
     }
-    let lg = img[4] as u32;
+    let lg = img[at::LG_ARR] as u32;
     if !(5..=lg_k as u32 - 3).contains(&lg) {
         return Err(format!(
             "SET lg_arr is {lg}, outside 5..{} for lg_k {lg_k}",
@@ -244,7 +244,7 @@ fn check_set(
         for (i, w) in body.chunks_exact(4).enumerate() {
             let c = u32::from_le_bytes(w.try_into().expect("4"));
             coupon(c, || format!("SET coupon {} of {n}", i + 1))?;
-            if !super::set_insert(&mut table, lg, c) {
+            if !super::image::set_insert(&mut table, lg, c) {
                 return Err(format!("SET coupon {} (0x{c:08x}) appears twice", i + 1));
             }
         }
@@ -270,7 +270,7 @@ fn check_set(
     // The crate keeps an updatable table as it is: each coupon must be
     // where a lookup finds it, or adding it again would store it twice.
     for (i, &c) in table.iter().enumerate() {
-        if c != 0 && super::set_slot(&table, lg, c) != i {
+        if c != 0 && super::image::set_slot(&table, lg, c) != i {
             return Err(format!(
                 "SET slot {i} (0x{c:08x}) is not where the hash table would find it (a duplicate or a damaged table)"
             ));
@@ -314,8 +314,12 @@ fn check_hll(img: &[u8], lg_k: u8, target: u8, empty: bool, compact: bool) -> Re
         1 => ("HLL_6", 3 * k / 4 + 1),
         _ => ("HLL_8", k),
     };
-    let cur_min = img[6];
-    let (hip, kxq0, kxq1) = (f64_at(img, 8), f64_at(img, 16), f64_at(img, 24));
+    let cur_min = img[at::CUR_MIN];
+    let (hip, kxq0, kxq1) = (
+        f64_at(img, at::HIP_ACCUM),
+        f64_at(img, at::KXQ0),
+        f64_at(img, at::KXQ1),
+    );
     let (at_cur_min, aux_count) = (u32_at(img, 32) as usize, u32_at(img, 36) as usize);
     if !(hip.is_finite() && hip >= 0.0) {
         return Err(format!(
@@ -434,7 +438,7 @@ fn check_hll4(
     compact: bool,
 ) -> Result<(usize, f64, f64), String> {
     let k = 1usize << lg_k;
-    let cur_min = img[6];
+    let cur_min = img[at::CUR_MIN];
     let aux_count = u32_at(img, 36) as usize;
     if cur_min > 63 {
         return Err(format!(
@@ -526,7 +530,7 @@ fn check_hll4(
         }
         Vec::new()
     } else {
-        let lg_arr = img[4];
+        let lg_arr = img[at::LG_ARR];
         if lg_arr > 26 || (1usize << lg_arr) < aux_count {
             return Err(format!(
                 "an exception table of 2^{lg_arr} slots cannot hold {aux_count} exceptions"

@@ -13,7 +13,7 @@ use datasketches::hll::{HllSketch, HllUnion};
 
 use super::check::{self, Mode};
 use super::{
-    Builder, Merger, STORED_TYPE, Union, count, decode, dense, encode, info_json, merge_stored,
+    Builder, Merger, STORED_TYPE, Union, count, decode, encode, image, info_json, merge_stored,
     update_bytes,
 };
 
@@ -43,7 +43,7 @@ pub fn references() -> &'static [Vec<u8>] {
             own(3),
             own(100),
             own(3_000),
-            dense::encode_hll4(10, &regs10),
+            image::encode_hll4(10, &regs10),
             check::hll8_image(12, &regs12),
         ]
     })
