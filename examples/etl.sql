@@ -35,7 +35,9 @@ CREATE TABLE IF NOT EXISTS raw_log_attrs(log_id INTEGER NOT NULL, scope TEXT NOT
 
 -- ---------------------------------------------------------------- metrics
 -- A series is a point's sorted resource + point attribute set, joined as
--- key US value RS ... (the same bytes otlp_ingest hashes).
+-- key US value RS ... (the same bytes otlp_ingest hashes); when the
+-- resource's part alone is 4096 bytes or more, it is the resource's sorted
+-- pairs, GS (char(29)), then the point's sorted pairs (docs/FORMAT.md).
 INSERT INTO metrics(name, type, unit, description, total_sample_count, series_sketch, first_seen, last_seen)
 SELECT metric, type, unit, description, n, series, first_seen, last_seen FROM (
   SELECT metric,
@@ -43,8 +45,14 @@ SELECT metric, type, unit, description, n, series, first_seen, last_seen FROM (
          coalesce((SELECT unit FROM raw_points q WHERE q.metric = p.metric AND unit <> '' ORDER BY id DESC LIMIT 1), '') AS unit,
          coalesce((SELECT description FROM raw_points q WHERE q.metric = p.metric AND description <> '' ORDER BY id DESC LIMIT 1), '') AS description,
          count(*) AS n,
-         hll_sketch((SELECT group_concat(key || char(31) || value || char(30), '')
-                     FROM (SELECT key, value FROM raw_point_attrs a WHERE a.point_id = p.id ORDER BY key, value))) AS series,
+         hll_sketch((SELECT CASE WHEN length(CAST(res AS BLOB)) >= 4096 THEN res || char(29) || coalesce(pt, '') ELSE whole END
+                     FROM (SELECT
+                       (SELECT group_concat(key || char(31) || value || char(30), '') FROM (SELECT key, value
+                          FROM raw_point_attrs a WHERE a.point_id = p.id AND a.scope = 'resource' ORDER BY key, value)) AS res,
+                       (SELECT group_concat(key || char(31) || value || char(30), '') FROM (SELECT key, value
+                          FROM raw_point_attrs a WHERE a.point_id = p.id AND a.scope = 'label' ORDER BY key, value)) AS pt,
+                       (SELECT group_concat(key || char(31) || value || char(30), '') FROM (SELECT key, value
+                          FROM raw_point_attrs a WHERE a.point_id = p.id ORDER BY key, value)) AS whole))) AS series,
          min(time) AS first_seen, max(time) AS last_seen
   FROM raw_points p GROUP BY metric) WHERE true
 ON CONFLICT(name) DO UPDATE SET

@@ -77,16 +77,7 @@ impl Builder {
             return false;
         }
         self.recent[slot] = h;
-        let c = coupon_of(bytes);
-        match &mut self.regs {
-            Some(regs) => {
-                let (slot, v) = ((c as usize) & (regs.len() - 1), (c >> 26) as u8);
-                if v > regs[slot] {
-                    regs[slot] = v;
-                }
-            }
-            None => self.add_sparse(c),
-        }
+        self.add_coupon(coupon_of(bytes));
         true
     }
 
@@ -145,8 +136,10 @@ impl Builder {
         Some(b)
     }
 
-    /// Adds a coupon (sparse or dense).
-    pub(super) fn add_coupon(&mut self, c: u32) {
+    /// Adds a value by its coupon ([`coupon_of`] of its bytes, or
+    /// [`super::Murmur3::coupon`] of them given in pieces), sparse or dense.
+    #[inline(always)]
+    pub fn add_coupon(&mut self, c: u32) {
         match &mut self.regs {
             Some(regs) => {
                 let (slot, v) = ((c as usize) & (regs.len() - 1), (c >> 26) as u8);

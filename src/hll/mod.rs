@@ -34,7 +34,7 @@ mod union;
 
 pub use builder::Builder;
 pub use image::{decode, encode, encode_union};
-pub use murmur3::{coupon_of, murmur3_x64_128};
+pub use murmur3::{Murmur3, coupon_of, murmur3_x64_128};
 pub use sql::register;
 pub use union::{Merger, Union, merge_stored};
 

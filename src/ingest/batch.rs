@@ -16,7 +16,7 @@ use std::borrow::Cow;
 use ahash::AHashMap as Map;
 
 use super::keys::{Counted, KeyCounts, Keys, Seen, entry, merge_by_name};
-use super::series::Series;
+use super::series::{Series, SeriesId};
 use crate::hll;
 use crate::otlp::{AnyValue, Attr, Event, MetricKind, SpanKind};
 
@@ -614,7 +614,6 @@ impl<'e, 'a: 'e> Applier<'_, 'e, 'a> {
         i += 1;
         // Its data points (the metric's entry is looked up once, whatever
         // the length of its name).
-        let mut number = None;
         while let Some(Event::DataPoint { time_unix_nano }) = events.get(i) {
             let t = secs(*time_unix_nano, self.now);
             let start = i + 1;
@@ -624,11 +623,11 @@ impl<'e, 'a: 'e> Applier<'_, 'e, 'a> {
             }
             let end = start + self.r.record(&mut m.labels, &events[start..], dp_attr, t);
             let attrs = events[start..end].iter().map_while(dp_attr);
-            if self
-                .series
-                .identity(&mut number, &self.resource, attrs, &mut self.r.buf)
-            {
-                m.series.add(self.r.buf.as_bytes());
+            match self.series.identity(&self.resource, attrs, &mut self.r.buf) {
+                SeriesId::Bytes => {
+                    m.series.add(self.r.buf.as_bytes());
+                }
+                SeriesId::Coupon(c) => m.series.add_coupon(c),
             }
             i = end;
         }

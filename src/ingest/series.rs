@@ -1,8 +1,7 @@
 //! The series identities of data points, which `metrics.series_sketch`
 //! counts.
 
-use ahash::AHashSet as Set;
-
+use crate::hll;
 use crate::otlp::Attr;
 
 /// The series identities of data points (what `series_sketch` counts): the
@@ -11,10 +10,13 @@ use crate::otlp::Attr;
 ///
 /// The resource's pairs are rendered, sorted and written once per resource
 /// block; each point's pairs are then merged into them, which writes the
-/// bytes a sort of all the pairs writes (equal pairs are equal bytes). When
-/// the resource's part is long, a point whose attributes repeat those of an
-/// earlier point of the same metric in the block is skipped: its identity
-/// is in the sketch already, and adding it again would change nothing.
+/// bytes a sort of all the pairs writes (equal pairs are equal bytes).
+///
+/// A resource part of [`LONG_RESOURCE`] bytes or more (thousands of
+/// attributes, or huge values) would make every point cost its length: its
+/// series identity is instead the resource part, the byte 0x1d, then the
+/// point's sorted pairs (docs/FORMAT.md), and the hash of the resource
+/// part is computed once per block, so a point costs its own pairs only.
 #[derive(Default)]
 pub(super) struct Series<'e> {
     /// Whether `res` holds the block's resource.
@@ -24,33 +26,30 @@ pub(super) struct Series<'e> {
     /// Each pair of `res`: where it starts, where its key ends (its text
     /// starts after the 0x1f there) and where its text ends (at its 0x1e).
     res_pairs: Vec<(usize, usize, usize)>,
+    /// For a long resource part: the hash state after it and the 0x1d.
+    res_hash: Option<hll::Murmur3>,
     /// Scratch: the pairs being sorted, (key, range of the text in `texts`).
     pairs: Vec<(&'e str, usize, usize)>,
     texts: String,
-    /// Points already counted in this block (long resources only): the
-    /// metric's number (see `number`), then the point's pairs, each part
-    /// length-prefixed.
-    seen: Set<Vec<u8>>,
-    key: Vec<u8>,
-    /// Numbers given to the block's metrics so far.
-    numbered: u32,
 }
 
-/// A resource part from this many bytes on makes points check whether they
-/// repeat an earlier point's attributes (below it, the check costs about
-/// what it saves).
-const SERIES_SEEN_FROM: usize = 4096;
+/// From this many bytes on, a resource part is hashed once per block (see
+/// [`Series`]); below it, the bytes of the identity are the sorted pairs
+/// of resource and point together.
+pub const LONG_RESOURCE: usize = 4096;
+
+/// A point's series identity, as [`Series::identity`] gives it.
+pub(super) enum SeriesId {
+    /// Its bytes are in the caller's buffer.
+    Bytes,
+    /// The coupon of its bytes (a long resource part).
+    Coupon(u32),
+}
 
 impl<'e> Series<'e> {
     /// A new resource block.
     pub(super) fn reset(&mut self) {
         self.ready = false;
-        if !self.seen.is_empty() {
-            // A new table rather than clearing one that a large block grew
-            // (clearing costs its capacity, block after block).
-            self.seen = Set::default();
-        }
-        self.numbered = 0;
     }
 
     /// Renders `attrs` into `texts` and sorts them, as pairs, into `pairs`.
@@ -82,6 +81,11 @@ impl<'e> Series<'e> {
             self.res_pairs.push((start, key_end, self.res.len()));
             self.res.push('\u{1e}');
         }
+        self.res_hash = (self.res.len() >= LONG_RESOURCE).then(|| {
+            let mut h = hll::Murmur3::new();
+            h.update(self.res.as_bytes()).update(&[0x1d]);
+            h
+        });
         self.ready = true;
     }
 
@@ -91,42 +95,28 @@ impl<'e> Series<'e> {
         self.res_pairs.get(i).map_or(self.res.len(), |p| p.0)
     }
 
-    /// Writes into `buf` the series identity of a data point under
-    /// `resource` whose attributes are `attrs`, and returns true; false
-    /// (and nothing written) when an earlier point of its metric in the
-    /// block had the same attributes. The metric is numbered `*number` in
-    /// the block (numbered here when `None`).
+    /// The series identity of a data point under `resource` whose
+    /// attributes are `attrs`: its bytes written into `buf`, or its coupon.
     pub(super) fn identity<'a: 'e>(
         &mut self,
-        number: &mut Option<u32>,
         resource: &[&'e Attr<'a>],
         attrs: impl Iterator<Item = &'e Attr<'a>>,
         buf: &mut String,
-    ) -> bool {
+    ) -> SeriesId {
         if !self.ready {
             self.prepare(resource);
         }
         self.sort(attrs);
-        if self.res.len() >= SERIES_SEEN_FROM {
-            let n = *number.get_or_insert_with(|| {
-                self.numbered += 1;
-                self.numbered
-            });
-            self.key.clear();
-            self.key.extend_from_slice(&n.to_le_bytes());
-            for &(k, from, to) in &self.pairs {
-                for part in [k, &self.texts[from..to]] {
-                    self.key
-                        .extend_from_slice(&(part.len() as u64).to_le_bytes());
-                    self.key.extend_from_slice(part.as_bytes());
-                }
-            }
-            if self.seen.contains(self.key.as_slice()) {
-                return false;
-            }
-            self.seen.insert(self.key.clone());
-        }
         buf.clear();
+        if let Some(h) = &self.res_hash {
+            for &(k, from, to) in &self.pairs {
+                buf.push_str(k);
+                buf.push('\u{1f}');
+                buf.push_str(&self.texts[from..to]);
+                buf.push('\u{1e}');
+            }
+            return SeriesId::Coupon(h.clone().update(buf.as_bytes()).coupon());
+        }
         let mut at = 0;
         for &(k, from, to) in &self.pairs {
             let v = &self.texts[from..to];
@@ -153,13 +143,13 @@ impl<'e> Series<'e> {
             at = upto;
         }
         buf.push_str(&self.res[self.res_start(at)..]);
-        true
+        SeriesId::Bytes
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::Series;
+    use super::{Series, SeriesId};
     use crate::hll;
     use crate::otlp::{AnyValue, Attr};
     use crate::testutil::XorShift;
@@ -228,13 +218,27 @@ mod tests {
             .collect()
     }
 
-    /// Per point, the identity is the bytes the sort of all pairs wrote;
-    /// a point skipped as a repeat had the identity of an earlier point of
-    /// its metric in the block; the sketches' images are the same.
+    /// The documented rule, written plainly: all pairs sorted together;
+    /// for a resource part of `LONG_RESOURCE` bytes or more, the resource
+    /// part, 0x1d, then the point's pairs sorted.
+    fn documented_identity(resource: &[&Attr<'_>], point: &[Attr<'_>]) -> Vec<u8> {
+        let res = identity_by_sorting_all(resource, &[]);
+        if res.len() >= super::LONG_RESOURCE {
+            let mut v = res.into_bytes();
+            v.push(0x1d);
+            v.extend_from_slice(identity_by_sorting_all(&[], point).as_bytes());
+            v
+        } else {
+            identity_by_sorting_all(resource, point).into_bytes()
+        }
+    }
+
+    /// Per point, the identity is the documented one, and the sketches'
+    /// images are those of hashing the documented bytes.
     #[test]
-    fn series_identities_are_those_of_sorting_all_pairs() {
+    fn series_identities_follow_the_documented_rule() {
         let mut rnd = XorShift::new(0x5e41e5);
-        let mut skipped = 0;
+        let (mut long, mut short) = (0, 0);
         for case in 0..400 {
             let resource = random_attrs(&mut rnd, 12);
             let res: Vec<&Attr<'_>> = resource.iter().collect();
@@ -249,24 +253,29 @@ mod tests {
             series.reset();
             let mut buf = String::new();
             for points in &metrics {
-                let (mut old, mut new) = (hll::Builder::new(), hll::Builder::new());
-                let mut number = None;
-                let mut earlier = std::collections::HashSet::new();
+                let (mut want, mut got) = (hll::Builder::new(), hll::Builder::new());
                 for p in points {
-                    let want = identity_by_sorting_all(&res, p);
-                    old.add(want.as_bytes());
-                    if series.identity(&mut number, &res, p.iter(), &mut buf) {
-                        assert_eq!(buf, want, "case {case}");
-                        new.add(buf.as_bytes());
-                    } else {
-                        assert!(earlier.contains(&want), "case {case}: skipped a new series");
-                        skipped += 1;
+                    let doc = documented_identity(&res, p);
+                    want.add_coupon(hll::coupon_of(&doc));
+                    match series.identity(&res, p.iter(), &mut buf) {
+                        SeriesId::Bytes => {
+                            short += 1;
+                            assert_eq!(buf.as_bytes(), doc, "case {case}");
+                            got.add(buf.as_bytes());
+                        }
+                        SeriesId::Coupon(c) => {
+                            long += 1;
+                            assert_eq!(c, hll::coupon_of(&doc), "case {case}");
+                            got.add_coupon(c);
+                        }
                     }
-                    earlier.insert(want);
                 }
-                assert_eq!(old.image(), new.image(), "case {case}");
+                assert_eq!(want.image(), got.image(), "case {case}");
             }
         }
-        assert!(skipped > 50, "the repeat check ran ({skipped} skipped)");
+        assert!(
+            long > 50 && short > 50,
+            "both rules ran ({long} long, {short} short)"
+        );
     }
 }
