@@ -1,13 +1,16 @@
 """Catalogs as files: examples/merge.sql, examples/diff.sql, examples/ci_check.sh,
 snapshots with VACUUM INTO."""
+import base64
+import json
 import os
 import shutil
 import subprocess
 import sqlite3
+import sys
 import tempfile
 import unittest
 
-from helpers import ROOT, connect
+from helpers import EXT, ROOT, connect
 from otlp_payloads import log, logs, span, traces
 from test_etl import Generated
 from test_ingest import dump
@@ -197,6 +200,81 @@ class TestSnapshot(Tmp):
         self.assertEqual(dump(snap), dump(db))
         snap.execute("INSERT INTO otlp_ingest(payload) VALUES (?)", (traces([span("GET /a", attrs={"k": "v99"})]),))
         self.assertEqual(snap.execute("SELECT estimated_cardinality FROM span_keys WHERE key_name = 'k'").fetchone()[0], 21)
+
+
+class TestExport(Tmp):
+    """otelcat export: every table as JSON Lines with a manifest that says
+    which columns are sketches, sample lists and templates."""
+
+    def otelcat(self, *args, code=0):
+        env = dict(os.environ, PYTHONPATH=os.path.join(ROOT, "python"), OTELCAT_LOADABLE_PATH=EXT)
+        r = subprocess.run([sys.executable, "-m", "otelcat", *args], capture_output=True, text=True, env=env, timeout=120)
+        self.assertEqual(r.returncode, code, r.stdout + r.stderr)
+        return r.stdout, r.stderr
+
+    def catalog(self):
+        g = Generated(batches=2)
+        ingest_batches(self.p("c.db"), g.payloads).close()
+        return self.p("c.db")
+
+    def test_every_row_and_value_round_trips(self):
+        db_path = self.catalog()
+        out, _ = self.otelcat("export", "--db", db_path, self.p("out"))
+        self.assertRegex(out, r"^otelcat export: wrote 13 tables \([\d,]+ rows, 5 sketch columns\) and manifest.json to ")
+        with open(self.p("out/manifest.json"), encoding="utf-8") as f:
+            m = json.load(f)
+        self.assertEqual((m["format"], m["format_version"], m["schema_version"]), ("otelcat-export", 1, "3"))
+        self.assertEqual(sorted(m["sketches"]), ["log_keys.hll_sketch", "metric_keys.hll_sketch", "metrics.series_sketch",
+                                                 "span_keys.hll_sketch", "span_name_patterns.names_sketch"])
+        self.assertEqual(sorted(m["sample_lists"]), ["log_keys.value_samples", "metric_keys.value_samples",
+                                                     "span_keys.value_samples"])
+        self.assertEqual(sorted(m["templates"]), ["log_body_templates.template", "span_name_patterns.pattern"])
+        db = sqlite3.connect(db_path)
+        tables = [r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'otelcat%' "
+                                           "AND name NOT LIKE 'sqlite%'")]
+        self.assertEqual(sorted(m["tables"]), sorted(tables))
+        for t, spec in m["tables"].items():
+            with self.subTest(table=t):
+                cols = [c["name"] for c in spec["columns"]]
+                self.assertEqual(cols, [r[1] for r in db.execute(f"PRAGMA table_info({t})")])
+                with open(self.p(f"out/{spec['file']}"), encoding="utf-8") as f:
+                    rows = [json.loads(line) for line in f]
+                self.assertEqual(len(rows), spec["rows"])
+                self.assertGreater(len(rows), 0)
+                back = [tuple(base64.b64decode(r[c["name"]]) if c.get("encoding") == "base64" and r[c["name"]] is not None
+                              else r[c["name"]] for c in spec["columns"]) for r in rows]
+                self.assertEqual(sorted(back, key=repr), sorted(db.execute(f"SELECT * FROM {t}"), key=repr))
+                self.assertRegex(spec["spark_schema"], r"^`\w+` (STRING|BIGINT|DOUBLE)(, `\w+` (STRING|BIGINT|DOUBLE))*$")
+        roles = {c["name"]: c for c in m["tables"]["span_keys"]["columns"]}
+        self.assertEqual(roles["estimated_cardinality"], {"name": "estimated_cardinality", "type": "long", "role": "estimate",
+                                                          "of": "hll_sketch"})
+        self.assertEqual(roles["hll_sketch"]["encoding"], "base64")
+
+    def test_refusals_write_nothing(self):
+        db_path = self.catalog()
+        os.mkdir(self.p("full"))
+        open(self.p("full/x"), "w").close()
+        _, err = self.otelcat("export", "--db", db_path, self.p("full"), code=2)
+        self.assertIn("already exists and is not an empty directory: choose a new one", err)
+        _, err = self.otelcat("export", "--db", self.p("missing.db"), self.p("o1"), code=2)
+        self.assertIn("no such catalog", err)
+        # A value of the wrong type (a stranger's file): the table, row and
+        # column are named, and no directory is left behind.
+        db = sqlite3.connect(db_path)
+        db.execute("UPDATE span_keys SET key_count = 'many' WHERE key_name = 'user.id' AND span_name = 'GET /items' "
+                   "AND key_scope = 'attribute'")
+        db.commit()
+        _, err = self.otelcat("export", "--db", db_path, self.p("o2"), code=2)
+        self.assertIn("span_keys row (span_name='GET /items', key_scope='attribute', key_name='user.id', event_name='')", err)
+        self.assertIn("column key_count holds 'many' where an integer belongs; repair or delete the row", err)
+        self.assertIn("nothing was written", err)
+        self.assertEqual(sorted(os.listdir(self.dir)), ["c.db", "full"])
+        db.execute("UPDATE span_keys SET key_count = 1, hll_sketch = 'text' WHERE key_name = 'user.id' AND span_name = 'GET /items' "
+                   "AND key_scope = 'attribute'")
+        db.commit()
+        _, err = self.otelcat("export", "--db", db_path, self.p("o3"), code=2)
+        self.assertIn("column hll_sketch holds str where a sketch (BLOB) belongs", err)
+        self.assertEqual(sorted(os.listdir(self.dir)), ["c.db", "full"])
 
 
 if __name__ == "__main__":

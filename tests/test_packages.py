@@ -269,9 +269,9 @@ class TestPythonPackage(PackageTest):
 
     def test_help_for_every_subcommand(self):
         out, _ = self.otelcat("--help")
-        for cmd in ("ingest", "report", "serve", "check", "merge", "diff", "snapshot"):
+        for cmd in ("ingest", "report", "serve", "check", "merge", "diff", "snapshot", "export"):
             self.assertIn(cmd, out)
-        for cmd in ("ingest", "report", "check", "merge", "diff", "snapshot"):
+        for cmd in ("ingest", "report", "check", "merge", "diff", "snapshot", "export"):
             with self.subTest(cmd):
                 out, _ = self.otelcat(cmd, "--help")
                 self.assertIn(f"usage: otelcat {cmd}", out)

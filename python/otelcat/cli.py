@@ -23,6 +23,7 @@ COMMANDS = {
     "merge": ("otelcat.merge", "merge other catalog files into one (all or nothing)"),
     "diff": ("otelcat.diff", "what changed between two catalog files"),
     "snapshot": ("otelcat.snapshot", "write a compact copy of a catalog (VACUUM INTO)"),
+    "export": ("otelcat.export", "write a catalog's tables as JSON Lines with a manifest, for Spark and other engines"),
 }
 
 EPILOG = "Exit codes: 0 ok, 1 findings (check, diff), 2 usage or input error. `otelcat COMMAND --help` for each."
