@@ -27,7 +27,7 @@ HOOKS_EXT := dist/test-hooks/otelcat.so
 GEN     := target/release/otlp_gen
 SOURCES := $(shell find src vendor -name '*.rs') Cargo.toml Cargo.lock build.rs $(wildcard sql/*.sql sql/upgrade/*.sql)
 
-.PHONY: all lint bench-serve test test-fast test-python-core test-rust test-fuzz-replay test-sql test-python test-node torture fuzz bench bench-drain bench-queries bench-ingest bench-hostile clean venv receiver demo explore cookbook \
+.PHONY: all lint bench-serve bench-fleet test-spark spark-java test test-fast test-python-core test-rust test-fuzz-replay test-sql test-python test-node torture fuzz bench bench-drain bench-queries bench-ingest bench-hostile clean venv receiver demo explore cookbook \
 	wheel npm packages dist version
 
 # The version: Cargo.toml's, the one place it is written (packages stamp it).
@@ -115,6 +115,34 @@ torture: $(EXT) $(VENV)/.ok
 
 test-node: $(EXT) $(VENV)/.ok tests/node/node_modules/.ok
 	cd tests/node && SYSPY=$(SYSPY) VENVPY=$(abspath $(PY)) $(NODE) --test test.mjs clients.test.mjs serve.test.mjs
+
+# Apache Spark (examples/spark/): fleet_merge.py against examples/merge.sql and
+# etl.py against otlp_ingest, in Spark local mode (tests/spark_test.py). Needs
+# Java 17 (apt-get install openjdk-17-jre-headless; .ci/run installs it);
+# pyspark goes into a venv of its own, $(SPARK_VENV). The driver JVM compiles
+# with C1 only (-XX:TieredStopAtLevel=1): for jobs this short it costs a third
+# less CPU.
+SPARK_VENV ?= .venv-spark
+SPARK_JAVA_OPTS ?= -XX:TieredStopAtLevel=1
+$(SPARK_VENV)/.ok: tests/requirements-spark.txt
+	$(SYSPY) -m venv $(SPARK_VENV)
+	$(SPARK_VENV)/bin/pip install --quiet --disable-pip-version-check -r tests/requirements-spark.txt
+	@touch $@
+
+spark-java:
+	@command -v java >/dev/null || { echo "Spark needs Java 17: apt-get install -y openjdk-17-jre-headless" >&2; exit 2; }
+
+test-spark: $(EXT) $(SPARK_VENV)/.ok spark-java
+	cd tests && PYTHONPATH=$(abspath python) OTELCAT_LOADABLE_PATH=$(abspath dist/otelcat) \
+		PYSPARK_SUBMIT_ARGS="--driver-java-options $(SPARK_JAVA_OPTS) pyspark-shell" \
+		$(abspath $(SPARK_VENV))/bin/python run_tests.py spark_test
+
+# Fleet merge time, Spark local mode (examples/spark/fleet_merge.py) against
+# examples/merge.sql, for 3 and 30 catalogs of the benchmark workload
+# (docs/BENCHMARKS.md, "Fleet merge").
+bench-fleet: $(EXT) $(GEN) $(SPARK_VENV)/.ok spark-java
+	PYTHONPATH=$(abspath python) OTELCAT_LOADABLE_PATH=$(abspath dist/otelcat) \
+		$(SPARK_VENV)/bin/python bench/bench_fleet.py
 
 version:
 	@echo $(VERSION)

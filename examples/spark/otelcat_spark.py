@@ -1,0 +1,154 @@
+"""What examples/spark/fleet_merge.py and etl.py share: a local Spark
+session, reading `otelcat export` directories, and writing a Spark result
+back as a catalog file otelcat opens.
+
+Needs pyspark >= 3.5 (hll_sketch_agg, hll_union_agg), Java 17, and the
+otelcat Python package in the same interpreter (the wheel, or
+PYTHONPATH=python with OTELCAT_LOADABLE_PATH=dist/otelcat in a checkout),
+on a Python whose sqlite3 can load extensions (Debian's /usr/bin/python3 or
+a venv made from it).
+"""
+import json
+import os
+import sqlite3
+
+import otelcat
+from otelcat.export import TABLES
+
+
+def session(app="otelcat", cores=None):
+    """A Spark session in local mode: UTC times, few shuffle partitions (a
+    catalog is thousands of rows, not billions), no UI."""
+    from pyspark.sql import SparkSession
+    cores = cores or os.environ.get("OTELCAT_SPARK_CORES", "2")
+    spark = (SparkSession.builder.appName(app).master(f"local[{cores}]")
+             .config("spark.sql.session.timeZone", "UTC")
+             .config("spark.sql.shuffle.partitions", os.environ.get("OTELCAT_SPARK_PARTITIONS", "4"))
+             .config("spark.ui.enabled", "false")
+             .config("spark.ui.showConsoleProgress", "false")
+             .config("spark.driver.memory", os.environ.get("OTELCAT_SPARK_MEMORY", "1g"))
+             .getOrCreate())
+    spark.sparkContext.setLogLevel("ERROR")
+    return spark
+
+
+def cpu_seconds():
+    """CPU seconds (user + system) of this process and its children still
+    running (the Spark driver JVM in local mode), for benchmarks: the JVM is
+    not waited for before exit, so resource.RUSAGE_CHILDREN misses it."""
+    import time
+    tick, total = os.sysconf("SC_CLK_TCK"), time.process_time()
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == os.getpid():
+            total += (int(fields[11]) + int(fields[12])) / tick
+    return total
+
+
+def read_manifest(export_dir):
+    path = os.path.join(export_dir, "manifest.json")
+    try:
+        with open(path, encoding="utf-8") as f:
+            m = json.load(f)
+    except (OSError, ValueError) as e:
+        raise SystemExit(f"{export_dir}: not an otelcat export ({e}); `otelcat export --db CATALOG DIR` writes one")
+    if m.get("format") != "otelcat-export" or m.get("format_version") != 1:
+        raise SystemExit(f"{path}: format {m.get('format')!r} version {m.get('format_version')!r}; "
+                         "this script reads otelcat-export version 1")
+    return m
+
+
+def read_exports(spark, export_dirs, layout_dir):
+    """Registers a temp view <table>_all per catalog table: every export's
+    rows plus `node` (the export's position, 0 first), sketches decoded from
+    base64 to BINARY. One read per table over all exports: layout_dir (an
+    empty directory) gets <table>/node=<i>/ links to the files, which Spark
+    reads as one partitioned table."""
+    from pyspark.sql import functions as F
+    manifests = [read_manifest(d) for d in export_dirs]
+    for table in TABLES:
+        have = [(i, d, m) for i, (d, m) in enumerate(zip(export_dirs, manifests)) if m["tables"][table]["columns"]]
+        if not have:
+            raise SystemExit(f"no export has the table {table}")
+        first = have[0][2]["tables"][table]
+        for i, d, m in have:
+            if [c["name"] for c in m["tables"][table]["columns"]] != [c["name"] for c in first["columns"]]:
+                raise SystemExit(f"{d}: the columns of {table} differ from those of {have[0][1]}: "
+                                 "export every catalog with the same otelcat version")
+            part = os.path.join(layout_dir, table, f"node={i}")
+            os.makedirs(part)
+            os.symlink(os.path.abspath(os.path.join(d, m["tables"][table]["file"])), os.path.join(part, "rows.json"))
+        df = (spark.read.schema(first["spark_schema"] + ", `node` INT").option("mode", "FAILFAST")
+              .json(os.path.join(layout_dir, table)))
+        for c in first["columns"]:
+            if c.get("encoding") == "base64":
+                df = df.withColumn(c["name"], F.unbase64(F.col(c["name"])))
+        df.createOrReplaceTempView(f"{table}_all")
+    return manifests
+
+
+def create_catalog(path):
+    """A new catalog file at `path` with this otelcat's schema and views."""
+    if os.path.exists(path):
+        raise SystemExit(f"{path} already exists: choose a new file name")
+    db = sqlite3.connect(path, isolation_level=None)
+    otelcat.load(db)
+    db.execute("BEGIN IMMEDIATE")
+    db.execute("""INSERT INTO otlp_ingest(payload) VALUES ('{"resourceSpans": []}')""")
+    db.execute("COMMIT")
+    return db
+
+
+def write_catalog(path, results, respell_samples=True):
+    """Writes {table: Spark DataFrame} into a new catalog file at `path`, in
+    one transaction (on failure the file is removed). Each DataFrame's
+    columns are the table's, plus optionally `nodes`: how many catalogs
+    held the row. The estimate columns are then set to hll_count of their
+    sketches."""
+    db = create_catalog(path)
+    try:
+        db.execute("BEGIN IMMEDIATE")
+        for table, df in results.items():
+            cols = [c for c in df.columns if c != "nodes"]
+            # Sample lists built by Spark (to_json) are re-spelled by
+            # json_samples_merge, so their bytes are otelcat's; a list one
+            # catalog held (nodes = 1) is kept as it was.
+            respell = respell_samples and "value_samples" in cols
+            merged = respell and "nodes" in df.columns
+            vals = []
+            for i, c in enumerate(cols):
+                if respell and c == "value_samples":
+                    vals.append(f"iif(?{len(cols) + 1} > 1, json_samples_merge(?{i + 1}, NULL), ?{i + 1})" if merged
+                                else f"json_samples_merge(?{i + 1}, NULL)")
+                else:
+                    vals.append(f"?{i + 1}")
+            sql = f"INSERT INTO {table}({', '.join(cols)}) VALUES ({', '.join(vals)})"
+            params = ([bytes(v) if isinstance(v, bytearray) else v for v in r] for r in
+                      df.select(*cols, *(["nodes"] if merged else [])).collect())
+            try:
+                db.executemany(sql, params)
+            except sqlite3.Error as e:
+                raise SystemExit(f"writing {table} into {path} failed: {e}")
+        # Estimates: hll_count of the stored sketch, as every otelcat write
+        # computes them (docs/interop.md: Spark's hll_sketch_estimate can
+        # differ for the same registers while hll_count composite-estimates).
+        for table, spec in TABLES.items():
+            for col, role in spec["roles"].items():
+                if isinstance(role, tuple) and role[0] == "estimate" and table in results:
+                    db.execute(f"UPDATE {table} SET {col} = hll_count({role[1]})")
+        db.execute("COMMIT")
+    except BaseException:
+        if db.in_transaction:
+            db.execute("ROLLBACK")
+        db.close()
+        for suffix in ("", "-wal", "-shm", "-journal"):
+            if os.path.exists(path + suffix):
+                os.remove(path + suffix)
+        raise
+    return db

@@ -1,0 +1,260 @@
+"""make test-spark: examples/spark/ in Apache Spark (local mode) against
+otelcat itself.
+
+- fleet_merge.py on 3 catalogs equals examples/merge.sql (`otelcat merge`)
+  on the same 3: every count, time, sample list, percentage, template and
+  cluster id; every sketch holds the same registers (coupons), byte for byte
+  where one catalog held the key; every estimate where both hold the same
+  image; Spark's estimate of every otelcat image is hll_count's.
+- etl.py on Collector JSON Lines equals otlp_ingest of the same file on
+  every count, time, sample list and (string-valued) estimate, and its
+  sketches merge with otelcat's (hll_merge).
+
+Run with a Python that has pyspark and can load extensions (make test-spark
+makes .venv-spark for it), from tests/, with PYTHONPATH=../python and
+OTELCAT_LOADABLE_PATH=../dist/otelcat (the Makefile sets them).
+"""
+import json
+import os
+import shutil
+import sqlite3
+import struct
+import subprocess
+import sys
+import tempfile
+import unittest
+
+from helpers import EXT, ROOT, connect
+from otlp_payloads import gauge, span, traces
+from test_catalog_files import ingest_batches
+from test_etl import Generated
+
+sys.path.insert(0, os.path.join(ROOT, "examples", "spark"))
+import etl  # noqa: E402
+import fleet_merge  # noqa: E402
+import otelcat_spark  # noqa: E402
+from otelcat.export import TABLES  # noqa: E402
+
+SKETCH_COLS = {(t, c) for t, s in TABLES.items() for c, r in s["roles"].items() if r == "sketch"}
+ESTIMATE_COLS = {(t, c): r[1] for t, s in TABLES.items() for c, r in s["roles"].items() if isinstance(r, tuple)}
+
+
+def registers(img):
+    """What an HLL image holds, whatever its target type and serialization:
+    ('coupons', frozenset) in LIST/SET mode, ('hll', lg_k, tuple of register
+    values) in HLL mode (docs/FORMAT.md, section 2)."""
+    if img is None:
+        return None
+    pre, lg_k, flags, mode = img[0], img[3], img[5], img[7]
+    cur, tgt, k = mode & 3, mode >> 2, 1 << lg_k
+    compact = bool(flags & 0x08)
+    if cur == 0:
+        n = img[6] if compact else 8
+        return ("coupons", lg_k, frozenset(c for c in struct.unpack_from(f"<{n}I", img, 8) if c))
+    if cur == 1:
+        count = struct.unpack_from("<I", img, 8)[0]
+        n = count if compact else 1 << img[4]
+        return ("coupons", lg_k, frozenset(c for c in struct.unpack_from(f"<{n}I", img, 12) if c))
+    assert pre == 10
+    if tgt == 2:
+        return ("hll", lg_k, tuple(img[40:40 + k]))
+    if tgt == 1:
+        bits = int.from_bytes(img[40:40 + 3 * k // 4 + 1], "little")
+        return ("hll", lg_k, tuple((bits >> (6 * i)) & 63 for i in range(k)))
+    cur_min, n_aux = img[6], struct.unpack_from("<I", img, 36)[0]
+    regs = [0] * k
+    for i in range(k):
+        regs[i] = (img[40 + i // 2] >> (4 * (i % 2))) & 15
+    aux = {}
+    for j in range(n_aux):
+        c = struct.unpack_from("<I", img, 40 + k // 2 + 4 * j)[0]
+        if c:
+            aux[c & (k - 1)] = c >> 26
+    return ("hll", lg_k, tuple(aux[i] if r == 15 else r + cur_min for i, r in enumerate(regs)))
+
+
+def tearDownModule():
+    print(f"\nspark_test: {otelcat_spark.cpu_seconds():.1f} s CPU (this process and the Spark driver JVM)")
+
+
+def rows(db, table, schema="main"):
+    key = TABLES[table]["key"]
+    cols = [r[1] for r in db.execute(f"PRAGMA {schema}.table_info({table})")]
+    return cols, {tuple(r[c] for c in key): dict(r) for r in map(
+        lambda t: dict(zip(cols, t)), db.execute(f"SELECT {', '.join(cols)} FROM {schema}.{table}"))}
+
+
+class Spark(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.dir = tempfile.mkdtemp(prefix="otelcat-spark-")
+        cls.spark = otelcat_spark.session("otelcat-test")
+
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.dir, ignore_errors=True)
+
+    @classmethod
+    def p(cls, name):
+        return os.path.join(cls.dir, name)
+
+    @classmethod
+    def otelcat(cls, *args):
+        env = dict(os.environ, PYTHONPATH=os.path.join(ROOT, "python"), OTELCAT_LOADABLE_PATH=EXT)
+        r = subprocess.run([sys.executable, "-m", "otelcat", *args], capture_output=True, text=True, env=env, timeout=300)
+        assert r.returncode == 0, r.stdout + r.stderr
+        return r.stdout
+
+
+class TestFleetMerge(Spark):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        # Three nodes of the same services, seeing overlapping values; a
+        # metric whose unit and description only the second and third know.
+        cls.nodes = []
+        for i, (unit, desc) in enumerate([("", ""), ("By", "bytes read"), ("KiB", "")]):
+            path = cls.p(f"node{i}.db")
+            doc = json.loads(gauge("disk.read", [({"dev": f"sd{i}"}, 1)], unit=unit, service=f"node{i}"))
+            doc["resourceMetrics"][0]["scopeMetrics"][0]["metrics"][0]["description"] = desc
+            extra = [json.dumps(doc)]
+            ingest_batches(path, Generated(seed=20 + i, batches=2).payloads + [extra]).close()
+            cls.nodes.append(path)
+        cls.otelcat("merge", "--db", cls.p("reference.db"), *cls.nodes)
+        fleet_merge.main(["--out", cls.p("fleet.db"), *cls.nodes])
+        cls.ref = connect(cls.p("reference.db"))
+        cls.ref.execute("ATTACH ? AS fleet", (cls.p("fleet.db"),))
+
+    def test_every_count_time_sample_list_and_template_is_merge_sqls(self):
+        merged_rows = 0
+        for table in TABLES:
+            with self.subTest(table=table):
+                cols, ref = rows(self.ref, table)
+                fcols, got = rows(self.ref, table, "fleet")
+                self.assertEqual(fcols, cols)
+                self.assertGreater(len(ref), 0)
+                self.assertEqual(sorted(got), sorted(ref))
+                for k, r in ref.items():
+                    for c in cols:
+                        if (table, c) in SKETCH_COLS or (table, c) in ESTIMATE_COLS:
+                            continue
+                        self.assertEqual(got[k][c], r[c], f"{table} {k} {c}")
+                if "value_samples" in cols:
+                    merged_rows += sum(len(json.loads(r["value_samples"])) == 10 for r in ref.values())
+        self.assertGreater(merged_rows, 0)
+        unit = self.ref.execute("SELECT unit, description FROM fleet.metrics WHERE name = 'disk.read'").fetchone()
+        self.assertEqual(tuple(unit), ("By", "bytes read"))
+        ids = [r[0] for r in self.ref.execute("SELECT cluster_id FROM fleet.log_body_templates ORDER BY cluster_id DESC")]
+        self.assertEqual(ids, list(range(-1, -len(ids) - 1, -1)))
+
+    def test_every_sketch_holds_merge_sqls_registers(self):
+        same = union = 0
+        for table, col in sorted(SKETCH_COLS):
+            with self.subTest(table=table, column=col):
+                _, ref = rows(self.ref, table)
+                _, got = rows(self.ref, table, "fleet")
+                for k, r in ref.items():
+                    a, b = r[col], got[k][col]
+                    self.assertEqual(registers(b), registers(a), f"{table} {k} {col}")
+                    same += a == b
+                    union += a != b
+        # Both kinds occur: keys one node held (the image copied, byte for
+        # byte) and keys merged from several (Spark's HLL_8 union).
+        self.assertGreater(same, 100)
+        self.assertGreater(union, 100)
+
+    def test_estimates(self):
+        # Where both catalogs hold the same image, the same estimate.
+        compared = 0
+        for (table, col), sketch in sorted(ESTIMATE_COLS.items()):
+            _, ref = rows(self.ref, table)
+            _, got = rows(self.ref, table, "fleet")
+            for k, r in ref.items():
+                if r[sketch] == got[k][sketch]:
+                    self.assertEqual(got[k][col], r[col], f"{table} {k} {col}")
+                    compared += 1
+                # The catalog's estimate is hll_count of its image.
+                self.assertEqual(got[k][col], self.ref.execute("SELECT hll_count(?)", (got[k][sketch],)).fetchone()[0])
+        self.assertGreater(compared, 100)
+        # Spark reads every image of merge.sql's fleet catalog (otelcat's
+        # HLL_4, compact) and estimates what hll_count does.
+        imgs = [(r[0], r[1]) for r in self.ref.execute(
+            "SELECT hll_sketch, estimated_cardinality FROM span_keys UNION ALL "
+            "SELECT series_sketch, estimated_active_series FROM metrics UNION ALL "
+            "SELECT names_sketch, estimated_names FROM span_name_patterns")]
+        df = self.spark.createDataFrame([(bytearray(a), n) for a, n in imgs], "img BINARY, n BIGINT")
+        bad = df.selectExpr("n", "hll_sketch_estimate(img) AS spark").where("n <> spark").collect()
+        self.assertEqual(bad, [])
+        self.assertGreater(len(imgs), 1000)
+
+    def test_the_fleet_catalog_is_a_catalog(self):
+        fleet = connect(self.p("fleet.db"))
+        before = fleet.execute("SELECT total_sample_count, estimated_active_series FROM metrics WHERE name = 'disk.read'").fetchone()
+        fleet.execute("INSERT INTO otlp_ingest(payload) VALUES (?)", (gauge("disk.read", [({"dev": "sd9"}, 1)], unit="By"),))
+        after = fleet.execute("SELECT total_sample_count, estimated_active_series FROM metrics WHERE name = 'disk.read'").fetchone()
+        self.assertEqual((after[0], after[1]), (before[0] + 1, before[1] + 1))
+        self.assertEqual(fleet.execute("PRAGMA integrity_check").fetchone()[0], "ok")
+        out = self.otelcat("report", "--db", self.p("fleet.db"))
+        self.assertIn("disk.read", out)
+
+
+class TestEtl(Spark):
+    """etl.py on a Collector JSON Lines file against `otelcat ingest` of it."""
+
+    TABLES = ("metrics", "metric_services", "metric_keys", "spans", "span_services", "span_events", "span_keys",
+              "logs", "log_services", "log_keys")
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.jsonl = cls.p("collector.jsonl")
+        with open(cls.jsonl, "w", encoding="utf-8") as f:
+            for txn in Generated(seed=5, batches=2).payloads:
+                for payload in txn:
+                    f.write(json.dumps(json.loads(payload)) + "\n")
+            # Values of every type, in arrays and maps too.
+            f.write(traces([span("GET /types", attrs={
+                "s": "é \"q\"", "i": -7, "b": True, "d": 0.5, "whole": 3.0, "big": 1e22, "neg0": -0.0,
+                "arr": ["a", 1, 2.5, False], "map": {"k": "v", "n": 2}})], service="types") + "\n")
+        cls.otelcat("ingest", "--db", cls.p("ingested.db"), cls.jsonl)
+        db = otelcat_spark.write_catalog(cls.p("etl.db"), etl.catalog(cls.spark, [cls.jsonl]))
+        db.close()
+        cls.db = connect(cls.p("ingested.db"))
+        cls.db.execute("ATTACH ? AS etl", (cls.p("etl.db"),))
+
+    def test_every_count_time_sample_list_and_percentage_is_ingests(self):
+        for table in self.TABLES:
+            with self.subTest(table=table):
+                cols, ref = rows(self.db, table)
+                _, got = rows(self.db, table, "etl")
+                self.assertGreater(len(ref), 0)
+                self.assertEqual(sorted(got), sorted(ref))
+                for k, r in ref.items():
+                    for c in cols:
+                        if (table, c) not in SKETCH_COLS:
+                            self.assertEqual(got[k][c], r[c], f"{table} {k} {c}")
+        samples = dict(self.db.execute("SELECT key_name, value_samples FROM etl.span_keys WHERE span_name = 'GET /types'"))
+        self.assertEqual(samples["arr"], json.dumps(['["a",1,2.5,false]']))
+        self.assertEqual(samples["map"], json.dumps(['{"k":"v","n":2}']))
+        self.assertEqual(samples["big"], '["1e22"]')
+
+    def test_sketches_are_otlp_ingests_and_merge_with_them(self):
+        n = 0
+        for table, col in sorted(SKETCH_COLS):
+            if table not in self.TABLES:
+                continue
+            _, ref = rows(self.db, table)
+            _, got = rows(self.db, table, "etl")
+            for k, r in ref.items():
+                a, b = r[col], got[k][col]
+                self.assertEqual(registers(b), registers(a), f"{table} {k} {col}")
+                # Spark's image (HLL_8) merges with otelcat's: the union of
+                # the same values holds the same registers.
+                merged = self.db.execute("SELECT hll_merge(?, ?)", (a, b)).fetchone()[0]
+                self.assertEqual(registers(merged), registers(a))
+                n += 1
+        self.assertGreater(n, 1000)
+
+
+if __name__ == "__main__":
+    unittest.main()
