@@ -141,7 +141,7 @@ test-spark: $(EXT) $(SPARK_VENV)/.ok spark-java
 # examples/merge.sql, for 3 and 30 catalogs of the benchmark workload
 # (docs/BENCHMARKS.md, "Fleet merge").
 bench-fleet: $(EXT) $(GEN) $(SPARK_VENV)/.ok spark-java
-	PYTHONPATH=$(abspath python) OTELCAT_LOADABLE_PATH=$(abspath dist/otelcat) \
+	PYTHONPATH=$(abspath python) OTELCAT_LOADABLE_PATH=$(abspath dist/otelcat) OTLP_GEN=$(abspath $(GEN)) \
 		$(SPARK_VENV)/bin/python bench/bench_fleet.py
 
 version:

@@ -30,7 +30,7 @@ import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 EXT = os.path.join(ROOT, "dist", "otelcat")
-GEN = os.path.join(ROOT, "target", "release", "examples", "otlp_gen")
+GEN = os.environ.get("OTLP_GEN") or os.path.join(ROOT, "target", "release", "examples", "otlp_gen")
 MERGE = os.path.join(ROOT, "examples", "merge.sql")
 FLEET = os.path.join(ROOT, "examples", "spark", "fleet_merge.py")
 SIZES = [int(n) for n in os.environ.get("FLEET_SIZES", "3 30").split()]
@@ -63,7 +63,8 @@ def build_node(i, tmp):
     for signal, n in RECORDS.items():
         pb = os.path.join(tmp, f"node{i:02d}-{signal}.pb")
         subprocess.run([GEN, "--signal", signal, "--format", "proto", "--records", str(n), "--batch", "500",
-                        "--seed", str(i + 1), "--profile", "bench", "--out", pb, "--quiet"], check=True)
+                        "--seed", str(i + 1), "--profile", "bench", "--out", pb, "--quiet"], check=True,
+                       stderr=subprocess.DEVNULL)
         subprocess.run(["/usr/bin/python3", "-m", "otelcat", "ingest", "--db", path, "--signal", signal, "--framing", "le32", "--quiet", pb],
                        check=True, env=ENV, stdout=subprocess.DEVNULL)
         os.remove(pb)

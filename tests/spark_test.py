@@ -118,7 +118,11 @@ class TestFleetMerge(Spark):
             doc = json.loads(gauge("disk.read", [({"dev": f"sd{i}"}, 1)], unit=unit, service=f"node{i}"))
             doc["resourceMetrics"][0]["scopeMetrics"][0]["metrics"][0]["description"] = desc
             extra = [json.dumps(doc)]
-            ingest_batches(path, Generated(seed=20 + i, batches=2).payloads + [extra]).close()
+            # A key of 20 000 values a node: merged, every register of the
+            # union is 1 or more (Spark then writes cur_min 1).
+            big = [traces([span("GET /big", attrs={"req": f"n{i}-{j}-{k}"}) for k in range(1000)], service="big")
+                   for j in range(20)]
+            ingest_batches(path, Generated(seed=20 + i, batches=2).payloads + [extra, big]).close()
             cls.nodes.append(path)
         cls.otelcat("merge", "--db", cls.p("reference.db"), *cls.nodes)
         fleet_merge.main(["--out", cls.p("fleet.db"), *cls.nodes])
@@ -162,6 +166,11 @@ class TestFleetMerge(Spark):
         # byte) and keys merged from several (Spark's HLL_8 union).
         self.assertGreater(same, 100)
         self.assertGreater(union, 100)
+        # Including a union with no register at 0 (written back with
+        # cur_min 0, as otelcat's checks require; the registers unchanged).
+        big = self.ref.execute("SELECT hll_sketch FROM fleet.span_keys WHERE span_name = 'GET /big' AND key_name = 'req'").fetchone()[0]
+        mode, _, regs = registers(big)
+        self.assertEqual((mode, min(regs), big[6]), ("hll", 1, 0))
 
     def test_estimates(self):
         # Where both catalogs hold the same image, the same estimate.

@@ -11,6 +11,7 @@ a venv made from it).
 import json
 import os
 import sqlite3
+import struct
 
 import otelcat
 from otelcat.export import TABLES
@@ -93,6 +94,23 @@ def read_exports(spark, export_dirs, layout_dir):
     return manifests
 
 
+def otelcat_form(img):
+    """A sketch image as otelcat's checks accept it. Spark's hll_union_agg
+    (DataSketches Java's union) writes an HLL_8 image whose cur_min (byte 6)
+    is the smallest register once every register is 1 or more, with bytes
+    32-35 counting the registers at it; otelcat 0.2 refuses an HLL_8 image
+    whose cur_min is not 0 (docs/FORMAT.md, "Accepted images"). The same
+    registers with cur_min 0 and the count of registers at 0 (none) is the
+    same sketch to every reader. Other images pass unchanged."""
+    if (img is None or len(img) < 40 or img[0] != 10 or img[7] != 0x0A  # HLL mode, target HLL_8
+            or img[6] == 0 or len(img) != 40 + (1 << img[3])):
+        return img
+    out = bytearray(img)
+    out[6] = 0
+    struct.pack_into("<I", out, 32, out[40:].count(0))
+    return bytes(out)
+
+
 def create_catalog(path):
     """A new catalog file at `path` with this otelcat's schema and views."""
     if os.path.exists(path):
@@ -129,8 +147,10 @@ def write_catalog(path, results, respell_samples=True):
                 else:
                     vals.append(f"?{i + 1}")
             sql = f"INSERT INTO {table}({', '.join(cols)}) VALUES ({', '.join(vals)})"
-            params = ([bytes(v) if isinstance(v, bytearray) else v for v in r] for r in
-                      df.select(*cols, *(["nodes"] if merged else [])).collect())
+            sketches = {i for i, c in enumerate(cols) if TABLES.get(table, {}).get("roles", {}).get(c) == "sketch"}
+            params = ([otelcat_form(bytes(v)) if i in sketches and v is not None else
+                       bytes(v) if isinstance(v, bytearray) else v for i, v in enumerate(r)]
+                      for r in df.select(*cols, *(["nodes"] if merged else [])).collect())
             try:
                 db.executemany(sql, params)
             except sqlite3.Error as e:
