@@ -196,6 +196,32 @@ class TestFleetMerge(Spark):
         self.assertEqual(bad, [])
         self.assertGreater(len(imgs), 1000)
 
+    def test_a_damaged_sketch_fails_the_merge_and_writes_nothing(self):
+        import base64
+        from otelcat._common import open_catalog
+        from otelcat.export import export
+        good, bad = self.p("export-good"), self.p("export-bad")
+        for d in (good, bad):
+            os.mkdir(d)
+            db = open_catalog(self.nodes[0], readonly=True, extension=False)
+            export(db, d, "node0.db")
+            db.close()
+        path = os.path.join(bad, "span_keys.jsonl")
+        with open(path, encoding="utf-8") as f:
+            rows_ = [json.loads(line) for line in f]
+        junk = base64.b64encode(b"not an HLL sketch").decode()
+        for r in rows_:
+            if r["key_name"] == "user.id":
+                r["hll_sketch"] = junk      # Spark's hll_union_agg refuses it
+        with open(path, "w", encoding="utf-8") as f:
+            f.writelines(json.dumps(r) + "\n" for r in rows_)
+        out = self.p("damaged-fleet.db")
+        with self.assertRaises(SystemExit) as e:
+            otelcat_spark.run_main("fleet_merge", lambda: fleet_merge.main(["--out", out, good, bad]))
+        self.assertRegex(str(e.exception), r"^fleet_merge: Spark failed: \[HLL_INVALID_INPUT_SKETCH_BUFFER\] Invalid call "
+                                           r"to `hll_union_agg`; only valid HLL sketch buffers are supported")
+        self.assertFalse(os.path.exists(out))
+
     def test_the_fleet_catalog_is_a_catalog(self):
         fleet = connect(self.p("fleet.db"))
         before = fleet.execute("SELECT total_sample_count, estimated_active_series FROM metrics WHERE name = 'disk.read'").fetchone()

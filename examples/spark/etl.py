@@ -268,4 +268,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(otelcat_spark.run_main("etl", main))

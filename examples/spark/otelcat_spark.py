@@ -52,6 +52,26 @@ def cpu_seconds():
     return total
 
 
+def run_main(name, main):
+    """Runs a script's main: a Spark or otelcat error ends it with one line
+    naming the script (exit status 1), not a Java stack trace."""
+    from otelcat._common import UsageError
+    try:
+        return main()
+    except SystemExit as e:
+        if isinstance(e.code, str) and not e.code.startswith(f"{name}: "):
+            raise SystemExit(f"{name}: {e.code}") from None
+        raise
+    except UsageError as e:
+        raise SystemExit(f"{name}: {e}")
+    except Exception as e:
+        from pyspark.errors import PySparkException
+        if isinstance(e, PySparkException):
+            first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+            raise SystemExit(f"{name}: Spark failed: {first}")
+        raise
+
+
 def read_manifest(export_dir):
     path = os.path.join(export_dir, "manifest.json")
     try:
@@ -154,14 +174,17 @@ def write_catalog(path, results, respell_samples=True):
             try:
                 db.executemany(sql, params)
             except sqlite3.Error as e:
-                raise SystemExit(f"writing {table} into {path} failed: {e}")
+                raise SystemExit(f"writing {table} into {path} failed: {e}; nothing was written")
         # Estimates: hll_count of the stored sketch, as every otelcat write
         # computes them (docs/interop.md: Spark's hll_sketch_estimate can
         # differ for the same registers while hll_count composite-estimates).
         for table, spec in TABLES.items():
             for col, role in spec["roles"].items():
                 if isinstance(role, tuple) and role[0] == "estimate" and table in results:
-                    db.execute(f"UPDATE {table} SET {col} = hll_count({role[1]})")
+                    try:
+                        db.execute(f"UPDATE {table} SET {col} = hll_count({role[1]})")
+                    except sqlite3.Error as e:
+                        raise SystemExit(f"writing {table} into {path} failed: {e}; nothing was written")
         db.execute("COMMIT")
     except BaseException:
         if db.in_transaction:
