@@ -16,12 +16,12 @@ and `otelcat merge` / fleet_merge.py combine this catalog with others).
 Not computed: log_body_templates, log_template_keys and span_name_patterns
 (Drain templates are otelcat's engine, not Spark's: ingest into a catalog,
 then merge). Known differences from otlp_ingest (docs/interop.md):
-- values' text (docs/catalog.md): doubles print as integers when whole and
-  as Spark prints them otherwise, which differs from otelcat's shortest form
-  for |x| < 0.001 and where an exponent is needed beyond 1e21 or below 1e-6
-  (otelcat: 1e21, 0.0001; Java's spelling differs in rare digits); arrays and
-  maps of scalars as compact JSON as otelcat writes them, but values nested
-  two levels deep keep the file's own JSON spelling;
+- values' text (docs/catalog.md): a double prints as an integer when whole
+  (below 1e21), else as Spark prints it with otelcat's exponent spelling
+  (1e21, 1.5e-7); this differs from otelcat's for 1e-6 <= |x| < 0.001
+  (otelcat 0.0001, here 1e-4) and where Java 17's digits are not the
+  shortest; arrays and maps of scalars are compact JSON as otelcat writes
+  them, but values nested two levels deep keep the file's own spelling;
 - sample lists take values in the order Spark reads them: one file in line
   order; several files in the order Spark packs them (largest first);
 - a record without a timestamp gets the time of this run.
