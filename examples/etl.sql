@@ -233,20 +233,15 @@ CREATE TEMP TABLE etl_matched AS
 SELECT id, severity, service, body, time, drain_match(body, part) AS template FROM etl_trained ORDER BY id;
 
 -- cluster_id: the id of the model's cluster with that template.
-INSERT INTO log_body_templates(severity, service_name, cluster_id, template, example, count, first_seen, last_seen)
+INSERT INTO log_body_template_rows(severity, service_name, cluster_id, template, example, count, first_seen, last_seen)
 SELECT m.severity, m.service, c.cluster_id, m.template,
        (SELECT body FROM etl_matched x WHERE x.severity = m.severity AND x.service = m.service AND x.template = m.template ORDER BY id LIMIT 1),
        count(*), min(m.time), max(m.time)
 FROM etl_matched m JOIN drain_clusters c ON c.partition = 'etl.logs/' || m.severity || '/' || m.service AND c.template = m.template
 WHERE true GROUP BY m.severity, m.service, m.template
 ON CONFLICT(severity, service_name, cluster_id) DO UPDATE SET
-  template = excluded.template, count = otelcat_add(count, excluded.count, 'log_body_templates', severity, service_name, cluster_id),
+  template = excluded.template, count = otelcat_add(count, excluded.count, 'log_body_template_rows', severity, service_name, cluster_id),
   first_seen = min(first_seen, excluded.first_seen), last_seen = max(last_seen, excluded.last_seen);
-
-UPDATE log_body_templates SET
-  percentage = 100.0 * count / max(1, (SELECT sample_count FROM log_services s
-                                       WHERE s.severity = log_body_templates.severity AND s.service_name = log_body_templates.service_name))
-WHERE (severity, service_name) IN (SELECT severity, service FROM raw_logs);
 
 -- Keys per template: the attribute keys of each template's records.
 INSERT INTO log_template_keys(severity, service_name, cluster_id, key_name, key_count, first_seen, last_seen)

@@ -124,35 +124,33 @@ UPDATE log_keys SET
   estimated_cardinality = hll_count(hll_sketch);
 
 -- Templates: same (severity, service, template text) add up; new ones come
--- in with fresh negative cluster ids.
-UPDATE log_body_templates SET
-  count = otelcat_add(count, (SELECT sum(o.count) FROM other.log_body_templates o WHERE o.severity = log_body_templates.severity
-                   AND o.service_name = log_body_templates.service_name AND o.template = log_body_templates.template),
-                   'log_body_templates', severity, service_name, template),
-  first_seen = min(first_seen, (SELECT min(o.first_seen) FROM other.log_body_templates o WHERE o.severity = log_body_templates.severity
-                   AND o.service_name = log_body_templates.service_name AND o.template = log_body_templates.template)),
-  last_seen = max(last_seen, (SELECT max(o.last_seen) FROM other.log_body_templates o WHERE o.severity = log_body_templates.severity
-                   AND o.service_name = log_body_templates.service_name AND o.template = log_body_templates.template))
-WHERE EXISTS (SELECT 1 FROM other.log_body_templates o WHERE o.severity = log_body_templates.severity
-              AND o.service_name = log_body_templates.service_name AND o.template = log_body_templates.template)
-  AND cluster_id = (SELECT min(cluster_id) FROM log_body_templates t WHERE t.severity = log_body_templates.severity
-              AND t.service_name = log_body_templates.service_name AND t.template = log_body_templates.template);
-INSERT INTO log_body_templates(severity, service_name, cluster_id, template, example, count, first_seen, last_seen)
+-- in with fresh negative cluster ids. They are stored in
+-- log_body_template_rows; the view log_body_templates derives percentages.
+UPDATE log_body_template_rows SET
+  count = otelcat_add(count, (SELECT sum(o.count) FROM other.log_body_templates o WHERE o.severity = log_body_template_rows.severity
+                   AND o.service_name = log_body_template_rows.service_name AND o.template = log_body_template_rows.template),
+                   'log_body_template_rows', severity, service_name, template),
+  first_seen = min(first_seen, (SELECT min(o.first_seen) FROM other.log_body_templates o WHERE o.severity = log_body_template_rows.severity
+                   AND o.service_name = log_body_template_rows.service_name AND o.template = log_body_template_rows.template)),
+  last_seen = max(last_seen, (SELECT max(o.last_seen) FROM other.log_body_templates o WHERE o.severity = log_body_template_rows.severity
+                   AND o.service_name = log_body_template_rows.service_name AND o.template = log_body_template_rows.template))
+WHERE EXISTS (SELECT 1 FROM other.log_body_templates o WHERE o.severity = log_body_template_rows.severity
+              AND o.service_name = log_body_template_rows.service_name AND o.template = log_body_template_rows.template)
+  AND cluster_id = (SELECT min(cluster_id) FROM log_body_template_rows t WHERE t.severity = log_body_template_rows.severity
+              AND t.service_name = log_body_template_rows.service_name AND t.template = log_body_template_rows.template);
+INSERT INTO log_body_template_rows(severity, service_name, cluster_id, template, example, count, first_seen, last_seen)
 SELECT o.severity, o.service_name,
-       (SELECT min(0, coalesce(min(cluster_id), 0)) FROM log_body_templates) - row_number() OVER (ORDER BY o.severity, o.service_name, o.template),
+       (SELECT min(0, coalesce(min(cluster_id), 0)) FROM log_body_template_rows) - row_number() OVER (ORDER BY o.severity, o.service_name, o.template),
        o.template, min(o.example), otelcat_add(0, sum(o.count), 'other.log_body_templates', o.severity, o.service_name, o.template), min(o.first_seen), max(o.last_seen)
 FROM other.log_body_templates o
-WHERE NOT EXISTS (SELECT 1 FROM log_body_templates t WHERE t.severity = o.severity AND t.service_name = o.service_name AND t.template = o.template)
+WHERE NOT EXISTS (SELECT 1 FROM log_body_template_rows t WHERE t.severity = o.severity AND t.service_name = o.service_name AND t.template = o.template)
 GROUP BY o.severity, o.service_name, o.template;
-UPDATE log_body_templates SET
-  percentage = 100.0 * count / max(1, (SELECT sample_count FROM log_services s
-                                       WHERE s.severity = log_body_templates.severity AND s.service_name = log_body_templates.service_name));
 
 -- Keys per template: by the template's text, into the row that template
 -- went to above.
 INSERT INTO log_template_keys(severity, service_name, cluster_id, key_name, key_count, first_seen, last_seen)
 SELECT ot.severity, ot.service_name,
-       (SELECT min(t.cluster_id) FROM log_body_templates t
+       (SELECT min(t.cluster_id) FROM log_body_template_rows t
         WHERE t.severity = ot.severity AND t.service_name = ot.service_name AND t.template = ot.template),
        ok.key_name, otelcat_add(0, sum(ok.key_count), 'other.log_template_keys', ot.severity, ot.service_name, ot.template, ok.key_name),
        min(ok.first_seen), max(ok.last_seen)

@@ -17,7 +17,10 @@
 -- Times are 'YYYY-MM-DD HH:MM:SS' UTC text. Order: each entity's row, its
 -- services and events; then the batch's key rows; then each entity's
 -- *_refresh statement, which recomputes its keys' percentages (the entity's
--- total changed) and estimated cardinalities.
+-- total changed) and estimated cardinalities. Template rows store no
+-- percentage (the view log_body_templates derives it when read), and a
+-- pattern's estimated names are recomputed for the patterns the batch
+-- counted only: what a commit writes of them follows the batch.
 
 -- name: metric
 INSERT INTO metrics(name, type, unit, description, total_sample_count, series_sketch, first_seen, last_seen)
@@ -149,29 +152,29 @@ WHERE severity = :severity
        OR estimated_cardinality IS NOT hll_count(hll_sketch));
 
 -- name: log_template
-INSERT INTO log_body_templates(severity, service_name, cluster_id, template, example, count, first_seen, last_seen)
+INSERT INTO log_body_template_rows(severity, service_name, cluster_id, template, example, count, first_seen, last_seen)
 VALUES (:severity, :service_name, :cluster_id, :template, :example, :count, :first_seen, :last_seen)
 ON CONFLICT(severity, service_name, cluster_id) DO UPDATE SET
   template = excluded.template,
-  count = otelcat_add(count, excluded.count, 'log_body_templates', severity, service_name, cluster_id),
+  count = otelcat_add(count, excluded.count, 'log_body_template_rows', severity, service_name, cluster_id),
   first_seen = min(coalesce(first_seen, excluded.first_seen), coalesce(excluded.first_seen, first_seen)),
   last_seen = max(coalesce(last_seen, excluded.last_seen), coalesce(excluded.last_seen, last_seen));
 
 -- name: log_template_fold
 -- Cluster :from_cluster was merged into cluster :to_cluster (same severity :severity and service :service_name):
 -- its row's lines join :to_cluster's row, and the row goes.
-UPDATE log_body_templates SET
-  count = otelcat_add(count, coalesce((SELECT f.count FROM log_body_templates f
+UPDATE log_body_template_rows SET
+  count = otelcat_add(count, coalesce((SELECT f.count FROM log_body_template_rows f
                             WHERE f.severity = :severity AND f.service_name = :service_name AND f.cluster_id = :from_cluster), 0),
-                      'log_body_templates', severity, service_name, cluster_id),
-  first_seen = min(first_seen, coalesce((SELECT f.first_seen FROM log_body_templates f
+                      'log_body_template_rows', severity, service_name, cluster_id),
+  first_seen = min(first_seen, coalesce((SELECT f.first_seen FROM log_body_template_rows f
                             WHERE f.severity = :severity AND f.service_name = :service_name AND f.cluster_id = :from_cluster), first_seen)),
-  last_seen = max(last_seen, coalesce((SELECT f.last_seen FROM log_body_templates f
+  last_seen = max(last_seen, coalesce((SELECT f.last_seen FROM log_body_template_rows f
                             WHERE f.severity = :severity AND f.service_name = :service_name AND f.cluster_id = :from_cluster), last_seen))
 WHERE severity = :severity AND service_name = :service_name AND cluster_id = :to_cluster;
 
 -- name: log_template_fold_delete
-DELETE FROM log_body_templates WHERE severity = :severity AND service_name = :service_name AND cluster_id = :from_cluster;
+DELETE FROM log_body_template_rows WHERE severity = :severity AND service_name = :service_name AND cluster_id = :from_cluster;
 
 -- name: log_template_key
 INSERT INTO log_template_keys(severity, service_name, cluster_id, key_name, key_count, first_seen, last_seen)
@@ -194,12 +197,6 @@ ON CONFLICT(severity, service_name, cluster_id, key_name) DO UPDATE SET
 
 -- name: log_template_key_fold_delete
 DELETE FROM log_template_keys WHERE severity = :severity AND service_name = :service_name AND cluster_id = :from_cluster;
-
--- name: log_template_refresh
-UPDATE log_body_templates SET
-  percentage = 100.0 * count / max(1, (SELECT sample_count FROM log_services
-                                        WHERE severity = :severity AND service_name = :service_name))
-WHERE severity = :severity AND service_name = :service_name;
 
 -- name: span_pattern
 INSERT INTO span_name_patterns(service_name, cluster_id, pattern, example, span_count, names_sketch, first_seen, last_seen)
@@ -229,4 +226,6 @@ WHERE service_name = :service_name AND cluster_id = :to_cluster;
 DELETE FROM span_name_patterns WHERE service_name = :service_name AND cluster_id = :from_cluster;
 
 -- name: span_pattern_refresh
-UPDATE span_name_patterns SET estimated_names = hll_count(names_sketch) WHERE service_name = :service_name;
+-- Once per pattern the batch wrote or folded into.
+UPDATE span_name_patterns SET estimated_names = hll_count(names_sketch)
+WHERE service_name = :service_name AND cluster_id = :cluster_id;

@@ -143,20 +143,23 @@ CREATE INDEX IF NOT EXISTS idx_log_keys_cardinality ON log_keys(estimated_cardin
 
 -- One row per Drain cluster of (severity, service). cluster_id (extra) is the
 -- cluster's id in the drain partition 'otlp.logs/<severity>/<service>'; the
--- row follows the cluster when its template generalises.
-CREATE TABLE IF NOT EXISTS log_body_templates (
+-- row follows the cluster when its template generalises. Read it through the
+-- view log_body_templates (sql/views.sql), which adds each row's percentage
+-- of its (severity, service)'s records: derived when read, so that a commit
+-- writes only the templates whose lines it counted, however many the
+-- service has (schema version 3; log_body_templates was this table before).
+CREATE TABLE IF NOT EXISTS log_body_template_rows (
   severity      TEXT NOT NULL,
   service_name  TEXT NOT NULL,
   cluster_id    INTEGER NOT NULL,
   template      TEXT NOT NULL,
   example       TEXT NOT NULL,
   count         INTEGER NOT NULL DEFAULT 0,
-  percentage    REAL NOT NULL DEFAULT 0,
   first_seen    TEXT,
   last_seen     TEXT,
   PRIMARY KEY (severity, service_name, cluster_id)
 );
-CREATE INDEX IF NOT EXISTS idx_log_body_templates_top ON log_body_templates(severity, service_name, count DESC);
+CREATE INDEX IF NOT EXISTS idx_log_body_templates_top ON log_body_template_rows(severity, service_name, count DESC);
 
 -- Attribute keys of each log template's records (extra, schema version 2):
 -- which keys the lines of a template carry, and on how many of them, so

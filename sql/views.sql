@@ -17,6 +17,17 @@ CREATE VIEW IF NOT EXISTS service_log_severities AS
 SELECT s.service_name, s.severity, s.sample_count, s.first_seen, s.last_seen
 FROM log_services s;
 
+-- Log body templates (the table log_body_template_rows) with each one's
+-- percentage of its (severity, service)'s records, derived when read: a
+-- commit then rewrites only the templates it counted lines in.
+--   SELECT * FROM log_body_templates WHERE severity = 'ERROR' AND service_name = 'checkout' ORDER BY count DESC;
+CREATE VIEW IF NOT EXISTS log_body_templates AS
+SELECT t.severity, t.service_name, t.cluster_id, t.template, t.example, t.count,
+       100.0 * t.count / max(1, (SELECT s.sample_count FROM log_services s
+                                 WHERE s.severity = t.severity AND s.service_name = t.service_name)) AS percentage,
+       t.first_seen, t.last_seen
+FROM log_body_template_rows t;
+
 -- Top-K templates of a severity and service:
 --   SELECT * FROM top_log_templates WHERE severity = 'ERROR' AND service_name = 'checkout' LIMIT 10;
 CREATE VIEW IF NOT EXISTS top_log_templates AS

@@ -16,6 +16,7 @@ from helpers import ROOT, connect
 from test_ingest import TABLES, dump
 
 SCHEMA = os.path.join(ROOT, "sql", "schema.sql")
+VIEWS_SQL = os.path.join(ROOT, "sql", "views.sql")
 ETL = os.path.join(ROOT, "examples", "etl.sql")
 SQLITE = os.environ.get("SQLITE") or shutil.which("sqlite3")
 T0 = 1_780_000_000  # seconds
@@ -198,8 +199,9 @@ class TestEtlMatchesIngest(unittest.TestCase):
         patterns, which otlp_ingest trains once per distinct (service, name)
         per transaction, are those of one transaction of the same records."""
         etl = connect()
-        with open(SCHEMA) as f:
-            etl.executescript(f.read())
+        for path in (SCHEMA, VIEWS_SQL):
+            with open(path) as f:
+                etl.executescript(f.read())
         script = self.script
         # Create the raw tables (the script's first statements), load rows, run the rest.
         etl.executescript(script[: script.index("-- ---------------------------------------------------------------- metrics")])

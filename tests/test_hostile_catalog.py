@@ -174,6 +174,7 @@ class Hostile(unittest.TestCase):
                     "span_keys": ["span_name", "key_scope", "key_name", "event_name"],
                     "log_keys": ["severity", "key_scope", "key_name"],
                     "log_body_templates": ["severity", "service_name", "cluster_id"],
+                    "log_body_template_rows": ["severity", "service_name", "cluster_id"],
                     "span_name_patterns": ["service_name", "cluster_id"]}[table]
             where = " AND ".join(f"{c} = ?" for c in cols[:len(key)])
             db.execute(f"DELETE FROM {table} WHERE {where}", key[:len(cols)])
@@ -181,6 +182,8 @@ class Hostile(unittest.TestCase):
             part = re.search(r"partition '([^']+)'", msg).group(1)
             db.execute("DELETE FROM otelcat_drain_clusters WHERE partition = ?", (part,))
             db.execute("DELETE FROM otelcat_drain_partitions WHERE partition = ?", (part,))
+        elif re.search(r'DROP (VIEW|TRIGGER) "', msg):
+            db.execute(re.search(r'DROP (?:VIEW|TRIGGER) "(?:[^"]|"")*"', msg).group(0))
         elif "drain_default_config" in msg:
             db.execute("DELETE FROM otelcat_meta WHERE key = 'drain_default_config'")
         else:

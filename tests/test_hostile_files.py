@@ -112,7 +112,7 @@ class TestCountLimits(Tmp):
             ("UPDATE spans SET total_sample_count = ?", "spans row ('GET /a')"),
             ("UPDATE log_services SET sample_count = ?", "log_services row ('INFO', 'svc')"),
             ("UPDATE metric_keys SET key_count = ? WHERE key_name = 'core'", "metric_keys row ('cpu', 'label', 'core')"),
-            ("UPDATE log_body_templates SET count = ?", "log_body_templates row ('INFO', 'svc', "),
+            ("UPDATE log_body_template_rows SET count = ?", "log_body_template_rows row ('INFO', 'svc', "),
         ]
         for update, where in cases:
             with self.subTest(where=where):
@@ -158,7 +158,7 @@ class TestMerge(Tmp):
             ("UPDATE span_keys SET key_count = ? WHERE key_name = 'k'", (MAX,), "otelcat_add"),
             ("UPDATE log_keys SET hll_sketch = x'0102030405' WHERE key_name = 'k'", (), "hll_merge"),
             ("UPDATE log_keys SET value_samples = '{\"not\": \"an array\"}'", (), "json_samples_merge"),
-            ("UPDATE log_body_templates SET count = 1.5", (), "otelcat_add"),
+            ("UPDATE log_body_template_rows SET count = 1.5", (), "otelcat_add"),
         ]
         # The same service on both sides, so that rows conflict and merge.
         b.execute("UPDATE span_services SET service_name = 'svc'")

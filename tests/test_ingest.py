@@ -596,6 +596,55 @@ for i in range(40):
         self.assertEqual(db.execute("SELECT sum(count) FROM log_body_templates").fetchone()[0], 400)
 
 
+class TestCommitCost(unittest.TestCase):
+    """What a commit writes of templates and span-name patterns follows
+    what it counted, not how many the service has (issue 16): a one-record
+    commit into a (severity, service) of 100 templates rewrites one template
+    row, not 100 (percentages are derived when read). Rows written are
+    counted by a TEMP trigger on the table that stores them."""
+
+    @staticmethod
+    def stored(db, view, table):
+        kind = db.execute("SELECT type FROM sqlite_schema WHERE name = ?", (table,)).fetchone()
+        return table if kind else view
+
+    def updates_of(self, db, table, then):
+        db.execute("CREATE TEMP TABLE IF NOT EXISTS written(n INTEGER)")
+        db.execute("DELETE FROM written")
+        db.execute(f"CREATE TEMP TRIGGER count_updates AFTER UPDATE ON main.{table} BEGIN "
+                   "INSERT INTO written VALUES (1); END")
+        try:
+            then()
+        finally:
+            db.execute("DROP TRIGGER temp.count_updates")
+        return db.execute("SELECT count(*) FROM written").fetchone()[0]
+
+    def test_one_log_record_rewrites_one_template_row(self):
+        db = connect()
+        # 100 templates: lines of 1 to 100 words (one cluster per length).
+        ingest(db, logs([log(" ".join(["word"] * n)) for n in range(1, 101)]))
+        self.assertEqual(db.execute("SELECT count(*) FROM log_body_templates").fetchone()[0], 100)
+        table = self.stored(db, "log_body_templates", "log_body_template_rows")
+        n = self.updates_of(db, table, lambda: ingest(db, logs([log("word word word")])))
+        self.assertEqual(n, 1)
+        # Percentages still those of the records counted.
+        rows = db.execute("SELECT count, percentage FROM log_body_templates").fetchall()
+        self.assertEqual(sum(c for c, _ in rows), 101)
+        for c, p in rows:
+            self.assertAlmostEqual(p, 100.0 * c / 101)
+
+    def test_one_span_rewrites_one_pattern_row(self):
+        db = connect()
+        # 50 patterns: span names of 1 to 50 words.
+        ingest(db, traces([span(" ".join(["op"] * n)) for n in range(1, 51)]))
+        self.assertEqual(db.execute("SELECT count(*) FROM span_name_patterns").fetchone()[0], 50)
+        n = self.updates_of(db, "span_name_patterns", lambda: ingest(db, traces([span("op op")])))
+        # The pattern's row (UPSERT) and its estimated names.
+        self.assertLessEqual(n, 2)
+        self.assertEqual(db.execute("SELECT span_count, estimated_names FROM span_name_patterns "
+                                    "WHERE pattern = 'op op'").fetchone(), (2, 1))
+
+
 class TestBadInput(Tmp):
     def assert_refused(self, payload, msg, signal=None):
         db = connect(self.path)

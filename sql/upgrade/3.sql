@@ -5,3 +5,29 @@
 -- catalog and an upgraded one have the same columns in the same order).
 -- Values that cannot be recomputed from an older catalog stay NULL (or the
 -- column's default) and docs/catalog.md "Upgrades" says so.
+
+-- Log templates: percentages derived when read (commit cost that follows
+-- the batch, not the catalog). The table log_body_templates becomes
+-- log_body_template_rows without its stored percentage; sql/views.sql
+-- creates the view log_body_templates in its place (views are made again
+-- after the upgrade), with the same columns and the same values. (Renamed
+-- and altered, not copied: the upgrade runs inside an INSERT into
+-- otlp_ingest, where SQLite refuses DROP TABLE. The views that read the
+-- column go first; they are all made again. The rename does not check or
+-- rewrite the file's other views and triggers (legacy_alter_table), so a
+-- view of the user's that reads log_body_templates reads the new view, made
+-- here before the column goes: DROP COLUMN checks every view and trigger of
+-- the file, and names one that cannot be read.)
+DROP VIEW IF EXISTS top_log_templates;
+DROP VIEW IF EXISTS log_metadata;
+DROP VIEW IF EXISTS template_keys;
+PRAGMA legacy_alter_table = ON;
+ALTER TABLE log_body_templates RENAME TO log_body_template_rows;
+PRAGMA legacy_alter_table = OFF;
+CREATE VIEW log_body_templates AS
+SELECT t.severity, t.service_name, t.cluster_id, t.template, t.example, t.count,
+       100.0 * t.count / max(1, (SELECT s.sample_count FROM log_services s
+                                 WHERE s.severity = t.severity AND s.service_name = t.service_name)) AS percentage,
+       t.first_seen, t.last_seen
+FROM log_body_template_rows t;
+ALTER TABLE log_body_template_rows DROP COLUMN percentage;

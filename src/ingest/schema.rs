@@ -37,7 +37,7 @@ const TABLES: [&str; 13] = [
     "logs",
     "log_services",
     "log_keys",
-    "log_body_templates",
+    "log_body_template_rows",
     "log_template_keys",
     "span_name_patterns",
 ];
@@ -113,6 +113,28 @@ pub fn view_names() -> Vec<&'static str> {
         .collect()
 }
 
+/// What to do when an upgrade step fails on a view or trigger of the file
+/// that SQLite cannot read (ALTER TABLE checks them all): SQLite's text is
+/// "error in view v: …" or "error in trigger t: …".
+fn unreadable_object_advice(msg: &str) -> String {
+    for kind in ["view", "trigger"] {
+        let Some(at) = msg.find(&format!("error in {kind} ")) else {
+            continue;
+        };
+        let rest = &msg[at + "error in ".len() + kind.len() + 1..];
+        let name = rest.split(':').next().unwrap_or("").trim();
+        if !name.is_empty() {
+            return format!(
+                "; the {kind} {name} of this file cannot be read, so the catalog cannot be upgraded \
+                 around it: drop it (DROP {} \"{}\") and write again",
+                kind.to_uppercase(),
+                name.replace('"', "\"\"")
+            );
+        }
+    }
+    String::new()
+}
+
 /// Creates the catalog (`from` = `None`) or upgrades it from version
 /// `from`: new tables and indexes, the views of this version, the version.
 /// Runs inside the caller's transaction.
@@ -121,10 +143,11 @@ pub fn create_or_upgrade(db: Db, from: Option<i64>) -> Result<()> {
         for (i, step) in UPGRADES.iter().enumerate().skip((v - 1).max(0) as usize) {
             exec(db, step).map_err(|e| {
                 crate::ffi::Error::new(format!(
-                    "from schema version {} to {}: {}",
+                    "from schema version {} to {}: {}{}",
                     i + 1,
                     i + 2,
-                    e.msg
+                    e.msg,
+                    unreadable_object_advice(&e.msg)
                 ))
             })?;
         }

@@ -51,10 +51,9 @@ fn table_of(stmt: &str) -> &'static str {
         "log" => "logs",
         "log_service" => "log_services",
         "log_key" | "log_refresh" => "log_keys",
-        "log_template"
-        | "log_template_fold"
-        | "log_template_fold_delete"
-        | "log_template_refresh" => "log_body_templates",
+        "log_template" | "log_template_fold" | "log_template_fold_delete" => {
+            "log_body_template_rows"
+        }
         "log_template_key" | "log_template_key_fold" | "log_template_key_fold_delete" => {
             "log_template_keys"
         }
@@ -605,8 +604,9 @@ impl Writer {
         Ok(())
     }
 
-    /// Each (severity, service)'s template rows, its clusters merged away
-    /// (folds), then its percentages.
+    /// Each (severity, service)'s template rows, then its clusters merged
+    /// away (folds). Percentages are derived when read (the view
+    /// log_body_templates): the other rows of the service are not touched.
     fn log_templates(&mut self, b: &Batch, texts: &Texts) -> Result<()> {
         let mut groups: Vec<_> = b.templates.iter().collect();
         groups.sort_by(|a, b| a.0.cmp(b.0));
@@ -666,11 +666,6 @@ impl Writer {
                 self.run("log_template_key_fold", &fold, &key)?;
                 self.run("log_template_key_fold_delete", &group, &key)?;
             }
-            let row = [
-                ("severity", Param::Text(sev)),
-                ("service_name", Param::Text(svc)),
-            ];
-            self.run("log_template_refresh", &row, &[sev, svc])?;
         }
         Ok(())
     }
@@ -712,7 +707,22 @@ impl Writer {
                     &[svc, &from.to_string()],
                 )?;
             }
-            self.refresh("span_pattern_refresh", "service_name", svc)?;
+            // Estimated names of the patterns written, and of those folded
+            // into: the service's other patterns did not change.
+            let mut changed: Vec<u64> = g.clusters.keys().copied().collect();
+            for (k, &(_, into)) in g.folds.iter().enumerate() {
+                changed.push(final_target(&g.folds[k + 1..], into));
+            }
+            changed.sort_unstable();
+            changed.dedup();
+            for id in changed {
+                let id_text = id.to_string();
+                let row = [
+                    ("service_name", Param::Text(svc)),
+                    ("cluster_id", Param::Int(id as i64)),
+                ];
+                self.run("span_pattern_refresh", &row, &[svc, &id_text])?;
+            }
         }
         Ok(())
     }
@@ -865,10 +875,10 @@ mod tests {
     fn every_statement_is_named() {
         let names: Vec<_> = statements().into_iter().map(|(n, _)| n).collect();
         assert!(
-            names.contains(&"metric") && names.contains(&"log_template_refresh"),
+            names.contains(&"metric") && names.contains(&"span_pattern_refresh"),
             "{names:?}"
         );
-        assert_eq!(names.len(), 25);
+        assert_eq!(names.len(), 24);
         for (n, sql) in statements() {
             assert!(!sql.is_empty() && !sql.contains("-- name:"), "{n}");
             // Errors name the table the statement writes.
