@@ -645,6 +645,99 @@ class TestCommitCost(unittest.TestCase):
                                     "WHERE pattern = 'op op'").fetchone(), (2, 1))
 
 
+class TestModelMemory(unittest.TestCase):
+    """Template models stay within the registry's memory budget whatever
+    the number of (severity, service) partitions (issue 16): the least
+    recently used are written, dropped and reloaded from the file, and the
+    templates are those of a connection that never dropped one. Measured
+    with the registry's own accounting (otelcat_test_drain_memory, in the
+    test-hooks build)."""
+
+    def hooks(self):
+        from helpers import HOOKS_EXT
+        if not os.path.exists(HOOKS_EXT + ".so"):
+            self.fail(f"{HOOKS_EXT}.so is missing: build it with `make dist/test-hooks/otelcat.so`")
+        db = sqlite3.connect(":memory:", isolation_level=None)
+        db.enable_load_extension(True)
+        db.load_extension(HOOKS_EXT)
+        return db
+
+    @staticmethod
+    def memory(db, budget=None):
+        import json
+        if budget is None:
+            return json.loads(db.execute("SELECT otelcat_test_drain_memory()").fetchone()[0])
+        return json.loads(db.execute("SELECT otelcat_test_drain_memory(?)", (budget,)).fetchone()[0])
+
+    @staticmethod
+    def payloads(first, count, word):
+        """Logs and spans of services first..first+count, one request each."""
+        import json
+        res = lambda i: {"attributes": [{"key": "service.name", "value": {"stringValue": f"svc-{i}"}}]}
+        lg = {"resourceLogs": [{"resource": res(i), "scopeLogs": [{"logRecords": [
+            log(f"user {word} logged in from host {word}{i % 7}")]}]} for i in range(first, first + count)]}
+        sp = {"resourceSpans": [{"resource": res(i), "scopeSpans": [{"spans": [
+            span(f"GET /api/{word}/items")]}]} for i in range(first, first + count)]}
+        return json.dumps(lg), json.dumps(sp)
+
+    def test_30k_services_stay_within_the_budget(self):
+        db = self.hooks()
+        budget = self.memory(db)["budget"]
+        self.assertEqual(budget, 32 << 20)
+        for first in range(0, 30000, 1000):
+            lg, sp = self.payloads(first, 1000, "alice")
+            db.execute("BEGIN")
+            ingest(db, lg)
+            ingest(db, sp)
+            db.execute("COMMIT")
+            m = self.memory(db)
+            self.assertLessEqual(m["bytes"], budget, m)
+        m = self.memory(db)
+        # 60 000 models (logs and spans of 30 000 services) do not fit.
+        self.assertGreater(m["evictions"], 0, m)
+        self.assertLess(m["models"], 60000, m)
+        self.assertEqual(db.execute("SELECT count(*), sum(count) FROM log_body_templates").fetchone(), (30000, 30000))
+        self.assertEqual(db.execute("SELECT count(*) FROM span_name_patterns").fetchone()[0], 30000)
+
+    def test_templates_are_exact_after_models_were_dropped_and_reloaded(self):
+        small, big = self.hooks(), self.hooks()
+        self.memory(small, 64 << 10)
+        self.memory(big, 1 << 40)
+        for db in (small, big):
+            # Rounds over the same 300 services: each round's lines
+            # generalise the templates of the previous ones, which the small
+            # budget has dropped from memory in between. One round in two
+            # transactions, one inside a savepoint rolled back.
+            for r, word in enumerate(["alice", "bob", "carol", "dave"]):
+                for first in (0, 150):
+                    lg, sp = self.payloads(first, 150, word)
+                    db.execute("BEGIN")
+                    ingest(db, lg)
+                    ingest(db, sp)
+                    if r == 2:
+                        db.execute("SAVEPOINT s")
+                        ingest(db, self.payloads(first, 150, "mallory")[0])
+                        db.execute("ROLLBACK TO s")
+                    db.execute("COMMIT")
+                    if db is small:
+                        m = self.memory(db)
+                        self.assertLessEqual(m["bytes"], m["budget"], m)
+        self.assertGreater(self.memory(small)["evictions"], 0)
+        self.assertEqual(self.memory(big)["evictions"], 0)
+        for q in ("SELECT * FROM log_body_templates ORDER BY 1, 2, 3",
+                  "SELECT service_name, cluster_id, pattern, example, span_count, estimated_names, hex(names_sketch) "
+                  "FROM span_name_patterns ORDER BY 1, 2",
+                  "SELECT * FROM otelcat_drain_clusters ORDER BY 1, 2",
+                  "SELECT * FROM drain_clusters ORDER BY 1, 2"):
+            with self.subTest(q=q):
+                a, b = small.execute(q).fetchall(), big.execute(q).fetchall()
+                self.assertGreater(len(a), 0)
+                self.assertEqual(a, b)
+        # The rounds generalised templates learned before the models were dropped.
+        self.assertEqual(small.execute("SELECT count(*) FROM log_body_templates "
+                                       "WHERE template NOT LIKE 'user <*> logged in from host <*>%'").fetchone()[0], 0)
+
+
 class TestBadInput(Tmp):
     def assert_refused(self, payload, msg, signal=None):
         db = connect(self.path)

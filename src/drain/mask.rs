@@ -7,10 +7,12 @@ use regex_automata::meta;
 use super::tokenize::{C_SEP, MASK_BASE};
 
 /// Compiled masks: one multi-pattern regular expression (leftmost-first,
-/// linear time) and the names of its patterns.
+/// linear time) and the names of its patterns. Clones share the expression
+/// and its match caches (a clone of a `meta::Regex` would get caches of its
+/// own, about 200 KiB once used: one per model, 30 000 models, 7 GB).
 #[derive(Clone, Debug)]
 pub(crate) struct Masker {
-    re: meta::Regex,
+    re: std::sync::Arc<meta::Regex>,
     /// Per pattern: it has a capture group (then only group 1 is masked).
     grouped: Vec<bool>,
 }
@@ -65,7 +67,10 @@ impl Masker {
                             > 1
                     })
                     .collect();
-                let m = Masker { re, grouped };
+                let m = Masker {
+                    re: std::sync::Arc::new(re),
+                    grouped,
+                };
                 if let Ok(mut c) = COMPILED.lock() {
                     if c.len() >= COMPILED_MAX {
                         c.remove(0);

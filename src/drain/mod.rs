@@ -169,6 +169,9 @@ fn enter_statement(ctx: Ctx, reg: &Shared, writes: bool) -> Result<(Db, bool)> {
         first = true;
         if let Some(mut r) = reg.lock() {
             r.check_data_version(db);
+            // Within the budget: models written since are clean, and the
+            // least recently used go (reloaded when used again).
+            let _ = r.shrink(None, |_| false);
         }
         StmtScope {
             reg: reg.clone(),
@@ -239,6 +242,22 @@ fn borrow<'a>(func: &str, reg: &'a Shared) -> Result<store::Guard<'a>> {
             "{func}: called while the drain models are busy (re-entrant call)"
         ))
     })
+}
+
+/// `otelcat_test_drain_memory([budget])` (feature `test-hooks` only): the
+/// registry's accounting as JSON `{"models", "bytes", "budget",
+/// "evictions"}`; with an argument, sets the budget in bytes first (0: the
+/// default).
+#[cfg(feature = "test-hooks")]
+fn test_drain_memory(ctx: Ctx, args: &[Arg], reg: &Shared) -> Result<()> {
+    let mut r = borrow("otelcat_test_drain_memory", reg)?;
+    if let Some(a) = args.first() {
+        r.budget = a.i64().max(0) as usize;
+    }
+    let (models, bytes, budget, evictions) = r.memory();
+    ctx.text(&format!(
+        "{{\"models\": {models}, \"bytes\": {bytes}, \"budget\": {budget}, \"evictions\": {evictions}}}"
+    ))
 }
 
 /// `drain_template(body [, partition])`.
@@ -661,20 +680,18 @@ impl ffi::TableFunction for ClustersTable {
         };
         let mut r = borrow(name, &self.reg)?;
         r.check_data_version(self.db);
-        match &only {
-            Some(p) => {
-                r.part(self.db, p).map_err(|e| named(name, e))?;
-            }
-            None => r.load_all(self.db).map_err(|e| named(name, e))?,
-        }
-        let mut names: Vec<String> = r
-            .names()
-            .filter(|n| only.as_deref().is_none_or(|o| o == *n))
-            .cloned()
-            .collect();
+        let mut names: Vec<String> = match &only {
+            Some(p) => vec![p.clone()],
+            None => r.stored_names(self.db).map_err(|e| named(name, e))?,
+        };
         names.sort();
+        names.dedup();
         let mut rows = Vec::new();
         for n in names {
+            // One model at a time, within the memory budget.
+            r.part(self.db, &n).map_err(|e| named(name, e))?;
+            let keep = n.clone();
+            let _ = r.shrink(None, |x| x == keep);
             let Some(part) = r.loaded(&n) else { continue };
             let mut cl: Vec<_> = part.drain.clusters().collect();
             cl.sort_by_key(|c| c.id());
@@ -733,6 +750,25 @@ pub fn register(db: Db, reg: &Shared) -> Result<()> {
     ffi::define_scalar_with(db, "drain_params", 1, read, reg.clone(), drain_params)?;
     ffi::define_scalar_with(db, "drain_params", 2, read, reg.clone(), drain_params)?;
     ffi::define_scalar_with(db, "drain_seed", 2, train, reg.clone(), drain_seed)?;
+    #[cfg(feature = "test-hooks")]
+    {
+        ffi::define_scalar_with(
+            db,
+            "otelcat_test_drain_memory",
+            0,
+            ffi::impure(),
+            reg.clone(),
+            test_drain_memory,
+        )?;
+        ffi::define_scalar_with(
+            db,
+            "otelcat_test_drain_memory",
+            1,
+            ffi::impure(),
+            reg.clone(),
+            test_drain_memory,
+        )?;
+    }
     let panic_at = if cfg!(feature = "test-hooks") {
         std::env::var("OTELCAT_TEST_PANIC_DRAIN_CLUSTERS").ok()
     } else {

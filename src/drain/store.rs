@@ -30,6 +30,12 @@ pub const LAYOUT: i64 = 2;
 const READS_LAYOUTS: [i64; 2] = [1, 2];
 /// Partitions otlp_ingest owns; trained only through it.
 pub const INGEST_PREFIX: &str = "otlp.";
+/// The memory the models a connection keeps loaded may take, by
+/// [`Drain::approx_bytes`] (docs/functions.md, "Log templates"): past it, the least
+/// recently used models are dropped from memory (written first when
+/// otlp_ingest has not written them yet) and reloaded from the file when
+/// next needed, down to three quarters of it.
+pub const MODEL_BUDGET_BYTES: usize = 32 << 20;
 
 // The statements that write models (`Registry::flush`, `Registry::reset`).
 const PUT_PARTITION: &str =
@@ -69,6 +75,11 @@ pub struct Part {
     /// The layout of the partition row ([`LAYOUT`] unless it was read
     /// from an older one, which the next flush rewrites).
     pub layout: i64,
+    /// Bytes counted for it in [`Registry::bytes`] (measured when loaded
+    /// and when written).
+    bytes: usize,
+    /// When it was last used (the registry's clock), for eviction.
+    used: u64,
 }
 
 impl Part {
@@ -82,7 +93,22 @@ impl Part {
             last_dirty: u64::MAX,
             stored,
             layout: LAYOUT,
+            bytes: 0,
+            used: 0,
         }
+    }
+
+    /// What the model and its bookkeeping take, `name` its partition.
+    fn measure(&self, name: &str) -> usize {
+        let set = |cap: usize| cap * 9 * 8 / 7;
+        std::mem::size_of::<Part>()
+            + 2 * name.len()
+            + 48
+            + self.config_json.capacity()
+            + set(self.dirty.capacity())
+            + set(self.resized.capacity())
+            + set(self.deleted.capacity())
+            + self.drain.approx_bytes()
     }
 
     /// Records what a training step changed.
@@ -145,6 +171,16 @@ impl Unsaved {
 #[derive(Default)]
 pub struct Registry {
     parts: HashMap<String, Part>,
+    /// The sum of the loaded parts' `bytes`.
+    bytes: usize,
+    /// Ticks at each use of a model.
+    clock: u64,
+    /// The bound of `bytes` ([`MODEL_BUDGET_BYTES`] when 0; tests set
+    /// it lower).
+    pub budget: usize,
+    /// Models dropped from memory to keep within the budget, since the
+    /// connection opened.
+    pub evictions: u64,
     /// `PRAGMA data_version` when models were last known to match the file.
     data_version: Option<u32>,
     /// What the drain functions wrote in the current transaction, by
@@ -342,6 +378,7 @@ impl Registry {
         if self.data_version != Some(v) {
             if self.data_version.is_some() {
                 self.parts.retain(|_, p| p.is_dirty());
+                self.bytes = self.parts.values().map(|p| p.bytes).sum();
             }
             self.data_version = Some(v);
         }
@@ -361,8 +398,84 @@ impl Registry {
     /// Forgets these partitions' models (after a rollback).
     pub fn forget<'a>(&mut self, names: impl IntoIterator<Item = &'a String>) {
         for n in names {
-            self.parts.remove(n);
+            self.remove_part(n);
         }
+    }
+
+    /// Adds a loaded model, measured.
+    fn insert_part(&mut self, name: &str, mut part: Part) {
+        part.bytes = part.measure(name);
+        self.clock += 1;
+        part.used = self.clock;
+        self.bytes += part.bytes;
+        if let Some(old) = self.parts.insert(name.to_string(), part) {
+            self.bytes -= old.bytes;
+        }
+    }
+
+    fn remove_part(&mut self, name: &str) -> Option<Part> {
+        let p = self.parts.remove(name)?;
+        self.bytes -= p.bytes;
+        Some(p)
+    }
+
+    /// (models loaded, their bytes, the bound, evictions so far).
+    pub fn memory(&self) -> (usize, usize, usize, u64) {
+        (self.parts.len(), self.bytes, self.budget(), self.evictions)
+    }
+
+    pub fn budget(&self) -> usize {
+        if self.budget == 0 {
+            MODEL_BUDGET_BYTES
+        } else {
+            self.budget
+        }
+    }
+
+    /// Keeps the loaded models within the budget: when they exceed it,
+    /// drops the least recently used ones until they take three quarters
+    /// of it. Never drops those `keep` selects, nor models with changes
+    /// not written to the file, except, when `db` is given (otlp_ingest,
+    /// inside its transaction), its own models, which are written first
+    /// (their rows join the transaction; a rollback drops them all). A
+    /// dropped model is reloaded from the file when next used.
+    pub fn shrink(&mut self, db: Option<Db>, keep: impl Fn(&str) -> bool) -> Result<()> {
+        let budget = self.budget();
+        if self.bytes <= budget {
+            return Ok(());
+        }
+        let mut over = self.bytes - budget / 4 * 3;
+        let mut cands: Vec<(u64, &String, usize, bool)> = self
+            .parts
+            .iter()
+            .filter(|(n, p)| {
+                !keep(n) && (!p.is_dirty() || (db.is_some() && n.starts_with(INGEST_PREFIX)))
+            })
+            .map(|(n, p)| (p.used, n, p.bytes, p.is_dirty()))
+            .collect();
+        cands.sort_unstable();
+        let mut victims = Vec::new();
+        let mut write = HashSet::new();
+        for (_, n, b, dirty) in cands {
+            if over == 0 {
+                break;
+            }
+            over = over.saturating_sub(b);
+            if dirty {
+                write.insert(n.clone());
+            }
+            victims.push(n.clone());
+        }
+        if let Some(db) = db
+            && !write.is_empty()
+        {
+            self.flush(db, |n| write.contains(n), &mut Default::default())?;
+        }
+        for n in victims {
+            self.remove_part(&n);
+            self.evictions += 1;
+        }
+        Ok(())
     }
 
     pub fn loaded(&self, name: &str) -> Option<&Part> {
@@ -389,9 +502,12 @@ impl Registry {
     ) -> Result<&mut Part> {
         if !self.parts.contains_key(name) {
             let part = load(db, name, fresh)?;
-            self.parts.insert(name.to_string(), part);
+            self.insert_part(name, part);
         }
-        Ok(self.parts.get_mut(name).expect("just inserted"))
+        self.clock += 1;
+        let part = self.parts.get_mut(name).expect("just inserted");
+        part.used = self.clock;
+        Ok(part)
     }
 
     /// Writes the changed clusters of the partitions `owned` selects,
@@ -478,6 +594,9 @@ impl Registry {
             };
             part.stored = true;
             part.last_dirty = u64::MAX;
+            let before = part.bytes;
+            part.bytes = part.measure(&name);
+            self.bytes = self.bytes - before + part.bytes;
             match written.get_mut(&name) {
                 Some(u) => u.absorb(unsaved),
                 None => {
@@ -527,20 +646,18 @@ impl Registry {
         self.parts.iter().any(|(n, p)| owned(n) && p.is_dirty())
     }
 
-    /// Loads every stored partition (for listings).
-    pub fn load_all(&mut self, db: Db) -> Result<()> {
+    /// The partitions stored in the file and those loaded (not written
+    /// yet), for listings.
+    pub fn stored_names(&self, db: Db) -> Result<Vec<String>> {
+        let mut names: Vec<String> = self.parts.keys().cloned().collect();
         if !table_exists(db, "otelcat_drain_partitions")? {
-            return Ok(());
+            return Ok(names);
         }
         let mut st = Stmt::prepare(db, "SELECT partition FROM main.otelcat_drain_partitions")?;
-        let mut names = Vec::new();
         while st.step()? {
             names.push(st.column_text(0));
         }
-        for n in names {
-            self.part(db, &n)?;
-        }
-        Ok(())
+        Ok(names)
     }
 
     /// Removes a partition: model, clusters and configuration, keeping the
@@ -548,7 +665,7 @@ impl Registry {
     /// get new ids. Does not read the model (a partition whose stored rows
     /// cannot be loaded can be reset). Returns how many clusters it held.
     pub fn reset(&mut self, db: Db, name: &str) -> Result<usize> {
-        let live = self.parts.remove(name);
+        let live = self.remove_part(name);
         let mut last = live.as_ref().map_or(0, |p| p.drain.last_id());
         let mut held = live.as_ref().map(|p| p.drain.len());
         if table_exists(db, "otelcat_drain_clusters")? {
@@ -734,8 +851,8 @@ impl Registry {
         })?;
         // (records alone give the last id only when the model has clusters)
         drain.continue_after(s.last_id);
-        self.parts.insert(
-            name.to_string(),
+        self.insert_part(
+            name,
             Part {
                 drain,
                 config_json: s.config_json,
@@ -745,6 +862,8 @@ impl Registry {
                 last_dirty: u64::MAX,
                 stored: s.stored,
                 layout: s.layout,
+                bytes: 0,
+                used: 0,
             },
         );
         Ok(())

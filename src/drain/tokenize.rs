@@ -108,6 +108,14 @@ pub(crate) struct Tokenized {
 }
 
 impl Tokenized {
+    /// Bytes of its buffers.
+    pub fn approx_bytes(&self) -> usize {
+        self.norm.capacity()
+            + self.toks.capacity() * std::mem::size_of::<Tok>()
+            + self.ranges.capacity() * std::mem::size_of::<(usize, usize, u8)>()
+            + self.shape_buf.capacity()
+    }
+
     /// Normalized text of token `i`.
     pub fn text(&self, i: usize) -> &str {
         let t = &self.toks[i];

@@ -256,6 +256,12 @@ impl IngestTable {
             self.poisoned = Some(msg.clone());
             return Err(Error::new(msg));
         }
+        if summary.logs > 0
+            && let Err(e) = self.templates.bound_memory()
+        {
+            self.poisoned = Some(e.msg.clone());
+            return Err(e);
+        }
         Ok(())
     }
 }

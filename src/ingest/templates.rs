@@ -25,7 +25,7 @@ use ahash::{AHashMap as Map, AHashSet as Set};
 
 use super::batch::{Batch, PatternGroup, Templater};
 use crate::drain::store::{self, Guard, INGEST_PREFIX, Registry, Shared, Snapshot};
-use crate::ffi::{Db, Error, Result};
+use crate::ffi::{Db, Error, Result, Stmt};
 use crate::otlp::{self, Event};
 
 /// The drain partition of a (severity, service)'s log bodies.
@@ -91,27 +91,54 @@ pub struct Templates {
     touched: Set<String>,
     /// Names of the partitions of the payload being applied.
     names: PartitionNames,
+    /// The log partitions the payload being applied needs (kept loaded
+    /// until it is counted).
+    payload_parts: Set<String>,
 }
 
 /// The current text and example of clusters, for the catalog's rows.
 pub struct Texts<'r> {
     reg: &'r Registry,
+    db: Db,
+    /// Reads a cluster of a model not loaded (dropped from memory to keep
+    /// within the budget after it was written: the file holds it).
+    stored: std::cell::RefCell<Option<Stmt>>,
 }
 
 impl Texts<'_> {
-    fn of(&self, partition: &str, id: u64) -> (String, String) {
-        self.reg
-            .loaded(partition)
-            .and_then(|p| p.drain.cluster(id))
-            .map(|c| (c.template().to_string(), c.example().to_string()))
-            .unwrap_or_default()
+    fn of(&self, partition: &str, id: u64) -> Result<(String, String)> {
+        if let Some(p) = self.reg.loaded(partition) {
+            return Ok(p
+                .drain
+                .cluster(id)
+                .map(|c| (c.template().to_string(), c.example().to_string()))
+                .unwrap_or_default());
+        }
+        let mut cell = self.stored.borrow_mut();
+        let st = match cell.as_mut() {
+            Some(st) => st,
+            None => cell.insert(Stmt::prepare(
+                self.db,
+                "SELECT template, example FROM main.otelcat_drain_clusters \
+                 WHERE partition = ?1 AND cluster_id = ?2",
+            )?),
+        };
+        st.bind_text(1, partition)?;
+        st.bind_i64(2, id as i64)?;
+        let found = if st.step()? {
+            (st.column_text(0), st.column_text(1))
+        } else {
+            Default::default()
+        };
+        st.reset();
+        Ok(found)
     }
     /// A log template's text and example.
-    pub fn log(&self, severity: &str, service: &str, id: u64) -> (String, String) {
+    pub fn log(&self, severity: &str, service: &str, id: u64) -> Result<(String, String)> {
         self.of(&log_partition(severity, service), id)
     }
     /// A span-name pattern's text and example.
-    pub fn pattern(&self, service: &str, id: u64) -> (String, String) {
+    pub fn pattern(&self, service: &str, id: u64) -> Result<(String, String)> {
         self.of(&span_partition(service), id)
     }
 }
@@ -149,6 +176,7 @@ impl Templates {
             models,
             touched: Set::new(),
             names: PartitionNames::default(),
+            payload_parts: Set::new(),
         }
     }
 
@@ -200,6 +228,7 @@ impl Templates {
             return Ok(());
         }
         let names: Set<String> = pairs.iter().map(|(s, v)| log_partition(s, v)).collect();
+        self.payload_parts = names.clone();
         let mut reg = lock(&self.models)?;
         for name in names {
             if let Some(snaps) = snapshots.as_deref_mut()
@@ -225,6 +254,26 @@ impl Templates {
             }
         }
         Ok(())
+    }
+
+    /// Keeps the loaded models within the registry's budget once a payload
+    /// is counted: the least recently used are dropped from memory, those
+    /// this transaction trained written first. A failure leaves the
+    /// transaction's models out of step with the file: the caller must
+    /// fail the transaction.
+    pub fn bound_memory(&mut self) -> Result<()> {
+        let keep = std::mem::take(&mut self.payload_parts);
+        let mut reg = lock(&self.models)?;
+        reg.shrink(Some(self.db), |n| keep.contains(n))
+            .map_err(|e| {
+                Error::with_code(
+                    e.code,
+                    format!(
+                        "otlp_ingest: writing template models early failed: {}",
+                        e.msg
+                    ),
+                )
+            })
     }
 
     /// Templates the batch's span names per service, once per distinct
@@ -271,6 +320,16 @@ impl Templates {
                     .entry(svc.clone())
                     .or_default()
                     .add(t.cluster_id, &t.merged, name, c);
+                // Within the budget, however many services the batch has.
+                reg.shrink(Some(self.db), |n| n == part_name).map_err(|e| {
+                    Error::with_code(
+                        e.code,
+                        format!(
+                            "otlp_ingest: writing template models early failed: {}",
+                            e.msg
+                        ),
+                    )
+                })?;
                 if !self.touched.contains(&part_name) {
                     self.touched.insert(part_name);
                 }
@@ -282,7 +341,11 @@ impl Templates {
     /// Runs `f` with the clusters' current texts (the registry held).
     pub fn with_texts<T>(&self, f: impl FnOnce(&Texts) -> Result<T>) -> Result<T> {
         let reg = lock(&self.models)?;
-        f(&Texts { reg: &reg })
+        f(&Texts {
+            reg: &reg,
+            db: self.db,
+            stored: Default::default(),
+        })
     }
 
     /// A batch was written: writes the models it trained (their changed
@@ -312,6 +375,8 @@ impl Templates {
             self.models.after(move |reg| {
                 reg.ingest_pending.clear();
                 reg.note_own_commit(db);
+                // Now clean: dropping models needs no write.
+                let _ = reg.shrink(None, |_| false);
             });
         }
         self.touched.clear();

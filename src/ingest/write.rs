@@ -616,7 +616,7 @@ impl Writer {
             ids.sort_unstable();
             for id in ids {
                 let t = &g.clusters[&id];
-                let (template, example) = texts.log(sev, svc, id);
+                let (template, example) = texts.log(sev, svc, id)?;
                 let seen = seen_text(&t.lines.seen);
                 let [first, last] = seen_params(&seen);
                 let row = [
@@ -677,7 +677,7 @@ impl Writer {
             ids.sort_unstable();
             for id in ids {
                 let p = &g.clusters[&id];
-                let (pattern, example) = texts.pattern(svc, id);
+                let (pattern, example) = texts.pattern(svc, id)?;
                 let sketch = p.names.image();
                 let seen = seen_text(&p.spans.seen);
                 let [first, last] = seen_params(&seen);

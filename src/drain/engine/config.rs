@@ -243,6 +243,18 @@ impl DrainConfig {
         .to_string()
     }
 
+    /// Bytes the configuration holds (its masks' texts; the compiled mask
+    /// set is shared and not counted).
+    pub fn approx_bytes(&self) -> usize {
+        self.extra_delimiters.capacity()
+            + self.param_str.capacity()
+            + self
+                .masks
+                .iter()
+                .map(|m| std::mem::size_of::<Mask>() + m.name.capacity() + m.regex.capacity())
+                .sum::<usize>()
+    }
+
     /// Compiles the masks (an error names the mask that does not compile).
     pub(crate) fn masker(&self) -> Result<Option<Masker>, String> {
         let pats: Vec<&str> = self.masks.iter().map(|m| m.regex.as_str()).collect();

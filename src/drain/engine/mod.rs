@@ -274,6 +274,58 @@ impl Drain {
         self.tick = self.tick.max(last_id.min(MAX_ID));
     }
 
+    /// An estimate of the heap and inline bytes the model holds, from the
+    /// capacities of its buffers (the registry's memory bound counts it;
+    /// a compiled mask set is shared between models and not counted).
+    /// O(clusters + tree nodes).
+    pub fn approx_bytes(&self) -> usize {
+        use std::mem::size_of;
+        // A hash map entry: key, value and a control byte, at 7/8 load.
+        fn map<K, V>(cap: usize) -> usize {
+            cap * (size_of::<K>() + size_of::<V>() + 1) * 8 / 7
+        }
+        fn boxes(v: &[Box<str>]) -> usize {
+            std::mem::size_of_val(v) + v.iter().map(|t| t.len()).sum::<usize>()
+        }
+        let mut n = size_of::<Drain>()
+            + self.len_gen.capacity() * 8
+            + self.slots.capacity() * size_of::<Option<Cluster>>()
+            + self.free_slots.capacity() * 4
+            + map::<u64, u32>(self.by_id.capacity())
+            + self.nodes.capacity() * size_of::<Node>()
+            + self.free_nodes.capacity() * 4
+            + map::<u64, (u32, u64)>(self.hits.capacity())
+            + self.gapped.capacity() * 4
+            + self.cfg.approx_bytes();
+        for c in self.slots.iter().flatten() {
+            n += c.toks.capacity() * 8
+                + boxes(&c.texts)
+                + c.template.capacity()
+                + c.path.capacity() * 8
+                + boxes(&c.path_texts)
+                + c.pat.capacity()
+                + c.shapes.capacity() * 8
+                + c.example.capacity();
+        }
+        for node in &self.nodes {
+            n += map::<u64, u32>(node.children.capacity()) + node.clusters.capacity() * 4;
+        }
+        let scratch = |s: &Scratch| {
+            size_of::<Scratch>()
+                + s.line.approx_bytes()
+                + (s.frontier.capacity() + s.next.capacity() + s.group.capacity()) * 4
+                + (s.diff.capacity() + s.vals.capacity() + s.counts.capacity()) * 8
+                + s.gens.iter().map(|g| g.capacity() + 24).sum::<usize>()
+        };
+        if let Some(s) = &self.train_scratch {
+            n += scratch(s);
+        }
+        if let Ok(s) = self.scratch.try_borrow() {
+            n += scratch(&s);
+        }
+        n
+    }
+
     /// Number of prefix-tree nodes (root included), for memory checks.
     pub fn tree_nodes(&self) -> usize {
         self.nodes.len() - self.free_nodes.len()
