@@ -156,6 +156,35 @@ SELECT service_name, pattern, estimated_names, span_count, example, first_seen, 
 FROM span_name_patterns WHERE estimated_names >= 10
 ORDER BY estimated_names DESC;
 
+-- Services whose name looks like an instance id rather than a service (each
+-- gets its own log and span-name template models, and its own rows):
+-- unknown_service (no service.name set), Kubernetes pod names
+-- (name-<replica set hash>-<5 characters>, name-<ordinal>), IP addresses,
+-- long numbers, hex ids. The reason is the first that matches.
+CREATE VIEW IF NOT EXISTS instance_like_services AS
+WITH svc(service_name, records, first_seen, last_seen) AS (
+  SELECT service_name, sum(sample_count), min(first_seen), max(last_seen) FROM (
+    SELECT service_name, sample_count, first_seen, last_seen FROM metric_services
+    UNION ALL SELECT service_name, sample_count, first_seen, last_seen FROM span_services
+    UNION ALL SELECT service_name, sample_count, first_seen, last_seen FROM log_services)
+  GROUP BY service_name),
+why(service_name, reason, records, first_seen, last_seen) AS (
+  SELECT service_name, CASE
+    WHEN service_name GLOB 'unknown_service*' THEN 'unknown_service: the sender sets no service.name'
+    WHEN service_name GLOB '*?-[a-z0-9][a-z0-9][a-z0-9][a-z0-9][a-z0-9][a-z0-9][a-z0-9][a-z0-9]-[a-z0-9][a-z0-9][a-z0-9][a-z0-9][a-z0-9]'
+      OR service_name GLOB '*?-[a-z0-9][a-z0-9][a-z0-9][a-z0-9][a-z0-9][a-z0-9][a-z0-9][a-z0-9][a-z0-9]-[a-z0-9][a-z0-9][a-z0-9][a-z0-9][a-z0-9]'
+      OR service_name GLOB '*?-[a-z0-9][a-z0-9][a-z0-9][a-z0-9][a-z0-9][a-z0-9][a-z0-9][a-z0-9][a-z0-9][a-z0-9]-[a-z0-9][a-z0-9][a-z0-9][a-z0-9][a-z0-9]'
+      THEN 'pod name (replica set hash and pod suffix)'
+    WHEN service_name GLOB '*[0-9].[0-9]*.[0-9]*.[0-9]*' THEN 'IP address'
+    WHEN service_name GLOB '*[0-9][0-9][0-9][0-9]*' THEN 'number of 4 digits or more'
+    WHEN service_name GLOB '*[0-9a-fA-F][0-9a-fA-F][0-9a-fA-F][0-9a-fA-F][0-9a-fA-F][0-9a-fA-F][0-9a-fA-F][0-9a-fA-F]*'
+      AND service_name GLOB '*[0-9]*' AND service_name GLOB '*[a-fA-F]*' THEN 'hex id'
+    WHEN service_name GLOB '*?-[0-9]' OR service_name GLOB '*?-[0-9][0-9]' OR service_name GLOB '*?-[0-9][0-9][0-9]'
+      THEN 'ordinal suffix (StatefulSet pod or replica)'
+    END, records, first_seen, last_seen
+  FROM svc)
+SELECT * FROM why WHERE reason IS NOT NULL ORDER BY service_name;
+
 -- The attribute keys of each log template's records, with the share of the
 -- template's lines that carry them: "which field holds the user id here".
 CREATE VIEW IF NOT EXISTS template_keys AS

@@ -162,7 +162,8 @@ class Generated:
 
 
 VIEWS = ["service_metrics", "service_spans", "service_log_severities", "top_log_templates", "metric_metadata",
-         "span_metadata", "log_metadata", "attribute_catalog", "service_overview", "key_cardinality", "span_name_explosions"]
+         "span_metadata", "log_metadata", "attribute_catalog", "service_overview", "key_cardinality", "span_name_explosions",
+         "instance_like_services"]
 
 
 def ingest(g):

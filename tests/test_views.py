@@ -108,6 +108,22 @@ class TestViews(unittest.TestCase):
         self.assertEqual(dict(db.execute("SELECT pattern, estimated_names FROM span_name_patterns WHERE pattern <> 'GET /orders/<*>'")),
                          {"GET /items/<*>": 9, "GET": 2})
 
+    def test_instance_like_services(self):
+        db = connect()
+        names = ["checkout", "api-gateway", "unknown_service:java", "web-7d4b9c8f6d-x2kqz", "db-0", "worker-1a2b3c4d5e",
+                 "ingest-20261207", "10.0.3.17", "cart-v2", "payments"]
+        for n in names:
+            db.execute("INSERT INTO otlp_ingest(payload) VALUES (?)", (logs([log("hello")], service=n),))
+        rows = dict(db.execute("SELECT service_name, reason FROM instance_like_services"))
+        self.assertEqual(rows, {
+            "unknown_service:java": "unknown_service: the sender sets no service.name",
+            "web-7d4b9c8f6d-x2kqz": "pod name (replica set hash and pod suffix)",
+            "db-0": "ordinal suffix (StatefulSet pod or replica)",
+            "worker-1a2b3c4d5e": "hex id",
+            "ingest-20261207": "number of 4 digits or more",
+            "10.0.3.17": "IP address"})
+        self.assertEqual(db.execute("SELECT records FROM instance_like_services WHERE service_name = 'db-0'").fetchone()[0], 1)
+
     def test_key_cardinality(self):
         top = self.db.execute("SELECT signal, entity, key_name, estimated_cardinality FROM key_cardinality "
                               "ORDER BY estimated_cardinality DESC LIMIT 1").fetchone()
