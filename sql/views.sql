@@ -136,7 +136,10 @@ SELECT s.service_name,
      UNION ALL SELECT last_seen FROM log_services WHERE service_name = s.service_name)) AS last_seen
 FROM svc s;
 
--- Every key of every signal, ranked by estimated cardinality.
+-- Every key of every signal, ranked by estimated cardinality: the top N is
+--   SELECT * FROM key_cardinality LIMIT 20;
+-- which merges the three tables' cardinality indexes and reads N rows (an
+-- ORDER BY of the query's own replaces the view's and sorts every row).
 CREATE VIEW IF NOT EXISTS key_cardinality AS
 SELECT 'metrics' AS signal, metric_name AS entity, key_scope, key_name, '' AS event_name, key_count, key_percentage,
        estimated_cardinality, value_samples, first_seen, last_seen FROM metric_keys
@@ -145,7 +148,8 @@ SELECT 'spans', span_name, key_scope, key_name, event_name, key_count, key_perce
        estimated_cardinality, value_samples, first_seen, last_seen FROM span_keys
 UNION ALL
 SELECT 'logs', severity, key_scope, key_name, '', key_count, key_percentage,
-       estimated_cardinality, value_samples, first_seen, last_seen FROM log_keys;
+       estimated_cardinality, value_samples, first_seen, last_seen FROM log_keys
+ORDER BY estimated_cardinality DESC;
 
 -- Span-name patterns that many distinct names collapse into (unbounded span names).
 -- An explosion: at least 10 distinct span names under one pattern. Fewer is

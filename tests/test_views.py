@@ -44,6 +44,17 @@ class TestViews(unittest.TestCase):
                     self.assertIn(w, plan)
                 self.assertNotRegex(plan, r"SCAN (metrics|spans|logs|metric_services|span_services|log_services|log_body_templates)\b")
 
+    def test_top_keys_read_the_cardinality_indexes(self):
+        """The top N of key_cardinality merges the three cardinality indexes:
+        no full scan and no sort of every key row (issue 16)."""
+        plan = " | ".join(r[3] for r in self.db.execute("EXPLAIN QUERY PLAN SELECT * FROM key_cardinality LIMIT 20"))
+        for t in ("metric_keys", "span_keys", "log_keys"):
+            self.assertIn(f"SCAN {t} USING INDEX idx_{t}_cardinality", plan)
+        self.assertNotIn("TEMP B-TREE", plan)
+        top = [r[0] for r in self.db.execute("SELECT estimated_cardinality FROM key_cardinality LIMIT 20")]
+        self.assertEqual(top, sorted(top, reverse=True))
+        self.assertEqual(top[0], self.db.execute("SELECT max(estimated_cardinality) FROM span_keys").fetchone()[0])
+
     def test_service_views(self):
         self.assertEqual(self.db.execute("SELECT metric_name, type, sample_count FROM service_metrics WHERE service_name = 'api'").fetchall(),
                          [("cpu", "Gauge", 20)])
