@@ -766,7 +766,7 @@ class TestViewsOnOtherCatalogs(unittest.TestCase):
         ro = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
         ro.enable_load_extension(True)
         ro.load_extension(EXT)
-        self.assertEqual(ensure_views(ro), ["template_keys", *VIEWS])
+        self.assertEqual(ensure_views(ro), ["instance_like_services", "template_keys", *VIEWS])
         self.assertEqual(ensure_views(ro), [])
         counts = {v: ro.execute(f"SELECT count(*) FROM {v}").fetchone()[0] for v in VIEWS}
         self.assertGreater(counts["semconv_deprecated_keys"], 0)

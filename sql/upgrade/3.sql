@@ -17,17 +17,19 @@
 -- rewrite the file's other views and triggers (legacy_alter_table), so a
 -- view of the user's that reads log_body_templates reads the new view, made
 -- here before the column goes: DROP COLUMN checks every view and trigger of
--- the file, and names one that cannot be read.)
-DROP VIEW IF EXISTS top_log_templates;
-DROP VIEW IF EXISTS log_metadata;
-DROP VIEW IF EXISTS template_keys;
+-- the file, and names one that cannot be read. Every name is main's: an
+-- unqualified DROP VIEW would drop a view of an attached database that main
+-- lacks, say a read-only source of otelcat merge.)
+DROP VIEW IF EXISTS main.top_log_templates;
+DROP VIEW IF EXISTS main.log_metadata;
+DROP VIEW IF EXISTS main.template_keys;
 PRAGMA legacy_alter_table = ON;
-ALTER TABLE log_body_templates RENAME TO log_body_template_rows;
+ALTER TABLE main.log_body_templates RENAME TO log_body_template_rows;
 PRAGMA legacy_alter_table = OFF;
-CREATE VIEW log_body_templates AS
+CREATE VIEW main.log_body_templates AS
 SELECT t.severity, t.service_name, t.cluster_id, t.template, t.example, t.count,
        100.0 * t.count / max(1, (SELECT s.sample_count FROM log_services s
                                  WHERE s.severity = t.severity AND s.service_name = t.service_name)) AS percentage,
        t.first_seen, t.last_seen
 FROM log_body_template_rows t;
-ALTER TABLE log_body_template_rows DROP COLUMN percentage;
+ALTER TABLE main.log_body_template_rows DROP COLUMN percentage;
