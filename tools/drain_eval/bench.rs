@@ -117,7 +117,7 @@ fn main() {
     report("match_line ", n, &t, "");
     println!(
         "memory     : {} bytes, {} tree nodes",
-        d.approx_memory_bytes(),
+        d.approx_bytes(),
         d.tree_nodes()
     );
 }

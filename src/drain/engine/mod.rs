@@ -775,40 +775,6 @@ impl Drain {
         v
     }
 
-    /// Approximate heap and inline bytes used by the model.
-    pub fn approx_memory_bytes(&self) -> usize {
-        use std::mem::size_of;
-        let mut n = size_of::<Self>();
-        n += self.slots.capacity() * size_of::<Option<Cluster>>();
-        n += self.free_slots.capacity() * 4 + self.free_nodes.capacity() * 4;
-        n += self.by_id.capacity() * (size_of::<(u64, u32)>() + 1);
-        n += self.hits.capacity() * (size_of::<(u64, (u32, u64))>() + 1);
-        for c in self.clusters() {
-            n += c.toks.capacity() * 8 + c.path.capacity() * 8;
-            n += c.texts.capacity() * size_of::<Box<str>>();
-            n += c.texts.iter().map(|t| t.len()).sum::<usize>();
-            n += c.path_texts.capacity() * size_of::<Box<str>>();
-            n += c.path_texts.iter().map(|t| t.len()).sum::<usize>();
-            n += c.template.capacity() + c.example.capacity();
-        }
-        n += self.nodes.capacity() * size_of::<Node>();
-        for nd in &self.nodes {
-            n += nd.children.capacity() * (size_of::<(u64, u32)>() + 1);
-            n += nd.clusters.capacity() * 4;
-        }
-        let s = self.scratch.borrow();
-        for s in [Some(&*s), self.train_scratch.as_deref()]
-            .into_iter()
-            .flatten()
-        {
-            n += size_of::<Scratch>();
-            n += s.line.norm.capacity() + s.line.toks.capacity() * size_of::<Tok>();
-            n += (s.frontier.capacity() + s.next.capacity() + s.group.capacity()) * 4;
-            n += s.diff.capacity() * 8 + s.vals.capacity() * 8;
-        }
-        n
-    }
-
     /// Number of tree layers keyed by tokens for a line of `n` tokens.
     fn levels(&self, n: usize) -> usize {
         (self.cfg.depth - 3).min(n.saturating_sub(1))
@@ -1451,10 +1417,10 @@ mod tests {
             }
             d.train(&line);
             if i == total / 4 {
-                mid = (d.approx_memory_bytes(), d.tree_nodes());
+                mid = (d.approx_bytes(), d.tree_nodes());
             }
         }
-        let end = (d.approx_memory_bytes(), d.tree_nodes());
+        let end = (d.approx_bytes(), d.tree_nodes());
         assert!(d.len() <= 2000);
         assert!(end.0 <= mid.0 + mid.0 / 5, "memory {mid:?} -> {end:?}");
         assert!(end.1 <= mid.1 + mid.1 / 5, "nodes {mid:?} -> {end:?}");
