@@ -3,7 +3,7 @@
 local mode (examples/spark/fleet_merge.py) and with examples/merge.sql,
 for 3 and 30 catalogs (FLEET_SIZES="3 30").
 
-Workload: one catalog per node, each from tools/otlp_gen's "bench" profile
+Workload: one catalog per node, each from gen/ (otlp_gen)'s "bench" profile
 (12 services, the card.* keys of 3 to 1M values) with the node's own seed:
 20 000 spans, 5 000 metric data points and 5 000 log records per node
 (FLEET_RECORDS scales all three), ingested by `otelcat ingest` from
@@ -30,7 +30,7 @@ import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 EXT = os.path.join(ROOT, "dist", "otelcat")
-GEN = os.environ.get("OTLP_GEN") or os.path.join(ROOT, "target", "release", "examples", "otlp_gen")
+GEN = os.environ.get("OTLP_GEN") or os.path.join(ROOT, "target", "release", "otlp_gen")
 MERGE = os.path.join(ROOT, "examples", "merge.sql")
 FLEET = os.path.join(ROOT, "examples", "spark", "fleet_merge.py")
 SIZES = [int(n) for n in os.environ.get("FLEET_SIZES", "3 30").split()]

@@ -188,16 +188,26 @@ JOIN (
   WHERE n <= 10 GROUP BY {g}) USING ({g})"""
 
 
+
+def sorted_pairs(attrs):
+    """The series text of an array of attributes: `key` US `value` RS,
+    sorted by key then value. A series is the resource's and the point's
+    pairs sorted together, or, when the resource's pairs alone take 4096
+    bytes or more, the resource's, GS, then the point's (docs/catalog.md
+    "Series"; examples/etl.sql)."""
+    return (f"array_join(transform(array_sort(transform({attrs}, a -> struct(a.key AS k, {value_text('a.value')} AS v))), "
+            "p -> concat(p.k, char(31), p.v, char(30))), '')")
 TABLES = {
     "metrics": """
 SELECT metric AS name, max_by(type, ord) AS type,
        coalesce(max_by(unit, ord) FILTER (WHERE unit <> ''), '') AS unit,
        coalesce(max_by(description, ord) FILTER (WHERE description <> ''), '') AS description,
        count(*) AS total_sample_count, hll_sketch_agg(series, 12) AS series_sketch, min(time) AS first_seen, max(time) AS last_seen
-FROM (SELECT *, array_join(transform(array_sort(transform(concat(coalesce(res, array()), coalesce(attributes, array())),
-                                                          a -> struct(a.key AS k, VALUE_TEXT AS v))),
-                                     p -> concat(p.k, char(31), p.v, char(30))), '') AS series FROM r_points)
-GROUP BY metric""".replace("VALUE_TEXT", value_text("a.value")),
+FROM (SELECT *, CASE WHEN octet_length(RES) >= 4096 THEN concat(RES, char(29), POINT) ELSE BOTH END AS series
+      FROM r_points)
+GROUP BY metric""".replace("RES", sorted_pairs("coalesce(res, array())")).replace(
+        "POINT", sorted_pairs("coalesce(attributes, array())")).replace(
+        "BOTH", sorted_pairs("concat(coalesce(res, array()), coalesce(attributes, array()))")),
     "metric_services": "SELECT metric AS metric_name, service AS service_name, count(*) AS sample_count, min(time) AS first_seen, "
                        "max(time) AS last_seen FROM r_points GROUP BY metric, service",
     "metric_keys": "SELECT entity AS metric_name, scope AS key_scope, key AS key_name, key_count, value_samples, hll_sketch, "

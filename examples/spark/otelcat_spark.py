@@ -166,7 +166,14 @@ def write_catalog(path, results, respell_samples=True):
                                 else f"json_samples_merge(?{i + 1}, NULL)")
                 else:
                     vals.append(f"?{i + 1}")
-            sql = f"INSERT INTO {table}({', '.join(cols)}) VALUES ({', '.join(vals)})"
+            # log_body_templates is a view over log_body_template_rows, which
+            # stores no percentage (docs/catalog.md "Commit cost").
+            into = "log_body_template_rows" if table == "log_body_templates" else table
+            if into != table:
+                # (It has no sample lists: plain parameters.)
+                cols = [c for c in cols if c != "percentage"]
+                vals = [f"?{i + 1}" for i in range(len(cols))]
+            sql = f"INSERT INTO {into}({', '.join(cols)}) VALUES ({', '.join(vals)})"
             sketches = {i for i, c in enumerate(cols) if TABLES.get(table, {}).get("roles", {}).get(c) == "sketch"}
             params = ([otelcat_form(bytes(v)) if i in sketches and v is not None else
                        bytes(v) if isinstance(v, bytearray) else v for i, v in enumerate(r)]

@@ -80,6 +80,8 @@ def add_arguments(p):
 def _column_type(decl, role):
     if role == "sketch":
         return "string"         # base64
+    if role == "percentage":
+        return "double"         # a view's computed column has no declared type
     d = (decl or "").upper()
     if "INT" in d:
         return "long"
@@ -150,7 +152,7 @@ def export(db, out_dir, source_name):
     db.execute("BEGIN")   # one snapshot of the whole catalog
     try:
         schema = db.execute("SELECT value FROM otelcat_meta WHERE key = 'schema_version'").fetchone()
-        have = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        have = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type IN ('table', 'view')")}
         manifest = {"format": FORMAT, "format_version": FORMAT_VERSION, "otelcat_version": __version__,
                     "schema_version": schema[0] if schema else None, "source": source_name,
                     "row_format": "JSON Lines, UTF-8, one object a row; absent tables are empty files",
