@@ -24,8 +24,14 @@ CREATE TABLE IF NOT EXISTS raw_span_events(id INTEGER PRIMARY KEY, span_id INTEG
 CREATE TABLE IF NOT EXISTS raw_span_event_attrs(event_id INTEGER NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS raw_span_links(id INTEGER PRIMARY KEY, span_id INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS raw_span_link_attrs(link_id INTEGER NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL);
+-- A point's shape: temporality (Unspecified | Delta | Cumulative) and
+-- monotonic (0 | 1) of its metric; buckets: explicit bounds of a Histogram
+-- point, positive + negative bucket counts of an ExponentialHistogram point
+-- (scale: its scale), quantile values of a Summary point, else 0.
 CREATE TABLE IF NOT EXISTS raw_points(id INTEGER PRIMARY KEY, metric TEXT NOT NULL, type TEXT NOT NULL, unit TEXT NOT NULL,
-  description TEXT NOT NULL, service TEXT NOT NULL, time TEXT NOT NULL);
+  description TEXT NOT NULL, service TEXT NOT NULL, time TEXT NOT NULL,
+  temporality TEXT NOT NULL DEFAULT 'Unspecified', monotonic INTEGER NOT NULL DEFAULT 0,
+  buckets INTEGER NOT NULL DEFAULT 0, scale INTEGER NOT NULL DEFAULT 0);
 CREATE TABLE IF NOT EXISTS raw_point_attrs(point_id INTEGER NOT NULL, scope TEXT NOT NULL, -- 'label' | 'resource'
   key TEXT NOT NULL, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS raw_logs(id INTEGER PRIMARY KEY, severity TEXT NOT NULL, service TEXT NOT NULL,
@@ -38,8 +44,11 @@ CREATE TABLE IF NOT EXISTS raw_log_attrs(log_id INTEGER NOT NULL, scope TEXT NOT
 -- key US value RS ... (the same bytes otlp_ingest hashes); when the
 -- resource's part alone is 4096 bytes or more, it is the resource's sorted
 -- pairs, GS (char(29)), then the point's sorted pairs (docs/FORMAT.md).
-INSERT INTO metrics(name, type, unit, description, total_sample_count, series_sketch, first_seen, last_seen)
-SELECT metric, type, unit, description, n, series, first_seen, last_seen FROM (
+INSERT INTO metrics(name, type, unit, description, total_sample_count, series_sketch, first_seen, last_seen,
+                    temporality, is_monotonic, histogram_buckets, exp_histogram_buckets,
+                    exp_histogram_min_scale, exp_histogram_max_scale, summary_quantiles)
+SELECT metric, type, unit, description, n, series, first_seen, last_seen,
+       temporality, monotonic, hb, eb, emin, emax, sq FROM (
   SELECT metric,
          (SELECT type FROM raw_points q WHERE q.metric = p.metric ORDER BY id DESC LIMIT 1) AS type,
          coalesce((SELECT unit FROM raw_points q WHERE q.metric = p.metric AND unit <> '' ORDER BY id DESC LIMIT 1), '') AS unit,
@@ -53,9 +62,24 @@ SELECT metric, type, unit, description, n, series, first_seen, last_seen FROM (
                           FROM raw_point_attrs a WHERE a.point_id = p.id AND a.scope = 'label' ORDER BY key, value)) AS pt,
                        (SELECT group_concat(key || char(31) || value || char(30), '') FROM (SELECT key, value
                           FROM raw_point_attrs a WHERE a.point_id = p.id ORDER BY key, value)) AS whole))) AS series,
-         min(time) AS first_seen, max(time) AS last_seen
+         min(time) AS first_seen, max(time) AS last_seen,
+         -- Metric shape (docs/catalog.md "Metric shape").
+         (SELECT temporality FROM raw_points q WHERE q.metric = p.metric ORDER BY id DESC LIMIT 1) AS temporality,
+         (SELECT monotonic FROM raw_points q WHERE q.metric = p.metric ORDER BY id DESC LIMIT 1) AS monotonic,
+         max(CASE type WHEN 'Histogram' THEN buckets + 1 END) AS hb,
+         max(CASE type WHEN 'ExponentialHistogram' THEN buckets END) AS eb,
+         min(CASE type WHEN 'ExponentialHistogram' THEN scale END) AS emin,
+         max(CASE type WHEN 'ExponentialHistogram' THEN scale END) AS emax,
+         max(CASE type WHEN 'Summary' THEN buckets END) AS sq
   FROM raw_points p GROUP BY metric) WHERE true
 ON CONFLICT(name) DO UPDATE SET
+  temporality = excluded.temporality,
+  is_monotonic = excluded.is_monotonic,
+  histogram_buckets = max(coalesce(histogram_buckets, excluded.histogram_buckets), coalesce(excluded.histogram_buckets, histogram_buckets)),
+  exp_histogram_buckets = max(coalesce(exp_histogram_buckets, excluded.exp_histogram_buckets), coalesce(excluded.exp_histogram_buckets, exp_histogram_buckets)),
+  exp_histogram_min_scale = min(coalesce(exp_histogram_min_scale, excluded.exp_histogram_min_scale), coalesce(excluded.exp_histogram_min_scale, exp_histogram_min_scale)),
+  exp_histogram_max_scale = max(coalesce(exp_histogram_max_scale, excluded.exp_histogram_max_scale), coalesce(excluded.exp_histogram_max_scale, exp_histogram_max_scale)),
+  summary_quantiles = max(coalesce(summary_quantiles, excluded.summary_quantiles), coalesce(excluded.summary_quantiles, summary_quantiles)),
   type = excluded.type,
   unit = iif(excluded.unit <> '', excluded.unit, unit),
   description = iif(excluded.description <> '', excluded.description, description),
@@ -63,13 +87,26 @@ ON CONFLICT(name) DO UPDATE SET
   series_sketch = hll_merge(series_sketch, excluded.series_sketch),
   first_seen = min(first_seen, excluded.first_seen),
   last_seen = max(last_seen, excluded.last_seen);
-UPDATE metrics SET estimated_active_series = hll_count(series_sketch) WHERE name IN (SELECT metric FROM raw_points);
+-- estimated_prometheus_series: the rule of docs/catalog.md "Metric shape".
+UPDATE metrics SET
+  estimated_active_series = hll_count(series_sketch),
+  estimated_prometheus_series = hll_count(series_sketch) * CASE type
+    WHEN 'Histogram' THEN histogram_buckets + 2
+    WHEN 'Summary' THEN summary_quantiles + 2
+    ELSE 1 END
+WHERE name IN (SELECT metric FROM raw_points);
 
-INSERT INTO metric_services(metric_name, service_name, sample_count, first_seen, last_seen)
-SELECT metric, service, count(*), min(time), max(time) FROM raw_points WHERE true GROUP BY metric, service
+INSERT INTO metric_services(metric_name, service_name, sample_count, first_seen, last_seen, type, temporality, is_monotonic)
+SELECT metric, service, count(*), min(time), max(time),
+       -- what the service sent last (metric shape)
+       (SELECT type FROM raw_points q WHERE q.metric = p.metric AND q.service = p.service ORDER BY id DESC LIMIT 1),
+       (SELECT temporality FROM raw_points q WHERE q.metric = p.metric AND q.service = p.service ORDER BY id DESC LIMIT 1),
+       (SELECT monotonic FROM raw_points q WHERE q.metric = p.metric AND q.service = p.service ORDER BY id DESC LIMIT 1)
+FROM raw_points p WHERE true GROUP BY metric, service
 ON CONFLICT(metric_name, service_name) DO UPDATE SET
   sample_count = otelcat_add(sample_count, excluded.sample_count, 'metric_services', metric_name, service_name),
-  first_seen = min(first_seen, excluded.first_seen), last_seen = max(last_seen, excluded.last_seen);
+  first_seen = min(first_seen, excluded.first_seen), last_seen = max(last_seen, excluded.last_seen),
+  type = excluded.type, temporality = excluded.temporality, is_monotonic = excluded.is_monotonic;
 
 -- Sample lists keep the first distinct values in arrival order: json_samples
 -- runs as a window function ordered by arrival (an aggregate's input order

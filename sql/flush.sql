@@ -23,9 +23,23 @@
 -- counted only: what a commit writes of them follows the batch.
 
 -- name: metric
-INSERT INTO metrics(name, type, unit, description, total_sample_count, series_sketch, first_seen, last_seen)
-VALUES (:name, :type, :unit, :description, :total_sample_count, :series_sketch, :first_seen, :last_seen)
+-- The shape columns (temporality ... summary_quantiles): the last
+-- temporality and monotonicity; the most buckets and quantiles, the range of
+-- scales (max/min ignore NULL: a batch without such points keeps them).
+INSERT INTO metrics(name, type, unit, description, total_sample_count, series_sketch, first_seen, last_seen,
+                    temporality, is_monotonic, histogram_buckets, exp_histogram_buckets,
+                    exp_histogram_min_scale, exp_histogram_max_scale, summary_quantiles)
+VALUES (:name, :type, :unit, :description, :total_sample_count, :series_sketch, :first_seen, :last_seen,
+        :temporality, :is_monotonic, :histogram_buckets, :exp_histogram_buckets,
+        :exp_histogram_min_scale, :exp_histogram_max_scale, :summary_quantiles)
 ON CONFLICT(name) DO UPDATE SET
+  temporality = excluded.temporality,
+  is_monotonic = excluded.is_monotonic,
+  histogram_buckets = max(coalesce(histogram_buckets, excluded.histogram_buckets), coalesce(excluded.histogram_buckets, histogram_buckets)),
+  exp_histogram_buckets = max(coalesce(exp_histogram_buckets, excluded.exp_histogram_buckets), coalesce(excluded.exp_histogram_buckets, exp_histogram_buckets)),
+  exp_histogram_min_scale = min(coalesce(exp_histogram_min_scale, excluded.exp_histogram_min_scale), coalesce(excluded.exp_histogram_min_scale, exp_histogram_min_scale)),
+  exp_histogram_max_scale = max(coalesce(exp_histogram_max_scale, excluded.exp_histogram_max_scale), coalesce(excluded.exp_histogram_max_scale, exp_histogram_max_scale)),
+  summary_quantiles = max(coalesce(summary_quantiles, excluded.summary_quantiles), coalesce(excluded.summary_quantiles, summary_quantiles)),
   type = excluded.type,
   unit = iif(excluded.unit <> '', excluded.unit, unit),
   description = iif(excluded.description <> '', excluded.description, description),
@@ -64,7 +78,21 @@ WHERE metric_name = :metric_name
        OR estimated_cardinality IS NOT hll_count(hll_sketch));
 
 -- name: metric_series_refresh
-UPDATE metrics SET estimated_active_series = hll_count(series_sketch) WHERE name = :name;
+-- estimated_prometheus_series: the rule of docs/catalog.md "Metric shape"
+-- (a Histogram series is its buckets' _bucket series, _sum and _count; a
+-- Summary's its quantiles, _sum and _count; others one).
+UPDATE metrics SET
+  estimated_active_series = hll_count(series_sketch),
+  estimated_prometheus_series = hll_count(series_sketch) * CASE type
+    WHEN 'Histogram' THEN histogram_buckets + 2
+    WHEN 'Summary' THEN summary_quantiles + 2
+    ELSE 1 END
+WHERE name = :name;
+
+-- name: metric_service_shape
+-- What the service sent last (metric shape, schema version 3).
+UPDATE metric_services SET type = :type, temporality = :temporality, is_monotonic = :is_monotonic
+WHERE metric_name = :metric_name AND service_name = :service_name;
 
 -- name: span
 INSERT INTO spans(name, kind, total_sample_count, event_count, link_count, first_seen, last_seen)

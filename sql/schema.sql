@@ -1,4 +1,4 @@
--- otelcat catalog schema (schema version 2; see docs/catalog.md "Upgrades").
+-- otelcat catalog schema (schema version 3; see docs/catalog.md "Upgrades").
 --
 -- Created on first use by otlp_ingest (and by examples/etl.sql). Every
 -- statement is idempotent. Columns marked "extra" are additions to the
@@ -29,7 +29,16 @@ CREATE TABLE IF NOT EXISTS metrics (
   estimated_active_series  INTEGER NOT NULL DEFAULT 0,  -- extra: hll_count(series_sketch)
   series_sketch            BLOB,                        -- extra: HLL over each point's sorted resource + point attribute set
   first_seen               TEXT,                        -- extra
-  last_seen                TEXT                         -- extra
+  last_seen                TEXT,                        -- extra
+  -- Metric shape (extra, schema version 3; docs/catalog.md "Metric shape").
+  temporality              TEXT,                        -- Unspecified | Delta | Cumulative (the last seen)
+  is_monotonic             INTEGER,                     -- Sum.isMonotonic (the last seen), 0 for other types
+  histogram_buckets        INTEGER,                     -- most buckets of a Histogram point: explicit bounds + 1 (+Inf)
+  exp_histogram_buckets    INTEGER,                     -- most positive + negative buckets of an ExponentialHistogram point
+  exp_histogram_min_scale  INTEGER,
+  exp_histogram_max_scale  INTEGER,
+  summary_quantiles        INTEGER,                     -- most quantile values of a Summary point
+  estimated_prometheus_series INTEGER                   -- estimated_active_series x series per series in Prometheus
 );
 
 CREATE TABLE IF NOT EXISTS metric_services (
@@ -38,6 +47,10 @@ CREATE TABLE IF NOT EXISTS metric_services (
   sample_count  INTEGER NOT NULL DEFAULT 0,
   first_seen    TEXT,
   last_seen     TEXT,
+  -- Metric shape (extra, schema version 3): what this service sent last.
+  type          TEXT,
+  temporality   TEXT,
+  is_monotonic  INTEGER,
   PRIMARY KEY (metric_name, service_name)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS idx_metric_services_service ON metric_services(service_name, metric_name, sample_count, first_seen, last_seen);

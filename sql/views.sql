@@ -42,6 +42,12 @@ SELECT m.name, json_object(
   'sample_count', m.total_sample_count, 'estimated_active_series', m.estimated_active_series,
   'first_seen', m.first_seen, 'last_seen', m.last_seen,
   'services', (SELECT json_group_object(service_name, sample_count) FROM metric_services s WHERE s.metric_name = m.name),
+  -- Metric shape (schema version 3; docs/catalog.md "Metric shape").
+  'temporality', m.temporality, 'is_monotonic', CASE m.is_monotonic WHEN 1 THEN json('true') WHEN 0 THEN json('false') END,
+  'histogram_buckets', m.histogram_buckets, 'exp_histogram_buckets', m.exp_histogram_buckets,
+  'exp_histogram_scales', iif(m.exp_histogram_min_scale IS NULL, NULL, json_array(m.exp_histogram_min_scale, m.exp_histogram_max_scale)),
+  'summary_quantiles', m.summary_quantiles, 'estimated_prometheus_series', m.estimated_prometheus_series,
+  'service_types', (SELECT json_group_object(service_name, type) FROM metric_services s WHERE s.metric_name = m.name AND type IS NOT NULL),
   'label_keys', (SELECT json_group_object(key_name, json_object('count', key_count, 'percentage', key_percentage,
                    'estimated_cardinality', estimated_cardinality, 'value_samples', iif(json_valid(value_samples), json(value_samples), json_quote(value_samples)),
                    'first_seen', first_seen, 'last_seen', last_seen))
@@ -451,3 +457,26 @@ SELECT n.signal, n.entity, n.convention, n.event_name, n.attribute, n.requiremen
     WHEN 'metrics' THEN (SELECT group_concat(service_name, ', ') FROM (SELECT service_name FROM metric_services WHERE metric_name = n.entity ORDER BY 1))
     ELSE (SELECT group_concat(service_name, ', ') FROM (SELECT service_name FROM span_services WHERE span_name = n.entity ORDER BY 1)) END AS services
 FROM need n;
+
+-- Metric shape (schema version 3). Metrics whose services disagree on the
+-- type, temporality or monotonicity they send (what each sent last), one
+-- row per (metric, service): a Gauge from one service and a Sum from
+-- another cannot be queried as one metric in Prometheus.
+--   SELECT * FROM metric_shape_conflicts WHERE metric_name = 'queue.depth';
+CREATE VIEW IF NOT EXISTS metric_shape_conflicts AS
+SELECT s.metric_name, s.service_name, s.type, s.temporality, s.is_monotonic, s.sample_count, s.last_seen
+FROM metric_services s
+WHERE s.type IS NOT NULL AND s.metric_name IN (
+  SELECT metric_name FROM metric_services WHERE type IS NOT NULL GROUP BY metric_name
+  HAVING count(DISTINCT type) > 1 OR count(DISTINCT temporality) > 1 OR count(DISTINCT is_monotonic) > 1)
+ORDER BY s.metric_name, s.service_name;
+
+-- Metrics by the series they make in Prometheus (rule: docs/catalog.md
+-- "Metric shape"): "which histogram makes the most Prometheus series".
+--   SELECT * FROM metric_prometheus_series LIMIT 10;
+CREATE VIEW IF NOT EXISTS metric_prometheus_series AS
+SELECT name, type, estimated_active_series,
+       CASE type WHEN 'Histogram' THEN histogram_buckets + 2 WHEN 'Summary' THEN summary_quantiles + 2 ELSE 1 END
+         AS series_per_series,
+       estimated_prometheus_series, histogram_buckets, summary_quantiles
+FROM metrics ORDER BY estimated_prometheus_series DESC;

@@ -117,26 +117,50 @@ class Generated:
                                   "events": events, "links": links})
                 txn.append(json.dumps({"resourceSpans": [{"resource": {"attributes": res_attrs},
                                                           "scopeSpans": [{"scope": {"name": "s"}, "spans": spans}]}]}))
-                # metric points
+                # metric points, of every type; "mixed" is a Gauge from cart and a delta Sum from the others
                 dps = {}
+                shapes = {"cpu.usage": ("Gauge", "1", "Unspecified", 0), "requests": ("Sum", "{request}", "Cumulative", 1),
+                          "latency": ("Histogram", "s", "Cumulative", 0),
+                          "rpc.size": ("ExponentialHistogram", "By", "Delta", 0),
+                          "gc.pause": ("Summary", "s", "Unspecified", 0),
+                          "mixed": ("Gauge", "1", "Unspecified", 0) if svc == "cart" else ("Sum", "1", "Delta", 0)}
                 for _ in range(80):
                     t = T0 + b * 3600 + rnd.randint(0, 3599)
-                    name = rnd.choice(["cpu.usage", "requests"])
+                    name = rnd.choice(["cpu.usage", "requests", "latency", "rpc.size", "gc.pause", "mixed"])
                     la = {"core": rnd.randint(0, 3), "user.id": f"u{rnd.randint(1, 300)}"}
                     ids["point"] += 1
                     pid = ids["point"]
-                    typ, unit = {"cpu.usage": ("Gauge", "1"), "requests": ("Sum", "{request}")}[name]
-                    self.raw["raw_points"].append((pid, name, typ, unit, "d", svc, dt(t)))
+                    typ, unit, temporality, monotonic = shapes[name]
+                    dp = {"timeUnixNano": str(t * 10**9), "attributes": attrs(la)}
+                    buckets, scale = 0, 0
+                    if typ == "Histogram":
+                        buckets = rnd.randint(0, 6)
+                        dp.update(count="2", explicitBounds=[0.5 * (i + 1) for i in range(buckets)],
+                                  bucketCounts=["0"] * buckets + ["2"])
+                    elif typ == "ExponentialHistogram":
+                        pos, neg, scale = rnd.randint(0, 5), rnd.randint(0, 2), rnd.randint(-2, 4)
+                        buckets = pos + neg
+                        dp.update(count="2", scale=scale, positive={"offset": 1, "bucketCounts": ["1"] * pos},
+                                  negative={"bucketCounts": ["1"] * neg})
+                    elif typ == "Summary":
+                        buckets = rnd.randint(0, 4)
+                        dp.update(count="2", sum=1.0, quantileValues=[{"quantile": i / 4, "value": 1.0} for i in range(buckets)])
+                    else:
+                        dp["asDouble"] = 1.5
+                    self.raw["raw_points"].append((pid, name, typ, unit, "d", svc, dt(t), temporality, monotonic, buckets, scale))
                     self.raw["raw_point_attrs"] += [(pid, "label", k, text(v)) for k, v in la.items()]
                     self.raw["raw_point_attrs"] += [(pid, "resource", k, text(v)) for k, v in res.items()]
-                    dps.setdefault(name, []).append({"timeUnixNano": str(t * 10**9), "asDouble": 1.5, "attributes": attrs(la)})
+                    dps.setdefault(name, []).append(dp)
                 metrics = []
                 for name, points in dps.items():
-                    m = {"name": name, "unit": "1" if name == "cpu.usage" else "{request}", "description": "d"}
-                    if name == "cpu.usage":
-                        m["gauge"] = {"dataPoints": points}
-                    else:
-                        m["sum"] = {"dataPoints": points, "isMonotonic": True, "aggregationTemporality": 2}
+                    typ, unit, temporality, monotonic = shapes[name]
+                    m = {"name": name, "unit": unit, "description": "d"}
+                    data = {"dataPoints": points}
+                    if temporality != "Unspecified":
+                        data["aggregationTemporality"] = {"Delta": 1, "Cumulative": 2}[temporality]
+                    if monotonic:
+                        data["isMonotonic"] = True
+                    m[typ[0].lower() + typ[1:]] = data
                     metrics.append(m)
                 txn.append(json.dumps({"resourceMetrics": [{"resource": {"attributes": res_attrs},
                                                             "scopeMetrics": [{"scope": {"name": "s"}, "metrics": metrics}]}]}))

@@ -33,3 +33,19 @@ SELECT t.severity, t.service_name, t.cluster_id, t.template, t.example, t.count,
        t.first_seen, t.last_seen
 FROM log_body_template_rows t;
 ALTER TABLE main.log_body_template_rows DROP COLUMN percentage;
+-- Metric shape (docs/catalog.md "Metric shape"): unknown for what was
+-- ingested before the upgrade (NULL); gauges, sums and exponential
+-- histograms make one Prometheus series per series whatever their shape.
+ALTER TABLE main.metrics ADD COLUMN temporality TEXT;
+ALTER TABLE main.metrics ADD COLUMN is_monotonic INTEGER;
+ALTER TABLE main.metrics ADD COLUMN histogram_buckets INTEGER;
+ALTER TABLE main.metrics ADD COLUMN exp_histogram_buckets INTEGER;
+ALTER TABLE main.metrics ADD COLUMN exp_histogram_min_scale INTEGER;
+ALTER TABLE main.metrics ADD COLUMN exp_histogram_max_scale INTEGER;
+ALTER TABLE main.metrics ADD COLUMN summary_quantiles INTEGER;
+ALTER TABLE main.metrics ADD COLUMN estimated_prometheus_series INTEGER;
+UPDATE main.metrics SET estimated_prometheus_series = estimated_active_series
+WHERE type IN ('Gauge', 'Sum', 'ExponentialHistogram');
+ALTER TABLE main.metric_services ADD COLUMN type TEXT;
+ALTER TABLE main.metric_services ADD COLUMN temporality TEXT;
+ALTER TABLE main.metric_services ADD COLUMN is_monotonic INTEGER;

@@ -18,7 +18,7 @@ use ahash::AHashMap as Map;
 use super::keys::{Counted, KeyCounts, Keys, Seen, entry, merge_by_name};
 use super::series::{Series, SeriesId};
 use crate::hll;
-use crate::otlp::{AnyValue, Attr, Event, MetricKind, SpanKind};
+use crate::otlp::{AnyValue, Attr, Event, MetricKind, SpanKind, Temporality};
 
 /// The records of one entity in the resource block being applied, added
 /// to the entity's service count and resource keys once, when the block
@@ -77,6 +77,67 @@ pub struct MetricAgg {
     pub resource: Keys,
     /// Distinct series: sorted resource + point attribute sets.
     pub series: hll::Builder,
+    /// The last `aggregationTemporality` and `isMonotonic` seen.
+    pub temporality: Temporality,
+    pub monotonic: bool,
+    /// The shape of its histogram and summary points.
+    pub shape: PointShape,
+    /// Per service, the last (kind, temporality, monotonic) it sent.
+    pub service_shapes: Map<String, (MetricKind, Temporality, bool)>,
+}
+
+/// The most buckets or quantiles a metric's points had (`None`: no point
+/// of that kind), and the range of its exponential histograms' scales.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct PointShape {
+    /// Histogram points: explicit bounds + 1 (the `+Inf` bucket).
+    pub histogram_buckets: Option<u32>,
+    /// ExponentialHistogram points: positive + negative bucket counts.
+    pub exp_buckets: Option<u32>,
+    /// ExponentialHistogram points: (min, max) scale.
+    pub exp_scale: Option<(i32, i32)>,
+    /// Summary points: quantile values.
+    pub summary_quantiles: Option<u32>,
+}
+
+fn max_opt(a: Option<u32>, b: Option<u32>) -> Option<u32> {
+    a.max(b)
+}
+
+impl PointShape {
+    /// Counts one point of a metric of `kind` (see `Event::DataPoint`).
+    #[inline]
+    fn add(&mut self, kind: MetricKind, buckets: u32, scale: i32) {
+        match kind {
+            MetricKind::Histogram => {
+                let b = buckets.saturating_add(1);
+                self.histogram_buckets = max_opt(self.histogram_buckets, Some(b));
+            }
+            MetricKind::ExponentialHistogram => {
+                self.exp_buckets = max_opt(self.exp_buckets, Some(buckets));
+                self.exp_scale = Some(match self.exp_scale {
+                    None => (scale, scale),
+                    Some((lo, hi)) => (lo.min(scale), hi.max(scale)),
+                });
+            }
+            MetricKind::Summary => {
+                self.summary_quantiles = max_opt(self.summary_quantiles, Some(buckets));
+            }
+            _ => {}
+        }
+    }
+
+    fn merge(&mut self, o: &PointShape) {
+        self.histogram_buckets = max_opt(self.histogram_buckets, o.histogram_buckets);
+        self.exp_buckets = max_opt(self.exp_buckets, o.exp_buckets);
+        if let Some((lo, hi)) = o.exp_scale {
+            self.exp_scale = Some(match self.exp_scale {
+                None => (lo, hi),
+                Some((a, b)) => (a.min(lo), b.max(hi)),
+            });
+        }
+        self.summary_quantiles = max_opt(self.summary_quantiles, o.summary_quantiles);
+    }
 }
 
 pub struct EventAgg {
@@ -116,6 +177,10 @@ impl MetricAgg {
     /// Adds what a later batch counted of the same metric.
     fn merge(&mut self, m: MetricAgg) {
         self.kind = m.kind;
+        self.temporality = m.temporality;
+        self.monotonic = m.monotonic;
+        self.shape.merge(&m.shape);
+        self.service_shapes.extend(m.service_shapes);
         if !m.unit.is_empty() {
             self.unit = m.unit;
         }
@@ -559,6 +624,8 @@ impl<'e, 'a: 'e> Applier<'_, 'e, 'a> {
                 let c = m.in_block.take();
                 counted(&mut m.services, service, c.seen.first).merge(&c);
                 r.resource(&mut m.resource, resource, &c);
+                let shape = (m.kind, m.temporality, m.monotonic);
+                *entry(&mut m.service_shapes, service, || shape) = shape;
             }
         }
         for sev in self.block.logs.drain(..) {
@@ -585,7 +652,8 @@ impl<'e, 'a: 'e> Applier<'_, 'e, 'a> {
             kind,
             unit,
             description,
-            ..
+            temporality,
+            monotonic,
         } = &events[i]
         else {
             return i + 1;
@@ -603,8 +671,14 @@ impl<'e, 'a: 'e> Applier<'_, 'e, 'a> {
             labels: Keys::default(),
             resource: Keys::default(),
             series: hll::Builder::new(),
+            temporality: *temporality,
+            monotonic: *monotonic,
+            shape: PointShape::default(),
+            service_shapes: Map::new(),
         });
         m.kind = *kind;
+        m.temporality = *temporality;
+        m.monotonic = *monotonic;
         if !unit.is_empty() {
             m.unit = unit.to_string();
         }
@@ -614,10 +688,16 @@ impl<'e, 'a: 'e> Applier<'_, 'e, 'a> {
         i += 1;
         // Its data points (the metric's entry is looked up once, whatever
         // the length of its name).
-        while let Some(Event::DataPoint { time_unix_nano }) = events.get(i) {
+        while let Some(Event::DataPoint {
+            time_unix_nano,
+            buckets,
+            scale,
+        }) = events.get(i)
+        {
             let t = secs(*time_unix_nano, self.now);
             let start = i + 1;
             m.total.add(1, t);
+            m.shape.add(*kind, *buckets, *scale);
             if m.in_block.add(self.block_id, t) {
                 self.block.metrics.push(Cow::Borrowed(name));
             }

@@ -3,7 +3,7 @@
 
 use ahash::AHashMap as Map;
 
-use super::batch::{Batch, PatternGroup};
+use super::batch::{Batch, MetricAgg, PatternGroup};
 use super::keys::{Counted, KeyAgg, Keys, Seen};
 use super::templates::Texts;
 use crate::ffi::{Db, Error, Param, Result, Stmt};
@@ -42,7 +42,7 @@ const KEY_STATEMENTS: [&str; 3] = ["metric_key", "span_key", "log_key"];
 fn table_of(stmt: &str) -> &'static str {
     match stmt {
         "metric" | "metric_series_refresh" => "metrics",
-        "metric_service" => "metric_services",
+        "metric_service" | "metric_service_shape" => "metric_services",
         "metric_key" | "metric_refresh" => "metric_keys",
         "span" => "spans",
         "span_service" => "span_services",
@@ -528,8 +528,20 @@ impl Writer {
                 ("first_seen", first),
                 ("last_seen", last),
             ];
+            let shape = shape_params(m);
+            let row: Vec<_> = row.into_iter().chain(shape).collect();
             self.run("metric", &row, &[name])?;
             self.services("metric_service", "metric_name", name, &m.services)?;
+            for (svc, (kind, temporality, monotonic)) in sorted(&m.service_shapes) {
+                let row = [
+                    ("metric_name", Param::Text(name)),
+                    ("service_name", Param::Text(svc)),
+                    ("type", Param::Text(kind.as_str())),
+                    ("temporality", Param::Text(temporality.as_str())),
+                    ("is_monotonic", Param::Int(i64::from(*monotonic))),
+                ];
+                self.run("metric_service_shape", &row, &[name, svc])?;
+            }
             push_keys(&mut rows, name, "label", None, &m.labels);
             push_keys(&mut rows, name, "resource", None, &m.resource);
         }
@@ -774,6 +786,33 @@ impl TimeText {
             TimeText::Wide(s) => s,
         }
     }
+}
+
+/// The metric row's shape parameters (schema version 3).
+fn shape_params(m: &MetricAgg) -> [(&'static str, Param<'static>); 7] {
+    let int = |v: Option<i64>| v.map_or(Param::Null, Param::Int);
+    let sh = &m.shape;
+    [
+        ("temporality", Param::Text(m.temporality.as_str())),
+        ("is_monotonic", Param::Int(i64::from(m.monotonic))),
+        (
+            "histogram_buckets",
+            int(sh.histogram_buckets.map(i64::from)),
+        ),
+        ("exp_histogram_buckets", int(sh.exp_buckets.map(i64::from))),
+        (
+            "exp_histogram_min_scale",
+            int(sh.exp_scale.map(|s| i64::from(s.0))),
+        ),
+        (
+            "exp_histogram_max_scale",
+            int(sh.exp_scale.map(|s| i64::from(s.1))),
+        ),
+        (
+            "summary_quantiles",
+            int(sh.summary_quantiles.map(i64::from)),
+        ),
+    ]
 }
 
 /// First and last seen as text; `None` when nothing was seen (a metric

@@ -200,6 +200,13 @@ pub enum Event<'a> {
     /// One data point of the current metric.
     DataPoint {
         time_unix_nano: u64,
+        /// The point's shape: for a `Histogram` its explicit bounds (it has
+        /// one bucket more), for an `ExponentialHistogram` its positive
+        /// plus negative bucket counts, for a `Summary` its quantile
+        /// values; 0 for gauges and sums.
+        buckets: u32,
+        /// `ExponentialHistogramDataPoint.scale`; 0 for other kinds.
+        scale: i32,
     },
     DataPointAttr(Attr<'a>),
     Span {

@@ -135,9 +135,21 @@ fn metrics_example() {
             ),
         ]
     );
-    assert!(out.contains(&Event::DataPoint {
-        time_unix_nano: 1544712660300000000
-    }));
+    // The points' shapes: none for the counter and the gauge, one explicit
+    // bound, two positive buckets at scale 0.
+    let points: Vec<_> = out
+        .iter()
+        .filter_map(|e| match e {
+            Event::DataPoint {
+                time_unix_nano,
+                buckets,
+                scale,
+            } => Some((*time_unix_nano, *buckets, *scale)),
+            _ => None,
+        })
+        .collect();
+    let t = 1544712660300000000;
+    assert_eq!(points, [(t, 0, 0), (t, 0, 0), (t, 1, 0), (t, 2, 0)]);
     assert_eq!(
         summary,
         Summary {

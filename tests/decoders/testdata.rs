@@ -207,12 +207,16 @@ fn metric_events<'a>(m: &'a Metric, out: &mut Vec<Event<'a>>) {
         temporality: Temporality::from_i32(temporality),
         monotonic,
     });
-    let point = |time: u64, kvs: &'a [KeyValue], out: &mut Vec<Event<'a>>| {
-        out.push(Event::DataPoint {
-            time_unix_nano: time,
-        });
-        attrs(kvs, Event::DataPointAttr, out);
-    };
+    // The shape of a point: see `Event::DataPoint`.
+    let point =
+        |time: u64, buckets: usize, scale: i32, kvs: &'a [KeyValue], out: &mut Vec<Event<'a>>| {
+            out.push(Event::DataPoint {
+                time_unix_nano: time,
+                buckets: buckets as u32,
+                scale,
+            });
+            attrs(kvs, Event::DataPointAttr, out);
+        };
     match &m.data {
         None => {}
         Some(Data::Gauge(Gauge { data_points: dps }))
@@ -220,22 +224,26 @@ fn metric_events<'a>(m: &'a Metric, out: &mut Vec<Event<'a>>) {
             data_points: dps, ..
         })) => {
             for dp in dps {
-                point(dp.time_unix_nano, &dp.attributes, out);
+                point(dp.time_unix_nano, 0, 0, &dp.attributes, out);
             }
         }
         Some(Data::Histogram(x)) => {
             for dp in &x.data_points {
-                point(dp.time_unix_nano, &dp.attributes, out);
+                let b = dp.explicit_bounds.len();
+                point(dp.time_unix_nano, b, 0, &dp.attributes, out);
             }
         }
         Some(Data::ExponentialHistogram(x)) => {
             for dp in &x.data_points {
-                point(dp.time_unix_nano, &dp.attributes, out);
+                let n = |b: &Option<Buckets>| b.as_ref().map_or(0, |b| b.bucket_counts.len());
+                let b = n(&dp.positive) + n(&dp.negative);
+                point(dp.time_unix_nano, b, dp.scale, &dp.attributes, out);
             }
         }
         Some(Data::Summary(x)) => {
             for dp in &x.data_points {
-                point(dp.time_unix_nano, &dp.attributes, out);
+                let q = dp.quantile_values.len();
+                point(dp.time_unix_nano, q, 0, &dp.attributes, out);
             }
         }
     }
@@ -480,6 +488,19 @@ impl Style {
         self.obj(fields)
     }
 
+    fn buckets(&mut self, b: &Buckets) -> J {
+        let fields = vec![
+            ("offset", Some(J::from(b.offset))),
+            (
+                "bucketCounts",
+                Some(J::Array(
+                    b.bucket_counts.iter().map(|c| self.u64(*c)).collect(),
+                )),
+            ),
+        ];
+        self.obj(fields)
+    }
+
     fn temporality(&mut self, t: i32) -> Option<J> {
         (t != 0).then(|| {
             self.enumeration(t, |t| {
@@ -568,21 +589,8 @@ impl Style {
                         ("timeUnixNano", st.nonzero_u64(dp.time_unix_nano)),
                         ("scale", Some(J::from(dp.scale))),
                         ("zeroCount", Some(st.u64(dp.zero_count))),
-                        (
-                            "positive",
-                            dp.positive.as_ref().map(|b| {
-                                let fields = vec![
-                                    ("offset", Some(J::from(b.offset))),
-                                    (
-                                        "bucketCounts",
-                                        Some(J::Array(
-                                            b.bucket_counts.iter().map(|c| st.u64(*c)).collect(),
-                                        )),
-                                    ),
-                                ];
-                                st.obj(fields)
-                            }),
-                        ),
+                        ("positive", dp.positive.as_ref().map(|b| st.buckets(b))),
+                        ("negative", dp.negative.as_ref().map(|b| st.buckets(b))),
                     ];
                     st.obj(fields)
                 });
@@ -956,7 +964,7 @@ impl Gen {
                         count: self.rng.u64(..),
                         sum: self.rng.bool().then(|| self.f64()),
                         bucket_counts: vec![1, 2, 3],
-                        explicit_bounds: vec![0.5, self.f64()],
+                        explicit_bounds: (0..self.count(20)).map(|_| self.f64()).collect(),
                         min: Some(self.f64()),
                         ..Default::default()
                     })
@@ -972,7 +980,13 @@ impl Gen {
                         zero_count: 3,
                         positive: Some(Buckets {
                             offset: -2,
-                            bucket_counts: vec![0, 4],
+                            bucket_counts: (0..self.count(30))
+                                .map(|_| self.rng.u64(..300))
+                                .collect(),
+                        }),
+                        negative: self.rng.bool().then(|| Buckets {
+                            offset: self.rng.i32(-5..5),
+                            bucket_counts: (0..self.count(5)).map(|_| self.rng.u64(..)).collect(),
                         }),
                         ..Default::default()
                     })
@@ -986,10 +1000,12 @@ impl Gen {
                         time_unix_nano: self.u64(),
                         count: 4,
                         sum: self.f64(),
-                        quantile_values: vec![ValueAtQuantile {
-                            quantile: 0.5,
-                            value: self.f64(),
-                        }],
+                        quantile_values: (0..self.count(6))
+                            .map(|_| ValueAtQuantile {
+                                quantile: 0.5,
+                                value: self.f64(),
+                            })
+                            .collect(),
                         ..Default::default()
                     })
                     .collect(),

@@ -515,9 +515,14 @@ impl<'a> Parser<'a> {
 
     fn data_point(&mut self, ctx: &mut Ctx<'a>) -> Fallible<()> {
         let at = ctx
-            .open(Event::DataPoint { time_unix_nano: 0 })
+            .open(Event::DataPoint {
+                time_unix_nano: 0,
+                buckets: 0,
+                scale: 0,
+            })
             .map_err(|f| self.fail(f))?;
         let mut time = 0;
+        let (mut buckets, mut scale) = (0u32, 0);
         let mut n_attrs = 0;
         let mut c = self.object("a data point object")?;
         while let Some(key) = self.key(&mut c)? {
@@ -526,6 +531,23 @@ impl<'a> Parser<'a> {
                     set(&mut time, self.opt_u64().within("timeUnixNano", None)?)
                 }
                 "attributes" => self.attributes(ctx, AttrTarget::DataPoint, &mut n_attrs)?,
+                // The shape of histograms and summaries (which field a
+                // point of a metric kind may carry is not checked: a point
+                // has the fields of its kind only).
+                "explicitBounds" | "explicit_bounds" => {
+                    buckets = buckets.saturating_add(self.count(ctx, "explicitBounds")?)
+                }
+                "quantileValues" | "quantile_values" => {
+                    buckets = buckets.saturating_add(self.count(ctx, "quantileValues")?)
+                }
+                "positive" | "negative" => {
+                    let n = self.bucket_counts(ctx).within("positive", None)?;
+                    buckets = buckets.saturating_add(n);
+                }
+                "scale" => set(
+                    &mut scale,
+                    self.opt_i64().within("scale", None)?.map(|v| v as i32),
+                ),
                 _ => self.skip(0)?,
             }
         }
@@ -533,9 +555,37 @@ impl<'a> Parser<'a> {
             at,
             Event::DataPoint {
                 time_unix_nano: time,
+                buckets,
+                scale,
             },
         );
         Ok(())
+    }
+
+    /// The number of elements of a list whose elements are not read.
+    fn count(&mut self, ctx: &mut Ctx<'a>, name: &'static str) -> Fallible<u32> {
+        let mut n = 0u32;
+        self.list(ctx, name, |p, _, _| {
+            n = n.saturating_add(1);
+            p.skip(0)
+        })?;
+        Ok(n)
+    }
+
+    /// The `bucketCounts` of an exponential histogram's `positive` or
+    /// `negative` buckets: how many there are.
+    fn bucket_counts(&mut self, ctx: &mut Ctx<'a>) -> Fallible<u32> {
+        let mut n = 0u32;
+        let mut c = self.object("a buckets object")?;
+        while let Some(key) = self.key(&mut c)? {
+            match &*key {
+                "bucketCounts" | "bucket_counts" => {
+                    n = n.saturating_add(self.count(ctx, "bucketCounts")?)
+                }
+                _ => self.skip(0)?,
+            }
+        }
+        Ok(n)
     }
 
     fn log(&mut self, ctx: &mut Ctx<'a>) -> Fallible<()> {

@@ -59,6 +59,20 @@ pub(super) fn decode<'a>(
 /// field-by-field reader then decodes, or reports, as usual. Equivalent to
 /// that reader for what it accepts (tested on random bytes).
 #[inline(always)]
+/// `Buckets` of an exponential histogram point (1 offset, 2 bucket_counts):
+/// how many bucket counts it holds.
+fn bucket_counts(mut r: Reader<'_>) -> Fallible<u32> {
+    let mut n = 0u32;
+    while let Some(f) = r.field()? {
+        match f.number() {
+            1 => r.skip_as(f, VARINT)?,
+            2 => n = n.saturating_add(r.count_packed(f, VARINT)?),
+            _ => r.skip(f)?,
+        }
+    }
+    Ok(n)
+}
+
 fn simple_key_value<'a>(r: &Reader<'a>) -> Option<Attr<'a>> {
     let b = r.data.get(r.pos..r.end)?;
     let ascii = crate::ffi::ascii_str;
@@ -436,8 +450,16 @@ impl<'a> Decoder<'_, 'a> {
     /// The data point of a metric kind. All have 2 start_time_unix_nano,
     /// 3 time_unix_nano; the attributes field and the others differ.
     fn data_point(&mut self, mut r: Reader<'a>, kind: MetricKind) -> Fallible<()> {
-        let at = self.open(&r, Event::DataPoint { time_unix_nano: 0 })?;
+        let at = self.open(
+            &r,
+            Event::DataPoint {
+                time_unix_nano: 0,
+                buckets: 0,
+                scale: 0,
+            },
+        )?;
         let mut time = 0;
+        let (mut buckets, mut scale) = (0u32, 0);
         let mut n = 0;
         while let Some(f) = r.field()? {
             match (kind, f.number()) {
@@ -453,7 +475,8 @@ impl<'a> Decoder<'_, 'a> {
                 (MetricKind::Histogram, number) => match number {
                     9 => self.attribute(&mut r, f, AttrTarget::DataPoint, &mut n)?,
                     4 | 5 | 11 | 12 => r.skip_as(f, I64)?,
-                    6 | 7 => r.skip_packed(f, I64)?,
+                    6 => r.skip_packed(f, I64)?,
+                    7 => buckets = buckets.saturating_add(r.count_packed(f, I64)?),
                     8 => r.skip_as(f, LEN)?,
                     10 => r.skip_as(f, VARINT)?,
                     _ => r.skip(f)?,
@@ -461,14 +484,32 @@ impl<'a> Decoder<'_, 'a> {
                 (MetricKind::ExponentialHistogram, number) => match number {
                     1 => self.attribute(&mut r, f, AttrTarget::DataPoint, &mut n)?,
                     4 | 5 | 7 | 12 | 13 | 14 => r.skip_as(f, I64)?,
-                    6 | 10 => r.skip_as(f, VARINT)?,
-                    8 | 9 | 11 => r.skip_as(f, LEN)?,
+                    6 => {
+                        // sint32: zigzag.
+                        let z = r.uint(f)? as u32;
+                        scale = (z >> 1) as i32 ^ -((z & 1) as i32);
+                    }
+                    10 => r.skip_as(f, VARINT)?,
+                    8 | 9 => {
+                        let sub = r.message(f)?;
+                        let name = if f.number() == 8 {
+                            "positive"
+                        } else {
+                            "negative"
+                        };
+                        let b = bucket_counts(sub).within(name, None)?;
+                        buckets = buckets.saturating_add(b);
+                    }
+                    11 => r.skip_as(f, LEN)?,
                     _ => r.skip(f)?,
                 },
                 (MetricKind::Summary, number) => match number {
                     7 => self.attribute(&mut r, f, AttrTarget::DataPoint, &mut n)?,
                     4 | 5 => r.skip_as(f, I64)?,
-                    6 => r.skip_as(f, LEN)?,
+                    6 => {
+                        r.skip_as(f, LEN)?;
+                        buckets = buckets.saturating_add(1);
+                    }
                     8 => r.skip_as(f, VARINT)?,
                     _ => r.skip(f)?,
                 },
@@ -479,6 +520,8 @@ impl<'a> Decoder<'_, 'a> {
             at,
             Event::DataPoint {
                 time_unix_nano: time,
+                buckets,
+                scale,
             },
         );
         Ok(())

@@ -242,6 +242,44 @@ impl<'a> Reader<'a> {
         self.skip(f)
     }
 
+    /// Skips a known repeated numeric field, packed or not, and returns how
+    /// many values it held (a packed run of varints is read value by value;
+    /// one of fixed-size values must be a whole number of them).
+    pub(super) fn count_packed(&mut self, f: Field, wire_type: u8) -> Fallible<u32> {
+        if f.wire_type() != LEN {
+            self.expect(f, wire_type)?;
+            self.skip(f)?;
+            return Ok(1);
+        }
+        let at = self.pos;
+        let mut run = self.len_delimited()?;
+        let n = match wire_type {
+            VARINT => {
+                let mut n = 0usize;
+                while run.pos < run.end {
+                    run.varint()?;
+                    n += 1;
+                }
+                n
+            }
+            _ => {
+                let size = if wire_type == I64 { 8 } else { 4 };
+                let len = run.end - run.pos;
+                if len % size != 0 {
+                    return Err(failure(
+                        at,
+                        format!(
+                            "field {}: {len} bytes of packed {size}-byte values",
+                            f.number()
+                        ),
+                    ));
+                }
+                len / size
+            }
+        };
+        Ok(u32::try_from(n).unwrap_or(u32::MAX))
+    }
+
     pub(super) fn fail(&self, f: Fail) -> Box<Failure> {
         failure(self.pos, f.0)
     }
