@@ -4,8 +4,10 @@
 --
 -- Lists new and vanished metrics, span names, log severities, keys (per
 -- signal, entity, scope and event) and log templates (per severity, service
--- and template text), and keys whose estimated cardinality grew by more than
--- @factor (default 2) between the two files. Reads plain columns only: the
+-- and template text), keys whose estimated cardinality grew by more than
+-- @factor (default 2) between the two files, metrics whose estimated active
+-- series grew by more than @factor ('series grew') and metrics whose type
+-- changed ('type changed': old and new are the types). Reads plain columns only: the
 -- extension need not be loaded. One result set:
 --   change | signal | entity | item | old | new
 WITH
@@ -36,6 +38,13 @@ UNION ALL
 SELECT 'cardinality grew', n.signal, n.entity, n.item, o.card, n.card
   FROM new_keys n JOIN old_keys o ON o.signal = n.signal AND o.entity = n.entity AND o.item = n.item
   WHERE n.card > coalesce(@factor, 2) * max(o.card, 1)
+UNION ALL
+SELECT 'series grew', 'metrics', n.name, '', o.estimated_active_series, n.estimated_active_series
+  FROM main.metrics n JOIN old.metrics o ON o.name = n.name
+  WHERE n.estimated_active_series > coalesce(@factor, 2) * max(o.estimated_active_series, 1)
+UNION ALL
+SELECT 'type changed', 'metrics', n.name, '', o.type, n.type
+  FROM main.metrics n JOIN old.metrics o ON o.name = n.name WHERE n.type <> o.type
 UNION ALL
 SELECT 'new template', 'logs', t.severity || '/' || t.service_name, t.template, NULL, t.count
   FROM main.log_body_templates t WHERE NOT EXISTS (SELECT 1 FROM old.log_body_templates o

@@ -47,13 +47,35 @@ ON CONFLICT(name) DO UPDATE SET
   series_sketch = hll_merge(series_sketch, excluded.series_sketch),
   first_seen = min(coalesce(first_seen, excluded.first_seen), coalesce(excluded.first_seen, first_seen)),
   last_seen = max(coalesce(last_seen, excluded.last_seen), coalesce(excluded.last_seen, last_seen));
-UPDATE metrics SET estimated_active_series = hll_count(series_sketch);
+-- Metric shape (schema version 3): this catalog's temporality and
+-- monotonicity (like its type), else the other's; the most buckets and
+-- quantiles, the range of scales; then the Prometheus series of the merged
+-- series (docs/catalog.md "Metric shape").
+UPDATE metrics AS m SET
+  temporality = coalesce(m.temporality, o.temporality),
+  is_monotonic = coalesce(m.is_monotonic, o.is_monotonic),
+  histogram_buckets = max(coalesce(m.histogram_buckets, o.histogram_buckets), coalesce(o.histogram_buckets, m.histogram_buckets)),
+  exp_histogram_buckets = max(coalesce(m.exp_histogram_buckets, o.exp_histogram_buckets), coalesce(o.exp_histogram_buckets, m.exp_histogram_buckets)),
+  exp_histogram_min_scale = min(coalesce(m.exp_histogram_min_scale, o.exp_histogram_min_scale), coalesce(o.exp_histogram_min_scale, m.exp_histogram_min_scale)),
+  exp_histogram_max_scale = max(coalesce(m.exp_histogram_max_scale, o.exp_histogram_max_scale), coalesce(o.exp_histogram_max_scale, m.exp_histogram_max_scale)),
+  summary_quantiles = max(coalesce(m.summary_quantiles, o.summary_quantiles), coalesce(o.summary_quantiles, m.summary_quantiles))
+FROM other.metrics AS o WHERE o.name = m.name;
+UPDATE metrics SET
+  estimated_active_series = hll_count(series_sketch),
+  estimated_prometheus_series = hll_count(series_sketch) * CASE type
+    WHEN 'Histogram' THEN histogram_buckets + 2
+    WHEN 'Summary' THEN summary_quantiles + 2
+    ELSE 1 END;
 
 INSERT INTO metric_services(metric_name, service_name, sample_count, first_seen, last_seen)
 SELECT metric_name, service_name, otelcat_add(0, sample_count, 'other.metric_services', metric_name, service_name), first_seen, last_seen FROM other.metric_services WHERE true
 ON CONFLICT(metric_name, service_name) DO UPDATE SET
   sample_count = otelcat_add(sample_count, excluded.sample_count, 'metric_services', metric_name, service_name),
   first_seen = min(first_seen, excluded.first_seen), last_seen = max(last_seen, excluded.last_seen);
+UPDATE metric_services AS m SET
+  type = coalesce(m.type, o.type), temporality = coalesce(m.temporality, o.temporality),
+  is_monotonic = coalesce(m.is_monotonic, o.is_monotonic)
+FROM other.metric_services AS o WHERE o.metric_name = m.metric_name AND o.service_name = m.service_name;
 
 INSERT INTO metric_keys(metric_name, key_scope, key_name, key_count, value_samples, hll_sketch, first_seen, last_seen)
 SELECT metric_name, key_scope, key_name, otelcat_add(0, key_count, 'other.metric_keys', metric_name, key_scope, key_name), value_samples, hll_sketch, first_seen, last_seen FROM other.metric_keys WHERE true

@@ -11,7 +11,7 @@ import tempfile
 import unittest
 
 from helpers import EXT, ROOT, connect
-from otlp_payloads import log, logs, span, traces
+from otlp_payloads import gauge, log, logs, span, traces
 from test_etl import Generated
 from test_ingest import dump
 
@@ -149,6 +149,19 @@ class TestDiffAndCheck(Tmp):
         self.assertIn(("new template", "logs", "INFO/svc", "started", None, 1), rows)
         self.assertIn(("vanished template", "logs", "INFO/svc", "disk full", 1, None), rows)
         self.assertEqual(len([r for r in new.execute(script(DIFF), {"factor": 20}) if r[0] == "cardinality grew"]), 0)
+
+    def test_diff_of_metrics(self):
+        """Metrics whose series grew past the factor, and whose type changed."""
+        old = connect(self.p("old.db"))
+        old.execute("INSERT INTO otlp_ingest(payload) VALUES (?)", (gauge("q", [({"k": str(i % 2)}, 1.0) for i in range(9)]),))
+        old.execute("INSERT INTO otlp_ingest(payload) VALUES (?)", (gauge("flat", [({"k": "a"}, 1.0)]),))
+        old.close()
+        new = connect(self.p("new.db"))
+        new.execute("INSERT INTO otlp_ingest(payload) VALUES (?)", (gauge("q", [({"k": str(i)}, 1.0) for i in range(9)]),))
+        new.execute("INSERT INTO otlp_ingest(payload) VALUES (?)", (gauge("flat", [({"k": "a"}, 1.0)]).replace('"gauge"', '"sum"'),))
+        new.execute("ATTACH ? AS old", (self.p("old.db"),))
+        rows = [r for r in new.execute(script(DIFF), {"factor": 2}) if r[1] == "metrics" and r[3] == ""]
+        self.assertEqual(rows, [("series grew", "metrics", "q", "", 2, 9), ("type changed", "metrics", "flat", "", "Gauge", "Sum")])
 
     def test_ci_check(self):
         db = connect(self.p("ci.db"))

@@ -40,6 +40,13 @@ def statements(sql):
     return out
 
 
+def missing_columns(db, schema, table):
+    """Columns of the target's `table` that `schema`'s lacks (a source
+    written by an older version)."""
+    cols = lambda s: {r[1] for r in db.execute(f"PRAGMA {s}.table_info({table})")}
+    return cols("main") - cols(schema)
+
+
 def create_schema(db):
     """The catalog schema, as otlp_ingest creates it on first use."""
     db.execute("BEGIN IMMEDIATE")
@@ -78,7 +85,12 @@ def run(args):
             # since: there is nothing of theirs to merge.
             has = {r[0] for r in db.execute(f"SELECT name FROM src{i}.sqlite_master WHERE type IN ('table', 'view')")}
             for n, stmt in enumerate(script, 1):
-                if any(t not in has for t in re.findall(r"\bother\.(\w+)", stmt)):
+                tables = re.findall(r"\bother\.(\w+)", stmt)
+                if any(t not in has for t in tables):
+                    continue
+                # Nor the columns added since (the shape of metrics, ...):
+                # a statement naming one the source lacks merges nothing.
+                if any(re.search(rf"\b{c}\b", stmt) for t in tables for c in missing_columns(db, f"src{i}", t)):
                     continue
                 try:
                     db.execute(re.sub(r"\bother\.", f"src{i}.", stmt))
