@@ -308,6 +308,7 @@ class TestDatasette(unittest.TestCase):
         rows = self.query("metrics_by_active_series")
         self.assertEqual((rows[0]["name"], rows[0]["estimated_active_series"], rows[0]["top_label"],
                           rows[0]["top_label_cardinality"], rows[0]["services"]), ("app.requests", 50, "user.id", 50, "frontend"))
+        self.assertEqual(rows[0]["estimated_prometheus_series"], 50)     # a Sum: one series each
 
     def test_keys_above_cardinality(self):
         rows = self.query("keys_above_cardinality", threshold="25")

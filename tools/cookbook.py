@@ -59,6 +59,12 @@ ORDER BY estimated_cardinality DESC LIMIT 8;"""),
      "Estimated from each data point's sorted resource + label set. Datasette query `metrics_by_active_series`.",
      """SELECT name, type, unit, estimated_active_series, total_sample_count
 FROM metrics ORDER BY estimated_active_series DESC LIMIT 6;"""),
+    ("Which histogram makes the most Prometheus series?",
+     "Each active series of a Histogram becomes one `_bucket` series per bucket (explicit bounds + 1, `+Inf` "
+     "included) plus `_sum` and `_count` in Prometheus; a Summary's quantiles + 2; others one "
+     "(docs/catalog.md, \"Metric shape\"). The `metric_prometheus_series` view.",
+     """SELECT name, type, estimated_active_series, series_per_series, estimated_prometheus_series
+FROM metric_prometheus_series LIMIT 6;"""),
     ("Which keys are above a cardinality threshold?",
      "What a cardinality budget would flag (`examples/ci_check.sh` does it in CI). Datasette query `keys_above_cardinality`.",
      """SELECT signal, entity, key_scope, key_name, estimated_cardinality

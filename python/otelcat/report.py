@@ -59,13 +59,18 @@ def sections(db, limit, pairs):
         rows = [r[:5] + (samples_text(r[5]),) for r in rows]
         out.append((f"Highest-cardinality keys: {signal}", [entity, "scope", "key", "~distinct", "present %", "samples"],
                     [entity, "scope", "key", "estimated_cardinality", "present_pct", "samples"], rows))
-    rows = q("""SELECT name, type, estimated_active_series, total_sample_count,
+    # The series in Prometheus (docs/catalog.md "Metric shape"); a catalog
+    # older than schema version 3 has no such column, and is read as it is.
+    has_prom = any(r[1] == "estimated_prometheus_series" for r in q("PRAGMA table_info(metrics)"))
+    prom = "estimated_prometheus_series" if has_prom else "NULL"
+    rows = q(f"""SELECT name, type, estimated_active_series, {prom}, total_sample_count,
                   (SELECT group_concat(key_name || ' ~' || estimated_cardinality, ', ') FROM
                      (SELECT key_name, estimated_cardinality FROM metric_keys k WHERE k.metric_name = m.name
                       AND key_scope = 'label' ORDER BY estimated_cardinality DESC, key_name LIMIT 3))
                 FROM metrics m ORDER BY estimated_active_series DESC, name LIMIT ?""", limit)
-    out.append(("Metrics by estimated active series", ["metric", "type", "~series", "points", "top labels (~distinct)"],
-                ["metric", "type", "estimated_active_series", "data_points", "top_labels"],
+    out.append(("Metrics by estimated active series",
+                ["metric", "type", "~series", "~Prometheus series", "points", "top labels (~distinct)"],
+                ["metric", "type", "estimated_active_series", "estimated_prometheus_series", "data_points", "top_labels"],
                 [tuple("" if v is None else v for v in r) for r in rows]))
     rows = q("""WITH svc(s) AS (SELECT service_name FROM metric_services UNION SELECT service_name FROM span_services
                                  UNION SELECT service_name FROM log_services)
