@@ -16,8 +16,9 @@
 --
 -- Raw rows, in arrival order (ids ascending). Times are SQLite datetime()
 -- text; attribute values are their text form (docs/FORMAT.md section 1).
+-- status: the span's status.code (0 unset, 1 ok, 2 error).
 CREATE TABLE IF NOT EXISTS raw_spans(id INTEGER PRIMARY KEY, name TEXT NOT NULL, kind TEXT NOT NULL,
-  service TEXT NOT NULL, time TEXT NOT NULL);
+  service TEXT NOT NULL, time TEXT NOT NULL, status INTEGER NOT NULL DEFAULT 0);
 CREATE TABLE IF NOT EXISTS raw_span_attrs(span_id INTEGER NOT NULL, scope TEXT NOT NULL, -- 'attribute' | 'resource'
   key TEXT NOT NULL, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS raw_span_events(id INTEGER PRIMARY KEY, span_id INTEGER NOT NULL, name TEXT NOT NULL, time TEXT NOT NULL);
@@ -130,22 +131,32 @@ UPDATE metric_keys SET
 WHERE metric_name IN (SELECT metric FROM raw_points);
 
 -- ---------------------------------------------------------------- spans
-INSERT INTO spans(name, kind, total_sample_count, event_count, link_count, first_seen, last_seen)
+INSERT INTO spans(name, kind, total_sample_count, event_count, link_count, first_seen, last_seen,
+                  status_unset_count, status_ok_count, status_error_count)
 SELECT name, (SELECT kind FROM raw_spans q WHERE q.name = s.name ORDER BY id DESC LIMIT 1), count(*),
        (SELECT count(*) FROM raw_span_events e JOIN raw_spans x ON x.id = e.span_id WHERE x.name = s.name),
        (SELECT count(*) FROM raw_span_links l JOIN raw_spans x ON x.id = l.span_id WHERE x.name = s.name),
-       min(time), max(time)
+       min(time), max(time),
+       sum(status NOT IN (1, 2)), sum(status = 1), sum(status = 2)
 FROM raw_spans s WHERE true GROUP BY name
 ON CONFLICT(name) DO UPDATE SET
+  status_unset_count = otelcat_add(status_unset_count, excluded.status_unset_count, 'spans', name),
+  status_ok_count = otelcat_add(status_ok_count, excluded.status_ok_count, 'spans', name),
+  status_error_count = otelcat_add(status_error_count, excluded.status_error_count, 'spans', name),
   kind = excluded.kind,
   total_sample_count = otelcat_add(total_sample_count, excluded.total_sample_count, 'spans', name),
   event_count = otelcat_add(event_count, excluded.event_count, 'spans', name),
   link_count = otelcat_add(link_count, excluded.link_count, 'spans', name),
   first_seen = min(first_seen, excluded.first_seen), last_seen = max(last_seen, excluded.last_seen);
 
-INSERT INTO span_services(span_name, service_name, sample_count, first_seen, last_seen)
-SELECT name, service, count(*), min(time), max(time) FROM raw_spans WHERE true GROUP BY name, service
+INSERT INTO span_services(span_name, service_name, sample_count, first_seen, last_seen,
+                          status_unset_count, status_ok_count, status_error_count)
+SELECT name, service, count(*), min(time), max(time), sum(status NOT IN (1, 2)), sum(status = 1), sum(status = 2)
+FROM raw_spans WHERE true GROUP BY name, service
 ON CONFLICT(span_name, service_name) DO UPDATE SET
+  status_unset_count = otelcat_add(status_unset_count, excluded.status_unset_count, 'span_services', span_name, service_name),
+  status_ok_count = otelcat_add(status_ok_count, excluded.status_ok_count, 'span_services', span_name, service_name),
+  status_error_count = otelcat_add(status_error_count, excluded.status_error_count, 'span_services', span_name, service_name),
   sample_count = otelcat_add(sample_count, excluded.sample_count, 'span_services', span_name, service_name),
   first_seen = min(first_seen, excluded.first_seen), last_seen = max(last_seen, excluded.last_seen);
 

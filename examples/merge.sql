@@ -102,6 +102,18 @@ ON CONFLICT(span_name, service_name) DO UPDATE SET
   sample_count = otelcat_add(sample_count, excluded.sample_count, 'span_services', span_name, service_name),
   first_seen = min(first_seen, excluded.first_seen), last_seen = max(last_seen, excluded.last_seen);
 
+-- Span status (schema version 3): counts add up.
+UPDATE spans AS m SET
+  status_unset_count = otelcat_add(m.status_unset_count, o.status_unset_count, 'spans', m.name),
+  status_ok_count = otelcat_add(m.status_ok_count, o.status_ok_count, 'spans', m.name),
+  status_error_count = otelcat_add(m.status_error_count, o.status_error_count, 'spans', m.name)
+FROM other.spans AS o WHERE o.name = m.name;
+UPDATE span_services AS m SET
+  status_unset_count = otelcat_add(m.status_unset_count, o.status_unset_count, 'span_services', m.span_name, m.service_name),
+  status_ok_count = otelcat_add(m.status_ok_count, o.status_ok_count, 'span_services', m.span_name, m.service_name),
+  status_error_count = otelcat_add(m.status_error_count, o.status_error_count, 'span_services', m.span_name, m.service_name)
+FROM other.span_services AS o WHERE o.span_name = m.span_name AND o.service_name = m.service_name;
+
 INSERT INTO span_events(span_name, event_name, event_count, first_seen, last_seen)
 SELECT span_name, event_name, otelcat_add(0, event_count, 'other.span_events', span_name, event_name), first_seen, last_seen FROM other.span_events WHERE true
 ON CONFLICT(span_name, event_name) DO UPDATE SET

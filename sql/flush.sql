@@ -95,9 +95,14 @@ UPDATE metric_services SET type = :type, temporality = :temporality, is_monotoni
 WHERE metric_name = :metric_name AND service_name = :service_name;
 
 -- name: span
-INSERT INTO spans(name, kind, total_sample_count, event_count, link_count, first_seen, last_seen)
-VALUES (:name, :kind, :total_sample_count, :event_count, :link_count, :first_seen, :last_seen)
+INSERT INTO spans(name, kind, total_sample_count, event_count, link_count, first_seen, last_seen,
+                  status_unset_count, status_ok_count, status_error_count)
+VALUES (:name, :kind, :total_sample_count, :event_count, :link_count, :first_seen, :last_seen,
+        :status_unset_count, :status_ok_count, :status_error_count)
 ON CONFLICT(name) DO UPDATE SET
+  status_unset_count = otelcat_add(status_unset_count, excluded.status_unset_count, 'spans', name),
+  status_ok_count = otelcat_add(status_ok_count, excluded.status_ok_count, 'spans', name),
+  status_error_count = otelcat_add(status_error_count, excluded.status_error_count, 'spans', name),
   kind = excluded.kind,
   total_sample_count = otelcat_add(total_sample_count, excluded.total_sample_count, 'spans', name),
   event_count = otelcat_add(event_count, excluded.event_count, 'spans', name),
@@ -112,6 +117,14 @@ ON CONFLICT(span_name, service_name) DO UPDATE SET
   sample_count = otelcat_add(sample_count, excluded.sample_count, 'span_services', span_name, service_name),
   first_seen = min(coalesce(first_seen, excluded.first_seen), coalesce(excluded.first_seen, first_seen)),
   last_seen = max(coalesce(last_seen, excluded.last_seen), coalesce(excluded.last_seen, last_seen));
+
+-- name: span_service_status
+-- The service's spans by status (span status, schema version 3).
+UPDATE span_services SET
+  status_unset_count = otelcat_add(status_unset_count, :status_unset_count, 'span_services', span_name, service_name),
+  status_ok_count = otelcat_add(status_ok_count, :status_ok_count, 'span_services', span_name, service_name),
+  status_error_count = otelcat_add(status_error_count, :status_error_count, 'span_services', span_name, service_name)
+WHERE span_name = :span_name AND service_name = :service_name;
 
 -- name: span_event
 INSERT INTO span_events(span_name, event_name, event_count, first_seen, last_seen)

@@ -79,7 +79,11 @@ CREATE TABLE IF NOT EXISTS spans (
   event_count         INTEGER NOT NULL DEFAULT 0,  -- extra: events seen on these spans
   link_count          INTEGER NOT NULL DEFAULT 0,  -- extra: links seen on these spans (denominator of the link scope)
   first_seen          TEXT,
-  last_seen           TEXT
+  last_seen           TEXT,
+  -- Span status (extra, schema version 3): spans by status.code.
+  status_unset_count  INTEGER NOT NULL DEFAULT 0,
+  status_ok_count     INTEGER NOT NULL DEFAULT 0,
+  status_error_count  INTEGER NOT NULL DEFAULT 0
 ) WITHOUT ROWID;
 
 CREATE TABLE IF NOT EXISTS span_services (
@@ -88,6 +92,10 @@ CREATE TABLE IF NOT EXISTS span_services (
   sample_count  INTEGER NOT NULL DEFAULT 0,
   first_seen    TEXT,
   last_seen     TEXT,
+  -- Span status (extra, schema version 3): this service's spans by status.code.
+  status_unset_count  INTEGER NOT NULL DEFAULT 0,
+  status_ok_count     INTEGER NOT NULL DEFAULT 0,
+  status_error_count  INTEGER NOT NULL DEFAULT 0,
   PRIMARY KEY (span_name, service_name)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS idx_span_services_service ON span_services(service_name, span_name, sample_count, first_seen, last_seen);

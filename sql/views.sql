@@ -63,6 +63,8 @@ SELECT p.name, json_object(
   'name', p.name, 'kind', p.kind, 'sample_count', p.total_sample_count,
   'first_seen', p.first_seen, 'last_seen', p.last_seen,
   'services', (SELECT json_group_object(service_name, sample_count) FROM span_services s WHERE s.span_name = p.name),
+  -- Span status (schema version 3).
+  'status', json_object('unset', p.status_unset_count, 'ok', p.status_ok_count, 'error', p.status_error_count),
   'attribute_keys', (SELECT json_group_object(key_name, json_object('count', key_count, 'percentage', key_percentage,
                    'estimated_cardinality', estimated_cardinality, 'value_samples', iif(json_valid(value_samples), json(value_samples), json_quote(value_samples)),
                    'first_seen', first_seen, 'last_seen', last_seen))
@@ -480,3 +482,11 @@ SELECT name, type, estimated_active_series,
          AS series_per_series,
        estimated_prometheus_series, histogram_buckets, summary_quantiles
 FROM metrics ORDER BY estimated_prometheus_series DESC;
+
+-- Span status (schema version 3). Spans by status per span name and
+-- service, errors first: "which operations fail, and where".
+--   SELECT * FROM span_status WHERE service_name = 'checkout';
+CREATE VIEW IF NOT EXISTS span_status AS
+SELECT span_name, service_name, sample_count, status_unset_count, status_ok_count, status_error_count,
+       round(100.0 * status_error_count / max(sample_count, 1), 2) AS error_percentage
+FROM span_services ORDER BY status_error_count DESC, span_name, service_name;

@@ -94,7 +94,8 @@ class Generated:
                         a["rare"] = "x"
                     ids["span"] += 1
                     sid = ids["span"]
-                    self.raw["raw_spans"].append((sid, name, {2: "Server", 3: "Client"}[kind], svc, dt(t)))
+                    status = rnd.choice([0, 0, 1, 2, 2, 7])       # 7: outside the enum, counts as unset
+                    self.raw["raw_spans"].append((sid, name, {2: "Server", 3: "Client"}[kind], svc, dt(t), status))
                     self.raw["raw_span_attrs"] += [(sid, "attribute", k, text(v)) for k, v in a.items()]
                     self.raw["raw_span_attrs"] += [(sid, "resource", k, text(v)) for k, v in res.items()]
                     events, links = [], []
@@ -113,7 +114,13 @@ class Generated:
                         links.append({"traceId": "5b8efff798038103d269b633813fc60c", "spanId": "eee19b7ec3c1b174", "attributes": attrs(la)})
                         self.raw["raw_span_links"].append((ids["link"], sid))
                         self.raw["raw_span_link_attrs"] += [(ids["link"], k, text(v)) for k, v in la.items()]
+                    if status:
+                        a_status = {"code": rnd.choice([status, {1: "STATUS_CODE_OK", 2: "STATUS_CODE_ERROR", 7: 7}[status]]),
+                                    "message": "m"}
+                    else:
+                        a_status = rnd.choice([None, {"message": "unset"}, {"code": 0}])
                     spans.append({"name": name, "kind": kind, "startTimeUnixNano": str(t * 10**9), "attributes": attrs(a),
+                                  **({"status": a_status} if a_status else {}),
                                   "events": events, "links": links})
                 txn.append(json.dumps({"resourceSpans": [{"resource": {"attributes": res_attrs},
                                                           "scopeSpans": [{"scope": {"name": "s"}, "spans": spans}]}]}))

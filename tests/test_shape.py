@@ -174,3 +174,76 @@ class TestMetricShape(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+def span_request(spans, service="svc"):
+    return json.dumps({"resourceSpans": [{"resource": resource(service), "scopeSpans": [
+        {"scope": {"name": "test"}, "spans": [
+            {"name": name, "kind": 2, "startTimeUnixNano": T, **({"status": status} if status is not None else {})}
+            for name, status in spans]}]}]})
+
+
+def trace_protobuf(text):
+    from google.protobuf import json_format
+    from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+    return json_format.Parse(text, ExportTraceServiceRequest()).SerializeToString()
+
+
+STATUS = "SELECT status_unset_count, status_ok_count, status_error_count FROM "
+
+
+class TestSpanStatus(unittest.TestCase):
+    """Issue 15, promise 6: span status counts per span name and service."""
+
+    def spans(self):
+        # 2 without status, 1 with an empty one, 1 unset by name, 2 ok, 3 error, 1 outside the enum.
+        return [("op", None), ("op", None), ("op", {}), ("op", {"code": "STATUS_CODE_UNSET"}),
+                ("op", {"code": 1}), ("op", {"code": "STATUS_CODE_OK", "message": "fine"}),
+                ("op", {"code": 2, "message": "boom"}), ("op", {"code": "STATUS_CODE_ERROR"}), ("op", {"code": "2"}),
+                ("op", {"code": 9})]
+
+    def check(self, db):
+        self.assertEqual(db.execute(STATUS + "spans WHERE name = 'op'").fetchone(), (5, 2, 3))
+        self.assertEqual(db.execute(STATUS + "span_services WHERE span_name = 'op'").fetchone(), (5, 2, 3))
+
+    def test_json(self):
+        db = connect()
+        ingest(db, span_request(self.spans()))
+        self.check(db)
+
+    def test_protobuf(self):
+        db = connect()
+        text = span_request([(n, s) for n, s in self.spans() if s is None or s.get("code") != 9])
+        ingest(db, trace_protobuf(text), "traces")
+        self.assertEqual(db.execute(STATUS + "spans WHERE name = 'op'").fetchone(), (4, 2, 3))
+
+    def test_per_service_across_transactions_and_blocks(self):
+        db = connect()
+        db.execute("BEGIN")
+        ingest(db, span_request([("op", {"code": 2}), ("op", None)], service="a"))
+        ingest(db, span_request([("op", {"code": 1})], service="b"))
+        db.execute("SAVEPOINT s")
+        ingest(db, span_request([("op", {"code": 2})], service="a"))
+        db.execute("RELEASE s")
+        db.execute("SAVEPOINT t")
+        ingest(db, span_request([("op", {"code": 2})], service="b"))
+        db.execute("ROLLBACK TO t")
+        db.execute("COMMIT")
+        ingest(db, span_request([("op", {"code": 2})], service="b"))
+        rows = db.execute("SELECT service_name, status_unset_count, status_ok_count, status_error_count, error_percentage "
+                          "FROM span_status WHERE span_name = 'op' ORDER BY service_name").fetchall()
+        self.assertEqual(rows, [("a", 1, 0, 2, 66.67), ("b", 0, 1, 1, 50.0)])
+        self.assertEqual(db.execute(STATUS + "spans").fetchone(), (1, 1, 3))
+        doc = json.loads(db.execute("SELECT document FROM span_metadata WHERE name = 'op'").fetchone()[0])
+        self.assertEqual(doc["status"], {"unset": 1, "ok": 1, "error": 3})
+
+    def test_upgraded_catalog_counts_since_the_upgrade(self):
+        d = tempfile.mkdtemp()
+        self.addCleanup(shutil.rmtree, d)
+        path = os.path.join(d, "c.db")
+        shutil.copy(os.path.join(FIXTURES, "catalog", "v0.2.0.db"), path)
+        db = connect(path)
+        name, before = db.execute("SELECT name, total_sample_count FROM spans LIMIT 1").fetchone()
+        ingest(db, span_request([(name, {"code": 2})]))
+        self.assertEqual(db.execute(STATUS + "spans WHERE name = ?", (name,)).fetchone(), (0, 0, 1))
+        self.assertEqual(db.execute("SELECT total_sample_count FROM spans WHERE name = ?", (name,)).fetchone(), (before + 1,))

@@ -49,3 +49,10 @@ WHERE type IN ('Gauge', 'Sum', 'ExponentialHistogram');
 ALTER TABLE main.metric_services ADD COLUMN type TEXT;
 ALTER TABLE main.metric_services ADD COLUMN temporality TEXT;
 ALTER TABLE main.metric_services ADD COLUMN is_monotonic INTEGER;
+-- Span status (docs/catalog.md "Span status"): counted since the upgrade.
+ALTER TABLE main.spans ADD COLUMN status_unset_count INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE main.spans ADD COLUMN status_ok_count INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE main.spans ADD COLUMN status_error_count INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE main.span_services ADD COLUMN status_unset_count INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE main.span_services ADD COLUMN status_ok_count INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE main.span_services ADD COLUMN status_error_count INTEGER NOT NULL DEFAULT 0;

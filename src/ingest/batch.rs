@@ -157,6 +157,27 @@ pub struct SpanAgg {
     pub resource: Keys,
     pub links: Keys,
     pub events: Map<String, EventAgg>,
+    /// Spans by `status.code`: unset (and codes outside the enum), ok,
+    /// error; of the resource block being applied; per service.
+    pub status: [u64; 3],
+    in_block_status: [u64; 3],
+    pub service_status: Map<String, [u64; 3]>,
+}
+
+/// A span's status as an index of `SpanAgg::status`.
+#[inline]
+fn status_index(code: i32) -> usize {
+    match code {
+        1 => 1,
+        2 => 2,
+        _ => 0,
+    }
+}
+
+fn add3(a: &mut [u64; 3], b: &[u64; 3]) {
+    for (x, y) in a.iter_mut().zip(b) {
+        *x += y;
+    }
 }
 
 pub struct LogAgg {
@@ -209,6 +230,10 @@ impl SpanAgg {
         merge_by_name(&mut self.events, s.events, |x, a| {
             x.total.merge(&a.total);
             x.keys.merge(a.keys);
+        });
+        add3(&mut self.status, &s.status);
+        merge_by_name(&mut self.service_status, s.service_status, |x, a| {
+            add3(x, &a)
         });
     }
 }
@@ -617,6 +642,8 @@ impl<'e, 'a: 'e> Applier<'_, 'e, 'a> {
                 let c = s.in_block.take();
                 counted(&mut s.services, service, c.seen.first).merge(&c);
                 r.resource(&mut s.resource, resource, &c);
+                let st = std::mem::take(&mut s.in_block_status);
+                add3(entry(&mut s.service_status, service, || [0; 3]), &st);
             }
         }
         for name in self.block.metrics.drain(..) {
@@ -721,6 +748,7 @@ impl<'e, 'a: 'e> Applier<'_, 'e, 'a> {
             name,
             kind,
             start_time_unix_nano,
+            status_code,
         } = &events[i]
         else {
             return i + 1;
@@ -737,9 +765,15 @@ impl<'e, 'a: 'e> Applier<'_, 'e, 'a> {
             resource: Keys::default(),
             links: Keys::default(),
             events: Map::new(),
+            status: [0; 3],
+            in_block_status: [0; 3],
+            service_status: Map::new(),
         });
         s.kind = *kind;
         s.total.add(1, t);
+        let st = status_index(*status_code);
+        s.status[st] += 1;
+        s.in_block_status[st] += 1;
         if s.in_block.add(self.block_id, t) {
             self.block.spans.push(Cow::Borrowed(name));
         }

@@ -45,7 +45,7 @@ fn table_of(stmt: &str) -> &'static str {
         "metric_service" | "metric_service_shape" => "metric_services",
         "metric_key" | "metric_refresh" => "metric_keys",
         "span" => "spans",
-        "span_service" => "span_services",
+        "span_service" | "span_service_status" => "span_services",
         "span_event" => "span_events",
         "span_key" | "span_refresh" => "span_keys",
         "log" => "logs",
@@ -566,9 +566,22 @@ impl Writer {
                 ("link_count", Param::Int(s.links_total as i64)),
                 ("first_seen", first),
                 ("last_seen", last),
+                ("status_unset_count", Param::Int(s.status[0] as i64)),
+                ("status_ok_count", Param::Int(s.status[1] as i64)),
+                ("status_error_count", Param::Int(s.status[2] as i64)),
             ];
             self.run("span", &row, &[name])?;
             self.services("span_service", "span_name", name, &s.services)?;
+            for (svc, st) in sorted(&s.service_status) {
+                let row = [
+                    ("span_name", Param::Text(name)),
+                    ("service_name", Param::Text(svc)),
+                    ("status_unset_count", Param::Int(st[0] as i64)),
+                    ("status_ok_count", Param::Int(st[1] as i64)),
+                    ("status_error_count", Param::Int(st[2] as i64)),
+                ];
+                self.run("span_service_status", &row, &[name, svc])?;
+            }
             for (ev, e) in sorted(&s.events) {
                 let seen = seen_text(&e.total.seen);
                 let [first, last] = seen_params(&seen);

@@ -229,6 +229,7 @@ pub(crate) fn empty_span() -> Event<'static> {
         name: Cow::Borrowed(""),
         kind: SpanKind::Unspecified,
         start_time_unix_nano: 0,
+        status_code: 0,
     }
 }
 

@@ -213,6 +213,9 @@ pub enum Event<'a> {
         name: Cow<'a, str>,
         kind: SpanKind,
         start_time_unix_nano: u64,
+        /// `status.code` as sent: 0 unset, 1 ok, 2 error (0 when there is no
+        /// status).
+        status_code: i32,
     },
     SpanAttr(Attr<'a>),
     /// An event of the current span.

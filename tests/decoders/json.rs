@@ -211,6 +211,7 @@ fn sender_quirks() {
             name: "GET /café 🦀\n".into(),
             kind: SpanKind::Client,
             start_time_unix_nano: 1544712660000000000,
+            status_code: 0,
         },
         Event::SpanAttr(attr("i", AnyValue::Int(7))),
         Event::SpanAttr(attr("i2", AnyValue::Int(i64::MIN))),

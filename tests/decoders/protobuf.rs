@@ -90,7 +90,8 @@ fn trace_example_events() {
             Event::Span {
                 name: "I'm a server span".into(),
                 kind: otelcat::otlp::SpanKind::Server,
-                start_time_unix_nano: 1544712660000000000
+                start_time_unix_nano: 1544712660000000000,
+                status_code: 0
             },
             Event::SpanAttr(attr("my.span.attr", "some value")),
         ]

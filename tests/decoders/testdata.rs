@@ -132,6 +132,7 @@ pub fn reference_events<'a>(req: &'a Request, out: &mut Vec<Event<'a>>) {
                             name: s(&sp.name),
                             kind: SpanKind::from_i32(sp.kind),
                             start_time_unix_nano: sp.start_time_unix_nano,
+                            status_code: sp.status.as_ref().map_or(0, |st| st.code),
                         });
                         attrs(&sp.attributes, Event::SpanAttr, out);
                         for ev in &sp.events {
@@ -479,7 +480,16 @@ impl Style {
                 sp.status.as_ref().map(|x| {
                     let fields = vec![
                         ("message", self.string(&x.message)),
-                        ("code", (x.code != 0).then(|| J::from(x.code))),
+                        (
+                            "code",
+                            (x.code != 0).then(|| {
+                                self.enumeration(x.code, |c| {
+                                    opentelemetry_proto::tonic::trace::v1::status::StatusCode::try_from(c)
+                                        .ok()
+                                        .map(|c| c.as_str_name().to_owned())
+                                })
+                            }),
+                        ),
                     ];
                     self.obj(fields)
                 }),

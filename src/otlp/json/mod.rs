@@ -372,7 +372,7 @@ impl<'a> Parser<'a> {
         // Attributes, events, links.
         let mut sections = Sections::<3>::new(at + 1);
         let mut name = Cow::Borrowed("");
-        let (mut kind, mut start) = (0, 0);
+        let (mut kind, mut start, mut status) = (0, 0, 0);
         let mut n_attrs = 0;
         let mut c = self.object("a span object")?;
         while let Some(key) = self.key(&mut c)? {
@@ -387,6 +387,7 @@ impl<'a> Parser<'a> {
                     &mut start,
                     self.opt_u64().within("startTimeUnixNano", None)?,
                 ),
+                "status" => set(&mut status, self.status_code().within("status", None)?),
                 "attributes" => {
                     self.attributes(ctx, AttrTarget::Span, &mut n_attrs)?;
                     sections.place(&ctx.out, 0, mark);
@@ -412,6 +413,7 @@ impl<'a> Parser<'a> {
                 name,
                 kind: SpanKind::from_i32(kind),
                 start_time_unix_nano: start,
+                status_code: status,
             },
         );
         Ok(())
@@ -560,6 +562,23 @@ impl<'a> Parser<'a> {
             },
         );
         Ok(())
+    }
+
+    /// A span's `status` object: its `code`, if set.
+    fn status_code(&mut self) -> Fallible<Option<i32>> {
+        let mut code = None;
+        let mut c = self.object("a status object")?;
+        while let Some(key) = self.key(&mut c)? {
+            match &*key {
+                "code" => {
+                    if let Some(v) = self.opt_enum(status_code_name).within("code", None)? {
+                        code = Some(v);
+                    }
+                }
+                _ => self.skip(0)?,
+            }
+        }
+        Ok(code)
     }
 
     /// The number of elements of a list whose elements are not read.
@@ -777,6 +796,15 @@ fn span_kind_name(s: &str) -> Option<i32> {
         "CONSUMER" => 5,
         _ => return None,
     })
+}
+
+fn status_code_name(s: &str) -> Option<i32> {
+    match s {
+        "STATUS_CODE_UNSET" => Some(0),
+        "STATUS_CODE_OK" => Some(1),
+        "STATUS_CODE_ERROR" => Some(2),
+        _ => None,
+    }
 }
 
 fn temporality_name(s: &str) -> Option<i32> {

@@ -59,6 +59,21 @@ pub(super) fn decode<'a>(
 /// field-by-field reader then decodes, or reports, as usual. Equivalent to
 /// that reader for what it accepts (tested on random bytes).
 #[inline(always)]
+/// `Status` of a span (1 deprecated_code, 2 message, 3 code): its code,
+/// if set.
+fn status_code(mut r: Reader<'_>) -> Fallible<Option<i32>> {
+    let mut code = None;
+    while let Some(f) = r.field()? {
+        match f.number() {
+            3 => code = Some(r.int32(f)?),
+            1 => r.skip_as(f, VARINT)?,
+            2 => r.skip_as(f, LEN)?,
+            _ => r.skip(f)?,
+        }
+    }
+    Ok(code)
+}
+
 /// `Buckets` of an exponential histogram point (1 offset, 2 bucket_counts):
 /// how many bucket counts it holds.
 fn bucket_counts(mut r: Reader<'_>) -> Fallible<u32> {
@@ -282,7 +297,7 @@ impl<'a> Decoder<'_, 'a> {
         let at = self.open(&r, empty_span())?;
         let mut sections = Sections::<3>::new(at + 1);
         let mut name = Cow::Borrowed("");
-        let (mut kind, mut start) = (0, 0);
+        let (mut kind, mut start, mut status) = (0, 0, 0);
         let (mut n_attrs, mut n_events, mut n_links) = (0, 0, 0);
         while let Some(f) = r.field()? {
             let mark = self.ctx.out.len();
@@ -306,7 +321,13 @@ impl<'a> Decoder<'_, 'a> {
                     sections.place(&self.ctx.out, 2, mark);
                     n_links += 1;
                 }
-                1..=4 | 15 => r.skip_as(f, LEN)?,
+                15 => {
+                    let sub = r.message(f)?;
+                    if let Some(code) = status_code(sub).within("status", None)? {
+                        status = code;
+                    }
+                }
+                1..=4 => r.skip_as(f, LEN)?,
                 8 => r.skip_as(f, I64)?,
                 10 | 12 | 14 => r.skip_as(f, VARINT)?,
                 16 => r.skip_as(f, I32)?,
@@ -320,6 +341,7 @@ impl<'a> Decoder<'_, 'a> {
                 name,
                 kind: SpanKind::from_i32(kind),
                 start_time_unix_nano: start,
+                status_code: status,
             },
         );
         Ok(())
