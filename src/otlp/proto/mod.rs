@@ -52,15 +52,9 @@ pub(super) fn decode<'a>(
     }
 }
 
-/// The usual shape of a `KeyValue`, as every SDK writes it: field 1 (key,
-/// under 128 bytes), then field 2 (value, under 128 bytes) holding one
-/// string, bool, int or double field, and nothing else. Read straight from
-/// the bytes; `None` for anything else (or anything wrong), which the
-/// field-by-field reader then decodes, or reports, as usual. Equivalent to
-/// that reader for what it accepts (tested on random bytes).
-#[inline(always)]
 /// `Status` of a span (1 deprecated_code, 2 message, 3 code): its code,
-/// if set.
+/// if set. Out of line: only spans with a status call it.
+#[inline(never)]
 fn status_code(mut r: Reader<'_>) -> Fallible<Option<i32>> {
     let mut code = None;
     while let Some(f) = r.field()? {
@@ -75,7 +69,8 @@ fn status_code(mut r: Reader<'_>) -> Fallible<Option<i32>> {
 }
 
 /// `Buckets` of an exponential histogram point (1 offset, 2 bucket_counts):
-/// how many bucket counts it holds.
+/// how many bucket counts it holds. Out of line, like `status_code`.
+#[inline(never)]
 fn bucket_counts(mut r: Reader<'_>) -> Fallible<u32> {
     let mut n = 0u32;
     while let Some(f) = r.field()? {
@@ -88,6 +83,13 @@ fn bucket_counts(mut r: Reader<'_>) -> Fallible<u32> {
     Ok(n)
 }
 
+/// The usual shape of a `KeyValue`, as every SDK writes it: field 1 (key,
+/// under 128 bytes), then field 2 (value, under 128 bytes) holding one
+/// string, bool, int or double field, and nothing else. Read straight from
+/// the bytes; `None` for anything else (or anything wrong), which the
+/// field-by-field reader then decodes, or reports, as usual. Equivalent to
+/// that reader for what it accepts (tested on random bytes).
+#[inline(always)]
 fn simple_key_value<'a>(r: &Reader<'a>) -> Option<Attr<'a>> {
     let b = r.data.get(r.pos..r.end)?;
     let ascii = crate::ffi::ascii_str;
