@@ -930,7 +930,7 @@ mod tests {
             names.contains(&"metric") && names.contains(&"span_pattern_refresh"),
             "{names:?}"
         );
-        assert_eq!(names.len(), 24);
+        assert_eq!(names.len(), 26);
         for (n, sql) in statements() {
             assert!(!sql.is_empty() && !sql.contains("-- name:"), "{n}");
             // Errors name the table the statement writes.

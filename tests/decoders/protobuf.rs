@@ -648,3 +648,55 @@ fn bench_decoders() {
         out.len()
     });
 }
+
+/// Shapes of points whose repeated numbers come unpacked, packed, or both
+/// (prost writes them packed; a decoder must accept either), and a packed
+/// run of doubles that is not a whole number of them.
+#[test]
+fn point_shapes_packed_or_not() {
+    let request = |metric: Vec<u8>| ld(1, &ld(2, &ld(2, &metric)));
+    let points = |payload: &[u8]| -> Vec<(u32, i32)> {
+        pb(payload, Signal::Metrics)
+            .unwrap()
+            .iter()
+            .filter_map(|e| match e {
+                Event::DataPoint { buckets, scale, .. } => Some((*buckets, *scale)),
+                _ => None,
+            })
+            .collect()
+    };
+    // Histogram (metric field 9): bounds (point field 7) as three unpacked
+    // doubles, then a packed run of two.
+    let mut dp = Vec::new();
+    for v in [1.0f64, 2.0, 5.0] {
+        dp.push(7 << 3 | 1);
+        dp.extend(v.to_le_bytes());
+    }
+    dp.extend(ld(
+        7,
+        &[10.0f64.to_le_bytes(), 20.0f64.to_le_bytes()].concat(),
+    ));
+    let mut m = ld(1, b"h");
+    m.extend(ld(9, &ld(1, &dp)));
+    assert_eq!(points(&request(m)), [(5, 0)]);
+    // ExponentialHistogram (metric field 10): scale -3 (sint32), positive
+    // buckets as two unpacked varints then a packed run of two, negative
+    // as a packed run of one.
+    let mut positive = vec![2 << 3, 0x96, 0x01, 2 << 3, 3];
+    positive.extend(ld(2, &[0x01, 0x80, 0x01]));
+    let mut dp = vec![6 << 3, 5];
+    dp.extend(ld(8, &positive));
+    dp.extend(ld(9, &ld(2, &[7])));
+    let mut m = ld(1, b"e");
+    m.extend(ld(10, &ld(1, &dp)));
+    assert_eq!(points(&request(m)), [(5, -3)]);
+    // 7 bytes of packed doubles, and a packed varint cut short.
+    let mut m = ld(1, b"h");
+    m.extend(ld(9, &ld(1, &ld(7, &[0; 7]))));
+    let err = pb(&request(m), Signal::Metrics).unwrap_err().to_string();
+    assert!(err.contains("7 bytes of packed 8-byte values"), "{err}");
+    let mut m = ld(1, b"e");
+    m.extend(ld(10, &ld(1, &ld(8, &ld(2, &[0x80])))));
+    let err = pb(&request(m), Signal::Metrics).unwrap_err().to_string();
+    assert!(err.contains("varint"), "{err}");
+}
