@@ -113,7 +113,7 @@ ON CONFLICT(metric_name, service_name) DO UPDATE SET
 -- runs as a window function ordered by arrival (an aggregate's input order
 -- is not defined in SQL), then one row per key is kept.
 INSERT INTO metric_keys(metric_name, key_scope, key_name, key_count, value_samples, hll_sketch, first_seen, last_seen)
-SELECT metric, scope, key, count(DISTINCT id), samples, hll_sketch(value), min(time), max(time) FROM (
+SELECT metric, scope, key, count(DISTINCT id), samples, hll_sketch(CAST(value AS TEXT)), min(time), max(time) FROM (
   SELECT p.metric, a.scope, a.key, p.id, a.value, p.time,
          json_samples(a.value) OVER (PARTITION BY p.metric, a.scope, a.key ORDER BY p.id
                                      ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING) AS samples
@@ -179,7 +179,7 @@ WITH k(span_name, scope, event_name, rec, key, value, time, ord1, ord2) AS (
     FROM raw_span_links l JOIN raw_spans s ON s.id = l.span_id JOIN raw_span_link_attrs a ON a.link_id = l.id
 )
 INSERT INTO span_keys(span_name, key_scope, key_name, event_name, key_count, value_samples, hll_sketch, first_seen, last_seen)
-SELECT span_name, scope, key, event_name, count(DISTINCT rec), samples, hll_sketch(value), min(time), max(time) FROM (
+SELECT span_name, scope, key, event_name, count(DISTINCT rec), samples, hll_sketch(CAST(value AS TEXT)), min(time), max(time) FROM (
   SELECT *, json_samples(value) OVER (PARTITION BY span_name, scope, key, event_name ORDER BY ord1, ord2
                                       ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING) AS samples FROM k)
 WHERE true GROUP BY span_name, scope, key, event_name
@@ -253,7 +253,7 @@ ON CONFLICT(severity, service_name) DO UPDATE SET
   first_seen = min(first_seen, excluded.first_seen), last_seen = max(last_seen, excluded.last_seen);
 
 INSERT INTO log_keys(severity, key_scope, key_name, key_count, value_samples, hll_sketch, first_seen, last_seen)
-SELECT severity, scope, key, count(DISTINCT id), samples, hll_sketch(value), min(time), max(time) FROM (
+SELECT severity, scope, key, count(DISTINCT id), samples, hll_sketch(CAST(value AS TEXT)), min(time), max(time) FROM (
   SELECT l.severity, a.scope, a.key, l.id, a.value, l.time,
          json_samples(a.value) OVER (PARTITION BY l.severity, a.scope, a.key ORDER BY l.id
                                      ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING) AS samples

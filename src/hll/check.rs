@@ -321,9 +321,11 @@ fn check_hll(img: &[u8], lg_k: u8, target: u8, empty: bool, compact: bool) -> Re
         f64_at(img, at::KXQ1),
     );
     let (at_cur_min, aux_count) = (u32_at(img, 32) as usize, u32_at(img, 36) as usize);
-    if !(hip.is_finite() && hip >= 0.0) {
+    // (An estimate: below k · 2^64 as the composite one, so finite.)
+    let hip_cap = k as f64 * 2f64.powi(64);
+    if !(hip.is_finite() && hip >= 0.0 && hip < hip_cap) {
         return Err(format!(
-            "the HIP accumulator is {hip}, not a finite number ≥ 0"
+            "the HIP accumulator is {hip}, not a number from 0 to below k · 2^64 ({hip_cap:e})"
         ));
     }
     let Some(regs) = img.get(40..40 + reg_bytes) else {

@@ -89,8 +89,11 @@ pub fn encode(sketch: &HllSketch) -> Vec<u8> {
         u.update(sketch);
         u.to_sketch(STORED_TYPE).serialize()
     };
-    if is_dense(&img) && img.len() > at::FLAGS {
+    if is_dense(&img) && img.len() >= at::KXQ0 {
         img[at::FLAGS] |= OUT_OF_ORDER_FLAG;
+        // No reader uses the HIP field of an out-of-order image: 0, as
+        // otelcat's register code writes it.
+        img[at::HIP_ACCUM..at::KXQ0].fill(0);
     }
     img
 }

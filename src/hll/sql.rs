@@ -5,11 +5,10 @@
 use datasketches::hll::{HllSketch, HllUnion};
 
 use super::{
-    DEFAULT_LG_K, MAX_LG_K, MIN_LG_K, STORED_TYPE, Union, count, decode, encode, info_json,
-    merge_stored, update_bytes,
+    DEFAULT_LG_K, MAX_LG_K, MIN_LG_K, Union, Value, count, decode, encode_union, info_json,
+    merge_stored, update_value,
 };
 use crate::ffi::{self, Aggregate, Arg, Ctx, Db, Error, Kind, Result, bail};
-use crate::text;
 
 /// Checks an lg_k argument.
 fn lg_k_arg(func: &str, arg: Arg, pos: usize) -> Result<u8> {
@@ -42,11 +41,21 @@ pub fn sketch_arg(func: &str, arg: Arg, pos: usize) -> Result<Option<HllSketch>>
     }
 }
 
+/// A SQL value as DataSketches hashes its type; `None` for NULL.
+fn value_arg(arg: Arg<'_>) -> Option<Value<'_>> {
+    match arg.kind() {
+        Kind::Null => None,
+        Kind::Integer => Some(Value::Long(arg.i64())),
+        Kind::Real => Some(Value::Double(arg.f64())),
+        Kind::Text => Some(Value::Bytes(arg.text_bytes())),
+        Kind::Blob => Some(Value::Bytes(arg.blob())),
+    }
+}
+
 /// `hll_sketch(value [, lg_k])`: aggregate building a sketch of the values.
 pub struct SketchAgg {
     union: HllUnion,
     lg_k: u8,
-    buf: String,
 }
 
 impl Aggregate for SketchAgg {
@@ -58,7 +67,6 @@ impl Aggregate for SketchAgg {
         Ok(SketchAgg {
             union: HllUnion::new(lg_k).expect("lg_k checked"),
             lg_k,
-            buf: String::new(),
         })
     }
     fn step(&mut self, args: &[Arg]) -> Result<()> {
@@ -71,8 +79,8 @@ impl Aggregate for SketchAgg {
                 );
             }
         }
-        if let Some(bytes) = text::value_bytes(args[0], &mut self.buf) {
-            update_bytes(&mut self.union, bytes);
+        if let Some(v) = value_arg(args[0]) {
+            update_value(&mut self.union, v);
         }
         Ok(())
     }
@@ -81,15 +89,14 @@ impl Aggregate for SketchAgg {
             ctx.null();
             return Ok(());
         }
-        ctx.blob(&encode(&self.union.to_sketch(STORED_TYPE)))
+        ctx.blob(&encode_union(&self.union))
     }
 }
 
 /// `hll_add(sketch, value)`.
 pub fn hll_add(ctx: Ctx, args: &[Arg]) -> Result<()> {
     let existing = sketch_arg("hll_add", args[0], 1)?;
-    let mut buf = String::new();
-    let Some(bytes) = text::value_bytes(args[1], &mut buf) else {
+    let Some(v) = value_arg(args[1]) else {
         // NULL value: the sketch unchanged (NULL stays NULL).
         match existing {
             Some(_) => return ctx.blob(args[0].blob()),
@@ -107,8 +114,8 @@ pub fn hll_add(ctx: Ctx, args: &[Arg]) -> Result<()> {
         }
         None => HllUnion::new(DEFAULT_LG_K).expect("default lg_k"),
     };
-    update_bytes(&mut union, bytes);
-    ctx.blob(&encode(&union.to_sketch(STORED_TYPE)))
+    update_value(&mut union, v);
+    ctx.blob(&encode_union(&union))
 }
 
 /// `hll_merge(a, b, …)`: scalar over two or more sketches.
@@ -182,7 +189,7 @@ pub fn hll_count(ctx: Ctx, args: &[Arg]) -> Result<()> {
 /// `hll_info(sketch)`.
 pub fn hll_info(ctx: Ctx, args: &[Arg]) -> Result<()> {
     match sketch_arg("hll_info", args[0], 1)? {
-        Some(s) => ctx.text(&info_json(&s, args[0].blob().len())),
+        Some(s) => ctx.text(&info_json(&s, args[0].blob())),
         None => {
             ctx.null();
             Ok(())

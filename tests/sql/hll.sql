@@ -11,9 +11,15 @@ SELECT 'small counts are exact', hll_count(hll_sketch(v)) = 100 FROM n WHERE v <
 SELECT 'duplicates count once', hll_count(hll_sketch(v % 7)) = 7 FROM n;
 SELECT 'lg_k argument', json_extract(hll_info(hll_sketch(v, 14)), '$.lg_k') = 14 FROM n;
 SELECT 'default lg_k is 12', json_extract(hll_info(hll_sketch(v)), '$.lg_k') = 12 FROM n;
-SELECT 'integer 42 and text 42 hash alike', hll_count(hll_sketch(x)) = 1 FROM (SELECT 42 x UNION ALL SELECT '42');
-SELECT 'real 1.0, integer 1 and text 1 hash alike', hll_count(hll_sketch(x)) = 1 FROM (SELECT 1.0 x UNION ALL SELECT '1' UNION ALL SELECT 1);
-SELECT 'real 0.5 and text 0.5 hash alike', hll_count(hll_sketch(x)) = 1 FROM (SELECT 0.5 x UNION ALL SELECT '0.5');
+-- Numbers hash as DataSketches hashes a long and a double, text as its bytes.
+SELECT 'integer 42 and text 42 are two values', hll_count(hll_sketch(x)) = 2 FROM (SELECT 42 x UNION ALL SELECT '42');
+SELECT 'real 1.0, integer 1 and text 1 are three values', hll_count(hll_sketch(x)) = 3 FROM (SELECT 1.0 x UNION ALL SELECT '1' UNION ALL SELECT 1);
+SELECT 'real 0.5 and text 0.5 are two values', hll_count(hll_sketch(x)) = 2 FROM (SELECT 0.5 x UNION ALL SELECT '0.5');
+SELECT 'cast to text, they are one value', hll_count(hll_sketch(CAST(x AS TEXT))) = 1 FROM (SELECT 42 x UNION ALL SELECT '42');
+SELECT 'integer 0 and real 0.0 are one value (8 zero bytes)', hll_count(hll_sketch(x)) = 1 FROM (SELECT 0 x UNION ALL SELECT 0.0);
+SELECT 'real -0.0 is 0.0', hll_sketch(-0.0) = hll_sketch(0.0);
+SELECT 'a long hashes as its 8 bytes', hll_sketch(1) = hll_sketch(x'0100000000000000');
+SELECT 'a double hashes as its 8 bytes', hll_sketch(1.0) = hll_sketch(x'000000000000f03f');
 SELECT 'blob and text of same bytes hash alike', hll_count(hll_sketch(x)) = 1 FROM (SELECT x'616263' x UNION ALL SELECT 'abc');
 SELECT 'hll_count NULL is 0', hll_count(NULL) = 0;
 
