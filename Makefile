@@ -27,7 +27,7 @@ HOOKS_EXT := dist/test-hooks/otelcat.so
 GEN     := target/release/otlp_gen
 SOURCES := $(shell find src vendor -name '*.rs') Cargo.toml Cargo.lock build.rs $(wildcard sql/*.sql sql/upgrade/*.sql)
 
-.PHONY: all lint bench-serve bench-fleet test-spark spark-java test test-fast test-python-core test-rust test-fuzz-replay test-sql test-python test-node torture fuzz bench bench-drain bench-queries bench-ingest bench-commit bench-hostile clean venv receiver demo explore cookbook \
+.PHONY: all lint bench-hll-accuracy bench-serve bench-fleet test-spark spark-java test test-fast test-python-core test-rust test-fuzz-replay test-sql test-python test-node torture fuzz bench bench-drain bench-queries bench-ingest bench-commit bench-hostile clean venv receiver demo explore cookbook \
 	wheel npm packages dist version
 
 # The version: Cargo.toml's, the one place it is written (packages stamp it).
@@ -179,6 +179,10 @@ bench: $(EXT)
 
 clean:
 	rm -rf target dist $(VENV) tests/node/node_modules
+
+# Relative RMSE of hll_count at lg_k 12, one-pass and merged, against HIP (docs/BENCHMARKS.md).
+bench-hll-accuracy:
+	cargo run --release --example hll_accuracy
 
 bench-drain: $(EXT)
 	$(SYSPY) bench/bench_drain.py
