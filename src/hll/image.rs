@@ -76,7 +76,7 @@ pub fn decode(bytes: &[u8]) -> std::result::Result<HllSketch, String> {
 }
 
 /// The stored form of a sketch: HLL_4, compact, and, in dense mode, flagged
-/// out-of-order, so that every reader (otelcat, DataSketches in any language)
+/// out-of-order (0 in the HIP field, exceptions by slot), so that every reader (otelcat, DataSketches in any language)
 /// takes the composite estimate, a function of the registers alone. Two
 /// sketches of the same values then count the same whether they were built
 /// in one pass or merged from parts (the HIP estimator, valid only for a
@@ -89,11 +89,18 @@ pub fn encode(sketch: &HllSketch) -> Vec<u8> {
         u.update(sketch);
         u.to_sketch(STORED_TYPE).serialize()
     };
-    if is_dense(&img) && img.len() >= at::KXQ0 {
-        img[at::FLAGS] |= OUT_OF_ORDER_FLAG;
-        // No reader uses the HIP field of an out-of-order image: 0, as
-        // otelcat's register code writes it.
-        img[at::HIP_ACCUM..at::KXQ0].fill(0);
+    if is_dense(&img) {
+        // Rewritten from its registers: flagged out-of-order, 0 in the HIP
+        // field (no reader uses it then), exceptions by slot.
+        let k = sketch.lg_config_k();
+        let mut regs = vec![0u8; 1 << k];
+        if max_into(&img, &mut regs) {
+            return encode_hll4(k, &regs);
+        }
+        if img.len() >= at::KXQ0 {
+            img[at::FLAGS] |= OUT_OF_ORDER_FLAG;
+            img[at::HIP_ACCUM..at::KXQ0].fill(0);
+        }
     }
     img
 }

@@ -103,6 +103,18 @@ fn written(what: &str, img: &[u8]) -> HllSketch {
             "{what}: a dense image not flagged out-of-order"
         );
         assert_eq!(img[8..16], [0; 8], "{what}: a HIP field that is not 0");
+        // HLL_4: the exceptions by slot.
+        if img[7] >> 2 == 0 {
+            let aux = 40 + (1usize << img[3]) / 2;
+            let slots: Vec<u32> = img[aux..]
+                .chunks_exact(4)
+                .map(|w| u32::from_le_bytes(w.try_into().expect("4")) & ((1 << 26) - 1))
+                .collect();
+            assert!(
+                slots.windows(2).all(|w| w[0] < w[1]),
+                "{what}: exceptions not by slot"
+            );
+        }
     }
     s
 }
