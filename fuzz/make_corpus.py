@@ -35,6 +35,11 @@ for path in sorted(glob.glob(os.path.join(FIX, "hll", "**", "*.hll"), recursive=
     if img[:1] == b"\x0a":
         put("hll", b"\x01" + img)
 
+# topk: the image (the frequent-items fixtures, and an empty sketch).
+for path in sorted(glob.glob(os.path.join(FIX, "topk", "*.fi"))):
+    put("topk", read(path))
+put("topk", bytes([1, 1, 10, 8, 3, 5, 0, 0]))
+
 # otlp_proto: signal byte (0 traces, 1 metrics, 2 logs), then protobuf.
 for name, sel in (("trace", 0), ("metrics", 1), ("logs", 2), ("events", 2)):
     put("otlp_proto", bytes([sel]) + read(os.path.join(FIX, "otlp", f"{name}.pb")))

@@ -20,7 +20,7 @@ cd "$(dirname "$0")/.."
 secs=${1:?usage: tools/fuzz.sh SECONDS [TARGET...]}
 shift
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(hll otlp_proto otlp_json drain samples otlp_ingest)
+[ ${#targets[@]} -gt 0 ] || targets=(hll otlp_proto otlp_json drain samples otlp_ingest topk)
 
 cargo +nightly fuzz build -a || exit 2
 bin=fuzz/target/x86_64-unknown-linux-gnu/release

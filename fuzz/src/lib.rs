@@ -10,6 +10,8 @@
 //! - [`drain`]: a Drain model rebuilt from its records matches as the
 //!   model did;
 //! - [`samples`](samples()): `json_samples_merge`;
+//! - [`topk`](topk()): frequent-items sketch images through every `topk_*`
+//!   function;
 //! - [`otlp_ingest`]: payloads into an in-memory catalog whose tables the
 //!   input damages first.
 
@@ -20,12 +22,14 @@ mod oracle;
 mod otlp;
 mod samples;
 mod sql;
+mod topk;
 
 pub use drain::drain;
 pub use hll::hll;
 pub use ingest::otlp_ingest;
 pub use otlp::{otlp_json, otlp_proto};
 pub use samples::samples;
+pub use topk::topk;
 
 /// A target's body.
 pub type Target = fn(&[u8]);
@@ -38,4 +42,5 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("drain", drain),
     ("samples", samples),
     ("otlp_ingest", otlp_ingest),
+    ("topk", topk),
 ];
