@@ -321,7 +321,7 @@ pub fn repair(img: &mut [u8]) {
     }
     img[16..24].copy_from_slice(&q0.to_le_bytes());
     img[24..32].copy_from_slice(&q1.to_le_bytes());
-    let at_min = if target == 0 { h[cur_min] } else { h[0] };
+    let at_min = h[cur_min];
     img[32..36].copy_from_slice(&at_min.to_le_bytes());
     if target == 0 {
         img[36..40].copy_from_slice(&tokens.to_le_bytes());

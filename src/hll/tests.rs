@@ -826,7 +826,7 @@ fn each_rule_refuses_what_breaks_it() {
         "HLL_8 cur_min",
         &hll8,
         &|i| i[6] = 236,
-        "HLL_8 cur_min is 236, not 0",
+        "HLL_8 cur_min is 236, above its smallest register (0)",
         true,
     );
     case(
@@ -1090,4 +1090,36 @@ fn garbage_is_an_error_not_a_panic() {
             }
         }
     }
+}
+
+/// What Java's union (Spark's hll_union_agg) writes once no register is 0:
+/// an HLL_8 image whose cur_min is its smallest register. It reads, counts
+/// as the same registers with cur_min 0, and merges.
+#[test]
+fn hll8_images_with_a_rebuilt_cur_min_are_read() {
+    let regs: Vec<u8> = (0..256).map(|i| (i % 9 + 1) as u8).collect();
+    let mut rebuilt = check::hll8_image(8, &regs);
+    rebuilt[6] = 1;
+    property::repair(&mut rebuilt);
+    assert_eq!(
+        u32::from_le_bytes(rebuilt[32..36].try_into().unwrap()),
+        29,
+        "registers at cur_min 1"
+    );
+    let zero = check::hll8_image(8, &regs);
+    assert!(
+        check::check(&rebuilt).is_ok(),
+        "{:?}",
+        check::check(&rebuilt)
+    );
+    let (a, b) = (decode(&rebuilt).unwrap(), decode(&zero).unwrap());
+    assert_eq!(a.estimate(), b.estimate());
+    let mut too_high = rebuilt.clone();
+    too_high[6] = 2;
+    property::repair(&mut too_high);
+    assert!(
+        check::check(&too_high)
+            .unwrap_err()
+            .contains("above its smallest register (1)")
+    );
 }
