@@ -84,6 +84,14 @@ def rows(db, table, schema="main"):
         lambda t: dict(zip(cols, t)), db.execute(f"SELECT {', '.join(cols)} FROM {schema}.{table}"))}
 
 
+# The record-side columns of schema version 3 that examples/spark/etl.py does
+# not compute yet (its header says so); the fleet merge merges them all.
+NOT_BY_ETL = {("metrics", c) for c in ("temporality", "is_monotonic", "histogram_buckets", "exp_histogram_buckets",
+                                     "exp_histogram_min_scale", "exp_histogram_max_scale", "summary_quantiles",
+                                     "estimated_prometheus_series")} | \
+             {("metric_services", c) for c in ("type", "temporality", "is_monotonic")} | \
+             {(t, c) for t in ("spans", "span_services") for c in ("status_unset_count", "status_ok_count", "status_error_count")}
+
 class Spark(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
@@ -230,7 +238,9 @@ class TestFleetMerge(Spark):
         self.assertEqual((after[0], after[1]), (before[0] + 1, before[1] + 1))
         self.assertEqual(fleet.execute("PRAGMA integrity_check").fetchone()[0], "ok")
         out = self.otelcat("report", "--db", self.p("fleet.db"))
-        self.assertIn("disk.read", out)
+        n = fleet.execute("SELECT count(*) FROM metrics").fetchone()[0]
+        self.assertIn(f"{n} metrics", out)
+        self.assertIn("== Metrics by estimated active series", out)
 
 
 class TestEtl(Spark):
@@ -266,7 +276,7 @@ class TestEtl(Spark):
                 self.assertEqual(sorted(got), sorted(ref))
                 for k, r in ref.items():
                     for c in cols:
-                        if (table, c) not in SKETCH_COLS:
+                        if (table, c) not in SKETCH_COLS and (table, c) not in NOT_BY_ETL:
                             self.assertEqual(got[k][c], r[c], f"{table} {k} {c}")
         samples = dict(self.db.execute("SELECT key_name, value_samples FROM etl.span_keys WHERE span_name = 'GET /types'"))
         self.assertEqual(samples["arr"], json.dumps(['["a",1,2.5,false]']))

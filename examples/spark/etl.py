@@ -13,7 +13,9 @@ same values (Spark's hll_sketch_agg over each value's text, UTF-8, lg_k 12:
 the registers otlp_ingest writes, so hll_merge merges them with otelcat's
 and `otelcat merge` / fleet_merge.py combine this catalog with others).
 
-Not computed: log_body_templates, log_template_keys and span_name_patterns
+Not computed: the columns of schema version 3 (metric shape and
+Prometheus series, metric_services.type/temporality/is_monotonic, span
+status counts: NULL or 0 here), and log_body_templates, log_template_keys and span_name_patterns
 (Drain templates are otelcat's engine, not Spark's: ingest into a catalog,
 then merge). Known differences from otlp_ingest (docs/interop.md):
 - values' text (docs/catalog.md): a double prints as an integer when whole

@@ -52,16 +52,29 @@ SAMPLES = """CASE WHEN count(*) = 1 THEN max(value_samples) ELSE to_json(slice(a
     transform(array_sort(collect_list(struct(node, from_json(value_samples, 'array<string>') AS v))), x -> x.v))), 1, 10))
   END AS value_samples"""
 TIMES = "min(first_seen) AS first_seen, max(last_seen) AS last_seen"
+# The first catalog's value that is not NULL (merge.sql's coalesce(mine, other)).
+FIRST = "min_by({c}, node) FILTER (WHERE {c} IS NOT NULL) AS {c}"
+# Span status counts (schema version 3): sums.
+STATUS = ("sum(status_unset_count) AS status_unset_count, sum(status_ok_count) AS status_ok_count, "
+          "sum(status_error_count) AS status_error_count")
 
 FLEET = {
     "metrics": f"""
 SELECT name, min_by(type, node) AS type,
        coalesce(min_by(unit, node) FILTER (WHERE unit <> ''), '') AS unit,
        coalesce(min_by(description, node) FILTER (WHERE description <> ''), '') AS description,
-       sum(total_sample_count) AS total_sample_count, {SKETCH.format(c='series_sketch')}, {TIMES}
+       sum(total_sample_count) AS total_sample_count, {SKETCH.format(c='series_sketch')}, {TIMES},
+       -- Metric shape (schema version 3), as merge.sql merges it: the first
+       -- catalog's temporality and monotonicity that has one, the most
+       -- buckets and quantiles, the range of scales.
+       {FIRST.format(c='temporality')}, {FIRST.format(c='is_monotonic')},
+       max(histogram_buckets) AS histogram_buckets, max(exp_histogram_buckets) AS exp_histogram_buckets,
+       min(exp_histogram_min_scale) AS exp_histogram_min_scale,
+       max(exp_histogram_max_scale) AS exp_histogram_max_scale, max(summary_quantiles) AS summary_quantiles
 FROM metrics_all GROUP BY name""",
     "metric_services": f"""
-SELECT metric_name, service_name, sum(sample_count) AS sample_count, {TIMES}
+SELECT metric_name, service_name, sum(sample_count) AS sample_count, {TIMES},
+       {FIRST.format(c='type')}, {FIRST.format(c='temporality')}, {FIRST.format(c='is_monotonic')}
 FROM metric_services_all GROUP BY metric_name, service_name""",
     "metric_keys": f"""
 SELECT metric_name, key_scope, key_name, sum(key_count) AS key_count, {SAMPLES},
@@ -69,10 +82,10 @@ SELECT metric_name, key_scope, key_name, sum(key_count) AS key_count, {SAMPLES},
 FROM metric_keys_all GROUP BY metric_name, key_scope, key_name""",
     "spans": f"""
 SELECT name, min_by(kind, node) AS kind, sum(total_sample_count) AS total_sample_count,
-       sum(event_count) AS event_count, sum(link_count) AS link_count, {TIMES}
+       sum(event_count) AS event_count, sum(link_count) AS link_count, {TIMES}, {STATUS}
 FROM spans_all GROUP BY name""",
     "span_services": f"""
-SELECT span_name, service_name, sum(sample_count) AS sample_count, {TIMES}
+SELECT span_name, service_name, sum(sample_count) AS sample_count, {TIMES}, {STATUS}
 FROM span_services_all GROUP BY span_name, service_name""",
     "span_events": f"""
 SELECT span_name, event_name, sum(event_count) AS event_count, {TIMES}

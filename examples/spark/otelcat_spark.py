@@ -192,6 +192,12 @@ def write_catalog(path, results, respell_samples=True):
                         db.execute(f"UPDATE {table} SET {col} = hll_count({role[1]})")
                     except sqlite3.Error as e:
                         raise SystemExit(f"writing {table} into {path} failed: {e}; nothing was written")
+        if "metrics" in results:
+            # Prometheus series of the merged series (examples/merge.sql;
+            # docs/catalog.md "Metric shape").
+            db.execute("""UPDATE metrics SET estimated_prometheus_series = estimated_active_series * CASE type
+                            WHEN 'Histogram' THEN histogram_buckets + 2 WHEN 'Summary' THEN summary_quantiles + 2
+                            ELSE 1 END""")
         db.execute("COMMIT")
     except BaseException:
         if db.in_transaction:
