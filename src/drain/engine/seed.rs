@@ -63,6 +63,12 @@ impl Drain {
                         line.norm.push(MASK_BASE + (c - 0xE001) as u8);
                         params += 1;
                     }
+                    // What the tokenizer itself made a parameter: a number
+                    // or a mask's match in the template's text.
+                    c if c < 0x80 && is_param_byte(c as u8) => {
+                        line.norm.push(c as u8);
+                        params += 1;
+                    }
                     _ => {
                         let mut b = [0; 4];
                         line.norm
