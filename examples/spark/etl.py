@@ -158,8 +158,8 @@ def enum_int(x, names):
 # else (no status, unset, outside the enum) unset.
 STATUS = enum_int("sp.status.code", {"STATUS_CODE_UNSET": 0, "STATUS_CODE_OK": 1, "STATUS_CODE_ERROR": 2})
 # A metric's kind: its data field (a metric carries one).
-KIND_OF_METRIC = """CASE WHEN m.gauge IS NOT NULL THEN 'Gauge' WHEN m.sum IS NOT NULL THEN 'Sum' WHEN m.histogram IS NOT NULL THEN 'Histogram'
-            WHEN m.exponentialHistogram IS NOT NULL THEN 'ExponentialHistogram' WHEN m.summary IS NOT NULL THEN 'Summary'
+KIND_OF_METRIC = """CASE WHEN m.gauge IS NOT NULL THEN 'Gauge' WHEN m.sum IS NOT NULL THEN 'Sum'
+            WHEN m.histogram IS NOT NULL THEN 'Histogram' WHEN m.exponentialHistogram IS NOT NULL THEN 'ExponentialHistogram' WHEN m.summary IS NOT NULL THEN 'Summary'
             ELSE 'Unknown' END"""
 DATA_OF_METRIC = "coalesce(m.gauge, m.sum, m.histogram, m.exponentialHistogram, m.summary)"
 # aggregationTemporality (a number or a name, with or without its prefix);
@@ -263,6 +263,8 @@ def sorted_pairs(attrs):
     "Series"; examples/etl.sql)."""
     return (f"array_join(transform(array_sort(transform({attrs}, a -> struct(a.key AS k, {value_text('a.value')} AS v))), "
             "p -> concat(p.k, char(31), p.v, char(30))), '')")
+
+
 STATUS_COUNTS = ("count_if(status NOT IN (1, 2)) AS status_unset_count, count_if(status = 1) AS status_ok_count, "
                  "count_if(status = 2) AS status_error_count")
 TABLES = {
@@ -292,10 +294,12 @@ JOIN (SELECT metric, max_by(type, ord) AS type,
     # metric of that name in the last resource block where the service sent
     # points of it (as otlp_ingest records them at each block's end).
     "metric_services": """
-SELECT metric_name, service_name, sample_count, first_seen, last_seen, s.shape.type AS type, s.shape.temporality AS temporality, s.shape.monotonic AS is_monotonic FROM (
+SELECT metric_name, service_name, sample_count, first_seen, last_seen,
+       s.shape.type AS type, s.shape.temporality AS temporality, s.shape.monotonic AS is_monotonic FROM (
   SELECT metric AS metric_name, service AS service_name, count(*) AS sample_count, min(time) AS first_seen,
          max(time) AS last_seen, max(block) AS block FROM r_points GROUP BY metric, service) c
-JOIN (SELECT m.metric, m.block, max_by(named_struct('type', m.type, 'temporality', m.temporality, 'monotonic', m.monotonic), m.ord) AS shape
+JOIN (SELECT m.metric, m.block,
+             max_by(named_struct('type', m.type, 'temporality', m.temporality, 'monotonic', m.monotonic), m.ord) AS shape
       FROM r_metrics m GROUP BY m.metric, m.block) s ON s.metric <=> c.metric_name AND s.block = c.block""",
     "metric_keys": "SELECT entity AS metric_name, scope AS key_scope, key AS key_name, key_count, value_samples, hll_sketch, "
                    "first_seen, last_seen FROM (" + keys_sql("k_points", ["entity", "scope", "key"]) + ")",
