@@ -715,7 +715,10 @@ class TestWriterLocks(unittest.TestCase):
 @needs_grpc
 class TestShutdown(ServeTmp):
     def test_sigterm_answers_calls_in_flight_and_loses_nothing_acknowledged(self):
-        r = self.serve("--batch-ms", "300", "--linger-ms", "300")
+        # The server waits at most --shutdown-timeout for calls in flight
+        # (then the writer and gRPC's grace, 5 s each); the test waits
+        # longer than all of that, so a slow machine cannot fail it.
+        r = self.serve("--batch-ms", "300", "--linger-ms", "300", "--shutdown-timeout", "15")
         acked, refused, lock = [], [], threading.Lock()
         sent = threading.Semaphore(0)
         stop_at = time.monotonic() + 20
@@ -744,7 +747,7 @@ class TestShutdown(ServeTmp):
         for _ in range(20):
             sent.acquire(timeout=10)
         signalled = time.monotonic()
-        self.assertEqual(r.stop(), 0, r.output())
+        self.assertEqual(r.stop(timeout=60), 0, r.output())
         for t in ts:
             t.join(30)
         self.assertTrue([a for a in acked if a[1] > signalled], "no call in flight was answered after SIGTERM")
