@@ -90,8 +90,8 @@ ON CONFLICT(name) DO UPDATE SET
   last_seen = max(last_seen, excluded.last_seen);
 -- estimated_prometheus_series: the rule of docs/catalog.md "Metric shape".
 UPDATE metrics SET
-  estimated_active_series = hll_count(series_sketch),
-  estimated_prometheus_series = hll_count(series_sketch) * CASE type
+  estimated_active_series = min(hll_count(series_sketch), total_sample_count),
+  estimated_prometheus_series = min(hll_count(series_sketch), total_sample_count) * CASE type
     WHEN 'Histogram' THEN histogram_buckets + 2
     WHEN 'Summary' THEN summary_quantiles + 2
     ELSE 1 END
@@ -127,7 +127,7 @@ ON CONFLICT(metric_name, key_scope, key_name) DO UPDATE SET
 
 UPDATE metric_keys SET
   key_percentage = 100.0 * key_count / (SELECT max(total_sample_count, 1) FROM metrics WHERE name = metric_name),
-  estimated_cardinality = hll_count(hll_sketch)
+  estimated_cardinality = min(hll_count(hll_sketch), key_count)
 WHERE metric_name IN (SELECT metric FROM raw_points);
 
 -- ---------------------------------------------------------------- spans
@@ -194,7 +194,7 @@ UPDATE span_keys SET
       WHEN 'event' THEN (SELECT event_count FROM span_events e WHERE e.span_name = span_keys.span_name AND e.event_name = span_keys.event_name)
       WHEN 'link' THEN (SELECT link_count FROM spans WHERE name = span_keys.span_name)
       ELSE (SELECT total_sample_count FROM spans WHERE name = span_keys.span_name) END),
-  estimated_cardinality = hll_count(hll_sketch)
+  estimated_cardinality = min(hll_count(hll_sketch), key_count)
 WHERE span_name IN (SELECT name FROM raw_spans);
 
 -- Span-name patterns: each service's span names templated with Drain, as
@@ -233,7 +233,7 @@ ON CONFLICT(service_name, cluster_id) DO UPDATE SET
   names_sketch = hll_merge(names_sketch, excluded.names_sketch),
   first_seen = min(coalesce(first_seen, excluded.first_seen), coalesce(excluded.first_seen, first_seen)),
   last_seen = max(coalesce(last_seen, excluded.last_seen), coalesce(excluded.last_seen, last_seen));
-UPDATE span_name_patterns SET estimated_names = hll_count(names_sketch)
+UPDATE span_name_patterns SET estimated_names = min(hll_count(names_sketch), span_count)
 WHERE service_name IN (SELECT service FROM raw_spans);
 
 DROP TABLE temp.etl_span_names;
@@ -267,7 +267,7 @@ ON CONFLICT(severity, key_scope, key_name) DO UPDATE SET
 
 UPDATE log_keys SET
   key_percentage = 100.0 * key_count / (SELECT max(total_sample_count, 1) FROM logs WHERE logs.severity = log_keys.severity),
-  estimated_cardinality = hll_count(hll_sketch)
+  estimated_cardinality = min(hll_count(hll_sketch), key_count)
 WHERE severity IN (SELECT severity FROM raw_logs);
 
 -- Templates: train one model per (severity, service) over the bodies in

@@ -61,8 +61,8 @@ UPDATE metrics AS m SET
   summary_quantiles = max(coalesce(m.summary_quantiles, o.summary_quantiles), coalesce(o.summary_quantiles, m.summary_quantiles))
 FROM other.metrics AS o WHERE o.name = m.name;
 UPDATE metrics SET
-  estimated_active_series = hll_count(series_sketch),
-  estimated_prometheus_series = hll_count(series_sketch) * CASE type
+  estimated_active_series = min(hll_count(series_sketch), total_sample_count),
+  estimated_prometheus_series = min(hll_count(series_sketch), total_sample_count) * CASE type
     WHEN 'Histogram' THEN histogram_buckets + 2
     WHEN 'Summary' THEN summary_quantiles + 2
     ELSE 1 END;
@@ -86,7 +86,7 @@ ON CONFLICT(metric_name, key_scope, key_name) DO UPDATE SET
   first_seen = min(first_seen, excluded.first_seen), last_seen = max(last_seen, excluded.last_seen);
 UPDATE metric_keys SET
   key_percentage = 100.0 * key_count / (SELECT max(total_sample_count, 1) FROM metrics WHERE name = metric_name),
-  estimated_cardinality = hll_count(hll_sketch);
+  estimated_cardinality = min(hll_count(hll_sketch), key_count);
 
 INSERT INTO spans(name, kind, total_sample_count, event_count, link_count, first_seen, last_seen)
 SELECT name, kind, otelcat_add(0, total_sample_count, 'other.spans', name), otelcat_add(0, event_count, 'other.spans', name), otelcat_add(0, link_count, 'other.spans', name), first_seen, last_seen FROM other.spans WHERE true
@@ -132,7 +132,7 @@ UPDATE span_keys SET
       WHEN 'event' THEN (SELECT event_count FROM span_events e WHERE e.span_name = span_keys.span_name AND e.event_name = span_keys.event_name)
       WHEN 'link' THEN (SELECT link_count FROM spans WHERE name = span_keys.span_name)
       ELSE (SELECT total_sample_count FROM spans WHERE name = span_keys.span_name) END),
-  estimated_cardinality = hll_count(hll_sketch);
+  estimated_cardinality = min(hll_count(hll_sketch), key_count);
 
 INSERT INTO logs(severity, total_sample_count, first_seen, last_seen)
 SELECT severity, otelcat_add(0, total_sample_count, 'other.logs', severity), first_seen, last_seen FROM other.logs WHERE true
@@ -155,7 +155,7 @@ ON CONFLICT(severity, key_scope, key_name) DO UPDATE SET
   first_seen = min(first_seen, excluded.first_seen), last_seen = max(last_seen, excluded.last_seen);
 UPDATE log_keys SET
   key_percentage = 100.0 * key_count / (SELECT max(total_sample_count, 1) FROM logs WHERE logs.severity = log_keys.severity),
-  estimated_cardinality = hll_count(hll_sketch);
+  estimated_cardinality = min(hll_count(hll_sketch), key_count);
 
 -- Templates: same (severity, service, template text) add up; new ones come
 -- in with fresh negative cluster ids. They are stored in
@@ -216,6 +216,6 @@ SELECT o.service_name,
 FROM other.span_name_patterns o
 WHERE NOT EXISTS (SELECT 1 FROM span_name_patterns p WHERE p.service_name = o.service_name AND p.pattern = o.pattern)
 GROUP BY o.service_name, o.pattern;
-UPDATE span_name_patterns SET estimated_names = hll_count(names_sketch);
+UPDATE span_name_patterns SET estimated_names = min(hll_count(names_sketch), span_count);
 
 COMMIT;

@@ -120,7 +120,8 @@ SELECT key_name,
        count(DISTINCT CASE WHEN signal = 'spans' THEN entity END) AS spans,
        count(DISTINCT CASE WHEN signal = 'logs' THEN entity END) AS severities,
        sum(key_count) AS total_count,
-       hll_count(hll_merge(hll_sketch)) AS estimated_cardinality,
+       -- A key has no more distinct values than records carrying it.
+       min(hll_count(hll_merge(hll_sketch)), sum(key_count)) AS estimated_cardinality,
        min(first_seen) AS first_seen, max(last_seen) AS last_seen
 FROM k GROUP BY key_name;
 
