@@ -57,14 +57,16 @@ ON CONFLICT(metric_name, service_name) DO UPDATE SET
   last_seen = max(coalesce(last_seen, excluded.last_seen), coalesce(excluded.last_seen, last_seen));
 
 -- name: metric_key
-INSERT INTO metric_keys(metric_name, key_scope, key_name, key_count, value_samples, hll_sketch, first_seen, last_seen)
-VALUES (:metric_name, :key_scope, :key_name, :key_count, :value_samples, :hll_sketch, :first_seen, :last_seen)
+INSERT INTO metric_keys(metric_name, key_scope, key_name, key_count, value_samples, hll_sketch, first_seen, last_seen, bytes, value_types)
+VALUES (:metric_name, :key_scope, :key_name, :key_count, :value_samples, :hll_sketch, :first_seen, :last_seen, :bytes, :value_types)
 ON CONFLICT(metric_name, key_scope, key_name) DO UPDATE SET
   key_count = otelcat_add(key_count, excluded.key_count, 'metric_keys', metric_name, key_scope, key_name),
   value_samples = json_samples_merge(value_samples, excluded.value_samples),
   hll_sketch = hll_merge(hll_sketch, excluded.hll_sketch),
   first_seen = min(coalesce(first_seen, excluded.first_seen), coalesce(excluded.first_seen, first_seen)),
-  last_seen = max(coalesce(last_seen, excluded.last_seen), coalesce(excluded.last_seen, last_seen));
+  last_seen = max(coalesce(last_seen, excluded.last_seen), coalesce(excluded.last_seen, last_seen)),
+  bytes = otelcat_add(bytes, excluded.bytes, 'metric_keys', metric_name, key_scope, key_name),
+  value_types = json_counts_merge(value_types, excluded.value_types, 'metric_keys', metric_name, key_scope, key_name);
 
 -- name: metric_refresh
 -- Rewrites only the rows whose values change (a key on every record stays
@@ -135,14 +137,16 @@ ON CONFLICT(span_name, event_name) DO UPDATE SET
   last_seen = max(coalesce(last_seen, excluded.last_seen), coalesce(excluded.last_seen, last_seen));
 
 -- name: span_key
-INSERT INTO span_keys(span_name, key_scope, key_name, event_name, key_count, value_samples, hll_sketch, first_seen, last_seen)
-VALUES (:span_name, :key_scope, :key_name, :event_name, :key_count, :value_samples, :hll_sketch, :first_seen, :last_seen)
+INSERT INTO span_keys(span_name, key_scope, key_name, event_name, key_count, value_samples, hll_sketch, first_seen, last_seen, bytes, value_types)
+VALUES (:span_name, :key_scope, :key_name, :event_name, :key_count, :value_samples, :hll_sketch, :first_seen, :last_seen, :bytes, :value_types)
 ON CONFLICT(span_name, key_scope, key_name, event_name) DO UPDATE SET
   key_count = otelcat_add(key_count, excluded.key_count, 'span_keys', span_name, key_scope, key_name, event_name),
   value_samples = json_samples_merge(value_samples, excluded.value_samples),
   hll_sketch = hll_merge(hll_sketch, excluded.hll_sketch),
   first_seen = min(coalesce(first_seen, excluded.first_seen), coalesce(excluded.first_seen, first_seen)),
-  last_seen = max(coalesce(last_seen, excluded.last_seen), coalesce(excluded.last_seen, last_seen));
+  last_seen = max(coalesce(last_seen, excluded.last_seen), coalesce(excluded.last_seen, last_seen)),
+  bytes = otelcat_add(bytes, excluded.bytes, 'span_keys', span_name, key_scope, key_name, event_name),
+  value_types = json_counts_merge(value_types, excluded.value_types, 'span_keys', span_name, key_scope, key_name, event_name);
 
 -- name: span_refresh
 UPDATE span_keys SET
@@ -175,14 +179,16 @@ ON CONFLICT(severity, service_name) DO UPDATE SET
   last_seen = max(coalesce(last_seen, excluded.last_seen), coalesce(excluded.last_seen, last_seen));
 
 -- name: log_key
-INSERT INTO log_keys(severity, key_scope, key_name, key_count, value_samples, hll_sketch, first_seen, last_seen)
-VALUES (:severity, :key_scope, :key_name, :key_count, :value_samples, :hll_sketch, :first_seen, :last_seen)
+INSERT INTO log_keys(severity, key_scope, key_name, key_count, value_samples, hll_sketch, first_seen, last_seen, bytes, value_types)
+VALUES (:severity, :key_scope, :key_name, :key_count, :value_samples, :hll_sketch, :first_seen, :last_seen, :bytes, :value_types)
 ON CONFLICT(severity, key_scope, key_name) DO UPDATE SET
   key_count = otelcat_add(key_count, excluded.key_count, 'log_keys', severity, key_scope, key_name),
   value_samples = json_samples_merge(value_samples, excluded.value_samples),
   hll_sketch = hll_merge(hll_sketch, excluded.hll_sketch),
   first_seen = min(coalesce(first_seen, excluded.first_seen), coalesce(excluded.first_seen, first_seen)),
-  last_seen = max(coalesce(last_seen, excluded.last_seen), coalesce(excluded.last_seen, last_seen));
+  last_seen = max(coalesce(last_seen, excluded.last_seen), coalesce(excluded.last_seen, last_seen)),
+  bytes = otelcat_add(bytes, excluded.bytes, 'log_keys', severity, key_scope, key_name),
+  value_types = json_counts_merge(value_types, excluded.value_types, 'log_keys', severity, key_scope, key_name);
 
 -- name: log_refresh
 UPDATE log_keys SET

@@ -494,6 +494,10 @@ class TestPythonPackage(PackageTest):
         self.assertGreater(q(a, "SELECT sum(key_count) FROM log_template_keys"), 0)
         self.assertEqual(q(target, "SELECT sum(key_count) FROM log_template_keys"),
                          q(a, "SELECT sum(key_count) FROM log_template_keys"))
+        # Columns an old source lacks merge as their defaults (bytes since the upgrade).
+        self.assertGreater(q(a, "SELECT sum(bytes) FROM span_keys"), 0)
+        self.assertEqual(q(target, "SELECT sum(bytes) FROM span_keys"), q(a, "SELECT sum(bytes) FROM span_keys"))
+        self.assertEqual(q(target, "SELECT value_types FROM log_keys WHERE key_name = 'int.attribute'"), '{"int":1}')
 
     def test_a_failing_merge_writes_nothing(self):
         a = self.ingest_fixtures("a.db")

@@ -64,3 +64,11 @@ ALTER TABLE main.spans ADD COLUMN status_error_count INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE main.span_services ADD COLUMN status_unset_count INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE main.span_services ADD COLUMN status_ok_count INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE main.span_services ADD COLUMN status_error_count INTEGER NOT NULL DEFAULT 0;
+
+-- Bytes and value types per key (issue 15): counted from the upgrade on.
+ALTER TABLE main.metric_keys ADD COLUMN bytes INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE main.metric_keys ADD COLUMN value_types TEXT NOT NULL DEFAULT '{}';
+ALTER TABLE main.span_keys ADD COLUMN bytes INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE main.span_keys ADD COLUMN value_types TEXT NOT NULL DEFAULT '{}';
+ALTER TABLE main.log_keys ADD COLUMN bytes INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE main.log_keys ADD COLUMN value_types TEXT NOT NULL DEFAULT '{}';
