@@ -289,3 +289,19 @@ class TestViews(unittest.TestCase):
         self.assertEqual(doc["attribute_keys"]["http.status"]["bytes"],
                          field_len(KeyValue(key="http.status", value=AnyValue(string_value="200")))
                          + field_len(KeyValue(key="http.status", value=AnyValue(int_value=500))))
+
+
+class TestReport(unittest.TestCase):
+    def test_report_ranks_keys_by_bytes(self):
+        import sys
+        sys.path.insert(0, os.path.join(os.path.dirname(FIXTURES), "..", "python"))
+        from otelcat.report import sections
+        from otlp_payloads import span, traces
+        db = connect()
+        db.execute("INSERT INTO otlp_ingest(payload) VALUES (?)", (traces([span("a", attrs={"small": 1, "big": "x" * 300})] * 4),))
+        title, headers, keys, rows = next(s for s in sections(db, 5, 1) if s[0].startswith("Attribute keys by bytes"))
+        self.assertEqual(headers, ["signal", "scope", "key", "bytes", "bytes / record"])
+        big = field_len(KeyValue(key="big", value=AnyValue(string_value="x" * 300)))
+        self.assertEqual(rows[0], ("spans", "attribute", "big", 4 * big, float(big)))
+        # The resource pair counts once for the block of 4 spans.
+        self.assertEqual([r[2] for r in rows], ["big", "small", "service.name"])
