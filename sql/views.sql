@@ -377,24 +377,51 @@ SELECT p.key_name, p.problem, p.type AS expected_type, p.observed AS observed_ty
     ELSE (SELECT group_concat(service_name, ', ') FROM (SELECT service_name FROM log_services WHERE severity = p.entity ORDER BY 1)) END AS services
 FROM p;
 
--- Metrics the conventions define whose unit or instrument disagrees, and
--- deprecated metric names (expected: the replacement). An instrument's OTLP
--- type: counter and updowncounter Sum, gauge Gauge, histogram Histogram or
--- ExponentialHistogram. (The catalog does not record whether a Sum is
--- monotonic, which tells a counter from an updowncounter: not checked.)
+-- Metrics the conventions define whose unit, instrument or monotonicity
+-- disagrees, and deprecated metric names (expected: the replacement). An
+-- instrument's OTLP type: counter and updowncounter Sum, gauge Gauge,
+-- histogram Histogram or ExponentialHistogram. Monotonicity tells a counter
+-- (a monotonic Sum) from an updowncounter (a non-monotonic one): a
+-- 'monotonicity' row when the metric's last Sum, or a service's, is the
+-- other kind; its services are the ones that sent it so (all the metric's
+-- when only the metric row says so). A NULL is_monotonic (a catalog
+-- upgraded from before schema version 3, until the metric comes again) is
+-- not judged.
+-- The shape columns are read as `(SELECT col FROM t y WHERE <y is the row>)`
+-- beside `absent`, a row of NULLs of the same names: SQLite resolves an
+-- unqualified column in the innermost FROM that has it, so a catalog of
+-- schema version 3 gives y's value and an older one (which the Python tools
+-- give this view as a TEMP view, read-only) gives absent's NULL.
 CREATE VIEW IF NOT EXISTS semconv_metric_mismatches AS
-WITH m AS (
+WITH absent(type, is_monotonic) AS (VALUES (NULL, NULL)),
+m AS (
   SELECT m.name, m.type, m.unit, c.instrument, c.unit AS expected_unit, c.deprecated, c.replacement, c.deprecated_note,
+         (SELECT is_monotonic FROM metrics y WHERE y.name = m.name) AS monotonic,
          CASE c.instrument WHEN 'counter' THEN 'Sum' WHEN 'updowncounter' THEN 'Sum' WHEN 'gauge' THEN 'Gauge'
                            WHEN 'histogram' THEN 'Histogram' END AS expected_type,
+         CASE c.instrument WHEN 'counter' THEN 1 WHEN 'updowncounter' THEN 0 END AS expected_monotonic,
          (SELECT group_concat(service_name, ', ') FROM (SELECT service_name FROM metric_services s WHERE s.metric_name = m.name ORDER BY 1)) AS services
-  FROM semconv_metrics c CROSS JOIN metrics m ON m.name = c.name)
+  FROM absent, semconv_metrics c CROSS JOIN metrics m ON m.name = c.name),
+mono AS (
+  SELECT m.*,
+         (SELECT group_concat(service_name, ', ') FROM (
+            SELECT x.service_name FROM absent, metric_services x
+            WHERE x.metric_name = m.name
+              AND (SELECT type FROM metric_services y WHERE (y.metric_name, y.service_name) = (x.metric_name, x.service_name)) = 'Sum'
+              AND (SELECT is_monotonic FROM metric_services y
+                   WHERE (y.metric_name, y.service_name) = (x.metric_name, x.service_name)) = 1 - m.expected_monotonic
+            ORDER BY 1)) AS senders
+  FROM m WHERE expected_monotonic IS NOT NULL)
 SELECT name AS metric_name, problem, observed, expected, instrument, services FROM (
   SELECT name, 'unit' AS problem, unit AS observed, expected_unit AS expected, instrument, services FROM m
   WHERE unit IS NOT expected_unit
   UNION ALL
   SELECT name, 'instrument', type, expected_type, instrument, services FROM m
   WHERE type IS NOT expected_type AND NOT (instrument = 'histogram' AND type = 'ExponentialHistogram')
+  UNION ALL
+  SELECT name, 'monotonicity', iif(expected_monotonic, 'non-monotonic Sum', 'monotonic Sum'),
+         iif(expected_monotonic, 'monotonic Sum', 'non-monotonic Sum'), instrument, coalesce(senders, services) FROM mono
+  WHERE senders IS NOT NULL OR (type = 'Sum' AND monotonic = 1 - expected_monotonic)
   UNION ALL
   SELECT name, 'deprecated', name, coalesce(replacement, deprecated_note), instrument, services FROM m WHERE deprecated);
 

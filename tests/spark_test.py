@@ -7,8 +7,8 @@ otelcat itself.
   where one catalog held the key; every estimate where both hold the same
   image; Spark's estimate of every otelcat image is hll_count's.
 - etl.py on Collector JSON Lines equals otlp_ingest of the same file on
-  every count, time, sample list and (string-valued) estimate, and its
-  sketches merge with otelcat's (hll_merge).
+  every count, time, sample list, (string-valued) estimate, metric shape and
+  span status count, and its sketches merge with otelcat's (hll_merge).
 
 Run with a Python that has pyspark and can load extensions (make test-spark
 makes .venv-spark for it), from tests/, with PYTHONPATH=../python and
@@ -84,13 +84,6 @@ def rows(db, table, schema="main"):
         lambda t: dict(zip(cols, t)), db.execute(f"SELECT {', '.join(cols)} FROM {schema}.{table}"))}
 
 
-# The record-side columns of schema version 3 that examples/spark/etl.py does
-# not compute yet (its header says so); the fleet merge merges them all.
-NOT_BY_ETL = {("metrics", c) for c in ("temporality", "is_monotonic", "histogram_buckets", "exp_histogram_buckets",
-                                     "exp_histogram_min_scale", "exp_histogram_max_scale", "summary_quantiles",
-                                     "estimated_prometheus_series")} | \
-             {("metric_services", c) for c in ("type", "temporality", "is_monotonic")} | \
-             {(t, c) for t in ("spans", "span_services") for c in ("status_unset_count", "status_ok_count", "status_error_count")}
 
 class Spark(unittest.TestCase):
     @classmethod
@@ -243,6 +236,46 @@ class TestFleetMerge(Spark):
         self.assertIn("== Metrics by estimated active series", out)
 
 
+def _metric(name, kind, points, **data):
+    """A metric of `kind` with `points` (dicts of point fields), at a fixed time."""
+    return {"name": name, "unit": "1", kind: dict(data, dataPoints=[
+        dict(p, timeUnixNano="1700000000000000000", attributes=[{"key": "n", "value": {"intValue": str(i)}}])
+        for i, p in enumerate(points)])}
+
+
+def _block(service, metrics):
+    return {"resource": {"attributes": [{"key": "service.name", "value": {"stringValue": service}}]},
+            "scopeMetrics": [{"scope": {"name": "s"}, "metrics": metrics}]}
+
+
+# Metric shapes beyond Generated's (which has every kind, delta and
+# cumulative, monotonic and not, a metric typed differently by two
+# services): temporality as a name with and without its prefix and as a
+# numeric string, isMonotonic as a string, fields that a kind does not
+# have (a gauge's temporality, a histogram's monotonicity: ignored), scales
+# as strings and integral numbers, a metric sent again without points
+# after its points (its shape is the last sent), and one sent as a Sum by
+# one service and a Histogram by another in the same request.
+SHAPES = {"resourceMetrics": [
+    _block("shapes", [
+        _metric("shape.sum", "sum", [{"asInt": "1"}], aggregationTemporality="AGGREGATION_TEMPORALITY_DELTA",
+                isMonotonic="true"),
+        _metric("shape.gauge", "gauge", [{"asDouble": 1}], aggregationTemporality=2, isMonotonic=True),
+        _metric("shape.hist", "histogram", [{"explicitBounds": [1, 2, 5], "bucketCounts": ["1", "0", "0", "0"]},
+                                            {"explicitBounds": [], "bucketCounts": ["1"]}],
+                aggregationTemporality="CUMULATIVE", isMonotonic=True),
+        _metric("shape.exp", "exponentialHistogram", [
+            {"scale": "-3", "positive": {"offset": 0, "bucketCounts": ["1", "2"]}},
+            {"scale": 5.0, "negative": {"bucketCounts": ["1"]}, "positive": {"bucketCounts": ["1", "1", "1"]}},
+            {"zeroCount": "1"}], aggregationTemporality="1"),
+        _metric("shape.summary", "summary", [{"quantileValues": [{"quantile": 0.5, "value": 1}, {"quantile": 1, "value": 2}]}]),
+        {"name": "shape.sum", "sum": {"aggregationTemporality": 2, "isMonotonic": False}},
+    ]),
+    _block("shapes2", [_metric("shape.sum", "histogram", [{"explicitBounds": [1], "bucketCounts": ["1", "1"]}],
+                               aggregationTemporality=1)]),
+]}
+
+
 class TestEtl(Spark):
     """etl.py on a Collector JSON Lines file against `otelcat ingest` of it."""
 
@@ -261,6 +294,14 @@ class TestEtl(Spark):
             f.write(traces([span("GET /types", attrs={
                 "s": "é \"q\"", "i": -7, "b": True, "d": 0.5, "whole": 3.0, "big": 1e22, "neg0": -0.0,
                 "arr": ["a", 1, 2.5, False], "map": {"k": "v", "n": 2}})], service="types") + "\n")
+            # Span status in every spelling otlp_ingest reads (Generated
+            # has numbers and names): numeric strings, unset by name, codes
+            # outside the enum, an unknown name, an empty status.
+            f.write(traces([dict(span("GET /status"), **({"status": st} if st is not None else {}))
+                            for st in ({"code": "2"}, {"code": "1"}, {"code": "STATUS_CODE_UNSET"}, {"code": "-1"},
+                                       {"code": "bogus"}, {"code": 3}, {}, None, {"code": "STATUS_CODE_ERROR"})],
+                           service="status") + "\n")
+            f.write(json.dumps(SHAPES) + "\n")
         cls.otelcat("ingest", "--db", cls.p("ingested.db"), cls.jsonl)
         db = otelcat_spark.write_catalog(cls.p("etl.db"), etl.catalog(cls.spark, [cls.jsonl]))
         db.close()
@@ -276,12 +317,31 @@ class TestEtl(Spark):
                 self.assertEqual(sorted(got), sorted(ref))
                 for k, r in ref.items():
                     for c in cols:
-                        if (table, c) not in SKETCH_COLS and (table, c) not in NOT_BY_ETL:
+                        if (table, c) not in SKETCH_COLS:
                             self.assertEqual(got[k][c], r[c], f"{table} {k} {c}")
         samples = dict(self.db.execute("SELECT key_name, value_samples FROM etl.span_keys WHERE span_name = 'GET /types'"))
         self.assertEqual(samples["arr"], json.dumps(['["a",1,2.5,false]']))
         self.assertEqual(samples["map"], json.dumps(['{"k":"v","n":2}']))
         self.assertEqual(samples["big"], '["1e22"]')
+
+    def test_the_data_has_every_shape_and_status(self):
+        # What the comparison above covers (otlp_ingest's values, not etl's).
+        q = lambda sql: self.db.execute(sql).fetchone()
+        self.assertEqual(q("SELECT count(DISTINCT type), count(DISTINCT temporality), count(DISTINCT is_monotonic), "
+                           "count(histogram_buckets), count(DISTINCT exp_histogram_min_scale), count(summary_quantiles) "
+                           "FROM metrics"), (5, 3, 2, 3, 2, 2))
+        self.assertEqual(tuple(q("SELECT type, temporality, is_monotonic, histogram_buckets, estimated_prometheus_series "
+                                 "FROM metrics WHERE name = 'shape.sum'")), ("Histogram", "Delta", 0, 2, 8))
+        self.assertEqual(tuple(q("SELECT exp_histogram_buckets, exp_histogram_min_scale, exp_histogram_max_scale "
+                                 "FROM metrics WHERE name = 'shape.exp'")), (4, -3, 5))
+        self.assertEqual([tuple(r) for r in self.db.execute(
+            "SELECT service_name, type, temporality, is_monotonic FROM metric_services WHERE metric_name = 'shape.sum' "
+            "ORDER BY service_name")], [("shapes", "Sum", "Cumulative", 0), ("shapes2", "Histogram", "Delta", 0)])
+        self.assertGreater(q("SELECT count(*) FROM metric_shape_conflicts")[0], 0)
+        self.assertEqual(tuple(q("SELECT status_unset_count, status_ok_count, status_error_count FROM spans "
+                                 "WHERE name = 'GET /status'")), (6, 1, 2))
+        self.assertTrue(all(q("SELECT min(status_unset_count), min(status_ok_count), min(status_error_count) "
+                              "FROM span_services WHERE span_name = 'db.query'")))
 
     def test_sketches_are_otlp_ingests_and_merge_with_them(self):
         n = 0

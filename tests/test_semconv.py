@@ -55,11 +55,17 @@ class Catalog:
             return k[0], k[1], records
         return k
 
-    def metric(self, name, type="Histogram", unit="", services=("svc",), labels=(), resource=(), records=10):
+    def metric(self, name, type="Histogram", unit="", services=("svc",), labels=(), resource=(), records=10, monotonic=None):
+        """`monotonic`: is_monotonic of the metric and its services (NULL:
+        an upgraded catalog's); a service is a name or (name, type,
+        is_monotonic), what that service sent last."""
         db = self.db
-        db.execute("INSERT INTO metrics(name, type, unit, total_sample_count) VALUES (?, ?, ?, ?)", (name, type, unit, records))
+        db.execute("INSERT INTO metrics(name, type, unit, total_sample_count, is_monotonic) VALUES (?, ?, ?, ?, ?)",
+                   (name, type, unit, records, monotonic))
         for s in services:
-            db.execute("INSERT INTO metric_services(metric_name, service_name, sample_count) VALUES (?, ?, ?)", (name, s, records))
+            svc, stype, smono = s if isinstance(s, tuple) else (s, None if monotonic is None else type, monotonic)
+            db.execute("INSERT INTO metric_services(metric_name, service_name, sample_count, type, is_monotonic) "
+                       "VALUES (?, ?, ?, ?, ?)", (name, svc, records, stype, smono))
         for scope, keys in (("label", labels), ("resource", resource)):
             for k in keys:
                 key, samples, count = self._key(k, records)
@@ -589,6 +595,65 @@ class TestMetricMismatches(unittest.TestCase):
              .metric("system.cpu.utilization", type="Gauge", unit="1")
              .metric("app.orders", type="Gauge", unit="whatever"))
         self.assertEqual(c.q("SELECT * FROM semconv_metric_mismatches"), [])
+
+
+class TestMetricMonotonicity(unittest.TestCase):
+    """A convention counter is a monotonic Sum, an updowncounter a
+    non-monotonic one (metrics.is_monotonic, metric_services.is_monotonic)."""
+
+    def mono(self, c):
+        return c.q("SELECT metric_name, observed, expected, instrument, services FROM semconv_metric_mismatches "
+                   "WHERE problem = 'monotonicity' ORDER BY metric_name")
+
+    def test_a_counter_sent_as_an_updowncounter_and_the_reverse(self):
+        c = (Catalog()
+             .metric("jvm.class.loaded", type="Sum", unit="{class}", monotonic=0)
+             .metric("http.server.active_requests", type="Sum", unit="{request}", monotonic=1,
+                     services=(("web", "Sum", 1), ("api", "Sum", 0)))
+             # The metric's last Sum is right, one service's is not.
+             .metric("jvm.thread.count", type="Sum", unit="{thread}", monotonic=0,
+                     services=(("old", "Sum", 1), ("new", "Sum", 0), ("gone", None, None))))
+        self.assertEqual(self.mono(c), [
+            ("http.server.active_requests", "monotonic Sum", "non-monotonic Sum", "updowncounter", "web"),
+            ("jvm.class.loaded", "non-monotonic Sum", "monotonic Sum", "counter", "svc"),
+            ("jvm.thread.count", "monotonic Sum", "non-monotonic Sum", "updowncounter", "old"),
+        ])
+        # Nothing else is wrong with them.
+        self.assertEqual(c.q("SELECT count(*) FROM semconv_metric_mismatches WHERE problem <> 'monotonicity'"), [(0,)])
+
+    def test_right_unknown_or_not_a_sum_gives_no_monotonicity_row(self):
+        c = (Catalog()
+             .metric("jvm.class.loaded", type="Sum", unit="{class}", monotonic=1)
+             .metric("http.server.active_requests", type="Sum", unit="{request}", monotonic=0,
+                     services=(("web", "Sum", 0), ("old", None, None)))
+             # Upgraded catalogs: NULL until the metric comes again.
+             .metric("jvm.thread.count", type="Sum", unit="{thread}", monotonic=None)
+             # A counter sent as a Gauge is an instrument mismatch, not a
+             # monotonicity one (is_monotonic is 0 for non-Sums).
+             .metric("dotnet.gc.collections", type="Gauge", unit="{collection}", monotonic=0,
+                     services=(("a", "Gauge", 0),))
+             # Conventions without a monotonicity (gauge, histogram) and a
+             # metric the conventions do not define.
+             .metric("system.cpu.utilization", type="Gauge", unit="1", monotonic=0)
+             .metric("http.server.request.duration", type="Histogram", unit="s", monotonic=0)
+             .metric("app.orders", type="Sum", unit="{order}", monotonic=0))
+        self.assertEqual(self.mono(c), [])
+        self.assertEqual(c.q("SELECT metric_name, problem FROM semconv_metric_mismatches"),
+                         [("dotnet.gc.collections", "instrument")])
+
+    def test_through_ingest(self):
+        db = connect()
+
+        def send(service, name, monotonic):
+            db.execute("INSERT INTO otlp_ingest(payload) VALUES (?)", (json.dumps({"resourceMetrics": [{
+                "resource": {"attributes": [kv("service.name", service)]}, "scopeMetrics": [{"metrics": [{
+                    "name": name, "unit": "{class}", "sum": {"aggregationTemporality": 2, "isMonotonic": monotonic,
+                                                           "dataPoints": [{"asInt": "3"}]}}]}]}]}),))
+        send("a", "jvm.class.loaded", True)
+        self.assertEqual(rows(db, "SELECT * FROM semconv_metric_mismatches"), [])
+        send("b", "jvm.class.loaded", False)
+        self.assertEqual(rows(db, "SELECT * FROM semconv_metric_mismatches"),
+                         [("jvm.class.loaded", "monotonicity", "non-monotonic Sum", "monotonic Sum", "counter", "b")])
 
 
 class TestUnknownKeys(unittest.TestCase):

@@ -108,7 +108,8 @@ ORDER BY key_name, key_count DESC LIMIT 8;"""),
      """SELECT key_name, problem, expected_type, observed_types, samples, entity, services
 FROM semconv_type_mismatches ORDER BY key_name, problem, entity LIMIT 5;"""),
     ("Which metrics disagree with the conventions?",
-     "Unit, instrument (OTLP type) and deprecated names of the metrics the conventions define.",
+     "Unit, instrument (OTLP type), monotonicity (a counter is a monotonic Sum, an updowncounter a non-monotonic one) and "
+     "deprecated names of the metrics the conventions define.",
      """SELECT metric_name, problem, observed, expected, instrument, services
 FROM semconv_metric_mismatches ORDER BY metric_name, problem;"""),
     ("Which keys look like typos of convention keys?",

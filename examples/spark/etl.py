@@ -12,12 +12,21 @@ the same counts, times, sample lists and percentages, and sketches of the
 same values (Spark's hll_sketch_agg over each value's text, UTF-8, lg_k 12:
 the registers otlp_ingest writes, so hll_merge merges them with otelcat's
 and `otelcat merge` / fleet_merge.py combine this catalog with others).
+Also the metric shape (docs/catalog.md "Metric shape": type, temporality
+and monotonicity of the last metric sent, per metric and per service; the
+most buckets and quantiles a point had, the range of exponential
+histograms' scales; estimated_prometheus_series from them) and the span
+status counts (status.code as a number, numeric string or name; codes
+outside the enum count as unset).
 
-Not computed: the columns of schema version 3 (metric shape and
-Prometheus series, metric_services.type/temporality/is_monotonic, span
-status counts: NULL or 0 here), and log_body_templates, log_template_keys and span_name_patterns
+Not computed: log_body_templates, log_template_keys and span_name_patterns
 (Drain templates are otelcat's engine, not Spark's: ingest into a catalog,
 then merge). Known differences from otlp_ingest (docs/interop.md):
+- a metric sent without data points gets no row here (otlp_ingest writes
+  one with no points and no times); when the metric has points elsewhere,
+  its unit, description and shape count here as there;
+- fields are read by their OTLP/JSON names (lowerCamelCase, as the file
+  exporter writes them); otlp_ingest also reads snake_case names;
 - values' text (docs/catalog.md): a double prints as an integer when whole
   (below 1e21), else as Spark prints it with otelcat's exponent spelling
   (1e21, 1.5e-7); this differs from otelcat's for 1e-6 <= |x| < 0.001
@@ -46,10 +55,17 @@ ANYVALUE = ("STRUCT<stringValue: STRING, intValue: STRING, boolValue: BOOLEAN, d
             "kvlistValue: STRUCT<`values`: ARRAY<STRUCT<key: STRING, value: STRING>>>>")
 ATTRS = f"ARRAY<STRUCT<key: STRING, value: {ANYVALUE}>>"
 RESOURCE = f"STRUCT<attributes: {ATTRS}>"
-POINTS = f"STRUCT<dataPoints: ARRAY<STRUCT<timeUnixNano: STRING, attributes: {ATTRS}>>>"
+# A metric's data (gauge, sum, ...): the fields of every kind, those giving
+# its shape read as text (a number or a string, as otlp_ingest takes them):
+# temporality, monotonicity, and per point the lists whose lengths are its
+# buckets or quantiles (their elements are not read) and its scale.
+BUCKETS = "STRUCT<bucketCounts: ARRAY<STRING>>"
+POINTS = (f"STRUCT<aggregationTemporality: STRING, isMonotonic: STRING, dataPoints: ARRAY<STRUCT<timeUnixNano: STRING, "
+          f"attributes: {ATTRS}, explicitBounds: ARRAY<STRING>, quantileValues: ARRAY<STRING>, positive: {BUCKETS}, "
+          f"negative: {BUCKETS}, scale: STRING>>>")
 REQUEST = f"""
 resourceSpans ARRAY<STRUCT<resource: {RESOURCE}, scopeSpans: ARRAY<STRUCT<spans: ARRAY<STRUCT<
-  name: STRING, kind: STRING, startTimeUnixNano: STRING, attributes: {ATTRS},
+  name: STRING, kind: STRING, startTimeUnixNano: STRING, attributes: {ATTRS}, status: STRUCT<code: STRING>,
   events: ARRAY<STRUCT<name: STRING, timeUnixNano: STRING, attributes: {ATTRS}>>,
   links: ARRAY<STRUCT<attributes: {ATTRS}>>>>>>>>,
 resourceMetrics ARRAY<STRUCT<resource: {RESOURCE}, scopeMetrics: ARRAY<STRUCT<metrics: ARRAY<STRUCT<
@@ -125,24 +141,72 @@ SEVERITY = """CASE WHEN severityNumber BETWEEN 1 AND 4 THEN 'TRACE' WHEN severit
   WHEN severityNumber BETWEEN 17 AND 20 THEN 'ERROR' WHEN severityNumber BETWEEN 21 AND 24 THEN 'FATAL'
   WHEN coalesce(severityText, '') <> '' THEN upper(severityText) ELSE 'UNSPECIFIED' END"""
 
+INTEGER = "'^[+-]?[0-9]+$'"
+
+
+def enum_int(x, names):
+    """An OTLP/JSON enum field read as text: a number, a numeric string, or
+    one of `names` ({name: number}); anything else 0, as otlp_ingest reads
+    it (an integer outside INT: 0 here; otlp_ingest refuses it as a number
+    and reads 0 as a string)."""
+    named = " ".join(f"WHEN '{n}' THEN {v}" for n, v in names.items())
+    return f"""CASE WHEN {x} RLIKE {INTEGER} THEN coalesce(try_cast({x} AS INT), 0)
+  ELSE CASE {x} {named} ELSE 0 END END"""
+
+
+# A span's status.code as otlp_ingest counts it: 1 ok, 2 error, anything
+# else (no status, unset, outside the enum) unset.
+STATUS = enum_int("sp.status.code", {"STATUS_CODE_UNSET": 0, "STATUS_CODE_OK": 1, "STATUS_CODE_ERROR": 2})
+# A metric's kind: its data field (a metric carries one).
+KIND_OF_METRIC = """CASE WHEN m.gauge IS NOT NULL THEN 'Gauge' WHEN m.sum IS NOT NULL THEN 'Sum'
+            WHEN m.histogram IS NOT NULL THEN 'Histogram' WHEN m.exponentialHistogram IS NOT NULL THEN 'ExponentialHistogram' WHEN m.summary IS NOT NULL THEN 'Summary'
+            ELSE 'Unknown' END"""
+DATA_OF_METRIC = "coalesce(m.gauge, m.sum, m.histogram, m.exponentialHistogram, m.summary)"
+# aggregationTemporality (a number or a name, with or without its prefix);
+# only sums and histograms have one (docs/catalog.md "Metric shape").
+TEMPORALITY = "CASE WHEN type IN ('Sum', 'Histogram', 'ExponentialHistogram') THEN CASE " + enum_int(
+    "regexp_replace(data.aggregationTemporality, '^AGGREGATION_TEMPORALITY_', '')",
+    {"UNSPECIFIED": 0, "DELTA": 1, "CUMULATIVE": 2}) + """
+  WHEN 1 THEN 'Delta' WHEN 2 THEN 'Cumulative' ELSE 'Unspecified' END ELSE 'Unspecified' END"""
+
+
+def size0(a):
+    return f"if({a} IS NULL, 0, size({a}))"
+
+
+# A data point's buckets, as otlp_ingest counts them: its explicit bounds,
+# quantile values and positive and negative bucket counts (a point carries
+# those of its kind); its scale (an integer, or an integral number, as a
+# 32-bit integer; 0 when absent).
+POINT_BUCKETS = " + ".join(size0(f"dp.{f}") for f in ("explicitBounds", "quantileValues", "positive.bucketCounts",
+                                                      "negative.bucketCounts"))
+POINT_SCALE = f"""coalesce(CAST(pmod(CASE WHEN dp.scale RLIKE {INTEGER} THEN try_cast(dp.scale AS DECIMAL(20, 0))
+  ELSE try_cast(try_cast(dp.scale AS DOUBLE) AS DECIMAL(20, 0)) END + 2147483648, 4294967296) - 2147483648 AS INT), 0)"""
+METRICS_FROM = """
+FROM (SELECT line, i, rs.resource.attributes AS res, rs.scopeMetrics FROM requests LATERAL VIEW posexplode(resourceMetrics) AS i, rs)
+LATERAL VIEW posexplode(scopeMetrics) AS j, sm LATERAL VIEW posexplode(sm.metrics) AS k, m"""
+
 # Records: one row each, `ord` their arrival order (line, then position in
 # the request), `res` the resource's attributes.
 RECORDS = {
     "r_spans": f"""
 SELECT struct(line, i, j, k) AS ord, sp.name, {KIND.replace('kind', 'sp.kind')} AS kind, {SERVICE} AS service,
-       {datetime('sp.startTimeUnixNano')} AS time, sp.attributes, sp.events, sp.links, res
+       {datetime('sp.startTimeUnixNano')} AS time, sp.attributes, sp.events, sp.links, res, {STATUS} AS status
 FROM (SELECT line, i, rs.resource.attributes AS res, rs.scopeSpans FROM requests LATERAL VIEW posexplode(resourceSpans) AS i, rs)
 LATERAL VIEW posexplode(scopeSpans) AS j, ss LATERAL VIEW posexplode(ss.spans) AS k, sp""",
+    # Metrics as sent (also those without points): their kind, unit and
+    # description, temporality and monotonicity; `block` is the resource.
+    "r_metrics": f"""
+SELECT ord, block, metric, type, unit, description, service, {TEMPORALITY} AS temporality,
+       if(type = 'Sum' AND data.isMonotonic = 'true', 1, 0) AS monotonic FROM (
+  SELECT struct(line, i, j, k) AS ord, struct(line, i) AS block, m.name AS metric, {KIND_OF_METRIC} AS type,
+         coalesce(m.unit, '') AS unit, coalesce(m.description, '') AS description, {SERVICE} AS service,
+         {DATA_OF_METRIC} AS data {METRICS_FROM})""",
     "r_points": f"""
-SELECT struct(line, i, j, k, p) AS ord, m.name AS metric,
-       CASE WHEN m.gauge IS NOT NULL THEN 'Gauge' WHEN m.sum IS NOT NULL THEN 'Sum' WHEN m.histogram IS NOT NULL THEN 'Histogram'
-            WHEN m.exponentialHistogram IS NOT NULL THEN 'ExponentialHistogram' ELSE 'Summary' END AS type,
-       coalesce(m.unit, '') AS unit, coalesce(m.description, '') AS description, {SERVICE} AS service,
-       {datetime('dp.timeUnixNano')} AS time, dp.attributes, res
-FROM (SELECT line, i, rs.resource.attributes AS res, rs.scopeMetrics FROM requests LATERAL VIEW posexplode(resourceMetrics) AS i, rs)
-LATERAL VIEW posexplode(scopeMetrics) AS j, sm LATERAL VIEW posexplode(sm.metrics) AS k, m
-LATERAL VIEW posexplode(coalesce(m.gauge.dataPoints, m.sum.dataPoints, m.histogram.dataPoints,
-                                 m.exponentialHistogram.dataPoints, m.summary.dataPoints)) AS p, dp""",
+SELECT struct(line, i, j, k, p) AS ord, struct(line, i) AS block, m.name AS metric, {KIND_OF_METRIC} AS type, {SERVICE} AS service,
+       {datetime('dp.timeUnixNano')} AS time, dp.attributes, res, {POINT_BUCKETS} AS buckets, {POINT_SCALE} AS scale
+{METRICS_FROM}
+LATERAL VIEW posexplode({DATA_OF_METRIC}.dataPoints) AS p, dp""",
     "r_logs": f"""
 SELECT struct(line, i, j, k) AS ord, {SEVERITY} AS severity, {SERVICE} AS service,
        {datetime('if(coalesce(CAST(lr.timeUnixNano AS DECIMAL(20, 0)), 0) = 0, lr.observedTimeUnixNano, lr.timeUnixNano)')} AS time,
@@ -199,26 +263,51 @@ def sorted_pairs(attrs):
     "Series"; examples/etl.sql)."""
     return (f"array_join(transform(array_sort(transform({attrs}, a -> struct(a.key AS k, {value_text('a.value')} AS v))), "
             "p -> concat(p.k, char(31), p.v, char(30))), '')")
+
+
+STATUS_COUNTS = ("count_if(status NOT IN (1, 2)) AS status_unset_count, count_if(status = 1) AS status_ok_count, "
+                 "count_if(status = 2) AS status_error_count")
 TABLES = {
+    # Type, temporality and monotonicity: the last metric sent; unit and
+    # description: the last non-empty; buckets and quantiles: the most any
+    # point had, scales their range (docs/catalog.md "Metric shape").
     "metrics": """
-SELECT metric AS name, max_by(type, ord) AS type,
-       coalesce(max_by(unit, ord) FILTER (WHERE unit <> ''), '') AS unit,
-       coalesce(max_by(description, ord) FILTER (WHERE description <> ''), '') AS description,
-       count(*) AS total_sample_count, hll_sketch_agg(series, 12) AS series_sketch, min(time) AS first_seen, max(time) AS last_seen
-FROM (SELECT *, CASE WHEN octet_length(RES) >= 4096 THEN concat(RES, char(29), POINT) ELSE BOTH END AS series
-      FROM r_points)
-GROUP BY metric""".replace("RES", sorted_pairs("coalesce(res, array())")).replace(
+SELECT p.*, s.type, s.unit, s.description, s.temporality, s.is_monotonic FROM (
+  SELECT metric AS name, count(*) AS total_sample_count, hll_sketch_agg(series, 12) AS series_sketch,
+         min(time) AS first_seen, max(time) AS last_seen,
+         max(CASE WHEN type = 'Histogram' THEN buckets + 1 END) AS histogram_buckets,
+         max(CASE WHEN type = 'ExponentialHistogram' THEN buckets END) AS exp_histogram_buckets,
+         min(CASE WHEN type = 'ExponentialHistogram' THEN scale END) AS exp_histogram_min_scale,
+         max(CASE WHEN type = 'ExponentialHistogram' THEN scale END) AS exp_histogram_max_scale,
+         max(CASE WHEN type = 'Summary' THEN buckets END) AS summary_quantiles
+  FROM (SELECT *, CASE WHEN octet_length(RES) >= 4096 THEN concat(RES, char(29), POINT) ELSE BOTH END AS series
+        FROM r_points)
+  GROUP BY metric) p
+JOIN (SELECT metric, max_by(type, ord) AS type,
+             coalesce(max_by(unit, ord) FILTER (WHERE unit <> ''), '') AS unit,
+             coalesce(max_by(description, ord) FILTER (WHERE description <> ''), '') AS description,
+             max_by(temporality, ord) AS temporality, max_by(monotonic, ord) AS is_monotonic
+      FROM r_metrics GROUP BY metric) s ON s.metric <=> p.name""".replace("RES", sorted_pairs("coalesce(res, array())")).replace(
         "POINT", sorted_pairs("coalesce(attributes, array())")).replace(
         "BOTH", sorted_pairs("concat(coalesce(res, array()), coalesce(attributes, array()))")),
-    "metric_services": "SELECT metric AS metric_name, service AS service_name, count(*) AS sample_count, min(time) AS first_seen, "
-                       "max(time) AS last_seen FROM r_points GROUP BY metric, service",
+    # A service's type, temporality and monotonicity: those of the last
+    # metric of that name in the last resource block where the service sent
+    # points of it (as otlp_ingest records them at each block's end).
+    "metric_services": """
+SELECT metric_name, service_name, sample_count, first_seen, last_seen,
+       s.shape.type AS type, s.shape.temporality AS temporality, s.shape.monotonic AS is_monotonic FROM (
+  SELECT metric AS metric_name, service AS service_name, count(*) AS sample_count, min(time) AS first_seen,
+         max(time) AS last_seen, max(block) AS block FROM r_points GROUP BY metric, service) c
+JOIN (SELECT m.metric, m.block,
+             max_by(named_struct('type', m.type, 'temporality', m.temporality, 'monotonic', m.monotonic), m.ord) AS shape
+      FROM r_metrics m GROUP BY m.metric, m.block) s ON s.metric <=> c.metric_name AND s.block = c.block""",
     "metric_keys": "SELECT entity AS metric_name, scope AS key_scope, key AS key_name, key_count, value_samples, hll_sketch, "
                    "first_seen, last_seen FROM (" + keys_sql("k_points", ["entity", "scope", "key"]) + ")",
-    "spans": """
+    "spans": f"""
 SELECT name, max_by(kind, ord) AS kind, count(*) AS total_sample_count, sum(size(events)) AS event_count,
-       sum(size(links)) AS link_count, min(time) AS first_seen, max(time) AS last_seen FROM r_spans GROUP BY name""",
+       sum(size(links)) AS link_count, min(time) AS first_seen, max(time) AS last_seen, {STATUS_COUNTS} FROM r_spans GROUP BY name""",
     "span_services": "SELECT name AS span_name, service AS service_name, count(*) AS sample_count, min(time) AS first_seen, "
-                     "max(time) AS last_seen FROM r_spans GROUP BY name, service",
+                     f"max(time) AS last_seen, {STATUS_COUNTS} FROM r_spans GROUP BY name, service",
     "span_events": f"""
 SELECT name AS span_name, e.name AS event_name, count(*) AS event_count, min({datetime('e.timeUnixNano')}) AS first_seen,
        max({datetime('e.timeUnixNano')}) AS last_seen FROM r_spans LATERAL VIEW explode(events) AS e GROUP BY name, e.name""",

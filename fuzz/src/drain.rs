@@ -20,7 +20,7 @@
 //!   first half in a transaction (`drain_seed` of its `#seed ` lines
 //!   first, then `drain_template` of the others), a copy
 //!   of its file opened on another connection reads the model back from
-//!   `otelcat_drain_*` rows (`src/drain/store.rs`), and both answer
+//!   `otelcat_drain_*` rows (`src/drain/store/load.rs`), and both answer
 //!   `drain_match`, `drain_params`, `drain_template` and `drain_clusters`
 //!   the same.
 

@@ -235,6 +235,10 @@ impl Gen {
             _ => d.unit,
         };
         let temporality = if d.delta { DELTA } else { CUMULATIVE };
+        let monotonic_or = |m: bool| match d.demo_monotonic {
+            Some(v) if self.demo() => v,
+            _ => m,
+        };
         let start = if d.delta {
             now - INTERVAL_NS
         } else {
@@ -246,18 +250,18 @@ impl Gen {
             Val::Counter { .. } => (
                 MKind::Sum {
                     temporality,
-                    monotonic: true,
+                    monotonic: monotonic_or(true),
                 },
                 temp_str(temporality),
-                Some(true),
+                Some(monotonic_or(true)),
             ),
             Val::UpDown { .. } => (
                 MKind::Sum {
                     temporality,
-                    monotonic: false,
+                    monotonic: monotonic_or(false),
                 },
                 temp_str(temporality),
-                Some(false),
+                Some(monotonic_or(false)),
             ),
             Val::Hist { .. } => (
                 MKind::Histogram { temporality },

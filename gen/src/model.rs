@@ -212,6 +212,10 @@ pub struct MetricDef {
     /// The demo profile's unit, when it differs (a unit the semantic
     /// conventions would not expect, for `semconv_metric_mismatches`).
     pub demo_unit: Option<&'static str>,
+    /// The demo profile's monotonicity of a Sum (Counter, UpDown), when it
+    /// differs (an instrumentation that records a convention counter with
+    /// an UpDownCounter, for `semconv_metric_mismatches`).
+    pub demo_monotonic: Option<bool>,
 }
 
 const fn m(
@@ -230,6 +234,7 @@ const fn m(
         delta: false,
         demo_only: false,
         demo_unit: None,
+        demo_monotonic: None,
     }
 }
 
@@ -249,6 +254,7 @@ const fn m_delta(
         delta: true,
         demo_only: false,
         demo_unit: None,
+        demo_monotonic: None,
     }
 }
 
@@ -564,16 +570,21 @@ static JAVA_METRICS: &[MetricDef] = &[
         },
         &[],
     ),
-    m(
-        "jvm.class.loaded",
-        "{class}",
-        "Number of classes loaded since JVM start.",
-        Val::Counter {
-            rate: 0.2,
-            int: true,
-        },
-        &[],
-    ),
+    MetricDef {
+        // The demo's JVM instrumentation records it with an UpDownCounter
+        // (a non-monotonic Sum): the conventions' counter is monotonic.
+        demo_monotonic: Some(false),
+        ..m(
+            "jvm.class.loaded",
+            "{class}",
+            "Number of classes loaded since JVM start.",
+            Val::Counter {
+                rate: 0.2,
+                int: true,
+            },
+            &[],
+        )
+    },
 ];
 static NODE_METRICS: &[MetricDef] = &[
     m(
@@ -1497,6 +1508,7 @@ static FRONTEND_METRICS: &[MetricDef] = &[MetricDef {
     delta: true,
     demo_only: true,
     demo_unit: None,
+    demo_monotonic: None,
 }];
 static CHECKOUT_METRICS: &[MetricDef] = &[
     m(

@@ -2,8 +2,8 @@
 //! `drain_params`, `drain_seed`, `drain_configure`, `drain_reset` and the
 //! `drain_clusters` table.
 //!
-//! The engine (`engine.rs`, `tokenize.rs`) is pure Rust; this module keeps a
-//! per-connection registry of models (`store.rs`) and persists them in the
+//! The engine (`engine/`, `tokenize.rs`) is pure Rust; this module keeps a
+//! per-connection registry of models (`store/`) and persists them in the
 //! database:
 //!
 //! * `drain_template` trains in memory; at the end of each statement the
@@ -302,25 +302,12 @@ fn drain_match(ctx: Ctx, args: &[Arg], reg: &Shared) -> Result<()> {
 }
 
 fn drain_match_inner(ctx: Ctx, args: &[Arg], reg: &Shared) -> Result<()> {
-    let partition = partition_arg("drain_match", args, 2)?;
-    let Some(body) = body_text(args[0]) else {
-        ctx.null();
-        return Ok(());
-    };
-    let (db, _) = enter_statement(ctx, reg, false)?;
-    let mut r = borrow("drain_match", reg)?;
-    let part = r.part(db, partition)?;
-    match part
-        .drain
-        .match_line(&body)
-        .and_then(|id| part.drain.template(id))
-    {
-        Some(t) => ctx.text(t),
-        None => {
-            ctx.null();
-            Ok(())
-        }
-    }
+    read_line("drain_match", ctx, args, reg, |drain, body| {
+        drain
+            .match_line(body)
+            .and_then(|id| drain.template(id))
+            .map(Cow::Borrowed)
+    })
 }
 
 /// `drain_params(body [, partition])`: the line's parameter values as a
@@ -330,16 +317,32 @@ fn drain_params(ctx: Ctx, args: &[Arg], reg: &Shared) -> Result<()> {
 }
 
 fn drain_params_inner(ctx: Ctx, args: &[Arg], reg: &Shared) -> Result<()> {
-    let partition = partition_arg("drain_params", args, 2)?;
+    read_line("drain_params", ctx, args, reg, |drain, body| {
+        let (_, values) = drain.params(body)?;
+        Some(Cow::Owned(
+            serde_json::to_string(&values).unwrap_or_default(),
+        ))
+    })
+}
+
+/// What `drain_match` and `drain_params` share: the line (argument 1) read
+/// with the model of the partition (argument 2), which they never change;
+/// the text `answer` makes of them, NULL for a NULL line or when it has
+/// none.
+fn read_line<F>(func: &str, ctx: Ctx, args: &[Arg], reg: &Shared, answer: F) -> Result<()>
+where
+    F: for<'d> FnOnce(&'d engine::Drain, &str) -> Option<Cow<'d, str>>,
+{
+    let partition = partition_arg(func, args, 2)?;
     let Some(body) = body_text(args[0]) else {
         ctx.null();
         return Ok(());
     };
     let (db, _) = enter_statement(ctx, reg, false)?;
-    let mut r = borrow("drain_params", reg)?;
+    let mut r = borrow(func, reg)?;
     let part = r.part(db, partition)?;
-    match part.drain.params(&body) {
-        Some((_, values)) => ctx.text(&serde_json::to_string(&values).unwrap_or_default()),
+    match answer(&part.drain, &body) {
+        Some(t) => ctx.text(&t),
         None => {
             ctx.null();
             Ok(())

@@ -313,7 +313,7 @@ pub fn check_persist_roundtrip(lines: &[&str]) -> Result<(), String> {
 }
 
 /// [`check_persist_roundtrip`] with a given configuration. The records go
-/// through what `store.rs` does with them: integers as SQLite's signed 64
+/// through what `store/` does with them: integers as SQLite's signed 64
 /// bits, texts as they are, the rendered template dropped (it is not read
 /// back). Checks, for a model `live` trained on `lines` and `back` rebuilt
 /// from `live`'s records:
