@@ -7,18 +7,25 @@
 -- and template text), keys whose estimated cardinality grew by more than
 -- @factor (default 2) between the two files, metrics whose estimated active
 -- series grew by more than @factor ('series grew') and metrics whose type
--- changed ('type changed': old and new are the types). Reads plain columns only: the
--- extension need not be loaded. One result set:
+-- changed ('type changed': old and new are the types), keys whose bytes per
+-- record (bytes / key_count) grew by more than @factor, and keys whose values
+-- come in a value type the old file did not see for them ('new type'; old
+-- and new are the value_types). Reads plain columns only: the extension need
+-- not be loaded. Both files need schema version 3 (bytes, value_types);
+-- `otelcat diff` also reads older files (their keys have no bytes or types
+-- to compare). One result set:
 --   change | signal | entity | item | old | new
 WITH
-new_keys(signal, entity, item, card) AS (
-  SELECT 'metrics', metric_name, key_scope || ':' || key_name, estimated_cardinality FROM main.metric_keys
-  UNION ALL SELECT 'spans', span_name, key_scope || ':' || key_name || iif(event_name <> '', '@' || event_name, ''), estimated_cardinality FROM main.span_keys
-  UNION ALL SELECT 'logs', severity, key_scope || ':' || key_name, estimated_cardinality FROM main.log_keys),
-old_keys(signal, entity, item, card) AS (
-  SELECT 'metrics', metric_name, key_scope || ':' || key_name, estimated_cardinality FROM old.metric_keys
-  UNION ALL SELECT 'spans', span_name, key_scope || ':' || key_name || iif(event_name <> '', '@' || event_name, ''), estimated_cardinality FROM old.span_keys
-  UNION ALL SELECT 'logs', severity, key_scope || ':' || key_name, estimated_cardinality FROM old.log_keys),
+new_keys(signal, entity, item, card, key_count, bytes, types) AS (
+  SELECT 'metrics', metric_name, key_scope || ':' || key_name, estimated_cardinality, key_count, bytes, value_types FROM main.metric_keys
+  UNION ALL SELECT 'spans', span_name, key_scope || ':' || key_name || iif(event_name <> '', '@' || event_name, ''), estimated_cardinality,
+                   key_count, bytes, value_types FROM main.span_keys
+  UNION ALL SELECT 'logs', severity, key_scope || ':' || key_name, estimated_cardinality, key_count, bytes, value_types FROM main.log_keys),
+old_keys(signal, entity, item, card, key_count, bytes, types) AS (
+  SELECT 'metrics', metric_name, key_scope || ':' || key_name, estimated_cardinality, key_count, bytes, value_types FROM old.metric_keys
+  UNION ALL SELECT 'spans', span_name, key_scope || ':' || key_name || iif(event_name <> '', '@' || event_name, ''), estimated_cardinality,
+                   key_count, bytes, value_types FROM old.span_keys
+  UNION ALL SELECT 'logs', severity, key_scope || ':' || key_name, estimated_cardinality, key_count, bytes, value_types FROM old.log_keys),
 new_entities(signal, entity) AS (
   SELECT 'metrics', name FROM main.metrics UNION ALL SELECT 'spans', name FROM main.spans UNION ALL SELECT 'logs', severity FROM main.logs),
 old_entities(signal, entity) AS (
@@ -45,6 +52,16 @@ SELECT 'series grew', 'metrics', n.name, '', o.estimated_active_series, n.estima
 UNION ALL
 SELECT 'type changed', 'metrics', n.name, '', o.type, n.type
   FROM main.metrics n JOIN old.metrics o ON o.name = n.name WHERE n.type <> o.type
+UNION ALL
+SELECT 'bytes per record grew', n.signal, n.entity, n.item,
+       round(1.0 * o.bytes / max(o.key_count, 1), 1), round(1.0 * n.bytes / max(n.key_count, 1), 1)
+  FROM new_keys n JOIN old_keys o ON o.signal = n.signal AND o.entity = n.entity AND o.item = n.item
+  WHERE o.bytes > 0 AND 1.0 * n.bytes / max(n.key_count, 1) > coalesce(@factor, 2) * o.bytes / max(o.key_count, 1)
+UNION ALL
+SELECT 'new type', n.signal, n.entity, n.item, o.types, n.types
+  FROM new_keys n JOIN old_keys o ON o.signal = n.signal AND o.entity = n.entity AND o.item = n.item
+  WHERE json_valid(n.types) AND json_valid(o.types) AND o.types <> '{}'
+    AND EXISTS (SELECT 1 FROM json_each(n.types) t WHERE json_type(o.types, '$."' || t.key || '"') IS NULL)
 UNION ALL
 SELECT 'new template', 'logs', t.severity || '/' || t.service_name, t.template, NULL, t.count
   FROM main.log_body_templates t WHERE NOT EXISTS (SELECT 1 FROM old.log_body_templates o

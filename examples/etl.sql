@@ -1,6 +1,6 @@
 -- examples/etl.sql: build the otelcat catalog with SQL only, from plain
 -- tables of raw rows, using the extension's functions (hll_sketch,
--- hll_merge, hll_count, json_samples, json_samples_merge, drain_template,
+-- hll_merge, hll_count, json_samples, json_samples_merge, json_counts_merge, drain_template,
 -- drain_match, drain_configure). It produces the same catalog as otlp_ingest
 -- (every table, and the views): the same counts, sample lists and
 -- cardinality estimates, the same log templates and span-name patterns
@@ -17,14 +17,22 @@
 -- Raw rows, in arrival order (ids ascending). Times are SQLite datetime()
 -- text; attribute values are their text form (docs/FORMAT.md section 1).
 -- status: the span's status.code (0 unset, 1 ok, 2 error).
+-- Each attribute row also gives its OTLP value type (`type`: string, int,
+-- double, bool, bytes, array, kvlist or empty) and `bytes`, what the pair
+-- takes in its record in OTLP protobuf (docs/catalog.md, "Bytes"). A
+-- resource is sent once per resource block: give a resource pair's bytes on
+-- the first record of each entity (span name, metric, severity) in each
+-- block and 0 on the others, as otlp_ingest counts them.
 CREATE TABLE IF NOT EXISTS raw_spans(id INTEGER PRIMARY KEY, name TEXT NOT NULL, kind TEXT NOT NULL,
   service TEXT NOT NULL, time TEXT NOT NULL, status INTEGER NOT NULL DEFAULT 0);
 CREATE TABLE IF NOT EXISTS raw_span_attrs(span_id INTEGER NOT NULL, scope TEXT NOT NULL, -- 'attribute' | 'resource'
-  key TEXT NOT NULL, value TEXT NOT NULL);
+  key TEXT NOT NULL, value TEXT NOT NULL, type TEXT NOT NULL, bytes INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS raw_span_events(id INTEGER PRIMARY KEY, span_id INTEGER NOT NULL, name TEXT NOT NULL, time TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS raw_span_event_attrs(event_id INTEGER NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS raw_span_event_attrs(event_id INTEGER NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL,
+  type TEXT NOT NULL, bytes INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS raw_span_links(id INTEGER PRIMARY KEY, span_id INTEGER NOT NULL);
-CREATE TABLE IF NOT EXISTS raw_span_link_attrs(link_id INTEGER NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS raw_span_link_attrs(link_id INTEGER NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL,
+  type TEXT NOT NULL, bytes INTEGER NOT NULL);
 -- A point's shape: temporality (Unspecified | Delta | Cumulative) and
 -- monotonic (0 | 1) of its metric; buckets: explicit bounds of a Histogram
 -- point, positive + negative bucket counts of an ExponentialHistogram point
@@ -34,11 +42,11 @@ CREATE TABLE IF NOT EXISTS raw_points(id INTEGER PRIMARY KEY, metric TEXT NOT NU
   temporality TEXT NOT NULL DEFAULT 'Unspecified', monotonic INTEGER NOT NULL DEFAULT 0,
   buckets INTEGER NOT NULL DEFAULT 0, scale INTEGER NOT NULL DEFAULT 0);
 CREATE TABLE IF NOT EXISTS raw_point_attrs(point_id INTEGER NOT NULL, scope TEXT NOT NULL, -- 'label' | 'resource'
-  key TEXT NOT NULL, value TEXT NOT NULL);
+  key TEXT NOT NULL, value TEXT NOT NULL, type TEXT NOT NULL, bytes INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS raw_logs(id INTEGER PRIMARY KEY, severity TEXT NOT NULL, service TEXT NOT NULL,
   body TEXT NOT NULL, time TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS raw_log_attrs(log_id INTEGER NOT NULL, scope TEXT NOT NULL, -- 'attribute' | 'resource'
-  key TEXT NOT NULL, value TEXT NOT NULL);
+  key TEXT NOT NULL, value TEXT NOT NULL, type TEXT NOT NULL, bytes INTEGER NOT NULL);
 
 -- ---------------------------------------------------------------- metrics
 -- A series is a point's sorted resource + point attribute set, joined as
@@ -90,8 +98,8 @@ ON CONFLICT(name) DO UPDATE SET
   last_seen = max(last_seen, excluded.last_seen);
 -- estimated_prometheus_series: the rule of docs/catalog.md "Metric shape".
 UPDATE metrics SET
-  estimated_active_series = hll_count(series_sketch),
-  estimated_prometheus_series = hll_count(series_sketch) * CASE type
+  estimated_active_series = min(hll_count(series_sketch), total_sample_count),
+  estimated_prometheus_series = min(hll_count(series_sketch), total_sample_count) * CASE type
     WHEN 'Histogram' THEN histogram_buckets + 2
     WHEN 'Summary' THEN summary_quantiles + 2
     ELSE 1 END
@@ -112,22 +120,33 @@ ON CONFLICT(metric_name, service_name) DO UPDATE SET
 -- Sample lists keep the first distinct values in arrival order: json_samples
 -- runs as a window function ordered by arrival (an aggregate's input order
 -- is not defined in SQL), then one row per key is kept.
-INSERT INTO metric_keys(metric_name, key_scope, key_name, key_count, value_samples, hll_sketch, first_seen, last_seen)
-SELECT metric, scope, key, count(DISTINCT id), samples, hll_sketch(CAST(value AS TEXT)), min(time), max(time) FROM (
-  SELECT p.metric, a.scope, a.key, p.id, a.value, p.time,
+-- value_types: records per type (a key repeated on one record: its first
+-- row's type), as an object in name order (json_counts_merge sorts it).
+WITH types(metric, scope, key, value_types) AS MATERIALIZED (
+  SELECT metric, scope, key, json_counts_merge(json_group_object(type, n), NULL) FROM (
+    SELECT metric, scope, key, type, count(*) AS n FROM (
+      SELECT p.metric, a.scope, a.key, p.id, a.type, row_number() OVER (PARTITION BY p.id, a.scope, a.key ORDER BY a.rowid) AS nth
+      FROM raw_points p JOIN raw_point_attrs a ON a.point_id = p.id) WHERE nth = 1 GROUP BY metric, scope, key, type)
+  GROUP BY metric, scope, key)
+INSERT INTO metric_keys(metric_name, key_scope, key_name, key_count, value_samples, hll_sketch, first_seen, last_seen, bytes, value_types)
+SELECT metric, scope, key, count(DISTINCT id), samples, hll_sketch(CAST(value AS TEXT)), min(time), max(time), sum(bytes),
+       (SELECT value_types FROM types t WHERE t.metric = x.metric AND t.scope = x.scope AND t.key = x.key) FROM (
+  SELECT p.metric, a.scope, a.key, p.id, a.value, p.time, a.bytes,
          json_samples(a.value) OVER (PARTITION BY p.metric, a.scope, a.key ORDER BY p.id
                                      ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING) AS samples
-  FROM raw_points p JOIN raw_point_attrs a ON a.point_id = p.id)
+  FROM raw_points p JOIN raw_point_attrs a ON a.point_id = p.id) x
 WHERE true GROUP BY metric, scope, key
 ON CONFLICT(metric_name, key_scope, key_name) DO UPDATE SET
   key_count = otelcat_add(key_count, excluded.key_count, 'metric_keys', metric_name, key_scope, key_name),
   value_samples = json_samples_merge(value_samples, excluded.value_samples),
   hll_sketch = hll_merge(hll_sketch, excluded.hll_sketch),
-  first_seen = min(first_seen, excluded.first_seen), last_seen = max(last_seen, excluded.last_seen);
+  first_seen = min(first_seen, excluded.first_seen), last_seen = max(last_seen, excluded.last_seen),
+  bytes = otelcat_add(bytes, excluded.bytes, 'metric_keys', metric_name, key_scope, key_name),
+  value_types = json_counts_merge(value_types, excluded.value_types, 'metric_keys', metric_name, key_scope, key_name);
 
 UPDATE metric_keys SET
   key_percentage = 100.0 * key_count / (SELECT max(total_sample_count, 1) FROM metrics WHERE name = metric_name),
-  estimated_cardinality = hll_count(hll_sketch)
+  estimated_cardinality = min(hll_count(hll_sketch), key_count)
 WHERE metric_name IN (SELECT metric FROM raw_points);
 
 -- ---------------------------------------------------------------- spans
@@ -168,33 +187,44 @@ ON CONFLICT(span_name, event_name) DO UPDATE SET
   first_seen = min(first_seen, excluded.first_seen), last_seen = max(last_seen, excluded.last_seen);
 
 -- Keys of every scope, one stream in arrival order: (span name, scope, event, record, key, value, time).
-WITH k(span_name, scope, event_name, rec, key, value, time, ord1, ord2) AS (
-  SELECT s.name, a.scope, '', s.id, a.key, a.value, s.time, s.id, 0
+-- (rec numbers records within their scope: span, event or link ids.)
+WITH k(span_name, scope, event_name, rec, key, value, time, ord1, ord2, type, bytes, nth) AS (
+  SELECT s.name, a.scope, '', s.id, a.key, a.value, s.time, s.id, 0, a.type, a.bytes, a.rowid
     FROM raw_spans s JOIN raw_span_attrs a ON a.span_id = s.id
   UNION ALL
-  SELECT s.name, 'event', e.name, e.id, a.key, a.value, e.time, s.id, e.id
+  SELECT s.name, 'event', e.name, e.id, a.key, a.value, e.time, s.id, e.id, a.type, a.bytes, a.rowid
     FROM raw_span_events e JOIN raw_spans s ON s.id = e.span_id JOIN raw_span_event_attrs a ON a.event_id = e.id
   UNION ALL
-  SELECT s.name, 'link', '', l.id, a.key, a.value, s.time, s.id, l.id
+  SELECT s.name, 'link', '', l.id, a.key, a.value, s.time, s.id, l.id, a.type, a.bytes, a.rowid
     FROM raw_span_links l JOIN raw_spans s ON s.id = l.span_id JOIN raw_span_link_attrs a ON a.link_id = l.id
-)
-INSERT INTO span_keys(span_name, key_scope, key_name, event_name, key_count, value_samples, hll_sketch, first_seen, last_seen)
-SELECT span_name, scope, key, event_name, count(DISTINCT rec), samples, hll_sketch(CAST(value AS TEXT)), min(time), max(time) FROM (
+),
+types(span_name, scope, key, event_name, value_types) AS MATERIALIZED (
+  SELECT span_name, scope, key, event_name, json_counts_merge(json_group_object(type, n), NULL) FROM (
+    SELECT span_name, scope, key, event_name, type, count(*) AS n FROM (
+      SELECT *, row_number() OVER (PARTITION BY scope, rec, key ORDER BY nth) AS first FROM k)
+    WHERE first = 1 GROUP BY span_name, scope, key, event_name, type)
+  GROUP BY span_name, scope, key, event_name)
+INSERT INTO span_keys(span_name, key_scope, key_name, event_name, key_count, value_samples, hll_sketch, first_seen, last_seen, bytes, value_types)
+SELECT span_name, scope, key, event_name, count(DISTINCT rec), samples, hll_sketch(CAST(value AS TEXT)), min(time), max(time), sum(bytes),
+       (SELECT value_types FROM types t WHERE t.span_name = x.span_name AND t.scope = x.scope AND t.key = x.key
+                                          AND t.event_name = x.event_name) FROM (
   SELECT *, json_samples(value) OVER (PARTITION BY span_name, scope, key, event_name ORDER BY ord1, ord2
-                                      ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING) AS samples FROM k)
+                                      ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING) AS samples FROM k) x
 WHERE true GROUP BY span_name, scope, key, event_name
 ON CONFLICT(span_name, key_scope, key_name, event_name) DO UPDATE SET
   key_count = otelcat_add(key_count, excluded.key_count, 'span_keys', span_name, key_scope, key_name, event_name),
   value_samples = json_samples_merge(value_samples, excluded.value_samples),
   hll_sketch = hll_merge(hll_sketch, excluded.hll_sketch),
-  first_seen = min(first_seen, excluded.first_seen), last_seen = max(last_seen, excluded.last_seen);
+  first_seen = min(first_seen, excluded.first_seen), last_seen = max(last_seen, excluded.last_seen),
+  bytes = otelcat_add(bytes, excluded.bytes, 'span_keys', span_name, key_scope, key_name, event_name),
+  value_types = json_counts_merge(value_types, excluded.value_types, 'span_keys', span_name, key_scope, key_name, event_name);
 
 UPDATE span_keys SET
   key_percentage = 100.0 * key_count / max(1, CASE key_scope
       WHEN 'event' THEN (SELECT event_count FROM span_events e WHERE e.span_name = span_keys.span_name AND e.event_name = span_keys.event_name)
       WHEN 'link' THEN (SELECT link_count FROM spans WHERE name = span_keys.span_name)
       ELSE (SELECT total_sample_count FROM spans WHERE name = span_keys.span_name) END),
-  estimated_cardinality = hll_count(hll_sketch)
+  estimated_cardinality = min(hll_count(hll_sketch), key_count)
 WHERE span_name IN (SELECT name FROM raw_spans);
 
 -- Span-name patterns: each service's span names templated with Drain, as
@@ -233,7 +263,7 @@ ON CONFLICT(service_name, cluster_id) DO UPDATE SET
   names_sketch = hll_merge(names_sketch, excluded.names_sketch),
   first_seen = min(coalesce(first_seen, excluded.first_seen), coalesce(excluded.first_seen, first_seen)),
   last_seen = max(coalesce(last_seen, excluded.last_seen), coalesce(excluded.last_seen, last_seen));
-UPDATE span_name_patterns SET estimated_names = hll_count(names_sketch)
+UPDATE span_name_patterns SET estimated_names = min(hll_count(names_sketch), span_count)
 WHERE service_name IN (SELECT service FROM raw_spans);
 
 DROP TABLE temp.etl_span_names;
@@ -252,22 +282,31 @@ ON CONFLICT(severity, service_name) DO UPDATE SET
   sample_count = otelcat_add(sample_count, excluded.sample_count, 'log_services', severity, service_name),
   first_seen = min(first_seen, excluded.first_seen), last_seen = max(last_seen, excluded.last_seen);
 
-INSERT INTO log_keys(severity, key_scope, key_name, key_count, value_samples, hll_sketch, first_seen, last_seen)
-SELECT severity, scope, key, count(DISTINCT id), samples, hll_sketch(CAST(value AS TEXT)), min(time), max(time) FROM (
-  SELECT l.severity, a.scope, a.key, l.id, a.value, l.time,
+WITH types(severity, scope, key, value_types) AS MATERIALIZED (
+  SELECT severity, scope, key, json_counts_merge(json_group_object(type, n), NULL) FROM (
+    SELECT severity, scope, key, type, count(*) AS n FROM (
+      SELECT l.severity, a.scope, a.key, l.id, a.type, row_number() OVER (PARTITION BY l.id, a.scope, a.key ORDER BY a.rowid) AS nth
+      FROM raw_logs l JOIN raw_log_attrs a ON a.log_id = l.id) WHERE nth = 1 GROUP BY severity, scope, key, type)
+  GROUP BY severity, scope, key)
+INSERT INTO log_keys(severity, key_scope, key_name, key_count, value_samples, hll_sketch, first_seen, last_seen, bytes, value_types)
+SELECT severity, scope, key, count(DISTINCT id), samples, hll_sketch(CAST(value AS TEXT)), min(time), max(time), sum(bytes),
+       (SELECT value_types FROM types t WHERE t.severity = x.severity AND t.scope = x.scope AND t.key = x.key) FROM (
+  SELECT l.severity, a.scope, a.key, l.id, a.value, l.time, a.bytes,
          json_samples(a.value) OVER (PARTITION BY l.severity, a.scope, a.key ORDER BY l.id
                                      ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING) AS samples
-  FROM raw_logs l JOIN raw_log_attrs a ON a.log_id = l.id)
+  FROM raw_logs l JOIN raw_log_attrs a ON a.log_id = l.id) x
 WHERE true GROUP BY severity, scope, key
 ON CONFLICT(severity, key_scope, key_name) DO UPDATE SET
   key_count = otelcat_add(key_count, excluded.key_count, 'log_keys', severity, key_scope, key_name),
   value_samples = json_samples_merge(value_samples, excluded.value_samples),
   hll_sketch = hll_merge(hll_sketch, excluded.hll_sketch),
-  first_seen = min(first_seen, excluded.first_seen), last_seen = max(last_seen, excluded.last_seen);
+  first_seen = min(first_seen, excluded.first_seen), last_seen = max(last_seen, excluded.last_seen),
+  bytes = otelcat_add(bytes, excluded.bytes, 'log_keys', severity, key_scope, key_name),
+  value_types = json_counts_merge(value_types, excluded.value_types, 'log_keys', severity, key_scope, key_name);
 
 UPDATE log_keys SET
   key_percentage = 100.0 * key_count / (SELECT max(total_sample_count, 1) FROM logs WHERE logs.severity = log_keys.severity),
-  estimated_cardinality = hll_count(hll_sketch)
+  estimated_cardinality = min(hll_count(hll_sketch), key_count)
 WHERE severity IN (SELECT severity FROM raw_logs);
 
 -- Templates: train one model per (severity, service) over the bodies in

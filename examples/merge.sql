@@ -61,8 +61,8 @@ UPDATE metrics AS m SET
   summary_quantiles = max(coalesce(m.summary_quantiles, o.summary_quantiles), coalesce(o.summary_quantiles, m.summary_quantiles))
 FROM other.metrics AS o WHERE o.name = m.name;
 UPDATE metrics SET
-  estimated_active_series = hll_count(series_sketch),
-  estimated_prometheus_series = hll_count(series_sketch) * CASE type
+  estimated_active_series = min(hll_count(series_sketch), total_sample_count),
+  estimated_prometheus_series = min(hll_count(series_sketch), total_sample_count) * CASE type
     WHEN 'Histogram' THEN histogram_buckets + 2
     WHEN 'Summary' THEN summary_quantiles + 2
     ELSE 1 END;
@@ -77,16 +77,18 @@ UPDATE metric_services AS m SET
   is_monotonic = coalesce(m.is_monotonic, o.is_monotonic)
 FROM other.metric_services AS o WHERE o.metric_name = m.metric_name AND o.service_name = m.service_name;
 
-INSERT INTO metric_keys(metric_name, key_scope, key_name, key_count, value_samples, hll_sketch, first_seen, last_seen)
-SELECT metric_name, key_scope, key_name, otelcat_add(0, key_count, 'other.metric_keys', metric_name, key_scope, key_name), value_samples, hll_sketch, first_seen, last_seen FROM other.metric_keys WHERE true
+INSERT INTO metric_keys(metric_name, key_scope, key_name, key_count, value_samples, hll_sketch, first_seen, last_seen, bytes, value_types)
+SELECT metric_name, key_scope, key_name, otelcat_add(0, key_count, 'other.metric_keys', metric_name, key_scope, key_name), value_samples, hll_sketch, first_seen, last_seen, otelcat_add(0, bytes, 'other.metric_keys', metric_name, key_scope, key_name), json_counts_merge(value_types, NULL, 'other.metric_keys', metric_name, key_scope, key_name) FROM other.metric_keys WHERE true
 ON CONFLICT(metric_name, key_scope, key_name) DO UPDATE SET
   key_count = otelcat_add(key_count, excluded.key_count, 'metric_keys', metric_name, key_scope, key_name),
   value_samples = json_samples_merge(value_samples, excluded.value_samples),
   hll_sketch = hll_merge(hll_sketch, excluded.hll_sketch),
-  first_seen = min(first_seen, excluded.first_seen), last_seen = max(last_seen, excluded.last_seen);
+  first_seen = min(first_seen, excluded.first_seen), last_seen = max(last_seen, excluded.last_seen),
+  bytes = otelcat_add(bytes, excluded.bytes, 'metric_keys', metric_name, key_scope, key_name),
+  value_types = json_counts_merge(value_types, excluded.value_types, 'metric_keys', metric_name, key_scope, key_name);
 UPDATE metric_keys SET
   key_percentage = 100.0 * key_count / (SELECT max(total_sample_count, 1) FROM metrics WHERE name = metric_name),
-  estimated_cardinality = hll_count(hll_sketch);
+  estimated_cardinality = min(hll_count(hll_sketch), key_count);
 
 INSERT INTO spans(name, kind, total_sample_count, event_count, link_count, first_seen, last_seen)
 SELECT name, kind, otelcat_add(0, total_sample_count, 'other.spans', name), otelcat_add(0, event_count, 'other.spans', name), otelcat_add(0, link_count, 'other.spans', name), first_seen, last_seen FROM other.spans WHERE true
@@ -120,19 +122,21 @@ ON CONFLICT(span_name, event_name) DO UPDATE SET
   event_count = otelcat_add(event_count, excluded.event_count, 'span_events', span_name, event_name),
   first_seen = min(first_seen, excluded.first_seen), last_seen = max(last_seen, excluded.last_seen);
 
-INSERT INTO span_keys(span_name, key_scope, key_name, event_name, key_count, value_samples, hll_sketch, first_seen, last_seen)
-SELECT span_name, key_scope, key_name, event_name, otelcat_add(0, key_count, 'other.span_keys', span_name, key_scope, key_name, event_name), value_samples, hll_sketch, first_seen, last_seen FROM other.span_keys WHERE true
+INSERT INTO span_keys(span_name, key_scope, key_name, event_name, key_count, value_samples, hll_sketch, first_seen, last_seen, bytes, value_types)
+SELECT span_name, key_scope, key_name, event_name, otelcat_add(0, key_count, 'other.span_keys', span_name, key_scope, key_name, event_name), value_samples, hll_sketch, first_seen, last_seen, otelcat_add(0, bytes, 'other.span_keys', span_name, key_scope, key_name, event_name), json_counts_merge(value_types, NULL, 'other.span_keys', span_name, key_scope, key_name, event_name) FROM other.span_keys WHERE true
 ON CONFLICT(span_name, key_scope, key_name, event_name) DO UPDATE SET
   key_count = otelcat_add(key_count, excluded.key_count, 'span_keys', span_name, key_scope, key_name, event_name),
   value_samples = json_samples_merge(value_samples, excluded.value_samples),
   hll_sketch = hll_merge(hll_sketch, excluded.hll_sketch),
-  first_seen = min(first_seen, excluded.first_seen), last_seen = max(last_seen, excluded.last_seen);
+  first_seen = min(first_seen, excluded.first_seen), last_seen = max(last_seen, excluded.last_seen),
+  bytes = otelcat_add(bytes, excluded.bytes, 'span_keys', span_name, key_scope, key_name, event_name),
+  value_types = json_counts_merge(value_types, excluded.value_types, 'span_keys', span_name, key_scope, key_name, event_name);
 UPDATE span_keys SET
   key_percentage = 100.0 * key_count / max(1, CASE key_scope
       WHEN 'event' THEN (SELECT event_count FROM span_events e WHERE e.span_name = span_keys.span_name AND e.event_name = span_keys.event_name)
       WHEN 'link' THEN (SELECT link_count FROM spans WHERE name = span_keys.span_name)
       ELSE (SELECT total_sample_count FROM spans WHERE name = span_keys.span_name) END),
-  estimated_cardinality = hll_count(hll_sketch);
+  estimated_cardinality = min(hll_count(hll_sketch), key_count);
 
 INSERT INTO logs(severity, total_sample_count, first_seen, last_seen)
 SELECT severity, otelcat_add(0, total_sample_count, 'other.logs', severity), first_seen, last_seen FROM other.logs WHERE true
@@ -146,16 +150,18 @@ ON CONFLICT(severity, service_name) DO UPDATE SET
   sample_count = otelcat_add(sample_count, excluded.sample_count, 'log_services', severity, service_name),
   first_seen = min(first_seen, excluded.first_seen), last_seen = max(last_seen, excluded.last_seen);
 
-INSERT INTO log_keys(severity, key_scope, key_name, key_count, value_samples, hll_sketch, first_seen, last_seen)
-SELECT severity, key_scope, key_name, otelcat_add(0, key_count, 'other.log_keys', severity, key_scope, key_name), value_samples, hll_sketch, first_seen, last_seen FROM other.log_keys WHERE true
+INSERT INTO log_keys(severity, key_scope, key_name, key_count, value_samples, hll_sketch, first_seen, last_seen, bytes, value_types)
+SELECT severity, key_scope, key_name, otelcat_add(0, key_count, 'other.log_keys', severity, key_scope, key_name), value_samples, hll_sketch, first_seen, last_seen, otelcat_add(0, bytes, 'other.log_keys', severity, key_scope, key_name), json_counts_merge(value_types, NULL, 'other.log_keys', severity, key_scope, key_name) FROM other.log_keys WHERE true
 ON CONFLICT(severity, key_scope, key_name) DO UPDATE SET
   key_count = otelcat_add(key_count, excluded.key_count, 'log_keys', severity, key_scope, key_name),
   value_samples = json_samples_merge(value_samples, excluded.value_samples),
   hll_sketch = hll_merge(hll_sketch, excluded.hll_sketch),
-  first_seen = min(first_seen, excluded.first_seen), last_seen = max(last_seen, excluded.last_seen);
+  first_seen = min(first_seen, excluded.first_seen), last_seen = max(last_seen, excluded.last_seen),
+  bytes = otelcat_add(bytes, excluded.bytes, 'log_keys', severity, key_scope, key_name),
+  value_types = json_counts_merge(value_types, excluded.value_types, 'log_keys', severity, key_scope, key_name);
 UPDATE log_keys SET
   key_percentage = 100.0 * key_count / (SELECT max(total_sample_count, 1) FROM logs WHERE logs.severity = log_keys.severity),
-  estimated_cardinality = hll_count(hll_sketch);
+  estimated_cardinality = min(hll_count(hll_sketch), key_count);
 
 -- Templates: same (severity, service, template text) add up; new ones come
 -- in with fresh negative cluster ids. They are stored in
@@ -216,6 +222,6 @@ SELECT o.service_name,
 FROM other.span_name_patterns o
 WHERE NOT EXISTS (SELECT 1 FROM span_name_patterns p WHERE p.service_name = o.service_name AND p.pattern = o.pattern)
 GROUP BY o.service_name, o.pattern;
-UPDATE span_name_patterns SET estimated_names = hll_count(names_sketch);
+UPDATE span_name_patterns SET estimated_names = min(hll_count(names_sketch), span_count);
 
 COMMIT;

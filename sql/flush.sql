@@ -57,14 +57,16 @@ ON CONFLICT(metric_name, service_name) DO UPDATE SET
   last_seen = max(coalesce(last_seen, excluded.last_seen), coalesce(excluded.last_seen, last_seen));
 
 -- name: metric_key
-INSERT INTO metric_keys(metric_name, key_scope, key_name, key_count, value_samples, hll_sketch, first_seen, last_seen)
-VALUES (:metric_name, :key_scope, :key_name, :key_count, :value_samples, :hll_sketch, :first_seen, :last_seen)
+INSERT INTO metric_keys(metric_name, key_scope, key_name, key_count, value_samples, hll_sketch, first_seen, last_seen, bytes, value_types)
+VALUES (:metric_name, :key_scope, :key_name, :key_count, :value_samples, :hll_sketch, :first_seen, :last_seen, :bytes, :value_types)
 ON CONFLICT(metric_name, key_scope, key_name) DO UPDATE SET
   key_count = otelcat_add(key_count, excluded.key_count, 'metric_keys', metric_name, key_scope, key_name),
   value_samples = json_samples_merge(value_samples, excluded.value_samples),
   hll_sketch = hll_merge(hll_sketch, excluded.hll_sketch),
   first_seen = min(coalesce(first_seen, excluded.first_seen), coalesce(excluded.first_seen, first_seen)),
-  last_seen = max(coalesce(last_seen, excluded.last_seen), coalesce(excluded.last_seen, last_seen));
+  last_seen = max(coalesce(last_seen, excluded.last_seen), coalesce(excluded.last_seen, last_seen)),
+  bytes = otelcat_add(bytes, excluded.bytes, 'metric_keys', metric_name, key_scope, key_name),
+  value_types = json_counts_merge(value_types, excluded.value_types, 'metric_keys', metric_name, key_scope, key_name);
 
 -- name: metric_refresh
 -- Rewrites only the rows whose values change (a key on every record stays
@@ -72,18 +74,18 @@ ON CONFLICT(metric_name, key_scope, key_name) DO UPDATE SET
 -- ones only for the rows the WHERE keeps.
 UPDATE metric_keys SET
   key_percentage = 100.0 * key_count / (SELECT max(total_sample_count, 1) FROM metrics WHERE name = :metric_name),
-  estimated_cardinality = hll_count(hll_sketch)
+  estimated_cardinality = min(hll_count(hll_sketch), key_count)
 WHERE metric_name = :metric_name
   AND (key_percentage IS NOT 100.0 * key_count / (SELECT max(total_sample_count, 1) FROM metrics WHERE name = :metric_name)
-       OR estimated_cardinality IS NOT hll_count(hll_sketch));
+       OR estimated_cardinality IS NOT min(hll_count(hll_sketch), key_count));
 
 -- name: metric_series_refresh
 -- estimated_prometheus_series: the rule of docs/catalog.md "Metric shape"
 -- (a Histogram series is its buckets' _bucket series, _sum and _count; a
 -- Summary's its quantiles, _sum and _count; others one).
 UPDATE metrics SET
-  estimated_active_series = hll_count(series_sketch),
-  estimated_prometheus_series = hll_count(series_sketch) * CASE type
+  estimated_active_series = min(hll_count(series_sketch), total_sample_count),
+  estimated_prometheus_series = min(hll_count(series_sketch), total_sample_count) * CASE type
     WHEN 'Histogram' THEN histogram_buckets + 2
     WHEN 'Summary' THEN summary_quantiles + 2
     ELSE 1 END
@@ -135,14 +137,16 @@ ON CONFLICT(span_name, event_name) DO UPDATE SET
   last_seen = max(coalesce(last_seen, excluded.last_seen), coalesce(excluded.last_seen, last_seen));
 
 -- name: span_key
-INSERT INTO span_keys(span_name, key_scope, key_name, event_name, key_count, value_samples, hll_sketch, first_seen, last_seen)
-VALUES (:span_name, :key_scope, :key_name, :event_name, :key_count, :value_samples, :hll_sketch, :first_seen, :last_seen)
+INSERT INTO span_keys(span_name, key_scope, key_name, event_name, key_count, value_samples, hll_sketch, first_seen, last_seen, bytes, value_types)
+VALUES (:span_name, :key_scope, :key_name, :event_name, :key_count, :value_samples, :hll_sketch, :first_seen, :last_seen, :bytes, :value_types)
 ON CONFLICT(span_name, key_scope, key_name, event_name) DO UPDATE SET
   key_count = otelcat_add(key_count, excluded.key_count, 'span_keys', span_name, key_scope, key_name, event_name),
   value_samples = json_samples_merge(value_samples, excluded.value_samples),
   hll_sketch = hll_merge(hll_sketch, excluded.hll_sketch),
   first_seen = min(coalesce(first_seen, excluded.first_seen), coalesce(excluded.first_seen, first_seen)),
-  last_seen = max(coalesce(last_seen, excluded.last_seen), coalesce(excluded.last_seen, last_seen));
+  last_seen = max(coalesce(last_seen, excluded.last_seen), coalesce(excluded.last_seen, last_seen)),
+  bytes = otelcat_add(bytes, excluded.bytes, 'span_keys', span_name, key_scope, key_name, event_name),
+  value_types = json_counts_merge(value_types, excluded.value_types, 'span_keys', span_name, key_scope, key_name, event_name);
 
 -- name: span_refresh
 UPDATE span_keys SET
@@ -150,13 +154,13 @@ UPDATE span_keys SET
     WHEN 'event' THEN (SELECT event_count FROM span_events e WHERE e.span_name = :span_name AND e.event_name = span_keys.event_name)
     WHEN 'link' THEN (SELECT link_count FROM spans WHERE name = :span_name)
     ELSE (SELECT total_sample_count FROM spans WHERE name = :span_name) END),
-  estimated_cardinality = hll_count(hll_sketch)
+  estimated_cardinality = min(hll_count(hll_sketch), key_count)
 WHERE span_name = :span_name
   AND (key_percentage IS NOT 100.0 * key_count / max(1, CASE key_scope
          WHEN 'event' THEN (SELECT event_count FROM span_events e WHERE e.span_name = :span_name AND e.event_name = span_keys.event_name)
          WHEN 'link' THEN (SELECT link_count FROM spans WHERE name = :span_name)
          ELSE (SELECT total_sample_count FROM spans WHERE name = :span_name) END)
-       OR estimated_cardinality IS NOT hll_count(hll_sketch));
+       OR estimated_cardinality IS NOT min(hll_count(hll_sketch), key_count));
 
 -- name: log
 INSERT INTO logs(severity, total_sample_count, first_seen, last_seen)
@@ -175,22 +179,24 @@ ON CONFLICT(severity, service_name) DO UPDATE SET
   last_seen = max(coalesce(last_seen, excluded.last_seen), coalesce(excluded.last_seen, last_seen));
 
 -- name: log_key
-INSERT INTO log_keys(severity, key_scope, key_name, key_count, value_samples, hll_sketch, first_seen, last_seen)
-VALUES (:severity, :key_scope, :key_name, :key_count, :value_samples, :hll_sketch, :first_seen, :last_seen)
+INSERT INTO log_keys(severity, key_scope, key_name, key_count, value_samples, hll_sketch, first_seen, last_seen, bytes, value_types)
+VALUES (:severity, :key_scope, :key_name, :key_count, :value_samples, :hll_sketch, :first_seen, :last_seen, :bytes, :value_types)
 ON CONFLICT(severity, key_scope, key_name) DO UPDATE SET
   key_count = otelcat_add(key_count, excluded.key_count, 'log_keys', severity, key_scope, key_name),
   value_samples = json_samples_merge(value_samples, excluded.value_samples),
   hll_sketch = hll_merge(hll_sketch, excluded.hll_sketch),
   first_seen = min(coalesce(first_seen, excluded.first_seen), coalesce(excluded.first_seen, first_seen)),
-  last_seen = max(coalesce(last_seen, excluded.last_seen), coalesce(excluded.last_seen, last_seen));
+  last_seen = max(coalesce(last_seen, excluded.last_seen), coalesce(excluded.last_seen, last_seen)),
+  bytes = otelcat_add(bytes, excluded.bytes, 'log_keys', severity, key_scope, key_name),
+  value_types = json_counts_merge(value_types, excluded.value_types, 'log_keys', severity, key_scope, key_name);
 
 -- name: log_refresh
 UPDATE log_keys SET
   key_percentage = 100.0 * key_count / (SELECT max(total_sample_count, 1) FROM logs WHERE severity = :severity),
-  estimated_cardinality = hll_count(hll_sketch)
+  estimated_cardinality = min(hll_count(hll_sketch), key_count)
 WHERE severity = :severity
   AND (key_percentage IS NOT 100.0 * key_count / (SELECT max(total_sample_count, 1) FROM logs WHERE severity = :severity)
-       OR estimated_cardinality IS NOT hll_count(hll_sketch));
+       OR estimated_cardinality IS NOT min(hll_count(hll_sketch), key_count));
 
 -- name: log_template
 INSERT INTO log_body_template_rows(severity, service_name, cluster_id, template, example, count, first_seen, last_seen)
@@ -268,5 +274,5 @@ DELETE FROM span_name_patterns WHERE service_name = :service_name AND cluster_id
 
 -- name: span_pattern_refresh
 -- Once per pattern the batch wrote or folded into.
-UPDATE span_name_patterns SET estimated_names = hll_count(names_sketch)
+UPDATE span_name_patterns SET estimated_names = min(hll_count(names_sketch), span_count)
 WHERE service_name = :service_name AND cluster_id = :cluster_id;

@@ -66,6 +66,9 @@ CREATE TABLE IF NOT EXISTS metric_keys (
   hll_sketch             BLOB,
   first_seen             TEXT,
   last_seen              TEXT,
+  -- attribution (issue 15, schema version 3); since the upgrade in upgraded catalogs
+  bytes                  INTEGER NOT NULL DEFAULT 0,    -- the key's pairs in OTLP protobuf (Attr::field_len)
+  value_types            TEXT NOT NULL DEFAULT '{}',    -- {"int": n, "string": n, ...}: records per OTLP value type
   PRIMARY KEY (metric_name, key_scope, key_name)
 );
 CREATE INDEX IF NOT EXISTS idx_metric_keys_key ON metric_keys(key_name);
@@ -114,6 +117,9 @@ CREATE TABLE IF NOT EXISTS span_keys (
   hll_sketch             BLOB,
   first_seen             TEXT,
   last_seen              TEXT,
+  -- attribution (issue 15, schema version 3); since the upgrade in upgraded catalogs
+  bytes                  INTEGER NOT NULL DEFAULT 0,    -- the key's pairs in OTLP protobuf (Attr::field_len)
+  value_types            TEXT NOT NULL DEFAULT '{}',    -- {"int": n, "string": n, ...}: records per OTLP value type
   PRIMARY KEY (span_name, key_scope, key_name, event_name)
 );
 CREATE INDEX IF NOT EXISTS idx_span_keys_key ON span_keys(key_name);
@@ -157,6 +163,9 @@ CREATE TABLE IF NOT EXISTS log_keys (
   hll_sketch             BLOB,
   first_seen             TEXT,
   last_seen              TEXT,
+  -- attribution (issue 15, schema version 3); since the upgrade in upgraded catalogs
+  bytes                  INTEGER NOT NULL DEFAULT 0,    -- the key's pairs in OTLP protobuf (Attr::field_len)
+  value_types            TEXT NOT NULL DEFAULT '{}',    -- {"int": n, "string": n, ...}: records per OTLP value type
   PRIMARY KEY (severity, key_scope, key_name)
 );
 CREATE INDEX IF NOT EXISTS idx_log_keys_key ON log_keys(key_name);

@@ -50,10 +50,12 @@ SELECT m.name, json_object(
   'service_types', (SELECT json_group_object(service_name, type) FROM metric_services s WHERE s.metric_name = m.name AND type IS NOT NULL),
   'label_keys', (SELECT json_group_object(key_name, json_object('count', key_count, 'percentage', key_percentage,
                    'estimated_cardinality', estimated_cardinality, 'value_samples', iif(json_valid(value_samples), json(value_samples), json_quote(value_samples)),
+                   'bytes', bytes, 'value_types', iif(json_valid(value_types), json(value_types), json_quote(value_types)),
                    'first_seen', first_seen, 'last_seen', last_seen))
                  FROM metric_keys k WHERE k.metric_name = m.name AND k.key_scope = 'label'),
   'resource_keys', (SELECT json_group_object(key_name, json_object('count', key_count, 'percentage', key_percentage,
                    'estimated_cardinality', estimated_cardinality, 'value_samples', iif(json_valid(value_samples), json(value_samples), json_quote(value_samples)),
+                   'bytes', bytes, 'value_types', iif(json_valid(value_types), json(value_types), json_quote(value_types)),
                    'first_seen', first_seen, 'last_seen', last_seen))
                  FROM metric_keys k WHERE k.metric_name = m.name AND k.key_scope = 'resource'))
 FROM metrics m;
@@ -67,20 +69,24 @@ SELECT p.name, json_object(
   'status', json_object('unset', p.status_unset_count, 'ok', p.status_ok_count, 'error', p.status_error_count),
   'attribute_keys', (SELECT json_group_object(key_name, json_object('count', key_count, 'percentage', key_percentage,
                    'estimated_cardinality', estimated_cardinality, 'value_samples', iif(json_valid(value_samples), json(value_samples), json_quote(value_samples)),
+                   'bytes', bytes, 'value_types', iif(json_valid(value_types), json(value_types), json_quote(value_types)),
                    'first_seen', first_seen, 'last_seen', last_seen))
                  FROM span_keys k WHERE k.span_name = p.name AND k.key_scope = 'attribute'),
   'resource_keys', (SELECT json_group_object(key_name, json_object('count', key_count, 'percentage', key_percentage,
                    'estimated_cardinality', estimated_cardinality, 'value_samples', iif(json_valid(value_samples), json(value_samples), json_quote(value_samples)),
+                   'bytes', bytes, 'value_types', iif(json_valid(value_types), json(value_types), json_quote(value_types)),
                    'first_seen', first_seen, 'last_seen', last_seen))
                  FROM span_keys k WHERE k.span_name = p.name AND k.key_scope = 'resource'),
   'link_keys', (SELECT json_group_object(key_name, json_object('count', key_count, 'percentage', key_percentage,
-                   'estimated_cardinality', estimated_cardinality, 'value_samples', iif(json_valid(value_samples), json(value_samples), json_quote(value_samples))))
+                   'estimated_cardinality', estimated_cardinality, 'value_samples', iif(json_valid(value_samples), json(value_samples), json_quote(value_samples)),
+                   'bytes', bytes, 'value_types', iif(json_valid(value_types), json(value_types), json_quote(value_types))))
                  FROM span_keys k WHERE k.span_name = p.name AND k.key_scope = 'link'),
   'event_names', (SELECT json_group_array(event_name) FROM (SELECT event_name FROM span_events e
                    WHERE e.span_name = p.name ORDER BY event_name)),
   'events', (SELECT json_group_object(event_name, json_object('count', event_count,
                'attribute_keys', (SELECT json_group_object(key_name, json_object('count', key_count, 'percentage', key_percentage,
-                   'estimated_cardinality', estimated_cardinality, 'value_samples', iif(json_valid(value_samples), json(value_samples), json_quote(value_samples))))
+                   'estimated_cardinality', estimated_cardinality, 'value_samples', iif(json_valid(value_samples), json(value_samples), json_quote(value_samples)),
+                   'bytes', bytes, 'value_types', iif(json_valid(value_types), json(value_types), json_quote(value_types))))
                  FROM span_keys k WHERE k.span_name = p.name AND k.key_scope = 'event' AND k.event_name = e.event_name)))
              FROM span_events e WHERE e.span_name = p.name))
 FROM spans p;
@@ -92,10 +98,12 @@ SELECT l.severity, json_object(
   'services', (SELECT json_group_object(service_name, sample_count) FROM log_services s WHERE s.severity = l.severity),
   'attribute_keys', (SELECT json_group_object(key_name, json_object('count', key_count, 'percentage', key_percentage,
                    'estimated_cardinality', estimated_cardinality, 'value_samples', iif(json_valid(value_samples), json(value_samples), json_quote(value_samples)),
+                   'bytes', bytes, 'value_types', iif(json_valid(value_types), json(value_types), json_quote(value_types)),
                    'first_seen', first_seen, 'last_seen', last_seen))
                  FROM log_keys k WHERE k.severity = l.severity AND k.key_scope = 'attribute'),
   'resource_keys', (SELECT json_group_object(key_name, json_object('count', key_count, 'percentage', key_percentage,
                    'estimated_cardinality', estimated_cardinality, 'value_samples', iif(json_valid(value_samples), json(value_samples), json_quote(value_samples)),
+                   'bytes', bytes, 'value_types', iif(json_valid(value_types), json(value_types), json_quote(value_types)),
                    'first_seen', first_seen, 'last_seen', last_seen))
                  FROM log_keys k WHERE k.severity = l.severity AND k.key_scope = 'resource'),
   'body_templates', (SELECT json_group_array(json_object('service_name', service_name, 'template', template,
@@ -107,12 +115,12 @@ FROM logs l;
 -- Every attribute key across signals: where it appears, how much, and the
 -- cardinality of the union of all its values (hll_merge as an aggregate).
 CREATE VIEW IF NOT EXISTS attribute_catalog AS
-WITH k(signal, entity, scope, key_name, key_count, hll_sketch, first_seen, last_seen) AS (
-  SELECT 'metrics', metric_name, key_scope, key_name, key_count, hll_sketch, first_seen, last_seen FROM metric_keys
+WITH k(signal, entity, scope, key_name, key_count, hll_sketch, first_seen, last_seen, bytes) AS (
+  SELECT 'metrics', metric_name, key_scope, key_name, key_count, hll_sketch, first_seen, last_seen, bytes FROM metric_keys
   UNION ALL
-  SELECT 'spans', span_name, key_scope, key_name, key_count, hll_sketch, first_seen, last_seen FROM span_keys
+  SELECT 'spans', span_name, key_scope, key_name, key_count, hll_sketch, first_seen, last_seen, bytes FROM span_keys
   UNION ALL
-  SELECT 'logs', severity, key_scope, key_name, key_count, hll_sketch, first_seen, last_seen FROM log_keys)
+  SELECT 'logs', severity, key_scope, key_name, key_count, hll_sketch, first_seen, last_seen, bytes FROM log_keys)
 SELECT key_name,
        group_concat(DISTINCT signal) AS signals,
        group_concat(DISTINCT scope) AS scopes,
@@ -120,8 +128,17 @@ SELECT key_name,
        count(DISTINCT CASE WHEN signal = 'spans' THEN entity END) AS spans,
        count(DISTINCT CASE WHEN signal = 'logs' THEN entity END) AS severities,
        sum(key_count) AS total_count,
-       hll_count(hll_merge(hll_sketch)) AS estimated_cardinality,
-       min(first_seen) AS first_seen, max(last_seen) AS last_seen
+       -- A key has no more distinct values than records carrying it.
+       min(hll_count(hll_merge(hll_sketch)), sum(key_count)) AS estimated_cardinality,
+       min(first_seen) AS first_seen, max(last_seen) AS last_seen,
+       -- attribution (issue 15): bytes of its pairs, records per value type
+       sum(bytes) AS bytes,
+       (SELECT json_counts_merge(json_group_object(t, n), NULL) FROM (
+          SELECT j.key AS t, sum(j.value) AS n FROM (
+            SELECT value_types FROM metric_keys m WHERE m.key_name = k.key_name
+            UNION ALL SELECT value_types FROM span_keys s WHERE s.key_name = k.key_name
+            UNION ALL SELECT value_types FROM log_keys l WHERE l.key_name = k.key_name) x, json_each(x.value_types) j
+          GROUP BY j.key)) AS value_types
 FROM k GROUP BY key_name;
 
 -- Per service: what it sends and how much (the noisy-neighbour view).
@@ -158,6 +175,46 @@ UNION ALL
 SELECT 'logs', severity, key_scope, key_name, '', key_count, key_percentage,
        estimated_cardinality, value_samples, first_seen, last_seen FROM log_keys
 ORDER BY estimated_cardinality DESC;
+
+-- Attribution (issue 15, schema version 3) ---------------------------------
+-- Which attribute costs the most: per signal, scope and key name (across its
+-- metrics, span names or severities), the bytes its pairs take in OTLP
+-- protobuf, per record carrying it, and its share of the signal's attribute
+-- bytes. Resource keys count once per resource block (docs/catalog.md).
+--   SELECT * FROM key_bytes WHERE signal = 'logs' LIMIT 10;
+CREATE VIEW IF NOT EXISTS key_bytes AS
+WITH k(signal, entity, key_scope, key_name, key_count, bytes) AS (
+  SELECT 'metrics', metric_name, key_scope, key_name, key_count, bytes FROM metric_keys
+  UNION ALL
+  SELECT 'spans', span_name, key_scope, key_name, key_count, bytes FROM span_keys
+  UNION ALL
+  SELECT 'logs', severity, key_scope, key_name, key_count, bytes FROM log_keys),
+g AS (
+  SELECT signal, key_scope, key_name, count(DISTINCT entity) AS entities, sum(key_count) AS key_count,
+         sum(bytes) AS bytes
+  FROM k GROUP BY signal, key_scope, key_name)
+SELECT signal, key_scope, key_name, entities, key_count, bytes,
+       round(1.0 * bytes / max(key_count, 1), 1) AS bytes_per_record,
+       round(100.0 * bytes / max(sum(bytes) OVER (PARTITION BY signal), 1), 2) AS signal_percentage
+FROM g ORDER BY bytes DESC, signal, key_scope, key_name;
+
+-- Keys whose values come in more than one OTLP value type (int 200 on some
+-- records, "200" on others), on one entity or across the entities of a
+-- signal: every key row of such a key, with its own value_types, so that
+-- the rows show where each type comes from.
+CREATE VIEW IF NOT EXISTS key_mixed_types AS
+WITH k(signal, entity, key_scope, key_name, event_name, key_count, value_types) AS (
+  SELECT 'metrics', metric_name, key_scope, key_name, '', key_count, value_types FROM metric_keys
+  UNION ALL
+  SELECT 'spans', span_name, key_scope, key_name, event_name, key_count, value_types FROM span_keys
+  UNION ALL
+  SELECT 'logs', severity, key_scope, key_name, '', key_count, value_types FROM log_keys),
+mixed AS (
+  SELECT v.signal, v.key_scope, v.key_name
+  FROM (SELECT * FROM k WHERE json_valid(value_types)) v, json_each(v.value_types) j
+  GROUP BY v.signal, v.key_scope, v.key_name HAVING count(DISTINCT j.key) > 1)
+SELECT k.signal, k.entity, k.key_scope, k.key_name, k.event_name, k.key_count, k.value_types
+FROM k JOIN mixed m ON m.signal = k.signal AND m.key_scope = k.key_scope AND m.key_name = k.key_name;
 
 -- Span-name patterns that many distinct names collapse into (unbounded span names).
 -- An explosion: at least 10 distinct span names under one pattern. Fewer is

@@ -42,6 +42,7 @@ pub const SQL_NAMES: &[(&str, SqlKind)] = &[
     ("otelcat_version", SqlKind::Scalar),
     ("otelcat_debug", SqlKind::Scalar),
     ("otelcat_add", SqlKind::Scalar),
+    ("json_counts_merge", SqlKind::Scalar),
     ("hll_sketch", SqlKind::Aggregate),
     ("hll_add", SqlKind::Scalar),
     ("hll_merge", SqlKind::ScalarAndAggregate),
@@ -84,7 +85,7 @@ pub const TEST_HOOK_NAMES: &[(&str, SqlKind)] = &[
 /// entry point).
 pub(crate) fn register(db: Db) -> Result<()> {
     meta::register(db)?; //    otelcat_version, otelcat_debug (+ the test hooks)
-    counts::register(db)?; //  otelcat_add
+    counts::register(db)?; //  otelcat_add, json_counts_merge
     hll::register(db)?; //     hll_sketch, hll_add, hll_merge, hll_count, hll_info
     samples::register(db)?; // json_samples_merge, json_samples
     topk::register(db)?; //    topk_sketch, topk_sketch_weighted, topk_add, topk_merge, topk_values, topk_estimate, topk_info

@@ -1,6 +1,8 @@
 """Catalogs as files: examples/merge.sql, examples/diff.sql, examples/ci_check.sh,
 snapshots with VACUUM INTO."""
 import base64
+import contextlib
+import io
 import json
 import os
 import shutil
@@ -10,7 +12,7 @@ import sys
 import tempfile
 import unittest
 
-from helpers import EXT, ROOT, connect
+from helpers import EXT, FIXTURES, ROOT, connect
 from otlp_payloads import gauge, log, logs, span, traces
 from test_etl import Generated
 from test_ingest import dump
@@ -162,6 +164,32 @@ class TestDiffAndCheck(Tmp):
         new.execute("ATTACH ? AS old", (self.p("old.db"),))
         rows = [r for r in new.execute(script(DIFF), {"factor": 2}) if r[1] == "metrics" and r[3] == ""]
         self.assertEqual(rows, [("series grew", "metrics", "q", "", 2, 9), ("type changed", "metrics", "flat", "", "Gauge", "Sum")])
+
+    def test_diff_new_types_and_bytes(self):
+        """A key that gains a value type, or whose values grew longer than
+        the factor, is listed; an older file's keys (no bytes, no types)
+        compare as nothing through otelcat diff."""
+        old = connect(self.p("old.db"))
+        old.execute("INSERT INTO otlp_ingest(payload) VALUES (?)", (traces([span("GET /a", attrs={"status": 200, "note": "ok"})]),))
+        old.close()
+        new = connect(self.p("new.db"))
+        new.execute("INSERT INTO otlp_ingest(payload) VALUES (?)", (traces([span("GET /a", attrs={"status": "200", "note": "x" * 100})]),))
+        new.execute("ATTACH ? AS old", (self.p("old.db"),))
+        rows = [r for r in new.execute(script(DIFF), {"factor": 2}) if r[0] in ("new type", "bytes per record grew")]
+        self.assertEqual(rows, [("bytes per record grew", "spans", "GET /a", "attribute:note", 14.0, 112.0),
+                                ("new type", "spans", "GET /a", "attribute:status", '{"int":1}', '{"string":1}')])
+        new.close()
+        sys.path.insert(0, os.path.join(ROOT, "python"))
+        from otelcat import diff
+        import argparse
+        for older in ("v0.1.0.db", "v0.2.0.db"):
+            with self.subTest(older):
+                ns = argparse.Namespace(old=os.path.join(FIXTURES, "catalog", older), new=self.p("new.db"), factor=2.0, format="json")
+                out = io.StringIO()
+                with contextlib.redirect_stdout(out):
+                    self.assertEqual(diff.run(ns), 1)
+                changes = json.loads(out.getvalue())["changes"]
+                self.assertFalse([c for c in changes if c["change"] in ("new type", "bytes per record grew")])
 
     def test_ci_check(self):
         db = connect(self.p("ci.db"))

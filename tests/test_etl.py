@@ -51,6 +51,27 @@ def attrs(d):
     return [{"key": k, "value": anyvalue(v)} for k, v in d.items()]
 
 
+def typ(v):
+    """The OTLP value type of a generated value."""
+    return {bool: "bool", int: "int", float: "double", list: "array", str: "string"}[type(v)]
+
+
+def pair_bytes(k, v):
+    """Bytes of the pair in its record in OTLP protobuf (tag, length, KeyValue)."""
+    from google.protobuf.json_format import ParseDict
+    from opentelemetry.proto.common.v1.common_pb2 import KeyValue
+    n = ParseDict({"key": k, "value": anyvalue(v)}, KeyValue()).ByteSize()
+    return 1 + max(1, (n.bit_length() + 6) // 7) + n
+
+
+def rows(owner, d, scope=None, first=True):
+    """Raw attribute rows of one record: (owner, [scope,] key, value, type,
+    bytes); resource pairs (first=False on all but the first record of its
+    entity in the block) bring no bytes."""
+    head = (owner,) if scope is None else (owner, scope)
+    return [head + (k, text(v), typ(v), pair_bytes(k, v) if first else 0) for k, v in d.items()]
+
+
 def dt(sec):
     return datetime.datetime.fromtimestamp(sec, datetime.timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
 
@@ -80,15 +101,15 @@ class Generated:
                     # A resource part over 4 096 bytes: series hash the resource once (catalog.md "Series").
                     res["process.command_line"] = "java " + " ".join(f"-Dopt{i}=v{rnd.randint(1, 2)}" for i in range(400))
                 res_attrs = attrs(res)
-                # spans
-                spans = []
+                # spans (a resource's bytes count once per entity and block)
+                spans, named = [], set()
                 for _ in range(150):
                     t = T0 + b * 3600 + rnd.randint(0, 3599)
                     name = rnd.choice(["GET /items", "POST /orders", "db.query", "GET /users/{id}"])
                     kind = {"GET /items": 2, "POST /orders": 2, "db.query": 3, "GET /users/{id}": 2}[name]
                     # an id in the span name: an explosion (span_name_patterns)
                     name = name.format(id=rnd.randint(1, 400))
-                    a = {"user.id": f"u{rnd.randint(1, 5000)}", "http.status": rnd.choice([200, 200, 404, 500]),
+                    a = {"user.id": f"u{rnd.randint(1, 5000)}", "http.status": rnd.choice([200, 200, 404, "500"]),
                          "retry": rnd.random() < 0.2, "latency": rnd.choice([0.5, 12.25, 3.0]), "tags": ["a", rnd.randint(1, 3)]}
                     if rnd.random() < 0.3:
                         a["rare"] = "x"
@@ -96,8 +117,9 @@ class Generated:
                     sid = ids["span"]
                     status = rnd.choice([0, 0, 1, 2, 2, 7])       # 7: outside the enum, counts as unset
                     self.raw["raw_spans"].append((sid, name, {2: "Server", 3: "Client"}[kind], svc, dt(t), status))
-                    self.raw["raw_span_attrs"] += [(sid, "attribute", k, text(v)) for k, v in a.items()]
-                    self.raw["raw_span_attrs"] += [(sid, "resource", k, text(v)) for k, v in res.items()]
+                    self.raw["raw_span_attrs"] += rows(sid, a, "attribute")
+                    self.raw["raw_span_attrs"] += rows(sid, res, "resource", name not in named)
+                    named.add(name)
                     events, links = [], []
                     if rnd.random() < 0.25:
                         ea = {"exception.type": rnd.choice(["IOError", "Timeout"])}
@@ -107,13 +129,13 @@ class Generated:
                         te = t + 1
                         events.append({"name": "exception", "timeUnixNano": str(te * 10**9), "attributes": attrs(ea)})
                         self.raw["raw_span_events"].append((ids["event"], sid, "exception", dt(te)))
-                        self.raw["raw_span_event_attrs"] += [(ids["event"], k, text(v)) for k, v in ea.items()]
+                        self.raw["raw_span_event_attrs"] += rows(ids["event"], ea)
                     if rnd.random() < 0.1:
                         la = {"link.kind": rnd.choice(["parent", "follows"])}
                         ids["link"] += 1
                         links.append({"traceId": "5b8efff798038103d269b633813fc60c", "spanId": "eee19b7ec3c1b174", "attributes": attrs(la)})
                         self.raw["raw_span_links"].append((ids["link"], sid))
-                        self.raw["raw_span_link_attrs"] += [(ids["link"], k, text(v)) for k, v in la.items()]
+                        self.raw["raw_span_link_attrs"] += rows(ids["link"], la)
                     if status:
                         a_status = {"code": rnd.choice([status, {1: "STATUS_CODE_OK", 2: "STATUS_CODE_ERROR", 7: 7}[status]]),
                                     "message": "m"}
@@ -155,8 +177,8 @@ class Generated:
                     else:
                         dp["asDouble"] = 1.5
                     self.raw["raw_points"].append((pid, name, typ, unit, "d", svc, dt(t), temporality, monotonic, buckets, scale))
-                    self.raw["raw_point_attrs"] += [(pid, "label", k, text(v)) for k, v in la.items()]
-                    self.raw["raw_point_attrs"] += [(pid, "resource", k, text(v)) for k, v in res.items()]
+                    self.raw["raw_point_attrs"] += rows(pid, la, "label")
+                    self.raw["raw_point_attrs"] += rows(pid, res, "resource", name not in dps)
                     dps.setdefault(name, []).append(dp)
                 metrics = []
                 for name, points in dps.items():
@@ -172,7 +194,7 @@ class Generated:
                 txn.append(json.dumps({"resourceMetrics": [{"resource": {"attributes": res_attrs},
                                                             "scopeMetrics": [{"scope": {"name": "s"}, "metrics": metrics}]}]}))
                 # logs
-                recs = []
+                recs, sevs = [], set()
                 for _ in range(100):
                     t = T0 + b * 3600 + rnd.randint(0, 3599)
                     sev = rnd.choice([(9, "INFO"), (9, "INFO"), (13, "WARN"), (17, "ERROR")])
@@ -182,8 +204,9 @@ class Generated:
                     ids["log"] += 1
                     lid = ids["log"]
                     self.raw["raw_logs"].append((lid, sev[1], svc, body, dt(t)))
-                    self.raw["raw_log_attrs"] += [(lid, "attribute", k, text(v)) for k, v in la.items()]
-                    self.raw["raw_log_attrs"] += [(lid, "resource", k, text(v)) for k, v in res.items()]
+                    self.raw["raw_log_attrs"] += rows(lid, la, "attribute")
+                    self.raw["raw_log_attrs"] += rows(lid, res, "resource", sev[1] not in sevs)
+                    sevs.add(sev[1])
                     recs.append({"timeUnixNano": str(t * 10**9), "severityNumber": sev[0], "severityText": sev[1],
                                  "body": {"stringValue": body}, "attributes": attrs(la)})
                 txn.append(json.dumps({"resourceLogs": [{"resource": {"attributes": res_attrs},
@@ -194,7 +217,7 @@ class Generated:
 
 VIEWS = ["service_metrics", "service_spans", "service_log_severities", "top_log_templates", "metric_metadata",
          "span_metadata", "log_metadata", "attribute_catalog", "service_overview", "key_cardinality", "span_name_explosions",
-         "instance_like_services"]
+         "instance_like_services", "key_bytes", "key_mixed_types"]
 
 
 def ingest(g):

@@ -23,6 +23,7 @@ EXPECTED = {
     ("otelcat_version", 0, "s", "deterministic innocuous"),
     ("otelcat_debug", 0, "s", "deterministic innocuous"),
     ("otelcat_add", -1, "s", "deterministic innocuous"),
+    ("json_counts_merge", -1, "s", "deterministic innocuous"),
     ("hll_sketch", 1, "w", "deterministic innocuous"),
     ("hll_sketch", 2, "w", "deterministic innocuous"),
     ("hll_add", 2, "s", "deterministic innocuous"),

@@ -29,7 +29,7 @@ TIMEOUT = 120
 # functions or tables), or is SQLite's own refusal that says what happened:
 # an unsafe use in a schema, or a view's SQL meeting a value of the wrong
 # type (sum() of counts at the 64-bit limit, a time stored as a BLOB).
-NAMES = ("otlp_ingest", "hll_", "json_samples", "otelcat_add", "drain_", "otelcat_drain_sync", "unsafe use of",
+NAMES = ("otlp_ingest", "hll_", "json_samples", "json_counts", "otelcat_add", "drain_", "otelcat_drain_sync", "unsafe use of",
          "integer overflow", "JSON cannot hold BLOB values")
 
 CHILD = textwrap.dedent("""

@@ -143,6 +143,29 @@ class TestCountLimits(Tmp):
         self.assertIn("is TEXT", err(db, "SELECT otelcat_add(1, 'x')"))
         self.assertIn("needs two counts", err(db, "SELECT otelcat_add(1)"))
 
+    def test_json_counts_merge(self):
+        db = connect()
+        q = lambda sql, *p: db.execute(sql, p).fetchone()[0]
+        self.assertEqual(q("""SELECT json_counts_merge('{"string":7,"int":3}', '{"int":2,"bool":1}')"""),
+                         '{"bool":1,"int":5,"string":7}')
+        # Merging in either order gives the same text; zero counts go; NULL is nothing.
+        self.assertEqual(q("""SELECT json_counts_merge('{"int":2,"bool":0}', '{"string":7,"int":3}')"""), '{"int":5,"string":7}')
+        self.assertEqual(q("""SELECT json_counts_merge(NULL, '{"int":1}')"""), '{"int":1}')
+        self.assertEqual(q("""SELECT json_counts_merge('{}', NULL)"""), "{}")
+        self.assertIsNone(q("SELECT json_counts_merge(NULL, NULL)"))
+        self.assertEqual(q("SELECT json_counts_merge(?, '{\"int\":2}')", f'{{"int":{MAX - 2}}}'), f'{{"int":{MAX}}}')
+        self.assertIn("json_counts_merge: count overflow in t (a / 1): 9223372036854775807 + 1",
+                      err(db, "SELECT json_counts_merge(?, '{\"int\":1}', 't', 'a', 1)", (f'{{"int":{MAX}}}',)))
+        for bad, why in (("[1]", "invalid type"), ('{"int":-1}', '"int" is -1, not a count'),
+                         ('{"int":1.5}', '"int" is 1.5, not a count'), ('{"int":"1"}', 'not a count'), ("{", "EOF")):
+            with self.subTest(bad):
+                e = err(db, "SELECT json_counts_merge('{}', ?, 't', 'k')", (bad,))
+                self.assertIn("json_counts_merge: argument 2 is not a JSON object of counts (", e)
+                self.assertIn(why, e)
+                self.assertIn("in t (k)", e)
+        self.assertIn("argument 1 is BLOB", err(db, "SELECT json_counts_merge(x'00', '{}')"))
+        self.assertIn("needs two objects", err(db, "SELECT json_counts_merge('{}')"))
+
 
 class TestMerge(Tmp):
     def merge(self, into, other):

@@ -184,6 +184,27 @@ class TestCatalogValues(unittest.TestCase):
                          {"core": 4, "user.id": 40})
 
 
+class TestNoImpossibleEstimates(unittest.TestCase):
+    """An HLL estimate of n distinct values can be a little above n (407
+    values 'u1'..'u407' give 408): the catalog's estimate columns are clamped
+    to their counts; hll_count of the stored sketch is left as it is."""
+
+    def test_estimates_never_exceed_their_counts(self):
+        db = connect()
+        ingest(db, traces([span("GET /a", attrs={"id": f"u{i}"}) for i in range(1, 408)]))
+        self.assertEqual(db.execute("SELECT key_count, estimated_cardinality, hll_count(hll_sketch) FROM span_keys "
+                                    "WHERE key_name = 'id'").fetchone(), (407, 407, 408))
+        self.assertEqual(db.execute("SELECT total_count, estimated_cardinality FROM attribute_catalog "
+                                    "WHERE key_name = 'id'").fetchone(), (407, 407))
+        # 1 241 distinct series estimated as 1 243.
+        ingest(db, gauge("m", [({"id": f"u{i}"}, 1.0) for i in range(1241)]))
+        self.assertEqual(db.execute("SELECT total_sample_count, estimated_active_series, hll_count(series_sketch) "
+                                    "FROM metrics").fetchone(), (1241, 1241, 1243))
+        for table in ("metric_keys", "span_keys", "log_keys"):
+            self.assertEqual(db.execute(f"SELECT count(*) FROM {table} WHERE estimated_cardinality > key_count").fetchone(), (0,))
+        self.assertEqual(db.execute("SELECT count(*) FROM span_name_patterns WHERE estimated_names > span_count").fetchone(), (0,))
+
+
 class TestCatalogGolden(unittest.TestCase):
     """The whole catalog of a fixed workload, blobs included, against a digest
     written by an earlier version (tests/fixtures/catalog/golden.json). It
@@ -420,6 +441,19 @@ class TestUpgrade(Tmp):
                 self.assertEqual(db.execute("PRAGMA integrity_check").fetchone(), ("ok",))
                 db.close()
                 os.remove(self.path)
+
+    def test_upgrade_clamps_impossible_estimates(self):
+        """Older versions stored estimates above their counts; the upgrade to
+        version 3 clamps them."""
+        shutil.copy(os.path.join(FIXTURES, "catalog", "v0.2.0.db"), self.path)
+        db = connect(self.path)
+        db.execute("UPDATE span_keys SET estimated_cardinality = key_count + 2")
+        db.execute("UPDATE metrics SET estimated_active_series = total_sample_count + 1")
+        ingest(db, logs([log("x")]))
+        self.assertEqual(db.execute("SELECT count(*) FROM span_keys WHERE estimated_cardinality > key_count").fetchone(), (0,))
+        self.assertEqual(db.execute("SELECT count(*) FROM span_keys WHERE estimated_cardinality = key_count").fetchone(),
+                         db.execute("SELECT count(*) FROM span_keys").fetchone())
+        self.assertEqual(db.execute("SELECT count(*) FROM metrics WHERE estimated_active_series > total_sample_count").fetchone(), (0,))
 
     def test_upgrade_rolls_back_with_its_transaction(self):
         db = self.copy()

@@ -351,7 +351,8 @@ class TestPythonPackage(PackageTest):
         out, _ = self.otelcat("report", "--db", db)
         for title in ("Highest-cardinality keys: metrics", "Highest-cardinality keys: spans",
                       "Highest-cardinality keys: logs", "Metrics by estimated active series", "Services by volume (all)",
-                      "Span names that explode", "Top log templates: my.service / INFO", "Errors by service (all)"):
+                      "Span names that explode", "Top log templates: my.service / INFO", "Errors by service (all)",
+                      "Attribute keys by bytes (OTLP protobuf)"):
             self.assertIn("== " + title, out)
         self.assertNotIn("\u2026", out)         # nothing cut
         self.assertRegex(out, r"my\.service +1 +4 +3 +8 +1 +4 +INFO 3\n")
@@ -494,6 +495,10 @@ class TestPythonPackage(PackageTest):
         self.assertGreater(q(a, "SELECT sum(key_count) FROM log_template_keys"), 0)
         self.assertEqual(q(target, "SELECT sum(key_count) FROM log_template_keys"),
                          q(a, "SELECT sum(key_count) FROM log_template_keys"))
+        # Columns an old source lacks merge as their defaults (bytes since the upgrade).
+        self.assertGreater(q(a, "SELECT sum(bytes) FROM span_keys"), 0)
+        self.assertEqual(q(target, "SELECT sum(bytes) FROM span_keys"), q(a, "SELECT sum(bytes) FROM span_keys"))
+        self.assertEqual(q(target, "SELECT value_types FROM log_keys WHERE key_name = 'int.attribute'"), '{"int":1}')
 
     def test_a_failing_merge_writes_nothing(self):
         a = self.ingest_fixtures("a.db")

@@ -65,6 +65,17 @@ FROM metrics ORDER BY estimated_active_series DESC LIMIT 6;"""),
      "(docs/catalog.md, \"Metric shape\"). The `metric_prometheus_series` view.",
      """SELECT name, type, estimated_active_series, series_per_series, estimated_prometheus_series
 FROM metric_prometheus_series LIMIT 6;"""),
+    ("Which attribute costs the most?",
+     "Bytes of each key's pairs in OTLP protobuf, what the bill counts (`key_bytes`; a resource key's pair counts once "
+     "per resource block). Datasette query `keys_by_bytes`.",
+     """SELECT signal, key_scope, key_name, bytes, bytes_per_record, signal_percentage
+FROM key_bytes LIMIT 8;"""),
+    ("Which keys come in more than one value type?",
+     "Samples and sketches see values as text, where int 200 and \"200\" are one value; `value_types` counts records "
+     "per OTLP type. `key_mixed_types` lists every row of a key whose values come in more than one type, so the rows "
+     "show where each type comes from (here one span name sends the status code as a string).",
+     """SELECT entity, key_name, key_count, value_types
+FROM key_mixed_types WHERE signal = 'spans' ORDER BY key_name, entity LIMIT 8;"""),
     ("Which keys are above a cardinality threshold?",
      "What a cardinality budget would flag (`examples/ci_check.sh` does it in CI). Datasette query `keys_above_cardinality`.",
      """SELECT signal, entity, key_scope, key_name, estimated_cardinality

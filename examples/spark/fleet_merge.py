@@ -22,7 +22,8 @@ fleet.db node1.db node2.db ...`); tests/test_spark.py checks it:
   service) / service, with new negative cluster ids numbered as merge.sql
   numbers them (by the catalog that brought the text first, then severity,
   service and text); their keys (log_template_keys) follow them by text;
-- percentages are recomputed from the merged counts.
+- percentages are recomputed from the merged counts;
+- keys' bytes add up, and value_types add per type (json_counts_merge).
 
 Catalog files (.db) are exported first (otelcat.export, into a temporary
 directory); export directories are read as they are. Spark runs in local
@@ -52,6 +53,12 @@ SAMPLES = """CASE WHEN count(*) = 1 THEN max(value_samples) ELSE to_json(slice(a
     transform(array_sort(collect_list(struct(node, from_json(value_samples, 'array<string>') AS v))), x -> x.v))), 1, 10))
   END AS value_samples"""
 TIMES = "min(first_seen) AS first_seen, max(last_seen) AS last_seen"
+# What keys count of their values (schema version 3): bytes add up;
+# value_types add per type (written back in otelcat's spelling by
+# json_counts_merge).
+KEY_VALUES = """sum(bytes) AS bytes,
+       to_json(aggregate(collect_list(from_json(value_types, 'map<string,bigint>')), cast(map() AS map<string,bigint>),
+                         (acc, m) -> map_zip_with(acc, m, (k, a, b) -> coalesce(a, 0) + coalesce(b, 0)))) AS value_types"""
 # The first catalog's value that is not NULL (merge.sql's coalesce(mine, other)).
 FIRST = "min_by({c}, node) FILTER (WHERE {c} IS NOT NULL) AS {c}"
 # Span status counts (schema version 3): sums.
@@ -78,7 +85,7 @@ SELECT metric_name, service_name, sum(sample_count) AS sample_count, {TIMES},
 FROM metric_services_all GROUP BY metric_name, service_name""",
     "metric_keys": f"""
 SELECT metric_name, key_scope, key_name, sum(key_count) AS key_count, {SAMPLES},
-       {SKETCH.format(c='hll_sketch')}, {TIMES}, count(*) AS nodes
+       {SKETCH.format(c='hll_sketch')}, {TIMES}, count(*) AS nodes, {KEY_VALUES}
 FROM metric_keys_all GROUP BY metric_name, key_scope, key_name""",
     "spans": f"""
 SELECT name, min_by(kind, node) AS kind, sum(total_sample_count) AS total_sample_count,
@@ -92,7 +99,7 @@ SELECT span_name, event_name, sum(event_count) AS event_count, {TIMES}
 FROM span_events_all GROUP BY span_name, event_name""",
     "span_keys": f"""
 SELECT span_name, key_scope, key_name, event_name, sum(key_count) AS key_count, {SAMPLES},
-       {SKETCH.format(c='hll_sketch')}, {TIMES}, count(*) AS nodes
+       {SKETCH.format(c='hll_sketch')}, {TIMES}, count(*) AS nodes, {KEY_VALUES}
 FROM span_keys_all GROUP BY span_name, key_scope, key_name, event_name""",
     "logs": f"""
 SELECT severity, sum(total_sample_count) AS total_sample_count, {TIMES}
@@ -102,7 +109,7 @@ SELECT severity, service_name, sum(sample_count) AS sample_count, {TIMES}
 FROM log_services_all GROUP BY severity, service_name""",
     "log_keys": f"""
 SELECT severity, key_scope, key_name, sum(key_count) AS key_count, {SAMPLES},
-       {SKETCH.format(c='hll_sketch')}, {TIMES}, count(*) AS nodes
+       {SKETCH.format(c='hll_sketch')}, {TIMES}, count(*) AS nodes, {KEY_VALUES}
 FROM log_keys_all GROUP BY severity, key_scope, key_name""",
     # Templates by text; cluster ids as merge.sql gives them: -1, -2, ... in
     # the order of (the catalog that brought the text first, severity,

@@ -131,6 +131,11 @@ def otelcat_form(img):
     return bytes(out)
 
 
+# The count an estimate never exceeds, per table.
+ESTIMATE_LIMIT = {"metrics": "total_sample_count", "metric_keys": "key_count", "span_keys": "key_count",
+                  "log_keys": "key_count", "span_name_patterns": "span_count"}
+
+
 def create_catalog(path):
     """A new catalog file at `path` with this otelcat's schema and views."""
     if os.path.exists(path):
@@ -173,8 +178,11 @@ def write_catalog(path, results, respell_samples=True):
                 # (It has no sample lists: plain parameters.)
                 cols = [c for c in cols if c != "percentage"]
                 vals = [f"?{i + 1}" for i in range(len(cols))]
+            # value_types as json_counts_merge writes them (types in name order).
+            vals = [f"json_counts_merge({v}, NULL)" if c == "value_types" else v for c, v in zip(cols, vals)]
             sql = f"INSERT INTO {into}({', '.join(cols)}) VALUES ({', '.join(vals)})"
-            sketches = {i for i, c in enumerate(cols) if TABLES.get(table, {}).get("roles", {}).get(c) == "sketch"}
+            roles = TABLES.get(table, {}).get("roles", {})
+            sketches = {i for i, c in enumerate(cols) if roles.get(c) == "sketch"}
             params = ([otelcat_form(bytes(v)) if i in sketches and v is not None else
                        bytes(v) if isinstance(v, bytearray) else v for i, v in enumerate(r)]
                       for r in df.select(*cols, *(["nodes"] if merged else [])).collect())
@@ -182,14 +190,16 @@ def write_catalog(path, results, respell_samples=True):
                 db.executemany(sql, params)
             except sqlite3.Error as e:
                 raise SystemExit(f"writing {table} into {path} failed: {e}; nothing was written")
-        # Estimates: hll_count of the stored sketch, as every otelcat write
-        # computes them (docs/interop.md: Spark's hll_sketch_estimate can
-        # differ for the same registers while hll_count composite-estimates).
+        # Estimates: hll_count of the stored sketch, at most the count of
+        # records it estimates over (docs/catalog.md "No impossible
+        # estimates"), as every otelcat write computes them (docs/interop.md:
+        # Spark's hll_sketch_estimate can differ for the same registers while
+        # hll_count composite-estimates).
         for table, spec in TABLES.items():
             for col, role in spec["roles"].items():
                 if isinstance(role, tuple) and role[0] == "estimate" and table in results:
                     try:
-                        db.execute(f"UPDATE {table} SET {col} = hll_count({role[1]})")
+                        db.execute(f"UPDATE {table} SET {col} = min(hll_count({role[1]}), {ESTIMATE_LIMIT[table]})")
                     except sqlite3.Error as e:
                         raise SystemExit(f"writing {table} into {path} failed: {e}; nothing was written")
         if "metrics" in results:

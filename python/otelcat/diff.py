@@ -18,6 +18,26 @@ def add_arguments(p):
     p.add_argument("--format", choices=("text", "json"), default="text", help="output format (default text)")
 
 
+# Columns diff.sql reads that catalogs of older schema versions lack, with
+# what they read as there (nothing to compare).
+ADDED = {"bytes": "0", "value_types": "'{}'"}
+
+
+def widen_old_keys(db, sql):
+    """diff.sql with the key tables of a file that lacks ADDED's columns read
+    through a temporary view that adds them."""
+    for schema in ("main", "old"):
+        for table in ("metric_keys", "span_keys", "log_keys"):
+            cols = {r[1] for r in db.execute("SELECT * FROM pragma_table_info(?, ?)", (table, schema))}
+            missing = [c for c in ADDED if c not in cols]
+            if cols and missing:
+                view = f"diff_{schema}_{table}"
+                extra = ", ".join(f"{ADDED[c]} AS {c}" for c in missing)
+                db.execute(f"CREATE TEMP VIEW IF NOT EXISTS {view} AS SELECT *, {extra} FROM {schema}.{table}")
+                sql = sql.replace(f"{schema}.{table}", f"temp.{view}")
+    return sql
+
+
 def run(args):
     import os
     if args.factor <= 0:
@@ -29,6 +49,7 @@ def run(args):
     check_catalog(db, args.old, schema="old")
     with open(data_path("diff.sql"), encoding="utf-8") as f:
         (sql,) = statements(f.read())
+    sql = widen_old_keys(db, sql)
     rows = db.execute(sql, {"factor": args.factor}).fetchall()
     if args.format == "json":
         print(dumps({"old": args.old, "new": args.new, "factor": args.factor,

@@ -36,6 +36,8 @@ FORMAT_VERSION = 1
 #   cluster_id   the row's cluster in its own catalog's Drain model (local)
 #   example      the first record of the cluster: keep the first catalog's
 #   attribute    descriptive text: keep the first catalog's (non-empty) value
+#   type_counts  JSON object of counts per OTLP value type: add per type
+#                (json_counts_merge)
 # Columns not named here (added by a later schema) are exported with the
 # role "other".
 TABLES = {
@@ -46,19 +48,19 @@ TABLES = {
     "metric_services": {"key": ["metric_name", "service_name"], "roles": {"sample_count": "count"}},
     "metric_keys": {"key": ["metric_name", "key_scope", "key_name"], "roles": {
         "key_count": "count", "key_percentage": "percentage", "estimated_cardinality": ("estimate", "hll_sketch"),
-        "value_samples": "samples", "hll_sketch": "sketch"}},
+        "value_samples": "samples", "hll_sketch": "sketch", "bytes": "count", "value_types": "type_counts"}},
     "spans": {"key": ["name"], "roles": {
         "kind": "attribute", "total_sample_count": "count", "event_count": "count", "link_count": "count"}},
     "span_services": {"key": ["span_name", "service_name"], "roles": {"sample_count": "count"}},
     "span_keys": {"key": ["span_name", "key_scope", "key_name", "event_name"], "roles": {
         "key_count": "count", "key_percentage": "percentage", "estimated_cardinality": ("estimate", "hll_sketch"),
-        "value_samples": "samples", "hll_sketch": "sketch"}},
+        "value_samples": "samples", "hll_sketch": "sketch", "bytes": "count", "value_types": "type_counts"}},
     "span_events": {"key": ["span_name", "event_name"], "roles": {"event_count": "count"}},
     "logs": {"key": ["severity"], "roles": {"total_sample_count": "count"}},
     "log_services": {"key": ["severity", "service_name"], "roles": {"sample_count": "count"}},
     "log_keys": {"key": ["severity", "key_scope", "key_name"], "roles": {
         "key_count": "count", "key_percentage": "percentage", "estimated_cardinality": ("estimate", "hll_sketch"),
-        "value_samples": "samples", "hll_sketch": "sketch"}},
+        "value_samples": "samples", "hll_sketch": "sketch", "bytes": "count", "value_types": "type_counts"}},
     "log_body_templates": {"key": ["severity", "service_name", "cluster_id"], "roles": {
         "template": "template", "example": "example", "count": "count", "percentage": "percentage"}},
     "log_template_keys": {"key": ["severity", "service_name", "cluster_id", "key_name"], "roles": {

@@ -40,11 +40,21 @@ def statements(sql):
     return out
 
 
-def missing_columns(db, schema, table):
-    """Columns of the target's `table` that `schema`'s lacks (a source
-    written by an older version)."""
-    cols = lambda s: {r[1] for r in db.execute(f"PRAGMA {s}.table_info({table})")}
-    return cols("main") - cols(schema)
+def widened(db, schema, table):
+    """What the merge reads for `schema`.`table`: the table itself, or, when
+    it lacks columns the target's table has (a catalog of an older version),
+    a temporary view adding them with their default values."""
+    quote = lambda name: '"' + name.replace('"', '""') + '"'
+    cols = [r[1] for r in db.execute(f"SELECT * FROM pragma_table_info(?, ?)", (table, schema))]
+    target = db.execute("SELECT name, dflt_value FROM pragma_table_info(?, 'main')", (table,)).fetchall()
+    missing = [(c, d) for c, d in target if c not in cols]
+    if not missing or not cols:
+        return f"{schema}.{quote(table)}"
+    view = quote(f"{schema}_{table}")
+    extra = ", ".join(f"{d if d is not None else 'NULL'} AS {quote(c)}" for c, d in missing)
+    db.execute(f"DROP VIEW IF EXISTS temp.{view}")
+    db.execute(f"CREATE TEMP VIEW {view} AS SELECT *, {extra} FROM {schema}.{quote(table)}")
+    return f"temp.{view}"
 
 
 def create_schema(db):
@@ -84,16 +94,14 @@ def run(args):
             # A source written by an older version lacks the tables added
             # since: there is nothing of theirs to merge.
             has = {r[0] for r in db.execute(f"SELECT name FROM src{i}.sqlite_master WHERE type IN ('table', 'view')")}
+            # ... and the columns added since (the shape of metrics, bytes of
+            # keys, ...): read as their defaults (NULL: unknown; 0; '{}').
+            tables = {t: widened(db, f"src{i}", t) for t in has}
             for n, stmt in enumerate(script, 1):
-                tables = re.findall(r"\bother\.(\w+)", stmt)
-                if any(t not in has for t in tables):
-                    continue
-                # Nor the columns added since (the shape of metrics, ...):
-                # a statement naming one the source lacks merges nothing.
-                if any(re.search(rf"\b{c}\b", stmt) for t in tables for c in missing_columns(db, f"src{i}", t)):
+                if any(t not in has for t in re.findall(r"\bother\.(\w+)", stmt)):
                     continue
                 try:
-                    db.execute(re.sub(r"\bother\.", f"src{i}.", stmt))
+                    db.execute(re.sub(r"\bother\.(\w+)", lambda m: tables[m.group(1)], stmt))
                 except sqlite3.Error as e:
                     first = " ".join(stmt.split())[:70]
                     raise UsageError(f"merging {s} failed at statement {n} of merge.sql ({first}…): "

@@ -59,6 +59,17 @@ def sections(db, limit, pairs):
         rows = [r[:5] + (samples_text(r[5]),) for r in rows]
         out.append((f"Highest-cardinality keys: {signal}", [entity, "scope", "key", "~distinct", "present %", "samples"],
                     [entity, "scope", "key", "estimated_cardinality", "present_pct", "samples"], rows))
+    if all("bytes" in {r[1] for r in q(f"PRAGMA table_info({t})")} for t in ("metric_keys", "span_keys", "log_keys")):
+        # Catalogs of schema version 3 on: what each key costs on the wire.
+        rows = q("""WITH k(signal, key_scope, key_name, key_count, bytes) AS (
+                      SELECT 'metrics', key_scope, key_name, key_count, bytes FROM metric_keys
+                      UNION ALL SELECT 'spans', key_scope, key_name, key_count, bytes FROM span_keys
+                      UNION ALL SELECT 'logs', key_scope, key_name, key_count, bytes FROM log_keys)
+                    SELECT signal, key_scope, key_name, sum(bytes) AS b, round(1.0 * sum(bytes) / max(sum(key_count), 1), 1)
+                    FROM k GROUP BY signal, key_scope, key_name HAVING b > 0
+                    ORDER BY b DESC, signal, key_scope, key_name LIMIT ?""", limit)
+        out.append(("Attribute keys by bytes (OTLP protobuf)", ["signal", "scope", "key", "bytes", "bytes / record"],
+                    ["signal", "scope", "key", "bytes", "bytes_per_record"], rows))
     # The series in Prometheus (docs/catalog.md "Metric shape"); a catalog
     # older than schema version 3 has no such column, and is read as it is.
     has_prom = any(r[1] == "estimated_prometheus_series" for r in q("PRAGMA table_info(metrics)"))

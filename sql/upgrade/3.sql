@@ -6,6 +6,14 @@
 -- Values that cannot be recomputed from an older catalog stay NULL (or the
 -- column's default) and docs/catalog.md "Upgrades" says so.
 
+-- No impossible estimates (issue 15): an estimate never exceeds its count.
+-- Older versions stored hll_count as it came; the flush now clamps it.
+-- First: the Prometheus series below start from the clamped series.
+UPDATE main.metric_keys SET estimated_cardinality = key_count WHERE estimated_cardinality > key_count;
+UPDATE main.span_keys SET estimated_cardinality = key_count WHERE estimated_cardinality > key_count;
+UPDATE main.log_keys SET estimated_cardinality = key_count WHERE estimated_cardinality > key_count;
+UPDATE main.metrics SET estimated_active_series = total_sample_count WHERE estimated_active_series > total_sample_count;
+UPDATE main.span_name_patterns SET estimated_names = span_count WHERE estimated_names > span_count;
 -- Log templates: percentages derived when read (commit cost that follows
 -- the batch, not the catalog). The table log_body_templates becomes
 -- log_body_template_rows without its stored percentage; sql/views.sql
@@ -56,3 +64,11 @@ ALTER TABLE main.spans ADD COLUMN status_error_count INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE main.span_services ADD COLUMN status_unset_count INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE main.span_services ADD COLUMN status_ok_count INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE main.span_services ADD COLUMN status_error_count INTEGER NOT NULL DEFAULT 0;
+
+-- Bytes and value types per key (issue 15): counted from the upgrade on.
+ALTER TABLE main.metric_keys ADD COLUMN bytes INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE main.metric_keys ADD COLUMN value_types TEXT NOT NULL DEFAULT '{}';
+ALTER TABLE main.span_keys ADD COLUMN bytes INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE main.span_keys ADD COLUMN value_types TEXT NOT NULL DEFAULT '{}';
+ALTER TABLE main.log_keys ADD COLUMN bytes INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE main.log_keys ADD COLUMN value_types TEXT NOT NULL DEFAULT '{}';

@@ -15,7 +15,7 @@ use std::borrow::Cow;
 
 use ahash::AHashMap as Map;
 
-use super::keys::{Counted, KeyCounts, Keys, Seen, entry, merge_by_name};
+use super::keys::{Counted, KeyCounts, Keys, PairInfo, Seen, entry, merge_by_name};
 use super::series::{Series, SeriesId};
 use crate::hll;
 use crate::otlp::{AnyValue, Attr, Event, MetricKind, SpanKind, Temporality};
@@ -501,20 +501,22 @@ impl Recorder {
         for (pos, a) in events.iter().map_while(pick).enumerate() {
             let v = value_text(&a.value, &mut self.buf);
             keys.entry(pos, &a.key, t, &mut self.entries)
-                .add(self.rec, 1, v, t);
+                .add(self.rec, 1, v, PairInfo::of(a), t);
             n = pos + 1;
         }
         n
     }
 
     /// Adds a resource block's attributes to an entity's resource keys,
-    /// once for all `c.count` records of the block.
+    /// once for all `c.count` records of the block: each record counts
+    /// (key_count, value_types), the pair's bytes once (the block sends
+    /// its resource once, whatever its records).
     fn resource(&mut self, keys: &mut Keys, resource: &[&Attr<'_>], c: &Counted) {
         self.rec += 1;
         for (pos, a) in resource.iter().enumerate() {
             let v = value_text(&a.value, &mut self.buf);
             let k = keys.entry(pos, &a.key, c.seen.first, &mut self.entries);
-            k.add(self.rec, c.count, v, c.seen.first);
+            k.add(self.rec, c.count, v, PairInfo::of(a), c.seen.first);
             k.seen.add(c.seen.last);
         }
     }

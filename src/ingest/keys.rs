@@ -5,9 +5,45 @@
 use ahash::AHashMap as Map;
 
 use crate::hll;
+use crate::otlp::{AnyValue, Attr};
 
 /// How many distinct values a key keeps as samples.
 pub const SAMPLES: usize = 10;
+
+/// The OTLP value types a key's `value_types` counts, in the order of its
+/// JSON object (by name, as `json_counts_merge` writes objects).
+pub const VALUE_TYPES: [&str; 8] = [
+    "array", "bool", "bytes", "double", "empty", "int", "kvlist", "string",
+];
+
+/// What a key-value pair brings to its key's statistics besides its text:
+/// its value type (an index into [`VALUE_TYPES`]) and the bytes the pair
+/// takes in its record in OTLP protobuf (`Attr::field_len`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PairInfo {
+    pub ty: u8,
+    pub bytes: u64,
+}
+
+impl PairInfo {
+    #[inline]
+    pub fn of(a: &Attr<'_>) -> PairInfo {
+        let ty = match a.value {
+            AnyValue::Array(_) => 0,
+            AnyValue::Bool(_) => 1,
+            AnyValue::Bytes(_) => 2,
+            AnyValue::Double(_) => 3,
+            AnyValue::Empty => 4,
+            AnyValue::Int(_) => 5,
+            AnyValue::KvList(_) => 6,
+            AnyValue::Str(_) => 7,
+        };
+        PairInfo {
+            ty,
+            bytes: a.field_len() as u64,
+        }
+    }
+}
 
 /// First and last time seen, unix seconds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -75,6 +111,12 @@ pub struct KeyAgg {
     pub samples: SampleList,
     pub sketch: hll::Builder,
     pub seen: Seen,
+    /// Bytes of the key's pairs in OTLP protobuf (every pair, a key
+    /// repeated on one record too).
+    pub bytes: u64,
+    /// Records per value type ([`VALUE_TYPES`] order): of a key repeated on
+    /// one record, the first value's type.
+    pub types: [u64; VALUE_TYPES.len()],
 }
 
 impl KeyAgg {
@@ -85,15 +127,21 @@ impl KeyAgg {
             samples: SampleList::default(),
             sketch: hll::Builder::new(),
             seen: Seen::at(t),
+            bytes: 0,
+            types: [0; VALUE_TYPES.len()],
         }
     }
+    /// Counts `n` records (record number `rec`) carrying the key with
+    /// `value` (text form) at `t`; `pair` is the pair's type and bytes.
     #[inline]
-    pub(super) fn add(&mut self, rec: u64, n: u64, value: &str, t: i64) {
+    pub(super) fn add(&mut self, rec: u64, n: u64, value: &str, pair: PairInfo, t: i64) {
+        self.bytes += pair.bytes;
         if self.rec == rec {
             return; // the same key again on the same record
         }
         self.rec = rec;
         self.count += n;
+        self.types[pair.ty as usize] += n;
         self.seen.add(t);
         // A recent value of this key (most values of keys of low
         // cardinality) is in the sketch and was offered to the samples.
@@ -106,11 +154,38 @@ impl KeyAgg {
         self.seen.merge(&o.seen);
         self.sketch.merge(&o.sketch);
         self.samples.merge(&o.samples);
+        self.bytes += o.bytes;
+        for (a, b) in self.types.iter_mut().zip(&o.types) {
+            *a += b;
+        }
     }
     /// Samples as the catalog stores them: a JSON array of strings.
     pub fn samples_json(&self) -> String {
         self.samples.to_json()
     }
+    /// `value_types` as the catalog stores it: a JSON object of the
+    /// non-zero counts by type name, in name order (`{"int":3,"string":7}`).
+    pub fn types_json(&self) -> String {
+        types_json(&self.types)
+    }
+}
+
+/// A JSON object of the non-zero `counts`, named by [`VALUE_TYPES`].
+pub fn types_json(counts: &[u64; VALUE_TYPES.len()]) -> String {
+    let mut out = String::from("{");
+    for (name, &n) in VALUE_TYPES.iter().zip(counts) {
+        if n > 0 {
+            if out.len() > 1 {
+                out.push(',');
+            }
+            out.push('"');
+            out.push_str(name);
+            out.push_str("\":");
+            out.push_str(&n.to_string());
+        }
+    }
+    out.push('}');
+    out
 }
 
 /// Up to [`SAMPLES`] distinct values in arrival order, kept as the JSON
@@ -418,7 +493,9 @@ fn owned(key: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::{KeyAgg, SAMPLES, same};
+    use super::{KeyAgg, PairInfo, SAMPLES, same};
+
+    const STR: PairInfo = PairInfo { ty: 7, bytes: 0 };
 
     /// Sample lists are written as serde_json writes them, escapes included.
     #[test]
@@ -439,8 +516,8 @@ mod tests {
         for n in 0..=tricky.len() {
             let mut k = KeyAgg::new(0);
             for (i, v) in tricky[..n].iter().enumerate() {
-                k.add(2 * i as u64, 1, v, 0);
-                k.add(2 * i as u64 + 1, 1, v, 0); // again: kept once
+                k.add(2 * i as u64, 1, v, STR, 0);
+                k.add(2 * i as u64 + 1, 1, v, STR, 0); // again: kept once
             }
             let want: Vec<&str> = tricky[..n.min(SAMPLES)].to_vec();
             assert_eq!(
@@ -451,8 +528,8 @@ mod tests {
             assert_eq!(k.samples.len(), want.len());
             // Merged into a list holding some of them: each value once, in order.
             let mut m = KeyAgg::new(0);
-            m.add(0, 1, "GET", 0);
-            m.add(1, 1, "tab\there", 0);
+            m.add(0, 1, "GET", STR, 0);
+            m.add(1, 1, "tab\there", STR, 0);
             m.merge(&k);
             let mut want_m = vec!["GET", "tab\there"];
             want_m.extend(want.iter().filter(|v| !["GET", "tab\there"].contains(v)));

@@ -70,7 +70,9 @@ fn located(e: Error, table: &str, key: &[&str]) -> Error {
         .collect::<Vec<_>>()
         .join(", ");
     // (otelcat_add says itself what to do.)
-    let damaged = e.msg.starts_with("hll_") || e.msg.starts_with("json_samples");
+    let damaged = e.msg.starts_with("hll_")
+        || e.msg.starts_with("json_samples")
+        || e.msg.starts_with("json_counts");
     let hint = if damaged {
         "; its stored value is damaged (a file edited by hand or from elsewhere?): repair or delete that row"
     } else {
@@ -192,7 +194,7 @@ struct KeyStatement {
 
 /// One key row to write, owned for the statement's run: its leading text
 /// parameters (entity, scope, key and, for spans, event), then count,
-/// samples, sketch, first and last seen.
+/// samples, sketch, first and last seen, bytes and value types.
 struct KeyRow<'a> {
     texts: [&'a str; 4],
     n: usize,
@@ -200,11 +202,13 @@ struct KeyRow<'a> {
     samples: String,
     sketch: Vec<u8>,
     seen: Option<[TimeText; 2]>,
+    bytes: i64,
+    types: String,
 }
 
 /// The parameters of a key UPSERT's row, in [`KeyRow::values`] order after
 /// the entity's own name (`metric_name`, `span_name` or `severity`).
-const KEY_PARAMS: [&str; 8] = [
+const KEY_PARAMS: [&str; 10] = [
     "key_scope",
     "key_name",
     "event_name",
@@ -213,6 +217,8 @@ const KEY_PARAMS: [&str; 8] = [
     "hll_sketch",
     "first_seen",
     "last_seen",
+    "bytes",
+    "value_types",
 ];
 
 impl<'a> KeyRow<'a> {
@@ -226,6 +232,8 @@ impl<'a> KeyRow<'a> {
             samples: a.samples_json(),
             sketch: a.sketch.image(),
             seen: seen_text(&a.seen),
+            bytes: a.bytes as i64,
+            types: a.types_json(),
         }
     }
 
@@ -247,12 +255,14 @@ impl<'a> KeyRow<'a> {
         for (o, t) in out.iter_mut().zip(&self.texts[..n]) {
             *o = Param::Text(t);
         }
-        out[n..n + 5].copy_from_slice(&[
+        out[n..n + 7].copy_from_slice(&[
             Param::Int(self.count),
             Param::Text(&self.samples),
             Param::Blob(&self.sketch),
             first,
             last,
+            Param::Int(self.bytes),
+            Param::Text(&self.types),
         ]);
     }
 }

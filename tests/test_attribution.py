@@ -1,0 +1,307 @@
+"""Attribution of keys (issue 15): the bytes of each key's pairs in OTLP
+protobuf and the counts of its value types, checked against the official
+OpenTelemetry protobuf classes (opentelemetry-proto) on the official examples
+and on generated requests, sent as protobuf and as JSON."""
+import json
+import os
+import random
+import unittest
+from collections import defaultdict
+
+from google.protobuf.json_format import MessageToJson
+from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
+from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import ExportMetricsServiceRequest
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
+
+from helpers import FIXTURES, connect
+
+OTLP = os.path.join(FIXTURES, "otlp")
+TYPES = {"string_value": "string", "bool_value": "bool", "int_value": "int", "double_value": "double",
+         "bytes_value": "bytes", "array_value": "array", "kvlist_value": "kvlist", None: "empty"}
+
+
+def varint_len(n):
+    return max(1, (n.bit_length() + 6) // 7)
+
+
+def field_len(kv):
+    """Bytes of a KeyValue in its record: tag, length, message."""
+    n = kv.ByteSize()
+    return 1 + varint_len(n) + n
+
+
+def severity(n, text):
+    for lo, label in ((21, "FATAL"), (17, "ERROR"), (13, "WARN"), (9, "INFO"), (5, "DEBUG"), (1, "TRACE")):
+        if lo <= n <= lo + 3:
+            return label
+    return text.upper() if text else "UNSPECIFIED"
+
+
+class Expected:
+    """Per (table, entity, scope, key, event): bytes and value-type counts,
+    computed from protobuf messages as docs/catalog.md defines them."""
+
+    def __init__(self):
+        self.bytes = defaultdict(int)
+        self.types = defaultdict(lambda: defaultdict(int))
+
+    def record(self, where, attrs):
+        seen = set()
+        for kv in attrs:
+            k = where + (kv.key,)
+            self.bytes[k] += field_len(kv)
+            if kv.key not in seen:
+                seen.add(kv.key)
+                self.types[k][TYPES[kv.value.WhichOneof("value")]] += 1
+
+    def resource(self, table, entities, attrs):
+        """A resource block: its pairs' bytes once per entity with records
+        in it; each of those records counts its type."""
+        for entity, n in entities.items():
+            seen = set()
+            for kv in attrs:
+                k = (table, entity, "resource", kv.key)
+                self.bytes[k] += field_len(kv)
+                if kv.key not in seen:
+                    seen.add(kv.key)
+                    self.types[k][TYPES[kv.value.WhichOneof("value")]] += n
+
+    def add(self, req):
+        if isinstance(req, ExportTraceServiceRequest):
+            for rs in req.resource_spans:
+                names = defaultdict(int)
+                for ss in rs.scope_spans:
+                    for s in ss.spans:
+                        names[s.name] += 1
+                        self.record(("span_keys", s.name, "attribute"), s.attributes)
+                        for e in s.events:
+                            self.record(("span_keys", s.name, "event", e.name), e.attributes)
+                        for link in s.links:
+                            self.record(("span_keys", s.name, "link"), link.attributes)
+                self.resource("span_keys", names, rs.resource.attributes)
+        elif isinstance(req, ExportLogsServiceRequest):
+            for rl in req.resource_logs:
+                sevs = defaultdict(int)
+                for sl in rl.scope_logs:
+                    for r in sl.log_records:
+                        sev = severity(r.severity_number, r.severity_text)
+                        sevs[sev] += 1
+                        self.record(("log_keys", sev, "attribute"), r.attributes)
+                self.resource("log_keys", sevs, rl.resource.attributes)
+        else:
+            for rm in req.resource_metrics:
+                names = defaultdict(int)
+                for sm in rm.scope_metrics:
+                    for m in sm.metrics:
+                        data = getattr(m, m.WhichOneof("data"))
+                        for dp in data.data_points:
+                            names[m.name] += 1
+                            self.record(("metric_keys", m.name, "label"), dp.attributes)
+                self.resource("metric_keys", names, rm.resource.attributes)
+
+    def rows(self):
+        """As catalog_rows gives them: span keys end with their event name."""
+        out = {}
+        for k, b in self.bytes.items():
+            if k[0] == "span_keys" and k[2] == "event":
+                key = k[:3] + (k[4], k[3])
+            elif k[0] == "span_keys":
+                key = k + ("",)
+            else:
+                key = k
+            out[key] = (b, dict(sorted(self.types[k].items())))
+        return out
+
+
+def catalog_rows(db):
+    out = {}
+    for table, entity in (("metric_keys", "metric_name"), ("span_keys", "span_name"), ("log_keys", "severity")):
+        event = ", event_name" if table == "span_keys" else ""
+        for row in db.execute(f"SELECT {entity}, key_scope, key_name{event}, bytes, value_types FROM {table}"):
+            out[(table,) + tuple(row[:-2])] = (row[-2], json.loads(row[-1]))
+    return out
+
+
+def kv(key, value):
+    """A pair; an empty value is left out of the message, as prost writes a
+    KeyValue whose value is None (src/otlp/size.rs counts it so)."""
+    return KeyValue(key=key) if value is None else KeyValue(key=key, value=value)
+
+
+def anyvalue(rnd, depth=0, element=False):
+    """A random value; None for an empty one (an empty AnyValue message in
+    an array)."""
+    kind = rnd.choice(["s", "s", "s", "i", "d", "b", "y", "a", "k", "e"] if depth == 0 else ["s", "i", "e"])
+    v = AnyValue()
+    if kind == "e" and not element:
+        return None
+    if kind == "s":
+        v.string_value = rnd.choice(["", "GET", "x" * rnd.randint(1, 300), "é日本"])
+    elif kind == "i":
+        v.int_value = rnd.choice([0, 1, -1, 200, 2**40, -2**63])
+    elif kind == "d":
+        v.double_value = rnd.choice([0.0, 1.5, -3.25])
+    elif kind == "b":
+        v.bool_value = rnd.random() < 0.5
+    elif kind == "y":
+        v.bytes_value = bytes(rnd.randrange(256) for _ in range(rnd.randint(0, 40)))
+    elif kind == "a":
+        v.array_value.values.extend(anyvalue(rnd, 1, element=True) for _ in range(rnd.randint(0, 4)))
+    elif kind == "k":
+        v.kvlist_value.values.extend(kv(f"k{i}", anyvalue(rnd, 1)) for i in range(rnd.randint(0, 3)))
+    return v
+
+
+def attrs(rnd, n):
+    out = []
+    for _ in range(n):
+        out.append(kv(rnd.choice(["a", "b", "http.status", "user.id", "x" * 140]), anyvalue(rnd)))
+    return out
+
+
+def generated(seed):
+    """Requests of every signal with values of every type, repeated keys,
+    several resource blocks and entities per block."""
+    rnd = random.Random(seed)
+    reqs = []
+    for _ in range(6):
+        t = ExportTraceServiceRequest()
+        for _ in range(rnd.randint(1, 3)):
+            rs = t.resource_spans.add()
+            rs.resource.attributes.extend([KeyValue(key="service.name", value=AnyValue(string_value=rnd.choice(["a", "b"])))]
+                                          + attrs(rnd, rnd.randint(0, 3)))
+            for _ in range(rnd.randint(1, 2)):
+                ss = rs.scope_spans.add()
+                for _ in range(rnd.randint(1, 20)):
+                    s = ss.spans.add(name=rnd.choice(["GET /", "POST /x", "db"]), kind=2, start_time_unix_nano=1700000000 * 10**9)
+                    s.attributes.extend(attrs(rnd, rnd.randint(0, 6)))
+                    for _ in range(rnd.randint(0, 2)):
+                        s.events.add(name=rnd.choice(["exception", "retry"]), time_unix_nano=1700000000 * 10**9).attributes.extend(attrs(rnd, rnd.randint(0, 3)))
+                    for _ in range(rnd.randint(0, 1)):
+                        s.links.add().attributes.extend(attrs(rnd, rnd.randint(0, 2)))
+        reqs.append(t)
+        lg = ExportLogsServiceRequest()
+        for _ in range(rnd.randint(1, 3)):
+            rl = lg.resource_logs.add()
+            rl.resource.attributes.extend(attrs(rnd, rnd.randint(0, 3)))
+            sl = rl.scope_logs.add()
+            for _ in range(rnd.randint(1, 20)):
+                r = sl.log_records.add(severity_number=rnd.choice([9, 13, 17]), time_unix_nano=1700000000 * 10**9)
+                r.body.string_value = "line"
+                r.attributes.extend(attrs(rnd, rnd.randint(0, 6)))
+        reqs.append(lg)
+        mt = ExportMetricsServiceRequest()
+        for _ in range(rnd.randint(1, 3)):
+            rm = mt.resource_metrics.add()
+            rm.resource.attributes.extend(attrs(rnd, rnd.randint(0, 3)))
+            sm = rm.scope_metrics.add()
+            for name in rnd.sample(["cpu", "mem", "req"], 2):
+                m = sm.metrics.add(name=name)
+                for _ in range(rnd.randint(1, 10)):
+                    dp = m.gauge.data_points.add(as_double=1.0, time_unix_nano=1700000000 * 10**9)
+                    dp.attributes.extend(attrs(rnd, rnd.randint(0, 6)))
+        reqs.append(mt)
+    return reqs
+
+
+SIGNAL = {ExportTraceServiceRequest: "traces", ExportLogsServiceRequest: "logs", ExportMetricsServiceRequest: "metrics"}
+
+
+class TestKeyBytesAndTypes(unittest.TestCase):
+    def check(self, reqs, json_too=True):
+        want = Expected()
+        for r in reqs:
+            want.add(r)
+        want = want.rows()
+        self.assertTrue(want)
+        pb = connect()
+        pb.execute("BEGIN")
+        for r in reqs:
+            pb.execute("INSERT INTO otlp_ingest(payload, signal) VALUES (?, ?)", (r.SerializeToString(), SIGNAL[type(r)]))
+        pb.execute("COMMIT")
+        self.assertEqual(catalog_rows(pb), want)
+        if json_too:
+            js = connect()
+            for r in reqs:  # one transaction each: the counts add up across commits
+                js.execute("INSERT INTO otlp_ingest(payload) VALUES (?)", (MessageToJson(r),))
+            self.assertEqual(catalog_rows(js), want)
+
+    def test_official_examples(self):
+        reqs = []
+        for name, cls in (("trace", ExportTraceServiceRequest), ("logs", ExportLogsServiceRequest),
+                          ("events", ExportLogsServiceRequest), ("metrics", ExportMetricsServiceRequest)):
+            with open(os.path.join(OTLP, name + ".pb"), "rb") as f:
+                reqs.append(cls.FromString(f.read()))
+        self.check(reqs, json_too=False)  # (JSON = protobuf: test_ingest's test_protobuf_agrees_with_json)
+        db = connect()
+        with open(os.path.join(OTLP, "logs.json")) as f:
+            db.execute("INSERT INTO otlp_ingest(payload) VALUES (?)", (f.read(),))
+        types = dict(db.execute("SELECT key_name, value_types FROM log_keys WHERE key_scope = 'attribute'"))
+        self.assertEqual(types["int.attribute"], '{"int":1}')
+        self.assertEqual(types["double.attribute"], '{"double":1}')
+        self.assertEqual(types["array.attribute"], '{"array":1}')
+        self.assertEqual(types["map.attribute"], '{"kvlist":1}')
+
+    def test_generated_requests(self):
+        for seed in range(4):
+            with self.subTest(seed=seed):
+                self.check(generated(seed))
+
+    def test_resource_bytes_count_once_per_block(self):
+        """A resource block of 50 spans sends its attributes once: the
+        resource keys' bytes are the pair's bytes once per block, their
+        value types count every record."""
+        from otlp_payloads import span, traces
+        db = connect()
+        db.execute("INSERT INTO otlp_ingest(payload) VALUES (?)", (traces([span("s")] * 50, service="svc"),))
+        db.execute("INSERT INTO otlp_ingest(payload) VALUES (?)", (traces([span("s")] * 10, service="svc"),))
+        pair = field_len(KeyValue(key="service.name", value=AnyValue(string_value="svc")))
+        self.assertEqual(db.execute("SELECT key_count, bytes, value_types FROM span_keys WHERE key_scope = 'resource'").fetchone(),
+                         (60, 2 * pair, '{"string":60}'))
+
+
+class TestViews(unittest.TestCase):
+    def test_key_bytes_and_mixed_types(self):
+        from otlp_payloads import log, logs, span, traces
+        db = connect()
+        db.execute("INSERT INTO otlp_ingest(payload) VALUES (?)", (traces(
+            [span("GET /a", attrs={"http.status": 200, "big": "x" * 1000})] * 3
+            + [span("GET /b", attrs={"http.status": "200"})], service="svc"),))
+        db.execute("INSERT INTO otlp_ingest(payload) VALUES (?)", (logs([log("l", attrs={"big": "y" * 10})]),))
+        big = field_len(KeyValue(key="big", value=AnyValue(string_value="x" * 1000)))
+        rows = db.execute("SELECT signal, key_scope, key_name, entities, key_count, bytes, bytes_per_record FROM key_bytes").fetchall()
+        self.assertEqual(rows[0], ("spans", "attribute", "big", 1, 3, 3 * big, round(big, 1)))
+        self.assertEqual(db.execute("SELECT sum(signal_percentage) FROM key_bytes WHERE signal = 'spans'").fetchone()[0], 100.0)
+        # GET /a sends ints, GET /b strings: both rows show, each with its types.
+        mixed = "SELECT signal, entity, key_scope, key_name, key_count, value_types FROM key_mixed_types ORDER BY entity"
+        self.assertEqual(db.execute(mixed).fetchall(),
+                         [("spans", "GET /a", "attribute", "http.status", 3, '{"int":3}'),
+                          ("spans", "GET /b", "attribute", "http.status", 1, '{"string":1}')])
+        db.execute("INSERT INTO otlp_ingest(payload) VALUES (?)", (traces([span("GET /b", attrs={"http.status": 500})]),))
+        self.assertEqual(db.execute(mixed).fetchall()[1], ("spans", "GET /b", "attribute", "http.status", 2, '{"int":1,"string":1}'))
+        # One type everywhere: not listed (the logs' "big" is a string like the spans' but another signal).
+        self.assertEqual(db.execute("SELECT count(*) FROM key_mixed_types WHERE key_name = 'big'").fetchone(), (0,))
+        self.assertEqual(db.execute("SELECT value_types FROM attribute_catalog WHERE key_name = 'http.status'").fetchone(),
+                         ('{"int":4,"string":1}',))
+        doc = json.loads(db.execute("SELECT document FROM span_metadata WHERE name = 'GET /b'").fetchone()[0])
+        self.assertEqual(doc["attribute_keys"]["http.status"]["value_types"], {"int": 1, "string": 1})
+        self.assertEqual(doc["attribute_keys"]["http.status"]["bytes"],
+                         field_len(KeyValue(key="http.status", value=AnyValue(string_value="200")))
+                         + field_len(KeyValue(key="http.status", value=AnyValue(int_value=500))))
+
+
+class TestReport(unittest.TestCase):
+    def test_report_ranks_keys_by_bytes(self):
+        import sys
+        sys.path.insert(0, os.path.join(os.path.dirname(FIXTURES), "..", "python"))
+        from otelcat.report import sections
+        from otlp_payloads import span, traces
+        db = connect()
+        db.execute("INSERT INTO otlp_ingest(payload) VALUES (?)", (traces([span("a", attrs={"small": 1, "big": "x" * 300})] * 4),))
+        title, headers, keys, rows = next(s for s in sections(db, 5, 1) if s[0].startswith("Attribute keys by bytes"))
+        self.assertEqual(headers, ["signal", "scope", "key", "bytes", "bytes / record"])
+        big = field_len(KeyValue(key="big", value=AnyValue(string_value="x" * 300)))
+        self.assertEqual(rows[0], ("spans", "attribute", "big", 4 * big, float(big)))
+        # The resource pair counts once for the block of 4 spans.
+        self.assertEqual([r[2] for r in rows], ["big", "small", "service.name"])
