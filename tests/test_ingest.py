@@ -13,7 +13,7 @@ import time
 import unittest
 
 from helpers import err, FIXTURES, connect
-from otlp_payloads import gauge, log, logs, span, traces
+from otlp_payloads import gauge, log, logs, resource, span, traces
 
 OTLP = os.path.join(FIXTURES, "otlp")
 TABLES = ["metrics", "metric_services", "metric_keys", "spans", "span_services", "span_keys", "span_events",
@@ -315,6 +315,27 @@ class TestLogTemplates(Tmp):
         self.assertEqual(bad, [])
         self.assertEqual(db.execute("SELECT round(sum(percentage)) FROM log_body_templates GROUP BY severity, service_name").fetchall(),
                          [(100.0,)] * 4)
+
+    def test_blocks_of_one_payload_find_their_service_model(self):
+        """Resource blocks of one payload, services of equal length interleaved,
+        one service in several blocks (once written with an escape, so the
+        decoder copies it): each (severity, service) model counts its own lines."""
+        db = connect(self.path)
+        def block(service, n, sev):
+            return {"resource": resource(service), "scopeLogs": [{"scope": {"name": "t"}, "logRecords": [
+                log(f"job {i} done on {service}", 9 if sev == "INFO" else 17, sev) for i in range(n)]}]}
+        blocks = [block("svc-a", 5, "INFO"), block("svc-b", 3, "INFO"), block("svc-a", 2, "ERROR"),
+                  block("svc-a", 4, "INFO"), block("svc-b", 1, "ERROR")]
+        payload = json.dumps({"resourceLogs": blocks}).replace('"svc-a"', '"svc\\u002da"', 1)
+        self.assertIn("\\u002d", payload)
+        ingest(db, payload)
+        rows = db.execute("""SELECT severity, service_name, sum(count) FROM log_body_templates
+                             GROUP BY 1, 2 ORDER BY 1, 2""").fetchall()
+        self.assertEqual(rows, [("ERROR", "svc-a", 2), ("ERROR", "svc-b", 1), ("INFO", "svc-a", 9), ("INFO", "svc-b", 3)])
+        sizes = {p: db.execute(f"SELECT sum(size) FROM drain_clusters('{p}')").fetchone()[0]
+                 for p in ("otlp.logs/INFO/svc-a", "otlp.logs/INFO/svc-b", "otlp.logs/ERROR/svc-a", "otlp.logs/ERROR/svc-b")}
+        self.assertEqual(sizes, {"otlp.logs/INFO/svc-a": 9, "otlp.logs/INFO/svc-b": 3,
+                                 "otlp.logs/ERROR/svc-a": 2, "otlp.logs/ERROR/svc-b": 1})
 
 
 class TestTemplateKeys(Tmp):

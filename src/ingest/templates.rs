@@ -24,7 +24,7 @@
 use ahash::{AHashMap as Map, AHashSet as Set};
 
 use super::batch::{Batch, PatternGroup, Templater};
-use crate::drain::store::{self, Guard, INGEST_PREFIX, Registry, Shared, Snapshot};
+use crate::drain::store::{self, Guard, INGEST_PREFIX, PartName, Registry, Shared, Snapshot};
 use crate::ffi::{Db, Error, Result, Stmt};
 use crate::otlp::{self, Event};
 
@@ -38,34 +38,34 @@ pub fn span_partition(service: &str) -> String {
     format!("{INGEST_PREFIX}spans/{service}")
 }
 
-/// The drain partition names of recent (severity, service) pairs: a payload
-/// has few of these pairs, so most log records need no new name.
+/// The partition keys of the (severity, service) pairs of the payload being
+/// applied, by where the service name lies in it: the records of a resource
+/// block share one service `&str`, so finding a record's model costs no
+/// hashing or comparison of the service name (which may be megabytes
+/// long), and each block's name is hashed once per severity. Valid for one
+/// payload only (its events are borrowed from it): cleared by
+/// [`Templates::prepare`].
 #[derive(Default)]
-pub struct PartitionNames(Vec<(String, String, String)>);
+pub struct PartitionNames {
+    /// (address, length) of the service name, severity -> the registry's key.
+    keys: Map<(usize, usize), Vec<(String, PartName)>>,
+}
 
 impl PartitionNames {
-    /// Pairs remembered.
-    const RECENT: usize = 16;
-
-    /// The partition of (severity, service).
-    pub fn get(&mut self, severity: &str, service: &str) -> &str {
-        let known = self
-            .0
+    /// The key of (severity, service), if resolved for this payload.
+    fn get(&self, severity: &str, service: &str) -> Option<&PartName> {
+        self.keys
+            .get(&(service.as_ptr() as usize, service.len()))?
             .iter()
-            .position(|(s, v, _)| s == severity && v == service);
-        let at = match known {
-            Some(i) => i,
-            None => {
-                if self.0.len() == Self::RECENT {
-                    self.0.remove(0);
-                }
-                let name = log_partition(severity, service);
-                self.0
-                    .push((severity.to_string(), service.to_string(), name));
-                self.0.len() - 1
-            }
-        };
-        &self.0[at].2
+            .find(|(s, _)| s == severity)
+            .map(|(_, k)| k)
+    }
+
+    fn insert(&mut self, severity: &str, service: &str, key: PartName) {
+        self.keys
+            .entry((service.as_ptr() as usize, service.len()))
+            .or_default()
+            .push((severity.to_string(), key));
     }
 }
 
@@ -150,12 +150,24 @@ impl Templater for Templates {
         service: &str,
         body: &str,
     ) -> std::result::Result<(u64, Vec<u64>), String> {
-        let name = self.names.get(severity, service);
         let mut reg = self
             .models
             .lock()
             .ok_or_else(|| "template models are busy".to_string())?;
-        let part = reg.part(self.db, name).map_err(|e| e.msg)?;
+        let part = match self.names.get(severity, service) {
+            Some(key) => reg.part_named(self.db, key, None).map_err(|e| e.msg)?.1,
+            None => {
+                let (key, part) = reg
+                    .part_named(
+                        self.db,
+                        &PartName::new(&log_partition(severity, service)),
+                        None,
+                    )
+                    .map_err(|e| e.msg)?;
+                self.names.insert(severity, service, key);
+                part
+            }
+        };
         let t = part.drain.train(body);
         part.note(&t);
         Ok((t.cluster_id, t.merged))
@@ -203,13 +215,18 @@ impl Templates {
         mut snapshots: Option<&mut Snapshots>,
     ) -> Result<()> {
         self.names = PartitionNames::default();
-        // The distinct (severity, service) pairs: few, so a list.
-        let mut pairs: Vec<(std::borrow::Cow<'_, str>, &str)> = Vec::new();
+        // The partitions of the distinct (severity, service) pairs: the
+        // severities of each resource block, named once per block (the
+        // service name is compared and hashed once per block, not per
+        // record: it may be long).
+        let mut names: Set<String> = Set::new();
+        let mut block: Set<std::borrow::Cow<'_, str>> = Set::new();
         let mut service = "unknown_service";
         for (i, e) in events.iter().enumerate() {
             match e {
                 Event::Resource => {
-                    service = otlp::service_name(otlp::resource_attrs(&events[i + 1..]))
+                    service = otlp::service_name(otlp::resource_attrs(&events[i + 1..]));
+                    block.clear();
                 }
                 Event::Log {
                     severity_number,
@@ -217,17 +234,17 @@ impl Templates {
                     ..
                 } => {
                     let sev = otlp::severity_label(*severity_number, severity_text);
-                    if !pairs.iter().any(|(s, v)| *s == sev && *v == service) {
-                        pairs.push((sev, service));
+                    if !block.contains(&sev) {
+                        names.insert(log_partition(&sev, service));
+                        block.insert(sev);
                     }
                 }
                 _ => {}
             }
         }
-        if pairs.is_empty() {
+        if names.is_empty() {
             return Ok(());
         }
-        let names: Set<String> = pairs.iter().map(|(s, v)| log_partition(s, v)).collect();
         self.payload_parts = names.clone();
         let mut reg = lock(&self.models)?;
         for name in names {

@@ -87,7 +87,7 @@ impl Registry {
     /// The partitions stored in the file and those loaded (not written
     /// yet), for listings.
     pub fn stored_names(&self, db: Db) -> Result<Vec<String>> {
-        let mut names: Vec<String> = self.parts.keys().cloned().collect();
+        let mut names: Vec<String> = self.parts.keys().map(|k| k.as_str().to_string()).collect();
         if !table_exists(db, "otelcat_drain_partitions")? {
             return Ok(names);
         }

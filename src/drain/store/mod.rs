@@ -32,7 +32,9 @@ use std::collections::BTreeMap;
 use std::ffi::c_int;
 
 use ahash::{AHashMap as HashMap, AHashSet as HashSet};
+use std::hash::{Hash, Hasher};
 use std::rc::Rc;
+use std::sync::{Arc, OnceLock};
 
 use super::engine::{Change, Drain, DrainConfig, Trained};
 use crate::ffi::{Db, Result};
@@ -58,6 +60,52 @@ pub const INGEST_PREFIX: &str = "otlp.";
 /// otlp_ingest has not written them yet) and reloaded from the file when
 /// next needed, down to three quarters of it.
 pub const MODEL_BUDGET_BYTES: usize = 32 << 20;
+
+/// A partition's name with its hash computed once. The registry is keyed
+/// by it, so that a caller holding the key it got back
+/// ([`Registry::part_named`]) finds the model without hashing or comparing
+/// the name again: otlp_ingest's log partitions embed the sender's service
+/// name, which may be megabytes long, and are looked up for every record.
+#[derive(Clone)]
+pub struct PartName {
+    hash: u64,
+    name: Arc<str>,
+}
+
+impl PartName {
+    pub fn new(name: &str) -> PartName {
+        // Seeded at random once per process: the names come from senders.
+        static SEED: OnceLock<ahash::RandomState> = OnceLock::new();
+        PartName {
+            hash: SEED.get_or_init(ahash::RandomState::new).hash_one(name),
+            name: Arc::from(name),
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.name
+    }
+}
+
+impl Hash for PartName {
+    fn hash<H: Hasher>(&self, h: &mut H) {
+        h.write_u64(self.hash);
+    }
+}
+
+impl PartialEq for PartName {
+    fn eq(&self, other: &PartName) -> bool {
+        self.hash == other.hash && (Arc::ptr_eq(&self.name, &other.name) || self.name == other.name)
+    }
+}
+
+impl Eq for PartName {}
+
+impl std::fmt::Debug for PartName {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.as_str().fmt(f)
+    }
+}
 
 /// A model and what changed in it since it was last written.
 pub struct Part {
@@ -148,7 +196,7 @@ impl Part {
 
 #[derive(Default)]
 pub struct Registry {
-    parts: HashMap<String, Part>,
+    parts: HashMap<PartName, Part>,
     /// The sum of the loaded parts' `bytes`.
     bytes: usize,
     /// Ticks at each use of a model.
@@ -293,18 +341,18 @@ impl Registry {
     }
 
     /// Adds a loaded model, measured.
-    fn insert_part(&mut self, name: &str, mut part: Part) {
-        part.bytes = part.measure(name);
+    fn insert_part(&mut self, name: PartName, mut part: Part) {
+        part.bytes = part.measure(name.as_str());
         self.clock += 1;
         part.used = self.clock;
         self.bytes += part.bytes;
-        if let Some(old) = self.parts.insert(name.to_string(), part) {
+        if let Some(old) = self.parts.insert(name, part) {
             self.bytes -= old.bytes;
         }
     }
 
     fn remove_part(&mut self, name: &str) -> Option<Part> {
-        let p = self.parts.remove(name)?;
+        let p = self.parts.remove(&PartName::new(name))?;
         self.bytes -= p.bytes;
         Some(p)
     }
@@ -335,13 +383,14 @@ impl Registry {
             return Ok(());
         }
         let mut over = self.bytes - budget / 4 * 3;
-        let mut cands: Vec<(u64, &String, usize, bool)> = self
+        let mut cands: Vec<(u64, &str, usize, bool)> = self
             .parts
             .iter()
             .filter(|(n, p)| {
-                !keep(n) && (!p.is_dirty() || (db.is_some() && n.starts_with(INGEST_PREFIX)))
+                !keep(n.as_str())
+                    && (!p.is_dirty() || (db.is_some() && n.as_str().starts_with(INGEST_PREFIX)))
             })
-            .map(|(n, p)| (p.used, n, p.bytes, p.is_dirty()))
+            .map(|(n, p)| (p.used, n.as_str(), p.bytes, p.is_dirty()))
             .collect();
         cands.sort_unstable();
         let mut victims = Vec::new();
@@ -352,9 +401,9 @@ impl Registry {
             }
             over = over.saturating_sub(b);
             if dirty {
-                write.insert(n.clone());
+                write.insert(n.to_string());
             }
-            victims.push(n.clone());
+            victims.push(n.to_string());
         }
         if let Some(db) = db
             && !write.is_empty()
@@ -369,11 +418,11 @@ impl Registry {
     }
 
     pub fn loaded(&self, name: &str) -> Option<&Part> {
-        self.parts.get(name)
+        self.parts.get(&PartName::new(name))
     }
 
-    pub fn names(&self) -> impl Iterator<Item = &String> {
-        self.parts.keys()
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.parts.keys().map(PartName::as_str)
     }
 
     /// The partition's model, loaded from the database (or created empty
@@ -390,17 +439,36 @@ impl Registry {
         name: &str,
         fresh: Option<&DrainConfig>,
     ) -> Result<&mut Part> {
-        if !self.parts.contains_key(name) {
-            let part = load::load(db, name, fresh)?;
-            self.insert_part(name, part);
+        let key = PartName::new(name);
+        Ok(self.part_named(db, &key, fresh)?.1)
+    }
+
+    /// Like [`Registry::part_or`], by a key made once: with a key this
+    /// returned before (the registry's own), neither hashes nor compares
+    /// the name. Returns the registry's key too.
+    pub fn part_named(
+        &mut self,
+        db: Db,
+        key: &PartName,
+        fresh: Option<&DrainConfig>,
+    ) -> Result<(PartName, &mut Part)> {
+        if !self.parts.contains_key(key) {
+            let part = load::load(db, key.as_str(), fresh)?;
+            self.insert_part(key.clone(), part);
         }
         self.clock += 1;
-        let part = self.parts.get_mut(name).expect("just inserted");
+        let std::collections::hash_map::Entry::Occupied(e) = self.parts.entry(key.clone()) else {
+            unreachable!("inserted above")
+        };
+        let k = e.key().clone();
+        let part = e.into_mut();
         part.used = self.clock;
-        Ok(part)
+        Ok((k, part))
     }
 
     pub fn has_dirty(&self, owned: impl Fn(&str) -> bool) -> bool {
-        self.parts.iter().any(|(n, p)| owned(n) && p.is_dirty())
+        self.parts
+            .iter()
+            .any(|(n, p)| owned(n.as_str()) && p.is_dirty())
     }
 }

@@ -9,7 +9,7 @@ use std::ffi::c_int;
 
 use ahash::{AHashMap as HashMap, AHashSet as HashSet};
 
-use super::{Part, Registry};
+use super::{Part, PartName, Registry};
 use crate::drain::engine::{ClusterRecord, Drain, DrainConfig};
 use crate::ffi::{Error, Result};
 
@@ -152,7 +152,7 @@ impl Registry {
 
     /// Snapshot of a loaded partition (for savepoints).
     pub fn snapshot(&self, name: &str) -> Option<Snapshot> {
-        self.parts.get(name).map(|p| Snapshot {
+        self.parts.get(&PartName::new(name)).map(|p| Snapshot {
             config: p.drain.config().clone(),
             config_json: p.config_json.clone(),
             records: p.drain.records(),
@@ -175,7 +175,7 @@ impl Registry {
         // (records alone give the last id only when the model has clusters)
         drain.continue_after(s.last_id);
         self.insert_part(
-            name,
+            PartName::new(name),
             Part {
                 drain,
                 config_json: s.config_json,

@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use ahash::AHashSet as HashSet;
 
 use super::load::{ensure_schema, stored_last_id, table_exists};
-use super::{LAYOUT, Registry};
+use super::{LAYOUT, PartName, Registry};
 use crate::drain::engine::MAX_ID;
 use crate::ffi::{Db, Result, Stmt};
 
@@ -68,10 +68,10 @@ impl Registry {
         owned: impl Fn(&str) -> bool,
         written: &mut BTreeMap<String, Unsaved>,
     ) -> Result<()> {
-        let names: Vec<String> = self
+        let names: Vec<PartName> = self
             .parts
             .iter()
-            .filter(|(n, p)| owned(n) && p.is_dirty())
+            .filter(|(n, p)| owned(n.as_str()) && p.is_dirty())
             .map(|(n, _)| n.clone())
             .collect();
         if names.is_empty() {
@@ -82,8 +82,9 @@ impl Registry {
         let mut put = Stmt::prepare(db, PUT_CLUSTER)?;
         let mut del = Stmt::prepare(db, DELETE_CLUSTER)?;
         let mut resize = Stmt::prepare(db, RESIZE_CLUSTER)?;
-        for name in names {
-            let part = self.parts.get_mut(&name).expect("listed above");
+        for key in names {
+            let part = self.parts.get_mut(&key).expect("listed above");
+            let name = key.as_str();
             if !part.stored {
                 put_part.bind_text(1, &name)?;
                 put_part.bind_text(2, &part.config_json)?;
@@ -146,10 +147,10 @@ impl Registry {
             let before = part.bytes;
             part.bytes = part.measure(&name);
             self.bytes = self.bytes - before + part.bytes;
-            match written.get_mut(&name) {
+            match written.get_mut(name) {
                 Some(u) => u.absorb(unsaved),
                 None => {
-                    written.insert(name, unsaved);
+                    written.insert(name.to_string(), unsaved);
                 }
             }
         }
@@ -162,7 +163,7 @@ impl Registry {
     /// deleted; one changed since stays dirty.
     pub fn requeue(&mut self, written: BTreeMap<String, Unsaved>) {
         for (name, u) in written {
-            let Some(part) = self.parts.get_mut(&name) else {
+            let Some(part) = self.parts.get_mut(&PartName::new(&name)) else {
                 continue;
             };
             for id in u.deleted {
