@@ -686,8 +686,7 @@ impl Writer {
             }
             // A cluster merged away hands its rows to where its lines went
             // (following later merges of that cluster too).
-            for (k, &(from, into)) in g.folds.iter().enumerate() {
-                let to = final_target(&g.folds[k + 1..], into);
+            for (&(from, _), &to) in g.folds.iter().zip(&final_targets(&g.folds)) {
                 let key = [sev, svc, &to.to_string()];
                 let group = [
                     ("severity", Param::Text(sev)),
@@ -728,8 +727,8 @@ impl Writer {
                 ];
                 self.run("span_pattern", &row, &[svc, &id.to_string()])?;
             }
-            for (k, &(from, into)) in g.folds.iter().enumerate() {
-                let to = final_target(&g.folds[k + 1..], into);
+            let targets = final_targets(&g.folds);
+            for (&(from, _), &to) in g.folds.iter().zip(&targets) {
                 let row = [
                     ("service_name", Param::Text(svc)),
                     ("from_cluster", Param::Int(from as i64)),
@@ -745,9 +744,7 @@ impl Writer {
             // Estimated names of the patterns written, and of those folded
             // into: the service's other patterns did not change.
             let mut changed: Vec<u64> = g.clusters.keys().copied().collect();
-            for (k, &(_, into)) in g.folds.iter().enumerate() {
-                changed.push(final_target(&g.folds[k + 1..], into));
-            }
+            changed.extend(targets);
             changed.sort_unstable();
             changed.dedup();
             for id in changed {
@@ -780,14 +777,21 @@ fn push_keys<'a>(
     }
 }
 
-/// Where the lines of a merged cluster end up, following later merges.
-fn final_target(later: &[(u64, u64)], mut to: u64) -> u64 {
-    for &(f, i) in later {
-        if f == to {
-            to = i;
-        }
+/// For each fold `(from, into)` of a batch, in order, where the lines of
+/// `from` end up: `into`, or where later folds moved it. One backward pass
+/// (a chain of F folds is not followed F times).
+fn final_targets(folds: &[(u64, u64)]) -> Vec<u64> {
+    // Cluster -> where it ends up, by the folds after the one at hand (a
+    // cluster folded away is gone, but if an id came back, the first of
+    // its later folds is the one that moves lines sent to it).
+    let mut ends: Map<u64, u64> = Map::new();
+    let mut out = vec![0; folds.len()];
+    for (k, &(from, into)) in folds.iter().enumerate().rev() {
+        let to = ends.get(&into).copied().unwrap_or(into);
+        out[k] = to;
+        ends.insert(from, to);
     }
-    to
+    out
 }
 
 /// A time as the catalog stores it, on the stack for years 0 to 9999.
@@ -864,6 +868,32 @@ mod tests {
 
     fn datetime(secs: i64) -> String {
         TimeText::of(secs).as_str().to_owned()
+    }
+
+    /// The backward pass gives what following each fold's later folds
+    /// one by one gives (chains, merges into a cluster merged later, ids
+    /// folded twice), on random fold lists.
+    #[test]
+    fn final_targets_follow_later_folds() {
+        fn naive(later: &[(u64, u64)], mut to: u64) -> u64 {
+            for &(f, i) in later {
+                if f == to {
+                    to = i;
+                }
+            }
+            to
+        }
+        let mut r = crate::testutil::XorShift::new(0x5EED_F01D);
+        for _ in 0..2_000 {
+            let n = r.below(30) as usize;
+            let ids = 1 + r.below(12);
+            let folds: Vec<(u64, u64)> = (0..n).map(|_| (r.below(ids), r.below(ids))).collect();
+            let want: Vec<u64> = (0..n).map(|k| naive(&folds[k + 1..], folds[k].1)).collect();
+            assert_eq!(final_targets(&folds), want, "{folds:?}");
+        }
+        // A chain: 1 -> 2, 2 -> 3, ..., all end in the last.
+        let chain: Vec<(u64, u64)> = (1..50_000).map(|i| (i, i + 1)).collect();
+        assert!(final_targets(&chain).iter().all(|&t| t == 50_000));
     }
 
     #[test]
