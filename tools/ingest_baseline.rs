@@ -12,11 +12,19 @@ use std::time::Instant;
 
 use otelcat::drain::engine::{Drain, DrainConfig};
 use otelcat::ingest::batch::{Batch, Templater};
-use otelcat::ingest::templates::PartitionNames;
+use otelcat::ingest::templates::log_partition;
 use otelcat::otlp::{self, Encoding, Limits, Signal};
 
-/// Models per partition, named as otlp_ingest names them.
-struct Models(HashMap<String, Drain>, PartitionNames);
+/// Models per partition, named as otlp_ingest names them, and found as it
+/// finds them: by where the record's service name lies in the payload
+/// (`recent`, cleared for each payload), the name built and looked up once
+/// per resource block and severity.
+#[derive(Default)]
+struct Models {
+    index: HashMap<String, usize>,
+    drains: Vec<Drain>,
+    recent: HashMap<(usize, usize), Vec<(String, usize)>>,
+}
 
 impl Templater for Models {
     fn train(
@@ -25,13 +33,28 @@ impl Templater for Models {
         service: &str,
         body: &str,
     ) -> Result<(u64, Vec<u64>), String> {
-        let key = self.1.get(severity, service);
-        if !self.0.contains_key(key) {
-            self.0
-                .insert(key.to_string(), Drain::new(DrainConfig::default()));
-        }
-        let d = self.0.get_mut(key).expect("inserted");
-        let t = d.train(body);
+        let at = (service.as_ptr() as usize, service.len());
+        let known = self
+            .recent
+            .get(&at)
+            .and_then(|v| v.iter().find(|(s, _)| s == severity));
+        let i = match known {
+            Some(&(_, i)) => i,
+            None => {
+                let name = log_partition(severity, service);
+                let n = self.drains.len();
+                let i = *self.index.entry(name).or_insert(n);
+                if i == n {
+                    self.drains.push(Drain::new(DrainConfig::default()));
+                }
+                self.recent
+                    .entry(at)
+                    .or_default()
+                    .push((severity.to_string(), i));
+                i
+            }
+        };
+        let t = self.drains[i].train(body);
         Ok((t.cluster_id, t.merged))
     }
 }
@@ -75,7 +98,7 @@ fn main() {
         Encoding::Protobuf(signal)
     };
     let limits = Limits::default();
-    let mut models = Models(HashMap::new(), PartitionNames::default());
+    let mut models = Models::default();
     let started = Instant::now();
     let mut records = 0u64;
     let mut keys = 0usize;
@@ -87,6 +110,7 @@ fn main() {
             let s = otlp::decode(f, encoding, &limits, &mut events).expect("valid payload");
             records += (s.spans + s.data_points + s.logs) as u64;
             // As otlp_ingest does: straight into the transaction's batch.
+            models.recent.clear();
             batch
                 .apply(&events, 1_780_000_000, &mut models)
                 .expect("aggregates");

@@ -3,7 +3,7 @@
 //! The data moves one way, one step per module:
 //!
 //! ```text
-//! INSERT INTO otlp_ingest ─► table.rs ─► otlp::decode ─► batch.rs ─────► write.rs ─► catalog tables
+//! INSERT INTO otlp_ingest ─► table.rs ─► otlp::decode ─► batch/ ───────► write/ ───► catalog tables
 //!   (payload, signal)        arguments,   events          Batch::apply    at COMMIT:    (UPSERTs of
 //!                            layers per                   (keys.rs,       one row per   sql/flush.sql)
 //!                            savepoint                    series.rs)      distinct key
@@ -16,12 +16,12 @@
 //! * `table.rs`: the virtual table and its transaction: arguments, decoding,
 //!   one batch per open savepoint, written at COMMIT (xSync) so that a
 //!   reader sees all of a transaction or none of it.
-//! * `batch.rs`: aggregation in process, one method per kind of record; a
+//! * `batch/`: aggregation in process, one method per kind of record; a
 //!   batch holds per entity its counts, services and keys (`keys.rs`), and
 //!   the series identities of data points (`series.rs`).
 //! * `templates.rs`: every Drain model otlp_ingest trains, and their part in
 //!   its transactions (snapshots, rollbacks).
-//! * `write.rs`: the flush, with the named statements of sql/flush.sql;
+//! * `write/`: the flush, with the named statements of sql/flush.sql;
 //!   `schema.rs`: the catalog's schema, created or upgraded by the first
 //!   writing transaction.
 

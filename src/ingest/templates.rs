@@ -46,7 +46,7 @@ pub fn span_partition(service: &str) -> String {
 /// payload only (its events are borrowed from it): cleared by
 /// [`Templates::prepare`].
 #[derive(Default)]
-pub struct PartitionNames {
+pub(crate) struct PartitionNames {
     /// (address, length) of the service name, severity -> the registry's key.
     keys: Map<(usize, usize), Vec<(String, PartName)>>,
 }

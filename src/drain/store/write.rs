@@ -86,7 +86,7 @@ impl Registry {
             let part = self.parts.get_mut(&key).expect("listed above");
             let name = key.as_str();
             if !part.stored {
-                put_part.bind_text(1, &name)?;
+                put_part.bind_text(1, name)?;
                 put_part.bind_text(2, &part.config_json)?;
                 put_part.bind_i64(3, LAYOUT)?;
                 put_part.run()?;
@@ -98,7 +98,7 @@ impl Registry {
                     None => upgrade.insert(Stmt::prepare(db, UPGRADE_PARTITION)?),
                 };
                 let json = part.drain.config().to_json();
-                st.bind_text(1, &name)?;
+                st.bind_text(1, name)?;
                 st.bind_text(2, &json)?;
                 st.bind_i64(3, LAYOUT)?;
                 st.run()?;
@@ -107,7 +107,7 @@ impl Registry {
                 part.config_json = json;
             }
             for id in &part.deleted {
-                del.bind_text(1, &name)?;
+                del.bind_text(1, name)?;
                 del.bind_i64(2, *id as i64)?;
                 del.run()?;
             }
@@ -115,7 +115,7 @@ impl Registry {
                 let Some(r) = part.drain.record(*id) else {
                     continue;
                 };
-                put.bind_text(1, &name)?;
+                put.bind_text(1, name)?;
                 put.bind_i64(2, r.id as i64)?;
                 put.bind_text(3, &r.template)?;
                 put.bind_text(4, &r.tokens)?;
@@ -129,7 +129,7 @@ impl Registry {
                 let Some(c) = part.drain.cluster(*id) else {
                     continue;
                 };
-                resize.bind_text(1, &name)?;
+                resize.bind_text(1, name)?;
                 resize.bind_i64(2, *id as i64)?;
                 resize.bind_i64(3, c.size() as i64)?;
                 resize.bind_i64(4, c.last_used() as i64)?;
@@ -145,7 +145,7 @@ impl Registry {
             part.stored = true;
             part.last_dirty = u64::MAX;
             let before = part.bytes;
-            part.bytes = part.measure(&name);
+            part.bytes = part.measure(name);
             self.bytes = self.bytes - before + part.bytes;
             match written.get_mut(name) {
                 Some(u) => u.absorb(unsaved),

@@ -1,0 +1,429 @@
+//! Applying a decoded payload to a batch: [`Batch::apply`] reads the
+//! events once, in order, with one method per kind of record.
+
+use std::borrow::Cow;
+
+use ahash::AHashMap as Map;
+
+use super::*;
+use crate::ingest::keys::{Counted, Keys, PairInfo, entry};
+use crate::ingest::series::{Series, SeriesId};
+use crate::otlp::{AnyValue, Attr, Event};
+
+/// Trains a log body into the template model of its (severity, service);
+/// returns the cluster id and the clusters merged into it.
+/// (`templates::Templates` in the extension; in-memory models in the
+/// ingest benchmark's baseline.)
+pub trait Templater {
+    fn train(
+        &mut self,
+        severity: &str,
+        service: &str,
+        body: &str,
+    ) -> Result<(u64, Vec<u64>), String>;
+}
+
+/// Text of an attribute value: borrowed for strings, rendered into `buf`
+/// otherwise (the rule of `text.rs` / docs/FORMAT.md).
+#[inline]
+pub fn value_text<'v>(v: &'v AnyValue<'_>, buf: &'v mut String) -> &'v str {
+    match v {
+        AnyValue::Str(s) => s,
+        other => {
+            buf.clear();
+            other.render(buf);
+            buf
+        }
+    }
+}
+
+/// Nanoseconds since the epoch to seconds; `now` when absent (0).
+#[inline]
+pub fn secs(nanos: u64, now: i64) -> i64 {
+    if nanos == 0 {
+        now
+    } else {
+        (nanos / 1_000_000_000) as i64
+    }
+}
+
+/// What applying records to key tables needs along the way: the record
+/// counter (a key counts once per record), the number of key entries, and a
+/// buffer for the text of non-string values.
+struct Recorder {
+    rec: u64,
+    entries: usize,
+    buf: String,
+}
+
+impl Recorder {
+    /// Counts one record at `t` whose attribute events lead `events` (as
+    /// long as `pick` takes them) and adds them to `keys`; returns how many
+    /// events they were.
+    #[inline]
+    fn record<'e, 'a>(
+        &mut self,
+        keys: &mut Keys,
+        events: &'e [Event<'a>],
+        pick: fn(&'e Event<'a>) -> Option<&'e Attr<'a>>,
+        t: i64,
+    ) -> usize {
+        self.rec += 1;
+        let mut n = 0;
+        for (pos, a) in events.iter().map_while(pick).enumerate() {
+            let v = value_text(&a.value, &mut self.buf);
+            keys.entry(pos, &a.key, t, &mut self.entries)
+                .add(self.rec, 1, v, PairInfo::of(a), t);
+            n = pos + 1;
+        }
+        n
+    }
+
+    /// Adds a resource block's attributes to an entity's resource keys,
+    /// once for all `c.count` records of the block: each record counts
+    /// (key_count, value_types), the pair's bytes once (the block sends
+    /// its resource once, whatever its records).
+    fn resource(&mut self, keys: &mut Keys, resource: &[&Attr<'_>], c: &Counted) {
+        self.rec += 1;
+        for (pos, a) in resource.iter().enumerate() {
+            let v = value_text(&a.value, &mut self.buf);
+            let k = keys.entry(pos, &a.key, c.seen.first, &mut self.entries);
+            k.add(self.rec, c.count, v, PairInfo::of(a), c.seen.first);
+            k.seen.add(c.seen.last);
+        }
+    }
+}
+
+/// Pickers of the attribute events of each kind of record.
+macro_rules! attr_picker {
+    ($($name:ident => $variant:ident),* $(,)?) => {$(
+        fn $name<'e, 'a>(e: &'e Event<'a>) -> Option<&'e Attr<'a>> {
+            match e {
+                Event::$variant(a) => Some(a),
+                _ => None,
+            }
+        }
+    )*};
+}
+attr_picker!(dp_attr => DataPointAttr, span_attr => SpanAttr, event_attr => SpanEventAttr,
+             link_attr => SpanLinkAttr, log_attr => LogAttr);
+
+fn counted<'m>(map: &'m mut Map<String, Counted>, key: &str, t: i64) -> &'m mut Counted {
+    entry(map, key, || Counted::new(t))
+}
+
+/// The entities with records in the resource block being applied, and the
+/// log templates its records trained.
+#[derive(Default)]
+struct Block<'e> {
+    spans: Vec<Cow<'e, str>>,
+    metrics: Vec<Cow<'e, str>>,
+    logs: Vec<Cow<'e, str>>,
+    /// Per severity, the templates of the block's log records: the block's
+    /// service is the other half of their key. Added to the batch's groups
+    /// when the block ends, so that a record costs no copy or hash of the
+    /// service name, however long it is.
+    templates: Map<String, TemplateGroup>,
+}
+
+/// One payload being applied to a batch: the resource block it is in.
+struct Applier<'b, 'e, 'a> {
+    batch: &'b mut Batch,
+    /// Stands in for absent timestamps (unix seconds).
+    now: i64,
+    templater: &'b mut dyn Templater,
+    r: Recorder,
+    series: Series<'e>,
+    /// The resource block's attributes and service.
+    resource: Vec<&'e Attr<'a>>,
+    service: &'e str,
+    block: Block<'e>,
+    /// The block's number (see `BlockCount`).
+    block_id: u64,
+}
+
+impl Batch {
+    /// Applies one decoded payload to the batch. `now` (unix seconds)
+    /// stands in for absent timestamps; `templater` trains log bodies.
+    pub fn apply(
+        &mut self,
+        events: &[Event<'_>],
+        now: i64,
+        templater: &mut dyn Templater,
+    ) -> Result<(), String> {
+        self.blocks += 1;
+        let mut a = Applier {
+            r: Recorder {
+                rec: self.records,
+                entries: self.key_entries,
+                buf: String::new(),
+            },
+            block_id: self.blocks,
+            batch: self,
+            now,
+            templater,
+            series: Series::default(),
+            resource: Vec::new(),
+            service: "unknown_service",
+            block: Block::default(),
+        };
+        let mut i = 0;
+        while i < events.len() {
+            i = match &events[i] {
+                Event::Resource => a.resource(events, i),
+                Event::Metric { .. } => a.metric(events, i),
+                Event::DataPoint { .. } => return Err("a data point outside a metric".into()),
+                Event::Span { .. } => a.span(events, i),
+                Event::Log { .. } => a.log(events, i)?,
+                // Attributes are consumed with their record; a stray one
+                // (and scopes) is skipped.
+                _ => i + 1,
+            };
+        }
+        a.end_block();
+        let (entries, records) = (a.r.entries, a.r.rec);
+        self.key_entries = entries;
+        self.records = records;
+        Ok(())
+    }
+}
+
+impl<'e, 'a: 'e> Applier<'_, 'e, 'a> {
+    /// A resource and its attributes (`events[i]` on): a new block.
+    #[inline]
+    fn resource(&mut self, events: &'e [Event<'a>], mut i: usize) -> usize {
+        self.end_block();
+        self.batch.blocks += 1;
+        self.block_id = self.batch.blocks;
+        self.resource.clear();
+        self.series.reset();
+        i += 1;
+        while let Some(Event::ResourceAttr(a)) = events.get(i) {
+            self.resource.push(a);
+            i += 1;
+        }
+        self.service = crate::otlp::service_name(self.resource.iter().copied());
+        i
+    }
+
+    /// The block's end: its records' counts go to their entities' services
+    /// and resource keys, its log templates to the batch's groups.
+    fn end_block(&mut self) {
+        let (batch, r, service) = (&mut *self.batch, &mut self.r, self.service);
+        let resource = &self.resource[..];
+        for name in self.block.spans.drain(..) {
+            if let Some(s) = batch.spans.get_mut(name.as_ref()) {
+                let c = s.in_block.take();
+                counted(&mut s.services, service, c.seen.first).merge(&c);
+                r.resource(&mut s.resource, resource, &c);
+                let st = std::mem::take(&mut s.in_block_status);
+                add3(entry(&mut s.service_status, service, || [0; 3]), &st);
+            }
+        }
+        for name in self.block.metrics.drain(..) {
+            if let Some(m) = batch.metrics.get_mut(name.as_ref()) {
+                let c = m.in_block.take();
+                counted(&mut m.services, service, c.seen.first).merge(&c);
+                r.resource(&mut m.resource, resource, &c);
+                let shape = (m.kind, m.temporality, m.monotonic);
+                *entry(&mut m.service_shapes, service, || shape) = shape;
+            }
+        }
+        for sev in self.block.logs.drain(..) {
+            if let Some(l) = batch.logs.get_mut(sev.as_ref()) {
+                let c = l.in_block.take();
+                counted(&mut l.services, service, c.seen.first).merge(&c);
+                r.resource(&mut l.resource, resource, &c);
+            }
+        }
+        for (sev, g) in self.block.templates.drain() {
+            batch
+                .templates
+                .entry((sev, service.to_string()))
+                .or_default()
+                .merge(g);
+        }
+    }
+
+    /// A metric and its data points with their attributes (`events[i]` on).
+    #[inline]
+    fn metric(&mut self, events: &'e [Event<'a>], mut i: usize) -> usize {
+        let Event::Metric {
+            name,
+            kind,
+            unit,
+            description,
+            temporality,
+            monotonic,
+        } = &events[i]
+        else {
+            return i + 1;
+        };
+        let m = entry(&mut self.batch.metrics, name, || MetricAgg {
+            kind: *kind,
+            unit: String::new(),
+            description: String::new(),
+            total: Counted {
+                count: 0,
+                seen: Seen::none(),
+            },
+            in_block: BlockCount::default(),
+            services: Map::new(),
+            labels: Keys::default(),
+            resource: Keys::default(),
+            series: hll::Builder::new(),
+            temporality: *temporality,
+            monotonic: *monotonic,
+            shape: PointShape::default(),
+            service_shapes: Map::new(),
+        });
+        m.kind = *kind;
+        m.temporality = *temporality;
+        m.monotonic = *monotonic;
+        if !unit.is_empty() {
+            m.unit = unit.to_string();
+        }
+        if !description.is_empty() {
+            m.description = description.to_string();
+        }
+        i += 1;
+        // Its data points (the metric's entry is looked up once, whatever
+        // the length of its name).
+        while let Some(Event::DataPoint {
+            time_unix_nano,
+            buckets,
+            scale,
+        }) = events.get(i)
+        {
+            let t = secs(*time_unix_nano, self.now);
+            let start = i + 1;
+            m.total.add(1, t);
+            m.shape.add(*kind, *buckets, *scale);
+            if m.in_block.add(self.block_id, t) {
+                self.block.metrics.push(Cow::Borrowed(name));
+            }
+            let end = start + self.r.record(&mut m.labels, &events[start..], dp_attr, t);
+            let attrs = events[start..end].iter().map_while(dp_attr);
+            match self.series.identity(&self.resource, attrs, &mut self.r.buf) {
+                SeriesId::Bytes => {
+                    m.series.add(self.r.buf.as_bytes());
+                }
+                SeriesId::Coupon(c) => m.series.add_coupon(c),
+            }
+            i = end;
+        }
+        i
+    }
+
+    /// A span with its attributes, events and links (`events[i]` on).
+    #[inline]
+    fn span(&mut self, events: &'e [Event<'a>], mut i: usize) -> usize {
+        let Event::Span {
+            name,
+            kind,
+            start_time_unix_nano,
+            status_code,
+        } = &events[i]
+        else {
+            return i + 1;
+        };
+        let t = secs(*start_time_unix_nano, self.now);
+        let s = entry(&mut self.batch.spans, name, || SpanAgg {
+            kind: *kind,
+            total: Counted::new(t),
+            events_total: 0,
+            links_total: 0,
+            in_block: BlockCount::default(),
+            services: Map::new(),
+            attrs: Keys::default(),
+            resource: Keys::default(),
+            links: Keys::default(),
+            events: Map::new(),
+            status: [0; 3],
+            in_block_status: [0; 3],
+            service_status: Map::new(),
+        });
+        s.kind = *kind;
+        s.total.add(1, t);
+        let st = status_index(*status_code);
+        s.status[st] += 1;
+        s.in_block_status[st] += 1;
+        if s.in_block.add(self.block_id, t) {
+            self.block.spans.push(Cow::Borrowed(name));
+        }
+        i += 1;
+        i += self.r.record(&mut s.attrs, &events[i..], span_attr, t);
+        loop {
+            match events.get(i) {
+                Some(Event::SpanEvent {
+                    name: ev,
+                    time_unix_nano,
+                }) => {
+                    let te = secs(*time_unix_nano, t);
+                    i += 1;
+                    s.events_total += 1;
+                    let e = entry(&mut s.events, ev, || EventAgg {
+                        total: Counted::new(te),
+                        keys: Keys::default(),
+                    });
+                    e.total.add(1, te);
+                    i += self.r.record(&mut e.keys, &events[i..], event_attr, te);
+                }
+                Some(Event::SpanLink) => {
+                    i += 1;
+                    s.links_total += 1;
+                    i += self.r.record(&mut s.links, &events[i..], link_attr, t);
+                }
+                _ => break,
+            }
+        }
+        i
+    }
+
+    /// A log record with its attributes (`events[i]` on); its body is
+    /// trained into the template model of its (severity, service).
+    #[inline]
+    fn log(&mut self, events: &'e [Event<'a>], mut i: usize) -> Result<usize, String> {
+        let Event::Log {
+            severity_number,
+            severity_text,
+            time_unix_nano,
+            body,
+            ..
+        } = &events[i]
+        else {
+            return Ok(i + 1);
+        };
+        let t = secs(*time_unix_nano, self.now);
+        let sev = crate::otlp::severity_label(*severity_number, severity_text);
+        let l = entry(&mut self.batch.logs, &sev, || LogAgg {
+            total: Counted::new(t),
+            in_block: BlockCount::default(),
+            services: Map::new(),
+            attrs: Keys::default(),
+            resource: Keys::default(),
+        });
+        l.total.add(1, t);
+        let first_in_block = l.in_block.add(self.block_id, t);
+        i += 1;
+        let attrs = i;
+        i += self.r.record(&mut l.attrs, &events[i..], log_attr, t);
+        // The body's template, and the keys of its record.
+        let text = match body {
+            None => "",
+            Some(v) => value_text(v, &mut self.r.buf),
+        };
+        let (cluster, merged) = self.templater.train(&sev, self.service, text)?;
+        let c =
+            entry(&mut self.block.templates, &sev, TemplateGroup::default).add(cluster, merged, t);
+        for (pos, a) in events[attrs..i].iter().map_while(log_attr).enumerate() {
+            c.keys
+                .entry(pos, &a.key, t, &mut self.r.entries)
+                .add(self.r.rec, t);
+        }
+        if first_in_block {
+            self.block.logs.push(sev);
+        }
+        Ok(i)
+    }
+}

@@ -1,0 +1,348 @@
+//! What the flush writes for each signal: entities, their services and
+//! keys, log templates and span-name patterns.
+
+use ahash::AHashMap as Map;
+
+use super::time::{seen_params, seen_text};
+use super::{KeyRow, Writer, sorted, sorted_keys};
+use crate::ffi::{Param, Result};
+use crate::ingest::batch::{Batch, MetricAgg, PatternGroup};
+use crate::ingest::keys::Keys;
+use crate::ingest::templates::Texts;
+
+impl Writer {
+    /// Each entity's row and services first, then all its key rows (in
+    /// chunks), then each entity's refresh.
+    pub(super) fn metrics(&mut self, b: &Batch) -> Result<()> {
+        let mut rows = Vec::new();
+        for (name, m) in sorted(&b.metrics) {
+            let seen = seen_text(&m.total.seen);
+            let [first, last] = seen_params(&seen);
+            let sketch = m.series.image();
+            let row = [
+                ("name", Param::Text(name)),
+                ("type", Param::Text(m.kind.as_str())),
+                ("unit", Param::Text(&m.unit)),
+                ("description", Param::Text(&m.description)),
+                ("total_sample_count", Param::Int(m.total.count as i64)),
+                ("series_sketch", Param::Blob(&sketch)),
+                ("first_seen", first),
+                ("last_seen", last),
+            ];
+            let shape = shape_params(m);
+            let row: Vec<_> = row.into_iter().chain(shape).collect();
+            self.run("metric", &row, &[name])?;
+            self.services("metric_service", "metric_name", name, &m.services)?;
+            for (svc, (kind, temporality, monotonic)) in sorted(&m.service_shapes) {
+                let row = [
+                    ("metric_name", Param::Text(name)),
+                    ("service_name", Param::Text(svc)),
+                    ("type", Param::Text(kind.as_str())),
+                    ("temporality", Param::Text(temporality.as_str())),
+                    ("is_monotonic", Param::Int(i64::from(*monotonic))),
+                ];
+                self.run("metric_service_shape", &row, &[name, svc])?;
+            }
+            push_keys(&mut rows, name, "label", None, &m.labels);
+            push_keys(&mut rows, name, "resource", None, &m.resource);
+        }
+        self.key_rows("metric_key", &rows)?;
+        for (name, _) in sorted(&b.metrics) {
+            self.refresh("metric_refresh", "metric_name", name)?;
+            self.refresh("metric_series_refresh", "name", name)?;
+        }
+        Ok(())
+    }
+
+    pub(super) fn spans(&mut self, b: &Batch) -> Result<()> {
+        let mut rows = Vec::new();
+        for (name, s) in sorted(&b.spans) {
+            let seen = seen_text(&s.total.seen);
+            let [first, last] = seen_params(&seen);
+            let row = [
+                ("name", Param::Text(name)),
+                ("kind", Param::Text(s.kind.as_str())),
+                ("total_sample_count", Param::Int(s.total.count as i64)),
+                ("event_count", Param::Int(s.events_total as i64)),
+                ("link_count", Param::Int(s.links_total as i64)),
+                ("first_seen", first),
+                ("last_seen", last),
+                ("status_unset_count", Param::Int(s.status[0] as i64)),
+                ("status_ok_count", Param::Int(s.status[1] as i64)),
+                ("status_error_count", Param::Int(s.status[2] as i64)),
+            ];
+            self.run("span", &row, &[name])?;
+            self.services("span_service", "span_name", name, &s.services)?;
+            for (svc, st) in sorted(&s.service_status) {
+                let row = [
+                    ("span_name", Param::Text(name)),
+                    ("service_name", Param::Text(svc)),
+                    ("status_unset_count", Param::Int(st[0] as i64)),
+                    ("status_ok_count", Param::Int(st[1] as i64)),
+                    ("status_error_count", Param::Int(st[2] as i64)),
+                ];
+                self.run("span_service_status", &row, &[name, svc])?;
+            }
+            for (ev, e) in sorted(&s.events) {
+                let seen = seen_text(&e.total.seen);
+                let [first, last] = seen_params(&seen);
+                let row = [
+                    ("span_name", Param::Text(name)),
+                    ("event_name", Param::Text(ev)),
+                    ("event_count", Param::Int(e.total.count as i64)),
+                    ("first_seen", first),
+                    ("last_seen", last),
+                ];
+                self.run("span_event", &row, &[name, ev])?;
+                push_keys(&mut rows, name, "event", Some(ev), &e.keys);
+            }
+            push_keys(&mut rows, name, "attribute", Some(""), &s.attrs);
+            push_keys(&mut rows, name, "resource", Some(""), &s.resource);
+            push_keys(&mut rows, name, "link", Some(""), &s.links);
+        }
+        self.key_rows("span_key", &rows)?;
+        for (name, _) in sorted(&b.spans) {
+            self.refresh("span_refresh", "span_name", name)?;
+        }
+        Ok(())
+    }
+
+    pub(super) fn logs(&mut self, b: &Batch) -> Result<()> {
+        let mut rows = Vec::new();
+        for (sev, l) in sorted(&b.logs) {
+            let seen = seen_text(&l.total.seen);
+            let [first, last] = seen_params(&seen);
+            let row = [
+                ("severity", Param::Text(sev)),
+                ("total_sample_count", Param::Int(l.total.count as i64)),
+                ("first_seen", first),
+                ("last_seen", last),
+            ];
+            self.run("log", &row, &[sev])?;
+            self.services("log_service", "severity", sev, &l.services)?;
+            push_keys(&mut rows, sev, "attribute", None, &l.attrs);
+            push_keys(&mut rows, sev, "resource", None, &l.resource);
+        }
+        self.key_rows("log_key", &rows)?;
+        for (sev, _) in sorted(&b.logs) {
+            self.refresh("log_refresh", "severity", sev)?;
+        }
+        Ok(())
+    }
+
+    /// Each (severity, service)'s template rows, then its clusters merged
+    /// away (folds). Percentages are derived when read (the view
+    /// log_body_templates): the other rows of the service are not touched.
+    pub(super) fn log_templates(&mut self, b: &Batch, texts: &Texts) -> Result<()> {
+        let mut groups: Vec<_> = b.templates.iter().collect();
+        groups.sort_by(|a, b| a.0.cmp(b.0));
+        for ((sev, svc), g) in groups {
+            let (sev, svc) = (sev.as_str(), svc.as_str());
+            let mut ids: Vec<_> = g.clusters.keys().copied().collect();
+            ids.sort_unstable();
+            for id in ids {
+                let t = &g.clusters[&id];
+                let (template, example) = texts.log(sev, svc, id)?;
+                let seen = seen_text(&t.lines.seen);
+                let [first, last] = seen_params(&seen);
+                let row = [
+                    ("severity", Param::Text(sev)),
+                    ("service_name", Param::Text(svc)),
+                    ("cluster_id", Param::Int(id as i64)),
+                    ("template", Param::Text(&template)),
+                    ("example", Param::Text(&example)),
+                    ("count", Param::Int(t.lines.count as i64)),
+                    ("first_seen", first),
+                    ("last_seen", last),
+                ];
+                let id_text = id.to_string();
+                self.run("log_template", &row, &[sev, svc, &id_text])?;
+                let mut keys: Vec<_> = t.keys.iter().collect();
+                keys.sort_unstable_by(|a, b| a.0.cmp(b.0));
+                for (key, k) in keys {
+                    let c = &k.records;
+                    let seen = seen_text(&c.seen);
+                    let [first, last] = seen_params(&seen);
+                    let row = [
+                        ("severity", Param::Text(sev)),
+                        ("service_name", Param::Text(svc)),
+                        ("cluster_id", Param::Int(id as i64)),
+                        ("key_name", Param::Text(key)),
+                        ("key_count", Param::Int(c.count as i64)),
+                        ("first_seen", first),
+                        ("last_seen", last),
+                    ];
+                    self.run("log_template_key", &row, &[sev, svc, &id_text, key])?;
+                }
+            }
+            // A cluster merged away hands its rows to where its lines went
+            // (following later merges of that cluster too).
+            for (&(from, _), &to) in g.folds.iter().zip(&final_targets(&g.folds)) {
+                let key = [sev, svc, &to.to_string()];
+                let group = [
+                    ("severity", Param::Text(sev)),
+                    ("service_name", Param::Text(svc)),
+                    ("from_cluster", Param::Int(from as i64)),
+                ];
+                let mut fold = group.to_vec();
+                fold.push(("to_cluster", Param::Int(to as i64)));
+                self.run("log_template_fold", &fold, &key)?;
+                self.run("log_template_fold_delete", &group, &key)?;
+                self.run("log_template_key_fold", &fold, &key)?;
+                self.run("log_template_key_fold_delete", &group, &key)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Span-name patterns, per service: rows, folds, estimated names.
+    pub(super) fn span_patterns(
+        &mut self,
+        groups: &Map<String, PatternGroup>,
+        texts: &Texts,
+    ) -> Result<()> {
+        for (svc, g) in sorted(groups) {
+            let mut ids: Vec<_> = g.clusters.keys().copied().collect();
+            ids.sort_unstable();
+            for id in ids {
+                let p = &g.clusters[&id];
+                let (pattern, example) = texts.pattern(svc, id)?;
+                let sketch = p.names.image();
+                let seen = seen_text(&p.spans.seen);
+                let [first, last] = seen_params(&seen);
+                let row = [
+                    ("service_name", Param::Text(svc)),
+                    ("cluster_id", Param::Int(id as i64)),
+                    ("pattern", Param::Text(&pattern)),
+                    ("example", Param::Text(&example)),
+                    ("span_count", Param::Int(p.spans.count as i64)),
+                    ("names_sketch", Param::Blob(&sketch)),
+                    ("first_seen", first),
+                    ("last_seen", last),
+                ];
+                self.run("span_pattern", &row, &[svc, &id.to_string()])?;
+            }
+            let targets = final_targets(&g.folds);
+            for (&(from, _), &to) in g.folds.iter().zip(&targets) {
+                let row = [
+                    ("service_name", Param::Text(svc)),
+                    ("from_cluster", Param::Int(from as i64)),
+                    ("to_cluster", Param::Int(to as i64)),
+                ];
+                self.run("span_pattern_fold", &row, &[svc, &to.to_string()])?;
+                self.run(
+                    "span_pattern_fold_delete",
+                    &row[..2],
+                    &[svc, &from.to_string()],
+                )?;
+            }
+            // Estimated names of the patterns written, and of those folded
+            // into: the service's other patterns did not change.
+            let mut changed: Vec<u64> = g.clusters.keys().copied().collect();
+            changed.extend(targets);
+            changed.sort_unstable();
+            changed.dedup();
+            for id in changed {
+                let id_text = id.to_string();
+                let row = [
+                    ("service_name", Param::Text(svc)),
+                    ("cluster_id", Param::Int(id as i64)),
+                ];
+                self.run("span_pattern_refresh", &row, &[svc, &id_text])?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Adds the rows of one scope's keys, in key order: (entity, scope, key)
+/// then, for spans, `event` ("" outside the event scope).
+fn push_keys<'a>(
+    rows: &mut Vec<KeyRow<'a>>,
+    entity: &'a str,
+    scope: &'a str,
+    event: Option<&'a str>,
+    keys: &'a Keys,
+) {
+    for (k, a) in sorted_keys(keys) {
+        rows.push(match event {
+            Some(ev) => KeyRow::new(&[entity, scope, k, ev], a),
+            None => KeyRow::new(&[entity, scope, k], a),
+        });
+    }
+}
+
+/// For each fold `(from, into)` of a batch, in order, where the lines of
+/// `from` end up: `into`, or where later folds moved it. One backward pass
+/// (a chain of F folds is not followed F times).
+fn final_targets(folds: &[(u64, u64)]) -> Vec<u64> {
+    // Cluster -> where it ends up, by the folds after the one at hand (a
+    // cluster folded away is gone, but if an id came back, the first of
+    // its later folds is the one that moves lines sent to it).
+    let mut ends: Map<u64, u64> = Map::new();
+    let mut out = vec![0; folds.len()];
+    for (k, &(from, into)) in folds.iter().enumerate().rev() {
+        let to = ends.get(&into).copied().unwrap_or(into);
+        out[k] = to;
+        ends.insert(from, to);
+    }
+    out
+}
+
+/// The metric row's shape parameters (schema version 3).
+fn shape_params(m: &MetricAgg) -> [(&'static str, Param<'static>); 7] {
+    let int = |v: Option<i64>| v.map_or(Param::Null, Param::Int);
+    let sh = &m.shape;
+    [
+        ("temporality", Param::Text(m.temporality.as_str())),
+        ("is_monotonic", Param::Int(i64::from(m.monotonic))),
+        (
+            "histogram_buckets",
+            int(sh.histogram_buckets.map(i64::from)),
+        ),
+        ("exp_histogram_buckets", int(sh.exp_buckets.map(i64::from))),
+        (
+            "exp_histogram_min_scale",
+            int(sh.exp_scale.map(|s| i64::from(s.0))),
+        ),
+        (
+            "exp_histogram_max_scale",
+            int(sh.exp_scale.map(|s| i64::from(s.1))),
+        ),
+        (
+            "summary_quantiles",
+            int(sh.summary_quantiles.map(i64::from)),
+        ),
+    ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The backward pass gives what following each fold's later folds
+    /// one by one gives (chains, merges into a cluster merged later, ids
+    /// folded twice), on random fold lists.
+    #[test]
+    fn final_targets_follow_later_folds() {
+        fn naive(later: &[(u64, u64)], mut to: u64) -> u64 {
+            for &(f, i) in later {
+                if f == to {
+                    to = i;
+                }
+            }
+            to
+        }
+        let mut r = crate::testutil::XorShift::new(0x5EED_F01D);
+        for _ in 0..2_000 {
+            let n = r.below(30) as usize;
+            let ids = 1 + r.below(12);
+            let folds: Vec<(u64, u64)> = (0..n).map(|_| (r.below(ids), r.below(ids))).collect();
+            let want: Vec<u64> = (0..n).map(|k| naive(&folds[k + 1..], folds[k].1)).collect();
+            assert_eq!(final_targets(&folds), want, "{folds:?}");
+        }
+        // A chain: 1 -> 2, 2 -> 3, ..., all end in the last.
+        let chain: Vec<(u64, u64)> = (1..50_000).map(|i| (i, i + 1)).collect();
+        assert!(final_targets(&chain).iter().all(|&t| t == 50_000));
+    }
+}
