@@ -41,6 +41,9 @@ CREATE TABLE IF NOT EXISTS metrics (
   estimated_prometheus_series INTEGER                   -- estimated_active_series x series per series in Prometheus
 );
 
+-- metric_prometheus_series ranks by it (sql/views.sql).
+CREATE INDEX IF NOT EXISTS idx_metrics_prometheus_series ON metrics(estimated_prometheus_series DESC);
+
 CREATE TABLE IF NOT EXISTS metric_services (
   metric_name   TEXT NOT NULL,
   service_name  TEXT NOT NULL,
@@ -102,6 +105,8 @@ CREATE TABLE IF NOT EXISTS span_services (
   PRIMARY KEY (span_name, service_name)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS idx_span_services_service ON span_services(service_name, span_name, sample_count, first_seen, last_seen);
+-- span_status ranks by errors (sql/views.sql).
+CREATE INDEX IF NOT EXISTS idx_span_services_errors ON span_services(status_error_count DESC, span_name, service_name);
 
 -- A PRIMARY KEY (span_name, key_scope, key_name, COALESCE(event_name, '')) is
 -- not valid SQLite: event_name is NOT NULL DEFAULT '' ('' outside the event scope).

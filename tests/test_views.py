@@ -55,6 +55,18 @@ class TestViews(unittest.TestCase):
         self.assertEqual(top, sorted(top, reverse=True))
         self.assertEqual(top[0], self.db.execute("SELECT max(estimated_cardinality) FROM span_keys").fetchone()[0])
 
+    def test_rankings_read_an_index(self):
+        """The top N of metric_prometheus_series and span_status come from an
+        index in the view's order: no scan of every row and no sort (issue 16)."""
+        for sql, index in (("SELECT * FROM metric_prometheus_series LIMIT 20", "SCAN metrics USING INDEX idx_metrics_prometheus_series"),
+                           ("SELECT * FROM span_status LIMIT 20", "SCAN span_services USING INDEX idx_span_services_errors")):
+            with self.subTest(sql):
+                plan = " | ".join(r[3] for r in self.db.execute("EXPLAIN QUERY PLAN " + sql))
+                self.assertIn(index, plan)
+                self.assertNotIn("TEMP B-TREE", plan)
+        errors = [r[5] for r in self.db.execute("SELECT * FROM span_status")]
+        self.assertEqual(errors, sorted(errors, reverse=True))
+
     def test_service_views(self):
         self.assertEqual(self.db.execute("SELECT metric_name, type, sample_count FROM service_metrics WHERE service_name = 'api'").fetchall(),
                          [("cpu", "Gauge", 20)])
