@@ -298,78 +298,114 @@ SELECT k.key_name, k.replacement, k.reason, k.note, k.signal, k.entity, k.key_sc
     ELSE (SELECT group_concat(service_name, ', ') FROM (SELECT service_name FROM log_services WHERE severity = k.entity ORDER BY 1)) END AS services
 FROM k;
 
--- Keys whose values disagree with the convention: problem 'type' when a
--- value cannot be of the attribute's type, 'not in enum' when a value of an
+-- Keys whose values disagree with the convention: problem 'type' when
+-- values are not of the attribute's type, 'not in enum' when a value of an
 -- enum attribute is none of its members (enums admit other values, so
--- review them; error.type, whose only member is _OTHER, is left out). Judged
--- from value_samples, the first 10 distinct values of the key as text: a
--- value whose text can be of the attribute's type gets the benefit of the
--- doubt ('200' fits an int and a string alike), so a 'type' row means a
--- value that cannot be of the type ('abc' or '1.5' for an int, 'yes' for a
--- boolean, a scalar for an array). observed_types: the OTLP types such
--- values must have been sent as (string, int, double, bool, array, kvlist).
+-- review them; error.type, whose only member is _OTHER, is left out).
+--
+-- Types are judged from value_types, the key's records per OTLP value type
+-- (schema version 3): any record of another type than the convention's
+-- (array for string[] and int[], bool for boolean) is a 'type' row, with
+-- those types in observed_types and their records in type_counts
+-- ({"string":120}). Where value_types tells nothing ('{}': rows ingested
+-- before a catalog's upgrade to version 3, or no such column in a catalog
+-- of 0.1.0 or 0.2.0 read through TEMP views), the types are judged from
+-- value_samples, the first 10 distinct values as text: a value whose text
+-- can be of the type gets the benefit of the doubt ('200' fits an int and
+-- a string alike), so only values that cannot be of it make a row ('abc' or
+-- '1.5' for an int, 'yes' for a boolean, a scalar for an array), with no
+-- counts. Where value_types covers only some records (sum below
+-- key_count: a row older than the upgrade that kept receiving), both are
+-- applied. judged_from says which. Values outside an enum are judged from
+-- the samples.
+-- value_types is read as `(SELECT value_types FROM <table> y WHERE y.rowid =
+-- <row>)` beside `absent`, a row of NULL of that name: SQLite resolves an
+-- unqualified column in the innermost FROM that has it, so a catalog of
+-- schema version 3 gives y's value and an older one gives absent's NULL.
 CREATE VIEW IF NOT EXISTS semconv_type_mismatches AS
-WITH a AS (
+WITH absent(value_types) AS (VALUES (NULL)),
+a AS (
   SELECT name, type, CASE WHEN type LIKE '%[]' THEN 'array' WHEN type = 'boolean' THEN 'bool' ELSE type END AS otlp_type,
          -- ',"m1","m2",…,' (members as JSON strings): a value is a member when ',' || json_quote(value) || ',' is in it
          CASE WHEN enum_members <> '["_OTHER"]'
               THEN ',' || (SELECT group_concat(json_quote(CAST(value AS TEXT)), ',') FROM json_each(enum_members)) || ',' END AS members,
          iif(template, name || '.', name) AS lo, iif(template, name || '.' || char(1114111), name) AS hi
   FROM semconv_attributes WHERE type <> 'any'),
-k(signal, entity, key_scope, event_name, key_name, key_count, value_samples, type, otlp_type, members) AS (
-  SELECT 'metrics', m.metric_name, m.key_scope, '', m.key_name, m.key_count, m.value_samples, a.type, a.otlp_type, a.members
-  FROM a CROSS JOIN metric_keys m ON m.key_name BETWEEN a.lo AND a.hi
+k(signal, entity, key_scope, event_name, key_name, key_count, value_samples, value_types, type, otlp_type, members) AS (
+  SELECT 'metrics', m.metric_name, m.key_scope, '', m.key_name, m.key_count, m.value_samples,
+         (SELECT value_types FROM metric_keys y WHERE y.rowid = m.rowid), a.type, a.otlp_type, a.members
+  FROM absent, a CROSS JOIN metric_keys m ON m.key_name BETWEEN a.lo AND a.hi
   UNION ALL
-  SELECT 'spans', s.span_name, s.key_scope, s.event_name, s.key_name, s.key_count, s.value_samples, a.type, a.otlp_type, a.members
-  FROM a CROSS JOIN span_keys s ON s.key_name BETWEEN a.lo AND a.hi
+  SELECT 'spans', s.span_name, s.key_scope, s.event_name, s.key_name, s.key_count, s.value_samples,
+         (SELECT value_types FROM span_keys y WHERE y.rowid = s.rowid), a.type, a.otlp_type, a.members
+  FROM absent, a CROSS JOIN span_keys s ON s.key_name BETWEEN a.lo AND a.hi
   UNION ALL
-  SELECT 'logs', l.severity, l.key_scope, '', l.key_name, l.key_count, l.value_samples, a.type, a.otlp_type, a.members
-  FROM a CROSS JOIN log_keys l ON l.key_name BETWEEN a.lo AND a.hi),
+  SELECT 'logs', l.severity, l.key_scope, '', l.key_name, l.key_count, l.value_samples,
+         (SELECT value_types FROM log_keys y WHERE y.rowid = l.rowid), a.type, a.otlp_type, a.members
+  FROM absent, a CROSS JOIN log_keys l ON l.key_name BETWEEN a.lo AND a.hi),
+t AS (
+  SELECT k.*,
+    -- typed: {"wrong": {type: records} of the types other than the
+    -- convention's, "known": records value_types counts}; NULL when it
+    -- counts none (or cannot be read). The common case, every record of
+    -- the convention's type, is one comparison of text.
+    CASE WHEN value_types IS NULL OR value_types = '{}' THEN NULL
+         WHEN value_types = '{"' || otlp_type || '":' || key_count || '}' THEN json_object('wrong', json('{}'), 'known', key_count)
+         WHEN json_valid(value_types) AND json_type(value_types) = 'object' THEN (
+           SELECT iif(total(n) > 0, json_object('wrong', json_group_object(name, n) FILTER (WHERE name <> k.otlp_type), 'known', total(n)), NULL)
+           FROM (SELECT v.key AS name, v.value AS n FROM json_each(k.value_types) v
+                 WHERE v.type = 'integer' AND v.value > 0 ORDER BY v.key)) END AS typed
+  FROM k),
 j AS MATERIALIZED (
   SELECT * FROM (
-    SELECT k.*,
-      -- wrong: {"types": the OTLP types the key's values were sent as other
-      -- than the convention's, "samples": such values}, NULL when none was.
-      -- As far as the catalog tells: a sample's text is given the
-      -- attribute's own type when it can be of it (a string attribute takes
-      -- anything), else the narrowest type it can be. When the catalog
-      -- records each key's value types (a value_types column such as
-      -- {"string":3,"int":5}), this expression becomes
-      --   (SELECT json_object('types', group_concat(t.key), 'samples', json_array())
-      --    FROM json_each(k.value_types) t WHERE t.key <> k.otlp_type HAVING count(*) > 0)
-      -- and nothing else changes.
-      CASE WHEN otlp_type <> 'string' THEN (
-        SELECT json_object('types', group_concat(DISTINCT value_type), 'samples', json_group_array(sample))
+    SELECT t.*, json_extract(typed, '$.wrong') AS counted, ifnull(json_extract(typed, '$.known'), 0) AS known,
+      -- sampled: {"types": [the types the samples that cannot be of the
+      -- attribute's must have been sent as], "samples": such values}, NULL
+      -- when none is; not looked for when value_types counts every record
+      -- of the convention's type. A sample's text is given the attribute's
+      -- own type when it can be of it (a string attribute takes anything),
+      -- else the narrowest type it can be.
+      CASE WHEN otlp_type <> 'string' AND (ifnull(json_extract(typed, '$.known'), 0) < key_count
+                                           OR json_extract(typed, '$.wrong') <> '{}') THEN (
+        SELECT json_object('types', json_group_array(DISTINCT value_type), 'samples', json_group_array(sample))
         FROM (SELECT s.value AS sample, CASE
                 WHEN s.value GLOB '*[0-9]' AND substr(s.value, 1 + (substr(s.value, 1, 1) = '-')) NOT GLOB '*[^0-9]*'
-                  THEN iif(k.otlp_type = 'double', 'double', 'int')
+                  THEN iif(t.otlp_type = 'double', 'double', 'int')
                 WHEN s.value IN ('NaN', 'Infinity', '-Infinity') OR (s.value GLOB '*[0-9]*' AND s.value NOT GLOB '*[^0-9.eE+-]*')
                   THEN 'double'
                 WHEN s.value IN ('true', 'false') THEN 'bool'
                 WHEN json_valid(s.value) THEN CASE json_type(s.value) WHEN 'array' THEN 'array' WHEN 'object' THEN 'kvlist'
                                                 ELSE 'string' END
                 ELSE 'string' END AS value_type
-              FROM json_each(iif(json_valid(k.value_samples), k.value_samples, '[]')) s)
-        WHERE value_type <> k.otlp_type HAVING count(*) > 0) END AS wrong,
+              FROM json_each(iif(json_valid(t.value_samples), t.value_samples, '[]')) s)
+        WHERE value_type <> t.otlp_type HAVING count(*) > 0) END AS sampled,
       -- outside: the values of an enum attribute that are of its type and none of its members
       CASE WHEN members IS NOT NULL THEN (
-        SELECT json_group_array(s.value) FROM json_each(iif(json_valid(k.value_samples), k.value_samples, '[]')) s
-        WHERE instr(k.members, ',' || json_quote(CAST(s.value AS TEXT)) || ',') = 0
-          AND (k.otlp_type = 'string'
+        SELECT json_group_array(s.value) FROM json_each(iif(json_valid(t.value_samples), t.value_samples, '[]')) s
+        WHERE instr(t.members, ',' || json_quote(CAST(s.value AS TEXT)) || ',') = 0
+          AND (t.otlp_type = 'string'
                OR (s.value GLOB '*[0-9]' AND substr(s.value, 1 + (substr(s.value, 1, 1) = '-')) NOT GLOB '*[^0-9]*')
-               OR (k.otlp_type = 'double' AND (s.value IN ('NaN', 'Infinity', '-Infinity')
+               OR (t.otlp_type = 'double' AND (s.value IN ('NaN', 'Infinity', '-Infinity')
                                                OR (s.value GLOB '*[0-9]*' AND s.value NOT GLOB '*[^0-9.eE+-]*'))))
         HAVING count(*) > 0) END AS outside
-    FROM k)
-  WHERE wrong IS NOT NULL OR outside IS NOT NULL),
-p(signal, entity, key_scope, event_name, key_name, key_count, type, problem, observed, samples) AS (
+    FROM t)
+  WHERE counted <> '{}' OR sampled IS NOT NULL OR outside IS NOT NULL),
+p(signal, entity, key_scope, event_name, key_name, key_count, type, problem, observed, samples, type_counts, judged_from) AS (
   SELECT signal, entity, key_scope, event_name, key_name, key_count, type, 'type',
-         json_extract(wrong, '$.types'), json(json_extract(wrong, '$.samples'))
-  FROM j WHERE wrong IS NOT NULL
+         -- the types value_types counts, and those of the samples where it does not count every record
+         (SELECT group_concat(x, ',') FROM (
+            SELECT v.key AS x FROM json_each(iif(counted <> '{}', counted, '{}')) v
+            UNION SELECT v.value FROM json_each(iif(known < key_count, ifnull(json_extract(sampled, '$.types'), '[]'), '[]')) v
+            ORDER BY 1)),
+         -- the values that cannot be of the type when the samples show some, else the key's samples
+         coalesce(json(json_extract(sampled, '$.samples')), iif(json_valid(value_samples), json(value_samples), json_quote(value_samples))),
+         iif(counted <> '{}', counted, NULL),
+         CASE WHEN known >= key_count THEN 'value_types' WHEN known = 0 THEN 'samples' ELSE 'value_types, samples' END
+  FROM j WHERE counted <> '{}' OR (sampled IS NOT NULL AND known < key_count)
   UNION ALL
-  SELECT signal, entity, key_scope, event_name, key_name, key_count, type, 'not in enum', NULL, outside
+  SELECT signal, entity, key_scope, event_name, key_name, key_count, type, 'not in enum', NULL, outside, NULL, 'samples'
   FROM j WHERE outside IS NOT NULL)
-SELECT p.key_name, p.problem, p.type AS expected_type, p.observed AS observed_types, p.samples,
+SELECT p.key_name, p.problem, p.type AS expected_type, p.observed AS observed_types, p.type_counts, p.samples, p.judged_from,
   p.signal, p.entity, p.key_scope, p.event_name, p.key_count,
   CASE p.signal
     WHEN 'metrics' THEN (SELECT group_concat(service_name, ', ') FROM (SELECT service_name FROM metric_services WHERE metric_name = p.entity ORDER BY 1))

@@ -40,8 +40,10 @@ def rows(db, sql, params=()):
 
 class Catalog:
     """An in-memory catalog (sql/schema.sql + sql/views.sql) filled row by
-    row. A key is `name` (on every record), `(name, samples)` or
-    `(name, samples, count)`."""
+    row. A key is `name` (on every record), `(name, samples)`,
+    `(name, samples, count)` or `(name, samples, count, value_types)`
+    (value_types a dict, {} by default as in a row older than the upgrade
+    to schema version 3)."""
 
     def __init__(self):
         self.db = connect()
@@ -50,10 +52,12 @@ class Catalog:
     @staticmethod
     def _key(k, records):
         if isinstance(k, str):
-            return k, ["x"], records
+            return k, ["x"], records, "{}"
         if len(k) == 2:
-            return k[0], k[1], records
-        return k
+            return k[0], k[1], records, "{}"
+        if len(k) == 3:
+            return (*k, "{}")
+        return k[0], k[1], k[2], json.dumps(k[3], separators=(",", ":"), sort_keys=True)
 
     def metric(self, name, type="Histogram", unit="", services=("svc",), labels=(), resource=(), records=10, monotonic=None):
         """`monotonic`: is_monotonic of the metric and its services (NULL:
@@ -68,9 +72,10 @@ class Catalog:
                        "VALUES (?, ?, ?, ?, ?)", (name, svc, records, stype, smono))
         for scope, keys in (("label", labels), ("resource", resource)):
             for k in keys:
-                key, samples, count = self._key(k, records)
-                db.execute("INSERT INTO metric_keys(metric_name, key_scope, key_name, key_count, key_percentage, value_samples) "
-                           "VALUES (?, ?, ?, ?, ?, ?)", (name, scope, key, count, 100.0 * count / records, json.dumps(samples)))
+                key, samples, count, types = self._key(k, records)
+                db.execute("INSERT INTO metric_keys(metric_name, key_scope, key_name, key_count, key_percentage, value_samples, "
+                           "value_types) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                           (name, scope, key, count, 100.0 * count / records, json.dumps(samples), types))
         return self
 
     def span(self, name, kind="Server", services=("svc",), attrs=(), resource=(), events=None, records=10):
@@ -83,9 +88,10 @@ class Catalog:
             db.execute("INSERT INTO span_events(span_name, event_name, event_count) VALUES (?, ?, ?)", (name, event, records))
             keys += [("event", event, k) for k in eattrs]
         for scope, event, k in keys:
-            key, samples, count = self._key(k, records)
-            db.execute("INSERT INTO span_keys(span_name, key_scope, key_name, event_name, key_count, key_percentage, value_samples) "
-                       "VALUES (?, ?, ?, ?, ?, ?, ?)", (name, scope, key, event, count, 100.0 * count / records, json.dumps(samples)))
+            key, samples, count, types = self._key(k, records)
+            db.execute("INSERT INTO span_keys(span_name, key_scope, key_name, event_name, key_count, key_percentage, value_samples, "
+                       "value_types) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                       (name, scope, key, event, count, 100.0 * count / records, json.dumps(samples), types))
         return self
 
     def log(self, severity="INFO", services=("svc",), attrs=(), records=10):
@@ -94,9 +100,10 @@ class Catalog:
         for s in services:
             db.execute("INSERT INTO log_services(severity, service_name, sample_count) VALUES (?, ?, ?)", (severity, s, records))
         for k in attrs:
-            key, samples, count = self._key(k, records)
-            db.execute("INSERT INTO log_keys(severity, key_scope, key_name, key_count, key_percentage, value_samples) "
-                       "VALUES (?, 'attribute', ?, ?, ?, ?)", (severity, key, count, 100.0 * count / records, json.dumps(samples)))
+            key, samples, count, types = self._key(k, records)
+            db.execute("INSERT INTO log_keys(severity, key_scope, key_name, key_count, key_percentage, value_samples, value_types) "
+                       "VALUES (?, 'attribute', ?, ?, ?, ?, ?)",
+                       (severity, key, count, 100.0 * count / records, json.dumps(samples), types))
         return self
 
     def q(self, sql, params=()):
@@ -537,7 +544,7 @@ class TestTypeMismatches(unittest.TestCase):
              .span("GET /a", attrs=[("http.response.status_code", ["200", "-5", "0"]), ("http.request.method", ["GET", "_OTHER"]),
                                     ("http.request.header.accept", ['["text/html"]']), ("url.full", ["1", "[1]", "true"]),
                                     ("error.type", ["java.io.IOException", "500"]), ("my.key", ["anything"])])
-             .metric("m", labels=[("hw.power_supply.limit", ["3", "0.5", "NaN", "-Infinity", "1e21"]),
+             .metric("m", labels=[("gen_ai.request.temperature", ["3", "0.5", "NaN", "-Infinity", "1e21"]),
                                   ("process.executable.build_id.gnu", ["ab"]), ("exception.escaped", ["true", "false"])])
              .log("INFO", attrs=[("otel.scope.attributes.x", ["anything"])]))
         self.assertEqual(c.q("SELECT * FROM semconv_type_mismatches"), [])
@@ -547,10 +554,120 @@ class TestTypeMismatches(unittest.TestCase):
         c.db.execute("UPDATE span_keys SET value_samples = 'not json' WHERE key_name = 'server.port'")
         self.assertEqual(c.q("SELECT * FROM semconv_type_mismatches"), [])
 
+    def test_value_types(self):
+        """Where value_types counts every record, it decides: a string where
+        an int is expected (the samples "200" and "404" fit an int, the
+        types do not), an int where a string is expected, mixed types
+        (each other type with its records), arrays for string[] and int[],
+        bool for boolean, an empty value; doubles and ints are told apart.
+        samples: those that cannot be of the type when there are some (the
+        types are still the counted ones: "1.5" was a string), else all."""
+        c = (Catalog()
+             .span("GET /a", services=("web",), attrs=[
+                 ("http.response.status_code", ["200", "404"], 10, {"string": 10}),   # int sent as string
+                 ("http.route", ["42"], 10, {"int": 10}),                              # string sent as int
+                 ("server.port", ["80", "x"], 10, {"int": 7, "string": 3}),            # mixed; "x" cannot be an int
+                 ("client.port", ["1.5"], 10, {"string": 10}),                          # a string that looks like a double
+                 ("network.peer.port", ["1"], 10, {"bool": 1, "double": 2, "int": 7}),
+                 ("http.request.header.accept", ["text/html"], 10, {"string": 10}),    # string[] sent as a scalar
+                 ("exception.escaped", ["1"], 10, {"int": 10}),                        # boolean sent as int
+                 ("url.full", [""], 10, {"empty": 2, "string": 8}),                    # pairs without a value
+             ])
+             .metric("m", labels=[("gen_ai.request.temperature", ["3", "0.5"], 10, {"double": 6, "int": 4}),  # double sent as int
+                                  ("pprof.scope.sample_type_order", ["1"], 10, {"int": 10})])            # int[] sent as a scalar
+             .log("INFO", attrs=[("db.query.parameter.x", ["1"], 10, {"int": 10})]))              # a template of strings
+        got = c.q("SELECT key_name, problem, expected_type, observed_types, type_counts, samples, judged_from, signal, entity, "
+                  "key_count, services FROM semconv_type_mismatches ORDER BY key_name, problem")
+        self.assertEqual(got, [
+            ("client.port", "type", "int", "string", '{"string":10}', '["1.5"]', "value_types", "spans", "GET /a", 10, "web"),
+            ("db.query.parameter.x", "type", "string", "int", '{"int":10}', '["1"]', "value_types", "logs", "INFO", 10, "svc"),
+            ("exception.escaped", "type", "boolean", "int", '{"int":10}', '["1"]', "value_types", "spans", "GET /a", 10, "web"),
+            ("gen_ai.request.temperature", "type", "double", "int", '{"int":4}', '["3","0.5"]', "value_types", "metrics", "m", 10,
+             "svc"),
+            ("http.request.header.accept", "type", "string[]", "string", '{"string":10}', '["text/html"]', "value_types",
+             "spans", "GET /a", 10, "web"),
+            ("http.response.status_code", "type", "int", "string", '{"string":10}', '["200","404"]', "value_types",
+             "spans", "GET /a", 10, "web"),
+            ("http.route", "type", "string", "int", '{"int":10}', '["42"]', "value_types", "spans", "GET /a", 10, "web"),
+            ("network.peer.port", "type", "int", "bool,double", '{"bool":1,"double":2}', '["1"]', "value_types",
+             "spans", "GET /a", 10, "web"),
+            ("pprof.scope.sample_type_order", "type", "int[]", "int", '{"int":10}', '["1"]', "value_types", "metrics", "m", 10, "svc"),
+            ("server.port", "type", "int", "string", '{"string":3}', '["x"]', "value_types", "spans", "GET /a", 10, "web"),
+            ("url.full", "type", "string", "empty", '{"empty":2}', '[""]', "value_types", "spans", "GET /a", 10, "web"),
+        ])
+
+    def test_value_types_of_the_convention_give_no_row(self):
+        """Every record of the convention's type: no row, whatever the
+        samples look like (value_types counts every record, so the samples
+        are not judged)."""
+        c = (Catalog()
+             .span("GET /a", attrs=[("http.response.status_code", ["200 OK"], 10, {"int": 10}),
+                                    ("http.route", ["/a"], 10, {"string": 10}),
+                                    ("http.request.header.accept", ["text/html"], 10, {"array": 10}),
+                                    ("exception.escaped", ["yes"], 10, {"bool": 10}),
+                                    ("my.key", ["1"], 10, {"int": 5, "string": 5})])
+             .metric("m", labels=[("gen_ai.request.temperature", ["0.5"], 10, {"double": 10}),
+                                  ("pprof.scope.sample_type_order", ["[1]"], 10, {"array": 10})])
+             .log("INFO", attrs=[("server.port", ["x"], 3, {"int": 3})]))
+        self.assertEqual(c.q("SELECT * FROM semconv_type_mismatches"), [])
+
+    def test_value_types_unknown_falls_back_to_samples(self):
+        """{} (rows from before the upgrade to schema version 3) is unknown,
+        neither fine nor wrong: the samples judge, without counts. value_types
+        that count only some records (a row older than the upgrade) are
+        applied, and the samples judge the rest. Unreadable value_types
+        are unknown too."""
+        c = (Catalog()
+             .span("GET /a", attrs=[
+                 ("http.response.status_code", ["200", "200 OK"], 10, {}),            # unknown: samples
+                 ("server.port", ["80"], 10, {}),                                      # unknown, and the samples fit
+                 ("network.peer.port", ["1", "x"], 10, {"int": 4}),                    # 4 of 10 known, all ints: samples
+                 ("client.port", ["1", "x"], 10, {"int": 2, "string": 2}),             # both say string
+                 ("network.local.port", ["1"], 10, {"int": 2, "string": 2}),           # only the counts say string
+             ])
+             .metric("m", labels=[("server.port", ["x"], 10, "not json"), ("client.port", ["y"], 10, [1]),
+                                  ("network.peer.port", ["z"], 10, {"int": "3"}), ("network.local.port", ["w"], 10, {"int": -5})]))
+        c.db.execute("UPDATE metric_keys SET value_types = 'not json' WHERE key_name = 'server.port'")
+        got = c.q("SELECT key_name, signal, observed_types, type_counts, samples, judged_from FROM semconv_type_mismatches "
+                  "ORDER BY key_name, signal")
+        self.assertEqual(got, [
+            ("client.port", "metrics", "string", None, '["y"]', "samples"),
+            ("client.port", "spans", "string", '{"string":2}', '["x"]', "value_types, samples"),
+            ("http.response.status_code", "spans", "string", None, '["200 OK"]', "samples"),
+            ("network.local.port", "metrics", "string", None, '["w"]', "samples"),
+            ("network.local.port", "spans", "string", '{"string":2}', '["1"]', "value_types, samples"),
+            ("network.peer.port", "metrics", "string", None, '["z"]', "samples"),
+            ("network.peer.port", "spans", "string", None, '["x"]', "value_types, samples"),
+            ("server.port", "metrics", "string", None, '["x"]', "samples"),
+        ])
+
+    def test_catalog_without_value_types(self):
+        """A catalog of 0.1.0 or 0.2.0 has no value_types column: the view
+        (as the Python tools make it, a TEMP view) judges from the samples."""
+        db = connect()
+        schema = read("sql/schema.sql")
+        without = "\n".join(line for line in schema.split("\n") if not line.strip().startswith("value_types "))
+        self.assertEqual(without.count("value_types"), 0)
+        db.executescript(without)
+        sys.path.insert(0, os.path.join(ROOT, "python"))
+        from otelcat._common import view_statements
+        view = next(stmt for name, stmt in view_statements() if name == "semconv_type_mismatches")
+        db.execute(view.replace("CREATE VIEW", "CREATE TEMP VIEW", 1))
+        db.execute("INSERT INTO span_keys(span_name, key_scope, key_name, key_count, value_samples) VALUES "
+                   "('GET /a', 'attribute', 'http.response.status_code', 3, '[\"200\",\"200 OK\"]'), "
+                   "('GET /a', 'attribute', 'server.port', 3, '[\"80\"]'), "
+                   "('GET /a', 'attribute', 'http.request.method', 3, '[\"GET\",\"get\"]')")
+        self.assertEqual(db.execute("SELECT key_name, problem, observed_types, type_counts, samples, judged_from "
+                                    "FROM semconv_type_mismatches ORDER BY key_name").fetchall(), [
+            ("http.request.method", "not in enum", None, None, '["get"]', "samples"),
+            ("http.response.status_code", "type", "string", None, '["200 OK"]', "samples"),
+        ])
+
     def test_through_ingest(self):
-        """What otlp_ingest writes: every value as text. An int 200 and a
-        string '200' look alike (both pass); '200 OK', a double for an int,
-        a string for a boolean and a scalar for an array do not."""
+        """What otlp_ingest writes: value_types counts each record's type,
+        so the string "200" is a string where an int belongs (its text
+        alone would pass), an int for a string attribute too; samples are
+        the values whose text cannot be of the type when there are some."""
         db = connect()
         db.execute("INSERT INTO otlp_ingest(payload) VALUES (?)", (traces([
             span("GET /a", attrs={"http.response.status_code": 200, "server.port": 8080, "exception.escaped": True,
@@ -558,13 +675,20 @@ class TestTypeMismatches(unittest.TestCase):
             span("GET /a", attrs={"http.response.status_code": "200", "server.port": 80.5, "exception.escaped": "yes",
                                   "http.request.header.accept": "text/html", "url.full": 42}),
             span("GET /a", attrs={"http.response.status_code": "200 OK"}),
+            span("GET /b", attrs={"http.response.status_code": "200", "server.port": 80}),
+            span("GET /b", attrs={"http.response.status_code": 404, "server.port": 81}),
+            span("GET /c", attrs={"http.response.status_code": 200, "server.port": 80, "url.full": "https://x"}),
         ]),))
-        got = db.execute("SELECT key_name, observed_types, samples FROM semconv_type_mismatches WHERE problem = 'type' "
-                         "ORDER BY key_name").fetchall()
-        self.assertEqual(got, [("exception.escaped", "string", '["yes"]'),
-                               ("http.request.header.accept", "string", '["text/html"]'),
-                               ("http.response.status_code", "string", '["200 OK"]'),
-                               ("server.port", "double", '["80.5"]')])
+        got = db.execute("SELECT key_name, entity, observed_types, type_counts, samples, judged_from, key_count "
+                         "FROM semconv_type_mismatches WHERE problem = 'type' ORDER BY key_name, entity").fetchall()
+        self.assertEqual(got, [
+            ("exception.escaped", "GET /a", "string", '{"string":1}', '["yes"]', "value_types", 2),
+            ("http.request.header.accept", "GET /a", "string", '{"string":1}', '["text/html"]', "value_types", 2),
+            ("http.response.status_code", "GET /a", "string", '{"string":2}', '["200 OK"]', "value_types", 3),
+            ("http.response.status_code", "GET /b", "string", '{"string":1}', '["200","404"]', "value_types", 2),
+            ("server.port", "GET /a", "double", '{"double":1}', '["80.5"]', "value_types", 2),
+            ("url.full", "GET /a", "int", '{"int":1}', '["https://x","42"]', "value_types", 2),
+        ])
 
 
 class TestMetricMismatches(unittest.TestCase):
@@ -907,6 +1031,8 @@ class TestCheckCommand(unittest.TestCase):
         f = next(f for f in s["findings"] if f["problem"] == "deprecated key" and f["key"] == "http.method")
         self.assertEqual(f, {"problem": "deprecated key", "signal": "spans", "entity": "GET /a", "scope": "attribute",
                              "key": "http.method", "detail": "use http.request.method", "services": "web"})
+        f = next(f for f in s["findings"] if f["problem"] == "type mismatch")
+        self.assertEqual(f["detail"], 'expected int, got string (1 of 1 records): ["200 OK"]')
         warned = {(w["problem"], w["key"]) for w in s["warnings"]}
         self.assertIn(("unknown key", "http.methd"), warned)
         self.assertIn(("spelling of userid", "user_id"), warned)
@@ -948,6 +1074,19 @@ class TestCheckCommand(unittest.TestCase):
     def test_catalog_of_v0_1_0(self):
         path = os.path.join(self.tmp, "old.db")
         shutil.copy(os.path.join(FIXTURES, "catalog", "v0.1.0.db"), path)
+        js = json.loads(self.otelcat("check", "--db", path, "--semconv", "--max-cardinality", "100000000", "--format", "json",
+                                     code=1)[0])
+        self.assertTrue(any(f["problem"] == "deprecated key" for f in js["semconv"]["findings"]))
+
+    def test_catalog_of_v0_2_0(self):
+        """0.2.0's catalogs keep 0.2.0's semconv_type_mismatches (no
+        type_counts) until they are upgraded: the check reads it as it is."""
+        path = os.path.join(self.tmp, "v0.2.0.db")
+        shutil.copy(os.path.join(FIXTURES, "catalog", "v0.2.0.db"), path)
+        plain = sqlite3.connect(path)
+        (view,) = plain.execute("SELECT sql FROM sqlite_master WHERE name = 'semconv_type_mismatches'").fetchone()
+        self.assertNotIn("type_counts", view)
+        plain.close()
         js = json.loads(self.otelcat("check", "--db", path, "--semconv", "--max-cardinality", "100000000", "--format", "json",
                                      code=1)[0])
         self.assertTrue(any(f["problem"] == "deprecated key" for f in js["semconv"]["findings"]))

@@ -6,8 +6,9 @@ blank lines and lines starting with # are ignored).
 
 --semconv also checks the catalog against the OpenTelemetry semantic
 conventions the extension embeds (the semconv_* views, docs/catalog.md):
-it fails on deprecated keys in use, values that cannot be of their key's
-type, and required attributes missing on convention spans, metrics and span
+it fails on deprecated keys in use, values of another type than their
+key's (by the key's value_types; judged from sample values where those are
+unknown), and required attributes missing on convention spans, metrics and span
 events; it reports as warnings (without failing) values outside an enum,
 metrics whose unit or instrument disagrees or whose name is deprecated,
 unknown keys in convention namespaces, spellings of one key, and missing
@@ -74,7 +75,7 @@ ORDER BY 1, 2, 3, 4, 5"""
 
 # Semantic-convention findings: (problem, signal, entity, scope, key, detail,
 # services, fails). `fails` findings make the check exit 1; the others are
-# warnings. Every view is in sql/views.sql.
+# warnings. Every view is in sql/views.sql. {counted}: see semconv_query.
 SEMCONV_SQL = """
 WITH allowed(p) AS (SELECT value FROM json_each(:allow)),
 f(problem, signal, entity, scope, key, detail, services, fails) AS (
@@ -84,7 +85,8 @@ f(problem, signal, entity, scope, key, detail, services, fails) AS (
   UNION ALL
   SELECT iif(problem = 'type', 'type mismatch', 'value not in enum'), signal, entity,
          key_scope || iif(event_name <> '', '@' || event_name, ''), key_name,
-         iif(problem = 'type', 'expected ' || expected_type || ', got ' || observed_types || ': ', 'values ') || samples,
+         iif(problem = 'type', 'expected ' || expected_type || ', got ' || observed_types || {counted} || ': ', 'values ')
+           || samples,
          services, problem = 'type'
   FROM semconv_type_mismatches
   UNION ALL
@@ -112,11 +114,23 @@ SEMCONV_VIEWS = ("semconv_deprecated_keys", "semconv_type_mismatches", "semconv_
 FINDING_KEYS = ("problem", "signal", "entity", "scope", "key", "detail", "services")
 
 
+# The records of the other types, from semconv_type_mismatches.type_counts:
+# " (3 of 10 records)". A catalog that keeps the view of an earlier version
+# (say 0.2.0's, opened read-only) has no such column: nothing is added.
+COUNTED = "coalesce(' (' || (SELECT sum(value) FROM json_each(type_counts)) || ' of ' || key_count || ' records)', '')"
+
+
+def semconv_query(db):
+    """SEMCONV_SQL for the semconv_type_mismatches view `db` has."""
+    columns = {r[1] for r in db.execute("PRAGMA table_info(semconv_type_mismatches)")}
+    return SEMCONV_SQL.replace("{counted}", COUNTED if "type_counts" in columns else "''")
+
+
 def semconv_findings(db, allow):
     """(semconv version, failing findings, warnings), each a list of dicts."""
     ensure_views(db, SEMCONV_VIEWS)
     version = db.execute("SELECT semconv_version FROM semconv_attributes LIMIT 1").fetchone()[0]
-    rows = db.execute(SEMCONV_SQL, {"allow": json.dumps(allow)}).fetchall()
+    rows = db.execute(semconv_query(db), {"allow": json.dumps(allow)}).fetchall()
     fails = [dict(zip(FINDING_KEYS, r[:7])) for r in rows if r[7]]
     warnings = [dict(zip(FINDING_KEYS, r[:7])) for r in rows if not r[7]]
     return version, fails, warnings
