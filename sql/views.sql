@@ -318,55 +318,57 @@ FROM k;
 -- key_count: a row older than the upgrade that kept receiving), both are
 -- applied. judged_from says which. Values outside an enum are judged from
 -- the samples.
--- value_types is read as `(SELECT value_types FROM <table> y WHERE y.rowid =
--- <row>)` beside `absent`, a row of NULL of that name: SQLite resolves an
--- unqualified column in the innermost FROM that has it, so a catalog of
--- schema version 3 gives y's value and an older one gives absent's NULL.
+-- value_types is read from `(SELECT *, NULL AS value_types FROM <table>) x`
+-- as x.value_types: when the table has the column (schema version 3), the
+-- subquery's second column of that name is renamed (value_types:1) and
+-- x.value_types is the table's; in an older catalog it is the NULL. (The
+-- subquery is flattened: the key_name index serves as before.)
 CREATE VIEW IF NOT EXISTS semconv_type_mismatches AS
-WITH absent(value_types) AS (VALUES (NULL)),
-a AS (
-  SELECT name, type, CASE WHEN type LIKE '%[]' THEN 'array' WHEN type = 'boolean' THEN 'bool' ELSE type END AS otlp_type,
-         -- ',"m1","m2",…,' (members as JSON strings): a value is a member when ',' || json_quote(value) || ',' is in it
-         CASE WHEN enum_members <> '["_OTHER"]'
-              THEN ',' || (SELECT group_concat(json_quote(CAST(value AS TEXT)), ',') FROM json_each(enum_members)) || ',' END AS members,
-         iif(template, name || '.', name) AS lo, iif(template, name || '.' || char(1114111), name) AS hi
-  FROM semconv_attributes WHERE type <> 'any'),
-k(signal, entity, key_scope, event_name, key_name, key_count, value_samples, value_types, type, otlp_type, members) AS (
+WITH a AS (
+  SELECT name, type, otlp_type, '{"' || otlp_type || '":' AS all_of, members, lo, hi FROM (
+    SELECT name, type, CASE WHEN type LIKE '%[]' THEN 'array' WHEN type = 'boolean' THEN 'bool' ELSE type END AS otlp_type,
+           -- ',"m1","m2",…,' (members as JSON strings): a value is a member when ',' || json_quote(value) || ',' is in it
+           CASE WHEN enum_members <> '["_OTHER"]'
+                THEN ',' || (SELECT group_concat(json_quote(CAST(value AS TEXT)), ',') FROM json_each(enum_members)) || ',' END AS members,
+           iif(template, name || '.', name) AS lo, iif(template, name || '.' || char(1114111), name) AS hi
+    FROM semconv_attributes WHERE type <> 'any')),
+k(signal, entity, key_scope, event_name, key_name, key_count, value_samples, value_types, type, otlp_type, all_of, members) AS (
   SELECT 'metrics', m.metric_name, m.key_scope, '', m.key_name, m.key_count, m.value_samples,
-         (SELECT value_types FROM metric_keys y WHERE y.rowid = m.rowid), a.type, a.otlp_type, a.members
-  FROM absent, a CROSS JOIN metric_keys m ON m.key_name BETWEEN a.lo AND a.hi
+         m.value_types, a.type, a.otlp_type, a.all_of, a.members
+  FROM a CROSS JOIN (SELECT *, NULL AS value_types FROM metric_keys) m ON m.key_name BETWEEN a.lo AND a.hi
   UNION ALL
   SELECT 'spans', s.span_name, s.key_scope, s.event_name, s.key_name, s.key_count, s.value_samples,
-         (SELECT value_types FROM span_keys y WHERE y.rowid = s.rowid), a.type, a.otlp_type, a.members
-  FROM absent, a CROSS JOIN span_keys s ON s.key_name BETWEEN a.lo AND a.hi
+         s.value_types, a.type, a.otlp_type, a.all_of, a.members
+  FROM a CROSS JOIN (SELECT *, NULL AS value_types FROM span_keys) s ON s.key_name BETWEEN a.lo AND a.hi
   UNION ALL
   SELECT 'logs', l.severity, l.key_scope, '', l.key_name, l.key_count, l.value_samples,
-         (SELECT value_types FROM log_keys y WHERE y.rowid = l.rowid), a.type, a.otlp_type, a.members
-  FROM absent, a CROSS JOIN log_keys l ON l.key_name BETWEEN a.lo AND a.hi),
-t AS (
+         l.value_types, a.type, a.otlp_type, a.all_of, a.members
+  FROM a CROSS JOIN (SELECT *, NULL AS value_types FROM log_keys) l ON l.key_name BETWEEN a.lo AND a.hi),
+t AS NOT MATERIALIZED (
   SELECT k.*,
-    -- typed: {"wrong": {type: records} of the types other than the
-    -- convention's, "known": records value_types counts}; NULL when it
-    -- counts none (or cannot be read). The common case, every record of
-    -- the convention's type, is one comparison of text.
-    CASE WHEN value_types IS NULL OR value_types = '{}' THEN NULL
-         WHEN value_types = '{"' || otlp_type || '":' || key_count || '}' THEN json_object('wrong', json('{}'), 'known', key_count)
-         WHEN json_valid(value_types) AND json_type(value_types) = 'object' THEN (
-           SELECT iif(total(n) > 0, json_object('wrong', json_group_object(name, n) FILTER (WHERE name <> k.otlp_type), 'known', total(n)), NULL)
-           FROM (SELECT v.key AS name, v.value AS n FROM json_each(k.value_types) v
-                 WHERE v.type = 'integer' AND v.value > 0 ORDER BY v.key)) END AS typed
+    -- counted: {type: records} of the types other than the convention's
+    -- that value_types counts ('{}' when none); known: the records it
+    -- counts (0 when it counts none or cannot be read). The common case,
+    -- every record of the convention's type, is one comparison of text.
+    CASE WHEN value_types = all_of || key_count || '}' THEN '{}'
+         WHEN value_types IS NULL OR value_types = '{}' OR NOT json_valid(value_types) OR json_type(value_types) <> 'object' THEN '{}'
+         ELSE (SELECT json_group_object(name, n) FROM (
+                 SELECT v.key AS name, v.value AS n FROM json_each(k.value_types) v
+                 WHERE v.type = 'integer' AND v.value > 0 AND v.key <> k.otlp_type ORDER BY v.key)) END AS counted,
+    CASE WHEN value_types = all_of || key_count || '}' THEN key_count
+         WHEN value_types IS NULL OR value_types = '{}' OR NOT json_valid(value_types) OR json_type(value_types) <> 'object' THEN 0
+         ELSE (SELECT total(v.value) FROM json_each(k.value_types) v WHERE v.type = 'integer' AND v.value > 0) END AS known
   FROM k),
 j AS MATERIALIZED (
   SELECT * FROM (
-    SELECT t.*, json_extract(typed, '$.wrong') AS counted, ifnull(json_extract(typed, '$.known'), 0) AS known,
+    SELECT t.*,
       -- sampled: {"types": [the types the samples that cannot be of the
       -- attribute's must have been sent as], "samples": such values}, NULL
       -- when none is; not looked for when value_types counts every record
       -- of the convention's type. A sample's text is given the attribute's
       -- own type when it can be of it (a string attribute takes anything),
       -- else the narrowest type it can be.
-      CASE WHEN otlp_type <> 'string' AND (ifnull(json_extract(typed, '$.known'), 0) < key_count
-                                           OR json_extract(typed, '$.wrong') <> '{}') THEN (
+      CASE WHEN otlp_type <> 'string' AND (known < key_count OR counted <> '{}') THEN (
         SELECT json_object('types', json_group_array(DISTINCT value_type), 'samples', json_group_array(sample))
         FROM (SELECT s.value AS sample, CASE
                 WHEN s.value GLOB '*[0-9]' AND substr(s.value, 1 + (substr(s.value, 1, 1) = '-')) NOT GLOB '*[^0-9]*'
