@@ -102,10 +102,11 @@ ORDER BY estimated_cardinality DESC LIMIT 8;"""),
 FROM semconv_deprecated_keys WHERE key_name LIKE 'http.%' AND replacement IS NOT NULL
 ORDER BY key_name, key_count DESC LIMIT 8;"""),
     ("Which values have the wrong type, or fall outside an enum?",
-     "Judged from each key's sample values: a value whose text cannot be of the convention's type (`200 OK` for an "
-     "int) is a type problem (`otelcat check --semconv` fails on it); a value that is none of an enum's members is "
-     "listed for review.",
-     """SELECT key_name, problem, expected_type, observed_types, samples, entity, services
+     "Judged from each key's value types: records of another type than the convention's are a type problem, with "
+     "their counts in `type_counts` (`otelcat check --semconv` fails on it); `samples` are the values whose text "
+     "cannot be of the type. Key rows whose types were not recorded (from before an upgrade) are judged from their "
+     "samples (`judged_from`). A value that is none of an enum's members is listed for review.",
+     """SELECT key_name, problem, expected_type, observed_types, type_counts, key_count, samples, entity, services
 FROM semconv_type_mismatches ORDER BY key_name, problem, entity LIMIT 5;"""),
     ("Which metrics disagree with the conventions?",
      "Unit, instrument (OTLP type), monotonicity (a counter is a monotonic Sum, an updowncounter a non-monotonic one) and "
