@@ -287,6 +287,11 @@ class TestTables(unittest.TestCase):
         self.assertEqual((data["semconv_version"], data["schema_url"]), (VERSION, f"https://opentelemetry.io/schemas/{VERSION}"))
         self.assertIn(f"Semantic conventions: v{VERSION} (https://opentelemetry.io/schemas/{VERSION})",
                       self.q("SELECT otelcat_debug()")[0][0])
+        # Every row of every table names it.
+        for table in ("semconv_attributes", "semconv_metrics", "semconv_groups", "semconv_group_attributes"):
+            rows_, other = self.q(f"SELECT count(*), count(*) FILTER (WHERE semconv_version IS NOT ?) FROM {table}", (VERSION,))[0]
+            self.assertGreater(rows_, 500, table)
+            self.assertEqual(other, 0, table)
         for doc in ("docs/catalog.md", "docs/functions.md", "NOTICE", "CHANGELOG.md"):
             self.assertIn(f"v{VERSION}", read(doc), doc)
 
