@@ -519,9 +519,14 @@ FROM n JOIN g ON g.form = n.form;
 -- severity count for every service that sends it.
 CREATE VIEW IF NOT EXISTS semconv_coverage AS
 WITH sk(service_name, signal, key_name) AS (
-  SELECT s.service_name, 'metrics', k.key_name FROM metric_services s JOIN metric_keys k ON k.metric_name = s.metric_name
-  UNION SELECT s.service_name, 'spans', k.key_name FROM span_services s JOIN span_keys k ON k.span_name = s.span_name
-  UNION SELECT s.service_name, 'logs', k.key_name FROM log_services s JOIN log_keys k ON k.severity = s.severity),
+  -- one DISTINCT per signal (they cannot overlap), on two columns: a third
+  -- of the work of one UNION of the three
+  SELECT service_name, 'metrics', key_name
+  FROM (SELECT DISTINCT s.service_name, k.key_name FROM metric_services s JOIN metric_keys k ON k.metric_name = s.metric_name)
+  UNION ALL SELECT service_name, 'spans', key_name
+  FROM (SELECT DISTINCT s.service_name, k.key_name FROM span_services s JOIN span_keys k ON k.span_name = s.span_name)
+  UNION ALL SELECT service_name, 'logs', key_name
+  FROM (SELECT DISTINCT s.service_name, k.key_name FROM log_services s JOIN log_keys k ON k.severity = s.severity)),
 c AS (
   SELECT sk.service_name, sk.signal, sk.key_name, a.deprecated
   FROM sk LEFT JOIN semconv_attributes a ON a.name = semconv_attribute(sk.key_name))
