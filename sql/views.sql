@@ -554,24 +554,31 @@ WITH span_rules(group_id, kind, lo, hi) AS (VALUES
   ('span.messaging.send.producer', 'Producer', 'messaging.', 'messaging/'),
   ('span.messaging.process.consumer', 'Consumer', 'messaging.', 'messaging/'),
   ('span.graphql.server', 'Server', 'graphql.', 'graphql/'), ('span.faas.server', 'Server', 'faas.', 'faas/')),
-matched(signal, entity, convention, key_scope, event_name, records) AS (
-  SELECT 'metrics', m.name, c.group_id, 'label', '', m.total_sample_count
+-- services: once per entity, not per missing attribute
+matched(signal, entity, convention, key_scope, event_name, records, services) AS (
+  SELECT 'metrics', m.name, c.group_id, 'label', '', m.total_sample_count,
+         (SELECT group_concat(service_name, ', ') FROM (SELECT service_name FROM metric_services WHERE metric_name = m.name ORDER BY 1))
   FROM semconv_metrics c CROSS JOIN metrics m ON m.name = c.name WHERE NOT c.deprecated
   UNION ALL
-  SELECT 'spans', p.name, r.group_id, 'attribute', '', p.total_sample_count
+  SELECT 'spans', p.name, r.group_id, 'attribute', '', p.total_sample_count,
+         (SELECT group_concat(service_name, ', ') FROM (SELECT service_name FROM span_services WHERE span_name = p.name ORDER BY 1))
   FROM spans p JOIN span_rules r ON r.kind = p.kind
   WHERE EXISTS (SELECT 1 FROM span_keys k WHERE k.span_name = p.name AND k.key_scope = 'attribute'
                   AND k.key_name >= r.lo AND k.key_name < r.hi)
   UNION ALL
-  SELECT 'spans', e.span_name, g.id, 'event', e.event_name, e.event_count
+  SELECT 'spans', e.span_name, g.id, 'event', e.event_name, e.event_count,
+         (SELECT group_concat(service_name, ', ') FROM (SELECT service_name FROM span_services WHERE span_name = e.span_name ORDER BY 1))
   FROM semconv_groups g CROSS JOIN span_events e ON e.event_name = g.name
   WHERE g.type = 'event' AND NOT g.deprecated),
+-- the attributes a definition asks for, once (not once per entity matched)
+req AS MATERIALIZED (
+  SELECT a.group_id, a.attribute, a.requirement_level FROM semconv_group_attributes a
+  WHERE (a.requirement_level = 'required' OR (a.requirement_level = 'recommended' AND a.condition IS NULL))
+    AND NOT EXISTS (SELECT 1 FROM semconv_attributes d WHERE d.name = a.attribute AND d.deprecated)),
 need AS (
   SELECT m.*, a.attribute, a.requirement_level
-  FROM matched m JOIN semconv_group_attributes a ON a.group_id = m.convention
-  WHERE (a.requirement_level = 'required' OR (a.requirement_level = 'recommended' AND a.condition IS NULL))
-    AND NOT EXISTS (SELECT 1 FROM semconv_attributes d WHERE d.name = a.attribute AND d.deprecated)
-    AND NOT CASE m.signal
+  FROM matched m JOIN req a ON a.group_id = m.convention
+  WHERE NOT CASE m.signal
       WHEN 'metrics' THEN EXISTS (SELECT 1 FROM metric_keys k WHERE k.metric_name = m.entity AND k.key_scope = 'label' AND k.key_name = a.attribute)
       ELSE EXISTS (SELECT 1 FROM span_keys k WHERE k.span_name = m.entity AND k.key_scope = m.key_scope
                                               AND k.key_name = a.attribute AND k.event_name = m.event_name) END)
@@ -582,9 +589,7 @@ SELECT n.signal, n.entity, n.convention, n.event_name, n.attribute, n.requiremen
        ELSE EXISTS (SELECT 1 FROM span_keys k WHERE k.span_name = n.entity AND k.key_scope = n.key_scope
                                                 AND k.key_name = d.name AND k.event_name = n.event_name) END)) AS sent_as,
   n.records,
-  CASE n.signal
-    WHEN 'metrics' THEN (SELECT group_concat(service_name, ', ') FROM (SELECT service_name FROM metric_services WHERE metric_name = n.entity ORDER BY 1))
-    ELSE (SELECT group_concat(service_name, ', ') FROM (SELECT service_name FROM span_services WHERE span_name = n.entity ORDER BY 1)) END AS services
+  n.services
 FROM need n;
 
 -- Metric shape (schema version 3). Metrics whose services disagree on the
