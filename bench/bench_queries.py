@@ -9,8 +9,11 @@ The catalog is synthesised directly in the tables (not timed): each metric has
 keys. The keys are named as real telemetry names them: convention keys,
 deprecated ones (http.method, a k8s.pod.labels.* template key), a misspelled
 one, a custom one (user_id), with one value in a hundred of the wrong type;
-the first 541 metrics carry the names of the conventions' metrics (with the
-unit "ms"), and every span is an HTTP server span lacking some attributes.
+value types as in a catalog upgraded from 0.2.0 (one span key row in ten
+from before the upgrade, '{}'); the first 541 metrics carry the names of the
+conventions' metrics (with the unit "ms", all monotonic Sums, one of each
+metric's 3 services sending a non-monotonic one), and every span is an HTTP
+server span lacking some attributes.
 Each query pattern runs 2 000 times with random parameters; the median and
 the 99th percentile of wall time are reported. Each check view is read whole
 3 times; the median CPU time (time.process_time) is reported. One connection,
@@ -46,43 +49,50 @@ def build(db):
     # Metric names: the conventions' own for the first ones (semconv_metrics, all 541), then metric.N.
     db.execute("CREATE TEMP TABLE conv(v INTEGER PRIMARY KEY, name TEXT)")
     db.execute("INSERT INTO conv SELECT row_number() OVER (ORDER BY name) - 1, name FROM semconv_metrics")
-    db.execute(f"""INSERT INTO metrics(name, type, unit, description, total_sample_count, estimated_active_series, first_seen, last_seen)
+    db.execute(f"""INSERT INTO metrics(name, type, unit, description, total_sample_count, estimated_active_series, first_seen, last_seen,
+        is_monotonic)
         {s} SELECT coalesce((SELECT name FROM conv WHERE conv.v = s.v), 'metric.' || v), 'Sum', 'ms', 'metric number ' || v, 1000, 10,
-        '2026-11-01 00:00:00', '2026-11-28 00:00:00' FROM s""")
+        '2026-11-01 00:00:00', '2026-11-28 00:00:00', 1 FROM s""")
     db.execute("CREATE TEMP TABLE mname AS SELECT rowid - 1 AS v, name FROM metrics")
-    db.execute("""INSERT INTO metric_services(metric_name, service_name, sample_count, first_seen, last_seen)
+    # Every metric a monotonic Sum, but its third service sends a non-monotonic one.
+    db.execute("""INSERT INTO metric_services(metric_name, service_name, sample_count, first_seen, last_seen, type, is_monotonic)
         WITH k(j) AS (VALUES (0), (1), (2)) SELECT m.name, 'service-' || ((m.v + j * 7) % 1000), 333, '2026-11-01 00:00:00',
-        '2026-11-28 00:00:00' FROM mname m, k""")
+        '2026-11-28 00:00:00', 'Sum', iif(j = 2, 0, 1) FROM mname m, k""")
     # Labels: a convention key, a deprecated one, a misspelled one, a custom one; resource: two.
     mkeys = "(VALUES (0, 'http.request.method'), (1, 'http.method'), (2, 'http.reponse.status_code'), (3, 'user_id'), " \
             "(4, 'service.name'), (5, 'k8s.pod.labels.app'))"
     db.execute(f"""INSERT INTO metric_keys(metric_name, key_scope, key_name, key_count, key_percentage, estimated_cardinality,
-        value_samples, hll_sketch, first_seen, last_seen)
+        value_samples, hll_sketch, first_seen, last_seen, value_types)
         WITH k(j, key) AS {mkeys} SELECT m.name, iif(j < 4, 'label', 'resource'), k.key,
-        1000, 100.0, 3, iif(j = 0, '["GET","POST","PUT"]', '["a","b","c"]'), hll_add(hll_add(hll_add(NULL, 'a'), 'b'), 'c'), '2026-11-01 00:00:00', '2026-11-28 00:00:00'
+        1000, 100.0, 3, iif(j = 0, '["GET","POST","PUT"]', '["a","b","c"]'), hll_add(hll_add(hll_add(NULL, 'a'), 'b'), 'c'), '2026-11-01 00:00:00', '2026-11-28 00:00:00',
+        iif(j = 2, '{{"int":1000}}', '{{"string":1000}}')
         FROM mname m, k""")
     db.execute(f"""INSERT INTO spans(name, kind, total_sample_count, first_seen, last_seen)
         {s} SELECT 'span.' || v, 'Server', 1000, '2026-11-01 00:00:00', '2026-11-28 00:00:00' FROM s""")
     db.execute(f"""INSERT INTO span_services(span_name, service_name, sample_count, first_seen, last_seen)
         {s}, k(j) AS (VALUES (0), (1), (2)) SELECT 'span.' || v, 'service-' || ((v + j * 7) % 1000), 333, '2026-11-01 00:00:00',
         '2026-11-28 00:00:00' FROM s, k""")
-    # Attributes of an HTTP server span, some old (http.method, http.status_code: an int, "200 OK" once in
-    # a hundred spans), a custom userId; resource: two.
+    # Attributes of an HTTP server span, some old (http.method, http.status_code: an int, sent as the string
+    # "200 OK" by a tenth of the records of one span name in a hundred), a custom userId; resource: two. Value
+    # types as a catalog upgraded from 0.2.0 holds them: one key row in ten from before the upgrade ({},
+    # judged from its samples).
     skeys = "(VALUES (0, 'http.request.method'), (1, 'url.path'), (2, 'http.method'), (3, 'http.status_code'), " \
             "(4, 'userId'), (5, 'custom.key'), (6, 'service.name'), (7, 'host.name'))"
     db.execute(f"""INSERT INTO span_keys(span_name, key_scope, key_name, event_name, key_count, key_percentage, estimated_cardinality,
-        value_samples, hll_sketch, first_seen, last_seen)
+        value_samples, hll_sketch, first_seen, last_seen, value_types)
         {s}, k(j, key) AS {skeys} SELECT 'span.' || v, iif(j < 6, 'attribute', 'resource'),
-        k.key, '', 1000, 100.0, 3, CASE WHEN j = 3 THEN iif(v % 100 = 0, '["200 OK"]', '["200","404"]')
+        k.key, '', 1000, 100.0, 3, CASE WHEN j = 3 THEN iif(v % 100 = 0, '["200","200 OK"]', '["200","404"]')
         WHEN j = 0 THEN '["GET","POST","PUT"]' ELSE '["a","b","c"]' END,
-        hll_add(NULL, 'a'), '2026-11-01 00:00:00', '2026-11-28 00:00:00' FROM s, k""")
+        hll_add(NULL, 'a'), '2026-11-01 00:00:00', '2026-11-28 00:00:00',
+        CASE WHEN v % 10 = 5 THEN '{{}}' WHEN j <> 3 THEN '{{"string":1000}}'
+             WHEN v % 100 = 0 THEN '{{"int":900,"string":100}}' ELSE '{{"int":1000}}' END FROM s, k""")
     sev = "(VALUES ('TRACE'), ('DEBUG'), ('INFO'), ('WARN'), ('ERROR'))"
     db.execute(f"INSERT INTO logs(severity, total_sample_count) SELECT column1, 1000000 FROM {sev}")
     db.execute(f"""INSERT INTO log_services(severity, service_name, sample_count)
         WITH RECURSIVE s(v) AS (SELECT 0 UNION ALL SELECT v + 1 FROM s WHERE v < 999) SELECT column1, 'service-' || v, 1000 FROM {sev}, s""")
-    db.execute(f"""INSERT INTO log_body_templates(severity, service_name, cluster_id, template, example, count, percentage)
+    db.execute(f"""INSERT INTO log_body_template_rows(severity, service_name, cluster_id, template, example, count)
         WITH RECURSIVE s(v) AS (SELECT 0 UNION ALL SELECT v + 1 FROM s WHERE v < 999), t(j) AS (VALUES (1),(2),(3),(4),(5),(6),(7),(8),(9),(10),(11),(12),(13),(14),(15),(16),(17),(18),(19),(20))
-        SELECT column1, 'service-' || v, j, 'template ' || j || ' <*>', 'template ' || j || ' 42', j * 10, j FROM {sev}, s, t""")
+        SELECT column1, 'service-' || v, j, 'template ' || j || ' <*>', 'template ' || j || ' 42', j * 10 FROM {sev}, s, t""")
     db.execute("COMMIT")
     db.execute("ANALYZE")
 
@@ -95,11 +105,11 @@ def checks(db):
     """CPU time of each semantic-convention check view read whole, and of
     otelcat check --semconv's query (all of them)."""
     sys.path.insert(0, os.path.join(ROOT, "python"))
-    from otelcat.check import SEMCONV_SQL
+    from otelcat.check import semconv_query
     print("\n| check (whole catalog) | rows | median CPU (s) | runs (s) |")
     print("| --- | ---: | ---: | --- |")
     work = [(f"`SELECT * FROM {v}`", f"SELECT * FROM {v}", {}) for v in CHECKS]
-    work.append(("`otelcat check --semconv` (its query)", SEMCONV_SQL, {"allow": "[]"}))
+    work.append(("`otelcat check --semconv` (its query)", semconv_query(db), {"allow": "[]"}))
     for name, sql, params in work:
         times, n = [], 0
         for _ in range(3):
