@@ -1,6 +1,7 @@
 -- examples/etl.sql: build the otelcat catalog with SQL only, from plain
 -- tables of raw rows, using the extension's functions (hll_sketch,
--- hll_merge, hll_count, json_samples, json_samples_merge, json_counts_merge, drain_template,
+-- hll_merge, hll_count, json_samples, json_samples_merge, json_counts_merge, topk_sketch,
+-- topk_merge, topk_values, drain_template,
 -- drain_match, drain_configure). It produces the same catalog as otlp_ingest
 -- (every table, and the views): the same counts, sample lists and
 -- cardinality estimates, the same log templates and span-name patterns
@@ -120,17 +121,25 @@ ON CONFLICT(metric_name, service_name) DO UPDATE SET
 -- Sample lists keep the first distinct values in arrival order: json_samples
 -- runs as a window function ordered by arrival (an aggregate's input order
 -- is not defined in SQL), then one row per key is kept.
--- value_types: records per type (a key repeated on one record: its first
--- row's type), as an object in name order (json_counts_merge sorts it).
-WITH types(metric, scope, key, value_types) AS MATERIALIZED (
+-- value_types and top_sketch: of a key repeated on one record, its first
+-- row (firsts); value_types is an object in name order (json_counts_merge
+-- sorts it), top_sketch a frequent-items sketch (lg_max_map_size 6) of the
+-- values' first 128 characters.
+WITH firsts(metric, scope, key, type, value) AS MATERIALIZED (
+  SELECT metric, scope, key, type, value FROM (
+    SELECT p.metric, a.scope, a.key, a.type, a.value, row_number() OVER (PARTITION BY p.id, a.scope, a.key ORDER BY a.rowid) AS nth
+    FROM raw_points p JOIN raw_point_attrs a ON a.point_id = p.id) WHERE nth = 1),
+types(metric, scope, key, value_types) AS MATERIALIZED (
   SELECT metric, scope, key, json_counts_merge(json_group_object(type, n), NULL) FROM (
-    SELECT metric, scope, key, type, count(*) AS n FROM (
-      SELECT p.metric, a.scope, a.key, p.id, a.type, row_number() OVER (PARTITION BY p.id, a.scope, a.key ORDER BY a.rowid) AS nth
-      FROM raw_points p JOIN raw_point_attrs a ON a.point_id = p.id) WHERE nth = 1 GROUP BY metric, scope, key, type)
-  GROUP BY metric, scope, key)
-INSERT INTO metric_keys(metric_name, key_scope, key_name, key_count, value_samples, hll_sketch, first_seen, last_seen, bytes, value_types)
+    SELECT metric, scope, key, type, count(*) AS n FROM firsts GROUP BY metric, scope, key, type)
+  GROUP BY metric, scope, key),
+tops(metric, scope, key, top_sketch) AS MATERIALIZED (
+  SELECT metric, scope, key, topk_sketch(substr(value, 1, 128), 6) FROM firsts GROUP BY metric, scope, key)
+INSERT INTO metric_keys(metric_name, key_scope, key_name, key_count, value_samples, hll_sketch, first_seen, last_seen, bytes, value_types,
+                        top_sketch)
 SELECT metric, scope, key, count(DISTINCT id), samples, hll_sketch(CAST(value AS TEXT)), min(time), max(time), sum(bytes),
-       (SELECT value_types FROM types t WHERE t.metric = x.metric AND t.scope = x.scope AND t.key = x.key) FROM (
+       (SELECT value_types FROM types t WHERE t.metric = x.metric AND t.scope = x.scope AND t.key = x.key),
+       (SELECT top_sketch FROM tops t WHERE t.metric = x.metric AND t.scope = x.scope AND t.key = x.key) FROM (
   SELECT p.metric, a.scope, a.key, p.id, a.value, p.time, a.bytes,
          json_samples(a.value) OVER (PARTITION BY p.metric, a.scope, a.key ORDER BY p.id
                                      ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING) AS samples
@@ -142,11 +151,13 @@ ON CONFLICT(metric_name, key_scope, key_name) DO UPDATE SET
   hll_sketch = hll_merge(hll_sketch, excluded.hll_sketch),
   first_seen = min(first_seen, excluded.first_seen), last_seen = max(last_seen, excluded.last_seen),
   bytes = otelcat_add(bytes, excluded.bytes, 'metric_keys', metric_name, key_scope, key_name),
-  value_types = json_counts_merge(value_types, excluded.value_types, 'metric_keys', metric_name, key_scope, key_name);
+  value_types = json_counts_merge(value_types, excluded.value_types, 'metric_keys', metric_name, key_scope, key_name),
+  top_sketch = topk_merge(top_sketch, excluded.top_sketch);
 
 UPDATE metric_keys SET
   key_percentage = 100.0 * key_count / (SELECT max(total_sample_count, 1) FROM metrics WHERE name = metric_name),
-  estimated_cardinality = min(hll_count(hll_sketch), key_count)
+  estimated_cardinality = min(hll_count(hll_sketch), key_count),
+  top_values = CASE WHEN top_sketch IS NULL THEN NULL ELSE (SELECT json_group_array(json_object('value', json_extract(j.value, '$.value'), 'count', json_extract(j.value, '$.count'))) FROM json_each(topk_values(top_sketch, 10)) j) END
 WHERE metric_name IN (SELECT metric FROM raw_points);
 
 -- ---------------------------------------------------------------- spans
@@ -198,16 +209,21 @@ WITH k(span_name, scope, event_name, rec, key, value, time, ord1, ord2, type, by
   SELECT s.name, 'link', '', l.id, a.key, a.value, s.time, s.id, l.id, a.type, a.bytes, a.rowid
     FROM raw_span_links l JOIN raw_spans s ON s.id = l.span_id JOIN raw_span_link_attrs a ON a.link_id = l.id
 ),
+firsts AS MATERIALIZED (
+  SELECT * FROM (SELECT *, row_number() OVER (PARTITION BY scope, rec, key ORDER BY nth) AS first FROM k) WHERE first = 1),
 types(span_name, scope, key, event_name, value_types) AS MATERIALIZED (
   SELECT span_name, scope, key, event_name, json_counts_merge(json_group_object(type, n), NULL) FROM (
-    SELECT span_name, scope, key, event_name, type, count(*) AS n FROM (
-      SELECT *, row_number() OVER (PARTITION BY scope, rec, key ORDER BY nth) AS first FROM k)
-    WHERE first = 1 GROUP BY span_name, scope, key, event_name, type)
-  GROUP BY span_name, scope, key, event_name)
-INSERT INTO span_keys(span_name, key_scope, key_name, event_name, key_count, value_samples, hll_sketch, first_seen, last_seen, bytes, value_types)
+    SELECT span_name, scope, key, event_name, type, count(*) AS n FROM firsts GROUP BY span_name, scope, key, event_name, type)
+  GROUP BY span_name, scope, key, event_name),
+tops(span_name, scope, key, event_name, top_sketch) AS MATERIALIZED (
+  SELECT span_name, scope, key, event_name, topk_sketch(substr(value, 1, 128), 6) FROM firsts GROUP BY span_name, scope, key, event_name)
+INSERT INTO span_keys(span_name, key_scope, key_name, event_name, key_count, value_samples, hll_sketch, first_seen, last_seen, bytes, value_types,
+                      top_sketch)
 SELECT span_name, scope, key, event_name, count(DISTINCT rec), samples, hll_sketch(CAST(value AS TEXT)), min(time), max(time), sum(bytes),
        (SELECT value_types FROM types t WHERE t.span_name = x.span_name AND t.scope = x.scope AND t.key = x.key
-                                          AND t.event_name = x.event_name) FROM (
+                                          AND t.event_name = x.event_name),
+       (SELECT top_sketch FROM tops t WHERE t.span_name = x.span_name AND t.scope = x.scope AND t.key = x.key
+                                        AND t.event_name = x.event_name) FROM (
   SELECT *, json_samples(value) OVER (PARTITION BY span_name, scope, key, event_name ORDER BY ord1, ord2
                                       ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING) AS samples FROM k) x
 WHERE true GROUP BY span_name, scope, key, event_name
@@ -217,14 +233,16 @@ ON CONFLICT(span_name, key_scope, key_name, event_name) DO UPDATE SET
   hll_sketch = hll_merge(hll_sketch, excluded.hll_sketch),
   first_seen = min(first_seen, excluded.first_seen), last_seen = max(last_seen, excluded.last_seen),
   bytes = otelcat_add(bytes, excluded.bytes, 'span_keys', span_name, key_scope, key_name, event_name),
-  value_types = json_counts_merge(value_types, excluded.value_types, 'span_keys', span_name, key_scope, key_name, event_name);
+  value_types = json_counts_merge(value_types, excluded.value_types, 'span_keys', span_name, key_scope, key_name, event_name),
+  top_sketch = topk_merge(top_sketch, excluded.top_sketch);
 
 UPDATE span_keys SET
   key_percentage = 100.0 * key_count / max(1, CASE key_scope
       WHEN 'event' THEN (SELECT event_count FROM span_events e WHERE e.span_name = span_keys.span_name AND e.event_name = span_keys.event_name)
       WHEN 'link' THEN (SELECT link_count FROM spans WHERE name = span_keys.span_name)
       ELSE (SELECT total_sample_count FROM spans WHERE name = span_keys.span_name) END),
-  estimated_cardinality = min(hll_count(hll_sketch), key_count)
+  estimated_cardinality = min(hll_count(hll_sketch), key_count),
+  top_values = CASE WHEN top_sketch IS NULL THEN NULL ELSE (SELECT json_group_array(json_object('value', json_extract(j.value, '$.value'), 'count', json_extract(j.value, '$.count'))) FROM json_each(topk_values(top_sketch, 10)) j) END
 WHERE span_name IN (SELECT name FROM raw_spans);
 
 -- Span-name patterns: each service's span names templated with Drain, as
@@ -282,15 +300,21 @@ ON CONFLICT(severity, service_name) DO UPDATE SET
   sample_count = otelcat_add(sample_count, excluded.sample_count, 'log_services', severity, service_name),
   first_seen = min(first_seen, excluded.first_seen), last_seen = max(last_seen, excluded.last_seen);
 
-WITH types(severity, scope, key, value_types) AS MATERIALIZED (
+WITH firsts(severity, scope, key, type, value) AS MATERIALIZED (
+  SELECT severity, scope, key, type, value FROM (
+    SELECT l.severity, a.scope, a.key, a.type, a.value, row_number() OVER (PARTITION BY l.id, a.scope, a.key ORDER BY a.rowid) AS nth
+    FROM raw_logs l JOIN raw_log_attrs a ON a.log_id = l.id) WHERE nth = 1),
+types(severity, scope, key, value_types) AS MATERIALIZED (
   SELECT severity, scope, key, json_counts_merge(json_group_object(type, n), NULL) FROM (
-    SELECT severity, scope, key, type, count(*) AS n FROM (
-      SELECT l.severity, a.scope, a.key, l.id, a.type, row_number() OVER (PARTITION BY l.id, a.scope, a.key ORDER BY a.rowid) AS nth
-      FROM raw_logs l JOIN raw_log_attrs a ON a.log_id = l.id) WHERE nth = 1 GROUP BY severity, scope, key, type)
-  GROUP BY severity, scope, key)
-INSERT INTO log_keys(severity, key_scope, key_name, key_count, value_samples, hll_sketch, first_seen, last_seen, bytes, value_types)
+    SELECT severity, scope, key, type, count(*) AS n FROM firsts GROUP BY severity, scope, key, type)
+  GROUP BY severity, scope, key),
+tops(severity, scope, key, top_sketch) AS MATERIALIZED (
+  SELECT severity, scope, key, topk_sketch(substr(value, 1, 128), 6) FROM firsts GROUP BY severity, scope, key)
+INSERT INTO log_keys(severity, key_scope, key_name, key_count, value_samples, hll_sketch, first_seen, last_seen, bytes, value_types,
+                     top_sketch)
 SELECT severity, scope, key, count(DISTINCT id), samples, hll_sketch(CAST(value AS TEXT)), min(time), max(time), sum(bytes),
-       (SELECT value_types FROM types t WHERE t.severity = x.severity AND t.scope = x.scope AND t.key = x.key) FROM (
+       (SELECT value_types FROM types t WHERE t.severity = x.severity AND t.scope = x.scope AND t.key = x.key),
+       (SELECT top_sketch FROM tops t WHERE t.severity = x.severity AND t.scope = x.scope AND t.key = x.key) FROM (
   SELECT l.severity, a.scope, a.key, l.id, a.value, l.time, a.bytes,
          json_samples(a.value) OVER (PARTITION BY l.severity, a.scope, a.key ORDER BY l.id
                                      ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING) AS samples
@@ -302,11 +326,13 @@ ON CONFLICT(severity, key_scope, key_name) DO UPDATE SET
   hll_sketch = hll_merge(hll_sketch, excluded.hll_sketch),
   first_seen = min(first_seen, excluded.first_seen), last_seen = max(last_seen, excluded.last_seen),
   bytes = otelcat_add(bytes, excluded.bytes, 'log_keys', severity, key_scope, key_name),
-  value_types = json_counts_merge(value_types, excluded.value_types, 'log_keys', severity, key_scope, key_name);
+  value_types = json_counts_merge(value_types, excluded.value_types, 'log_keys', severity, key_scope, key_name),
+  top_sketch = topk_merge(top_sketch, excluded.top_sketch);
 
 UPDATE log_keys SET
   key_percentage = 100.0 * key_count / (SELECT max(total_sample_count, 1) FROM logs WHERE logs.severity = log_keys.severity),
-  estimated_cardinality = min(hll_count(hll_sketch), key_count)
+  estimated_cardinality = min(hll_count(hll_sketch), key_count),
+  top_values = CASE WHEN top_sketch IS NULL THEN NULL ELSE (SELECT json_group_array(json_object('value', json_extract(j.value, '$.value'), 'count', json_extract(j.value, '$.count'))) FROM json_each(topk_values(top_sketch, 10)) j) END
 WHERE severity IN (SELECT severity FROM raw_logs);
 
 -- Templates: train one model per (severity, service) over the bodies in

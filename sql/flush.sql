@@ -57,8 +57,8 @@ ON CONFLICT(metric_name, service_name) DO UPDATE SET
   last_seen = max(coalesce(last_seen, excluded.last_seen), coalesce(excluded.last_seen, last_seen));
 
 -- name: metric_key
-INSERT INTO metric_keys(metric_name, key_scope, key_name, key_count, value_samples, hll_sketch, first_seen, last_seen, bytes, value_types)
-VALUES (:metric_name, :key_scope, :key_name, :key_count, :value_samples, :hll_sketch, :first_seen, :last_seen, :bytes, :value_types)
+INSERT INTO metric_keys(metric_name, key_scope, key_name, key_count, value_samples, hll_sketch, first_seen, last_seen, bytes, value_types, top_sketch)
+VALUES (:metric_name, :key_scope, :key_name, :key_count, :value_samples, :hll_sketch, :first_seen, :last_seen, :bytes, :value_types, :top_sketch)
 ON CONFLICT(metric_name, key_scope, key_name) DO UPDATE SET
   key_count = otelcat_add(key_count, excluded.key_count, 'metric_keys', metric_name, key_scope, key_name),
   value_samples = json_samples_merge(value_samples, excluded.value_samples),
@@ -66,7 +66,9 @@ ON CONFLICT(metric_name, key_scope, key_name) DO UPDATE SET
   first_seen = min(coalesce(first_seen, excluded.first_seen), coalesce(excluded.first_seen, first_seen)),
   last_seen = max(coalesce(last_seen, excluded.last_seen), coalesce(excluded.last_seen, last_seen)),
   bytes = otelcat_add(bytes, excluded.bytes, 'metric_keys', metric_name, key_scope, key_name),
-  value_types = json_counts_merge(value_types, excluded.value_types, 'metric_keys', metric_name, key_scope, key_name);
+  value_types = json_counts_merge(value_types, excluded.value_types, 'metric_keys', metric_name, key_scope, key_name),
+  top_sketch = topk_merge(top_sketch, excluded.top_sketch),
+  top_values = NULL;
 
 -- name: metric_refresh
 -- Rewrites only the rows whose values change (a key on every record stays
@@ -74,10 +76,13 @@ ON CONFLICT(metric_name, key_scope, key_name) DO UPDATE SET
 -- ones only for the rows the WHERE keeps.
 UPDATE metric_keys SET
   key_percentage = 100.0 * key_count / (SELECT max(total_sample_count, 1) FROM metrics WHERE name = :metric_name),
-  estimated_cardinality = min(hll_count(hll_sketch), key_count)
+  estimated_cardinality = min(hll_count(hll_sketch), key_count),
+  -- stale (NULL) since this batch wrote top_sketch
+  top_values = coalesce(top_values, CASE WHEN top_sketch IS NULL THEN NULL ELSE (SELECT json_group_array(json_object('value', json_extract(j.value, '$.value'), 'count', json_extract(j.value, '$.count'))) FROM json_each(topk_values(top_sketch, 10)) j) END)
 WHERE metric_name = :metric_name
   AND (key_percentage IS NOT 100.0 * key_count / (SELECT max(total_sample_count, 1) FROM metrics WHERE name = :metric_name)
-       OR estimated_cardinality IS NOT min(hll_count(hll_sketch), key_count));
+       OR estimated_cardinality IS NOT min(hll_count(hll_sketch), key_count)
+       OR (top_values IS NULL AND top_sketch IS NOT NULL));
 
 -- name: metric_series_refresh
 -- estimated_prometheus_series: the rule of docs/catalog.md "Metric shape"
@@ -137,8 +142,8 @@ ON CONFLICT(span_name, event_name) DO UPDATE SET
   last_seen = max(coalesce(last_seen, excluded.last_seen), coalesce(excluded.last_seen, last_seen));
 
 -- name: span_key
-INSERT INTO span_keys(span_name, key_scope, key_name, event_name, key_count, value_samples, hll_sketch, first_seen, last_seen, bytes, value_types)
-VALUES (:span_name, :key_scope, :key_name, :event_name, :key_count, :value_samples, :hll_sketch, :first_seen, :last_seen, :bytes, :value_types)
+INSERT INTO span_keys(span_name, key_scope, key_name, event_name, key_count, value_samples, hll_sketch, first_seen, last_seen, bytes, value_types, top_sketch)
+VALUES (:span_name, :key_scope, :key_name, :event_name, :key_count, :value_samples, :hll_sketch, :first_seen, :last_seen, :bytes, :value_types, :top_sketch)
 ON CONFLICT(span_name, key_scope, key_name, event_name) DO UPDATE SET
   key_count = otelcat_add(key_count, excluded.key_count, 'span_keys', span_name, key_scope, key_name, event_name),
   value_samples = json_samples_merge(value_samples, excluded.value_samples),
@@ -146,7 +151,9 @@ ON CONFLICT(span_name, key_scope, key_name, event_name) DO UPDATE SET
   first_seen = min(coalesce(first_seen, excluded.first_seen), coalesce(excluded.first_seen, first_seen)),
   last_seen = max(coalesce(last_seen, excluded.last_seen), coalesce(excluded.last_seen, last_seen)),
   bytes = otelcat_add(bytes, excluded.bytes, 'span_keys', span_name, key_scope, key_name, event_name),
-  value_types = json_counts_merge(value_types, excluded.value_types, 'span_keys', span_name, key_scope, key_name, event_name);
+  value_types = json_counts_merge(value_types, excluded.value_types, 'span_keys', span_name, key_scope, key_name, event_name),
+  top_sketch = topk_merge(top_sketch, excluded.top_sketch),
+  top_values = NULL;
 
 -- name: span_refresh
 UPDATE span_keys SET
@@ -154,13 +161,16 @@ UPDATE span_keys SET
     WHEN 'event' THEN (SELECT event_count FROM span_events e WHERE e.span_name = :span_name AND e.event_name = span_keys.event_name)
     WHEN 'link' THEN (SELECT link_count FROM spans WHERE name = :span_name)
     ELSE (SELECT total_sample_count FROM spans WHERE name = :span_name) END),
-  estimated_cardinality = min(hll_count(hll_sketch), key_count)
+  estimated_cardinality = min(hll_count(hll_sketch), key_count),
+  -- stale (NULL) since this batch wrote top_sketch
+  top_values = coalesce(top_values, CASE WHEN top_sketch IS NULL THEN NULL ELSE (SELECT json_group_array(json_object('value', json_extract(j.value, '$.value'), 'count', json_extract(j.value, '$.count'))) FROM json_each(topk_values(top_sketch, 10)) j) END)
 WHERE span_name = :span_name
   AND (key_percentage IS NOT 100.0 * key_count / max(1, CASE key_scope
          WHEN 'event' THEN (SELECT event_count FROM span_events e WHERE e.span_name = :span_name AND e.event_name = span_keys.event_name)
          WHEN 'link' THEN (SELECT link_count FROM spans WHERE name = :span_name)
          ELSE (SELECT total_sample_count FROM spans WHERE name = :span_name) END)
-       OR estimated_cardinality IS NOT min(hll_count(hll_sketch), key_count));
+       OR estimated_cardinality IS NOT min(hll_count(hll_sketch), key_count)
+       OR (top_values IS NULL AND top_sketch IS NOT NULL));
 
 -- name: log
 INSERT INTO logs(severity, total_sample_count, first_seen, last_seen)
@@ -179,8 +189,8 @@ ON CONFLICT(severity, service_name) DO UPDATE SET
   last_seen = max(coalesce(last_seen, excluded.last_seen), coalesce(excluded.last_seen, last_seen));
 
 -- name: log_key
-INSERT INTO log_keys(severity, key_scope, key_name, key_count, value_samples, hll_sketch, first_seen, last_seen, bytes, value_types)
-VALUES (:severity, :key_scope, :key_name, :key_count, :value_samples, :hll_sketch, :first_seen, :last_seen, :bytes, :value_types)
+INSERT INTO log_keys(severity, key_scope, key_name, key_count, value_samples, hll_sketch, first_seen, last_seen, bytes, value_types, top_sketch)
+VALUES (:severity, :key_scope, :key_name, :key_count, :value_samples, :hll_sketch, :first_seen, :last_seen, :bytes, :value_types, :top_sketch)
 ON CONFLICT(severity, key_scope, key_name) DO UPDATE SET
   key_count = otelcat_add(key_count, excluded.key_count, 'log_keys', severity, key_scope, key_name),
   value_samples = json_samples_merge(value_samples, excluded.value_samples),
@@ -188,15 +198,20 @@ ON CONFLICT(severity, key_scope, key_name) DO UPDATE SET
   first_seen = min(coalesce(first_seen, excluded.first_seen), coalesce(excluded.first_seen, first_seen)),
   last_seen = max(coalesce(last_seen, excluded.last_seen), coalesce(excluded.last_seen, last_seen)),
   bytes = otelcat_add(bytes, excluded.bytes, 'log_keys', severity, key_scope, key_name),
-  value_types = json_counts_merge(value_types, excluded.value_types, 'log_keys', severity, key_scope, key_name);
+  value_types = json_counts_merge(value_types, excluded.value_types, 'log_keys', severity, key_scope, key_name),
+  top_sketch = topk_merge(top_sketch, excluded.top_sketch),
+  top_values = NULL;
 
 -- name: log_refresh
 UPDATE log_keys SET
   key_percentage = 100.0 * key_count / (SELECT max(total_sample_count, 1) FROM logs WHERE severity = :severity),
-  estimated_cardinality = min(hll_count(hll_sketch), key_count)
+  estimated_cardinality = min(hll_count(hll_sketch), key_count),
+  -- stale (NULL) since this batch wrote top_sketch
+  top_values = coalesce(top_values, CASE WHEN top_sketch IS NULL THEN NULL ELSE (SELECT json_group_array(json_object('value', json_extract(j.value, '$.value'), 'count', json_extract(j.value, '$.count'))) FROM json_each(topk_values(top_sketch, 10)) j) END)
 WHERE severity = :severity
   AND (key_percentage IS NOT 100.0 * key_count / (SELECT max(total_sample_count, 1) FROM logs WHERE severity = :severity)
-       OR estimated_cardinality IS NOT min(hll_count(hll_sketch), key_count));
+       OR estimated_cardinality IS NOT min(hll_count(hll_sketch), key_count)
+       OR (top_values IS NULL AND top_sketch IS NOT NULL));
 
 -- name: log_template
 INSERT INTO log_body_template_rows(severity, service_name, cluster_id, template, example, count, first_seen, last_seen)

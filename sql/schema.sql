@@ -72,6 +72,8 @@ CREATE TABLE IF NOT EXISTS metric_keys (
   -- attribution (issue 15, schema version 3); since the upgrade in upgraded catalogs
   bytes                  INTEGER NOT NULL DEFAULT 0,    -- the key's pairs in OTLP protobuf (Attr::field_len)
   value_types            TEXT NOT NULL DEFAULT '{}',    -- {"int": n, "string": n, ...}: records per OTLP value type
+  top_sketch             BLOB,                          -- frequent-items sketch of the values (topk_*), lg_max_map_size 6
+  top_values             TEXT,                          -- up to 10 [{"value": v, "count": n}] from top_sketch
   PRIMARY KEY (metric_name, key_scope, key_name)
 );
 CREATE INDEX IF NOT EXISTS idx_metric_keys_key ON metric_keys(key_name);
@@ -125,6 +127,8 @@ CREATE TABLE IF NOT EXISTS span_keys (
   -- attribution (issue 15, schema version 3); since the upgrade in upgraded catalogs
   bytes                  INTEGER NOT NULL DEFAULT 0,    -- the key's pairs in OTLP protobuf (Attr::field_len)
   value_types            TEXT NOT NULL DEFAULT '{}',    -- {"int": n, "string": n, ...}: records per OTLP value type
+  top_sketch             BLOB,                          -- frequent-items sketch of the values (topk_*), lg_max_map_size 6
+  top_values             TEXT,                          -- up to 10 [{"value": v, "count": n}] from top_sketch
   PRIMARY KEY (span_name, key_scope, key_name, event_name)
 );
 CREATE INDEX IF NOT EXISTS idx_span_keys_key ON span_keys(key_name);
@@ -171,6 +175,8 @@ CREATE TABLE IF NOT EXISTS log_keys (
   -- attribution (issue 15, schema version 3); since the upgrade in upgraded catalogs
   bytes                  INTEGER NOT NULL DEFAULT 0,    -- the key's pairs in OTLP protobuf (Attr::field_len)
   value_types            TEXT NOT NULL DEFAULT '{}',    -- {"int": n, "string": n, ...}: records per OTLP value type
+  top_sketch             BLOB,                          -- frequent-items sketch of the values (topk_*), lg_max_map_size 6
+  top_values             TEXT,                          -- up to 10 [{"value": v, "count": n}] from top_sketch
   PRIMARY KEY (severity, key_scope, key_name)
 );
 CREATE INDEX IF NOT EXISTS idx_log_keys_key ON log_keys(key_name);

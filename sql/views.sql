@@ -51,11 +51,13 @@ SELECT m.name, json_object(
   'label_keys', (SELECT json_group_object(key_name, json_object('count', key_count, 'percentage', key_percentage,
                    'estimated_cardinality', estimated_cardinality, 'value_samples', iif(json_valid(value_samples), json(value_samples), json_quote(value_samples)),
                    'bytes', bytes, 'value_types', iif(json_valid(value_types), json(value_types), json_quote(value_types)),
+                   'top_values', iif(json_valid(top_values), json(top_values), json_quote(top_values)),
                    'first_seen', first_seen, 'last_seen', last_seen))
                  FROM metric_keys k WHERE k.metric_name = m.name AND k.key_scope = 'label'),
   'resource_keys', (SELECT json_group_object(key_name, json_object('count', key_count, 'percentage', key_percentage,
                    'estimated_cardinality', estimated_cardinality, 'value_samples', iif(json_valid(value_samples), json(value_samples), json_quote(value_samples)),
                    'bytes', bytes, 'value_types', iif(json_valid(value_types), json(value_types), json_quote(value_types)),
+                   'top_values', iif(json_valid(top_values), json(top_values), json_quote(top_values)),
                    'first_seen', first_seen, 'last_seen', last_seen))
                  FROM metric_keys k WHERE k.metric_name = m.name AND k.key_scope = 'resource'))
 FROM metrics m;
@@ -70,23 +72,27 @@ SELECT p.name, json_object(
   'attribute_keys', (SELECT json_group_object(key_name, json_object('count', key_count, 'percentage', key_percentage,
                    'estimated_cardinality', estimated_cardinality, 'value_samples', iif(json_valid(value_samples), json(value_samples), json_quote(value_samples)),
                    'bytes', bytes, 'value_types', iif(json_valid(value_types), json(value_types), json_quote(value_types)),
+                   'top_values', iif(json_valid(top_values), json(top_values), json_quote(top_values)),
                    'first_seen', first_seen, 'last_seen', last_seen))
                  FROM span_keys k WHERE k.span_name = p.name AND k.key_scope = 'attribute'),
   'resource_keys', (SELECT json_group_object(key_name, json_object('count', key_count, 'percentage', key_percentage,
                    'estimated_cardinality', estimated_cardinality, 'value_samples', iif(json_valid(value_samples), json(value_samples), json_quote(value_samples)),
                    'bytes', bytes, 'value_types', iif(json_valid(value_types), json(value_types), json_quote(value_types)),
+                   'top_values', iif(json_valid(top_values), json(top_values), json_quote(top_values)),
                    'first_seen', first_seen, 'last_seen', last_seen))
                  FROM span_keys k WHERE k.span_name = p.name AND k.key_scope = 'resource'),
   'link_keys', (SELECT json_group_object(key_name, json_object('count', key_count, 'percentage', key_percentage,
                    'estimated_cardinality', estimated_cardinality, 'value_samples', iif(json_valid(value_samples), json(value_samples), json_quote(value_samples)),
-                   'bytes', bytes, 'value_types', iif(json_valid(value_types), json(value_types), json_quote(value_types))))
+                   'bytes', bytes, 'value_types', iif(json_valid(value_types), json(value_types), json_quote(value_types)),
+                   'top_values', iif(json_valid(top_values), json(top_values), json_quote(top_values))))
                  FROM span_keys k WHERE k.span_name = p.name AND k.key_scope = 'link'),
   'event_names', (SELECT json_group_array(event_name) FROM (SELECT event_name FROM span_events e
                    WHERE e.span_name = p.name ORDER BY event_name)),
   'events', (SELECT json_group_object(event_name, json_object('count', event_count,
                'attribute_keys', (SELECT json_group_object(key_name, json_object('count', key_count, 'percentage', key_percentage,
                    'estimated_cardinality', estimated_cardinality, 'value_samples', iif(json_valid(value_samples), json(value_samples), json_quote(value_samples)),
-                   'bytes', bytes, 'value_types', iif(json_valid(value_types), json(value_types), json_quote(value_types))))
+                   'bytes', bytes, 'value_types', iif(json_valid(value_types), json(value_types), json_quote(value_types)),
+                   'top_values', iif(json_valid(top_values), json(top_values), json_quote(top_values))))
                  FROM span_keys k WHERE k.span_name = p.name AND k.key_scope = 'event' AND k.event_name = e.event_name)))
              FROM span_events e WHERE e.span_name = p.name))
 FROM spans p;
@@ -99,11 +105,13 @@ SELECT l.severity, json_object(
   'attribute_keys', (SELECT json_group_object(key_name, json_object('count', key_count, 'percentage', key_percentage,
                    'estimated_cardinality', estimated_cardinality, 'value_samples', iif(json_valid(value_samples), json(value_samples), json_quote(value_samples)),
                    'bytes', bytes, 'value_types', iif(json_valid(value_types), json(value_types), json_quote(value_types)),
+                   'top_values', iif(json_valid(top_values), json(top_values), json_quote(top_values)),
                    'first_seen', first_seen, 'last_seen', last_seen))
                  FROM log_keys k WHERE k.severity = l.severity AND k.key_scope = 'attribute'),
   'resource_keys', (SELECT json_group_object(key_name, json_object('count', key_count, 'percentage', key_percentage,
                    'estimated_cardinality', estimated_cardinality, 'value_samples', iif(json_valid(value_samples), json(value_samples), json_quote(value_samples)),
                    'bytes', bytes, 'value_types', iif(json_valid(value_types), json(value_types), json_quote(value_types)),
+                   'top_values', iif(json_valid(top_values), json(top_values), json_quote(top_values)),
                    'first_seen', first_seen, 'last_seen', last_seen))
                  FROM log_keys k WHERE k.severity = l.severity AND k.key_scope = 'resource'),
   'body_templates', (SELECT json_group_array(json_object('service_name', service_name, 'template', template,

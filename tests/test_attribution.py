@@ -305,3 +305,84 @@ class TestReport(unittest.TestCase):
         self.assertEqual(rows[0], ("spans", "attribute", "big", 4 * big, float(big)))
         # The resource pair counts once for the block of 4 spans.
         self.assertEqual([r[2] for r in rows], ["big", "small", "service.name"])
+
+
+class TestTopValues(unittest.TestCase):
+    """Per key a frequent-items sketch (top_sketch, DataSketches, lg_max_map_size
+    6) and its top 10 values (top_values)."""
+
+    def test_a_skewed_key_has_its_top_value_exact_to_the_bound(self):
+        """One value on half of 3 000 records over three commits, the others
+        all distinct: the top value and its count, within the sketch's
+        maximum error (at most 3.5/64 of the records)."""
+        import datasketches
+        from otlp_payloads import span, traces
+        db = connect()
+        for c in range(3):
+            db.execute("INSERT INTO otlp_ingest(payload) VALUES (?)", (traces(
+                [span("GET /a", attrs={"user.id": "hot" if i % 2 else f"u{c}-{i}", "m": ["GET", "POST", "PUT"][i % 3]})
+                 for i in range(1000)]),))
+        top, info, blob = db.execute("SELECT top_values, topk_info(top_sketch), top_sketch FROM span_keys "
+                                     "WHERE key_name = 'user.id'").fetchone()
+        top, info = json.loads(top), json.loads(info)
+        err = info["maximum_error"]
+        self.assertEqual(info["total_weight"], 3000)
+        self.assertGreater(err, 0)                     # past the exact range: the bound matters
+        self.assertLessEqual(err, 3.5 / 64 * 3000)
+        self.assertEqual(top[0]["value"], "hot")
+        self.assertLessEqual(1500, top[0]["count"])
+        self.assertLessEqual(top[0]["count"], 1500 + err)
+        self.assertTrue(all(set(t) == {"value", "count"} for t in top) and len(top) <= 10)
+        # Python's DataSketches reads the column.
+        s = datasketches.frequent_strings_sketch.deserialize(blob)
+        self.assertEqual(s.get_estimate("hot"), top[0]["count"])
+        self.assertEqual(s.total_weight, 3000)
+        # A key of few values: every count exact.
+        self.assertEqual(json.loads(db.execute("SELECT top_values FROM span_keys WHERE key_name = 'm'").fetchone()[0]),
+                         [{"value": "GET", "count": 1002}, {"value": "POST", "count": 999}, {"value": "PUT", "count": 999}])
+        # Resource keys count every record of the block.
+        self.assertEqual(db.execute("SELECT top_values FROM span_keys WHERE key_name = 'service.name'").fetchone(),
+                         ('[{"value":"svc","count":3000}]',))
+
+    def test_savepoints_and_long_values(self):
+        """Batches of released savepoints merge their counters (exact lists and
+        sketches alike) as one batch would; values count by their first 128
+        characters."""
+        from otlp_payloads import log, logs
+        recs = [log("x", attrs={"k": f"v{i % 40}" if i % 4 else "same", "long": "é" * 200 + str(i % 2)}) for i in range(400)]
+        one, sp = connect(), connect()
+        one.execute("INSERT INTO otlp_ingest(payload) VALUES (?)", (logs(recs),))
+        sp.execute("BEGIN")
+        for n, part in enumerate((recs[:7], recs[7:150], recs[150:])):
+            sp.execute(f"SAVEPOINT s{n}")
+            sp.execute("INSERT INTO otlp_ingest(payload) VALUES (?)", (logs(part),))
+        for n in (2, 1, 0):
+            sp.execute(f"RELEASE s{n}")
+        sp.execute("COMMIT")
+        q = "SELECT key_name, top_values, topk_values(top_sketch, 100) FROM log_keys WHERE key_scope = 'attribute' ORDER BY 1"
+        self.assertEqual(sp.execute(q).fetchall(), one.execute(q).fetchall())
+        k = dict((r[0], json.loads(r[1])) for r in one.execute(q))
+        self.assertEqual(k["k"][0], {"value": "same", "count": 100})
+        # 31 values (30 v* of 10 records each, and same; past the exact list,
+        # within the sketch's exact range): the first 10 shown.
+        self.assertEqual([t["count"] for t in k["k"]], [100] + [10] * 9)
+        self.assertEqual(one.execute("SELECT json_extract(topk_info(top_sketch), '$.maximum_error') FROM log_keys "
+                                     "WHERE key_name = 'k'").fetchone(), (0,))
+        self.assertEqual(k["long"], [{"value": "é" * 128, "count": 400}])
+
+    def test_upgraded_rows_have_no_top_values_until_written(self):
+        shutil_copy = __import__("shutil").copy
+        import tempfile
+        d = tempfile.mkdtemp(prefix="otelcat-top-")
+        path = os.path.join(d, "c.db")
+        shutil_copy(os.path.join(FIXTURES, "catalog", "v0.2.0.db"), path)
+        db = connect(path)
+        from otlp_payloads import log, logs
+        name = db.execute("SELECT severity, key_name FROM log_keys WHERE key_scope = 'attribute' LIMIT 1").fetchone()
+        db.execute("INSERT INTO otlp_ingest(payload) VALUES (?)", (logs([log("x", severity_number=21, attrs={"new": "v"})]),))
+        self.assertEqual(db.execute("SELECT top_sketch, top_values FROM log_keys WHERE severity = ? AND key_name = ?", name).fetchone(),
+                         (None, None))
+        self.assertEqual(db.execute("SELECT top_values FROM log_keys WHERE key_name = 'new'").fetchone(),
+                         ('[{"value":"v","count":1}]',))
+        db.close()
+        __import__("shutil").rmtree(d, ignore_errors=True)

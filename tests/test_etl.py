@@ -263,7 +263,9 @@ class TestEtlMatchesIngest(unittest.TestCase):
         load_raw(etl, self.g.raw)
         etl.executescript(script)
         tables = TABLES + ["log_template_keys"]
-        a, b = dump(self.ing, tables=tables), dump(etl, tables=tables)
+        # (Top sketches past their exact range depend on the order values
+        # came in and on the commits: compared by their totals.)
+        a, b = dump(self.ing, tables=tables, approx_top=True), dump(etl, tables=tables, approx_top=True)
         for t in tables:
             with self.subTest(table=t):
                 self.assertGreater(len(a[t]), 0)

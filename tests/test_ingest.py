@@ -25,12 +25,21 @@ def read(name, mode="rb"):
         return f.read()
 
 
-def dump(db, skip_blobs=False, tables=TABLES):
-    """Every catalog table as sorted rows (sketch blobs as their count)."""
+def dump(db, skip_blobs=False, tables=TABLES, approx_top=False):
+    """Every catalog table as sorted rows (sketch blobs as their count; top
+    sketches as their values). approx_top: a top sketch that is not exact
+    (its counts depend on the order values came in) as its total only."""
+    inexact = "coalesce(json_extract(topk_info(top_sketch), '$.maximum_error'), 0) > 0"
+    col = {"hll_sketch": "hll_count(hll_sketch)", "series_sketch": "hll_count(series_sketch)",
+           "top_sketch": "topk_values(top_sketch, 100)"}
+    if approx_top:
+        col["top_sketch"] = (f"iif({inexact}, 'inexact, total ' || json_extract(topk_info(top_sketch), '$.total_weight'), "
+                             "topk_values(top_sketch, 100))")
+        col["top_values"] = f"iif({inexact}, 'inexact', top_values)"
     out = {}
     for t in tables:
         cols = [r[1] for r in db.execute(f"PRAGMA table_info({t})")]
-        sel = ", ".join(f"hll_count({c})" if c in ("hll_sketch", "series_sketch") else c for c in cols)
+        sel = ", ".join(col.get(c, c) for c in cols)
         out[t] = sorted(db.execute(f"SELECT {sel} FROM {t}").fetchall(), key=repr)
     return out
 

@@ -76,6 +76,14 @@ FROM key_bytes LIMIT 8;"""),
      "show where each type comes from (here one span name sends the status code as a string).",
      """SELECT entity, key_name, key_count, value_types
 FROM key_mixed_types WHERE signal = 'spans' ORDER BY key_name, entity LIMIT 8;"""),
+    ("Which values dominate a key?",
+     "`top_values` holds a key's 10 most frequent values from its frequent-items sketch (`top_sketch`); each count is "
+     "an upper bound, at most `maximum_error` above the true count (exact while the key has had at most 48 distinct "
+     "values). One product of about a thousand takes 8 to 10 % of the lookups here (718 to 884 of 9 041). Datasette query `top_values_of_key`.",
+     """SELECT j.value ->> 'value' AS value, j.value ->> 'count' AS count,
+       json_extract(topk_info(top_sketch), '$.maximum_error') AS maximum_error, key_count
+FROM span_keys, json_each(top_values) j
+WHERE span_name = 'oteldemo.ProductCatalogService/GetProduct' AND key_name = 'app.product.id';"""),
     ("Which keys are above a cardinality threshold?",
      "What a cardinality budget would flag (`examples/ci_check.sh` does it in CI). Datasette query `keys_above_cardinality`.",
      """SELECT signal, entity, key_scope, key_name, estimated_cardinality

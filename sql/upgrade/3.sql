@@ -72,3 +72,11 @@ ALTER TABLE main.span_keys ADD COLUMN bytes INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE main.span_keys ADD COLUMN value_types TEXT NOT NULL DEFAULT '{}';
 ALTER TABLE main.log_keys ADD COLUMN bytes INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE main.log_keys ADD COLUMN value_types TEXT NOT NULL DEFAULT '{}';
+
+-- Top values per key (issue 15): from the upgrade on (NULL before).
+ALTER TABLE main.metric_keys ADD COLUMN top_sketch BLOB;
+ALTER TABLE main.metric_keys ADD COLUMN top_values TEXT;
+ALTER TABLE main.span_keys ADD COLUMN top_sketch BLOB;
+ALTER TABLE main.span_keys ADD COLUMN top_values TEXT;
+ALTER TABLE main.log_keys ADD COLUMN top_sketch BLOB;
+ALTER TABLE main.log_keys ADD COLUMN top_values TEXT;

@@ -6,9 +6,115 @@ use ahash::AHashMap as Map;
 
 use crate::hll;
 use crate::otlp::{AnyValue, Attr};
+use crate::topk;
 
 /// How many distinct values a key keeps as samples.
 pub const SAMPLES: usize = 10;
+
+/// log2 of the map of a key's frequent-items sketch (`top_sketch`): 64
+/// counters, up to 48 distinct values tracked; counts exact while a key has
+/// had fewer, else within 3.5/64 (5.5 %) of its records (docs/catalog.md).
+pub const TOP_LG: u8 = 6;
+/// Values count by their first so many characters in `top_sketch` (a
+/// stack trace is one value of its first 128 characters): bounds a sketch
+/// image to a few KiB.
+pub const TOP_CHARS: usize = 128;
+/// Distinct values a batch counts exactly, in a list, before a key's
+/// sketch takes over.
+const TOP_EXACT: usize = 16;
+
+/// `v` cut to its first [`TOP_CHARS`] characters.
+#[inline]
+pub fn top_cut(v: &str) -> &str {
+    if v.len() <= TOP_CHARS {
+        return v;
+    }
+    match v.char_indices().nth(TOP_CHARS) {
+        Some((i, _)) => &v[..i],
+        None => v,
+    }
+}
+
+/// A key's value frequencies in a batch: exact counts of its first
+/// [`TOP_EXACT`] distinct values, then a DataSketches frequent-items
+/// sketch (`topk.rs`) of them all. Written as the sketch's image.
+#[derive(Default)]
+pub struct TopCounter {
+    exact: Vec<(String, u64)>,
+    /// Where the last value counted is in `exact` (runs of one value).
+    last: usize,
+    sketch: Option<Box<topk::Sketch>>,
+}
+
+impl TopCounter {
+    /// Counts `n` records of value `v`.
+    #[inline]
+    pub fn add(&mut self, v: &str, n: u64) {
+        let v = top_cut(v);
+        if let Some(s) = &mut self.sketch {
+            s.update_with_count_ref(v, n);
+            return;
+        }
+        if let Some(e) = self.exact.get_mut(self.last)
+            && same(e.0.as_bytes(), v.as_bytes())
+        {
+            e.1 += n;
+            return;
+        }
+        self.add_exact(v, n);
+    }
+
+    #[inline(never)]
+    fn add_exact(&mut self, v: &str, n: u64) {
+        if let Some(i) = self.exact.iter().position(|e| e.0 == v) {
+            self.exact[i].1 += n;
+            self.last = i;
+        } else if self.exact.len() < TOP_EXACT {
+            self.last = self.exact.len();
+            self.exact.push((v.to_string(), n));
+        } else {
+            self.spill().update_with_count_ref(v, n);
+        }
+    }
+
+    /// The sketch, made from the exact counts when there is none yet.
+    fn spill(&mut self) -> &mut topk::Sketch {
+        if self.sketch.is_none() {
+            let mut s = topk::new_sketch(TOP_LG);
+            for (v, c) in self.exact.drain(..) {
+                s.update_with_count_ref(&v, c);
+            }
+            self.sketch = Some(Box::new(s));
+        }
+        self.sketch.as_mut().expect("made")
+    }
+
+    /// Adds what a later batch counted of the same key.
+    pub fn merge(&mut self, o: &TopCounter) {
+        for (v, c) in &o.exact {
+            self.add(v, *c);
+        }
+        if let Some(os) = &o.sketch {
+            self.spill().merge(os);
+        }
+    }
+
+    /// The sketch's image (DataSketches serialization); `None` when nothing
+    /// was counted.
+    pub fn image(&self) -> Option<Vec<u8>> {
+        if let Some(s) = &self.sketch {
+            return Some(topk::encode(s));
+        }
+        if self.exact.is_empty() {
+            return None;
+        }
+        let mut s = topk::new_sketch(TOP_LG);
+        for (v, c) in &self.exact {
+            s.update_with_count_ref(v, *c);
+        }
+        Some(topk::encode(&s))
+    }
+}
 
 /// The OTLP value types a key's `value_types` counts, in the order of its
 /// JSON object (by name, as `json_counts_merge` writes objects).
@@ -117,6 +223,8 @@ pub struct KeyAgg {
     /// Records per value type ([`VALUE_TYPES`] order): of a key repeated on
     /// one record, the first value's type.
     pub types: [u64; VALUE_TYPES.len()],
+    /// Value frequencies (of a key repeated on one record, the first value).
+    pub top: TopCounter,
 }
 
 impl KeyAgg {
@@ -129,6 +237,7 @@ impl KeyAgg {
             seen: Seen::at(t),
             bytes: 0,
             types: [0; VALUE_TYPES.len()],
+            top: TopCounter::default(),
         }
     }
     /// Counts `n` records (record number `rec`) carrying the key with
@@ -142,6 +251,7 @@ impl KeyAgg {
         self.rec = rec;
         self.count += n;
         self.types[pair.ty as usize] += n;
+        self.top.add(value, n);
         self.seen.add(t);
         // A recent value of this key (most values of keys of low
         // cardinality) is in the sketch and was offered to the samples.
@@ -158,6 +268,7 @@ impl KeyAgg {
         for (a, b) in self.types.iter_mut().zip(&o.types) {
             *a += b;
         }
+        self.top.merge(&o.top);
     }
     /// Samples as the catalog stores them: a JSON array of strings.
     pub fn samples_json(&self) -> String {

@@ -77,7 +77,8 @@ fn located(e: Error, table: &str, key: &[&str]) -> Error {
     // (otelcat_add says itself what to do.)
     let damaged = e.msg.starts_with("hll_")
         || e.msg.starts_with("json_samples")
-        || e.msg.starts_with("json_counts");
+        || e.msg.starts_with("json_counts")
+        || e.msg.starts_with("topk_");
     let hint = if damaged {
         "; its stored value is damaged (a file edited by hand or from elsewhere?): repair or delete that row"
     } else {
@@ -209,11 +210,12 @@ struct KeyRow<'a> {
     seen: Option<[TimeText; 2]>,
     bytes: i64,
     types: String,
+    top: Option<Vec<u8>>,
 }
 
 /// The parameters of a key UPSERT's row, in [`KeyRow::values`] order after
 /// the entity's own name (`metric_name`, `span_name` or `severity`).
-const KEY_PARAMS: [&str; 10] = [
+const KEY_PARAMS: [&str; 11] = [
     "key_scope",
     "key_name",
     "event_name",
@@ -224,6 +226,7 @@ const KEY_PARAMS: [&str; 10] = [
     "last_seen",
     "bytes",
     "value_types",
+    "top_sketch",
 ];
 
 impl<'a> KeyRow<'a> {
@@ -239,6 +242,7 @@ impl<'a> KeyRow<'a> {
             seen: seen_text(&a.seen),
             bytes: a.bytes as i64,
             types: a.types_json(),
+            top: a.top.image(),
         }
     }
 
@@ -260,7 +264,7 @@ impl<'a> KeyRow<'a> {
         for (o, t) in out.iter_mut().zip(&self.texts[..n]) {
             *o = Param::Text(t);
         }
-        out[n..n + 7].copy_from_slice(&[
+        out[n..n + 8].copy_from_slice(&[
             Param::Int(self.count),
             Param::Text(&self.samples),
             Param::Blob(&self.sketch),
@@ -268,6 +272,10 @@ impl<'a> KeyRow<'a> {
             last,
             Param::Int(self.bytes),
             Param::Text(&self.types),
+            match &self.top {
+                Some(b) => Param::Blob(b),
+                None => Param::Null,
+            },
         ]);
     }
 }
