@@ -5,6 +5,7 @@
 use ahash::AHashMap as Map;
 
 use crate::hll;
+use crate::otlp::size::{len_field, varint_len};
 use crate::otlp::{AnyValue, Attr};
 use crate::topk;
 
@@ -132,18 +133,34 @@ pub struct PairInfo {
 }
 
 impl PairInfo {
+    /// The pair's type and `a.field_len()`, the sizes of scalar values
+    /// worked out here (inlined into the loop over a record's attributes;
+    /// `field_len` is a call, and recursive).
     #[inline]
     pub fn of(a: &Attr<'_>) -> PairInfo {
-        let ty = match a.value {
-            AnyValue::Array(_) => 0,
-            AnyValue::Bool(_) => 1,
-            AnyValue::Bytes(_) => 2,
-            AnyValue::Double(_) => 3,
-            AnyValue::Empty => 4,
-            AnyValue::Int(_) => 5,
-            AnyValue::KvList(_) => 6,
-            AnyValue::Str(_) => 7,
+        let (ty, value) = match &a.value {
+            AnyValue::Str(s) => (7, len_field(len_field(s.len()))),
+            AnyValue::Int(i) => (5, len_field(1 + varint_len(*i as u64))),
+            AnyValue::Double(_) => (3, len_field(9)),
+            AnyValue::Bool(_) => (1, len_field(2)),
+            AnyValue::Empty => (4, 0),
+            AnyValue::Array(_) => return PairInfo::nested(0, a),
+            AnyValue::Bytes(_) => return PairInfo::nested(2, a),
+            AnyValue::KvList(_) => return PairInfo::nested(6, a),
         };
+        let key = if a.key.is_empty() {
+            0
+        } else {
+            len_field(a.key.len())
+        };
+        PairInfo {
+            ty,
+            bytes: len_field(key + value) as u64,
+        }
+    }
+
+    #[inline(never)]
+    fn nested(ty: u8, a: &Attr<'_>) -> PairInfo {
         PairInfo {
             ty,
             bytes: a.field_len() as u64,
@@ -650,6 +667,42 @@ mod tests {
                 serde_json::to_string(&want_m).unwrap(),
                 "merge {n}"
             );
+        }
+    }
+
+    /// The inlined sizes of scalar values are `Attr::field_len`'s.
+    #[test]
+    fn pair_bytes_are_field_len() {
+        use crate::otlp::{AnyValue, Attr};
+        use std::borrow::Cow;
+        let long = "x".repeat(300);
+        let values = [
+            AnyValue::Str(Cow::Borrowed("")),
+            AnyValue::Str(Cow::Borrowed("GET")),
+            AnyValue::Str(Cow::Borrowed(&long)),
+            AnyValue::Int(0),
+            AnyValue::Int(-1),
+            AnyValue::Int(300),
+            AnyValue::Int(i64::MIN),
+            AnyValue::Double(1.5),
+            AnyValue::Bool(false),
+            AnyValue::Empty,
+            AnyValue::Bytes(Cow::Borrowed(&[1, 2, 3])),
+            AnyValue::Array(vec![AnyValue::Int(1), AnyValue::Empty]),
+            AnyValue::KvList(vec![]),
+        ];
+        for key in ["", "k", &"k".repeat(200)] {
+            for v in &values {
+                let a = Attr {
+                    key: Cow::Borrowed(key),
+                    value: v.clone(),
+                };
+                assert_eq!(
+                    PairInfo::of(&a).bytes,
+                    a.field_len() as u64,
+                    "{key:?} {v:?}"
+                );
+            }
         }
     }
 
