@@ -344,6 +344,63 @@ class TestTopValues(unittest.TestCase):
         self.assertEqual(db.execute("SELECT top_values FROM span_keys WHERE key_name = 'service.name'").fetchone(),
                          ('[{"value":"svc","count":3000}]',))
 
+    def test_stored_sketches_bound_the_true_counts(self):
+        """Skewed and uniform keys over many distinct values, ingested in
+        several transactions (one of them with a rolled-back savepoint):
+        Python's DataSketches reads each stored image, and for every value
+        its true count lies within [lower bound, upper bound]; a value the
+        sketch does not track occurred at most maximum_error times, which is
+        at most 3.5/64 of the records."""
+        import datasketches
+        from otlp_payloads import span, traces
+        rnd = random.Random(15)
+        db = connect()
+        true = {"zipf": defaultdict(int), "uniform": defaultdict(int), "half": defaultdict(int)}
+        for txn in range(4):
+            db.execute("BEGIN")
+            for req in range(5):
+                spans = []
+                for i in range(400):
+                    a = {"zipf": f"z{int(1 / (rnd.random() + 1e-9))}", "uniform": f"u{rnd.randrange(300)}",
+                         "half": "hot" if rnd.random() < 0.5 else f"h{txn}-{req}-{i}"}
+                    spans.append(span("GET /x", attrs=a))
+                    if txn == 2 and req == 4:
+                        continue            # rolled back below
+                    for k, v in a.items():
+                        true[k][v] += 1
+                if txn == 2 and req == 4:
+                    db.execute("SAVEPOINT gone")
+                    db.execute("INSERT INTO otlp_ingest(payload) VALUES (?)", (traces(spans),))
+                    db.execute("ROLLBACK TO gone")
+                    db.execute("RELEASE gone")
+                else:
+                    db.execute("INSERT INTO otlp_ingest(payload) VALUES (?)", (traces(spans),))
+            db.execute("COMMIT")
+        for key, counts in true.items():
+            with self.subTest(key=key):
+                blob, key_count, top, err = db.execute(
+                    "SELECT top_sketch, key_count, top_values, json_extract(topk_info(top_sketch), '$.maximum_error') "
+                    "FROM span_keys WHERE key_name = ?", (key,)).fetchone()
+                s = datasketches.frequent_strings_sketch.deserialize(blob)
+                self.assertEqual(s.total_weight, key_count)
+                self.assertEqual(key_count, sum(counts.values()))
+                self.assertLessEqual(err, 3.5 / 64 * key_count)
+                items = s.get_frequent_items(datasketches.frequent_items_error_type.NO_FALSE_NEGATIVES, 0)
+                self.assertTrue(all(upper - lower == err for _, _, lower, upper in items))
+                tracked = {i[0] for i in items}
+                for v, n in counts.items():
+                    self.assertLessEqual(s.get_lower_bound(v), n, v)
+                    self.assertLessEqual(n, s.get_upper_bound(v), v)
+                    if v not in tracked:
+                        self.assertLessEqual(n, err, v)
+                top = json.loads(top)
+                if key == "half":
+                    self.assertEqual(top[0]["value"], "hot")
+                    self.assertLessEqual(counts["hot"], top[0]["count"])
+                    self.assertLessEqual(top[0]["count"], counts["hot"] + err)
+                if key == "uniform":
+                    self.assertGreater(err, 0)      # past the exact range: the bound matters
+
     def test_savepoints_and_long_values(self):
         """Batches of released savepoints merge their counters (exact lists and
         sketches alike) as one batch would; values count by their first 128

@@ -70,8 +70,23 @@ impl Builder {
     /// values (nothing to do for it then).
     #[inline(always)]
     pub fn add(&mut self, bytes: &[u8]) -> bool {
+        self.add_hashed(bytes, Builder::hash(bytes))
+    }
+
+    /// The 64-bit hash [`add`](Self::add) remembers a value by (fixed
+    /// seeds, never 0), for callers that key other tables of the same
+    /// values by it (`keys.rs`, a key's top values) and then add the value
+    /// with [`add_hashed`](Self::add_hashed): one hash per value.
+    #[inline(always)]
+    pub fn hash(bytes: &[u8]) -> u64 {
         // Never 0, the empty entry.
-        let h = repeat_hasher().hash_one(bytes) | 1;
+        repeat_hasher().hash_one(bytes) | 1
+    }
+
+    /// [`add`](Self::add) of a value whose [`hash`](Self::hash) is `h`.
+    #[inline(always)]
+    pub fn add_hashed(&mut self, bytes: &[u8], h: u64) -> bool {
+        debug_assert_eq!(h, Builder::hash(bytes));
         let slot = (h >> 60) as usize % RECENT;
         if self.recent[slot] == h {
             return false;

@@ -20,9 +20,11 @@ pub const TOP_LG: u8 = 6;
 /// stack trace is one value of its first 128 characters): bounds a sketch
 /// image to a few KiB.
 pub const TOP_CHARS: usize = 128;
-/// Distinct values a batch counts exactly, in a list, before a key's
-/// sketch takes over.
-const TOP_EXACT: usize = 16;
+/// Values a batch's table of one key's values tracks: what the stored
+/// sketch's map holds (0.75 × 2^[`TOP_LG`]).
+const TOP_CAP: usize = 3 * (1 << TOP_LG) / 4;
+/// Slots of that table's index (at most 3/8 full: short probes).
+const TOP_SLOTS: usize = 128;
 
 /// `v` cut to its first [`TOP_CHARS`] characters.
 #[inline]
@@ -36,84 +38,192 @@ pub fn top_cut(v: &str) -> &str {
     }
 }
 
-/// A key's value frequencies in a batch: exact counts of its first
-/// [`TOP_EXACT`] distinct values, then a DataSketches frequent-items
-/// sketch (`topk.rs`) of them all. Written as the sketch's image.
+/// One value a [`TopCounter`] tracks.
+struct TopEntry {
+    /// `hll::Builder::hash` of `text`.
+    hash: u64,
+    /// Its count since it was last taken in (a lower bound).
+    count: u64,
+    text: String,
+}
+
+/// A key's value frequencies in a batch: a Misra-Gries summary that counts
+/// as a DataSketches frequent-items sketch of lg_max_map_size [`TOP_LG`]
+/// does, written as such a sketch's image (`topk::write_image`) and merged
+/// into the stored one by `topk_merge`.
+///
+/// Up to [`TOP_CAP`] values are tracked with a count each, found by the
+/// 64-bit hash the key's HLL builder computes for the value anyway (and
+/// then compared as text: a hash collision costs a probe, never a wrong
+/// count). A value not tracked when the table is full first makes room the
+/// way DataSketches purges: the median count m is subtracted from every
+/// count, values left at 0 or below are dropped, and m is added to the
+/// maximum error (`offset`). So for every value, tracked count ≤ true count
+/// ≤ tracked count + offset (0 when not tracked), and each purge removes at
+/// least (TOP_CAP/2)·m from the counts, so offset ≤ total / 24, within
+/// DataSketches' 3.5/64 × total for the same map. A dropped value's String
+/// is kept for the next value taken in: no allocation per value once the
+/// table has filled, and a purge costs O(TOP_CAP) for at least TOP_CAP/2
+/// values taken in after it.
 #[derive(Default)]
 pub struct TopCounter {
-    exact: Vec<(String, u64)>,
-    /// Where the last value counted is in `exact` (runs of one value).
+    entries: Vec<TopEntry>,
+    /// Slot → entry index + 1 (0: empty), linear probing from the hash's
+    /// top bits; allocated with the first value.
+    index: Option<Box<[u8; TOP_SLOTS]>>,
+    /// Texts of dropped values, for reuse.
+    free: Vec<String>,
+    /// The entry counted last (runs of one value skip the index).
     last: usize,
-    sketch: Option<Box<topk::Sketch>>,
+    /// Every count given (DataSketches' total weight).
+    total: u64,
+    /// The maximum error of every count (DataSketches' offset).
+    offset: u64,
+}
+
+#[inline(always)]
+fn top_slot(h: u64) -> usize {
+    (h >> 57) as usize & (TOP_SLOTS - 1)
 }
 
 impl TopCounter {
-    /// Counts `n` records of value `v`.
+    /// Counts `n` records of value `v`, whose `hll::Builder::hash` is `h`.
     #[inline]
-    pub fn add(&mut self, v: &str, n: u64) {
-        let v = top_cut(v);
-        if let Some(s) = &mut self.sketch {
-            s.update_with_count_ref(v, n);
-            return;
+    pub fn add(&mut self, v: &str, h: u64, n: u64) {
+        self.total += n;
+        if v.len() > TOP_CHARS {
+            return self.add_long(v, n);
         }
-        if let Some(e) = self.exact.get_mut(self.last)
-            && same(e.0.as_bytes(), v.as_bytes())
+        if let Some(e) = self.entries.get_mut(self.last)
+            && e.hash == h
+            && same(e.text.as_bytes(), v.as_bytes())
         {
-            e.1 += n;
+            e.count += n;
             return;
         }
-        self.add_exact(v, n);
+        self.add_lookup(v, h, n);
+    }
+
+    /// A value longer than [`TOP_CHARS`] bytes counts as its cut, hashed
+    /// again when the cut is shorter than it.
+    #[inline(never)]
+    fn add_long(&mut self, v: &str, n: u64) {
+        let cut = top_cut(v);
+        self.add_lookup(cut, hll::Builder::hash(cut.as_bytes()), n);
     }
 
     #[inline(never)]
-    fn add_exact(&mut self, v: &str, n: u64) {
-        if let Some(i) = self.exact.iter().position(|e| e.0 == v) {
-            self.exact[i].1 += n;
-            self.last = i;
-        } else if self.exact.len() < TOP_EXACT {
-            self.last = self.exact.len();
-            self.exact.push((v.to_string(), n));
-        } else {
-            self.spill().update_with_count_ref(v, n);
-        }
-    }
-
-    /// The sketch, made from the exact counts when there is none yet.
-    fn spill(&mut self) -> &mut topk::Sketch {
-        if self.sketch.is_none() {
-            let mut s = topk::new_sketch(TOP_LG);
-            for (v, c) in self.exact.drain(..) {
-                s.update_with_count_ref(&v, c);
+    fn add_lookup(&mut self, v: &str, h: u64, n: u64) {
+        let index = self.index.get_or_insert_with(|| Box::new([0; TOP_SLOTS]));
+        let mut slot = top_slot(h);
+        loop {
+            let i = index[slot] as usize;
+            if i == 0 {
+                break;
             }
-            self.sketch = Some(Box::new(s));
+            let e = &mut self.entries[i - 1];
+            if e.hash == h && e.text == v {
+                e.count += n;
+                self.last = i - 1;
+                return;
+            }
+            slot = (slot + 1) & (TOP_SLOTS - 1);
         }
-        self.sketch.as_mut().expect("made")
+        if self.entries.len() == TOP_CAP {
+            self.purge();
+            // The index was rebuilt: find the new value's free slot again.
+            let index = self.index.as_mut().expect("made above");
+            slot = top_slot(h);
+            while index[slot] != 0 {
+                slot = (slot + 1) & (TOP_SLOTS - 1);
+            }
+        }
+        let mut text = self.free.pop().unwrap_or_default();
+        text.clear();
+        text.push_str(v);
+        self.entries.push(TopEntry {
+            hash: h,
+            count: n,
+            text,
+        });
+        self.last = self.entries.len() - 1;
+        self.index.as_mut().expect("made above")[slot] = self.entries.len() as u8;
     }
 
-    /// Adds what a later batch counted of the same key.
+    /// DataSketches' purge: subtracts the median count from every count,
+    /// drops the values left at 0 or below, adds the median to the offset.
+    #[inline(never)]
+    fn purge(&mut self) {
+        let mut counts = [0u64; TOP_CAP];
+        let n = self.entries.len();
+        for (c, e) in counts.iter_mut().zip(&self.entries) {
+            *c = e.count;
+        }
+        // The (n/2)-th smallest: at least n/2 counts are at least it.
+        let m = *counts[..n].select_nth_unstable(n / 2).1;
+        self.offset += m;
+        let mut kept = 0;
+        for i in 0..n {
+            if self.entries[i].count > m {
+                self.entries[i].count -= m;
+                self.entries.swap(kept, i);
+                kept += 1;
+            }
+        }
+        for e in self.entries.drain(kept..) {
+            self.free.push(e.text);
+        }
+        self.reindex();
+    }
+
+    /// The index of the entries, made again.
+    fn reindex(&mut self) {
+        let index = self.index.get_or_insert_with(|| Box::new([0; TOP_SLOTS]));
+        index.fill(0);
+        for (i, e) in self.entries.iter().enumerate() {
+            let mut slot = top_slot(e.hash);
+            while index[slot] != 0 {
+                slot = (slot + 1) & (TOP_SLOTS - 1);
+            }
+            index[slot] = i as u8 + 1;
+        }
+        self.last = 0;
+    }
+
+    /// Adds what a later batch counted of the same key (Misra-Gries
+    /// summaries merge: counts add, purging as they come; offsets add).
     pub fn merge(&mut self, o: &TopCounter) {
-        for (v, c) in &o.exact {
-            self.add(v, *c);
+        for e in &o.entries {
+            // Cut values were cut and hashed as such already.
+            self.add_lookup(&e.text, e.hash, e.count);
         }
-        if let Some(os) = &o.sketch {
-            self.spill().merge(os);
-        }
+        self.total += o.total;
+        self.offset += o.offset;
     }
 
-    /// The sketch's image (DataSketches serialization); `None` when nothing
-    /// was counted.
+    /// The image of a DataSketches frequent-items sketch holding these
+    /// counts; `None` when nothing was counted.
     pub fn image(&self) -> Option<Vec<u8>> {
-        if let Some(s) = &self.sketch {
-            return Some(topk::encode(s));
-        }
-        if self.exact.is_empty() {
-            return None;
-        }
-        let mut s = topk::new_sketch(TOP_LG);
-        for (v, c) in &self.exact {
-            s.update_with_count_ref(v, *c);
-        }
-        Some(topk::encode(&s))
+        let items: Vec<(&str, u64)> = self
+            .entries
+            .iter()
+            .map(|e| (e.text.as_str(), e.count))
+            .collect();
+        topk::write_image(TOP_LG, self.total, self.offset, &items)
+    }
+
+    /// (value, lower bound of its count) of the tracked values, the maximum
+    /// error and the total (for tests).
+    #[cfg(test)]
+    fn state(&self) -> (Vec<(&str, u64)>, u64, u64) {
+        (
+            self.entries
+                .iter()
+                .map(|e| (e.text.as_str(), e.count))
+                .collect(),
+            self.offset,
+            self.total,
+        )
     }
 }
 
@@ -268,11 +378,12 @@ impl KeyAgg {
         self.rec = rec;
         self.count += n;
         self.types[pair.ty as usize] += n;
-        self.top.add(value, n);
+        let h = hll::Builder::hash(value.as_bytes());
+        self.top.add(value, h, n);
         self.seen.add(t);
         // A recent value of this key (most values of keys of low
         // cardinality) is in the sketch and was offered to the samples.
-        if self.sketch.add(value.as_bytes()) && !self.samples.is_full() {
+        if self.sketch.add_hashed(value.as_bytes(), h) && !self.samples.is_full() {
             self.samples.offer(value);
         }
     }
@@ -621,7 +732,168 @@ fn owned(key: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::{KeyAgg, PairInfo, SAMPLES, same};
+    use super::{KeyAgg, PairInfo, SAMPLES, TOP_LG, TopCounter, same, top_cut};
+    use crate::hll;
+    use crate::topk;
+    use std::collections::HashMap;
+
+    /// Counts `values` (with weights) into a counter.
+    fn count(values: &[(String, u64)]) -> TopCounter {
+        let mut t = TopCounter::default();
+        for (v, n) in values {
+            t.add(v, hll::Builder::hash(v.as_bytes()), *n);
+        }
+        t
+    }
+
+    /// Every value's true count (of its cut) is within the counter's
+    /// bounds, DataSketches' way: tracked lower ≤ true ≤ lower + offset,
+    /// untracked true ≤ offset; offset ≤ 3.5/64 of the total; and the
+    /// image reads back with the same numbers (crate and `topk::parse`).
+    fn check(t: &TopCounter, values: &[(String, u64)]) {
+        let mut exact: HashMap<&str, u64> = HashMap::new();
+        for (v, n) in values {
+            *exact.entry(top_cut(v)).or_default() += n;
+        }
+        let (items, offset, total) = t.state();
+        assert_eq!(total, values.iter().map(|v| v.1).sum::<u64>());
+        assert!(
+            offset as f64 <= topk::epsilon(TOP_LG) * total as f64,
+            "{offset} of {total}"
+        );
+        let tracked: HashMap<&str, u64> = items.iter().copied().collect();
+        assert_eq!(tracked.len(), items.len(), "a value tracked twice");
+        for (v, &n) in &exact {
+            match tracked.get(v) {
+                Some(&c) => assert!(c <= n && n <= c + offset, "{v}: {c} ≤ {n} ≤ {c} + {offset}"),
+                None => assert!(n <= offset, "{v}: {n} untracked, offset {offset}"),
+            }
+        }
+        let Some(img) = t.image() else {
+            assert_eq!(total, 0);
+            return;
+        };
+        let view = topk::parse(&img).expect("the image parses");
+        assert_eq!((view.total_weight, view.offset), (total, offset));
+        let s = view.to_sketch(&img).expect("the crate reads it");
+        assert_eq!((s.total_weight(), s.maximum_error()), (total, offset));
+        for (v, &n) in &exact {
+            assert!(s.lower_bound(*v) <= n && n <= s.upper_bound(*v), "{v}");
+        }
+    }
+
+    /// Streams: skewed (Zipf-like and one value in half the records),
+    /// uniform over few and many values, all distinct, long values; with
+    /// weights; counted in one counter, and in two merged.
+    #[test]
+    fn top_counts_stay_within_the_bound() {
+        let mut rng = fastrand::Rng::with_seed(15);
+        let long = "é".repeat(200);
+        let streams: Vec<(&str, Box<dyn Fn(&mut fastrand::Rng, usize) -> String>)> = vec![
+            (
+                "half",
+                Box::new(|r, i| {
+                    if r.bool() {
+                        "hot".into()
+                    } else {
+                        format!("v{i}")
+                    }
+                }),
+            ),
+            (
+                "zipf",
+                Box::new(|r, _| format!("z{}", (1.0 / (r.f64() + 1e-9)) as u64)),
+            ),
+            ("uniform40", Box::new(|r, _| format!("u{}", r.u32(0..40)))),
+            (
+                "uniform5000",
+                Box::new(|r, _| format!("u{}", r.u32(0..5000))),
+            ),
+            ("distinct", Box::new(|_, i| format!("d{i}"))),
+            (
+                "long",
+                Box::new(move |r, _| format!("{long}{}", r.u32(0..100))),
+            ),
+        ];
+        for (name, make) in &streams {
+            for len in [0, 1, 47, 48, 49, 500, 20_000] {
+                let values: Vec<(String, u64)> = (0..len)
+                    .map(|i| {
+                        (
+                            make(&mut rng, i),
+                            if rng.u8(0..10) == 0 {
+                                rng.u64(1..50)
+                            } else {
+                                1
+                            },
+                        )
+                    })
+                    .collect();
+                let t = count(&values);
+                check(&t, &values);
+                let mut a = count(&values[..len / 3]);
+                a.merge(&count(&values[len / 3..]));
+                check(&a, &values);
+                if *name == "half" && len == 20_000 {
+                    let (items, offset, _) = t.state();
+                    let hot = items
+                        .iter()
+                        .find(|i| i.0 == "hot")
+                        .expect("the hot value is tracked");
+                    assert!(
+                        hot.1 > offset,
+                        "hot is surely more frequent than any dropped value"
+                    );
+                }
+            }
+        }
+    }
+
+    /// A batch's image merged into a stored sketch (as the flush's
+    /// topk_merge does) keeps the bound of the whole stream.
+    #[test]
+    fn batch_images_merge_into_stored_sketches_within_the_bound() {
+        let mut rng = fastrand::Rng::with_seed(7);
+        let mut all: Vec<(String, u64)> = Vec::new();
+        let mut stored: Option<Vec<u8>> = None;
+        for batch in 0..6 {
+            let values: Vec<(String, u64)> = (0..3000)
+                .map(|_| {
+                    let v = if rng.u8(0..3) == 0 {
+                        format!("k{batch}")
+                    } else {
+                        format!("x{}", rng.u32(0..2000))
+                    };
+                    (v, 1)
+                })
+                .collect();
+            let img = count(&values).image().expect("counted");
+            all.extend(values);
+            let mut m = topk::Merger::default();
+            for b in stored.iter().chain([&img]) {
+                let v = topk::parse(b).expect("parses");
+                m.add(&v, b).expect("merges");
+            }
+            stored = m.result();
+            let img = stored.as_ref().expect("merged");
+            let v = topk::parse(img).expect("parses");
+            let total: u64 = all.iter().map(|v| v.1).sum();
+            assert_eq!(v.total_weight, total);
+            assert!(v.offset as f64 <= topk::epsilon(TOP_LG) * total as f64);
+            let mut exact: HashMap<&str, u64> = HashMap::new();
+            for (x, n) in &all {
+                *exact.entry(x.as_str()).or_default() += n;
+            }
+            for (x, &n) in &exact {
+                let c = v.items.iter().find(|i| i.0 == *x).map_or(0, |i| i.1);
+                assert!(
+                    c <= n && n <= c + v.offset,
+                    "{x}: {c} ≤ {n} ≤ {c} + {}",
+                    v.offset
+                );
+            }
+        }
+    }
 
     const STR: PairInfo = PairInfo { ty: 7, bytes: 0 };
 

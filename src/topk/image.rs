@@ -22,6 +22,55 @@ fn capacity(lg: u8) -> usize {
     3 * (1usize << lg) / 4
 }
 
+/// The image of a frequent-items sketch given by its fields (docs/FORMAT.md,
+/// "Top values"): a map of at most 2^`lg_max` counters holding `items` (each
+/// value once, a count above 0; at most 0.75 × 2^`lg_max` of them), the sum
+/// of every count it was given (`total_weight`, at least the counts plus
+/// `offset`) and its maximum error (`offset`). For summaries that count as
+/// a DataSketches sketch does but are not the crate's (`otlp_ingest`'s
+/// per-batch tables of a key's values). `None` when `total_weight` is 0.
+/// The image is one that [`parse`] takes.
+pub fn write_image(
+    lg_max: u8,
+    total_weight: u64,
+    offset: u64,
+    items: &[(&str, u64)],
+) -> Option<Vec<u8>> {
+    if total_weight == 0 {
+        return None;
+    }
+    let mut lg_cur = MIN_LG_MAX;
+    while capacity(lg_cur) < items.len() {
+        lg_cur += 1;
+    }
+    debug_assert!((MIN_LG_MAX..=MAX_LG_MAX).contains(&lg_max) && lg_cur <= lg_max);
+    debug_assert!(items.iter().map(|i| i.1).sum::<u64>() + offset <= total_weight);
+    let len: usize = items.iter().map(|(v, _)| 12 + v.len()).sum();
+    let mut img = Vec::with_capacity(32 + len);
+    img.extend_from_slice(&[
+        PRE_LONGS_FULL,
+        SERIAL_VERSION,
+        FAMILY,
+        lg_max,
+        lg_cur,
+        0,
+        0,
+        0,
+    ]);
+    img.extend_from_slice(&(items.len() as u32).to_le_bytes());
+    img.extend_from_slice(&[0; 4]);
+    img.extend_from_slice(&total_weight.to_le_bytes());
+    img.extend_from_slice(&offset.to_le_bytes());
+    for &(_, c) in items {
+        img.extend_from_slice(&c.to_le_bytes());
+    }
+    for &(v, _) in items {
+        img.extend_from_slice(&(v.len() as u32).to_le_bytes());
+        img.extend_from_slice(v.as_bytes());
+    }
+    Some(img)
+}
+
 /// A checked image, read in place.
 #[derive(Debug, Clone)]
 pub struct View<'a> {

@@ -40,7 +40,7 @@ mod sql;
 #[cfg(test)]
 mod tests;
 
-pub use image::{Mode, Row, View, parse};
+pub use image::{Mode, Row, View, parse, write_image};
 pub use merge::Merger;
 #[cfg(any(test, feature = "fuzzing"))]
 pub use property::check_image;
