@@ -789,7 +789,8 @@ mod tests {
     fn top_counts_stay_within_the_bound() {
         let mut rng = fastrand::Rng::with_seed(15);
         let long = "é".repeat(200);
-        let streams: Vec<(&str, Box<dyn Fn(&mut fastrand::Rng, usize) -> String>)> = vec![
+        type Stream = Box<dyn Fn(&mut fastrand::Rng, usize) -> String>;
+        let streams: Vec<(&str, Stream)> = vec![
             (
                 "half",
                 Box::new(|r, i| {
