@@ -202,14 +202,22 @@ impl TopCounter {
     }
 
     /// The image of a DataSketches frequent-items sketch holding these
-    /// counts; `None` when nothing was counted.
+    /// counts, as the crate writes it (`topk::write_image`, then read and
+    /// written again by the crate, as `topk_merge` writes every merged
+    /// image): the same records make the same stored bytes whether one
+    /// transaction brought them or several. `None` when nothing was counted.
     pub fn image(&self) -> Option<Vec<u8>> {
         let items: Vec<(&str, u64)> = self
             .entries
             .iter()
             .map(|e| (e.text.as_str(), e.count))
             .collect();
-        topk::write_image(TOP_LG, self.total, self.offset, &items)
+        let raw = topk::write_image(TOP_LG, self.total, self.offset, &items)?;
+        let view = topk::parse(&raw).expect("write_image writes images parse takes");
+        let mut m = topk::Merger::default();
+        m.add(&view, &raw)
+            .expect("one image: its weight is in range");
+        m.result()
     }
 
     /// (value, lower bound of its count) of the tracked values, the maximum
