@@ -21,8 +21,9 @@ outside the enum count as unset).
 
 Not computed: log_body_templates, log_template_keys and span_name_patterns
 (Drain templates are otelcat's engine, not Spark's: ingest into a catalog,
-then merge), and the keys' bytes and value_types (NULL here; `otelcat
-merge` and fleet_merge.py carry them from catalogs that have them). Known differences from otlp_ingest (docs/interop.md):
+then merge), and the keys' bytes, value_types, top_sketch and top_values
+(NULL here; `otelcat merge` and fleet_merge.py carry them from catalogs
+that have them). Known differences from otlp_ingest (docs/interop.md):
 - a metric sent without data points gets no row here (otlp_ingest writes
   one with no points and no times); when the metric has points elsewhere,
   its unit, description and shape count here as there;

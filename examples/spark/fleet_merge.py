@@ -23,7 +23,10 @@ fleet.db node1.db node2.db ...`); tests/test_spark.py checks it:
   numbers them (by the catalog that brought the text first, then severity,
   service and text); their keys (log_template_keys) follow them by text;
 - percentages are recomputed from the merged counts;
-- keys' bytes add up, and value_types add per type (json_counts_merge).
+- keys' bytes add up, value_types add per type (json_counts_merge), and
+  top_sketch images are folded in catalog order with otelcat's topk_merge at
+  write-back, as merge.sql merges them (Spark has no frequent-items
+  functions); top_values is recomputed from the merged image.
 
 Catalog files (.db) are exported first (otelcat.export, into a temporary
 directory); export directories are read as they are. Spark runs in local
@@ -55,10 +58,14 @@ SAMPLES = """CASE WHEN count(*) = 1 THEN max(value_samples) ELSE to_json(slice(a
 TIMES = "min(first_seen) AS first_seen, max(last_seen) AS last_seen"
 # What keys count of their values (schema version 3): bytes add up;
 # value_types add per type (written back in otelcat's spelling by
-# json_counts_merge).
+# json_counts_merge); top_sketch: the images in catalog order, which the
+# write-back folds with otelcat's topk_merge as merge.sql does (Spark has no
+# frequent-items functions), and top_values is recomputed from the result.
 KEY_VALUES = """sum(bytes) AS bytes,
        to_json(aggregate(collect_list(from_json(value_types, 'map<string,bigint>')), cast(map() AS map<string,bigint>),
-                         (acc, m) -> map_zip_with(acc, m, (k, a, b) -> coalesce(a, 0) + coalesce(b, 0)))) AS value_types"""
+                         (acc, m) -> map_zip_with(acc, m, (k, a, b) -> coalesce(a, 0) + coalesce(b, 0)))) AS value_types,
+       transform(filter(array_sort(collect_list(struct(node, top_sketch))), x -> x.top_sketch IS NOT NULL),
+                 x -> x.top_sketch) AS top_sketch"""
 # The first catalog's value that is not NULL (merge.sql's coalesce(mine, other)).
 FIRST = "min_by({c}, node) FILTER (WHERE {c} IS NOT NULL) AS {c}"
 # Span status counts (schema version 3): sums.

@@ -136,6 +136,23 @@ ESTIMATE_LIMIT = {"metrics": "total_sample_count", "metric_keys": "key_count", "
                   "log_keys": "key_count", "span_name_patterns": "span_count"}
 
 
+def fold_topk(db, imgs):
+    """The frequent-items images of one key, in catalog order, merged as
+    examples/merge.sql merges them: the first as it is, then
+    topk_merge(merged, next) (a damaged image fails with topk_merge's
+    error)."""
+    imgs = [bytes(b) for b in imgs if b is not None]
+    if not imgs:
+        return None
+    acc = imgs[0]
+    for b in imgs[1:]:
+        try:
+            acc = db.execute("SELECT topk_merge(?, ?)", (acc, b)).fetchone()[0]
+        except sqlite3.Error as e:
+            raise SystemExit(f"merging top_sketch images failed: {e}; nothing was written")
+    return acc
+
+
 def create_catalog(path):
     """A new catalog file at `path` with this otelcat's schema and views."""
     if os.path.exists(path):
@@ -183,7 +200,14 @@ def write_catalog(path, results, respell_samples=True):
             sql = f"INSERT INTO {into}({', '.join(cols)}) VALUES ({', '.join(vals)})"
             roles = TABLES.get(table, {}).get("roles", {})
             sketches = {i for i, c in enumerate(cols) if roles.get(c) == "sketch"}
+            # A frequent-items column comes as the images of the catalogs
+            # that hold the key, in catalog order: folded with otelcat's
+            # topk_merge, as merge.sql merges them (Spark has no
+            # frequent-items functions; docs/interop.md).
+            topks = {i for i, c in enumerate(cols) if roles.get(c) == "topk"}
+            fold = lambda imgs: fold_topk(db, imgs) if isinstance(imgs, list) else imgs
             params = ([otelcat_form(bytes(v)) if i in sketches and v is not None else
+                       fold(v) if i in topks else
                        bytes(v) if isinstance(v, bytearray) else v for i, v in enumerate(r)]
                       for r in df.select(*cols, *(["nodes"] if merged else [])).collect())
             try:
@@ -202,6 +226,12 @@ def write_catalog(path, results, respell_samples=True):
                         db.execute(f"UPDATE {table} SET {col} = min(hll_count({role[1]}), {ESTIMATE_LIMIT[table]})")
                     except sqlite3.Error as e:
                         raise SystemExit(f"writing {table} into {path} failed: {e}; nothing was written")
+                if role == "top_values" and table in results:
+                    # The top 10 of the merged image, as merge.sql and the flush write them.
+                    db.execute(f"""UPDATE {table} SET {col} = CASE WHEN top_sketch IS NULL THEN NULL ELSE
+                                   (SELECT json_group_array(json_object('value', json_extract(j.value, '$.value'),
+                                                                        'count', json_extract(j.value, '$.count')))
+                                    FROM json_each(topk_values(top_sketch, 10)) j) END""")
         if "metrics" in results:
             # Prometheus series of the merged series (examples/merge.sql;
             # docs/catalog.md "Metric shape").

@@ -38,6 +38,9 @@ FORMAT_VERSION = 1
 #   attribute    descriptive text: keep the first catalog's (non-empty) value
 #   type_counts  JSON object of counts per OTLP value type: add per type
 #                (json_counts_merge)
+#   topk         base64 of a frequent-items image (DataSketches, docs/FORMAT.md):
+#                topk_merge in catalog order
+#   top_values   the top 10 of the key's topk image: recompute after a merge
 # Columns not named here (added by a later schema) are exported with the
 # role "other".
 TABLES = {
@@ -48,19 +51,22 @@ TABLES = {
     "metric_services": {"key": ["metric_name", "service_name"], "roles": {"sample_count": "count"}},
     "metric_keys": {"key": ["metric_name", "key_scope", "key_name"], "roles": {
         "key_count": "count", "key_percentage": "percentage", "estimated_cardinality": ("estimate", "hll_sketch"),
-        "value_samples": "samples", "hll_sketch": "sketch", "bytes": "count", "value_types": "type_counts"}},
+        "value_samples": "samples", "hll_sketch": "sketch", "bytes": "count", "value_types": "type_counts",
+        "top_sketch": "topk", "top_values": "top_values"}},
     "spans": {"key": ["name"], "roles": {
         "kind": "attribute", "total_sample_count": "count", "event_count": "count", "link_count": "count"}},
     "span_services": {"key": ["span_name", "service_name"], "roles": {"sample_count": "count"}},
     "span_keys": {"key": ["span_name", "key_scope", "key_name", "event_name"], "roles": {
         "key_count": "count", "key_percentage": "percentage", "estimated_cardinality": ("estimate", "hll_sketch"),
-        "value_samples": "samples", "hll_sketch": "sketch", "bytes": "count", "value_types": "type_counts"}},
+        "value_samples": "samples", "hll_sketch": "sketch", "bytes": "count", "value_types": "type_counts",
+        "top_sketch": "topk", "top_values": "top_values"}},
     "span_events": {"key": ["span_name", "event_name"], "roles": {"event_count": "count"}},
     "logs": {"key": ["severity"], "roles": {"total_sample_count": "count"}},
     "log_services": {"key": ["severity", "service_name"], "roles": {"sample_count": "count"}},
     "log_keys": {"key": ["severity", "key_scope", "key_name"], "roles": {
         "key_count": "count", "key_percentage": "percentage", "estimated_cardinality": ("estimate", "hll_sketch"),
-        "value_samples": "samples", "hll_sketch": "sketch", "bytes": "count", "value_types": "type_counts"}},
+        "value_samples": "samples", "hll_sketch": "sketch", "bytes": "count", "value_types": "type_counts",
+        "top_sketch": "topk", "top_values": "top_values"}},
     "log_body_templates": {"key": ["severity", "service_name", "cluster_id"], "roles": {
         "template": "template", "example": "example", "count": "count", "percentage": "percentage"}},
     "log_template_keys": {"key": ["severity", "service_name", "cluster_id", "key_name"], "roles": {
