@@ -31,6 +31,7 @@ pub mod schema;
 mod series;
 mod table;
 pub mod templates;
+mod top;
 pub mod write;
 
 use crate::drain::store::Shared;
