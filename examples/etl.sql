@@ -157,7 +157,7 @@ ON CONFLICT(metric_name, key_scope, key_name) DO UPDATE SET
 UPDATE metric_keys SET
   key_percentage = 100.0 * key_count / (SELECT max(total_sample_count, 1) FROM metrics WHERE name = metric_name),
   estimated_cardinality = min(hll_count(hll_sketch), key_count),
-  top_values = CASE WHEN top_sketch IS NULL THEN NULL ELSE (SELECT json_group_array(json_object('value', json_extract(j.value, '$.value'), 'count', json_extract(j.value, '$.count'))) FROM json_each(topk_values(top_sketch, 10)) j) END
+  top_values = CASE WHEN top_sketch IS NULL THEN NULL ELSE topk_counts(top_sketch, 10) END
 WHERE metric_name IN (SELECT metric FROM raw_points);
 
 -- ---------------------------------------------------------------- spans
@@ -242,7 +242,7 @@ UPDATE span_keys SET
       WHEN 'link' THEN (SELECT link_count FROM spans WHERE name = span_keys.span_name)
       ELSE (SELECT total_sample_count FROM spans WHERE name = span_keys.span_name) END),
   estimated_cardinality = min(hll_count(hll_sketch), key_count),
-  top_values = CASE WHEN top_sketch IS NULL THEN NULL ELSE (SELECT json_group_array(json_object('value', json_extract(j.value, '$.value'), 'count', json_extract(j.value, '$.count'))) FROM json_each(topk_values(top_sketch, 10)) j) END
+  top_values = CASE WHEN top_sketch IS NULL THEN NULL ELSE topk_counts(top_sketch, 10) END
 WHERE span_name IN (SELECT name FROM raw_spans);
 
 -- Span-name patterns: each service's span names templated with Drain, as
@@ -332,7 +332,7 @@ ON CONFLICT(severity, key_scope, key_name) DO UPDATE SET
 UPDATE log_keys SET
   key_percentage = 100.0 * key_count / (SELECT max(total_sample_count, 1) FROM logs WHERE logs.severity = log_keys.severity),
   estimated_cardinality = min(hll_count(hll_sketch), key_count),
-  top_values = CASE WHEN top_sketch IS NULL THEN NULL ELSE (SELECT json_group_array(json_object('value', json_extract(j.value, '$.value'), 'count', json_extract(j.value, '$.count'))) FROM json_each(topk_values(top_sketch, 10)) j) END
+  top_values = CASE WHEN top_sketch IS NULL THEN NULL ELSE topk_counts(top_sketch, 10) END
 WHERE severity IN (SELECT severity FROM raw_logs);
 
 -- Templates: train one model per (severity, service) over the bodies in

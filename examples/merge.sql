@@ -90,7 +90,7 @@ ON CONFLICT(metric_name, key_scope, key_name) DO UPDATE SET
 UPDATE metric_keys SET
   key_percentage = 100.0 * key_count / (SELECT max(total_sample_count, 1) FROM metrics WHERE name = metric_name),
   estimated_cardinality = min(hll_count(hll_sketch), key_count),
-  top_values = CASE WHEN top_sketch IS NULL THEN NULL ELSE (SELECT json_group_array(json_object('value', json_extract(j.value, '$.value'), 'count', json_extract(j.value, '$.count'))) FROM json_each(topk_values(top_sketch, 10)) j) END;
+  top_values = CASE WHEN top_sketch IS NULL THEN NULL ELSE topk_counts(top_sketch, 10) END;
 
 INSERT INTO spans(name, kind, total_sample_count, event_count, link_count, first_seen, last_seen)
 SELECT name, kind, otelcat_add(0, total_sample_count, 'other.spans', name), otelcat_add(0, event_count, 'other.spans', name), otelcat_add(0, link_count, 'other.spans', name), first_seen, last_seen FROM other.spans WHERE true
@@ -140,7 +140,7 @@ UPDATE span_keys SET
       WHEN 'link' THEN (SELECT link_count FROM spans WHERE name = span_keys.span_name)
       ELSE (SELECT total_sample_count FROM spans WHERE name = span_keys.span_name) END),
   estimated_cardinality = min(hll_count(hll_sketch), key_count),
-  top_values = CASE WHEN top_sketch IS NULL THEN NULL ELSE (SELECT json_group_array(json_object('value', json_extract(j.value, '$.value'), 'count', json_extract(j.value, '$.count'))) FROM json_each(topk_values(top_sketch, 10)) j) END;
+  top_values = CASE WHEN top_sketch IS NULL THEN NULL ELSE topk_counts(top_sketch, 10) END;
 
 INSERT INTO logs(severity, total_sample_count, first_seen, last_seen)
 SELECT severity, otelcat_add(0, total_sample_count, 'other.logs', severity), first_seen, last_seen FROM other.logs WHERE true
@@ -167,7 +167,7 @@ ON CONFLICT(severity, key_scope, key_name) DO UPDATE SET
 UPDATE log_keys SET
   key_percentage = 100.0 * key_count / (SELECT max(total_sample_count, 1) FROM logs WHERE logs.severity = log_keys.severity),
   estimated_cardinality = min(hll_count(hll_sketch), key_count),
-  top_values = CASE WHEN top_sketch IS NULL THEN NULL ELSE (SELECT json_group_array(json_object('value', json_extract(j.value, '$.value'), 'count', json_extract(j.value, '$.count'))) FROM json_each(topk_values(top_sketch, 10)) j) END;
+  top_values = CASE WHEN top_sketch IS NULL THEN NULL ELSE topk_counts(top_sketch, 10) END;
 
 -- Templates: same (severity, service, template text) add up; new ones come
 -- in with fresh negative cluster ids. They are stored in

@@ -68,7 +68,8 @@ ON CONFLICT(metric_name, key_scope, key_name) DO UPDATE SET
   bytes = otelcat_add(bytes, excluded.bytes, 'metric_keys', metric_name, key_scope, key_name),
   value_types = json_counts_merge(value_types, excluded.value_types, 'metric_keys', metric_name, key_scope, key_name),
   top_sketch = topk_merge(top_sketch, excluded.top_sketch),
-  top_values = NULL;
+  -- stale (NULL) when this batch counted values: the *_refresh rewrites it
+  top_values = CASE WHEN excluded.top_sketch IS NULL THEN top_values END;
 
 -- name: metric_refresh
 -- Rewrites only the rows whose values change (a key on every record stays
@@ -78,7 +79,7 @@ UPDATE metric_keys SET
   key_percentage = 100.0 * key_count / (SELECT max(total_sample_count, 1) FROM metrics WHERE name = :metric_name),
   estimated_cardinality = min(hll_count(hll_sketch), key_count),
   -- stale (NULL) since this batch wrote top_sketch
-  top_values = coalesce(top_values, CASE WHEN top_sketch IS NULL THEN NULL ELSE (SELECT json_group_array(json_object('value', json_extract(j.value, '$.value'), 'count', json_extract(j.value, '$.count'))) FROM json_each(topk_values(top_sketch, 10)) j) END)
+  top_values = coalesce(top_values, CASE WHEN top_sketch IS NULL THEN NULL ELSE topk_counts(top_sketch, 10) END)
 WHERE metric_name = :metric_name
   AND (key_percentage IS NOT 100.0 * key_count / (SELECT max(total_sample_count, 1) FROM metrics WHERE name = :metric_name)
        OR estimated_cardinality IS NOT min(hll_count(hll_sketch), key_count)
@@ -153,7 +154,8 @@ ON CONFLICT(span_name, key_scope, key_name, event_name) DO UPDATE SET
   bytes = otelcat_add(bytes, excluded.bytes, 'span_keys', span_name, key_scope, key_name, event_name),
   value_types = json_counts_merge(value_types, excluded.value_types, 'span_keys', span_name, key_scope, key_name, event_name),
   top_sketch = topk_merge(top_sketch, excluded.top_sketch),
-  top_values = NULL;
+  -- stale (NULL) when this batch counted values: the *_refresh rewrites it
+  top_values = CASE WHEN excluded.top_sketch IS NULL THEN top_values END;
 
 -- name: span_refresh
 UPDATE span_keys SET
@@ -163,7 +165,7 @@ UPDATE span_keys SET
     ELSE (SELECT total_sample_count FROM spans WHERE name = :span_name) END),
   estimated_cardinality = min(hll_count(hll_sketch), key_count),
   -- stale (NULL) since this batch wrote top_sketch
-  top_values = coalesce(top_values, CASE WHEN top_sketch IS NULL THEN NULL ELSE (SELECT json_group_array(json_object('value', json_extract(j.value, '$.value'), 'count', json_extract(j.value, '$.count'))) FROM json_each(topk_values(top_sketch, 10)) j) END)
+  top_values = coalesce(top_values, CASE WHEN top_sketch IS NULL THEN NULL ELSE topk_counts(top_sketch, 10) END)
 WHERE span_name = :span_name
   AND (key_percentage IS NOT 100.0 * key_count / max(1, CASE key_scope
          WHEN 'event' THEN (SELECT event_count FROM span_events e WHERE e.span_name = :span_name AND e.event_name = span_keys.event_name)
@@ -200,14 +202,15 @@ ON CONFLICT(severity, key_scope, key_name) DO UPDATE SET
   bytes = otelcat_add(bytes, excluded.bytes, 'log_keys', severity, key_scope, key_name),
   value_types = json_counts_merge(value_types, excluded.value_types, 'log_keys', severity, key_scope, key_name),
   top_sketch = topk_merge(top_sketch, excluded.top_sketch),
-  top_values = NULL;
+  -- stale (NULL) when this batch counted values: the *_refresh rewrites it
+  top_values = CASE WHEN excluded.top_sketch IS NULL THEN top_values END;
 
 -- name: log_refresh
 UPDATE log_keys SET
   key_percentage = 100.0 * key_count / (SELECT max(total_sample_count, 1) FROM logs WHERE severity = :severity),
   estimated_cardinality = min(hll_count(hll_sketch), key_count),
   -- stale (NULL) since this batch wrote top_sketch
-  top_values = coalesce(top_values, CASE WHEN top_sketch IS NULL THEN NULL ELSE (SELECT json_group_array(json_object('value', json_extract(j.value, '$.value'), 'count', json_extract(j.value, '$.count'))) FROM json_each(topk_values(top_sketch, 10)) j) END)
+  top_values = coalesce(top_values, CASE WHEN top_sketch IS NULL THEN NULL ELSE topk_counts(top_sketch, 10) END)
 WHERE severity = :severity
   AND (key_percentage IS NOT 100.0 * key_count / (SELECT max(total_sample_count, 1) FROM logs WHERE severity = :severity)
        OR estimated_cardinality IS NOT min(hll_count(hll_sketch), key_count)

@@ -55,6 +55,7 @@ pub const SQL_NAMES: &[(&str, SqlKind)] = &[
     ("topk_add", SqlKind::Scalar),
     ("topk_merge", SqlKind::ScalarAndAggregate),
     ("topk_values", SqlKind::Scalar),
+    ("topk_counts", SqlKind::Scalar),
     ("topk_estimate", SqlKind::Scalar),
     ("topk_info", SqlKind::Scalar),
     ("semconv_attribute", SqlKind::Scalar),
@@ -88,7 +89,7 @@ pub(crate) fn register(db: Db) -> Result<()> {
     counts::register(db)?; //  otelcat_add, json_counts_merge
     hll::register(db)?; //     hll_sketch, hll_add, hll_merge, hll_count, hll_info
     samples::register(db)?; // json_samples_merge, json_samples
-    topk::register(db)?; //    topk_sketch, topk_sketch_weighted, topk_add, topk_merge, topk_values, topk_estimate, topk_info
+    topk::register(db)?; //    topk_sketch, topk_sketch_weighted, topk_add, topk_merge, topk_values, topk_counts, topk_estimate, topk_info
     semconv::sql::register(db)?; // semconv_attribute, semconv_nearest, semconv_attributes, semconv_metrics, semconv_groups, semconv_group_attributes
     let models = drain::store::Models::new(); // per connection
     drain::register(db, &models)?; // drain_*, otelcat_drain_sync

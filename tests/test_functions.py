@@ -42,6 +42,8 @@ EXPECTED = {
     ("topk_values", 1, "s", "deterministic innocuous"),
     ("topk_values", 2, "s", "deterministic innocuous"),
     ("topk_values", 3, "s", "deterministic innocuous"),
+    ("topk_counts", 1, "s", "deterministic innocuous"),
+    ("topk_counts", 2, "s", "deterministic innocuous"),
     ("topk_estimate", 2, "s", "deterministic innocuous"),
     ("topk_info", 1, "s", "deterministic innocuous"),
     ("json_samples_merge", 2, "s", "deterministic innocuous"),

@@ -231,6 +231,35 @@ class TestTopk(unittest.TestCase, BoundsMixin):
         got = {r["value"] for r in values_of(db, db.execute("SELECT topk_sketch(v) FROM o").fetchone()[0])}
         self.assertEqual(got, set(odd))
 
+    def test_topk_counts(self):
+        """The catalog's top_values: topk_values' default rows, value and
+        count only."""
+        db = self.db
+        s = db.execute("SELECT topk_sketch_weighted(v, n) FROM (SELECT 'a' v, 5 n UNION ALL SELECT 'b', 5 "
+                       "UNION ALL SELECT 'c', 9 UNION ALL SELECT 'd', 1)").fetchone()[0]
+        self.assertEqual(db.execute("SELECT topk_counts(?, 2)", (s,)).fetchone()[0],
+                         '[{"value":"c","count":9},{"value":"a","count":5}]')
+        self.assertEqual(db.execute("SELECT topk_counts(?, 0), topk_counts(NULL)", (s,)).fetchone(), ("[]", "[]"))
+        many = db.execute(f"{series(100)} SELECT topk_sketch(v) FROM s").fetchone()[0]
+        self.assertEqual(len(json.loads(db.execute("SELECT topk_counts(?)", (many,)).fetchone()[0])), 10)
+        # Purged or not, the same values and counts as topk_values, in order.
+        rows = zipf_rows(random.Random(6), 30_000, 5_000)
+        load(db, rows)
+        for lg in (5, 8, 12):
+            p = db.execute("SELECT topk_sketch(v, ?) FROM t", (lg,)).fetchone()[0]
+            for n in (1, 10, 1000):
+                want = [{"value": r["value"], "count": r["count"]} for r in values_of(db, p, n, "no_false_positives")]
+                self.assertEqual(json.loads(db.execute("SELECT topk_counts(?, ?)", (p, n)).fetchone()[0]), want, (lg, n))
+        # Values that need escaping in JSON come back intact.
+        odd = ['quote " and \\ backslash', "line\nbreak", "", "日本語", "\u0001"]
+        load(db, odd, "o2")
+        got = {r["value"] for r in json.loads(db.execute("SELECT topk_counts(topk_sketch(v)) FROM o2").fetchone()[0])}
+        self.assertEqual(got, set(odd))
+        self.assertIn("topk_counts: argument 2 (n) must be 0 or more, got -1", err(db, "SELECT topk_counts(?, -1)", (s,)))
+        self.assertIn("topk_counts: argument 2 (n) must be an integer, got TEXT", err(db, "SELECT topk_counts(?, '3')", (s,)))
+        self.assertIn("topk_counts: argument 1 is not a frequent-items sketch (got INTEGER", err(db, "SELECT topk_counts(7)"))
+        self.assertIn("topk_counts: argument 1 is not a frequent-items sketch (", err(db, "SELECT topk_counts(x'0101')"))
+
     def test_topk_estimate(self):
         db = self.db
         s = db.execute("SELECT topk_sketch(v) FROM (SELECT 'a' v UNION ALL SELECT 'a' UNION ALL SELECT 42)").fetchone()[0]

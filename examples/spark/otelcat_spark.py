@@ -229,9 +229,7 @@ def write_catalog(path, results, respell_samples=True):
                 if role == "top_values" and table in results:
                     # The top 10 of the merged image, as merge.sql and the flush write them.
                     db.execute(f"""UPDATE {table} SET {col} = CASE WHEN top_sketch IS NULL THEN NULL ELSE
-                                   (SELECT json_group_array(json_object('value', json_extract(j.value, '$.value'),
-                                                                        'count', json_extract(j.value, '$.count')))
-                                    FROM json_each(topk_values(top_sketch, 10)) j) END""")
+                                   topk_counts(top_sketch, 10) END""")
         if "metrics" in results:
             # Prometheus series of the merged series (examples/merge.sql;
             # docs/catalog.md "Metric shape").

@@ -345,6 +345,26 @@ impl<'a> View<'a> {
         serde_json::to_string(&self.rows(mode, n)).expect("rows serialize")
     }
 
+    /// `topk_counts`' JSON (the catalog's `top_values`): the rows
+    /// `topk_values` lists in the default mode, value and count only,
+    /// `[{"value":"GET","count":7}]`.
+    pub fn counts_json(&self, n: usize) -> String {
+        #[derive(serde::Serialize)]
+        struct Count<'a> {
+            value: &'a str,
+            count: u64,
+        }
+        let rows = self.rows(Mode::NoFalsePositives, n);
+        let counts: Vec<Count> = rows
+            .iter()
+            .map(|r| Count {
+                value: r.value,
+                count: r.count,
+            })
+            .collect();
+        serde_json::to_string(&counts).expect("counts serialize")
+    }
+
     /// `topk_info`'s JSON.
     pub fn info_json(&self, stored_bytes: usize) -> String {
         serde_json::json!({

@@ -256,11 +256,9 @@ impl Aggregate for MergeAgg {
     }
 }
 
-/// `topk_values(sketch [, n [, mode]])`.
-pub fn topk_values(ctx: Ctx, args: &[Arg]) -> Result<()> {
-    let func = "topk_values";
-    let view = sketch_arg(func, args[0], 1)?;
-    let n = match args.get(1) {
+/// The `n` argument of `topk_values` and `topk_counts` (default 10).
+fn n_arg(func: &str, arg: Option<&Arg>) -> Result<usize> {
+    let n = match arg {
         None => DEFAULT_N,
         Some(a) if a.kind() == Kind::Integer && a.i64() >= 0 => a.i64(),
         Some(a) if a.kind() == Kind::Integer => {
@@ -271,6 +269,14 @@ pub fn topk_values(ctx: Ctx, args: &[Arg]) -> Result<()> {
             a.kind().name()
         ),
     };
+    Ok(usize::try_from(n).unwrap_or(usize::MAX))
+}
+
+/// `topk_values(sketch [, n [, mode]])`.
+pub fn topk_values(ctx: Ctx, args: &[Arg]) -> Result<()> {
+    let func = "topk_values";
+    let view = sketch_arg(func, args[0], 1)?;
+    let n = n_arg(func, args.get(1))?;
     let mode = match args.get(2) {
         None => Mode::NoFalsePositives,
         Some(a) => match (a.kind(), a.text_bytes()) {
@@ -286,7 +292,19 @@ pub fn topk_values(ctx: Ctx, args: &[Arg]) -> Result<()> {
         },
     };
     match view {
-        Some(v) => ctx.text(&v.rows_json(mode, usize::try_from(n).unwrap_or(usize::MAX))),
+        Some(v) => ctx.text(&v.rows_json(mode, n)),
+        None => ctx.text("[]"),
+    }
+}
+
+/// `topk_counts(sketch [, n])`: what the catalog's `top_values` columns
+/// hold.
+pub fn topk_counts(ctx: Ctx, args: &[Arg]) -> Result<()> {
+    let func = "topk_counts";
+    let view = sketch_arg(func, args[0], 1)?;
+    let n = n_arg(func, args.get(1))?;
+    match view {
+        Some(v) => ctx.text(&v.counts_json(n)),
         None => ctx.text("[]"),
     }
 }
@@ -328,6 +346,8 @@ pub fn register(db: Db) -> Result<()> {
     ffi::define_scalar(db, "topk_values", 1, pure, topk_values)?;
     ffi::define_scalar(db, "topk_values", 2, pure, topk_values)?;
     ffi::define_scalar(db, "topk_values", 3, pure, topk_values)?;
+    ffi::define_scalar(db, "topk_counts", 1, pure, topk_counts)?;
+    ffi::define_scalar(db, "topk_counts", 2, pure, topk_counts)?;
     ffi::define_scalar(db, "topk_estimate", 2, pure, topk_estimate)?;
     ffi::define_scalar(db, "topk_info", 1, pure, topk_info)?;
     Ok(())
