@@ -5,6 +5,7 @@ and on generated requests, sent as protobuf and as JSON."""
 import json
 import os
 import random
+import sqlite3
 import unittest
 from collections import defaultdict
 
@@ -441,5 +442,38 @@ class TestTopValues(unittest.TestCase):
                          (None, None))
         self.assertEqual(db.execute("SELECT top_values FROM log_keys WHERE key_name = 'new'").fetchone(),
                          ('[{"value":"v","count":1}]',))
+        db.close()
+        __import__("shutil").rmtree(d, ignore_errors=True)
+
+    def test_a_damaged_top_sketch_fails_clearly_and_poisons_nothing(self):
+        """A catalog whose stored top_sketch is not a frequent-items image (a
+        file edited by hand or from elsewhere): ingest that reaches the key
+        fails with an error naming topk_merge, the table and the row, and
+        writes nothing; the other keys' ingest goes on; once the row is
+        repaired as the error says, the key counts again."""
+        from otlp_payloads import span, traces
+        import tempfile
+        d = tempfile.mkdtemp(prefix="otelcat-top-")
+        path = os.path.join(d, "c.db")
+        db = connect(path)
+        db.execute("INSERT INTO otlp_ingest(payload) VALUES (?)", (traces([span("a", attrs={"k": "v"}), span("b", attrs={"k": "w"})]),))
+        db.execute("UPDATE span_keys SET top_sketch = substr(top_sketch, 1, length(top_sketch) - 3) WHERE span_name = 'a' AND key_name = 'k'")
+        before = db.execute("SELECT * FROM span_keys ORDER BY 1, 2, 3, 4").fetchall()
+        with self.assertRaises(sqlite3.Error) as e:
+            db.execute("INSERT INTO otlp_ingest(payload) VALUES (?)", (traces([span("a", attrs={"k": "v"})]),))
+        msg = str(e.exception)
+        self.assertIn("topk_merge", msg)
+        self.assertIn("span_keys row ('a', 'attribute', 'k'", msg)
+        self.assertIn("repair or delete that row", msg)
+        self.assertEqual(db.execute("SELECT * FROM span_keys ORDER BY 1, 2, 3, 4").fetchall(), before)
+        # Nothing is poisoned: another entity's key still counts.
+        db.execute("INSERT INTO otlp_ingest(payload) VALUES (?)", (traces([span("b", attrs={"k": "w"})]),))
+        self.assertEqual(db.execute("SELECT key_count, top_values FROM span_keys WHERE span_name = 'b' AND key_name = 'k'").fetchone(),
+                         (2, '[{"value":"w","count":2}]'))
+        # Repaired as the error says (the sketch reset): the key counts from then on.
+        db.execute("UPDATE span_keys SET top_sketch = NULL, top_values = NULL WHERE span_name = 'a' AND key_name = 'k'")
+        db.execute("INSERT INTO otlp_ingest(payload) VALUES (?)", (traces([span("a", attrs={"k": "v"})]),))
+        self.assertEqual(db.execute("SELECT key_count, top_values FROM span_keys WHERE span_name = 'a' AND key_name = 'k'").fetchone(),
+                         (2, '[{"value":"v","count":1}]'))
         db.close()
         __import__("shutil").rmtree(d, ignore_errors=True)
