@@ -79,7 +79,7 @@ FROM key_mixed_types WHERE signal = 'spans' ORDER BY key_name, entity LIMIT 8;""
     ("Which values dominate a key?",
      "`top_values` holds a key's 10 most frequent values from its frequent-items sketch (`top_sketch`); each count is "
      "an upper bound, at most `maximum_error` above the true count (exact while the key has had at most 48 distinct "
-     "values). One product of about a thousand takes 8 to 10 % of the lookups here (718 to 884 of 9 041). Datasette query `top_values_of_key`.",
+     "values). One product of about a thousand takes 8 to 10 % of the lookups here (714 to 884 of 9 041: the count shown, 884, less the maximum error, 170). Datasette query `top_values_of_key`.",
      """SELECT j.value ->> 'value' AS value, j.value ->> 'count' AS count,
        json_extract(topk_info(top_sketch), '$.maximum_error') AS maximum_error, key_count
 FROM span_keys, json_each(top_values) j
