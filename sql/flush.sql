@@ -68,7 +68,7 @@ ON CONFLICT(metric_name, key_scope, key_name) DO UPDATE SET
   bytes = otelcat_add(bytes, excluded.bytes, 'metric_keys', metric_name, key_scope, key_name),
   value_types = json_counts_merge(value_types, excluded.value_types, 'metric_keys', metric_name, key_scope, key_name),
   top_sketch = topk_merge(top_sketch, excluded.top_sketch),
-  -- stale (NULL) when this batch counted values: the *_refresh rewrites it
+  -- stale (NULL) when this batch counted values (the *_refresh rewrites it)
   top_values = CASE WHEN excluded.top_sketch IS NULL THEN top_values END;
 
 -- name: metric_refresh
@@ -154,7 +154,7 @@ ON CONFLICT(span_name, key_scope, key_name, event_name) DO UPDATE SET
   bytes = otelcat_add(bytes, excluded.bytes, 'span_keys', span_name, key_scope, key_name, event_name),
   value_types = json_counts_merge(value_types, excluded.value_types, 'span_keys', span_name, key_scope, key_name, event_name),
   top_sketch = topk_merge(top_sketch, excluded.top_sketch),
-  -- stale (NULL) when this batch counted values: the *_refresh rewrites it
+  -- stale (NULL) when this batch counted values (the *_refresh rewrites it)
   top_values = CASE WHEN excluded.top_sketch IS NULL THEN top_values END;
 
 -- name: span_refresh
@@ -202,7 +202,7 @@ ON CONFLICT(severity, key_scope, key_name) DO UPDATE SET
   bytes = otelcat_add(bytes, excluded.bytes, 'log_keys', severity, key_scope, key_name),
   value_types = json_counts_merge(value_types, excluded.value_types, 'log_keys', severity, key_scope, key_name),
   top_sketch = topk_merge(top_sketch, excluded.top_sketch),
-  -- stale (NULL) when this batch counted values: the *_refresh rewrites it
+  -- stale (NULL) when this batch counted values (the *_refresh rewrites it)
   top_values = CASE WHEN excluded.top_sketch IS NULL THEN top_values END;
 
 -- name: log_refresh
