@@ -12,18 +12,18 @@ use std::time::Instant;
 
 use otelcat::drain::engine::{Drain, DrainConfig};
 use otelcat::ingest::batch::{Batch, Templater};
-use otelcat::ingest::templates::log_partition;
+use otelcat::ingest::templates::{PartitionNames, log_partition};
 use otelcat::otlp::{self, Encoding, Limits, Signal};
 
 /// Models per partition, named as otlp_ingest names them, and found as it
 /// finds them: by where the record's service name lies in the payload
-/// (`recent`, cleared for each payload), the name built and looked up once
-/// per resource block and severity.
+/// (`recent`, otlp_ingest's [`PartitionNames`], cleared for each payload),
+/// the name built and looked up once per resource block and severity.
 #[derive(Default)]
 struct Models {
     index: HashMap<String, usize>,
     drains: Vec<Drain>,
-    recent: HashMap<(usize, usize), Vec<(String, usize)>>,
+    recent: PartitionNames<usize>,
 }
 
 impl Templater for Models {
@@ -33,13 +33,8 @@ impl Templater for Models {
         service: &str,
         body: &str,
     ) -> Result<(u64, Vec<u64>), String> {
-        let at = (service.as_ptr() as usize, service.len());
-        let known = self
-            .recent
-            .get(&at)
-            .and_then(|v| v.iter().find(|(s, _)| s == severity));
-        let i = match known {
-            Some(&(_, i)) => i,
+        let i = match self.recent.get(severity, service) {
+            Some(&i) => i,
             None => {
                 let name = log_partition(severity, service);
                 let n = self.drains.len();
@@ -47,10 +42,7 @@ impl Templater for Models {
                 if i == n {
                     self.drains.push(Drain::new(DrainConfig::default()));
                 }
-                self.recent
-                    .entry(at)
-                    .or_default()
-                    .push((severity.to_string(), i));
+                self.recent.insert(severity, service, i);
                 i
             }
         };

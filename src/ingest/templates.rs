@@ -45,15 +45,21 @@ pub fn span_partition(service: &str) -> String {
 /// long), and each block's name is hashed once per severity. Valid for one
 /// payload only (its events are borrowed from it): cleared by
 /// [`Templates::prepare`].
-#[derive(Default)]
-pub(crate) struct PartitionNames {
-    /// (address, length) of the service name, severity -> the registry's key.
-    keys: Map<(usize, usize), Vec<(String, PartName)>>,
+pub struct PartitionNames<K> {
+    /// (address, length) of the service name, severity -> the model's key
+    /// (the registry's [`PartName`]; an index in the ingest baseline).
+    keys: Map<(usize, usize), Vec<(String, K)>>,
 }
 
-impl PartitionNames {
+impl<K> Default for PartitionNames<K> {
+    fn default() -> Self {
+        PartitionNames { keys: Map::new() }
+    }
+}
+
+impl<K> PartitionNames<K> {
     /// The key of (severity, service), if resolved for this payload.
-    fn get(&self, severity: &str, service: &str) -> Option<&PartName> {
+    pub fn get(&self, severity: &str, service: &str) -> Option<&K> {
         self.keys
             .get(&(service.as_ptr() as usize, service.len()))?
             .iter()
@@ -61,11 +67,16 @@ impl PartitionNames {
             .map(|(_, k)| k)
     }
 
-    fn insert(&mut self, severity: &str, service: &str, key: PartName) {
+    pub fn insert(&mut self, severity: &str, service: &str, key: K) {
         self.keys
             .entry((service.as_ptr() as usize, service.len()))
             .or_default()
             .push((severity.to_string(), key));
+    }
+
+    /// Forgets every key: a new payload starts.
+    pub fn clear(&mut self) {
+        self.keys.clear();
     }
 }
 
@@ -90,7 +101,7 @@ pub struct Templates {
     /// Partitions trained in this transaction.
     touched: Set<String>,
     /// Names of the partitions of the payload being applied.
-    names: PartitionNames,
+    names: PartitionNames<PartName>,
     /// The log partitions the payload being applied needs (kept loaded
     /// until it is counted).
     payload_parts: Set<String>,
@@ -214,7 +225,7 @@ impl Templates {
         events: &[Event<'_>],
         mut snapshots: Option<&mut Snapshots>,
     ) -> Result<()> {
-        self.names = PartitionNames::default();
+        self.names.clear();
         // The partitions of the distinct (severity, service) pairs: the
         // severities of each resource block, named once per block (the
         // service name is compared and hashed once per block, not per
