@@ -125,6 +125,7 @@ impl Tokenized {
         std::str::from_utf8(&self.norm[t.start as usize..t.end as usize]).unwrap_or("")
     }
     /// Appends a token whose normalized text is `norm[start..]`.
+    #[inline]
     pub fn push_tok(&mut self, hash: u64, shape: u64, start: usize, kind: TokKind) {
         self.toks.push(Tok {
             hash,
@@ -153,13 +154,7 @@ impl Tokenized {
         } else {
             hash
         };
-        self.toks.push(Tok {
-            hash,
-            shape,
-            start: start as u32,
-            end: self.norm.len() as u32,
-            kind,
-        });
+        self.push_tok(hash, shape, start, kind);
     }
     /// Normalized bytes of token `i`.
     pub fn bytes(&self, i: usize) -> &[u8] {
