@@ -18,11 +18,23 @@ What it holds (each a row or object named so that tests can find it):
 - times that are not times;
 - triggers and views that call the extension (the ones that write are
   refused by SQLite as unsafe, the pure ones run).
+
+The fixture is a catalog of 0.1.0, upgraded when a test first writes it.
+For the columns and tables of later schema versions,
+`craft_every_column(db)` damages a catalog of the current schema driven by
+its schema alone: every column of every table (keys included) gets each
+kind of value that does not belong there, in rows of its own where the
+table has enough. tests/test_hostile_catalog.py (HostileEveryColumn) runs it
+on a catalog this build writes, so a column added later is covered without
+a change here:
+
+    /usr/bin/python3 tools/make_hostile_catalog.py --every-column CATALOG
 """
 import glob
 import os
 import shutil
 import sqlite3
+import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BASE = os.path.join(ROOT, "tests", "fixtures", "catalog", "v0.1.0.db")
@@ -31,7 +43,76 @@ OUT = os.path.join(ROOT, "tests", "fixtures", "catalog", "hostile.db")
 MAX = 2**63 - 1
 
 
+def hostile_images():
+    """The sketch images found by fuzzing, and some that are not sketches."""
+    images = [open(p, "rb").read() for p in sorted(glob.glob(os.path.join(HOSTILE, "*.bin")))]
+    if not images:
+        raise SystemExit(f"no hostile images in {HOSTILE}")
+    return images + [b"", b"\x00", b"not a sketch at all", b"\x02\x01\x07\x0c\x03\x08" + b"\xff" * 64]
+
+
+# What craft_every_column writes, by the column's declared type. A value
+# that the column's constraints refuse (NOT NULL, CHECK) is skipped.
+NUMBERS = [MAX, -MAX - 1, -1, 0.5, 1e300, "many", b"\x00", None]
+TEXTS = ["not json", '{"a": ', "[" * 2000 + "]" * 2000, b"\x00\xff\x80", 12345, "x" * 300000,
+         '{"int": -5, "string": 1e30, "nested": {"a": 1}}', '[{"value": 1}, {"count": "x"}, 7]', "", None]
+SKIP_TABLES = ("otelcat_meta",)
+
+
+def craft_every_column(db, images=None):
+    """Damages every column of every table of the catalog `db` (an open
+    sqlite3 connection, no extension needed): each value of NUMBERS, TEXTS
+    or the hostile images (for BLOB and untyped columns) in a row of its
+    own while the table has rows enough, then again from its first row.
+    Returns the number of values written."""
+    images = hostile_images() if images is None else images
+    written = 0
+    tables = [r[0] for r in db.execute(
+        "SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name")]
+    for t in tables:
+        if t in SKIP_TABLES:
+            continue
+        cols = db.execute(f'PRAGMA table_info("{t}")').fetchall()   # cid, name, type, notnull, dflt, pk
+        pk = [c[1] for c in sorted((c for c in cols if c[5]), key=lambda c: c[5])]
+        without_rowid = db.execute("SELECT sql LIKE '%WITHOUT ROWID%' FROM sqlite_schema WHERE name = ?", (t,)).fetchone()[0]
+        key_cols = pk if without_rowid else ["rowid"]
+        rows = db.execute(f'SELECT {", ".join(key_cols)} FROM "{t}" ORDER BY {", ".join(key_cols)}').fetchall()
+        if not rows:
+            continue
+        at = 0
+        for _, name, decl, _, _, is_pk in cols:
+            decl = (decl or "").upper()
+            if "INT" in decl or "REAL" in decl:
+                values = NUMBERS
+            elif "TEXT" in decl:
+                values = TEXTS
+            else:
+                values = images + [None, "text"]
+            if is_pk:
+                # A key column: values that keep rows apart (the key
+                # becomes a text, a blob or a huge number).
+                values = ["not a key", b"\x00\xff", MAX, "x" * 100000]
+            for v in values:
+                key = rows[at % len(rows)]
+                at += 1
+                where = " AND ".join(f'"{k}" IS ?' if k != "rowid" else "rowid = ?" for k in key_cols)
+                try:
+                    db.execute(f'UPDATE "{t}" SET "{name}" = ? WHERE {where}', (v, *key))
+                except sqlite3.DatabaseError:
+                    continue   # NOT NULL, UNIQUE, CHECK: the schema refuses it
+                written += 1
+                if is_pk:
+                    # The row's key changed: read the keys again.
+                    rows = db.execute(f'SELECT {", ".join(key_cols)} FROM "{t}" ORDER BY {", ".join(key_cols)}').fetchall()
+    db.commit()
+    return written
+
+
 def main():
+    if len(sys.argv) == 3 and sys.argv[1] == "--every-column":
+        db = sqlite3.connect(sys.argv[2])
+        print(sys.argv[2], craft_every_column(db), "values written")
+        return
     if os.path.exists(OUT):
         os.remove(OUT)
     shutil.copy(BASE, OUT)
@@ -41,10 +122,7 @@ def main():
     for (v,) in db.execute("SELECT name FROM sqlite_schema WHERE type = 'view'").fetchall():
         db.execute(f'DROP VIEW "{v}"')
     db.executescript(open(os.path.join(ROOT, "sql", "views.sql")).read())
-    images = [open(p, "rb").read() for p in sorted(glob.glob(os.path.join(HOSTILE, "*.bin")))]
-    if not images:
-        raise SystemExit(f"no hostile images in {HOSTILE}")
-    images += [b"", b"\x00", b"not a sketch at all", b"\x02\x01\x07\x0c\x03\x08" + b"\xff" * 64]
+    images = hostile_images()
     # Sketches: one damaged key per table and image, plus series and pattern sketches.
     for table, entity in (("span_keys", "span_name"), ("metric_keys", "metric_name"), ("log_keys", "severity")):
         rows = db.execute(f"SELECT rowid FROM {table} ORDER BY rowid LIMIT ?", (len(images),)).fetchall()
