@@ -1,8 +1,10 @@
 #!/usr/bin/python3
 """What one small commit costs as the catalog grows (issue 16): a
 transaction of one log record into a (severity, service) that holds N
-templates, and one of a single span into a span name that holds N keys,
-at N = 10, 1 000 and 10 000. A live receiver commits small batches all day:
+templates, one of a single span into a span name that holds N keys, and
+one `SELECT drain_template(line, 'p')` statement in autocommit mode (its
+own transaction: the model is saved at its end) into a partition of N
+clusters, at N = 10, 1 000 and 10 000. A live receiver commits small batches all day:
 the cost should follow what the commit changed, not N.
 
     make bench-commit            (or: /usr/bin/python3 bench/bench_commit.py [EXT])
@@ -80,7 +82,7 @@ def per_commit(db, payload):
 def main():
     rnd = random.Random(16)
     print(f"extension: {EXT}; CPU ms per commit, median of {REPEAT}")
-    print(f"{'N':>6}  {'1 log record, N templates':>26}  {'1 span, N keys':>16}")
+    print(f"{'N':>6}  {'1 log record, N templates':>26}  {'1 span, N keys':>16}  {'drain_template, N clusters':>27}")
     with tempfile.TemporaryDirectory() as d:
         for n in SIZES:
             db = connect(os.path.join(d, f"t{n}.db"))
@@ -100,7 +102,21 @@ def main():
             got = db.execute("SELECT count(*) FROM span_keys WHERE span_name = 'op' AND key_scope = 'attribute'").fetchone()[0]
             assert got == n, (got, n)
             t_key = per_commit(db, spans("op", [keys[:1]]))
-            print(f"{n:>6}  {t_log * 1000:>26.2f}  {t_key * 1000:>16.2f}")
+            # Wide tree and leaves, so that N distinct lines are N clusters.
+            db.execute("""SELECT drain_configure('p', '{"max_children": 100000, "max_leaf_clusters": 100000}')""")
+            db.execute("BEGIN")
+            for line in lines:
+                db.execute("SELECT drain_template(?, 'p')", (line,))
+            db.execute("COMMIT")
+            got = db.execute("SELECT count(*) FROM drain_clusters WHERE partition = 'p'").fetchone()[0]
+            assert got == n, (got, n)
+            times = []
+            for i in range(REPEAT):
+                t = time.process_time()
+                db.execute("SELECT drain_template(?, 'p')", (lines[i % n],)).fetchall()
+                times.append(time.process_time() - t)
+            t_drain = statistics.median(times)
+            print(f"{n:>6}  {t_log * 1000:>26.2f}  {t_key * 1000:>16.2f}  {t_drain * 1000:>27.2f}")
             db.close()
 
 
