@@ -151,23 +151,27 @@ FROM k GROUP BY key_name;
 
 -- Per service: what it sends and how much (the noisy-neighbour view).
 CREATE VIEW IF NOT EXISTS service_overview AS
+-- The names from the service indexes (each DISTINCT skips from one name to
+-- the next); each table's figures in one pass over its service index
+-- (grouped in index order, no sort), joined by name.
 WITH svc(service_name) AS (
-  SELECT service_name FROM metric_services UNION SELECT service_name FROM span_services
-  UNION SELECT service_name FROM log_services)
-SELECT s.service_name,
-  (SELECT count(*) FROM metric_services m WHERE m.service_name = s.service_name) AS metrics,
-  (SELECT coalesce(sum(sample_count), 0) FROM metric_services m WHERE m.service_name = s.service_name) AS data_points,
-  (SELECT count(*) FROM span_services p WHERE p.service_name = s.service_name) AS span_names,
-  (SELECT coalesce(sum(sample_count), 0) FROM span_services p WHERE p.service_name = s.service_name) AS spans,
-  (SELECT coalesce(sum(sample_count), 0) FROM log_services l WHERE l.service_name = s.service_name) AS log_records,
-  (SELECT json_group_object(severity, sample_count) FROM log_services l WHERE l.service_name = s.service_name) AS logs_by_severity,
-  (SELECT min(first_seen) FROM (SELECT first_seen FROM metric_services WHERE service_name = s.service_name
-     UNION ALL SELECT first_seen FROM span_services WHERE service_name = s.service_name
-     UNION ALL SELECT first_seen FROM log_services WHERE service_name = s.service_name)) AS first_seen,
-  (SELECT max(last_seen) FROM (SELECT last_seen FROM metric_services WHERE service_name = s.service_name
-     UNION ALL SELECT last_seen FROM span_services WHERE service_name = s.service_name
-     UNION ALL SELECT last_seen FROM log_services WHERE service_name = s.service_name)) AS last_seen
-FROM svc s;
+  SELECT service_name FROM (SELECT DISTINCT service_name FROM metric_services)
+  UNION SELECT service_name FROM (SELECT DISTINCT service_name FROM span_services)
+  UNION SELECT service_name FROM (SELECT DISTINCT service_name FROM log_services)),
+m AS (SELECT service_name, count(*) AS n, sum(sample_count) AS points, min(first_seen) AS f, max(last_seen) AS l
+      FROM metric_services GROUP BY service_name),
+p AS (SELECT service_name, count(*) AS n, sum(sample_count) AS spans, min(first_seen) AS f, max(last_seen) AS l
+      FROM span_services GROUP BY service_name),
+g AS (SELECT service_name, sum(sample_count) AS records, json_group_object(severity, sample_count) AS by_sev,
+             min(first_seen) AS f, max(last_seen) AS l
+      FROM log_services GROUP BY service_name)
+SELECT s.service_name, coalesce(m.n, 0) AS metrics, coalesce(m.points, 0) AS data_points,
+       coalesce(p.n, 0) AS span_names, coalesce(p.spans, 0) AS spans, coalesce(g.records, 0) AS log_records,
+       coalesce(g.by_sev, json_object()) AS logs_by_severity,
+       min(coalesce(m.f, p.f, g.f), coalesce(p.f, m.f, g.f), coalesce(g.f, m.f, p.f)) AS first_seen,
+       max(coalesce(m.l, p.l, g.l), coalesce(p.l, m.l, g.l), coalesce(g.l, m.l, p.l)) AS last_seen
+FROM svc s LEFT JOIN m ON m.service_name = s.service_name LEFT JOIN p ON p.service_name = s.service_name
+LEFT JOIN g ON g.service_name = s.service_name;
 
 -- Every key of every signal, ranked by estimated cardinality: the top N is
 --   SELECT * FROM key_cardinality LIMIT 20;
@@ -239,13 +243,14 @@ ORDER BY estimated_names DESC;
 -- (name-<replica set hash>-<5 characters>, name-<ordinal>), IP addresses,
 -- long numbers, hex ids. The reason is the first that matches.
 CREATE VIEW IF NOT EXISTS instance_like_services AS
-WITH svc(service_name, records, first_seen, last_seen) AS (
-  SELECT service_name, sum(sample_count), min(first_seen), max(last_seen) FROM (
-    SELECT service_name, sample_count, first_seen, last_seen FROM metric_services
-    UNION ALL SELECT service_name, sample_count, first_seen, last_seen FROM span_services
-    UNION ALL SELECT service_name, sample_count, first_seen, last_seen FROM log_services)
-  GROUP BY service_name),
-why(service_name, reason, records, first_seen, last_seen) AS (
+WITH svc(service_name) AS (
+  -- Distinct names from the service indexes (each DISTINCT skips from one
+  -- name to the next), judged first; only the services judged instance-like
+  -- are then added up, each by its own index range.
+  SELECT service_name FROM (SELECT DISTINCT service_name FROM metric_services)
+  UNION SELECT service_name FROM (SELECT DISTINCT service_name FROM span_services)
+  UNION SELECT service_name FROM (SELECT DISTINCT service_name FROM log_services)),
+why(service_name, reason) AS (
   SELECT service_name, CASE
     WHEN service_name GLOB 'unknown_service*' THEN 'unknown_service: the sender sets no service.name'
     WHEN service_name GLOB '*?-[a-z0-9][a-z0-9][a-z0-9][a-z0-9][a-z0-9][a-z0-9][a-z0-9][a-z0-9]-[a-z0-9][a-z0-9][a-z0-9][a-z0-9][a-z0-9]'
@@ -258,9 +263,19 @@ why(service_name, reason, records, first_seen, last_seen) AS (
       AND service_name GLOB '*[0-9]*' AND service_name GLOB '*[a-fA-F]*' THEN 'hex id'
     WHEN service_name GLOB '*?-[0-9]' OR service_name GLOB '*?-[0-9][0-9]' OR service_name GLOB '*?-[0-9][0-9][0-9]'
       THEN 'ordinal suffix (StatefulSet pod or replica)'
-    END, records, first_seen, last_seen
+    END
   FROM svc)
-SELECT * FROM why WHERE reason IS NOT NULL ORDER BY service_name;
+SELECT w.service_name, w.reason,
+  (SELECT sum(n) FROM (SELECT sample_count AS n FROM metric_services WHERE service_name = w.service_name
+     UNION ALL SELECT sample_count FROM span_services WHERE service_name = w.service_name
+     UNION ALL SELECT sample_count FROM log_services WHERE service_name = w.service_name)) AS records,
+  (SELECT min(t) FROM (SELECT first_seen AS t FROM metric_services WHERE service_name = w.service_name
+     UNION ALL SELECT first_seen FROM span_services WHERE service_name = w.service_name
+     UNION ALL SELECT first_seen FROM log_services WHERE service_name = w.service_name)) AS first_seen,
+  (SELECT max(t) FROM (SELECT last_seen AS t FROM metric_services WHERE service_name = w.service_name
+     UNION ALL SELECT last_seen FROM span_services WHERE service_name = w.service_name
+     UNION ALL SELECT last_seen FROM log_services WHERE service_name = w.service_name)) AS last_seen
+FROM why w WHERE w.reason IS NOT NULL ORDER BY w.service_name;
 
 -- The attribute keys of each log template's records, with the share of the
 -- template's lines that carry them: "which field holds the user id here".
