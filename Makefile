@@ -27,7 +27,7 @@ HOOKS_EXT := dist/test-hooks/otelcat.so
 GEN     := target/release/otlp_gen
 SOURCES := $(shell find src vendor -name '*.rs') Cargo.toml Cargo.lock build.rs $(wildcard sql/*.sql sql/upgrade/*.sql)
 
-.PHONY: all lint bench-hll-accuracy bench-serve bench-fleet test-spark spark-java test test-fast test-python-core test-rust test-fuzz-replay test-sql test-python test-node torture fuzz bench bench-drain bench-queries bench-ingest bench-commit bench-hostile clean venv receiver demo explore cookbook \
+.PHONY: all lint bench-hll-accuracy bench-serve bench-fleet test-spark spark-java test test-fast test-python-core test-rust test-fuzz-replay test-sql test-python test-node torture fuzz bench bench-drain bench-queries bench-ingest bench-commit bench-commit-rows bench-hostile clean venv receiver demo explore cookbook \
 	wheel npm packages dist version
 
 # The version: Cargo.toml's, the one place it is written (packages stamp it).
@@ -222,6 +222,10 @@ bench-ingest: $(EXT) $(GEN) $(BASELINE)
 # CPU per small commit at 10, 1 000 and 10 000 templates and keys per entity (docs/BENCHMARKS.md).
 bench-commit: $(EXT)
 	$(SYSPY) bench/bench_commit.py
+
+# CPU per key row of a commit at 100 000 and 1 000 000 key rows, 2 and 64 MiB page cache (docs/BENCHMARKS.md).
+bench-commit-rows: $(EXT)
+	$(SYSPY) bench/bench_commit_rows.py
 
 # What one adversarial payload costs per byte against the workload (docs/BENCHMARKS.md).
 bench-hostile: $(EXT) $(GEN)
