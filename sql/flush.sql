@@ -131,7 +131,9 @@ ON CONFLICT(span_name, service_name) DO UPDATE SET
 UPDATE span_services SET
   status_unset_count = otelcat_add(status_unset_count, :status_unset_count, 'span_services', span_name, service_name),
   status_ok_count = otelcat_add(status_ok_count, :status_ok_count, 'span_services', span_name, service_name),
-  status_error_count = otelcat_add(status_error_count, :status_error_count, 'span_services', span_name, service_name)
+  status_error_count = otelcat_add(status_error_count, :status_error_count, 'span_services', span_name, service_name),
+  -- the denominator of the service's link-scope keys (per-service keys)
+  link_count = otelcat_add(link_count, :link_count, 'span_services', span_name, service_name)
 WHERE span_name = :span_name AND service_name = :service_name;
 
 -- name: span_event
@@ -294,3 +296,71 @@ DELETE FROM span_name_patterns WHERE service_name = :service_name AND cluster_id
 -- Once per pattern the batch wrote or folded into.
 UPDATE span_name_patterns SET estimated_names = min(hll_count(names_sketch), span_count)
 WHERE service_name = :service_name AND cluster_id = :cluster_id;
+
+-- Per-service keys (schema version 3): the keys of each (entity, service),
+-- written after the entity's own key rows. No percentage is stored (the
+-- views metric_service_keys, span_service_keys and log_service_keys derive
+-- it when read), so a commit writes the rows of the keys its batch counted,
+-- however many keys the service has. The estimated cardinality and top
+-- values are the row's own: a new row takes the batch's (computed by
+-- otlp_ingest, :estimated_cardinality and :top_values), a row the batch adds
+-- to is recomputed from the merged sketches here (the merge is written twice:
+-- SET expressions see the row as it was).
+
+-- name: metric_service_key
+INSERT INTO metric_service_key_rows(metric_name, service_name, key_scope, key_name, key_count, estimated_cardinality, value_samples, hll_sketch, first_seen, last_seen, bytes, value_types, top_sketch, top_values)
+VALUES (:metric_name, :service_name, :key_scope, :key_name, :key_count, :estimated_cardinality, :value_samples, :hll_sketch, :first_seen, :last_seen, :bytes, :value_types, :top_sketch, :top_values)
+ON CONFLICT(metric_name, service_name, key_scope, key_name) DO UPDATE SET
+  key_count = otelcat_add(key_count, excluded.key_count, 'metric_service_key_rows', metric_name, service_name, key_scope, key_name),
+  estimated_cardinality = min(hll_count(hll_merge(hll_sketch, excluded.hll_sketch)), key_count + excluded.key_count),
+  value_samples = json_samples_merge(value_samples, excluded.value_samples),
+  hll_sketch = hll_merge(hll_sketch, excluded.hll_sketch),
+  first_seen = min(coalesce(first_seen, excluded.first_seen), coalesce(excluded.first_seen, first_seen)),
+  last_seen = max(coalesce(last_seen, excluded.last_seen), coalesce(excluded.last_seen, last_seen)),
+  bytes = otelcat_add(bytes, excluded.bytes, 'metric_service_key_rows', metric_name, service_name, key_scope, key_name),
+  value_types = json_counts_merge(value_types, excluded.value_types, 'metric_service_key_rows', metric_name, service_name, key_scope, key_name),
+  top_sketch = topk_merge(top_sketch, excluded.top_sketch),
+  top_values = CASE WHEN excluded.top_sketch IS NULL THEN top_values
+                    ELSE topk_counts(topk_merge(top_sketch, excluded.top_sketch), 10) END;
+
+-- name: span_service_event
+-- Events of one name on one service's spans: the denominator of the
+-- service's event-scope keys.
+INSERT INTO span_service_events(span_name, service_name, event_name, event_count, first_seen, last_seen)
+VALUES (:span_name, :service_name, :event_name, :event_count, :first_seen, :last_seen)
+ON CONFLICT(span_name, service_name, event_name) DO UPDATE SET
+  event_count = otelcat_add(event_count, excluded.event_count, 'span_service_events', span_name, service_name, event_name),
+  first_seen = min(coalesce(first_seen, excluded.first_seen), coalesce(excluded.first_seen, first_seen)),
+  last_seen = max(coalesce(last_seen, excluded.last_seen), coalesce(excluded.last_seen, last_seen));
+
+-- name: span_service_key
+INSERT INTO span_service_key_rows(span_name, service_name, key_scope, key_name, event_name, key_count, estimated_cardinality, value_samples, hll_sketch, first_seen, last_seen, bytes, value_types, top_sketch, top_values)
+VALUES (:span_name, :service_name, :key_scope, :key_name, :event_name, :key_count, :estimated_cardinality, :value_samples, :hll_sketch, :first_seen, :last_seen, :bytes, :value_types, :top_sketch, :top_values)
+ON CONFLICT(span_name, service_name, key_scope, key_name, event_name) DO UPDATE SET
+  key_count = otelcat_add(key_count, excluded.key_count, 'span_service_key_rows', span_name, service_name, key_scope, key_name, event_name),
+  estimated_cardinality = min(hll_count(hll_merge(hll_sketch, excluded.hll_sketch)), key_count + excluded.key_count),
+  value_samples = json_samples_merge(value_samples, excluded.value_samples),
+  hll_sketch = hll_merge(hll_sketch, excluded.hll_sketch),
+  first_seen = min(coalesce(first_seen, excluded.first_seen), coalesce(excluded.first_seen, first_seen)),
+  last_seen = max(coalesce(last_seen, excluded.last_seen), coalesce(excluded.last_seen, last_seen)),
+  bytes = otelcat_add(bytes, excluded.bytes, 'span_service_key_rows', span_name, service_name, key_scope, key_name, event_name),
+  value_types = json_counts_merge(value_types, excluded.value_types, 'span_service_key_rows', span_name, service_name, key_scope, key_name, event_name),
+  top_sketch = topk_merge(top_sketch, excluded.top_sketch),
+  top_values = CASE WHEN excluded.top_sketch IS NULL THEN top_values
+                    ELSE topk_counts(topk_merge(top_sketch, excluded.top_sketch), 10) END;
+
+-- name: log_service_key
+INSERT INTO log_service_key_rows(severity, service_name, key_scope, key_name, key_count, estimated_cardinality, value_samples, hll_sketch, first_seen, last_seen, bytes, value_types, top_sketch, top_values)
+VALUES (:severity, :service_name, :key_scope, :key_name, :key_count, :estimated_cardinality, :value_samples, :hll_sketch, :first_seen, :last_seen, :bytes, :value_types, :top_sketch, :top_values)
+ON CONFLICT(severity, service_name, key_scope, key_name) DO UPDATE SET
+  key_count = otelcat_add(key_count, excluded.key_count, 'log_service_key_rows', severity, service_name, key_scope, key_name),
+  estimated_cardinality = min(hll_count(hll_merge(hll_sketch, excluded.hll_sketch)), key_count + excluded.key_count),
+  value_samples = json_samples_merge(value_samples, excluded.value_samples),
+  hll_sketch = hll_merge(hll_sketch, excluded.hll_sketch),
+  first_seen = min(coalesce(first_seen, excluded.first_seen), coalesce(excluded.first_seen, first_seen)),
+  last_seen = max(coalesce(last_seen, excluded.last_seen), coalesce(excluded.last_seen, last_seen)),
+  bytes = otelcat_add(bytes, excluded.bytes, 'log_service_key_rows', severity, service_name, key_scope, key_name),
+  value_types = json_counts_merge(value_types, excluded.value_types, 'log_service_key_rows', severity, service_name, key_scope, key_name),
+  top_sketch = topk_merge(top_sketch, excluded.top_sketch),
+  top_values = CASE WHEN excluded.top_sketch IS NULL THEN top_values
+                    ELSE topk_counts(topk_merge(top_sketch, excluded.top_sketch), 10) END;

@@ -104,6 +104,9 @@ CREATE TABLE IF NOT EXISTS span_services (
   status_unset_count  INTEGER NOT NULL DEFAULT 0,
   status_ok_count     INTEGER NOT NULL DEFAULT 0,
   status_error_count  INTEGER NOT NULL DEFAULT 0,
+  -- Per-service keys (extra, schema version 3): links on this service's
+  -- spans, the denominator of its link-scope keys.
+  link_count    INTEGER NOT NULL DEFAULT 0,
   PRIMARY KEY (span_name, service_name)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS idx_span_services_service ON span_services(service_name, span_name, sample_count, first_seen, last_seen);
@@ -237,3 +240,84 @@ CREATE TABLE IF NOT EXISTS span_name_patterns (
   PRIMARY KEY (service_name, cluster_id)
 );
 CREATE INDEX IF NOT EXISTS idx_span_name_patterns_names ON span_name_patterns(estimated_names DESC);
+
+-- Per-service keys (extra, schema version 3): the keys of each entity per
+-- service that sent them, with the statistics of the per-entity key tables.
+-- Read them through the views metric_service_keys, span_service_keys and
+-- log_service_keys (sql/views.sql), which add key_percentage: of that
+-- service's records of the entity (the *_services sample_count; for span
+-- events span_service_events.event_count, for links span_services.link_count),
+-- derived when read so that a commit writes only the keys its batch counted.
+-- estimated_cardinality (clamped to key_count) and top_values are the row's.
+CREATE TABLE IF NOT EXISTS metric_service_key_rows (
+  metric_name            TEXT NOT NULL,
+  service_name           TEXT NOT NULL,
+  key_scope              TEXT NOT NULL,          -- label | resource
+  key_name               TEXT NOT NULL,
+  key_count              INTEGER NOT NULL DEFAULT 0,
+  estimated_cardinality  INTEGER NOT NULL DEFAULT 0,
+  value_samples          TEXT NOT NULL DEFAULT '[]',
+  hll_sketch             BLOB,
+  first_seen             TEXT,
+  last_seen              TEXT,
+  bytes                  INTEGER NOT NULL DEFAULT 0,
+  value_types            TEXT NOT NULL DEFAULT '{}',
+  top_sketch             BLOB,
+  top_values             TEXT,
+  PRIMARY KEY (metric_name, service_name, key_scope, key_name)
+);
+CREATE INDEX IF NOT EXISTS idx_metric_service_key_rows_service ON metric_service_key_rows(service_name);
+CREATE INDEX IF NOT EXISTS idx_metric_service_key_rows_key ON metric_service_key_rows(key_name, metric_name);
+
+CREATE TABLE IF NOT EXISTS span_service_key_rows (
+  span_name              TEXT NOT NULL,
+  service_name           TEXT NOT NULL,
+  key_scope              TEXT NOT NULL,          -- attribute | resource | event | link
+  key_name               TEXT NOT NULL,
+  event_name             TEXT NOT NULL DEFAULT '',
+  key_count              INTEGER NOT NULL DEFAULT 0,
+  estimated_cardinality  INTEGER NOT NULL DEFAULT 0,
+  value_samples          TEXT NOT NULL DEFAULT '[]',
+  hll_sketch             BLOB,
+  first_seen             TEXT,
+  last_seen              TEXT,
+  bytes                  INTEGER NOT NULL DEFAULT 0,
+  value_types            TEXT NOT NULL DEFAULT '{}',
+  top_sketch             BLOB,
+  top_values             TEXT,
+  PRIMARY KEY (span_name, service_name, key_scope, key_name, event_name)
+);
+CREATE INDEX IF NOT EXISTS idx_span_service_key_rows_service ON span_service_key_rows(service_name);
+CREATE INDEX IF NOT EXISTS idx_span_service_key_rows_key ON span_service_key_rows(key_name, span_name);
+
+-- Events of each name on one service's spans (the denominator of its
+-- event-scope keys).
+CREATE TABLE IF NOT EXISTS span_service_events (
+  span_name     TEXT NOT NULL,
+  service_name  TEXT NOT NULL,
+  event_name    TEXT NOT NULL,
+  event_count   INTEGER NOT NULL DEFAULT 0,
+  first_seen    TEXT,
+  last_seen     TEXT,
+  PRIMARY KEY (span_name, service_name, event_name)
+) WITHOUT ROWID;
+
+CREATE TABLE IF NOT EXISTS log_service_key_rows (
+  severity               TEXT NOT NULL,
+  service_name           TEXT NOT NULL,
+  key_scope              TEXT NOT NULL,          -- attribute | resource
+  key_name               TEXT NOT NULL,
+  key_count              INTEGER NOT NULL DEFAULT 0,
+  estimated_cardinality  INTEGER NOT NULL DEFAULT 0,
+  value_samples          TEXT NOT NULL DEFAULT '[]',
+  hll_sketch             BLOB,
+  first_seen             TEXT,
+  last_seen              TEXT,
+  bytes                  INTEGER NOT NULL DEFAULT 0,
+  value_types            TEXT NOT NULL DEFAULT '{}',
+  top_sketch             BLOB,
+  top_values             TEXT,
+  PRIMARY KEY (severity, service_name, key_scope, key_name)
+);
+CREATE INDEX IF NOT EXISTS idx_log_service_key_rows_service ON log_service_key_rows(service_name);
+CREATE INDEX IF NOT EXISTS idx_log_service_key_rows_key ON log_service_key_rows(key_name, severity);

@@ -645,3 +645,68 @@ CREATE VIEW IF NOT EXISTS span_status AS
 SELECT span_name, service_name, sample_count, status_unset_count, status_ok_count, status_error_count,
        round(100.0 * status_error_count / max(sample_count, 1), 2) AS error_percentage
 FROM span_services ORDER BY status_error_count DESC, span_name, service_name;
+
+-- Per-service keys (schema version 3) ---------------------------------------
+-- The keys of each entity per service that sent them (the tables
+-- *_service_key_rows), with key_percentage: of that service's records of the
+-- entity (its *_services sample_count; span events: span_service_events,
+-- links: span_services.link_count), derived when read so that a commit writes
+-- only the keys its batch counted.
+--   SELECT * FROM log_service_keys WHERE severity = 'INFO' AND key_name = 'user.id';
+CREATE VIEW IF NOT EXISTS metric_service_keys AS
+SELECT k.metric_name, k.service_name, k.key_scope, k.key_name, k.key_count,
+       100.0 * k.key_count / max(1, (SELECT s.sample_count FROM metric_services s
+                                     WHERE s.metric_name = k.metric_name AND s.service_name = k.service_name)) AS key_percentage,
+       k.estimated_cardinality, k.value_samples, k.hll_sketch, k.first_seen, k.last_seen,
+       k.bytes, k.value_types, k.top_sketch, k.top_values
+FROM metric_service_key_rows k;
+
+CREATE VIEW IF NOT EXISTS span_service_keys AS
+SELECT k.span_name, k.service_name, k.key_scope, k.key_name, k.event_name, k.key_count,
+       100.0 * k.key_count / max(1, CASE k.key_scope
+         WHEN 'event' THEN (SELECT e.event_count FROM span_service_events e WHERE e.span_name = k.span_name
+                              AND e.service_name = k.service_name AND e.event_name = k.event_name)
+         WHEN 'link' THEN (SELECT s.link_count FROM span_services s WHERE s.span_name = k.span_name AND s.service_name = k.service_name)
+         ELSE (SELECT s.sample_count FROM span_services s WHERE s.span_name = k.span_name AND s.service_name = k.service_name) END)
+         AS key_percentage,
+       k.estimated_cardinality, k.value_samples, k.hll_sketch, k.first_seen, k.last_seen,
+       k.bytes, k.value_types, k.top_sketch, k.top_values
+FROM span_service_key_rows k;
+
+CREATE VIEW IF NOT EXISTS log_service_keys AS
+SELECT k.severity, k.service_name, k.key_scope, k.key_name, k.key_count,
+       100.0 * k.key_count / max(1, (SELECT s.sample_count FROM log_services s
+                                     WHERE s.severity = k.severity AND s.service_name = k.service_name)) AS key_percentage,
+       k.estimated_cardinality, k.value_samples, k.hll_sketch, k.first_seen, k.last_seen,
+       k.bytes, k.value_types, k.top_sketch, k.top_values
+FROM log_service_key_rows k;
+
+-- The keys of a service, every signal: "what does checkout send".
+--   SELECT * FROM service_keys WHERE service_name = 'checkout' ORDER BY estimated_cardinality DESC;
+CREATE VIEW IF NOT EXISTS service_keys AS
+SELECT service_name, 'metrics' AS signal, metric_name AS entity, key_scope, key_name, '' AS event_name, key_count,
+       key_percentage, estimated_cardinality, value_samples, top_values, bytes, value_types, first_seen, last_seen
+FROM metric_service_keys
+UNION ALL
+SELECT service_name, 'spans', span_name, key_scope, key_name, event_name, key_count,
+       key_percentage, estimated_cardinality, value_samples, top_values, bytes, value_types, first_seen, last_seen
+FROM span_service_keys
+UNION ALL
+SELECT service_name, 'logs', severity, key_scope, key_name, '', key_count,
+       key_percentage, estimated_cardinality, value_samples, top_values, bytes, value_types, first_seen, last_seen
+FROM log_service_keys;
+
+-- Which services send a key, on which entity, with what cardinality each:
+--   SELECT * FROM key_services WHERE key_name = 'user.id' AND signal = 'logs' AND entity = 'INFO';
+CREATE VIEW IF NOT EXISTS key_services AS
+SELECT key_name, 'metrics' AS signal, metric_name AS entity, key_scope, '' AS event_name, service_name, key_count,
+       key_percentage, estimated_cardinality, value_samples, top_values, bytes, first_seen, last_seen
+FROM metric_service_keys
+UNION ALL
+SELECT key_name, 'spans', span_name, key_scope, event_name, service_name, key_count,
+       key_percentage, estimated_cardinality, value_samples, top_values, bytes, first_seen, last_seen
+FROM span_service_keys
+UNION ALL
+SELECT key_name, 'logs', severity, key_scope, '', service_name, key_count,
+       key_percentage, estimated_cardinality, value_samples, top_values, bytes, first_seen, last_seen
+FROM log_service_keys;

@@ -80,3 +80,80 @@ ALTER TABLE main.span_keys ADD COLUMN top_sketch BLOB;
 ALTER TABLE main.span_keys ADD COLUMN top_values TEXT;
 ALTER TABLE main.log_keys ADD COLUMN top_sketch BLOB;
 ALTER TABLE main.log_keys ADD COLUMN top_values TEXT;
+
+-- Per-service keys (docs/catalog.md "Per-service keys"): counted from the
+-- upgrade on; the key percentages of an upgraded catalog's services are of
+-- all their records, those before the upgrade too.
+ALTER TABLE main.span_services ADD COLUMN link_count INTEGER NOT NULL DEFAULT 0;
+CREATE TABLE main.metric_service_key_rows (
+  metric_name            TEXT NOT NULL,
+  service_name           TEXT NOT NULL,
+  key_scope              TEXT NOT NULL,          -- label | resource
+  key_name               TEXT NOT NULL,
+  key_count              INTEGER NOT NULL DEFAULT 0,
+  estimated_cardinality  INTEGER NOT NULL DEFAULT 0,
+  value_samples          TEXT NOT NULL DEFAULT '[]',
+  hll_sketch             BLOB,
+  first_seen             TEXT,
+  last_seen              TEXT,
+  bytes                  INTEGER NOT NULL DEFAULT 0,
+  value_types            TEXT NOT NULL DEFAULT '{}',
+  top_sketch             BLOB,
+  top_values             TEXT,
+  PRIMARY KEY (metric_name, service_name, key_scope, key_name)
+);
+CREATE INDEX main.idx_metric_service_key_rows_service ON metric_service_key_rows(service_name);
+CREATE INDEX main.idx_metric_service_key_rows_key ON metric_service_key_rows(key_name, metric_name);
+
+CREATE TABLE main.span_service_key_rows (
+  span_name              TEXT NOT NULL,
+  service_name           TEXT NOT NULL,
+  key_scope              TEXT NOT NULL,          -- attribute | resource | event | link
+  key_name               TEXT NOT NULL,
+  event_name             TEXT NOT NULL DEFAULT '',
+  key_count              INTEGER NOT NULL DEFAULT 0,
+  estimated_cardinality  INTEGER NOT NULL DEFAULT 0,
+  value_samples          TEXT NOT NULL DEFAULT '[]',
+  hll_sketch             BLOB,
+  first_seen             TEXT,
+  last_seen              TEXT,
+  bytes                  INTEGER NOT NULL DEFAULT 0,
+  value_types            TEXT NOT NULL DEFAULT '{}',
+  top_sketch             BLOB,
+  top_values             TEXT,
+  PRIMARY KEY (span_name, service_name, key_scope, key_name, event_name)
+);
+CREATE INDEX main.idx_span_service_key_rows_service ON span_service_key_rows(service_name);
+CREATE INDEX main.idx_span_service_key_rows_key ON span_service_key_rows(key_name, span_name);
+
+-- Events of each name on one service's spans (the denominator of its
+-- event-scope keys).
+CREATE TABLE main.span_service_events (
+  span_name     TEXT NOT NULL,
+  service_name  TEXT NOT NULL,
+  event_name    TEXT NOT NULL,
+  event_count   INTEGER NOT NULL DEFAULT 0,
+  first_seen    TEXT,
+  last_seen     TEXT,
+  PRIMARY KEY (span_name, service_name, event_name)
+) WITHOUT ROWID;
+
+CREATE TABLE main.log_service_key_rows (
+  severity               TEXT NOT NULL,
+  service_name           TEXT NOT NULL,
+  key_scope              TEXT NOT NULL,          -- attribute | resource
+  key_name               TEXT NOT NULL,
+  key_count              INTEGER NOT NULL DEFAULT 0,
+  estimated_cardinality  INTEGER NOT NULL DEFAULT 0,
+  value_samples          TEXT NOT NULL DEFAULT '[]',
+  hll_sketch             BLOB,
+  first_seen             TEXT,
+  last_seen              TEXT,
+  bytes                  INTEGER NOT NULL DEFAULT 0,
+  value_types            TEXT NOT NULL DEFAULT '{}',
+  top_sketch             BLOB,
+  top_values             TEXT,
+  PRIMARY KEY (severity, service_name, key_scope, key_name)
+);
+CREATE INDEX main.idx_log_service_key_rows_service ON log_service_key_rows(service_name);
+CREATE INDEX main.idx_log_service_key_rows_key ON log_service_key_rows(key_name, severity);

@@ -26,7 +26,7 @@ const UPGRADES: [&str; (VERSION - 1) as usize] = [
 ];
 
 /// The tables (and one view) a catalog of [`VERSION`] has.
-const TABLES: [&str; 13] = [
+const TABLES: [&str; 17] = [
     "metrics",
     "metric_services",
     "metric_keys",
@@ -40,6 +40,10 @@ const TABLES: [&str; 13] = [
     "log_body_template_rows",
     "log_template_keys",
     "span_name_patterns",
+    "metric_service_key_rows",
+    "span_service_key_rows",
+    "span_service_events",
+    "log_service_key_rows",
 ];
 
 /// The schema version stored in the catalog; `None` for a database without

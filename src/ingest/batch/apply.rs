@@ -215,7 +215,7 @@ impl<'e, 'a: 'e> Applier<'_, 'e, 'a> {
             if let Some(s) = batch.spans.get_mut(name.as_ref()) {
                 let c = s.in_block.take();
                 counted(&mut s.services, service, c.seen.first).merge(&c);
-                r.resource(&mut s.resource, resource, &c);
+                r.resource(&mut s.svc.cur().resource, resource, &c);
                 let st = std::mem::take(&mut s.in_block_status);
                 add3(entry(&mut s.service_status, service, || [0; 3]), &st);
             }
@@ -224,7 +224,7 @@ impl<'e, 'a: 'e> Applier<'_, 'e, 'a> {
             if let Some(m) = batch.metrics.get_mut(name.as_ref()) {
                 let c = m.in_block.take();
                 counted(&mut m.services, service, c.seen.first).merge(&c);
-                r.resource(&mut m.resource, resource, &c);
+                r.resource(&mut m.svc.cur().resource, resource, &c);
                 let shape = (m.kind, m.temporality, m.monotonic);
                 *entry(&mut m.service_shapes, service, || shape) = shape;
             }
@@ -233,7 +233,7 @@ impl<'e, 'a: 'e> Applier<'_, 'e, 'a> {
             if let Some(l) = batch.logs.get_mut(sev.as_ref()) {
                 let c = l.in_block.take();
                 counted(&mut l.services, service, c.seen.first).merge(&c);
-                r.resource(&mut l.resource, resource, &c);
+                r.resource(&mut l.svc.cur().resource, resource, &c);
             }
         }
         for (sev, g) in self.block.templates.drain() {
@@ -269,8 +269,7 @@ impl<'e, 'a: 'e> Applier<'_, 'e, 'a> {
             },
             in_block: BlockCount::default(),
             services: Map::new(),
-            labels: Keys::default(),
-            resource: Keys::default(),
+            svc: PerService::default(),
             series: hll::Builder::new(),
             temporality: *temporality,
             monotonic: *monotonic,
@@ -301,8 +300,10 @@ impl<'e, 'a: 'e> Applier<'_, 'e, 'a> {
             m.shape.add(*kind, *buckets, *scale);
             if m.in_block.add(self.block_id, t) {
                 self.block.metrics.push(Cow::Borrowed(name));
+                m.svc.select(self.service);
             }
-            let end = start + self.r.record(&mut m.labels, &events[start..], dp_attr, t);
+            let labels = &mut m.svc.cur().labels;
+            let end = start + self.r.record(labels, &events[start..], dp_attr, t);
             let attrs = events[start..end].iter().map_while(dp_attr);
             match self.series.identity(&self.resource, attrs, &mut self.r.buf) {
                 SeriesId::Bytes => {
@@ -335,10 +336,7 @@ impl<'e, 'a: 'e> Applier<'_, 'e, 'a> {
             links_total: 0,
             in_block: BlockCount::default(),
             services: Map::new(),
-            attrs: Keys::default(),
-            resource: Keys::default(),
-            links: Keys::default(),
-            events: Map::new(),
+            svc: PerService::default(),
             status: [0; 3],
             in_block_status: [0; 3],
             service_status: Map::new(),
@@ -350,8 +348,12 @@ impl<'e, 'a: 'e> Applier<'_, 'e, 'a> {
         s.in_block_status[st] += 1;
         if s.in_block.add(self.block_id, t) {
             self.block.spans.push(Cow::Borrowed(name));
+            s.svc.select(self.service);
         }
         i += 1;
+        let links_total = &mut s.links_total;
+        let events_total = &mut s.events_total;
+        let s = s.svc.cur();
         i += self.r.record(&mut s.attrs, &events[i..], span_attr, t);
         loop {
             match events.get(i) {
@@ -361,7 +363,7 @@ impl<'e, 'a: 'e> Applier<'_, 'e, 'a> {
                 }) => {
                     let te = secs(*time_unix_nano, t);
                     i += 1;
-                    s.events_total += 1;
+                    *events_total += 1;
                     let e = entry(&mut s.events, ev, || EventAgg {
                         total: Counted::new(te),
                         keys: Keys::default(),
@@ -371,6 +373,7 @@ impl<'e, 'a: 'e> Applier<'_, 'e, 'a> {
                 }
                 Some(Event::SpanLink) => {
                     i += 1;
+                    *links_total += 1;
                     s.links_total += 1;
                     i += self.r.record(&mut s.links, &events[i..], link_attr, t);
                 }
@@ -400,14 +403,18 @@ impl<'e, 'a: 'e> Applier<'_, 'e, 'a> {
             total: Counted::new(t),
             in_block: BlockCount::default(),
             services: Map::new(),
-            attrs: Keys::default(),
-            resource: Keys::default(),
+            svc: PerService::default(),
         });
         l.total.add(1, t);
         let first_in_block = l.in_block.add(self.block_id, t);
+        if first_in_block {
+            l.svc.select(self.service);
+        }
         i += 1;
         let attrs = i;
-        i += self.r.record(&mut l.attrs, &events[i..], log_attr, t);
+        i += self
+            .r
+            .record(&mut l.svc.cur().attrs, &events[i..], log_attr, t);
         // The body's template, and the keys of its record.
         let text = match body {
             None => "",

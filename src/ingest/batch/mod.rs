@@ -14,8 +14,12 @@
 use ahash::AHashMap as Map;
 
 mod apply;
+mod services;
 
 pub use apply::{Templater, secs, value_text};
+pub use services::{
+    EntityKeys, LogSvc, MetricSvc, PerService, SpanSvc, entity_events, entity_keys,
+};
 
 use super::keys::{Counted, KeyCounts, Keys, Seen, merge_by_name};
 use crate::hll;
@@ -72,10 +76,9 @@ pub struct MetricAgg {
     pub description: String,
     pub total: Counted,
     pub services: Map<String, Counted>,
-    /// Data point attributes (scope `label`).
-    pub labels: Keys,
-    /// Resource attributes (scope `resource`).
-    pub resource: Keys,
+    /// Data point and resource keys, per service (the metric's own are
+    /// their union, made at the flush: `entity_keys`).
+    pub svc: PerService<MetricSvc>,
     /// Distinct series: sorted resource + point attribute sets.
     pub series: hll::Builder,
     /// The last `aggregationTemporality` and `isMonotonic` seen.
@@ -154,10 +157,9 @@ pub struct SpanAgg {
     pub events_total: u64,
     pub links_total: u64,
     pub services: Map<String, Counted>,
-    pub attrs: Keys,
-    pub resource: Keys,
-    pub links: Keys,
-    pub events: Map<String, EventAgg>,
+    /// Keys, events and links per service (the span name's own are their
+    /// union, made at the flush).
+    pub svc: PerService<SpanSvc>,
     /// Spans by `status.code`: unset (and codes outside the enum), ok,
     /// error; of the resource block being applied; per service.
     pub status: [u64; 3],
@@ -186,8 +188,8 @@ pub struct LogAgg {
     in_block: BlockCount,
     pub total: Counted,
     pub services: Map<String, Counted>,
-    pub attrs: Keys,
-    pub resource: Keys,
+    /// Keys per service (the severity's own are their union).
+    pub svc: PerService<LogSvc>,
 }
 
 /// Adds a later batch's service counts.
@@ -211,8 +213,7 @@ impl MetricAgg {
         }
         self.total.merge(&m.total);
         merge_services(&mut self.services, m.services);
-        self.labels.merge(m.labels);
-        self.resource.merge(m.resource);
+        self.svc.merge(m.svc);
         self.series.merge(&m.series);
     }
 }
@@ -225,13 +226,7 @@ impl SpanAgg {
         self.events_total += s.events_total;
         self.links_total += s.links_total;
         merge_services(&mut self.services, s.services);
-        self.attrs.merge(s.attrs);
-        self.resource.merge(s.resource);
-        self.links.merge(s.links);
-        merge_by_name(&mut self.events, s.events, |x, a| {
-            x.total.merge(&a.total);
-            x.keys.merge(a.keys);
-        });
+        self.svc.merge(s.svc);
         add3(&mut self.status, &s.status);
         merge_by_name(&mut self.service_status, s.service_status, |x, a| {
             add3(x, &a)
@@ -244,8 +239,7 @@ impl LogAgg {
     fn merge(&mut self, l: LogAgg) {
         self.total.merge(&l.total);
         merge_services(&mut self.services, l.services);
-        self.attrs.merge(l.attrs);
-        self.resource.merge(l.resource);
+        self.svc.merge(l.svc);
     }
 }
 
@@ -410,22 +404,17 @@ impl Batch {
     fn count_keys(&self) -> usize {
         self.metrics
             .values()
-            .map(|m| m.labels.len() + m.resource.len())
+            .map(|m| m.svc.key_entries())
             .sum::<usize>()
             + self
                 .spans
                 .values()
-                .map(|s| {
-                    s.attrs.len()
-                        + s.resource.len()
-                        + s.links.len()
-                        + s.events.values().map(|e| e.keys.len()).sum::<usize>()
-                })
+                .map(|s| s.svc.key_entries())
                 .sum::<usize>()
             + self
                 .logs
                 .values()
-                .map(|l| l.attrs.len() + l.resource.len())
+                .map(|l| l.svc.key_entries())
                 .sum::<usize>()
             + self
                 .templates

@@ -41,7 +41,27 @@ pub fn statements() -> Vec<(&'static str, &'static str)> {
 const CHUNK: usize = 32;
 
 /// The key UPSERTs, also run with [`CHUNK`] rows a statement.
-const KEY_STATEMENTS: [&str; 3] = ["metric_key", "span_key", "log_key"];
+const KEY_STATEMENTS: [&str; 6] = [
+    "metric_key",
+    "span_key",
+    "log_key",
+    "metric_service_key",
+    "span_service_key",
+    "log_service_key",
+];
+
+/// What each key UPSERT's rows hold: the entity's parameter, whether rows
+/// name a service (per-service keys) and an event (spans).
+fn key_statement_shape(stmt: &str) -> (&'static str, bool, bool) {
+    match stmt {
+        "span_key" => ("span_name", false, true),
+        "log_key" => ("severity", false, false),
+        "metric_service_key" => ("metric_name", true, false),
+        "span_service_key" => ("span_name", true, true),
+        "log_service_key" => ("severity", true, false),
+        _ => ("metric_name", false, false),
+    }
+}
 
 /// The table a statement of sql/flush.sql writes.
 fn table_of(stmt: &str) -> &'static str {
@@ -53,6 +73,10 @@ fn table_of(stmt: &str) -> &'static str {
         "span_service" | "span_service_status" => "span_services",
         "span_event" => "span_events",
         "span_key" | "span_refresh" => "span_keys",
+        "metric_service_key" => "metric_service_key_rows",
+        "span_service_key" => "span_service_key_rows",
+        "log_service_key" => "log_service_key_rows",
+        "span_service_event" => "span_service_events",
         "log" => "logs",
         "log_service" => "log_services",
         "log_key" | "log_refresh" => "log_keys",
@@ -199,10 +223,12 @@ struct KeyStatement {
 }
 
 /// One key row to write, owned for the statement's run: its leading text
-/// parameters (entity, scope, key and, for spans, event), then count,
-/// samples, sketch, first and last seen, bytes and value types.
+/// parameters (entity, for per-service keys the service, scope, key and,
+/// for spans, event), then count, samples, sketch, first and last seen,
+/// bytes, value types and top sketch; for per-service keys, the estimated
+/// cardinality and top values of the batch's own values (a new row's).
 struct KeyRow<'a> {
-    texts: [&'a str; 4],
+    texts: [&'a str; 5],
     n: usize,
     count: i64,
     samples: String,
@@ -211,6 +237,7 @@ struct KeyRow<'a> {
     bytes: i64,
     types: String,
     top: Option<Vec<u8>>,
+    derived: Option<(i64, Option<String>)>,
 }
 
 /// The parameters of a key UPSERT's row, in [`KeyRow::values`] order after
@@ -231,7 +258,7 @@ const KEY_PARAMS: [&str; 11] = [
 
 impl<'a> KeyRow<'a> {
     fn new(texts: &[&'a str], a: &KeyAgg) -> KeyRow<'a> {
-        let mut t = [""; 4];
+        let mut t = [""; 5];
         t[..texts.len()].copy_from_slice(texts);
         KeyRow {
             texts: t,
@@ -243,14 +270,40 @@ impl<'a> KeyRow<'a> {
             bytes: a.bytes as i64,
             types: a.types_json(),
             top: a.top.image(),
+            derived: None,
         }
     }
 
-    /// The parameter names of rows of `n` texts (with or without an event)
-    /// whose entity is named `entity`.
-    fn names(entity: &'static str, n: usize) -> Vec<&'static str> {
+    /// A per-service key row: also what its estimated cardinality and top
+    /// values are when it is new (`hll_count`, `topk_counts` of its images).
+    fn service(texts: &[&'a str], a: &KeyAgg) -> Result<KeyRow<'a>> {
+        let mut row = KeyRow::new(texts, a);
+        let estimate = hll::decode(&row.sketch)
+            .map(|s| hll::count(&s))
+            .map_err(|e| Error::new(format!("otlp_ingest: a batch sketch: {e}")))?;
+        let top = match &row.top {
+            Some(img) => Some(
+                crate::topk::parse(img)
+                    .map_err(|e| Error::new(format!("otlp_ingest: a batch top sketch: {e}")))?
+                    .counts_json(10),
+            ),
+            None => None,
+        };
+        row.derived = Some((estimate.min(row.count), top));
+        Ok(row)
+    }
+
+    /// The parameter names of rows whose entity is named `entity`, with or
+    /// without a service and an event.
+    fn names(entity: &'static str, service: bool, event: bool) -> Vec<&'static str> {
         let mut v = vec![entity];
-        v.extend(KEY_PARAMS.iter().filter(|p| n == 4 || **p != "event_name"));
+        if service {
+            v.push("service_name");
+        }
+        v.extend(KEY_PARAMS.iter().filter(|p| event || **p != "event_name"));
+        if service {
+            v.extend(["estimated_cardinality", "top_values"]);
+        }
         v
     }
 
@@ -277,6 +330,13 @@ impl<'a> KeyRow<'a> {
                 None => Param::Null,
             },
         ]);
+        if let Some((estimate, top)) = &self.derived {
+            out[n + 8] = Param::Int(*estimate);
+            out[n + 9] = match top {
+                Some(t) => Param::Text(t),
+                None => Param::Null,
+            };
+        }
     }
 }
 
@@ -297,12 +357,8 @@ impl Writer {
                 stmts.insert(name, one);
                 continue;
             }
-            let (entity, texts) = match name {
-                "span_key" => ("span_name", 4),
-                "log_key" => ("severity", 3),
-                _ => ("metric_name", 3),
-            };
-            let at = one.positions(name, &KeyRow::names(entity, texts))?;
+            let (entity, service, event) = key_statement_shape(name);
+            let at = one.positions(name, &KeyRow::names(entity, service, event))?;
             // A host that lowered SQLITE_LIMIT_VARIABLE_NUMBER below a
             // chunk's parameters cannot prepare it: its key rows go one by one.
             let chunk = Stmt::prepare(db, &multi_row(sql, &one.names, CHUNK)).ok();
@@ -526,18 +582,16 @@ mod tests {
     /// Every key row binds every parameter of its statement, by name.
     #[test]
     fn key_rows_name_every_parameter() {
-        for (name, sql, entity, texts) in [
-            ("metric_key", "metric_keys", "metric_name", 3),
-            ("span_key", "span_keys", "span_name", 4),
-            ("log_key", "log_keys", "severity", 3),
-        ] {
+        for name in KEY_STATEMENTS {
+            let sql = table_of(name);
+            let (entity, service, event) = key_statement_shape(name);
             let stmt = statements().into_iter().find(|s| s.0 == name).unwrap().1;
             let mut want: Vec<&str> = stmt
                 .split(':')
                 .skip(1)
                 .map(|p| p.split([',', ' ', ')']).next().unwrap())
                 .collect();
-            let mut got = KeyRow::names(entity, texts);
+            let mut got = KeyRow::names(entity, service, event);
             want.sort_unstable();
             got.sort_unstable();
             assert_eq!(got, want, "{name} ({sql})");
@@ -551,7 +605,7 @@ mod tests {
             names.contains(&"metric") && names.contains(&"span_pattern_refresh"),
             "{names:?}"
         );
-        assert_eq!(names.len(), 26);
+        assert_eq!(names.len(), 30);
         for (n, sql) in statements() {
             assert!(!sql.is_empty() && !sql.contains("-- name:"), "{n}");
             // Errors name the table the statement writes.

@@ -6,15 +6,25 @@ use ahash::AHashMap as Map;
 use super::time::{seen_params, seen_text};
 use super::{KeyRow, Writer, sorted, sorted_keys};
 use crate::ffi::{Param, Result};
-use crate::ingest::batch::{Batch, MetricAgg, PatternGroup};
+use crate::ingest::batch::{Batch, MetricAgg, PatternGroup, entity_events, entity_keys};
 use crate::ingest::keys::Keys;
 use crate::ingest::templates::Texts;
 
 impl Writer {
     /// Each entity's row and services first, then all its key rows (in
-    /// chunks), then each entity's refresh.
+    /// chunks), its per-service key rows, then each entity's refresh. The
+    /// entity's keys are the union of its services' (`entity_keys`).
     pub(super) fn metrics(&mut self, b: &Batch) -> Result<()> {
         let mut rows = Vec::new();
+        let mut svc_rows = Vec::new();
+        let unions: Vec<_> = sorted(&b.metrics)
+            .into_iter()
+            .map(|(name, m)| {
+                let labels = entity_keys(&m.svc, |s| &s.labels);
+                let resource = entity_keys(&m.svc, |s| &s.resource);
+                (name, labels, resource)
+            })
+            .collect();
         for (name, m) in sorted(&b.metrics) {
             let seen = seen_text(&m.total.seen);
             let [first, last] = seen_params(&seen);
@@ -43,10 +53,19 @@ impl Writer {
                 ];
                 self.run("metric_service_shape", &row, &[name, svc])?;
             }
-            push_keys(&mut rows, name, "label", None, &m.labels);
-            push_keys(&mut rows, name, "resource", None, &m.resource);
+        }
+        for (name, labels, resource) in &unions {
+            push_keys(&mut rows, name, "label", None, labels.get());
+            push_keys(&mut rows, name, "resource", None, resource.get());
+        }
+        for (name, m) in sorted(&b.metrics) {
+            for (svc, k) in m.svc.iter() {
+                push_service_keys(&mut svc_rows, [name, svc, "label"], None, &k.labels)?;
+                push_service_keys(&mut svc_rows, [name, svc, "resource"], None, &k.resource)?;
+            }
         }
         self.key_rows("metric_key", &rows)?;
+        self.key_rows("metric_service_key", &svc_rows)?;
         for (name, _) in sorted(&b.metrics) {
             self.refresh("metric_refresh", "metric_name", name)?;
             self.refresh("metric_series_refresh", "name", name)?;
@@ -56,7 +75,18 @@ impl Writer {
 
     pub(super) fn spans(&mut self, b: &Batch) -> Result<()> {
         let mut rows = Vec::new();
-        for (name, s) in sorted(&b.spans) {
+        let mut svc_rows = Vec::new();
+        let unions: Vec<_> = sorted(&b.spans)
+            .into_iter()
+            .map(|(name, s)| {
+                let events = entity_events(&s.svc);
+                let attrs = entity_keys(&s.svc, |s| &s.attrs);
+                let resource = entity_keys(&s.svc, |s| &s.resource);
+                let links = entity_keys(&s.svc, |s| &s.links);
+                (name, events, attrs, resource, links)
+            })
+            .collect();
+        for ((name, s), (_, events, ..)) in sorted(&b.spans).into_iter().zip(&unions) {
             let seen = seen_text(&s.total.seen);
             let [first, last] = seen_params(&seen);
             let row = [
@@ -73,6 +103,11 @@ impl Writer {
             ];
             self.run("span", &row, &[name])?;
             self.services("span_service", "span_name", name, &s.services)?;
+            let links: Map<&str, u64> = s
+                .svc
+                .iter()
+                .map(|(svc, k)| (svc.as_str(), k.links_total))
+                .collect();
             for (svc, st) in sorted(&s.service_status) {
                 let row = [
                     ("span_name", Param::Text(name)),
@@ -80,27 +115,60 @@ impl Writer {
                     ("status_unset_count", Param::Int(st[0] as i64)),
                     ("status_ok_count", Param::Int(st[1] as i64)),
                     ("status_error_count", Param::Int(st[2] as i64)),
+                    (
+                        "link_count",
+                        Param::Int(links.get(svc.as_str()).copied().unwrap_or(0) as i64),
+                    ),
                 ];
                 self.run("span_service_status", &row, &[name, svc])?;
             }
-            for (ev, e) in sorted(&s.events) {
-                let seen = seen_text(&e.total.seen);
+            for (ev, total, _) in events {
+                let seen = seen_text(&total.seen);
                 let [first, last] = seen_params(&seen);
                 let row = [
                     ("span_name", Param::Text(name)),
                     ("event_name", Param::Text(ev)),
-                    ("event_count", Param::Int(e.total.count as i64)),
+                    ("event_count", Param::Int(total.count as i64)),
                     ("first_seen", first),
                     ("last_seen", last),
                 ];
                 self.run("span_event", &row, &[name, ev])?;
-                push_keys(&mut rows, name, "event", Some(ev), &e.keys);
             }
-            push_keys(&mut rows, name, "attribute", Some(""), &s.attrs);
-            push_keys(&mut rows, name, "resource", Some(""), &s.resource);
-            push_keys(&mut rows, name, "link", Some(""), &s.links);
+            for (svc, k) in s.svc.iter() {
+                for (ev, e) in sorted(&k.events) {
+                    let seen = seen_text(&e.total.seen);
+                    let [first, last] = seen_params(&seen);
+                    let row = [
+                        ("span_name", Param::Text(name)),
+                        ("service_name", Param::Text(svc)),
+                        ("event_name", Param::Text(ev)),
+                        ("event_count", Param::Int(e.total.count as i64)),
+                        ("first_seen", first),
+                        ("last_seen", last),
+                    ];
+                    self.run("span_service_event", &row, &[name, svc, ev])?;
+                    push_service_keys(&mut svc_rows, [name, svc, "event"], Some(ev), &e.keys)?;
+                }
+                push_service_keys(&mut svc_rows, [name, svc, "attribute"], Some(""), &k.attrs)?;
+                push_service_keys(
+                    &mut svc_rows,
+                    [name, svc, "resource"],
+                    Some(""),
+                    &k.resource,
+                )?;
+                push_service_keys(&mut svc_rows, [name, svc, "link"], Some(""), &k.links)?;
+            }
+        }
+        for (name, events, attrs, resource, links) in &unions {
+            for (ev, _, keys) in events {
+                push_keys(&mut rows, name, "event", Some(ev), keys.get());
+            }
+            push_keys(&mut rows, name, "attribute", Some(""), attrs.get());
+            push_keys(&mut rows, name, "resource", Some(""), resource.get());
+            push_keys(&mut rows, name, "link", Some(""), links.get());
         }
         self.key_rows("span_key", &rows)?;
+        self.key_rows("span_service_key", &svc_rows)?;
         for (name, _) in sorted(&b.spans) {
             self.refresh("span_refresh", "span_name", name)?;
         }
@@ -109,6 +177,15 @@ impl Writer {
 
     pub(super) fn logs(&mut self, b: &Batch) -> Result<()> {
         let mut rows = Vec::new();
+        let mut svc_rows = Vec::new();
+        let unions: Vec<_> = sorted(&b.logs)
+            .into_iter()
+            .map(|(sev, l)| {
+                let attrs = entity_keys(&l.svc, |s| &s.attrs);
+                let resource = entity_keys(&l.svc, |s| &s.resource);
+                (sev, attrs, resource)
+            })
+            .collect();
         for (sev, l) in sorted(&b.logs) {
             let seen = seen_text(&l.total.seen);
             let [first, last] = seen_params(&seen);
@@ -120,10 +197,17 @@ impl Writer {
             ];
             self.run("log", &row, &[sev])?;
             self.services("log_service", "severity", sev, &l.services)?;
-            push_keys(&mut rows, sev, "attribute", None, &l.attrs);
-            push_keys(&mut rows, sev, "resource", None, &l.resource);
+            for (svc, k) in l.svc.iter() {
+                push_service_keys(&mut svc_rows, [sev, svc, "attribute"], None, &k.attrs)?;
+                push_service_keys(&mut svc_rows, [sev, svc, "resource"], None, &k.resource)?;
+            }
+        }
+        for (sev, attrs, resource) in &unions {
+            push_keys(&mut rows, sev, "attribute", None, attrs.get());
+            push_keys(&mut rows, sev, "resource", None, resource.get());
         }
         self.key_rows("log_key", &rows)?;
+        self.key_rows("log_service_key", &svc_rows)?;
         for (sev, _) in sorted(&b.logs) {
             self.refresh("log_refresh", "severity", sev)?;
         }
@@ -270,6 +354,23 @@ fn push_keys<'a>(
             None => KeyRow::new(&[entity, scope, k], a),
         });
     }
+}
+
+/// Adds the per-service rows of one scope's keys, in key order: (entity,
+/// service, scope, key) then, for spans, `event`.
+fn push_service_keys<'a>(
+    rows: &mut Vec<KeyRow<'a>>,
+    [entity, service, scope]: [&'a str; 3],
+    event: Option<&'a str>,
+    keys: &'a Keys,
+) -> Result<()> {
+    for (k, a) in sorted_keys(keys) {
+        rows.push(match event {
+            Some(ev) => KeyRow::service(&[entity, service, scope, k, ev], a)?,
+            None => KeyRow::service(&[entity, service, scope, k], a)?,
+        });
+    }
+    Ok(())
 }
 
 /// For each fold `(from, into)` of a batch, in order, where the lines of
