@@ -160,6 +160,42 @@ UPDATE metric_keys SET
   top_values = CASE WHEN top_sketch IS NULL THEN NULL ELSE topk_counts(top_sketch, 10) END
 WHERE metric_name IN (SELECT metric FROM raw_points);
 
+-- Per-service keys (schema version 3): the same per (metric, service); no
+-- percentage is stored (the view metric_service_keys derives it).
+WITH firsts(metric, service, scope, key, type, value) AS MATERIALIZED (
+  SELECT metric, service, scope, key, type, value FROM (
+    SELECT p.metric, p.service, a.scope, a.key, a.type, a.value, row_number() OVER (PARTITION BY p.id, a.scope, a.key ORDER BY a.rowid) AS nth
+    FROM raw_points p JOIN raw_point_attrs a ON a.point_id = p.id) WHERE nth = 1),
+types(metric, service, scope, key, value_types) AS MATERIALIZED (
+  SELECT metric, service, scope, key, json_counts_merge(json_group_object(type, n), NULL) FROM (
+    SELECT metric, service, scope, key, type, count(*) AS n FROM firsts GROUP BY metric, service, scope, key, type)
+  GROUP BY metric, service, scope, key),
+tops(metric, service, scope, key, top_sketch) AS MATERIALIZED (
+  SELECT metric, service, scope, key, topk_sketch(substr(value, 1, 128), 6) FROM firsts GROUP BY metric, service, scope, key)
+INSERT INTO metric_service_key_rows(metric_name, service_name, key_scope, key_name, key_count, value_samples, hll_sketch, first_seen, last_seen,
+                                    bytes, value_types, top_sketch)
+SELECT metric, service, scope, key, count(DISTINCT id), samples, hll_sketch(CAST(value AS TEXT)), min(time), max(time), sum(bytes),
+       (SELECT value_types FROM types t WHERE t.metric = x.metric AND t.service = x.service AND t.scope = x.scope AND t.key = x.key),
+       (SELECT top_sketch FROM tops t WHERE t.metric = x.metric AND t.service = x.service AND t.scope = x.scope AND t.key = x.key) FROM (
+  SELECT p.metric, p.service, a.scope, a.key, p.id, a.value, p.time, a.bytes,
+         json_samples(a.value) OVER (PARTITION BY p.metric, p.service, a.scope, a.key ORDER BY p.id
+                                     ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING) AS samples
+  FROM raw_points p JOIN raw_point_attrs a ON a.point_id = p.id) x
+WHERE true GROUP BY metric, service, scope, key
+ON CONFLICT(metric_name, service_name, key_scope, key_name) DO UPDATE SET
+  key_count = otelcat_add(key_count, excluded.key_count, 'metric_service_key_rows', metric_name, service_name, key_scope, key_name),
+  value_samples = json_samples_merge(value_samples, excluded.value_samples),
+  hll_sketch = hll_merge(hll_sketch, excluded.hll_sketch),
+  first_seen = min(first_seen, excluded.first_seen), last_seen = max(last_seen, excluded.last_seen),
+  bytes = otelcat_add(bytes, excluded.bytes, 'metric_service_key_rows', metric_name, service_name, key_scope, key_name),
+  value_types = json_counts_merge(value_types, excluded.value_types, 'metric_service_key_rows', metric_name, service_name, key_scope, key_name),
+  top_sketch = topk_merge(top_sketch, excluded.top_sketch);
+
+UPDATE metric_service_key_rows SET
+  estimated_cardinality = min(hll_count(hll_sketch), key_count),
+  top_values = CASE WHEN top_sketch IS NULL THEN NULL ELSE topk_counts(top_sketch, 10) END
+WHERE metric_name IN (SELECT metric FROM raw_points);
+
 -- ---------------------------------------------------------------- spans
 INSERT INTO spans(name, kind, total_sample_count, event_count, link_count, first_seen, last_seen,
                   status_unset_count, status_ok_count, status_error_count)
@@ -180,10 +216,12 @@ ON CONFLICT(name) DO UPDATE SET
   first_seen = min(first_seen, excluded.first_seen), last_seen = max(last_seen, excluded.last_seen);
 
 INSERT INTO span_services(span_name, service_name, sample_count, first_seen, last_seen,
-                          status_unset_count, status_ok_count, status_error_count)
-SELECT name, service, count(*), min(time), max(time), sum(status NOT IN (1, 2)), sum(status = 1), sum(status = 2)
-FROM raw_spans WHERE true GROUP BY name, service
+                          status_unset_count, status_ok_count, status_error_count, link_count)
+SELECT name, service, count(*), min(time), max(time), sum(status NOT IN (1, 2)), sum(status = 1), sum(status = 2),
+       (SELECT count(*) FROM raw_span_links l JOIN raw_spans x ON x.id = l.span_id WHERE x.name = s.name AND x.service = s.service)
+FROM raw_spans s WHERE true GROUP BY name, service
 ON CONFLICT(span_name, service_name) DO UPDATE SET
+  link_count = otelcat_add(link_count, excluded.link_count, 'span_services', span_name, service_name),
   status_unset_count = otelcat_add(status_unset_count, excluded.status_unset_count, 'span_services', span_name, service_name),
   status_ok_count = otelcat_add(status_ok_count, excluded.status_ok_count, 'span_services', span_name, service_name),
   status_error_count = otelcat_add(status_error_count, excluded.status_error_count, 'span_services', span_name, service_name),
@@ -241,6 +279,57 @@ UPDATE span_keys SET
       WHEN 'event' THEN (SELECT event_count FROM span_events e WHERE e.span_name = span_keys.span_name AND e.event_name = span_keys.event_name)
       WHEN 'link' THEN (SELECT link_count FROM spans WHERE name = span_keys.span_name)
       ELSE (SELECT total_sample_count FROM spans WHERE name = span_keys.span_name) END),
+  estimated_cardinality = min(hll_count(hll_sketch), key_count),
+  top_values = CASE WHEN top_sketch IS NULL THEN NULL ELSE topk_counts(top_sketch, 10) END
+WHERE span_name IN (SELECT name FROM raw_spans);
+
+INSERT INTO span_service_events(span_name, service_name, event_name, event_count, first_seen, last_seen)
+SELECT s.name, s.service, e.name, count(*), min(e.time), max(e.time)
+FROM raw_span_events e JOIN raw_spans s ON s.id = e.span_id WHERE true GROUP BY s.name, s.service, e.name
+ON CONFLICT(span_name, service_name, event_name) DO UPDATE SET
+  event_count = otelcat_add(event_count, excluded.event_count, 'span_service_events', span_name, service_name, event_name),
+  first_seen = min(first_seen, excluded.first_seen), last_seen = max(last_seen, excluded.last_seen);
+
+-- Per-service keys (schema version 3): the same per (span name, service);
+-- no percentage is stored (the view span_service_keys derives it).
+WITH k(span_name, service, scope, event_name, rec, key, value, time, ord1, ord2, type, bytes, nth) AS (
+  SELECT s.name, s.service, a.scope, '', s.id, a.key, a.value, s.time, s.id, 0, a.type, a.bytes, a.rowid
+    FROM raw_spans s JOIN raw_span_attrs a ON a.span_id = s.id
+  UNION ALL
+  SELECT s.name, s.service, 'event', e.name, e.id, a.key, a.value, e.time, s.id, e.id, a.type, a.bytes, a.rowid
+    FROM raw_span_events e JOIN raw_spans s ON s.id = e.span_id JOIN raw_span_event_attrs a ON a.event_id = e.id
+  UNION ALL
+  SELECT s.name, s.service, 'link', '', l.id, a.key, a.value, s.time, s.id, l.id, a.type, a.bytes, a.rowid
+    FROM raw_span_links l JOIN raw_spans s ON s.id = l.span_id JOIN raw_span_link_attrs a ON a.link_id = l.id
+),
+firsts AS MATERIALIZED (
+  SELECT * FROM (SELECT *, row_number() OVER (PARTITION BY scope, rec, key ORDER BY nth) AS first FROM k) WHERE first = 1),
+types(span_name, service, scope, key, event_name, value_types) AS MATERIALIZED (
+  SELECT span_name, service, scope, key, event_name, json_counts_merge(json_group_object(type, n), NULL) FROM (
+    SELECT span_name, service, scope, key, event_name, type, count(*) AS n FROM firsts GROUP BY span_name, service, scope, key, event_name, type)
+  GROUP BY span_name, service, scope, key, event_name),
+tops(span_name, service, scope, key, event_name, top_sketch) AS MATERIALIZED (
+  SELECT span_name, service, scope, key, event_name, topk_sketch(substr(value, 1, 128), 6) FROM firsts GROUP BY span_name, service, scope, key, event_name)
+INSERT INTO span_service_key_rows(span_name, service_name, key_scope, key_name, event_name, key_count, value_samples, hll_sketch, first_seen,
+                                  last_seen, bytes, value_types, top_sketch)
+SELECT span_name, service, scope, key, event_name, count(DISTINCT rec), samples, hll_sketch(CAST(value AS TEXT)), min(time), max(time), sum(bytes),
+       (SELECT value_types FROM types t WHERE t.span_name = x.span_name AND t.service = x.service AND t.scope = x.scope AND t.key = x.key
+                                          AND t.event_name = x.event_name),
+       (SELECT top_sketch FROM tops t WHERE t.span_name = x.span_name AND t.service = x.service AND t.scope = x.scope AND t.key = x.key
+                                        AND t.event_name = x.event_name) FROM (
+  SELECT *, json_samples(value) OVER (PARTITION BY span_name, service, scope, key, event_name ORDER BY ord1, ord2
+                                      ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING) AS samples FROM k) x
+WHERE true GROUP BY span_name, service, scope, key, event_name
+ON CONFLICT(span_name, service_name, key_scope, key_name, event_name) DO UPDATE SET
+  key_count = otelcat_add(key_count, excluded.key_count, 'span_service_key_rows', span_name, service_name, key_scope, key_name, event_name),
+  value_samples = json_samples_merge(value_samples, excluded.value_samples),
+  hll_sketch = hll_merge(hll_sketch, excluded.hll_sketch),
+  first_seen = min(first_seen, excluded.first_seen), last_seen = max(last_seen, excluded.last_seen),
+  bytes = otelcat_add(bytes, excluded.bytes, 'span_service_key_rows', span_name, service_name, key_scope, key_name, event_name),
+  value_types = json_counts_merge(value_types, excluded.value_types, 'span_service_key_rows', span_name, service_name, key_scope, key_name, event_name),
+  top_sketch = topk_merge(top_sketch, excluded.top_sketch);
+
+UPDATE span_service_key_rows SET
   estimated_cardinality = min(hll_count(hll_sketch), key_count),
   top_values = CASE WHEN top_sketch IS NULL THEN NULL ELSE topk_counts(top_sketch, 10) END
 WHERE span_name IN (SELECT name FROM raw_spans);
@@ -331,6 +420,42 @@ ON CONFLICT(severity, key_scope, key_name) DO UPDATE SET
 
 UPDATE log_keys SET
   key_percentage = 100.0 * key_count / (SELECT max(total_sample_count, 1) FROM logs WHERE logs.severity = log_keys.severity),
+  estimated_cardinality = min(hll_count(hll_sketch), key_count),
+  top_values = CASE WHEN top_sketch IS NULL THEN NULL ELSE topk_counts(top_sketch, 10) END
+WHERE severity IN (SELECT severity FROM raw_logs);
+
+-- Per-service keys (schema version 3): the same per (severity, service);
+-- no percentage is stored (the view log_service_keys derives it).
+WITH firsts(severity, service, scope, key, type, value) AS MATERIALIZED (
+  SELECT severity, service, scope, key, type, value FROM (
+    SELECT l.severity, l.service, a.scope, a.key, a.type, a.value, row_number() OVER (PARTITION BY l.id, a.scope, a.key ORDER BY a.rowid) AS nth
+    FROM raw_logs l JOIN raw_log_attrs a ON a.log_id = l.id) WHERE nth = 1),
+types(severity, service, scope, key, value_types) AS MATERIALIZED (
+  SELECT severity, service, scope, key, json_counts_merge(json_group_object(type, n), NULL) FROM (
+    SELECT severity, service, scope, key, type, count(*) AS n FROM firsts GROUP BY severity, service, scope, key, type)
+  GROUP BY severity, service, scope, key),
+tops(severity, service, scope, key, top_sketch) AS MATERIALIZED (
+  SELECT severity, service, scope, key, topk_sketch(substr(value, 1, 128), 6) FROM firsts GROUP BY severity, service, scope, key)
+INSERT INTO log_service_key_rows(severity, service_name, key_scope, key_name, key_count, value_samples, hll_sketch, first_seen, last_seen,
+                                 bytes, value_types, top_sketch)
+SELECT severity, service, scope, key, count(DISTINCT id), samples, hll_sketch(CAST(value AS TEXT)), min(time), max(time), sum(bytes),
+       (SELECT value_types FROM types t WHERE t.severity = x.severity AND t.service = x.service AND t.scope = x.scope AND t.key = x.key),
+       (SELECT top_sketch FROM tops t WHERE t.severity = x.severity AND t.service = x.service AND t.scope = x.scope AND t.key = x.key) FROM (
+  SELECT l.severity, l.service, a.scope, a.key, l.id, a.value, l.time, a.bytes,
+         json_samples(a.value) OVER (PARTITION BY l.severity, l.service, a.scope, a.key ORDER BY l.id
+                                     ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING) AS samples
+  FROM raw_logs l JOIN raw_log_attrs a ON a.log_id = l.id) x
+WHERE true GROUP BY severity, service, scope, key
+ON CONFLICT(severity, service_name, key_scope, key_name) DO UPDATE SET
+  key_count = otelcat_add(key_count, excluded.key_count, 'log_service_key_rows', severity, service_name, key_scope, key_name),
+  value_samples = json_samples_merge(value_samples, excluded.value_samples),
+  hll_sketch = hll_merge(hll_sketch, excluded.hll_sketch),
+  first_seen = min(first_seen, excluded.first_seen), last_seen = max(last_seen, excluded.last_seen),
+  bytes = otelcat_add(bytes, excluded.bytes, 'log_service_key_rows', severity, service_name, key_scope, key_name),
+  value_types = json_counts_merge(value_types, excluded.value_types, 'log_service_key_rows', severity, service_name, key_scope, key_name),
+  top_sketch = topk_merge(top_sketch, excluded.top_sketch);
+
+UPDATE log_service_key_rows SET
   estimated_cardinality = min(hll_count(hll_sketch), key_count),
   top_values = CASE WHEN top_sketch IS NULL THEN NULL ELSE topk_counts(top_sketch, 10) END
 WHERE severity IN (SELECT severity FROM raw_logs);

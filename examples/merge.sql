@@ -115,7 +115,8 @@ FROM other.spans AS o WHERE o.name = m.name;
 UPDATE span_services AS m SET
   status_unset_count = otelcat_add(m.status_unset_count, o.status_unset_count, 'span_services', m.span_name, m.service_name),
   status_ok_count = otelcat_add(m.status_ok_count, o.status_ok_count, 'span_services', m.span_name, m.service_name),
-  status_error_count = otelcat_add(m.status_error_count, o.status_error_count, 'span_services', m.span_name, m.service_name)
+  status_error_count = otelcat_add(m.status_error_count, o.status_error_count, 'span_services', m.span_name, m.service_name),
+  link_count = otelcat_add(m.link_count, o.link_count, 'span_services', m.span_name, m.service_name)
 FROM other.span_services AS o WHERE o.span_name = m.span_name AND o.service_name = m.service_name;
 
 INSERT INTO span_events(span_name, event_name, event_count, first_seen, last_seen)
@@ -229,5 +230,58 @@ FROM other.span_name_patterns o
 WHERE NOT EXISTS (SELECT 1 FROM span_name_patterns p WHERE p.service_name = o.service_name AND p.pattern = o.pattern)
 GROUP BY o.service_name, o.pattern;
 UPDATE span_name_patterns SET estimated_names = min(hll_count(names_sketch), span_count);
+
+-- Per-service keys (schema version 3): merged as the per-entity keys are;
+-- their percentages are derived when read (the views *_service_keys).
+INSERT INTO metric_service_key_rows(metric_name, service_name, key_scope, key_name, key_count, value_samples, hll_sketch, first_seen, last_seen, bytes, value_types, top_sketch)
+SELECT metric_name, service_name, key_scope, key_name, otelcat_add(0, key_count, 'other.metric_service_key_rows', metric_name, service_name, key_scope, key_name), value_samples, hll_sketch, first_seen, last_seen, otelcat_add(0, bytes, 'other.metric_service_key_rows', metric_name, service_name, key_scope, key_name), json_counts_merge(value_types, NULL, 'other.metric_service_key_rows', metric_name, service_name, key_scope, key_name), top_sketch FROM other.metric_service_key_rows WHERE true
+ON CONFLICT(metric_name, service_name, key_scope, key_name) DO UPDATE SET
+  key_count = otelcat_add(key_count, excluded.key_count, 'metric_service_key_rows', metric_name, service_name, key_scope, key_name),
+  value_samples = json_samples_merge(value_samples, excluded.value_samples),
+  hll_sketch = hll_merge(hll_sketch, excluded.hll_sketch),
+  first_seen = min(first_seen, excluded.first_seen), last_seen = max(last_seen, excluded.last_seen),
+  bytes = otelcat_add(bytes, excluded.bytes, 'metric_service_key_rows', metric_name, service_name, key_scope, key_name),
+  value_types = json_counts_merge(value_types, excluded.value_types, 'metric_service_key_rows', metric_name, service_name, key_scope, key_name),
+  top_sketch = topk_merge(top_sketch, excluded.top_sketch);
+UPDATE metric_service_key_rows SET
+  estimated_cardinality = min(hll_count(hll_sketch), key_count),
+  top_values = CASE WHEN top_sketch IS NULL THEN NULL ELSE topk_counts(top_sketch, 10) END
+WHERE (metric_name, service_name, key_scope, key_name) IN (SELECT metric_name, service_name, key_scope, key_name FROM other.metric_service_key_rows);
+
+INSERT INTO span_service_events(span_name, service_name, event_name, event_count, first_seen, last_seen)
+SELECT span_name, service_name, event_name, otelcat_add(0, event_count, 'other.span_service_events', span_name, service_name, event_name), first_seen, last_seen FROM other.span_service_events WHERE true
+ON CONFLICT(span_name, service_name, event_name) DO UPDATE SET
+  event_count = otelcat_add(event_count, excluded.event_count, 'span_service_events', span_name, service_name, event_name),
+  first_seen = min(first_seen, excluded.first_seen), last_seen = max(last_seen, excluded.last_seen);
+
+INSERT INTO span_service_key_rows(span_name, service_name, key_scope, key_name, event_name, key_count, value_samples, hll_sketch, first_seen, last_seen, bytes, value_types, top_sketch)
+SELECT span_name, service_name, key_scope, key_name, event_name, otelcat_add(0, key_count, 'other.span_service_key_rows', span_name, service_name, key_scope, key_name, event_name), value_samples, hll_sketch, first_seen, last_seen, otelcat_add(0, bytes, 'other.span_service_key_rows', span_name, service_name, key_scope, key_name, event_name), json_counts_merge(value_types, NULL, 'other.span_service_key_rows', span_name, service_name, key_scope, key_name, event_name), top_sketch FROM other.span_service_key_rows WHERE true
+ON CONFLICT(span_name, service_name, key_scope, key_name, event_name) DO UPDATE SET
+  key_count = otelcat_add(key_count, excluded.key_count, 'span_service_key_rows', span_name, service_name, key_scope, key_name, event_name),
+  value_samples = json_samples_merge(value_samples, excluded.value_samples),
+  hll_sketch = hll_merge(hll_sketch, excluded.hll_sketch),
+  first_seen = min(first_seen, excluded.first_seen), last_seen = max(last_seen, excluded.last_seen),
+  bytes = otelcat_add(bytes, excluded.bytes, 'span_service_key_rows', span_name, service_name, key_scope, key_name, event_name),
+  value_types = json_counts_merge(value_types, excluded.value_types, 'span_service_key_rows', span_name, service_name, key_scope, key_name, event_name),
+  top_sketch = topk_merge(top_sketch, excluded.top_sketch);
+UPDATE span_service_key_rows SET
+  estimated_cardinality = min(hll_count(hll_sketch), key_count),
+  top_values = CASE WHEN top_sketch IS NULL THEN NULL ELSE topk_counts(top_sketch, 10) END
+WHERE (span_name, service_name, key_scope, key_name, event_name) IN (SELECT span_name, service_name, key_scope, key_name, event_name FROM other.span_service_key_rows);
+
+INSERT INTO log_service_key_rows(severity, service_name, key_scope, key_name, key_count, value_samples, hll_sketch, first_seen, last_seen, bytes, value_types, top_sketch)
+SELECT severity, service_name, key_scope, key_name, otelcat_add(0, key_count, 'other.log_service_key_rows', severity, service_name, key_scope, key_name), value_samples, hll_sketch, first_seen, last_seen, otelcat_add(0, bytes, 'other.log_service_key_rows', severity, service_name, key_scope, key_name), json_counts_merge(value_types, NULL, 'other.log_service_key_rows', severity, service_name, key_scope, key_name), top_sketch FROM other.log_service_key_rows WHERE true
+ON CONFLICT(severity, service_name, key_scope, key_name) DO UPDATE SET
+  key_count = otelcat_add(key_count, excluded.key_count, 'log_service_key_rows', severity, service_name, key_scope, key_name),
+  value_samples = json_samples_merge(value_samples, excluded.value_samples),
+  hll_sketch = hll_merge(hll_sketch, excluded.hll_sketch),
+  first_seen = min(first_seen, excluded.first_seen), last_seen = max(last_seen, excluded.last_seen),
+  bytes = otelcat_add(bytes, excluded.bytes, 'log_service_key_rows', severity, service_name, key_scope, key_name),
+  value_types = json_counts_merge(value_types, excluded.value_types, 'log_service_key_rows', severity, service_name, key_scope, key_name),
+  top_sketch = topk_merge(top_sketch, excluded.top_sketch);
+UPDATE log_service_key_rows SET
+  estimated_cardinality = min(hll_count(hll_sketch), key_count),
+  top_values = CASE WHEN top_sketch IS NULL THEN NULL ELSE topk_counts(top_sketch, 10) END
+WHERE (severity, service_name, key_scope, key_name) IN (SELECT severity, service_name, key_scope, key_name FROM other.log_service_key_rows);
 
 COMMIT;

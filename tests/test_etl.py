@@ -262,7 +262,8 @@ class TestEtlMatchesIngest(unittest.TestCase):
         etl.executescript(script[: script.index("-- ---------------------------------------------------------------- metrics")])
         load_raw(etl, self.g.raw)
         etl.executescript(script)
-        tables = TABLES + ["log_template_keys"]
+        tables = TABLES + ["log_template_keys", "metric_service_key_rows", "span_service_key_rows", "span_service_events",
+                           "log_service_key_rows"]
         # (Top sketches past their exact range depend on the order values
         # came in and on the commits: compared by their totals.)
         a, b = dump(self.ing, tables=tables, approx_top=True), dump(etl, tables=tables, approx_top=True)

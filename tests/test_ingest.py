@@ -847,3 +847,159 @@ class TestBadInput(Tmp):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class TestServiceKeys(Tmp):
+    """Per-service keys (docs/catalog.md "Per-service keys"): each entity's
+    keys per service that sent them, through the views *_service_keys."""
+
+    def workload(self, db):
+        # Two services on one span name, log severity and metric, with
+        # different keys and values; one transaction holds both, another one.
+        db.execute("BEGIN")
+        ingest(db, traces([span("GET /x", attrs={"user.id": f"u{i}", "http.method": "GET"},
+                                events=[("exception", {"exception.type": "IO"})] if i % 4 == 0 else (),
+                                links=[{"link.kind": "parent"}] if i % 5 == 0 else ())
+                           for i in range(40)], service="web"))
+        ingest(db, traces([span("GET /x", attrs={"http.method": "POST" if i % 2 else "GET"},
+                                events=[("exception", {"exception.type": "Timeout", "tries": i})] if i % 2 == 0 else ())
+                           for i in range(10)], service="api"))
+        ingest(db, logs([log("hello", attrs={"user.id": f"u{i % 7}"}) for i in range(21)], service="web"))
+        ingest(db, logs([log("hello", attrs={"request.id": f"r{i}"}) for i in range(9)], service="api"))
+        db.execute("COMMIT")
+        ingest(db, logs([log("hello", attrs={"user.id": "u100", "request.id": "r100"})], service="api"))
+        ingest(db, gauge("cpu", [({"core": i % 4}, 1.0) for i in range(12)], service="web"))
+        ingest(db, gauge("cpu", [({"core": 9, "node": "n1"}, 1.0) for _ in range(3)], service="api"))
+
+    def test_two_services_on_one_entity(self):
+        db = connect(self.path)
+        self.workload(db)
+        rows = db.execute("SELECT service_name, key_count, key_percentage, estimated_cardinality, value_samples "
+                          "FROM log_service_keys WHERE severity = 'INFO' AND key_name = 'user.id' ORDER BY 1").fetchall()
+        self.assertEqual(rows, [("api", 1, 10.0, 1, '["u100"]'),
+                                ("web", 21, 100.0, 7, '["u0","u1","u2","u3","u4","u5","u6"]')])
+        self.assertEqual(db.execute("SELECT service_name, key_count, estimated_cardinality FROM key_services "
+                                    "WHERE key_name = 'request.id' AND signal = 'logs' AND entity = 'INFO'").fetchall(),
+                         [("api", 10, 10)])
+        # Span keys of every scope, with the service's own denominators.
+        got = db.execute("SELECT service_name, key_scope, key_name, event_name, key_count, key_percentage, top_values "
+                         "FROM span_service_keys WHERE span_name = 'GET /x' AND key_scope <> 'resource' "
+                         "ORDER BY 1, 2, 3").fetchall()
+        self.assertEqual(got, [
+            ("api", "attribute", "http.method", "", 10, 100.0, '[{"value":"GET","count":5},{"value":"POST","count":5}]'),
+            ("api", "event", "exception.type", "exception", 5, 100.0, '[{"value":"Timeout","count":5}]'),
+            ("api", "event", "tries", "exception", 5, 100.0, None if False else got[2][6]),
+            ("web", "attribute", "http.method", "", 40, 100.0, '[{"value":"GET","count":40}]'),
+            ("web", "attribute", "user.id", "", 40, 100.0, got[4][6]),
+            ("web", "event", "exception.type", "exception", 10, 100.0, '[{"value":"IO","count":10}]'),
+            ("web", "link", "link.kind", "", 8, 100.0, '[{"value":"parent","count":8}]'),
+        ])
+        self.assertEqual(db.execute("SELECT service_name, event_count FROM span_service_events ORDER BY 1").fetchall(),
+                         [("api", 5), ("web", 10)])
+        self.assertEqual(db.execute("SELECT service_name, link_count FROM span_services ORDER BY 1").fetchall(),
+                         [("api", 0), ("web", 8)])
+        self.assertEqual(db.execute("SELECT service_name, key_name, key_count, key_percentage FROM metric_service_keys "
+                                    "WHERE metric_name = 'cpu' AND key_scope = 'label' ORDER BY 1, 2").fetchall(),
+                         [("api", "core", 3, 100.0), ("api", "node", 3, 100.0), ("web", "core", 12, 100.0)])
+        # Keys of a service, every signal.
+        self.assertEqual({r[0] for r in db.execute("SELECT key_name FROM service_keys WHERE service_name = 'api'")},
+                         {"http.method", "exception.type", "tries", "service.name", "user.id", "request.id", "core", "node"})
+
+    def test_counts_per_service_add_up_to_the_entitys(self):
+        db = connect(self.path)
+        self.workload(db)
+        for table, entity, svc_table, cols in [
+                ("metric_keys", "metric_name", "metric_service_key_rows", "metric_name, key_scope, key_name"),
+                ("span_keys", "span_name", "span_service_key_rows", "span_name, key_scope, key_name, event_name"),
+                ("log_keys", "severity", "log_service_key_rows", "severity, key_scope, key_name")]:
+            with self.subTest(table=table):
+                want = db.execute(f"SELECT {cols}, key_count, bytes, estimated_cardinality, value_types "
+                                  f"FROM {table} ORDER BY {cols}").fetchall()
+                got = db.execute(f"SELECT {cols}, sum(key_count), sum(bytes), "
+                                 f"min(hll_count(hll_merge(hll_sketch)), sum(key_count)) FROM {svc_table} "
+                                 f"GROUP BY {cols} ORDER BY {cols}").fetchall()
+                self.assertEqual(got, [r[:-1] for r in want])
+                self.assertGreaterEqual(len(want), 3)
+                # value types add up too
+                for r in want:
+                    types = {}
+                    key = r[:cols.count(",") + 1]
+                    where = " AND ".join(f"{c.strip()} = ?" for c in cols.split(","))
+                    for (vt,) in db.execute(f"SELECT value_types FROM {svc_table} WHERE {where}", key):
+                        for t, n in json.loads(vt).items():
+                            types[t] = types.get(t, 0) + n
+                    self.assertEqual(types, json.loads(r[-1]), key)
+        # Services' records add up to the entity's.
+        self.assertEqual(db.execute("SELECT sum(event_count) FROM span_service_events").fetchone(),
+                         db.execute("SELECT sum(event_count) FROM span_events").fetchone())
+        self.assertEqual(db.execute("SELECT sum(link_count) FROM span_services").fetchone(),
+                         db.execute("SELECT sum(link_count) FROM spans").fetchone())
+
+    def test_bad_input_writes_nothing(self):
+        db = connect(self.path)
+        self.workload(db)
+        before = [db.execute(f"SELECT * FROM {t} ORDER BY 1, 2, 3, 4").fetchall()
+                  for t in ("metric_service_key_rows", "span_service_key_rows", "log_service_key_rows", "span_service_events")]
+        db.execute("BEGIN")
+        ingest(db, logs([log("x", attrs={"user.id": "u1"})], service="web"))
+        with self.assertRaises(sqlite3.Error) as e:
+            ingest(db, '{"resourceLogs": [{"resource": {"attributes": []}, "scopeLogs": [{"logRecords": [{"body": ')
+        self.assertIn("otlp_ingest", str(e.exception))
+        db.execute("ROLLBACK")
+        after = [db.execute(f"SELECT * FROM {t} ORDER BY 1, 2, 3, 4").fetchall()
+                 for t in ("metric_service_key_rows", "span_service_key_rows", "log_service_key_rows", "span_service_events")]
+        self.assertEqual(after, before)
+
+    def test_a_damaged_sketch_names_the_table_and_key(self):
+        db = connect(self.path)
+        self.workload(db)
+        db.execute("UPDATE log_service_key_rows SET hll_sketch = x'0102' WHERE service_name = 'web' AND key_name = 'user.id'")
+        before = db.execute("SELECT * FROM log_service_key_rows ORDER BY 1, 2, 3, 4").fetchall()
+        with self.assertRaises(sqlite3.Error) as e:
+            ingest(db, logs([log("x", attrs={"user.id": "u1"})], service="web"))
+        msg = str(e.exception)
+        self.assertIn("log_service_key_rows row ('INFO', 'web', 'attribute', 'user.id')", msg)
+        self.assertIn("hll_merge: argument 1 is not an HLL sketch", msg)
+        self.assertEqual(db.execute("SELECT * FROM log_service_key_rows ORDER BY 1, 2, 3, 4").fetchall(), before)
+        # Mended, the next batch goes in.
+        db.execute("UPDATE log_service_key_rows SET hll_sketch = NULL WHERE service_name = 'web' AND key_name = 'user.id'")
+        ingest(db, logs([log("x", attrs={"user.id": "u1"})], service="web"))
+
+    def test_upgraded_catalogs_count_from_the_upgrade(self):
+        for name in ("v0.1.0.db", "v0.2.0.db"):
+            with self.subTest(fixture=name):
+                path = os.path.join(self.dir, name)
+                shutil.copy(os.path.join(FIXTURES, "catalog", name), path)
+                db = connect(path)
+                self.workload(db)
+                self.assertEqual(db.execute("SELECT service_name, key_count FROM log_service_keys "
+                                            "WHERE severity = 'INFO' AND key_name = 'user.id' ORDER BY 1").fetchall(),
+                                 [("api", 1), ("web", 21)])
+                self.assertEqual(db.execute("SELECT sum(key_count) FROM span_service_key_rows WHERE span_name = 'GET /x' "
+                                            "AND key_name = 'http.method'").fetchone(), (50,))
+                self.assertEqual(db.execute("PRAGMA integrity_check").fetchone(), ("ok",))
+                db.close()
+
+    def test_merge_adds_service_keys_up(self):
+        a, b, both = (os.path.join(self.dir, f"{n}.db") for n in ("a", "b", "both"))
+        db = connect(a)
+        self.workload(db)
+        db.close()
+        db = connect(b)
+        ingest(db, logs([log("hello", attrs={"user.id": "u200"})], service="api"))
+        db.close()
+        db = connect(both)
+        self.workload(db)
+        ingest(db, logs([log("hello", attrs={"user.id": "u200"})], service="api"))
+        db.close()
+        with open(os.path.join(os.path.dirname(FIXTURES), "..", "examples", "merge.sql")) as f:
+            script = "\n".join(l for l in f.read().splitlines() if not l.startswith("."))
+        db = connect(a)
+        db.execute("ATTACH ? AS other", (b,))
+        db.executescript(script)
+        ref = connect(both)
+        for view in ("metric_service_keys", "span_service_keys", "log_service_keys"):
+            q = f"SELECT * FROM (SELECT * FROM {view}) ORDER BY 1, 2, 3, 4, 5"
+            strip = lambda rows: [tuple(hll if not isinstance(hll, bytes) else None for hll in r) for r in rows]
+            with self.subTest(view=view):
+                self.assertEqual(strip(db.execute(q).fetchall()), strip(ref.execute(q).fetchall()))

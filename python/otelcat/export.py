@@ -55,12 +55,25 @@ TABLES = {
         "top_sketch": "topk", "top_values": "top_values"}},
     "spans": {"key": ["name"], "roles": {
         "kind": "attribute", "total_sample_count": "count", "event_count": "count", "link_count": "count"}},
-    "span_services": {"key": ["span_name", "service_name"], "roles": {"sample_count": "count"}},
+    "span_services": {"key": ["span_name", "service_name"], "roles": {"sample_count": "count", "link_count": "count"}},
     "span_keys": {"key": ["span_name", "key_scope", "key_name", "event_name"], "roles": {
         "key_count": "count", "key_percentage": "percentage", "estimated_cardinality": ("estimate", "hll_sketch"),
         "value_samples": "samples", "hll_sketch": "sketch", "bytes": "count", "value_types": "type_counts",
         "top_sketch": "topk", "top_values": "top_values"}},
     "span_events": {"key": ["span_name", "event_name"], "roles": {"event_count": "count"}},
+    "span_service_events": {"key": ["span_name", "service_name", "event_name"], "roles": {"event_count": "count"}},
+    "metric_service_key_rows": {"key": ["metric_name", "service_name", "key_scope", "key_name"], "roles": {
+        "key_count": "count", "estimated_cardinality": ("estimate", "hll_sketch"),
+        "value_samples": "samples", "hll_sketch": "sketch", "bytes": "count", "value_types": "type_counts",
+        "top_sketch": "topk", "top_values": "top_values"}},
+    "span_service_key_rows": {"key": ["span_name", "service_name", "key_scope", "key_name", "event_name"], "roles": {
+        "key_count": "count", "estimated_cardinality": ("estimate", "hll_sketch"),
+        "value_samples": "samples", "hll_sketch": "sketch", "bytes": "count", "value_types": "type_counts",
+        "top_sketch": "topk", "top_values": "top_values"}},
+    "log_service_key_rows": {"key": ["severity", "service_name", "key_scope", "key_name"], "roles": {
+        "key_count": "count", "estimated_cardinality": ("estimate", "hll_sketch"),
+        "value_samples": "samples", "hll_sketch": "sketch", "bytes": "count", "value_types": "type_counts",
+        "top_sketch": "topk", "top_values": "top_values"}},
     "logs": {"key": ["severity"], "roles": {"total_sample_count": "count"}},
     "log_services": {"key": ["severity", "service_name"], "roles": {"sample_count": "count"}},
     "log_keys": {"key": ["severity", "key_scope", "key_name"], "roles": {
