@@ -18,6 +18,8 @@ from otlp_payloads import gauge, log, logs, resource, span, traces
 OTLP = os.path.join(FIXTURES, "otlp")
 TABLES = ["metrics", "metric_services", "metric_keys", "spans", "span_services", "span_keys", "span_events",
           "logs", "log_services", "log_keys", "log_body_templates"]
+# Per-service keys (schema version 3).
+SERVICE_TABLES = ["metric_service_key_rows", "span_service_key_rows", "span_service_events", "log_service_key_rows"]
 
 
 def read(name, mode="rb"):
@@ -272,7 +274,7 @@ class TestCatalogGolden(unittest.TestCase):
                 ingest(db, p, sig)
             db.execute("COMMIT")
         rows = []
-        for t in TABLES:
+        for t in TABLES + SERVICE_TABLES:
             for row in db.execute(f"SELECT * FROM {t}"):
                 rows.append(t + ":" + repr(tuple(v.hex() if isinstance(v, bytes) else v for v in row)))
         rows.sort()
