@@ -44,7 +44,7 @@ except ImportError:
 QUERIES = ["metric_label_cardinality", "services_sending_span", "new_since", "top_log_templates_for",
            "noisiest_services", "exploding_span_names", "keys_on_every_signal", "metrics_by_active_series",
            "keys_above_cardinality", "rare_keys", "id_like_keys", "metric_document", "convention_violations",
-           "keys_by_bytes", "top_values_of_key"]
+           "keys_by_bytes", "top_values_of_key", "services_sending_key", "keys_of_service"]
 ERROR_TEXT = re.compile(r"message-error|<h1>Error \d|Traceback|no such (table|function|column)|"
                         r"Internal Server Error|sql_time_limit|interrupted|Not Found", re.I)
 
@@ -229,6 +229,21 @@ class TestDatasette(unittest.TestCase):
         rows = self.query("services_sending_span", span="GET /cart")
         self.assertEqual([(r["service_name"], r["sample_count"], r["percentage"]) for r in rows], [("frontend", 50, 100.0)])
         self.assertEqual(len(self.query("services_sending_span", span="GET /users/*")), 40)
+
+    def test_services_sending_key(self):
+        rows = self.query("services_sending_key", key="user.id")
+        got = {(r["signal"], r["entity"], r["service_name"], r["key_count"], r["estimated_cardinality"]) for r in rows}
+        self.assertIn(("spans", "GET /cart", "frontend", 50, 50), got)
+        self.assertIn(("spans", "PlaceOrder", "checkout", 20, 20), got)
+        self.assertIn(("logs", "ERROR", "checkout", 30, 30), got)
+        self.assertEqual({r["entity"] for r in self.query("services_sending_key", key="user.id", entity="Place*")},
+                         {"PlaceOrder"})
+
+    def test_keys_of_service(self):
+        rows = self.query("keys_of_service", service="checkout", signal="logs")
+        self.assertEqual({(r["entity"], r["key_name"]) for r in rows if r["key_scope"] == "attribute"},
+                         {("ERROR", "request.id"), ("ERROR", "user.id")})
+        self.assertTrue({"metrics", "spans", "logs"} <= {r["signal"] for r in self.query("keys_of_service", service="checkout")})
 
     def test_new_since(self):
         rows = self.query("new_since")

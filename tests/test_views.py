@@ -67,6 +67,29 @@ class TestViews(unittest.TestCase):
         errors = [r[5] for r in self.db.execute("SELECT * FROM span_status")]
         self.assertEqual(errors, sorted(errors, reverse=True))
 
+    def test_per_service_key_lookups_read_an_index(self):
+        """Per-service keys: "keys of service X" and "which services send key
+        K (on entity E)" are index searches, no full scan of a key table."""
+        for sql, wanted in (
+                ("SELECT * FROM service_keys WHERE service_name = 'api'",
+                 [f"SEARCH k USING INDEX idx_{t}_service_key_rows_service (service_name=?)" for t in ("metric", "span", "log")]),
+                ("SELECT * FROM key_services WHERE key_name = 'user.id'",
+                 [f"SEARCH k USING INDEX idx_{t}_service_key_rows_key (key_name=?)" for t in ("metric", "span", "log")]),
+                ("SELECT * FROM key_services WHERE key_name = 'user.id' AND signal = 'spans' AND entity = 'GET /a'",
+                 ["SEARCH k USING INDEX idx_span_service_key_rows_key (key_name=? AND span_name=?)"]),
+                ("SELECT * FROM log_service_keys WHERE severity = 'ERROR' AND service_name = 'api'",
+                 ["SEARCH k USING INDEX sqlite_autoindex_log_service_key_rows_1 (severity=? AND service_name=?)"])):
+            with self.subTest(sql):
+                plan = " | ".join(r[3] for r in self.db.execute("EXPLAIN QUERY PLAN " + sql))
+                for w in wanted:
+                    self.assertIn(w, plan)
+                # (SCAN of the view's own co-routine reads only the rows found.)
+                self.assertNotRegex(plan, r"SCAN (k|s|e|\w+_service_key_rows|metric_services|span_services|log_services|"
+                                          r"span_service_events)\b")
+        self.assertEqual(self.db.execute("SELECT service_name, key_count, estimated_cardinality FROM key_services "
+                                         "WHERE key_name = 'user.id' AND signal = 'spans' AND entity = 'GET /a' "
+                                         "ORDER BY 1").fetchall(), [("api", 30, 30), ("web", 1, 1)])
+
     def test_service_views(self):
         self.assertEqual(self.db.execute("SELECT metric_name, type, sample_count FROM service_metrics WHERE service_name = 'api'").fetchall(),
                          [("cpu", "Gauge", 20)])

@@ -43,6 +43,20 @@ ORDER BY key_count DESC, key_name;"""),
      "The noisy-neighbour view. Datasette query `noisiest_services`.",
      """SELECT service_name, spans, data_points, log_records, spans + data_points + log_records AS total, span_names, metrics
 FROM service_overview ORDER BY total DESC LIMIT 6;"""),
+    ("Which service sends this key?",
+     "Keys are counted per service too (`metric_service_keys`, `span_service_keys`, `log_service_keys`): which services "
+     "put `user.id` on INFO logs, on what share of their INFO records, and with how many distinct values each "
+     "(`key_services`, an index lookup by key name; seven of the twelve services send it). Datasette query "
+     "`services_sending_key`.",
+     """SELECT service_name, key_count, round(key_percentage, 1) AS pct, estimated_cardinality, value_samples
+FROM key_services WHERE key_name = 'user.id' AND signal = 'logs' AND entity = 'INFO'
+ORDER BY key_count DESC;"""),
+    ("Which keys does a service send?",
+     "Every key of one service, every signal (`service_keys`, an index lookup by service), here the ones of most "
+     "distinct values. Datasette query `keys_of_service`.",
+     """SELECT signal, entity, key_scope, key_name, key_count, estimated_cardinality
+FROM service_keys WHERE service_name = 'checkout'
+ORDER BY estimated_cardinality DESC, key_count DESC LIMIT 6;"""),
     ("Which span names explode?",
      "Span names are templated per service at ingest; a pattern that many distinct names collapse into is a "
      "badly instrumented span name (a user id in the URL). Datasette query `exploding_span_names`.",
@@ -79,7 +93,7 @@ FROM key_mixed_types WHERE signal = 'spans' ORDER BY key_name, entity LIMIT 8;""
     ("Which values dominate a key?",
      "`top_values` holds a key's 10 most frequent values from its frequent-items sketch (`top_sketch`); each count is "
      "an upper bound, at most `maximum_error` above the true count (exact while the key has had at most 48 distinct "
-     "values). One product of about a thousand takes 8 to 10 % of the lookups here (714 to 884 of 9 041: the count shown, 884, less the maximum error, 170). Datasette query `top_values_of_key`.",
+     "values). One product of about a thousand takes 8 to 10 % of the lookups here (715 to 884 of 9 041: the count shown, 884, less the maximum error, 169). Datasette query `top_values_of_key`.",
      """SELECT j.value ->> 'value' AS value, j.value ->> 'count' AS count,
        json_extract(topk_info(top_sketch), '$.maximum_error') AS maximum_error, key_count
 FROM span_keys, json_each(top_values) j

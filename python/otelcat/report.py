@@ -54,11 +54,22 @@ def sections(db, limit, pairs):
         table = {"metrics": "metric_keys", "spans": "span_keys", "logs": "log_keys"}[signal]
         name = {"metrics": "metric_name", "spans": "span_name", "logs": "severity"}[signal]
         event = "iif(event_name <> '', key_scope || '@' || event_name, key_scope)" if signal == "spans" else "key_scope"
-        rows = q(f"""SELECT {name}, {event}, key_name, estimated_cardinality, round(key_percentage, 1), value_samples
-                     FROM {table} ORDER BY estimated_cardinality DESC, key_count DESC, {name}, key_name LIMIT ?""", limit)
-        rows = [r[:5] + (samples_text(r[5]),) for r in rows]
-        out.append((f"Highest-cardinality keys: {signal}", [entity, "scope", "key", "~distinct", "present %", "samples"],
-                    [entity, "scope", "key", "estimated_cardinality", "present_pct", "samples"], rows))
+        # Which services send each key, with their cardinality (per-service
+        # keys, schema version 3; an older catalog has none: left out).
+        svc_table = table.replace("_keys", "_service_key_rows")
+        has_svc = bool(q("SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = ?", svc_table))
+        ev = " AND s.event_name = k.event_name" if signal == "spans" else ""
+        services = (f"""(SELECT group_concat(service_name || ' ~' || estimated_cardinality, ', ') FROM
+                          (SELECT s.service_name, s.estimated_cardinality FROM {svc_table} s
+                           WHERE s.key_name = k.key_name AND s.{name} = k.{name} AND s.key_scope = k.key_scope{ev}
+                           ORDER BY s.estimated_cardinality DESC, s.service_name LIMIT 3))""" if has_svc else "NULL")
+        rows = q(f"""SELECT {name}, {event}, key_name, estimated_cardinality, round(key_percentage, 1), value_samples,
+                            {services}
+                     FROM {table} k ORDER BY estimated_cardinality DESC, key_count DESC, {name}, key_name LIMIT ?""", limit)
+        rows = [r[:5] + (samples_text(r[5]), r[6] or "") for r in rows]
+        out.append((f"Highest-cardinality keys: {signal}",
+                    [entity, "scope", "key", "~distinct", "present %", "samples", "services (~distinct)"],
+                    [entity, "scope", "key", "estimated_cardinality", "present_pct", "samples", "services"], rows))
     if all("bytes" in {r[1] for r in q(f"PRAGMA table_info({t})")} for t in ("metric_keys", "span_keys", "log_keys")):
         # Catalogs of schema version 3 on: what each key costs on the wire.
         rows = q("""WITH k(signal, key_scope, key_name, key_count, bytes) AS (
