@@ -192,8 +192,7 @@ ON CONFLICT(metric_name, service_name, key_scope, key_name) DO UPDATE SET
   top_sketch = topk_merge(top_sketch, excluded.top_sketch);
 
 UPDATE metric_service_key_rows SET
-  estimated_cardinality = min(hll_count(hll_sketch), key_count),
-  top_values = CASE WHEN top_sketch IS NULL THEN NULL ELSE topk_counts(top_sketch, 10) END
+  estimated_cardinality = min(hll_count(hll_sketch), key_count)
 WHERE metric_name IN (SELECT metric FROM raw_points);
 
 -- ---------------------------------------------------------------- spans
@@ -330,8 +329,7 @@ ON CONFLICT(span_name, service_name, key_scope, key_name, event_name) DO UPDATE 
   top_sketch = topk_merge(top_sketch, excluded.top_sketch);
 
 UPDATE span_service_key_rows SET
-  estimated_cardinality = min(hll_count(hll_sketch), key_count),
-  top_values = CASE WHEN top_sketch IS NULL THEN NULL ELSE topk_counts(top_sketch, 10) END
+  estimated_cardinality = min(hll_count(hll_sketch), key_count)
 WHERE span_name IN (SELECT name FROM raw_spans);
 
 -- Span-name patterns: each service's span names templated with Drain, as
@@ -456,8 +454,7 @@ ON CONFLICT(severity, service_name, key_scope, key_name) DO UPDATE SET
   top_sketch = topk_merge(top_sketch, excluded.top_sketch);
 
 UPDATE log_service_key_rows SET
-  estimated_cardinality = min(hll_count(hll_sketch), key_count),
-  top_values = CASE WHEN top_sketch IS NULL THEN NULL ELSE topk_counts(top_sketch, 10) END
+  estimated_cardinality = min(hll_count(hll_sketch), key_count)
 WHERE severity IN (SELECT severity FROM raw_logs);
 
 -- Templates: train one model per (severity, service) over the bodies in

@@ -244,8 +244,7 @@ ON CONFLICT(metric_name, service_name, key_scope, key_name) DO UPDATE SET
   value_types = json_counts_merge(value_types, excluded.value_types, 'metric_service_key_rows', metric_name, service_name, key_scope, key_name),
   top_sketch = topk_merge(top_sketch, excluded.top_sketch);
 UPDATE metric_service_key_rows SET
-  estimated_cardinality = min(hll_count(hll_sketch), key_count),
-  top_values = CASE WHEN top_sketch IS NULL THEN NULL ELSE topk_counts(top_sketch, 10) END
+  estimated_cardinality = min(hll_count(hll_sketch), key_count)
 WHERE (metric_name, service_name, key_scope, key_name) IN (SELECT metric_name, service_name, key_scope, key_name FROM other.metric_service_key_rows);
 
 INSERT INTO span_service_events(span_name, service_name, event_name, event_count, first_seen, last_seen)
@@ -265,8 +264,7 @@ ON CONFLICT(span_name, service_name, key_scope, key_name, event_name) DO UPDATE 
   value_types = json_counts_merge(value_types, excluded.value_types, 'span_service_key_rows', span_name, service_name, key_scope, key_name, event_name),
   top_sketch = topk_merge(top_sketch, excluded.top_sketch);
 UPDATE span_service_key_rows SET
-  estimated_cardinality = min(hll_count(hll_sketch), key_count),
-  top_values = CASE WHEN top_sketch IS NULL THEN NULL ELSE topk_counts(top_sketch, 10) END
+  estimated_cardinality = min(hll_count(hll_sketch), key_count)
 WHERE (span_name, service_name, key_scope, key_name, event_name) IN (SELECT span_name, service_name, key_scope, key_name, event_name FROM other.span_service_key_rows);
 
 INSERT INTO log_service_key_rows(severity, service_name, key_scope, key_name, key_count, value_samples, hll_sketch, first_seen, last_seen, bytes, value_types, top_sketch)
@@ -280,8 +278,7 @@ ON CONFLICT(severity, service_name, key_scope, key_name) DO UPDATE SET
   value_types = json_counts_merge(value_types, excluded.value_types, 'log_service_key_rows', severity, service_name, key_scope, key_name),
   top_sketch = topk_merge(top_sketch, excluded.top_sketch);
 UPDATE log_service_key_rows SET
-  estimated_cardinality = min(hll_count(hll_sketch), key_count),
-  top_values = CASE WHEN top_sketch IS NULL THEN NULL ELSE topk_counts(top_sketch, 10) END
+  estimated_cardinality = min(hll_count(hll_sketch), key_count)
 WHERE (severity, service_name, key_scope, key_name) IN (SELECT severity, service_name, key_scope, key_name FROM other.log_service_key_rows);
 
 COMMIT;

@@ -301,15 +301,15 @@ WHERE service_name = :service_name AND cluster_id = :cluster_id;
 -- written after the entity's own key rows. No percentage is stored (the
 -- views metric_service_keys, span_service_keys and log_service_keys derive
 -- it when read), so a commit writes the rows of the keys its batch counted,
--- however many keys the service has. The estimated cardinality and top
--- values are the row's own: a new row takes the batch's (computed by
--- otlp_ingest, :estimated_cardinality and :top_values), a row the batch adds
--- to is recomputed from the merged sketches here (the merge is written twice:
--- SET expressions see the row as it was).
+-- however many keys the service has; top_values too (topk_counts of
+-- top_sketch when read). The estimated cardinality is stored: a new row
+-- takes the batch's (computed by otlp_ingest), a row the batch adds to has
+-- it recomputed from the merged sketch here (the merge is written twice: SET
+-- expressions see the row as it was).
 
 -- name: metric_service_key
-INSERT INTO metric_service_key_rows(metric_name, service_name, key_scope, key_name, key_count, estimated_cardinality, value_samples, hll_sketch, first_seen, last_seen, bytes, value_types, top_sketch, top_values)
-VALUES (:metric_name, :service_name, :key_scope, :key_name, :key_count, :estimated_cardinality, :value_samples, :hll_sketch, :first_seen, :last_seen, :bytes, :value_types, :top_sketch, :top_values)
+INSERT INTO metric_service_key_rows(metric_name, service_name, key_scope, key_name, key_count, estimated_cardinality, value_samples, hll_sketch, first_seen, last_seen, bytes, value_types, top_sketch)
+VALUES (:metric_name, :service_name, :key_scope, :key_name, :key_count, :estimated_cardinality, :value_samples, :hll_sketch, :first_seen, :last_seen, :bytes, :value_types, :top_sketch)
 ON CONFLICT(metric_name, service_name, key_scope, key_name) DO UPDATE SET
   key_count = otelcat_add(key_count, excluded.key_count, 'metric_service_key_rows', metric_name, service_name, key_scope, key_name),
   estimated_cardinality = min(hll_count(hll_merge(hll_sketch, excluded.hll_sketch)), key_count + excluded.key_count),
@@ -319,9 +319,7 @@ ON CONFLICT(metric_name, service_name, key_scope, key_name) DO UPDATE SET
   last_seen = max(coalesce(last_seen, excluded.last_seen), coalesce(excluded.last_seen, last_seen)),
   bytes = otelcat_add(bytes, excluded.bytes, 'metric_service_key_rows', metric_name, service_name, key_scope, key_name),
   value_types = json_counts_merge(value_types, excluded.value_types, 'metric_service_key_rows', metric_name, service_name, key_scope, key_name),
-  top_sketch = topk_merge(top_sketch, excluded.top_sketch),
-  top_values = CASE WHEN excluded.top_sketch IS NULL THEN top_values
-                    ELSE topk_counts(topk_merge(top_sketch, excluded.top_sketch), 10) END;
+  top_sketch = topk_merge(top_sketch, excluded.top_sketch);
 
 -- name: span_service_event
 -- Events of one name on one service's spans: the denominator of the
@@ -334,8 +332,8 @@ ON CONFLICT(span_name, service_name, event_name) DO UPDATE SET
   last_seen = max(coalesce(last_seen, excluded.last_seen), coalesce(excluded.last_seen, last_seen));
 
 -- name: span_service_key
-INSERT INTO span_service_key_rows(span_name, service_name, key_scope, key_name, event_name, key_count, estimated_cardinality, value_samples, hll_sketch, first_seen, last_seen, bytes, value_types, top_sketch, top_values)
-VALUES (:span_name, :service_name, :key_scope, :key_name, :event_name, :key_count, :estimated_cardinality, :value_samples, :hll_sketch, :first_seen, :last_seen, :bytes, :value_types, :top_sketch, :top_values)
+INSERT INTO span_service_key_rows(span_name, service_name, key_scope, key_name, event_name, key_count, estimated_cardinality, value_samples, hll_sketch, first_seen, last_seen, bytes, value_types, top_sketch)
+VALUES (:span_name, :service_name, :key_scope, :key_name, :event_name, :key_count, :estimated_cardinality, :value_samples, :hll_sketch, :first_seen, :last_seen, :bytes, :value_types, :top_sketch)
 ON CONFLICT(span_name, service_name, key_scope, key_name, event_name) DO UPDATE SET
   key_count = otelcat_add(key_count, excluded.key_count, 'span_service_key_rows', span_name, service_name, key_scope, key_name, event_name),
   estimated_cardinality = min(hll_count(hll_merge(hll_sketch, excluded.hll_sketch)), key_count + excluded.key_count),
@@ -345,13 +343,11 @@ ON CONFLICT(span_name, service_name, key_scope, key_name, event_name) DO UPDATE 
   last_seen = max(coalesce(last_seen, excluded.last_seen), coalesce(excluded.last_seen, last_seen)),
   bytes = otelcat_add(bytes, excluded.bytes, 'span_service_key_rows', span_name, service_name, key_scope, key_name, event_name),
   value_types = json_counts_merge(value_types, excluded.value_types, 'span_service_key_rows', span_name, service_name, key_scope, key_name, event_name),
-  top_sketch = topk_merge(top_sketch, excluded.top_sketch),
-  top_values = CASE WHEN excluded.top_sketch IS NULL THEN top_values
-                    ELSE topk_counts(topk_merge(top_sketch, excluded.top_sketch), 10) END;
+  top_sketch = topk_merge(top_sketch, excluded.top_sketch);
 
 -- name: log_service_key
-INSERT INTO log_service_key_rows(severity, service_name, key_scope, key_name, key_count, estimated_cardinality, value_samples, hll_sketch, first_seen, last_seen, bytes, value_types, top_sketch, top_values)
-VALUES (:severity, :service_name, :key_scope, :key_name, :key_count, :estimated_cardinality, :value_samples, :hll_sketch, :first_seen, :last_seen, :bytes, :value_types, :top_sketch, :top_values)
+INSERT INTO log_service_key_rows(severity, service_name, key_scope, key_name, key_count, estimated_cardinality, value_samples, hll_sketch, first_seen, last_seen, bytes, value_types, top_sketch)
+VALUES (:severity, :service_name, :key_scope, :key_name, :key_count, :estimated_cardinality, :value_samples, :hll_sketch, :first_seen, :last_seen, :bytes, :value_types, :top_sketch)
 ON CONFLICT(severity, service_name, key_scope, key_name) DO UPDATE SET
   key_count = otelcat_add(key_count, excluded.key_count, 'log_service_key_rows', severity, service_name, key_scope, key_name),
   estimated_cardinality = min(hll_count(hll_merge(hll_sketch, excluded.hll_sketch)), key_count + excluded.key_count),
@@ -361,6 +357,4 @@ ON CONFLICT(severity, service_name, key_scope, key_name) DO UPDATE SET
   last_seen = max(coalesce(last_seen, excluded.last_seen), coalesce(excluded.last_seen, last_seen)),
   bytes = otelcat_add(bytes, excluded.bytes, 'log_service_key_rows', severity, service_name, key_scope, key_name),
   value_types = json_counts_merge(value_types, excluded.value_types, 'log_service_key_rows', severity, service_name, key_scope, key_name),
-  top_sketch = topk_merge(top_sketch, excluded.top_sketch),
-  top_values = CASE WHEN excluded.top_sketch IS NULL THEN top_values
-                    ELSE topk_counts(topk_merge(top_sketch, excluded.top_sketch), 10) END;
+  top_sketch = topk_merge(top_sketch, excluded.top_sketch);

@@ -247,8 +247,9 @@ CREATE INDEX IF NOT EXISTS idx_span_name_patterns_names ON span_name_patterns(es
 -- log_service_keys (sql/views.sql), which add key_percentage: of that
 -- service's records of the entity (the *_services sample_count; for span
 -- events span_service_events.event_count, for links span_services.link_count),
--- derived when read so that a commit writes only the keys its batch counted.
--- estimated_cardinality (clamped to key_count) and top_values are the row's.
+-- derived when read so that a commit writes only the keys its batch counted,
+-- and top_values (topk_counts(top_sketch, 10) when read). estimated_cardinality
+-- (clamped to key_count) is stored.
 CREATE TABLE IF NOT EXISTS metric_service_key_rows (
   metric_name            TEXT NOT NULL,
   service_name           TEXT NOT NULL,
@@ -263,7 +264,6 @@ CREATE TABLE IF NOT EXISTS metric_service_key_rows (
   bytes                  INTEGER NOT NULL DEFAULT 0,
   value_types            TEXT NOT NULL DEFAULT '{}',
   top_sketch             BLOB,
-  top_values             TEXT,
   PRIMARY KEY (metric_name, service_name, key_scope, key_name)
 );
 CREATE INDEX IF NOT EXISTS idx_metric_service_key_rows_service ON metric_service_key_rows(service_name);
@@ -284,7 +284,6 @@ CREATE TABLE IF NOT EXISTS span_service_key_rows (
   bytes                  INTEGER NOT NULL DEFAULT 0,
   value_types            TEXT NOT NULL DEFAULT '{}',
   top_sketch             BLOB,
-  top_values             TEXT,
   PRIMARY KEY (span_name, service_name, key_scope, key_name, event_name)
 );
 CREATE INDEX IF NOT EXISTS idx_span_service_key_rows_service ON span_service_key_rows(service_name);
@@ -316,7 +315,6 @@ CREATE TABLE IF NOT EXISTS log_service_key_rows (
   bytes                  INTEGER NOT NULL DEFAULT 0,
   value_types            TEXT NOT NULL DEFAULT '{}',
   top_sketch             BLOB,
-  top_values             TEXT,
   PRIMARY KEY (severity, service_name, key_scope, key_name)
 );
 CREATE INDEX IF NOT EXISTS idx_log_service_key_rows_service ON log_service_key_rows(service_name);

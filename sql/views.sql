@@ -650,15 +650,16 @@ FROM span_services ORDER BY status_error_count DESC, span_name, service_name;
 -- The keys of each entity per service that sent them (the tables
 -- *_service_key_rows), with key_percentage: of that service's records of the
 -- entity (its *_services sample_count; span events: span_service_events,
--- links: span_services.link_count), derived when read so that a commit writes
--- only the keys its batch counted.
+-- links: span_services.link_count), and top_values (topk_counts of top_sketch),
+-- derived when read so that a commit writes only the keys its batch counted.
 --   SELECT * FROM log_service_keys WHERE severity = 'INFO' AND key_name = 'user.id';
 CREATE VIEW IF NOT EXISTS metric_service_keys AS
 SELECT k.metric_name, k.service_name, k.key_scope, k.key_name, k.key_count,
        100.0 * k.key_count / max(1, (SELECT s.sample_count FROM metric_services s
                                      WHERE s.metric_name = k.metric_name AND s.service_name = k.service_name)) AS key_percentage,
        k.estimated_cardinality, k.value_samples, k.hll_sketch, k.first_seen, k.last_seen,
-       k.bytes, k.value_types, k.top_sketch, k.top_values
+       k.bytes, k.value_types, k.top_sketch,
+       CASE WHEN k.top_sketch IS NULL THEN NULL ELSE topk_counts(k.top_sketch, 10) END AS top_values
 FROM metric_service_key_rows k;
 
 CREATE VIEW IF NOT EXISTS span_service_keys AS
@@ -670,7 +671,8 @@ SELECT k.span_name, k.service_name, k.key_scope, k.key_name, k.event_name, k.key
          ELSE (SELECT s.sample_count FROM span_services s WHERE s.span_name = k.span_name AND s.service_name = k.service_name) END)
          AS key_percentage,
        k.estimated_cardinality, k.value_samples, k.hll_sketch, k.first_seen, k.last_seen,
-       k.bytes, k.value_types, k.top_sketch, k.top_values
+       k.bytes, k.value_types, k.top_sketch,
+       CASE WHEN k.top_sketch IS NULL THEN NULL ELSE topk_counts(k.top_sketch, 10) END AS top_values
 FROM span_service_key_rows k;
 
 CREATE VIEW IF NOT EXISTS log_service_keys AS
@@ -678,7 +680,8 @@ SELECT k.severity, k.service_name, k.key_scope, k.key_name, k.key_count,
        100.0 * k.key_count / max(1, (SELECT s.sample_count FROM log_services s
                                      WHERE s.severity = k.severity AND s.service_name = k.service_name)) AS key_percentage,
        k.estimated_cardinality, k.value_samples, k.hll_sketch, k.first_seen, k.last_seen,
-       k.bytes, k.value_types, k.top_sketch, k.top_values
+       k.bytes, k.value_types, k.top_sketch,
+       CASE WHEN k.top_sketch IS NULL THEN NULL ELSE topk_counts(k.top_sketch, 10) END AS top_values
 FROM log_service_key_rows k;
 
 -- The keys of a service, every signal: "what does checkout send".

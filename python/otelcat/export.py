@@ -65,15 +65,15 @@ TABLES = {
     "metric_service_key_rows": {"key": ["metric_name", "service_name", "key_scope", "key_name"], "roles": {
         "key_count": "count", "estimated_cardinality": ("estimate", "hll_sketch"),
         "value_samples": "samples", "hll_sketch": "sketch", "bytes": "count", "value_types": "type_counts",
-        "top_sketch": "topk", "top_values": "top_values"}},
+        "top_sketch": "topk"}},
     "span_service_key_rows": {"key": ["span_name", "service_name", "key_scope", "key_name", "event_name"], "roles": {
         "key_count": "count", "estimated_cardinality": ("estimate", "hll_sketch"),
         "value_samples": "samples", "hll_sketch": "sketch", "bytes": "count", "value_types": "type_counts",
-        "top_sketch": "topk", "top_values": "top_values"}},
+        "top_sketch": "topk"}},
     "log_service_key_rows": {"key": ["severity", "service_name", "key_scope", "key_name"], "roles": {
         "key_count": "count", "estimated_cardinality": ("estimate", "hll_sketch"),
         "value_samples": "samples", "hll_sketch": "sketch", "bytes": "count", "value_types": "type_counts",
-        "top_sketch": "topk", "top_values": "top_values"}},
+        "top_sketch": "topk"}},
     "logs": {"key": ["severity"], "roles": {"total_sample_count": "count"}},
     "log_services": {"key": ["severity", "service_name"], "roles": {"sample_count": "count"}},
     "log_keys": {"key": ["severity", "key_scope", "key_name"], "roles": {

@@ -99,7 +99,6 @@ CREATE TABLE main.metric_service_key_rows (
   bytes                  INTEGER NOT NULL DEFAULT 0,
   value_types            TEXT NOT NULL DEFAULT '{}',
   top_sketch             BLOB,
-  top_values             TEXT,
   PRIMARY KEY (metric_name, service_name, key_scope, key_name)
 );
 CREATE INDEX main.idx_metric_service_key_rows_service ON metric_service_key_rows(service_name);
@@ -120,7 +119,6 @@ CREATE TABLE main.span_service_key_rows (
   bytes                  INTEGER NOT NULL DEFAULT 0,
   value_types            TEXT NOT NULL DEFAULT '{}',
   top_sketch             BLOB,
-  top_values             TEXT,
   PRIMARY KEY (span_name, service_name, key_scope, key_name, event_name)
 );
 CREATE INDEX main.idx_span_service_key_rows_service ON span_service_key_rows(service_name);
@@ -152,7 +150,6 @@ CREATE TABLE main.log_service_key_rows (
   bytes                  INTEGER NOT NULL DEFAULT 0,
   value_types            TEXT NOT NULL DEFAULT '{}',
   top_sketch             BLOB,
-  top_values             TEXT,
   PRIMARY KEY (severity, service_name, key_scope, key_name)
 );
 CREATE INDEX main.idx_log_service_key_rows_service ON log_service_key_rows(service_name);

@@ -226,7 +226,7 @@ struct KeyStatement {
 /// parameters (entity, for per-service keys the service, scope, key and,
 /// for spans, event), then count, samples, sketch, first and last seen,
 /// bytes, value types and top sketch; for per-service keys, the estimated
-/// cardinality and top values of the batch's own values (a new row's).
+/// cardinality of the batch's own values (a new row's).
 struct KeyRow<'a> {
     texts: [&'a str; 5],
     n: usize,
@@ -237,7 +237,8 @@ struct KeyRow<'a> {
     bytes: i64,
     types: String,
     top: Option<Vec<u8>>,
-    derived: Option<(i64, Option<String>)>,
+    /// Per-service rows: the batch's estimated cardinality.
+    derived: Option<i64>,
 }
 
 /// The parameters of a key UPSERT's row, in [`KeyRow::values`] order after
@@ -274,23 +275,34 @@ impl<'a> KeyRow<'a> {
         }
     }
 
-    /// A per-service key row: also what its estimated cardinality and top
-    /// values are when it is new (`hll_count`, `topk_counts` of its images).
+    /// A per-service key row: also what its estimated cardinality is when
+    /// it is new (`hll_count` of its image, clamped to its count).
     fn service(texts: &[&'a str], a: &KeyAgg) -> Result<KeyRow<'a>> {
         let mut row = KeyRow::new(texts, a);
         let estimate = hll::decode(&row.sketch)
             .map(|s| hll::count(&s))
             .map_err(|e| Error::new(format!("otlp_ingest: a batch sketch: {e}")))?;
-        let top = match &row.top {
-            Some(img) => Some(
-                crate::topk::parse(img)
-                    .map_err(|e| Error::new(format!("otlp_ingest: a batch top sketch: {e}")))?
-                    .counts_json(10),
-            ),
-            None => None,
-        };
-        row.derived = Some((estimate.min(row.count), top));
+        row.derived = Some(estimate.min(row.count));
         Ok(row)
+    }
+
+    /// The same values under other leading texts (an entity's row of a key
+    /// that one service sent: the service's row).
+    fn copy_as(&self, texts: &[&'a str]) -> KeyRow<'a> {
+        let mut t = [""; 5];
+        t[..texts.len()].copy_from_slice(texts);
+        KeyRow {
+            texts: t,
+            n: texts.len(),
+            count: self.count,
+            samples: self.samples.clone(),
+            sketch: self.sketch.clone(),
+            seen: self.seen.clone(),
+            bytes: self.bytes,
+            types: self.types.clone(),
+            top: self.top.clone(),
+            derived: None,
+        }
     }
 
     /// The parameter names of rows whose entity is named `entity`, with or
@@ -302,7 +314,7 @@ impl<'a> KeyRow<'a> {
         }
         v.extend(KEY_PARAMS.iter().filter(|p| event || **p != "event_name"));
         if service {
-            v.extend(["estimated_cardinality", "top_values"]);
+            v.push("estimated_cardinality");
         }
         v
     }
@@ -330,12 +342,8 @@ impl<'a> KeyRow<'a> {
                 None => Param::Null,
             },
         ]);
-        if let Some((estimate, top)) = &self.derived {
-            out[n + 8] = Param::Int(*estimate);
-            out[n + 9] = match top {
-                Some(t) => Param::Text(t),
-                None => Param::Null,
-            };
+        if let Some(estimate) = self.derived {
+            out[n + 8] = Param::Int(estimate);
         }
     }
 }

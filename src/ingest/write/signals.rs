@@ -7,7 +7,7 @@ use super::time::{seen_params, seen_text};
 use super::{KeyRow, Writer, sorted, sorted_keys};
 use crate::ffi::{Param, Result};
 use crate::ingest::batch::{Batch, MetricAgg, PatternGroup, entity_events, entity_keys};
-use crate::ingest::keys::Keys;
+use crate::ingest::keys::{KeyAgg, Keys};
 use crate::ingest::templates::Texts;
 
 impl Writer {
@@ -17,6 +17,7 @@ impl Writer {
     pub(super) fn metrics(&mut self, b: &Batch) -> Result<()> {
         let mut rows = Vec::new();
         let mut svc_rows = Vec::new();
+        let mut svc_at = Map::new();
         let unions: Vec<_> = sorted(&b.metrics)
             .into_iter()
             .map(|(name, m)| {
@@ -54,15 +55,43 @@ impl Writer {
                 self.run("metric_service_shape", &row, &[name, svc])?;
             }
         }
-        for (name, labels, resource) in &unions {
-            push_keys(&mut rows, name, "label", None, labels.get());
-            push_keys(&mut rows, name, "resource", None, resource.get());
-        }
         for (name, m) in sorted(&b.metrics) {
             for (svc, k) in m.svc.iter() {
-                push_service_keys(&mut svc_rows, [name, svc, "label"], None, &k.labels)?;
-                push_service_keys(&mut svc_rows, [name, svc, "resource"], None, &k.resource)?;
+                push_service_keys(
+                    &mut svc_rows,
+                    &mut svc_at,
+                    [name, svc, "label"],
+                    None,
+                    &k.labels,
+                )?;
+                push_service_keys(
+                    &mut svc_rows,
+                    &mut svc_at,
+                    [name, svc, "resource"],
+                    None,
+                    &k.resource,
+                )?;
             }
+        }
+        for (name, labels, resource) in &unions {
+            push_keys(
+                &mut rows,
+                &svc_rows,
+                &svc_at,
+                name,
+                "label",
+                None,
+                labels.get(),
+            );
+            push_keys(
+                &mut rows,
+                &svc_rows,
+                &svc_at,
+                name,
+                "resource",
+                None,
+                resource.get(),
+            );
         }
         self.key_rows("metric_key", &rows)?;
         self.key_rows("metric_service_key", &svc_rows)?;
@@ -76,6 +105,7 @@ impl Writer {
     pub(super) fn spans(&mut self, b: &Batch) -> Result<()> {
         let mut rows = Vec::new();
         let mut svc_rows = Vec::new();
+        let mut svc_at = Map::new();
         let unions: Vec<_> = sorted(&b.spans)
             .into_iter()
             .map(|(name, s)| {
@@ -147,25 +177,76 @@ impl Writer {
                         ("last_seen", last),
                     ];
                     self.run("span_service_event", &row, &[name, svc, ev])?;
-                    push_service_keys(&mut svc_rows, [name, svc, "event"], Some(ev), &e.keys)?;
+                    push_service_keys(
+                        &mut svc_rows,
+                        &mut svc_at,
+                        [name, svc, "event"],
+                        Some(ev),
+                        &e.keys,
+                    )?;
                 }
-                push_service_keys(&mut svc_rows, [name, svc, "attribute"], Some(""), &k.attrs)?;
                 push_service_keys(
                     &mut svc_rows,
+                    &mut svc_at,
+                    [name, svc, "attribute"],
+                    Some(""),
+                    &k.attrs,
+                )?;
+                push_service_keys(
+                    &mut svc_rows,
+                    &mut svc_at,
                     [name, svc, "resource"],
                     Some(""),
                     &k.resource,
                 )?;
-                push_service_keys(&mut svc_rows, [name, svc, "link"], Some(""), &k.links)?;
+                push_service_keys(
+                    &mut svc_rows,
+                    &mut svc_at,
+                    [name, svc, "link"],
+                    Some(""),
+                    &k.links,
+                )?;
             }
         }
         for (name, events, attrs, resource, links) in &unions {
             for (ev, _, keys) in events {
-                push_keys(&mut rows, name, "event", Some(ev), keys.get());
+                push_keys(
+                    &mut rows,
+                    &svc_rows,
+                    &svc_at,
+                    name,
+                    "event",
+                    Some(ev),
+                    keys.get(),
+                );
             }
-            push_keys(&mut rows, name, "attribute", Some(""), attrs.get());
-            push_keys(&mut rows, name, "resource", Some(""), resource.get());
-            push_keys(&mut rows, name, "link", Some(""), links.get());
+            push_keys(
+                &mut rows,
+                &svc_rows,
+                &svc_at,
+                name,
+                "attribute",
+                Some(""),
+                attrs.get(),
+            );
+            push_keys(
+                &mut rows,
+                &svc_rows,
+                &svc_at,
+                name,
+                "resource",
+                Some(""),
+                resource.get(),
+            );
+            push_keys(
+                &mut rows,
+                &svc_rows,
+                &svc_at,
+                name,
+                "link",
+                Some(""),
+                links.get(),
+            );
         }
         self.key_rows("span_key", &rows)?;
         self.key_rows("span_service_key", &svc_rows)?;
@@ -178,6 +259,7 @@ impl Writer {
     pub(super) fn logs(&mut self, b: &Batch) -> Result<()> {
         let mut rows = Vec::new();
         let mut svc_rows = Vec::new();
+        let mut svc_at = Map::new();
         let unions: Vec<_> = sorted(&b.logs)
             .into_iter()
             .map(|(sev, l)| {
@@ -198,13 +280,41 @@ impl Writer {
             self.run("log", &row, &[sev])?;
             self.services("log_service", "severity", sev, &l.services)?;
             for (svc, k) in l.svc.iter() {
-                push_service_keys(&mut svc_rows, [sev, svc, "attribute"], None, &k.attrs)?;
-                push_service_keys(&mut svc_rows, [sev, svc, "resource"], None, &k.resource)?;
+                push_service_keys(
+                    &mut svc_rows,
+                    &mut svc_at,
+                    [sev, svc, "attribute"],
+                    None,
+                    &k.attrs,
+                )?;
+                push_service_keys(
+                    &mut svc_rows,
+                    &mut svc_at,
+                    [sev, svc, "resource"],
+                    None,
+                    &k.resource,
+                )?;
             }
         }
         for (sev, attrs, resource) in &unions {
-            push_keys(&mut rows, sev, "attribute", None, attrs.get());
-            push_keys(&mut rows, sev, "resource", None, resource.get());
+            push_keys(
+                &mut rows,
+                &svc_rows,
+                &svc_at,
+                sev,
+                "attribute",
+                None,
+                attrs.get(),
+            );
+            push_keys(
+                &mut rows,
+                &svc_rows,
+                &svc_at,
+                sev,
+                "resource",
+                None,
+                resource.get(),
+            );
         }
         self.key_rows("log_key", &rows)?;
         self.key_rows("log_service_key", &svc_rows)?;
@@ -341,30 +451,47 @@ impl Writer {
 
 /// Adds the rows of one scope's keys, in key order: (entity, scope, key)
 /// then, for spans, `event` ("" outside the event scope).
+///
+/// A key of an entity that one service sent in this batch is that service's
+/// key itself (`EntityKeys::One`): its row copies the service row's values
+/// (`svc_at`: where each key's service row is) instead of encoding them again.
 fn push_keys<'a>(
     rows: &mut Vec<KeyRow<'a>>,
+    svc_rows: &[KeyRow<'a>],
+    svc_at: &Map<usize, usize>,
     entity: &'a str,
     scope: &'a str,
     event: Option<&'a str>,
     keys: &'a Keys,
 ) {
     for (k, a) in sorted_keys(keys) {
-        rows.push(match event {
-            Some(ev) => KeyRow::new(&[entity, scope, k, ev], a),
-            None => KeyRow::new(&[entity, scope, k], a),
+        let texts: &[&'a str] = match event {
+            Some(ev) => &[entity, scope, k, ev],
+            None => &[entity, scope, k],
+        };
+        rows.push(match svc_at.get(&key_address(a)) {
+            Some(&i) => svc_rows[i].copy_as(texts),
+            None => KeyRow::new(texts, a),
         });
     }
+}
+
+/// Where a key's statistics are (identifies it while the batch is borrowed).
+fn key_address(a: &KeyAgg) -> usize {
+    a as *const KeyAgg as usize
 }
 
 /// Adds the per-service rows of one scope's keys, in key order: (entity,
 /// service, scope, key) then, for spans, `event`.
 fn push_service_keys<'a>(
     rows: &mut Vec<KeyRow<'a>>,
+    svc_at: &mut Map<usize, usize>,
     [entity, service, scope]: [&'a str; 3],
     event: Option<&'a str>,
     keys: &'a Keys,
 ) -> Result<()> {
     for (k, a) in sorted_keys(keys) {
+        svc_at.insert(key_address(a), rows.len());
         rows.push(match event {
             Some(ev) => KeyRow::service(&[entity, service, scope, k, ev], a)?,
             None => KeyRow::service(&[entity, service, scope, k], a)?,

@@ -69,6 +69,7 @@ pub(super) fn seen_params(s: &Option<[TimeText; 2]>) -> [Param<'_>; 2] {
 }
 
 /// A time as the catalog stores it, on the stack for years 0 to 9999.
+#[derive(Clone)]
 pub(super) enum TimeText {
     Short([u8; 19]),
     Wide(String),
