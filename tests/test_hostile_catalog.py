@@ -68,7 +68,10 @@ def payloads(path=HOSTILE):
     for (svc,) in db.execute("SELECT DISTINCT service_name FROM span_services WHERE typeof(service_name) = 'text' ORDER BY 1"):
         names = [r[0] for r in db.execute("SELECT span_name FROM span_services WHERE service_name = ?", (svc,))
                  if isinstance(r[0], str)]
-        out.append(traces([span(n, attrs={"user.id": f"u{i}", "k": i}) for i, n in enumerate(names)], service=svc))
+        # (the first span with an event: per-service event counts and keys)
+        out.append(traces([span(n, attrs={"user.id": f"u{i}", "k": i},
+                                events=[("exception", {"exception.type": "E"})] if i == 0 else ())
+                           for i, n in enumerate(names)], service=svc))
     for sev, svc in db.execute("SELECT severity, service_name FROM log_services WHERE typeof(severity) = 'text' "
                                "AND typeof(service_name) = 'text' ORDER BY 1, 2"):
         number = SEVERITY_NUMBERS.get(sev, 9)
