@@ -1,6 +1,7 @@
 """What the subcommands share: opening catalogs, errors that exit 2, tables."""
 import json
 import os
+import re
 import sqlite3
 
 from . import load
@@ -90,11 +91,13 @@ def ensure_views(db, names=None):
             continue
         db.execute(sql.replace("CREATE VIEW IF NOT EXISTS", "CREATE TEMP VIEW IF NOT EXISTS", 1))
         # A view over columns the older catalog lacks (the metric shape, span
-        # status of schema version 3) cannot run on it: left out.
+        # status of schema version 3), or over the per-service key tables
+        # (schema version 3), cannot run on it: left out.
         try:
             db.execute(f"SELECT * FROM temp.{name} LIMIT 0")
         except sqlite3.OperationalError as e:
-            if "no such column" in str(e):
+            if "no such column" in str(e) or re.search(r"no such table: (main\.)?(\w+_service_key_rows|\w+_service_keys|span_service_events)",
+                                                       str(e)):
                 db.execute(f"DROP VIEW temp.{name}")
                 continue
         made.append(name)
