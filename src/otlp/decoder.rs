@@ -230,6 +230,10 @@ pub(crate) fn empty_span() -> Event<'static> {
         kind: SpanKind::Unspecified,
         start_time_unix_nano: 0,
         status_code: 0,
+        bytes: 0,
+        dropped_attributes: 0,
+        dropped_events: 0,
+        dropped_links: 0,
     }
 }
 
@@ -249,6 +253,7 @@ pub(crate) fn metric_event<'a>(
     description: Cow<'a, str>,
     temporality: i32,
     monotonic: bool,
+    bytes: usize,
 ) -> Event<'a> {
     let has_temporality = matches!(
         kind,
@@ -261,6 +266,7 @@ pub(crate) fn metric_event<'a>(
         description,
         temporality: Temporality::from_i32(if has_temporality { temporality } else { 0 }),
         monotonic: monotonic && kind == MetricKind::Sum,
+        bytes: saturate(bytes),
     }
 }
 
@@ -272,7 +278,14 @@ pub(crate) fn empty_metric() -> Event<'static> {
         description: Cow::Borrowed(""),
         temporality: Temporality::Unspecified,
         monotonic: false,
+        bytes: 0,
     }
+}
+
+/// A record's bytes as an event holds them.
+#[inline]
+pub(crate) fn saturate(bytes: usize) -> u32 {
+    u32::try_from(bytes).unwrap_or(u32::MAX)
 }
 
 pub(crate) fn empty_span_event() -> Event<'static> {
@@ -289,6 +302,10 @@ pub(crate) fn empty_log() -> Event<'static> {
         event_name: Cow::Borrowed(""),
         time_unix_nano: 0,
         body: None,
+        bytes: 0,
+        dropped_attributes: 0,
+        has_trace_id: false,
+        has_span_id: false,
     }
 }
 

@@ -196,6 +196,9 @@ pub enum Event<'a> {
         temporality: Temporality,
         /// `Sum.isMonotonic`; false for other kinds.
         monotonic: bool,
+        /// Bytes of the `Metric` message in its `ScopeMetrics` (tag and
+        /// length included): see [`Event::Span`]'s `bytes`.
+        bytes: u32,
     },
     /// One data point of the current metric.
     DataPoint {
@@ -216,6 +219,16 @@ pub enum Event<'a> {
         /// `status.code` as sent: 0 unset, 1 ok, 2 error (0 when there is no
         /// status).
         status_code: i32,
+        /// Bytes of the `Span` message in its `ScopeSpans`, tag and length
+        /// included: as sent in protobuf, and what a canonical encoder
+        /// writes for the record's fields in JSON (`otlp::size`);
+        /// saturates at `u32::MAX`.
+        bytes: u32,
+        /// `dropped_attributes_count`, `dropped_events_count`,
+        /// `dropped_links_count` as sent.
+        dropped_attributes: u32,
+        dropped_events: u32,
+        dropped_links: u32,
     },
     SpanAttr(Attr<'a>),
     /// An event of the current span.
@@ -237,6 +250,14 @@ pub enum Event<'a> {
         time_unix_nano: u64,
         /// `None` when the record has no body.
         body: Option<AnyValue<'a>>,
+        /// Bytes of the `LogRecord` message in its `ScopeLogs`: see
+        /// [`Event::Span`]'s `bytes`.
+        bytes: u32,
+        /// `dropped_attributes_count` as sent.
+        dropped_attributes: u32,
+        /// Whether `trace_id` and `span_id` are not empty.
+        has_trace_id: bool,
+        has_span_id: bool,
     },
     LogAttr(Attr<'a>),
 }

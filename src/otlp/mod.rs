@@ -774,6 +774,10 @@ mod tests {
             event_name: "".into(),
             time_unix_nano: 0,
             body: None,
+            bytes: 0,
+            dropped_attributes: 0,
+            has_trace_id: false,
+            has_span_id: false,
         };
         let mut out = vec![ev(0)];
         let mut sec = Sections::<3>::new(1);

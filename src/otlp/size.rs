@@ -5,7 +5,8 @@
 //! `KeyValue.value` field omitted); an empty element of an array counts as
 //! an empty `AnyValue` message (2 bytes).
 //!
-//! Every field concerned has a number below 16, so every tag is one byte.
+//! Every field concerned has a number below 16, so every tag is one byte
+//! (but `Span.flags`, field 16, which the JSON decoder counts as two).
 
 use super::event::{AnyValue, Attr};
 
@@ -21,6 +22,50 @@ pub fn varint_len(v: u64) -> usize {
 #[inline]
 pub fn len_field(n: usize) -> usize {
     1 + varint_len(n as u64) + n
+}
+
+// The fields of a record as a canonical proto3 encoder writes them: a
+// scalar field with its default value (0, empty) is left out; a field
+// marked `optional`, a oneof member and a message field are written
+// whenever they are set. Used by the JSON decoder to count a record's bytes
+// (docs/catalog.md "Bytes").
+
+/// A string or bytes field of `n` bytes: absent when empty.
+#[inline]
+pub fn bytes_field(n: usize) -> usize {
+    if n == 0 { 0 } else { len_field(n) }
+}
+
+/// A varint field (uint32, uint64, bool, enum, int32 as its 64-bit
+/// two's complement): absent when 0.
+#[inline]
+pub fn varint_field(v: u64) -> usize {
+    if v == 0 { 0 } else { 1 + varint_len(v) }
+}
+
+/// An `int32` or enum field.
+#[inline]
+pub fn int32_field(v: i32) -> usize {
+    varint_field(i64::from(v) as u64)
+}
+
+/// A `sint32` field (zigzag).
+#[inline]
+pub fn sint32_field(v: i32) -> usize {
+    varint_field(u64::from(((v << 1) ^ (v >> 31)) as u32))
+}
+
+/// A `fixed64`, `sfixed64` or `double` field holding `nonzero`: 9 bytes,
+/// absent when zero.
+#[inline]
+pub fn fixed64_field(nonzero: bool) -> usize {
+    if nonzero { 9 } else { 0 }
+}
+
+/// A `fixed32` field: 5 bytes, absent when 0.
+#[inline]
+pub fn fixed32_field(v: u32) -> usize {
+    if v == 0 { 0 } else { 5 }
 }
 
 impl AnyValue<'_> {
@@ -84,6 +129,21 @@ mod tests {
         ] {
             assert_eq!(varint_len(v), n, "{v}");
         }
+    }
+
+    #[test]
+    fn scalar_fields() {
+        assert_eq!(int32_field(0), 0);
+        assert_eq!(int32_field(2), 2);
+        // A negative int32 is sign-extended: a 10-byte varint.
+        assert_eq!(int32_field(-1), 11);
+        assert_eq!(sint32_field(-1), 2);
+        assert_eq!(sint32_field(-64), 2);
+        assert_eq!(sint32_field(64), 3);
+        assert_eq!(bytes_field(0), 0);
+        assert_eq!(bytes_field(16), 18);
+        assert_eq!(fixed32_field(7), 5);
+        assert_eq!(fixed64_field(true), 9);
     }
 
     #[test]

@@ -20,10 +20,10 @@ use opentelemetry_proto::tonic::common::v1::{
 };
 use opentelemetry_proto::tonic::logs::v1::{LogRecord, ResourceLogs, ScopeLogs};
 use opentelemetry_proto::tonic::metrics::v1::{
-    ExponentialHistogram, ExponentialHistogramDataPoint, Gauge, Histogram, HistogramDataPoint,
-    Metric, NumberDataPoint, ResourceMetrics, ScopeMetrics, Sum, Summary, SummaryDataPoint,
-    exponential_histogram_data_point::Buckets, metric, number_data_point,
-    summary_data_point::ValueAtQuantile,
+    Exemplar, ExponentialHistogram, ExponentialHistogramDataPoint, Gauge, Histogram,
+    HistogramDataPoint, Metric, NumberDataPoint, ResourceMetrics, ScopeMetrics, Sum, Summary,
+    SummaryDataPoint, exemplar, exponential_histogram_data_point::Buckets, metric,
+    number_data_point, summary_data_point::ValueAtQuantile,
 };
 use opentelemetry_proto::tonic::resource::v1::Resource;
 use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span, Status, span};
@@ -133,6 +133,10 @@ pub fn reference_events<'a>(req: &'a Request, out: &mut Vec<Event<'a>>) {
                             kind: SpanKind::from_i32(sp.kind),
                             start_time_unix_nano: sp.start_time_unix_nano,
                             status_code: sp.status.as_ref().map_or(0, |st| st.code),
+                            bytes: field_len(sp),
+                            dropped_attributes: sp.dropped_attributes_count,
+                            dropped_events: sp.dropped_events_count,
+                            dropped_links: sp.dropped_links_count,
                         });
                         attrs(&sp.attributes, Event::SpanAttr, out);
                         for ev in &sp.events {
@@ -177,6 +181,10 @@ pub fn reference_events<'a>(req: &'a Request, out: &mut Vec<Event<'a>>) {
                                 l.observed_time_unix_nano
                             },
                             body: l.body.as_ref().map(|b| value(Some(b))),
+                            bytes: field_len(l),
+                            dropped_attributes: l.dropped_attributes_count,
+                            has_trace_id: !l.trace_id.is_empty(),
+                            has_span_id: !l.span_id.is_empty(),
                         });
                         attrs(&l.attributes, Event::LogAttr, out);
                     }
@@ -184,6 +192,13 @@ pub fn reference_events<'a>(req: &'a Request, out: &mut Vec<Event<'a>>) {
             }
         }
     }
+}
+
+/// Bytes of a record as a field of its parent message, as prost encodes it:
+/// tag (one byte), length, message.
+pub fn field_len(m: &impl Message) -> u32 {
+    let n = m.encoded_len();
+    (1 + prost::encoding::encoded_len_varint(n as u64) + n) as u32
 }
 
 fn metric_events<'a>(m: &'a Metric, out: &mut Vec<Event<'a>>) {
@@ -207,6 +222,7 @@ fn metric_events<'a>(m: &'a Metric, out: &mut Vec<Event<'a>>) {
         description: s(&m.description),
         temporality: Temporality::from_i32(temporality),
         monotonic,
+        bytes: field_len(m),
     });
     // The shape of a point: see `Event::DataPoint`.
     let point =
@@ -383,6 +399,32 @@ impl Style {
         (v != 0).then(|| self.u64(v))
     }
 
+    fn nonzero_u32(&mut self, v: u32) -> Option<J> {
+        (v != 0).then(|| J::from(v))
+    }
+
+    fn nonzero_f64(&mut self, v: f64) -> Option<J> {
+        (v != 0.0).then(|| self.f64(v))
+    }
+
+    fn exemplars(&mut self, exemplars: &[Exemplar]) -> Option<J> {
+        self.list(exemplars, |st, e| {
+            let value = match e.value {
+                Some(exemplar::Value::AsDouble(d)) => ("asDouble", Some(st.f64(d))),
+                Some(exemplar::Value::AsInt(i)) => ("asInt", Some(st.i64(i))),
+                None => ("asInt", None),
+            };
+            let fields = vec![
+                ("filteredAttributes", st.attributes(&e.filtered_attributes)),
+                ("timeUnixNano", st.nonzero_u64(e.time_unix_nano)),
+                value,
+                ("spanId", Some(st.hex(&e.span_id))),
+                ("traceId", Some(st.hex(&e.trace_id))),
+            ];
+            st.obj(fields)
+        })
+    }
+
     fn value(&mut self, v: &PValue) -> J {
         use any_value::Value as V;
         let field = match &v.value {
@@ -445,6 +487,14 @@ impl Style {
             ("traceId", Some(self.hex(&sp.trace_id))),
             ("spanId", Some(self.hex(&sp.span_id))),
             ("parentSpanId", Some(self.hex(&sp.parent_span_id))),
+            ("traceState", self.string(&sp.trace_state)),
+            ("flags", self.nonzero_u32(sp.flags)),
+            (
+                "droppedAttributesCount",
+                self.nonzero_u32(sp.dropped_attributes_count),
+            ),
+            ("droppedEventsCount", self.nonzero_u32(sp.dropped_events_count)),
+            ("droppedLinksCount", self.nonzero_u32(sp.dropped_links_count)),
             ("name", self.string(&sp.name)),
             ("kind", (sp.kind != 0).then_some(kind)),
             (
@@ -460,6 +510,10 @@ impl Style {
                         ("timeUnixNano", st.nonzero_u64(ev.time_unix_nano)),
                         ("name", st.string(&ev.name)),
                         ("attributes", st.attributes(&ev.attributes)),
+                        (
+                            "droppedAttributesCount",
+                            st.nonzero_u32(ev.dropped_attributes_count),
+                        ),
                     ];
                     st.obj(fields)
                 }),
@@ -470,7 +524,13 @@ impl Style {
                     let fields = vec![
                         ("traceId", Some(st.hex(&l.trace_id))),
                         ("spanId", Some(st.hex(&l.span_id))),
+                        ("traceState", st.string(&l.trace_state)),
                         ("attributes", st.attributes(&l.attributes)),
+                        (
+                            "droppedAttributesCount",
+                            st.nonzero_u32(l.dropped_attributes_count),
+                        ),
+                        ("flags", st.nonzero_u32(l.flags)),
                     ];
                     st.obj(fields)
                 }),
@@ -535,6 +595,8 @@ impl Style {
             ),
             ("timeUnixNano", self.nonzero_u64(dp.time_unix_nano)),
             value,
+            ("exemplars", self.exemplars(&dp.exemplars)),
+            ("flags", self.nonzero_u32(dp.flags)),
         ];
         self.obj(fields)
     }
@@ -565,9 +627,14 @@ impl Style {
                 let dps = self.list(&x.data_points, |st, dp| {
                     let fields = vec![
                         ("attributes", st.attributes(&dp.attributes)),
+                        ("startTimeUnixNano", st.nonzero_u64(dp.start_time_unix_nano)),
                         ("timeUnixNano", st.nonzero_u64(dp.time_unix_nano)),
-                        ("count", Some(st.u64(dp.count))),
+                        ("count", st.nonzero_u64(dp.count)),
                         ("sum", dp.sum.map(|v| st.f64(v))),
+                        ("min", dp.min.map(|v| st.f64(v))),
+                        ("max", dp.max.map(|v| st.f64(v))),
+                        ("flags", st.nonzero_u32(dp.flags)),
+                        ("exemplars", st.exemplars(&dp.exemplars)),
                         (
                             "bucketCounts",
                             Some(J::Array(
@@ -596,9 +663,17 @@ impl Style {
                 let dps = self.list(&x.data_points, |st, dp| {
                     let fields = vec![
                         ("attributes", st.attributes(&dp.attributes)),
+                        ("startTimeUnixNano", st.nonzero_u64(dp.start_time_unix_nano)),
                         ("timeUnixNano", st.nonzero_u64(dp.time_unix_nano)),
+                        ("count", st.nonzero_u64(dp.count)),
+                        ("sum", dp.sum.map(|v| st.f64(v))),
+                        ("min", dp.min.map(|v| st.f64(v))),
+                        ("max", dp.max.map(|v| st.f64(v))),
+                        ("zeroThreshold", st.nonzero_f64(dp.zero_threshold)),
+                        ("flags", st.nonzero_u32(dp.flags)),
+                        ("exemplars", st.exemplars(&dp.exemplars)),
                         ("scale", Some(J::from(dp.scale))),
-                        ("zeroCount", Some(st.u64(dp.zero_count))),
+                        ("zeroCount", st.nonzero_u64(dp.zero_count)),
                         ("positive", dp.positive.as_ref().map(|b| st.buckets(b))),
                         ("negative", dp.negative.as_ref().map(|b| st.buckets(b))),
                     ];
@@ -624,9 +699,11 @@ impl Style {
                     });
                     let fields = vec![
                         ("attributes", st.attributes(&dp.attributes)),
+                        ("startTimeUnixNano", st.nonzero_u64(dp.start_time_unix_nano)),
                         ("timeUnixNano", st.nonzero_u64(dp.time_unix_nano)),
-                        ("count", Some(st.u64(dp.count))),
-                        ("sum", Some(st.f64(dp.sum))),
+                        ("count", st.nonzero_u64(dp.count)),
+                        ("sum", st.nonzero_f64(dp.sum)),
+                        ("flags", st.nonzero_u32(dp.flags)),
                         ("quantileValues", q),
                     ];
                     st.obj(fields)
@@ -638,6 +715,7 @@ impl Style {
             ("name", self.string(&m.name)),
             ("description", self.string(&m.description)),
             ("unit", self.string(&m.unit)),
+            ("metadata", self.attributes(&m.metadata)),
         ];
         if let Some((k, v)) = data {
             fields.push((k, Some(v)));
@@ -668,6 +746,11 @@ impl Style {
             ("spanId", Some(self.hex(&l.span_id))),
             ("body", body),
             ("attributes", self.attributes(&l.attributes)),
+            (
+                "droppedAttributesCount",
+                self.nonzero_u32(l.dropped_attributes_count),
+            ),
+            ("flags", self.nonzero_u32(l.flags)),
         ];
         self.obj(fields)
     }
@@ -866,8 +949,13 @@ impl Gen {
     fn key_value(&mut self, depth: usize) -> KeyValue {
         KeyValue {
             key: self.string(),
-            // Mostly a value; sometimes none at all.
-            value: (self.rng.u8(..10) != 0).then(|| self.value(depth)),
+            // Mostly a value; sometimes none at all. Not an empty value
+            // message: the decoded value does not tell it from none, and
+            // JSON counts its record's bytes without it (docs/catalog.md
+            // "Bytes"; `empty_values_count_as_absent` checks that case).
+            value: (self.rng.u8(..10) != 0)
+                .then(|| self.value(depth))
+                .filter(|v| v.value.is_some()),
             key_strindex: 0,
         }
     }
@@ -917,7 +1005,7 @@ impl Gen {
                     time_unix_nano: self.u64(),
                     name: self.string(),
                     attributes: self.attributes(3),
-                    dropped_attributes_count: 0,
+                    dropped_attributes_count: self.rng.u32(..3),
                 })
                 .collect(),
             links: (0..self.count(2))
@@ -926,7 +1014,8 @@ impl Gen {
                     span_id: self.bytes(8),
                     attributes: self.attributes(2),
                     flags: self.rng.u32(..),
-                    ..Default::default()
+                    trace_state: self.string(),
+                    dropped_attributes_count: self.rng.u32(..3),
                 })
                 .collect(),
             status: (self.rng.bool()).then(|| Status {
@@ -934,8 +1023,25 @@ impl Gen {
                 code: self.rng.i32(0..3),
             }),
             flags: self.rng.u32(..),
-            ..Default::default()
+            dropped_events_count: self.rng.u32(..300),
+            dropped_links_count: self.rng.u32(..3),
         }
+    }
+
+    fn exemplars(&mut self) -> Vec<Exemplar> {
+        (0..self.count(2) / 2)
+            .map(|_| Exemplar {
+                filtered_attributes: self.attributes(2),
+                time_unix_nano: self.u64(),
+                span_id: self.bytes(8),
+                trace_id: self.bytes(16),
+                value: match self.rng.u8(..3) {
+                    0 => None,
+                    1 => Some(exemplar::Value::AsInt(self.rng.i64(..))),
+                    _ => Some(exemplar::Value::AsDouble(self.f64())),
+                },
+            })
+            .collect()
     }
 
     fn number_point(&mut self) -> NumberDataPoint {
@@ -948,7 +1054,8 @@ impl Gen {
                 1 => Some(number_data_point::Value::AsInt(self.rng.i64(..))),
                 _ => Some(number_data_point::Value::AsDouble(self.f64())),
             },
-            ..Default::default()
+            exemplars: self.exemplars(),
+            flags: self.rng.u32(..2),
         }
     }
 
@@ -976,7 +1083,10 @@ impl Gen {
                         bucket_counts: vec![1, 2, 3],
                         explicit_bounds: (0..self.count(20)).map(|_| self.f64()).collect(),
                         min: Some(self.f64()),
-                        ..Default::default()
+                        max: self.rng.bool().then(|| self.f64()),
+                        start_time_unix_nano: self.u64(),
+                        flags: self.rng.u32(..2),
+                        exemplars: self.exemplars(),
                     })
                     .collect(),
                 aggregation_temporality: temporality,
@@ -998,7 +1108,14 @@ impl Gen {
                             offset: self.rng.i32(-5..5),
                             bucket_counts: (0..self.count(5)).map(|_| self.rng.u64(..)).collect(),
                         }),
-                        ..Default::default()
+                        start_time_unix_nano: self.u64(),
+                        count: self.u64(),
+                        sum: self.rng.bool().then(|| self.f64()),
+                        min: self.rng.bool().then(|| self.f64()),
+                        max: self.rng.bool().then(|| self.f64()),
+                        zero_threshold: if self.rng.bool() { 0.0 } else { self.f64() },
+                        flags: self.rng.u32(..2),
+                        exemplars: self.exemplars(),
                     })
                     .collect(),
                 aggregation_temporality: temporality,
@@ -1016,7 +1133,8 @@ impl Gen {
                                 value: self.f64(),
                             })
                             .collect(),
-                        ..Default::default()
+                        start_time_unix_nano: self.u64(),
+                        flags: self.rng.u32(..2),
                     })
                     .collect(),
             })),
@@ -1038,7 +1156,7 @@ impl Gen {
             severity_text: self.string(),
             body: self.rng.bool().then(|| self.value(1)),
             attributes: self.attributes(5),
-            dropped_attributes_count: 0,
+            dropped_attributes_count: self.rng.u32(..3),
             flags: self.rng.u32(..),
             trace_id: self.bytes(16),
             span_id: self.bytes(8),

@@ -41,7 +41,7 @@ use std::borrow::Cow;
 use super::{
     AttrTarget, Ctx, DecodeError, ErrorKind, Event, Fail, Fallible, MetricKind, Position, Sections,
     Signal, SpanKind, Within, empty_log, empty_metric, empty_scope, empty_span, empty_span_event,
-    failure, metric_event, render_path,
+    failure, metric_event, render_path, saturate, size,
 };
 
 /// Deepest nesting of containers in skipped (unknown) values.
@@ -194,7 +194,9 @@ impl<'a> Parser<'a> {
         let mut c = self.object("an object")?;
         while let Some(key) = self.key(&mut c)? {
             match &*key {
-                "attributes" => self.attributes(ctx, target, n)?,
+                "attributes" => {
+                    self.attributes(ctx, target, n)?;
+                }
                 _ => self.skip(0)?,
             }
         }
@@ -247,7 +249,9 @@ impl<'a> Parser<'a> {
             match &*key {
                 "name" => set(&mut name, self.opt_str().within("name", None)?),
                 "version" => set(&mut version, self.opt_str().within("version", None)?),
-                "attributes" => self.attributes(ctx, AttrTarget::Scope, n)?,
+                "attributes" => {
+                    self.attributes(ctx, AttrTarget::Scope, n)?;
+                }
                 _ => self.skip(0)?,
             }
         }
@@ -259,8 +263,14 @@ impl<'a> Parser<'a> {
         // Attributes, events, links.
         let mut sections = Sections::<3>::new(at + 1);
         let mut name = Cow::Borrowed("");
-        let (mut kind, mut start, mut status) = (0, 0, 0);
+        let (mut kind, mut start, mut end, mut status) = (0, 0, 0, 0);
         let mut n_attrs = 0;
+        // Bytes in protobuf: of the lists as they come, of the scalars
+        // (the last value of a field repeated) at the end.
+        let mut lists = 0;
+        let (mut trace_id, mut span_id, mut parent, mut state) = (0, 0, 0, 0);
+        let (mut dropped, mut flags) = ([0u32; 3], 0);
+        let mut status_bytes = None;
         let mut c = self.object("a span object")?;
         while let Some(key) = self.key(&mut c)? {
             let mark = ctx.out.len();
@@ -274,19 +284,57 @@ impl<'a> Parser<'a> {
                     &mut start,
                     self.opt_u64().within("startTimeUnixNano", None)?,
                 ),
-                "status" => set(&mut status, self.status_code().within("status", None)?),
+                "endTimeUnixNano" | "end_time_unix_nano" => {
+                    set(&mut end, self.opt_u64().within("endTimeUnixNano", None)?)
+                }
+                "traceId" | "trace_id" => {
+                    set(&mut trace_id, self.id_len().within("traceId", None)?)
+                }
+                "spanId" | "span_id" => set(&mut span_id, self.id_len().within("spanId", None)?),
+                "parentSpanId" | "parent_span_id" => {
+                    set(&mut parent, self.id_len().within("parentSpanId", None)?)
+                }
+                "traceState" | "trace_state" => set(
+                    &mut state,
+                    self.opt_str().within("traceState", None)?.map(|s| s.len()),
+                ),
+                "droppedAttributesCount" | "dropped_attributes_count" => set(
+                    &mut dropped[0],
+                    self.opt_u32().within("droppedAttributesCount", None)?,
+                ),
+                "droppedEventsCount" | "dropped_events_count" => set(
+                    &mut dropped[1],
+                    self.opt_u32().within("droppedEventsCount", None)?,
+                ),
+                "droppedLinksCount" | "dropped_links_count" => set(
+                    &mut dropped[2],
+                    self.opt_u32().within("droppedLinksCount", None)?,
+                ),
+                "flags" => set(&mut flags, self.opt_u32().within("flags", None)?),
+                "status" => {
+                    if self.null()? {
+                        status_bytes = None;
+                    } else {
+                        let (code, bytes) = self.status().within("status", None)?;
+                        set(&mut status, code);
+                        status_bytes = Some(bytes);
+                    }
+                }
                 "attributes" => {
-                    self.attributes(ctx, AttrTarget::Span, &mut n_attrs)?;
+                    lists += self.attributes(ctx, AttrTarget::Span, &mut n_attrs)?;
                     sections.place(&ctx.out, 0, mark);
                 }
                 "events" => {
-                    self.list(ctx, "events", |p, ctx, _| p.span_event(ctx))?;
+                    self.list(ctx, "events", |p, ctx, _| {
+                        lists += p.span_event(ctx)?;
+                        Ok(())
+                    })?;
                     sections.place(&ctx.out, 1, mark);
                 }
                 "links" => {
                     self.list(ctx, "links", |p, ctx, _| {
-                        ctx.open(Event::SpanLink).map_err(|f| p.fail(f))?;
-                        p.attributes_only(ctx, AttrTarget::SpanLink, &mut 0)
+                        lists += p.span_link(ctx)?;
+                        Ok(())
                     })?;
                     sections.place(&ctx.out, 2, mark);
                 }
@@ -294,6 +342,20 @@ impl<'a> Parser<'a> {
             }
         }
         sections.finish(&mut ctx.out);
+        let bytes = lists
+            + size::bytes_field(trace_id)
+            + size::bytes_field(span_id)
+            + size::bytes_field(state)
+            + size::bytes_field(parent)
+            + size::bytes_field(name.len())
+            + size::int32_field(kind)
+            + size::fixed64_field(start != 0)
+            + size::fixed64_field(end != 0)
+            + dropped.iter().map(|&d| size::varint_field(d.into())).sum::<usize>()
+            + status_bytes.map_or(0, size::len_field)
+            // `flags` is field 16: a two-byte tag.
+            + size::fixed32_field(flags)
+            + usize::from(flags != 0);
         ctx.fill(
             at,
             Event::Span {
@@ -301,16 +363,22 @@ impl<'a> Parser<'a> {
                 kind: SpanKind::from_i32(kind),
                 start_time_unix_nano: start,
                 status_code: status,
+                bytes: saturate(size::len_field(bytes)),
+                dropped_attributes: dropped[0],
+                dropped_events: dropped[1],
+                dropped_links: dropped[2],
             },
         );
         Ok(())
     }
 
-    fn span_event(&mut self, ctx: &mut Ctx<'a>) -> Fallible<()> {
+    /// A span event; returns the bytes of its field in the span.
+    fn span_event(&mut self, ctx: &mut Ctx<'a>) -> Fallible<usize> {
         let at = ctx.open(empty_span_event()).map_err(|f| self.fail(f))?;
         let mut name = Cow::Borrowed("");
-        let mut time = 0;
+        let (mut time, mut dropped) = (0, 0);
         let mut n_attrs = 0;
+        let mut bytes = 0;
         let mut c = self.object("a span event object")?;
         while let Some(key) = self.key(&mut c)? {
             match &*key {
@@ -318,10 +386,19 @@ impl<'a> Parser<'a> {
                 "timeUnixNano" | "time_unix_nano" => {
                     set(&mut time, self.opt_u64().within("timeUnixNano", None)?)
                 }
-                "attributes" => self.attributes(ctx, AttrTarget::SpanEvent, &mut n_attrs)?,
+                "attributes" => {
+                    bytes += self.attributes(ctx, AttrTarget::SpanEvent, &mut n_attrs)?
+                }
+                "droppedAttributesCount" | "dropped_attributes_count" => set(
+                    &mut dropped,
+                    self.opt_u32().within("droppedAttributesCount", None)?,
+                ),
                 _ => self.skip(0)?,
             }
         }
+        bytes += size::fixed64_field(time != 0)
+            + size::bytes_field(name.len())
+            + size::varint_field(dropped.into());
         ctx.fill(
             at,
             Event::SpanEvent {
@@ -329,7 +406,44 @@ impl<'a> Parser<'a> {
                 time_unix_nano: time,
             },
         );
-        Ok(())
+        Ok(size::len_field(bytes))
+    }
+
+    /// A span link; returns the bytes of its field in the span.
+    fn span_link(&mut self, ctx: &mut Ctx<'a>) -> Fallible<usize> {
+        ctx.open(Event::SpanLink).map_err(|f| self.fail(f))?;
+        let (mut trace_id, mut span_id, mut state) = (0, 0, 0);
+        let (mut dropped, mut flags) = (0, 0);
+        let mut n_attrs = 0;
+        let mut bytes = 0;
+        let mut c = self.object("a span link object")?;
+        while let Some(key) = self.key(&mut c)? {
+            match &*key {
+                "attributes" => {
+                    bytes += self.attributes(ctx, AttrTarget::SpanLink, &mut n_attrs)?
+                }
+                "traceId" | "trace_id" => {
+                    set(&mut trace_id, self.id_len().within("traceId", None)?)
+                }
+                "spanId" | "span_id" => set(&mut span_id, self.id_len().within("spanId", None)?),
+                "traceState" | "trace_state" => set(
+                    &mut state,
+                    self.opt_str().within("traceState", None)?.map(|s| s.len()),
+                ),
+                "droppedAttributesCount" | "dropped_attributes_count" => set(
+                    &mut dropped,
+                    self.opt_u32().within("droppedAttributesCount", None)?,
+                ),
+                "flags" => set(&mut flags, self.opt_u32().within("flags", None)?),
+                _ => self.skip(0)?,
+            }
+        }
+        bytes += size::bytes_field(trace_id)
+            + size::bytes_field(span_id)
+            + size::bytes_field(state)
+            + size::varint_field(dropped.into())
+            + size::fixed32_field(flags);
+        Ok(size::len_field(bytes))
     }
 
     fn metric(&mut self, ctx: &mut Ctx<'a>) -> Fallible<()> {
@@ -338,6 +452,9 @@ impl<'a> Parser<'a> {
             (Cow::Borrowed(""), Cow::Borrowed(""), Cow::Borrowed(""));
         let mut kind = MetricKind::Unknown;
         let (mut temporality, mut monotonic) = (0, false);
+        // Bytes in protobuf: `metadata`, and the data field (a oneof: the
+        // last one sent).
+        let (mut metadata, mut data) = (0, None);
         let mut c = self.object("a metric object")?;
         while let Some(key) = self.key(&mut c)? {
             let (k, field) = match &*key {
@@ -356,6 +473,10 @@ impl<'a> Parser<'a> {
                     set(&mut unit, self.opt_str().within("unit", None)?);
                     continue;
                 }
+                "metadata" => {
+                    metadata += self.key_value_bytes(ctx, "metadata")?;
+                    continue;
+                }
                 "gauge" => (MetricKind::Gauge, "gauge"),
                 "sum" => (MetricKind::Sum, "sum"),
                 "histogram" => (MetricKind::Histogram, "histogram"),
@@ -369,25 +490,42 @@ impl<'a> Parser<'a> {
                 }
             };
             kind = k;
-            (temporality, monotonic) = self.metric_data(ctx).within(field, None)?;
+            let bytes;
+            (temporality, monotonic, bytes) = self.metric_data(ctx, k).within(field, None)?;
+            data = Some(bytes);
         }
+        let bytes = size::bytes_field(name.len())
+            + size::bytes_field(description.len())
+            + size::bytes_field(unit.len())
+            + metadata
+            + data.map_or(0, size::len_field);
         ctx.fill(
             at,
-            metric_event(name, kind, unit, description, temporality, monotonic),
+            metric_event(
+                name,
+                kind,
+                unit,
+                description,
+                temporality,
+                monotonic,
+                size::len_field(bytes),
+            ),
         );
         Ok(())
     }
 
-    /// The `gauge`, `sum`, ... object of a metric: its temporality and
-    /// monotonicity.
-    fn metric_data(&mut self, ctx: &mut Ctx<'a>) -> Fallible<(i32, bool)> {
+    /// The `gauge`, `sum`, ... object of a metric of `kind`: its
+    /// temporality and monotonicity, and its bytes in protobuf.
+    fn metric_data(&mut self, ctx: &mut Ctx<'a>, kind: MetricKind) -> Fallible<(i32, bool, usize)> {
         let (mut temporality, mut monotonic) = (0, false);
+        let mut points = 0;
         let mut c = self.object("a metric data object")?;
         while let Some(key) = self.key(&mut c)? {
             match &*key {
-                "dataPoints" | "data_points" => {
-                    self.list(ctx, "dataPoints", |p, ctx, _| p.data_point(ctx))?
-                }
+                "dataPoints" | "data_points" => self.list(ctx, "dataPoints", |p, ctx, _| {
+                    points += p.data_point(ctx, kind)?;
+                    Ok(())
+                })?,
                 "aggregationTemporality" | "aggregation_temporality" => set(
                     &mut temporality,
                     self.opt_enum(temporality_name)
@@ -399,10 +537,25 @@ impl<'a> Parser<'a> {
                 _ => self.skip(0)?,
             }
         }
-        Ok((temporality, monotonic))
+        // Gauges and summaries have no temporality, only sums monotonicity.
+        let has_temporality = !matches!(kind, MetricKind::Gauge | MetricKind::Summary);
+        let bytes = points
+            + if has_temporality {
+                size::int32_field(temporality)
+            } else {
+                0
+            }
+            + if kind == MetricKind::Sum && monotonic {
+                2
+            } else {
+                0
+            };
+        Ok((temporality, monotonic, bytes))
     }
 
-    fn data_point(&mut self, ctx: &mut Ctx<'a>) -> Fallible<()> {
+    /// A data point of a metric of `kind`; returns the bytes of its field
+    /// in protobuf.
+    fn data_point(&mut self, ctx: &mut Ctx<'a>, kind: MetricKind) -> Fallible<usize> {
         let at = ctx
             .open(Event::DataPoint {
                 time_unix_nano: 0,
@@ -410,36 +563,99 @@ impl<'a> Parser<'a> {
                 scale: 0,
             })
             .map_err(|f| self.fail(f))?;
-        let mut time = 0;
+        let (mut time, mut start, mut count, mut zero_count) = (0, 0, 0, 0);
         let (mut buckets, mut scale) = (0u32, 0);
         let mut n_attrs = 0;
+        // Bytes in protobuf: of lists as they come; of scalars at the end
+        // (`optional` and oneof fields count when set, even to 0).
+        let mut lists = 0;
+        let (mut value, mut sum, mut min, mut max) = (false, None, false, false);
+        let (mut flags, mut zero_threshold) = (0, 0.0);
         let mut c = self.object("a data point object")?;
         while let Some(key) = self.key(&mut c)? {
             match &*key {
                 "timeUnixNano" | "time_unix_nano" => {
                     set(&mut time, self.opt_u64().within("timeUnixNano", None)?)
                 }
-                "attributes" => self.attributes(ctx, AttrTarget::DataPoint, &mut n_attrs)?,
+                "startTimeUnixNano" | "start_time_unix_nano" => set(
+                    &mut start,
+                    self.opt_u64().within("startTimeUnixNano", None)?,
+                ),
+                "attributes" => {
+                    lists += self.attributes(ctx, AttrTarget::DataPoint, &mut n_attrs)?
+                }
                 // The shape of histograms and summaries (which field a
                 // point of a metric kind may carry is not checked: a point
                 // has the fields of its kind only).
                 "explicitBounds" | "explicit_bounds" => {
-                    buckets = buckets.saturating_add(self.count(ctx, "explicitBounds")?)
+                    let n = self.count(ctx, "explicitBounds")?;
+                    buckets = buckets.saturating_add(n);
+                    lists += size::bytes_field(8 * n as usize);
+                }
+                "bucketCounts" | "bucket_counts" => {
+                    let n = self.count(ctx, "bucketCounts")?;
+                    lists += size::bytes_field(8 * n as usize);
                 }
                 "quantileValues" | "quantile_values" => {
-                    buckets = buckets.saturating_add(self.count(ctx, "quantileValues")?)
+                    self.list(ctx, "quantileValues", |p, _, _| {
+                        buckets = buckets.saturating_add(1);
+                        lists += size::len_field(p.quantile()?);
+                        Ok(())
+                    })?;
                 }
                 "positive" | "negative" => {
-                    let n = self.bucket_counts(ctx).within("positive", None)?;
-                    buckets = buckets.saturating_add(n);
+                    if !self.null()? {
+                        let (n, bytes) = self.buckets().within("positive", None)?;
+                        buckets = buckets.saturating_add(n);
+                        lists += size::len_field(bytes);
+                    }
                 }
+                "exemplars" => self.list(ctx, "exemplars", |p, ctx, _| {
+                    lists += size::len_field(p.exemplar(ctx)?);
+                    Ok(())
+                })?,
                 "scale" => set(
                     &mut scale,
                     self.opt_i64().within("scale", None)?.map(|v| v as i32),
                 ),
+                "count" => set(&mut count, self.opt_u64().within("count", None)?),
+                "zeroCount" | "zero_count" => {
+                    set(&mut zero_count, self.opt_u64().within("zeroCount", None)?)
+                }
+                "zeroThreshold" | "zero_threshold" => set(
+                    &mut zero_threshold,
+                    self.opt_f64().within("zeroThreshold", None)?,
+                ),
+                "sum" => sum = self.opt_f64().within("sum", None)?.or(sum),
+                "min" => min |= self.opt_f64().within("min", None)?.is_some(),
+                "max" => max |= self.opt_f64().within("max", None)?.is_some(),
+                "asDouble" | "as_double" => {
+                    value |= self.opt_f64().within("asDouble", None)?.is_some()
+                }
+                "asInt" | "as_int" => value |= self.opt_i64().within("asInt", None)?.is_some(),
+                "flags" => set(&mut flags, self.opt_u32().within("flags", None)?),
                 _ => self.skip(0)?,
             }
         }
+        // A summary's sum is a plain double, a histogram's `optional`.
+        let sum_bytes = match (kind, sum) {
+            (_, None) => 0,
+            (MetricKind::Summary, Some(v)) => size::fixed64_field(v != 0.0),
+            (MetricKind::Histogram | MetricKind::ExponentialHistogram, Some(_)) => 9,
+            _ => 0,
+        };
+        let bytes = lists
+            + size::fixed64_field(time != 0)
+            + size::fixed64_field(start != 0)
+            + size::fixed64_field(count != 0)
+            + size::fixed64_field(zero_count != 0)
+            + size::fixed64_field(zero_threshold != 0.0)
+            + size::sint32_field(scale)
+            + sum_bytes
+            + 9 * usize::from(min)
+            + 9 * usize::from(max)
+            + 9 * usize::from(value)
+            + size::varint_field(flags.into());
         ctx.fill(
             at,
             Event::DataPoint {
@@ -448,12 +664,14 @@ impl<'a> Parser<'a> {
                 scale,
             },
         );
-        Ok(())
+        Ok(size::len_field(bytes))
     }
 
-    /// A span's `status` object: its `code`, if set.
-    fn status_code(&mut self) -> Fallible<Option<i32>> {
+    /// A span's `status` object: its `code`, if set, and its bytes in
+    /// protobuf.
+    fn status(&mut self) -> Fallible<(Option<i32>, usize)> {
         let mut code = None;
+        let mut message = 0;
         let mut c = self.object("a status object")?;
         while let Some(key) = self.key(&mut c)? {
             match &*key {
@@ -462,10 +680,62 @@ impl<'a> Parser<'a> {
                         code = Some(v);
                     }
                 }
+                "message" => set(
+                    &mut message,
+                    self.opt_str().within("message", None)?.map(|s| s.len()),
+                ),
                 _ => self.skip(0)?,
             }
         }
-        Ok(code)
+        Ok((
+            code,
+            size::bytes_field(message) + size::int32_field(code.unwrap_or(0)),
+        ))
+    }
+
+    /// A summary point's quantile value: its bytes in protobuf.
+    fn quantile(&mut self) -> Fallible<usize> {
+        let (mut quantile, mut value) = (0.0, 0.0);
+        let mut c = self.object("a quantile value object")?;
+        while let Some(key) = self.key(&mut c)? {
+            match &*key {
+                "quantile" => set(&mut quantile, self.opt_f64().within("quantile", None)?),
+                "value" => set(&mut value, self.opt_f64().within("value", None)?),
+                _ => self.skip(0)?,
+            }
+        }
+        Ok(size::fixed64_field(quantile != 0.0) + size::fixed64_field(value != 0.0))
+    }
+
+    /// An exemplar: its bytes in protobuf.
+    fn exemplar(&mut self, ctx: &mut Ctx<'a>) -> Fallible<usize> {
+        let (mut time, mut value, mut trace_id, mut span_id) = (0, false, 0, 0);
+        let mut bytes = 0;
+        let mut c = self.object("an exemplar object")?;
+        while let Some(key) = self.key(&mut c)? {
+            match &*key {
+                "filteredAttributes" | "filtered_attributes" => {
+                    bytes += self.key_value_bytes(ctx, "filteredAttributes")?
+                }
+                "timeUnixNano" | "time_unix_nano" => {
+                    set(&mut time, self.opt_u64().within("timeUnixNano", None)?)
+                }
+                "asDouble" | "as_double" => {
+                    value |= self.opt_f64().within("asDouble", None)?.is_some()
+                }
+                "asInt" | "as_int" => value |= self.opt_i64().within("asInt", None)?.is_some(),
+                "traceId" | "trace_id" => {
+                    set(&mut trace_id, self.id_len().within("traceId", None)?)
+                }
+                "spanId" | "span_id" => set(&mut span_id, self.id_len().within("spanId", None)?),
+                _ => self.skip(0)?,
+            }
+        }
+        Ok(bytes
+            + size::fixed64_field(time != 0)
+            + 9 * usize::from(value)
+            + size::bytes_field(trace_id)
+            + size::bytes_field(span_id))
     }
 
     /// The number of elements of a list whose elements are not read.
@@ -478,20 +748,32 @@ impl<'a> Parser<'a> {
         Ok(n)
     }
 
-    /// The `bucketCounts` of an exponential histogram's `positive` or
-    /// `negative` buckets: how many there are.
-    fn bucket_counts(&mut self, ctx: &mut Ctx<'a>) -> Fallible<u32> {
-        let mut n = 0u32;
+    /// An exponential histogram's `positive` or `negative` buckets: how
+    /// many bucket counts there are, and the bytes of the message in
+    /// protobuf.
+    fn buckets(&mut self) -> Fallible<(u32, usize)> {
+        let (mut n, mut packed, mut offset) = (0u32, 0, 0);
         let mut c = self.object("a buckets object")?;
         while let Some(key) = self.key(&mut c)? {
             match &*key {
                 "bucketCounts" | "bucket_counts" => {
-                    n = n.saturating_add(self.count(ctx, "bucketCounts")?)
+                    let mut l = self.array("a list").within("bucketCounts", None)?;
+                    let mut i = 0;
+                    while self.item(&mut l).within("bucketCounts", Some(i))? {
+                        let v = self.opt_u64().within("bucketCounts", Some(i))?;
+                        n = n.saturating_add(1);
+                        packed += size::varint_len(v.unwrap_or(0));
+                        i += 1;
+                    }
                 }
+                "offset" => set(
+                    &mut offset,
+                    self.opt_i64().within("offset", None)?.map(|v| v as i32),
+                ),
                 _ => self.skip(0)?,
             }
         }
-        Ok(n)
+        Ok((n, size::sint32_field(offset) + size::bytes_field(packed)))
     }
 
     fn log(&mut self, ctx: &mut Ctx<'a>) -> Fallible<()> {
@@ -500,6 +782,8 @@ impl<'a> Parser<'a> {
         let (mut severity_text, mut event_name) = (Cow::Borrowed(""), Cow::Borrowed(""));
         let mut body = None;
         let mut n_attrs = 0;
+        let mut attrs = 0;
+        let (mut trace_id, mut span_id, mut dropped, mut flags) = (0, 0, 0, 0);
         let mut c = self.object("a log record object")?;
         while let Some(key) = self.key(&mut c)? {
             match &*key {
@@ -529,10 +813,32 @@ impl<'a> Parser<'a> {
                         Some(self.any_value(ctx, 1).within("body", None)?)
                     }
                 }
-                "attributes" => self.attributes(ctx, AttrTarget::Log, &mut n_attrs)?,
+                "attributes" => attrs += self.attributes(ctx, AttrTarget::Log, &mut n_attrs)?,
+                "traceId" | "trace_id" => {
+                    set(&mut trace_id, self.id_len().within("traceId", None)?)
+                }
+                "spanId" | "span_id" => set(&mut span_id, self.id_len().within("spanId", None)?),
+                "droppedAttributesCount" | "dropped_attributes_count" => set(
+                    &mut dropped,
+                    self.opt_u32().within("droppedAttributesCount", None)?,
+                ),
+                "flags" => set(&mut flags, self.opt_u32().within("flags", None)?),
                 _ => self.skip(0)?,
             }
         }
+        let bytes = attrs
+            + size::fixed64_field(time != 0)
+            + size::fixed64_field(observed != 0)
+            + size::int32_field(severity_number)
+            + size::bytes_field(severity_text.len())
+            + body
+                .as_ref()
+                .map_or(0, |b| size::len_field(b.encoded_len()))
+            + size::varint_field(dropped.into())
+            + size::fixed32_field(flags)
+            + size::bytes_field(trace_id)
+            + size::bytes_field(span_id)
+            + size::bytes_field(event_name.len());
         ctx.fill(
             at,
             Event::Log {
@@ -541,9 +847,24 @@ impl<'a> Parser<'a> {
                 event_name,
                 time_unix_nano: if time != 0 { time } else { observed },
                 body,
+                bytes: saturate(size::len_field(bytes)),
+                dropped_attributes: dropped,
+                has_trace_id: trace_id != 0,
+                has_span_id: span_id != 0,
             },
         );
         Ok(())
+    }
+
+    /// A trace or span id (hex): its length in bytes (half its digits).
+    fn id_len(&mut self) -> Fallible<Option<usize>> {
+        Ok(self.opt_str()?.map(|s| s.len() / 2))
+    }
+
+    /// A `uint32` or `fixed32`: as protobuf reads a larger number, its low
+    /// 32 bits.
+    fn opt_u32(&mut self) -> Fallible<Option<u32>> {
+        Ok(self.opt_u64()?.map(|v| v as u32))
     }
 }
 

@@ -94,20 +94,41 @@ pub(super) fn simple_key_value(text: &str, at: usize) -> Option<(Attr<'_>, usize
 impl<'a> Parser<'a> {
     /// An `attributes` list, each appended as an event. `n`: the record's
     /// attributes so far (an object may repeat "attributes"; the limit
-    /// counts them all).
+    /// counts them all). Returns the bytes the list takes in its record in
+    /// protobuf.
     pub(super) fn attributes(
         &mut self,
         ctx: &mut Ctx<'a>,
         target: AttrTarget,
         n: &mut usize,
-    ) -> Fallible<()> {
+    ) -> Fallible<usize> {
+        let mut bytes = 0;
         self.list(ctx, "attributes", |p, ctx, _| {
             ctx.check_attr_index(*n).map_err(|f| p.fail(f))?;
             let attr = p.key_value(ctx, 1)?;
+            bytes += attr.field_len();
             ctx.push(target.wrap(attr)).map_err(|f| p.fail(f))?;
             *n += 1;
             Ok(())
-        })
+        })?;
+        Ok(bytes)
+    }
+
+    /// A list of `KeyValue`s that are not attributes of the catalog (a
+    /// metric's `metadata`, an exemplar's `filteredAttributes`): only the
+    /// bytes they take in their message in protobuf.
+    pub(super) fn key_value_bytes(
+        &mut self,
+        ctx: &mut Ctx<'a>,
+        name: &'static str,
+    ) -> Fallible<usize> {
+        let mut bytes = 0;
+        self.list(ctx, name, |p, ctx, _| {
+            ctx.spend().map_err(|f| p.fail(f))?;
+            bytes += p.key_value(ctx, 1)?.field_len();
+            Ok(())
+        })?;
+        Ok(bytes)
     }
 
     /// A `KeyValue` whose value is at nesting `depth`.

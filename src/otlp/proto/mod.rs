@@ -249,10 +249,12 @@ impl<'a> Decoder<'_, 'a> {
                 }
                 2 => {
                     let sub = r.message(f)?;
+                    // The record's bytes as sent: its tag, length and message.
+                    let bytes = super::saturate(r.pos - r.tag_at);
                     match signal {
-                        Signal::Traces => self.span(sub),
-                        Signal::Metrics => self.metric(sub),
-                        Signal::Logs => self.log(sub),
+                        Signal::Traces => self.span(sub, bytes),
+                        Signal::Metrics => self.metric(sub, bytes),
+                        Signal::Logs => self.log(sub, bytes),
                     }
                     .within(signal.records_field(), Some(n))?;
                     sections.place(&self.ctx.out, 1, mark);
@@ -295,11 +297,12 @@ impl<'a> Decoder<'_, 'a> {
     /// 9 attributes, 10 dropped_attributes_count, 11 events,
     /// 12 dropped_events_count, 13 links, 14 dropped_links_count, 15 status,
     /// 16 flags.
-    fn span(&mut self, mut r: Reader<'a>) -> Fallible<()> {
+    fn span(&mut self, mut r: Reader<'a>, bytes: u32) -> Fallible<()> {
         let at = self.open(&r, empty_span())?;
         let mut sections = Sections::<3>::new(at + 1);
         let mut name = Cow::Borrowed("");
         let (mut kind, mut start, mut status) = (0, 0, 0);
+        let mut dropped = [0u32; 3];
         let (mut n_attrs, mut n_events, mut n_links) = (0, 0, 0);
         while let Some(f) = r.field()? {
             let mark = self.ctx.out.len();
@@ -331,7 +334,9 @@ impl<'a> Decoder<'_, 'a> {
                 }
                 1..=4 => r.skip_as(f, LEN)?,
                 8 => r.skip_as(f, I64)?,
-                10 | 12 | 14 => r.skip_as(f, VARINT)?,
+                10 => dropped[0] = r.uint(f)? as u32,
+                12 => dropped[1] = r.uint(f)? as u32,
+                14 => dropped[2] = r.uint(f)? as u32,
                 16 => r.skip_as(f, I32)?,
                 _ => r.skip(f)?,
             }
@@ -344,6 +349,10 @@ impl<'a> Decoder<'_, 'a> {
                 kind: SpanKind::from_i32(kind),
                 start_time_unix_nano: start,
                 status_code: status,
+                bytes,
+                dropped_attributes: dropped[0],
+                dropped_events: dropped[1],
+                dropped_links: dropped[2],
             },
         );
         Ok(())
@@ -394,7 +403,7 @@ impl<'a> Decoder<'_, 'a> {
 
     /// `Metric`: 1 name, 2 description, 3 unit, 5 gauge, 7 sum, 9 histogram,
     /// 10 exponential_histogram, 11 summary, 12 metadata.
-    fn metric(&mut self, mut r: Reader<'a>) -> Fallible<()> {
+    fn metric(&mut self, mut r: Reader<'a>, bytes: u32) -> Fallible<()> {
         let at = self.open(&r, empty_metric())?;
         let (mut name, mut description, mut unit) =
             (Cow::Borrowed(""), Cow::Borrowed(""), Cow::Borrowed(""));
@@ -439,7 +448,15 @@ impl<'a> Decoder<'_, 'a> {
         }
         self.ctx.fill(
             at,
-            metric_event(name, kind, unit, description, temporality, monotonic),
+            metric_event(
+                name,
+                kind,
+                unit,
+                description,
+                temporality,
+                monotonic,
+                bytes as usize,
+            ),
         );
         Ok(())
     }
@@ -554,8 +571,9 @@ impl<'a> Decoder<'_, 'a> {
     /// `LogRecord`: 1 time_unix_nano, 2 severity_number, 3 severity_text,
     /// 5 body, 6 attributes, 7 dropped_attributes_count, 8 flags,
     /// 9 trace_id, 10 span_id, 11 observed_time_unix_nano, 12 event_name.
-    fn log(&mut self, mut r: Reader<'a>) -> Fallible<()> {
+    fn log(&mut self, mut r: Reader<'a>, bytes: u32) -> Fallible<()> {
         let at = self.open(&r, empty_log())?;
+        let (mut dropped_attributes, mut has_trace_id, mut has_span_id) = (0, false, false);
         let (mut time, mut observed, mut severity_number) = (0, 0, 0);
         let (mut severity_text, mut event_name) = (Cow::Borrowed(""), Cow::Borrowed(""));
         let mut body = None;
@@ -572,9 +590,10 @@ impl<'a> Decoder<'_, 'a> {
                     body = Some(self.any_value(sub, 1).within("body", None)?);
                 }
                 6 => self.attribute(&mut r, f, AttrTarget::Log, &mut n)?,
-                7 => r.skip_as(f, VARINT)?,
+                7 => dropped_attributes = r.uint(f)? as u32,
                 8 => r.skip_as(f, I32)?,
-                9 | 10 => r.skip_as(f, LEN)?,
+                9 => has_trace_id = !r.bytes(f)?.is_empty(),
+                10 => has_span_id = !r.bytes(f)?.is_empty(),
                 _ => r.skip(f)?,
             }
         }
@@ -586,6 +605,10 @@ impl<'a> Decoder<'_, 'a> {
                 event_name,
                 time_unix_nano: if time != 0 { time } else { observed },
                 body,
+                bytes,
+                dropped_attributes,
+                has_trace_id,
+                has_span_id,
             },
         );
         Ok(())
