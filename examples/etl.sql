@@ -24,8 +24,16 @@
 -- resource is sent once per resource block: give a resource pair's bytes on
 -- the first record of each entity (span name, metric, severity) in each
 -- block and 0 on the others, as otlp_ingest counts them.
+-- Records' bytes and metadata (schema version 3; docs/catalog.md "Bytes"):
+-- bytes, the record's message in OTLP protobuf with its tag and length (a
+-- span's Span, a log's LogRecord; for points, the whole Metric message on
+-- the first point of each Metric message sent, 0 on its other points); the
+-- dropped_*_count fields as sent; trace_id / span_id: 1 when the log record
+-- has one, else 0.
 CREATE TABLE IF NOT EXISTS raw_spans(id INTEGER PRIMARY KEY, name TEXT NOT NULL, kind TEXT NOT NULL,
-  service TEXT NOT NULL, time TEXT NOT NULL, status INTEGER NOT NULL DEFAULT 0);
+  service TEXT NOT NULL, time TEXT NOT NULL, status INTEGER NOT NULL DEFAULT 0,
+  bytes INTEGER NOT NULL DEFAULT 0, dropped_attributes INTEGER NOT NULL DEFAULT 0,
+  dropped_events INTEGER NOT NULL DEFAULT 0, dropped_links INTEGER NOT NULL DEFAULT 0);
 CREATE TABLE IF NOT EXISTS raw_span_attrs(span_id INTEGER NOT NULL, scope TEXT NOT NULL, -- 'attribute' | 'resource'
   key TEXT NOT NULL, value TEXT NOT NULL, type TEXT NOT NULL, bytes INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS raw_span_events(id INTEGER PRIMARY KEY, span_id INTEGER NOT NULL, name TEXT NOT NULL, time TEXT NOT NULL);
@@ -41,11 +49,12 @@ CREATE TABLE IF NOT EXISTS raw_span_link_attrs(link_id INTEGER NOT NULL, key TEX
 CREATE TABLE IF NOT EXISTS raw_points(id INTEGER PRIMARY KEY, metric TEXT NOT NULL, type TEXT NOT NULL, unit TEXT NOT NULL,
   description TEXT NOT NULL, service TEXT NOT NULL, time TEXT NOT NULL,
   temporality TEXT NOT NULL DEFAULT 'Unspecified', monotonic INTEGER NOT NULL DEFAULT 0,
-  buckets INTEGER NOT NULL DEFAULT 0, scale INTEGER NOT NULL DEFAULT 0);
+  buckets INTEGER NOT NULL DEFAULT 0, scale INTEGER NOT NULL DEFAULT 0, bytes INTEGER NOT NULL DEFAULT 0);
 CREATE TABLE IF NOT EXISTS raw_point_attrs(point_id INTEGER NOT NULL, scope TEXT NOT NULL, -- 'label' | 'resource'
   key TEXT NOT NULL, value TEXT NOT NULL, type TEXT NOT NULL, bytes INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS raw_logs(id INTEGER PRIMARY KEY, severity TEXT NOT NULL, service TEXT NOT NULL,
-  body TEXT NOT NULL, time TEXT NOT NULL);
+  body TEXT NOT NULL, time TEXT NOT NULL, bytes INTEGER NOT NULL DEFAULT 0,
+  dropped_attributes INTEGER NOT NULL DEFAULT 0, trace_id INTEGER NOT NULL DEFAULT 0, span_id INTEGER NOT NULL DEFAULT 0);
 CREATE TABLE IF NOT EXISTS raw_log_attrs(log_id INTEGER NOT NULL, scope TEXT NOT NULL, -- 'attribute' | 'resource'
   key TEXT NOT NULL, value TEXT NOT NULL, type TEXT NOT NULL, bytes INTEGER NOT NULL);
 
@@ -104,6 +113,9 @@ UPDATE metrics SET
     WHEN 'Histogram' THEN histogram_buckets + 2
     WHEN 'Summary' THEN summary_quantiles + 2
     ELSE 1 END
+WHERE name IN (SELECT metric FROM raw_points);
+-- Bytes of records (schema version 3; docs/catalog.md "Bytes").
+UPDATE metrics SET bytes = otelcat_add(bytes, (SELECT sum(p.bytes) FROM raw_points p WHERE p.metric = metrics.name), 'metrics', name)
 WHERE name IN (SELECT metric FROM raw_points);
 
 INSERT INTO metric_services(metric_name, service_name, sample_count, first_seen, last_seen, type, temporality, is_monotonic)
@@ -194,6 +206,9 @@ ON CONFLICT(metric_name, service_name, key_scope, key_name) DO UPDATE SET
 UPDATE metric_service_key_rows SET
   estimated_cardinality = min(hll_count(hll_sketch), key_count)
 WHERE metric_name IN (SELECT metric FROM raw_points);
+UPDATE metric_services SET bytes = otelcat_add(bytes, (SELECT sum(p.bytes) FROM raw_points p
+    WHERE p.metric = metric_services.metric_name AND p.service = metric_services.service_name), 'metric_services', metric_name, service_name)
+WHERE (metric_name, service_name) IN (SELECT metric, service FROM raw_points);
 
 -- ---------------------------------------------------------------- spans
 INSERT INTO spans(name, kind, total_sample_count, event_count, link_count, first_seen, last_seen,
@@ -374,6 +389,17 @@ WHERE service_name IN (SELECT service FROM raw_spans);
 DROP TABLE temp.etl_span_names;
 DROP TABLE temp.etl_span_trained;
 
+-- Bytes and dropped counts (schema version 3; docs/catalog.md "Bytes").
+UPDATE spans SET
+  bytes = otelcat_add(bytes, (SELECT sum(r.bytes) FROM raw_spans r WHERE r.name = spans.name), 'spans', name),
+  dropped_attributes_count = otelcat_add(dropped_attributes_count, (SELECT sum(r.dropped_attributes) FROM raw_spans r WHERE r.name = spans.name), 'spans', name),
+  dropped_events_count = otelcat_add(dropped_events_count, (SELECT sum(r.dropped_events) FROM raw_spans r WHERE r.name = spans.name), 'spans', name),
+  dropped_links_count = otelcat_add(dropped_links_count, (SELECT sum(r.dropped_links) FROM raw_spans r WHERE r.name = spans.name), 'spans', name)
+WHERE name IN (SELECT name FROM raw_spans);
+UPDATE span_services SET bytes = otelcat_add(bytes, (SELECT sum(r.bytes) FROM raw_spans r
+    WHERE r.name = span_services.span_name AND r.service = span_services.service_name), 'span_services', span_name, service_name)
+WHERE (span_name, service_name) IN (SELECT name, service FROM raw_spans);
+
 -- ---------------------------------------------------------------- logs
 INSERT INTO logs(severity, total_sample_count, first_seen, last_seen)
 SELECT severity, count(*), min(time), max(time) FROM raw_logs WHERE true GROUP BY severity
@@ -456,26 +482,42 @@ ON CONFLICT(severity, service_name, key_scope, key_name) DO UPDATE SET
 UPDATE log_service_key_rows SET
   estimated_cardinality = min(hll_count(hll_sketch), key_count)
 WHERE severity IN (SELECT severity FROM raw_logs);
+-- Bytes, dropped counts, trace context (schema version 3; docs/catalog.md).
+UPDATE logs SET
+  bytes = otelcat_add(bytes, (SELECT sum(r.bytes) FROM raw_logs r WHERE r.severity = logs.severity), 'logs', severity),
+  dropped_attributes_count = otelcat_add(dropped_attributes_count, (SELECT sum(r.dropped_attributes) FROM raw_logs r WHERE r.severity = logs.severity), 'logs', severity),
+  trace_id_count = otelcat_add(trace_id_count, (SELECT sum(r.trace_id) FROM raw_logs r WHERE r.severity = logs.severity), 'logs', severity),
+  span_id_count = otelcat_add(span_id_count, (SELECT sum(r.span_id) FROM raw_logs r WHERE r.severity = logs.severity), 'logs', severity)
+WHERE severity IN (SELECT severity FROM raw_logs);
+UPDATE log_services SET
+  bytes = otelcat_add(bytes, (SELECT sum(r.bytes) FROM raw_logs r WHERE r.severity = log_services.severity AND r.service = log_services.service_name),
+                      'log_services', severity, service_name),
+  trace_id_count = otelcat_add(trace_id_count, (SELECT sum(r.trace_id) FROM raw_logs r WHERE r.severity = log_services.severity AND r.service = log_services.service_name),
+                      'log_services', severity, service_name),
+  span_id_count = otelcat_add(span_id_count, (SELECT sum(r.span_id) FROM raw_logs r WHERE r.severity = log_services.severity AND r.service = log_services.service_name),
+                      'log_services', severity, service_name)
+WHERE (severity, service_name) IN (SELECT severity, service FROM raw_logs);
 
 -- Templates: train one model per (severity, service) over the bodies in
 -- arrival order, then give every line its final template.
 CREATE TEMP TABLE etl_trained AS
-SELECT id, severity, service, body, time, 'etl.logs/' || severity || '/' || service AS part,
+SELECT id, severity, service, body, time, bytes, 'etl.logs/' || severity || '/' || service AS part,
        drain_template(body, 'etl.logs/' || severity || '/' || service) AS first_template
 FROM raw_logs ORDER BY id;
 
 CREATE TEMP TABLE etl_matched AS
-SELECT id, severity, service, body, time, drain_match(body, part) AS template FROM etl_trained ORDER BY id;
+SELECT id, severity, service, body, time, bytes, drain_match(body, part) AS template FROM etl_trained ORDER BY id;
 
 -- cluster_id: the id of the model's cluster with that template.
-INSERT INTO log_body_template_rows(severity, service_name, cluster_id, template, example, count, first_seen, last_seen)
+INSERT INTO log_body_template_rows(severity, service_name, cluster_id, template, example, count, first_seen, last_seen, bytes)
 SELECT m.severity, m.service, c.cluster_id, m.template,
        (SELECT body FROM etl_matched x WHERE x.severity = m.severity AND x.service = m.service AND x.template = m.template ORDER BY id LIMIT 1),
-       count(*), min(m.time), max(m.time)
+       count(*), min(m.time), max(m.time), sum(m.bytes)
 FROM etl_matched m JOIN drain_clusters c ON c.partition = 'etl.logs/' || m.severity || '/' || m.service AND c.template = m.template
 WHERE true GROUP BY m.severity, m.service, m.template
 ON CONFLICT(severity, service_name, cluster_id) DO UPDATE SET
   template = excluded.template, count = otelcat_add(count, excluded.count, 'log_body_template_rows', severity, service_name, cluster_id),
+  bytes = otelcat_add(bytes, excluded.bytes, 'log_body_template_rows', severity, service_name, cluster_id),
   first_seen = min(first_seen, excluded.first_seen), last_seen = max(last_seen, excluded.last_seen);
 
 -- Keys per template: the attribute keys of each template's records.

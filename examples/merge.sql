@@ -77,6 +77,12 @@ UPDATE metric_services AS m SET
   is_monotonic = coalesce(m.is_monotonic, o.is_monotonic)
 FROM other.metric_services AS o WHERE o.metric_name = m.metric_name AND o.service_name = m.service_name;
 
+-- Bytes of records (schema version 3; docs/catalog.md "Bytes"): add up.
+UPDATE metrics AS m SET bytes = otelcat_add(m.bytes, o.bytes, 'metrics', m.name)
+FROM other.metrics AS o WHERE o.name = m.name;
+UPDATE metric_services AS m SET bytes = otelcat_add(m.bytes, o.bytes, 'metric_services', m.metric_name, m.service_name)
+FROM other.metric_services AS o WHERE o.metric_name = m.metric_name AND o.service_name = m.service_name;
+
 INSERT INTO metric_keys(metric_name, key_scope, key_name, key_count, value_samples, hll_sketch, first_seen, last_seen, bytes, value_types, top_sketch)
 SELECT metric_name, key_scope, key_name, otelcat_add(0, key_count, 'other.metric_keys', metric_name, key_scope, key_name), value_samples, hll_sketch, first_seen, last_seen, otelcat_add(0, bytes, 'other.metric_keys', metric_name, key_scope, key_name), json_counts_merge(value_types, NULL, 'other.metric_keys', metric_name, key_scope, key_name), top_sketch FROM other.metric_keys WHERE true
 ON CONFLICT(metric_name, key_scope, key_name) DO UPDATE SET
@@ -118,6 +124,15 @@ UPDATE span_services AS m SET
   status_error_count = otelcat_add(m.status_error_count, o.status_error_count, 'span_services', m.span_name, m.service_name),
   link_count = otelcat_add(m.link_count, o.link_count, 'span_services', m.span_name, m.service_name)
 FROM other.span_services AS o WHERE o.span_name = m.span_name AND o.service_name = m.service_name;
+-- Bytes and dropped counts (schema version 3): add up.
+UPDATE spans AS m SET
+  bytes = otelcat_add(m.bytes, o.bytes, 'spans', m.name),
+  dropped_attributes_count = otelcat_add(m.dropped_attributes_count, o.dropped_attributes_count, 'spans', m.name),
+  dropped_events_count = otelcat_add(m.dropped_events_count, o.dropped_events_count, 'spans', m.name),
+  dropped_links_count = otelcat_add(m.dropped_links_count, o.dropped_links_count, 'spans', m.name)
+FROM other.spans AS o WHERE o.name = m.name;
+UPDATE span_services AS m SET bytes = otelcat_add(m.bytes, o.bytes, 'span_services', m.span_name, m.service_name)
+FROM other.span_services AS o WHERE o.span_name = m.span_name AND o.service_name = m.service_name;
 
 INSERT INTO span_events(span_name, event_name, event_count, first_seen, last_seen)
 SELECT span_name, event_name, otelcat_add(0, event_count, 'other.span_events', span_name, event_name), first_seen, last_seen FROM other.span_events WHERE true
@@ -155,6 +170,19 @@ ON CONFLICT(severity, service_name) DO UPDATE SET
   sample_count = otelcat_add(sample_count, excluded.sample_count, 'log_services', severity, service_name),
   first_seen = min(first_seen, excluded.first_seen), last_seen = max(last_seen, excluded.last_seen);
 
+-- Bytes, dropped counts, trace context (schema version 3): add up.
+UPDATE logs AS m SET
+  bytes = otelcat_add(m.bytes, o.bytes, 'logs', m.severity),
+  dropped_attributes_count = otelcat_add(m.dropped_attributes_count, o.dropped_attributes_count, 'logs', m.severity),
+  trace_id_count = otelcat_add(m.trace_id_count, o.trace_id_count, 'logs', m.severity),
+  span_id_count = otelcat_add(m.span_id_count, o.span_id_count, 'logs', m.severity)
+FROM other.logs AS o WHERE o.severity = m.severity;
+UPDATE log_services AS m SET
+  bytes = otelcat_add(m.bytes, o.bytes, 'log_services', m.severity, m.service_name),
+  trace_id_count = otelcat_add(m.trace_id_count, o.trace_id_count, 'log_services', m.severity, m.service_name),
+  span_id_count = otelcat_add(m.span_id_count, o.span_id_count, 'log_services', m.severity, m.service_name)
+FROM other.log_services AS o WHERE o.severity = m.severity AND o.service_name = m.service_name;
+
 INSERT INTO log_keys(severity, key_scope, key_name, key_count, value_samples, hll_sketch, first_seen, last_seen, bytes, value_types, top_sketch)
 SELECT severity, key_scope, key_name, otelcat_add(0, key_count, 'other.log_keys', severity, key_scope, key_name), value_samples, hll_sketch, first_seen, last_seen, otelcat_add(0, bytes, 'other.log_keys', severity, key_scope, key_name), json_counts_merge(value_types, NULL, 'other.log_keys', severity, key_scope, key_name), top_sketch FROM other.log_keys WHERE true
 ON CONFLICT(severity, key_scope, key_name) DO UPDATE SET
@@ -177,6 +205,9 @@ UPDATE log_body_template_rows SET
   count = otelcat_add(count, (SELECT sum(o.count) FROM other.log_body_templates o WHERE o.severity = log_body_template_rows.severity
                    AND o.service_name = log_body_template_rows.service_name AND o.template = log_body_template_rows.template),
                    'log_body_template_rows', severity, service_name, template),
+  bytes = otelcat_add(bytes, (SELECT sum(o.bytes) FROM other.log_body_templates o WHERE o.severity = log_body_template_rows.severity
+                   AND o.service_name = log_body_template_rows.service_name AND o.template = log_body_template_rows.template),
+                   'log_body_template_rows', severity, service_name, template),
   first_seen = min(first_seen, (SELECT min(o.first_seen) FROM other.log_body_templates o WHERE o.severity = log_body_template_rows.severity
                    AND o.service_name = log_body_template_rows.service_name AND o.template = log_body_template_rows.template)),
   last_seen = max(last_seen, (SELECT max(o.last_seen) FROM other.log_body_templates o WHERE o.severity = log_body_template_rows.severity
@@ -185,10 +216,11 @@ WHERE EXISTS (SELECT 1 FROM other.log_body_templates o WHERE o.severity = log_bo
               AND o.service_name = log_body_template_rows.service_name AND o.template = log_body_template_rows.template)
   AND cluster_id = (SELECT min(cluster_id) FROM log_body_template_rows t WHERE t.severity = log_body_template_rows.severity
               AND t.service_name = log_body_template_rows.service_name AND t.template = log_body_template_rows.template);
-INSERT INTO log_body_template_rows(severity, service_name, cluster_id, template, example, count, first_seen, last_seen)
+INSERT INTO log_body_template_rows(severity, service_name, cluster_id, template, example, count, first_seen, last_seen, bytes)
 SELECT o.severity, o.service_name,
        (SELECT min(0, coalesce(min(cluster_id), 0)) FROM log_body_template_rows) - row_number() OVER (ORDER BY o.severity, o.service_name, o.template),
-       o.template, min(o.example), otelcat_add(0, sum(o.count), 'other.log_body_templates', o.severity, o.service_name, o.template), min(o.first_seen), max(o.last_seen)
+       o.template, min(o.example), otelcat_add(0, sum(o.count), 'other.log_body_templates', o.severity, o.service_name, o.template), min(o.first_seen), max(o.last_seen),
+       otelcat_add(0, sum(o.bytes), 'other.log_body_templates', o.severity, o.service_name, o.template)
 FROM other.log_body_templates o
 WHERE NOT EXISTS (SELECT 1 FROM log_body_template_rows t WHERE t.severity = o.severity AND t.service_name = o.service_name AND t.template = o.template)
 GROUP BY o.severity, o.service_name, o.template;

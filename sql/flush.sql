@@ -28,11 +28,12 @@
 -- scales (max/min ignore NULL: a batch without such points keeps them).
 INSERT INTO metrics(name, type, unit, description, total_sample_count, series_sketch, first_seen, last_seen,
                     temporality, is_monotonic, histogram_buckets, exp_histogram_buckets,
-                    exp_histogram_min_scale, exp_histogram_max_scale, summary_quantiles)
+                    exp_histogram_min_scale, exp_histogram_max_scale, summary_quantiles, bytes)
 VALUES (:name, :type, :unit, :description, :total_sample_count, :series_sketch, :first_seen, :last_seen,
         :temporality, :is_monotonic, :histogram_buckets, :exp_histogram_buckets,
-        :exp_histogram_min_scale, :exp_histogram_max_scale, :summary_quantiles)
+        :exp_histogram_min_scale, :exp_histogram_max_scale, :summary_quantiles, :bytes)
 ON CONFLICT(name) DO UPDATE SET
+  bytes = otelcat_add(bytes, excluded.bytes, 'metrics', name),
   temporality = excluded.temporality,
   is_monotonic = excluded.is_monotonic,
   histogram_buckets = max(coalesce(histogram_buckets, excluded.histogram_buckets), coalesce(excluded.histogram_buckets, histogram_buckets)),
@@ -49,9 +50,10 @@ ON CONFLICT(name) DO UPDATE SET
   last_seen = max(coalesce(last_seen, excluded.last_seen), coalesce(excluded.last_seen, last_seen));
 
 -- name: metric_service
-INSERT INTO metric_services(metric_name, service_name, sample_count, first_seen, last_seen)
-VALUES (:metric_name, :service_name, :sample_count, :first_seen, :last_seen)
+INSERT INTO metric_services(metric_name, service_name, sample_count, first_seen, last_seen, bytes)
+VALUES (:metric_name, :service_name, :sample_count, :first_seen, :last_seen, :bytes)
 ON CONFLICT(metric_name, service_name) DO UPDATE SET
+  bytes = otelcat_add(bytes, excluded.bytes, 'metric_services', metric_name, service_name),
   sample_count = otelcat_add(sample_count, excluded.sample_count, 'metric_services', metric_name, service_name),
   first_seen = min(coalesce(first_seen, excluded.first_seen), coalesce(excluded.first_seen, first_seen)),
   last_seen = max(coalesce(last_seen, excluded.last_seen), coalesce(excluded.last_seen, last_seen));
@@ -104,10 +106,16 @@ WHERE metric_name = :metric_name AND service_name = :service_name;
 
 -- name: span
 INSERT INTO spans(name, kind, total_sample_count, event_count, link_count, first_seen, last_seen,
-                  status_unset_count, status_ok_count, status_error_count)
+                  status_unset_count, status_ok_count, status_error_count,
+                  bytes, dropped_attributes_count, dropped_events_count, dropped_links_count)
 VALUES (:name, :kind, :total_sample_count, :event_count, :link_count, :first_seen, :last_seen,
-        :status_unset_count, :status_ok_count, :status_error_count)
+        :status_unset_count, :status_ok_count, :status_error_count,
+        :bytes, :dropped_attributes_count, :dropped_events_count, :dropped_links_count)
 ON CONFLICT(name) DO UPDATE SET
+  bytes = otelcat_add(bytes, excluded.bytes, 'spans', name),
+  dropped_attributes_count = otelcat_add(dropped_attributes_count, excluded.dropped_attributes_count, 'spans', name),
+  dropped_events_count = otelcat_add(dropped_events_count, excluded.dropped_events_count, 'spans', name),
+  dropped_links_count = otelcat_add(dropped_links_count, excluded.dropped_links_count, 'spans', name),
   status_unset_count = otelcat_add(status_unset_count, excluded.status_unset_count, 'spans', name),
   status_ok_count = otelcat_add(status_ok_count, excluded.status_ok_count, 'spans', name),
   status_error_count = otelcat_add(status_error_count, excluded.status_error_count, 'spans', name),
@@ -119,9 +127,10 @@ ON CONFLICT(name) DO UPDATE SET
   last_seen = max(coalesce(last_seen, excluded.last_seen), coalesce(excluded.last_seen, last_seen));
 
 -- name: span_service
-INSERT INTO span_services(span_name, service_name, sample_count, first_seen, last_seen)
-VALUES (:span_name, :service_name, :sample_count, :first_seen, :last_seen)
+INSERT INTO span_services(span_name, service_name, sample_count, first_seen, last_seen, bytes)
+VALUES (:span_name, :service_name, :sample_count, :first_seen, :last_seen, :bytes)
 ON CONFLICT(span_name, service_name) DO UPDATE SET
+  bytes = otelcat_add(bytes, excluded.bytes, 'span_services', span_name, service_name),
   sample_count = otelcat_add(sample_count, excluded.sample_count, 'span_services', span_name, service_name),
   first_seen = min(coalesce(first_seen, excluded.first_seen), coalesce(excluded.first_seen, first_seen)),
   last_seen = max(coalesce(last_seen, excluded.last_seen), coalesce(excluded.last_seen, last_seen));
@@ -177,20 +186,34 @@ WHERE span_name = :span_name
        OR (top_values IS NULL AND top_sketch IS NOT NULL));
 
 -- name: log
-INSERT INTO logs(severity, total_sample_count, first_seen, last_seen)
-VALUES (:severity, :total_sample_count, :first_seen, :last_seen)
+INSERT INTO logs(severity, total_sample_count, first_seen, last_seen,
+                 bytes, dropped_attributes_count, trace_id_count, span_id_count)
+VALUES (:severity, :total_sample_count, :first_seen, :last_seen,
+        :bytes, :dropped_attributes_count, :trace_id_count, :span_id_count)
 ON CONFLICT(severity) DO UPDATE SET
+  bytes = otelcat_add(bytes, excluded.bytes, 'logs', severity),
+  dropped_attributes_count = otelcat_add(dropped_attributes_count, excluded.dropped_attributes_count, 'logs', severity),
+  trace_id_count = otelcat_add(trace_id_count, excluded.trace_id_count, 'logs', severity),
+  span_id_count = otelcat_add(span_id_count, excluded.span_id_count, 'logs', severity),
   total_sample_count = otelcat_add(total_sample_count, excluded.total_sample_count, 'logs', severity),
   first_seen = min(coalesce(first_seen, excluded.first_seen), coalesce(excluded.first_seen, first_seen)),
   last_seen = max(coalesce(last_seen, excluded.last_seen), coalesce(excluded.last_seen, last_seen));
 
 -- name: log_service
-INSERT INTO log_services(severity, service_name, sample_count, first_seen, last_seen)
-VALUES (:severity, :service_name, :sample_count, :first_seen, :last_seen)
+INSERT INTO log_services(severity, service_name, sample_count, first_seen, last_seen, bytes)
+VALUES (:severity, :service_name, :sample_count, :first_seen, :last_seen, :bytes)
 ON CONFLICT(severity, service_name) DO UPDATE SET
+  bytes = otelcat_add(bytes, excluded.bytes, 'log_services', severity, service_name),
   sample_count = otelcat_add(sample_count, excluded.sample_count, 'log_services', severity, service_name),
   first_seen = min(coalesce(first_seen, excluded.first_seen), coalesce(excluded.first_seen, first_seen)),
   last_seen = max(coalesce(last_seen, excluded.last_seen), coalesce(excluded.last_seen, last_seen));
+
+-- name: log_service_trace_context
+-- The service's records with a trace id, with a span id (schema version 3).
+UPDATE log_services SET
+  trace_id_count = otelcat_add(trace_id_count, :trace_id_count, 'log_services', severity, service_name),
+  span_id_count = otelcat_add(span_id_count, :span_id_count, 'log_services', severity, service_name)
+WHERE severity = :severity AND service_name = :service_name;
 
 -- name: log_key
 INSERT INTO log_keys(severity, key_scope, key_name, key_count, value_samples, hll_sketch, first_seen, last_seen, bytes, value_types, top_sketch)
@@ -219,9 +242,10 @@ WHERE severity = :severity
        OR (top_values IS NULL AND top_sketch IS NOT NULL));
 
 -- name: log_template
-INSERT INTO log_body_template_rows(severity, service_name, cluster_id, template, example, count, first_seen, last_seen)
-VALUES (:severity, :service_name, :cluster_id, :template, :example, :count, :first_seen, :last_seen)
+INSERT INTO log_body_template_rows(severity, service_name, cluster_id, template, example, count, first_seen, last_seen, bytes)
+VALUES (:severity, :service_name, :cluster_id, :template, :example, :count, :first_seen, :last_seen, :bytes)
 ON CONFLICT(severity, service_name, cluster_id) DO UPDATE SET
+  bytes = otelcat_add(bytes, excluded.bytes, 'log_body_template_rows', severity, service_name, cluster_id),
   template = excluded.template,
   count = otelcat_add(count, excluded.count, 'log_body_template_rows', severity, service_name, cluster_id),
   first_seen = min(coalesce(first_seen, excluded.first_seen), coalesce(excluded.first_seen, first_seen)),
@@ -232,6 +256,9 @@ ON CONFLICT(severity, service_name, cluster_id) DO UPDATE SET
 -- its row's lines join :to_cluster's row, and the row goes.
 UPDATE log_body_template_rows SET
   count = otelcat_add(count, coalesce((SELECT f.count FROM log_body_template_rows f
+                            WHERE f.severity = :severity AND f.service_name = :service_name AND f.cluster_id = :from_cluster), 0),
+                      'log_body_template_rows', severity, service_name, cluster_id),
+  bytes = otelcat_add(bytes, coalesce((SELECT f.bytes FROM log_body_template_rows f
                             WHERE f.severity = :severity AND f.service_name = :service_name AND f.cluster_id = :from_cluster), 0),
                       'log_body_template_rows', severity, service_name, cluster_id),
   first_seen = min(first_seen, coalesce((SELECT f.first_seen FROM log_body_template_rows f

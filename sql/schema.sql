@@ -38,7 +38,9 @@ CREATE TABLE IF NOT EXISTS metrics (
   exp_histogram_min_scale  INTEGER,
   exp_histogram_max_scale  INTEGER,
   summary_quantiles        INTEGER,                     -- most quantile values of a Summary point
-  estimated_prometheus_series INTEGER                   -- estimated_active_series x series per series in Prometheus
+  estimated_prometheus_series INTEGER,                  -- estimated_active_series x series per series in Prometheus
+  -- Bytes (extra, schema version 3; docs/catalog.md "Bytes"): of the Metric messages in OTLP protobuf.
+  bytes                    INTEGER NOT NULL DEFAULT 0
 );
 
 -- metric_prometheus_series ranks by it (sql/views.sql).
@@ -54,6 +56,8 @@ CREATE TABLE IF NOT EXISTS metric_services (
   type          TEXT,
   temporality   TEXT,
   is_monotonic  INTEGER,
+  -- Bytes (extra, schema version 3): of this service's Metric messages in OTLP protobuf.
+  bytes         INTEGER NOT NULL DEFAULT 0,
   PRIMARY KEY (metric_name, service_name)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS idx_metric_services_service ON metric_services(service_name, metric_name, sample_count, first_seen, last_seen);
@@ -91,7 +95,12 @@ CREATE TABLE IF NOT EXISTS spans (
   -- Span status (extra, schema version 3): spans by status.code.
   status_unset_count  INTEGER NOT NULL DEFAULT 0,
   status_ok_count     INTEGER NOT NULL DEFAULT 0,
-  status_error_count  INTEGER NOT NULL DEFAULT 0
+  status_error_count  INTEGER NOT NULL DEFAULT 0,
+  -- Record metadata (extra, schema version 3; docs/catalog.md "Bytes", "Dropped counts").
+  bytes                    INTEGER NOT NULL DEFAULT 0,  -- of the Span messages in OTLP protobuf
+  dropped_attributes_count INTEGER NOT NULL DEFAULT 0,  -- sums of what the spans say they dropped
+  dropped_events_count     INTEGER NOT NULL DEFAULT 0,
+  dropped_links_count      INTEGER NOT NULL DEFAULT 0
 ) WITHOUT ROWID;
 
 CREATE TABLE IF NOT EXISTS span_services (
@@ -107,6 +116,8 @@ CREATE TABLE IF NOT EXISTS span_services (
   -- Per-service keys (extra, schema version 3): links on this service's
   -- spans, the denominator of its link-scope keys.
   link_count    INTEGER NOT NULL DEFAULT 0,
+  -- Bytes (extra, schema version 3): of this service's Span messages in OTLP protobuf.
+  bytes               INTEGER NOT NULL DEFAULT 0,
   PRIMARY KEY (span_name, service_name)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS idx_span_services_service ON span_services(service_name, span_name, sample_count, first_seen, last_seen);
@@ -151,7 +162,12 @@ CREATE TABLE IF NOT EXISTS logs (
   severity            TEXT PRIMARY KEY,   -- TRACE | DEBUG | INFO | WARN | ERROR | FATAL | upper-cased severityText | UNSPECIFIED
   total_sample_count  INTEGER NOT NULL DEFAULT 0,
   first_seen          TEXT,
-  last_seen           TEXT
+  last_seen           TEXT,
+  -- Record metadata (extra, schema version 3; docs/catalog.md "Bytes", "Trace context").
+  bytes                    INTEGER NOT NULL DEFAULT 0,  -- of the LogRecord messages in OTLP protobuf
+  dropped_attributes_count INTEGER NOT NULL DEFAULT 0,  -- sum of what the records say they dropped
+  trace_id_count           INTEGER NOT NULL DEFAULT 0,  -- records with a trace id
+  span_id_count            INTEGER NOT NULL DEFAULT 0   -- records with a span id
 ) WITHOUT ROWID;
 
 CREATE TABLE IF NOT EXISTS log_services (
@@ -160,6 +176,10 @@ CREATE TABLE IF NOT EXISTS log_services (
   sample_count  INTEGER NOT NULL DEFAULT 0,
   first_seen    TEXT,
   last_seen     TEXT,
+  -- Record metadata (extra, schema version 3): this service's records.
+  bytes           INTEGER NOT NULL DEFAULT 0,
+  trace_id_count  INTEGER NOT NULL DEFAULT 0,
+  span_id_count   INTEGER NOT NULL DEFAULT 0,
   PRIMARY KEY (severity, service_name)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS idx_log_services_service ON log_services(service_name, severity, sample_count, first_seen, last_seen);
@@ -201,6 +221,8 @@ CREATE TABLE IF NOT EXISTS log_body_template_rows (
   count         INTEGER NOT NULL DEFAULT 0,
   first_seen    TEXT,
   last_seen     TEXT,
+  -- Bytes (extra, schema version 3): of the template's records (LogRecord messages) in OTLP protobuf.
+  bytes         INTEGER NOT NULL DEFAULT 0,
   PRIMARY KEY (severity, service_name, cluster_id)
 );
 CREATE INDEX IF NOT EXISTS idx_log_body_templates_top ON log_body_template_rows(severity, service_name, count DESC);

@@ -25,7 +25,7 @@ CREATE VIEW IF NOT EXISTS log_body_templates AS
 SELECT t.severity, t.service_name, t.cluster_id, t.template, t.example, t.count,
        100.0 * t.count / max(1, (SELECT s.sample_count FROM log_services s
                                  WHERE s.severity = t.severity AND s.service_name = t.service_name)) AS percentage,
-       t.first_seen, t.last_seen
+       t.first_seen, t.last_seen, t.bytes
 FROM log_body_template_rows t;
 
 -- Top-K templates of a severity and service:
@@ -42,6 +42,9 @@ SELECT m.name, json_object(
   'sample_count', m.total_sample_count, 'estimated_active_series', m.estimated_active_series,
   'first_seen', m.first_seen, 'last_seen', m.last_seen,
   'services', (SELECT json_group_object(service_name, sample_count) FROM metric_services s WHERE s.metric_name = m.name),
+  -- Bytes of the records in OTLP protobuf (schema version 3; docs/catalog.md "Bytes").
+  'bytes', m.bytes,
+  'service_bytes', (SELECT json_group_object(service_name, bytes) FROM metric_services s WHERE s.metric_name = m.name),
   -- Metric shape (schema version 3; docs/catalog.md "Metric shape").
   'temporality', m.temporality, 'is_monotonic', CASE m.is_monotonic WHEN 1 THEN json('true') WHEN 0 THEN json('false') END,
   'histogram_buckets', m.histogram_buckets, 'exp_histogram_buckets', m.exp_histogram_buckets,
@@ -69,6 +72,11 @@ SELECT p.name, json_object(
   'services', (SELECT json_group_object(service_name, sample_count) FROM span_services s WHERE s.span_name = p.name),
   -- Span status (schema version 3).
   'status', json_object('unset', p.status_unset_count, 'ok', p.status_ok_count, 'error', p.status_error_count),
+  -- Bytes and dropped counts (schema version 3; docs/catalog.md "Bytes", "Dropped counts").
+  'bytes', p.bytes,
+  'service_bytes', (SELECT json_group_object(service_name, bytes) FROM span_services s WHERE s.span_name = p.name),
+  'dropped', json_object('attributes', p.dropped_attributes_count, 'events', p.dropped_events_count,
+                         'links', p.dropped_links_count),
   'attribute_keys', (SELECT json_group_object(key_name, json_object('count', key_count, 'percentage', key_percentage,
                    'estimated_cardinality', estimated_cardinality, 'value_samples', iif(json_valid(value_samples), json(value_samples), json_quote(value_samples)),
                    'bytes', bytes, 'value_types', iif(json_valid(value_types), json(value_types), json_quote(value_types)),
@@ -102,6 +110,11 @@ SELECT l.severity, json_object(
   'severity', l.severity, 'sample_count', l.total_sample_count,
   'first_seen', l.first_seen, 'last_seen', l.last_seen,
   'services', (SELECT json_group_object(service_name, sample_count) FROM log_services s WHERE s.severity = l.severity),
+  -- Bytes, dropped counts, trace context (schema version 3; docs/catalog.md).
+  'bytes', l.bytes,
+  'service_bytes', (SELECT json_group_object(service_name, bytes) FROM log_services s WHERE s.severity = l.severity),
+  'dropped_attributes', l.dropped_attributes_count,
+  'trace_context', json_object('trace_id', l.trace_id_count, 'span_id', l.span_id_count),
   'attribute_keys', (SELECT json_group_object(key_name, json_object('count', key_count, 'percentage', key_percentage,
                    'estimated_cardinality', estimated_cardinality, 'value_samples', iif(json_valid(value_samples), json(value_samples), json_quote(value_samples)),
                    'bytes', bytes, 'value_types', iif(json_valid(value_types), json(value_types), json_quote(value_types)),
@@ -115,7 +128,7 @@ SELECT l.severity, json_object(
                    'first_seen', first_seen, 'last_seen', last_seen))
                  FROM log_keys k WHERE k.severity = l.severity AND k.key_scope = 'resource'),
   'body_templates', (SELECT json_group_array(json_object('service_name', service_name, 'template', template,
-                   'count', count, 'percentage', percentage, 'example', example))
+                   'count', count, 'percentage', percentage, 'example', example, 'bytes', bytes))
                  FROM (SELECT * FROM log_body_templates t WHERE t.severity = l.severity
                        ORDER BY count DESC, service_name, template)))
 FROM logs l;
@@ -158,20 +171,48 @@ WITH svc(service_name) AS (
   SELECT service_name FROM (SELECT DISTINCT service_name FROM metric_services)
   UNION SELECT service_name FROM (SELECT DISTINCT service_name FROM span_services)
   UNION SELECT service_name FROM (SELECT DISTINCT service_name FROM log_services)),
-m AS (SELECT service_name, count(*) AS n, sum(sample_count) AS points, min(first_seen) AS f, max(last_seen) AS l
+m AS (SELECT service_name, count(*) AS n, sum(sample_count) AS points, min(first_seen) AS f, max(last_seen) AS l,
+             sum(bytes) AS bytes
       FROM metric_services GROUP BY service_name),
-p AS (SELECT service_name, count(*) AS n, sum(sample_count) AS spans, min(first_seen) AS f, max(last_seen) AS l
+p AS (SELECT service_name, count(*) AS n, sum(sample_count) AS spans, min(first_seen) AS f, max(last_seen) AS l,
+             sum(bytes) AS bytes
       FROM span_services GROUP BY service_name),
 g AS (SELECT service_name, sum(sample_count) AS records, json_group_object(severity, sample_count) AS by_sev,
-             min(first_seen) AS f, max(last_seen) AS l
+             min(first_seen) AS f, max(last_seen) AS l, sum(bytes) AS bytes
       FROM log_services GROUP BY service_name)
 SELECT s.service_name, coalesce(m.n, 0) AS metrics, coalesce(m.points, 0) AS data_points,
        coalesce(p.n, 0) AS span_names, coalesce(p.spans, 0) AS spans, coalesce(g.records, 0) AS log_records,
        coalesce(g.by_sev, json_object()) AS logs_by_severity,
        min(coalesce(m.f, p.f, g.f), coalesce(p.f, m.f, g.f), coalesce(g.f, m.f, p.f)) AS first_seen,
-       max(coalesce(m.l, p.l, g.l), coalesce(p.l, m.l, g.l), coalesce(g.l, m.l, p.l)) AS last_seen
+       max(coalesce(m.l, p.l, g.l), coalesce(p.l, m.l, g.l), coalesce(g.l, m.l, p.l)) AS last_seen,
+       -- Bytes of its records in OTLP protobuf (schema version 3; docs/catalog.md "Bytes").
+       coalesce(m.bytes, 0) AS metric_bytes, coalesce(p.bytes, 0) AS span_bytes, coalesce(g.bytes, 0) AS log_bytes
 FROM svc s LEFT JOIN m ON m.service_name = s.service_name LEFT JOIN p ON p.service_name = s.service_name
 LEFT JOIN g ON g.service_name = s.service_name;
+
+-- Services by the bytes of their records in OTLP protobuf, per signal
+-- (schema version 3; docs/catalog.md "Bytes"): "which service costs the
+-- most". signal_percentage: its share of the signal's bytes.
+--   SELECT * FROM service_bytes WHERE signal = 'logs' LIMIT 10;
+CREATE VIEW IF NOT EXISTS service_bytes AS
+WITH s(signal, service_name, records, bytes) AS (
+  SELECT 'metrics', service_name, sum(sample_count), sum(bytes) FROM metric_services GROUP BY service_name
+  UNION ALL
+  SELECT 'spans', service_name, sum(sample_count), sum(bytes) FROM span_services GROUP BY service_name
+  UNION ALL
+  SELECT 'logs', service_name, sum(sample_count), sum(bytes) FROM log_services GROUP BY service_name)
+SELECT signal, service_name, records, bytes,
+       round(1.0 * bytes / max(records, 1), 1) AS bytes_per_record,
+       round(100.0 * bytes / max(sum(bytes) OVER (PARTITION BY signal), 1), 2) AS signal_percentage
+FROM s ORDER BY bytes DESC, signal, service_name;
+
+-- Log templates by the bytes of their records (schema version 3): "which
+-- kind of log line costs the most".
+--   SELECT * FROM log_template_bytes LIMIT 10;
+CREATE VIEW IF NOT EXISTS log_template_bytes AS
+SELECT severity, service_name, cluster_id, template, count, bytes,
+       round(1.0 * bytes / max(count, 1), 1) AS bytes_per_record, example
+FROM log_body_template_rows ORDER BY bytes DESC, severity, service_name, cluster_id;
 
 -- Every key of every signal, ranked by estimated cardinality: the top N is
 --   SELECT * FROM key_cardinality LIMIT 20;

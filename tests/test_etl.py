@@ -64,6 +64,24 @@ def pair_bytes(k, v):
     return 1 + max(1, (n.bit_length() + 6) // 7) + n
 
 
+def record_bytes(message, d):
+    """Bytes of a record (a Span, Metric or LogRecord in OTLP/JSON) in its
+    parent message in OTLP protobuf: tag, length, message."""
+    import base64
+    from google.protobuf.json_format import ParseDict
+
+    def ids_as_base64(x):
+        # OTLP/JSON writes ids in hex; protobuf's JSON mapping reads base64.
+        if isinstance(x, list):
+            return [ids_as_base64(v) for v in x]
+        if isinstance(x, dict):
+            return {k: base64.b64encode(bytes.fromhex(v)).decode() if k in ("traceId", "spanId", "parentSpanId")
+                    else ids_as_base64(v) for k, v in x.items()}
+        return x
+    n = ParseDict(ids_as_base64(d), message()).ByteSize()
+    return 1 + max(1, (n.bit_length() + 6) // 7) + n
+
+
 def rows(owner, d, scope=None, first=True):
     """Raw attribute rows of one record: (owner, [scope,] key, value, type,
     bytes); resource pairs (first=False on all but the first record of its
@@ -116,7 +134,7 @@ class Generated:
                     ids["span"] += 1
                     sid = ids["span"]
                     status = rnd.choice([0, 0, 1, 2, 2, 7])       # 7: outside the enum, counts as unset
-                    self.raw["raw_spans"].append((sid, name, {2: "Server", 3: "Client"}[kind], svc, dt(t), status))
+                    dropped = [rnd.choice([0, 0, 3]), rnd.choice([0, 1]), rnd.choice([0, 0, 2])]
                     self.raw["raw_span_attrs"] += rows(sid, a, "attribute")
                     self.raw["raw_span_attrs"] += rows(sid, res, "resource", name not in named)
                     named.add(name)
@@ -141,13 +159,19 @@ class Generated:
                                     "message": "m"}
                     else:
                         a_status = rnd.choice([None, {"message": "unset"}, {"code": 0}])
-                    spans.append({"name": name, "kind": kind, "startTimeUnixNano": str(t * 10**9), "attributes": attrs(a),
-                                  **({"status": a_status} if a_status else {}),
-                                  "events": events, "links": links})
+                    span = {"name": name, "kind": kind, "startTimeUnixNano": str(t * 10**9), "attributes": attrs(a),
+                            **({"status": a_status} if a_status else {}),
+                            "events": events, "links": links,
+                            "droppedAttributesCount": dropped[0], "droppedEventsCount": dropped[1],
+                            "droppedLinksCount": dropped[2]}
+                    spans.append(span)
+                    from opentelemetry.proto.trace.v1.trace_pb2 import Span
+                    self.raw["raw_spans"].append((sid, name, {2: "Server", 3: "Client"}[kind], svc, dt(t), status,
+                                                  record_bytes(Span, span), *dropped))
                 txn.append(json.dumps({"resourceSpans": [{"resource": {"attributes": res_attrs},
                                                           "scopeSpans": [{"scope": {"name": "s"}, "spans": spans}]}]}))
                 # metric points, of every type; "mixed" is a Gauge from cart and a delta Sum from the others
-                dps = {}
+                dps, first_points = {}, {}
                 shapes = {"cpu.usage": ("Gauge", "1", "Unspecified", 0), "requests": ("Sum", "{request}", "Cumulative", 1),
                           "latency": ("Histogram", "s", "Cumulative", 0),
                           "rpc.size": ("ExponentialHistogram", "By", "Delta", 0),
@@ -176,7 +200,8 @@ class Generated:
                         dp.update(count="2", sum=1.0, quantileValues=[{"quantile": i / 4, "value": 1.0} for i in range(buckets)])
                     else:
                         dp["asDouble"] = 1.5
-                    self.raw["raw_points"].append((pid, name, typ, unit, "d", svc, dt(t), temporality, monotonic, buckets, scale))
+                    first_points.setdefault(name, len(self.raw["raw_points"]))
+                    self.raw["raw_points"].append((pid, name, typ, unit, "d", svc, dt(t), temporality, monotonic, buckets, scale, 0))
                     self.raw["raw_point_attrs"] += rows(pid, la, "label")
                     self.raw["raw_point_attrs"] += rows(pid, res, "resource", name not in dps)
                     dps.setdefault(name, []).append(dp)
@@ -191,6 +216,10 @@ class Generated:
                         data["isMonotonic"] = True
                     m[typ[0].lower() + typ[1:]] = data
                     metrics.append(m)
+                    # The Metric message's bytes go on its first point.
+                    from opentelemetry.proto.metrics.v1.metrics_pb2 import Metric
+                    i = first_points[name]
+                    self.raw["raw_points"][i] = self.raw["raw_points"][i][:-1] + (record_bytes(Metric, m),)
                 txn.append(json.dumps({"resourceMetrics": [{"resource": {"attributes": res_attrs},
                                                             "scopeMetrics": [{"scope": {"name": "s"}, "metrics": metrics}]}]}))
                 # logs
@@ -203,12 +232,22 @@ class Generated:
                     la = {"code.function": rnd.choice(["handle", "process", "retry"]), "request.id": f"r{rnd.randint(1, 10**6)}"}
                     ids["log"] += 1
                     lid = ids["log"]
-                    self.raw["raw_logs"].append((lid, sev[1], svc, body, dt(t)))
+                    rec = {"timeUnixNano": str(t * 10**9), "severityNumber": sev[0], "severityText": sev[1],
+                           "body": {"stringValue": body}, "attributes": attrs(la)}
+                    ctx = rnd.choice([0, 1, 2])
+                    if ctx:
+                        rec["traceId"] = "5b8efff798038103d269b633813fc60c"
+                    if ctx == 2:
+                        rec["spanId"] = "eee19b7ec3c1b174"
+                    if rnd.random() < 0.2:
+                        rec["droppedAttributesCount"] = 4
+                    from opentelemetry.proto.logs.v1.logs_pb2 import LogRecord
+                    self.raw["raw_logs"].append((lid, sev[1], svc, body, dt(t), record_bytes(LogRecord, rec),
+                                                 rec.get("droppedAttributesCount", 0), int(ctx > 0), int(ctx == 2)))
                     self.raw["raw_log_attrs"] += rows(lid, la, "attribute")
                     self.raw["raw_log_attrs"] += rows(lid, res, "resource", sev[1] not in sevs)
                     sevs.add(sev[1])
-                    recs.append({"timeUnixNano": str(t * 10**9), "severityNumber": sev[0], "severityText": sev[1],
-                                 "body": {"stringValue": body}, "attributes": attrs(la)})
+                    recs.append(rec)
                 txn.append(json.dumps({"resourceLogs": [{"resource": {"attributes": res_attrs},
                                                          "scopeLogs": [{"scope": {"name": "s"}, "logRecords": recs}]}]}))
             self.payloads.append(txn)

@@ -137,6 +137,109 @@ class TestOfficialExamples(unittest.TestCase):
                 self.assertIn("only INSERT", e)
 
 
+class TestRecordBytes(unittest.TestCase):
+    """Bytes of records (docs/catalog.md "Bytes"): what each record's message
+    takes in its scope block, the same from JSON and protobuf (compared
+    table by table in TestOfficialExamples.test_protobuf_agrees_with_json),
+    and in protobuf the lengths as sent."""
+
+    @staticmethod
+    def field(n):
+        return 1 + max(1, (n.bit_length() + 6) // 7) + n
+
+    def sent(self, name):
+        """(entity, service) -> bytes of the records of the .pb fixture,
+        read with the protobuf package."""
+        from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
+        from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import ExportMetricsServiceRequest
+        from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+        data = read(name + ".pb")
+        out = {}
+
+        def add(entity, res, rec):
+            svc = next((a.value.string_value for a in res.attributes if a.key == "service.name"), "unknown_service")
+            out[(entity, svc)] = out.get((entity, svc), 0) + self.field(rec.ByteSize())
+        if name == "trace":
+            for rs in ExportTraceServiceRequest.FromString(data).resource_spans:
+                for ss in rs.scope_spans:
+                    for sp in ss.spans:
+                        add(sp.name, rs.resource, sp)
+        elif name == "metrics":
+            for rm in ExportMetricsServiceRequest.FromString(data).resource_metrics:
+                for sm in rm.scope_metrics:
+                    for m in sm.metrics:
+                        add(m.name, rm.resource, m)
+        else:
+            for rl in ExportLogsServiceRequest.FromString(data).resource_logs:
+                for sl in rl.scope_logs:
+                    for r in sl.log_records:
+                        add("INFO", rl.resource, r)
+        return out
+
+    def test_protobuf_bytes_are_the_lengths_sent(self):
+        for name, signal, table, entity in (("trace", "traces", "span_services", "span_name"),
+                                            ("metrics", "metrics", "metric_services", "metric_name"),
+                                            ("logs", "logs", "log_services", "severity")):
+            with self.subTest(name):
+                db = connect()
+                ingest(db, read(name + ".pb"), signal)
+                got = {(e, s): b for e, s, b in db.execute(f"SELECT {entity}, service_name, bytes FROM {table}")}
+                self.assertEqual(got, self.sent(name))
+                self.assertTrue(all(b > 0 for b in got.values()))
+                entities = {"span_services": "spans", "metric_services": "metrics", "log_services": "logs"}[table]
+                total = db.execute(f"SELECT sum(bytes) FROM {entities}").fetchone()[0]
+                self.assertEqual(total, sum(got.values()))
+
+    def test_templates_services_and_views(self):
+        db = connect()
+        big = "x" * 300
+        ingest(db, logs([log("short line 1"), log("short line 2"), log(f"long line {big}")], service="a"))
+        ingest(db, logs([log("short line 3")], service="b"))
+        svc = dict(db.execute("SELECT service_name, bytes FROM log_services"))
+        self.assertEqual(sum(svc.values()), db.execute("SELECT bytes FROM logs").fetchone()[0])
+        # Template rows split their service's bytes.
+        rows = db.execute("SELECT service_name, sum(bytes) FROM log_body_template_rows GROUP BY 1").fetchall()
+        self.assertEqual(dict(rows), svc)
+        top = db.execute("SELECT template, bytes, count FROM log_template_bytes LIMIT 1").fetchone()
+        self.assertIn(big, top[0])
+        self.assertGreater(top[1], 300)
+        self.assertEqual(db.execute("SELECT bytes FROM log_body_templates WHERE template = ?", (top[0],)).fetchone()[0], top[1])
+        sb = db.execute("SELECT signal, service_name, records, bytes FROM service_bytes").fetchall()
+        self.assertEqual(sb, [("logs", "a", 3, svc["a"]), ("logs", "b", 1, svc["b"])])
+        ov = dict(db.execute("SELECT service_name, log_bytes FROM service_overview"))
+        self.assertEqual(ov, svc)
+        doc = json.loads(db.execute("SELECT document FROM log_metadata").fetchone()[0])
+        self.assertEqual((doc["bytes"], doc["service_bytes"]), (sum(svc.values()), svc))
+
+    def test_dropped_counts_and_trace_context(self):
+        db = connect()
+        s1 = span("a")
+        s1.update(droppedAttributesCount=3, droppedEventsCount=2, droppedLinksCount=1)
+        s2 = span("a")
+        s2["droppedAttributesCount"] = 4
+        ingest(db, traces([s1, s2]))
+        self.assertEqual(db.execute("SELECT dropped_attributes_count, dropped_events_count, dropped_links_count FROM spans").fetchone(),
+                         (7, 2, 1))
+        recs = [log("one"), log("two"), log("three")]
+        recs[0].update(traceId="5b8efff798038103d269b633813fc60c", spanId="eee19b7ec3c1b174", droppedAttributesCount=5)
+        recs[1].update(traceId="5b8efff798038103d269b633813fc60c", spanId="")
+        ingest(db, logs(recs, service="a"))
+        ingest(db, logs([dict(log("four"), traceId="5b8efff798038103d269b633813fc60c")], service="b"))
+        self.assertEqual(db.execute("SELECT dropped_attributes_count, trace_id_count, span_id_count FROM logs").fetchone(), (5, 3, 1))
+        self.assertEqual(db.execute("SELECT service_name, trace_id_count, span_id_count FROM log_services ORDER BY 1").fetchall(),
+                         [("a", 2, 1), ("b", 1, 0)])
+        doc = json.loads(db.execute("SELECT document FROM span_metadata").fetchone()[0])
+        self.assertEqual(doc["dropped"], {"attributes": 7, "events": 2, "links": 1})
+
+    def test_bad_payload_writes_nothing(self):
+        db = connect()
+        ingest(db, logs([log("one")]))
+        before = db.execute("SELECT bytes FROM logs").fetchone()
+        with self.assertRaises(sqlite3.Error):
+            ingest(db, logs([log("two"), {"droppedAttributesCount": "many"}]))
+        self.assertEqual(db.execute("SELECT bytes FROM logs").fetchone(), before)
+
+
 class TestCatalogValues(unittest.TestCase):
     def test_counts_percentages_and_cardinality(self):
         db = connect()

@@ -154,3 +154,21 @@ CREATE TABLE main.log_service_key_rows (
 );
 CREATE INDEX main.idx_log_service_key_rows_service ON log_service_key_rows(service_name);
 CREATE INDEX main.idx_log_service_key_rows_key ON log_service_key_rows(key_name, severity);
+-- Bytes of records, dropped counts, logs' trace context (issue 15; docs/
+-- catalog.md "Bytes", "Dropped counts", "Trace context"): counted from the
+-- upgrade on (0 before).
+ALTER TABLE main.metrics ADD COLUMN bytes INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE main.metric_services ADD COLUMN bytes INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE main.spans ADD COLUMN bytes INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE main.spans ADD COLUMN dropped_attributes_count INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE main.spans ADD COLUMN dropped_events_count INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE main.spans ADD COLUMN dropped_links_count INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE main.span_services ADD COLUMN bytes INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE main.logs ADD COLUMN bytes INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE main.logs ADD COLUMN dropped_attributes_count INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE main.logs ADD COLUMN trace_id_count INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE main.logs ADD COLUMN span_id_count INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE main.log_services ADD COLUMN bytes INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE main.log_services ADD COLUMN trace_id_count INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE main.log_services ADD COLUMN span_id_count INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE main.log_body_template_rows ADD COLUMN bytes INTEGER NOT NULL DEFAULT 0;

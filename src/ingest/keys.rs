@@ -99,6 +99,10 @@ impl Seen {
 #[derive(Clone, Debug)]
 pub struct Counted {
     pub count: u64,
+    /// Bytes of the records in OTLP protobuf (docs/catalog.md "Bytes"):
+    /// of an entity, a service's records of it, a log template's lines; 0
+    /// where a count is not of records (a key's records).
+    pub bytes: u64,
     pub seen: Seen,
 }
 
@@ -106,6 +110,7 @@ impl Counted {
     pub(super) fn new(t: i64) -> Counted {
         Counted {
             count: 0,
+            bytes: 0,
             seen: Seen::at(t),
         }
     }
@@ -116,6 +121,7 @@ impl Counted {
     }
     pub(super) fn merge(&mut self, o: &Counted) {
         self.count += o.count;
+        self.bytes += o.bytes;
         self.seen.merge(&o.seen);
     }
 }

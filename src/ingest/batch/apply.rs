@@ -234,6 +234,8 @@ impl<'e, 'a: 'e> Applier<'_, 'e, 'a> {
                 let c = l.in_block.take();
                 counted(&mut l.services, service, c.seen.first).merge(&c);
                 r.resource(&mut l.svc.cur().resource, resource, &c);
+                let tc = std::mem::take(&mut l.in_block_trace_context);
+                add2(entry(&mut l.service_trace_context, service, || [0; 2]), &tc);
             }
         }
         for (sev, g) in self.block.templates.drain() {
@@ -255,16 +257,21 @@ impl<'e, 'a: 'e> Applier<'_, 'e, 'a> {
             description,
             temporality,
             monotonic,
+            bytes,
         } = &events[i]
         else {
             return i + 1;
         };
+        // The Metric message's bytes count with its first point (a metric
+        // without points has no records, and counts none).
+        let mut bytes = u64::from(*bytes);
         let m = entry(&mut self.batch.metrics, name, || MetricAgg {
             kind: *kind,
             unit: String::new(),
             description: String::new(),
             total: Counted {
                 count: 0,
+                bytes: 0,
                 seen: Seen::none(),
             },
             in_block: BlockCount::default(),
@@ -297,8 +304,10 @@ impl<'e, 'a: 'e> Applier<'_, 'e, 'a> {
             let t = secs(*time_unix_nano, self.now);
             let start = i + 1;
             m.total.add(1, t);
+            m.total.bytes += bytes;
             m.shape.add(*kind, *buckets, *scale);
-            if m.in_block.add(self.block_id, t) {
+            let first = m.in_block.add(self.block_id, t, std::mem::take(&mut bytes));
+            if first {
                 self.block.metrics.push(Cow::Borrowed(name));
                 m.svc.select(self.service);
             }
@@ -324,6 +333,10 @@ impl<'e, 'a: 'e> Applier<'_, 'e, 'a> {
             kind,
             start_time_unix_nano,
             status_code,
+            bytes,
+            dropped_attributes,
+            dropped_events,
+            dropped_links,
         } = &events[i]
         else {
             return i + 1;
@@ -340,13 +353,17 @@ impl<'e, 'a: 'e> Applier<'_, 'e, 'a> {
             status: [0; 3],
             in_block_status: [0; 3],
             service_status: Map::new(),
+            dropped: [0; 3],
         });
         s.kind = *kind;
         s.total.add(1, t);
+        s.total.bytes += u64::from(*bytes);
         let st = status_index(*status_code);
         s.status[st] += 1;
         s.in_block_status[st] += 1;
-        if s.in_block.add(self.block_id, t) {
+        let dropped = [*dropped_attributes, *dropped_events, *dropped_links];
+        add3(&mut s.dropped, &dropped.map(u64::from));
+        if s.in_block.add(self.block_id, t, u64::from(*bytes)) {
             self.block.spans.push(Cow::Borrowed(name));
             s.svc.select(self.service);
         }
@@ -392,6 +409,10 @@ impl<'e, 'a: 'e> Applier<'_, 'e, 'a> {
             severity_text,
             time_unix_nano,
             body,
+            bytes,
+            dropped_attributes,
+            has_trace_id,
+            has_span_id,
             ..
         } = &events[i]
         else {
@@ -404,9 +425,19 @@ impl<'e, 'a: 'e> Applier<'_, 'e, 'a> {
             in_block: BlockCount::default(),
             services: Map::new(),
             svc: PerService::default(),
+            dropped_attributes: 0,
+            trace_context: [0; 2],
+            in_block_trace_context: [0; 2],
+            service_trace_context: Map::new(),
         });
+        let bytes = u64::from(*bytes);
         l.total.add(1, t);
-        let first_in_block = l.in_block.add(self.block_id, t);
+        l.total.bytes += bytes;
+        l.dropped_attributes += u64::from(*dropped_attributes);
+        let tc = [u64::from(*has_trace_id), u64::from(*has_span_id)];
+        add2(&mut l.trace_context, &tc);
+        add2(&mut l.in_block_trace_context, &tc);
+        let first_in_block = l.in_block.add(self.block_id, t, bytes);
         if first_in_block {
             l.svc.select(self.service);
         }
@@ -421,8 +452,8 @@ impl<'e, 'a: 'e> Applier<'_, 'e, 'a> {
             Some(v) => value_text(v, &mut self.r.buf),
         };
         let (cluster, merged) = self.templater.train(&sev, self.service, text)?;
-        let c =
-            entry(&mut self.block.templates, &sev, TemplateGroup::default).add(cluster, merged, t);
+        let c = entry(&mut self.block.templates, &sev, TemplateGroup::default)
+            .add(cluster, merged, t, bytes);
         for (pos, a) in events[attrs..i].iter().map_while(log_attr).enumerate() {
             c.keys
                 .entry(pos, &a.key, t, &mut self.r.entries)

@@ -41,6 +41,7 @@ impl Default for BlockCount {
             block: 0,
             counted: Counted {
                 count: 0,
+                bytes: 0,
                 seen: Seen::none(),
             },
         }
@@ -48,10 +49,10 @@ impl Default for BlockCount {
 }
 
 impl BlockCount {
-    /// Counts a record at `t` of block `block`; true for the entity's
-    /// first record of the block.
+    /// Counts a record at `t` of block `block` that takes `bytes`; true
+    /// for the entity's first record of the block.
     #[inline]
-    fn add(&mut self, block: u64, t: i64) -> bool {
+    fn add(&mut self, block: u64, t: i64, bytes: u64) -> bool {
         let first = self.block != block;
         if first {
             *self = BlockCount {
@@ -60,6 +61,7 @@ impl BlockCount {
             };
         }
         self.counted.add(1, t);
+        self.counted.bytes += bytes;
         first
     }
     /// The block's records, once; nothing is pending afterwards.
@@ -165,6 +167,9 @@ pub struct SpanAgg {
     pub status: [u64; 3],
     in_block_status: [u64; 3],
     pub service_status: Map<String, [u64; 3]>,
+    /// Sums of `dropped_attributes_count`, `dropped_events_count`,
+    /// `dropped_links_count`.
+    pub dropped: [u64; 3],
 }
 
 /// A span's status as an index of `SpanAgg::status`.
@@ -190,6 +195,18 @@ pub struct LogAgg {
     pub services: Map<String, Counted>,
     /// Keys per service (the severity's own are their union).
     pub svc: PerService<LogSvc>,
+    /// Sum of `dropped_attributes_count`.
+    pub dropped_attributes: u64,
+    /// Records with a trace id, with a span id (`trace_id`, `span_id`): all,
+    /// of the resource block being applied, per service.
+    pub trace_context: [u64; 2],
+    in_block_trace_context: [u64; 2],
+    pub service_trace_context: Map<String, [u64; 2]>,
+}
+
+fn add2(a: &mut [u64; 2], b: &[u64; 2]) {
+    a[0] += b[0];
+    a[1] += b[1];
 }
 
 /// Adds a later batch's service counts.
@@ -231,6 +248,7 @@ impl SpanAgg {
         merge_by_name(&mut self.service_status, s.service_status, |x, a| {
             add3(x, &a)
         });
+        add3(&mut self.dropped, &s.dropped);
     }
 }
 
@@ -240,6 +258,13 @@ impl LogAgg {
         self.total.merge(&l.total);
         merge_services(&mut self.services, l.services);
         self.svc.merge(l.svc);
+        self.dropped_attributes += l.dropped_attributes;
+        add2(&mut self.trace_context, &l.trace_context);
+        merge_by_name(
+            &mut self.service_trace_context,
+            l.service_trace_context,
+            |x, a| add2(x, &a),
+        );
     }
 }
 
@@ -272,9 +297,16 @@ pub struct TemplateGroup {
 }
 
 impl TemplateGroup {
-    /// Counts a line trained into `cluster` at `t`, after the clusters
-    /// the model merged into it (`merged`); returns the cluster's entry.
-    pub(super) fn add(&mut self, cluster: u64, merged: Vec<u64>, t: i64) -> &mut TemplateAgg {
+    /// Counts a line trained into `cluster` at `t` whose record takes
+    /// `bytes`, after the clusters the model merged into it (`merged`);
+    /// returns the cluster's entry.
+    pub(super) fn add(
+        &mut self,
+        cluster: u64,
+        merged: Vec<u64>,
+        t: i64,
+        bytes: u64,
+    ) -> &mut TemplateAgg {
         for m in merged {
             if let Some(x) = self.clusters.remove(&m) {
                 match self.clusters.get_mut(&cluster) {
@@ -291,6 +323,7 @@ impl TemplateGroup {
             .entry(cluster)
             .or_insert_with(|| TemplateAgg::new(t));
         c.lines.add(1, t);
+        c.lines.bytes += bytes;
         c
     }
 
@@ -355,6 +388,7 @@ impl PatternGroup {
         let p = self.clusters.entry(cluster).or_insert_with(|| PatternAgg {
             spans: Counted {
                 count: 0,
+                bytes: 0,
                 seen: Seen::none(),
             },
             names: hll::Builder::new(),
@@ -449,7 +483,7 @@ mod tests {
             let mut entries = 0;
             // Each line's record carries keys k<c> and "all" (twice: counted once).
             let mut add = |g: &mut TemplateGroup, rec: usize, (c, m, t): &(u64, Vec<u64>, i64)| {
-                let a = g.add(*c, m.clone(), *t);
+                let a = g.add(*c, m.clone(), *t, 10 + *c);
                 for (pos, k) in [format!("k{c}"), "all".into(), "all".into()]
                     .iter()
                     .enumerate()
@@ -484,7 +518,7 @@ mod tests {
                             keys.iter().find(|k| k.0 == "all").map(|k| k.1),
                             Some(a.lines.count)
                         );
-                        (*id, a.lines.count, a.lines.seen, keys)
+                        (*id, a.lines.count, a.lines.bytes, a.lines.seen, keys)
                     })
                     .collect();
                 v.sort_by_key(|x| x.0);

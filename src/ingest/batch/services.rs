@@ -224,6 +224,7 @@ pub fn entity_events(svcs: &PerService<SpanSvc>) -> Vec<(&str, Counted, EntityKe
                 let x = out.entry(ev.as_str()).or_insert_with(|| {
                     let none = Counted {
                         count: 0,
+                        bytes: 0,
                         seen: e.total.seen,
                     };
                     (none, Keys::default())

@@ -78,7 +78,7 @@ fn table_of(stmt: &str) -> &'static str {
         "log_service_key" => "log_service_key_rows",
         "span_service_event" => "span_service_events",
         "log" => "logs",
-        "log_service" => "log_services",
+        "log_service" | "log_service_trace_context" => "log_services",
         "log_key" | "log_refresh" => "log_keys",
         "log_template" | "log_template_fold" | "log_template_fold_delete" => {
             "log_body_template_rows"
@@ -402,6 +402,7 @@ impl Writer {
                 ("sample_count", Param::Int(c.count as i64)),
                 ("first_seen", first),
                 ("last_seen", last),
+                ("bytes", Param::Int(c.bytes as i64)),
             ];
             self.run(stmt, &row, &[entity, svc])?;
         }

@@ -39,6 +39,7 @@ impl Writer {
                 ("series_sketch", Param::Blob(&sketch)),
                 ("first_seen", first),
                 ("last_seen", last),
+                ("bytes", Param::Int(m.total.bytes as i64)),
             ];
             let shape = shape_params(m);
             let row: Vec<_> = row.into_iter().chain(shape).collect();
@@ -130,6 +131,10 @@ impl Writer {
                 ("status_unset_count", Param::Int(s.status[0] as i64)),
                 ("status_ok_count", Param::Int(s.status[1] as i64)),
                 ("status_error_count", Param::Int(s.status[2] as i64)),
+                ("bytes", Param::Int(s.total.bytes as i64)),
+                ("dropped_attributes_count", Param::Int(s.dropped[0] as i64)),
+                ("dropped_events_count", Param::Int(s.dropped[1] as i64)),
+                ("dropped_links_count", Param::Int(s.dropped[2] as i64)),
             ];
             self.run("span", &row, &[name])?;
             self.services("span_service", "span_name", name, &s.services)?;
@@ -276,9 +281,28 @@ impl Writer {
                 ("total_sample_count", Param::Int(l.total.count as i64)),
                 ("first_seen", first),
                 ("last_seen", last),
+                ("bytes", Param::Int(l.total.bytes as i64)),
+                (
+                    "dropped_attributes_count",
+                    Param::Int(l.dropped_attributes as i64),
+                ),
+                ("trace_id_count", Param::Int(l.trace_context[0] as i64)),
+                ("span_id_count", Param::Int(l.trace_context[1] as i64)),
             ];
             self.run("log", &row, &[sev])?;
             self.services("log_service", "severity", sev, &l.services)?;
+            for (svc, tc) in sorted(&l.service_trace_context) {
+                if tc[0] == 0 && tc[1] == 0 {
+                    continue;
+                }
+                let row = [
+                    ("severity", Param::Text(sev)),
+                    ("service_name", Param::Text(svc)),
+                    ("trace_id_count", Param::Int(tc[0] as i64)),
+                    ("span_id_count", Param::Int(tc[1] as i64)),
+                ];
+                self.run("log_service_trace_context", &row, &[sev, svc])?;
+            }
             for (svc, k) in l.svc.iter() {
                 push_service_keys(
                     &mut svc_rows,
@@ -348,6 +372,7 @@ impl Writer {
                     ("count", Param::Int(t.lines.count as i64)),
                     ("first_seen", first),
                     ("last_seen", last),
+                    ("bytes", Param::Int(t.lines.bytes as i64)),
                 ];
                 let id_text = id.to_string();
                 self.run("log_template", &row, &[sev, svc, &id_text])?;
