@@ -10,7 +10,10 @@
 -- changed ('type changed': old and new are the types), keys whose bytes per
 -- record (bytes / key_count) grew by more than @factor, and keys whose values
 -- come in a value type the old file did not see for them ('new type'; old
--- and new are the value_types). Reads plain columns only: the extension need
+-- and new are the value_types), and services whose records' bytes in a
+-- signal grew by more than @factor ('service bytes grew': old and new are the
+-- bytes of the service's spans, log records or Metric messages; docs/
+-- catalog.md "Record bytes"). Reads plain columns only: the extension need
 -- not be loaded. Both files need schema version 3 (bytes, value_types);
 -- `otelcat diff` also reads older files (their keys have no bytes or types
 -- to compare). One result set:
@@ -28,6 +31,14 @@ old_keys(signal, entity, item, card, key_count, bytes, types) AS (
   UNION ALL SELECT 'logs', severity, key_scope || ':' || key_name, estimated_cardinality, key_count, bytes, value_types FROM old.log_keys),
 new_entities(signal, entity) AS (
   SELECT 'metrics', name FROM main.metrics UNION ALL SELECT 'spans', name FROM main.spans UNION ALL SELECT 'logs', severity FROM main.logs),
+new_services(signal, service, bytes) AS (
+  SELECT 'metrics', service_name, sum(bytes) FROM main.metric_services GROUP BY service_name
+  UNION ALL SELECT 'spans', service_name, sum(bytes) FROM main.span_services GROUP BY service_name
+  UNION ALL SELECT 'logs', service_name, sum(bytes) FROM main.log_services GROUP BY service_name),
+old_services(signal, service, bytes) AS (
+  SELECT 'metrics', service_name, sum(bytes) FROM old.metric_services GROUP BY service_name
+  UNION ALL SELECT 'spans', service_name, sum(bytes) FROM old.span_services GROUP BY service_name
+  UNION ALL SELECT 'logs', service_name, sum(bytes) FROM old.log_services GROUP BY service_name),
 old_entities(signal, entity) AS (
   SELECT 'metrics', name FROM old.metrics UNION ALL SELECT 'spans', name FROM old.spans UNION ALL SELECT 'logs', severity FROM old.logs)
 SELECT 'new ' || signal AS change, signal, entity, '' AS item, NULL AS old, NULL AS new
@@ -62,6 +73,10 @@ SELECT 'new type', n.signal, n.entity, n.item, o.types, n.types
   FROM new_keys n JOIN old_keys o ON o.signal = n.signal AND o.entity = n.entity AND o.item = n.item
   WHERE json_valid(n.types) AND json_valid(o.types) AND o.types <> '{}'
     AND EXISTS (SELECT 1 FROM json_each(n.types) t WHERE json_type(o.types, '$."' || t.key || '"') IS NULL)
+UNION ALL
+SELECT 'service bytes grew', n.signal, n.service, '', o.bytes, n.bytes
+  FROM new_services n JOIN old_services o ON o.signal = n.signal AND o.service = n.service
+  WHERE o.bytes > 0 AND n.bytes > coalesce(@factor, 2) * o.bytes
 UNION ALL
 SELECT 'new template', 'logs', t.severity || '/' || t.service_name, t.template, NULL, t.count
   FROM main.log_body_templates t WHERE NOT EXISTS (SELECT 1 FROM old.log_body_templates o

@@ -189,7 +189,22 @@ class TestDiffAndCheck(Tmp):
                 with contextlib.redirect_stdout(out):
                     self.assertEqual(diff.run(ns), 1)
                 changes = json.loads(out.getvalue())["changes"]
-                self.assertFalse([c for c in changes if c["change"] in ("new type", "bytes per record grew")])
+                self.assertFalse([c for c in changes if c["change"] in ("new type", "bytes per record grew",
+                                                                         "service bytes grew")])
+
+    def test_diff_service_bytes(self):
+        """A service whose records' bytes grew by more than the factor."""
+        old = connect(self.p("old.db"))
+        old.execute("INSERT INTO otlp_ingest(payload) VALUES (?)", (traces([span("GET /a")], service="s"),))
+        old.execute("INSERT INTO otlp_ingest(payload) VALUES (?)", (traces([span("GET /a")], service="t"),))
+        old.close()
+        new = connect(self.p("new.db"))
+        new.execute("INSERT INTO otlp_ingest(payload) VALUES (?)", (traces([span("GET /a")] * 3, service="s"),))
+        new.execute("INSERT INTO otlp_ingest(payload) VALUES (?)", (traces([span("GET /a")], service="t"),))
+        new.execute("ATTACH ? AS old", (self.p("old.db"),))
+        one = new.execute("SELECT bytes FROM old.span_services WHERE service_name = 's'").fetchone()[0]
+        rows = [r for r in new.execute(script(DIFF), {"factor": 2}) if r[0] == "service bytes grew"]
+        self.assertEqual(rows, [("service bytes grew", "spans", "s", "", one, 3 * one)])
 
     def test_ci_check(self):
         db = connect(self.p("ci.db"))

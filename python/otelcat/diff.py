@@ -19,20 +19,23 @@ def add_arguments(p):
 
 
 # Columns diff.sql reads that catalogs of older schema versions lack, with
-# what they read as there (nothing to compare).
+# what they read as there (nothing to compare), per table.
 ADDED = {"bytes": "0", "value_types": "'{}'"}
+SERVICE_ADDED = {"bytes": "0"}
+WIDENED = {"metric_keys": ADDED, "span_keys": ADDED, "log_keys": ADDED, "metric_services": SERVICE_ADDED,
+           "span_services": SERVICE_ADDED, "log_services": SERVICE_ADDED}
 
 
 def widen_old_keys(db, sql):
-    """diff.sql with the key tables of a file that lacks ADDED's columns read
-    through a temporary view that adds them."""
+    """diff.sql with the key and service tables of a file that lacks the
+    columns of WIDENED read through a temporary view that adds them."""
     for schema in ("main", "old"):
-        for table in ("metric_keys", "span_keys", "log_keys"):
+        for table, added in WIDENED.items():
             cols = {r[1] for r in db.execute("SELECT * FROM pragma_table_info(?, ?)", (table, schema))}
-            missing = [c for c in ADDED if c not in cols]
+            missing = [c for c in added if c not in cols]
             if cols and missing:
                 view = f"diff_{schema}_{table}"
-                extra = ", ".join(f"{ADDED[c]} AS {c}" for c in missing)
+                extra = ", ".join(f"{added[c]} AS {c}" for c in missing)
                 db.execute(f"CREATE TEMP VIEW IF NOT EXISTS {view} AS SELECT *, {extra} FROM {schema}.{table}")
                 sql = sql.replace(f"{schema}.{table}", f"temp.{view}")
     return sql
