@@ -293,6 +293,20 @@ class TestViews(unittest.TestCase):
 
 
 class TestReport(unittest.TestCase):
+    def test_report_ranks_services_by_bytes(self):
+        import sys
+        sys.path.insert(0, os.path.join(os.path.dirname(FIXTURES), "..", "python"))
+        from otelcat.report import sections
+        from otlp_payloads import span, traces
+        db = connect()
+        db.execute("INSERT INTO otlp_ingest(payload) VALUES (?)", (traces([span("a", attrs={"big": "x" * 300})] * 2, service="fat"),))
+        db.execute("INSERT INTO otlp_ingest(payload) VALUES (?)", (traces([span("a")] * 3, service="thin"),))
+        title, headers, keys, rows = next(s for s in sections(db, 5, 1) if s[0].startswith("Services by bytes"))
+        self.assertEqual(headers, ["signal", "service", "records", "bytes", "bytes / record"])
+        want = db.execute("SELECT service_name, sample_count, bytes FROM span_services ORDER BY bytes DESC").fetchall()
+        self.assertEqual([(r[1], r[2], r[3]) for r in rows], want)
+        self.assertEqual([r[1] for r in rows], ["fat", "thin"])
+
     def test_report_ranks_keys_by_bytes(self):
         import sys
         sys.path.insert(0, os.path.join(os.path.dirname(FIXTURES), "..", "python"))

@@ -44,7 +44,7 @@ except ImportError:
 QUERIES = ["metric_label_cardinality", "services_sending_span", "new_since", "top_log_templates_for",
            "noisiest_services", "exploding_span_names", "keys_on_every_signal", "metrics_by_active_series",
            "keys_above_cardinality", "rare_keys", "id_like_keys", "metric_document", "convention_violations",
-           "keys_by_bytes", "top_values_of_key", "services_sending_key", "keys_of_service"]
+           "keys_by_bytes", "services_by_bytes", "top_values_of_key", "services_sending_key", "keys_of_service"]
 ERROR_TEXT = re.compile(r"message-error|<h1>Error \d|Traceback|no such (table|function|column)|"
                         r"Internal Server Error|sql_time_limit|interrupted|Not Found", re.I)
 

@@ -81,6 +81,12 @@ def sections(db, limit, pairs):
                     ORDER BY b DESC, signal, key_scope, key_name LIMIT ?""", limit)
         out.append(("Attribute keys by bytes (OTLP protobuf)", ["signal", "scope", "key", "bytes", "bytes / record"],
                     ["signal", "scope", "key", "bytes", "bytes_per_record"], rows))
+    if all("bytes" in {r[1] for r in q(f"PRAGMA table_info({t})")} for t in ("span_services", "log_services", "metric_services")):
+        # Catalogs of schema version 3 on: what each service's records cost.
+        rows = q("""SELECT signal, service_name, records, bytes, bytes_per_record FROM service_bytes
+                    WHERE bytes > 0 LIMIT ?""", limit)
+        out.append(("Services by bytes (OTLP protobuf)", ["signal", "service", "records", "bytes", "bytes / record"],
+                    ["signal", "service", "records", "bytes", "bytes_per_record"], rows))
     # The series in Prometheus (docs/catalog.md "Metric shape"); a catalog
     # older than schema version 3 has no such column, and is read as it is.
     has_prom = any(r[1] == "estimated_prometheus_series" for r in q("PRAGMA table_info(metrics)"))
