@@ -21,9 +21,13 @@ outside the enum count as unset).
 
 Not computed: log_body_templates, log_template_keys and span_name_patterns
 (Drain templates are otelcat's engine, not Spark's: ingest into a catalog,
-then merge), and the keys' bytes, value_types, top_sketch and top_values
+then merge), the keys' bytes, value_types, top_sketch and top_values
 (NULL here; `otelcat merge` and fleet_merge.py carry them from catalogs
-that have them). Known differences from otlp_ingest (docs/interop.md):
+that have them), and the records' bytes (0 here: a record's bytes in OTLP
+protobuf need its every field sized by otelcat's rules, which this Spark SQL
+does not redo; fleet_merge.py adds them up from catalogs that have them).
+The spans' and logs' dropped counts and the logs' trace context (records
+with a trace id, a span id) are computed. Known differences from otlp_ingest (docs/interop.md):
 - a metric sent without data points gets no row here (otlp_ingest writes
   one with no points and no times); when the metric has points elsewhere,
   its unit, description and shape count here as there;
@@ -68,6 +72,7 @@ POINTS = (f"STRUCT<aggregationTemporality: STRING, isMonotonic: STRING, dataPoin
 REQUEST = f"""
 resourceSpans ARRAY<STRUCT<resource: {RESOURCE}, scopeSpans: ARRAY<STRUCT<spans: ARRAY<STRUCT<
   name: STRING, kind: STRING, startTimeUnixNano: STRING, attributes: {ATTRS}, status: STRUCT<code: STRING>,
+  droppedAttributesCount: STRING, droppedEventsCount: STRING, droppedLinksCount: STRING,
   events: ARRAY<STRUCT<name: STRING, timeUnixNano: STRING, attributes: {ATTRS}>>,
   links: ARRAY<STRUCT<attributes: {ATTRS}>>>>>>>>,
 resourceMetrics ARRAY<STRUCT<resource: {RESOURCE}, scopeMetrics: ARRAY<STRUCT<metrics: ARRAY<STRUCT<
@@ -75,7 +80,7 @@ resourceMetrics ARRAY<STRUCT<resource: {RESOURCE}, scopeMetrics: ARRAY<STRUCT<me
   gauge: {POINTS}, sum: {POINTS}, histogram: {POINTS}, exponentialHistogram: {POINTS}, summary: {POINTS}>>>>>>,
 resourceLogs ARRAY<STRUCT<resource: {RESOURCE}, scopeLogs: ARRAY<STRUCT<logRecords: ARRAY<STRUCT<
   timeUnixNano: STRING, observedTimeUnixNano: STRING, severityNumber: INT, severityText: STRING,
-  attributes: {ATTRS}>>>>>>
+  attributes: {ATTRS}, droppedAttributesCount: STRING, traceId: STRING, spanId: STRING>>>>>>
 """
 
 
@@ -188,12 +193,20 @@ METRICS_FROM = """
 FROM (SELECT line, i, rs.resource.attributes AS res, rs.scopeMetrics FROM requests LATERAL VIEW posexplode(resourceMetrics) AS i, rs)
 LATERAL VIEW posexplode(scopeMetrics) AS j, sm LATERAL VIEW posexplode(sm.metrics) AS k, m"""
 
+# A record's dropped_*_count (a uint32: a number or a string holding one, as
+# otlp_ingest reads it, its low 32 bits; 0 when absent).
+def dropped(c):
+    return f"coalesce(pmod(try_cast(try_cast({c} AS DOUBLE) AS DECIMAL(20, 0)), 4294967296), 0)"
+
+
 # Records: one row each, `ord` their arrival order (line, then position in
 # the request), `res` the resource's attributes.
 RECORDS = {
     "r_spans": f"""
 SELECT struct(line, i, j, k) AS ord, sp.name, {KIND.replace('kind', 'sp.kind')} AS kind, {SERVICE} AS service,
-       {datetime('sp.startTimeUnixNano')} AS time, sp.attributes, sp.events, sp.links, res, {STATUS} AS status
+       {datetime('sp.startTimeUnixNano')} AS time, sp.attributes, sp.events, sp.links, res, {STATUS} AS status,
+       {dropped('sp.droppedAttributesCount')} AS dropped_attributes, {dropped('sp.droppedEventsCount')} AS dropped_events,
+       {dropped('sp.droppedLinksCount')} AS dropped_links
 FROM (SELECT line, i, rs.resource.attributes AS res, rs.scopeSpans FROM requests LATERAL VIEW posexplode(resourceSpans) AS i, rs)
 LATERAL VIEW posexplode(scopeSpans) AS j, ss LATERAL VIEW posexplode(ss.spans) AS k, sp""",
     # Metrics as sent (also those without points): their kind, unit and
@@ -212,7 +225,8 @@ LATERAL VIEW posexplode({DATA_OF_METRIC}.dataPoints) AS p, dp""",
     "r_logs": f"""
 SELECT struct(line, i, j, k) AS ord, {SEVERITY} AS severity, {SERVICE} AS service,
        {datetime('if(coalesce(CAST(lr.timeUnixNano AS DECIMAL(20, 0)), 0) = 0, lr.observedTimeUnixNano, lr.timeUnixNano)')} AS time,
-       lr.attributes, res
+       lr.attributes, res, {dropped('lr.droppedAttributesCount')} AS dropped_attributes,
+       if(coalesce(lr.traceId, '') <> '', 1, 0) AS trace_id, if(coalesce(lr.spanId, '') <> '', 1, 0) AS span_id
 FROM (SELECT line, i, rs.resource.attributes AS res, rs.scopeLogs FROM requests LATERAL VIEW posexplode(resourceLogs) AS i, rs)
 LATERAL VIEW posexplode(scopeLogs) AS j, sl LATERAL VIEW posexplode(sl.logRecords) AS k, lr""".replace(
         "severityNumber", "lr.severityNumber").replace("severityText", "lr.severityText"),
@@ -307,7 +321,10 @@ JOIN (SELECT m.metric, m.block,
                    "first_seen, last_seen FROM (" + keys_sql("k_points", ["entity", "scope", "key"]) + ")",
     "spans": f"""
 SELECT name, max_by(kind, ord) AS kind, count(*) AS total_sample_count, sum(size(events)) AS event_count,
-       sum(size(links)) AS link_count, min(time) AS first_seen, max(time) AS last_seen, {STATUS_COUNTS} FROM r_spans GROUP BY name""",
+       sum(size(links)) AS link_count, min(time) AS first_seen, max(time) AS last_seen, {STATUS_COUNTS},
+       CAST(sum(dropped_attributes) AS BIGINT) AS dropped_attributes_count,
+       CAST(sum(dropped_events) AS BIGINT) AS dropped_events_count,
+       CAST(sum(dropped_links) AS BIGINT) AS dropped_links_count FROM r_spans GROUP BY name""",
     "span_services": "SELECT name AS span_name, service AS service_name, count(*) AS sample_count, min(time) AS first_seen, "
                      f"max(time) AS last_seen, {STATUS_COUNTS} FROM r_spans GROUP BY name, service",
     "span_events": f"""
@@ -315,10 +332,12 @@ SELECT name AS span_name, e.name AS event_name, count(*) AS event_count, min({da
        max({datetime('e.timeUnixNano')}) AS last_seen FROM r_spans LATERAL VIEW explode(events) AS e GROUP BY name, e.name""",
     "span_keys": "SELECT entity AS span_name, scope AS key_scope, key AS key_name, event_name, key_count, value_samples, "
                  "hll_sketch, first_seen, last_seen FROM (" + keys_sql("k_spans", ["entity", "scope", "key", "event_name"]) + ")",
-    "logs": "SELECT severity, count(*) AS total_sample_count, min(time) AS first_seen, max(time) AS last_seen "
-            "FROM r_logs GROUP BY severity",
+    "logs": "SELECT severity, count(*) AS total_sample_count, min(time) AS first_seen, max(time) AS last_seen, "
+            "CAST(sum(dropped_attributes) AS BIGINT) AS dropped_attributes_count, sum(trace_id) AS trace_id_count, "
+            "sum(span_id) AS span_id_count FROM r_logs GROUP BY severity",
     "log_services": "SELECT severity, service AS service_name, count(*) AS sample_count, min(time) AS first_seen, "
-                    "max(time) AS last_seen FROM r_logs GROUP BY severity, service",
+                    "max(time) AS last_seen, sum(trace_id) AS trace_id_count, sum(span_id) AS span_id_count "
+                    "FROM r_logs GROUP BY severity, service",
     "log_keys": "SELECT entity AS severity, scope AS key_scope, key AS key_name, key_count, value_samples, hll_sketch, "
                 "first_seen, last_seen FROM (" + keys_sql("k_logs", ["entity", "scope", "key"]) + ")",
 }

@@ -68,6 +68,12 @@ KEY_VALUES = """sum(bytes) AS bytes,
                  x -> x.top_sketch) AS top_sketch"""
 # The first catalog's value that is not NULL (merge.sql's coalesce(mine, other)).
 FIRST = "min_by({c}, node) FILTER (WHERE {c} IS NOT NULL) AS {c}"
+# Records' bytes, dropped counts, logs' trace context (schema version 3): sums.
+SPAN_META = ("sum(bytes) AS bytes, sum(dropped_attributes_count) AS dropped_attributes_count, "
+             "sum(dropped_events_count) AS dropped_events_count, sum(dropped_links_count) AS dropped_links_count")
+LOG_META = ("sum(bytes) AS bytes, sum(dropped_attributes_count) AS dropped_attributes_count, "
+            "sum(trace_id_count) AS trace_id_count, sum(span_id_count) AS span_id_count")
+SERVICE_LOG_META = "sum(bytes) AS bytes, sum(trace_id_count) AS trace_id_count, sum(span_id_count) AS span_id_count"
 # Span status counts (schema version 3): sums.
 STATUS = ("sum(status_unset_count) AS status_unset_count, sum(status_ok_count) AS status_ok_count, "
           "sum(status_error_count) AS status_error_count")
@@ -84,11 +90,13 @@ SELECT name, min_by(type, node) AS type,
        {FIRST.format(c='temporality')}, {FIRST.format(c='is_monotonic')},
        max(histogram_buckets) AS histogram_buckets, max(exp_histogram_buckets) AS exp_histogram_buckets,
        min(exp_histogram_min_scale) AS exp_histogram_min_scale,
-       max(exp_histogram_max_scale) AS exp_histogram_max_scale, max(summary_quantiles) AS summary_quantiles
+       max(exp_histogram_max_scale) AS exp_histogram_max_scale, max(summary_quantiles) AS summary_quantiles,
+       sum(bytes) AS bytes
 FROM metrics_all GROUP BY name""",
     "metric_services": f"""
 SELECT metric_name, service_name, sum(sample_count) AS sample_count, {TIMES},
-       {FIRST.format(c='type')}, {FIRST.format(c='temporality')}, {FIRST.format(c='is_monotonic')}
+       {FIRST.format(c='type')}, {FIRST.format(c='temporality')}, {FIRST.format(c='is_monotonic')},
+       sum(bytes) AS bytes
 FROM metric_services_all GROUP BY metric_name, service_name""",
     "metric_keys": f"""
 SELECT metric_name, key_scope, key_name, sum(key_count) AS key_count, {SAMPLES},
@@ -96,10 +104,10 @@ SELECT metric_name, key_scope, key_name, sum(key_count) AS key_count, {SAMPLES},
 FROM metric_keys_all GROUP BY metric_name, key_scope, key_name""",
     "spans": f"""
 SELECT name, min_by(kind, node) AS kind, sum(total_sample_count) AS total_sample_count,
-       sum(event_count) AS event_count, sum(link_count) AS link_count, {TIMES}, {STATUS}
+       sum(event_count) AS event_count, sum(link_count) AS link_count, {TIMES}, {STATUS}, {SPAN_META}
 FROM spans_all GROUP BY name""",
     "span_services": f"""
-SELECT span_name, service_name, sum(sample_count) AS sample_count, {TIMES}, {STATUS}
+SELECT span_name, service_name, sum(sample_count) AS sample_count, {TIMES}, {STATUS}, sum(bytes) AS bytes
 FROM span_services_all GROUP BY span_name, service_name""",
     "span_events": f"""
 SELECT span_name, event_name, sum(event_count) AS event_count, {TIMES}
@@ -109,10 +117,10 @@ SELECT span_name, key_scope, key_name, event_name, sum(key_count) AS key_count, 
        {SKETCH.format(c='hll_sketch')}, {TIMES}, count(*) AS nodes, {KEY_VALUES}
 FROM span_keys_all GROUP BY span_name, key_scope, key_name, event_name""",
     "logs": f"""
-SELECT severity, sum(total_sample_count) AS total_sample_count, {TIMES}
+SELECT severity, sum(total_sample_count) AS total_sample_count, {TIMES}, {LOG_META}
 FROM logs_all GROUP BY severity""",
     "log_services": f"""
-SELECT severity, service_name, sum(sample_count) AS sample_count, {TIMES}
+SELECT severity, service_name, sum(sample_count) AS sample_count, {TIMES}, {SERVICE_LOG_META}
 FROM log_services_all GROUP BY severity, service_name""",
     "log_keys": f"""
 SELECT severity, key_scope, key_name, sum(key_count) AS key_count, {SAMPLES},
@@ -123,9 +131,9 @@ FROM log_keys_all GROUP BY severity, key_scope, key_name""",
     # service, text); the example is that catalog's min(example).
     "log_body_templates": """
 SELECT severity, service_name, -row_number() OVER (ORDER BY first_node, severity, service_name, template) AS cluster_id,
-       template, example, count, first_seen, last_seen
+       template, example, count, first_seen, last_seen, bytes
 FROM (SELECT severity, service_name, template, min(node) AS first_node,
-             min_by(example, struct(node, example)) AS example, sum(count) AS count, {TIMES}
+             min_by(example, struct(node, example)) AS example, sum(count) AS count, {TIMES}, sum(bytes) AS bytes
       FROM log_body_templates_all GROUP BY severity, service_name, template)""".replace("{TIMES}", TIMES),
     "span_name_patterns": """
 SELECT service_name, -row_number() OVER (ORDER BY first_node, service_name, pattern) AS cluster_id,

@@ -47,15 +47,18 @@ TABLES = {
     "metrics": {"key": ["name"], "roles": {
         "type": "attribute", "unit": "attribute", "description": "attribute",
         "total_sample_count": "count", "estimated_active_series": ("estimate", "series_sketch"),
-        "series_sketch": "sketch"}},
-    "metric_services": {"key": ["metric_name", "service_name"], "roles": {"sample_count": "count"}},
+        "series_sketch": "sketch", "bytes": "count"}},
+    "metric_services": {"key": ["metric_name", "service_name"], "roles": {"sample_count": "count", "bytes": "count"}},
     "metric_keys": {"key": ["metric_name", "key_scope", "key_name"], "roles": {
         "key_count": "count", "key_percentage": "percentage", "estimated_cardinality": ("estimate", "hll_sketch"),
         "value_samples": "samples", "hll_sketch": "sketch", "bytes": "count", "value_types": "type_counts",
         "top_sketch": "topk", "top_values": "top_values"}},
     "spans": {"key": ["name"], "roles": {
-        "kind": "attribute", "total_sample_count": "count", "event_count": "count", "link_count": "count"}},
-    "span_services": {"key": ["span_name", "service_name"], "roles": {"sample_count": "count", "link_count": "count"}},
+        "kind": "attribute", "total_sample_count": "count", "event_count": "count", "link_count": "count",
+        "bytes": "count", "dropped_attributes_count": "count", "dropped_events_count": "count",
+        "dropped_links_count": "count"}},
+    "span_services": {"key": ["span_name", "service_name"], "roles": {
+        "sample_count": "count", "link_count": "count", "bytes": "count"}},
     "span_keys": {"key": ["span_name", "key_scope", "key_name", "event_name"], "roles": {
         "key_count": "count", "key_percentage": "percentage", "estimated_cardinality": ("estimate", "hll_sketch"),
         "value_samples": "samples", "hll_sketch": "sketch", "bytes": "count", "value_types": "type_counts",
@@ -74,14 +77,18 @@ TABLES = {
         "key_count": "count", "estimated_cardinality": ("estimate", "hll_sketch"),
         "value_samples": "samples", "hll_sketch": "sketch", "bytes": "count", "value_types": "type_counts",
         "top_sketch": "topk"}},
-    "logs": {"key": ["severity"], "roles": {"total_sample_count": "count"}},
-    "log_services": {"key": ["severity", "service_name"], "roles": {"sample_count": "count"}},
+    "logs": {"key": ["severity"], "roles": {
+        "total_sample_count": "count", "bytes": "count", "dropped_attributes_count": "count",
+        "trace_id_count": "count", "span_id_count": "count"}},
+    "log_services": {"key": ["severity", "service_name"], "roles": {
+        "sample_count": "count", "bytes": "count", "trace_id_count": "count", "span_id_count": "count"}},
     "log_keys": {"key": ["severity", "key_scope", "key_name"], "roles": {
         "key_count": "count", "key_percentage": "percentage", "estimated_cardinality": ("estimate", "hll_sketch"),
         "value_samples": "samples", "hll_sketch": "sketch", "bytes": "count", "value_types": "type_counts",
         "top_sketch": "topk", "top_values": "top_values"}},
     "log_body_templates": {"key": ["severity", "service_name", "cluster_id"], "roles": {
-        "template": "template", "example": "example", "count": "count", "percentage": "percentage"}},
+        "template": "template", "example": "example", "count": "count", "percentage": "percentage",
+        "bytes": "count"}},
     "log_template_keys": {"key": ["severity", "service_name", "cluster_id", "key_name"], "roles": {
         "key_count": "count"}},
     "span_name_patterns": {"key": ["service_name", "cluster_id"], "roles": {
