@@ -84,6 +84,12 @@ FROM metric_prometheus_series LIMIT 6;"""),
      "per resource block). Datasette query `keys_by_bytes`.",
      """SELECT signal, key_scope, key_name, bytes, bytes_per_record, signal_percentage
 FROM key_bytes LIMIT 8;"""),
+    ("Which services cost the most bytes?",
+     "Bytes of each service's records in OTLP protobuf per signal: spans, log records, Metric messages "
+     "(docs/catalog.md, \"Record bytes, dropped counts, trace context\"). The `service_bytes` view; Datasette query "
+     "`services_by_bytes`; `log_template_bytes` ranks log templates the same way.",
+     """SELECT signal, service_name, records, bytes, bytes_per_record, signal_percentage
+FROM service_bytes LIMIT 8;"""),
     ("Which keys come in more than one value type?",
      "Samples and sketches see values as text, where int 200 and \"200\" are one value; `value_types` counts records "
      "per OTLP type. `key_mixed_types` lists every row of a key whose values come in more than one type, so the rows "
