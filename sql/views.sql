@@ -171,22 +171,23 @@ WITH svc(service_name) AS (
   SELECT service_name FROM (SELECT DISTINCT service_name FROM metric_services)
   UNION SELECT service_name FROM (SELECT DISTINCT service_name FROM span_services)
   UNION SELECT service_name FROM (SELECT DISTINCT service_name FROM log_services)),
-m AS (SELECT service_name, count(*) AS n, sum(sample_count) AS points, min(first_seen) AS f, max(last_seen) AS l,
-             sum(bytes) AS bytes
+m AS (SELECT service_name, count(*) AS n, sum(sample_count) AS points, min(first_seen) AS f, max(last_seen) AS l
       FROM metric_services GROUP BY service_name),
-p AS (SELECT service_name, count(*) AS n, sum(sample_count) AS spans, min(first_seen) AS f, max(last_seen) AS l,
-             sum(bytes) AS bytes
+p AS (SELECT service_name, count(*) AS n, sum(sample_count) AS spans, min(first_seen) AS f, max(last_seen) AS l
       FROM span_services GROUP BY service_name),
 g AS (SELECT service_name, sum(sample_count) AS records, json_group_object(severity, sample_count) AS by_sev,
-             min(first_seen) AS f, max(last_seen) AS l, sum(bytes) AS bytes
+             min(first_seen) AS f, max(last_seen) AS l
       FROM log_services GROUP BY service_name)
 SELECT s.service_name, coalesce(m.n, 0) AS metrics, coalesce(m.points, 0) AS data_points,
        coalesce(p.n, 0) AS span_names, coalesce(p.spans, 0) AS spans, coalesce(g.records, 0) AS log_records,
        coalesce(g.by_sev, json_object()) AS logs_by_severity,
        min(coalesce(m.f, p.f, g.f), coalesce(p.f, m.f, g.f), coalesce(g.f, m.f, p.f)) AS first_seen,
        max(coalesce(m.l, p.l, g.l), coalesce(p.l, m.l, g.l), coalesce(g.l, m.l, p.l)) AS last_seen,
-       -- Bytes of its records in OTLP protobuf (schema version 3; docs/catalog.md "Bytes").
-       coalesce(m.bytes, 0) AS metric_bytes, coalesce(p.bytes, 0) AS span_bytes, coalesce(g.bytes, 0) AS log_bytes
+       -- Bytes of its records in OTLP protobuf (schema version 3; docs/catalog.md "Record bytes"):
+       -- each a search of the service's rows (the covering indexes above hold no bytes).
+       (SELECT coalesce(sum(x.bytes), 0) FROM metric_services x WHERE x.service_name = s.service_name) AS metric_bytes,
+       (SELECT coalesce(sum(x.bytes), 0) FROM span_services x WHERE x.service_name = s.service_name) AS span_bytes,
+       (SELECT coalesce(sum(x.bytes), 0) FROM log_services x WHERE x.service_name = s.service_name) AS log_bytes
 FROM svc s LEFT JOIN m ON m.service_name = s.service_name LEFT JOIN p ON p.service_name = s.service_name
 LEFT JOIN g ON g.service_name = s.service_name;
 

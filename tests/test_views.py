@@ -121,7 +121,8 @@ class TestViews(unittest.TestCase):
         d = json.loads(self.db.execute("SELECT document FROM log_metadata WHERE severity = 'ERROR'").fetchone()[0])
         self.assertEqual((d["sample_count"], d["services"]), (10, {"api": 10}))
         self.assertEqual(d["body_templates"], [{"service_name": "api", "template": "disk <*> failed", "count": 10,
-                                                "percentage": 100.0, "example": "disk 0 failed"}])
+                                                "percentage": 100.0, "example": "disk 0 failed", "bytes": 540}])
+        self.assertEqual((d["bytes"], d["service_bytes"]), (540, {"api": 540}))
         self.assertEqual(d["attribute_keys"]["user.id"]["estimated_cardinality"], 10)
 
     def test_attribute_catalog(self):

@@ -614,7 +614,7 @@ mod tests {
             names.contains(&"metric") && names.contains(&"span_pattern_refresh"),
             "{names:?}"
         );
-        assert_eq!(names.len(), 30);
+        assert_eq!(names.len(), 31);
         for (n, sql) in statements() {
             assert!(!sql.is_empty() && !sql.contains("-- name:"), "{n}");
             // Errors name the table the statement writes.
