@@ -976,6 +976,31 @@ class TestServiceKeys(Tmp):
         ingest(db, gauge("cpu", [({"core": i % 4}, 1.0) for i in range(12)], service="web"))
         ingest(db, gauge("cpu", [({"core": 9, "node": "n1"}, 1.0) for _ in range(3)], service="api"))
 
+    def test_entity_samples_stay_in_arrival_order_across_services(self):
+        """An entity's value_samples are its first distinct values in arrival
+        order whatever services and savepoints they came through: what one
+        list kept before per-service keys, and what examples/spark/etl.py
+        computes (so the per-service lists merge by the records' order)."""
+        db = connect(self.path)
+        db.execute("BEGIN")
+        # Resource blocks of two services alternating in one payload, then
+        # a savepoint's payload whose values come after them.
+        blocks = [traces([span("GET /y", attrs={"user.id": f"{svc}{i}"}) for i in range(n)], service=svc)
+                  for svc, n in (("b", 2), ("a", 3), ("b", 4), ("a", 1))]
+        body = {"resourceSpans": [json.loads(b)["resourceSpans"][0] for b in blocks]}
+        ingest(db, json.dumps(body))
+        db.execute("SAVEPOINT s1")
+        ingest(db, traces([span("GET /y", attrs={"user.id": f"c{i}"}) for i in range(3)], service="a"))
+        db.execute("RELEASE s1")
+        db.execute("COMMIT")
+        got = json.loads(db.execute("SELECT value_samples FROM span_keys WHERE span_name = 'GET /y' "
+                                    "AND key_name = 'user.id'").fetchone()[0])
+        # b0 b1 | a0 a1 a2 | b0.. b3 (b0, b1 seen) | a0 (seen) | c0 c1 c2
+        self.assertEqual(got, ["b0", "b1", "a0", "a1", "a2", "b2", "b3", "c0", "c1", "c2"])
+        self.assertEqual(json.loads(db.execute("SELECT value_samples FROM span_service_keys WHERE span_name = 'GET /y' "
+                                               "AND service_name = 'a' AND key_name = 'user.id'").fetchone()[0]),
+                         ["a0", "a1", "a2", "c0", "c1", "c2"])
+
     def test_two_services_on_one_entity(self):
         db = connect(self.path)
         self.workload(db)

@@ -175,7 +175,7 @@ impl KeyAgg {
         // A recent value of this key (most values of keys of low
         // cardinality) is in the sketch and was offered to the samples.
         if self.sketch.add_hashed(value.as_bytes(), h) && !self.samples.is_full() {
-            self.samples.offer(value);
+            self.samples.offer(value, rec);
         }
     }
     pub(super) fn merge(&mut self, o: &KeyAgg) {
@@ -221,12 +221,20 @@ pub fn types_json(counts: &[u64; VALUE_TYPES.len()]) -> String {
 /// Up to [`SAMPLES`] distinct values in arrival order, kept as the JSON
 /// text the catalog stores (strings as serde_json writes them): one
 /// allocation a key, copied out once at the flush.
+///
+/// Each element keeps the number of the record it first came with (the
+/// batch's record numbers grow through a transaction's savepoints), so
+/// that lists kept apart (one per service of an entity, or a later
+/// savepoint's) merge into the first distinct values of all their records
+/// in arrival order: what one list would have kept.
 #[derive(Default)]
 pub struct SampleList {
     /// `[` then the elements, comma-separated (no closing bracket).
     json: String,
     /// Where each element starts in `json`.
     starts: [u32; SAMPLES],
+    /// The record each element first came with (ascending).
+    recs: [u64; SAMPLES],
     len: u8,
     /// Bit i: element i holds escapes (its text is not `"` + value + `"`).
     escaped: u16,
@@ -257,45 +265,67 @@ impl SampleList {
         };
         &self.json[self.starts[i] as usize..end]
     }
-    /// Adds a value unless it is there already or the list is full.
-    pub fn offer(&mut self, v: &str) {
+    /// Adds a value, first seen on record `rec` (no earlier than the
+    /// list's elements), unless it is there already or the list is full.
+    pub fn offer(&mut self, v: &str, rec: u64) {
         if self.is_full() {
             return;
         }
         if needs_escapes(v) {
             let quoted = serde_json::to_string(v).expect("strings serialize");
-            return self.offer_json(&quoted, true);
+            return self.offer_json(&quoted, true, rec);
         }
         let plain = |i: usize| self.escaped & (1 << i) == 0;
         let same = |i: usize| self.element(i).get(1..).and_then(|e| e.strip_suffix('"')) == Some(v);
         if (0..self.len()).any(|i| plain(i) && same(i)) {
             return;
         }
-        self.open_element(false);
+        self.open_element(false, rec);
         self.json.push('"');
         self.json.push_str(v);
         self.json.push('"');
     }
     /// Adds an element given as JSON text unless it is there already.
-    fn offer_json(&mut self, el: &str, escaped: bool) {
+    fn offer_json(&mut self, el: &str, escaped: bool, rec: u64) {
         if self.is_full() || (0..self.len()).any(|i| self.element(i) == el) {
             return;
         }
-        self.open_element(escaped);
+        self.open_element(escaped, rec);
         self.json.push_str(el);
     }
-    /// Starts element `len` (its text follows).
-    fn open_element(&mut self, escaped: bool) {
+    /// Starts element `len`, first seen on record `rec` (its text follows).
+    fn open_element(&mut self, escaped: bool, rec: u64) {
         self.json.push(if self.json.is_empty() { '[' } else { ',' });
         self.starts[self.len()] = self.json.len() as u32;
+        self.recs[self.len()] = rec;
         self.escaped |= (escaped as u16) << self.len;
         self.len += 1;
     }
-    /// Adds another list's elements (same escaping: equal texts are equal values).
+    /// Adds another list's elements (same escaping: equal texts are equal
+    /// values): the first [`SAMPLES`] distinct values of both, in the order
+    /// of the records they first came with (a value in both, at the earlier).
     pub fn merge(&mut self, o: &SampleList) {
-        for i in 0..o.len() {
-            self.offer_json(o.element(i), o.escaped & (1 << i) != 0);
+        if o.is_empty() {
+            return;
         }
+        if self.is_empty() || o.recs[0] > self.recs[self.len() - 1] {
+            // The other list's records all came later: appended.
+            for i in 0..o.len() {
+                self.offer_json(o.element(i), o.escaped & (1 << i) != 0, o.recs[i]);
+            }
+            return;
+        }
+        let mut all: Vec<(u64, &str, bool)> = (0..self.len())
+            .map(|i| (self.recs[i], self.element(i), self.escaped & (1 << i) != 0))
+            .chain((0..o.len()).map(|i| (o.recs[i], o.element(i), o.escaped & (1 << i) != 0)))
+            .collect();
+        // Stable: of equal record numbers, this list's element first.
+        all.sort_by_key(|e| e.0);
+        let mut out = SampleList::default();
+        for (rec, el, escaped) in all {
+            out.offer_json(el, escaped, rec);
+        }
+        *self = out;
     }
     /// The JSON array.
     pub fn to_json(&self) -> String {
@@ -523,6 +553,42 @@ fn owned(key: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    /// Lists kept apart merge into what one list of all their records in
+    /// arrival order keeps (the first SAMPLES distinct values).
+    #[test]
+    fn sample_lists_merge_by_arrival() {
+        use super::SampleList;
+        let mut rng = 7u64;
+        let mut next = || {
+            rng = rng
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            rng >> 33
+        };
+        for _ in 0..500 {
+            let (mut a, mut b, mut one) = (
+                SampleList::default(),
+                SampleList::default(),
+                SampleList::default(),
+            );
+            for rec in 0..(next() % 40) {
+                let v = format!("v{}", next() % 15);
+                one.offer(&v, rec);
+                if next() % 2 == 0 {
+                    a.offer(&v, rec)
+                } else {
+                    b.offer(&v, rec)
+                }
+            }
+            let mut ab = SampleList::default();
+            ab.merge(&a);
+            ab.merge(&b);
+            assert_eq!(ab.to_json(), one.to_json());
+            b.merge(&a);
+            assert_eq!(b.to_json(), one.to_json());
+        }
+    }
+
     use super::{KeyAgg, PairInfo, SAMPLES, same};
 
     const STR: PairInfo = PairInfo { ty: 7, bytes: 0 };

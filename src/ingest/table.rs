@@ -334,7 +334,11 @@ impl WriteTable for IngestTable {
 
     fn savepoint(&mut self, level: c_int) -> Result<()> {
         self.release(level)?;
-        self.layers.push(Layer::new(level));
+        // Record numbers go on from the layer below (sample lists merge by them).
+        let records = self.layers.last().map_or(0, |l| l.batch.records);
+        let mut layer = Layer::new(level);
+        layer.batch.records = records;
+        self.layers.push(layer);
         Ok(())
     }
 
@@ -358,7 +362,9 @@ impl WriteTable for IngestTable {
         let top = self.layers.last_mut().expect("base layer");
         if top.level == level {
             let snaps = std::mem::take(&mut top.snapshots);
+            let records = top.batch.records;
             top.batch = Batch::default();
+            top.batch.records = records;
             self.templates.restore(snaps);
         } else {
             // The savepoint is older than this table's part in the

@@ -409,6 +409,9 @@ pub struct Batch {
     pub templates: Map<(String, String), TemplateGroup>,
     /// Number of key entries (bounds memory).
     pub key_entries: usize,
+    /// Records numbered so far. A layer opened by a savepoint numbers on
+    /// from the layer below (`IngestTable::savepoint`), so numbers grow
+    /// through a transaction and sample lists merge in arrival order.
     pub records: u64,
     /// Resource blocks applied (numbers them for `BlockCount`).
     pub blocks: u64,
@@ -424,7 +427,7 @@ impl Batch {
 
     /// Adds a later batch to this one.
     pub fn merge(&mut self, o: Batch) {
-        self.records += o.records;
+        self.records = self.records.max(o.records);
         self.blocks += o.blocks;
         merge_by_name(&mut self.metrics, o.metrics, MetricAgg::merge);
         merge_by_name(&mut self.spans, o.spans, SpanAgg::merge);

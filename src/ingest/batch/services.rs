@@ -1,8 +1,8 @@
 //! Per-service keys (schema version 3): a batch keeps each entity's
 //! attribute keys per service that sent them, and the flush derives the
 //! entity's own key rows by merging its services' in memory (counts, times,
-//! bytes and value types add up; sketches are unions; sample lists merge in
-//! the order the services first came). A record costs what it cost when
+//! bytes and value types add up; sketches are unions; sample lists merge by
+//! the record each value came with, so they stay in arrival order). A record costs what it cost when
 //! keys were kept per entity only: the service of a resource block is
 //! looked up once per entity and block ([`PerService::select`]), and its
 //! records are counted into that service's keys.
@@ -180,8 +180,8 @@ impl EntityKeys<'_> {
 }
 
 /// The entity's keys of one scope (`pick`) over all its services: what
-/// counting every record into one table gives, but for the order of sample
-/// values (each service's, in the order the services first came).
+/// counting every record into one table gives (sample lists merge by the
+/// records their values came with).
 pub fn entity_keys<'a, T: ServicePart>(
     svcs: &'a PerService<T>,
     pick: impl Fn(&'a T) -> &'a Keys,
