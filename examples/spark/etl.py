@@ -326,7 +326,7 @@ SELECT name, max_by(kind, ord) AS kind, count(*) AS total_sample_count, sum(size
        CAST(sum(dropped_events) AS BIGINT) AS dropped_events_count,
        CAST(sum(dropped_links) AS BIGINT) AS dropped_links_count FROM r_spans GROUP BY name""",
     "span_services": "SELECT name AS span_name, service AS service_name, count(*) AS sample_count, min(time) AS first_seen, "
-                     f"max(time) AS last_seen, {STATUS_COUNTS} FROM r_spans GROUP BY name, service",
+                     f"max(time) AS last_seen, {STATUS_COUNTS}, sum(size(links)) AS link_count FROM r_spans GROUP BY name, service",
     "span_events": f"""
 SELECT name AS span_name, e.name AS event_name, count(*) AS event_count, min({datetime('e.timeUnixNano')}) AS first_seen,
        max({datetime('e.timeUnixNano')}) AS last_seen FROM r_spans LATERAL VIEW explode(events) AS e GROUP BY name, e.name""",

@@ -107,8 +107,25 @@ SELECT name, min_by(kind, node) AS kind, sum(total_sample_count) AS total_sample
        sum(event_count) AS event_count, sum(link_count) AS link_count, {TIMES}, {STATUS}, {SPAN_META}
 FROM spans_all GROUP BY name""",
     "span_services": f"""
-SELECT span_name, service_name, sum(sample_count) AS sample_count, {TIMES}, {STATUS}, sum(bytes) AS bytes
+SELECT span_name, service_name, sum(sample_count) AS sample_count, {TIMES}, {STATUS}, sum(bytes) AS bytes,
+       sum(link_count) AS link_count
 FROM span_services_all GROUP BY span_name, service_name""",
+    # Per-service keys (schema version 3): as the entity's keys, per service.
+    "span_service_events": f"""
+SELECT span_name, service_name, event_name, sum(event_count) AS event_count, {TIMES}
+FROM span_service_events_all GROUP BY span_name, service_name, event_name""",
+    "metric_service_key_rows": f"""
+SELECT metric_name, service_name, key_scope, key_name, sum(key_count) AS key_count, {SAMPLES},
+       {SKETCH.format(c='hll_sketch')}, {TIMES}, count(*) AS nodes, {KEY_VALUES}
+FROM metric_service_key_rows_all GROUP BY metric_name, service_name, key_scope, key_name""",
+    "span_service_key_rows": f"""
+SELECT span_name, service_name, key_scope, key_name, event_name, sum(key_count) AS key_count, {SAMPLES},
+       {SKETCH.format(c='hll_sketch')}, {TIMES}, count(*) AS nodes, {KEY_VALUES}
+FROM span_service_key_rows_all GROUP BY span_name, service_name, key_scope, key_name, event_name""",
+    "log_service_key_rows": f"""
+SELECT severity, service_name, key_scope, key_name, sum(key_count) AS key_count, {SAMPLES},
+       {SKETCH.format(c='hll_sketch')}, {TIMES}, count(*) AS nodes, {KEY_VALUES}
+FROM log_service_key_rows_all GROUP BY severity, service_name, key_scope, key_name""",
     "span_events": f"""
 SELECT span_name, event_name, sum(event_count) AS event_count, {TIMES}
 FROM span_events_all GROUP BY span_name, event_name""",

@@ -133,7 +133,9 @@ def otelcat_form(img):
 
 # The count an estimate never exceeds, per table.
 ESTIMATE_LIMIT = {"metrics": "total_sample_count", "metric_keys": "key_count", "span_keys": "key_count",
-                  "log_keys": "key_count", "span_name_patterns": "span_count"}
+                  "log_keys": "key_count", "span_name_patterns": "span_count",
+                  "metric_service_key_rows": "key_count", "span_service_key_rows": "key_count",
+                  "log_service_key_rows": "key_count"}
 
 
 def fold_topk(db, imgs):
