@@ -125,7 +125,9 @@ class KillLoop:
                     _, err = child.communicate()
                     self.fail(f"child did not start: {first!r} {err.decode()[-2000:]}")
                 floor = max(floor, int(first.split()[1]) - 1)
-                time.sleep(rnd.uniform(0, self.max_delay[mode]))
+                # Until a first transaction is known committed, wait up to a
+                # second (a loaded machine commits slower than max_delay).
+                time.sleep(rnd.uniform(0, self.max_delay[mode] if floor > 0 else 1.0))
             else:
                 time.sleep(rnd.uniform(0, 0.1))
             child.send_signal(signal.SIGKILL)
