@@ -611,9 +611,10 @@ mod tests {
         ];
         for n in 0..=tricky.len() {
             let mut k = KeyAgg::new(0);
+            // (Records 2 on: after the two of the list `k` merges into below.)
             for (i, v) in tricky[..n].iter().enumerate() {
-                k.add(2 * i as u64, 1, v, STR, 0);
-                k.add(2 * i as u64 + 1, 1, v, STR, 0); // again: kept once
+                k.add(2 + 2 * i as u64, 1, v, STR, 0);
+                k.add(2 + 2 * i as u64 + 1, 1, v, STR, 0); // again: kept once
             }
             let want: Vec<&str> = tricky[..n.min(SAMPLES)].to_vec();
             assert_eq!(
@@ -622,7 +623,8 @@ mod tests {
                 "{n}"
             );
             assert_eq!(k.samples.len(), want.len());
-            // Merged into a list holding some of them: each value once, in order.
+            // Merged into a list of earlier records holding some of them:
+            // each value once, in order.
             let mut m = KeyAgg::new(0);
             m.add(0, 1, "GET", STR, 0);
             m.add(1, 1, "tab\there", STR, 0);
