@@ -960,7 +960,12 @@ class TestViewsOnOtherCatalogs(unittest.TestCase):
         ro = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
         ro.enable_load_extension(True)
         ro.load_extension(EXT)
-        self.assertEqual(ensure_views(ro), ["instance_like_services", "template_keys", *VIEWS])
+        # template_keys reads log_template_keys (schema version 2), which a
+        # catalog of 0.1.0 lacks: left out, as every view it cannot run.
+        made = ensure_views(ro)
+        self.assertEqual(made, ["instance_like_services", *VIEWS])
+        for v in made:
+            ro.execute(f"SELECT * FROM {v} LIMIT 1").fetchall()
         self.assertEqual(ensure_views(ro), [])
         counts = {v: ro.execute(f"SELECT count(*) FROM {v}").fetchone()[0] for v in VIEWS}
         self.assertGreater(counts["semconv_deprecated_keys"], 0)

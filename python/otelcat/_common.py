@@ -90,14 +90,13 @@ def ensure_views(db, names=None):
         if name in have or (names is not None and name not in names):
             continue
         db.execute(sql.replace("CREATE VIEW IF NOT EXISTS", "CREATE TEMP VIEW IF NOT EXISTS", 1))
-        # A view over columns the older catalog lacks (the metric shape, span
-        # status of schema version 3), or over the per-service key tables
-        # (schema version 3), cannot run on it: left out.
+        # A view over columns or tables the older catalog lacks (of schema
+        # version 3: the metric shape, span status, per-service keys, record
+        # bytes, log_body_template_rows) cannot run on it: left out.
         try:
             db.execute(f"SELECT * FROM temp.{name} LIMIT 0")
         except sqlite3.OperationalError as e:
-            if "no such column" in str(e) or re.search(r"no such table: (main\.)?(\w+_service_key_rows|\w+_service_keys|span_service_events)",
-                                                       str(e)):
+            if "no such column" in str(e) or "no such table" in str(e):
                 db.execute(f"DROP VIEW temp.{name}")
                 continue
         made.append(name)
