@@ -205,7 +205,8 @@ UPDATE log_body_template_rows SET
   count = otelcat_add(count, (SELECT sum(o.count) FROM other.log_body_templates o WHERE o.severity = log_body_template_rows.severity
                    AND o.service_name = log_body_template_rows.service_name AND o.template = log_body_template_rows.template),
                    'log_body_template_rows', severity, service_name, template),
-  bytes = otelcat_add(bytes, (SELECT sum(o.bytes) FROM other.log_body_templates o WHERE o.severity = log_body_template_rows.severity
+  -- (an older source's templates have no bytes: NULL counts as 0)
+  bytes = otelcat_add(bytes, (SELECT coalesce(sum(o.bytes), 0) FROM other.log_body_templates o WHERE o.severity = log_body_template_rows.severity
                    AND o.service_name = log_body_template_rows.service_name AND o.template = log_body_template_rows.template),
                    'log_body_template_rows', severity, service_name, template),
   first_seen = min(first_seen, (SELECT min(o.first_seen) FROM other.log_body_templates o WHERE o.severity = log_body_template_rows.severity
@@ -220,7 +221,7 @@ INSERT INTO log_body_template_rows(severity, service_name, cluster_id, template,
 SELECT o.severity, o.service_name,
        (SELECT min(0, coalesce(min(cluster_id), 0)) FROM log_body_template_rows) - row_number() OVER (ORDER BY o.severity, o.service_name, o.template),
        o.template, min(o.example), otelcat_add(0, sum(o.count), 'other.log_body_templates', o.severity, o.service_name, o.template), min(o.first_seen), max(o.last_seen),
-       otelcat_add(0, sum(o.bytes), 'other.log_body_templates', o.severity, o.service_name, o.template)
+       otelcat_add(0, coalesce(sum(o.bytes), 0), 'other.log_body_templates', o.severity, o.service_name, o.template)
 FROM other.log_body_templates o
 WHERE NOT EXISTS (SELECT 1 FROM log_body_template_rows t WHERE t.severity = o.severity AND t.service_name = o.service_name AND t.template = o.template)
 GROUP BY o.severity, o.service_name, o.template;

@@ -360,7 +360,7 @@ class TestPythonPackage(PackageTest):
         self.assertIn("## Metrics by estimated active series\n\n| metric | type |", md)
         js = json.loads(self.otelcat("report", "--db", db, "--format", "json")[0])
         self.assertEqual(js["totals"]["spans"], 1)
-        services = next(s for s in js["sections"] if s["title"].startswith("Services"))["rows"]
+        services = next(s for s in js["sections"] if s["title"].startswith("Services by volume"))["rows"]
         self.assertEqual(services[0]["service"], "my.service")
         self.assertEqual(services[0]["logs_by_severity"], "INFO 3")
 
@@ -378,7 +378,7 @@ class TestPythonPackage(PackageTest):
         js = json.loads(self.otelcat("report", "--db", db, "--format", "json")[0])
         errors = next(s for s in js["sections"] if s["title"].startswith("Errors"))["rows"]
         self.assertEqual([r["service"] for r in errors], [f"svc-{i:02d}" for i in range(13, -1, -1)])
-        svc = next(s for s in js["sections"] if s["title"].startswith("Services"))["rows"]
+        svc = next(s for s in js["sections"] if s["title"].startswith("Services by volume"))["rows"]
         self.assertEqual(len(svc), 14)
         self.assertEqual(svc[0]["logs_by_severity"], "ERROR 14, INFO 1")
         out, _ = self.otelcat("report", "--db", db)

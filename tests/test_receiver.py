@@ -169,7 +169,10 @@ def catalog(path):
             cols = [r[1] for r in db.execute(f"PRAGMA table_info({t})")
                     if r[1] not in ("hll_sketch", "series_sketch", "first_seen", "last_seen",
                                     # span status (tests/test_shape.py checks it)
-                                    "status_unset_count", "status_ok_count", "status_error_count")]
+                                    "status_unset_count", "status_ok_count", "status_error_count",
+                                    # record bytes, dropped counts, trace context (test_ingest checks them)
+                                    "bytes", "dropped_attributes_count", "dropped_events_count",
+                                    "dropped_links_count", "trace_id_count", "span_id_count")]
             out[t] = sorted(db.execute(f"SELECT {', '.join(cols)} FROM {t}").fetchall(), key=repr) if cols else []
         return out
     finally:
