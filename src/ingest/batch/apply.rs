@@ -119,11 +119,11 @@ struct Block<'e> {
     spans: Vec<Cow<'e, str>>,
     metrics: Vec<Cow<'e, str>>,
     logs: Vec<Cow<'e, str>>,
-    /// Per severity, the templates of the block's log records: the block's
-    /// service is the other half of their key. Added to the batch's groups
-    /// when the block ends, so that a record costs no copy or hash of the
-    /// service name, however long it is.
-    templates: Map<String, TemplateGroup>,
+    /// Per severity, the number of the batch's template group of the
+    /// severity and the block's service (`TemplateGroups`): looked up once
+    /// per block, so that a record costs no copy or hash of the service
+    /// name, however long it is.
+    templates: Map<String, usize>,
 }
 
 /// One payload being applied to a batch: the resource block it is in.
@@ -238,13 +238,7 @@ impl<'e, 'a: 'e> Applier<'_, 'e, 'a> {
                 add2(entry(&mut l.service_trace_context, service, || [0; 2]), &tc);
             }
         }
-        for (sev, g) in self.block.templates.drain() {
-            batch
-                .templates
-                .entry((sev, service.to_string()))
-                .or_default()
-                .merge(g);
-        }
+        self.block.templates.clear();
     }
 
     /// A metric and its data points with their attributes (`events[i]` on).
@@ -452,7 +446,18 @@ impl<'e, 'a: 'e> Applier<'_, 'e, 'a> {
             Some(v) => value_text(v, &mut self.r.buf),
         };
         let (cluster, merged) = self.templater.train(&sev, self.service, text)?;
-        let c = entry(&mut self.block.templates, &sev, TemplateGroup::default)
+        let group = match self.block.templates.get(sev.as_ref()) {
+            Some(&n) => n,
+            None => {
+                let n = self.batch.templates.number(&sev, self.service);
+                self.block.templates.insert(sev.to_string(), n);
+                n
+            }
+        };
+        let c = self
+            .batch
+            .templates
+            .get_mut(group)
             .add(cluster, merged, t, bytes);
         for (pos, a) in events[attrs..i].iter().map_while(log_attr).enumerate() {
             c.keys

@@ -353,6 +353,58 @@ impl TemplateGroup {
     }
 }
 
+/// The log templates of a batch by (severity, service), numbered in the
+/// order they came: a resource block looks its (severity, service) groups
+/// up once and its records reach them by number (no hash or copy of the
+/// service name per record, however long it is).
+#[derive(Default)]
+pub struct TemplateGroups {
+    list: Vec<((String, String), TemplateGroup)>,
+    index: Map<(String, String), usize>,
+}
+
+impl TemplateGroups {
+    pub fn is_empty(&self) -> bool {
+        self.list.is_empty()
+    }
+
+    /// The groups with their (severity, service), in the order they came.
+    pub fn iter(&self) -> impl Iterator<Item = (&(String, String), &TemplateGroup)> {
+        self.list.iter().map(|(k, g)| (k, g))
+    }
+
+    /// The number of the group of (`severity`, `service`), made if new.
+    pub(super) fn number(&mut self, severity: &str, service: &str) -> usize {
+        let key = (severity.to_string(), service.to_string());
+        if let Some(&i) = self.index.get(&key) {
+            return i;
+        }
+        self.number_of(key)
+    }
+
+    fn number_of(&mut self, key: (String, String)) -> usize {
+        if let Some(&i) = self.index.get(&key) {
+            return i;
+        }
+        let i = self.list.len();
+        self.index.insert(key.clone(), i);
+        self.list.push((key, TemplateGroup::default()));
+        i
+    }
+
+    pub(super) fn get_mut(&mut self, number: usize) -> &mut TemplateGroup {
+        &mut self.list[number].1
+    }
+
+    /// Adds a later batch's groups.
+    fn merge(&mut self, o: TemplateGroups) {
+        for (k, g) in o.list {
+            let i = self.number_of(k);
+            self.list[i].1.merge(g);
+        }
+    }
+}
+
 /// Spans of one span-name pattern in this batch.
 pub struct PatternAgg {
     pub spans: Counted,
@@ -405,8 +457,8 @@ pub struct Batch {
     pub metrics: Map<String, MetricAgg>,
     pub spans: Map<String, SpanAgg>,
     pub logs: Map<String, LogAgg>,
-    /// Key: (severity, service).
-    pub templates: Map<(String, String), TemplateGroup>,
+    /// Log templates by (severity, service).
+    pub templates: TemplateGroups,
     /// Number of key entries (bounds memory).
     pub key_entries: usize,
     /// Records numbered so far. A layer opened by a savepoint numbers on
@@ -432,9 +484,7 @@ impl Batch {
         merge_by_name(&mut self.metrics, o.metrics, MetricAgg::merge);
         merge_by_name(&mut self.spans, o.spans, SpanAgg::merge);
         merge_by_name(&mut self.logs, o.logs, LogAgg::merge);
-        for (k, g) in o.templates {
-            self.templates.entry(k).or_default().merge(g);
-        }
+        self.templates.merge(o.templates);
         self.key_entries = self.count_keys();
     }
 
@@ -455,8 +505,8 @@ impl Batch {
                 .sum::<usize>()
             + self
                 .templates
-                .values()
-                .flat_map(|g| g.clusters.values())
+                .iter()
+                .flat_map(|(_, g)| g.clusters.values())
                 .map(|c| c.keys.len())
                 .sum::<usize>()
     }
