@@ -22,9 +22,10 @@ fn events<'a>(payload: &'a [u8], encoding: Encoding) -> Option<Vec<Event<'a>>> {
 ///
 /// Never a panic; when prost and the walker both accept the bytes, the
 /// walker's events are prost's (a record's `bytes` only when the request is
-/// what prost writes: otherwise ours is what was sent); and then the same request written as
-/// OTLP/JSON (canonical, and with quirks) decodes to those events too, as
-/// the unit tests check on random requests.
+/// what prost writes: otherwise ours is what was sent); and then the same
+/// request written as OTLP/JSON (canonical, and with quirks) decodes to
+/// those events too (a record's `bytes` but where a pair's value is an
+/// empty `AnyValue`), as the unit tests check on random requests.
 pub fn otlp_proto(data: &[u8]) {
     let Some((&sel, bytes)) = data.split_first() else {
         return;
@@ -52,6 +53,11 @@ pub fn otlp_proto(data: &[u8]) {
             "protobuf walker against prost"
         );
     }
+    // A key-value pair whose value is an empty `AnyValue` (written
+    // `"value":{}`) counts as one without a value in JSON, 2 bytes less than
+    // prost's empty message (docs/catalog.md, "Record bytes"): then the
+    // records' bytes are not compared.
+    let empty_value = to_json(&theirs, &mut Style::canonical()).contains("\"value\":{}");
     for (what, mut style) in [
         ("canonical", Style::canonical()),
         ("quirky", Style::quirky(sel as u64 / 3)),
@@ -59,7 +65,15 @@ pub fn otlp_proto(data: &[u8]) {
         let json = to_json(&theirs, &mut style);
         let got = events(json.as_bytes(), Encoding::Json)
             .unwrap_or_else(|| panic!("{what} JSON of an accepted request refused: {json}"));
-        assert_eq!(got, want, "{what} JSON against protobuf: {json}");
+        if empty_value {
+            assert_eq!(
+                without_bytes(got),
+                without_bytes(want.clone()),
+                "{what} JSON against protobuf: {json}"
+            );
+        } else {
+            assert_eq!(got, want, "{what} JSON against protobuf: {json}");
+        }
     }
 }
 
