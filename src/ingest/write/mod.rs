@@ -80,6 +80,9 @@ fn table_of(stmt: &str) -> &'static str {
         "log" => "logs",
         "log_service" | "log_service_trace_context" => "log_services",
         "log_key" | "log_refresh" => "log_keys",
+        "metric_scope" => "metric_scopes",
+        "span_scope" => "span_scopes",
+        "log_scope" => "log_scopes",
         "log_template" | "log_template_fold" | "log_template_fold_delete" => {
             "log_body_template_rows"
         }
