@@ -346,6 +346,7 @@ CREATE INDEX IF NOT EXISTS idx_log_service_key_rows_key ON log_service_key_rows(
 -- "Instrumentation scopes"): per entity and service, the records sent in
 -- blocks of each scope (InstrumentationScope name and version; '' when the
 -- scope or its version is absent), their bytes and times as in *_services.
+-- Indexed by scope ("which entities does scope X send") and by service.
 CREATE TABLE IF NOT EXISTS metric_scopes (
   metric_name    TEXT NOT NULL,
   service_name   TEXT NOT NULL,
@@ -358,6 +359,7 @@ CREATE TABLE IF NOT EXISTS metric_scopes (
   PRIMARY KEY (metric_name, service_name, scope_name, scope_version)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS idx_metric_scopes_scope ON metric_scopes(scope_name, scope_version);
+CREATE INDEX IF NOT EXISTS idx_metric_scopes_service ON metric_scopes(service_name, scope_name, scope_version);
 
 CREATE TABLE IF NOT EXISTS span_scopes (
   span_name      TEXT NOT NULL,
@@ -371,6 +373,7 @@ CREATE TABLE IF NOT EXISTS span_scopes (
   PRIMARY KEY (span_name, service_name, scope_name, scope_version)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS idx_span_scopes_scope ON span_scopes(scope_name, scope_version);
+CREATE INDEX IF NOT EXISTS idx_span_scopes_service ON span_scopes(service_name, scope_name, scope_version);
 
 CREATE TABLE IF NOT EXISTS log_scopes (
   severity       TEXT NOT NULL,
@@ -384,3 +387,4 @@ CREATE TABLE IF NOT EXISTS log_scopes (
   PRIMARY KEY (severity, service_name, scope_name, scope_version)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS idx_log_scopes_scope ON log_scopes(scope_name, scope_version);
+CREATE INDEX IF NOT EXISTS idx_log_scopes_service ON log_scopes(service_name, scope_name, scope_version);

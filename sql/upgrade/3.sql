@@ -187,6 +187,7 @@ CREATE TABLE main.metric_scopes (
   PRIMARY KEY (metric_name, service_name, scope_name, scope_version)
 ) WITHOUT ROWID;
 CREATE INDEX main.idx_metric_scopes_scope ON metric_scopes(scope_name, scope_version);
+CREATE INDEX main.idx_metric_scopes_service ON metric_scopes(service_name, scope_name, scope_version);
 
 CREATE TABLE main.span_scopes (
   span_name      TEXT NOT NULL,
@@ -200,6 +201,7 @@ CREATE TABLE main.span_scopes (
   PRIMARY KEY (span_name, service_name, scope_name, scope_version)
 ) WITHOUT ROWID;
 CREATE INDEX main.idx_span_scopes_scope ON span_scopes(scope_name, scope_version);
+CREATE INDEX main.idx_span_scopes_service ON span_scopes(service_name, scope_name, scope_version);
 
 CREATE TABLE main.log_scopes (
   severity       TEXT NOT NULL,
@@ -213,3 +215,4 @@ CREATE TABLE main.log_scopes (
   PRIMARY KEY (severity, service_name, scope_name, scope_version)
 ) WITHOUT ROWID;
 CREATE INDEX main.idx_log_scopes_scope ON log_scopes(scope_name, scope_version);
+CREATE INDEX main.idx_log_scopes_service ON log_scopes(service_name, scope_name, scope_version);
