@@ -17,7 +17,9 @@ from otlp_payloads import gauge, log, logs, resource, span, traces
 
 OTLP = os.path.join(FIXTURES, "otlp")
 TABLES = ["metrics", "metric_services", "metric_keys", "spans", "span_services", "span_keys", "span_events",
-          "logs", "log_services", "log_keys", "log_body_templates"]
+          "logs", "log_services", "log_keys", "log_body_templates",
+          # Instrumentation scopes (schema version 3).
+          "metric_scopes", "span_scopes", "log_scopes"]
 # Per-service keys (schema version 3).
 SERVICE_TABLES = ["metric_service_key_rows", "span_service_key_rows", "span_service_events", "log_service_key_rows"]
 
