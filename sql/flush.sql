@@ -386,10 +386,10 @@ ON CONFLICT(severity, service_name, key_scope, key_name) DO UPDATE SET
   value_types = json_counts_merge(value_types, excluded.value_types, 'log_service_key_rows', severity, service_name, key_scope, key_name),
   top_sketch = topk_merge(top_sketch, excluded.top_sketch);
 
--- Instrumentation scopes: an entity's records per (service, scope name,
--- scope version), their bytes and times (as *_services).
-
 -- name: metric_scope
+-- Instrumentation scopes, one statement per signal: an entity's records per
+-- service, scope name and scope version, their bytes and times (as the
+-- *_services rows count them).
 INSERT INTO metric_scopes(metric_name, service_name, scope_name, scope_version, sample_count, bytes, first_seen, last_seen)
 VALUES (:metric_name, :service_name, :scope_name, :scope_version, :sample_count, :bytes, :first_seen, :last_seen)
 ON CONFLICT(metric_name, service_name, scope_name, scope_version) DO UPDATE SET

@@ -614,10 +614,12 @@ mod tests {
     fn every_statement_is_named() {
         let names: Vec<_> = statements().into_iter().map(|(n, _)| n).collect();
         assert!(
-            names.contains(&"metric") && names.contains(&"span_pattern_refresh"),
+            names.contains(&"metric")
+                && names.contains(&"span_pattern_refresh")
+                && names.contains(&"log_scope"),
             "{names:?}"
         );
-        assert_eq!(names.len(), 31);
+        assert_eq!(names.len(), 34);
         for (n, sql) in statements() {
             assert!(!sql.is_empty() && !sql.contains("-- name:"), "{n}");
             // Errors name the table the statement writes.
