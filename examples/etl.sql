@@ -30,10 +30,14 @@
 -- the first point of each Metric message sent, 0 on its other points); the
 -- dropped_*_count fields as sent; trace_id / span_id: 1 when the log record
 -- has one, else 0.
+-- scope_name, scope_version: the InstrumentationScope of the record's
+-- scope block ('' when absent; schema version 3, docs/catalog.md
+-- "Instrumentation scopes").
 CREATE TABLE IF NOT EXISTS raw_spans(id INTEGER PRIMARY KEY, name TEXT NOT NULL, kind TEXT NOT NULL,
   service TEXT NOT NULL, time TEXT NOT NULL, status INTEGER NOT NULL DEFAULT 0,
   bytes INTEGER NOT NULL DEFAULT 0, dropped_attributes INTEGER NOT NULL DEFAULT 0,
-  dropped_events INTEGER NOT NULL DEFAULT 0, dropped_links INTEGER NOT NULL DEFAULT 0);
+  dropped_events INTEGER NOT NULL DEFAULT 0, dropped_links INTEGER NOT NULL DEFAULT 0,
+  scope_name TEXT NOT NULL DEFAULT '', scope_version TEXT NOT NULL DEFAULT '');
 CREATE TABLE IF NOT EXISTS raw_span_attrs(span_id INTEGER NOT NULL, scope TEXT NOT NULL, -- 'attribute' | 'resource'
   key TEXT NOT NULL, value TEXT NOT NULL, type TEXT NOT NULL, bytes INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS raw_span_events(id INTEGER PRIMARY KEY, span_id INTEGER NOT NULL, name TEXT NOT NULL, time TEXT NOT NULL);
@@ -49,12 +53,14 @@ CREATE TABLE IF NOT EXISTS raw_span_link_attrs(link_id INTEGER NOT NULL, key TEX
 CREATE TABLE IF NOT EXISTS raw_points(id INTEGER PRIMARY KEY, metric TEXT NOT NULL, type TEXT NOT NULL, unit TEXT NOT NULL,
   description TEXT NOT NULL, service TEXT NOT NULL, time TEXT NOT NULL,
   temporality TEXT NOT NULL DEFAULT 'Unspecified', monotonic INTEGER NOT NULL DEFAULT 0,
-  buckets INTEGER NOT NULL DEFAULT 0, scale INTEGER NOT NULL DEFAULT 0, bytes INTEGER NOT NULL DEFAULT 0);
+  buckets INTEGER NOT NULL DEFAULT 0, scale INTEGER NOT NULL DEFAULT 0, bytes INTEGER NOT NULL DEFAULT 0,
+  scope_name TEXT NOT NULL DEFAULT '', scope_version TEXT NOT NULL DEFAULT '');
 CREATE TABLE IF NOT EXISTS raw_point_attrs(point_id INTEGER NOT NULL, scope TEXT NOT NULL, -- 'label' | 'resource'
   key TEXT NOT NULL, value TEXT NOT NULL, type TEXT NOT NULL, bytes INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS raw_logs(id INTEGER PRIMARY KEY, severity TEXT NOT NULL, service TEXT NOT NULL,
   body TEXT NOT NULL, time TEXT NOT NULL, bytes INTEGER NOT NULL DEFAULT 0,
-  dropped_attributes INTEGER NOT NULL DEFAULT 0, trace_id INTEGER NOT NULL DEFAULT 0, span_id INTEGER NOT NULL DEFAULT 0);
+  dropped_attributes INTEGER NOT NULL DEFAULT 0, trace_id INTEGER NOT NULL DEFAULT 0, span_id INTEGER NOT NULL DEFAULT 0,
+  scope_name TEXT NOT NULL DEFAULT '', scope_version TEXT NOT NULL DEFAULT '');
 CREATE TABLE IF NOT EXISTS raw_log_attrs(log_id INTEGER NOT NULL, scope TEXT NOT NULL, -- 'attribute' | 'resource'
   key TEXT NOT NULL, value TEXT NOT NULL, type TEXT NOT NULL, bytes INTEGER NOT NULL);
 
@@ -532,3 +538,30 @@ ON CONFLICT(severity, service_name, cluster_id, key_name) DO UPDATE SET
 
 DROP TABLE temp.etl_trained;
 DROP TABLE temp.etl_matched;
+
+-- ------------------------------------------------- instrumentation scopes
+-- Records per entity, service and scope (schema version 3), their bytes
+-- (of points: the Metric message on its first point) and times.
+INSERT INTO metric_scopes(metric_name, service_name, scope_name, scope_version, sample_count, bytes, first_seen, last_seen)
+SELECT metric, service, scope_name, scope_version, count(*), sum(bytes), min(time), max(time)
+FROM raw_points WHERE true GROUP BY metric, service, scope_name, scope_version
+ON CONFLICT(metric_name, service_name, scope_name, scope_version) DO UPDATE SET
+  sample_count = otelcat_add(sample_count, excluded.sample_count, 'metric_scopes', metric_name, service_name, scope_name, scope_version),
+  bytes = otelcat_add(bytes, excluded.bytes, 'metric_scopes', metric_name, service_name, scope_name, scope_version),
+  first_seen = min(first_seen, excluded.first_seen), last_seen = max(last_seen, excluded.last_seen);
+
+INSERT INTO span_scopes(span_name, service_name, scope_name, scope_version, sample_count, bytes, first_seen, last_seen)
+SELECT name, service, scope_name, scope_version, count(*), sum(bytes), min(time), max(time)
+FROM raw_spans WHERE true GROUP BY name, service, scope_name, scope_version
+ON CONFLICT(span_name, service_name, scope_name, scope_version) DO UPDATE SET
+  sample_count = otelcat_add(sample_count, excluded.sample_count, 'span_scopes', span_name, service_name, scope_name, scope_version),
+  bytes = otelcat_add(bytes, excluded.bytes, 'span_scopes', span_name, service_name, scope_name, scope_version),
+  first_seen = min(first_seen, excluded.first_seen), last_seen = max(last_seen, excluded.last_seen);
+
+INSERT INTO log_scopes(severity, service_name, scope_name, scope_version, sample_count, bytes, first_seen, last_seen)
+SELECT severity, service, scope_name, scope_version, count(*), sum(bytes), min(time), max(time)
+FROM raw_logs WHERE true GROUP BY severity, service, scope_name, scope_version
+ON CONFLICT(severity, service_name, scope_name, scope_version) DO UPDATE SET
+  sample_count = otelcat_add(sample_count, excluded.sample_count, 'log_scopes', severity, service_name, scope_name, scope_version),
+  bytes = otelcat_add(bytes, excluded.bytes, 'log_scopes', severity, service_name, scope_name, scope_version),
+  first_seen = min(first_seen, excluded.first_seen), last_seen = max(last_seen, excluded.last_seen);

@@ -314,4 +314,31 @@ UPDATE log_service_key_rows SET
   estimated_cardinality = min(hll_count(hll_sketch), key_count)
 WHERE (severity, service_name, key_scope, key_name) IN (SELECT severity, service_name, key_scope, key_name FROM other.log_service_key_rows);
 
+-- Instrumentation scopes (schema version 3): counts and bytes add up, times
+-- take the earliest and the latest. A source without these tables (an older
+-- version) has none to merge.
+INSERT INTO metric_scopes(metric_name, service_name, scope_name, scope_version, sample_count, bytes, first_seen, last_seen)
+SELECT metric_name, service_name, scope_name, scope_version, otelcat_add(0, sample_count, 'other.metric_scopes', metric_name, service_name, scope_name, scope_version), otelcat_add(0, bytes, 'other.metric_scopes', metric_name, service_name, scope_name, scope_version), first_seen, last_seen FROM other.metric_scopes WHERE true
+ON CONFLICT(metric_name, service_name, scope_name, scope_version) DO UPDATE SET
+  sample_count = otelcat_add(sample_count, excluded.sample_count, 'metric_scopes', metric_name, service_name, scope_name, scope_version),
+  bytes = otelcat_add(bytes, excluded.bytes, 'metric_scopes', metric_name, service_name, scope_name, scope_version),
+  first_seen = min(coalesce(first_seen, excluded.first_seen), coalesce(excluded.first_seen, first_seen)),
+  last_seen = max(coalesce(last_seen, excluded.last_seen), coalesce(excluded.last_seen, last_seen));
+
+INSERT INTO span_scopes(span_name, service_name, scope_name, scope_version, sample_count, bytes, first_seen, last_seen)
+SELECT span_name, service_name, scope_name, scope_version, otelcat_add(0, sample_count, 'other.span_scopes', span_name, service_name, scope_name, scope_version), otelcat_add(0, bytes, 'other.span_scopes', span_name, service_name, scope_name, scope_version), first_seen, last_seen FROM other.span_scopes WHERE true
+ON CONFLICT(span_name, service_name, scope_name, scope_version) DO UPDATE SET
+  sample_count = otelcat_add(sample_count, excluded.sample_count, 'span_scopes', span_name, service_name, scope_name, scope_version),
+  bytes = otelcat_add(bytes, excluded.bytes, 'span_scopes', span_name, service_name, scope_name, scope_version),
+  first_seen = min(coalesce(first_seen, excluded.first_seen), coalesce(excluded.first_seen, first_seen)),
+  last_seen = max(coalesce(last_seen, excluded.last_seen), coalesce(excluded.last_seen, last_seen));
+
+INSERT INTO log_scopes(severity, service_name, scope_name, scope_version, sample_count, bytes, first_seen, last_seen)
+SELECT severity, service_name, scope_name, scope_version, otelcat_add(0, sample_count, 'other.log_scopes', severity, service_name, scope_name, scope_version), otelcat_add(0, bytes, 'other.log_scopes', severity, service_name, scope_name, scope_version), first_seen, last_seen FROM other.log_scopes WHERE true
+ON CONFLICT(severity, service_name, scope_name, scope_version) DO UPDATE SET
+  sample_count = otelcat_add(sample_count, excluded.sample_count, 'log_scopes', severity, service_name, scope_name, scope_version),
+  bytes = otelcat_add(bytes, excluded.bytes, 'log_scopes', severity, service_name, scope_name, scope_version),
+  first_seen = min(coalesce(first_seen, excluded.first_seen), coalesce(excluded.first_seen, first_seen)),
+  last_seen = max(coalesce(last_seen, excluded.last_seen), coalesce(excluded.last_seen, last_seen));
+
 COMMIT;

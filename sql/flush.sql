@@ -385,3 +385,33 @@ ON CONFLICT(severity, service_name, key_scope, key_name) DO UPDATE SET
   bytes = otelcat_add(bytes, excluded.bytes, 'log_service_key_rows', severity, service_name, key_scope, key_name),
   value_types = json_counts_merge(value_types, excluded.value_types, 'log_service_key_rows', severity, service_name, key_scope, key_name),
   top_sketch = topk_merge(top_sketch, excluded.top_sketch);
+
+-- name: metric_scope
+-- Instrumentation scopes, one statement per signal: an entity's records per
+-- service, scope name and scope version, their bytes and times (as the
+-- *_services rows count them).
+INSERT INTO metric_scopes(metric_name, service_name, scope_name, scope_version, sample_count, bytes, first_seen, last_seen)
+VALUES (:metric_name, :service_name, :scope_name, :scope_version, :sample_count, :bytes, :first_seen, :last_seen)
+ON CONFLICT(metric_name, service_name, scope_name, scope_version) DO UPDATE SET
+  sample_count = otelcat_add(sample_count, excluded.sample_count, 'metric_scopes', metric_name, service_name, scope_name, scope_version),
+  bytes = otelcat_add(bytes, excluded.bytes, 'metric_scopes', metric_name, service_name, scope_name, scope_version),
+  first_seen = min(coalesce(first_seen, excluded.first_seen), coalesce(excluded.first_seen, first_seen)),
+  last_seen = max(coalesce(last_seen, excluded.last_seen), coalesce(excluded.last_seen, last_seen));
+
+-- name: span_scope
+INSERT INTO span_scopes(span_name, service_name, scope_name, scope_version, sample_count, bytes, first_seen, last_seen)
+VALUES (:span_name, :service_name, :scope_name, :scope_version, :sample_count, :bytes, :first_seen, :last_seen)
+ON CONFLICT(span_name, service_name, scope_name, scope_version) DO UPDATE SET
+  sample_count = otelcat_add(sample_count, excluded.sample_count, 'span_scopes', span_name, service_name, scope_name, scope_version),
+  bytes = otelcat_add(bytes, excluded.bytes, 'span_scopes', span_name, service_name, scope_name, scope_version),
+  first_seen = min(coalesce(first_seen, excluded.first_seen), coalesce(excluded.first_seen, first_seen)),
+  last_seen = max(coalesce(last_seen, excluded.last_seen), coalesce(excluded.last_seen, last_seen));
+
+-- name: log_scope
+INSERT INTO log_scopes(severity, service_name, scope_name, scope_version, sample_count, bytes, first_seen, last_seen)
+VALUES (:severity, :service_name, :scope_name, :scope_version, :sample_count, :bytes, :first_seen, :last_seen)
+ON CONFLICT(severity, service_name, scope_name, scope_version) DO UPDATE SET
+  sample_count = otelcat_add(sample_count, excluded.sample_count, 'log_scopes', severity, service_name, scope_name, scope_version),
+  bytes = otelcat_add(bytes, excluded.bytes, 'log_scopes', severity, service_name, scope_name, scope_version),
+  first_seen = min(coalesce(first_seen, excluded.first_seen), coalesce(excluded.first_seen, first_seen)),
+  last_seen = max(coalesce(last_seen, excluded.last_seen), coalesce(excluded.last_seen, last_seen));

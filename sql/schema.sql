@@ -341,3 +341,50 @@ CREATE TABLE IF NOT EXISTS log_service_key_rows (
 );
 CREATE INDEX IF NOT EXISTS idx_log_service_key_rows_service ON log_service_key_rows(service_name);
 CREATE INDEX IF NOT EXISTS idx_log_service_key_rows_key ON log_service_key_rows(key_name, severity);
+
+-- Instrumentation scopes (extra, schema version 3; docs/catalog.md
+-- "Instrumentation scopes"): per entity and service, the records sent in
+-- blocks of each scope (InstrumentationScope name and version; '' when the
+-- scope or its version is absent), their bytes and times as in *_services.
+-- Indexed by scope ("which entities does scope X send") and by service.
+CREATE TABLE IF NOT EXISTS metric_scopes (
+  metric_name    TEXT NOT NULL,
+  service_name   TEXT NOT NULL,
+  scope_name     TEXT NOT NULL,
+  scope_version  TEXT NOT NULL,
+  sample_count   INTEGER NOT NULL DEFAULT 0,
+  bytes          INTEGER NOT NULL DEFAULT 0,
+  first_seen     TEXT,
+  last_seen      TEXT,
+  PRIMARY KEY (metric_name, service_name, scope_name, scope_version)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS idx_metric_scopes_scope ON metric_scopes(scope_name, scope_version);
+CREATE INDEX IF NOT EXISTS idx_metric_scopes_service ON metric_scopes(service_name, scope_name, scope_version);
+
+CREATE TABLE IF NOT EXISTS span_scopes (
+  span_name      TEXT NOT NULL,
+  service_name   TEXT NOT NULL,
+  scope_name     TEXT NOT NULL,
+  scope_version  TEXT NOT NULL,
+  sample_count   INTEGER NOT NULL DEFAULT 0,
+  bytes          INTEGER NOT NULL DEFAULT 0,
+  first_seen     TEXT,
+  last_seen      TEXT,
+  PRIMARY KEY (span_name, service_name, scope_name, scope_version)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS idx_span_scopes_scope ON span_scopes(scope_name, scope_version);
+CREATE INDEX IF NOT EXISTS idx_span_scopes_service ON span_scopes(service_name, scope_name, scope_version);
+
+CREATE TABLE IF NOT EXISTS log_scopes (
+  severity       TEXT NOT NULL,
+  service_name   TEXT NOT NULL,
+  scope_name     TEXT NOT NULL,
+  scope_version  TEXT NOT NULL,
+  sample_count   INTEGER NOT NULL DEFAULT 0,
+  bytes          INTEGER NOT NULL DEFAULT 0,
+  first_seen     TEXT,
+  last_seen      TEXT,
+  PRIMARY KEY (severity, service_name, scope_name, scope_version)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS idx_log_scopes_scope ON log_scopes(scope_name, scope_version);
+CREATE INDEX IF NOT EXISTS idx_log_scopes_service ON log_scopes(service_name, scope_name, scope_version);

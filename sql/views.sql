@@ -62,7 +62,12 @@ SELECT m.name, json_object(
                    'bytes', bytes, 'value_types', iif(json_valid(value_types), json(value_types), json_quote(value_types)),
                    'top_values', iif(json_valid(top_values), json(top_values), json_quote(top_values)),
                    'first_seen', first_seen, 'last_seen', last_seen))
-                 FROM metric_keys k WHERE k.metric_name = m.name AND k.key_scope = 'resource'))
+                 FROM metric_keys k WHERE k.metric_name = m.name AND k.key_scope = 'resource'),
+  -- Instrumentation scopes (schema version 3; docs/catalog.md "Instrumentation scopes"), most records first.
+  'scopes', (SELECT json_group_array(json_object('name', scope_name, 'version', scope_version, 'records', records))
+             FROM (SELECT scope_name, scope_version, sum(sample_count) AS records FROM metric_scopes c
+                   WHERE c.metric_name = m.name GROUP BY scope_name, scope_version
+                   ORDER BY records DESC, scope_name, scope_version)))
 FROM metrics m;
 
 CREATE VIEW IF NOT EXISTS span_metadata(name, document) AS
@@ -102,7 +107,12 @@ SELECT p.name, json_object(
                    'bytes', bytes, 'value_types', iif(json_valid(value_types), json(value_types), json_quote(value_types)),
                    'top_values', iif(json_valid(top_values), json(top_values), json_quote(top_values))))
                  FROM span_keys k WHERE k.span_name = p.name AND k.key_scope = 'event' AND k.event_name = e.event_name)))
-             FROM span_events e WHERE e.span_name = p.name))
+             FROM span_events e WHERE e.span_name = p.name),
+  -- Instrumentation scopes (schema version 3; docs/catalog.md "Instrumentation scopes"), most records first.
+  'scopes', (SELECT json_group_array(json_object('name', scope_name, 'version', scope_version, 'records', records))
+             FROM (SELECT scope_name, scope_version, sum(sample_count) AS records FROM span_scopes c
+                   WHERE c.span_name = p.name GROUP BY scope_name, scope_version
+                   ORDER BY records DESC, scope_name, scope_version)))
 FROM spans p;
 
 CREATE VIEW IF NOT EXISTS log_metadata(severity, document) AS
@@ -130,7 +140,12 @@ SELECT l.severity, json_object(
   'body_templates', (SELECT json_group_array(json_object('service_name', service_name, 'template', template,
                    'count', count, 'percentage', percentage, 'example', example, 'bytes', bytes))
                  FROM (SELECT * FROM log_body_templates t WHERE t.severity = l.severity
-                       ORDER BY count DESC, service_name, template)))
+                       ORDER BY count DESC, service_name, template)),
+  -- Instrumentation scopes (schema version 3; docs/catalog.md "Instrumentation scopes"), most records first.
+  'scopes', (SELECT json_group_array(json_object('name', scope_name, 'version', scope_version, 'records', records))
+             FROM (SELECT scope_name, scope_version, sum(sample_count) AS records FROM log_scopes c
+                   WHERE c.severity = l.severity GROUP BY scope_name, scope_version
+                   ORDER BY records DESC, scope_name, scope_version)))
 FROM logs l;
 
 -- Every attribute key across signals: where it appears, how much, and the
@@ -755,3 +770,40 @@ UNION ALL
 SELECT key_name, 'logs', severity, key_scope, '', service_name, key_count,
        key_percentage, estimated_cardinality, value_samples, top_values, bytes, first_seen, last_seen
 FROM log_service_keys;
+
+-- Instrumentation scopes (schema version 3) ---------------------------------
+-- Which instrumentation libraries (scope name and version; '' when absent)
+-- send what: per signal and scope, the services and entities (metrics, span
+-- names, log severities) it sent, its records, their bytes and times.
+--   SELECT * FROM scopes WHERE scope_name = 'io.opentelemetry.jdbc';
+-- Which entities a scope sends: the tables, by their scope index.
+--   SELECT span_name, service_name, sample_count FROM span_scopes WHERE scope_name = 'io.opentelemetry.jdbc';
+CREATE VIEW IF NOT EXISTS scopes AS
+SELECT 'metrics' AS signal, scope_name, scope_version, count(DISTINCT service_name) AS services,
+       count(DISTINCT metric_name) AS entities, sum(sample_count) AS records, sum(bytes) AS bytes,
+       min(first_seen) AS first_seen, max(last_seen) AS last_seen
+FROM metric_scopes GROUP BY scope_name, scope_version
+UNION ALL
+SELECT 'spans', scope_name, scope_version, count(DISTINCT service_name), count(DISTINCT span_name),
+       sum(sample_count), sum(bytes), min(first_seen), max(last_seen)
+FROM span_scopes GROUP BY scope_name, scope_version
+UNION ALL
+SELECT 'logs', scope_name, scope_version, count(DISTINCT service_name), count(DISTINCT severity),
+       sum(sample_count), sum(bytes), min(first_seen), max(last_seen)
+FROM log_scopes GROUP BY scope_name, scope_version;
+
+-- The scopes of a service, every signal: "which instrumentation libraries
+-- (and versions) does checkout use, and for what".
+--   SELECT * FROM service_scopes WHERE service_name = 'checkout' ORDER BY records DESC;
+CREATE VIEW IF NOT EXISTS service_scopes AS
+SELECT service_name, 'metrics' AS signal, scope_name, scope_version, count(*) AS entities,
+       sum(sample_count) AS records, sum(bytes) AS bytes, min(first_seen) AS first_seen, max(last_seen) AS last_seen
+FROM metric_scopes GROUP BY service_name, scope_name, scope_version
+UNION ALL
+SELECT service_name, 'spans', scope_name, scope_version, count(*), sum(sample_count), sum(bytes),
+       min(first_seen), max(last_seen)
+FROM span_scopes GROUP BY service_name, scope_name, scope_version
+UNION ALL
+SELECT service_name, 'logs', scope_name, scope_version, count(*), sum(sample_count), sum(bytes),
+       min(first_seen), max(last_seen)
+FROM log_scopes GROUP BY service_name, scope_name, scope_version;

@@ -44,7 +44,8 @@ except ImportError:
 QUERIES = ["metric_label_cardinality", "services_sending_span", "new_since", "top_log_templates_for",
            "noisiest_services", "exploding_span_names", "keys_on_every_signal", "metrics_by_active_series",
            "keys_above_cardinality", "rare_keys", "id_like_keys", "metric_document", "convention_violations",
-           "keys_by_bytes", "services_by_bytes", "top_values_of_key", "services_sending_key", "keys_of_service"]
+           "keys_by_bytes", "services_by_bytes", "top_values_of_key", "services_sending_key", "keys_of_service",
+           "scopes_of_service"]
 ERROR_TEXT = re.compile(r"message-error|<h1>Error \d|Traceback|no such (table|function|column)|"
                         r"Internal Server Error|sql_time_limit|interrupted|Not Found", re.I)
 
@@ -244,6 +245,13 @@ class TestDatasette(unittest.TestCase):
         self.assertEqual({(r["entity"], r["key_name"]) for r in rows if r["key_scope"] == "attribute"},
                          {("ERROR", "request.id"), ("ERROR", "user.id")})
         self.assertTrue({"metrics", "spans", "logs"} <= {r["signal"] for r in self.query("keys_of_service", service="checkout")})
+
+    def test_scopes_of_service(self):
+        rows = self.query("scopes_of_service", service="checkout", signal="spans")
+        self.assertEqual([(r["scope_name"], r["scope_version"], r["entities"], r["records"]) for r in rows],
+                         [("test", "", 1, 20)])
+        self.assertEqual({r["signal"] for r in self.query("scopes_of_service", service="checkout")},
+                         {"metrics", "spans", "logs"})
 
     def test_new_since(self):
         rows = self.query("new_since")

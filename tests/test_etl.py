@@ -94,6 +94,32 @@ def dt(sec):
     return datetime.datetime.fromtimestamp(sec, datetime.timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
 
 
+# Instrumentation scopes: two versions of one library, another, none (no
+# "scope" field: '' and '').
+SCOPES = [("io.opentelemetry.http", "1.0"), ("io.opentelemetry.http", "2.1"), ("db.lib", ""), ("", "")]
+
+
+def scope_json(scope):
+    name, version = scope
+    out = {}
+    if name:
+        out["name"] = name
+    if version:
+        out["version"] = version
+    return {"scope": out} if out else {}
+
+
+def scope_blocks(records, scopes, key):
+    """Consecutive records of one scope as one scope block each (a scope
+    may come back in a later block): [{scope, key: records}], in order."""
+    blocks = []
+    for r, sc in zip(records, scopes):
+        if not blocks or blocks[-1][0] != sc:
+            blocks.append((sc, []))
+        blocks[-1][1].append(r)
+    return [{**scope_json(sc), key: rs} for sc, rs in blocks]
+
+
 BODIES = ["user {u} logged in from {ip}", "order {n} placed for {amount} USD", "cache miss for key item:{n}",
           "connection to db-{k}.internal refused", "GET /api/items/{n} returned {code}", "payment declined for user {u}"]
 
@@ -120,8 +146,11 @@ class Generated:
                     res["process.command_line"] = "java " + " ".join(f"-Dopt{i}=v{rnd.randint(1, 2)}" for i in range(400))
                 res_attrs = attrs(res)
                 # spans (a resource's bytes count once per entity and block)
-                spans, named = [], set()
+                spans, named, span_scopes = [], set(), []
+                scope = rnd.choice(SCOPES)
                 for _ in range(150):
+                    if rnd.random() < 0.1:
+                        scope = rnd.choice(SCOPES)
                     t = T0 + b * 3600 + rnd.randint(0, 3599)
                     name = rnd.choice(["GET /items", "POST /orders", "db.query", "GET /users/{id}"])
                     kind = {"GET /items": 2, "POST /orders": 2, "db.query": 3, "GET /users/{id}": 2}[name]
@@ -165,13 +194,14 @@ class Generated:
                             "droppedAttributesCount": dropped[0], "droppedEventsCount": dropped[1],
                             "droppedLinksCount": dropped[2]}
                     spans.append(span)
+                    span_scopes.append(scope)
                     from opentelemetry.proto.trace.v1.trace_pb2 import Span
                     self.raw["raw_spans"].append((sid, name, {2: "Server", 3: "Client"}[kind], svc, dt(t), status,
-                                                  record_bytes(Span, span), *dropped))
+                                                  record_bytes(Span, span), *dropped, *scope))
                 txn.append(json.dumps({"resourceSpans": [{"resource": {"attributes": res_attrs},
-                                                          "scopeSpans": [{"scope": {"name": "s"}, "spans": spans}]}]}))
+                                                          "scopeSpans": scope_blocks(spans, span_scopes, "spans")}]}))
                 # metric points, of every type; "mixed" is a Gauge from cart and a delta Sum from the others
-                dps, first_points = {}, {}
+                dps, first_points, metric_scopes = {}, {}, {}
                 shapes = {"cpu.usage": ("Gauge", "1", "Unspecified", 0), "requests": ("Sum", "{request}", "Cumulative", 1),
                           "latency": ("Histogram", "s", "Cumulative", 0),
                           "rpc.size": ("ExponentialHistogram", "By", "Delta", 0),
@@ -200,8 +230,11 @@ class Generated:
                         dp.update(count="2", sum=1.0, quantileValues=[{"quantile": i / 4, "value": 1.0} for i in range(buckets)])
                     else:
                         dp["asDouble"] = 1.5
-                    first_points.setdefault(name, len(self.raw["raw_points"]))
-                    self.raw["raw_points"].append((pid, name, typ, unit, "d", svc, dt(t), temporality, monotonic, buckets, scale, 0))
+                    if name not in first_points:
+                        first_points[name] = len(self.raw["raw_points"])
+                        metric_scopes[name] = rnd.choice(SCOPES)
+                    self.raw["raw_points"].append((pid, name, typ, unit, "d", svc, dt(t), temporality, monotonic, buckets, scale,
+                                                   0, *metric_scopes[name]))
                     self.raw["raw_point_attrs"] += rows(pid, la, "label")
                     self.raw["raw_point_attrs"] += rows(pid, res, "resource", name not in dps)
                     dps.setdefault(name, []).append(dp)
@@ -219,12 +252,18 @@ class Generated:
                     # The Metric message's bytes go on its first point.
                     from opentelemetry.proto.metrics.v1.metrics_pb2 import Metric
                     i = first_points[name]
-                    self.raw["raw_points"][i] = self.raw["raw_points"][i][:-1] + (record_bytes(Metric, m),)
+                    row = self.raw["raw_points"][i]
+                    self.raw["raw_points"][i] = row[:-3] + (record_bytes(Metric, m),) + row[-2:]
+                # Each Metric message in the scope block of its metric's scope.
+                scopes_of = [metric_scopes[name] for name in dps]
                 txn.append(json.dumps({"resourceMetrics": [{"resource": {"attributes": res_attrs},
-                                                            "scopeMetrics": [{"scope": {"name": "s"}, "metrics": metrics}]}]}))
+                                                            "scopeMetrics": scope_blocks(metrics, scopes_of, "metrics")}]}))
                 # logs
-                recs, sevs = [], set()
+                recs, sevs, log_scopes = [], set(), []
+                scope = rnd.choice(SCOPES)
                 for _ in range(100):
+                    if rnd.random() < 0.1:
+                        scope = rnd.choice(SCOPES)
                     t = T0 + b * 3600 + rnd.randint(0, 3599)
                     sev = rnd.choice([(9, "INFO"), (9, "INFO"), (13, "WARN"), (17, "ERROR")])
                     body = rnd.choice(BODIES).format(u=f"u{rnd.randint(1, 50)}", ip=f"10.0.0.{rnd.randint(1, 9)}", n=rnd.randint(1, 9999),
@@ -243,20 +282,21 @@ class Generated:
                         rec["droppedAttributesCount"] = 4
                     from opentelemetry.proto.logs.v1.logs_pb2 import LogRecord
                     self.raw["raw_logs"].append((lid, sev[1], svc, body, dt(t), record_bytes(LogRecord, rec),
-                                                 rec.get("droppedAttributesCount", 0), int(ctx > 0), int(ctx == 2)))
+                                                 rec.get("droppedAttributesCount", 0), int(ctx > 0), int(ctx == 2), *scope))
                     self.raw["raw_log_attrs"] += rows(lid, la, "attribute")
                     self.raw["raw_log_attrs"] += rows(lid, res, "resource", sev[1] not in sevs)
                     sevs.add(sev[1])
                     recs.append(rec)
+                    log_scopes.append(scope)
                 txn.append(json.dumps({"resourceLogs": [{"resource": {"attributes": res_attrs},
-                                                         "scopeLogs": [{"scope": {"name": "s"}, "logRecords": recs}]}]}))
+                                                         "scopeLogs": scope_blocks(recs, log_scopes, "logRecords")}]}))
             self.payloads.append(txn)
             self.raw_batches.append({k: v[before[k]:] for k, v in self.raw.items()})
 
 
 VIEWS = ["service_metrics", "service_spans", "service_log_severities", "top_log_templates", "metric_metadata",
          "span_metadata", "log_metadata", "attribute_catalog", "service_overview", "key_cardinality", "span_name_explosions",
-         "instance_like_services", "key_bytes", "key_mixed_types"]
+         "instance_like_services", "key_bytes", "key_mixed_types", "scopes", "service_scopes"]
 
 
 def ingest(g):
@@ -325,6 +365,12 @@ class TestEtlMatchesIngest(unittest.TestCase):
         # The data exercises dense sketches, full sample lists and an exploding span name.
         self.assertGreater(ing.execute("SELECT max(estimated_cardinality) FROM span_keys").fetchone()[0], 1000)
         self.assertEqual(ing.execute("SELECT json_array_length(value_samples) FROM span_keys WHERE key_name = 'user.id'").fetchone()[0], 10)
+        # Scopes: entities sent by several scopes of one service, and records without a scope.
+        for t, e in (("metric_scopes", "metric_name"), ("span_scopes", "span_name"), ("log_scopes", "severity")):
+            self.assertGreater(ing.execute(f"SELECT max(n) FROM (SELECT count(*) AS n FROM {t} "
+                                           f"GROUP BY {e}, service_name)").fetchone()[0], 1, t)
+            self.assertEqual(ing.execute(f"SELECT count(DISTINCT scope_name || '/' || scope_version) FROM {t}").fetchone()[0],
+                             4, t)
         self.assertEqual([r[:2] for r in one.execute("SELECT pattern, service_name FROM span_name_explosions ORDER BY 2")],
                          [("GET /users/<*>", s) for s in ("cart", "checkout", "payment")])
 

@@ -17,7 +17,9 @@ from otlp_payloads import gauge, log, logs, resource, span, traces
 
 OTLP = os.path.join(FIXTURES, "otlp")
 TABLES = ["metrics", "metric_services", "metric_keys", "spans", "span_services", "span_keys", "span_events",
-          "logs", "log_services", "log_keys", "log_body_templates"]
+          "logs", "log_services", "log_keys", "log_body_templates",
+          # Instrumentation scopes (schema version 3).
+          "metric_scopes", "span_scopes", "log_scopes"]
 # Per-service keys (schema version 3).
 SERVICE_TABLES = ["metric_service_key_rows", "span_service_key_rows", "span_service_events", "log_service_key_rows"]
 
@@ -948,6 +950,225 @@ class TestBadInput(Tmp):
         self.assert_refused(big, "max_payload_bytes")
         bomb = gzip.compress(b" " * 80_000_000)
         self.assert_refused(bomb, "max_payload_bytes")
+
+
+class TestScopes(Tmp):
+    """Instrumentation scopes (docs/catalog.md "Instrumentation scopes"):
+    per entity, service and scope (name, version) the records, their bytes
+    and times, the same from JSON and protobuf."""
+
+    T0 = 1_700_000_000
+
+    @classmethod
+    def requests(cls):
+        """(traces, metrics, logs) OTLP/JSON requests: two services, two
+        versions of one library, another library without a version, a scope
+        block without a scope, a scope that comes back in a later block."""
+        t = lambda s: str((cls.T0 + s) * 10**9)
+        res = lambda svc: {"attributes": [{"key": "service.name", "value": {"stringValue": svc}}]}
+        http1, http2 = {"name": "io.http", "version": "1.0"}, {"name": "io.http", "version": "2.0"}
+        db = {"name": "io.db"}
+        sp = lambda name, s, **kw: {"name": name, "kind": 2, "startTimeUnixNano": t(s), "endTimeUnixNano": t(s + 1), **kw}
+        blocks = lambda scopes, key: [dict(({"scope": sc} if sc is not None else {}), **{key: rs}) for sc, rs in scopes]
+        tr = {"resourceSpans": [
+            {"resource": res("api"), "scopeSpans": blocks([
+                (http1, [sp("GET", 0), sp("GET", 60, attributes=[{"key": "a", "value": {"stringValue": "x" * 50}}]),
+                         sp("POST", 5)]),
+                (http2, [sp("GET", 120)]),
+                (None, [sp("GET", 30)]),
+                (http1, [sp("GET", 180)])], "spans")},
+            {"resource": res("web"), "scopeSpans": blocks([(http1, [sp("GET", 10)]), (db, [sp("SELECT", 1), sp("SELECT", 2)])],
+                                                          "spans")}]}
+        gauge = lambda name, secs: {"name": name, "unit": "1", "gauge": {"dataPoints": [
+            {"timeUnixNano": t(s), "asDouble": 1.5} for s in secs]}}
+        me = {"resourceMetrics": [
+            {"resource": res("api"), "scopeMetrics": blocks([
+                (http1, [gauge("cpu", [0, 10]), gauge("mem", [3])]),
+                (http2, [gauge("cpu", [20])]),
+                (http1, [gauge("cpu", [30]), gauge("idle", [])])], "metrics")}]}
+        lg = lambda sev, num, s, body: {"timeUnixNano": t(s), "severityNumber": num, "severityText": sev,
+                                        "body": {"stringValue": body}}
+        lo = {"resourceLogs": [
+            {"resource": res("api"), "scopeLogs": blocks([
+                (http1, [lg("INFO", 9, 0, "a"), lg("ERROR", 17, 5, "b"), lg("INFO", 9, 7, "c")]),
+                ({"name": "", "version": "3"}, [lg("INFO", 9, 9, "d")]),
+                (None, [lg("INFO", 9, 11, "e")])], "logRecords")}]}
+        return tr, me, lo
+
+    @staticmethod
+    def protobuf(doc):
+        from google.protobuf.json_format import ParseDict
+        from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
+        from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import ExportMetricsServiceRequest
+        from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+        kind = {"resourceSpans": ExportTraceServiceRequest, "resourceMetrics": ExportMetricsServiceRequest,
+                "resourceLogs": ExportLogsServiceRequest}[next(iter(doc))]
+        return ParseDict(doc, kind())
+
+    @classmethod
+    def expected(cls, docs):
+        """{table: sorted rows} computed from the protobuf messages."""
+        import datetime
+        field = lambda m: (lambda n: 1 + max(1, (n.bit_length() + 6) // 7) + n)(m.ByteSize())
+        dt = lambda ns: datetime.datetime.fromtimestamp(ns // 10**9, datetime.timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
+        out = {"metric_scopes": {}, "span_scopes": {}, "log_scopes": {}}
+
+        def add(table, key, ns, nbytes):
+            c, b, first, last = out[table].get(key, (0, 0, None, None))
+            out[table][key] = (c + 1, b + nbytes, min(first or dt(ns), dt(ns)), max(last or dt(ns), dt(ns)))
+        for doc in docs:
+            req = cls.protobuf(doc)
+            for rs in getattr(req, "resource_spans", []):
+                svc = rs.resource.attributes[0].value.string_value
+                for ss in rs.scope_spans:
+                    for s in ss.spans:
+                        add("span_scopes", (s.name, svc, ss.scope.name, ss.scope.version), s.start_time_unix_nano, field(s))
+            for rm in getattr(req, "resource_metrics", []):
+                svc = rm.resource.attributes[0].value.string_value
+                for sm in rm.scope_metrics:
+                    for m in sm.metrics:
+                        for i, p in enumerate(m.gauge.data_points):
+                            add("metric_scopes", (m.name, svc, sm.scope.name, sm.scope.version), p.time_unix_nano,
+                                field(m) if i == 0 else 0)
+            for rl in getattr(req, "resource_logs", []):
+                svc = rl.resource.attributes[0].value.string_value
+                for sl in rl.scope_logs:
+                    for r in sl.log_records:
+                        add("log_scopes", (r.severity_text, svc, sl.scope.name, sl.scope.version), r.time_unix_nano, field(r))
+        return {t: sorted(k + v for k, v in rows.items()) for t, rows in out.items()}
+
+    @staticmethod
+    def rows(db):
+        return {t: sorted(db.execute(f"SELECT * FROM {t}").fetchall()) for t in ("metric_scopes", "span_scopes", "log_scopes")}
+
+    def test_counts_bytes_and_times_per_scope_from_json_and_protobuf(self):
+        docs = self.requests()
+        j, pb = connect(), connect()
+        for doc, signal in zip(docs, ("traces", "metrics", "logs")):
+            ingest(j, json.dumps(doc))
+            ingest(pb, self.protobuf(doc).SerializeToString(), signal)
+        want = self.expected(docs)
+        self.assertEqual(self.rows(j), want)
+        self.assertEqual(self.rows(pb), want)
+        # By hand: the same scope in two blocks adds up; no scope is ('', '').
+        self.assertEqual(j.execute("SELECT scope_name, scope_version, sample_count FROM span_scopes "
+                                   "WHERE span_name = 'GET' AND service_name = 'api' ORDER BY 1, 2").fetchall(),
+                         [("", "", 1), ("io.http", "1.0", 3), ("io.http", "2.0", 1)])
+        self.assertEqual(j.execute("SELECT scope_name, scope_version, sample_count, first_seen, last_seen FROM metric_scopes "
+                                   "WHERE metric_name = 'cpu'").fetchall(),
+                         [("io.http", "1.0", 3, "2023-11-14 22:13:20", "2023-11-14 22:13:50"),
+                          ("io.http", "2.0", 1, "2023-11-14 22:13:40", "2023-11-14 22:13:40")])
+        self.assertEqual(j.execute("SELECT severity, scope_name, scope_version, sample_count FROM log_scopes "
+                                   "ORDER BY 1, 2, 3").fetchall(),
+                         [("ERROR", "io.http", "1.0", 1), ("INFO", "", "", 1), ("INFO", "", "3", 1), ("INFO", "io.http", "1.0", 2)])
+        # A metric without points has no records, of any scope.
+        self.assertEqual(j.execute("SELECT count(*) FROM metric_scopes WHERE metric_name = 'idle'").fetchone(), (0,))
+        # Scope rows split their service's records and bytes.
+        for t, e, svc in (("metric_scopes", "metric_name", "metric_services"), ("span_scopes", "span_name", "span_services"),
+                          ("log_scopes", "severity", "log_services")):
+            self.assertEqual(j.execute(f"SELECT {e}, service_name, sum(sample_count), sum(bytes), min(first_seen), max(last_seen) "
+                                       f"FROM {t} GROUP BY 1, 2 ORDER BY 1, 2").fetchall(),
+                             j.execute(f"SELECT {e}, service_name, sample_count, bytes, first_seen, last_seen FROM {svc} "
+                                       "WHERE sample_count > 0 ORDER BY 1, 2").fetchall(), t)
+
+    def test_views_and_documents(self):
+        db = connect()
+        for doc in self.requests():
+            ingest(db, json.dumps(doc))
+        self.assertEqual(db.execute("SELECT * FROM scopes WHERE scope_name = 'io.http' AND signal = 'spans' "
+                                    "ORDER BY scope_version").fetchall(),
+                         [("spans", "io.http", "1.0", 2, 2, 5, db.execute("SELECT sum(bytes) FROM span_scopes WHERE "
+                                                                          "scope_version = '1.0'").fetchone()[0],
+                           "2023-11-14 22:13:20", "2023-11-14 22:16:20"),
+                          ("spans", "io.http", "2.0", 1, 1, 1, db.execute("SELECT sum(bytes) FROM span_scopes WHERE "
+                                                                          "scope_version = '2.0'").fetchone()[0],
+                           "2023-11-14 22:15:20", "2023-11-14 22:15:20")])
+        self.assertEqual(db.execute("SELECT signal, scope_name, scope_version, entities, records FROM service_scopes "
+                                    "WHERE service_name = 'web' ORDER BY 1, 2, 3").fetchall(),
+                         [("spans", "io.db", "", 1, 2), ("spans", "io.http", "1.0", 1, 1)])
+        doc = json.loads(db.execute("SELECT document FROM span_metadata WHERE name = 'GET'").fetchone()[0])
+        self.assertEqual(doc["scopes"], [{"name": "io.http", "version": "1.0", "records": 4},
+                                         {"name": "", "version": "", "records": 1},
+                                         {"name": "io.http", "version": "2.0", "records": 1}])
+        doc = json.loads(db.execute("SELECT document FROM metric_metadata WHERE name = 'idle'").fetchone()[0])
+        self.assertEqual(doc["scopes"], [])
+        doc = json.loads(db.execute("SELECT document FROM log_metadata WHERE severity = 'INFO'").fetchone()[0])
+        self.assertEqual(sum(s["records"] for s in doc["scopes"]), doc["sample_count"])
+        # "Which entities does scope X send": the scope index, no scan.
+        for t in ("metric_scopes", "span_scopes", "log_scopes"):
+            plan = " | ".join(r[3] for r in db.execute(
+                f"EXPLAIN QUERY PLAN SELECT * FROM {t} WHERE scope_name = 'io.http' AND scope_version = '1.0'"))
+            self.assertIn(f"USING INDEX idx_{t}_scope (scope_name=? AND scope_version=?)", plan)
+            self.assertNotIn("SCAN", plan)
+        for view, col, index in (("scopes", "scope_name", "scope"), ("service_scopes", "service_name", "service")):
+            plan = " | ".join(r[3] for r in db.execute(f"EXPLAIN QUERY PLAN SELECT * FROM {view} WHERE {col} = 'x'"))
+            for t in ("metric_scopes", "span_scopes", "log_scopes"):
+                self.assertIn(f"SEARCH {t} USING INDEX idx_{t}_{index} ({col}=?)", plan)
+            self.assertNotRegex(plan, r"SCAN (metric|span|log)_scopes\b")
+
+    def payloads(self):
+        """Three span requests whose scopes come in different orders."""
+        mk = lambda scopes: json.dumps({"resourceSpans": [{"resource": resource("api"), "scopeSpans": [
+            {"scope": {"name": n, "version": v}, "spans": [span(name, t=1_700_000_000_000_000_000 + i * 10**9)
+                                                           for i, name in enumerate(names)]}
+            for n, v, names in scopes]}]})
+        return (mk([("a", "1", ["GET", "GET"]), ("b", "", ["GET"])]),
+                mk([("c", "9", ["PUT"]), ("b", "", ["GET", "PUT"]), ("a", "1", ["GET"])]),
+                mk([("d", "", ["GET"]), ("a", "2", ["GET"]), ("c", "9", ["GET"])]))
+
+    def test_savepoints(self):
+        p1, p2, p3 = self.payloads()
+        ref = {}
+        for name, parts in (("p1", [p1]), ("all", [p1, p2, p3])):
+            db = connect()
+            for p in parts:
+                ingest(db, p)
+            ref[name] = self.rows(db)
+        self.assertEqual(sum(r[4] for r in ref["all"]["span_scopes"]), 10)
+        # Rolled back to a savepoint: its scopes' counts go.
+        db = connect()
+        db.execute("BEGIN")
+        ingest(db, p1)
+        db.execute("SAVEPOINT s")
+        ingest(db, p2)
+        ingest(db, p3)
+        db.execute("ROLLBACK TO s")
+        db.execute("RELEASE s")
+        db.execute("COMMIT")
+        self.assertEqual(self.rows(db), ref["p1"])
+        # Released (nested) savepoints: the layers' scopes, numbered apart,
+        # add up as one transaction's.
+        db = connect()
+        db.execute("BEGIN")
+        ingest(db, p1)
+        db.execute("SAVEPOINT a")
+        ingest(db, p2)
+        db.execute("SAVEPOINT b")
+        ingest(db, p3)
+        db.execute("RELEASE a")
+        db.execute("COMMIT")
+        self.assertEqual(self.rows(db), ref["all"])
+        # A transaction rolled back writes nothing.
+        db.execute("BEGIN")
+        ingest(db, p2)
+        db.execute("ROLLBACK")
+        self.assertEqual(self.rows(db), ref["all"])
+
+    def test_upgraded_catalogs_count_from_the_upgrade(self):
+        p1 = self.payloads()[0]
+        for name in ("v0.1.0.db", "v0.2.0.db"):
+            with self.subTest(fixture=name):
+                path = os.path.join(self.dir, name)
+                shutil.copy(os.path.join(FIXTURES, "catalog", name), path)
+                db = connect(path)
+                before = db.execute("SELECT coalesce(sum(sample_count), 0) FROM span_services WHERE span_name = 'GET'").fetchone()[0]
+                ingest(db, p1)
+                self.assertEqual(db.execute("SELECT scope_name, scope_version, sample_count FROM span_scopes "
+                                            "ORDER BY 1").fetchall(), [("a", "1", 2), ("b", "", 1)])
+                self.assertEqual(db.execute("SELECT sum(sample_count) FROM span_services WHERE span_name = 'GET'").fetchone(),
+                                 (before + 3,))
+                self.assertEqual(db.execute("SELECT count(*) FROM metric_scopes").fetchone(), (0,))
+                db.close()
 
 
 if __name__ == "__main__":

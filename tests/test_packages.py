@@ -352,7 +352,7 @@ class TestPythonPackage(PackageTest):
         for title in ("Highest-cardinality keys: metrics", "Highest-cardinality keys: spans",
                       "Highest-cardinality keys: logs", "Metrics by estimated active series", "Services by volume (all)",
                       "Span names that explode", "Top log templates: my.service / INFO", "Errors by service (all)",
-                      "Attribute keys by bytes (OTLP protobuf)", "Services by bytes (OTLP protobuf)"):
+                      "Attribute keys by bytes (OTLP protobuf)", "Services by bytes (OTLP protobuf)", "Instrumentation scopes"):
             self.assertIn("== " + title, out)
         self.assertNotIn("\u2026", out)         # nothing cut
         self.assertRegex(out, r"my\.service +1 +4 +3 +8 +1 +4 +INFO 3\n")

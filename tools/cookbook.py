@@ -90,6 +90,14 @@ FROM key_bytes LIMIT 8;"""),
      "`services_by_bytes`; `log_template_bytes` ranks log templates the same way.",
      """SELECT signal, service_name, records, bytes, bytes_per_record, signal_percentage
 FROM service_bytes LIMIT 8;"""),
+    ("Which instrumentation libraries (and versions) send spans of a service?",
+     "Every record comes in a scope block naming the library that made it and its version; `service_scopes` counts "
+     "them per service (an index lookup by service), `scopes` over all services, and `span_scopes` (by its "
+     "scope index) says which span names one library sends (docs/catalog.md, \"Instrumentation scopes\"). Datasette "
+     "query `scopes_of_service`.",
+     """SELECT scope_name, scope_version, entities AS span_names, records, bytes
+FROM service_scopes WHERE service_name = 'checkout' AND signal = 'spans'
+ORDER BY records DESC;"""),
     ("Which keys come in more than one value type?",
      "Samples and sketches see values as text, where int 200 and \"200\" are one value; `value_types` counts records "
      "per OTLP type. `key_mixed_types` lists every row of a key whose values come in more than one type, so the rows "

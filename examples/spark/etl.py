@@ -6,7 +6,8 @@ catalog file otelcat opens: examples/etl.sql's logic in Spark.
     python examples/spark/etl.py --out catalog.db telemetry/*.jsonl
 
 It computes metrics, metric_services, metric_keys, spans, span_services,
-span_events, span_keys, logs, log_services and log_keys as otlp_ingest does
+span_events, span_keys, logs, log_services, log_keys and the instrumentation
+scopes (metric_scopes, span_scopes, log_scopes) as otlp_ingest does
 (tests/spark_test.py checks it against `otelcat ingest` of the same file):
 the same counts, times, sample lists and percentages, and sketches of the
 same values (Spark's hll_sketch_agg over each value's text, UTF-8, lg_k 12:
@@ -69,16 +70,18 @@ BUCKETS = "STRUCT<bucketCounts: ARRAY<STRING>>"
 POINTS = (f"STRUCT<aggregationTemporality: STRING, isMonotonic: STRING, dataPoints: ARRAY<STRUCT<timeUnixNano: STRING, "
           f"attributes: {ATTRS}, explicitBounds: ARRAY<STRING>, quantileValues: ARRAY<STRING>, positive: {BUCKETS}, "
           f"negative: {BUCKETS}, scale: STRING>>>")
+# An InstrumentationScope: its name and version ('' when absent).
+SCOPE = "STRUCT<name: STRING, version: STRING>"
 REQUEST = f"""
-resourceSpans ARRAY<STRUCT<resource: {RESOURCE}, scopeSpans: ARRAY<STRUCT<spans: ARRAY<STRUCT<
+resourceSpans ARRAY<STRUCT<resource: {RESOURCE}, scopeSpans: ARRAY<STRUCT<scope: {SCOPE}, spans: ARRAY<STRUCT<
   name: STRING, kind: STRING, startTimeUnixNano: STRING, attributes: {ATTRS}, status: STRUCT<code: STRING>,
   droppedAttributesCount: STRING, droppedEventsCount: STRING, droppedLinksCount: STRING,
   events: ARRAY<STRUCT<name: STRING, timeUnixNano: STRING, attributes: {ATTRS}>>,
   links: ARRAY<STRUCT<attributes: {ATTRS}>>>>>>>>,
-resourceMetrics ARRAY<STRUCT<resource: {RESOURCE}, scopeMetrics: ARRAY<STRUCT<metrics: ARRAY<STRUCT<
+resourceMetrics ARRAY<STRUCT<resource: {RESOURCE}, scopeMetrics: ARRAY<STRUCT<scope: {SCOPE}, metrics: ARRAY<STRUCT<
   name: STRING, unit: STRING, description: STRING,
   gauge: {POINTS}, sum: {POINTS}, histogram: {POINTS}, exponentialHistogram: {POINTS}, summary: {POINTS}>>>>>>,
-resourceLogs ARRAY<STRUCT<resource: {RESOURCE}, scopeLogs: ARRAY<STRUCT<logRecords: ARRAY<STRUCT<
+resourceLogs ARRAY<STRUCT<resource: {RESOURCE}, scopeLogs: ARRAY<STRUCT<scope: {SCOPE}, logRecords: ARRAY<STRUCT<
   timeUnixNano: STRING, observedTimeUnixNano: STRING, severityNumber: INT, severityText: STRING,
   attributes: {ATTRS}, droppedAttributesCount: STRING, traceId: STRING, spanId: STRING>>>>>>
 """
@@ -206,7 +209,8 @@ RECORDS = {
 SELECT struct(line, i, j, k) AS ord, sp.name, {KIND.replace('kind', 'sp.kind')} AS kind, {SERVICE} AS service,
        {datetime('sp.startTimeUnixNano')} AS time, sp.attributes, sp.events, sp.links, res, {STATUS} AS status,
        {dropped('sp.droppedAttributesCount')} AS dropped_attributes, {dropped('sp.droppedEventsCount')} AS dropped_events,
-       {dropped('sp.droppedLinksCount')} AS dropped_links
+       {dropped('sp.droppedLinksCount')} AS dropped_links,
+       coalesce(ss.scope.name, '') AS scope_name, coalesce(ss.scope.version, '') AS scope_version
 FROM (SELECT line, i, rs.resource.attributes AS res, rs.scopeSpans FROM requests LATERAL VIEW posexplode(resourceSpans) AS i, rs)
 LATERAL VIEW posexplode(scopeSpans) AS j, ss LATERAL VIEW posexplode(ss.spans) AS k, sp""",
     # Metrics as sent (also those without points): their kind, unit and
@@ -219,14 +223,16 @@ SELECT ord, block, metric, type, unit, description, service, {TEMPORALITY} AS te
          {DATA_OF_METRIC} AS data {METRICS_FROM})""",
     "r_points": f"""
 SELECT struct(line, i, j, k, p) AS ord, struct(line, i) AS block, m.name AS metric, {KIND_OF_METRIC} AS type, {SERVICE} AS service,
-       {datetime('dp.timeUnixNano')} AS time, dp.attributes, res, {POINT_BUCKETS} AS buckets, {POINT_SCALE} AS scale
+       {datetime('dp.timeUnixNano')} AS time, dp.attributes, res, {POINT_BUCKETS} AS buckets, {POINT_SCALE} AS scale,
+       coalesce(sm.scope.name, '') AS scope_name, coalesce(sm.scope.version, '') AS scope_version
 {METRICS_FROM}
 LATERAL VIEW posexplode({DATA_OF_METRIC}.dataPoints) AS p, dp""",
     "r_logs": f"""
 SELECT struct(line, i, j, k) AS ord, {SEVERITY} AS severity, {SERVICE} AS service,
        {datetime('if(coalesce(CAST(lr.timeUnixNano AS DECIMAL(20, 0)), 0) = 0, lr.observedTimeUnixNano, lr.timeUnixNano)')} AS time,
        lr.attributes, res, {dropped('lr.droppedAttributesCount')} AS dropped_attributes,
-       if(coalesce(lr.traceId, '') <> '', 1, 0) AS trace_id, if(coalesce(lr.spanId, '') <> '', 1, 0) AS span_id
+       if(coalesce(lr.traceId, '') <> '', 1, 0) AS trace_id, if(coalesce(lr.spanId, '') <> '', 1, 0) AS span_id,
+       coalesce(sl.scope.name, '') AS scope_name, coalesce(sl.scope.version, '') AS scope_version
 FROM (SELECT line, i, rs.resource.attributes AS res, rs.scopeLogs FROM requests LATERAL VIEW posexplode(resourceLogs) AS i, rs)
 LATERAL VIEW posexplode(scopeLogs) AS j, sl LATERAL VIEW posexplode(sl.logRecords) AS k, lr""".replace(
         "severityNumber", "lr.severityNumber").replace("severityText", "lr.severityText"),
@@ -340,6 +346,13 @@ SELECT name AS span_name, e.name AS event_name, count(*) AS event_count, min({da
                     "FROM r_logs GROUP BY severity, service",
     "log_keys": "SELECT entity AS severity, scope AS key_scope, key AS key_name, key_count, value_samples, hll_sketch, "
                 "first_seen, last_seen FROM (" + keys_sql("k_logs", ["entity", "scope", "key"]) + ")",
+    # Instrumentation scopes (schema version 3): records per entity, service and scope.
+    "metric_scopes": "SELECT metric AS metric_name, service AS service_name, scope_name, scope_version, count(*) AS sample_count, "
+                   "min(time) AS first_seen, max(time) AS last_seen FROM r_points GROUP BY metric, service, scope_name, scope_version",
+    "span_scopes": "SELECT name AS span_name, service AS service_name, scope_name, scope_version, count(*) AS sample_count, "
+                   "min(time) AS first_seen, max(time) AS last_seen FROM r_spans GROUP BY name, service, scope_name, scope_version",
+    "log_scopes": "SELECT severity, service AS service_name, scope_name, scope_version, count(*) AS sample_count, "
+                   "min(time) AS first_seen, max(time) AS last_seen FROM r_logs GROUP BY severity, service, scope_name, scope_version",
 }
 
 # Percentages, from the tables above (as etl.sql and otlp_ingest compute them).

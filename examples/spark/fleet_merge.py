@@ -143,6 +143,16 @@ FROM log_services_all GROUP BY severity, service_name""",
 SELECT severity, key_scope, key_name, sum(key_count) AS key_count, {SAMPLES},
        {SKETCH.format(c='hll_sketch')}, {TIMES}, count(*) AS nodes, {KEY_VALUES}
 FROM log_keys_all GROUP BY severity, key_scope, key_name""",
+    # Instrumentation scopes (schema version 3): counts and bytes add up.
+    "metric_scopes": f"""
+SELECT metric_name, service_name, scope_name, scope_version, sum(sample_count) AS sample_count, sum(bytes) AS bytes, {TIMES}
+FROM metric_scopes_all GROUP BY metric_name, service_name, scope_name, scope_version""",
+    "span_scopes": f"""
+SELECT span_name, service_name, scope_name, scope_version, sum(sample_count) AS sample_count, sum(bytes) AS bytes, {TIMES}
+FROM span_scopes_all GROUP BY span_name, service_name, scope_name, scope_version""",
+    "log_scopes": f"""
+SELECT severity, service_name, scope_name, scope_version, sum(sample_count) AS sample_count, sum(bytes) AS bytes, {TIMES}
+FROM log_scopes_all GROUP BY severity, service_name, scope_name, scope_version""",
     # Templates by text; cluster ids as merge.sql gives them: -1, -2, ... in
     # the order of (the catalog that brought the text first, severity,
     # service, text); the example is that catalog's min(example).

@@ -94,6 +94,13 @@ TABLES = {
     "span_name_patterns": {"key": ["service_name", "cluster_id"], "roles": {
         "pattern": "template", "example": "example", "span_count": "count",
         "estimated_names": ("estimate", "names_sketch"), "names_sketch": "sketch"}},
+    # Instrumentation scopes (schema version 3).
+    "metric_scopes": {"key": ["metric_name", "service_name", "scope_name", "scope_version"], "roles": {
+        "sample_count": "count", "bytes": "count"}},
+    "span_scopes": {"key": ["span_name", "service_name", "scope_name", "scope_version"], "roles": {
+        "sample_count": "count", "bytes": "count"}},
+    "log_scopes": {"key": ["severity", "service_name", "scope_name", "scope_version"], "roles": {
+        "sample_count": "count", "bytes": "count"}},
 }
 
 # How each column's value is written, by its declared SQLite type (and role).

@@ -1,5 +1,6 @@
 """What a catalog holds, as a report: the highest-cardinality attribute keys
 per signal, metrics by estimated active series, every service by volume,
+the instrumentation scopes that send the most records,
 span names that explode, the top log templates of the busiest service and
 severity pairs, and errors by service.
 
@@ -87,6 +88,20 @@ def sections(db, limit, pairs):
                     WHERE bytes > 0 LIMIT ?""", limit)
         out.append(("Services by bytes (OTLP protobuf)", ["signal", "service", "records", "bytes", "bytes / record"],
                     ["signal", "service", "records", "bytes", "bytes_per_record"], rows))
+    if all(q("SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = ?", t) for t in ("metric_scopes", "span_scopes",
+                                                                                      "log_scopes")):
+        # Catalogs of schema version 3 on: which instrumentation libraries
+        # (scope name and version) send what (docs/catalog.md "Instrumentation scopes").
+        rows = q("""WITH c(signal, scope_name, scope_version, service_name, entity, records) AS (
+                      SELECT 'metrics', scope_name, scope_version, service_name, metric_name, sample_count FROM metric_scopes
+                      UNION ALL SELECT 'spans', scope_name, scope_version, service_name, span_name, sample_count FROM span_scopes
+                      UNION ALL SELECT 'logs', scope_name, scope_version, service_name, severity, sample_count FROM log_scopes)
+                    SELECT signal, scope_name, scope_version, count(DISTINCT service_name), count(DISTINCT entity),
+                           sum(records) AS n
+                    FROM c GROUP BY signal, scope_name, scope_version
+                    ORDER BY n DESC, signal, scope_name, scope_version LIMIT ?""", limit)
+        out.append(("Instrumentation scopes", ["signal", "scope", "version", "services", "entities", "records"],
+                    ["signal", "scope", "version", "services", "entities", "records"], rows))
     # The series in Prometheus (docs/catalog.md "Metric shape"); a catalog
     # older than schema version 3 has no such column, and is read as it is.
     has_prom = any(r[1] == "estimated_prometheus_series" for r in q("PRAGMA table_info(metrics)"))

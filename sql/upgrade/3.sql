@@ -172,3 +172,47 @@ ALTER TABLE main.log_services ADD COLUMN bytes INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE main.log_services ADD COLUMN trace_id_count INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE main.log_services ADD COLUMN span_id_count INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE main.log_body_template_rows ADD COLUMN bytes INTEGER NOT NULL DEFAULT 0;
+
+-- Instrumentation scopes (docs/catalog.md "Instrumentation scopes"):
+-- counted from the upgrade on (the tables start empty).
+CREATE TABLE main.metric_scopes (
+  metric_name    TEXT NOT NULL,
+  service_name   TEXT NOT NULL,
+  scope_name     TEXT NOT NULL,
+  scope_version  TEXT NOT NULL,
+  sample_count   INTEGER NOT NULL DEFAULT 0,
+  bytes          INTEGER NOT NULL DEFAULT 0,
+  first_seen     TEXT,
+  last_seen      TEXT,
+  PRIMARY KEY (metric_name, service_name, scope_name, scope_version)
+) WITHOUT ROWID;
+CREATE INDEX main.idx_metric_scopes_scope ON metric_scopes(scope_name, scope_version);
+CREATE INDEX main.idx_metric_scopes_service ON metric_scopes(service_name, scope_name, scope_version);
+
+CREATE TABLE main.span_scopes (
+  span_name      TEXT NOT NULL,
+  service_name   TEXT NOT NULL,
+  scope_name     TEXT NOT NULL,
+  scope_version  TEXT NOT NULL,
+  sample_count   INTEGER NOT NULL DEFAULT 0,
+  bytes          INTEGER NOT NULL DEFAULT 0,
+  first_seen     TEXT,
+  last_seen      TEXT,
+  PRIMARY KEY (span_name, service_name, scope_name, scope_version)
+) WITHOUT ROWID;
+CREATE INDEX main.idx_span_scopes_scope ON span_scopes(scope_name, scope_version);
+CREATE INDEX main.idx_span_scopes_service ON span_scopes(service_name, scope_name, scope_version);
+
+CREATE TABLE main.log_scopes (
+  severity       TEXT NOT NULL,
+  service_name   TEXT NOT NULL,
+  scope_name     TEXT NOT NULL,
+  scope_version  TEXT NOT NULL,
+  sample_count   INTEGER NOT NULL DEFAULT 0,
+  bytes          INTEGER NOT NULL DEFAULT 0,
+  first_seen     TEXT,
+  last_seen      TEXT,
+  PRIMARY KEY (severity, service_name, scope_name, scope_version)
+) WITHOUT ROWID;
+CREATE INDEX main.idx_log_scopes_scope ON log_scopes(scope_name, scope_version);
+CREATE INDEX main.idx_log_scopes_service ON log_scopes(service_name, scope_name, scope_version);

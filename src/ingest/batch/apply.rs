@@ -119,6 +119,10 @@ struct Block<'e> {
     spans: Vec<Cow<'e, str>>,
     metrics: Vec<Cow<'e, str>>,
     logs: Vec<Cow<'e, str>>,
+    /// The entities with records in the scope block being applied.
+    scope_spans: Vec<Cow<'e, str>>,
+    scope_metrics: Vec<Cow<'e, str>>,
+    scope_logs: Vec<Cow<'e, str>>,
     /// Per severity, the number of the batch's template group of the
     /// severity and the block's service (`TemplateGroups`): looked up once
     /// per block, so that a record costs no copy or hash of the service
@@ -140,6 +144,10 @@ struct Applier<'b, 'e, 'a> {
     block: Block<'e>,
     /// The block's number (see `BlockCount`).
     block_id: u64,
+    /// The scope block's number (see `BlockCount`) and its scope's
+    /// (`Batch::scopes`).
+    scope_block: u64,
+    scope: u32,
 }
 
 impl Batch {
@@ -152,6 +160,9 @@ impl Batch {
         templater: &mut dyn Templater,
     ) -> Result<(), String> {
         self.blocks += 1;
+        // Records before any scope (the decoders always send one) are of
+        // the unknown scope.
+        let scope = self.scopes.intern("", "");
         let mut a = Applier {
             r: Recorder {
                 rec: self.records,
@@ -159,6 +170,8 @@ impl Batch {
                 buf: String::new(),
             },
             block_id: self.blocks,
+            scope_block: self.blocks,
+            scope,
             batch: self,
             now,
             templater,
@@ -175,6 +188,7 @@ impl Batch {
                 Event::DataPoint { .. } => return Err("a data point outside a metric".into()),
                 Event::Span { .. } => a.span(events, i),
                 Event::Log { .. } => a.log(events, i)?,
+                Event::Scope { name, version } => a.scope(name, version, i),
                 // Attributes are consumed with their record; a stray one
                 // (and scopes) is skipped.
                 _ => i + 1,
@@ -206,9 +220,43 @@ impl<'e, 'a: 'e> Applier<'_, 'e, 'a> {
         i
     }
 
+    /// A scope (`events[i]`): a new scope block, in the resource block.
+    #[inline]
+    fn scope(&mut self, name: &str, version: &str, i: usize) -> usize {
+        self.end_scope();
+        self.batch.blocks += 1;
+        self.scope_block = self.batch.blocks;
+        self.scope = self.batch.scopes.intern(name, version);
+        i + 1
+    }
+
+    /// The scope block's end: its records' counts go to their entities'
+    /// scope counts of the resource block's service (selected by the
+    /// entity's first record of the resource block, which the scope block
+    /// lies in).
+    fn end_scope(&mut self) {
+        let (batch, scope) = (&mut *self.batch, self.scope);
+        for name in self.block.scope_spans.drain(..) {
+            if let Some(s) = batch.spans.get_mut(name.as_ref()) {
+                s.svc.cur().scopes.add(scope, &s.in_scope.take());
+            }
+        }
+        for name in self.block.scope_metrics.drain(..) {
+            if let Some(m) = batch.metrics.get_mut(name.as_ref()) {
+                m.svc.cur().scopes.add(scope, &m.in_scope.take());
+            }
+        }
+        for sev in self.block.scope_logs.drain(..) {
+            if let Some(l) = batch.logs.get_mut(sev.as_ref()) {
+                l.svc.cur().scopes.add(scope, &l.in_scope.take());
+            }
+        }
+    }
+
     /// The block's end: its records' counts go to their entities' services
     /// and resource keys, its log templates to the batch's groups.
     fn end_block(&mut self) {
+        self.end_scope();
         let (batch, r, service) = (&mut *self.batch, &mut self.r, self.service);
         let resource = &self.resource[..];
         for name in self.block.spans.drain(..) {
@@ -269,6 +317,7 @@ impl<'e, 'a: 'e> Applier<'_, 'e, 'a> {
                 seen: Seen::none(),
             },
             in_block: BlockCount::default(),
+            in_scope: BlockCount::default(),
             services: Map::new(),
             svc: PerService::default(),
             series: hll::Builder::new(),
@@ -300,10 +349,13 @@ impl<'e, 'a: 'e> Applier<'_, 'e, 'a> {
             m.total.add(1, t);
             m.total.bytes += bytes;
             m.shape.add(*kind, *buckets, *scale);
-            let first = m.in_block.add(self.block_id, t, std::mem::take(&mut bytes));
-            if first {
+            let b = std::mem::take(&mut bytes);
+            if m.in_block.add(self.block_id, t, b) {
                 self.block.metrics.push(Cow::Borrowed(name));
                 m.svc.select(self.service);
+            }
+            if m.in_scope.add(self.scope_block, t, b) {
+                self.block.scope_metrics.push(Cow::Borrowed(name));
             }
             let labels = &mut m.svc.cur().labels;
             let end = start + self.r.record(labels, &events[start..], dp_attr, t);
@@ -342,6 +394,7 @@ impl<'e, 'a: 'e> Applier<'_, 'e, 'a> {
             events_total: 0,
             links_total: 0,
             in_block: BlockCount::default(),
+            in_scope: BlockCount::default(),
             services: Map::new(),
             svc: PerService::default(),
             status: [0; 3],
@@ -360,6 +413,9 @@ impl<'e, 'a: 'e> Applier<'_, 'e, 'a> {
         if s.in_block.add(self.block_id, t, u64::from(*bytes)) {
             self.block.spans.push(Cow::Borrowed(name));
             s.svc.select(self.service);
+        }
+        if s.in_scope.add(self.scope_block, t, u64::from(*bytes)) {
+            self.block.scope_spans.push(Cow::Borrowed(name));
         }
         i += 1;
         let links_total = &mut s.links_total;
@@ -417,6 +473,7 @@ impl<'e, 'a: 'e> Applier<'_, 'e, 'a> {
         let l = entry(&mut self.batch.logs, &sev, || LogAgg {
             total: Counted::new(t),
             in_block: BlockCount::default(),
+            in_scope: BlockCount::default(),
             services: Map::new(),
             svc: PerService::default(),
             dropped_attributes: 0,
@@ -435,6 +492,7 @@ impl<'e, 'a: 'e> Applier<'_, 'e, 'a> {
         if first_in_block {
             l.svc.select(self.service);
         }
+        let first_in_scope = l.in_scope.add(self.scope_block, t, bytes);
         i += 1;
         let attrs = i;
         i += self
@@ -463,6 +521,9 @@ impl<'e, 'a: 'e> Applier<'_, 'e, 'a> {
             c.keys
                 .entry(pos, &a.key, t, &mut self.r.entries)
                 .add(self.r.rec, t);
+        }
+        if first_in_scope {
+            self.block.scope_logs.push(sev.clone());
         }
         if first_in_block {
             self.block.logs.push(sev);

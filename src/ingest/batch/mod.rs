@@ -14,9 +14,11 @@
 use ahash::AHashMap as Map;
 
 mod apply;
+mod scopes;
 mod services;
 
 pub use apply::{Templater, secs, value_text};
+pub use scopes::{ScopeCounts, ScopeTable};
 pub use services::{
     EntityKeys, LogSvc, MetricSvc, PerService, SpanSvc, entity_events, entity_keys,
 };
@@ -73,6 +75,8 @@ impl BlockCount {
 pub struct MetricAgg {
     /// Records of the resource block being applied.
     in_block: BlockCount,
+    /// Records of the scope block being applied (numbered as blocks).
+    in_scope: BlockCount,
     pub kind: MetricKind,
     pub unit: String,
     pub description: String,
@@ -154,6 +158,8 @@ pub struct EventAgg {
 pub struct SpanAgg {
     /// Records of the resource block being applied.
     in_block: BlockCount,
+    /// Records of the scope block being applied (numbered as blocks).
+    in_scope: BlockCount,
     pub kind: SpanKind,
     pub total: Counted,
     pub events_total: u64,
@@ -191,6 +197,8 @@ fn add3(a: &mut [u64; 3], b: &[u64; 3]) {
 pub struct LogAgg {
     /// Records of the resource block being applied.
     in_block: BlockCount,
+    /// Records of the scope block being applied (numbered as blocks).
+    in_scope: BlockCount,
     pub total: Counted,
     pub services: Map<String, Counted>,
     /// Keys per service (the severity's own are their union).
@@ -465,8 +473,10 @@ pub struct Batch {
     /// from the layer below (`IngestTable::savepoint`), so numbers grow
     /// through a transaction and sample lists merge in arrival order.
     pub records: u64,
-    /// Resource blocks applied (numbers them for `BlockCount`).
+    /// Resource and scope blocks applied (numbers them for `BlockCount`).
     pub blocks: u64,
+    /// The instrumentation scopes of the batch's records.
+    pub scopes: ScopeTable,
 }
 
 impl Batch {
@@ -478,9 +488,19 @@ impl Batch {
     }
 
     /// Adds a later batch to this one.
-    pub fn merge(&mut self, o: Batch) {
+    pub fn merge(&mut self, mut o: Batch) {
         self.records = self.records.max(o.records);
         self.blocks += o.blocks;
+        let to = self.scopes.absorb(&o.scopes);
+        for m in o.metrics.values_mut() {
+            m.svc.parts_mut().for_each(|p| p.scopes.renumber(&to));
+        }
+        for s in o.spans.values_mut() {
+            s.svc.parts_mut().for_each(|p| p.scopes.renumber(&to));
+        }
+        for l in o.logs.values_mut() {
+            l.svc.parts_mut().for_each(|p| p.scopes.renumber(&to));
+        }
         merge_by_name(&mut self.metrics, o.metrics, MetricAgg::merge);
         merge_by_name(&mut self.spans, o.spans, SpanAgg::merge);
         merge_by_name(&mut self.logs, o.logs, LogAgg::merge);

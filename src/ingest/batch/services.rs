@@ -10,6 +10,7 @@
 use ahash::AHashMap as Map;
 
 use super::EventAgg;
+use super::scopes::ScopeCounts;
 use crate::ingest::keys::{Counted, Keys, merge_by_name};
 
 /// Something kept per service of an entity.
@@ -65,6 +66,11 @@ impl<T: ServicePart> PerService<T> {
         &mut self.list[self.cur].1
     }
 
+    /// Services and their parts, mutable (renumbering scopes).
+    pub fn parts_mut(&mut self) -> impl Iterator<Item = &mut T> {
+        self.list.iter_mut().map(|(_, t)| t)
+    }
+
     /// Services and their parts, in first-seen order.
     pub fn iter(&self) -> impl Iterator<Item = (&String, &T)> {
         self.list.iter().map(|(s, t)| (s, t))
@@ -103,12 +109,15 @@ pub struct MetricSvc {
     pub labels: Keys,
     /// Resource attributes (scope `resource`).
     pub resource: Keys,
+    /// Data points per instrumentation scope.
+    pub scopes: ScopeCounts,
 }
 
 impl ServicePart for MetricSvc {
     fn merge(&mut self, o: Self) {
         self.labels.merge(o.labels);
         self.resource.merge(o.resource);
+        self.scopes.merge(o.scopes);
     }
     fn key_entries(&self) -> usize {
         self.labels.len() + self.resource.len()
@@ -125,6 +134,8 @@ pub struct SpanSvc {
     pub links_total: u64,
     /// Per event name: its events (denominator of the event scope) and keys.
     pub events: Map<String, EventAgg>,
+    /// Spans per instrumentation scope.
+    pub scopes: ScopeCounts,
 }
 
 impl ServicePart for SpanSvc {
@@ -133,6 +144,7 @@ impl ServicePart for SpanSvc {
         self.resource.merge(o.resource);
         self.links.merge(o.links);
         self.links_total += o.links_total;
+        self.scopes.merge(o.scopes);
         merge_by_name(&mut self.events, o.events, |x, a| {
             x.total.merge(&a.total);
             x.keys.merge(a.keys);
@@ -151,12 +163,15 @@ impl ServicePart for SpanSvc {
 pub struct LogSvc {
     pub attrs: Keys,
     pub resource: Keys,
+    /// Records per instrumentation scope.
+    pub scopes: ScopeCounts,
 }
 
 impl ServicePart for LogSvc {
     fn merge(&mut self, o: Self) {
         self.attrs.merge(o.attrs);
         self.resource.merge(o.resource);
+        self.scopes.merge(o.scopes);
     }
     fn key_entries(&self) -> usize {
         self.attrs.len() + self.resource.len()

@@ -80,6 +80,9 @@ fn table_of(stmt: &str) -> &'static str {
         "log" => "logs",
         "log_service" | "log_service_trace_context" => "log_services",
         "log_key" | "log_refresh" => "log_keys",
+        "metric_scope" => "metric_scopes",
+        "span_scope" => "span_scopes",
+        "log_scope" => "log_scopes",
         "log_template" | "log_template_fold" | "log_template_fold_delete" => {
             "log_body_template_rows"
         }
@@ -611,10 +614,12 @@ mod tests {
     fn every_statement_is_named() {
         let names: Vec<_> = statements().into_iter().map(|(n, _)| n).collect();
         assert!(
-            names.contains(&"metric") && names.contains(&"span_pattern_refresh"),
+            names.contains(&"metric")
+                && names.contains(&"span_pattern_refresh")
+                && names.contains(&"log_scope"),
             "{names:?}"
         );
-        assert_eq!(names.len(), 31);
+        assert_eq!(names.len(), 34);
         for (n, sql) in statements() {
             assert!(!sql.is_empty() && !sql.contains("-- name:"), "{n}");
             // Errors name the table the statement writes.

@@ -6,7 +6,9 @@ use ahash::AHashMap as Map;
 use super::time::{seen_params, seen_text};
 use super::{KeyRow, Writer, sorted, sorted_keys};
 use crate::ffi::{Param, Result};
-use crate::ingest::batch::{Batch, MetricAgg, PatternGroup, entity_events, entity_keys};
+use crate::ingest::batch::{
+    Batch, MetricAgg, PatternGroup, ScopeCounts, ScopeTable, entity_events, entity_keys,
+};
 use crate::ingest::keys::{KeyAgg, Keys};
 use crate::ingest::templates::Texts;
 
@@ -45,6 +47,8 @@ impl Writer {
             let row: Vec<_> = row.into_iter().chain(shape).collect();
             self.run("metric", &row, &[name])?;
             self.services("metric_service", "metric_name", name, &m.services)?;
+            let scopes = m.svc.iter().map(|(svc, k)| (svc, &k.scopes));
+            self.scopes("metric_scope", "metric_name", name, scopes, &b.scopes)?;
             for (svc, (kind, temporality, monotonic)) in sorted(&m.service_shapes) {
                 let row = [
                     ("metric_name", Param::Text(name)),
@@ -138,6 +142,8 @@ impl Writer {
             ];
             self.run("span", &row, &[name])?;
             self.services("span_service", "span_name", name, &s.services)?;
+            let scopes = s.svc.iter().map(|(svc, k)| (svc, &k.scopes));
+            self.scopes("span_scope", "span_name", name, scopes, &b.scopes)?;
             let links: Map<&str, u64> = s
                 .svc
                 .iter()
@@ -291,6 +297,8 @@ impl Writer {
             ];
             self.run("log", &row, &[sev])?;
             self.services("log_service", "severity", sev, &l.services)?;
+            let scopes = l.svc.iter().map(|(svc, k)| (svc, &k.scopes));
+            self.scopes("log_scope", "severity", sev, scopes, &b.scopes)?;
             for (svc, tc) in sorted(&l.service_trace_context) {
                 if tc[0] == 0 && tc[1] == 0 {
                     continue;
@@ -344,6 +352,39 @@ impl Writer {
         self.key_rows("log_service_key", &svc_rows)?;
         for (sev, _) in sorted(&b.logs) {
             self.refresh("log_refresh", "severity", sev)?;
+        }
+        Ok(())
+    }
+
+    /// The scope rows of one entity (`entity_param` names its column), in
+    /// (service, scope name, version) order.
+    fn scopes<'a>(
+        &mut self,
+        stmt: &'static str,
+        entity_param: &str,
+        entity: &str,
+        svcs: impl Iterator<Item = (&'a String, &'a ScopeCounts)>,
+        table: &ScopeTable,
+    ) -> Result<()> {
+        let mut rows: Vec<_> = svcs
+            .flat_map(|(svc, sc)| sc.0.iter().map(move |(&i, c)| (svc.as_str(), i, c)))
+            .map(|(svc, i, c)| (svc, table.get(i), c))
+            .collect();
+        rows.sort_unstable_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
+        for (svc, (scope, version), c) in rows {
+            let seen = seen_text(&c.seen);
+            let [first, last] = seen_params(&seen);
+            let row = [
+                (entity_param, Param::Text(entity)),
+                ("service_name", Param::Text(svc)),
+                ("scope_name", Param::Text(scope)),
+                ("scope_version", Param::Text(version)),
+                ("sample_count", Param::Int(c.count as i64)),
+                ("bytes", Param::Int(c.bytes as i64)),
+                ("first_seen", first),
+                ("last_seen", last),
+            ];
+            self.run(stmt, &row, &[entity, svc, scope, version])?;
         }
         Ok(())
     }
