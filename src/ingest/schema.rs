@@ -26,7 +26,7 @@ const UPGRADES: [&str; (VERSION - 1) as usize] = [
 ];
 
 /// The tables (and one view) a catalog of [`VERSION`] has.
-const TABLES: [&str; 17] = [
+const TABLES: [&str; 20] = [
     "metrics",
     "metric_services",
     "metric_keys",
@@ -44,6 +44,9 @@ const TABLES: [&str; 17] = [
     "span_service_key_rows",
     "span_service_events",
     "log_service_key_rows",
+    "log_events",
+    "log_event_services",
+    "log_event_key_rows",
 ];
 
 /// The schema version stored in the catalog; `None` for a database without

@@ -41,25 +41,28 @@ pub fn statements() -> Vec<(&'static str, &'static str)> {
 const CHUNK: usize = 32;
 
 /// The key UPSERTs, also run with [`CHUNK`] rows a statement.
-const KEY_STATEMENTS: [&str; 6] = [
+const KEY_STATEMENTS: [&str; 7] = [
     "metric_key",
     "span_key",
     "log_key",
     "metric_service_key",
     "span_service_key",
     "log_service_key",
+    "log_event_key",
 ];
 
 /// What each key UPSERT's rows hold: the entity's parameter, whether rows
-/// name a service (per-service keys) and an event (spans).
-fn key_statement_shape(stmt: &str) -> (&'static str, bool, bool) {
+/// name a service (per-service keys) and an event (spans), whether they
+/// carry their estimated cardinality (rows without a stored percentage).
+fn key_statement_shape(stmt: &str) -> (&'static str, bool, bool, bool) {
     match stmt {
-        "span_key" => ("span_name", false, true),
-        "log_key" => ("severity", false, false),
-        "metric_service_key" => ("metric_name", true, false),
-        "span_service_key" => ("span_name", true, true),
-        "log_service_key" => ("severity", true, false),
-        _ => ("metric_name", false, false),
+        "span_key" => ("span_name", false, true, false),
+        "log_key" => ("severity", false, false, false),
+        "metric_service_key" => ("metric_name", true, false, true),
+        "span_service_key" => ("span_name", true, true, true),
+        "log_service_key" => ("severity", true, false, true),
+        "log_event_key" => ("event_name", false, false, true),
+        _ => ("metric_name", false, false, false),
     }
 }
 
@@ -86,6 +89,9 @@ fn table_of(stmt: &str) -> &'static str {
         "log_template_key" | "log_template_key_fold" | "log_template_key_fold_delete" => {
             "log_template_keys"
         }
+        "log_event" => "log_events",
+        "log_event_service" => "log_event_services",
+        "log_event_key" => "log_event_key_rows",
         _ => "span_name_patterns",
     }
 }
@@ -225,8 +231,8 @@ struct KeyStatement {
 /// One key row to write, owned for the statement's run: its leading text
 /// parameters (entity, for per-service keys the service, scope, key and,
 /// for spans, event), then count, samples, sketch, first and last seen,
-/// bytes, value types and top sketch; for per-service keys, the estimated
-/// cardinality of the batch's own values (a new row's).
+/// bytes, value types and top sketch; for per-service and event keys, the
+/// estimated cardinality of the batch's own values (a new row's).
 struct KeyRow<'a> {
     texts: [&'a str; 5],
     n: usize,
@@ -237,7 +243,7 @@ struct KeyRow<'a> {
     bytes: i64,
     types: String,
     top: Option<Vec<u8>>,
-    /// Per-service rows: the batch's estimated cardinality.
+    /// Per-service and event rows: the batch's estimated cardinality.
     derived: Option<i64>,
 }
 
@@ -275,8 +281,9 @@ impl<'a> KeyRow<'a> {
         }
     }
 
-    /// A per-service key row: also what its estimated cardinality is when
-    /// it is new (`hll_count` of its image, clamped to its count).
+    /// A per-service (or event) key row: also what its estimated
+    /// cardinality is when it is new (`hll_count` of its image, clamped to
+    /// its count).
     fn service(texts: &[&'a str], a: &KeyAgg) -> Result<KeyRow<'a>> {
         let mut row = KeyRow::new(texts, a);
         let estimate = hll::decode(&row.sketch)
@@ -306,14 +313,19 @@ impl<'a> KeyRow<'a> {
     }
 
     /// The parameter names of rows whose entity is named `entity`, with or
-    /// without a service and an event.
-    fn names(entity: &'static str, service: bool, event: bool) -> Vec<&'static str> {
+    /// without a service, an event and an estimated cardinality.
+    fn names(
+        entity: &'static str,
+        service: bool,
+        event: bool,
+        estimate: bool,
+    ) -> Vec<&'static str> {
         let mut v = vec![entity];
         if service {
             v.push("service_name");
         }
         v.extend(KEY_PARAMS.iter().filter(|p| event || **p != "event_name"));
-        if service {
+        if estimate {
             v.push("estimated_cardinality");
         }
         v
@@ -365,8 +377,8 @@ impl Writer {
                 stmts.insert(name, one);
                 continue;
             }
-            let (entity, service, event) = key_statement_shape(name);
-            let at = one.positions(name, &KeyRow::names(entity, service, event))?;
+            let (entity, service, event, estimate) = key_statement_shape(name);
+            let at = one.positions(name, &KeyRow::names(entity, service, event, estimate))?;
             // A host that lowered SQLITE_LIMIT_VARIABLE_NUMBER below a
             // chunk's parameters cannot prepare it: its key rows go one by one.
             let chunk = Stmt::prepare(db, &multi_row(sql, &one.names, CHUNK)).ok();
@@ -530,6 +542,7 @@ impl Writer {
         self.metrics(b)?;
         self.spans(b)?;
         self.logs(b)?;
+        self.log_events(b)?;
         self.log_templates(b, texts)?;
         self.span_patterns(patterns, texts)
     }
@@ -593,14 +606,14 @@ mod tests {
     fn key_rows_name_every_parameter() {
         for name in KEY_STATEMENTS {
             let sql = table_of(name);
-            let (entity, service, event) = key_statement_shape(name);
+            let (entity, service, event, estimate) = key_statement_shape(name);
             let stmt = statements().into_iter().find(|s| s.0 == name).unwrap().1;
             let mut want: Vec<&str> = stmt
                 .split(':')
                 .skip(1)
                 .map(|p| p.split([',', ' ', ')']).next().unwrap())
                 .collect();
-            let mut got = KeyRow::names(entity, service, event);
+            let mut got = KeyRow::names(entity, service, event, estimate);
             want.sort_unstable();
             got.sort_unstable();
             assert_eq!(got, want, "{name} ({sql})");
@@ -614,7 +627,7 @@ mod tests {
             names.contains(&"metric") && names.contains(&"span_pattern_refresh"),
             "{names:?}"
         );
-        assert_eq!(names.len(), 31);
+        assert_eq!(names.len(), 34);
         for (n, sql) in statements() {
             assert!(!sql.is_empty() && !sql.contains("-- name:"), "{n}");
             // Errors name the table the statement writes.
