@@ -339,18 +339,18 @@ ON CONFLICT(event_name, service_name) DO UPDATE SET
   first_seen = min(first_seen, excluded.first_seen), last_seen = max(last_seen, excluded.last_seen),
   bytes = otelcat_add(bytes, excluded.bytes, 'log_event_services', event_name, service_name);
 
-INSERT INTO log_event_key_rows(event_name, key_scope, key_name, key_count, value_samples, hll_sketch, first_seen, last_seen, bytes, value_types, top_sketch)
-SELECT event_name, key_scope, key_name, otelcat_add(0, key_count, 'other.log_event_key_rows', event_name, key_scope, key_name), value_samples, hll_sketch, first_seen, last_seen, otelcat_add(0, bytes, 'other.log_event_key_rows', event_name, key_scope, key_name), json_counts_merge(value_types, NULL, 'other.log_event_key_rows', event_name, key_scope, key_name), top_sketch FROM other.log_event_key_rows WHERE true
-ON CONFLICT(event_name, key_scope, key_name) DO UPDATE SET
-  key_count = otelcat_add(key_count, excluded.key_count, 'log_event_key_rows', event_name, key_scope, key_name),
+INSERT INTO log_event_key_rows(event_name, key_name, key_count, value_samples, hll_sketch, first_seen, last_seen, bytes, value_types, top_sketch)
+SELECT event_name, key_name, otelcat_add(0, key_count, 'other.log_event_key_rows', event_name, key_name), value_samples, hll_sketch, first_seen, last_seen, otelcat_add(0, bytes, 'other.log_event_key_rows', event_name, key_name), json_counts_merge(value_types, NULL, 'other.log_event_key_rows', event_name, key_name), top_sketch FROM other.log_event_key_rows WHERE true
+ON CONFLICT(event_name, key_name) DO UPDATE SET
+  key_count = otelcat_add(key_count, excluded.key_count, 'log_event_key_rows', event_name, key_name),
   value_samples = json_samples_merge(value_samples, excluded.value_samples),
   hll_sketch = hll_merge(hll_sketch, excluded.hll_sketch),
   first_seen = min(first_seen, excluded.first_seen), last_seen = max(last_seen, excluded.last_seen),
-  bytes = otelcat_add(bytes, excluded.bytes, 'log_event_key_rows', event_name, key_scope, key_name),
-  value_types = json_counts_merge(value_types, excluded.value_types, 'log_event_key_rows', event_name, key_scope, key_name),
+  bytes = otelcat_add(bytes, excluded.bytes, 'log_event_key_rows', event_name, key_name),
+  value_types = json_counts_merge(value_types, excluded.value_types, 'log_event_key_rows', event_name, key_name),
   top_sketch = topk_merge(top_sketch, excluded.top_sketch);
 UPDATE log_event_key_rows SET
   estimated_cardinality = min(hll_count(hll_sketch), key_count)
-WHERE (event_name, key_scope, key_name) IN (SELECT event_name, key_scope, key_name FROM other.log_event_key_rows);
+WHERE (event_name, key_name) IN (SELECT event_name, key_name FROM other.log_event_key_rows);
 
 COMMIT;

@@ -415,15 +415,15 @@ ON CONFLICT(event_name, service_name) DO UPDATE SET
   last_seen = max(coalesce(last_seen, excluded.last_seen), coalesce(excluded.last_seen, last_seen));
 
 -- name: log_event_key
-INSERT INTO log_event_key_rows(event_name, key_scope, key_name, key_count, estimated_cardinality, value_samples, hll_sketch, first_seen, last_seen, bytes, value_types, top_sketch)
-VALUES (:event_name, :key_scope, :key_name, :key_count, :estimated_cardinality, :value_samples, :hll_sketch, :first_seen, :last_seen, :bytes, :value_types, :top_sketch)
-ON CONFLICT(event_name, key_scope, key_name) DO UPDATE SET
-  key_count = otelcat_add(key_count, excluded.key_count, 'log_event_key_rows', event_name, key_scope, key_name),
+INSERT INTO log_event_key_rows(event_name, key_name, key_count, estimated_cardinality, value_samples, hll_sketch, first_seen, last_seen, bytes, value_types, top_sketch)
+VALUES (:event_name, :key_name, :key_count, :estimated_cardinality, :value_samples, :hll_sketch, :first_seen, :last_seen, :bytes, :value_types, :top_sketch)
+ON CONFLICT(event_name, key_name) DO UPDATE SET
+  key_count = otelcat_add(key_count, excluded.key_count, 'log_event_key_rows', event_name, key_name),
   estimated_cardinality = min(hll_count(hll_merge(hll_sketch, excluded.hll_sketch)), key_count + excluded.key_count),
   value_samples = json_samples_merge(value_samples, excluded.value_samples),
   hll_sketch = hll_merge(hll_sketch, excluded.hll_sketch),
   first_seen = min(coalesce(first_seen, excluded.first_seen), coalesce(excluded.first_seen, first_seen)),
   last_seen = max(coalesce(last_seen, excluded.last_seen), coalesce(excluded.last_seen, last_seen)),
-  bytes = otelcat_add(bytes, excluded.bytes, 'log_event_key_rows', event_name, key_scope, key_name),
-  value_types = json_counts_merge(value_types, excluded.value_types, 'log_event_key_rows', event_name, key_scope, key_name),
+  bytes = otelcat_add(bytes, excluded.bytes, 'log_event_key_rows', event_name, key_name),
+  value_types = json_counts_merge(value_types, excluded.value_types, 'log_event_key_rows', event_name, key_name),
   top_sketch = topk_merge(top_sketch, excluded.top_sketch);

@@ -345,7 +345,8 @@ CREATE INDEX IF NOT EXISTS idx_log_service_key_rows_key ON log_service_key_rows(
 -- Log event names (extra, schema version 3; docs/catalog.md "Log event
 -- names"): records whose LogRecord.event_name is not empty, by that name.
 -- They are log records too, counted in logs, log_services and log_keys as
--- any other; these tables are one more dimension. Read the keys through the
+-- any other; these tables are one more dimension. The keys are the records'
+-- attribute keys (their resources' are their services'). Read them through the
 -- view log_event_keys (sql/views.sql), which adds key_percentage (of the
 -- event's records) and top_values when read; estimated_cardinality (clamped
 -- to key_count) is stored.
@@ -373,8 +374,7 @@ CREATE INDEX IF NOT EXISTS idx_log_event_services_service ON log_event_services(
 
 CREATE TABLE IF NOT EXISTS log_event_key_rows (
   event_name             TEXT NOT NULL,
-  key_scope              TEXT NOT NULL,          -- attribute | resource
-  key_name               TEXT NOT NULL,
+  key_name               TEXT NOT NULL,          -- an attribute key of the records
   key_count              INTEGER NOT NULL DEFAULT 0,
   estimated_cardinality  INTEGER NOT NULL DEFAULT 0,
   value_samples          TEXT NOT NULL DEFAULT '[]',
@@ -384,6 +384,6 @@ CREATE TABLE IF NOT EXISTS log_event_key_rows (
   bytes                  INTEGER NOT NULL DEFAULT 0,
   value_types            TEXT NOT NULL DEFAULT '{}',
   top_sketch             BLOB,
-  PRIMARY KEY (event_name, key_scope, key_name)
+  PRIMARY KEY (event_name, key_name)
 );
 CREATE INDEX IF NOT EXISTS idx_log_event_key_rows_key ON log_event_key_rows(key_name, event_name);

@@ -762,7 +762,7 @@ FROM log_service_keys;
 -- and top_values (topk_counts of top_sketch), derived when read.
 --   SELECT * FROM log_event_keys WHERE event_name = 'browser.page_view';
 CREATE VIEW IF NOT EXISTS log_event_keys AS
-SELECT k.event_name, k.key_scope, k.key_name, k.key_count,
+SELECT k.event_name, k.key_name, k.key_count,
        100.0 * k.key_count / max(1, (SELECT e.total_sample_count FROM log_events e
                                      WHERE e.event_name = k.event_name)) AS key_percentage,
        k.estimated_cardinality, k.value_samples, k.hll_sketch, k.first_seen, k.last_seen,
@@ -786,13 +786,7 @@ SELECT e.event_name, json_object(
                    'bytes', bytes, 'value_types', iif(json_valid(value_types), json(value_types), json_quote(value_types)),
                    'top_values', iif(json_valid(top_values), json(top_values), json_quote(top_values)),
                    'first_seen', first_seen, 'last_seen', last_seen))
-                 FROM log_event_keys k WHERE k.event_name = e.event_name AND k.key_scope = 'attribute'),
-  'resource_keys', (SELECT json_group_object(key_name, json_object('count', key_count, 'percentage', key_percentage,
-                   'estimated_cardinality', estimated_cardinality, 'value_samples', iif(json_valid(value_samples), json(value_samples), json_quote(value_samples)),
-                   'bytes', bytes, 'value_types', iif(json_valid(value_types), json(value_types), json_quote(value_types)),
-                   'top_values', iif(json_valid(top_values), json(top_values), json_quote(top_values)),
-                   'first_seen', first_seen, 'last_seen', last_seen))
-                 FROM log_event_keys k WHERE k.event_name = e.event_name AND k.key_scope = 'resource'))
+                 FROM log_event_keys k WHERE k.event_name = e.event_name))
 FROM log_events e;
 
 -- The event names a service sends (the service index):

@@ -1178,8 +1178,7 @@ class TestLogEvents(Tmp):
                          [("browser.page_view", "api", 2), ("browser.page_view", "web", 6),
                           ("device.app.lifecycle", "web", 1), ("session.start", "web", 1)])
         got = db.execute("SELECT key_name, key_count, key_percentage, estimated_cardinality, value_samples, value_types, "
-                         "top_values FROM log_event_keys WHERE event_name = 'browser.page_view' "
-                         "AND key_scope = 'attribute' ORDER BY 1").fetchall()
+                         "top_values FROM log_event_keys WHERE event_name = 'browser.page_view' ORDER BY 1").fetchall()
         self.assertEqual(got, [
             ("session.id", 6, 75.0, 1, '["s1"]', '{"string":6}', '[{"value":"s1","count":6}]'),
             ("tries", 2, 25.0, 2, '["2","3"]', '{"int":2}', '[{"value":"2","count":1},{"value":"3","count":1}]'),
@@ -1187,10 +1186,6 @@ class TestLogEvents(Tmp):
             ("url.path", 7, 87.5, 4, '["/p0","/p1","/p2","/p9"]', '{"string":7}',
              '[{"value":"/p0","count":2},{"value":"/p1","count":2},{"value":"/p2","count":2},{"value":"/p9","count":1}]'),
         ])
-        # Resource keys: once per record, of the records' blocks.
-        self.assertEqual(db.execute("SELECT key_name, key_count FROM log_event_keys WHERE event_name = 'browser.page_view' "
-                                    "AND key_scope = 'resource' ORDER BY 1").fetchall(),
-                         [("host", 2), ("service.name", 8)])
         # Event records are log records: logs and log_keys count them all.
         self.assertEqual(db.execute("SELECT severity, total_sample_count FROM logs ORDER BY 1").fetchall(),
                          [("INFO", 10), ("WARN", 1)])
@@ -1206,7 +1201,7 @@ class TestLogEvents(Tmp):
         doc = json.loads(db.execute("SELECT document FROM log_event_metadata WHERE event_name = 'browser.page_view'").fetchone()[0])
         self.assertEqual(doc["services"], {"api": 2, "web": 6})
         self.assertEqual(doc["attribute_keys"]["url.path"]["percentage"], 87.5)
-        self.assertEqual(sorted(doc["resource_keys"]), ["host", "service.name"])
+        self.assertEqual(sorted(doc["attribute_keys"]), ["session.id", "tries", "tries ", "url.path"])
         # Records without an event name are in no event table.
         self.assertEqual(db.execute("SELECT count(*) FROM log_events WHERE event_name = ''").fetchone(), (0,))
 
@@ -1227,7 +1222,7 @@ class TestLogEvents(Tmp):
             ingest(b, pb, "logs")
         tables = EVENT_TABLES + ["logs", "log_keys"]
         self.assertEqual(dump(b, tables=tables), dump(a, tables=tables))
-        self.assertEqual(a.execute("SELECT count(*) FROM log_event_key_rows").fetchone()[0], 10)
+        self.assertEqual(a.execute("SELECT count(*) FROM log_event_key_rows").fetchone()[0], 6)
 
     def test_savepoint_rollback_and_bad_input(self):
         db = connect(self.path)
@@ -1293,8 +1288,8 @@ class TestLogEvents(Tmp):
         db.executescript(script)
         ref = connect(both)
         self.assertEqual(dump(db, tables=EVENT_TABLES), dump(ref, tables=EVENT_TABLES))
-        self.assertEqual(db.execute("SELECT * FROM log_event_keys ORDER BY 1, 2, 3").fetchall(),
-                         ref.execute("SELECT * FROM log_event_keys ORDER BY 1, 2, 3").fetchall())
+        self.assertEqual(db.execute("SELECT * FROM log_event_keys ORDER BY 1, 2").fetchall(),
+                         ref.execute("SELECT * FROM log_event_keys ORDER BY 1, 2").fetchall())
 
     def test_a_damaged_sketch_names_the_table_and_key(self):
         db = connect(self.path)
@@ -1302,4 +1297,4 @@ class TestLogEvents(Tmp):
         db.execute("UPDATE log_event_key_rows SET hll_sketch = x'0102' WHERE key_name = 'url.path'")
         with self.assertRaises(sqlite3.Error) as e:
             ingest(db, self.payloads()[1])
-        self.assertIn("log_event_key_rows row ('browser.page_view', 'attribute', 'url.path')", str(e.exception))
+        self.assertIn("log_event_key_rows row ('browser.page_view', 'url.path')", str(e.exception))

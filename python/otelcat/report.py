@@ -95,7 +95,7 @@ def sections(db, limit, pairs):
                           ORDER BY sample_count DESC, service_name LIMIT 3)),
                       (SELECT group_concat(key_name, ', ') FROM
                          (SELECT key_name FROM log_event_key_rows k WHERE k.event_name = e.event_name
-                          AND k.key_scope = 'attribute' ORDER BY key_count DESC, key_name LIMIT 5))
+                          ORDER BY key_count DESC, key_name LIMIT 5))
                     FROM log_events e ORDER BY e.total_sample_count DESC, e.event_name LIMIT ?""", limit)
         out.append(("Log event names", ["event name", "records", "bytes", "services", "attribute keys"],
                     ["event_name", "records", "bytes", "services", "attribute_keys"],

@@ -199,8 +199,7 @@ CREATE INDEX main.idx_log_event_services_service ON log_event_services(service_n
 
 CREATE TABLE main.log_event_key_rows (
   event_name             TEXT NOT NULL,
-  key_scope              TEXT NOT NULL,          -- attribute | resource
-  key_name               TEXT NOT NULL,
+  key_name               TEXT NOT NULL,          -- an attribute key of the records
   key_count              INTEGER NOT NULL DEFAULT 0,
   estimated_cardinality  INTEGER NOT NULL DEFAULT 0,
   value_samples          TEXT NOT NULL DEFAULT '[]',
@@ -210,6 +209,6 @@ CREATE TABLE main.log_event_key_rows (
   bytes                  INTEGER NOT NULL DEFAULT 0,
   value_types            TEXT NOT NULL DEFAULT '{}',
   top_sketch             BLOB,
-  PRIMARY KEY (event_name, key_scope, key_name)
+  PRIMARY KEY (event_name, key_name)
 );
 CREATE INDEX main.idx_log_event_key_rows_key ON log_event_key_rows(key_name, event_name);

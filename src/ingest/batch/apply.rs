@@ -271,7 +271,6 @@ impl<'e, 'a: 'e> Applier<'_, 'e, 'a> {
             if let Some(e) = batch.log_events.get_mut(name) {
                 let c = e.in_block.take();
                 counted(&mut e.services, service, c.seen.first).merge(&c);
-                r.resource(&mut e.resource, resource, &c);
             }
         }
         self.block.templates.clear();

@@ -270,15 +270,15 @@ impl LogAgg {
 
 /// Log records of one event name (`LogRecord.event_name`, when not empty):
 /// a dimension next to severities (the records count in their severity
-/// too). Its keys are kept per event name only, not per service.
+/// too). Its keys (its records' attributes) are kept per event name only,
+/// not per service.
 pub struct LogEventAgg {
     /// Records of the resource block being applied.
     in_block: BlockCount,
     pub total: Counted,
     pub services: Map<String, Counted>,
-    /// Attribute keys of its records; resource keys of their blocks.
+    /// Attribute keys of its records.
     pub attrs: Keys,
-    pub resource: Keys,
     /// Sum of `dropped_attributes_count`.
     pub dropped_attributes: u64,
     /// Records with a trace id, with a span id.
@@ -292,7 +292,6 @@ impl LogEventAgg {
             total: Counted::new(t),
             services: Map::new(),
             attrs: Keys::default(),
-            resource: Keys::default(),
             dropped_attributes: 0,
             trace_context: [0; 2],
         }
@@ -303,7 +302,6 @@ impl LogEventAgg {
         self.total.merge(&e.total);
         merge_services(&mut self.services, e.services);
         self.attrs.merge(e.attrs);
-        self.resource.merge(e.resource);
         self.dropped_attributes += e.dropped_attributes;
         add2(&mut self.trace_context, &e.trace_context);
     }
@@ -553,7 +551,7 @@ impl Batch {
             + self
                 .log_events
                 .values()
-                .map(|e| 1 + e.attrs.len() + e.resource.len())
+                .map(|e| 1 + e.attrs.len())
                 .sum::<usize>()
             + self
                 .templates

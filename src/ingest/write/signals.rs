@@ -370,10 +370,8 @@ impl Writer {
             ];
             self.run("log_event", &row, &[name])?;
             self.services("log_event_service", "event_name", name, &e.services)?;
-            for (scope, keys) in [("attribute", &e.attrs), ("resource", &e.resource)] {
-                for (k, a) in sorted_keys(keys) {
-                    rows.push(KeyRow::service(&[name, scope, k], a)?);
-                }
+            for (k, a) in sorted_keys(&e.attrs) {
+                rows.push(KeyRow::service(&[name, k], a)?);
             }
         }
         self.key_rows("log_event_key", &rows)
