@@ -386,10 +386,11 @@ ON CONFLICT(severity, service_name, key_scope, key_name) DO UPDATE SET
   value_types = json_counts_merge(value_types, excluded.value_types, 'log_service_key_rows', severity, service_name, key_scope, key_name),
   top_sketch = topk_merge(top_sketch, excluded.top_sketch);
 
--- Log event names (schema version 3): records with a non-empty event_name,
--- by that name (they are counted in logs, log_services and log_keys too).
--- Key rows store no percentage (the view log_event_keys derives it when
--- read) and their estimated cardinality as the per-service key rows do.
+-- Log event names (schema version 3), the records with a non-empty
+-- event_name by that name (they are counted in logs, log_services and
+-- log_keys too). Key rows store no percentage (the view log_event_keys
+-- derives it when read) and their estimated cardinality as the per-service
+-- key rows do. (No colon in this comment, which ends the statement above.)
 
 -- name: log_event
 INSERT INTO log_events(event_name, total_sample_count, first_seen, last_seen,
