@@ -1298,3 +1298,22 @@ class TestLogEvents(Tmp):
         with self.assertRaises(sqlite3.Error) as e:
             ingest(db, self.payloads()[1])
         self.assertIn("log_event_key_rows row ('browser.page_view', 'url.path')", str(e.exception))
+
+
+class TestLogEventsReport(Tmp):
+    def test_report_lists_event_names(self):
+        sys.path.insert(0, os.path.join(os.path.dirname(FIXTURES), "..", "python"))
+        from otelcat.report import sections
+        db = connect(self.path)
+        for p in TestLogEvents.payloads(None):
+            ingest(db, p)
+        title, headers, keys, rows = next(s for s in sections(db, 5, 1) if s[0] == "Log event names")
+        self.assertEqual(headers, ["event name", "records", "bytes", "services", "attribute keys"])
+        self.assertEqual([r[:2] + r[3:] for r in rows], [
+            ("browser.page_view", 8, "web 6, api 2", "url.path, session.id, tries, tries "),
+            ("device.app.lifecycle", 1, "web 1", "ios.app.state"),
+            ("session.start", 1, "web 1", "session.id")])
+        # An older catalog has no such section.
+        old = os.path.join(self.dir, "old.db")
+        shutil.copy(os.path.join(FIXTURES, "catalog", "v0.1.0.db"), old)
+        self.assertFalse([s for s in sections(sqlite3.connect(old), 5, 1) if s[0] == "Log event names"])
