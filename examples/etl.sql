@@ -32,7 +32,9 @@
 -- has one, else 0.
 -- scope_name, scope_version: the InstrumentationScope of the record's
 -- scope block ('' when absent; schema version 3, docs/catalog.md
--- "Instrumentation scopes").
+-- "Instrumentation scopes"). A log record's event_name: its
+-- LogRecord.event_name ('' for none; schema version 3, docs/catalog.md "Log
+-- event names").
 CREATE TABLE IF NOT EXISTS raw_spans(id INTEGER PRIMARY KEY, name TEXT NOT NULL, kind TEXT NOT NULL,
   service TEXT NOT NULL, time TEXT NOT NULL, status INTEGER NOT NULL DEFAULT 0,
   bytes INTEGER NOT NULL DEFAULT 0, dropped_attributes INTEGER NOT NULL DEFAULT 0,
@@ -60,7 +62,8 @@ CREATE TABLE IF NOT EXISTS raw_point_attrs(point_id INTEGER NOT NULL, scope TEXT
 CREATE TABLE IF NOT EXISTS raw_logs(id INTEGER PRIMARY KEY, severity TEXT NOT NULL, service TEXT NOT NULL,
   body TEXT NOT NULL, time TEXT NOT NULL, bytes INTEGER NOT NULL DEFAULT 0,
   dropped_attributes INTEGER NOT NULL DEFAULT 0, trace_id INTEGER NOT NULL DEFAULT 0, span_id INTEGER NOT NULL DEFAULT 0,
-  scope_name TEXT NOT NULL DEFAULT '', scope_version TEXT NOT NULL DEFAULT '');
+  scope_name TEXT NOT NULL DEFAULT '', scope_version TEXT NOT NULL DEFAULT '',
+  event_name TEXT NOT NULL DEFAULT '');
 CREATE TABLE IF NOT EXISTS raw_log_attrs(log_id INTEGER NOT NULL, scope TEXT NOT NULL, -- 'attribute' | 'resource'
   key TEXT NOT NULL, value TEXT NOT NULL, type TEXT NOT NULL, bytes INTEGER NOT NULL);
 
@@ -565,3 +568,58 @@ ON CONFLICT(severity, service_name, scope_name, scope_version) DO UPDATE SET
   sample_count = otelcat_add(sample_count, excluded.sample_count, 'log_scopes', severity, service_name, scope_name, scope_version),
   bytes = otelcat_add(bytes, excluded.bytes, 'log_scopes', severity, service_name, scope_name, scope_version),
   first_seen = min(first_seen, excluded.first_seen), last_seen = max(last_seen, excluded.last_seen);
+
+-- ---------------------------------------------------------------- log event names
+-- Log records with an event name (schema version 3), by that name: they are
+-- in the tables above too. Keys are the records' attributes; no percentage
+-- is stored (the view log_event_keys derives it).
+INSERT INTO log_events(event_name, total_sample_count, first_seen, last_seen, bytes, dropped_attributes_count, trace_id_count, span_id_count)
+SELECT event_name, count(*), min(time), max(time), sum(bytes), sum(dropped_attributes), sum(trace_id), sum(span_id)
+FROM raw_logs WHERE event_name <> '' GROUP BY event_name
+ON CONFLICT(event_name) DO UPDATE SET
+  total_sample_count = otelcat_add(total_sample_count, excluded.total_sample_count, 'log_events', event_name),
+  first_seen = min(first_seen, excluded.first_seen), last_seen = max(last_seen, excluded.last_seen),
+  bytes = otelcat_add(bytes, excluded.bytes, 'log_events', event_name),
+  dropped_attributes_count = otelcat_add(dropped_attributes_count, excluded.dropped_attributes_count, 'log_events', event_name),
+  trace_id_count = otelcat_add(trace_id_count, excluded.trace_id_count, 'log_events', event_name),
+  span_id_count = otelcat_add(span_id_count, excluded.span_id_count, 'log_events', event_name);
+
+INSERT INTO log_event_services(event_name, service_name, sample_count, first_seen, last_seen, bytes)
+SELECT event_name, service, count(*), min(time), max(time), sum(bytes)
+FROM raw_logs WHERE event_name <> '' GROUP BY event_name, service
+ON CONFLICT(event_name, service_name) DO UPDATE SET
+  sample_count = otelcat_add(sample_count, excluded.sample_count, 'log_event_services', event_name, service_name),
+  first_seen = min(first_seen, excluded.first_seen), last_seen = max(last_seen, excluded.last_seen),
+  bytes = otelcat_add(bytes, excluded.bytes, 'log_event_services', event_name, service_name);
+
+WITH firsts(event_name, key, type, value) AS MATERIALIZED (
+  SELECT event_name, key, type, value FROM (
+    SELECT l.event_name, a.key, a.type, a.value, row_number() OVER (PARTITION BY l.id, a.key ORDER BY a.rowid) AS nth
+    FROM raw_logs l JOIN raw_log_attrs a ON a.log_id = l.id AND a.scope = 'attribute' WHERE l.event_name <> '') WHERE nth = 1),
+types(event_name, key, value_types) AS MATERIALIZED (
+  SELECT event_name, key, json_counts_merge(json_group_object(type, n), NULL) FROM (
+    SELECT event_name, key, type, count(*) AS n FROM firsts GROUP BY event_name, key, type)
+  GROUP BY event_name, key),
+tops(event_name, key, top_sketch) AS MATERIALIZED (
+  SELECT event_name, key, topk_sketch(substr(value, 1, 128), 6) FROM firsts GROUP BY event_name, key)
+INSERT INTO log_event_key_rows(event_name, key_name, key_count, value_samples, hll_sketch, first_seen, last_seen, bytes, value_types, top_sketch)
+SELECT event_name, key, count(DISTINCT id), samples, hll_sketch(CAST(value AS TEXT)), min(time), max(time), sum(bytes),
+       (SELECT value_types FROM types t WHERE t.event_name = x.event_name AND t.key = x.key),
+       (SELECT top_sketch FROM tops t WHERE t.event_name = x.event_name AND t.key = x.key) FROM (
+  SELECT l.event_name, a.key, l.id, a.value, l.time, a.bytes,
+         json_samples(a.value) OVER (PARTITION BY l.event_name, a.key ORDER BY l.id
+                                     ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING) AS samples
+  FROM raw_logs l JOIN raw_log_attrs a ON a.log_id = l.id AND a.scope = 'attribute' WHERE l.event_name <> '') x
+WHERE true GROUP BY event_name, key
+ON CONFLICT(event_name, key_name) DO UPDATE SET
+  key_count = otelcat_add(key_count, excluded.key_count, 'log_event_key_rows', event_name, key_name),
+  value_samples = json_samples_merge(value_samples, excluded.value_samples),
+  hll_sketch = hll_merge(hll_sketch, excluded.hll_sketch),
+  first_seen = min(first_seen, excluded.first_seen), last_seen = max(last_seen, excluded.last_seen),
+  bytes = otelcat_add(bytes, excluded.bytes, 'log_event_key_rows', event_name, key_name),
+  value_types = json_counts_merge(value_types, excluded.value_types, 'log_event_key_rows', event_name, key_name),
+  top_sketch = topk_merge(top_sketch, excluded.top_sketch);
+
+UPDATE log_event_key_rows SET
+  estimated_cardinality = min(hll_count(hll_sketch), key_count)
+WHERE event_name IN (SELECT event_name FROM raw_logs WHERE event_name <> '');

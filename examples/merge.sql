@@ -341,4 +341,43 @@ ON CONFLICT(severity, service_name, scope_name, scope_version) DO UPDATE SET
   first_seen = min(coalesce(first_seen, excluded.first_seen), coalesce(excluded.first_seen, first_seen)),
   last_seen = max(coalesce(last_seen, excluded.last_seen), coalesce(excluded.last_seen, last_seen));
 
+-- Log event names (schema version 3): merged as severities and their keys
+-- are; key percentages are derived when read (the view log_event_keys). A
+-- source without these tables (an older version) has none to merge.
+INSERT INTO log_events(event_name, total_sample_count, first_seen, last_seen, bytes, dropped_attributes_count, trace_id_count, span_id_count)
+SELECT event_name, otelcat_add(0, total_sample_count, 'other.log_events', event_name), first_seen, last_seen,
+       otelcat_add(0, bytes, 'other.log_events', event_name), otelcat_add(0, dropped_attributes_count, 'other.log_events', event_name),
+       otelcat_add(0, trace_id_count, 'other.log_events', event_name), otelcat_add(0, span_id_count, 'other.log_events', event_name)
+FROM other.log_events WHERE true
+ON CONFLICT(event_name) DO UPDATE SET
+  total_sample_count = otelcat_add(total_sample_count, excluded.total_sample_count, 'log_events', event_name),
+  first_seen = min(first_seen, excluded.first_seen), last_seen = max(last_seen, excluded.last_seen),
+  bytes = otelcat_add(bytes, excluded.bytes, 'log_events', event_name),
+  dropped_attributes_count = otelcat_add(dropped_attributes_count, excluded.dropped_attributes_count, 'log_events', event_name),
+  trace_id_count = otelcat_add(trace_id_count, excluded.trace_id_count, 'log_events', event_name),
+  span_id_count = otelcat_add(span_id_count, excluded.span_id_count, 'log_events', event_name);
+
+INSERT INTO log_event_services(event_name, service_name, sample_count, first_seen, last_seen, bytes)
+SELECT event_name, service_name, otelcat_add(0, sample_count, 'other.log_event_services', event_name, service_name), first_seen, last_seen,
+       otelcat_add(0, bytes, 'other.log_event_services', event_name, service_name)
+FROM other.log_event_services WHERE true
+ON CONFLICT(event_name, service_name) DO UPDATE SET
+  sample_count = otelcat_add(sample_count, excluded.sample_count, 'log_event_services', event_name, service_name),
+  first_seen = min(first_seen, excluded.first_seen), last_seen = max(last_seen, excluded.last_seen),
+  bytes = otelcat_add(bytes, excluded.bytes, 'log_event_services', event_name, service_name);
+
+INSERT INTO log_event_key_rows(event_name, key_name, key_count, value_samples, hll_sketch, first_seen, last_seen, bytes, value_types, top_sketch)
+SELECT event_name, key_name, otelcat_add(0, key_count, 'other.log_event_key_rows', event_name, key_name), value_samples, hll_sketch, first_seen, last_seen, otelcat_add(0, bytes, 'other.log_event_key_rows', event_name, key_name), json_counts_merge(value_types, NULL, 'other.log_event_key_rows', event_name, key_name), top_sketch FROM other.log_event_key_rows WHERE true
+ON CONFLICT(event_name, key_name) DO UPDATE SET
+  key_count = otelcat_add(key_count, excluded.key_count, 'log_event_key_rows', event_name, key_name),
+  value_samples = json_samples_merge(value_samples, excluded.value_samples),
+  hll_sketch = hll_merge(hll_sketch, excluded.hll_sketch),
+  first_seen = min(first_seen, excluded.first_seen), last_seen = max(last_seen, excluded.last_seen),
+  bytes = otelcat_add(bytes, excluded.bytes, 'log_event_key_rows', event_name, key_name),
+  value_types = json_counts_merge(value_types, excluded.value_types, 'log_event_key_rows', event_name, key_name),
+  top_sketch = topk_merge(top_sketch, excluded.top_sketch);
+UPDATE log_event_key_rows SET
+  estimated_cardinality = min(hll_count(hll_sketch), key_count)
+WHERE (event_name, key_name) IN (SELECT event_name, key_name FROM other.log_event_key_rows);
+
 COMMIT;

@@ -415,3 +415,46 @@ ON CONFLICT(severity, service_name, scope_name, scope_version) DO UPDATE SET
   bytes = otelcat_add(bytes, excluded.bytes, 'log_scopes', severity, service_name, scope_name, scope_version),
   first_seen = min(coalesce(first_seen, excluded.first_seen), coalesce(excluded.first_seen, first_seen)),
   last_seen = max(coalesce(last_seen, excluded.last_seen), coalesce(excluded.last_seen, last_seen));
+
+-- Log event names (schema version 3), the records with a non-empty
+-- event_name by that name (they are counted in logs, log_services and
+-- log_keys too). Key rows store no percentage (the view log_event_keys
+-- derives it when read) and their estimated cardinality as the per-service
+-- key rows do. (No colon in this comment, which ends the statement above.)
+
+-- name: log_event
+INSERT INTO log_events(event_name, total_sample_count, first_seen, last_seen,
+                       bytes, dropped_attributes_count, trace_id_count, span_id_count)
+VALUES (:event_name, :total_sample_count, :first_seen, :last_seen,
+        :bytes, :dropped_attributes_count, :trace_id_count, :span_id_count)
+ON CONFLICT(event_name) DO UPDATE SET
+  bytes = otelcat_add(bytes, excluded.bytes, 'log_events', event_name),
+  dropped_attributes_count = otelcat_add(dropped_attributes_count, excluded.dropped_attributes_count, 'log_events', event_name),
+  trace_id_count = otelcat_add(trace_id_count, excluded.trace_id_count, 'log_events', event_name),
+  span_id_count = otelcat_add(span_id_count, excluded.span_id_count, 'log_events', event_name),
+  total_sample_count = otelcat_add(total_sample_count, excluded.total_sample_count, 'log_events', event_name),
+  first_seen = min(coalesce(first_seen, excluded.first_seen), coalesce(excluded.first_seen, first_seen)),
+  last_seen = max(coalesce(last_seen, excluded.last_seen), coalesce(excluded.last_seen, last_seen));
+
+-- name: log_event_service
+INSERT INTO log_event_services(event_name, service_name, sample_count, first_seen, last_seen, bytes)
+VALUES (:event_name, :service_name, :sample_count, :first_seen, :last_seen, :bytes)
+ON CONFLICT(event_name, service_name) DO UPDATE SET
+  bytes = otelcat_add(bytes, excluded.bytes, 'log_event_services', event_name, service_name),
+  sample_count = otelcat_add(sample_count, excluded.sample_count, 'log_event_services', event_name, service_name),
+  first_seen = min(coalesce(first_seen, excluded.first_seen), coalesce(excluded.first_seen, first_seen)),
+  last_seen = max(coalesce(last_seen, excluded.last_seen), coalesce(excluded.last_seen, last_seen));
+
+-- name: log_event_key
+INSERT INTO log_event_key_rows(event_name, key_name, key_count, estimated_cardinality, value_samples, hll_sketch, first_seen, last_seen, bytes, value_types, top_sketch)
+VALUES (:event_name, :key_name, :key_count, :estimated_cardinality, :value_samples, :hll_sketch, :first_seen, :last_seen, :bytes, :value_types, :top_sketch)
+ON CONFLICT(event_name, key_name) DO UPDATE SET
+  key_count = otelcat_add(key_count, excluded.key_count, 'log_event_key_rows', event_name, key_name),
+  estimated_cardinality = min(hll_count(hll_merge(hll_sketch, excluded.hll_sketch)), key_count + excluded.key_count),
+  value_samples = json_samples_merge(value_samples, excluded.value_samples),
+  hll_sketch = hll_merge(hll_sketch, excluded.hll_sketch),
+  first_seen = min(coalesce(first_seen, excluded.first_seen), coalesce(excluded.first_seen, first_seen)),
+  last_seen = max(coalesce(last_seen, excluded.last_seen), coalesce(excluded.last_seen, last_seen)),
+  bytes = otelcat_add(bytes, excluded.bytes, 'log_event_key_rows', event_name, key_name),
+  value_types = json_counts_merge(value_types, excluded.value_types, 'log_event_key_rows', event_name, key_name),
+  top_sketch = topk_merge(top_sketch, excluded.top_sketch);

@@ -388,3 +388,49 @@ CREATE TABLE IF NOT EXISTS log_scopes (
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS idx_log_scopes_scope ON log_scopes(scope_name, scope_version);
 CREATE INDEX IF NOT EXISTS idx_log_scopes_service ON log_scopes(service_name, scope_name, scope_version);
+
+-- Log event names (extra, schema version 3; docs/catalog.md "Log event
+-- names"): records whose LogRecord.event_name is not empty, by that name.
+-- They are log records too, counted in logs, log_services and log_keys as
+-- any other; these tables are one more dimension. The keys are the records'
+-- attribute keys (their resources' are their services'). Read them through the
+-- view log_event_keys (sql/views.sql), which adds key_percentage (of the
+-- event's records) and top_values when read; estimated_cardinality (clamped
+-- to key_count) is stored.
+CREATE TABLE IF NOT EXISTS log_events (
+  event_name               TEXT PRIMARY KEY,
+  total_sample_count       INTEGER NOT NULL DEFAULT 0,
+  first_seen               TEXT,
+  last_seen                TEXT,
+  bytes                    INTEGER NOT NULL DEFAULT 0,  -- of the LogRecord messages in OTLP protobuf
+  dropped_attributes_count INTEGER NOT NULL DEFAULT 0,  -- sum of what the records say they dropped
+  trace_id_count           INTEGER NOT NULL DEFAULT 0,  -- records with a trace id
+  span_id_count            INTEGER NOT NULL DEFAULT 0   -- records with a span id
+) WITHOUT ROWID;
+
+CREATE TABLE IF NOT EXISTS log_event_services (
+  event_name    TEXT NOT NULL,
+  service_name  TEXT NOT NULL,
+  sample_count  INTEGER NOT NULL DEFAULT 0,
+  first_seen    TEXT,
+  last_seen     TEXT,
+  bytes         INTEGER NOT NULL DEFAULT 0,
+  PRIMARY KEY (event_name, service_name)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS idx_log_event_services_service ON log_event_services(service_name, event_name, sample_count);
+
+CREATE TABLE IF NOT EXISTS log_event_key_rows (
+  event_name             TEXT NOT NULL,
+  key_name               TEXT NOT NULL,          -- an attribute key of the records
+  key_count              INTEGER NOT NULL DEFAULT 0,
+  estimated_cardinality  INTEGER NOT NULL DEFAULT 0,
+  value_samples          TEXT NOT NULL DEFAULT '[]',
+  hll_sketch             BLOB,
+  first_seen             TEXT,
+  last_seen              TEXT,
+  bytes                  INTEGER NOT NULL DEFAULT 0,
+  value_types            TEXT NOT NULL DEFAULT '{}',
+  top_sketch             BLOB,
+  PRIMARY KEY (event_name, key_name)
+);
+CREATE INDEX IF NOT EXISTS idx_log_event_key_rows_key ON log_event_key_rows(key_name, event_name);

@@ -807,3 +807,42 @@ UNION ALL
 SELECT service_name, 'logs', scope_name, scope_version, count(*), sum(sample_count), sum(bytes),
        min(first_seen), max(last_seen)
 FROM log_scopes GROUP BY service_name, scope_name, scope_version;
+
+-- Log event names (schema version 3) ----------------------------------------
+-- The keys of each event name (the table log_event_key_rows), with
+-- key_percentage: of the event's records (log_events.total_sample_count),
+-- and top_values (topk_counts of top_sketch), derived when read.
+--   SELECT * FROM log_event_keys WHERE event_name = 'browser.page_view';
+CREATE VIEW IF NOT EXISTS log_event_keys AS
+SELECT k.event_name, k.key_name, k.key_count,
+       100.0 * k.key_count / max(1, (SELECT e.total_sample_count FROM log_events e
+                                     WHERE e.event_name = k.event_name)) AS key_percentage,
+       k.estimated_cardinality, k.value_samples, k.hll_sketch, k.first_seen, k.last_seen,
+       k.bytes, k.value_types, k.top_sketch,
+       CASE WHEN k.top_sketch IS NULL THEN NULL ELSE topk_counts(k.top_sketch, 10) END AS top_values
+FROM log_event_key_rows k;
+
+-- One JSON document per event name (as log_metadata per severity):
+--   SELECT document FROM log_event_metadata WHERE event_name = 'browser.page_view';
+CREATE VIEW IF NOT EXISTS log_event_metadata(event_name, document) AS
+SELECT e.event_name, json_object(
+  'event_name', e.event_name, 'sample_count', e.total_sample_count,
+  'first_seen', e.first_seen, 'last_seen', e.last_seen,
+  'services', (SELECT json_group_object(service_name, sample_count) FROM log_event_services s WHERE s.event_name = e.event_name),
+  'bytes', e.bytes,
+  'service_bytes', (SELECT json_group_object(service_name, bytes) FROM log_event_services s WHERE s.event_name = e.event_name),
+  'dropped_attributes', e.dropped_attributes_count,
+  'trace_context', json_object('trace_id', e.trace_id_count, 'span_id', e.span_id_count),
+  'attribute_keys', (SELECT json_group_object(key_name, json_object('count', key_count, 'percentage', key_percentage,
+                   'estimated_cardinality', estimated_cardinality, 'value_samples', iif(json_valid(value_samples), json(value_samples), json_quote(value_samples)),
+                   'bytes', bytes, 'value_types', iif(json_valid(value_types), json(value_types), json_quote(value_types)),
+                   'top_values', iif(json_valid(top_values), json(top_values), json_quote(top_values)),
+                   'first_seen', first_seen, 'last_seen', last_seen))
+                 FROM log_event_keys k WHERE k.event_name = e.event_name))
+FROM log_events e;
+
+-- The event names a service sends (the service index):
+--   SELECT * FROM service_log_events WHERE service_name = 'web';
+CREATE VIEW IF NOT EXISTS service_log_events AS
+SELECT s.service_name, s.event_name, s.sample_count, s.first_seen, s.last_seen, s.bytes
+FROM log_event_services s;

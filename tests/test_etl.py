@@ -271,8 +271,14 @@ class Generated:
                     la = {"code.function": rnd.choice(["handle", "process", "retry"]), "request.id": f"r{rnd.randint(1, 10**6)}"}
                     ids["log"] += 1
                     lid = ids["log"]
+                    # Some are events (LogRecord.event_name), with attributes of their own.
+                    ev = rnd.choice(["", "", "", "session.start", "browser.page_view"])
+                    if ev == "browser.page_view":
+                        la["url.path"] = f"/p/{rnd.randint(1, 300)}"
                     rec = {"timeUnixNano": str(t * 10**9), "severityNumber": sev[0], "severityText": sev[1],
                            "body": {"stringValue": body}, "attributes": attrs(la)}
+                    if ev:
+                        rec["eventName"] = ev
                     ctx = rnd.choice([0, 1, 2])
                     if ctx:
                         rec["traceId"] = "5b8efff798038103d269b633813fc60c"
@@ -282,7 +288,7 @@ class Generated:
                         rec["droppedAttributesCount"] = 4
                     from opentelemetry.proto.logs.v1.logs_pb2 import LogRecord
                     self.raw["raw_logs"].append((lid, sev[1], svc, body, dt(t), record_bytes(LogRecord, rec),
-                                                 rec.get("droppedAttributesCount", 0), int(ctx > 0), int(ctx == 2), *scope))
+                                                 rec.get("droppedAttributesCount", 0), int(ctx > 0), int(ctx == 2), *scope, ev))
                     self.raw["raw_log_attrs"] += rows(lid, la, "attribute")
                     self.raw["raw_log_attrs"] += rows(lid, res, "resource", sev[1] not in sevs)
                     sevs.add(sev[1])
@@ -296,7 +302,8 @@ class Generated:
 
 VIEWS = ["service_metrics", "service_spans", "service_log_severities", "top_log_templates", "metric_metadata",
          "span_metadata", "log_metadata", "attribute_catalog", "service_overview", "key_cardinality", "span_name_explosions",
-         "instance_like_services", "key_bytes", "key_mixed_types", "scopes", "service_scopes"]
+         "instance_like_services", "key_bytes", "key_mixed_types", "scopes", "service_scopes",
+         "log_event_metadata", "service_log_events"]
 
 
 def ingest(g):
@@ -342,7 +349,7 @@ class TestEtlMatchesIngest(unittest.TestCase):
         load_raw(etl, self.g.raw)
         etl.executescript(script)
         tables = TABLES + ["log_template_keys", "metric_service_key_rows", "span_service_key_rows", "span_service_events",
-                           "log_service_key_rows"]
+                           "log_service_key_rows", "log_events", "log_event_services", "log_event_key_rows"]
         # (Top sketches past their exact range depend on the order values
         # came in and on the commits: compared by their totals.)
         a, b = dump(self.ing, tables=tables, approx_top=True), dump(etl, tables=tables, approx_top=True)

@@ -75,8 +75,16 @@ def payloads(path=HOSTILE):
     for sev, svc in db.execute("SELECT severity, service_name FROM log_services WHERE typeof(severity) = 'text' "
                                "AND typeof(service_name) = 'text' ORDER BY 1, 2"):
         number = SEVERITY_NUMBERS.get(sev, 9)
-        out.append(logs([log(f"user {i} logged in", severity_number=number, severity_text=sev,
-                             attrs={"request.id": f"r{i}"}) for i in range(3)], service=svc))
+        recs = [log(f"user {i} logged in", severity_number=number, severity_text=sev,
+                    attrs={"request.id": f"r{i}"}) for i in range(3)]
+        recs[0]["eventName"] = "session.start"    # (the log event tables)
+        out.append(logs(recs, service=svc))
+    if db.execute("SELECT 1 FROM sqlite_schema WHERE name = 'log_event_services'").fetchone():
+        for name, svc in db.execute("SELECT event_name, service_name FROM log_event_services "
+                                    "WHERE typeof(event_name) = 'text' AND typeof(service_name) = 'text' ORDER BY 1, 2"):
+            rec = log(None, attrs={"session.id": "s1"})
+            rec["eventName"] = name
+            out.append(logs([rec], service=svc))
     for name, svc in db.execute("SELECT metric_name, service_name FROM metric_services WHERE typeof(metric_name) = 'text' "
                                 "AND typeof(service_name) = 'text' ORDER BY 1, 2"):
         out.append(gauge(name, [({"core": str(i)}, 0.5) for i in range(2)], service=svc))

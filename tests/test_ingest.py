@@ -1354,3 +1354,187 @@ class TestServiceKeys(Tmp):
             strip = lambda rows: [tuple(hll if not isinstance(hll, bytes) else None for hll in r) for r in rows]
             with self.subTest(view=view):
                 self.assertEqual(strip(db.execute(q).fetchall()), strip(ref.execute(q).fetchall()))
+
+
+EVENT_TABLES = ["log_events", "log_event_services", "log_event_key_rows"]
+
+
+def event(name, body=None, attrs=None, severity_number=9, **extra):
+    """A log record with an event name (LogRecord.event_name)."""
+    rec = log(body, severity_number, None, attrs)
+    rec["eventName"] = name
+    rec.update(extra)
+    return rec
+
+
+class TestLogEvents(Tmp):
+    """Log event names (docs/catalog.md "Log event names"): records with a
+    non-empty event_name, by name, on top of their severity."""
+
+    def payloads(self):
+        return [
+            logs([event("browser.page_view", attrs={"url.path": f"/p{i % 3}", "session.id": "s1"}) for i in range(6)]
+                 + [event("session.start", attrs={"session.id": "s1"}, traceId="5b8efff798038103d269b633813fc60c"),
+                    log("plain line", attrs={"url.path": "/p0"}),
+                    event("device.app.lifecycle", "foreground", {"ios.app.state": "active"}, 13,
+                          droppedAttributesCount=2)],
+                 service="web"),
+            logs([event("browser.page_view", attrs={"url.path": "/p9", "tries": 2}),
+                  event("browser.page_view", attrs={"tries": 3, "tries ": 1})], service="api", host="h1"),
+        ]
+
+    def ingest_all(self, db, payloads):
+        for p in payloads:
+            ingest(db, p)
+
+    def test_counts_and_keys_per_event_name(self):
+        db = connect(self.path)
+        self.ingest_all(db, self.payloads())
+        self.assertEqual(db.execute("SELECT event_name, total_sample_count, dropped_attributes_count, trace_id_count, "
+                                    "span_id_count FROM log_events ORDER BY 1").fetchall(),
+                         [("browser.page_view", 8, 0, 0, 0), ("device.app.lifecycle", 1, 2, 0, 0),
+                          ("session.start", 1, 0, 1, 0)])
+        self.assertEqual(db.execute("SELECT event_name, service_name, sample_count FROM log_event_services "
+                                    "ORDER BY 1, 2").fetchall(),
+                         [("browser.page_view", "api", 2), ("browser.page_view", "web", 6),
+                          ("device.app.lifecycle", "web", 1), ("session.start", "web", 1)])
+        got = db.execute("SELECT key_name, key_count, key_percentage, estimated_cardinality, value_samples, value_types, "
+                         "top_values FROM log_event_keys WHERE event_name = 'browser.page_view' ORDER BY 1").fetchall()
+        self.assertEqual(got, [
+            ("session.id", 6, 75.0, 1, '["s1"]', '{"string":6}', '[{"value":"s1","count":6}]'),
+            ("tries", 2, 25.0, 2, '["2","3"]', '{"int":2}', '[{"value":"2","count":1},{"value":"3","count":1}]'),
+            ("tries ", 1, 12.5, 1, '["1"]', '{"int":1}', '[{"value":"1","count":1}]'),
+            ("url.path", 7, 87.5, 4, '["/p0","/p1","/p2","/p9"]', '{"string":7}',
+             '[{"value":"/p0","count":2},{"value":"/p1","count":2},{"value":"/p2","count":2},{"value":"/p9","count":1}]'),
+        ])
+        # Event records are log records: logs and log_keys count them all.
+        self.assertEqual(db.execute("SELECT severity, total_sample_count FROM logs ORDER BY 1").fetchall(),
+                         [("INFO", 10), ("WARN", 1)])
+        self.assertEqual(db.execute("SELECT key_count FROM log_keys WHERE severity = 'INFO' AND key_name = 'url.path'").fetchone(),
+                         (8,))
+        # Their bytes add up to their severity's, less the plain record's.
+        plain = db.execute("SELECT bytes FROM log_body_templates WHERE template = 'plain line'").fetchone()[0]
+        self.assertEqual(db.execute("SELECT sum(bytes) FROM log_events").fetchone()[0] + plain,
+                         db.execute("SELECT sum(bytes) FROM logs").fetchone()[0])
+        self.assertEqual(db.execute("SELECT sum(bytes) FROM log_event_services").fetchone(),
+                         db.execute("SELECT sum(bytes) FROM log_events").fetchone())
+        # The document.
+        doc = json.loads(db.execute("SELECT document FROM log_event_metadata WHERE event_name = 'browser.page_view'").fetchone()[0])
+        self.assertEqual(doc["services"], {"api": 2, "web": 6})
+        self.assertEqual(doc["attribute_keys"]["url.path"]["percentage"], 87.5)
+        self.assertEqual(sorted(doc["attribute_keys"]), ["session.id", "tries", "tries ", "url.path"])
+        # Records without an event name are in no event table.
+        self.assertEqual(db.execute("SELECT count(*) FROM log_events WHERE event_name = ''").fetchone(), (0,))
+
+    def test_protobuf_gives_the_same_tables(self):
+        from google.protobuf.json_format import Parse
+        from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
+        a, b = connect(), connect()
+        for p in self.payloads():
+            ingest(a, p)
+            req = Parse(p, ExportLogsServiceRequest())
+            # (ParseDict reads bytes fields as base64; OTLP/JSON sends ids in hex.)
+            for rl, rl_json in zip(req.resource_logs, json.loads(p)["resourceLogs"]):
+                for r, r_json in zip(rl.scope_logs[0].log_records, rl_json["scopeLogs"][0]["logRecords"]):
+                    if "traceId" in r_json:
+                        r.trace_id = bytes.fromhex(r_json["traceId"])
+            pb = req.SerializeToString()
+            self.assertIn(b"browser.page_view", pb)
+            ingest(b, pb, "logs")
+        tables = EVENT_TABLES + ["logs", "log_keys"]
+        self.assertEqual(dump(b, tables=tables), dump(a, tables=tables))
+        self.assertEqual(a.execute("SELECT count(*) FROM log_event_key_rows").fetchone()[0], 6)
+
+    def test_savepoint_rollback_and_bad_input(self):
+        db = connect(self.path)
+        one, two = self.payloads()
+        ingest(db, one)
+        before = dump(db, tables=EVENT_TABLES)
+        db.execute("BEGIN")
+        db.execute("SAVEPOINT s1")
+        ingest(db, two)
+        ingest(db, logs([event(f"flood.{i}") for i in range(50)]))
+        db.execute("ROLLBACK TO s1")
+        db.execute("RELEASE s1")
+        with self.assertRaises(sqlite3.Error):
+            ingest(db, logs([event("x")])[:-3])
+        db.execute("COMMIT")
+        self.assertEqual(dump(db, tables=EVENT_TABLES), before)
+        # A savepoint released adds up as one transaction does.
+        db.execute("BEGIN")
+        db.execute("SAVEPOINT s2")
+        ingest(db, two)
+        db.execute("RELEASE s2")
+        db.execute("COMMIT")
+        ref = connect()
+        self.ingest_all(ref, self.payloads())
+        self.assertEqual(dump(db, tables=EVENT_TABLES), dump(ref, tables=EVENT_TABLES))
+
+    def test_commits_add_up_to_one(self):
+        """Payloads committed one by one (rows merged by the UPSERTs) give
+        what one transaction gives."""
+        a, b = connect(), connect()
+        payloads = self.payloads() * 2
+        self.ingest_all(a, payloads)
+        b.execute("BEGIN")
+        self.ingest_all(b, payloads)
+        b.execute("COMMIT")
+        self.assertEqual(dump(a, tables=EVENT_TABLES), dump(b, tables=EVENT_TABLES))
+        self.assertEqual(a.execute("SELECT key_count, estimated_cardinality FROM log_event_key_rows "
+                                   "WHERE event_name = 'browser.page_view' AND key_name = 'url.path'").fetchone(), (14, 4))
+
+    def test_upgraded_catalogs_count_from_the_upgrade(self):
+        for name in ("v0.1.0.db", "v0.2.0.db"):
+            with self.subTest(fixture=name):
+                path = os.path.join(self.dir, name)
+                shutil.copy(os.path.join(FIXTURES, "catalog", name), path)
+                db = connect(path)
+                self.ingest_all(db, self.payloads())
+                self.assertEqual(db.execute("SELECT event_name, total_sample_count FROM log_events ORDER BY 1").fetchall(),
+                                 [("browser.page_view", 8), ("device.app.lifecycle", 1), ("session.start", 1)])
+                self.assertEqual(db.execute("PRAGMA integrity_check").fetchone(), ("ok",))
+                db.close()
+
+    def test_merge_adds_up(self):
+        a, b, both = (os.path.join(self.dir, f"{n}.db") for n in ("a", "b", "both"))
+        one, two = self.payloads()
+        for path, ps in ((a, [one]), (b, [two, one]), (both, [one, two, one])):
+            db = connect(path)
+            self.ingest_all(db, ps)
+            db.close()
+        with open(os.path.join(os.path.dirname(FIXTURES), "..", "examples", "merge.sql")) as f:
+            script = "\n".join(l for l in f.read().splitlines() if not l.startswith("."))
+        db = connect(a)
+        db.execute("ATTACH ? AS other", (b,))
+        db.executescript(script)
+        ref = connect(both)
+        self.assertEqual(dump(db, tables=EVENT_TABLES), dump(ref, tables=EVENT_TABLES))
+        self.assertEqual(db.execute("SELECT * FROM log_event_keys ORDER BY 1, 2").fetchall(),
+                         ref.execute("SELECT * FROM log_event_keys ORDER BY 1, 2").fetchall())
+
+    def test_a_damaged_sketch_names_the_table_and_key(self):
+        db = connect(self.path)
+        self.ingest_all(db, self.payloads())
+        db.execute("UPDATE log_event_key_rows SET hll_sketch = x'0102' WHERE key_name = 'url.path'")
+        with self.assertRaises(sqlite3.Error) as e:
+            ingest(db, self.payloads()[1])
+        self.assertIn("log_event_key_rows row ('browser.page_view', 'url.path')", str(e.exception))
+
+
+class TestLogEventsReport(Tmp):
+    def test_report_lists_event_names(self):
+        sys.path.insert(0, os.path.join(os.path.dirname(FIXTURES), "..", "python"))
+        from otelcat.report import sections
+        db = connect(self.path)
+        for p in TestLogEvents.payloads(None):
+            ingest(db, p)
+        title, headers, keys, rows = next(s for s in sections(db, 5, 1) if s[0] == "Log event names")
+        self.assertEqual(headers, ["event name", "records", "bytes", "services", "attribute keys"])
+        self.assertEqual([r[:2] + r[3:] for r in rows], [
+            ("browser.page_view", 8, "web 6, api 2", "url.path, session.id, tries, tries "),
+            ("device.app.lifecycle", 1, "web 1", "ios.app.state"),
+            ("session.start", 1, "web 1", "session.id")])
+        # An older catalog has no such section.
+        old = os.path.join(self.dir, "old.db")
+        shutil.copy(os.path.join(FIXTURES, "catalog", "v0.1.0.db"), old)
+        self.assertFalse([s for s in sections(sqlite3.connect(old), 5, 1) if s[0] == "Log event names"])

@@ -32,7 +32,7 @@ ORDER BY first_seen DESC LIMIT 8;"""),
     ("What are the top log templates of a service at a severity?",
      "The `top_log_templates` view uses the `(severity, service_name, count)` index. Datasette query `top_log_templates_for`.",
      """SELECT count, round(percentage, 1) AS pct, template
-FROM top_log_templates WHERE severity = 'ERROR' AND service_name = 'checkout' LIMIT 5;"""),
+FROM top_log_templates WHERE severity = 'ERROR' AND service_name = 'checkout' LIMIT 4;"""),
     ("Which field carries the id in this log template?",
      "The attribute keys of a template's records, with the share of its lines that carry them "
      "(`template_keys`, over `log_template_keys`).",
@@ -57,6 +57,18 @@ ORDER BY key_count DESC;"""),
      """SELECT signal, entity, key_scope, key_name, key_count, estimated_cardinality
 FROM service_keys WHERE service_name = 'checkout'
 ORDER BY estimated_cardinality DESC, key_count DESC LIMIT 6;"""),
+    ("Which event names are logged, by whom, with which keys?",
+     "Log records that name an event (`LogRecord.event_name`: `browser.page_view`, `feature_flag.evaluation`, ...) "
+     "are counted by that name as well as by severity: `log_events`, `log_event_services` and `log_event_keys` "
+     "(whose `key_percentage` is of the event's records). The services sending most of each, and its keys with "
+     "their estimated distinct values. `SELECT document FROM log_event_metadata WHERE event_name = ?` gives one "
+     "event's whole description.",
+     """SELECT e.event_name, e.total_sample_count AS records,
+  (SELECT group_concat(service_name || ' ' || sample_count, ', ') FROM (SELECT service_name, sample_count
+     FROM log_event_services s WHERE s.event_name = e.event_name ORDER BY sample_count DESC, service_name LIMIT 3)) AS top_services,
+  (SELECT group_concat(key_name || ' ~' || estimated_cardinality, ', ') FROM (SELECT key_name, estimated_cardinality
+     FROM log_event_keys k WHERE k.event_name = e.event_name ORDER BY key_count DESC, key_name)) AS keys
+FROM log_events e ORDER BY records DESC, e.event_name;"""),
     ("Which span names explode?",
      "Span names are templated per service at ingest; a pattern that many distinct names collapse into is a "
      "badly instrumented span name (a user id in the URL). Datasette query `exploding_span_names`.",

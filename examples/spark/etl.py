@@ -6,8 +6,9 @@ catalog file otelcat opens: examples/etl.sql's logic in Spark.
     python examples/spark/etl.py --out catalog.db telemetry/*.jsonl
 
 It computes metrics, metric_services, metric_keys, spans, span_services,
-span_events, span_keys, logs, log_services, log_keys and the instrumentation
-scopes (metric_scopes, span_scopes, log_scopes) as otlp_ingest does
+span_events, span_keys, logs, log_services, log_keys, the instrumentation
+scopes (metric_scopes, span_scopes, log_scopes) and the log event tables
+(log_events, log_event_services, log_event_key_rows) as otlp_ingest does
 (tests/spark_test.py checks it against `otelcat ingest` of the same file):
 the same counts, times, sample lists and percentages, and sketches of the
 same values (Spark's hll_sketch_agg over each value's text, UTF-8, lg_k 12:
@@ -83,7 +84,7 @@ resourceMetrics ARRAY<STRUCT<resource: {RESOURCE}, scopeMetrics: ARRAY<STRUCT<sc
   gauge: {POINTS}, sum: {POINTS}, histogram: {POINTS}, exponentialHistogram: {POINTS}, summary: {POINTS}>>>>>>,
 resourceLogs ARRAY<STRUCT<resource: {RESOURCE}, scopeLogs: ARRAY<STRUCT<scope: {SCOPE}, logRecords: ARRAY<STRUCT<
   timeUnixNano: STRING, observedTimeUnixNano: STRING, severityNumber: INT, severityText: STRING,
-  attributes: {ATTRS}, droppedAttributesCount: STRING, traceId: STRING, spanId: STRING>>>>>>
+  attributes: {ATTRS}, droppedAttributesCount: STRING, traceId: STRING, spanId: STRING, eventName: STRING>>>>>>
 """
 
 
@@ -232,7 +233,8 @@ SELECT struct(line, i, j, k) AS ord, {SEVERITY} AS severity, {SERVICE} AS servic
        {datetime('if(coalesce(CAST(lr.timeUnixNano AS DECIMAL(20, 0)), 0) = 0, lr.observedTimeUnixNano, lr.timeUnixNano)')} AS time,
        lr.attributes, res, {dropped('lr.droppedAttributesCount')} AS dropped_attributes,
        if(coalesce(lr.traceId, '') <> '', 1, 0) AS trace_id, if(coalesce(lr.spanId, '') <> '', 1, 0) AS span_id,
-       coalesce(sl.scope.name, '') AS scope_name, coalesce(sl.scope.version, '') AS scope_version
+       coalesce(sl.scope.name, '') AS scope_name, coalesce(sl.scope.version, '') AS scope_version,
+       coalesce(lr.eventName, '') AS event_name
 FROM (SELECT line, i, rs.resource.attributes AS res, rs.scopeLogs FROM requests LATERAL VIEW posexplode(resourceLogs) AS i, rs)
 LATERAL VIEW posexplode(scopeLogs) AS j, sl LATERAL VIEW posexplode(sl.logRecords) AS k, lr""".replace(
         "severityNumber", "lr.severityNumber").replace("severityText", "lr.severityText"),
@@ -256,6 +258,10 @@ UNION ALL SELECT metric, 'resource', a.key, ord, {value_text('a.value')}, time, 
 SELECT severity AS entity, 'attribute' AS scope, a.key, ord AS rec, {value_text('a.value')} AS value, time, ord
 FROM r_logs LATERAL VIEW explode(attributes) AS a
 UNION ALL SELECT severity, 'resource', a.key, ord, {value_text('a.value')}, time, ord FROM r_logs LATERAL VIEW explode(res) AS a""",
+    # Log event names' keys: their records' attributes.
+    "k_log_events": f"""
+SELECT event_name AS entity, a.key, ord AS rec, {value_text('a.value')} AS value, time, ord
+FROM (SELECT * FROM r_logs WHERE event_name <> '') LATERAL VIEW explode(attributes) AS a""",
 }
 
 
@@ -353,6 +359,14 @@ SELECT name AS span_name, e.name AS event_name, count(*) AS event_count, min({da
                    "min(time) AS first_seen, max(time) AS last_seen FROM r_spans GROUP BY name, service, scope_name, scope_version",
     "log_scopes": "SELECT severity, service AS service_name, scope_name, scope_version, count(*) AS sample_count, "
                    "min(time) AS first_seen, max(time) AS last_seen FROM r_logs GROUP BY severity, service, scope_name, scope_version",
+    # Log records with an event name, by that name (schema version 3).
+    "log_events": "SELECT event_name, count(*) AS total_sample_count, min(time) AS first_seen, max(time) AS last_seen, "
+                  "CAST(sum(dropped_attributes) AS BIGINT) AS dropped_attributes_count, sum(trace_id) AS trace_id_count, "
+                  "sum(span_id) AS span_id_count FROM r_logs WHERE event_name <> '' GROUP BY event_name",
+    "log_event_services": "SELECT event_name, service AS service_name, count(*) AS sample_count, min(time) AS first_seen, "
+                          "max(time) AS last_seen FROM r_logs WHERE event_name <> '' GROUP BY event_name, service",
+    "log_event_key_rows": "SELECT entity AS event_name, key AS key_name, key_count, value_samples, hll_sketch, "
+                          "first_seen, last_seen FROM (" + keys_sql("k_log_events", ["entity", "key"]) + ")",
 }
 
 # Percentages, from the tables above (as etl.sql and otlp_ingest compute them).

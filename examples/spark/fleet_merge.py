@@ -126,6 +126,17 @@ FROM span_service_key_rows_all GROUP BY span_name, service_name, key_scope, key_
 SELECT severity, service_name, key_scope, key_name, sum(key_count) AS key_count, {SAMPLES},
        {SKETCH.format(c='hll_sketch')}, {TIMES}, count(*) AS nodes, {KEY_VALUES}
 FROM log_service_key_rows_all GROUP BY severity, service_name, key_scope, key_name""",
+    # Log event names (schema version 3): as severities, their services and keys.
+    "log_events": f"""
+SELECT event_name, sum(total_sample_count) AS total_sample_count, {TIMES}, {LOG_META}
+FROM log_events_all GROUP BY event_name""",
+    "log_event_services": f"""
+SELECT event_name, service_name, sum(sample_count) AS sample_count, {TIMES}, sum(bytes) AS bytes
+FROM log_event_services_all GROUP BY event_name, service_name""",
+    "log_event_key_rows": f"""
+SELECT event_name, key_name, sum(key_count) AS key_count, {SAMPLES},
+       {SKETCH.format(c='hll_sketch')}, {TIMES}, count(*) AS nodes, {KEY_VALUES}
+FROM log_event_key_rows_all GROUP BY event_name, key_name""",
     "span_events": f"""
 SELECT span_name, event_name, sum(event_count) AS event_count, {TIMES}
 FROM span_events_all GROUP BY span_name, event_name""",

@@ -369,6 +369,9 @@ fn log(o: &mut Vec<u8>, b: &Batch, i: usize) {
     obj.u64s("observedTimeUnixNano", l.observed);
     obj.num("severityNumber", l.severity as i64);
     obj.str("severityText", l.severity_text);
+    if !l.event_name.is_empty() {
+        obj.str("eventName", l.event_name);
+    }
     if let Some(body) = &l.body {
         any_value(obj.key("body"), b, body);
     }

@@ -224,6 +224,12 @@ impl Gen {
     /// the ground truth.
     fn log_record(&mut self, b: &mut Batch, svc: usize) {
         let def = self.svcs[svc].def;
+        // The demo profile's event records (LogRecord.event_name); the bench
+        // profile has none (its workloads stay as they were).
+        if self.demo() && !def.file_logs && self.rng.chance(1, 25) {
+            self.event_record(b, svc);
+            return;
+        }
         let mut sev_i = self.rng.weighted(model::SEVERITY_WEIGHTS);
         if self.svcs[svc].templates[sev_i].is_empty() {
             sev_i = 2; // INFO always has templates
@@ -350,6 +356,7 @@ impl Gen {
             flags: if trace.is_some() { 1 } else { 0 },
             trace,
             scope,
+            event_name: "",
         });
 
         // Ground truth.
@@ -367,6 +374,78 @@ impl Gen {
             let tpl = &self.logs.templates[ti];
             t.template(ti, &tpl.pattern, tpl.sev.1, svc);
         }
+    }
+
+    /// Builds one event record (semantic-convention event names with their
+    /// attributes, no body) of service `svc` into `b`: the web front end's
+    /// browser page views and sessions, the back ends' feature-flag
+    /// evaluations (the demo's flagd).
+    fn event_record(&mut self, b: &mut Batch, svc: usize) {
+        let def = self.svcs[svc].def;
+        self.clock += self.rng.exp(1e6) as u64 + 1;
+        let time = self.clock;
+        let observed = time + self.rng.range(100_000, 50_000_000) as u64;
+        let m = b.mark();
+        let name = if def.name == "frontend" {
+            let name = *self.rng.pick(&[
+                "browser.page_view",
+                "browser.page_view",
+                "session.start",
+                "session.end",
+            ]);
+            if name == "browser.page_view" {
+                const PAGES: &[&str] = &["/", "/cart", "/checkout", "/product"];
+                let page = *self.rng.pick(PAGES);
+                b.with("url.path", |t| {
+                    t.push_str(page);
+                    if page == "/product" {
+                        t.push('/');
+                        self.w_product(t);
+                    }
+                });
+                if self.rng.chance(2, 3) {
+                    b.lit("browser.referrer", *self.rng.pick(PAGES));
+                }
+                b.lit("user_agent.original", *self.rng.pick(model::USER_AGENTS));
+            }
+            b.with("session.id", |t| self.w_session(t));
+            if name == "session.start" && self.rng.chance(1, 3) {
+                b.with("session.previous_id", |t| self.w_session(t));
+            }
+            name
+        } else {
+            b.lit("feature_flag.key", *self.rng.pick(model::FLAGS));
+            b.lit("feature_flag.provider.name", "flagd");
+            let on = self.rng.chance(1, 10);
+            b.lit("feature_flag.result.variant", if on { "on" } else { "off" });
+            b.boolean("feature_flag.result.value", on);
+            "feature_flag.evaluation"
+        };
+        let attrs = b.since(m);
+        let scope = b.scope(("otel.events", ""));
+        let (sev_num, sev_text) = model::INFO;
+        b.logs.push(LogRec {
+            time,
+            observed,
+            severity: sev_num,
+            severity_text: sev_text,
+            body: None,
+            attrs,
+            flags: 0,
+            trace: None,
+            scope,
+            event_name: name,
+        });
+        let t = &mut self.truth;
+        let e = t.entity(
+            sev_text,
+            EntityInfo::Log {
+                severity_number: sev_num,
+            },
+        );
+        t.record(e, svc, "text");
+        t.attrs(e, ATTRIBUTE, b.attrs_of(attrs), b);
+        t.body(None);
     }
 
     /// Writes template `ti` into the arena and returns it as a string

@@ -77,6 +77,10 @@ DEMO KEYS: frontend server spans named GET /users/<n> (n uniform in 0..10^6,
 about 1 in 9 frontend entry spans); data point label user.id (user-<n>, n
 uniform in 0..10^6) on the Sum app.frontend.requests; log attribute
 request.id (a fresh UUID) on half the records of web and commerce services.
+DEMO EVENTS: 1 in 25 log records of services that do not log to files are
+event records (LogRecord.event_name, no body, INFO): the frontend's
+browser.page_view, session.start and session.end, the others'
+feature_flag.evaluation, with their semantic-convention attributes.
 
 SUMMARY: one line, key=value (deterministic): signal format profile seed
 records requests bytes batch services_seen entities, and the number of

@@ -264,6 +264,7 @@ fn log(b: &Batch, i: usize) -> LogRecord {
         flags: l.flags,
         trace_id,
         span_id,
+        event_name: l.event_name.to_owned(),
         ..Default::default()
     }
 }

@@ -155,6 +155,8 @@ pub struct LogRec {
     pub flags: u32,
     pub trace: Option<([u8; 16], [u8; 8])>,
     pub scope: u8,
+    /// `event_name`: empty for plain log records.
+    pub event_name: &'static str,
 }
 
 /// Which records a batch holds.

@@ -101,6 +101,15 @@ TABLES = {
         "sample_count": "count", "bytes": "count"}},
     "log_scopes": {"key": ["severity", "service_name", "scope_name", "scope_version"], "roles": {
         "sample_count": "count", "bytes": "count"}},
+    # Log event names (schema version 3).
+    "log_events": {"key": ["event_name"], "roles": {
+        "total_sample_count": "count", "bytes": "count", "dropped_attributes_count": "count",
+        "trace_id_count": "count", "span_id_count": "count"}},
+    "log_event_services": {"key": ["event_name", "service_name"], "roles": {"sample_count": "count", "bytes": "count"}},
+    "log_event_key_rows": {"key": ["event_name", "key_name"], "roles": {
+        "key_count": "count", "estimated_cardinality": ("estimate", "hll_sketch"),
+        "value_samples": "samples", "hll_sketch": "sketch", "bytes": "count", "value_types": "type_counts",
+        "top_sketch": "topk"}},
 }
 
 # How each column's value is written, by its declared SQLite type (and role).

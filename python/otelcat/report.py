@@ -1,8 +1,8 @@
 """What a catalog holds, as a report: the highest-cardinality attribute keys
-per signal, metrics by estimated active series, every service by volume,
-the instrumentation scopes that send the most records,
-span names that explode, the top log templates of the busiest service and
-severity pairs, and errors by service.
+per signal, services by bytes, log event names, the instrumentation scopes
+that send the most records, metrics by estimated active series, every
+service by volume, span names that explode, the top log templates of the
+busiest service and severity pairs, and errors by service.
 
 The catalog is opened read-only: the report never changes it. Works on any
 otelcat catalog (also ones written by earlier versions). --format json gives
@@ -88,6 +88,19 @@ def sections(db, limit, pairs):
                     WHERE bytes > 0 LIMIT ?""", limit)
         out.append(("Services by bytes (OTLP protobuf)", ["signal", "service", "records", "bytes", "bytes / record"],
                     ["signal", "service", "records", "bytes", "bytes_per_record"], rows))
+    if q("SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = 'log_events'"):
+        # Log event names (schema version 3): who sends each, with which keys.
+        rows = q("""SELECT e.event_name, e.total_sample_count, e.bytes,
+                      (SELECT group_concat(service_name || ' ' || sample_count, ', ') FROM
+                         (SELECT service_name, sample_count FROM log_event_services s WHERE s.event_name = e.event_name
+                          ORDER BY sample_count DESC, service_name LIMIT 3)),
+                      (SELECT group_concat(key_name, ', ') FROM
+                         (SELECT key_name FROM log_event_key_rows k WHERE k.event_name = e.event_name
+                          ORDER BY key_count DESC, key_name LIMIT 5))
+                    FROM log_events e ORDER BY e.total_sample_count DESC, e.event_name LIMIT ?""", limit)
+        out.append(("Log event names", ["event name", "records", "bytes", "services", "attribute keys"],
+                    ["event_name", "records", "bytes", "services", "attribute_keys"],
+                    [tuple("" if v is None else v for v in r) for r in rows]))
     if all(q("SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = ?", t) for t in ("metric_scopes", "span_scopes",
                                                                                       "log_scopes")):
         # Catalogs of schema version 3 on: which instrumentation libraries

@@ -165,6 +165,34 @@ impl KeyAgg {
     /// code grew: 5 % more instructions in the ingest of a span's keys).
     #[inline(always)]
     pub(super) fn add(&mut self, rec: u64, n: u64, value: &str, pair: PairInfo, t: i64) {
+        self.add_with(rec, n, value, pair, t, || {
+            hll::Builder::hash(value.as_bytes())
+        })
+    }
+    /// [`add`](Self::add) with the value's hash (`hll::Builder::hash`)
+    /// computed already: a value counted into two key tables is hashed once.
+    #[inline]
+    pub(super) fn add_hashed(
+        &mut self,
+        rec: u64,
+        n: u64,
+        value: &str,
+        h: u64,
+        pair: PairInfo,
+        t: i64,
+    ) {
+        self.add_with(rec, n, value, pair, t, || h)
+    }
+    #[inline(always)]
+    fn add_with(
+        &mut self,
+        rec: u64,
+        n: u64,
+        value: &str,
+        pair: PairInfo,
+        t: i64,
+        hash: impl FnOnce() -> u64,
+    ) {
         self.bytes += pair.bytes;
         if self.rec == rec {
             return; // the same key again on the same record
@@ -172,7 +200,7 @@ impl KeyAgg {
         self.rec = rec;
         self.count += n;
         self.types[pair.ty as usize] += n;
-        let h = hll::Builder::hash(value.as_bytes());
+        let h = hash();
         self.top.add(value, h, n);
         self.seen.add(t);
         // A recent value of this key (most values of keys of low

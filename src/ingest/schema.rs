@@ -47,6 +47,9 @@ const TABLES: [&str; 20] = [
     "metric_scopes",
     "span_scopes",
     "log_scopes",
+    "log_events",
+    "log_event_services",
+    "log_event_key_rows",
 ];
 
 /// The schema version stored in the catalog; `None` for a database without

@@ -79,6 +79,33 @@ impl Recorder {
         n
     }
 
+    /// [`record`](Self::record) into two key tables (a log event's record:
+    /// its severity's keys and its event name's): each value is rendered,
+    /// sized and hashed once.
+    #[inline]
+    fn record_twice<'e, 'a>(
+        &mut self,
+        keys: &mut Keys,
+        also: &mut Keys,
+        events: &'e [Event<'a>],
+        pick: fn(&'e Event<'a>) -> Option<&'e Attr<'a>>,
+        t: i64,
+    ) -> usize {
+        self.rec += 1;
+        let mut n = 0;
+        for (pos, a) in events.iter().map_while(pick).enumerate() {
+            let v = value_text(&a.value, &mut self.buf);
+            let pair = PairInfo::of(a);
+            let h = hll::Builder::hash(v.as_bytes());
+            keys.entry(pos, &a.key, t, &mut self.entries)
+                .add_hashed(self.rec, 1, v, h, pair, t);
+            also.entry(pos, &a.key, t, &mut self.entries)
+                .add_hashed(self.rec, 1, v, h, pair, t);
+            n = pos + 1;
+        }
+        n
+    }
+
     /// Adds a resource block's attributes to an entity's resource keys,
     /// once for all `c.count` records of the block: each record counts
     /// (key_count, value_types), the pair's bytes once (the block sends
@@ -123,6 +150,8 @@ struct Block<'e> {
     scope_spans: Vec<Cow<'e, str>>,
     scope_metrics: Vec<Cow<'e, str>>,
     scope_logs: Vec<Cow<'e, str>>,
+    /// Log event names.
+    log_events: Vec<&'e str>,
     /// Per severity, the number of the batch's template group of the
     /// severity and the block's service (`TemplateGroups`): looked up once
     /// per block, so that a record costs no copy or hash of the service
@@ -284,6 +313,12 @@ impl<'e, 'a: 'e> Applier<'_, 'e, 'a> {
                 r.resource(&mut l.svc.cur().resource, resource, &c);
                 let tc = std::mem::take(&mut l.in_block_trace_context);
                 add2(entry(&mut l.service_trace_context, service, || [0; 2]), &tc);
+            }
+        }
+        for name in self.block.log_events.drain(..) {
+            if let Some(e) = batch.log_events.get_mut(name) {
+                let c = e.in_block.take();
+                counted(&mut e.services, service, c.seen.first).merge(&c);
             }
         }
         self.block.templates.clear();
@@ -457,6 +492,7 @@ impl<'e, 'a: 'e> Applier<'_, 'e, 'a> {
         let Event::Log {
             severity_number,
             severity_text,
+            event_name,
             time_unix_nano,
             body,
             bytes,
@@ -495,9 +531,29 @@ impl<'e, 'a: 'e> Applier<'_, 'e, 'a> {
         let first_in_scope = l.in_scope.add(self.scope_block, t, bytes);
         i += 1;
         let attrs = i;
-        i += self
-            .r
-            .record(&mut l.svc.cur().attrs, &events[i..], log_attr, t);
+        if event_name.is_empty() {
+            i += self
+                .r
+                .record(&mut l.svc.cur().attrs, &events[i..], log_attr, t);
+        } else {
+            // An event record: its attributes are its event name's keys too.
+            let entries = &mut self.r.entries;
+            let e = entry(&mut self.batch.log_events, event_name, || {
+                *entries += 1;
+                LogEventAgg::new(t)
+            });
+            e.total.add(1, t);
+            e.total.bytes += bytes;
+            e.dropped_attributes += u64::from(*dropped_attributes);
+            add2(&mut e.trace_context, &tc);
+            if e.in_block.add(self.block_id, t, bytes) {
+                self.block.log_events.push(event_name);
+            }
+            let sev_keys = &mut l.svc.cur().attrs;
+            i += self
+                .r
+                .record_twice(sev_keys, &mut e.attrs, &events[i..], log_attr, t);
+        }
         // The body's template, and the keys of its record.
         let text = match body {
             None => "",

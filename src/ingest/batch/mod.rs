@@ -276,6 +276,45 @@ impl LogAgg {
     }
 }
 
+/// Log records of one event name (`LogRecord.event_name`, when not empty):
+/// a dimension next to severities (the records count in their severity
+/// too). Its keys (its records' attributes) are kept per event name only,
+/// not per service.
+pub struct LogEventAgg {
+    /// Records of the resource block being applied.
+    in_block: BlockCount,
+    pub total: Counted,
+    pub services: Map<String, Counted>,
+    /// Attribute keys of its records.
+    pub attrs: Keys,
+    /// Sum of `dropped_attributes_count`.
+    pub dropped_attributes: u64,
+    /// Records with a trace id, with a span id.
+    pub trace_context: [u64; 2],
+}
+
+impl LogEventAgg {
+    fn new(t: i64) -> LogEventAgg {
+        LogEventAgg {
+            in_block: BlockCount::default(),
+            total: Counted::new(t),
+            services: Map::new(),
+            attrs: Keys::default(),
+            dropped_attributes: 0,
+            trace_context: [0; 2],
+        }
+    }
+
+    /// Adds what a later batch counted of the same event name.
+    fn merge(&mut self, e: LogEventAgg) {
+        self.total.merge(&e.total);
+        merge_services(&mut self.services, e.services);
+        self.attrs.merge(e.attrs);
+        self.dropped_attributes += e.dropped_attributes;
+        add2(&mut self.trace_context, &e.trace_context);
+    }
+}
+
 /// Lines of one template cluster in this batch, and the attribute keys
 /// those lines' records carried.
 pub struct TemplateAgg {
@@ -465,6 +504,10 @@ pub struct Batch {
     pub metrics: Map<String, MetricAgg>,
     pub spans: Map<String, SpanAgg>,
     pub logs: Map<String, LogAgg>,
+    /// Log records by event name. A sender controls the names: each new
+    /// name counts as a key entry (`key_entries`), so that a flood of
+    /// distinct names is written early as a flood of keys is.
+    pub log_events: Map<String, LogEventAgg>,
     /// Log templates by (severity, service).
     pub templates: TemplateGroups,
     /// Number of key entries (bounds memory).
@@ -484,6 +527,7 @@ impl Batch {
         self.metrics.is_empty()
             && self.spans.is_empty()
             && self.logs.is_empty()
+            && self.log_events.is_empty()
             && self.templates.is_empty()
     }
 
@@ -504,6 +548,7 @@ impl Batch {
         merge_by_name(&mut self.metrics, o.metrics, MetricAgg::merge);
         merge_by_name(&mut self.spans, o.spans, SpanAgg::merge);
         merge_by_name(&mut self.logs, o.logs, LogAgg::merge);
+        merge_by_name(&mut self.log_events, o.log_events, LogEventAgg::merge);
         self.templates.merge(o.templates);
         self.key_entries = self.count_keys();
     }
@@ -522,6 +567,11 @@ impl Batch {
                 .logs
                 .values()
                 .map(|l| l.svc.key_entries())
+                .sum::<usize>()
+            + self
+                .log_events
+                .values()
+                .map(|e| 1 + e.attrs.len())
                 .sum::<usize>()
             + self
                 .templates

@@ -41,25 +41,47 @@ pub fn statements() -> Vec<(&'static str, &'static str)> {
 const CHUNK: usize = 32;
 
 /// The key UPSERTs, also run with [`CHUNK`] rows a statement.
-const KEY_STATEMENTS: [&str; 6] = [
+const KEY_STATEMENTS: [&str; 7] = [
     "metric_key",
     "span_key",
     "log_key",
     "metric_service_key",
     "span_service_key",
     "log_service_key",
+    "log_event_key",
 ];
 
-/// What each key UPSERT's rows hold: the entity's parameter, whether rows
-/// name a service (per-service keys) and an event (spans).
-fn key_statement_shape(stmt: &str) -> (&'static str, bool, bool) {
-    match stmt {
-        "span_key" => ("span_name", false, true),
-        "log_key" => ("severity", false, false),
-        "metric_service_key" => ("metric_name", true, false),
-        "span_service_key" => ("span_name", true, true),
-        "log_service_key" => ("severity", true, false),
-        _ => ("metric_name", false, false),
+/// What the rows of a key UPSERT hold besides the key's statistics.
+#[derive(Clone, Copy)]
+struct KeyShape {
+    /// The entity's parameter.
+    entity: &'static str,
+    /// A service (per-service keys).
+    service: bool,
+    /// A scope (all but log event names' keys).
+    scope: bool,
+    /// An event (span keys).
+    event: bool,
+    /// Their estimated cardinality (rows without a stored percentage).
+    estimate: bool,
+}
+
+fn key_statement_shape(stmt: &str) -> KeyShape {
+    let (entity, service, scope, event, estimate) = match stmt {
+        "span_key" => ("span_name", false, true, true, false),
+        "log_key" => ("severity", false, true, false, false),
+        "metric_service_key" => ("metric_name", true, true, false, true),
+        "span_service_key" => ("span_name", true, true, true, true),
+        "log_service_key" => ("severity", true, true, false, true),
+        "log_event_key" => ("event_name", false, false, false, true),
+        _ => ("metric_name", false, true, false, false),
+    };
+    KeyShape {
+        entity,
+        service,
+        scope,
+        event,
+        estimate,
     }
 }
 
@@ -89,6 +111,9 @@ fn table_of(stmt: &str) -> &'static str {
         "log_template_key" | "log_template_key_fold" | "log_template_key_fold_delete" => {
             "log_template_keys"
         }
+        "log_event" => "log_events",
+        "log_event_service" => "log_event_services",
+        "log_event_key" => "log_event_key_rows",
         _ => "span_name_patterns",
     }
 }
@@ -226,10 +251,11 @@ struct KeyStatement {
 }
 
 /// One key row to write, owned for the statement's run: its leading text
-/// parameters (entity, for per-service keys the service, scope, key and,
-/// for spans, event), then count, samples, sketch, first and last seen,
-/// bytes, value types and top sketch; for per-service keys, the estimated
-/// cardinality of the batch's own values (a new row's).
+/// parameters (entity, for per-service keys the service, scope (none for log
+/// event names), key and, for spans, event), then count, samples, sketch,
+/// first and last seen, bytes, value types and top sketch; for per-service
+/// and event keys, the estimated cardinality of the batch's own values (a
+/// new row's).
 struct KeyRow<'a> {
     texts: [&'a str; 5],
     n: usize,
@@ -240,12 +266,13 @@ struct KeyRow<'a> {
     bytes: i64,
     types: String,
     top: Option<Vec<u8>>,
-    /// Per-service rows: the batch's estimated cardinality.
+    /// Per-service and event rows: the batch's estimated cardinality.
     derived: Option<i64>,
 }
 
 /// The parameters of a key UPSERT's row, in [`KeyRow::values`] order after
-/// the entity's own name (`metric_name`, `span_name` or `severity`).
+/// the entity's own name (`metric_name`, `span_name`, `severity` or
+/// `event_name`); a log event name's rows have no `key_scope`.
 const KEY_PARAMS: [&str; 11] = [
     "key_scope",
     "key_name",
@@ -278,8 +305,9 @@ impl<'a> KeyRow<'a> {
         }
     }
 
-    /// A per-service key row: also what its estimated cardinality is when
-    /// it is new (`hll_count` of its image, clamped to its count).
+    /// A per-service (or event) key row: also what its estimated
+    /// cardinality is when it is new (`hll_count` of its image, clamped to
+    /// its count).
     fn service(texts: &[&'a str], a: &KeyAgg) -> Result<KeyRow<'a>> {
         let mut row = KeyRow::new(texts, a);
         let estimate = hll::decode(&row.sketch)
@@ -308,15 +336,18 @@ impl<'a> KeyRow<'a> {
         }
     }
 
-    /// The parameter names of rows whose entity is named `entity`, with or
-    /// without a service and an event.
-    fn names(entity: &'static str, service: bool, event: bool) -> Vec<&'static str> {
-        let mut v = vec![entity];
-        if service {
+    /// The parameter names of rows of the shape `s`.
+    fn names(s: KeyShape) -> Vec<&'static str> {
+        let mut v = vec![s.entity];
+        if s.service {
             v.push("service_name");
         }
-        v.extend(KEY_PARAMS.iter().filter(|p| event || **p != "event_name"));
-        if service {
+        v.extend(KEY_PARAMS.iter().filter(|p| match **p {
+            "key_scope" => s.scope,
+            "event_name" => s.event,
+            _ => true,
+        }));
+        if s.estimate {
             v.push("estimated_cardinality");
         }
         v
@@ -368,8 +399,7 @@ impl Writer {
                 stmts.insert(name, one);
                 continue;
             }
-            let (entity, service, event) = key_statement_shape(name);
-            let at = one.positions(name, &KeyRow::names(entity, service, event))?;
+            let at = one.positions(name, &KeyRow::names(key_statement_shape(name)))?;
             // A host that lowered SQLITE_LIMIT_VARIABLE_NUMBER below a
             // chunk's parameters cannot prepare it: its key rows go one by one.
             let chunk = Stmt::prepare(db, &multi_row(sql, &one.names, CHUNK)).ok();
@@ -533,6 +563,7 @@ impl Writer {
         self.metrics(b)?;
         self.spans(b)?;
         self.logs(b)?;
+        self.log_events(b)?;
         self.log_templates(b, texts)?;
         self.span_patterns(patterns, texts)
     }
@@ -596,14 +627,13 @@ mod tests {
     fn key_rows_name_every_parameter() {
         for name in KEY_STATEMENTS {
             let sql = table_of(name);
-            let (entity, service, event) = key_statement_shape(name);
             let stmt = statements().into_iter().find(|s| s.0 == name).unwrap().1;
             let mut want: Vec<&str> = stmt
                 .split(':')
                 .skip(1)
                 .map(|p| p.split([',', ' ', ')']).next().unwrap())
                 .collect();
-            let mut got = KeyRow::names(entity, service, event);
+            let mut got = KeyRow::names(key_statement_shape(name));
             want.sort_unstable();
             got.sort_unstable();
             assert_eq!(got, want, "{name} ({sql})");

@@ -389,6 +389,35 @@ impl Writer {
         Ok(())
     }
 
+    /// Log event names: each name's row and services, then its key rows
+    /// (no refresh: the view log_event_keys derives percentages when read).
+    pub(super) fn log_events(&mut self, b: &Batch) -> Result<()> {
+        let mut rows = Vec::new();
+        for (name, e) in sorted(&b.log_events) {
+            let seen = seen_text(&e.total.seen);
+            let [first, last] = seen_params(&seen);
+            let row = [
+                ("event_name", Param::Text(name)),
+                ("total_sample_count", Param::Int(e.total.count as i64)),
+                ("first_seen", first),
+                ("last_seen", last),
+                ("bytes", Param::Int(e.total.bytes as i64)),
+                (
+                    "dropped_attributes_count",
+                    Param::Int(e.dropped_attributes as i64),
+                ),
+                ("trace_id_count", Param::Int(e.trace_context[0] as i64)),
+                ("span_id_count", Param::Int(e.trace_context[1] as i64)),
+            ];
+            self.run("log_event", &row, &[name])?;
+            self.services("log_event_service", "event_name", name, &e.services)?;
+            for (k, a) in sorted_keys(&e.attrs) {
+                rows.push(KeyRow::service(&[name, k], a)?);
+            }
+        }
+        self.key_rows("log_event_key", &rows)
+    }
+
     /// Each (severity, service)'s template rows, then its clusters merged
     /// away (folds). Percentages are derived when read (the view
     /// log_body_templates): the other rows of the service are not touched.
