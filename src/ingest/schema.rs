@@ -26,7 +26,7 @@ const UPGRADES: [&str; (VERSION - 1) as usize] = [
 ];
 
 /// The tables (and one view) a catalog of [`VERSION`] has.
-const TABLES: [&str; 20] = [
+const TABLES: [&str; 23] = [
     "metrics",
     "metric_services",
     "metric_keys",
