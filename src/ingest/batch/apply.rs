@@ -219,7 +219,7 @@ impl Batch {
                 Event::Log { .. } => a.log(events, i)?,
                 Event::Scope { name, version } => a.scope(name, version, i),
                 // Attributes are consumed with their record; a stray one
-                // (and scopes) is skipped.
+                // (and a scope's attributes) is skipped.
                 _ => i + 1,
             };
         }

@@ -422,11 +422,7 @@ impl TemplateGroups {
 
     /// The number of the group of (`severity`, `service`), made if new.
     pub(super) fn number(&mut self, severity: &str, service: &str) -> usize {
-        let key = (severity.to_string(), service.to_string());
-        if let Some(&i) = self.index.get(&key) {
-            return i;
-        }
-        self.number_of(key)
+        self.number_of((severity.to_string(), service.to_string()))
     }
 
     fn number_of(&mut self, key: (String, String)) -> usize {

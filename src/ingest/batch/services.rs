@@ -2,10 +2,11 @@
 //! attribute keys per service that sent them, and the flush derives the
 //! entity's own key rows by merging its services' in memory (counts, times,
 //! bytes and value types add up; sketches are unions; sample lists merge by
-//! the record each value came with, so they stay in arrival order). A record costs what it cost when
-//! keys were kept per entity only: the service of a resource block is
-//! looked up once per entity and block ([`PerService::select`]), and its
-//! records are counted into that service's keys.
+//! the record each value came with, so they stay in arrival order). A
+//! record costs what it cost when keys were kept per entity only: the
+//! service of a resource block is looked up once per entity and block
+//! ([`PerService::select`]), and its records are counted into that
+//! service's keys.
 
 use ahash::AHashMap as Map;
 
