@@ -202,7 +202,16 @@ SELECT s.service_name, coalesce(m.n, 0) AS metrics, coalesce(m.points, 0) AS dat
        -- each a search of the service's rows (the covering indexes above hold no bytes).
        (SELECT coalesce(sum(x.bytes), 0) FROM metric_services x WHERE x.service_name = s.service_name) AS metric_bytes,
        (SELECT coalesce(sum(x.bytes), 0) FROM span_services x WHERE x.service_name = s.service_name) AS span_bytes,
-       (SELECT coalesce(sum(x.bytes), 0) FROM log_services x WHERE x.service_name = s.service_name) AS log_bytes
+       (SELECT coalesce(sum(x.bytes), 0) FROM log_services x WHERE x.service_name = s.service_name) AS log_bytes,
+       -- Span status, instrumentation scopes and log event names (schema version 3):
+       -- each a search of the service's index range.
+       (SELECT coalesce(sum(x.status_error_count), 0) FROM span_services x WHERE x.service_name = s.service_name) AS span_errors,
+       (SELECT json_group_array(json_object('name', scope_name, 'version', scope_version)) FROM (
+          SELECT scope_name, scope_version FROM metric_scopes x WHERE x.service_name = s.service_name
+          UNION SELECT scope_name, scope_version FROM span_scopes x WHERE x.service_name = s.service_name
+          UNION SELECT scope_name, scope_version FROM log_scopes x WHERE x.service_name = s.service_name
+          ORDER BY 1, 2)) AS scopes,
+       (SELECT count(*) FROM log_event_services x WHERE x.service_name = s.service_name) AS log_event_names
 FROM svc s LEFT JOIN m ON m.service_name = s.service_name LEFT JOIN p ON p.service_name = s.service_name
 LEFT JOIN g ON g.service_name = s.service_name;
 

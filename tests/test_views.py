@@ -146,6 +146,32 @@ class TestViews(unittest.TestCase):
             "UNION ALL SELECT first_seen, last_seen FROM span_services WHERE service_name = 'api' "
             "UNION ALL SELECT first_seen, last_seen FROM log_services WHERE service_name = 'api')").fetchone())
 
+    def test_service_overview_scopes_errors_and_event_names(self):
+        """service_overview shows each service's span errors, instrumentation
+        scopes (distinct name and version over the three signals) and log
+        event names (issue 15, "Everywhere it shows")."""
+        db = connect()
+        res = {"attributes": [{"key": "service.name", "value": {"stringValue": "shop"}}]}
+        err = {"traceId": "0af7651916cd43dd8448eb211c80319c", "spanId": "b7ad6b7169203331", "name": "pay", "kind": 2,
+               "startTimeUnixNano": "1700000000000000000", "endTimeUnixNano": "1700000000100000000", "status": {"code": 2}}
+        ok = dict(err, status={"code": 1})
+        db.execute("INSERT INTO otlp_ingest(payload) VALUES (?)", (json.dumps({"resourceSpans": [{"resource": res, "scopeSpans": [
+            {"scope": {"name": "io.opentelemetry.jdbc", "version": "2.1"}, "spans": [err, err, ok]},
+            {"scope": {"name": "io.opentelemetry.http"}, "spans": [ok]}]}]}),))
+        rec = {"timeUnixNano": "1700000000000000000", "severityNumber": 9, "body": {"stringValue": "hi"}}
+        db.execute("INSERT INTO otlp_ingest(payload) VALUES (?)", (json.dumps({"resourceLogs": [{"resource": res, "scopeLogs": [
+            {"scope": {"name": "io.opentelemetry.jdbc", "version": "2.1"},
+             "logRecords": [dict(rec, eventName="browser.click"), dict(rec, eventName="browser.page_view"),
+                            dict(rec, eventName="browser.click"), rec]}]}]}),))
+        db.execute("INSERT INTO otlp_ingest(payload) VALUES (?)", (logs([log("x")], service="quiet"),))
+        row = db.execute("SELECT span_errors, scopes, log_event_names FROM service_overview WHERE service_name = 'shop'").fetchone()
+        self.assertEqual(row[0], 2)
+        self.assertEqual(json.loads(row[1]), [{"name": "io.opentelemetry.http", "version": ""},
+                                              {"name": "io.opentelemetry.jdbc", "version": "2.1"}])
+        self.assertEqual(row[2], 2)
+        self.assertEqual(db.execute("SELECT span_errors, scopes, log_event_names FROM service_overview "
+                                    "WHERE service_name = 'quiet'").fetchone(), (0, '[{"name":"test","version":""}]', 0))
+
     def test_span_name_explosions(self):
         rows = self.db.execute("SELECT service_name, pattern, estimated_names, span_count FROM span_name_explosions").fetchall()
         self.assertIn(("api", "GET /users/<*>", 40, 40), rows)
