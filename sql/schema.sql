@@ -61,6 +61,10 @@ CREATE TABLE IF NOT EXISTS metric_services (
   PRIMARY KEY (metric_name, service_name)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS idx_metric_services_service ON metric_services(service_name, metric_name, sample_count, first_seen, last_seen);
+-- service_overview and service_bytes add up bytes (and span errors) per
+-- service from it
+-- (schema version 3; the index above predates the column).
+CREATE INDEX IF NOT EXISTS idx_metric_services_bytes ON metric_services(service_name, sample_count, bytes);
 
 CREATE TABLE IF NOT EXISTS metric_keys (
   metric_name            TEXT NOT NULL,
@@ -121,6 +125,7 @@ CREATE TABLE IF NOT EXISTS span_services (
   PRIMARY KEY (span_name, service_name)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS idx_span_services_service ON span_services(service_name, span_name, sample_count, first_seen, last_seen);
+CREATE INDEX IF NOT EXISTS idx_span_services_bytes ON span_services(service_name, sample_count, bytes, status_error_count);
 -- span_status ranks by errors (sql/views.sql).
 CREATE INDEX IF NOT EXISTS idx_span_services_errors ON span_services(status_error_count DESC, span_name, service_name);
 
@@ -183,6 +188,7 @@ CREATE TABLE IF NOT EXISTS log_services (
   PRIMARY KEY (severity, service_name)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS idx_log_services_service ON log_services(service_name, severity, sample_count, first_seen, last_seen);
+CREATE INDEX IF NOT EXISTS idx_log_services_bytes ON log_services(service_name, sample_count, bytes);
 
 CREATE TABLE IF NOT EXISTS log_keys (
   severity               TEXT NOT NULL,

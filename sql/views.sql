@@ -179,33 +179,34 @@ FROM k GROUP BY key_name;
 
 -- Per service: what it sends and how much (the noisy-neighbour view).
 CREATE VIEW IF NOT EXISTS service_overview AS
--- The names from the service indexes (each DISTINCT skips from one name to
--- the next); each table's figures in one pass over its service index
--- (grouped in index order, no sort), joined by name.
-WITH svc(service_name) AS (
-  SELECT service_name FROM (SELECT DISTINCT service_name FROM metric_services)
-  UNION SELECT service_name FROM (SELECT DISTINCT service_name FROM span_services)
-  UNION SELECT service_name FROM (SELECT DISTINCT service_name FROM log_services)),
-m AS (SELECT service_name, count(*) AS n, sum(sample_count) AS points, min(first_seen) AS f, max(last_seen) AS l
-      FROM metric_services GROUP BY service_name),
-p AS (SELECT service_name, count(*) AS n, sum(sample_count) AS spans, min(first_seen) AS f, max(last_seen) AS l
-      FROM span_services GROUP BY service_name),
-g AS (SELECT service_name, sum(sample_count) AS records, json_group_object(severity, sample_count) AS by_sev,
-             min(first_seen) AS f, max(last_seen) AS l
-      FROM log_services GROUP BY service_name)
+-- Each table's figures in one pass over each of its service indexes,
+-- which cover them (grouped in index order, no sort): counts and times from
+-- idx_*_services_service, bytes and span errors from idx_*_services_bytes;
+-- the services are the union of the groupings' names, joined by name.
+WITH m0 AS (SELECT service_name, count(*) AS n, sum(sample_count) AS points, min(first_seen) AS f, max(last_seen) AS l
+       FROM metric_services GROUP BY service_name),
+mb AS (SELECT service_name, sum(bytes) AS bytes FROM metric_services GROUP BY service_name),
+m AS (SELECT m0.*, mb.bytes FROM m0 JOIN mb USING (service_name)),
+p0 AS (SELECT service_name, count(*) AS n, sum(sample_count) AS spans, min(first_seen) AS f, max(last_seen) AS l
+       FROM span_services GROUP BY service_name),
+pb AS (SELECT service_name, sum(bytes) AS bytes, sum(status_error_count) AS errors FROM span_services GROUP BY service_name),
+p AS (SELECT p0.*, pb.bytes, pb.errors FROM p0 JOIN pb USING (service_name)),
+g0 AS (SELECT service_name, sum(sample_count) AS records, json_group_object(severity, sample_count) AS by_sev,
+              min(first_seen) AS f, max(last_seen) AS l
+       FROM log_services GROUP BY service_name),
+gb AS (SELECT service_name, sum(bytes) AS bytes FROM log_services GROUP BY service_name),
+g AS (SELECT g0.*, gb.bytes FROM g0 JOIN gb USING (service_name)),
+svc(service_name) AS (SELECT service_name FROM m UNION SELECT service_name FROM p UNION SELECT service_name FROM g)
 SELECT s.service_name, coalesce(m.n, 0) AS metrics, coalesce(m.points, 0) AS data_points,
        coalesce(p.n, 0) AS span_names, coalesce(p.spans, 0) AS spans, coalesce(g.records, 0) AS log_records,
        coalesce(g.by_sev, json_object()) AS logs_by_severity,
        min(coalesce(m.f, p.f, g.f), coalesce(p.f, m.f, g.f), coalesce(g.f, m.f, p.f)) AS first_seen,
        max(coalesce(m.l, p.l, g.l), coalesce(p.l, m.l, g.l), coalesce(g.l, m.l, p.l)) AS last_seen,
-       -- Bytes of its records in OTLP protobuf (schema version 3; docs/catalog.md "Record bytes"):
-       -- each a search of the service's rows (the covering indexes above hold no bytes).
-       (SELECT coalesce(sum(x.bytes), 0) FROM metric_services x WHERE x.service_name = s.service_name) AS metric_bytes,
-       (SELECT coalesce(sum(x.bytes), 0) FROM span_services x WHERE x.service_name = s.service_name) AS span_bytes,
-       (SELECT coalesce(sum(x.bytes), 0) FROM log_services x WHERE x.service_name = s.service_name) AS log_bytes,
+       -- Bytes of its records in OTLP protobuf (schema version 3; docs/catalog.md "Record bytes").
+       coalesce(m.bytes, 0) AS metric_bytes, coalesce(p.bytes, 0) AS span_bytes, coalesce(g.bytes, 0) AS log_bytes,
        -- Span status, instrumentation scopes and log event names (schema version 3):
-       -- each a search of the service's index range.
-       (SELECT coalesce(sum(x.status_error_count), 0) FROM span_services x WHERE x.service_name = s.service_name) AS span_errors,
+       -- the last two each a search of the service's index range.
+       coalesce(p.errors, 0) AS span_errors,
        (SELECT json_group_array(json_object('name', scope_name, 'version', scope_version)) FROM (
           SELECT scope_name, scope_version FROM metric_scopes x WHERE x.service_name = s.service_name
           UNION SELECT scope_name, scope_version FROM span_scopes x WHERE x.service_name = s.service_name
