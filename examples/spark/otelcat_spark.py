@@ -140,8 +140,8 @@ STORED_AS = {"log_body_templates": ("log_body_template_rows", {"percentage"}),
              "log_keys": ("log_key_rows", {"key_percentage"})}
 
 # The count an estimate never exceeds, per table.
-ESTIMATE_LIMIT = {"metrics": "total_sample_count", "metric_key_rows": "key_count", "span_key_rows": "key_count",
-                  "log_key_rows": "key_count", "span_name_patterns": "span_count",
+ESTIMATE_LIMIT = {"metrics": "total_sample_count", "metric_keys": "key_count", "span_keys": "key_count",
+                  "log_keys": "key_count", "span_name_patterns": "span_count",
                   "metric_service_key_rows": "key_count", "span_service_key_rows": "key_count",
                   "log_service_key_rows": "key_count", "log_event_key_rows": "key_count"}
 
@@ -230,7 +230,7 @@ def write_catalog(path, results, respell_samples=True):
                 into = STORED_AS.get(table, (table,))[0]
                 if isinstance(role, tuple) and role[0] == "estimate" and table in results:
                     try:
-                        db.execute(f"UPDATE {into} SET {col} = min(hll_count({role[1]}), {ESTIMATE_LIMIT[into]})")
+                        db.execute(f"UPDATE {into} SET {col} = min(hll_count({role[1]}), {ESTIMATE_LIMIT[table]})")
                     except sqlite3.Error as e:
                         raise SystemExit(f"writing {table} into {path} failed: {e}; nothing was written")
                 if role == "top_values" and table in results:
