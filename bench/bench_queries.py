@@ -61,10 +61,10 @@ def build(db):
     # Labels: a convention key, a deprecated one, a misspelled one, a custom one; resource: two.
     mkeys = "(VALUES (0, 'http.request.method'), (1, 'http.method'), (2, 'http.reponse.status_code'), (3, 'user_id'), " \
             "(4, 'service.name'), (5, 'k8s.pod.labels.app'))"
-    db.execute(f"""INSERT INTO metric_keys(metric_name, key_scope, key_name, key_count, key_percentage, estimated_cardinality,
+    db.execute(f"""INSERT INTO metric_key_rows(metric_name, key_scope, key_name, key_count, estimated_cardinality,
         value_samples, hll_sketch, first_seen, last_seen, value_types)
         WITH k(j, key) AS {mkeys} SELECT m.name, iif(j < 4, 'label', 'resource'), k.key,
-        1000, 100.0, 3, iif(j = 0, '["GET","POST","PUT"]', '["a","b","c"]'), hll_add(hll_add(hll_add(NULL, 'a'), 'b'), 'c'), '2026-11-01 00:00:00', '2026-11-28 00:00:00',
+        1000, 3, iif(j = 0, '["GET","POST","PUT"]', '["a","b","c"]'), hll_add(hll_add(hll_add(NULL, 'a'), 'b'), 'c'), '2026-11-01 00:00:00', '2026-11-28 00:00:00',
         iif(j = 2, '{{"int":1000}}', '{{"string":1000}}')
         FROM mname m, k""")
     db.execute(f"""INSERT INTO spans(name, kind, total_sample_count, first_seen, last_seen)
@@ -78,10 +78,10 @@ def build(db):
     # judged from its samples).
     skeys = "(VALUES (0, 'http.request.method'), (1, 'url.path'), (2, 'http.method'), (3, 'http.status_code'), " \
             "(4, 'userId'), (5, 'custom.key'), (6, 'service.name'), (7, 'host.name'))"
-    db.execute(f"""INSERT INTO span_keys(span_name, key_scope, key_name, event_name, key_count, key_percentage, estimated_cardinality,
+    db.execute(f"""INSERT INTO span_key_rows(span_name, key_scope, key_name, event_name, key_count, estimated_cardinality,
         value_samples, hll_sketch, first_seen, last_seen, value_types)
         {s}, k(j, key) AS {skeys} SELECT 'span.' || v, iif(j < 6, 'attribute', 'resource'),
-        k.key, '', 1000, 100.0, 3, CASE WHEN j = 3 THEN iif(v % 100 = 0, '["200","200 OK"]', '["200","404"]')
+        k.key, '', 1000, 3, CASE WHEN j = 3 THEN iif(v % 100 = 0, '["200","200 OK"]', '["200","404"]')
         WHEN j = 0 THEN '["GET","POST","PUT"]' ELSE '["a","b","c"]' END,
         hll_add(NULL, 'a'), '2026-11-01 00:00:00', '2026-11-28 00:00:00',
         CASE WHEN v % 10 = 5 THEN '{{}}' WHEN j <> 3 THEN '{{"string":1000}}'

@@ -32,9 +32,9 @@ done
 [ -z "$allow" ] || [ -f "$allow" ] || { echo "ci_check: no such allow-list: $allow" >&2; exit 2; }
 
 tables=$(sqlite3 -readonly -batch "file:$db?mode=ro" \
-  "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN ('metric_keys', 'span_keys', 'log_keys')" 2>&1) \
+  "SELECT count(*) FROM sqlite_master WHERE type IN ('table', 'view') AND name IN ('metric_keys', 'span_keys', 'log_keys')" 2>&1) \
   || { echo "ci_check: $db is not an SQLite database (${tables//$'\n'/ })" >&2; exit 2; }
-[ "$tables" = 3 ] || { echo "ci_check: $db is not an otelcat catalog (no metric_keys, span_keys and log_keys tables)" >&2; exit 2; }
+[ "$tables" = 3 ] || { echo "ci_check: $db is not an otelcat catalog (no metric_keys, span_keys and log_keys)" >&2; exit 2; }
 
 # The allow-list as SQL: SELECT 'p1' UNION ALL SELECT 'p2' ...
 patterns="SELECT NULL WHERE 0"

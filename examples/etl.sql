@@ -156,7 +156,7 @@ types(metric, scope, key, value_types) AS MATERIALIZED (
   GROUP BY metric, scope, key),
 tops(metric, scope, key, top_sketch) AS MATERIALIZED (
   SELECT metric, scope, key, topk_sketch(substr(value, 1, 128), 6) FROM firsts GROUP BY metric, scope, key)
-INSERT INTO metric_keys(metric_name, key_scope, key_name, key_count, value_samples, hll_sketch, first_seen, last_seen, bytes, value_types,
+INSERT INTO metric_key_rows(metric_name, key_scope, key_name, key_count, value_samples, hll_sketch, first_seen, last_seen, bytes, value_types,
                         top_sketch)
 SELECT metric, scope, key, count(DISTINCT id), samples, hll_sketch(CAST(value AS TEXT)), min(time), max(time), sum(bytes),
        (SELECT value_types FROM types t WHERE t.metric = x.metric AND t.scope = x.scope AND t.key = x.key),
@@ -167,16 +167,15 @@ SELECT metric, scope, key, count(DISTINCT id), samples, hll_sketch(CAST(value AS
   FROM raw_points p JOIN raw_point_attrs a ON a.point_id = p.id) x
 WHERE true GROUP BY metric, scope, key
 ON CONFLICT(metric_name, key_scope, key_name) DO UPDATE SET
-  key_count = otelcat_add(key_count, excluded.key_count, 'metric_keys', metric_name, key_scope, key_name),
+  key_count = otelcat_add(key_count, excluded.key_count, 'metric_key_rows', metric_name, key_scope, key_name),
   value_samples = json_samples_merge(value_samples, excluded.value_samples),
   hll_sketch = hll_merge(hll_sketch, excluded.hll_sketch),
   first_seen = min(first_seen, excluded.first_seen), last_seen = max(last_seen, excluded.last_seen),
-  bytes = otelcat_add(bytes, excluded.bytes, 'metric_keys', metric_name, key_scope, key_name),
-  value_types = json_counts_merge(value_types, excluded.value_types, 'metric_keys', metric_name, key_scope, key_name),
+  bytes = otelcat_add(bytes, excluded.bytes, 'metric_key_rows', metric_name, key_scope, key_name),
+  value_types = json_counts_merge(value_types, excluded.value_types, 'metric_key_rows', metric_name, key_scope, key_name),
   top_sketch = topk_merge(top_sketch, excluded.top_sketch);
 
-UPDATE metric_keys SET
-  key_percentage = 100.0 * key_count / (SELECT max(total_sample_count, 1) FROM metrics WHERE name = metric_name),
+UPDATE metric_key_rows SET
   estimated_cardinality = min(hll_count(hll_sketch), key_count),
   top_values = CASE WHEN top_sketch IS NULL THEN NULL ELSE topk_counts(top_sketch, 10) END
 WHERE metric_name IN (SELECT metric FROM raw_points);
@@ -278,7 +277,7 @@ types(span_name, scope, key, event_name, value_types) AS MATERIALIZED (
   GROUP BY span_name, scope, key, event_name),
 tops(span_name, scope, key, event_name, top_sketch) AS MATERIALIZED (
   SELECT span_name, scope, key, event_name, topk_sketch(substr(value, 1, 128), 6) FROM firsts GROUP BY span_name, scope, key, event_name)
-INSERT INTO span_keys(span_name, key_scope, key_name, event_name, key_count, value_samples, hll_sketch, first_seen, last_seen, bytes, value_types,
+INSERT INTO span_key_rows(span_name, key_scope, key_name, event_name, key_count, value_samples, hll_sketch, first_seen, last_seen, bytes, value_types,
                       top_sketch)
 SELECT span_name, scope, key, event_name, count(DISTINCT rec), samples, hll_sketch(CAST(value AS TEXT)), min(time), max(time), sum(bytes),
        (SELECT value_types FROM types t WHERE t.span_name = x.span_name AND t.scope = x.scope AND t.key = x.key
@@ -289,19 +288,15 @@ SELECT span_name, scope, key, event_name, count(DISTINCT rec), samples, hll_sket
                                       ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING) AS samples FROM k) x
 WHERE true GROUP BY span_name, scope, key, event_name
 ON CONFLICT(span_name, key_scope, key_name, event_name) DO UPDATE SET
-  key_count = otelcat_add(key_count, excluded.key_count, 'span_keys', span_name, key_scope, key_name, event_name),
+  key_count = otelcat_add(key_count, excluded.key_count, 'span_key_rows', span_name, key_scope, key_name, event_name),
   value_samples = json_samples_merge(value_samples, excluded.value_samples),
   hll_sketch = hll_merge(hll_sketch, excluded.hll_sketch),
   first_seen = min(first_seen, excluded.first_seen), last_seen = max(last_seen, excluded.last_seen),
-  bytes = otelcat_add(bytes, excluded.bytes, 'span_keys', span_name, key_scope, key_name, event_name),
-  value_types = json_counts_merge(value_types, excluded.value_types, 'span_keys', span_name, key_scope, key_name, event_name),
+  bytes = otelcat_add(bytes, excluded.bytes, 'span_key_rows', span_name, key_scope, key_name, event_name),
+  value_types = json_counts_merge(value_types, excluded.value_types, 'span_key_rows', span_name, key_scope, key_name, event_name),
   top_sketch = topk_merge(top_sketch, excluded.top_sketch);
 
-UPDATE span_keys SET
-  key_percentage = 100.0 * key_count / max(1, CASE key_scope
-      WHEN 'event' THEN (SELECT event_count FROM span_events e WHERE e.span_name = span_keys.span_name AND e.event_name = span_keys.event_name)
-      WHEN 'link' THEN (SELECT link_count FROM spans WHERE name = span_keys.span_name)
-      ELSE (SELECT total_sample_count FROM spans WHERE name = span_keys.span_name) END),
+UPDATE span_key_rows SET
   estimated_cardinality = min(hll_count(hll_sketch), key_count),
   top_values = CASE WHEN top_sketch IS NULL THEN NULL ELSE topk_counts(top_sketch, 10) END
 WHERE span_name IN (SELECT name FROM raw_spans);
@@ -432,7 +427,7 @@ types(severity, scope, key, value_types) AS MATERIALIZED (
   GROUP BY severity, scope, key),
 tops(severity, scope, key, top_sketch) AS MATERIALIZED (
   SELECT severity, scope, key, topk_sketch(substr(value, 1, 128), 6) FROM firsts GROUP BY severity, scope, key)
-INSERT INTO log_keys(severity, key_scope, key_name, key_count, value_samples, hll_sketch, first_seen, last_seen, bytes, value_types,
+INSERT INTO log_key_rows(severity, key_scope, key_name, key_count, value_samples, hll_sketch, first_seen, last_seen, bytes, value_types,
                      top_sketch)
 SELECT severity, scope, key, count(DISTINCT id), samples, hll_sketch(CAST(value AS TEXT)), min(time), max(time), sum(bytes),
        (SELECT value_types FROM types t WHERE t.severity = x.severity AND t.scope = x.scope AND t.key = x.key),
@@ -443,16 +438,15 @@ SELECT severity, scope, key, count(DISTINCT id), samples, hll_sketch(CAST(value 
   FROM raw_logs l JOIN raw_log_attrs a ON a.log_id = l.id) x
 WHERE true GROUP BY severity, scope, key
 ON CONFLICT(severity, key_scope, key_name) DO UPDATE SET
-  key_count = otelcat_add(key_count, excluded.key_count, 'log_keys', severity, key_scope, key_name),
+  key_count = otelcat_add(key_count, excluded.key_count, 'log_key_rows', severity, key_scope, key_name),
   value_samples = json_samples_merge(value_samples, excluded.value_samples),
   hll_sketch = hll_merge(hll_sketch, excluded.hll_sketch),
   first_seen = min(first_seen, excluded.first_seen), last_seen = max(last_seen, excluded.last_seen),
-  bytes = otelcat_add(bytes, excluded.bytes, 'log_keys', severity, key_scope, key_name),
-  value_types = json_counts_merge(value_types, excluded.value_types, 'log_keys', severity, key_scope, key_name),
+  bytes = otelcat_add(bytes, excluded.bytes, 'log_key_rows', severity, key_scope, key_name),
+  value_types = json_counts_merge(value_types, excluded.value_types, 'log_key_rows', severity, key_scope, key_name),
   top_sketch = topk_merge(top_sketch, excluded.top_sketch);
 
-UPDATE log_keys SET
-  key_percentage = 100.0 * key_count / (SELECT max(total_sample_count, 1) FROM logs WHERE logs.severity = log_keys.severity),
+UPDATE log_key_rows SET
   estimated_cardinality = min(hll_count(hll_sketch), key_count),
   top_values = CASE WHEN top_sketch IS NULL THEN NULL ELSE topk_counts(top_sketch, 10) END
 WHERE severity IN (SELECT severity FROM raw_logs);

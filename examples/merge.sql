@@ -83,18 +83,17 @@ FROM other.metrics AS o WHERE o.name = m.name;
 UPDATE metric_services AS m SET bytes = otelcat_add(m.bytes, o.bytes, 'metric_services', m.metric_name, m.service_name)
 FROM other.metric_services AS o WHERE o.metric_name = m.metric_name AND o.service_name = m.service_name;
 
-INSERT INTO metric_keys(metric_name, key_scope, key_name, key_count, value_samples, hll_sketch, first_seen, last_seen, bytes, value_types, top_sketch)
+INSERT INTO metric_key_rows(metric_name, key_scope, key_name, key_count, value_samples, hll_sketch, first_seen, last_seen, bytes, value_types, top_sketch)
 SELECT metric_name, key_scope, key_name, otelcat_add(0, key_count, 'other.metric_keys', metric_name, key_scope, key_name), value_samples, hll_sketch, first_seen, last_seen, otelcat_add(0, bytes, 'other.metric_keys', metric_name, key_scope, key_name), json_counts_merge(value_types, NULL, 'other.metric_keys', metric_name, key_scope, key_name), top_sketch FROM other.metric_keys WHERE true
 ON CONFLICT(metric_name, key_scope, key_name) DO UPDATE SET
-  key_count = otelcat_add(key_count, excluded.key_count, 'metric_keys', metric_name, key_scope, key_name),
+  key_count = otelcat_add(key_count, excluded.key_count, 'metric_key_rows', metric_name, key_scope, key_name),
   value_samples = json_samples_merge(value_samples, excluded.value_samples),
   hll_sketch = hll_merge(hll_sketch, excluded.hll_sketch),
   first_seen = min(first_seen, excluded.first_seen), last_seen = max(last_seen, excluded.last_seen),
-  bytes = otelcat_add(bytes, excluded.bytes, 'metric_keys', metric_name, key_scope, key_name),
-  value_types = json_counts_merge(value_types, excluded.value_types, 'metric_keys', metric_name, key_scope, key_name),
+  bytes = otelcat_add(bytes, excluded.bytes, 'metric_key_rows', metric_name, key_scope, key_name),
+  value_types = json_counts_merge(value_types, excluded.value_types, 'metric_key_rows', metric_name, key_scope, key_name),
   top_sketch = topk_merge(top_sketch, excluded.top_sketch);
-UPDATE metric_keys SET
-  key_percentage = 100.0 * key_count / (SELECT max(total_sample_count, 1) FROM metrics WHERE name = metric_name),
+UPDATE metric_key_rows SET
   estimated_cardinality = min(hll_count(hll_sketch), key_count),
   top_values = CASE WHEN top_sketch IS NULL THEN NULL ELSE topk_counts(top_sketch, 10) END;
 
@@ -140,21 +139,17 @@ ON CONFLICT(span_name, event_name) DO UPDATE SET
   event_count = otelcat_add(event_count, excluded.event_count, 'span_events', span_name, event_name),
   first_seen = min(first_seen, excluded.first_seen), last_seen = max(last_seen, excluded.last_seen);
 
-INSERT INTO span_keys(span_name, key_scope, key_name, event_name, key_count, value_samples, hll_sketch, first_seen, last_seen, bytes, value_types, top_sketch)
+INSERT INTO span_key_rows(span_name, key_scope, key_name, event_name, key_count, value_samples, hll_sketch, first_seen, last_seen, bytes, value_types, top_sketch)
 SELECT span_name, key_scope, key_name, event_name, otelcat_add(0, key_count, 'other.span_keys', span_name, key_scope, key_name, event_name), value_samples, hll_sketch, first_seen, last_seen, otelcat_add(0, bytes, 'other.span_keys', span_name, key_scope, key_name, event_name), json_counts_merge(value_types, NULL, 'other.span_keys', span_name, key_scope, key_name, event_name), top_sketch FROM other.span_keys WHERE true
 ON CONFLICT(span_name, key_scope, key_name, event_name) DO UPDATE SET
-  key_count = otelcat_add(key_count, excluded.key_count, 'span_keys', span_name, key_scope, key_name, event_name),
+  key_count = otelcat_add(key_count, excluded.key_count, 'span_key_rows', span_name, key_scope, key_name, event_name),
   value_samples = json_samples_merge(value_samples, excluded.value_samples),
   hll_sketch = hll_merge(hll_sketch, excluded.hll_sketch),
   first_seen = min(first_seen, excluded.first_seen), last_seen = max(last_seen, excluded.last_seen),
-  bytes = otelcat_add(bytes, excluded.bytes, 'span_keys', span_name, key_scope, key_name, event_name),
-  value_types = json_counts_merge(value_types, excluded.value_types, 'span_keys', span_name, key_scope, key_name, event_name),
+  bytes = otelcat_add(bytes, excluded.bytes, 'span_key_rows', span_name, key_scope, key_name, event_name),
+  value_types = json_counts_merge(value_types, excluded.value_types, 'span_key_rows', span_name, key_scope, key_name, event_name),
   top_sketch = topk_merge(top_sketch, excluded.top_sketch);
-UPDATE span_keys SET
-  key_percentage = 100.0 * key_count / max(1, CASE key_scope
-      WHEN 'event' THEN (SELECT event_count FROM span_events e WHERE e.span_name = span_keys.span_name AND e.event_name = span_keys.event_name)
-      WHEN 'link' THEN (SELECT link_count FROM spans WHERE name = span_keys.span_name)
-      ELSE (SELECT total_sample_count FROM spans WHERE name = span_keys.span_name) END),
+UPDATE span_key_rows SET
   estimated_cardinality = min(hll_count(hll_sketch), key_count),
   top_values = CASE WHEN top_sketch IS NULL THEN NULL ELSE topk_counts(top_sketch, 10) END;
 
@@ -183,18 +178,17 @@ UPDATE log_services AS m SET
   span_id_count = otelcat_add(m.span_id_count, o.span_id_count, 'log_services', m.severity, m.service_name)
 FROM other.log_services AS o WHERE o.severity = m.severity AND o.service_name = m.service_name;
 
-INSERT INTO log_keys(severity, key_scope, key_name, key_count, value_samples, hll_sketch, first_seen, last_seen, bytes, value_types, top_sketch)
+INSERT INTO log_key_rows(severity, key_scope, key_name, key_count, value_samples, hll_sketch, first_seen, last_seen, bytes, value_types, top_sketch)
 SELECT severity, key_scope, key_name, otelcat_add(0, key_count, 'other.log_keys', severity, key_scope, key_name), value_samples, hll_sketch, first_seen, last_seen, otelcat_add(0, bytes, 'other.log_keys', severity, key_scope, key_name), json_counts_merge(value_types, NULL, 'other.log_keys', severity, key_scope, key_name), top_sketch FROM other.log_keys WHERE true
 ON CONFLICT(severity, key_scope, key_name) DO UPDATE SET
-  key_count = otelcat_add(key_count, excluded.key_count, 'log_keys', severity, key_scope, key_name),
+  key_count = otelcat_add(key_count, excluded.key_count, 'log_key_rows', severity, key_scope, key_name),
   value_samples = json_samples_merge(value_samples, excluded.value_samples),
   hll_sketch = hll_merge(hll_sketch, excluded.hll_sketch),
   first_seen = min(first_seen, excluded.first_seen), last_seen = max(last_seen, excluded.last_seen),
-  bytes = otelcat_add(bytes, excluded.bytes, 'log_keys', severity, key_scope, key_name),
-  value_types = json_counts_merge(value_types, excluded.value_types, 'log_keys', severity, key_scope, key_name),
+  bytes = otelcat_add(bytes, excluded.bytes, 'log_key_rows', severity, key_scope, key_name),
+  value_types = json_counts_merge(value_types, excluded.value_types, 'log_key_rows', severity, key_scope, key_name),
   top_sketch = topk_merge(top_sketch, excluded.top_sketch);
-UPDATE log_keys SET
-  key_percentage = 100.0 * key_count / (SELECT max(total_sample_count, 1) FROM logs WHERE logs.severity = log_keys.severity),
+UPDATE log_key_rows SET
   estimated_cardinality = min(hll_count(hll_sketch), key_count),
   top_values = CASE WHEN top_sketch IS NULL THEN NULL ELSE topk_counts(top_sketch, 10) END;
 

@@ -15,12 +15,17 @@
 -- keys; for that, those statements take parameters only in their VALUES
 -- tuple.
 -- Times are 'YYYY-MM-DD HH:MM:SS' UTC text. Order: each entity's row, its
--- services and events; then the batch's key rows; then each entity's
--- *_refresh statement, which recomputes its keys' percentages (the entity's
--- total changed) and estimated cardinalities. Template rows store no
--- percentage (the view log_body_templates derives it when read), and a
+-- services and events; then the batch's key rows; then, for metrics,
+-- metric_series_refresh. Key rows store no percentage (the views
+-- metric_keys, span_keys and log_keys derive it when read) and template
+-- rows none either (the view log_body_templates), and a
 -- pattern's estimated names are recomputed for the patterns the batch
--- counted only: what a commit writes of them follows the batch.
+-- counted only: what a commit writes of them follows the batch, however
+-- many keys or templates the entity has. A key row's estimated cardinality
+-- (and an entity key row's top values) is stored: a new row takes the
+-- batch's (computed by otlp_ingest), a row the batch adds to has it
+-- recomputed from the merged sketch in its UPSERT (the merge is written
+-- twice: SET expressions see the row as it was).
 
 -- name: metric
 -- The shape columns (temporality ... summary_quantiles): the last
@@ -59,33 +64,20 @@ ON CONFLICT(metric_name, service_name) DO UPDATE SET
   last_seen = max(coalesce(last_seen, excluded.last_seen), coalesce(excluded.last_seen, last_seen));
 
 -- name: metric_key
-INSERT INTO metric_keys(metric_name, key_scope, key_name, key_count, value_samples, hll_sketch, first_seen, last_seen, bytes, value_types, top_sketch)
-VALUES (:metric_name, :key_scope, :key_name, :key_count, :value_samples, :hll_sketch, :first_seen, :last_seen, :bytes, :value_types, :top_sketch)
+INSERT INTO metric_key_rows(metric_name, key_scope, key_name, key_count, estimated_cardinality, value_samples, hll_sketch, first_seen, last_seen, bytes, value_types, top_sketch, top_values)
+VALUES (:metric_name, :key_scope, :key_name, :key_count, :estimated_cardinality, :value_samples, :hll_sketch, :first_seen, :last_seen, :bytes, :value_types, :top_sketch, :top_values)
 ON CONFLICT(metric_name, key_scope, key_name) DO UPDATE SET
-  key_count = otelcat_add(key_count, excluded.key_count, 'metric_keys', metric_name, key_scope, key_name),
+  key_count = otelcat_add(key_count, excluded.key_count, 'metric_key_rows', metric_name, key_scope, key_name),
+  estimated_cardinality = min(hll_count(hll_merge(hll_sketch, excluded.hll_sketch)), key_count + excluded.key_count),
   value_samples = json_samples_merge(value_samples, excluded.value_samples),
   hll_sketch = hll_merge(hll_sketch, excluded.hll_sketch),
   first_seen = min(coalesce(first_seen, excluded.first_seen), coalesce(excluded.first_seen, first_seen)),
   last_seen = max(coalesce(last_seen, excluded.last_seen), coalesce(excluded.last_seen, last_seen)),
-  bytes = otelcat_add(bytes, excluded.bytes, 'metric_keys', metric_name, key_scope, key_name),
-  value_types = json_counts_merge(value_types, excluded.value_types, 'metric_keys', metric_name, key_scope, key_name),
+  bytes = otelcat_add(bytes, excluded.bytes, 'metric_key_rows', metric_name, key_scope, key_name),
+  value_types = json_counts_merge(value_types, excluded.value_types, 'metric_key_rows', metric_name, key_scope, key_name),
   top_sketch = topk_merge(top_sketch, excluded.top_sketch),
-  -- stale (NULL) when this batch counted values (the *_refresh rewrites it)
-  top_values = CASE WHEN excluded.top_sketch IS NULL THEN top_values END;
-
--- name: metric_refresh
--- Rewrites only the rows whose values change (a key on every record stays
--- at 100 %). The expressions are written twice: SQLite evaluates the SET
--- ones only for the rows the WHERE keeps.
-UPDATE metric_keys SET
-  key_percentage = 100.0 * key_count / (SELECT max(total_sample_count, 1) FROM metrics WHERE name = :metric_name),
-  estimated_cardinality = min(hll_count(hll_sketch), key_count),
-  -- stale (NULL) since this batch wrote top_sketch
-  top_values = coalesce(top_values, CASE WHEN top_sketch IS NULL THEN NULL ELSE topk_counts(top_sketch, 10) END)
-WHERE metric_name = :metric_name
-  AND (key_percentage IS NOT 100.0 * key_count / (SELECT max(total_sample_count, 1) FROM metrics WHERE name = :metric_name)
-       OR estimated_cardinality IS NOT min(hll_count(hll_sketch), key_count)
-       OR (top_values IS NULL AND top_sketch IS NOT NULL));
+  top_values = CASE WHEN excluded.top_sketch IS NULL THEN top_values
+                    ELSE topk_counts(topk_merge(top_sketch, excluded.top_sketch), 10) END;
 
 -- name: metric_series_refresh
 -- estimated_prometheus_series: the rule of docs/catalog.md "Metric shape"
@@ -154,36 +146,20 @@ ON CONFLICT(span_name, event_name) DO UPDATE SET
   last_seen = max(coalesce(last_seen, excluded.last_seen), coalesce(excluded.last_seen, last_seen));
 
 -- name: span_key
-INSERT INTO span_keys(span_name, key_scope, key_name, event_name, key_count, value_samples, hll_sketch, first_seen, last_seen, bytes, value_types, top_sketch)
-VALUES (:span_name, :key_scope, :key_name, :event_name, :key_count, :value_samples, :hll_sketch, :first_seen, :last_seen, :bytes, :value_types, :top_sketch)
+INSERT INTO span_key_rows(span_name, key_scope, key_name, event_name, key_count, estimated_cardinality, value_samples, hll_sketch, first_seen, last_seen, bytes, value_types, top_sketch, top_values)
+VALUES (:span_name, :key_scope, :key_name, :event_name, :key_count, :estimated_cardinality, :value_samples, :hll_sketch, :first_seen, :last_seen, :bytes, :value_types, :top_sketch, :top_values)
 ON CONFLICT(span_name, key_scope, key_name, event_name) DO UPDATE SET
-  key_count = otelcat_add(key_count, excluded.key_count, 'span_keys', span_name, key_scope, key_name, event_name),
+  key_count = otelcat_add(key_count, excluded.key_count, 'span_key_rows', span_name, key_scope, key_name, event_name),
+  estimated_cardinality = min(hll_count(hll_merge(hll_sketch, excluded.hll_sketch)), key_count + excluded.key_count),
   value_samples = json_samples_merge(value_samples, excluded.value_samples),
   hll_sketch = hll_merge(hll_sketch, excluded.hll_sketch),
   first_seen = min(coalesce(first_seen, excluded.first_seen), coalesce(excluded.first_seen, first_seen)),
   last_seen = max(coalesce(last_seen, excluded.last_seen), coalesce(excluded.last_seen, last_seen)),
-  bytes = otelcat_add(bytes, excluded.bytes, 'span_keys', span_name, key_scope, key_name, event_name),
-  value_types = json_counts_merge(value_types, excluded.value_types, 'span_keys', span_name, key_scope, key_name, event_name),
+  bytes = otelcat_add(bytes, excluded.bytes, 'span_key_rows', span_name, key_scope, key_name, event_name),
+  value_types = json_counts_merge(value_types, excluded.value_types, 'span_key_rows', span_name, key_scope, key_name, event_name),
   top_sketch = topk_merge(top_sketch, excluded.top_sketch),
-  -- stale (NULL) when this batch counted values (the *_refresh rewrites it)
-  top_values = CASE WHEN excluded.top_sketch IS NULL THEN top_values END;
-
--- name: span_refresh
-UPDATE span_keys SET
-  key_percentage = 100.0 * key_count / max(1, CASE key_scope
-    WHEN 'event' THEN (SELECT event_count FROM span_events e WHERE e.span_name = :span_name AND e.event_name = span_keys.event_name)
-    WHEN 'link' THEN (SELECT link_count FROM spans WHERE name = :span_name)
-    ELSE (SELECT total_sample_count FROM spans WHERE name = :span_name) END),
-  estimated_cardinality = min(hll_count(hll_sketch), key_count),
-  -- stale (NULL) since this batch wrote top_sketch
-  top_values = coalesce(top_values, CASE WHEN top_sketch IS NULL THEN NULL ELSE topk_counts(top_sketch, 10) END)
-WHERE span_name = :span_name
-  AND (key_percentage IS NOT 100.0 * key_count / max(1, CASE key_scope
-         WHEN 'event' THEN (SELECT event_count FROM span_events e WHERE e.span_name = :span_name AND e.event_name = span_keys.event_name)
-         WHEN 'link' THEN (SELECT link_count FROM spans WHERE name = :span_name)
-         ELSE (SELECT total_sample_count FROM spans WHERE name = :span_name) END)
-       OR estimated_cardinality IS NOT min(hll_count(hll_sketch), key_count)
-       OR (top_values IS NULL AND top_sketch IS NOT NULL));
+  top_values = CASE WHEN excluded.top_sketch IS NULL THEN top_values
+                    ELSE topk_counts(topk_merge(top_sketch, excluded.top_sketch), 10) END;
 
 -- name: log
 INSERT INTO logs(severity, total_sample_count, first_seen, last_seen,
@@ -216,30 +192,20 @@ UPDATE log_services SET
 WHERE severity = :severity AND service_name = :service_name;
 
 -- name: log_key
-INSERT INTO log_keys(severity, key_scope, key_name, key_count, value_samples, hll_sketch, first_seen, last_seen, bytes, value_types, top_sketch)
-VALUES (:severity, :key_scope, :key_name, :key_count, :value_samples, :hll_sketch, :first_seen, :last_seen, :bytes, :value_types, :top_sketch)
+INSERT INTO log_key_rows(severity, key_scope, key_name, key_count, estimated_cardinality, value_samples, hll_sketch, first_seen, last_seen, bytes, value_types, top_sketch, top_values)
+VALUES (:severity, :key_scope, :key_name, :key_count, :estimated_cardinality, :value_samples, :hll_sketch, :first_seen, :last_seen, :bytes, :value_types, :top_sketch, :top_values)
 ON CONFLICT(severity, key_scope, key_name) DO UPDATE SET
-  key_count = otelcat_add(key_count, excluded.key_count, 'log_keys', severity, key_scope, key_name),
+  key_count = otelcat_add(key_count, excluded.key_count, 'log_key_rows', severity, key_scope, key_name),
+  estimated_cardinality = min(hll_count(hll_merge(hll_sketch, excluded.hll_sketch)), key_count + excluded.key_count),
   value_samples = json_samples_merge(value_samples, excluded.value_samples),
   hll_sketch = hll_merge(hll_sketch, excluded.hll_sketch),
   first_seen = min(coalesce(first_seen, excluded.first_seen), coalesce(excluded.first_seen, first_seen)),
   last_seen = max(coalesce(last_seen, excluded.last_seen), coalesce(excluded.last_seen, last_seen)),
-  bytes = otelcat_add(bytes, excluded.bytes, 'log_keys', severity, key_scope, key_name),
-  value_types = json_counts_merge(value_types, excluded.value_types, 'log_keys', severity, key_scope, key_name),
+  bytes = otelcat_add(bytes, excluded.bytes, 'log_key_rows', severity, key_scope, key_name),
+  value_types = json_counts_merge(value_types, excluded.value_types, 'log_key_rows', severity, key_scope, key_name),
   top_sketch = topk_merge(top_sketch, excluded.top_sketch),
-  -- stale (NULL) when this batch counted values (the *_refresh rewrites it)
-  top_values = CASE WHEN excluded.top_sketch IS NULL THEN top_values END;
-
--- name: log_refresh
-UPDATE log_keys SET
-  key_percentage = 100.0 * key_count / (SELECT max(total_sample_count, 1) FROM logs WHERE severity = :severity),
-  estimated_cardinality = min(hll_count(hll_sketch), key_count),
-  -- stale (NULL) since this batch wrote top_sketch
-  top_values = coalesce(top_values, CASE WHEN top_sketch IS NULL THEN NULL ELSE topk_counts(top_sketch, 10) END)
-WHERE severity = :severity
-  AND (key_percentage IS NOT 100.0 * key_count / (SELECT max(total_sample_count, 1) FROM logs WHERE severity = :severity)
-       OR estimated_cardinality IS NOT min(hll_count(hll_sketch), key_count)
-       OR (top_values IS NULL AND top_sketch IS NOT NULL));
+  top_values = CASE WHEN excluded.top_sketch IS NULL THEN top_values
+                    ELSE topk_counts(topk_merge(top_sketch, excluded.top_sketch), 10) END;
 
 -- name: log_template
 INSERT INTO log_body_template_rows(severity, service_name, cluster_id, template, example, count, first_seen, last_seen, bytes)

@@ -66,12 +66,21 @@ CREATE INDEX IF NOT EXISTS idx_metric_services_service ON metric_services(servic
 -- (schema version 3; the index above predates the column).
 CREATE INDEX IF NOT EXISTS idx_metric_services_bytes ON metric_services(service_name, sample_count, bytes);
 
-CREATE TABLE IF NOT EXISTS metric_keys (
+-- The keys of each entity (metric, span name, log severity): one row per
+-- (entity, scope, key). Read them through the views metric_keys, span_keys
+-- and log_keys (sql/views.sql), which add key_percentage (of the entity's
+-- records; span events: of the event's, links: of the span name's links),
+-- derived when read, so that a commit writes only the keys its batch
+-- counted, however many the entity has (schema version 3; these were the
+-- tables metric_keys, span_keys and log_keys before, with the percentage
+-- stored). estimated_cardinality (clamped to key_count) and top_values
+-- (topk_counts(top_sketch, 10)) are stored, computed in the UPSERT of the
+-- rows a commit writes; so the views need no function of the extension.
+CREATE TABLE IF NOT EXISTS metric_key_rows (
   metric_name            TEXT NOT NULL,
   key_scope              TEXT NOT NULL,          -- label (data point attribute) | resource
   key_name               TEXT NOT NULL,
   key_count              INTEGER NOT NULL DEFAULT 0,
-  key_percentage         REAL NOT NULL DEFAULT 0,
   estimated_cardinality  INTEGER NOT NULL DEFAULT 0,
   value_samples          TEXT NOT NULL DEFAULT '[]',
   hll_sketch             BLOB,
@@ -84,8 +93,8 @@ CREATE TABLE IF NOT EXISTS metric_keys (
   top_values             TEXT,                          -- up to 10 [{"value": v, "count": n}] from top_sketch
   PRIMARY KEY (metric_name, key_scope, key_name)
 );
-CREATE INDEX IF NOT EXISTS idx_metric_keys_key ON metric_keys(key_name);
-CREATE INDEX IF NOT EXISTS idx_metric_keys_cardinality ON metric_keys(estimated_cardinality DESC);
+CREATE INDEX IF NOT EXISTS idx_metric_keys_key ON metric_key_rows(key_name);
+CREATE INDEX IF NOT EXISTS idx_metric_keys_cardinality ON metric_key_rows(estimated_cardinality DESC);
 
 -- Spans: one sample = one span.
 CREATE TABLE IF NOT EXISTS spans (
@@ -131,13 +140,12 @@ CREATE INDEX IF NOT EXISTS idx_span_services_errors ON span_services(status_erro
 
 -- A PRIMARY KEY (span_name, key_scope, key_name, COALESCE(event_name, '')) is
 -- not valid SQLite: event_name is NOT NULL DEFAULT '' ('' outside the event scope).
-CREATE TABLE IF NOT EXISTS span_keys (
+CREATE TABLE IF NOT EXISTS span_key_rows (
   span_name              TEXT NOT NULL,
   key_scope              TEXT NOT NULL,          -- attribute | resource | event | link
   key_name               TEXT NOT NULL,
   event_name             TEXT NOT NULL DEFAULT '',
   key_count              INTEGER NOT NULL DEFAULT 0,
-  key_percentage         REAL NOT NULL DEFAULT 0,
   estimated_cardinality  INTEGER NOT NULL DEFAULT 0,
   value_samples          TEXT NOT NULL DEFAULT '[]',
   hll_sketch             BLOB,
@@ -150,8 +158,8 @@ CREATE TABLE IF NOT EXISTS span_keys (
   top_values             TEXT,                          -- up to 10 [{"value": v, "count": n}] from top_sketch
   PRIMARY KEY (span_name, key_scope, key_name, event_name)
 );
-CREATE INDEX IF NOT EXISTS idx_span_keys_key ON span_keys(key_name);
-CREATE INDEX IF NOT EXISTS idx_span_keys_cardinality ON span_keys(estimated_cardinality DESC);
+CREATE INDEX IF NOT EXISTS idx_span_keys_key ON span_key_rows(key_name);
+CREATE INDEX IF NOT EXISTS idx_span_keys_cardinality ON span_key_rows(estimated_cardinality DESC);
 
 CREATE TABLE IF NOT EXISTS span_events (
   span_name    TEXT NOT NULL,
@@ -190,12 +198,11 @@ CREATE TABLE IF NOT EXISTS log_services (
 CREATE INDEX IF NOT EXISTS idx_log_services_service ON log_services(service_name, severity, sample_count, first_seen, last_seen);
 CREATE INDEX IF NOT EXISTS idx_log_services_bytes ON log_services(service_name, sample_count, bytes);
 
-CREATE TABLE IF NOT EXISTS log_keys (
+CREATE TABLE IF NOT EXISTS log_key_rows (
   severity               TEXT NOT NULL,
   key_scope              TEXT NOT NULL,          -- attribute | resource
   key_name               TEXT NOT NULL,
   key_count              INTEGER NOT NULL DEFAULT 0,
-  key_percentage         REAL NOT NULL DEFAULT 0,
   estimated_cardinality  INTEGER NOT NULL DEFAULT 0,
   value_samples          TEXT NOT NULL DEFAULT '[]',
   hll_sketch             BLOB,
@@ -208,8 +215,8 @@ CREATE TABLE IF NOT EXISTS log_keys (
   top_values             TEXT,                          -- up to 10 [{"value": v, "count": n}] from top_sketch
   PRIMARY KEY (severity, key_scope, key_name)
 );
-CREATE INDEX IF NOT EXISTS idx_log_keys_key ON log_keys(key_name);
-CREATE INDEX IF NOT EXISTS idx_log_keys_cardinality ON log_keys(estimated_cardinality DESC);
+CREATE INDEX IF NOT EXISTS idx_log_keys_key ON log_key_rows(key_name);
+CREATE INDEX IF NOT EXISTS idx_log_keys_cardinality ON log_key_rows(estimated_cardinality DESC);
 
 -- One row per Drain cluster of (severity, service). cluster_id (extra) is the
 -- cluster's id in the drain partition 'otlp.logs/<severity>/<service>'; the

@@ -2,6 +2,41 @@
 -- catalog's common questions; each is meant to be filtered on its first column(s), which
 -- SQLite pushes down to an index (tests/test_views.py checks the plans).
 
+-- The keys of each entity (the tables metric_key_rows, span_key_rows and
+-- log_key_rows) with key_percentage: of the entity's records (metrics
+-- total_sample_count, spans total_sample_count, logs total_sample_count;
+-- span events: span_events.event_count of the key's event, links:
+-- spans.link_count), derived when read so that a commit writes only the
+-- keys its batch counted, however many keys the entity has (schema version
+-- 3; these were tables before). Plain SQL: tools that read a catalog
+-- without the extension read them too.
+--   SELECT * FROM span_keys WHERE span_name = 'GET /items' ORDER BY key_count DESC;
+CREATE VIEW IF NOT EXISTS metric_keys AS
+SELECT metric_name, key_scope, key_name, key_count,
+       100.0 * metric_key_rows.key_count / max(1, (SELECT m.total_sample_count FROM metrics m WHERE m.name = metric_key_rows.metric_name))
+         AS key_percentage,
+       estimated_cardinality, value_samples, hll_sketch, first_seen, last_seen,
+       bytes, value_types, top_sketch, top_values
+FROM metric_key_rows;
+
+CREATE VIEW IF NOT EXISTS span_keys AS
+SELECT span_name, key_scope, key_name, event_name, key_count,
+       100.0 * key_count / max(1, CASE key_scope
+         WHEN 'event' THEN (SELECT e.event_count FROM span_events e WHERE e.span_name = span_key_rows.span_name AND e.event_name = span_key_rows.event_name)
+         WHEN 'link' THEN (SELECT p.link_count FROM spans p WHERE p.name = span_key_rows.span_name)
+         ELSE (SELECT p.total_sample_count FROM spans p WHERE p.name = span_key_rows.span_name) END) AS key_percentage,
+       estimated_cardinality, value_samples, hll_sketch, first_seen, last_seen,
+       bytes, value_types, top_sketch, top_values
+FROM span_key_rows;
+
+CREATE VIEW IF NOT EXISTS log_keys AS
+SELECT severity, key_scope, key_name, key_count,
+       100.0 * log_key_rows.key_count / max(1, (SELECT l.total_sample_count FROM logs l WHERE l.severity = log_key_rows.severity))
+         AS key_percentage,
+       estimated_cardinality, value_samples, hll_sketch, first_seen, last_seen,
+       bytes, value_types, top_sketch, top_values
+FROM log_key_rows;
+
 -- Metrics, spans and log severities of a service:
 --   SELECT * FROM service_metrics WHERE service_name = 'checkout';
 CREATE VIEW IF NOT EXISTS service_metrics AS

@@ -12,7 +12,7 @@
 
 use crate::ffi::{self, Arg, Ctx, Db, Kind, Result, bail};
 
-/// "metric_keys (m / label / k)" from the optional arguments 3.. .
+/// "metric_key_rows (m / label / k)" from the optional arguments 3.. .
 fn place(args: &[Arg]) -> String {
     let mut parts = Vec::new();
     for &a in args {

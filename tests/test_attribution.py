@@ -471,13 +471,13 @@ class TestTopValues(unittest.TestCase):
         path = os.path.join(d, "c.db")
         db = connect(path)
         db.execute("INSERT INTO otlp_ingest(payload) VALUES (?)", (traces([span("a", attrs={"k": "v"}), span("b", attrs={"k": "w"})]),))
-        db.execute("UPDATE span_keys SET top_sketch = substr(top_sketch, 1, length(top_sketch) - 3) WHERE span_name = 'a' AND key_name = 'k'")
+        db.execute("UPDATE span_key_rows SET top_sketch = substr(top_sketch, 1, length(top_sketch) - 3) WHERE span_name = 'a' AND key_name = 'k'")
         before = db.execute("SELECT * FROM span_keys ORDER BY 1, 2, 3, 4").fetchall()
         with self.assertRaises(sqlite3.Error) as e:
             db.execute("INSERT INTO otlp_ingest(payload) VALUES (?)", (traces([span("a", attrs={"k": "v"})]),))
         msg = str(e.exception)
         self.assertIn("topk_merge", msg)
-        self.assertIn("span_keys row ('a', 'attribute', 'k'", msg)
+        self.assertIn("span_key_rows row ('a', 'attribute', 'k'", msg)
         self.assertIn("repair or delete that row", msg)
         self.assertEqual(db.execute("SELECT * FROM span_keys ORDER BY 1, 2, 3, 4").fetchall(), before)
         # Nothing is poisoned: another entity's key still counts.
@@ -485,7 +485,7 @@ class TestTopValues(unittest.TestCase):
         self.assertEqual(db.execute("SELECT key_count, top_values FROM span_keys WHERE span_name = 'b' AND key_name = 'k'").fetchone(),
                          (2, '[{"value":"w","count":2}]'))
         # Repaired as the error says (the sketch reset): the key counts from then on.
-        db.execute("UPDATE span_keys SET top_sketch = NULL, top_values = NULL WHERE span_name = 'a' AND key_name = 'k'")
+        db.execute("UPDATE span_key_rows SET top_sketch = NULL, top_values = NULL WHERE span_name = 'a' AND key_name = 'k'")
         db.execute("INSERT INTO otlp_ingest(payload) VALUES (?)", (traces([span("a", attrs={"k": "v"})]),))
         self.assertEqual(db.execute("SELECT key_count, top_values FROM span_keys WHERE span_name = 'a' AND key_name = 'k'").fetchone(),
                          (2, '[{"value":"v","count":1}]'))

@@ -116,7 +116,7 @@ class TestMerge(Tmp):
                 b.execute("INSERT INTO otlp_ingest(payload) VALUES (?)",
                           (traces([span("GET /", attrs={"only.in.b": "x"})]),))
                 # Both a key this catalog has (hll_merge) and one it lacks (copied, then hll_count).
-                n = b.execute("UPDATE span_keys SET hll_sketch = ? WHERE key_name IN ('user', 'only.in.b')", (blob,)).rowcount
+                n = b.execute("UPDATE span_key_rows SET hll_sketch = ? WHERE key_name IN ('user', 'only.in.b')", (blob,)).rowcount
                 self.assertEqual(n, 2)
                 b.close()
                 before = dump(a)
@@ -292,10 +292,13 @@ class TestExport(Tmp):
         self.assertEqual(sorted(m["templates"]), ["log_body_templates.template", "span_name_patterns.pattern"])
         db = sqlite3.connect(db_path)
         # log_body_templates is a view over log_body_template_rows (with
-        # the percentage), exported under the view's name.
+        # the percentage), exported under the view's name; so are the
+        # entity key views over *_key_rows.
         tables = [r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'otelcat%' "
                                            "AND name NOT LIKE 'sqlite%'")]
-        tables = ["log_body_templates" if t == "log_body_template_rows" else t for t in tables]
+        views = {"log_body_template_rows": "log_body_templates", "metric_key_rows": "metric_keys",
+                 "span_key_rows": "span_keys", "log_key_rows": "log_keys"}
+        tables = [views.get(t, t) for t in tables]
         self.assertEqual(sorted(m["tables"]), sorted(tables))
         for t, spec in m["tables"].items():
             with self.subTest(table=t):
@@ -325,7 +328,7 @@ class TestExport(Tmp):
         # A value of the wrong type (a stranger's file): the table, row and
         # column are named, and no directory is left behind.
         db = sqlite3.connect(db_path)
-        db.execute("UPDATE span_keys SET key_count = 'many' WHERE key_name = 'user.id' AND span_name = 'GET /items' "
+        db.execute("UPDATE span_key_rows SET key_count = 'many' WHERE key_name = 'user.id' AND span_name = 'GET /items' "
                    "AND key_scope = 'attribute'")
         db.commit()
         _, err = self.otelcat("export", "--db", db_path, self.p("o2"), code=2)
@@ -333,7 +336,7 @@ class TestExport(Tmp):
         self.assertIn("column key_count holds 'many' where an integer belongs; repair or delete the row", err)
         self.assertIn("nothing was written", err)
         self.assertEqual(sorted(os.listdir(self.dir)), ["c.db", "full"])
-        db.execute("UPDATE span_keys SET key_count = 1, hll_sketch = 'text' WHERE key_name = 'user.id' AND span_name = 'GET /items' "
+        db.execute("UPDATE span_key_rows SET key_count = 1, hll_sketch = 'text' WHERE key_name = 'user.id' AND span_name = 'GET /items' "
                    "AND key_scope = 'attribute'")
         db.commit()
         _, err = self.otelcat("export", "--db", db_path, self.p("o3"), code=2)

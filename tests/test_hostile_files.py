@@ -108,10 +108,10 @@ class TestCountLimits(Tmp):
     def test_ingest_past_the_limit_fails_naming_table_and_key(self):
         db = self.catalog("c.db")
         cases = [
-            ("UPDATE span_keys SET key_count = ? WHERE key_name = 'user.id'", "span_keys row ('GET /a', 'attribute', 'user.id', '')"),
+            ("UPDATE span_key_rows SET key_count = ? WHERE key_name = 'user.id'", "span_key_rows row ('GET /a', 'attribute', 'user.id', '')"),
             ("UPDATE spans SET total_sample_count = ?", "spans row ('GET /a')"),
             ("UPDATE log_services SET sample_count = ?", "log_services row ('INFO', 'svc')"),
-            ("UPDATE metric_keys SET key_count = ? WHERE key_name = 'core'", "metric_keys row ('cpu', 'label', 'core')"),
+            ("UPDATE metric_key_rows SET key_count = ? WHERE key_name = 'core'", "metric_key_rows row ('cpu', 'label', 'core')"),
             ("UPDATE log_body_template_rows SET count = ?", "log_body_template_rows row ('INFO', 'svc', "),
         ]
         for update, where in cases:
@@ -178,9 +178,9 @@ class TestMerge(Tmp):
         # Every kind of damage the other file may hold; each stops the merge
         # at a different statement, after earlier tables were merged.
         damages = [
-            ("UPDATE span_keys SET key_count = ? WHERE key_name = 'k'", (MAX,), "otelcat_add"),
-            ("UPDATE log_keys SET hll_sketch = x'0102030405' WHERE key_name = 'k'", (), "hll_merge"),
-            ("UPDATE log_keys SET value_samples = '{\"not\": \"an array\"}'", (), "json_samples_merge"),
+            ("UPDATE span_key_rows SET key_count = ? WHERE key_name = 'k'", (MAX,), "otelcat_add"),
+            ("UPDATE log_key_rows SET hll_sketch = x'0102030405' WHERE key_name = 'k'", (), "hll_merge"),
+            ("UPDATE log_key_rows SET value_samples = '{\"not\": \"an array\"}'", (), "json_samples_merge"),
             ("UPDATE log_body_template_rows SET count = 1.5", (), "otelcat_add"),
         ]
         # The same service on both sides, so that rows conflict and merge.
@@ -223,13 +223,13 @@ class TestMerge(Tmp):
 class TestErrorTexts(Tmp):
     def test_damaged_stored_sketch_names_table_and_key(self):
         db = self.catalog("c.db")
-        db.execute("UPDATE span_keys SET hll_sketch = x'0201070c03' WHERE key_name = 'k'")
+        db.execute("UPDATE span_key_rows SET hll_sketch = x'0201070c03' WHERE key_name = 'k'")
         e = err(db, "INSERT INTO otlp_ingest(payload) VALUES (?)", (sample()[0],))
         self.assertTrue(e.startswith("otlp_ingest: "), e)
-        self.assertIn("span_keys row ('GET /a', 'attribute', 'k', '')", e)
+        self.assertIn("span_key_rows row ('GET /a', 'attribute', 'k', '')", e)
         self.assertIn("hll_merge", e)
         self.assertIn("repair or delete that row", e)
-        db.execute("UPDATE span_keys SET hll_sketch = NULL WHERE key_name = 'k'")
+        db.execute("UPDATE span_key_rows SET hll_sketch = NULL WHERE key_name = 'k'")
         db.execute("INSERT INTO otlp_ingest(payload) VALUES (?)", (sample()[0],))
         db.execute("UPDATE metrics SET series_sketch = x'00'")
         e = err(db, "INSERT INTO otlp_ingest(payload) VALUES (?)", (sample()[2],))

@@ -584,7 +584,7 @@ class TestUpgrade(Tmp):
         version 3 clamps them."""
         shutil.copy(os.path.join(FIXTURES, "catalog", "v0.2.0.db"), self.path)
         db = connect(self.path)
-        db.execute("UPDATE span_keys SET estimated_cardinality = key_count + 2")
+        db.execute("UPDATE span_keys SET estimated_cardinality = key_count + 2")   # (a table before version 3)
         db.execute("UPDATE metrics SET estimated_active_series = total_sample_count + 1")
         ingest(db, logs([log("x")]))
         self.assertEqual(db.execute("SELECT count(*) FROM span_keys WHERE estimated_cardinality > key_count").fetchone(), (0,))
@@ -665,19 +665,19 @@ class TestTransactions(Tmp):
         db.execute("BEGIN")
         ingest(db, batch(0))
         db.execute("COMMIT")
-        db.execute("UPDATE span_keys SET hll_sketch = x'0102' WHERE span_name = 'op1' AND key_name = 'k7'")
+        db.execute("UPDATE span_key_rows SET hll_sketch = x'0102' WHERE span_name = 'op1' AND key_name = 'k7'")
         before = snapshot()
         db.execute("BEGIN")
         ingest(db, batch(200))
         with self.assertRaises(sqlite3.Error) as e:
             db.execute("COMMIT")
-        self.assertIn("otlp_ingest: writing the catalog failed: span_keys row (", str(e.exception))
+        self.assertIn("otlp_ingest: writing the catalog failed: span_key_rows row (", str(e.exception))
         self.assertIn("hll_merge: argument 1 is not an HLL sketch", str(e.exception))
         if db.in_transaction:
             db.execute("ROLLBACK")
         self.assertEqual(snapshot(), before)
         # Mended, the next batch goes in.
-        db.execute("UPDATE span_keys SET hll_sketch = NULL WHERE span_name = 'op1' AND key_name = 'k7'")
+        db.execute("UPDATE span_key_rows SET hll_sketch = NULL WHERE span_name = 'op1' AND key_name = 'k7'")
         db.execute("BEGIN")
         ingest(db, batch(400))
         db.execute("COMMIT")
@@ -767,8 +767,14 @@ for i in range(40):
         self.assertEqual(db.execute("SELECT sum(count) FROM log_body_templates").fetchone()[0], 400)
 
 
+def topk_json(pairs):
+    """top_values of (value, count) pairs: most counted first, then by value."""
+    pairs = sorted(pairs, key=lambda p: (-p[1], p[0]))
+    return "[" + ",".join(json.dumps({"value": v, "count": c}, separators=(",", ":")) for v, c in pairs) + "]"
+
+
 class TestCommitCost(unittest.TestCase):
-    """What a commit writes of templates and span-name patterns follows
+    """What a commit writes of templates, keys and span-name patterns follows
     what it counted, not how many the service has (issue 16): a one-record
     commit into a (severity, service) of 100 templates rewrites one template
     row, not 100 (percentages are derived when read). Rows written are
@@ -803,6 +809,35 @@ class TestCommitCost(unittest.TestCase):
         self.assertEqual(sum(c for c, _ in rows), 101)
         for c, p in rows:
             self.assertAlmostEqual(p, 100.0 * c / 101)
+
+    def test_one_span_rewrites_the_key_rows_it_counted(self):
+        """A span with 2 of a span name's 101 attribute keys rewrites those 2
+        key rows and its resource's service.name (on the old code, the
+        refresh rewrote all 103: the percentage moves
+        with the span name's total); percentages, estimates and top values
+        read as the refresh wrote them."""
+        db = connect()
+        ingest(db, traces([span("op", attrs={f"k{i:03}": f"v{i}" for i in range(100)}),
+                           span("op", attrs={"k000": "w", "link.x": 1}, links=[{"l": "x"}])]))
+        self.assertEqual(db.execute("SELECT count(*) FROM span_keys WHERE span_name = 'op' AND key_scope = 'attribute'").fetchone(),
+                         (101,))
+        table = self.stored(db, "span_keys", "span_key_rows")
+        n = self.updates_of(db, table, lambda: ingest(db, traces([span("op", attrs={"k000": "x", "k001": "v1"})])))
+        self.assertEqual(n, 3)
+        got = {r[0]: r[1:] for r in db.execute(
+            "SELECT key_name, key_count, key_percentage, estimated_cardinality, top_values FROM span_keys "
+            "WHERE span_name = 'op' AND key_scope = 'attribute'")}
+        self.assertEqual(got["k000"], (3, 100.0, 3, topk_json([("v0", 1), ("w", 1), ("x", 1)])))
+        self.assertEqual(got["k001"], (2, 100.0 * 2 / 3, 1, '[{"value":"v1","count":2}]'))
+        self.assertEqual(got["k002"], (1, 100.0 / 3, 1, '[{"value":"v2","count":1}]'))
+        self.assertEqual(db.execute("SELECT key_percentage FROM span_keys WHERE key_scope = 'link'").fetchone(), (100.0,))
+        # The stored values are what the old refresh computed: percentage
+        # from the span name's total, estimate and top values from the sketches.
+        self.assertEqual(db.execute(
+            "SELECT count(*) FROM span_keys k JOIN spans p ON p.name = k.span_name WHERE k.key_scope = 'attribute' "
+            "AND (k.key_percentage IS NOT 100.0 * k.key_count / max(p.total_sample_count, 1) "
+            "OR k.estimated_cardinality IS NOT min(hll_count(k.hll_sketch), k.key_count) "
+            "OR k.top_values IS NOT topk_counts(k.top_sketch, 10))").fetchone(), (0,))
 
     def test_one_span_rewrites_one_pattern_row(self):
         db = connect()

@@ -504,7 +504,7 @@ class TestPythonPackage(PackageTest):
         a = self.ingest_fixtures("a.db")
         b = self.ingest_fixtures("b.db")
         con = sqlite3.connect(b)
-        con.execute("UPDATE span_keys SET hll_sketch = x'0102030405'")      # damaged sketches
+        con.execute("UPDATE span_key_rows SET hll_sketch = x'0102030405'")      # damaged sketches
         con.commit()
         con.close()
         dump = lambda p: list(sqlite3.connect(p).iterdump())

@@ -7,6 +7,7 @@ through otlp_ingest, and `otelcat check --semconv`."""
 import hashlib
 import json
 import os
+import re
 import shutil
 import sqlite3
 import subprocess
@@ -73,9 +74,9 @@ class Catalog:
         for scope, keys in (("label", labels), ("resource", resource)):
             for k in keys:
                 key, samples, count, types = self._key(k, records)
-                db.execute("INSERT INTO metric_keys(metric_name, key_scope, key_name, key_count, key_percentage, value_samples, "
-                           "value_types) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                           (name, scope, key, count, 100.0 * count / records, json.dumps(samples), types))
+                db.execute("INSERT INTO metric_key_rows(metric_name, key_scope, key_name, key_count, value_samples, "
+                           "value_types) VALUES (?, ?, ?, ?, ?, ?)",
+                           (name, scope, key, count, json.dumps(samples), types))
         return self
 
     def span(self, name, kind="Server", services=("svc",), attrs=(), resource=(), events=None, records=10):
@@ -89,9 +90,9 @@ class Catalog:
             keys += [("event", event, k) for k in eattrs]
         for scope, event, k in keys:
             key, samples, count, types = self._key(k, records)
-            db.execute("INSERT INTO span_keys(span_name, key_scope, key_name, event_name, key_count, key_percentage, value_samples, "
-                       "value_types) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                       (name, scope, key, event, count, 100.0 * count / records, json.dumps(samples), types))
+            db.execute("INSERT INTO span_key_rows(span_name, key_scope, key_name, event_name, key_count, value_samples, "
+                       "value_types) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                       (name, scope, key, event, count, json.dumps(samples), types))
         return self
 
     def log(self, severity="INFO", services=("svc",), attrs=(), records=10):
@@ -101,9 +102,9 @@ class Catalog:
             db.execute("INSERT INTO log_services(severity, service_name, sample_count) VALUES (?, ?, ?)", (severity, s, records))
         for k in attrs:
             key, samples, count, types = self._key(k, records)
-            db.execute("INSERT INTO log_keys(severity, key_scope, key_name, key_count, key_percentage, value_samples, value_types) "
-                       "VALUES (?, 'attribute', ?, ?, ?, ?, ?)",
-                       (severity, key, count, 100.0 * count / records, json.dumps(samples), types))
+            db.execute("INSERT INTO log_key_rows(severity, key_scope, key_name, key_count, value_samples, value_types) "
+                       "VALUES (?, 'attribute', ?, ?, ?, ?)",
+                       (severity, key, count, json.dumps(samples), types))
         return self
 
     def q(self, sql, params=()):
@@ -556,7 +557,7 @@ class TestTypeMismatches(unittest.TestCase):
 
     def test_unreadable_samples_are_skipped(self):
         c = Catalog().span("GET /a", attrs=[("server.port", ["x"])])
-        c.db.execute("UPDATE span_keys SET value_samples = 'not json' WHERE key_name = 'server.port'")
+        c.db.execute("UPDATE span_key_rows SET value_samples = 'not json' WHERE key_name = 'server.port'")
         self.assertEqual(c.q("SELECT * FROM semconv_type_mismatches"), [])
 
     def test_value_types(self):
@@ -632,7 +633,7 @@ class TestTypeMismatches(unittest.TestCase):
              ])
              .metric("m", labels=[("server.port", ["x"], 10, "not json"), ("client.port", ["y"], 10, [1]),
                                   ("network.peer.port", ["z"], 10, {"int": "3"}), ("network.local.port", ["w"], 10, {"int": -5})]))
-        c.db.execute("UPDATE metric_keys SET value_types = 'not json' WHERE key_name = 'server.port'")
+        c.db.execute("UPDATE metric_key_rows SET value_types = 'not json' WHERE key_name = 'server.port'")
         got = c.q("SELECT key_name, signal, observed_types, type_counts, samples, judged_from FROM semconv_type_mismatches "
                   "ORDER BY key_name, signal")
         self.assertEqual(got, [
@@ -653,6 +654,8 @@ class TestTypeMismatches(unittest.TestCase):
         schema = read("sql/schema.sql")
         without = "\n".join(line for line in schema.split("\n") if not line.strip().startswith("value_types "))
         self.assertEqual(without.count("value_types"), 0)
+        # (Its key tables are the tables metric_keys, span_keys, log_keys.)
+        without = re.sub(r"\b(metric|span|log)_key_rows\b", r"\1_keys", without)
         db.executescript(without)
         sys.path.insert(0, os.path.join(ROOT, "python"))
         from otelcat._common import view_statements

@@ -131,6 +131,14 @@ def otelcat_form(img):
     return bytes(out)
 
 
+# Views of the catalog over a table that stores all their columns but
+# those derived when read (docs/catalog.md "Commit cost"): what the
+# write-back inserts into, and the columns it leaves out.
+STORED_AS = {"log_body_templates": ("log_body_template_rows", {"percentage"}),
+             "metric_keys": ("metric_key_rows", {"key_percentage"}),
+             "span_keys": ("span_key_rows", {"key_percentage"}),
+             "log_keys": ("log_key_rows", {"key_percentage"})}
+
 # The count an estimate never exceeds, per table.
 ESTIMATE_LIMIT = {"metrics": "total_sample_count", "metric_keys": "key_count", "span_keys": "key_count",
                   "log_keys": "key_count", "span_name_patterns": "span_count",
@@ -177,7 +185,10 @@ def write_catalog(path, results, respell_samples=True):
     try:
         db.execute("BEGIN IMMEDIATE")
         for table, df in results.items():
-            cols = [c for c in df.columns if c != "nodes"]
+            # log_body_templates and the entity key views are views over
+            # tables that store no percentage (docs/catalog.md "Commit cost").
+            into, derived = STORED_AS.get(table, (table, set()))
+            cols = [c for c in df.columns if c != "nodes" and c not in derived]
             # Sample lists built by Spark (to_json) are re-spelled by
             # json_samples_merge, so their bytes are otelcat's; a list one
             # catalog held (nodes = 1) is kept as it was.
@@ -190,13 +201,6 @@ def write_catalog(path, results, respell_samples=True):
                                 else f"json_samples_merge(?{i + 1}, NULL)")
                 else:
                     vals.append(f"?{i + 1}")
-            # log_body_templates is a view over log_body_template_rows, which
-            # stores no percentage (docs/catalog.md "Commit cost").
-            into = "log_body_template_rows" if table == "log_body_templates" else table
-            if into != table:
-                # (It has no sample lists: plain parameters.)
-                cols = [c for c in cols if c != "percentage"]
-                vals = [f"?{i + 1}" for i in range(len(cols))]
             # value_types as json_counts_merge writes them (types in name order).
             vals = [f"json_counts_merge({v}, NULL)" if c == "value_types" else v for c, v in zip(cols, vals)]
             sql = f"INSERT INTO {into}({', '.join(cols)}) VALUES ({', '.join(vals)})"
@@ -223,14 +227,15 @@ def write_catalog(path, results, respell_samples=True):
         # hll_count composite-estimates).
         for table, spec in TABLES.items():
             for col, role in spec["roles"].items():
+                into = STORED_AS.get(table, (table,))[0]
                 if isinstance(role, tuple) and role[0] == "estimate" and table in results:
                     try:
-                        db.execute(f"UPDATE {table} SET {col} = min(hll_count({role[1]}), {ESTIMATE_LIMIT[table]})")
+                        db.execute(f"UPDATE {into} SET {col} = min(hll_count({role[1]}), {ESTIMATE_LIMIT[table]})")
                     except sqlite3.Error as e:
                         raise SystemExit(f"writing {table} into {path} failed: {e}; nothing was written")
                 if role == "top_values" and table in results:
                     # The top 10 of the merged image, as merge.sql and the flush write them.
-                    db.execute(f"""UPDATE {table} SET {col} = CASE WHEN top_sketch IS NULL THEN NULL ELSE
+                    db.execute(f"""UPDATE {into} SET {col} = CASE WHEN top_sketch IS NULL THEN NULL ELSE
                                    topk_counts(top_sketch, 10) END""")
         if "metrics" in results:
             # Prometheus series of the merged series (examples/merge.sql;

@@ -59,33 +59,33 @@ enum P {
 /// sketches (or damaged ones), sample lists that are not arrays, huge or
 /// negative counts, Drain models whose rows do not parse, odd meta rows.
 const MUTATIONS: &[(&str, P)] = &[
-    ("UPDATE span_keys SET hll_sketch = ?1", P::Blob),
-    ("UPDATE metric_keys SET hll_sketch = ?1", P::Blob),
-    ("UPDATE log_keys SET hll_sketch = ?1", P::Blob),
+    ("UPDATE span_key_rows SET hll_sketch = ?1", P::Blob),
+    ("UPDATE metric_key_rows SET hll_sketch = ?1", P::Blob),
+    ("UPDATE log_key_rows SET hll_sketch = ?1", P::Blob),
     ("UPDATE metrics SET series_sketch = ?1", P::Blob),
     ("UPDATE span_name_patterns SET names_sketch = ?1", P::Blob),
     (
-        "UPDATE span_keys SET hll_sketch = substr(hll_sketch, 1, ?1)",
+        "UPDATE span_key_rows SET hll_sketch = substr(hll_sketch, 1, ?1)",
         P::Int,
     ),
     (
-        "UPDATE metric_keys SET hll_sketch = hll_sketch || ?1",
+        "UPDATE metric_key_rows SET hll_sketch = hll_sketch || ?1",
         P::Blob,
     ),
-    ("UPDATE span_keys SET hll_sketch = ?1", P::Text),
-    ("UPDATE span_keys SET value_samples = ?1", P::Text),
-    ("UPDATE metric_keys SET value_samples = ?1", P::Text),
-    ("UPDATE log_keys SET value_samples = ?1", P::Text),
-    ("UPDATE span_keys SET value_samples = ?1", P::Int),
-    ("UPDATE log_keys SET value_samples = ?1", P::Blob),
+    ("UPDATE span_key_rows SET hll_sketch = ?1", P::Text),
+    ("UPDATE span_key_rows SET value_samples = ?1", P::Text),
+    ("UPDATE metric_key_rows SET value_samples = ?1", P::Text),
+    ("UPDATE log_key_rows SET value_samples = ?1", P::Text),
+    ("UPDATE span_key_rows SET value_samples = ?1", P::Int),
+    ("UPDATE log_key_rows SET value_samples = ?1", P::Blob),
     ("UPDATE spans SET total_sample_count = ?1", P::Int),
-    ("UPDATE span_keys SET key_count = ?1", P::Int),
+    ("UPDATE span_key_rows SET key_count = ?1", P::Int),
     ("UPDATE metrics SET total_sample_count = ?1", P::Int),
     ("UPDATE logs SET total_sample_count = ?1", P::Int),
     ("UPDATE log_body_template_rows SET count = ?1", P::Int),
     ("UPDATE log_body_template_rows SET cluster_id = ?1", P::Int),
     (
-        "UPDATE span_keys SET first_seen = ?1, last_seen = ?1",
+        "UPDATE span_key_rows SET first_seen = ?1, last_seen = ?1",
         P::Text,
     ),
     ("UPDATE metrics SET type = ?1", P::Text),
@@ -147,8 +147,8 @@ const MORE: &[(&str, P)] = &[
     ("UPDATE otelcat_drain_partitions SET layout = 1", P::Int),
     ("UPDATE log_body_template_rows SET template = ?1", P::Text),
     ("UPDATE span_name_patterns SET cluster_id = ?1", P::Int),
-    ("UPDATE metric_keys SET key_count = ?1", P::Int),
-    ("UPDATE log_keys SET hll_sketch = ?1", P::Text),
+    ("UPDATE metric_key_rows SET key_count = ?1", P::Int),
+    ("UPDATE log_key_rows SET hll_sketch = ?1", P::Text),
 ];
 
 struct Input<'a>(&'a [u8]);

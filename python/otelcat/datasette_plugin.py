@@ -40,6 +40,28 @@ def prepare_connection(conn):
         pass  # not a catalog we can read: its pages say so
 
 
+_VIEWS = None
+
+
+@hookimpl
+def render_cell(value, table):
+    """A BLOB (a sketch) in a row of one of the catalog's views: its size,
+    as Datasette shows a table's BLOBs, without the download link, which
+    Datasette builds from the row's rowid and a view's rows have none
+    (metric_keys, span_keys, log_keys and the per-service key views carry
+    hll_sketch and top_sketch)."""
+    global _VIEWS
+    if not isinstance(value, bytes) or table is None:
+        return None
+    if _VIEWS is None:
+        from ._common import view_statements
+        _VIEWS = {name for name, _ in view_statements()}
+    if table not in _VIEWS:
+        return None
+    import markupsafe
+    return markupsafe.Markup("&lt;Binary:&nbsp;{:,}&nbsp;byte{}&gt;").format(len(value), "" if len(value) == 1 else "s")
+
+
 def _template():
     import yaml
     with open(data_path("datasette-metadata.yml"), encoding="utf-8") as f:

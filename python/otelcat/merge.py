@@ -40,6 +40,11 @@ def statements(sql):
     return out
 
 
+# Views of the target over the table that stores their rows.
+STORED_AS = {"metric_keys": "metric_key_rows", "span_keys": "span_key_rows", "log_keys": "log_key_rows",
+             "log_body_templates": "log_body_template_rows"}
+
+
 def widened(db, schema, table):
     """What the merge reads for `schema`.`table`: the table itself, or, when
     it lacks columns the target's table has (a catalog of an older version),
@@ -47,6 +52,12 @@ def widened(db, schema, table):
     quote = lambda name: '"' + name.replace('"', '""') + '"'
     cols = [r[1] for r in db.execute(f"SELECT * FROM pragma_table_info(?, ?)", (table, schema))]
     target = db.execute("SELECT name, dflt_value FROM pragma_table_info(?, 'main')", (table,)).fetchall()
+    # A view of the target (metric_keys over metric_key_rows, schema version
+    # 3) has no defaults: its table's are the ones the merge writes.
+    stored = STORED_AS.get(table)
+    if stored:
+        defaults = dict(db.execute("SELECT name, dflt_value FROM pragma_table_info(?, 'main')", (stored,)).fetchall())
+        target = [(c, defaults.get(c, d)) for c, d in target]
     missing = [(c, d) for c, d in target if c not in cols]
     if not missing or not cols:
         return f"{schema}.{quote(table)}"

@@ -81,6 +81,47 @@ ALTER TABLE main.span_keys ADD COLUMN top_values TEXT;
 ALTER TABLE main.log_keys ADD COLUMN top_sketch BLOB;
 ALTER TABLE main.log_keys ADD COLUMN top_values TEXT;
 
+-- Entity keys: percentages derived when read (commit cost that follows the
+-- batch, not the catalog), as for log templates above. The tables
+-- metric_keys, span_keys and log_keys become metric_key_rows, span_key_rows
+-- and log_key_rows without key_percentage; sql/views.sql creates the views metric_keys,
+-- span_keys and log_keys in their place (made again after the upgrade),
+-- with the same columns and the same values. Made here before the column
+-- goes, so that the file's views that read these names (older otelcat
+-- views, a user's) can be read when DROP COLUMN checks them. The indexes
+-- follow the tables under their names.
+PRAGMA legacy_alter_table = ON;
+ALTER TABLE main.metric_keys RENAME TO metric_key_rows;
+ALTER TABLE main.span_keys RENAME TO span_key_rows;
+ALTER TABLE main.log_keys RENAME TO log_key_rows;
+PRAGMA legacy_alter_table = OFF;
+CREATE VIEW main.metric_keys AS
+SELECT metric_name, key_scope, key_name, key_count,
+       100.0 * metric_key_rows.key_count / max(1, (SELECT m.total_sample_count FROM metrics m WHERE m.name = metric_key_rows.metric_name))
+         AS key_percentage,
+       estimated_cardinality, value_samples, hll_sketch, first_seen, last_seen,
+       bytes, value_types, top_sketch, top_values
+FROM metric_key_rows;
+CREATE VIEW main.span_keys AS
+SELECT span_name, key_scope, key_name, event_name, key_count,
+       100.0 * key_count / max(1, CASE key_scope
+         WHEN 'event' THEN (SELECT e.event_count FROM span_events e WHERE e.span_name = span_key_rows.span_name AND e.event_name = span_key_rows.event_name)
+         WHEN 'link' THEN (SELECT p.link_count FROM spans p WHERE p.name = span_key_rows.span_name)
+         ELSE (SELECT p.total_sample_count FROM spans p WHERE p.name = span_key_rows.span_name) END) AS key_percentage,
+       estimated_cardinality, value_samples, hll_sketch, first_seen, last_seen,
+       bytes, value_types, top_sketch, top_values
+FROM span_key_rows;
+CREATE VIEW main.log_keys AS
+SELECT severity, key_scope, key_name, key_count,
+       100.0 * log_key_rows.key_count / max(1, (SELECT l.total_sample_count FROM logs l WHERE l.severity = log_key_rows.severity))
+         AS key_percentage,
+       estimated_cardinality, value_samples, hll_sketch, first_seen, last_seen,
+       bytes, value_types, top_sketch, top_values
+FROM log_key_rows;
+ALTER TABLE main.metric_key_rows DROP COLUMN key_percentage;
+ALTER TABLE main.span_key_rows DROP COLUMN key_percentage;
+ALTER TABLE main.log_key_rows DROP COLUMN key_percentage;
+
 -- Per-service keys (docs/catalog.md "Per-service keys"): counted from the
 -- upgrade on; the key percentages of an upgraded catalog's services are of
 -- all their records, those before the upgrade too.

@@ -13,6 +13,7 @@ use super::keys::{Counted, KeyAgg, Keys};
 use super::templates::Texts;
 use crate::ffi::{Db, Error, Param, Result, Stmt};
 use crate::hll;
+use crate::topk;
 
 const FLUSH_SQL: &str = include_str!("../../../sql/flush.sql");
 
@@ -40,6 +41,9 @@ pub fn statements() -> Vec<(&'static str, &'static str)> {
 /// many rows, which roughly halves SQLite's part of a key row's cost.
 const CHUNK: usize = 32;
 
+/// How many top values an entity key row keeps (`topk_counts(top_sketch, 10)`).
+const TOP_VALUES: usize = 10;
+
 /// The key UPSERTs, also run with [`CHUNK`] rows a statement.
 const KEY_STATEMENTS: [&str; 7] = [
     "metric_key",
@@ -62,26 +66,27 @@ struct KeyShape {
     scope: bool,
     /// An event (span keys).
     event: bool,
-    /// Their estimated cardinality (rows without a stored percentage).
-    estimate: bool,
+    /// Top values (the entity key tables store them; the per-service and
+    /// event name views derive them when read).
+    top_values: bool,
 }
 
 fn key_statement_shape(stmt: &str) -> KeyShape {
-    let (entity, service, scope, event, estimate) = match stmt {
-        "span_key" => ("span_name", false, true, true, false),
-        "log_key" => ("severity", false, true, false, false),
-        "metric_service_key" => ("metric_name", true, true, false, true),
-        "span_service_key" => ("span_name", true, true, true, true),
-        "log_service_key" => ("severity", true, true, false, true),
-        "log_event_key" => ("event_name", false, false, false, true),
-        _ => ("metric_name", false, true, false, false),
+    let (entity, service, scope, event, top_values) = match stmt {
+        "span_key" => ("span_name", false, true, true, true),
+        "log_key" => ("severity", false, true, false, true),
+        "metric_service_key" => ("metric_name", true, true, false, false),
+        "span_service_key" => ("span_name", true, true, true, false),
+        "log_service_key" => ("severity", true, true, false, false),
+        "log_event_key" => ("event_name", false, false, false, false),
+        _ => ("metric_name", false, true, false, true),
     };
     KeyShape {
         entity,
         service,
         scope,
         event,
-        estimate,
+        top_values,
     }
 }
 
@@ -90,18 +95,18 @@ fn table_of(stmt: &str) -> &'static str {
     match stmt {
         "metric" | "metric_series_refresh" => "metrics",
         "metric_service" | "metric_service_shape" => "metric_services",
-        "metric_key" | "metric_refresh" => "metric_keys",
+        "metric_key" => "metric_key_rows",
         "span" => "spans",
         "span_service" | "span_service_status" => "span_services",
         "span_event" => "span_events",
-        "span_key" | "span_refresh" => "span_keys",
+        "span_key" => "span_key_rows",
         "metric_service_key" => "metric_service_key_rows",
         "span_service_key" => "span_service_key_rows",
         "log_service_key" => "log_service_key_rows",
         "span_service_event" => "span_service_events",
         "log" => "logs",
         "log_service" | "log_service_trace_context" => "log_services",
-        "log_key" | "log_refresh" => "log_keys",
+        "log_key" => "log_key_rows",
         "metric_scope" => "metric_scopes",
         "span_scope" => "span_scopes",
         "log_scope" => "log_scopes",
@@ -253,9 +258,8 @@ struct KeyStatement {
 /// One key row to write, owned for the statement's run: its leading text
 /// parameters (entity, for per-service keys the service, scope (none for log
 /// event names), key and, for spans, event), then count, samples, sketch,
-/// first and last seen, bytes, value types and top sketch; for per-service
-/// and event keys, the estimated cardinality of the batch's own values (a
-/// new row's).
+/// first and last seen, bytes, value types and top sketch, and the
+/// estimated cardinality of the batch's own values (a new row's).
 struct KeyRow<'a> {
     texts: [&'a str; 5],
     n: usize,
@@ -266,8 +270,11 @@ struct KeyRow<'a> {
     bytes: i64,
     types: String,
     top: Option<Vec<u8>>,
-    /// Per-service and event rows: the batch's estimated cardinality.
-    derived: Option<i64>,
+    /// The estimated cardinality of the batch's values (`hll_count` of
+    /// the sketch, clamped to the count): a new row's.
+    estimate: i64,
+    /// Entity key rows: `topk_counts(top, 10)` (a new row's top values).
+    top_values: Option<String>,
 }
 
 /// The parameters of a key UPSERT's row, in [`KeyRow::values`] order after
@@ -288,33 +295,42 @@ const KEY_PARAMS: [&str; 11] = [
 ];
 
 impl<'a> KeyRow<'a> {
-    fn new(texts: &[&'a str], a: &KeyAgg) -> KeyRow<'a> {
+    fn new(texts: &[&'a str], a: &KeyAgg) -> Result<KeyRow<'a>> {
         let mut t = [""; 5];
         t[..texts.len()].copy_from_slice(texts);
-        KeyRow {
+        let sketch = a.sketch.image();
+        let count = a.count as i64;
+        let estimate = hll::decode(&sketch)
+            .map(|s| hll::count(&s))
+            .map_err(|e| Error::new(format!("otlp_ingest: a batch sketch: {e}")))?
+            .min(count);
+        Ok(KeyRow {
             texts: t,
             n: texts.len(),
-            count: a.count as i64,
+            count,
             samples: a.samples_json(),
-            sketch: a.sketch.image(),
+            sketch,
             seen: seen_text(&a.seen),
             bytes: a.bytes as i64,
             types: a.types_json(),
             top: a.top.image(),
-            derived: None,
-        }
+            estimate,
+            top_values: None,
+        })
     }
 
-    /// A per-service (or event) key row: also what its estimated
-    /// cardinality is when it is new (`hll_count` of its image, clamped to
-    /// its count).
-    fn service(texts: &[&'a str], a: &KeyAgg) -> Result<KeyRow<'a>> {
-        let mut row = KeyRow::new(texts, a);
-        let estimate = hll::decode(&row.sketch)
-            .map(|s| hll::count(&s))
-            .map_err(|e| Error::new(format!("otlp_ingest: a batch sketch: {e}")))?;
-        row.derived = Some(estimate.min(row.count));
-        Ok(row)
+    /// The row with its top values (an entity key row's): what
+    /// `topk_counts(top_sketch, 10)` gives.
+    fn with_top_values(mut self) -> Result<KeyRow<'a>> {
+        self.top_values = match &self.top {
+            Some(b) => Some(
+                topk::parse(b)
+                    .map_err(|e| Error::new(format!("otlp_ingest: a batch top sketch: {e}")))?
+                    .counts_json(TOP_VALUES),
+            ),
+            None => None,
+        };
+        Ok(self)
     }
 
     /// The same values under other leading texts (an entity's row of a key
@@ -332,7 +348,8 @@ impl<'a> KeyRow<'a> {
             bytes: self.bytes,
             types: self.types.clone(),
             top: self.top.clone(),
-            derived: None,
+            estimate: self.estimate,
+            top_values: None,
         }
     }
 
@@ -347,8 +364,9 @@ impl<'a> KeyRow<'a> {
             "event_name" => s.event,
             _ => true,
         }));
-        if s.estimate {
-            v.push("estimated_cardinality");
+        v.push("estimated_cardinality");
+        if s.top_values {
+            v.push("top_values");
         }
         v
     }
@@ -376,9 +394,12 @@ impl<'a> KeyRow<'a> {
                 None => Param::Null,
             },
         ]);
-        if let Some(estimate) = self.derived {
-            out[n + 8] = Param::Int(estimate);
-        }
+        out[n + 8] = Param::Int(self.estimate);
+        // (Past the parameters of rows without top values: not bound.)
+        out[n + 9] = match &self.top_values {
+            Some(t) => Param::Text(t),
+            None => Param::Null,
+        };
     }
 }
 
@@ -510,18 +531,6 @@ impl Writer {
     fn locate_sketch(&mut self, stmt: &'static str, entity: &str, e: Error) -> Error {
         let table = table_of(stmt);
         let (sql, cols) = match table {
-            "metric_keys" => (
-                "SELECT key_scope, key_name, hll_sketch FROM metric_keys WHERE metric_name = ?1",
-                2,
-            ),
-            "span_keys" => (
-                "SELECT key_scope, key_name, event_name, hll_sketch FROM span_keys WHERE span_name = ?1",
-                3,
-            ),
-            "log_keys" => (
-                "SELECT key_scope, key_name, hll_sketch FROM log_keys WHERE severity = ?1",
-                2,
-            ),
             "metrics" => ("SELECT series_sketch FROM metrics WHERE name = ?1", 0),
             _ => (
                 "SELECT cluster_id, names_sketch FROM span_name_patterns WHERE service_name = ?1",
@@ -649,7 +658,7 @@ mod tests {
                 && names.contains(&"log_scope"),
             "{names:?}"
         );
-        assert_eq!(names.len(), 37);
+        assert_eq!(names.len(), 34);
         for (n, sql) in statements() {
             assert!(!sql.is_empty() && !sql.contains("-- name:"), "{n}");
             // Errors name the table the statement writes.

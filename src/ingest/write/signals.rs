@@ -14,8 +14,10 @@ use crate::ingest::templates::Texts;
 
 impl Writer {
     /// Each entity's row and services first, then all its key rows (in
-    /// chunks), its per-service key rows, then each entity's refresh. The
-    /// entity's keys are the union of its services' (`entity_keys`).
+    /// chunks), its per-service key rows, then each metric's series
+    /// refresh. The entity's keys are the union of its services'
+    /// (`entity_keys`). Key rows carry their estimated cardinality (no
+    /// refresh of the entity's keys: the views derive percentages).
     pub(super) fn metrics(&mut self, b: &Batch) -> Result<()> {
         let mut rows = Vec::new();
         let mut svc_rows = Vec::new();
@@ -87,7 +89,7 @@ impl Writer {
                 "label",
                 None,
                 labels.get(),
-            );
+            )?;
             push_keys(
                 &mut rows,
                 &svc_rows,
@@ -96,12 +98,11 @@ impl Writer {
                 "resource",
                 None,
                 resource.get(),
-            );
+            )?;
         }
         self.key_rows("metric_key", &rows)?;
         self.key_rows("metric_service_key", &svc_rows)?;
         for (name, _) in sorted(&b.metrics) {
-            self.refresh("metric_refresh", "metric_name", name)?;
             self.refresh("metric_series_refresh", "name", name)?;
         }
         Ok(())
@@ -229,7 +230,7 @@ impl Writer {
                     "event",
                     Some(ev),
                     keys.get(),
-                );
+                )?;
             }
             push_keys(
                 &mut rows,
@@ -239,7 +240,7 @@ impl Writer {
                 "attribute",
                 Some(""),
                 attrs.get(),
-            );
+            )?;
             push_keys(
                 &mut rows,
                 &svc_rows,
@@ -248,7 +249,7 @@ impl Writer {
                 "resource",
                 Some(""),
                 resource.get(),
-            );
+            )?;
             push_keys(
                 &mut rows,
                 &svc_rows,
@@ -257,14 +258,10 @@ impl Writer {
                 "link",
                 Some(""),
                 links.get(),
-            );
+            )?;
         }
         self.key_rows("span_key", &rows)?;
-        self.key_rows("span_service_key", &svc_rows)?;
-        for (name, _) in sorted(&b.spans) {
-            self.refresh("span_refresh", "span_name", name)?;
-        }
-        Ok(())
+        self.key_rows("span_service_key", &svc_rows)
     }
 
     pub(super) fn logs(&mut self, b: &Batch) -> Result<()> {
@@ -337,7 +334,7 @@ impl Writer {
                 "attribute",
                 None,
                 attrs.get(),
-            );
+            )?;
             push_keys(
                 &mut rows,
                 &svc_rows,
@@ -346,14 +343,10 @@ impl Writer {
                 "resource",
                 None,
                 resource.get(),
-            );
+            )?;
         }
         self.key_rows("log_key", &rows)?;
-        self.key_rows("log_service_key", &svc_rows)?;
-        for (sev, _) in sorted(&b.logs) {
-            self.refresh("log_refresh", "severity", sev)?;
-        }
-        Ok(())
+        self.key_rows("log_service_key", &svc_rows)
     }
 
     /// The scope rows of one entity (`entity_param` names its column), in
@@ -412,7 +405,7 @@ impl Writer {
             self.run("log_event", &row, &[name])?;
             self.services("log_event_service", "event_name", name, &e.services)?;
             for (k, a) in sorted_keys(&e.attrs) {
-                rows.push(KeyRow::service(&[name, k], a)?);
+                rows.push(KeyRow::new(&[name, k], a)?);
             }
         }
         self.key_rows("log_event_key", &rows)
@@ -558,17 +551,19 @@ fn push_keys<'a>(
     scope: &'a str,
     event: Option<&'a str>,
     keys: &'a Keys,
-) {
+) -> Result<()> {
     for (k, a) in sorted_keys(keys) {
         let texts: &[&'a str] = match event {
             Some(ev) => &[entity, scope, k, ev],
             None => &[entity, scope, k],
         };
-        rows.push(match svc_at.get(&key_address(a)) {
+        let row = match svc_at.get(&key_address(a)) {
             Some(&i) => svc_rows[i].copy_as(texts),
-            None => KeyRow::new(texts, a),
-        });
+            None => KeyRow::new(texts, a)?,
+        };
+        rows.push(row.with_top_values()?);
     }
+    Ok(())
 }
 
 /// Where a key's statistics are (identifies it while the batch is borrowed).
@@ -588,8 +583,8 @@ fn push_service_keys<'a>(
     for (k, a) in sorted_keys(keys) {
         svc_at.insert(key_address(a), rows.len());
         rows.push(match event {
-            Some(ev) => KeyRow::service(&[entity, service, scope, k, ev], a)?,
-            None => KeyRow::service(&[entity, service, scope, k], a)?,
+            Some(ev) => KeyRow::new(&[entity, service, scope, k, ev], a)?,
+            None => KeyRow::new(&[entity, service, scope, k], a)?,
         });
     }
     Ok(())
