@@ -53,6 +53,9 @@ pub fn secs(nanos: u64, now: i64) -> i64 {
 struct Recorder {
     rec: u64,
     entries: usize,
+    /// The most distinct key names a key table gives entries of their own
+    /// (the catalog's `key_name_bound`; past it, names are folded).
+    bound: usize,
     buf: String,
 }
 
@@ -72,7 +75,7 @@ impl Recorder {
         let mut n = 0;
         for (pos, a) in events.iter().map_while(pick).enumerate() {
             let v = value_text(&a.value, &mut self.buf);
-            keys.entry(pos, &a.key, t, &mut self.entries)
+            keys.entry(pos, &a.key, t, &mut self.entries, self.bound)
                 .add(self.rec, 1, v, PairInfo::of(a), t);
             n = pos + 1;
         }
@@ -97,9 +100,9 @@ impl Recorder {
             let v = value_text(&a.value, &mut self.buf);
             let pair = PairInfo::of(a);
             let h = hll::Builder::hash(v.as_bytes());
-            keys.entry(pos, &a.key, t, &mut self.entries)
+            keys.entry(pos, &a.key, t, &mut self.entries, self.bound)
                 .add_hashed(self.rec, 1, v, h, pair, t);
-            also.entry(pos, &a.key, t, &mut self.entries)
+            also.entry(pos, &a.key, t, &mut self.entries, self.bound)
                 .add_hashed(self.rec, 1, v, h, pair, t);
             n = pos + 1;
         }
@@ -114,7 +117,7 @@ impl Recorder {
         self.rec += 1;
         for (pos, a) in resource.iter().enumerate() {
             let v = value_text(&a.value, &mut self.buf);
-            let k = keys.entry(pos, &a.key, c.seen.first, &mut self.entries);
+            let k = keys.entry(pos, &a.key, c.seen.first, &mut self.entries, self.bound);
             k.add(self.rec, c.count, v, PairInfo::of(a), c.seen.first);
             k.seen.add(c.seen.last);
         }
@@ -181,12 +184,15 @@ struct Applier<'b, 'e, 'a> {
 
 impl Batch {
     /// Applies one decoded payload to the batch. `now` (unix seconds)
-    /// stands in for absent timestamps; `templater` trains log bodies.
+    /// stands in for absent timestamps; `templater` trains log bodies;
+    /// `key_name_bound` is the most distinct key names a key table gives
+    /// entries of their own (past it, names are folded into patterns).
     pub fn apply(
         &mut self,
         events: &[Event<'_>],
         now: i64,
         templater: &mut dyn Templater,
+        key_name_bound: usize,
     ) -> Result<(), String> {
         self.blocks += 1;
         // Records before any scope (the decoders always send one) are of
@@ -196,6 +202,7 @@ impl Batch {
             r: Recorder {
                 rec: self.records,
                 entries: self.key_entries,
+                bound: key_name_bound,
                 buf: String::new(),
             },
             block_id: self.blocks,
@@ -575,7 +582,7 @@ impl<'e, 'a: 'e> Applier<'_, 'e, 'a> {
             .add(cluster, merged, t, bytes);
         for (pos, a) in events[attrs..i].iter().map_while(log_attr).enumerate() {
             c.keys
-                .entry(pos, &a.key, t, &mut self.r.entries)
+                .entry(pos, &a.key, t, &mut self.r.entries, self.r.bound)
                 .add(self.r.rec, t);
         }
         if first_in_scope {

@@ -608,7 +608,7 @@ mod tests {
                     .enumerate()
                 {
                     a.keys
-                        .entry(pos, k, *t, &mut entries)
+                        .entry(pos, k, *t, &mut entries, usize::MAX)
                         .add(rec as u64 + 1, *t);
                 }
             };

@@ -216,12 +216,17 @@ pub fn entity_keys<'a, T: ServicePart>(
     EntityKeys::Union(u)
 }
 
-/// Adds `from`'s keys to `into` (copies).
+/// Adds `from`'s keys and key-name patterns to `into` (copies). The union
+/// folds nothing more: a name has an entry in the union if a service gave
+/// it one.
 pub fn union_into(into: &mut Keys, from: &Keys) {
     let mut entries = 0;
     for (k, a) in from.iter() {
-        into.entry(usize::MAX, k, a.seen.first, &mut entries)
+        into.entry(usize::MAX, k, a.seen.first, &mut entries, usize::MAX)
             .merge(a);
+    }
+    if from.has_patterns() {
+        into.merge_patterns(from.patterns().map(|(p, s)| (p.clone(), s.copy())));
     }
 }
 
