@@ -135,7 +135,8 @@ def otelcat_form(img):
 ESTIMATE_LIMIT = {"metrics": "total_sample_count", "metric_keys": "key_count", "span_keys": "key_count",
                   "log_keys": "key_count", "span_name_patterns": "span_count",
                   "metric_service_key_rows": "key_count", "span_service_key_rows": "key_count",
-                  "log_service_key_rows": "key_count", "log_event_key_rows": "key_count"}
+                  "log_service_key_rows": "key_count", "log_event_key_rows": "key_count",
+                  "key_name_patterns": "key_count"}
 
 
 def fold_topk(db, imgs):

@@ -378,6 +378,9 @@ pub trait KeySlot {
     fn merge(&mut self, o: &Self);
     /// When the key was first seen.
     fn first_seen(&self) -> i64;
+    /// Forgets the last record counted: a pattern counts each of its names
+    /// on a record (what their own counts would sum to), not the record once.
+    fn forget_record(&mut self);
 }
 
 impl KeySlot for KeyAgg {
@@ -389,6 +392,9 @@ impl KeySlot for KeyAgg {
     }
     fn first_seen(&self) -> i64 {
         self.seen.first
+    }
+    fn forget_record(&mut self) {
+        self.rec = u64::MAX;
     }
 }
 
@@ -553,7 +559,9 @@ impl<V: KeySlot> KeyTable<V> {
             Some(&i) => i,
             None if self.list.len() >= bound => {
                 // Folded: the record's shape is left as it was.
-                return &mut self.fold(key, t, entries).slot;
+                let p = self.fold(key, t, entries);
+                p.slot.forget_record();
+                return &mut p.slot;
             }
             None => {
                 let i = self.list.len() as u32;
@@ -684,6 +692,9 @@ impl KeySlot for RecordCount {
     }
     fn first_seen(&self) -> i64 {
         self.records.seen.first
+    }
+    fn forget_record(&mut self) {
+        self.rec = 0;
     }
 }
 

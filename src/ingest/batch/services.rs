@@ -202,7 +202,11 @@ pub fn entity_keys<'a, T: ServicePart>(
     svcs: &'a PerService<T>,
     pick: impl Fn(&'a T) -> &'a Keys,
 ) -> EntityKeys<'a> {
-    let mut parts = svcs.iter().map(|(_, t)| pick(t)).filter(|k| !k.is_empty());
+    // (A table whose names all folded into patterns still counts.)
+    let mut parts = svcs
+        .iter()
+        .map(|(_, t)| pick(t))
+        .filter(|k| !k.is_empty() || k.has_patterns());
     let (Some(first), second) = (parts.next(), parts.next()) else {
         return EntityKeys::Union(Keys::default());
     };

@@ -64,12 +64,19 @@ impl FoldQueries {
     }
 }
 
-/// Binds the (entity, scope, event) of a key table (?1, ?2, ?3).
-fn bind(st: &mut Stmt, entity: &str, scope: &str, event: &str) -> Result<()> {
+/// Binds the (entity, scope, event) of a key table of `kind` (?1, and ?2,
+/// ?3 where its table has those columns).
+fn bind(st: &mut Stmt, kind: &str, entity: &str, scope: &str, event: &str) -> Result<()> {
+    let (_, _, has_scope, has_event) = key_table(kind);
     st.reset();
     st.bind_text(1, entity)?;
-    st.bind_text(2, scope)?;
-    st.bind_text(3, event)
+    if has_scope {
+        st.bind_text(2, scope)?;
+    }
+    if has_event {
+        st.bind_text(3, event)?;
+    }
+    Ok(())
 }
 
 impl Writer {
@@ -149,7 +156,7 @@ impl Writer {
             return Ok(());
         }
         let (count, has) = self.fold.get(self.db, kind)?;
-        bind(count, entity, scope, event)?;
+        bind(count, kind, entity, scope, event)?;
         count.step()?;
         let stored = usize::try_from(count.column_i64(0)).unwrap_or(0);
         count.reset();
@@ -159,7 +166,7 @@ impl Writer {
         let mut room = bound.saturating_sub(stored);
         let mut fold: Set<String> = Set::new();
         for n in names {
-            bind(has, entity, scope, event)?;
+            bind(has, kind, entity, scope, event)?;
             has.bind_text(4, &n)?;
             let stored = has.step()?;
             has.reset();

@@ -507,7 +507,12 @@ impl Writer {
                 ];
                 let id_text = id.to_string();
                 self.run("log_template", &row, &[sev, svc, &id_text])?;
-                let mut keys: Vec<_> = t.keys.iter().collect();
+                // Names past the bound count under their key-name pattern.
+                let mut keys: Vec<_> = t
+                    .keys
+                    .iter()
+                    .chain(t.keys.patterns().map(|(p, s)| (p, &s.slot)))
+                    .collect();
                 keys.sort_unstable_by(|a, b| a.0.cmp(b.0));
                 for (key, k) in keys {
                     let c = &k.records;
