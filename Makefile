@@ -218,6 +218,7 @@ $(BASELINE): tools/ingest_baseline.rs $(SOURCES)
 
 bench-ingest: $(EXT) $(GEN) $(BASELINE)
 	$(SYSPY) bench/bench_ingest.py
+	$(SYSPY) bench/bench_key_names.py
 
 # CPU per small commit at 10, 1 000 and 10 000 templates and keys per entity (docs/BENCHMARKS.md).
 bench-commit: $(EXT)

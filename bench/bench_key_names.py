@@ -1,8 +1,8 @@
 #!/usr/bin/python3
 """Key-name explosion (issue 16 §2), a section of make bench-ingest.
 
-200 000 spans (20 span names, 2 services, 500 spans per export request in
-OTLP/protobuf, made here), each with 5 attributes whose key NAMES are
+200 000 spans (NAMES span names, default 1, one service, 500 spans per
+export request in OTLP/protobuf, made here), each with 5 attributes whose key NAMES are
 `user.<id>.name`, the ids drawn uniformly from N. Run with N = 1 000 (every
 name gets its rows) and N = 1 000 000 (the names past each span name's
 key_name_bound, 1 000 by default, fold into the pattern `user.<num>.name`),
@@ -28,6 +28,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 EXT = sys.argv[1] if len(sys.argv) > 1 else os.path.join(ROOT, "dist", "otelcat")
 ROUNDS = int(sys.argv[2]) if len(sys.argv) > 2 else 3
 SPANS, PER_REQUEST, PER_TXN, KEYS = 200_000, 500, 100, 5
+NAMES = int(os.environ.get("NAMES", "1"))  # span names (entities): each holds up to key_name_bound names
 CORE0 = ["taskset", "-c", "0"]
 
 CHILD = r"""
@@ -96,13 +97,13 @@ def frames(n_names, path):
     rnd = random.Random(16)
     with open(path, "wb") as out:
         for r in range(SPANS // PER_REQUEST):
-            svc = f"svc-{r % 2}"
+            svc = "svc"
             resource = field(1, kv("service.name", svc))
             spans = bytearray()
             for s in range(PER_REQUEST):
                 i = r * PER_REQUEST + s
                 t = 1_780_000_000_000_000_000 + i * 1_000_000
-                body = (field(1, rnd.randbytes(16)) + field(2, rnd.randbytes(8)) + field(5, f"op-{i % 20}".encode())
+                body = (field(1, rnd.randbytes(16)) + field(2, rnd.randbytes(8)) + field(5, f"op-{i % NAMES}".encode())
                         + varint(6 << 3) + varint(2)
                         + varint(7 << 3 | 1) + struct.pack("<Q", t) + varint(8 << 3 | 1) + struct.pack("<Q", t + 5000))
                 for _ in range(KEYS):
@@ -124,10 +125,10 @@ def run(path, tmp):
 
 def main():
     tmp = tempfile.mkdtemp(prefix="bench-key-names-")
-    print(f"\n## Key-name explosion: {SPANS:,} spans, {KEYS} keys each named user.<id>.name, "
+    print(f"\n## Key-name explosion: {SPANS:,} spans ({NAMES} span names), {KEYS} keys each named user.<id>.name, "
           f"{PER_TXN} requests of {PER_REQUEST} per transaction ({EXT})\n")
     print("| distinct key names | spans/s | largest COMMIT ms | catalog MB | span_keys rows | patterns | "
-          "records in patterns | estimated names (largest pattern) |")
+          "key counts in patterns | estimated names (largest pattern) |")
     print("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     best = {}
     for n in (1_000, 1_000_000):

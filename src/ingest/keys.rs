@@ -370,6 +370,27 @@ impl SampleList {
     }
 }
 
+/// What key tables may take while a batch is applied: the key entries
+/// made so far (they bound the batch's memory) and the most distinct names
+/// a table gives entries of their own (the catalog's `key_name_bound`;
+/// past it, names are folded into key-name patterns). One pointer on the
+/// per-attribute path: the bound is read only when a key is not where the
+/// previous record had it.
+pub struct Budget {
+    pub entries: usize,
+    pub bound: usize,
+}
+
+impl Budget {
+    /// No bound (copies of tables made at the flush).
+    pub fn unbounded() -> Budget {
+        Budget {
+            entries: 0,
+            bound: usize::MAX,
+        }
+    }
+}
+
 /// What a [`KeyTable`] keeps per key.
 pub trait KeySlot {
     /// A new key, first seen at `t`.
@@ -523,37 +544,24 @@ impl<V: KeySlot> KeyTable<V> {
         self.index.get(key).map(|&i| &self.list[i as usize].1)
     }
     /// The entry of `key`, the `pos`-th attribute of its record; created
-    /// (first seen at `t`) when new, or, past `bound` names, the slot of
-    /// its key-name pattern.
+    /// (first seen at `t`) when new, or, past `budget.bound` names, the
+    /// slot of its key-name pattern.
     #[inline(always)]
-    pub(super) fn entry(
-        &mut self,
-        pos: usize,
-        key: &str,
-        t: i64,
-        entries: &mut usize,
-        bound: usize,
-    ) -> &mut V {
+    pub(super) fn entry(&mut self, pos: usize, key: &str, t: i64, budget: &mut Budget) -> &mut V {
         if let Some(&i) = self.shape.get(pos)
             && same(self.list[i as usize].0.as_bytes(), key.as_bytes())
         {
             return &mut self.list[i as usize].1;
         }
-        self.lookup(pos, key, t, entries, bound)
+        self.lookup(pos, key, t, budget)
     }
 
     /// [`entry`](Self::entry) when the key is not where the previous
     /// record had it.
     #[inline(never)]
-    fn lookup(
-        &mut self,
-        pos: usize,
-        key: &str,
-        t: i64,
-        entries: &mut usize,
-        bound: usize,
-    ) -> &mut V {
+    fn lookup(&mut self, pos: usize, key: &str, t: i64, budget: &mut Budget) -> &mut V {
         let key = placed(key);
+        let (entries, bound) = (&mut budget.entries, budget.bound);
         self.bound = bound;
         let i = match self.index.get(key) {
             Some(&i) => i,

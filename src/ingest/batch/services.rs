@@ -12,7 +12,7 @@ use ahash::AHashMap as Map;
 
 use super::EventAgg;
 use super::scopes::ScopeCounts;
-use crate::ingest::keys::{Counted, Keys, merge_by_name};
+use crate::ingest::keys::{Budget, Counted, Keys, merge_by_name};
 
 /// Something kept per service of an entity.
 pub trait ServicePart: Default {
@@ -224,9 +224,9 @@ pub fn entity_keys<'a, T: ServicePart>(
 /// folds nothing more: a name has an entry in the union if a service gave
 /// it one.
 pub fn union_into(into: &mut Keys, from: &Keys) {
-    let mut entries = 0;
+    let mut budget = Budget::unbounded();
     for (k, a) in from.iter() {
-        into.entry(usize::MAX, k, a.seen.first, &mut entries, usize::MAX)
+        into.entry(usize::MAX, k, a.seen.first, &mut budget)
             .merge(a);
     }
     if from.has_patterns() {
