@@ -171,6 +171,16 @@ class TestFold(unittest.TestCase):
             ("log_event", "attribute", "", "y<num>")})
         self.assertEqual(db.execute("SELECT count(*) FROM log_event_key_rows").fetchone(), (2,))
 
+    def test_log_template_keys_list_patterns(self):
+        """A log template's keys past the bound are listed by pattern, with
+        the counts the severity's pattern has."""
+        db = connect()
+        bound(db, 2)
+        ingest(db, logs([log("hi", attrs={f"x{i}": 1 for i in range(4)}), log("hi", attrs={"x7": 1, "x0": 2})]))
+        self.assertEqual(db.execute("SELECT key_name, key_count FROM log_template_keys ORDER BY 1").fetchall(),
+                         [("x0", 2), ("x1", 1), ("x<num>", 3)])
+        self.assertEqual(patterns(db), [("log", "INFO", "attribute", "", "x<num>", 3, 3, '["x2","x3","x7"]')])
+
     def test_savepoints(self):
         """A released savepoint's names past the bound fold; a rolled back
         one leaves nothing."""
