@@ -71,7 +71,7 @@ test-fast: test-rust test-sql test-python-core
 # Two halves of about the same time (~75 s each on this 2-core VM), one per
 # core, so that test-fast stays near two minutes once built.
 PY_CORE_A := test_ingest test_crash test_hostile_drain test_etl
-PY_CORE_B := test_functions test_drain test_hostile_catalog test_docs test_semconv test_catalog_files \
+PY_CORE_B := test_functions test_drain test_hostile_catalog test_docs test_semconv test_catalog_files test_key_names \
 	test_topk test_views test_hostile_files
 test-python-core: $(EXT) $(HOOKS_EXT) $(GEN)
 	@mkdir -p build; $(PY) tests/run_tests.py $(PY_CORE_A) > build/python-core-a.log 2>&1 & a=$$!; \
@@ -218,6 +218,7 @@ $(BASELINE): tools/ingest_baseline.rs $(SOURCES)
 
 bench-ingest: $(EXT) $(GEN) $(BASELINE)
 	$(SYSPY) bench/bench_ingest.py
+	$(SYSPY) bench/bench_key_names.py
 
 # CPU per small commit at 10, 1 000 and 10 000 templates and keys per entity (docs/BENCHMARKS.md).
 bench-commit: $(EXT)

@@ -374,4 +374,24 @@ UPDATE log_event_key_rows SET
   estimated_cardinality = min(hll_count(hll_sketch), key_count)
 WHERE (event_name, key_name) IN (SELECT event_name, key_name FROM other.log_event_key_rows);
 
+-- Key-name patterns (names past an entity's key_name_bound): counts add,
+-- sketches of names merge, sample names merge (this catalog's first). The
+-- merged key tables are not folded again: an entity can hold up to twice
+-- the bound of names after a merge of two catalogs.
+INSERT INTO key_name_patterns(entity_kind, entity_name, key_scope, event_name, pattern, key_count, names_sketch, sample_names, first_seen, last_seen, bytes)
+SELECT entity_kind, entity_name, key_scope, event_name, pattern,
+       otelcat_add(0, key_count, 'other.key_name_patterns', entity_kind, entity_name, key_scope, pattern), names_sketch, sample_names, first_seen, last_seen,
+       otelcat_add(0, bytes, 'other.key_name_patterns', entity_kind, entity_name, key_scope, pattern)
+FROM other.key_name_patterns WHERE true
+ON CONFLICT(entity_kind, entity_name, key_scope, event_name, pattern) DO UPDATE SET
+  key_count = otelcat_add(key_count, excluded.key_count, 'key_name_patterns', entity_kind, entity_name, key_scope, pattern),
+  names_sketch = hll_merge(names_sketch, excluded.names_sketch),
+  sample_names = json_samples_merge(sample_names, excluded.sample_names),
+  first_seen = min(first_seen, excluded.first_seen), last_seen = max(last_seen, excluded.last_seen),
+  bytes = otelcat_add(bytes, excluded.bytes, 'key_name_patterns', entity_kind, entity_name, key_scope, pattern);
+UPDATE key_name_patterns SET
+  estimated_names = min(hll_count(names_sketch), key_count)
+WHERE (entity_kind, entity_name, key_scope, event_name, pattern) IN
+  (SELECT entity_kind, entity_name, key_scope, event_name, pattern FROM other.key_name_patterns);
+
 COMMIT;

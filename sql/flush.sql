@@ -424,3 +424,18 @@ ON CONFLICT(event_name, key_name) DO UPDATE SET
   bytes = otelcat_add(bytes, excluded.bytes, 'log_event_key_rows', event_name, key_name),
   value_types = json_counts_merge(value_types, excluded.value_types, 'log_event_key_rows', event_name, key_name),
   top_sketch = topk_merge(top_sketch, excluded.top_sketch);
+
+-- name: key_name_pattern
+-- Key names past the entity's key_name_bound, by pattern (docs/catalog.md
+-- "Key-name patterns"). The estimate is recomputed from the merged sketch
+-- (written twice: SET expressions see the row as it was).
+INSERT INTO key_name_patterns(entity_kind, entity_name, key_scope, event_name, pattern, key_count, estimated_names, names_sketch, sample_names, first_seen, last_seen, bytes)
+VALUES (:entity_kind, :entity_name, :key_scope, :event_name, :pattern, :key_count, :estimated_names, :names_sketch, :sample_names, :first_seen, :last_seen, :bytes)
+ON CONFLICT(entity_kind, entity_name, key_scope, event_name, pattern) DO UPDATE SET
+  key_count = otelcat_add(key_count, excluded.key_count, 'key_name_patterns', entity_kind, entity_name, key_scope, pattern),
+  estimated_names = min(hll_count(hll_merge(names_sketch, excluded.names_sketch)), key_count + excluded.key_count),
+  names_sketch = hll_merge(names_sketch, excluded.names_sketch),
+  sample_names = json_samples_merge(sample_names, excluded.sample_names),
+  first_seen = min(coalesce(first_seen, excluded.first_seen), coalesce(excluded.first_seen, first_seen)),
+  last_seen = max(coalesce(last_seen, excluded.last_seen), coalesce(excluded.last_seen, last_seen)),
+  bytes = otelcat_add(bytes, excluded.bytes, 'key_name_patterns', entity_kind, entity_name, key_scope, pattern);

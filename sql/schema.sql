@@ -447,3 +447,25 @@ CREATE TABLE IF NOT EXISTS log_event_key_rows (
   PRIMARY KEY (event_name, key_name)
 );
 CREATE INDEX IF NOT EXISTS idx_log_event_key_rows_key ON log_event_key_rows(key_name, event_name);
+
+-- Key names past an entity's bound (the setting key_name_bound of
+-- otelcat_meta, default 1000 distinct names per entity and key scope in a
+-- transaction; docs/catalog.md "Key-name patterns"), folded into patterns:
+-- user.1.name, user.2.name, ... count in 'user.<num>.name'. The entity's
+-- own counts (total_sample_count, ...) stay exact.
+CREATE TABLE IF NOT EXISTS key_name_patterns (
+  entity_kind      TEXT NOT NULL,              -- metric | span | log | log_event
+  entity_name      TEXT NOT NULL,              -- metric name, span name, severity, event name
+  key_scope        TEXT NOT NULL,              -- the key table's scope (label | attribute | resource | event | link); 'attribute' for log events
+  event_name       TEXT NOT NULL DEFAULT '',   -- span events ('' outside the event scope)
+  pattern          TEXT NOT NULL,
+  key_count        INTEGER NOT NULL DEFAULT 0, -- records carrying names of the pattern
+  estimated_names  INTEGER NOT NULL DEFAULT 0, -- distinct names, hll_count(names_sketch)
+  names_sketch     BLOB,
+  sample_names     TEXT NOT NULL DEFAULT '[]', -- the first distinct names (up to 10)
+  first_seen       TEXT,
+  last_seen        TEXT,
+  bytes            INTEGER NOT NULL DEFAULT 0, -- the names' pairs in OTLP protobuf
+  PRIMARY KEY (entity_kind, entity_name, key_scope, event_name, pattern)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS idx_key_name_patterns_names ON key_name_patterns(estimated_names DESC);

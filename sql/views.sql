@@ -897,3 +897,11 @@ FROM log_events e;
 CREATE VIEW IF NOT EXISTS service_log_events AS
 SELECT s.service_name, s.event_name, s.sample_count, s.first_seen, s.last_seen, s.bytes
 FROM log_event_services s;
+
+-- Key-name explosions: key-name patterns that many distinct names were
+-- folded into (an id in the key name, not in its value), largest first.
+CREATE VIEW IF NOT EXISTS key_name_explosions AS
+SELECT entity_kind, entity_name, key_scope, event_name, pattern, estimated_names,
+       key_count, bytes, sample_names, first_seen, last_seen
+FROM key_name_patterns WHERE estimated_names >= 10
+ORDER BY estimated_names DESC;

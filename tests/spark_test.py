@@ -131,7 +131,10 @@ class TestFleetMerge(Spark):
             # union is 1 or more (Spark then writes cur_min 1).
             big = [traces([span("GET /big", attrs={"req": f"n{i}-{j}-{k}"}) for k in range(1000)], service="big")
                    for j in range(20)]
-            ingest_batches(path, Generated(seed=20 + i, batches=2).payloads + [extra, big]).close()
+            # More key names than key_name_bound (1 000), some shared between
+            # nodes: a key-name pattern merged across them.
+            many = [traces([span("GET /many", attrs={f"item.{i * 500 + k}.qty": k for k in range(1200)})], service="big")]
+            ingest_batches(path, Generated(seed=20 + i, batches=2).payloads + [extra, big, many]).close()
             cls.nodes.append(path)
         cls.otelcat("merge", "--db", cls.p("reference.db"), *cls.nodes)
         fleet_merge.main(["--out", cls.p("fleet.db"), *cls.nodes])

@@ -271,21 +271,26 @@ class TestExport(Tmp):
 
     def catalog(self):
         g = Generated(batches=2)
-        ingest_batches(self.p("c.db"), g.payloads).close()
+        # More key names than key_name_bound (1 000): a key-name pattern row too.
+        many = json.dumps({"resourceSpans": [{"scopeSpans": [{"spans": [{"name": "many.keys", "attributes": [
+            {"key": f"item.{i}.qty", "value": {"intValue": "1"}} for i in range(1003)]}]}]}]})
+        ingest_batches(self.p("c.db"), list(g.payloads) + [[many]]).close()
         return self.p("c.db")
 
     def test_every_row_and_value_round_trips(self):
         db_path = self.catalog()
         out, _ = self.otelcat("export", "--db", db_path, self.p("out"))
-        self.assertRegex(out, r"^otelcat export: wrote 23 tables \([\d,]+ rows, 9 sketch columns\) and manifest.json to ")
+        self.assertRegex(out, r"^otelcat export: wrote 24 tables \([\d,]+ rows, 10 sketch columns\) and manifest.json to ")
         with open(self.p("out/manifest.json"), encoding="utf-8") as f:
             m = json.load(f)
         self.assertEqual((m["format"], m["format_version"], m["schema_version"]), ("otelcat-export", 1, "3"))
-        self.assertEqual(sorted(m["sketches"]), ["log_event_key_rows.hll_sketch", "log_keys.hll_sketch", "log_service_key_rows.hll_sketch",
+        self.assertEqual(sorted(m["sketches"]), ["key_name_patterns.names_sketch",
+                                                 "log_event_key_rows.hll_sketch", "log_keys.hll_sketch", "log_service_key_rows.hll_sketch",
                                                  "metric_keys.hll_sketch", "metric_service_key_rows.hll_sketch",
                                                  "metrics.series_sketch", "span_keys.hll_sketch",
                                                  "span_name_patterns.names_sketch", "span_service_key_rows.hll_sketch"])
-        self.assertEqual(sorted(m["sample_lists"]), ["log_event_key_rows.value_samples", "log_keys.value_samples",
+        self.assertEqual(sorted(m["sample_lists"]), ["key_name_patterns.sample_names",
+                                                     "log_event_key_rows.value_samples", "log_keys.value_samples",
                                                      "log_service_key_rows.value_samples",
                                                      "metric_keys.value_samples", "metric_service_key_rows.value_samples",
                                                      "span_keys.value_samples", "span_service_key_rows.value_samples"])

@@ -89,6 +89,8 @@ def payloads(path=HOSTILE):
                                 "AND typeof(service_name) = 'text' ORDER BY 1, 2"):
         out.append(gauge(name, [({"core": str(i)}, 0.5) for i in range(2)], service=svc))
     out.append(traces([span(f"op{i}", attrs={"fresh.key": "v"}) for i in range(5)], service="newcomer"))
+    # More key names than the default key_name_bound (1 000): a key-name pattern.
+    out.append(traces([span("many.keys", attrs={f"item.{i}.qty": 1 for i in range(1003)})], service="newcomer"))
     return out
 
 

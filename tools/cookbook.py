@@ -74,6 +74,12 @@ FROM log_events e ORDER BY records DESC, e.event_name;"""),
      "badly instrumented span name (a user id in the URL). Datasette query `exploding_span_names`.",
      """SELECT service_name, pattern, estimated_names, span_count, example
 FROM span_name_explosions LIMIT 5;"""),
+    ("Which key names explode?",
+     "Past an entity's `key_name_bound` of distinct key names (1 000 by default), new names are counted in key-name "
+     "patterns (ids masked: docs/catalog.md, \"Key-name patterns\"): an id in the key name, a row per user or item "
+     "otherwise. The `key_name_explosions` view.",
+     """SELECT entity_kind, entity_name, key_scope, pattern, estimated_names, key_count
+FROM key_name_explosions LIMIT 5;"""),
     ("Which attribute keys are on every signal?",
      "`attribute_catalog` unions every key's sketches with `hll_merge` as an aggregate: the cardinality of all its values "
      "across signals. Datasette query `keys_on_every_signal`.",

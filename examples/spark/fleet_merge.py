@@ -137,6 +137,13 @@ FROM log_event_services_all GROUP BY event_name, service_name""",
 SELECT event_name, key_name, sum(key_count) AS key_count, {SAMPLES},
        {SKETCH.format(c='hll_sketch')}, {TIMES}, count(*) AS nodes, {KEY_VALUES}
 FROM log_event_key_rows_all GROUP BY event_name, key_name""",
+    # Key-name patterns (schema version 3): counts and bytes add, name
+    # sketches union, sample names as value samples merge.
+    "key_name_patterns": f"""
+SELECT entity_kind, entity_name, key_scope, event_name, pattern, sum(key_count) AS key_count,
+       {SKETCH.format(c='names_sketch')},
+       {SAMPLES.replace('value_samples', 'sample_names')}, {TIMES}, sum(bytes) AS bytes
+FROM key_name_patterns_all GROUP BY entity_kind, entity_name, key_scope, event_name, pattern""",
     "span_events": f"""
 SELECT span_name, event_name, sum(event_count) AS event_count, {TIMES}
 FROM span_events_all GROUP BY span_name, event_name""",

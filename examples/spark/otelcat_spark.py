@@ -143,7 +143,8 @@ STORED_AS = {"log_body_templates": ("log_body_template_rows", {"percentage"}),
 ESTIMATE_LIMIT = {"metrics": "total_sample_count", "metric_keys": "key_count", "span_keys": "key_count",
                   "log_keys": "key_count", "span_name_patterns": "span_count",
                   "metric_service_key_rows": "key_count", "span_service_key_rows": "key_count",
-                  "log_service_key_rows": "key_count", "log_event_key_rows": "key_count"}
+                  "log_service_key_rows": "key_count", "log_event_key_rows": "key_count",
+                  "key_name_patterns": "key_count"}
 
 
 def fold_topk(db, imgs):

@@ -109,6 +109,14 @@ impl Gen {
         for &a in op.app {
             self.app_attr(b, a);
         }
+        if self.demo() && def.name == "cart" && ids.span_id[7] & 2 == 0 {
+            // Demo: a key-name explosion (issue 16): half of the cart
+            // service's spans carry `cart.item.<n>.quantity`, n one of
+            // 20 000 taken from the span id (no random draw: the rest of the
+            // demo is unchanged).
+            let n = u64::from_be_bytes(ids.span_id) >> 8;
+            b.int(cart_item_key(n % CART_ITEMS), (n % 7 + 1) as i64);
+        }
         if self.demo() && def.name == "checkout" {
             // Demo: checkout's own code adds the user id again, as user_id
             // beside the SDK's user.id (no random draw: the same value).
@@ -652,4 +660,20 @@ fn status_line(status: i64) -> &'static str {
         503 => "503 Service Unavailable",
         _ => "599 Unknown",
     }
+}
+
+/// How many distinct `cart.item.<n>.quantity` key names the demo profile
+/// draws from.
+const CART_ITEMS: u64 = 20_000;
+
+/// The key name `cart.item.<n>.quantity` (made once per n, kept for the
+/// generator's run: attribute keys are `&'static str`).
+fn cart_item_key(n: u64) -> &'static str {
+    use std::sync::OnceLock;
+    static KEYS: OnceLock<Vec<&'static str>> = OnceLock::new();
+    KEYS.get_or_init(|| {
+        (0..CART_ITEMS)
+            .map(|i| &*Box::leak(format!("cart.item.{i}.quantity").into_boxed_str()))
+            .collect()
+    })[n as usize]
 }

@@ -110,6 +110,10 @@ TABLES = {
         "key_count": "count", "estimated_cardinality": ("estimate", "hll_sketch"),
         "value_samples": "samples", "hll_sketch": "sketch", "bytes": "count", "value_types": "type_counts",
         "top_sketch": "topk"}},
+    # Key-name patterns (schema version 3): names past an entity's key_name_bound.
+    "key_name_patterns": {"key": ["entity_kind", "entity_name", "key_scope", "event_name", "pattern"], "roles": {
+        "key_count": "count", "estimated_names": ("estimate", "names_sketch"), "names_sketch": "sketch",
+        "sample_names": "samples", "bytes": "count"}},
 }
 
 # How each column's value is written, by its declared SQLite type (and role).

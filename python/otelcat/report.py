@@ -149,6 +149,16 @@ def sections(db, limit, pairs):
     out.append((f"Span names that explode (one pattern, at least {EXPLOSION_MIN_NAMES} distinct names)",
                 ["service", "pattern", "~names", "spans", "example"],
                 ["service", "pattern", "estimated_names", "spans", "example"], rows))
+    if q("SELECT 1 FROM sqlite_schema WHERE type = 'view' AND name = 'key_name_explosions'"):
+        # Schema version 3: key names past an entity's key_name_bound, by
+        # pattern (docs/catalog.md "Key-name patterns").
+        rows = q("""SELECT entity_kind, entity_name, iif(event_name <> '', key_scope || '@' || event_name, key_scope),
+                      pattern, estimated_names, key_count, sample_names
+                    FROM key_name_explosions LIMIT ?""", limit)
+        rows = [r[:6] + (samples_text(r[6]),) for r in rows]
+        out.append(("Key names that explode (ids in key names, folded into patterns)",
+                    ["entity kind", "entity", "scope", "pattern", "~names", "count", "sample names"],
+                    ["entity_kind", "entity", "scope", "pattern", "estimated_names", "key_count", "sample_names"], rows))
     for sev, svc, n in q("""SELECT severity, service_name, sample_count FROM log_services
                            ORDER BY sample_count DESC, severity, service_name LIMIT ?""", pairs):
         rows = q("""SELECT count, round(100.0 * count / ?, 1), template FROM log_body_templates

@@ -370,12 +370,38 @@ impl SampleList {
     }
 }
 
+/// What key tables may take while a batch is applied: the key entries
+/// made so far (they bound the batch's memory) and the most distinct names
+/// a table gives entries of their own (the catalog's `key_name_bound`;
+/// past it, names are folded into key-name patterns). One pointer on the
+/// per-attribute path: the bound is read only when a key is not where the
+/// previous record had it.
+pub struct Budget {
+    pub entries: usize,
+    pub bound: usize,
+}
+
+impl Budget {
+    /// No bound (copies of tables made at the flush).
+    pub fn unbounded() -> Budget {
+        Budget {
+            entries: 0,
+            bound: usize::MAX,
+        }
+    }
+}
+
 /// What a [`KeyTable`] keeps per key.
 pub trait KeySlot {
     /// A new key, first seen at `t`.
     fn new(t: i64) -> Self;
     /// Adds what a later batch kept of the same key.
     fn merge(&mut self, o: &Self);
+    /// When the key was first seen.
+    fn first_seen(&self) -> i64;
+    /// Forgets the last record counted: a pattern counts each of its names
+    /// on a record (what their own counts would sum to), not the record once.
+    fn forget_record(&mut self);
 }
 
 impl KeySlot for KeyAgg {
@@ -385,15 +411,30 @@ impl KeySlot for KeyAgg {
     fn merge(&mut self, o: &Self) {
         KeyAgg::merge(self, o)
     }
+    fn first_seen(&self) -> i64 {
+        self.seen.first
+    }
+    fn forget_record(&mut self) {
+        self.rec = u64::MAX;
+    }
 }
 
 /// Attribute keys with what is kept of each. Records of one entity tend to
 /// carry the same keys in the same order: the positions of the previous
 /// record's keys (`shape`) are tried first, before a hash lookup.
+///
+/// Past `bound` distinct key names (the catalog's `key_name_bound`), a new
+/// name is not given an entry of its own: it is counted into its key-name
+/// pattern (`keyfold::pattern`), so that a flood of names made of ids costs
+/// a few patterns, not an entry per name.
 pub struct KeyTable<V> {
     index: Map<String, u32>,
     list: Vec<(String, V)>,
     shape: Vec<u32>,
+    /// The most names given an entry (the bound the last lookup was given).
+    bound: usize,
+    /// Names past the bound, by key-name pattern (none until then).
+    folded: Option<Box<Folded<V>>>,
 }
 
 impl<V> Default for KeyTable<V> {
@@ -402,7 +443,73 @@ impl<V> Default for KeyTable<V> {
             index: Map::new(),
             list: Vec::new(),
             shape: Vec::new(),
+            bound: usize::MAX,
+            folded: None,
         }
+    }
+}
+
+/// What a key table keeps of one key-name pattern: the slot its names are
+/// counted into, as a key's would be, the distinct names (an HLL sketch),
+/// the first of them (examples) and the names counted.
+pub struct PatternSlot<V> {
+    pub slot: V,
+    pub names: hll::Builder,
+    pub examples: SampleList,
+}
+
+impl<V: KeySlot> PatternSlot<V> {
+    /// A copy (for the union of an entity's services).
+    pub fn copy(&self) -> PatternSlot<V> {
+        let mut slot = V::new(self.slot.first_seen());
+        slot.merge(&self.slot);
+        let mut names = hll::Builder::new();
+        names.merge(&self.names);
+        let mut examples = SampleList::default();
+        examples.merge(&self.examples);
+        PatternSlot {
+            slot,
+            names,
+            examples,
+        }
+    }
+}
+
+/// Key-name patterns of one key table, in first-seen order.
+pub struct Folded<V> {
+    index: Map<String, u32>,
+    list: Vec<(String, PatternSlot<V>)>,
+    /// Names folded so far (numbers the examples).
+    names: u64,
+}
+
+impl<V: KeySlot> Folded<V> {
+    /// The slot of `name`'s pattern (made, first seen at `t`, if new).
+    fn slot(&mut self, name: &str, t: i64, entries: &mut usize) -> &mut PatternSlot<V> {
+        let pattern = super::keyfold::pattern(name);
+        let i = match self.index.get(pattern.as_ref()) {
+            Some(&i) => i,
+            None => {
+                let i = self.list.len() as u32;
+                self.index.insert(pattern.to_string(), i);
+                self.list.push((
+                    pattern.into_owned(),
+                    PatternSlot {
+                        slot: V::new(t),
+                        names: hll::Builder::new(),
+                        examples: SampleList::default(),
+                    },
+                ));
+                *entries += 1;
+                i
+            }
+        };
+        self.names += 1;
+        let p = &mut self.list[i as usize].1;
+        if p.names.add(name.as_bytes()) && !p.examples.is_full() {
+            p.examples.offer(name, self.names);
+        }
+        p
     }
 }
 
@@ -423,28 +530,47 @@ impl<V: KeySlot> KeyTable<V> {
     pub fn iter(&self) -> impl Iterator<Item = (&String, &V)> {
         self.list.iter().map(|(k, a)| (k, a))
     }
+    /// Key-name patterns of the names past the bound, in first-seen order.
+    pub fn patterns(&self) -> impl Iterator<Item = (&String, &PatternSlot<V>)> {
+        self.folded
+            .iter()
+            .flat_map(|f| f.list.iter().map(|(p, s)| (p, s)))
+    }
+    /// Whether names were folded into patterns.
+    pub fn has_patterns(&self) -> bool {
+        self.folded.is_some()
+    }
     pub fn get(&self, key: &str) -> Option<&V> {
         self.index.get(key).map(|&i| &self.list[i as usize].1)
     }
     /// The entry of `key`, the `pos`-th attribute of its record; created
-    /// (first seen at `t`) when new.
+    /// (first seen at `t`) when new, or, past `budget.bound` names, the
+    /// slot of its key-name pattern.
     #[inline(always)]
-    pub(super) fn entry(&mut self, pos: usize, key: &str, t: i64, entries: &mut usize) -> &mut V {
+    pub(super) fn entry(&mut self, pos: usize, key: &str, t: i64, budget: &mut Budget) -> &mut V {
         if let Some(&i) = self.shape.get(pos)
             && same(self.list[i as usize].0.as_bytes(), key.as_bytes())
         {
             return &mut self.list[i as usize].1;
         }
-        self.lookup(pos, key, t, entries)
+        self.lookup(pos, key, t, budget)
     }
 
     /// [`entry`](Self::entry) when the key is not where the previous
     /// record had it.
     #[inline(never)]
-    fn lookup(&mut self, pos: usize, key: &str, t: i64, entries: &mut usize) -> &mut V {
+    fn lookup(&mut self, pos: usize, key: &str, t: i64, budget: &mut Budget) -> &mut V {
         let key = placed(key);
+        let (entries, bound) = (&mut budget.entries, budget.bound);
+        self.bound = bound;
         let i = match self.index.get(key) {
             Some(&i) => i,
+            None if self.list.len() >= bound => {
+                // Folded: the record's shape is left as it was.
+                let p = self.fold(key, t, entries);
+                p.slot.forget_record();
+                return &mut p.slot;
+            }
             None => {
                 let i = self.list.len() as u32;
                 self.list.push((owned(key), V::new(t)));
@@ -461,18 +587,95 @@ impl<V: KeySlot> KeyTable<V> {
         &mut self.list[i as usize].1
     }
 
-    /// Adds a later batch's keys of the same entity and scope.
+    /// Folds the names of `names` into their patterns (names past the
+    /// bound counted over the catalog: `write/fold.rs`).
+    pub fn fold_out(&mut self, names: &ahash::AHashSet<String>) {
+        if !self.list.iter().any(|(k, _)| names.contains(k)) {
+            return;
+        }
+        let mut entries = 0;
+        let list = std::mem::take(&mut self.list);
+        self.index.clear();
+        self.shape.clear();
+        for (k, v) in list {
+            if names.contains(&k) {
+                let t = v.first_seen();
+                self.fold(&k, t, &mut entries).slot.merge(&v);
+            } else {
+                self.index.insert(k.clone(), self.list.len() as u32);
+                self.list.push((k, v));
+            }
+        }
+    }
+
+    /// The pattern slot of a name past the bound.
+    #[inline(never)]
+    fn fold(&mut self, key: &str, t: i64, entries: &mut usize) -> &mut PatternSlot<V> {
+        self.folded
+            .get_or_insert_with(|| {
+                Box::new(Folded {
+                    index: Map::new(),
+                    list: Vec::new(),
+                    names: 0,
+                })
+            })
+            .slot(key, t, entries)
+    }
+
+    /// Adds a later batch's keys of the same entity and scope: its names
+    /// past this table's bound are folded as they would have been.
     pub(super) fn merge(&mut self, from: KeyTable<V>) {
+        let bound = self.bound.min(from.bound);
+        self.bound = bound;
+        let mut entries = 0;
         for (k, v) in from.list {
             match self.index.get(&k) {
                 Some(&i) => self.list[i as usize].1.merge(&v),
+                None if self.list.len() >= bound => {
+                    let t = first_seen_of(&v);
+                    self.fold(&k, t, &mut entries).slot.merge(&v);
+                }
                 None => {
                     self.index.insert(k.clone(), self.list.len() as u32);
                     self.list.push((k, v));
                 }
             }
         }
+        self.merge_patterns(from.folded.map(|f| f.list).unwrap_or_default());
     }
+
+    /// Adds another table's patterns (a later batch's, or another service's).
+    pub(super) fn merge_patterns(
+        &mut self,
+        from: impl IntoIterator<Item = (String, PatternSlot<V>)>,
+    ) {
+        for (p, s) in from {
+            let f = self.folded.get_or_insert_with(|| {
+                Box::new(Folded {
+                    index: Map::new(),
+                    list: Vec::new(),
+                    names: 0,
+                })
+            });
+            match f.index.get(&p) {
+                Some(&i) => {
+                    let x = &mut f.list[i as usize].1;
+                    x.slot.merge(&s.slot);
+                    x.names.merge(&s.names);
+                    x.examples.merge(&s.examples);
+                }
+                None => {
+                    f.index.insert(p.clone(), f.list.len() as u32);
+                    f.list.push((p, s));
+                }
+            }
+        }
+    }
+}
+
+/// When a slot was first seen (a name folded when batches merge).
+fn first_seen_of<V: KeySlot>(v: &V) -> i64 {
+    v.first_seen()
 }
 
 /// Records carrying a key, each counted once however often it repeats the
@@ -494,6 +697,12 @@ impl KeySlot for RecordCount {
     }
     fn merge(&mut self, o: &Self) {
         self.records.merge(&o.records);
+    }
+    fn first_seen(&self) -> i64 {
+        self.records.seen.first
+    }
+    fn forget_record(&mut self) {
+        self.rec = 0;
     }
 }
 

@@ -26,7 +26,7 @@ const UPGRADES: [&str; (VERSION - 1) as usize] = [
 ];
 
 /// The tables (and one view) a catalog of [`VERSION`] has.
-const TABLES: [&str; 23] = [
+const TABLES: [&str; 24] = [
     "metrics",
     "metric_services",
     "metric_key_rows",
@@ -50,6 +50,7 @@ const TABLES: [&str; 23] = [
     "log_events",
     "log_event_services",
     "log_event_key_rows",
+    "key_name_patterns",
 ];
 
 /// The schema version stored in the catalog; `None` for a database without
@@ -78,6 +79,31 @@ pub fn stored_version(db: Db) -> Result<Option<i64>> {
             "otlp_ingest: the catalog's schema_version in otelcat_meta is '{}', not a version \
              number (a file damaged or edited by hand?): set it to the version the catalog was \
              written with (1 for otelcat 0.1.0)",
+            text.chars().take(40).collect::<String>()
+        ),
+    }
+}
+
+/// The default of the catalog setting `key_name_bound`.
+pub const KEY_NAME_BOUND: usize = 1000;
+
+/// The catalog setting `key_name_bound` (a row of `otelcat_meta`; the
+/// default when absent): how many distinct key names an entity's key table
+/// gives rows of their own in one transaction before new names are folded
+/// into key-name patterns (docs/catalog.md, "Key-name patterns").
+pub fn key_name_bound(db: Db) -> Result<usize> {
+    let mut st = Stmt::prepare(
+        db,
+        "SELECT value FROM main.otelcat_meta WHERE key = 'key_name_bound'",
+    )?;
+    if !st.step()? {
+        return Ok(KEY_NAME_BOUND);
+    }
+    let text = st.column_text(0);
+    match text.trim().parse::<u32>() {
+        Ok(v) if v >= 1 => Ok(v as usize),
+        _ => bail!(
+            "otlp_ingest: the setting key_name_bound in otelcat_meta is '{}', not a whole number              from 1 to 4294967295: UPDATE otelcat_meta SET value = '1000' WHERE key = 'key_name_bound'",
             text.chars().take(40).collect::<String>()
         ),
     }

@@ -50,6 +50,8 @@ pub struct IngestTable {
     templates: Templates,
     layers: Vec<Layer>,
     schema_ready: bool,
+    /// The catalog's `key_name_bound`, read once per transaction.
+    key_name_bound: usize,
     writer: Option<Writer>,
     /// A write failed mid-transaction: only a rollback can clear it.
     poisoned: Option<String>,
@@ -162,6 +164,7 @@ impl IngestTable {
             self.writer = None;
         }
         self.templates.ensure_schema()?;
+        self.key_name_bound = schema::key_name_bound(self.db)?;
         self.schema_ready = true;
         Ok(())
     }
@@ -176,7 +179,7 @@ impl IngestTable {
     }
 
     /// Writes a batch: its span names templated, its rows, then the models.
-    fn write_batch(&mut self, batch: Batch) -> Result<()> {
+    fn write_batch(&mut self, mut batch: Batch) -> Result<()> {
         if batch.is_empty() {
             return Ok(());
         }
@@ -184,6 +187,13 @@ impl IngestTable {
             Some(w) => w,
             None => self.writer.insert(Writer::new(self.db)?),
         };
+        if let Err(e) = writer.fold_stored(&mut batch, self.key_name_bound) {
+            self.writer = None;
+            return Err(Error::with_code(
+                e.code,
+                format!("otlp_ingest: writing the catalog failed: {}", e.msg),
+            ));
+        }
         let patterns = self.templates.train_span_names(&batch)?;
         let r = self
             .templates
@@ -247,7 +257,12 @@ impl IngestTable {
             let snapshots = (top.level >= 0).then_some(&mut top.snapshots);
             self.templates.prepare(&events, snapshots)?;
         }
-        let applied = top.batch.apply(&events, now_secs(), &mut self.templates);
+        let applied = top.batch.apply(
+            &events,
+            now_secs(),
+            &mut self.templates,
+            self.key_name_bound,
+        );
         self.events = otlp::recycle(events, summary.owns_heap);
         if let Err(e) = applied {
             // Cannot happen once the models are loaded; if it does, the
@@ -278,6 +293,7 @@ impl WriteTable for IngestTable {
             templates: Templates::new(db, aux.clone()),
             layers: Vec::new(),
             schema_ready: false,
+            key_name_bound: schema::KEY_NAME_BOUND,
             writer: None,
             poisoned: None,
             limits: Limits::default(),

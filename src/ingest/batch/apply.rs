@@ -6,7 +6,7 @@ use std::borrow::Cow;
 use ahash::AHashMap as Map;
 
 use super::*;
-use crate::ingest::keys::{Counted, Keys, PairInfo, entry};
+use crate::ingest::keys::{Budget, Counted, Keys, PairInfo, entry};
 use crate::ingest::series::{Series, SeriesId};
 use crate::otlp::{AnyValue, Attr, Event};
 
@@ -52,7 +52,8 @@ pub fn secs(nanos: u64, now: i64) -> i64 {
 /// buffer for the text of non-string values.
 struct Recorder {
     rec: u64,
-    entries: usize,
+    /// Key entries made, and the catalog's `key_name_bound`.
+    budget: Budget,
     buf: String,
 }
 
@@ -72,7 +73,7 @@ impl Recorder {
         let mut n = 0;
         for (pos, a) in events.iter().map_while(pick).enumerate() {
             let v = value_text(&a.value, &mut self.buf);
-            keys.entry(pos, &a.key, t, &mut self.entries)
+            keys.entry(pos, &a.key, t, &mut self.budget)
                 .add(self.rec, 1, v, PairInfo::of(a), t);
             n = pos + 1;
         }
@@ -97,9 +98,9 @@ impl Recorder {
             let v = value_text(&a.value, &mut self.buf);
             let pair = PairInfo::of(a);
             let h = hll::Builder::hash(v.as_bytes());
-            keys.entry(pos, &a.key, t, &mut self.entries)
+            keys.entry(pos, &a.key, t, &mut self.budget)
                 .add_hashed(self.rec, 1, v, h, pair, t);
-            also.entry(pos, &a.key, t, &mut self.entries)
+            also.entry(pos, &a.key, t, &mut self.budget)
                 .add_hashed(self.rec, 1, v, h, pair, t);
             n = pos + 1;
         }
@@ -114,7 +115,7 @@ impl Recorder {
         self.rec += 1;
         for (pos, a) in resource.iter().enumerate() {
             let v = value_text(&a.value, &mut self.buf);
-            let k = keys.entry(pos, &a.key, c.seen.first, &mut self.entries);
+            let k = keys.entry(pos, &a.key, c.seen.first, &mut self.budget);
             k.add(self.rec, c.count, v, PairInfo::of(a), c.seen.first);
             k.seen.add(c.seen.last);
         }
@@ -181,12 +182,15 @@ struct Applier<'b, 'e, 'a> {
 
 impl Batch {
     /// Applies one decoded payload to the batch. `now` (unix seconds)
-    /// stands in for absent timestamps; `templater` trains log bodies.
+    /// stands in for absent timestamps; `templater` trains log bodies;
+    /// `key_name_bound` is the most distinct key names a key table gives
+    /// entries of their own (past it, names are folded into patterns).
     pub fn apply(
         &mut self,
         events: &[Event<'_>],
         now: i64,
         templater: &mut dyn Templater,
+        key_name_bound: usize,
     ) -> Result<(), String> {
         self.blocks += 1;
         // Records before any scope (the decoders always send one) are of
@@ -195,7 +199,10 @@ impl Batch {
         let mut a = Applier {
             r: Recorder {
                 rec: self.records,
-                entries: self.key_entries,
+                budget: Budget {
+                    entries: self.key_entries,
+                    bound: key_name_bound,
+                },
                 buf: String::new(),
             },
             block_id: self.blocks,
@@ -224,7 +231,7 @@ impl Batch {
             };
         }
         a.end_block();
-        let (entries, records) = (a.r.entries, a.r.rec);
+        let (entries, records) = (a.r.budget.entries, a.r.rec);
         self.key_entries = entries;
         self.records = records;
         Ok(())
@@ -537,7 +544,7 @@ impl<'e, 'a: 'e> Applier<'_, 'e, 'a> {
                 .record(&mut l.svc.cur().attrs, &events[i..], log_attr, t);
         } else {
             // An event record: its attributes are its event name's keys too.
-            let entries = &mut self.r.entries;
+            let entries = &mut self.r.budget.entries;
             let e = entry(&mut self.batch.log_events, event_name, || {
                 *entries += 1;
                 LogEventAgg::new(t)
@@ -575,7 +582,7 @@ impl<'e, 'a: 'e> Applier<'_, 'e, 'a> {
             .add(cluster, merged, t, bytes);
         for (pos, a) in events[attrs..i].iter().map_while(log_attr).enumerate() {
             c.keys
-                .entry(pos, &a.key, t, &mut self.r.entries)
+                .entry(pos, &a.key, t, &mut self.r.budget)
                 .add(self.r.rec, t);
         }
         if first_in_scope {

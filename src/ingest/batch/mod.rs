@@ -599,7 +599,7 @@ mod tests {
                 .collect();
             let split = rnd.below(lines.len() as u64 + 1) as usize;
             let (mut direct, mut before) = (TemplateGroup::default(), TemplateGroup::default());
-            let mut entries = 0;
+            let mut budget = crate::ingest::keys::Budget::unbounded();
             // Each line's record carries keys k<c> and "all" (twice: counted once).
             let mut add = |g: &mut TemplateGroup, rec: usize, (c, m, t): &(u64, Vec<u64>, i64)| {
                 let a = g.add(*c, m.clone(), *t, 10 + *c);
@@ -608,7 +608,7 @@ mod tests {
                     .enumerate()
                 {
                     a.keys
-                        .entry(pos, k, *t, &mut entries)
+                        .entry(pos, k, *t, &mut budget)
                         .add(rec as u64 + 1, *t);
                 }
             };

@@ -12,7 +12,7 @@ use ahash::AHashMap as Map;
 
 use super::EventAgg;
 use super::scopes::ScopeCounts;
-use crate::ingest::keys::{Counted, Keys, merge_by_name};
+use crate::ingest::keys::{Budget, Counted, Keys, merge_by_name};
 
 /// Something kept per service of an entity.
 pub trait ServicePart: Default {
@@ -202,7 +202,11 @@ pub fn entity_keys<'a, T: ServicePart>(
     svcs: &'a PerService<T>,
     pick: impl Fn(&'a T) -> &'a Keys,
 ) -> EntityKeys<'a> {
-    let mut parts = svcs.iter().map(|(_, t)| pick(t)).filter(|k| !k.is_empty());
+    // (A table whose names all folded into patterns still counts.)
+    let mut parts = svcs
+        .iter()
+        .map(|(_, t)| pick(t))
+        .filter(|k| !k.is_empty() || k.has_patterns());
     let (Some(first), second) = (parts.next(), parts.next()) else {
         return EntityKeys::Union(Keys::default());
     };
@@ -216,12 +220,17 @@ pub fn entity_keys<'a, T: ServicePart>(
     EntityKeys::Union(u)
 }
 
-/// Adds `from`'s keys to `into` (copies).
+/// Adds `from`'s keys and key-name patterns to `into` (copies). The union
+/// folds nothing more: a name has an entry in the union if a service gave
+/// it one.
 pub fn union_into(into: &mut Keys, from: &Keys) {
-    let mut entries = 0;
+    let mut budget = Budget::unbounded();
     for (k, a) in from.iter() {
-        into.entry(usize::MAX, k, a.seen.first, &mut entries)
+        into.entry(usize::MAX, k, a.seen.first, &mut budget)
             .merge(a);
+    }
+    if from.has_patterns() {
+        into.merge_patterns(from.patterns().map(|(p, s)| (p.clone(), s.copy())));
     }
 }
 

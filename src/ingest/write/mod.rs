@@ -3,6 +3,7 @@
 
 use ahash::AHashMap as Map;
 
+mod fold;
 mod signals;
 mod time;
 
@@ -119,6 +120,7 @@ fn table_of(stmt: &str) -> &'static str {
         "log_event" => "log_events",
         "log_event_service" => "log_event_services",
         "log_event_key" => "log_event_key_rows",
+        "key_name_pattern" => "key_name_patterns",
         _ => "span_name_patterns",
     }
 }
@@ -408,6 +410,8 @@ pub struct Writer {
     db: Db,
     stmts: Map<&'static str, Named>,
     keys: Map<&'static str, KeyStatement>,
+    /// The queries of the bound of key names (`fold.rs`), prepared when first used.
+    fold: fold::FoldQueries,
 }
 
 impl Writer {
@@ -426,7 +430,12 @@ impl Writer {
             let chunk = Stmt::prepare(db, &multi_row(sql, &one.names, CHUNK)).ok();
             keys.insert(name, KeyStatement { one, chunk, at });
         }
-        Ok(Writer { db, stmts, keys })
+        Ok(Writer {
+            db,
+            stmts,
+            keys,
+            fold: fold::FoldQueries::default(),
+        })
     }
 
     /// Runs statement `stmt` with `row`'s values by name; it writes the row
@@ -658,7 +667,7 @@ mod tests {
                 && names.contains(&"log_scope"),
             "{names:?}"
         );
-        assert_eq!(names.len(), 34);
+        assert_eq!(names.len(), 35);
         for (n, sql) in statements() {
             assert!(!sql.is_empty() && !sql.contains("-- name:"), "{n}");
             // Errors name the table the statement writes.

@@ -100,6 +100,10 @@ impl Writer {
                 resource.get(),
             )?;
         }
+        for (name, labels, resource) in &unions {
+            self.key_patterns("metric", name, "label", "", labels.get())?;
+            self.key_patterns("metric", name, "resource", "", resource.get())?;
+        }
         self.key_rows("metric_key", &rows)?;
         self.key_rows("metric_service_key", &svc_rows)?;
         for (name, _) in sorted(&b.metrics) {
@@ -260,6 +264,14 @@ impl Writer {
                 links.get(),
             )?;
         }
+        for (name, events, attrs, resource, links) in &unions {
+            for (ev, _, keys) in events {
+                self.key_patterns("span", name, "event", ev, keys.get())?;
+            }
+            self.key_patterns("span", name, "attribute", "", attrs.get())?;
+            self.key_patterns("span", name, "resource", "", resource.get())?;
+            self.key_patterns("span", name, "link", "", links.get())?;
+        }
         self.key_rows("span_key", &rows)?;
         self.key_rows("span_service_key", &svc_rows)
     }
@@ -345,8 +357,56 @@ impl Writer {
                 resource.get(),
             )?;
         }
+        for (sev, attrs, resource) in &unions {
+            self.key_patterns("log", sev, "attribute", "", attrs.get())?;
+            self.key_patterns("log", sev, "resource", "", resource.get())?;
+        }
         self.key_rows("log_key", &rows)?;
         self.key_rows("log_service_key", &svc_rows)
+    }
+
+    /// The key-name patterns of one entity's key table (its names past the
+    /// catalog's `key_name_bound`), in pattern order.
+    fn key_patterns(
+        &mut self,
+        kind: &str,
+        entity: &str,
+        scope: &str,
+        event: &str,
+        keys: &Keys,
+    ) -> Result<()> {
+        if !keys.has_patterns() {
+            return Ok(());
+        }
+        let mut pats: Vec<_> = keys.patterns().collect();
+        pats.sort_unstable_by(|a, b| a.0.cmp(b.0));
+        for (pattern, p) in pats {
+            let a = &p.slot;
+            let sketch = p.names.image();
+            let estimate = crate::hll::decode(&sketch)
+                .map(|s| crate::hll::count(&s))
+                .map_err(|e| crate::ffi::Error::new(format!("otlp_ingest: a batch sketch: {e}")))?
+                .min(a.count as i64);
+            let seen = seen_text(&a.seen);
+            let [first, last] = seen_params(&seen);
+            let examples = p.examples.to_json();
+            let row = [
+                ("entity_kind", Param::Text(kind)),
+                ("entity_name", Param::Text(entity)),
+                ("key_scope", Param::Text(scope)),
+                ("event_name", Param::Text(event)),
+                ("pattern", Param::Text(pattern)),
+                ("key_count", Param::Int(a.count as i64)),
+                ("estimated_names", Param::Int(estimate)),
+                ("names_sketch", Param::Blob(&sketch)),
+                ("sample_names", Param::Text(&examples)),
+                ("first_seen", first),
+                ("last_seen", last),
+                ("bytes", Param::Int(a.bytes as i64)),
+            ];
+            self.run("key_name_pattern", &row, &[kind, entity, scope, pattern])?;
+        }
+        Ok(())
     }
 
     /// The scope rows of one entity (`entity_param` names its column), in
@@ -407,6 +467,7 @@ impl Writer {
             for (k, a) in sorted_keys(&e.attrs) {
                 rows.push(KeyRow::new(&[name, k], a)?);
             }
+            self.key_patterns("log_event", name, "attribute", "", &e.attrs)?;
         }
         self.key_rows("log_event_key", &rows)
     }
@@ -439,7 +500,12 @@ impl Writer {
                 ];
                 let id_text = id.to_string();
                 self.run("log_template", &row, &[sev, svc, &id_text])?;
-                let mut keys: Vec<_> = t.keys.iter().collect();
+                // Names past the bound count under their key-name pattern.
+                let mut keys: Vec<_> = t
+                    .keys
+                    .iter()
+                    .chain(t.keys.patterns().map(|(p, s)| (p, &s.slot)))
+                    .collect();
                 keys.sort_unstable_by(|a, b| a.0.cmp(b.0));
                 for (key, k) in keys {
                     let c = &k.records;
