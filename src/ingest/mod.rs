@@ -26,6 +26,7 @@
 //!   writing transaction.
 
 pub mod batch;
+pub mod history;
 pub mod keys;
 pub mod schema;
 mod series;

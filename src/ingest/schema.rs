@@ -26,7 +26,7 @@ const UPGRADES: [&str; (VERSION - 1) as usize] = [
 ];
 
 /// The tables (and one view) a catalog of [`VERSION`] has.
-const TABLES: [&str; 23] = [
+const TABLES: [&str; 26] = [
     "metrics",
     "metric_services",
     "metric_keys",
@@ -50,6 +50,9 @@ const TABLES: [&str; 23] = [
     "log_events",
     "log_event_services",
     "log_event_key_rows",
+    "entity_history",
+    "service_history",
+    "key_history_rows",
 ];
 
 /// The schema version stored in the catalog; `None` for a database without

@@ -14,6 +14,7 @@ use std::ffi::c_int;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use super::batch::Batch;
+use super::history::Settings;
 use super::schema;
 use super::templates::{Snapshots, Templates};
 use super::write::Writer;
@@ -56,6 +57,8 @@ pub struct IngestTable {
     limits: Limits,
     /// The allocation of the last payload's events, for the next one.
     events: Vec<otlp::Event<'static>>,
+    /// The catalog's history settings, read by each transaction.
+    history: Settings,
 }
 
 fn now_secs() -> i64 {
@@ -162,6 +165,7 @@ impl IngestTable {
             self.writer = None;
         }
         self.templates.ensure_schema()?;
+        self.history = Settings::read(self.db)?;
         self.schema_ready = true;
         Ok(())
     }
@@ -185,9 +189,10 @@ impl IngestTable {
             None => self.writer.insert(Writer::new(self.db)?),
         };
         let patterns = self.templates.train_span_names(&batch)?;
+        let history = self.history;
         let r = self
             .templates
-            .with_texts(|texts| writer.write(&batch, &patterns, texts));
+            .with_texts(|texts| writer.write(&batch, &patterns, texts, &history));
         if let Err(e) = r {
             self.writer = None; // re-prepared next time (the schema may have changed)
             return Err(Error::with_code(
@@ -247,6 +252,7 @@ impl IngestTable {
             let snapshots = (top.level >= 0).then_some(&mut top.snapshots);
             self.templates.prepare(&events, snapshots)?;
         }
+        top.batch.bucket_width = self.history.bucket;
         let applied = top.batch.apply(&events, now_secs(), &mut self.templates);
         self.events = otlp::recycle(events, summary.owns_heap);
         if let Err(e) = applied {
@@ -282,6 +288,7 @@ impl WriteTable for IngestTable {
             poisoned: None,
             limits: Limits::default(),
             events: Vec::new(),
+            history: Settings::default(),
         };
         t.reset();
         Ok(t)

@@ -3,12 +3,14 @@
 
 use ahash::AHashMap as Map;
 
+mod history;
 mod signals;
 mod time;
 
 use time::{TimeText, seen_params, seen_text};
 
 use super::batch::{Batch, PatternGroup};
+use super::history::Settings;
 use super::keys::{Counted, KeyAgg, Keys};
 use super::templates::Texts;
 use crate::ffi::{Db, Error, Param, Result, Stmt};
@@ -114,6 +116,9 @@ fn table_of(stmt: &str) -> &'static str {
         "log_event" => "log_events",
         "log_event_service" => "log_event_services",
         "log_event_key" => "log_event_key_rows",
+        "entity_history" | "entity_history_rollup" | "entity_history_prune" => "entity_history",
+        "service_history" | "service_history_rollup" | "service_history_prune" => "service_history",
+        "key_history" | "key_history_rollup" | "key_history_prune" => "key_history_rows",
         _ => "span_name_patterns",
     }
 }
@@ -268,6 +273,8 @@ struct KeyRow<'a> {
     top: Option<Vec<u8>>,
     /// Per-service and event rows: the batch's estimated cardinality.
     derived: Option<i64>,
+    /// An entity's key row: its key, whose history is written too.
+    agg: Option<&'a KeyAgg>,
 }
 
 /// The parameters of a key UPSERT's row, in [`KeyRow::values`] order after
@@ -302,6 +309,7 @@ impl<'a> KeyRow<'a> {
             types: a.types_json(),
             top: a.top.image(),
             derived: None,
+            agg: None,
         }
     }
 
@@ -333,6 +341,7 @@ impl<'a> KeyRow<'a> {
             types: self.types.clone(),
             top: self.top.clone(),
             derived: None,
+            agg: None,
         }
     }
 
@@ -559,13 +568,16 @@ impl Writer {
         b: &Batch,
         patterns: &Map<String, PatternGroup>,
         texts: &Texts,
+        settings: &Settings,
     ) -> Result<()> {
         self.metrics(b)?;
         self.spans(b)?;
         self.logs(b)?;
         self.log_events(b)?;
         self.log_templates(b, texts)?;
-        self.span_patterns(patterns, texts)
+        self.span_patterns(patterns, texts)?;
+        self.entity_history(b)?;
+        self.roll_up(settings)
     }
 }
 

@@ -99,6 +99,7 @@ impl Writer {
             );
         }
         self.key_rows("metric_key", &rows)?;
+        self.key_history("metric", &rows)?;
         self.key_rows("metric_service_key", &svc_rows)?;
         for (name, _) in sorted(&b.metrics) {
             self.refresh("metric_refresh", "metric_name", name)?;
@@ -260,6 +261,7 @@ impl Writer {
             );
         }
         self.key_rows("span_key", &rows)?;
+        self.key_history("span", &rows)?;
         self.key_rows("span_service_key", &svc_rows)?;
         for (name, _) in sorted(&b.spans) {
             self.refresh("span_refresh", "span_name", name)?;
@@ -349,6 +351,7 @@ impl Writer {
             );
         }
         self.key_rows("log_key", &rows)?;
+        self.key_history("log", &rows)?;
         self.key_rows("log_service_key", &svc_rows)?;
         for (sev, _) in sorted(&b.logs) {
             self.refresh("log_refresh", "severity", sev)?;
@@ -564,10 +567,12 @@ fn push_keys<'a>(
             Some(ev) => &[entity, scope, k, ev],
             None => &[entity, scope, k],
         };
-        rows.push(match svc_at.get(&key_address(a)) {
+        let mut row = match svc_at.get(&key_address(a)) {
             Some(&i) => svc_rows[i].copy_as(texts),
             None => KeyRow::new(texts, a),
-        });
+        };
+        row.agg = Some(a);
+        rows.push(row);
     }
 }
 
