@@ -481,6 +481,25 @@ ON CONFLICT(signal, entity, key_scope, key_name, event_name, resolution, bucket_
   bytes = otelcat_add(bytes, excluded.bytes, 'key_history_rows', signal, entity, key_name, bucket_start),
   hll_sketch = hll_merge(hll_sketch, excluded.hll_sketch);
 
+-- name: template_history
+INSERT INTO template_history_rows(severity, service_name, cluster_id, resolution, bucket_start, count, bytes)
+VALUES (:severity, :service_name, :cluster_id, 'bucket', :bucket_start, :count, :bytes)
+ON CONFLICT(severity, service_name, cluster_id, resolution, bucket_start) DO UPDATE SET
+  count = otelcat_add(count, excluded.count, 'template_history_rows', severity, service_name, cluster_id, bucket_start),
+  bytes = otelcat_add(bytes, excluded.bytes, 'template_history_rows', severity, service_name, cluster_id, bucket_start);
+
+-- name: template_history_fold
+-- As log_template_fold: the history of cluster :from_cluster joins :to_cluster's.
+INSERT INTO template_history_rows(severity, service_name, cluster_id, resolution, bucket_start, count, bytes)
+SELECT severity, service_name, :to_cluster, resolution, bucket_start, count, bytes FROM template_history_rows
+WHERE severity = :severity AND service_name = :service_name AND cluster_id = :from_cluster
+ON CONFLICT(severity, service_name, cluster_id, resolution, bucket_start) DO UPDATE SET
+  count = otelcat_add(count, excluded.count, 'template_history_rows', severity, service_name, cluster_id, bucket_start),
+  bytes = otelcat_add(bytes, excluded.bytes, 'template_history_rows', severity, service_name, cluster_id, bucket_start);
+
+-- name: template_history_fold_delete
+DELETE FROM template_history_rows WHERE severity = :severity AND service_name = :service_name AND cluster_id = :from_cluster;
+
 -- Roll-up and retention, after each commit's rows (docs/catalog.md
 -- "History"). :fine_until: 'bucket' rows that start then or before become
 -- 'day' rows; :days_until: 'day' rows that start then or before go. Each
@@ -527,5 +546,19 @@ ON CONFLICT(signal, entity, key_scope, key_name, event_name, resolution, bucket_
 
 -- name: key_history_prune
 DELETE FROM key_history_rows
+WHERE resolution = 'bucket' AND bucket_start <= :fine_until
+   OR resolution = 'day' AND bucket_start <= :days_until;
+
+-- name: template_history_rollup
+INSERT INTO template_history_rows(severity, service_name, cluster_id, resolution, bucket_start, count, bytes)
+SELECT severity, service_name, cluster_id, 'day', date(bucket_start) || ' 00:00:00', sum(count), sum(bytes)
+FROM template_history_rows WHERE resolution = 'bucket' AND bucket_start <= :fine_until
+GROUP BY severity, service_name, cluster_id, date(bucket_start)
+ON CONFLICT(severity, service_name, cluster_id, resolution, bucket_start) DO UPDATE SET
+  count = otelcat_add(count, excluded.count, 'template_history_rows', severity, service_name, cluster_id, bucket_start),
+  bytes = otelcat_add(bytes, excluded.bytes, 'template_history_rows', severity, service_name, cluster_id, bucket_start);
+
+-- name: template_history_prune
+DELETE FROM template_history_rows
 WHERE resolution = 'bucket' AND bucket_start <= :fine_until
    OR resolution = 'day' AND bucket_start <= :days_until;

@@ -444,7 +444,7 @@ CREATE INDEX IF NOT EXISTS idx_log_event_key_rows_key ON log_event_key_rows(key_
 -- (default 30) days before the newest bucket's day are dropped.
 -- bucket_start: 'YYYY-MM-DD HH:MM:SS' (UTC), as first_seen.
 CREATE TABLE IF NOT EXISTS entity_history (
-  signal        TEXT NOT NULL,                 -- metric | span | log
+  signal        TEXT NOT NULL,                 -- metrics | spans | logs (as key_cardinality)
   entity        TEXT NOT NULL,                 -- metric name | span name | severity
   resolution    TEXT NOT NULL,                 -- bucket | day
   bucket_start  TEXT NOT NULL,
@@ -484,6 +484,19 @@ CREATE TABLE IF NOT EXISTS key_history_rows (
 CREATE INDEX IF NOT EXISTS idx_key_history_rows_bucket ON key_history_rows(resolution, bucket_start);
 CREATE INDEX IF NOT EXISTS idx_key_history_rows_key ON key_history_rows(key_name, resolution, bucket_start);
 
+-- Log template lines per bucket (the view template_history adds the template text).
+CREATE TABLE IF NOT EXISTS template_history_rows (
+  severity      TEXT NOT NULL,
+  service_name  TEXT NOT NULL,
+  cluster_id    INTEGER NOT NULL,
+  resolution    TEXT NOT NULL,
+  bucket_start  TEXT NOT NULL,
+  count         INTEGER NOT NULL DEFAULT 0,
+  bytes         INTEGER NOT NULL DEFAULT 0,
+  PRIMARY KEY (severity, service_name, cluster_id, resolution, bucket_start)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS idx_template_history_rows_bucket ON template_history_rows(resolution, bucket_start);
+
 -- Changing the bucket width would mix widths: refused while history rows
 -- exist (delete them first: docs/catalog.md "History").
 CREATE TRIGGER IF NOT EXISTS otelcat_meta_history_bucket_insert
@@ -492,7 +505,7 @@ BEGIN
   SELECT RAISE(ABORT, 'otelcat_meta: history_bucket_seconds must be a whole number of seconds from 60 to 86400 that divides 86400 (a day)')
   WHERE NOT (CAST(new.value AS INTEGER) = new.value AND CAST(new.value AS INTEGER) BETWEEN 60 AND 86400
              AND 86400 % CAST(new.value AS INTEGER) = 0);
-  SELECT RAISE(ABORT, 'otelcat_meta: history_bucket_seconds cannot change while history rows exist (they were counted in buckets of the old width): DELETE FROM entity_history; DELETE FROM service_history; DELETE FROM key_history_rows; first, or keep the width')
+  SELECT RAISE(ABORT, 'otelcat_meta: history_bucket_seconds cannot change while history rows exist (they were counted in buckets of the old width): DELETE FROM entity_history; DELETE FROM service_history; DELETE FROM key_history_rows; DELETE FROM template_history_rows; first, or keep the width')
   WHERE EXISTS (SELECT 1 FROM entity_history)
     AND CAST(new.value AS INTEGER) IS NOT CAST(coalesce((SELECT value FROM otelcat_meta WHERE key = 'history_bucket_seconds'), '3600') AS INTEGER);
 END;
@@ -503,13 +516,13 @@ BEGIN
   WHERE new.key = 'history_bucket_seconds'
     AND NOT (CAST(new.value AS INTEGER) = new.value AND CAST(new.value AS INTEGER) BETWEEN 60 AND 86400
              AND 86400 % CAST(new.value AS INTEGER) = 0);
-  SELECT RAISE(ABORT, 'otelcat_meta: history_bucket_seconds cannot change while history rows exist (they were counted in buckets of the old width): DELETE FROM entity_history; DELETE FROM service_history; DELETE FROM key_history_rows; first, or keep the width')
+  SELECT RAISE(ABORT, 'otelcat_meta: history_bucket_seconds cannot change while history rows exist (they were counted in buckets of the old width): DELETE FROM entity_history; DELETE FROM service_history; DELETE FROM key_history_rows; DELETE FROM template_history_rows; first, or keep the width')
   WHERE EXISTS (SELECT 1 FROM entity_history)
     AND (new.key IS NOT old.key OR CAST(new.value AS INTEGER) IS NOT CAST(old.value AS INTEGER));
 END;
 CREATE TRIGGER IF NOT EXISTS otelcat_meta_history_bucket_delete
 BEFORE DELETE ON otelcat_meta WHEN old.key = 'history_bucket_seconds'
 BEGIN
-  SELECT RAISE(ABORT, 'otelcat_meta: history_bucket_seconds cannot change while history rows exist (they were counted in buckets of the old width): DELETE FROM entity_history; DELETE FROM service_history; DELETE FROM key_history_rows; first, or keep the width')
+  SELECT RAISE(ABORT, 'otelcat_meta: history_bucket_seconds cannot change while history rows exist (they were counted in buckets of the old width): DELETE FROM entity_history; DELETE FROM service_history; DELETE FROM key_history_rows; DELETE FROM template_history_rows; first, or keep the width')
   WHERE EXISTS (SELECT 1 FROM entity_history) AND CAST(old.value AS INTEGER) IS NOT 3600;
 END;

@@ -26,7 +26,7 @@ const UPGRADES: [&str; (VERSION - 1) as usize] = [
 ];
 
 /// The tables (and one view) a catalog of [`VERSION`] has.
-const TABLES: [&str; 26] = [
+const TABLES: [&str; 27] = [
     "metrics",
     "metric_services",
     "metric_keys",
@@ -53,6 +53,7 @@ const TABLES: [&str; 26] = [
     "entity_history",
     "service_history",
     "key_history_rows",
+    "template_history_rows",
 ];
 
 /// The schema version stored in the catalog; `None` for a database without

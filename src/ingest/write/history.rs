@@ -14,13 +14,13 @@ impl Writer {
     /// The entity and service rows of every entity of the batch.
     pub(super) fn entity_history(&mut self, b: &Batch) -> Result<()> {
         for (name, m) in sorted(&b.metrics) {
-            self.volumes("metric", name, &m.svc, |p| &p.volume)?;
+            self.volumes("metrics", name, &m.svc, |p| &p.volume)?;
         }
         for (name, s) in sorted(&b.spans) {
-            self.volumes("span", name, &s.svc, |p| &p.volume)?;
+            self.volumes("spans", name, &s.svc, |p| &p.volume)?;
         }
         for (sev, l) in sorted(&b.logs) {
-            self.volumes("log", sev, &l.svc, |p| &p.volume)?;
+            self.volumes("logs", sev, &l.svc, |p| &p.volume)?;
         }
         Ok(())
     }
@@ -123,16 +123,17 @@ impl Writer {
         }
         let (fine, days) = (st.column_text(0), st.column_text(1));
         drop(st);
-        for table in ["entity_history", "service_history", "key_history"] {
+        for table in ["entity", "service", "key", "template"] {
             let rollup = [("fine_until", Param::Text(&fine))];
             let prune = [
                 ("fine_until", Param::Text(&fine)),
                 ("days_until", Param::Text(&days)),
             ];
             let (r, p) = match table {
-                "entity_history" => ("entity_history_rollup", "entity_history_prune"),
-                "service_history" => ("service_history_rollup", "service_history_prune"),
-                _ => ("key_history_rollup", "key_history_prune"),
+                "entity" => ("entity_history_rollup", "entity_history_prune"),
+                "service" => ("service_history_rollup", "service_history_prune"),
+                "key" => ("key_history_rollup", "key_history_prune"),
+                _ => ("template_history_rollup", "template_history_prune"),
             };
             self.run(r, &rollup, &[])?;
             self.run(p, &prune, &[])?;

@@ -119,6 +119,11 @@ fn table_of(stmt: &str) -> &'static str {
         "entity_history" | "entity_history_rollup" | "entity_history_prune" => "entity_history",
         "service_history" | "service_history_rollup" | "service_history_prune" => "service_history",
         "key_history" | "key_history_rollup" | "key_history_prune" => "key_history_rows",
+        "template_history"
+        | "template_history_fold"
+        | "template_history_fold_delete"
+        | "template_history_rollup"
+        | "template_history_prune" => "template_history_rows",
         _ => "span_name_patterns",
     }
 }

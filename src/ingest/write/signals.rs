@@ -3,7 +3,7 @@
 
 use ahash::AHashMap as Map;
 
-use super::time::{seen_params, seen_text};
+use super::time::{TimeText, seen_params, seen_text};
 use super::{KeyRow, Writer, sorted, sorted_keys};
 use crate::ffi::{Param, Result};
 use crate::ingest::batch::{
@@ -99,7 +99,7 @@ impl Writer {
             );
         }
         self.key_rows("metric_key", &rows)?;
-        self.key_history("metric", &rows)?;
+        self.key_history("metrics", &rows)?;
         self.key_rows("metric_service_key", &svc_rows)?;
         for (name, _) in sorted(&b.metrics) {
             self.refresh("metric_refresh", "metric_name", name)?;
@@ -261,7 +261,7 @@ impl Writer {
             );
         }
         self.key_rows("span_key", &rows)?;
-        self.key_history("span", &rows)?;
+        self.key_history("spans", &rows)?;
         self.key_rows("span_service_key", &svc_rows)?;
         for (name, _) in sorted(&b.spans) {
             self.refresh("span_refresh", "span_name", name)?;
@@ -351,7 +351,7 @@ impl Writer {
             );
         }
         self.key_rows("log_key", &rows)?;
-        self.key_history("log", &rows)?;
+        self.key_history("logs", &rows)?;
         self.key_rows("log_service_key", &svc_rows)?;
         for (sev, _) in sorted(&b.logs) {
             self.refresh("log_refresh", "severity", sev)?;
@@ -449,6 +449,18 @@ impl Writer {
                 ];
                 let id_text = id.to_string();
                 self.run("log_template", &row, &[sev, svc, &id_text])?;
+                for (bucket, v) in t.volume.by_bucket() {
+                    let start = TimeText::of(bucket);
+                    let row = [
+                        ("severity", Param::Text(sev)),
+                        ("service_name", Param::Text(svc)),
+                        ("cluster_id", Param::Int(id as i64)),
+                        ("bucket_start", Param::Text(start.as_str())),
+                        ("count", Param::Int(v.count as i64)),
+                        ("bytes", Param::Int(v.bytes as i64)),
+                    ];
+                    self.run("template_history", &row, &[sev, svc, &id_text])?;
+                }
                 let mut keys: Vec<_> = t.keys.iter().collect();
                 keys.sort_unstable_by(|a, b| a.0.cmp(b.0));
                 for (key, k) in keys {
@@ -482,6 +494,8 @@ impl Writer {
                 self.run("log_template_fold_delete", &group, &key)?;
                 self.run("log_template_key_fold", &fold, &key)?;
                 self.run("log_template_key_fold_delete", &group, &key)?;
+                self.run("template_history_fold", &fold, &key)?;
+                self.run("template_history_fold_delete", &group, &key)?;
             }
         }
         Ok(())
