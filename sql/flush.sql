@@ -515,8 +515,7 @@ ON CONFLICT(signal, entity, resolution, bucket_start) DO UPDATE SET
   bytes = otelcat_add(bytes, excluded.bytes, 'entity_history', signal, entity, bucket_start);
 
 -- name: entity_history_prune
-DELETE FROM entity_history
-WHERE resolution = 'bucket' AND bucket_start <= :fine_until
+DELETE FROM entity_history WHERE resolution = 'bucket' AND bucket_start <= :fine_until
    OR resolution = 'day' AND bucket_start <= :days_until;
 
 -- name: service_history_rollup
@@ -529,8 +528,7 @@ ON CONFLICT(signal, entity, service_name, resolution, bucket_start) DO UPDATE SE
   bytes = otelcat_add(bytes, excluded.bytes, 'service_history', signal, entity, service_name, bucket_start);
 
 -- name: service_history_prune
-DELETE FROM service_history
-WHERE resolution = 'bucket' AND bucket_start <= :fine_until
+DELETE FROM service_history WHERE resolution = 'bucket' AND bucket_start <= :fine_until
    OR resolution = 'day' AND bucket_start <= :days_until;
 
 -- name: key_history_rollup
@@ -545,8 +543,7 @@ ON CONFLICT(signal, entity, key_scope, key_name, event_name, resolution, bucket_
   hll_sketch = hll_merge(hll_sketch, excluded.hll_sketch);
 
 -- name: key_history_prune
-DELETE FROM key_history_rows
-WHERE resolution = 'bucket' AND bucket_start <= :fine_until
+DELETE FROM key_history_rows WHERE resolution = 'bucket' AND bucket_start <= :fine_until
    OR resolution = 'day' AND bucket_start <= :days_until;
 
 -- name: template_history_rollup
@@ -559,6 +556,5 @@ ON CONFLICT(severity, service_name, cluster_id, resolution, bucket_start) DO UPD
   bytes = otelcat_add(bytes, excluded.bytes, 'template_history_rows', severity, service_name, cluster_id, bucket_start);
 
 -- name: template_history_prune
-DELETE FROM template_history_rows
-WHERE resolution = 'bucket' AND bucket_start <= :fine_until
+DELETE FROM template_history_rows WHERE resolution = 'bucket' AND bucket_start <= :fine_until
    OR resolution = 'day' AND bucket_start <= :days_until;

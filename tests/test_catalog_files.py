@@ -277,7 +277,7 @@ class TestExport(Tmp):
     def test_every_row_and_value_round_trips(self):
         db_path = self.catalog()
         out, _ = self.otelcat("export", "--db", db_path, self.p("out"))
-        self.assertRegex(out, r"^otelcat export: wrote 23 tables \([\d,]+ rows, 9 sketch columns\) and manifest.json to ")
+        self.assertRegex(out, r"^otelcat export: wrote 27 tables \([\d,]+ rows, 10 sketch columns\) and manifest.json to ")
         with open(self.p("out/manifest.json"), encoding="utf-8") as f:
             m = json.load(f)
         self.assertEqual((m["format"], m["format_version"], m["schema_version"]), ("otelcat-export", 1, "3"))

@@ -45,7 +45,7 @@ QUERIES = ["metric_label_cardinality", "services_sending_span", "new_since", "to
            "noisiest_services", "exploding_span_names", "keys_on_every_signal", "metrics_by_active_series",
            "keys_above_cardinality", "rare_keys", "id_like_keys", "metric_document", "convention_violations",
            "keys_by_bytes", "services_by_bytes", "top_values_of_key", "services_sending_key", "keys_of_service",
-           "scopes_of_service"]
+           "scopes_of_service", "key_cardinality_over_time"]
 ERROR_TEXT = re.compile(r"message-error|<h1>Error \d|Traceback|no such (table|function|column)|"
                         r"Internal Server Error|sql_time_limit|interrupted|Not Found", re.I)
 
@@ -230,6 +230,14 @@ class TestDatasette(unittest.TestCase):
         rows = self.query("services_sending_span", span="GET /cart")
         self.assertEqual([(r["service_name"], r["sample_count"], r["percentage"]) for r in rows], [("frontend", 50, 100.0)])
         self.assertEqual(len(self.query("services_sending_span", span="GET /users/*")), 40)
+
+    def test_key_cardinality_over_time(self):
+        rows = self.query("key_cardinality_over_time", key="user.id", signal="spans")
+        self.assertTrue(rows)
+        for r in rows:
+            self.assertLessEqual(r["estimated_cardinality"], r["key_count"])
+        total = sum(r["key_count"] for r in rows if r["entity"] == "GET /cart")
+        self.assertEqual(total, 50)
 
     def test_services_sending_key(self):
         rows = self.query("services_sending_key", key="user.id")

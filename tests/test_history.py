@@ -233,6 +233,49 @@ class TestViews(Base):
                          [("request <*> done", f"2023-11-15 0{h}:00:00", 10) for h in range(3)])
 
 
+HISTORY = ("entity_history", "service_history")
+
+
+def history_dump(db):
+    out = {t: db.execute(f"SELECT * FROM {t} ORDER BY 1, 2, 3, 4, 5").fetchall() for t in HISTORY}
+    # Templates by their text (a merged-in template gets another cluster id).
+    out["template_history"] = db.execute(
+        "SELECT severity, service_name, template, resolution, bucket_start, sum(count), sum(bytes) "
+        "FROM template_history GROUP BY 1, 2, 3, 4, 5 ORDER BY 1, 2, 3, 4, 5").fetchall()
+    out["key_history_rows"] = db.execute(
+        "SELECT signal, entity, key_scope, key_name, event_name, resolution, bucket_start, key_count, bytes, "
+        "hll_count(hll_sketch) FROM key_history_rows ORDER BY 1, 2, 3, 4, 5, 6, 7").fetchall()
+    return out
+
+
+class TestMerge(Base):
+    def test_merged_halves_have_the_history_of_the_whole(self):
+        """examples/merge.sql adds histories bucket by bucket, then rolls up
+        and prunes as a commit does: two catalogs of three days each, merged,
+        hold the history of one catalog that ingested all six days."""
+        from test_catalog_files import MERGE, script
+        whole = self.db
+        first = connect(os.path.join(self.dir, "first.db"))
+        second = connect(os.path.join(self.dir, "second.db"))
+        for day in range(6):
+            start = T0 + day * DAY
+            p = [hours_payload(24, 3, start=start, offset=day * 100),
+                 logs([log(f"job {i} took {i * day} ms", attrs={"job": i}, t=start + (i % 24) * H) for i in range(40)],
+                      service=f"s{day % 2}")]
+            for payload in p:
+                ingest(whole, payload)
+                # Days interleaved: each half's newest bucket is not the whole's.
+                ingest(first if day % 2 == 0 else second, payload)
+        second.close()
+        first.execute("ATTACH ? AS other", (os.path.join(self.dir, "second.db"),))
+        first.executescript(script(MERGE))
+        got, want = history_dump(first), history_dump(whole)
+        self.assertTrue(want["key_history_rows"] and [r for r in want["entity_history"] if r[2] == "day"])
+        for t in want:
+            self.assertEqual(got[t], want[t], t)
+        first.close()
+
+
 class TestUpgrade(unittest.TestCase):
     def test_older_catalogs_get_history_from_the_upgrade_on(self):
         d = tempfile.mkdtemp()

@@ -110,6 +110,17 @@ TABLES = {
         "key_count": "count", "estimated_cardinality": ("estimate", "hll_sketch"),
         "value_samples": "samples", "hll_sketch": "sketch", "bytes": "count", "value_types": "type_counts",
         "top_sketch": "topk"}},
+    # History (schema version 3; docs/catalog.md "History"): rows of one
+    # bucket (resolution, bucket_start) merge like the rows of one key.
+    "entity_history": {"key": ["signal", "entity", "resolution", "bucket_start"], "roles": {
+        "records": "count", "bytes": "count"}},
+    "service_history": {"key": ["signal", "entity", "service_name", "resolution", "bucket_start"], "roles": {
+        "records": "count", "bytes": "count"}},
+    "key_history_rows": {"key": ["signal", "entity", "key_scope", "key_name", "event_name", "resolution",
+                                 "bucket_start"], "roles": {
+        "key_count": "count", "bytes": "count", "hll_sketch": "sketch"}},
+    "template_history_rows": {"key": ["severity", "service_name", "cluster_id", "resolution", "bucket_start"], "roles": {
+        "count": "count", "bytes": "count"}},
 }
 
 # How each column's value is written, by its declared SQLite type (and role).

@@ -345,8 +345,11 @@ mod tests {
         );
         assert_eq!(b.of(3600), 3600);
         let mut d = Bucketer::new(0, 0);
-        assert_eq!(d.of(5000), 0, "clamped to now + a day: 86400 s ago is fine");
+        assert_eq!(d.of(5000), 3600);
         assert_eq!(d.of(86_399), 82_800);
+        assert_eq!(d.of(200_000), 86_400, "clamped to the clock + a day");
+        let mut q = Bucketer::new(900, 1_000_000);
+        assert_eq!(q.of(1_000), 900);
     }
 
     /// Whatever the order of contributions and the split into batches, the

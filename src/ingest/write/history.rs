@@ -111,18 +111,26 @@ impl Writer {
     /// newest bucket up into days, and drops days `settings.days` days or
     /// more older than the newest bucket's day.
     pub(super) fn roll_up(&mut self, settings: &Settings) -> Result<()> {
-        let mut st = Stmt::prepare(
-            self.db,
-            "SELECT datetime(max(bucket_start), ?1), date(max(bucket_start), ?2) || ' 00:00:00' \
-             FROM main.entity_history WHERE resolution = 'bucket'",
-        )?;
+        let st = match &mut self.cutoffs {
+            Some(st) => st,
+            None => self.cutoffs.insert(Stmt::prepare(
+                self.db,
+                "SELECT datetime(max(bucket_start), ?1), date(max(bucket_start), ?2) || ' 00:00:00' \
+                 FROM main.entity_history WHERE resolution = 'bucket'",
+            )?),
+        };
         st.bind_text(1, &format!("-{} hours", settings.hours))?;
         st.bind_text(2, &format!("-{} days", settings.days))?;
-        if !st.step()? || st.column_kind(0) == crate::ffi::Kind::Null {
+        let found = st.step()? && st.column_kind(0) != crate::ffi::Kind::Null;
+        let (fine, days) = if found {
+            (st.column_text(0), st.column_text(1))
+        } else {
+            Default::default()
+        };
+        st.reset();
+        if !found {
             return Ok(());
         }
-        let (fine, days) = (st.column_text(0), st.column_text(1));
-        drop(st);
         for table in ["entity", "service", "key", "template"] {
             let rollup = [("fine_until", Param::Text(&fine))];
             let prune = [

@@ -401,6 +401,8 @@ pub struct Writer {
     db: Db,
     stmts: Map<&'static str, Named>,
     keys: Map<&'static str, KeyStatement>,
+    /// The history's roll-up and retention cutoffs (`history.rs`).
+    cutoffs: Option<Stmt>,
 }
 
 impl Writer {
@@ -419,7 +421,12 @@ impl Writer {
             let chunk = Stmt::prepare(db, &multi_row(sql, &one.names, CHUNK)).ok();
             keys.insert(name, KeyStatement { one, chunk, at });
         }
-        Ok(Writer { db, stmts, keys })
+        Ok(Writer {
+            db,
+            stmts,
+            keys,
+            cutoffs: None,
+        })
     }
 
     /// Runs statement `stmt` with `row`'s values by name; it writes the row
@@ -666,7 +673,7 @@ mod tests {
                 && names.contains(&"log_scope"),
             "{names:?}"
         );
-        assert_eq!(names.len(), 37);
+        assert_eq!(names.len(), 51);
         for (n, sql) in statements() {
             assert!(!sql.is_empty() && !sql.contains("-- name:"), "{n}");
             // Errors name the table the statement writes.
