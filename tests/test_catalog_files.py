@@ -281,7 +281,8 @@ class TestExport(Tmp):
         with open(self.p("out/manifest.json"), encoding="utf-8") as f:
             m = json.load(f)
         self.assertEqual((m["format"], m["format_version"], m["schema_version"]), ("otelcat-export", 1, "3"))
-        self.assertEqual(sorted(m["sketches"]), ["log_event_key_rows.hll_sketch", "log_keys.hll_sketch", "log_service_key_rows.hll_sketch",
+        self.assertEqual(sorted(m["sketches"]), ["key_history_rows.hll_sketch",
+                                                 "log_event_key_rows.hll_sketch", "log_keys.hll_sketch", "log_service_key_rows.hll_sketch",
                                                  "metric_keys.hll_sketch", "metric_service_key_rows.hll_sketch",
                                                  "metrics.series_sketch", "span_keys.hll_sketch",
                                                  "span_name_patterns.names_sketch", "span_service_key_rows.hll_sketch"])
