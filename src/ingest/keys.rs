@@ -185,7 +185,7 @@ impl KeyAgg {
     /// code grew: 5 % more instructions in the ingest of a span's keys).
     #[inline(always)]
     pub(super) fn add(&mut self, rec: u64, n: u64, value: &str, pair: PairInfo, t: i64, bk: i64) {
-        self.add_with(rec, n, value, pair, t, bk, || {
+        self.add_with(rec, n, value, pair, (t, bk), || {
             hll::Builder::hash(value.as_bytes())
         })
     }
@@ -199,10 +199,9 @@ impl KeyAgg {
         value: &str,
         h: u64,
         pair: PairInfo,
-        t: i64,
-        bk: i64,
+        (t, bk): (i64, i64),
     ) {
-        self.add_with(rec, n, value, pair, t, bk, || h)
+        self.add_with(rec, n, value, pair, (t, bk), || h)
     }
     #[inline(always)]
     fn add_with(
@@ -211,8 +210,7 @@ impl KeyAgg {
         n: u64,
         value: &str,
         pair: PairInfo,
-        t: i64,
-        bk: i64,
+        (t, bk): (i64, i64),
         hash: impl FnOnce() -> u64,
     ) {
         if !self.hist.is_home(bk) {

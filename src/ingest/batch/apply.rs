@@ -108,10 +108,22 @@ impl Recorder {
             let v = value_text(&a.value, &mut self.buf);
             let pair = PairInfo::of(a);
             let h = hll::Builder::hash(v.as_bytes());
-            keys.entry(pos, &a.key, t, &mut self.entries)
-                .add_hashed(self.rec, 1, v, h, pair, t, bk);
-            also.entry(pos, &a.key, t, &mut self.entries)
-                .add_hashed(self.rec, 1, v, h, pair, t, bk);
+            keys.entry(pos, &a.key, t, &mut self.entries).add_hashed(
+                self.rec,
+                1,
+                v,
+                h,
+                pair,
+                (t, bk),
+            );
+            also.entry(pos, &a.key, t, &mut self.entries).add_hashed(
+                self.rec,
+                1,
+                v,
+                h,
+                pair,
+                (t, bk),
+            );
             n = pos + 1;
         }
         n
