@@ -623,3 +623,82 @@ ON CONFLICT(event_name, key_name) DO UPDATE SET
 UPDATE log_event_key_rows SET
   estimated_cardinality = min(hll_count(hll_sketch), key_count)
 WHERE event_name IN (SELECT event_name FROM raw_logs WHERE event_name <> '');
+
+-- ---------------------------------------------------------------- history
+-- Records and bytes per entity, and per entity and service, per bucket of
+-- history_bucket_seconds (docs/catalog.md "History"), then the roll-up and
+-- retention a commit of otlp_ingest applies. Not built here (a gap): the
+-- keys' and templates' history (key_history_rows, template_history_rows).
+INSERT INTO entity_history(signal, entity, resolution, bucket_start, records, bytes)
+SELECT 'metrics', metric, 'bucket', datetime(unixepoch(time) - unixepoch(time) % coalesce((SELECT CAST(value AS INTEGER) FROM otelcat_meta WHERE key = 'history_bucket_seconds'), 3600), 'unixepoch'), count(*), sum(bytes) FROM raw_points WHERE true GROUP BY 2, 4
+ON CONFLICT(signal, entity, resolution, bucket_start) DO UPDATE SET
+  records = otelcat_add(records, excluded.records, 'entity_history', signal, entity, bucket_start),
+  bytes = otelcat_add(bytes, excluded.bytes, 'entity_history', signal, entity, bucket_start);
+INSERT INTO service_history(signal, entity, service_name, resolution, bucket_start, records, bytes)
+SELECT 'metrics', metric, service, 'bucket', datetime(unixepoch(time) - unixepoch(time) % coalesce((SELECT CAST(value AS INTEGER) FROM otelcat_meta WHERE key = 'history_bucket_seconds'), 3600), 'unixepoch'), count(*), sum(bytes) FROM raw_points WHERE true GROUP BY 2, 3, 5
+ON CONFLICT(signal, entity, service_name, resolution, bucket_start) DO UPDATE SET
+  records = otelcat_add(records, excluded.records, 'service_history', signal, entity, service_name, bucket_start),
+  bytes = otelcat_add(bytes, excluded.bytes, 'service_history', signal, entity, service_name, bucket_start);
+INSERT INTO entity_history(signal, entity, resolution, bucket_start, records, bytes)
+SELECT 'spans', name, 'bucket', datetime(unixepoch(time) - unixepoch(time) % coalesce((SELECT CAST(value AS INTEGER) FROM otelcat_meta WHERE key = 'history_bucket_seconds'), 3600), 'unixepoch'), count(*), sum(bytes) FROM raw_spans WHERE true GROUP BY 2, 4
+ON CONFLICT(signal, entity, resolution, bucket_start) DO UPDATE SET
+  records = otelcat_add(records, excluded.records, 'entity_history', signal, entity, bucket_start),
+  bytes = otelcat_add(bytes, excluded.bytes, 'entity_history', signal, entity, bucket_start);
+INSERT INTO service_history(signal, entity, service_name, resolution, bucket_start, records, bytes)
+SELECT 'spans', name, service, 'bucket', datetime(unixepoch(time) - unixepoch(time) % coalesce((SELECT CAST(value AS INTEGER) FROM otelcat_meta WHERE key = 'history_bucket_seconds'), 3600), 'unixepoch'), count(*), sum(bytes) FROM raw_spans WHERE true GROUP BY 2, 3, 5
+ON CONFLICT(signal, entity, service_name, resolution, bucket_start) DO UPDATE SET
+  records = otelcat_add(records, excluded.records, 'service_history', signal, entity, service_name, bucket_start),
+  bytes = otelcat_add(bytes, excluded.bytes, 'service_history', signal, entity, service_name, bucket_start);
+INSERT INTO entity_history(signal, entity, resolution, bucket_start, records, bytes)
+SELECT 'logs', severity, 'bucket', datetime(unixepoch(time) - unixepoch(time) % coalesce((SELECT CAST(value AS INTEGER) FROM otelcat_meta WHERE key = 'history_bucket_seconds'), 3600), 'unixepoch'), count(*), sum(bytes) FROM raw_logs WHERE true GROUP BY 2, 4
+ON CONFLICT(signal, entity, resolution, bucket_start) DO UPDATE SET
+  records = otelcat_add(records, excluded.records, 'entity_history', signal, entity, bucket_start),
+  bytes = otelcat_add(bytes, excluded.bytes, 'entity_history', signal, entity, bucket_start);
+INSERT INTO service_history(signal, entity, service_name, resolution, bucket_start, records, bytes)
+SELECT 'logs', severity, service, 'bucket', datetime(unixepoch(time) - unixepoch(time) % coalesce((SELECT CAST(value AS INTEGER) FROM otelcat_meta WHERE key = 'history_bucket_seconds'), 3600), 'unixepoch'), count(*), sum(bytes) FROM raw_logs WHERE true GROUP BY 2, 3, 5
+ON CONFLICT(signal, entity, service_name, resolution, bucket_start) DO UPDATE SET
+  records = otelcat_add(records, excluded.records, 'service_history', signal, entity, service_name, bucket_start),
+  bytes = otelcat_add(bytes, excluded.bytes, 'service_history', signal, entity, service_name, bucket_start);
+-- Roll-up and retention (the newest bucket read before entity_history changes).
+INSERT INTO service_history(signal, entity, service_name, resolution, bucket_start, records, bytes)
+SELECT signal, entity, service_name, 'day', date(bucket_start) || ' 00:00:00', sum(records), sum(bytes)
+FROM service_history WHERE resolution = 'bucket' AND bucket_start <= (SELECT datetime(max(bucket_start), '-' || coalesce((SELECT CAST(value AS INTEGER) FROM otelcat_meta WHERE key = 'history_bucket_hours'), 48) || ' hours') FROM entity_history WHERE resolution = 'bucket')
+GROUP BY signal, entity, service_name, date(bucket_start)
+ON CONFLICT(signal, entity, service_name, resolution, bucket_start) DO UPDATE SET
+  records = otelcat_add(records, excluded.records, 'service_history', signal, entity, service_name, bucket_start),
+  bytes = otelcat_add(bytes, excluded.bytes, 'service_history', signal, entity, service_name, bucket_start);
+DELETE FROM service_history
+WHERE resolution = 'bucket' AND bucket_start <= (SELECT datetime(max(bucket_start), '-' || coalesce((SELECT CAST(value AS INTEGER) FROM otelcat_meta WHERE key = 'history_bucket_hours'), 48) || ' hours') FROM entity_history WHERE resolution = 'bucket')
+   OR resolution = 'day' AND bucket_start <= (SELECT date(max(bucket_start), '-' || coalesce((SELECT CAST(value AS INTEGER) FROM otelcat_meta WHERE key = 'history_days'), 30) || ' days') || ' 00:00:00' FROM entity_history WHERE resolution = 'bucket');
+INSERT INTO key_history_rows(signal, entity, key_scope, key_name, event_name, resolution, bucket_start, key_count, bytes, hll_sketch)
+SELECT signal, entity, key_scope, key_name, event_name, 'day', date(bucket_start) || ' 00:00:00',
+       sum(key_count), sum(bytes), hll_merge(hll_sketch)
+FROM key_history_rows WHERE resolution = 'bucket' AND bucket_start <= (SELECT datetime(max(bucket_start), '-' || coalesce((SELECT CAST(value AS INTEGER) FROM otelcat_meta WHERE key = 'history_bucket_hours'), 48) || ' hours') FROM entity_history WHERE resolution = 'bucket')
+GROUP BY signal, entity, key_scope, key_name, event_name, date(bucket_start)
+ON CONFLICT(signal, entity, key_scope, key_name, event_name, resolution, bucket_start) DO UPDATE SET
+  key_count = otelcat_add(key_count, excluded.key_count, 'key_history_rows', signal, entity, key_name, bucket_start),
+  bytes = otelcat_add(bytes, excluded.bytes, 'key_history_rows', signal, entity, key_name, bucket_start),
+  hll_sketch = hll_merge(hll_sketch, excluded.hll_sketch);
+DELETE FROM key_history_rows
+WHERE resolution = 'bucket' AND bucket_start <= (SELECT datetime(max(bucket_start), '-' || coalesce((SELECT CAST(value AS INTEGER) FROM otelcat_meta WHERE key = 'history_bucket_hours'), 48) || ' hours') FROM entity_history WHERE resolution = 'bucket')
+   OR resolution = 'day' AND bucket_start <= (SELECT date(max(bucket_start), '-' || coalesce((SELECT CAST(value AS INTEGER) FROM otelcat_meta WHERE key = 'history_days'), 30) || ' days') || ' 00:00:00' FROM entity_history WHERE resolution = 'bucket');
+INSERT INTO template_history_rows(severity, service_name, cluster_id, resolution, bucket_start, count, bytes)
+SELECT severity, service_name, cluster_id, 'day', date(bucket_start) || ' 00:00:00', sum(count), sum(bytes)
+FROM template_history_rows WHERE resolution = 'bucket' AND bucket_start <= (SELECT datetime(max(bucket_start), '-' || coalesce((SELECT CAST(value AS INTEGER) FROM otelcat_meta WHERE key = 'history_bucket_hours'), 48) || ' hours') FROM entity_history WHERE resolution = 'bucket')
+GROUP BY severity, service_name, cluster_id, date(bucket_start)
+ON CONFLICT(severity, service_name, cluster_id, resolution, bucket_start) DO UPDATE SET
+  count = otelcat_add(count, excluded.count, 'template_history_rows', severity, service_name, cluster_id, bucket_start),
+  bytes = otelcat_add(bytes, excluded.bytes, 'template_history_rows', severity, service_name, cluster_id, bucket_start);
+DELETE FROM template_history_rows
+WHERE resolution = 'bucket' AND bucket_start <= (SELECT datetime(max(bucket_start), '-' || coalesce((SELECT CAST(value AS INTEGER) FROM otelcat_meta WHERE key = 'history_bucket_hours'), 48) || ' hours') FROM entity_history WHERE resolution = 'bucket')
+   OR resolution = 'day' AND bucket_start <= (SELECT date(max(bucket_start), '-' || coalesce((SELECT CAST(value AS INTEGER) FROM otelcat_meta WHERE key = 'history_days'), 30) || ' days') || ' 00:00:00' FROM entity_history WHERE resolution = 'bucket');
+INSERT INTO entity_history(signal, entity, resolution, bucket_start, records, bytes)
+SELECT signal, entity, 'day', date(bucket_start) || ' 00:00:00', sum(records), sum(bytes)
+FROM entity_history WHERE resolution = 'bucket' AND bucket_start <= (SELECT datetime(max(bucket_start), '-' || coalesce((SELECT CAST(value AS INTEGER) FROM otelcat_meta WHERE key = 'history_bucket_hours'), 48) || ' hours') FROM entity_history WHERE resolution = 'bucket')
+GROUP BY signal, entity, date(bucket_start)
+ON CONFLICT(signal, entity, resolution, bucket_start) DO UPDATE SET
+  records = otelcat_add(records, excluded.records, 'entity_history', signal, entity, bucket_start),
+  bytes = otelcat_add(bytes, excluded.bytes, 'entity_history', signal, entity, bucket_start);
+DELETE FROM entity_history
+WHERE resolution = 'bucket' AND bucket_start <= (SELECT datetime(max(bucket_start), '-' || coalesce((SELECT CAST(value AS INTEGER) FROM otelcat_meta WHERE key = 'history_bucket_hours'), 48) || ' hours') FROM entity_history WHERE resolution = 'bucket')
+   OR resolution = 'day' AND bucket_start <= (SELECT date(max(bucket_start), '-' || coalesce((SELECT CAST(value AS INTEGER) FROM otelcat_meta WHERE key = 'history_days'), 30) || ' days') || ' 00:00:00' FROM entity_history WHERE resolution = 'bucket');

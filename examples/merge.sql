@@ -394,4 +394,95 @@ UPDATE key_name_patterns SET
 WHERE (entity_kind, entity_name, key_scope, event_name, pattern) IN
   (SELECT entity_kind, entity_name, key_scope, event_name, pattern FROM other.key_name_patterns);
 
+-- History (schema version 3; docs/catalog.md "History"): rows of the same
+-- bucket (resolution, bucket_start) add up, sketches merge; template rows
+-- follow their template's text as the templates did above. Both catalogs
+-- must use the same history_bucket_seconds (the default, 3600, unless
+-- set): buckets of different widths would mix. Then this catalog's roll-up
+-- and retention apply, relative to the newest bucket of the union, as a
+-- commit of otlp_ingest applies them (sql/flush.sql, *_history_rollup and
+-- *_history_prune): the result is the history of one catalog that had
+-- ingested both.
+INSERT INTO entity_history(signal, entity, resolution, bucket_start, records, bytes)
+SELECT signal, entity, resolution, bucket_start, otelcat_add(0, records, 'other.entity_history', signal, entity, bucket_start),
+       otelcat_add(0, bytes, 'other.entity_history', signal, entity, bucket_start)
+FROM other.entity_history WHERE true
+ON CONFLICT(signal, entity, resolution, bucket_start) DO UPDATE SET
+  records = otelcat_add(records, excluded.records, 'entity_history', signal, entity, bucket_start),
+  bytes = otelcat_add(bytes, excluded.bytes, 'entity_history', signal, entity, bucket_start);
+INSERT INTO service_history(signal, entity, service_name, resolution, bucket_start, records, bytes)
+SELECT signal, entity, service_name, resolution, bucket_start,
+       otelcat_add(0, records, 'other.service_history', signal, entity, service_name, bucket_start),
+       otelcat_add(0, bytes, 'other.service_history', signal, entity, service_name, bucket_start)
+FROM other.service_history WHERE true
+ON CONFLICT(signal, entity, service_name, resolution, bucket_start) DO UPDATE SET
+  records = otelcat_add(records, excluded.records, 'service_history', signal, entity, service_name, bucket_start),
+  bytes = otelcat_add(bytes, excluded.bytes, 'service_history', signal, entity, service_name, bucket_start);
+INSERT INTO key_history_rows(signal, entity, key_scope, key_name, event_name, resolution, bucket_start, key_count, bytes, hll_sketch)
+SELECT signal, entity, key_scope, key_name, event_name, resolution, bucket_start,
+       otelcat_add(0, key_count, 'other.key_history_rows', signal, entity, key_name, bucket_start),
+       otelcat_add(0, bytes, 'other.key_history_rows', signal, entity, key_name, bucket_start), hll_sketch
+FROM other.key_history_rows WHERE true
+ON CONFLICT(signal, entity, key_scope, key_name, event_name, resolution, bucket_start) DO UPDATE SET
+  key_count = otelcat_add(key_count, excluded.key_count, 'key_history_rows', signal, entity, key_name, bucket_start),
+  bytes = otelcat_add(bytes, excluded.bytes, 'key_history_rows', signal, entity, key_name, bucket_start),
+  hll_sketch = hll_merge(hll_sketch, excluded.hll_sketch);
+INSERT INTO template_history_rows(severity, service_name, cluster_id, resolution, bucket_start, count, bytes)
+SELECT oh.severity, oh.service_name,
+       (SELECT min(t.cluster_id) FROM log_body_template_rows t
+        WHERE t.severity = ot.severity AND t.service_name = ot.service_name AND t.template = ot.template),
+       oh.resolution, oh.bucket_start,
+       otelcat_add(0, sum(oh.count), 'other.template_history_rows', oh.severity, oh.service_name, ot.template, oh.bucket_start),
+       otelcat_add(0, sum(oh.bytes), 'other.template_history_rows', oh.severity, oh.service_name, ot.template, oh.bucket_start)
+FROM other.template_history_rows oh
+JOIN other.log_body_templates ot ON ot.severity = oh.severity AND ot.service_name = oh.service_name AND ot.cluster_id = oh.cluster_id
+WHERE true GROUP BY oh.severity, oh.service_name, ot.template, oh.resolution, oh.bucket_start
+ON CONFLICT(severity, service_name, cluster_id, resolution, bucket_start) DO UPDATE SET
+  count = otelcat_add(count, excluded.count, 'template_history_rows', severity, service_name, cluster_id, bucket_start),
+  bytes = otelcat_add(bytes, excluded.bytes, 'template_history_rows', severity, service_name, cluster_id, bucket_start);
+
+-- Roll-up and retention (the newest bucket read before entity_history changes).
+INSERT INTO service_history(signal, entity, service_name, resolution, bucket_start, records, bytes)
+SELECT signal, entity, service_name, 'day', date(bucket_start) || ' 00:00:00', sum(records), sum(bytes)
+FROM service_history WHERE resolution = 'bucket' AND bucket_start <= (SELECT datetime(max(bucket_start), '-' || coalesce((SELECT CAST(value AS INTEGER) FROM otelcat_meta WHERE key = 'history_bucket_hours'), 48) || ' hours') FROM entity_history WHERE resolution = 'bucket')
+GROUP BY signal, entity, service_name, date(bucket_start)
+ON CONFLICT(signal, entity, service_name, resolution, bucket_start) DO UPDATE SET
+  records = otelcat_add(records, excluded.records, 'service_history', signal, entity, service_name, bucket_start),
+  bytes = otelcat_add(bytes, excluded.bytes, 'service_history', signal, entity, service_name, bucket_start);
+DELETE FROM service_history
+WHERE resolution = 'bucket' AND bucket_start <= (SELECT datetime(max(bucket_start), '-' || coalesce((SELECT CAST(value AS INTEGER) FROM otelcat_meta WHERE key = 'history_bucket_hours'), 48) || ' hours') FROM entity_history WHERE resolution = 'bucket')
+   OR resolution = 'day' AND bucket_start <= (SELECT date(max(bucket_start), '-' || coalesce((SELECT CAST(value AS INTEGER) FROM otelcat_meta WHERE key = 'history_days'), 30) || ' days') || ' 00:00:00' FROM entity_history WHERE resolution = 'bucket');
+INSERT INTO key_history_rows(signal, entity, key_scope, key_name, event_name, resolution, bucket_start, key_count, bytes, hll_sketch)
+SELECT signal, entity, key_scope, key_name, event_name, 'day', date(bucket_start) || ' 00:00:00',
+       sum(key_count), sum(bytes), hll_merge(hll_sketch)
+FROM key_history_rows WHERE resolution = 'bucket' AND bucket_start <= (SELECT datetime(max(bucket_start), '-' || coalesce((SELECT CAST(value AS INTEGER) FROM otelcat_meta WHERE key = 'history_bucket_hours'), 48) || ' hours') FROM entity_history WHERE resolution = 'bucket')
+GROUP BY signal, entity, key_scope, key_name, event_name, date(bucket_start)
+ON CONFLICT(signal, entity, key_scope, key_name, event_name, resolution, bucket_start) DO UPDATE SET
+  key_count = otelcat_add(key_count, excluded.key_count, 'key_history_rows', signal, entity, key_name, bucket_start),
+  bytes = otelcat_add(bytes, excluded.bytes, 'key_history_rows', signal, entity, key_name, bucket_start),
+  hll_sketch = hll_merge(hll_sketch, excluded.hll_sketch);
+DELETE FROM key_history_rows
+WHERE resolution = 'bucket' AND bucket_start <= (SELECT datetime(max(bucket_start), '-' || coalesce((SELECT CAST(value AS INTEGER) FROM otelcat_meta WHERE key = 'history_bucket_hours'), 48) || ' hours') FROM entity_history WHERE resolution = 'bucket')
+   OR resolution = 'day' AND bucket_start <= (SELECT date(max(bucket_start), '-' || coalesce((SELECT CAST(value AS INTEGER) FROM otelcat_meta WHERE key = 'history_days'), 30) || ' days') || ' 00:00:00' FROM entity_history WHERE resolution = 'bucket');
+INSERT INTO template_history_rows(severity, service_name, cluster_id, resolution, bucket_start, count, bytes)
+SELECT severity, service_name, cluster_id, 'day', date(bucket_start) || ' 00:00:00', sum(count), sum(bytes)
+FROM template_history_rows WHERE resolution = 'bucket' AND bucket_start <= (SELECT datetime(max(bucket_start), '-' || coalesce((SELECT CAST(value AS INTEGER) FROM otelcat_meta WHERE key = 'history_bucket_hours'), 48) || ' hours') FROM entity_history WHERE resolution = 'bucket')
+GROUP BY severity, service_name, cluster_id, date(bucket_start)
+ON CONFLICT(severity, service_name, cluster_id, resolution, bucket_start) DO UPDATE SET
+  count = otelcat_add(count, excluded.count, 'template_history_rows', severity, service_name, cluster_id, bucket_start),
+  bytes = otelcat_add(bytes, excluded.bytes, 'template_history_rows', severity, service_name, cluster_id, bucket_start);
+DELETE FROM template_history_rows
+WHERE resolution = 'bucket' AND bucket_start <= (SELECT datetime(max(bucket_start), '-' || coalesce((SELECT CAST(value AS INTEGER) FROM otelcat_meta WHERE key = 'history_bucket_hours'), 48) || ' hours') FROM entity_history WHERE resolution = 'bucket')
+   OR resolution = 'day' AND bucket_start <= (SELECT date(max(bucket_start), '-' || coalesce((SELECT CAST(value AS INTEGER) FROM otelcat_meta WHERE key = 'history_days'), 30) || ' days') || ' 00:00:00' FROM entity_history WHERE resolution = 'bucket');
+INSERT INTO entity_history(signal, entity, resolution, bucket_start, records, bytes)
+SELECT signal, entity, 'day', date(bucket_start) || ' 00:00:00', sum(records), sum(bytes)
+FROM entity_history WHERE resolution = 'bucket' AND bucket_start <= (SELECT datetime(max(bucket_start), '-' || coalesce((SELECT CAST(value AS INTEGER) FROM otelcat_meta WHERE key = 'history_bucket_hours'), 48) || ' hours') FROM entity_history WHERE resolution = 'bucket')
+GROUP BY signal, entity, date(bucket_start)
+ON CONFLICT(signal, entity, resolution, bucket_start) DO UPDATE SET
+  records = otelcat_add(records, excluded.records, 'entity_history', signal, entity, bucket_start),
+  bytes = otelcat_add(bytes, excluded.bytes, 'entity_history', signal, entity, bucket_start);
+DELETE FROM entity_history
+WHERE resolution = 'bucket' AND bucket_start <= (SELECT datetime(max(bucket_start), '-' || coalesce((SELECT CAST(value AS INTEGER) FROM otelcat_meta WHERE key = 'history_bucket_hours'), 48) || ' hours') FROM entity_history WHERE resolution = 'bucket')
+   OR resolution = 'day' AND bucket_start <= (SELECT date(max(bucket_start), '-' || coalesce((SELECT CAST(value AS INTEGER) FROM otelcat_meta WHERE key = 'history_days'), 30) || ' days') || ' 00:00:00' FROM entity_history WHERE resolution = 'bucket');
+
 COMMIT;

@@ -439,3 +439,103 @@ ON CONFLICT(entity_kind, entity_name, key_scope, event_name, pattern) DO UPDATE 
   first_seen = min(coalesce(first_seen, excluded.first_seen), coalesce(excluded.first_seen, first_seen)),
   last_seen = max(coalesce(last_seen, excluded.last_seen), coalesce(excluded.last_seen, last_seen)),
   bytes = otelcat_add(bytes, excluded.bytes, 'key_name_patterns', entity_kind, entity_name, key_scope, pattern);
+
+-- name: entity_history
+INSERT INTO entity_history(signal, entity, resolution, bucket_start, records, bytes)
+VALUES (:signal, :entity, 'bucket', :bucket_start, :records, :bytes)
+ON CONFLICT(signal, entity, resolution, bucket_start) DO UPDATE SET
+  records = otelcat_add(records, excluded.records, 'entity_history', signal, entity, bucket_start),
+  bytes = otelcat_add(bytes, excluded.bytes, 'entity_history', signal, entity, bucket_start);
+
+-- name: service_history
+INSERT INTO service_history(signal, entity, service_name, resolution, bucket_start, records, bytes)
+VALUES (:signal, :entity, :service_name, 'bucket', :bucket_start, :records, :bytes)
+ON CONFLICT(signal, entity, service_name, resolution, bucket_start) DO UPDATE SET
+  records = otelcat_add(records, excluded.records, 'service_history', signal, entity, service_name, bucket_start),
+  bytes = otelcat_add(bytes, excluded.bytes, 'service_history', signal, entity, service_name, bucket_start);
+
+-- name: key_history
+INSERT INTO key_history_rows(signal, entity, key_scope, key_name, event_name, resolution, bucket_start, key_count, bytes, hll_sketch)
+VALUES (:signal, :entity, :key_scope, :key_name, :event_name, 'bucket', :bucket_start, :key_count, :bytes, :hll_sketch)
+ON CONFLICT(signal, entity, key_scope, key_name, event_name, resolution, bucket_start) DO UPDATE SET
+  key_count = otelcat_add(key_count, excluded.key_count, 'key_history_rows', signal, entity, key_name, bucket_start),
+  bytes = otelcat_add(bytes, excluded.bytes, 'key_history_rows', signal, entity, key_name, bucket_start),
+  hll_sketch = hll_merge(hll_sketch, excluded.hll_sketch);
+
+-- name: template_history
+INSERT INTO template_history_rows(severity, service_name, cluster_id, resolution, bucket_start, count, bytes)
+VALUES (:severity, :service_name, :cluster_id, 'bucket', :bucket_start, :count, :bytes)
+ON CONFLICT(severity, service_name, cluster_id, resolution, bucket_start) DO UPDATE SET
+  count = otelcat_add(count, excluded.count, 'template_history_rows', severity, service_name, cluster_id, bucket_start),
+  bytes = otelcat_add(bytes, excluded.bytes, 'template_history_rows', severity, service_name, cluster_id, bucket_start);
+
+-- name: template_history_fold
+-- As log_template_fold: the history of cluster :from_cluster joins :to_cluster's.
+INSERT INTO template_history_rows(severity, service_name, cluster_id, resolution, bucket_start, count, bytes)
+SELECT severity, service_name, :to_cluster, resolution, bucket_start, count, bytes FROM template_history_rows
+WHERE severity = :severity AND service_name = :service_name AND cluster_id = :from_cluster
+ON CONFLICT(severity, service_name, cluster_id, resolution, bucket_start) DO UPDATE SET
+  count = otelcat_add(count, excluded.count, 'template_history_rows', severity, service_name, cluster_id, bucket_start),
+  bytes = otelcat_add(bytes, excluded.bytes, 'template_history_rows', severity, service_name, cluster_id, bucket_start);
+
+-- name: template_history_fold_delete
+DELETE FROM template_history_rows WHERE severity = :severity AND service_name = :service_name AND cluster_id = :from_cluster;
+
+-- Roll-up and retention, after each commit's rows (docs/catalog.md
+-- "History"). :fine_until: 'bucket' rows that start then or before become
+-- 'day' rows; :days_until: 'day' rows that start then or before go. Each
+-- reads the (resolution, bucket_start) index: its cost follows what rolls.
+
+-- name: entity_history_rollup
+INSERT INTO entity_history(signal, entity, resolution, bucket_start, records, bytes)
+SELECT signal, entity, 'day', date(bucket_start) || ' 00:00:00', sum(records), sum(bytes)
+FROM entity_history WHERE resolution = 'bucket' AND bucket_start <= :fine_until
+GROUP BY signal, entity, date(bucket_start)
+ON CONFLICT(signal, entity, resolution, bucket_start) DO UPDATE SET
+  records = otelcat_add(records, excluded.records, 'entity_history', signal, entity, bucket_start),
+  bytes = otelcat_add(bytes, excluded.bytes, 'entity_history', signal, entity, bucket_start);
+
+-- name: entity_history_prune
+DELETE FROM entity_history WHERE resolution = 'bucket' AND bucket_start <= :fine_until
+   OR resolution = 'day' AND bucket_start <= :days_until;
+
+-- name: service_history_rollup
+INSERT INTO service_history(signal, entity, service_name, resolution, bucket_start, records, bytes)
+SELECT signal, entity, service_name, 'day', date(bucket_start) || ' 00:00:00', sum(records), sum(bytes)
+FROM service_history WHERE resolution = 'bucket' AND bucket_start <= :fine_until
+GROUP BY signal, entity, service_name, date(bucket_start)
+ON CONFLICT(signal, entity, service_name, resolution, bucket_start) DO UPDATE SET
+  records = otelcat_add(records, excluded.records, 'service_history', signal, entity, service_name, bucket_start),
+  bytes = otelcat_add(bytes, excluded.bytes, 'service_history', signal, entity, service_name, bucket_start);
+
+-- name: service_history_prune
+DELETE FROM service_history WHERE resolution = 'bucket' AND bucket_start <= :fine_until
+   OR resolution = 'day' AND bucket_start <= :days_until;
+
+-- name: key_history_rollup
+INSERT INTO key_history_rows(signal, entity, key_scope, key_name, event_name, resolution, bucket_start, key_count, bytes, hll_sketch)
+SELECT signal, entity, key_scope, key_name, event_name, 'day', date(bucket_start) || ' 00:00:00',
+       sum(key_count), sum(bytes), hll_merge(hll_sketch)
+FROM key_history_rows WHERE resolution = 'bucket' AND bucket_start <= :fine_until
+GROUP BY signal, entity, key_scope, key_name, event_name, date(bucket_start)
+ON CONFLICT(signal, entity, key_scope, key_name, event_name, resolution, bucket_start) DO UPDATE SET
+  key_count = otelcat_add(key_count, excluded.key_count, 'key_history_rows', signal, entity, key_name, bucket_start),
+  bytes = otelcat_add(bytes, excluded.bytes, 'key_history_rows', signal, entity, key_name, bucket_start),
+  hll_sketch = hll_merge(hll_sketch, excluded.hll_sketch);
+
+-- name: key_history_prune
+DELETE FROM key_history_rows WHERE resolution = 'bucket' AND bucket_start <= :fine_until
+   OR resolution = 'day' AND bucket_start <= :days_until;
+
+-- name: template_history_rollup
+INSERT INTO template_history_rows(severity, service_name, cluster_id, resolution, bucket_start, count, bytes)
+SELECT severity, service_name, cluster_id, 'day', date(bucket_start) || ' 00:00:00', sum(count), sum(bytes)
+FROM template_history_rows WHERE resolution = 'bucket' AND bucket_start <= :fine_until
+GROUP BY severity, service_name, cluster_id, date(bucket_start)
+ON CONFLICT(severity, service_name, cluster_id, resolution, bucket_start) DO UPDATE SET
+  count = otelcat_add(count, excluded.count, 'template_history_rows', severity, service_name, cluster_id, bucket_start),
+  bytes = otelcat_add(bytes, excluded.bytes, 'template_history_rows', severity, service_name, cluster_id, bucket_start);
+
+-- name: template_history_prune
+DELETE FROM template_history_rows WHERE resolution = 'bucket' AND bucket_start <= :fine_until
+   OR resolution = 'day' AND bucket_start <= :days_until;

@@ -102,7 +102,12 @@ SELECT m.name, json_object(
   'scopes', (SELECT json_group_array(json_object('name', scope_name, 'version', scope_version, 'records', records))
              FROM (SELECT scope_name, scope_version, sum(sample_count) AS records FROM metric_scopes c
                    WHERE c.metric_name = m.name GROUP BY scope_name, scope_version
-                   ORDER BY records DESC, scope_name, scope_version)))
+                   ORDER BY records DESC, scope_name, scope_version)),
+  -- History (schema version 3; docs/catalog.md "History"): the last 24 buckets' records, oldest first.
+  'history', (SELECT json_group_array(json_array(bucket_start, records)) FROM
+              (SELECT * FROM (SELECT bucket_start, records FROM entity_history h
+                              WHERE h.signal = 'metrics' AND h.entity = m.name AND h.resolution = 'bucket'
+                              ORDER BY bucket_start DESC LIMIT 24) ORDER BY bucket_start)))
 FROM metrics m;
 
 CREATE VIEW IF NOT EXISTS span_metadata(name, document) AS
@@ -147,7 +152,12 @@ SELECT p.name, json_object(
   'scopes', (SELECT json_group_array(json_object('name', scope_name, 'version', scope_version, 'records', records))
              FROM (SELECT scope_name, scope_version, sum(sample_count) AS records FROM span_scopes c
                    WHERE c.span_name = p.name GROUP BY scope_name, scope_version
-                   ORDER BY records DESC, scope_name, scope_version)))
+                   ORDER BY records DESC, scope_name, scope_version)),
+  -- History (schema version 3; docs/catalog.md "History"): the last 24 buckets' records, oldest first.
+  'history', (SELECT json_group_array(json_array(bucket_start, records)) FROM
+              (SELECT * FROM (SELECT bucket_start, records FROM entity_history h
+                              WHERE h.signal = 'spans' AND h.entity = p.name AND h.resolution = 'bucket'
+                              ORDER BY bucket_start DESC LIMIT 24) ORDER BY bucket_start)))
 FROM spans p;
 
 CREATE VIEW IF NOT EXISTS log_metadata(severity, document) AS
@@ -180,7 +190,12 @@ SELECT l.severity, json_object(
   'scopes', (SELECT json_group_array(json_object('name', scope_name, 'version', scope_version, 'records', records))
              FROM (SELECT scope_name, scope_version, sum(sample_count) AS records FROM log_scopes c
                    WHERE c.severity = l.severity GROUP BY scope_name, scope_version
-                   ORDER BY records DESC, scope_name, scope_version)))
+                   ORDER BY records DESC, scope_name, scope_version)),
+  -- History (schema version 3; docs/catalog.md "History"): the last 24 buckets' records, oldest first.
+  'history', (SELECT json_group_array(json_array(bucket_start, records)) FROM
+              (SELECT * FROM (SELECT bucket_start, records FROM entity_history h
+                              WHERE h.signal = 'logs' AND h.entity = l.severity AND h.resolution = 'bucket'
+                              ORDER BY bucket_start DESC LIMIT 24) ORDER BY bucket_start)))
 FROM logs l;
 
 -- Every attribute key across signals: where it appears, how much, and the
@@ -905,3 +920,77 @@ SELECT entity_kind, entity_name, key_scope, event_name, pattern, estimated_names
        key_count, bytes, sample_names, first_seen, last_seen
 FROM key_name_patterns WHERE estimated_names >= 10
 ORDER BY estimated_names DESC;
+
+-- History (schema version 3; docs/catalog.md "History") ----------------------
+-- The catalog's "now" in the records' time: the end of its newest bucket
+-- (NULL in a catalog without history). Windows are measured back from it,
+-- not from the wall clock, so a replay gives the same answers.
+CREATE VIEW IF NOT EXISTS history_now(now, bucket_seconds) AS
+SELECT datetime(max(bucket_start), '+' || w.s || ' seconds'), w.s
+FROM entity_history,
+     (SELECT coalesce((SELECT CAST(value AS INTEGER) FROM otelcat_meta WHERE key = 'history_bucket_seconds'), 3600) AS s) w
+WHERE resolution = 'bucket';
+
+-- A key's count, bytes and estimated distinct values per bucket (the
+-- union of a day's buckets for 'day' rows: hll_merge is exact).
+--   SELECT bucket_start, key_count, estimated_cardinality FROM key_history
+--   WHERE signal = 'spans' AND entity = 'GET /cart' AND key_name = 'user.id' ORDER BY bucket_start;
+CREATE VIEW IF NOT EXISTS key_history AS
+SELECT signal, entity, key_scope, key_name, event_name, resolution, bucket_start, key_count, bytes,
+       min(hll_count(hll_sketch), key_count) AS estimated_cardinality, hll_sketch
+FROM key_history_rows;
+
+-- Log template lines per bucket, with the template.
+CREATE VIEW IF NOT EXISTS template_history AS
+SELECT h.severity, h.service_name, h.cluster_id, t.template, h.resolution, h.bucket_start, h.count, h.bytes
+FROM template_history_rows h
+LEFT JOIN log_body_template_rows t
+  ON t.severity = h.severity AND t.service_name = h.service_name AND t.cluster_id = h.cluster_id;
+
+-- Keys first seen in the last 24 hours before history_now (change
+-- '-24 hours' in a copy of this query for another window).
+CREATE VIEW IF NOT EXISTS new_keys AS
+SELECT k.signal, k.entity, k.key_scope, k.key_name, k.event_name, k.key_count, k.estimated_cardinality,
+       k.first_seen, k.last_seen
+FROM key_cardinality k, history_now n
+WHERE k.first_seen >= datetime(n.now, '-24 hours')
+ORDER BY k.first_seen DESC, k.estimated_cardinality DESC;
+
+-- Growth between two windows: the last 24 hours before history_now
+-- ("current") and the 24 hours before them ("previous"), from the 'bucket'
+-- rows (history_bucket_hours, default 48, keeps both). growth: current /
+-- previous (previous 0 counts as 1). For other windows, copy the query
+-- with other offsets (docs/catalog.md "History").
+CREATE VIEW IF NOT EXISTS key_growth AS
+WITH n AS (SELECT datetime(now, '-24 hours') AS cur, datetime(now, '-48 hours') AS prev FROM history_now),
+g AS (
+  SELECT signal, entity, key_scope, key_name, event_name,
+         sum(iif(bucket_start >= n.cur, key_count, 0)) AS count_current,
+         sum(iif(bucket_start < n.cur, key_count, 0)) AS count_previous,
+         coalesce(hll_count(hll_merge(iif(bucket_start >= n.cur, hll_sketch, NULL))), 0) AS cardinality_current,
+         coalesce(hll_count(hll_merge(iif(bucket_start < n.cur, hll_sketch, NULL))), 0) AS cardinality_previous
+  FROM key_history_rows, n
+  WHERE resolution = 'bucket' AND bucket_start >= n.prev
+  GROUP BY signal, entity, key_scope, key_name, event_name)
+SELECT signal, entity, key_scope, key_name, event_name,
+       cardinality_previous, min(cardinality_current, count_current) AS cardinality_current,
+       round(1.0 * min(cardinality_current, count_current) / max(min(cardinality_previous, count_previous), 1), 2) AS cardinality_growth,
+       count_previous, count_current,
+       round(1.0 * count_current / max(count_previous, 1), 2) AS count_growth
+FROM g
+ORDER BY cardinality_growth DESC, cardinality_current DESC;
+
+-- The same for entities' records and bytes.
+CREATE VIEW IF NOT EXISTS entity_growth AS
+WITH n AS (SELECT datetime(now, '-24 hours') AS cur, datetime(now, '-48 hours') AS prev FROM history_now)
+SELECT signal, entity,
+       sum(iif(bucket_start < n.cur, records, 0)) AS records_previous,
+       sum(iif(bucket_start >= n.cur, records, 0)) AS records_current,
+       round(1.0 * sum(iif(bucket_start >= n.cur, records, 0)) / max(sum(iif(bucket_start < n.cur, records, 0)), 1), 2) AS records_growth,
+       sum(iif(bucket_start < n.cur, bytes, 0)) AS bytes_previous,
+       sum(iif(bucket_start >= n.cur, bytes, 0)) AS bytes_current,
+       round(1.0 * sum(iif(bucket_start >= n.cur, bytes, 0)) / max(sum(iif(bucket_start < n.cur, bytes, 0)), 1), 2) AS bytes_growth
+FROM entity_history, n
+WHERE resolution = 'bucket' AND bucket_start >= n.prev
+GROUP BY signal, entity
+ORDER BY records_growth DESC, records_current DESC;

@@ -280,11 +280,11 @@ class TestExport(Tmp):
     def test_every_row_and_value_round_trips(self):
         db_path = self.catalog()
         out, _ = self.otelcat("export", "--db", db_path, self.p("out"))
-        self.assertRegex(out, r"^otelcat export: wrote 24 tables \([\d,]+ rows, 10 sketch columns\) and manifest.json to ")
+        self.assertRegex(out, r"^otelcat export: wrote 28 tables \([\d,]+ rows, 11 sketch columns\) and manifest.json to ")
         with open(self.p("out/manifest.json"), encoding="utf-8") as f:
             m = json.load(f)
         self.assertEqual((m["format"], m["format_version"], m["schema_version"]), ("otelcat-export", 1, "3"))
-        self.assertEqual(sorted(m["sketches"]), ["key_name_patterns.names_sketch",
+        self.assertEqual(sorted(m["sketches"]), ["key_history_rows.hll_sketch", "key_name_patterns.names_sketch",
                                                  "log_event_key_rows.hll_sketch", "log_keys.hll_sketch", "log_service_key_rows.hll_sketch",
                                                  "metric_keys.hll_sketch", "metric_service_key_rows.hll_sketch",
                                                  "metrics.series_sketch", "span_keys.hll_sketch",

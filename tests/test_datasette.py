@@ -45,7 +45,7 @@ QUERIES = ["metric_label_cardinality", "services_sending_span", "new_since", "to
            "noisiest_services", "exploding_span_names", "keys_on_every_signal", "metrics_by_active_series",
            "keys_above_cardinality", "rare_keys", "id_like_keys", "metric_document", "convention_violations",
            "keys_by_bytes", "services_by_bytes", "top_values_of_key", "services_sending_key", "keys_of_service",
-           "scopes_of_service"]
+           "scopes_of_service", "key_cardinality_over_time"]
 ERROR_TEXT = re.compile(r"message-error|<h1>Error \d|Traceback|no such (table|function|column)|"
                         r"Internal Server Error|sql_time_limit|interrupted|Not Found", re.I)
 
@@ -230,6 +230,16 @@ class TestDatasette(unittest.TestCase):
         rows = self.query("services_sending_span", span="GET /cart")
         self.assertEqual([(r["service_name"], r["sample_count"], r["percentage"]) for r in rows], [("frontend", 50, 100.0)])
         self.assertEqual(len(self.query("services_sending_span", span="GET /users/*")), 40)
+
+    def test_key_cardinality_over_time(self):
+        rows = self.query("key_cardinality_over_time", key="user.id", signal="spans")
+        self.assertTrue(rows)
+        for r in rows:
+            self.assertLessEqual(r["estimated_cardinality"], r["key_count"])
+        self.assertEqual({r["resolution"] for r in rows} - {"bucket", "day"}, set())
+        # One row per key and bucket (which buckets the fixture's records
+        # keep depends on their times and the retention: not checked here).
+        self.assertEqual(len(rows), len({(r["signal"], r["entity"], r["key_scope"], r["bucket_start"]) for r in rows}))
 
     def test_services_sending_key(self):
         rows = self.query("services_sending_key", key="user.id")
@@ -462,7 +472,7 @@ class TestDatasette(unittest.TestCase):
                 self.assertNotRegex(dom, ERROR_TEXT)
                 if name.startswith("dashboard"):
                     # Every Vega-Lite chart drew its canvas from its query's rows.
-                    self.assertEqual(dom.count('class="marks"'), 5 if name == "dashboard" else 4, dom[-3000:])
+                    self.assertEqual(dom.count('class="marks"'), 6 if name == "dashboard" else 4, dom[-3000:])
                 self.assertGreater(os.path.getsize(shot), 10_000)
 
 if __name__ == "__main__":

@@ -250,7 +250,7 @@ class TestDocExamples(unittest.TestCase):
         self.assertGreaterEqual(self.run_file("docs/functions.md"), 20)
 
     def test_cookbook(self):
-        self.assertEqual(self.run_file("docs/cookbook.md"), 30)
+        self.assertEqual(self.run_file("docs/cookbook.md"), 32)
 
     def test_catalog(self):
         self.run_file("docs/catalog.md")

@@ -135,6 +135,22 @@ WHERE span_name = 'oteldemo.ProductCatalogService/GetProduct' AND key_name = 'ap
      """SELECT signal, entity, key_scope, key_name, estimated_cardinality
 FROM key_cardinality WHERE estimated_cardinality > 5000
 ORDER BY estimated_cardinality DESC LIMIT 8;"""),
+    ("Which keys are growing fastest?",
+     "`key_growth` compares each key's estimated distinct values (and records) in the last 24 hours of the "
+     "catalog's data (`history_now`: the end of its newest hourly bucket, the records' own time) with the 24 hours "
+     "before; `WHERE cardinality_growth > 10` is an alert. The demo day is shorter than two windows, so here every "
+     "key is \"new\" (previous 0): the order is by growth, then size. `entity_growth` does the same for records "
+     "and bytes (docs/catalog.md \"History\").",
+     """SELECT signal, entity, key_name, cardinality_previous, cardinality_current, cardinality_growth
+FROM key_growth WHERE signal = 'spans' LIMIT 5;"""),
+    ("Since when has this key exploded?",
+     "A key's estimated distinct values per hour of the records' own times (`key_history`; hourly buckets roll up "
+     "into days after 48 hours, the sketches merged exactly). Checkout's `cart.session_token` appears halfway "
+     "through the demo day and takes a new value on every span from then on. Datasette query "
+     "`key_cardinality_over_time`; the dashboard charts the fastest-growing keys.",
+     """SELECT bucket_start, sum(key_count) AS records, sum(estimated_cardinality) AS estimated_distinct
+FROM key_history WHERE signal = 'spans' AND key_name = 'cart.session_token' AND resolution = 'bucket'
+GROUP BY bucket_start ORDER BY bucket_start LIMIT 6;"""),
     ("Which keys are present on less than 5 % of records?",
      "Rare keys: often conditional attributes, sometimes a typo'd key name. Datasette query `rare_keys`.",
      """SELECT signal, entity, key_scope, key_name, key_count, round(key_percentage, 2) AS pct

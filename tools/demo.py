@@ -5,7 +5,8 @@ a report of what the catalog found.
 The data comes from the project's deterministic generator (gen/ (otlp_gen),
 profile "demo": a dozen services, with a few deliberately exploding keys: a
 user id on a metric label, an unbounded URL in a span name, a request id on
-logs). It is ingested through otlp_ingest, one transaction per 20 export
+logs, and a cart session token on checkout's spans that starts halfway
+through the day the records cover). It is ingested through otlp_ingest, one transaction per 20 export
 requests, as OTLP/protobuf.
 
     tools/demo.py [--db demo.db] [--replace] [--records N]
@@ -27,6 +28,9 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 EXT = os.path.join(ROOT, "dist", "otelcat")
 GEN = os.path.join(ROOT, "target", "release", "otlp_gen")
+# otlp_gen --time-scale for a day of 150 000 records (at scale 1 they cover
+# about 100 s of spans, 300 s of metric collections, 150 s of log records).
+DAY_SCALE = {"traces": 855, "metrics": 288, "logs": 575}
 
 
 def frames(path):
@@ -75,8 +79,11 @@ def main():
     for signal in ("traces", "metrics", "logs"):
         out = os.path.join(tmp, signal + ".pb")
         truth = os.path.join(tmp, signal + ".truth.json")
+        # Virtual time stretched so that each signal's records cover about
+        # one day (from 2026-11-01 00:00 UTC): the history has hours to show.
+        scale = max(1, round(DAY_SCALE[signal] * 150_000 / max(args.records, 1)))
         subprocess.run([GEN, "--signal", signal, "--format", "proto", "--records", str(args.records), "--batch", "500",
-                        "--profile", "demo", "--seed", "2026", "--out", out, "--truth", truth],
+                        "--profile", "demo", "--seed", "2026", "--time-scale", str(scale), "--out", out, "--truth", truth],
                        check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         files[signal] = out
 

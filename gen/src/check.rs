@@ -61,6 +61,7 @@ pub fn self_check() -> bool {
                 records: 6_037,
                 batch: 200,
                 services: if profile == Profile::Demo { 14 } else { 12 },
+                time_scale: 1,
             };
             check_config(&mut c, &cfg);
         }
@@ -73,6 +74,7 @@ pub fn self_check() -> bool {
         records: 13,
         batch: 1,
         services: 1,
+        time_scale: 1,
     };
     check_config(&mut c, &tiny);
     println!("self-check: {} passed, {} failed", c.passed, c.failed);

@@ -74,6 +74,10 @@ pub struct Config {
     pub batch: usize,
     /// Number of services used (the first K of [`SERVICES`]).
     pub services: usize,
+    /// Virtual time runs this many times faster between records (1: as
+    /// the workload's real rate; a month of the workload in fewer records
+    /// for the history's size benchmark). Only times change.
+    pub time_scale: u64,
 }
 
 /// Values that never change during a run (pre-rendered strings).
@@ -131,8 +135,10 @@ pub struct Gen {
     pub svcs: Vec<Svc>,
     svc_weights: Vec<u32>,
     pub logs: crate::logs::LogModel,
-    remaining: u64,
+    pub remaining: u64,
     pub requests: u64,
+    /// Demo: cart session tokens handed out so far.
+    pub exploding: u64,
     /// Kafka offsets grow per partition, like real ones.
     pub kafka_offset: u64,
     /// Time of the last metric collection of each pod, by service.
@@ -197,6 +203,7 @@ impl Gen {
             svc_weights,
             logs,
             remaining: cfg.records,
+            exploding: 0,
             requests: 0,
             kafka_offset: 1_000_000,
             pod_clocks: SERVICES.iter().map(|s| vec![0; s.pods as usize]).collect(),

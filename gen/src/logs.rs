@@ -238,7 +238,7 @@ impl Gen {
         let ti = list[self.rng.index(list.len())];
         let (sev_num, sev_text) = model::SEVERITIES[sev_i];
 
-        self.clock += self.rng.exp(1e6) as u64 + 1;
+        self.clock += (self.rng.exp(1e6) as u64 + 1) * self.cfg.time_scale;
         let time = self.clock;
         let observed = time + self.rng.range(100_000, 50_000_000) as u64;
 
@@ -382,7 +382,7 @@ impl Gen {
     /// evaluations (the demo's flagd).
     fn event_record(&mut self, b: &mut Batch, svc: usize) {
         let def = self.svcs[svc].def;
-        self.clock += self.rng.exp(1e6) as u64 + 1;
+        self.clock += (self.rng.exp(1e6) as u64 + 1) * self.cfg.time_scale;
         let time = self.clock;
         let observed = time + self.rng.range(100_000, 50_000_000) as u64;
         let m = b.mark();

@@ -57,6 +57,10 @@ OPTIONS:
                      GET /users/<id>, metric label user.id, log attribute
                      request.id)
   --services K       use the first K services (1..=14, default 12)
+  --time-scale T     virtual time runs T times faster between records
+                     (default 1): the same records over T times the time,
+                     say a month of the bench workload's shape in a few
+                     million records (only timestamps change)
   --out FILE         output file ('-' for standard output)
   --truth FILE       also write the ground truth as JSON (with exact
                      distinct value counts per key; costs memory on large runs)
@@ -236,6 +240,7 @@ fn parse_args() -> Result<Option<Args>, String> {
     let mut seed = 1u64;
     let mut profile = Profile::Bench;
     let mut services = model::DEFAULT_SERVICES;
+    let mut time_scale = 1u64;
     let mut out = None;
     let mut truth = None;
     let mut stdout_summary = false;
@@ -278,6 +283,7 @@ fn parse_args() -> Result<Option<Args>, String> {
                 }
             }
             "--services" => services = num(&val("--services")?)? as usize,
+            "--time-scale" => time_scale = num(&val("--time-scale")?)?,
             "--out" => out = Some(val("--out")?),
             "--truth" => truth = Some(val("--truth")?),
             "--stdout-summary" => stdout_summary = true,
@@ -291,6 +297,9 @@ fn parse_args() -> Result<Option<Args>, String> {
     }
     if batch == 0 {
         return Err("--batch must be at least 1".into());
+    }
+    if time_scale == 0 {
+        return Err("--time-scale must be at least 1".into());
     }
     if !(1..=model::SERVICES.len()).contains(&services) {
         return Err(format!(
@@ -306,6 +315,7 @@ fn parse_args() -> Result<Option<Args>, String> {
             records,
             batch,
             services,
+            time_scale,
         },
         format,
         out,

@@ -190,7 +190,7 @@ impl Gen {
         b.scope_schema = SCHEMA_URL;
         // A request holds one or more consecutive collections of the pod
         // (one every INTERVAL_NS); all points of a collection share its time.
-        self.clock += self.rng.range(1, 2_000) as u64 * 1_000_000;
+        self.clock += self.rng.range(1, 2_000) as u64 * 1_000_000 * self.cfg.time_scale;
         let pod_clock = &mut self.pod_clocks[svc][pod as usize];
         let mut now = (*pod_clock + INTERVAL_NS).max(self.clock);
         let pod_start = self.pod_start(svc, pod);

@@ -80,7 +80,7 @@ impl Gen {
                 produced += 1;
             }
             // About 500 local traces per second.
-            self.clock += self.rng.exp(2e6) as u64 + 1;
+            self.clock += (self.rng.exp(2e6) as u64 + 1) * self.cfg.time_scale;
         }
     }
 
@@ -124,6 +124,19 @@ impl Gen {
                 let v = v.val;
                 b.push("user_id", v);
             }
+        }
+        if self.demo() && def.name == "checkout" && self.remaining < self.cfg.records / 2 {
+            // Demo: halfway through the run a release of checkout starts
+            // sending each cart's session token (a fresh value per span, no
+            // random draw): a key that starts exploding halfway through the
+            // day (docs/catalog.md "History").
+            self.exploding += 1;
+            let n = self.exploding;
+            let v = b.str_val(|s| {
+                s.push_str("cst-");
+                push_u64(s, n);
+            });
+            b.push("cart.session_token", v);
         }
         if def.lang.threads {
             thread_attrs(self, b, def);

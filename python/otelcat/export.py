@@ -114,6 +114,17 @@ TABLES = {
     "key_name_patterns": {"key": ["entity_kind", "entity_name", "key_scope", "event_name", "pattern"], "roles": {
         "key_count": "count", "estimated_names": ("estimate", "names_sketch"), "names_sketch": "sketch",
         "sample_names": "samples", "bytes": "count"}},
+    # History (schema version 3; docs/catalog.md "History"): rows of one
+    # bucket (resolution, bucket_start) merge like the rows of one key.
+    "entity_history": {"key": ["signal", "entity", "resolution", "bucket_start"], "roles": {
+        "records": "count", "bytes": "count"}},
+    "service_history": {"key": ["signal", "entity", "service_name", "resolution", "bucket_start"], "roles": {
+        "records": "count", "bytes": "count"}},
+    "key_history_rows": {"key": ["signal", "entity", "key_scope", "key_name", "event_name", "resolution",
+                                 "bucket_start"], "roles": {
+        "key_count": "count", "bytes": "count", "hll_sketch": "sketch"}},
+    "template_history_rows": {"key": ["severity", "service_name", "cluster_id", "resolution", "bucket_start"], "roles": {
+        "count": "count", "bytes": "count"}},
 }
 
 # How each column's value is written, by its declared SQLite type (and role).

@@ -321,3 +321,89 @@ CREATE TABLE main.key_name_patterns (
   PRIMARY KEY (entity_kind, entity_name, key_scope, event_name, pattern)
 ) WITHOUT ROWID;
 CREATE INDEX main.idx_key_name_patterns_names ON key_name_patterns(estimated_names DESC);
+
+-- History (docs/catalog.md "History"): new tables; an upgraded catalog has
+-- history from the upgrade on.
+CREATE TABLE IF NOT EXISTS entity_history (
+  signal        TEXT NOT NULL,                 -- metrics | spans | logs (as key_cardinality)
+  entity        TEXT NOT NULL,                 -- metric name | span name | severity
+  resolution    TEXT NOT NULL,                 -- bucket | day
+  bucket_start  TEXT NOT NULL,
+  records       INTEGER NOT NULL DEFAULT 0,
+  bytes         INTEGER NOT NULL DEFAULT 0,
+  PRIMARY KEY (signal, entity, resolution, bucket_start)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS idx_entity_history_bucket ON entity_history(resolution, bucket_start);
+
+CREATE TABLE IF NOT EXISTS service_history (
+  signal        TEXT NOT NULL,
+  entity        TEXT NOT NULL,
+  service_name  TEXT NOT NULL,
+  resolution    TEXT NOT NULL,
+  bucket_start  TEXT NOT NULL,
+  records       INTEGER NOT NULL DEFAULT 0,
+  bytes         INTEGER NOT NULL DEFAULT 0,
+  PRIMARY KEY (signal, entity, service_name, resolution, bucket_start)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS idx_service_history_bucket ON service_history(resolution, bucket_start);
+CREATE INDEX IF NOT EXISTS idx_service_history_service ON service_history(service_name, resolution, bucket_start);
+
+-- A key's history: the view key_history adds estimated_cardinality.
+CREATE TABLE IF NOT EXISTS key_history_rows (
+  signal        TEXT NOT NULL,
+  entity        TEXT NOT NULL,
+  key_scope     TEXT NOT NULL,                 -- as in metric_keys / span_keys / log_keys
+  key_name      TEXT NOT NULL,
+  event_name    TEXT NOT NULL DEFAULT '',      -- span event keys: the event
+  resolution    TEXT NOT NULL,
+  bucket_start  TEXT NOT NULL,
+  key_count     INTEGER NOT NULL DEFAULT 0,
+  bytes         INTEGER NOT NULL DEFAULT 0,
+  hll_sketch    BLOB,                          -- the bucket's values (lg_k as the key rows': hll_merge is exact)
+  PRIMARY KEY (signal, entity, key_scope, key_name, event_name, resolution, bucket_start)
+);
+CREATE INDEX IF NOT EXISTS idx_key_history_rows_bucket ON key_history_rows(resolution, bucket_start);
+CREATE INDEX IF NOT EXISTS idx_key_history_rows_key ON key_history_rows(key_name, resolution, bucket_start);
+
+-- Log template lines per bucket (the view template_history adds the template text).
+CREATE TABLE IF NOT EXISTS template_history_rows (
+  severity      TEXT NOT NULL,
+  service_name  TEXT NOT NULL,
+  cluster_id    INTEGER NOT NULL,
+  resolution    TEXT NOT NULL,
+  bucket_start  TEXT NOT NULL,
+  count         INTEGER NOT NULL DEFAULT 0,
+  bytes         INTEGER NOT NULL DEFAULT 0,
+  PRIMARY KEY (severity, service_name, cluster_id, resolution, bucket_start)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS idx_template_history_rows_bucket ON template_history_rows(resolution, bucket_start);
+
+-- Changing the bucket width would mix widths: refused while history rows
+-- exist (delete them first: docs/catalog.md "History").
+CREATE TRIGGER IF NOT EXISTS otelcat_meta_history_bucket_insert
+BEFORE INSERT ON otelcat_meta WHEN new.key = 'history_bucket_seconds'
+BEGIN
+  SELECT RAISE(ABORT, 'otelcat_meta: history_bucket_seconds must be a whole number of seconds from 60 to 86400 that divides 86400 (a day)')
+  WHERE NOT (CAST(new.value AS INTEGER) = new.value AND CAST(new.value AS INTEGER) BETWEEN 60 AND 86400
+             AND 86400 % CAST(new.value AS INTEGER) = 0);
+  SELECT RAISE(ABORT, 'otelcat_meta: history_bucket_seconds cannot change while history rows exist (they were counted in buckets of the old width): DELETE FROM entity_history; DELETE FROM service_history; DELETE FROM key_history_rows; DELETE FROM template_history_rows; first, or keep the width')
+  WHERE EXISTS (SELECT 1 FROM entity_history)
+    AND CAST(new.value AS INTEGER) IS NOT CAST(coalesce((SELECT value FROM otelcat_meta WHERE key = 'history_bucket_seconds'), '3600') AS INTEGER);
+END;
+CREATE TRIGGER IF NOT EXISTS otelcat_meta_history_bucket_update
+BEFORE UPDATE ON otelcat_meta WHEN new.key = 'history_bucket_seconds' OR old.key = 'history_bucket_seconds'
+BEGIN
+  SELECT RAISE(ABORT, 'otelcat_meta: history_bucket_seconds must be a whole number of seconds from 60 to 86400 that divides 86400 (a day)')
+  WHERE new.key = 'history_bucket_seconds'
+    AND NOT (CAST(new.value AS INTEGER) = new.value AND CAST(new.value AS INTEGER) BETWEEN 60 AND 86400
+             AND 86400 % CAST(new.value AS INTEGER) = 0);
+  SELECT RAISE(ABORT, 'otelcat_meta: history_bucket_seconds cannot change while history rows exist (they were counted in buckets of the old width): DELETE FROM entity_history; DELETE FROM service_history; DELETE FROM key_history_rows; DELETE FROM template_history_rows; first, or keep the width')
+  WHERE EXISTS (SELECT 1 FROM entity_history)
+    AND (new.key IS NOT old.key OR CAST(new.value AS INTEGER) IS NOT CAST(old.value AS INTEGER));
+END;
+CREATE TRIGGER IF NOT EXISTS otelcat_meta_history_bucket_delete
+BEFORE DELETE ON otelcat_meta WHEN old.key = 'history_bucket_seconds'
+BEGIN
+  SELECT RAISE(ABORT, 'otelcat_meta: history_bucket_seconds cannot change while history rows exist (they were counted in buckets of the old width): DELETE FROM entity_history; DELETE FROM service_history; DELETE FROM key_history_rows; DELETE FROM template_history_rows; first, or keep the width')
+  WHERE EXISTS (SELECT 1 FROM entity_history) AND CAST(old.value AS INTEGER) IS NOT 3600;
+END;

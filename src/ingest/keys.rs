@@ -4,6 +4,7 @@
 
 use ahash::AHashMap as Map;
 
+use super::history::{BucketStats, Buckets, Hist};
 use super::top::TopCounter;
 use crate::hll;
 use crate::otlp::size::{len_field, varint_len};
@@ -143,6 +144,24 @@ pub struct KeyAgg {
     pub types: [u64; VALUE_TYPES.len()],
     /// Value frequencies (of a key repeated on one record, the first value).
     pub top: TopCounter,
+    /// The time buckets of its contributions (`history.rs`).
+    pub hist: Hist<KeyBucket>,
+}
+
+/// What the history keeps of a key per time bucket.
+#[derive(Default)]
+pub struct KeyBucket {
+    pub count: u64,
+    pub bytes: u64,
+    pub sketch: hll::Builder,
+}
+
+impl BucketStats for KeyBucket {
+    fn merge(&mut self, o: &Self) {
+        self.count += o.count;
+        self.bytes += o.bytes;
+        self.sketch.merge(&o.sketch);
+    }
 }
 
 impl KeyAgg {
@@ -156,6 +175,7 @@ impl KeyAgg {
             bytes: 0,
             types: [0; VALUE_TYPES.len()],
             top: TopCounter::default(),
+            hist: Hist::default(),
         }
     }
     /// Counts `n` records (record number `rec`) carrying the key with
@@ -164,8 +184,8 @@ impl KeyAgg {
     /// (left to the compiler, it was outlined when the batch's per-record
     /// code grew: 5 % more instructions in the ingest of a span's keys).
     #[inline(always)]
-    pub(super) fn add(&mut self, rec: u64, n: u64, value: &str, pair: PairInfo, t: i64) {
-        self.add_with(rec, n, value, pair, t, || {
+    pub(super) fn add(&mut self, rec: u64, n: u64, value: &str, pair: PairInfo, t: i64, bk: i64) {
+        self.add_with(rec, n, value, pair, (t, bk), || {
             hll::Builder::hash(value.as_bytes())
         })
     }
@@ -179,9 +199,9 @@ impl KeyAgg {
         value: &str,
         h: u64,
         pair: PairInfo,
-        t: i64,
+        (t, bk): (i64, i64),
     ) {
-        self.add_with(rec, n, value, pair, t, || h)
+        self.add_with(rec, n, value, pair, (t, bk), || h)
     }
     #[inline(always)]
     fn add_with(
@@ -190,9 +210,12 @@ impl KeyAgg {
         n: u64,
         value: &str,
         pair: PairInfo,
-        t: i64,
+        (t, bk): (i64, i64),
         hash: impl FnOnce() -> u64,
     ) {
+        if !self.hist.is_home(bk) {
+            self.add_other_bucket(rec, n, value, pair, bk);
+        }
         self.bytes += pair.bytes;
         if self.rec == rec {
             return; // the same key again on the same record
@@ -209,7 +232,42 @@ impl KeyAgg {
             self.samples.offer(value, rec);
         }
     }
+    /// The history part of a contribution to a bucket that is not the
+    /// key's only one so far (before the key's own statistics count it).
+    #[inline(never)]
+    fn add_other_bucket(&mut self, rec: u64, n: u64, value: &str, pair: PairInfo, bk: i64) {
+        let (count, bytes, sketch) = (self.count, self.bytes, &self.sketch);
+        let own = || KeyBucket {
+            count,
+            bytes,
+            sketch: copy(sketch),
+        };
+        if let Some(e) = self.hist.other(bk, own) {
+            e.bytes += pair.bytes;
+            if self.rec != rec {
+                e.count += n;
+                e.sketch.add(value.as_bytes());
+            }
+        }
+    }
+    /// The key's buckets: its own statistics for a key of one bucket.
+    pub fn buckets(&self) -> Buckets<'_, KeyBucket> {
+        self.hist.buckets()
+    }
     pub(super) fn merge(&mut self, o: &KeyAgg) {
+        let own = || KeyBucket {
+            count: self.count,
+            bytes: self.bytes,
+            sketch: copy(&self.sketch),
+        };
+        let theirs = || KeyBucket {
+            count: o.count,
+            bytes: o.bytes,
+            sketch: copy(&o.sketch),
+        };
+        let mut hist = std::mem::take(&mut self.hist);
+        hist.merge(&o.hist, own, theirs);
+        self.hist = hist;
         self.count += o.count;
         self.seen.merge(&o.seen);
         self.sketch.merge(&o.sketch);
@@ -229,6 +287,13 @@ impl KeyAgg {
     pub fn types_json(&self) -> String {
         types_json(&self.types)
     }
+}
+
+/// A copy of a sketch.
+fn copy(s: &hll::Builder) -> hll::Builder {
+    let mut c = hll::Builder::new();
+    c.merge(s);
+    c
 }
 
 /// A JSON object of the non-zero `counts`, named by [`VALUE_TYPES`].
@@ -853,8 +918,8 @@ mod tests {
             let mut k = KeyAgg::new(0);
             // (Records 2 on: after the two of the list `k` merges into below.)
             for (i, v) in tricky[..n].iter().enumerate() {
-                k.add(2 + 2 * i as u64, 1, v, STR, 0);
-                k.add(2 + 2 * i as u64 + 1, 1, v, STR, 0); // again: kept once
+                k.add(2 + 2 * i as u64, 1, v, STR, 0, 0);
+                k.add(2 + 2 * i as u64 + 1, 1, v, STR, 0, 0); // again: kept once
             }
             let want: Vec<&str> = tricky[..n.min(SAMPLES)].to_vec();
             assert_eq!(
@@ -866,8 +931,8 @@ mod tests {
             // Merged into a list of earlier records holding some of them:
             // each value once, in order.
             let mut m = KeyAgg::new(0);
-            m.add(0, 1, "GET", STR, 0);
-            m.add(1, 1, "tab\there", STR, 0);
+            m.add(0, 1, "GET", STR, 0, 0);
+            m.add(1, 1, "tab\there", STR, 0, 0);
             m.merge(&k);
             let mut want_m = vec!["GET", "tab\there"];
             want_m.extend(want.iter().filter(|v| !["GET", "tab\there"].contains(v)));

@@ -27,6 +27,7 @@
 
 pub mod batch;
 pub mod keyfold;
+pub mod history;
 pub mod keys;
 pub mod schema;
 mod series;

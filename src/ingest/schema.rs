@@ -26,7 +26,7 @@ const UPGRADES: [&str; (VERSION - 1) as usize] = [
 ];
 
 /// The tables (and one view) a catalog of [`VERSION`] has.
-const TABLES: [&str; 24] = [
+const TABLES: [&str; 28] = [
     "metrics",
     "metric_services",
     "metric_key_rows",
@@ -51,6 +51,10 @@ const TABLES: [&str; 24] = [
     "log_event_services",
     "log_event_key_rows",
     "key_name_patterns",
+    "entity_history",
+    "service_history",
+    "key_history_rows",
+    "template_history_rows",
 ];
 
 /// The schema version stored in the catalog; `None` for a database without

@@ -14,6 +14,7 @@ use std::ffi::c_int;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use super::batch::Batch;
+use super::history::Settings;
 use super::schema;
 use super::templates::{Snapshots, Templates};
 use super::write::Writer;
@@ -58,6 +59,8 @@ pub struct IngestTable {
     limits: Limits,
     /// The allocation of the last payload's events, for the next one.
     events: Vec<otlp::Event<'static>>,
+    /// The catalog's history settings, read by each transaction.
+    history: Settings,
 }
 
 fn now_secs() -> i64 {
@@ -165,6 +168,7 @@ impl IngestTable {
         }
         self.templates.ensure_schema()?;
         self.key_name_bound = schema::key_name_bound(self.db)?;
+        self.history = Settings::read(self.db)?;
         self.schema_ready = true;
         Ok(())
     }
@@ -195,9 +199,10 @@ impl IngestTable {
             ));
         }
         let patterns = self.templates.train_span_names(&batch)?;
+        let history = self.history;
         let r = self
             .templates
-            .with_texts(|texts| writer.write(&batch, &patterns, texts));
+            .with_texts(|texts| writer.write(&batch, &patterns, texts, &history));
         if let Err(e) = r {
             self.writer = None; // re-prepared next time (the schema may have changed)
             return Err(Error::with_code(
@@ -257,6 +262,7 @@ impl IngestTable {
             let snapshots = (top.level >= 0).then_some(&mut top.snapshots);
             self.templates.prepare(&events, snapshots)?;
         }
+        top.batch.bucket_width = self.history.bucket;
         let applied = top.batch.apply(
             &events,
             now_secs(),
@@ -298,6 +304,7 @@ impl WriteTable for IngestTable {
             poisoned: None,
             limits: Limits::default(),
             events: Vec::new(),
+            history: Settings::default(),
         };
         t.reset();
         Ok(t)

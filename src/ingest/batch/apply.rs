@@ -6,6 +6,7 @@ use std::borrow::Cow;
 use ahash::AHashMap as Map;
 
 use super::*;
+use crate::ingest::history::Bucketer;
 use crate::ingest::keys::{Budget, Counted, Keys, PairInfo, entry};
 use crate::ingest::series::{Series, SeriesId};
 use crate::otlp::{AnyValue, Attr, Event};
@@ -55,6 +56,8 @@ struct Recorder {
     /// Key entries made, and the catalog's `key_name_bound`.
     budget: Budget,
     buf: String,
+    /// The time bucket of a record (`history.rs`).
+    buckets: Bucketer,
 }
 
 impl Recorder {
@@ -70,11 +73,12 @@ impl Recorder {
         t: i64,
     ) -> usize {
         self.rec += 1;
+        let bk = self.buckets.of(t);
         let mut n = 0;
         for (pos, a) in events.iter().map_while(pick).enumerate() {
             let v = value_text(&a.value, &mut self.buf);
             keys.entry(pos, &a.key, t, &mut self.budget)
-                .add(self.rec, 1, v, PairInfo::of(a), t);
+                .add(self.rec, 1, v, PairInfo::of(a), t, bk);
             n = pos + 1;
         }
         n
@@ -93,15 +97,16 @@ impl Recorder {
         t: i64,
     ) -> usize {
         self.rec += 1;
+        let bk = self.buckets.of(t);
         let mut n = 0;
         for (pos, a) in events.iter().map_while(pick).enumerate() {
             let v = value_text(&a.value, &mut self.buf);
             let pair = PairInfo::of(a);
             let h = hll::Builder::hash(v.as_bytes());
             keys.entry(pos, &a.key, t, &mut self.budget)
-                .add_hashed(self.rec, 1, v, h, pair, t);
+                .add_hashed(self.rec, 1, v, h, pair, (t, bk));
             also.entry(pos, &a.key, t, &mut self.budget)
-                .add_hashed(self.rec, 1, v, h, pair, t);
+                .add_hashed(self.rec, 1, v, h, pair, (t, bk));
             n = pos + 1;
         }
         n
@@ -110,13 +115,15 @@ impl Recorder {
     /// Adds a resource block's attributes to an entity's resource keys,
     /// once for all `c.count` records of the block: each record counts
     /// (key_count, value_types), the pair's bytes once (the block sends
-    /// its resource once, whatever its records).
+    /// its resource once, whatever its records). Their history counts
+    /// them in the bucket of the block's first record.
     fn resource(&mut self, keys: &mut Keys, resource: &[&Attr<'_>], c: &Counted) {
         self.rec += 1;
+        let bk = self.buckets.of(c.seen.first);
         for (pos, a) in resource.iter().enumerate() {
             let v = value_text(&a.value, &mut self.buf);
             let k = keys.entry(pos, &a.key, c.seen.first, &mut self.budget);
-            k.add(self.rec, c.count, v, PairInfo::of(a), c.seen.first);
+            k.add(self.rec, c.count, v, PairInfo::of(a), c.seen.first, bk);
             k.seen.add(c.seen.last);
         }
     }
@@ -204,6 +211,7 @@ impl Batch {
                     bound: key_name_bound,
                 },
                 buf: String::new(),
+                buckets: Bucketer::new(self.bucket_width, now),
             },
             block_id: self.blocks,
             scope_block: self.blocks,
@@ -399,7 +407,9 @@ impl<'e, 'a: 'e> Applier<'_, 'e, 'a> {
             if m.in_scope.add(self.scope_block, t, b) {
                 self.block.scope_metrics.push(Cow::Borrowed(name));
             }
-            let labels = &mut m.svc.cur().labels;
+            let part = m.svc.cur();
+            part.volume.add(self.r.buckets.of(t), 1, b);
+            let labels = &mut part.labels;
             let end = start + self.r.record(labels, &events[start..], dp_attr, t);
             let attrs = events[start..end].iter().map_while(dp_attr);
             match self.series.identity(&self.resource, attrs, &mut self.r.buf) {
@@ -463,6 +473,7 @@ impl<'e, 'a: 'e> Applier<'_, 'e, 'a> {
         let links_total = &mut s.links_total;
         let events_total = &mut s.events_total;
         let s = s.svc.cur();
+        s.volume.add(self.r.buckets.of(t), 1, u64::from(*bytes));
         i += self.r.record(&mut s.attrs, &events[i..], span_attr, t);
         loop {
             match events.get(i) {
@@ -536,6 +547,8 @@ impl<'e, 'a: 'e> Applier<'_, 'e, 'a> {
             l.svc.select(self.service);
         }
         let first_in_scope = l.in_scope.add(self.scope_block, t, bytes);
+        let bk = self.r.buckets.of(t);
+        l.svc.cur().volume.add(bk, 1, bytes);
         i += 1;
         let attrs = i;
         if event_name.is_empty() {
@@ -579,7 +592,7 @@ impl<'e, 'a: 'e> Applier<'_, 'e, 'a> {
             .batch
             .templates
             .get_mut(group)
-            .add(cluster, merged, t, bytes);
+            .add(cluster, merged, t, bk, bytes);
         for (pos, a) in events[attrs..i].iter().map_while(log_attr).enumerate() {
             c.keys
                 .entry(pos, &a.key, t, &mut self.r.budget)

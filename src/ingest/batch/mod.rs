@@ -20,9 +20,10 @@ mod services;
 pub use apply::{Templater, secs, value_text};
 pub use scopes::{ScopeCounts, ScopeTable};
 pub use services::{
-    EntityKeys, LogSvc, MetricSvc, PerService, SpanSvc, entity_events, entity_keys,
+    EntityKeys, LogSvc, MetricSvc, PerService, ServicePart, SpanSvc, entity_events, entity_keys,
 };
 
+use super::history::Volume;
 use super::keys::{Counted, KeyCounts, Keys, Seen, merge_by_name};
 use crate::hll;
 use crate::otlp::{MetricKind, SpanKind, Temporality};
@@ -320,6 +321,8 @@ impl LogEventAgg {
 pub struct TemplateAgg {
     pub lines: Counted,
     pub keys: KeyCounts,
+    /// Its lines per time bucket (`history.rs`).
+    pub volume: Volume,
 }
 
 impl TemplateAgg {
@@ -327,9 +330,11 @@ impl TemplateAgg {
         TemplateAgg {
             lines: Counted::new(t),
             keys: KeyCounts::default(),
+            volume: Volume::default(),
         }
     }
     fn merge(&mut self, o: TemplateAgg) {
+        self.volume.merge(&o.volume);
         self.lines.merge(&o.lines);
         self.keys.merge(o.keys);
     }
@@ -352,6 +357,7 @@ impl TemplateGroup {
         cluster: u64,
         merged: Vec<u64>,
         t: i64,
+        bk: i64,
         bytes: u64,
     ) -> &mut TemplateAgg {
         for m in merged {
@@ -371,6 +377,7 @@ impl TemplateGroup {
             .or_insert_with(|| TemplateAgg::new(t));
         c.lines.add(1, t);
         c.lines.bytes += bytes;
+        c.volume.add(bk, 1, bytes);
         c
     }
 
@@ -516,6 +523,9 @@ pub struct Batch {
     pub blocks: u64,
     /// The instrumentation scopes of the batch's records.
     pub scopes: ScopeTable,
+    /// The width of history buckets, seconds (0: the default;
+    /// `history.rs`), set by the table from the catalog's setting.
+    pub bucket_width: i64,
 }
 
 impl Batch {
@@ -530,6 +540,9 @@ impl Batch {
     /// Adds a later batch to this one.
     pub fn merge(&mut self, mut o: Batch) {
         self.records = self.records.max(o.records);
+        if self.bucket_width == 0 {
+            self.bucket_width = o.bucket_width;
+        }
         self.blocks += o.blocks;
         let to = self.scopes.absorb(&o.scopes);
         for m in o.metrics.values_mut() {
@@ -602,7 +615,7 @@ mod tests {
             let mut budget = crate::ingest::keys::Budget::unbounded();
             // Each line's record carries keys k<c> and "all" (twice: counted once).
             let mut add = |g: &mut TemplateGroup, rec: usize, (c, m, t): &(u64, Vec<u64>, i64)| {
-                let a = g.add(*c, m.clone(), *t, 10 + *c);
+                let a = g.add(*c, m.clone(), *t, 0, 10 + *c);
                 for (pos, k) in [format!("k{c}"), "all".into(), "all".into()]
                     .iter()
                     .enumerate()

@@ -12,6 +12,7 @@ use ahash::AHashMap as Map;
 
 use super::EventAgg;
 use super::scopes::ScopeCounts;
+use crate::ingest::history::Volume;
 use crate::ingest::keys::{Budget, Counted, Keys, merge_by_name};
 
 /// Something kept per service of an entity.
@@ -106,6 +107,8 @@ impl<T: ServicePart> PerService<T> {
 /// A metric's keys from one service.
 #[derive(Default)]
 pub struct MetricSvc {
+    /// Its records per time bucket (`history.rs`).
+    pub volume: Volume,
     /// Data point attributes (scope `label`).
     pub labels: Keys,
     /// Resource attributes (scope `resource`).
@@ -116,6 +119,7 @@ pub struct MetricSvc {
 
 impl ServicePart for MetricSvc {
     fn merge(&mut self, o: Self) {
+        self.volume.merge(&o.volume);
         self.labels.merge(o.labels);
         self.resource.merge(o.resource);
         self.scopes.merge(o.scopes);
@@ -128,6 +132,8 @@ impl ServicePart for MetricSvc {
 /// A span name's keys, events and links from one service.
 #[derive(Default)]
 pub struct SpanSvc {
+    /// Its records per time bucket (`history.rs`).
+    pub volume: Volume,
     pub attrs: Keys,
     pub resource: Keys,
     pub links: Keys,
@@ -141,6 +147,7 @@ pub struct SpanSvc {
 
 impl ServicePart for SpanSvc {
     fn merge(&mut self, o: Self) {
+        self.volume.merge(&o.volume);
         self.attrs.merge(o.attrs);
         self.resource.merge(o.resource);
         self.links.merge(o.links);
@@ -162,6 +169,8 @@ impl ServicePart for SpanSvc {
 /// A severity's keys from one service.
 #[derive(Default)]
 pub struct LogSvc {
+    /// Its records per time bucket (`history.rs`).
+    pub volume: Volume,
     pub attrs: Keys,
     pub resource: Keys,
     /// Records per instrumentation scope.
@@ -170,6 +179,7 @@ pub struct LogSvc {
 
 impl ServicePart for LogSvc {
     fn merge(&mut self, o: Self) {
+        self.volume.merge(&o.volume);
         self.attrs.merge(o.attrs);
         self.resource.merge(o.resource);
         self.scopes.merge(o.scopes);

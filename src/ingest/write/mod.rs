@@ -4,12 +4,14 @@
 use ahash::AHashMap as Map;
 
 mod fold;
+mod history;
 mod signals;
 mod time;
 
 use time::{TimeText, seen_params, seen_text};
 
 use super::batch::{Batch, PatternGroup};
+use super::history::Settings;
 use super::keys::{Counted, KeyAgg, Keys};
 use super::templates::Texts;
 use crate::ffi::{Db, Error, Param, Result, Stmt};
@@ -121,6 +123,14 @@ fn table_of(stmt: &str) -> &'static str {
         "log_event_service" => "log_event_services",
         "log_event_key" => "log_event_key_rows",
         "key_name_pattern" => "key_name_patterns",
+        "entity_history" | "entity_history_rollup" | "entity_history_prune" => "entity_history",
+        "service_history" | "service_history_rollup" | "service_history_prune" => "service_history",
+        "key_history" | "key_history_rollup" | "key_history_prune" => "key_history_rows",
+        "template_history"
+        | "template_history_fold"
+        | "template_history_fold_delete"
+        | "template_history_rollup"
+        | "template_history_prune" => "template_history_rows",
         _ => "span_name_patterns",
     }
 }
@@ -277,6 +287,8 @@ struct KeyRow<'a> {
     estimate: i64,
     /// Entity key rows: `topk_counts(top, 10)` (a new row's top values).
     top_values: Option<String>,
+    /// An entity's key row: its key, whose history is written too.
+    agg: Option<&'a KeyAgg>,
 }
 
 /// The parameters of a key UPSERT's row, in [`KeyRow::values`] order after
@@ -318,6 +330,7 @@ impl<'a> KeyRow<'a> {
             top: a.top.image(),
             estimate,
             top_values: None,
+            agg: None,
         })
     }
 
@@ -352,6 +365,7 @@ impl<'a> KeyRow<'a> {
             top: self.top.clone(),
             estimate: self.estimate,
             top_values: None,
+            agg: None,
         }
     }
 
@@ -412,6 +426,8 @@ pub struct Writer {
     keys: Map<&'static str, KeyStatement>,
     /// The queries of the bound of key names (`fold.rs`), prepared when first used.
     fold: fold::FoldQueries,
+    /// The history's roll-up and retention cutoffs (`history.rs`).
+    cutoffs: Option<Stmt>,
 }
 
 impl Writer {
@@ -435,6 +451,7 @@ impl Writer {
             stmts,
             keys,
             fold: fold::FoldQueries::default(),
+            cutoffs: None,
         })
     }
 
@@ -577,13 +594,16 @@ impl Writer {
         b: &Batch,
         patterns: &Map<String, PatternGroup>,
         texts: &Texts,
+        settings: &Settings,
     ) -> Result<()> {
         self.metrics(b)?;
         self.spans(b)?;
         self.logs(b)?;
         self.log_events(b)?;
         self.log_templates(b, texts)?;
-        self.span_patterns(patterns, texts)
+        self.span_patterns(patterns, texts)?;
+        self.entity_history(b)?;
+        self.roll_up(settings)
     }
 }
 
@@ -667,7 +687,7 @@ mod tests {
                 && names.contains(&"log_scope"),
             "{names:?}"
         );
-        assert_eq!(names.len(), 35);
+        assert_eq!(names.len(), 49);
         for (n, sql) in statements() {
             assert!(!sql.is_empty() && !sql.contains("-- name:"), "{n}");
             // Errors name the table the statement writes.

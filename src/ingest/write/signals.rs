@@ -3,7 +3,7 @@
 
 use ahash::AHashMap as Map;
 
-use super::time::{seen_params, seen_text};
+use super::time::{TimeText, seen_params, seen_text};
 use super::{KeyRow, Writer, sorted, sorted_keys};
 use crate::ffi::{Param, Result};
 use crate::ingest::batch::{
@@ -105,6 +105,7 @@ impl Writer {
             self.key_patterns("metric", name, "resource", "", resource.get())?;
         }
         self.key_rows("metric_key", &rows)?;
+        self.key_history("metrics", &rows)?;
         self.key_rows("metric_service_key", &svc_rows)?;
         for (name, _) in sorted(&b.metrics) {
             self.refresh("metric_series_refresh", "name", name)?;
@@ -273,6 +274,7 @@ impl Writer {
             self.key_patterns("span", name, "link", "", links.get())?;
         }
         self.key_rows("span_key", &rows)?;
+        self.key_history("spans", &rows)?;
         self.key_rows("span_service_key", &svc_rows)
     }
 
@@ -362,6 +364,7 @@ impl Writer {
             self.key_patterns("log", sev, "resource", "", resource.get())?;
         }
         self.key_rows("log_key", &rows)?;
+        self.key_history("logs", &rows)?;
         self.key_rows("log_service_key", &svc_rows)
     }
 
@@ -500,6 +503,18 @@ impl Writer {
                 ];
                 let id_text = id.to_string();
                 self.run("log_template", &row, &[sev, svc, &id_text])?;
+                for (bucket, v) in t.volume.by_bucket() {
+                    let start = TimeText::of(bucket);
+                    let row = [
+                        ("severity", Param::Text(sev)),
+                        ("service_name", Param::Text(svc)),
+                        ("cluster_id", Param::Int(id as i64)),
+                        ("bucket_start", Param::Text(start.as_str())),
+                        ("count", Param::Int(v.count as i64)),
+                        ("bytes", Param::Int(v.bytes as i64)),
+                    ];
+                    self.run("template_history", &row, &[sev, svc, &id_text])?;
+                }
                 // Names past the bound count under their key-name pattern.
                 let mut keys: Vec<_> = t
                     .keys
@@ -538,6 +553,8 @@ impl Writer {
                 self.run("log_template_fold_delete", &group, &key)?;
                 self.run("log_template_key_fold", &fold, &key)?;
                 self.run("log_template_key_fold_delete", &group, &key)?;
+                self.run("template_history_fold", &fold, &key)?;
+                self.run("template_history_fold_delete", &group, &key)?;
             }
         }
         Ok(())
@@ -623,10 +640,11 @@ fn push_keys<'a>(
             Some(ev) => &[entity, scope, k, ev],
             None => &[entity, scope, k],
         };
-        let row = match svc_at.get(&key_address(a)) {
+        let mut row = match svc_at.get(&key_address(a)) {
             Some(&i) => svc_rows[i].copy_as(texts),
             None => KeyRow::new(texts, a)?,
         };
+        row.agg = Some(a);
         rows.push(row.with_top_values()?);
     }
     Ok(())
