@@ -26,8 +26,8 @@
 //!   writing transaction.
 
 pub mod batch;
-pub mod keyfold;
 pub mod history;
+pub mod keyfold;
 pub mod keys;
 pub mod schema;
 mod series;

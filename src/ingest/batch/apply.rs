@@ -77,8 +77,14 @@ impl Recorder {
         let mut n = 0;
         for (pos, a) in events.iter().map_while(pick).enumerate() {
             let v = value_text(&a.value, &mut self.buf);
-            keys.entry(pos, &a.key, t, &mut self.budget)
-                .add(self.rec, 1, v, PairInfo::of(a), t, bk);
+            keys.entry(pos, &a.key, t, &mut self.budget).add(
+                self.rec,
+                1,
+                v,
+                PairInfo::of(a),
+                t,
+                bk,
+            );
             n = pos + 1;
         }
         n
@@ -103,10 +109,22 @@ impl Recorder {
             let v = value_text(&a.value, &mut self.buf);
             let pair = PairInfo::of(a);
             let h = hll::Builder::hash(v.as_bytes());
-            keys.entry(pos, &a.key, t, &mut self.budget)
-                .add_hashed(self.rec, 1, v, h, pair, (t, bk));
-            also.entry(pos, &a.key, t, &mut self.budget)
-                .add_hashed(self.rec, 1, v, h, pair, (t, bk));
+            keys.entry(pos, &a.key, t, &mut self.budget).add_hashed(
+                self.rec,
+                1,
+                v,
+                h,
+                pair,
+                (t, bk),
+            );
+            also.entry(pos, &a.key, t, &mut self.budget).add_hashed(
+                self.rec,
+                1,
+                v,
+                h,
+                pair,
+                (t, bk),
+            );
             n = pos + 1;
         }
         n
