@@ -144,6 +144,20 @@ SELECT entity_kind, entity_name, key_scope, event_name, pattern, sum(key_count) 
        {SKETCH.format(c='names_sketch')},
        {SAMPLES.replace('value_samples', 'sample_names')}, {TIMES}, sum(bytes) AS bytes
 FROM key_name_patterns_all GROUP BY entity_kind, entity_name, key_scope, event_name, pattern""",
+    # History (schema version 3): rows of one bucket (resolution,
+    # bucket_start) add up, sketches union. Roll-up and retention are not
+    # applied here (merge.sql applies them after merging); the next commit of
+    # otlp_ingest into the result applies them.
+    "entity_history": """
+SELECT signal, entity, resolution, bucket_start, sum(records) AS records, sum(bytes) AS bytes
+FROM entity_history_all GROUP BY signal, entity, resolution, bucket_start""",
+    "service_history": """
+SELECT signal, entity, service_name, resolution, bucket_start, sum(records) AS records, sum(bytes) AS bytes
+FROM service_history_all GROUP BY signal, entity, service_name, resolution, bucket_start""",
+    "key_history_rows": f"""
+SELECT signal, entity, key_scope, key_name, event_name, resolution, bucket_start, sum(key_count) AS key_count,
+       sum(bytes) AS bytes, {SKETCH.format(c='hll_sketch')}
+FROM key_history_rows_all GROUP BY signal, entity, key_scope, key_name, event_name, resolution, bucket_start""",
     "span_events": f"""
 SELECT span_name, event_name, sum(event_count) AS event_count, {TIMES}
 FROM span_events_all GROUP BY span_name, event_name""",
@@ -216,6 +230,15 @@ JOIN log_body_templates_all t ON t.node = k.node AND t.severity = k.severity AND
                               AND t.cluster_id = k.cluster_id
 JOIN f_log_body_templates f ON f.severity = t.severity AND f.service_name = t.service_name AND f.template = t.template
 GROUP BY k.severity, k.service_name, f.cluster_id, k.key_name""",
+    # A template's history follows its template by text, as its keys do.
+    "template_history_rows": """
+SELECT h.severity, h.service_name, f.cluster_id, h.resolution, h.bucket_start, sum(h.count) AS count,
+       sum(h.bytes) AS bytes
+FROM template_history_rows_all h
+JOIN log_body_templates_all t ON t.node = h.node AND t.severity = h.severity AND t.service_name = h.service_name
+                              AND t.cluster_id = h.cluster_id
+JOIN f_log_body_templates f ON f.severity = t.severity AND f.service_name = t.service_name AND f.template = t.template
+GROUP BY h.severity, h.service_name, f.cluster_id, h.resolution, h.bucket_start""",
 }
 
 
