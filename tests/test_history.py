@@ -113,6 +113,35 @@ def hours_payload(hours, per_hour, key="user", start=T0, offset=0):
     return traces(spans)
 
 
+class TestKeyHistoryWrites(Base):
+    def test_many_keys_are_written_in_chunks_and_a_bad_row_is_named(self):
+        """Key history rows go 32 to a statement (as key rows do): 70 keys in
+        two buckets are 140 rows equal to what one-by-one writes give (the
+        entity's own key rows), and a stored history sketch that cannot be
+        read fails the commit with an error naming key_history_rows and the
+        key, writing nothing (issue 16: what the history costs)."""
+        attrs = {f"k{i:02d}": f"v{i}" for i in range(70)}
+        ingest(self.db, traces([span("GET", attrs=attrs, t=T0 + 1 * H), span("GET", attrs=attrs, t=T0 + 2 * H),
+                                span("GET", attrs=dict(attrs, k00="other"), t=T0 + 2 * H + 1)]))
+        rows = self.q("SELECT key_name, bucket_start, key_count, estimated_cardinality FROM key_history "
+                      "WHERE signal = 'spans' AND key_scope = 'attribute' ORDER BY key_name, bucket_start")
+        self.assertEqual(len(rows), 140)
+        self.assertEqual(rows[:2], [("k00", "2023-11-14 01:00:00", 1, 1), ("k00", "2023-11-14 02:00:00", 2, 2)])
+        self.assertEqual(rows[2:4], [("k01", "2023-11-14 01:00:00", 1, 1), ("k01", "2023-11-14 02:00:00", 2, 1)])
+        # Each key's buckets add up to its key row.
+        self.assertEqual(self.q("SELECT count(*) FROM span_keys k WHERE key_scope = 'attribute' AND key_count <> "
+                                "(SELECT sum(key_count) FROM key_history_rows h WHERE h.entity = k.span_name "
+                                "AND h.key_scope = k.key_scope AND h.key_name = k.key_name)"), [(0,)])
+        self.db.execute("UPDATE key_history_rows SET hll_sketch = x'0102' WHERE key_name = 'k37' "
+                        "AND bucket_start = '2023-11-14 02:00:00'")
+        before = self.q("SELECT sum(key_count) FROM key_history_rows")
+        msg = err(self.db, "INSERT INTO otlp_ingest(payload) VALUES (?)",
+                  (traces([span("GET", attrs=attrs, t=T0 + 2 * H + 5)]),))
+        self.assertIn("key_history_rows", msg)
+        self.assertIn("'k37'", msg)
+        self.assertEqual(self.q("SELECT sum(key_count) FROM key_history_rows"), before)
+
+
 class TestRollup(Base):
     def test_hours_roll_into_days_exactly(self):
         """72 hours: the 48 newest stay hourly; the older ones are days whose

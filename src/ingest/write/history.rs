@@ -2,10 +2,12 @@
 //! entity's and service's records per bucket, each entity key's per bucket,
 //! then the roll-up of old buckets into days and the retention.
 
+use std::borrow::Cow;
+
 use ahash::AHashMap as Map;
 
 use super::time::TimeText;
-use super::{KeyRow, Writer, sorted};
+use super::{CHUNK, KeyRow, Writer, multi_row, sorted};
 use crate::ffi::{Param, Result, Stmt};
 use crate::ingest::batch::{Batch, PerService, ServicePart};
 use crate::ingest::history::{Buckets, Settings, Vol, Volume, add_buckets};
@@ -69,42 +71,87 @@ impl Writer {
 
     /// The history rows of an entity's key rows (`rows` of `metric_key`,
     /// `span_key` or `log_key`): a key whose batch fell in one bucket
-    /// writes its row's own count, bytes and sketch there.
+    /// writes its row's own count, bytes and sketch there. Written as the
+    /// key rows are: [`CHUNK`] rows a statement, the rest one by one.
     pub(super) fn key_history(&mut self, signal: &str, rows: &[KeyRow]) -> Result<()> {
+        let mut hist: Vec<KeyHistoryRow> = Vec::new();
         for row in rows {
             let Some(a) = row.agg else { continue };
-            let [entity, scope, key] = [row.texts[0], row.texts[1], row.texts[2]];
             let event = if row.n > 3 { row.texts[3] } else { "" };
-            let put = |w: &mut Writer, bucket: i64, count: u64, bytes: u64, sketch: &[u8]| {
-                let start = TimeText::of(bucket);
-                let params = [
-                    ("signal", Param::Text(signal)),
-                    ("entity", Param::Text(entity)),
-                    ("key_scope", Param::Text(scope)),
-                    ("key_name", Param::Text(key)),
-                    ("event_name", Param::Text(event)),
-                    ("bucket_start", Param::Text(start.as_str())),
-                    ("key_count", Param::Int(count as i64)),
-                    ("bytes", Param::Int(bytes as i64)),
-                    ("hll_sketch", Param::Blob(sketch)),
-                ];
-                w.run("key_history", &params, &[signal, entity, scope, key])
-            };
+            let texts = [signal, row.texts[0], row.texts[1], row.texts[2], event];
             match a.buckets() {
                 Buckets::Empty => {}
-                Buckets::One(bucket) => {
-                    put(self, bucket, a.count, a.bytes, &row.sketch)?;
-                }
+                Buckets::One(bucket) => hist.push(KeyHistoryRow {
+                    texts,
+                    start: TimeText::of(bucket),
+                    count: a.count as i64,
+                    bytes: a.bytes as i64,
+                    sketch: Cow::Borrowed(&row.sketch),
+                }),
                 Buckets::Many(m) => {
                     let mut buckets: Vec<_> = m.iter().collect();
                     buckets.sort_unstable_by_key(|x| *x.0);
                     for (&bucket, kb) in buckets {
-                        put(self, bucket, kb.count, kb.bytes, &kb.sketch.image())?;
+                        hist.push(KeyHistoryRow {
+                            texts,
+                            start: TimeText::of(bucket),
+                            count: kb.count as i64,
+                            bytes: kb.bytes as i64,
+                            sketch: Cow::Owned(kb.sketch.image()),
+                        });
                     }
                 }
             }
         }
+        if hist.is_empty() {
+            return Ok(());
+        }
+        if self.key_history.is_none() {
+            let sql = super::statements()
+                .into_iter()
+                .find(|s| s.0 == "key_history")
+                .expect("key_history in sql/flush.sql")
+                .1;
+            let one = &self.stmts["key_history"];
+            let at = one.positions("key_history", &KEY_HISTORY_PARAMS)?;
+            // (A host that lowered SQLITE_LIMIT_VARIABLE_NUMBER: one by one.)
+            let chunk = Stmt::prepare(self.db, &multi_row(sql, &one.names, CHUNK)).ok();
+            self.key_history = Some(KeyHistoryStatement { chunk, at });
+        }
+        let k = self.key_history.as_mut().expect("prepared");
+        let per = KEY_HISTORY_PARAMS.len();
+        let chunked = if k.chunk.is_some() {
+            hist.len() / CHUNK * CHUNK
+        } else {
+            0
+        };
+        let (head, rest) = hist.split_at(chunked);
+        let mut params = vec![Param::Null; CHUNK * per];
+        let mut failed = Vec::new();
+        for chunk in head.chunks_exact(CHUNK) {
+            for (r, h) in chunk.iter().enumerate() {
+                for (v, &i) in h.values().iter().zip(&k.at) {
+                    params[r * per + i] = *v;
+                }
+            }
+            let st = k.chunk.as_mut().expect("prepared");
+            if st.run_with(&params).is_err() {
+                failed.push(chunk);
+            }
+        }
+        // A chunk that failed changed nothing: its rows one by one name the
+        // row that fails (the transaction fails anyway).
+        for h in failed.into_iter().flatten().chain(rest) {
+            self.key_history_row(h)?;
+        }
         Ok(())
+    }
+
+    fn key_history_row(&mut self, h: &KeyHistoryRow) -> Result<()> {
+        let values = h.values();
+        let row: Vec<(&str, Param)> = KEY_HISTORY_PARAMS.iter().copied().zip(values).collect();
+        let [signal, entity, scope, key, _] = h.texts;
+        self.run("key_history", &row, &[signal, entity, scope, key])
     }
 
     /// Rolls 'bucket' rows `settings.hours` hours or more older than the
@@ -148,4 +195,52 @@ impl Writer {
         }
         Ok(())
     }
+}
+
+/// The parameters of `key_history` (sql/flush.sql), in
+/// [`KeyHistoryRow::values`] order.
+const KEY_HISTORY_PARAMS: [&str; 9] = [
+    "signal",
+    "entity",
+    "key_scope",
+    "key_name",
+    "event_name",
+    "bucket_start",
+    "key_count",
+    "bytes",
+    "hll_sketch",
+];
+
+/// One key's row of one bucket.
+struct KeyHistoryRow<'a> {
+    /// Signal, entity, scope, key, event.
+    texts: [&'a str; 5],
+    start: TimeText,
+    count: i64,
+    bytes: i64,
+    sketch: Cow<'a, [u8]>,
+}
+
+impl KeyHistoryRow<'_> {
+    fn values(&self) -> [Param<'_>; 9] {
+        let t = self.texts;
+        [
+            Param::Text(t[0]),
+            Param::Text(t[1]),
+            Param::Text(t[2]),
+            Param::Text(t[3]),
+            Param::Text(t[4]),
+            Param::Text(self.start.as_str()),
+            Param::Int(self.count),
+            Param::Int(self.bytes),
+            Param::Blob(&self.sketch),
+        ]
+    }
+}
+
+/// `key_history` for [`CHUNK`] rows, prepared when first used, and where
+/// each of [`KEY_HISTORY_PARAMS`] goes among a row's parameters.
+pub(super) struct KeyHistoryStatement {
+    chunk: Option<Stmt>,
+    at: Vec<usize>,
 }

@@ -428,6 +428,8 @@ pub struct Writer {
     fold: fold::FoldQueries,
     /// The history's roll-up and retention cutoffs (`history.rs`).
     cutoffs: Option<Stmt>,
+    /// The chunked key history UPSERT (`history.rs`), prepared when first used.
+    key_history: Option<history::KeyHistoryStatement>,
 }
 
 impl Writer {
@@ -452,6 +454,7 @@ impl Writer {
             keys,
             fold: fold::FoldQueries::default(),
             cutoffs: None,
+            key_history: None,
         })
     }
 
