@@ -14,7 +14,7 @@ import unittest
 
 from helpers import EXT, FIXTURES, ROOT, connect
 from otlp_payloads import gauge, log, logs, span, traces
-from test_etl import Generated
+from test_etl import T0, Generated
 from test_ingest import dump
 
 MERGE = os.path.join(ROOT, "examples", "merge.sql")
@@ -272,7 +272,11 @@ class TestExport(Tmp):
     def catalog(self):
         g = Generated(batches=2)
         # More key names than key_name_bound (1 000): a key-name pattern row too.
-        many = json.dumps({"resourceSpans": [{"scopeSpans": [{"spans": [{"name": "many.keys", "attributes": [
+        # Timed among the generated records (a span without a time counts at
+        # the ingest clock, months later: the history's retention would drop
+        # the generated records' buckets).
+        many = json.dumps({"resourceSpans": [{"scopeSpans": [{"spans": [{"name": "many.keys",
+            "startTimeUnixNano": str(T0 * 10**9), "attributes": [
             {"key": f"item.{i}.qty", "value": {"intValue": "1"}} for i in range(1003)]}]}]}]})
         ingest_batches(self.p("c.db"), list(g.payloads) + [[many]]).close()
         return self.p("c.db")
