@@ -308,16 +308,22 @@ const KEY_PARAMS: [&str; 11] = [
     "top_sketch",
 ];
 
+/// The estimated cardinality of a batch sketch's image (`hll_count`),
+/// clamped to the `count` of records it was made from: what a new row
+/// stores.
+fn estimate_of(sketch: &[u8], count: i64) -> Result<i64> {
+    hll::decode(sketch)
+        .map(|s| hll::count(&s).min(count))
+        .map_err(|e| Error::new(format!("otlp_ingest: a batch sketch: {e}")))
+}
+
 impl<'a> KeyRow<'a> {
     fn new(texts: &[&'a str], a: &KeyAgg) -> Result<KeyRow<'a>> {
         let mut t = [""; 5];
         t[..texts.len()].copy_from_slice(texts);
         let sketch = a.sketch.image();
         let count = a.count as i64;
-        let estimate = hll::decode(&sketch)
-            .map(|s| hll::count(&s))
-            .map_err(|e| Error::new(format!("otlp_ingest: a batch sketch: {e}")))?
-            .min(count);
+        let estimate = estimate_of(&sketch, count)?;
         Ok(KeyRow {
             texts: t,
             n: texts.len(),

@@ -4,7 +4,7 @@
 use ahash::AHashMap as Map;
 
 use super::time::{TimeText, seen_params, seen_text};
-use super::{KeyRow, Writer, sorted, sorted_keys};
+use super::{KeyRow, Writer, estimate_of, sorted, sorted_keys};
 use crate::ffi::{Param, Result};
 use crate::ingest::batch::{
     Batch, MetricAgg, PatternGroup, ScopeCounts, ScopeTable, entity_events, entity_keys,
@@ -386,10 +386,7 @@ impl Writer {
         for (pattern, p) in pats {
             let a = &p.slot;
             let sketch = p.names.image();
-            let estimate = crate::hll::decode(&sketch)
-                .map(|s| crate::hll::count(&s))
-                .map_err(|e| crate::ffi::Error::new(format!("otlp_ingest: a batch sketch: {e}")))?
-                .min(a.count as i64);
+            let estimate = estimate_of(&sketch, a.count as i64)?;
             let seen = seen_text(&a.seen);
             let [first, last] = seen_params(&seen);
             let examples = p.examples.to_json();
