@@ -186,6 +186,30 @@ UPDATE metric_key_rows SET
   top_values = CASE WHEN top_sketch IS NULL THEN NULL ELSE topk_counts(top_sketch, 10) END
 WHERE metric_name IN (SELECT metric FROM raw_points);
 
+-- The keys' history: the same count, bytes and sketch per time bucket of
+-- history_bucket_seconds (rolled up below), by the record's time. A
+-- resource key counts a resource block's records at once (as its bytes),
+-- in the bucket of the block's earliest record: a block of an entity
+-- starts at a record whose resource pair has bytes.
+INSERT INTO key_history_rows(signal, entity, key_scope, key_name, event_name, resolution, bucket_start, key_count, bytes, hll_sketch)
+SELECT 'metrics', entity, scope, key, event_name, 'bucket', bucket, sum(n), sum(b), hll_merge(h) FROM (
+  SELECT entity, scope, key, event_name, datetime(unixepoch(time) - unixepoch(time) % coalesce((SELECT CAST(value AS INTEGER) FROM otelcat_meta WHERE key = 'history_bucket_seconds'), 3600), 'unixepoch') AS bucket,
+         count(DISTINCT rec) AS n, sum(bytes) AS b, hll_sketch(CAST(value AS TEXT)) AS h
+  FROM (SELECT p.metric AS entity, a.scope, a.key, '' AS event_name, p.id AS rec, a.value, p.time, a.bytes
+        FROM raw_points p JOIN raw_point_attrs a ON a.point_id = p.id) WHERE scope <> 'resource' GROUP BY entity, scope, key, event_name, bucket
+  UNION ALL
+  SELECT entity, scope, key, event_name, datetime(unixepoch(min(time)) - unixepoch(min(time)) % coalesce((SELECT CAST(value AS INTEGER) FROM otelcat_meta WHERE key = 'history_bucket_seconds'), 3600), 'unixepoch'),
+         count(DISTINCT rec), sum(bytes), hll_sketch(CAST(value AS TEXT))
+  FROM (SELECT *, sum(bytes > 0) OVER (PARTITION BY entity, key ORDER BY rec ROWS UNBOUNDED PRECEDING) AS block
+        FROM (SELECT p.metric AS entity, a.scope, a.key, '' AS event_name, p.id AS rec, a.value, p.time, a.bytes
+        FROM raw_points p JOIN raw_point_attrs a ON a.point_id = p.id) WHERE scope = 'resource')
+  GROUP BY entity, scope, key, event_name, block)
+WHERE true GROUP BY entity, scope, key, event_name, bucket
+ON CONFLICT(signal, entity, key_scope, key_name, event_name, resolution, bucket_start) DO UPDATE SET
+  key_count = otelcat_add(key_count, excluded.key_count, 'key_history_rows', signal, entity, key_name, bucket_start),
+  bytes = otelcat_add(bytes, excluded.bytes, 'key_history_rows', signal, entity, key_name, bucket_start),
+  hll_sketch = hll_merge(hll_sketch, excluded.hll_sketch);
+
 -- Per-service keys (schema version 3): the same per (metric, service); no
 -- percentage is stored (the view metric_service_keys derives it).
 WITH firsts(metric, service, scope, key, type, value) AS MATERIALIZED (
@@ -306,6 +330,42 @@ UPDATE span_key_rows SET
   estimated_cardinality = min(hll_count(hll_sketch), key_count),
   top_values = CASE WHEN top_sketch IS NULL THEN NULL ELSE topk_counts(top_sketch, 10) END
 WHERE span_name IN (SELECT name FROM raw_spans);
+
+-- The keys' history: the same count, bytes and sketch per time bucket of
+-- history_bucket_seconds (rolled up below), by the record's time. A
+-- resource key counts a resource block's records at once (as its bytes),
+-- in the bucket of the block's earliest record: a block of an entity
+-- starts at a record whose resource pair has bytes.
+INSERT INTO key_history_rows(signal, entity, key_scope, key_name, event_name, resolution, bucket_start, key_count, bytes, hll_sketch)
+SELECT 'spans', entity, scope, key, event_name, 'bucket', bucket, sum(n), sum(b), hll_merge(h) FROM (
+  SELECT entity, scope, key, event_name, datetime(unixepoch(time) - unixepoch(time) % coalesce((SELECT CAST(value AS INTEGER) FROM otelcat_meta WHERE key = 'history_bucket_seconds'), 3600), 'unixepoch') AS bucket,
+         count(DISTINCT rec) AS n, sum(bytes) AS b, hll_sketch(CAST(value AS TEXT)) AS h
+  FROM (SELECT s.name AS entity, a.scope, a.key, '' AS event_name, s.id AS rec, a.value, s.time, a.bytes
+          FROM raw_spans s JOIN raw_span_attrs a ON a.span_id = s.id
+        UNION ALL
+        SELECT s.name, 'event', a.key, e.name, e.id, a.value, e.time, a.bytes
+          FROM raw_span_events e JOIN raw_spans s ON s.id = e.span_id JOIN raw_span_event_attrs a ON a.event_id = e.id
+        UNION ALL
+        SELECT s.name, 'link', a.key, '', l.id, a.value, s.time, a.bytes
+          FROM raw_span_links l JOIN raw_spans s ON s.id = l.span_id JOIN raw_span_link_attrs a ON a.link_id = l.id) WHERE scope <> 'resource' GROUP BY entity, scope, key, event_name, bucket
+  UNION ALL
+  SELECT entity, scope, key, event_name, datetime(unixepoch(min(time)) - unixepoch(min(time)) % coalesce((SELECT CAST(value AS INTEGER) FROM otelcat_meta WHERE key = 'history_bucket_seconds'), 3600), 'unixepoch'),
+         count(DISTINCT rec), sum(bytes), hll_sketch(CAST(value AS TEXT))
+  FROM (SELECT *, sum(bytes > 0) OVER (PARTITION BY entity, key ORDER BY rec ROWS UNBOUNDED PRECEDING) AS block
+        FROM (SELECT s.name AS entity, a.scope, a.key, '' AS event_name, s.id AS rec, a.value, s.time, a.bytes
+          FROM raw_spans s JOIN raw_span_attrs a ON a.span_id = s.id
+        UNION ALL
+        SELECT s.name, 'event', a.key, e.name, e.id, a.value, e.time, a.bytes
+          FROM raw_span_events e JOIN raw_spans s ON s.id = e.span_id JOIN raw_span_event_attrs a ON a.event_id = e.id
+        UNION ALL
+        SELECT s.name, 'link', a.key, '', l.id, a.value, s.time, a.bytes
+          FROM raw_span_links l JOIN raw_spans s ON s.id = l.span_id JOIN raw_span_link_attrs a ON a.link_id = l.id) WHERE scope = 'resource')
+  GROUP BY entity, scope, key, event_name, block)
+WHERE true GROUP BY entity, scope, key, event_name, bucket
+ON CONFLICT(signal, entity, key_scope, key_name, event_name, resolution, bucket_start) DO UPDATE SET
+  key_count = otelcat_add(key_count, excluded.key_count, 'key_history_rows', signal, entity, key_name, bucket_start),
+  bytes = otelcat_add(bytes, excluded.bytes, 'key_history_rows', signal, entity, key_name, bucket_start),
+  hll_sketch = hll_merge(hll_sketch, excluded.hll_sketch);
 
 INSERT INTO span_service_events(span_name, service_name, event_name, event_count, first_seen, last_seen)
 SELECT s.name, s.service, e.name, count(*), min(e.time), max(e.time)
@@ -457,6 +517,30 @@ UPDATE log_key_rows SET
   top_values = CASE WHEN top_sketch IS NULL THEN NULL ELSE topk_counts(top_sketch, 10) END
 WHERE severity IN (SELECT severity FROM raw_logs);
 
+-- The keys' history: the same count, bytes and sketch per time bucket of
+-- history_bucket_seconds (rolled up below), by the record's time. A
+-- resource key counts a resource block's records at once (as its bytes),
+-- in the bucket of the block's earliest record: a block of an entity
+-- starts at a record whose resource pair has bytes.
+INSERT INTO key_history_rows(signal, entity, key_scope, key_name, event_name, resolution, bucket_start, key_count, bytes, hll_sketch)
+SELECT 'logs', entity, scope, key, event_name, 'bucket', bucket, sum(n), sum(b), hll_merge(h) FROM (
+  SELECT entity, scope, key, event_name, datetime(unixepoch(time) - unixepoch(time) % coalesce((SELECT CAST(value AS INTEGER) FROM otelcat_meta WHERE key = 'history_bucket_seconds'), 3600), 'unixepoch') AS bucket,
+         count(DISTINCT rec) AS n, sum(bytes) AS b, hll_sketch(CAST(value AS TEXT)) AS h
+  FROM (SELECT l.severity AS entity, a.scope, a.key, '' AS event_name, l.id AS rec, a.value, l.time, a.bytes
+        FROM raw_logs l JOIN raw_log_attrs a ON a.log_id = l.id) WHERE scope <> 'resource' GROUP BY entity, scope, key, event_name, bucket
+  UNION ALL
+  SELECT entity, scope, key, event_name, datetime(unixepoch(min(time)) - unixepoch(min(time)) % coalesce((SELECT CAST(value AS INTEGER) FROM otelcat_meta WHERE key = 'history_bucket_seconds'), 3600), 'unixepoch'),
+         count(DISTINCT rec), sum(bytes), hll_sketch(CAST(value AS TEXT))
+  FROM (SELECT *, sum(bytes > 0) OVER (PARTITION BY entity, key ORDER BY rec ROWS UNBOUNDED PRECEDING) AS block
+        FROM (SELECT l.severity AS entity, a.scope, a.key, '' AS event_name, l.id AS rec, a.value, l.time, a.bytes
+        FROM raw_logs l JOIN raw_log_attrs a ON a.log_id = l.id) WHERE scope = 'resource')
+  GROUP BY entity, scope, key, event_name, block)
+WHERE true GROUP BY entity, scope, key, event_name, bucket
+ON CONFLICT(signal, entity, key_scope, key_name, event_name, resolution, bucket_start) DO UPDATE SET
+  key_count = otelcat_add(key_count, excluded.key_count, 'key_history_rows', signal, entity, key_name, bucket_start),
+  bytes = otelcat_add(bytes, excluded.bytes, 'key_history_rows', signal, entity, key_name, bucket_start),
+  hll_sketch = hll_merge(hll_sketch, excluded.hll_sketch);
+
 -- Per-service keys (schema version 3): the same per (severity, service);
 -- no percentage is stored (the view log_service_keys derives it).
 WITH firsts(severity, service, scope, key, type, value) AS MATERIALIZED (
@@ -538,6 +622,19 @@ WHERE true GROUP BY m.severity, m.service, c.cluster_id, a.key
 ON CONFLICT(severity, service_name, cluster_id, key_name) DO UPDATE SET
   key_count = otelcat_add(key_count, excluded.key_count, 'log_template_keys', severity, service_name, cluster_id, key_name),
   first_seen = min(first_seen, excluded.first_seen), last_seen = max(last_seen, excluded.last_seen);
+
+-- Template volume per time bucket (the history section below rolls old
+-- buckets up into days): every line counts in its final template's bucket
+-- of history_bucket_seconds, by the record's time.
+INSERT INTO template_history_rows(severity, service_name, cluster_id, resolution, bucket_start, count, bytes)
+SELECT m.severity, m.service, c.cluster_id, 'bucket',
+       datetime(unixepoch(m.time) - unixepoch(m.time) % coalesce((SELECT CAST(value AS INTEGER) FROM otelcat_meta WHERE key = 'history_bucket_seconds'), 3600), 'unixepoch'),
+       count(*), sum(m.bytes)
+FROM etl_matched m JOIN drain_clusters c ON c.partition = 'etl.logs/' || m.severity || '/' || m.service AND c.template = m.template
+WHERE true GROUP BY 1, 2, 3, 5
+ON CONFLICT(severity, service_name, cluster_id, resolution, bucket_start) DO UPDATE SET
+  count = otelcat_add(count, excluded.count, 'template_history_rows', severity, service_name, cluster_id, bucket_start),
+  bytes = otelcat_add(bytes, excluded.bytes, 'template_history_rows', severity, service_name, cluster_id, bucket_start);
 
 DROP TABLE temp.etl_trained;
 DROP TABLE temp.etl_matched;
@@ -627,8 +724,11 @@ WHERE event_name IN (SELECT event_name FROM raw_logs WHERE event_name <> '');
 -- ---------------------------------------------------------------- history
 -- Records and bytes per entity, and per entity and service, per bucket of
 -- history_bucket_seconds (docs/catalog.md "History"), then the roll-up and
--- retention a commit of otlp_ingest applies. Not built here (a gap): the
--- keys' and templates' history (key_history_rows, template_history_rows).
+-- retention a commit of otlp_ingest applies (the keys' and templates'
+-- history, key_history_rows and template_history_rows, are built with their
+-- key rows and templates above). Unlike otlp_ingest, times are not clamped
+-- to [1970, now + 1 day] and an aggregate's buckets are not bounded: clean
+-- the raw rows' times first if a sender's clock cannot be trusted.
 INSERT INTO entity_history(signal, entity, resolution, bucket_start, records, bytes)
 SELECT 'metrics', metric, 'bucket', datetime(unixepoch(time) - unixepoch(time) % coalesce((SELECT CAST(value AS INTEGER) FROM otelcat_meta WHERE key = 'history_bucket_seconds'), 3600), 'unixepoch'), count(*), sum(bytes) FROM raw_points WHERE true GROUP BY 2, 4
 ON CONFLICT(signal, entity, resolution, bucket_start) DO UPDATE SET

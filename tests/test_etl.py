@@ -349,7 +349,9 @@ class TestEtlMatchesIngest(unittest.TestCase):
         load_raw(etl, self.g.raw)
         etl.executescript(script)
         tables = TABLES + ["log_template_keys", "metric_service_key_rows", "span_service_key_rows", "span_service_events",
-                           "log_service_key_rows", "log_events", "log_event_services", "log_event_key_rows"]
+                           "log_service_key_rows", "log_events", "log_event_services", "log_event_key_rows",
+                           # History (docs/catalog.md "History"): records, bytes and template volume per bucket.
+                           "entity_history", "service_history", "key_history_rows", "template_history_rows"]
         # (Top sketches past their exact range depend on the order values
         # came in and on the commits: compared by their totals.)
         a, b = dump(self.ing, tables=tables, approx_top=True), dump(etl, tables=tables, approx_top=True)
