@@ -95,6 +95,8 @@ CREATE TABLE IF NOT EXISTS metric_key_rows (
 );
 CREATE INDEX IF NOT EXISTS idx_metric_keys_key ON metric_key_rows(key_name);
 CREATE INDEX IF NOT EXISTS idx_metric_keys_cardinality ON metric_key_rows(estimated_cardinality DESC);
+-- Keys by when they were first seen ("what is new", the view new_keys).
+CREATE INDEX IF NOT EXISTS idx_metric_keys_first_seen ON metric_key_rows(first_seen);
 
 -- Spans: one sample = one span.
 CREATE TABLE IF NOT EXISTS spans (
@@ -160,6 +162,7 @@ CREATE TABLE IF NOT EXISTS span_key_rows (
 );
 CREATE INDEX IF NOT EXISTS idx_span_keys_key ON span_key_rows(key_name);
 CREATE INDEX IF NOT EXISTS idx_span_keys_cardinality ON span_key_rows(estimated_cardinality DESC);
+CREATE INDEX IF NOT EXISTS idx_span_keys_first_seen ON span_key_rows(first_seen);
 
 CREATE TABLE IF NOT EXISTS span_events (
   span_name    TEXT NOT NULL,
@@ -217,6 +220,7 @@ CREATE TABLE IF NOT EXISTS log_key_rows (
 );
 CREATE INDEX IF NOT EXISTS idx_log_keys_key ON log_key_rows(key_name);
 CREATE INDEX IF NOT EXISTS idx_log_keys_cardinality ON log_key_rows(estimated_cardinality DESC);
+CREATE INDEX IF NOT EXISTS idx_log_keys_first_seen ON log_key_rows(first_seen);
 
 -- One row per Drain cluster of (severity, service). cluster_id (extra) is the
 -- cluster's id in the drain partition 'otlp.logs/<severity>/<service>'; the

@@ -948,13 +948,19 @@ LEFT JOIN log_body_template_rows t
   ON t.severity = h.severity AND t.service_name = h.service_name AND t.cluster_id = h.cluster_id;
 
 -- Keys first seen in the last 24 hours before history_now (change
--- '-24 hours' in a copy of this query for another window).
+-- '-24 hours' in a copy of this query for another window): a range of each
+-- key table's first_seen index, so it reads the new keys only.
 CREATE VIEW IF NOT EXISTS new_keys AS
-SELECT k.signal, k.entity, k.key_scope, k.key_name, k.event_name, k.key_count, k.estimated_cardinality,
-       k.first_seen, k.last_seen
-FROM key_cardinality k, history_now n
-WHERE k.first_seen >= datetime(n.now, '-24 hours')
-ORDER BY k.first_seen DESC, k.estimated_cardinality DESC;
+SELECT 'metrics' AS signal, metric_name AS entity, key_scope, key_name, '' AS event_name, key_count,
+       estimated_cardinality, first_seen, last_seen
+FROM metric_key_rows WHERE first_seen >= (SELECT datetime(now, '-24 hours') FROM history_now)
+UNION ALL
+SELECT 'spans', span_name, key_scope, key_name, event_name, key_count, estimated_cardinality, first_seen, last_seen
+FROM span_key_rows WHERE first_seen >= (SELECT datetime(now, '-24 hours') FROM history_now)
+UNION ALL
+SELECT 'logs', severity, key_scope, key_name, '', key_count, estimated_cardinality, first_seen, last_seen
+FROM log_key_rows WHERE first_seen >= (SELECT datetime(now, '-24 hours') FROM history_now)
+ORDER BY first_seen DESC, estimated_cardinality DESC;
 
 -- Growth between two windows: the last 24 hours before history_now
 -- ("current") and the 24 hours before them ("previous"), from the 'bucket'

@@ -16,6 +16,9 @@ PLANS = {
     "SELECT document FROM log_metadata WHERE severity = 'ERROR'": ["SEARCH l USING", "(severity=?)", "(severity=? AND key_scope=?)"],
     "SELECT * FROM top_log_templates WHERE severity = 'ERROR' AND service_name = 'api' LIMIT 5":
         ["idx_log_body_templates_top (severity=? AND service_name=?)"],
+    # Keys first seen lately: a range of each key table's first_seen index (issue 16).
+    "SELECT * FROM new_keys": [f"SEARCH {t}_key_rows USING INDEX idx_{t}_keys_first_seen (first_seen>?)"
+                               for t in ("metric", "span", "log")],
 }
 
 

@@ -21,14 +21,15 @@ ORDER BY estimated_cardinality DESC;"""),
      """SELECT service_name, sample_count, first_seen, last_seen
 FROM span_services WHERE span_name = 'oteldemo.ProductCatalogService/GetProduct'
 ORDER BY sample_count DESC;"""),
-    ("What appeared in the last hour of data?",
-     "Every entity and key row carries `first_seen` / `last_seen` (the records' own times). Relative to the newest "
-     "record here, since the demo data is generated for a fixed day; against live data use `datetime('now', '-1 day')`. "
-     "To compare two catalog files (before and after a deploy), see `examples/diff.sql`. Datasette query `new_since`.",
+    ("What appeared in the last day of data?",
+     "Every entity and key row carries `first_seen` / `last_seen` (the records' own times). `new_keys` lists the keys "
+     "first seen in the 24 hours before `history_now` (the end of the catalog's newest hourly bucket, in the records' "
+     "time, since the demo data is generated for a fixed day), newest first, read from an index on `first_seen`: here "
+     "the cart service still making up key names from item ids (`key_name_explosions` folds them past 1 000 per span "
+     "name). Entities, services and templates too: Datasette query `new_since`; two catalog files (before and after "
+     "a deploy): `examples/diff.sql`.",
      """SELECT signal, entity, key_scope, key_name, first_seen
-FROM key_cardinality
-WHERE first_seen >= (SELECT datetime(max(last_seen), '-1 hour') FROM spans)
-ORDER BY first_seen DESC LIMIT 8;"""),
+FROM new_keys LIMIT 6;"""),
     ("What are the top log templates of a service at a severity?",
      "The `top_log_templates` view uses the `(severity, service_name, count)` index. Datasette query `top_log_templates_for`.",
      """SELECT count, round(percentage, 1) AS pct, template

@@ -121,6 +121,10 @@ FROM log_key_rows;
 ALTER TABLE main.metric_key_rows DROP COLUMN key_percentage;
 ALTER TABLE main.span_key_rows DROP COLUMN key_percentage;
 ALTER TABLE main.log_key_rows DROP COLUMN key_percentage;
+-- Keys by when they were first seen (the view new_keys).
+CREATE INDEX main.idx_metric_keys_first_seen ON metric_key_rows(first_seen);
+CREATE INDEX main.idx_span_keys_first_seen ON span_key_rows(first_seen);
+CREATE INDEX main.idx_log_keys_first_seen ON log_key_rows(first_seen);
 
 -- Per-service keys (docs/catalog.md "Per-service keys"): counted from the
 -- upgrade on; the key percentages of an upgraded catalog's services are of
