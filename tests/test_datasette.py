@@ -371,6 +371,10 @@ class TestDatasette(unittest.TestCase):
         self.assertNotIn(("metrics", "label", "core"), rows)
         self.assertNotIn(("spans", "attribute", "http.method"), rows)
         self.assertNotIn(("logs", "resource", "service.name"), rows)
+        # Only keys of at least min_cardinality distinct values on some entity are judged.
+        judged = lambda n: {(r["signal"], r["key_scope"], r["key_name"]) for r in self.query("id_like_keys", min_cardinality=n)}
+        self.assertIn(("metrics", "label", "user.id"), judged("50"))
+        self.assertNotIn(("metrics", "label", "user.id"), judged("51"))
 
     def test_metric_document(self):
         rows = self.query("metric_document", metric="system.cpu.utilization")
@@ -540,6 +544,15 @@ class TestCannedQueryCost(unittest.TestCase):
         self.assertEqual(len(steps), 1, r.stdout[-2000:])
         rows = [ln for ln in r.stdout.splitlines() if "|" in ln and ":" not in ln.split("|")[0][-1:]]
         return rows, steps[0]
+
+    def test_id_like_keys_judges_the_keys_that_could_explode(self):
+        """id_like_keys reads the keys of at least min_cardinality distinct
+        values through the cardinality indexes: in this catalog (keys of at
+        most 3 values) the default judges none, min_cardinality 1 all."""
+        _, few = self.steps("id_like_keys", {"min_share": "", "min_cardinality": ""})
+        rows, every = self.steps("id_like_keys", {"min_share": "0", "min_cardinality": "1"})
+        self.assertLess(few, 1500)
+        self.assertGreater(every, 20 * few)
 
     def test_an_exact_name_reads_its_rows_only(self):
         for name, params, n in self.CASES:
