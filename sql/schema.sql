@@ -45,6 +45,9 @@ CREATE TABLE IF NOT EXISTS metrics (
 
 -- metric_prometheus_series ranks by it (sql/views.sql).
 CREATE INDEX IF NOT EXISTS idx_metrics_prometheus_series ON metrics(estimated_prometheus_series DESC);
+-- Metrics by active series (the report, the cookbook, the dashboard's
+-- metrics_by_active_series and metric_document) read their top N from it.
+CREATE INDEX IF NOT EXISTS idx_metrics_active_series ON metrics(estimated_active_series DESC, name);
 
 CREATE TABLE IF NOT EXISTS metric_services (
   metric_name   TEXT NOT NULL,
