@@ -2,7 +2,8 @@
 """make bench-queries: latency of the catalog's query patterns (sql/views.sql) on a
 catalog of 100 000 metrics (plus as many span names, 5 severities x 1 000
 services of templates), then the CPU time of the semantic-convention checks
-(the semconv_* views, whole catalog) on it.
+(the semconv_* views, whole catalog) on it; before those, every query the
+Datasette dashboard, the cookbook and `otelcat report` run.
 
 The catalog is synthesised directly in the tables (not timed): each metric has
 3 services and 6 keys with sketches and samples, each span 3 services and 8
@@ -152,6 +153,66 @@ def views(db):
         print(f"| {name} | `{sql}` | {n:,} | {statistics.median(times) * 1000:.1f} | {plan[:160]} |")
 
 
+def callers(db):
+    """CPU time of every query the Datasette dashboard (canned queries of
+    examples/datasette/metadata.yml, with an existing name and with empty
+    parameters), the cookbook (tools/cookbook.py) and `otelcat report` run,
+    slowest first. Goals (issue 16): a lookup by name < 1 ms, a top N < 10
+    ms, a whole-catalog aggregate < 200 ms."""
+    import re
+    sys.path[:0] = [os.path.join(ROOT, "tools"), os.path.join(ROOT, "python")]
+    work = []
+    try:
+        import yaml
+        with open(os.path.join(ROOT, "examples", "datasette", "metadata.yml")) as f:
+            canned = yaml.safe_load(f)["databases"]["catalog"]["queries"]
+    except ImportError:
+        canned = {}
+        print("\n(PyYAML is not installed: the dashboard's canned queries are left out)")
+    names = {"metric": "metric.50000", "span": "span.50000", "service": "service-5", "severity": "INFO",
+             "key": "user_id", "entity": "metric.50000"}
+    for name, q in canned.items():
+        params = {p: "" for p in re.findall(r":(\w+)", q["sql"])}
+        given = {p: names[p] for p in params if p in names}
+        if given:
+            work.append((f"dashboard `{name}` {given}", q["sql"], {**params, **given}))
+        work.append((f"dashboard `{name}` (empty parameters)", q["sql"], params))
+    import cookbook
+    for i, (question, _, sql) in enumerate(cookbook.QUESTIONS, 1):
+        work.append((f"cookbook {i}: {question}", sql, {}))
+    rows = []
+    for label, sql, params in work:
+        t = time.process_time()
+        n = len(db.execute(sql, params).fetchall())
+        rows.append(((time.process_time() - t) * 1000, label, n))
+    from otelcat import report
+
+    class Timed:
+        def execute(self, sql, params=()):
+            t = time.process_time()
+            r = db.execute(sql, params).fetchall()
+            rows.append(((time.process_time() - t) * 1000, "report: " + " ".join(sql.split())[:90], len(r)))
+            return _Rows(r)
+
+    report.sections(Timed(), 10, 3)
+    print("\n| query (dashboard, cookbook, report) | rows | CPU (ms) |")
+    print("| --- | ---: | ---: |")
+    for ms, label, n in sorted(rows, reverse=True):
+        if ms >= 0.05:
+            print(f"| {label} | {n:,} | {ms:.1f} |")
+
+
+class _Rows:
+    def __init__(self, rows):
+        self.rows = rows
+
+    def fetchall(self):
+        return self.rows
+
+    def fetchone(self):
+        return self.rows[0] if self.rows else None
+
+
 def main():
     tmp = tempfile.mkdtemp(prefix="bench-queries-")
     db = connect(os.path.join(tmp, "catalog.db"))
@@ -188,6 +249,7 @@ def main():
         print(f"|  plan: {plan} | | | |", file=sys.stderr)
     print(f"\nWorst median: {worst:.3f} ms (goal < 1 ms). Times include Python's sqlite3 call overhead.")
     views(db)
+    callers(db)
     checks(db)
 
 
