@@ -24,6 +24,13 @@ tools/ingest_baseline.rs: the same decoding and aggregation (log bodies
 templated too) without SQLite, on the same frames, same core.
 Peak memory: the maximum RSS of a process ingesting 1M and then 10M spans
 streamed from the generator (which runs on the other core).
+
+ONLY="traces proto" (a workload's signal and format) runs that workload
+alone, at 512 requests per transaction, without the memory section: a
+quick look at one goal.
+
+  /usr/bin/python3 bench/bench_ingest.py        (make bench-ingest)
+  ONLY="traces proto" /usr/bin/python3 bench/bench_ingest.py
 """
 import json
 import os
@@ -123,12 +130,19 @@ def peak_rss(records, tmp):
 
 
 def main():
+    if len(sys.argv) > 1:
+        sys.exit(__doc__)
+    only = os.environ.get("ONLY", "").split()
     for exe in (GEN, BASE):
         if not os.path.exists(exe):
             sys.exit(f"{exe} is missing: run make bench-ingest")
     tmp = tempfile.mkdtemp(prefix="bench-ingest-")
     runs = [("traces", "proto", 1_000_000, (PER_TXN, SMALL_TXN)), ("traces", "json", 500_000, (PER_TXN, SMALL_TXN)),
             ("logs", "proto", 1_000_000, (PER_TXN,)), ("metrics", "proto", 1_000_000, (PER_TXN,))]
+    if only:
+        runs = [(s, f, n, (PER_TXN,)) for s, f, n, _ in runs if [s, f] == only]
+        if not runs:
+            sys.exit(f"ONLY={' '.join(only)!r}: no such workload (traces proto, traces json, logs proto, metrics proto)")
     print(f"# bench-ingest {time.strftime('%Y-%m-%d')}: requests of 500 records, one core\n")
     print("| workload | requests / txn | records | payload MB | ingest s (wall) | ingest records/s | baseline s | "
           "baseline records/s | ingest / baseline |")
@@ -151,6 +165,8 @@ def main():
                   f"{best['records'] / best['wall']:,.0f} | {base['seconds']:.2f} | {base['records_per_s']:,.0f} | "
                   f"{best['wall'] / base['seconds']:.2f} |", flush=True)
         os.remove(path)
+    if only:
+        return
     print(f"\n| peak memory ({PER_TXN} requests / txn) | records | max RSS (MB) | ingest records/s |")
     print("| --- | ---: | ---: | ---: |")
     rss = {}
