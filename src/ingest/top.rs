@@ -152,6 +152,10 @@ fn tag(h: u64, i: usize) -> u16 {
 }
 
 impl Table {
+    /// Out of line: once per key, and its 256-byte index built on the stack
+    /// would otherwise enlarge the frame of every look-up.
+    #[cold]
+    #[inline(never)]
     fn new() -> Box<Table> {
         Box::new(Table {
             index: [0; TOP_SLOTS],
@@ -304,9 +308,15 @@ impl TopCounter {
 
     /// Adds `n` to the count of `v` (no longer than [`TOP_CHARS`]), taking
     /// it in when it is not tracked. The run of the last value is settled.
+    #[inline]
     fn add_lookup(&mut self, v: &str, h: u64, n: u64) {
         debug_assert_eq!(self.run, 0);
-        let t = self.table.get_or_insert_with(Table::new);
+        if self.table.is_none() {
+            self.table = Some(Table::new());
+        }
+        let Some(t) = &mut self.table else {
+            unreachable!("made above")
+        };
         let mut slot = match t.find(v, h) {
             Ok(i) => {
                 t.entries[i].count += n;
