@@ -1144,7 +1144,7 @@ fn value_hash_is_distinct_and_even() {
         }
     };
     let alphabet: Vec<u8> = (0u8..12)
-        .chain(b'0'..b'9')
+        .chain(b'0'..=b'9')
         .chain([0x80, 0xff, b'a'])
         .collect();
     check(Vec::new());
