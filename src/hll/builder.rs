@@ -43,6 +43,19 @@ const LG_FIRST_SET: u32 = 5;
 /// Entries of [`Builder`]'s table of recent values.
 const RECENT: usize = 16;
 
+/// The high and low halves of the 128-bit product, xored.
+#[inline(always)]
+fn folded_multiply(a: u64, b: u64) -> u64 {
+    let p = u128::from(a) * u128::from(b);
+    (p as u64) ^ ((p >> 64) as u64)
+}
+
+/// [`Builder::hash`] of a value longer than 16 bytes.
+#[inline(never)]
+fn hash_long(bytes: &[u8]) -> u64 {
+    repeat_hasher().hash_one(bytes) | 1
+}
+
 /// The hasher of [`Builder`]'s recent values (fixed seeds: reproducible).
 #[inline(always)]
 fn repeat_hasher() -> ahash::RandomState {
@@ -77,10 +90,40 @@ impl Builder {
     /// seeds, never 0), for callers that key other tables of the same
     /// values by it (`keys.rs`, a key's top values) and then add the value
     /// with [`add_hashed`](Self::add_hashed): one hash per value.
+    ///
+    /// Values up to 16 bytes (most attribute values) are hashed inline:
+    /// their bytes as two words (which, with the length, determine them),
+    /// mixed by two folded multiplications by constants; longer ones by
+    /// ahash with fixed seeds, out of line. Nothing stored depends on this
+    /// hash (the sketch's coupons are murmur3's: `coupon_of`).
     #[inline(always)]
     pub fn hash(bytes: &[u8]) -> u64 {
-        // Never 0, the empty entry.
-        repeat_hasher().hash_one(bytes) | 1
+        let n = bytes.len();
+        if n > 16 {
+            return hash_long(bytes);
+        }
+        let w8 = |i: usize| u64::from_le_bytes(bytes[i..i + 8].try_into().expect("8 bytes"));
+        let w4 = |i: usize| {
+            u64::from(u32::from_le_bytes(
+                bytes[i..i + 4].try_into().expect("4 bytes"),
+            ))
+        };
+        let (a, b) = match n {
+            8.. => (w8(0), w8(n - 8)),
+            4.. => (w4(0), w4(n - 4)),
+            1.. => (
+                u64::from(bytes[0])
+                    | (u64::from(bytes[n / 2]) << 8)
+                    | (u64::from(bytes[n - 1]) << 16),
+                0,
+            ),
+            0 => (0, 0),
+        };
+        let x = folded_multiply(a ^ 0x243f_6a88_85a3_08d3, 0x9e37_79b9_7f4a_7c15) ^ b;
+        // The length picks the multiplier (xored into `x`, it could cancel
+        // a difference in `b`). Never 0, the empty entry.
+        let m = 0xc2b2_ae3d_27d4_eb4f ^ ((n as u64) << 40);
+        folded_multiply(x ^ 0x1319_8a2e_0370_7344, m) | 1
     }
 
     /// [`add`](Self::add) of a value whose [`hash`](Self::hash) is `h`.

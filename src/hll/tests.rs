@@ -1123,3 +1123,78 @@ fn hll8_images_with_a_rebuilt_cur_min_are_read() {
             .contains("above its smallest register (1)")
     );
 }
+
+/// `Builder::hash` (the recent values' and a key's top values' hash):
+/// never 0, no two of these distinct values alike (every string of up to
+/// 3 bytes over 24 byte values, 300 000 numbers as text, and values of
+/// every length to 40 that differ in one byte), and the bits its users
+/// take (the top 7 for a top-values slot, the top 4 for a recent slot, 10
+/// bits from bit 32 for a tag) spread evenly over numbers as text (as
+/// evenly as random bits would).
+#[test]
+fn value_hash_is_distinct_and_even() {
+    use std::collections::HashMap;
+    let mut seen: HashMap<u64, Vec<u8>> = HashMap::new();
+    let mut check = |v: Vec<u8>| {
+        let h = Builder::hash(&v);
+        assert_ne!(h, 0);
+        assert_eq!(h, Builder::hash(&v.clone()), "deterministic");
+        if let Some(other) = seen.insert(h, v.clone()) {
+            assert_eq!(other, v, "two values, one hash");
+        }
+    };
+    let alphabet: Vec<u8> = (0u8..12)
+        .chain(b'0'..=b'9')
+        .chain([0x80, 0xff, b'a'])
+        .collect();
+    check(Vec::new());
+    for &a in &alphabet {
+        check(vec![a]);
+        for &b in &alphabet {
+            check(vec![a, b]);
+            for &c in &alphabet {
+                check(vec![a, b, c]);
+            }
+        }
+    }
+    for i in 0..300_000u64 {
+        check(format!("v{i}").into_bytes());
+    }
+    for n in 4..=40 {
+        for at in 0..n {
+            for x in [1u8, 0x80] {
+                let mut v: Vec<u8> = (0..n as u8).map(|i| b'a' + i % 26).collect();
+                v[at] ^= x;
+                check(v);
+            }
+        }
+    }
+    let (mut slot7, mut slot4, mut tag) = ([0u32; 128], [0u32; 16], [0u32; 1024]);
+    let n = 1u32 << 17;
+    for i in 0..n {
+        let h = Builder::hash(i.to_string().as_bytes());
+        slot7[(h >> 57) as usize] += 1;
+        slot4[(h >> 60) as usize] += 1;
+        tag[((h >> 32) & 1023) as usize] += 1;
+    }
+    for (counts, name) in [
+        (&slot7[..], "top 7"),
+        (&slot4[..], "top 4"),
+        (&tag[..], "tag"),
+    ] {
+        // Each count within 5 standard deviations of its mean, and the
+        // chi-square statistic within 6 of its own (k - 1 ± √(2k)).
+        let k = counts.len() as f64;
+        let mean = f64::from(n) / k;
+        let mut chi2 = 0.0;
+        for &c in counts {
+            let d = f64::from(c) - mean;
+            assert!(d.abs() < 5.0 * mean.sqrt(), "{name}: {c} against {mean}");
+            chi2 += d * d / mean;
+        }
+        assert!(
+            chi2 < k + 6.0 * (2.0 * k).sqrt(),
+            "{name}: chi-square {chi2}, {k} buckets"
+        );
+    }
+}

@@ -37,6 +37,32 @@ pub fn top_cut(v: &str) -> &str {
     }
 }
 
+/// Copies `src` (at most [`INLINE`] bytes) to the start of `dst` in at
+/// most two fixed-size moves (overlapping in the middle) instead of a call
+/// to `memcpy`: the last value's text is copied at almost every look-up.
+#[inline(always)]
+fn copy_short(dst: &mut [u8; INLINE], src: &[u8]) {
+    fn two<const W: usize>(dst: &mut [u8], src: &[u8]) {
+        let n = src.len();
+        let head: [u8; W] = src[..W].try_into().expect("W bytes");
+        let tail: [u8; W] = src[n - W..].try_into().expect("W bytes");
+        dst[..W].copy_from_slice(&head);
+        dst[n - W..n].copy_from_slice(&tail);
+    }
+    let n = src.len();
+    match n {
+        0 => {}
+        1..=3 => {
+            dst[0] = src[0];
+            dst[n / 2] = src[n / 2];
+            dst[n - 1] = src[n - 1];
+        }
+        4..=7 => two::<4>(dst, src),
+        8..=15 => two::<8>(dst, src),
+        _ => two::<16>(dst, &src[..n.min(INLINE)]),
+    }
+}
+
 /// One value a [`TopCounter`] tracks.
 struct TopEntry {
     /// `hll::Builder::hash` of its text.
@@ -126,6 +152,10 @@ fn tag(h: u64, i: usize) -> u16 {
 }
 
 impl Table {
+    /// Out of line: once per key, and its 256-byte index built on the stack
+    /// would otherwise enlarge the frame of every look-up.
+    #[cold]
+    #[inline(never)]
     fn new() -> Box<Table> {
         Box::new(Table {
             index: [0; TOP_SLOTS],
@@ -269,7 +299,7 @@ impl TopCounter {
         self.last = i;
         self.last_hash = h;
         if v.len() <= INLINE {
-            self.last_text[..v.len()].copy_from_slice(v.as_bytes());
+            copy_short(&mut self.last_text, v.as_bytes());
             self.last_len = v.len() as u8;
         } else {
             self.last_len = u8::MAX;
@@ -278,9 +308,15 @@ impl TopCounter {
 
     /// Adds `n` to the count of `v` (no longer than [`TOP_CHARS`]), taking
     /// it in when it is not tracked. The run of the last value is settled.
+    #[inline]
     fn add_lookup(&mut self, v: &str, h: u64, n: u64) {
         debug_assert_eq!(self.run, 0);
-        let t = self.table.get_or_insert_with(Table::new);
+        if self.table.is_none() {
+            self.table = Some(Table::new());
+        }
+        let Some(t) = &mut self.table else {
+            unreachable!("made above")
+        };
         let mut slot = match t.find(v, h) {
             Ok(i) => {
                 t.entries[i].count += n;
@@ -366,7 +402,20 @@ impl TopCounter {
 
 #[cfg(test)]
 mod tests {
-    use super::{TOP_LG, TopCounter, top_cut};
+    use super::{INLINE, TOP_LG, TopCounter, copy_short, top_cut};
+
+    /// The short copy writes exactly the source's bytes at the start, at
+    /// every length it takes, and leaves the rest as it was.
+    #[test]
+    fn short_copies() {
+        for n in 0..=INLINE {
+            let src: Vec<u8> = (0..n as u8).map(|i| i + 1).collect();
+            let mut dst = [0xEEu8; INLINE];
+            copy_short(&mut dst, &src);
+            assert_eq!(&dst[..n], &src[..], "{n}");
+            assert!(dst[n..].iter().all(|&b| b == 0xEE), "{n}");
+        }
+    }
     use crate::hll;
     use crate::topk;
     use std::collections::HashMap;

@@ -167,6 +167,16 @@ impl<'a> Ctx<'a> {
         Ok(self.out.len() - 1)
     }
 
+    /// [`push`](Self::push) of an event that owns nothing on the heap
+    /// (checked in debug builds): spares the check of its strings.
+    #[inline(always)]
+    pub(crate) fn push_borrowed(&mut self, event: Event<'a>) -> Result<usize, Fail> {
+        debug_assert!(!event.owns_heap());
+        self.spend()?;
+        self.out.push(event);
+        Ok(self.out.len() - 1)
+    }
+
     /// Appends the placeholder event that starts a record, counting it.
     /// The decoder overwrites it once the record's fields are known.
     pub(crate) fn open(&mut self, event: Event<'a>) -> Result<usize, Fail> {

@@ -631,8 +631,18 @@ impl<'a> Decoder<'_, 'a> {
         loop {
             self.ctx.check_attr_index(*n).map_err(|e| r.fail(e))?;
             let sub = r.message(f)?;
-            let attr = self.key_value(sub, 1).within("attributes", Some(*n))?;
-            self.ctx.push(target.wrap(attr)).map_err(|e| r.fail(e))?;
+            if let Some(attr) = simple_key_value(&sub)
+                && self.ctx.check_depth(1).is_ok()
+            {
+                // Borrowed key and scalar or borrowed value: nothing owned.
+                self.ctx.push_borrowed(target.wrap(attr))
+            } else {
+                let attr = self
+                    .key_value_fields(sub, 1)
+                    .within("attributes", Some(*n))?;
+                self.ctx.push(target.wrap(attr))
+            }
+            .map_err(|e| r.fail(e))?;
             *n += 1;
             // The next field is another element: take its tag here.
             match tag {

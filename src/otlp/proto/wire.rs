@@ -228,10 +228,18 @@ impl<'a> Reader<'a> {
     }
 
     /// Skips a known field that is not read, checking its wire type.
+    /// Inlined with the constant `wire_type` of each caller, so that what
+    /// is skipped is known there (no call to [`skip`](Self::skip): a span
+    /// skips its ids and end time so).
     #[inline(always)]
     pub(super) fn skip_as(&mut self, f: Field, wire_type: u8) -> Fallible<()> {
         self.expect(f, wire_type)?;
-        self.skip(f)
+        match wire_type {
+            VARINT => self.varint().map(|_| ()),
+            I64 => self.take(8).map(|_| ()),
+            I32 => self.take(4).map(|_| ()),
+            _ => self.len_delimited().map(|_| ()),
+        }
     }
 
     /// Skips a known repeated numeric field, packed or not.
