@@ -132,8 +132,9 @@ class TestKeyHistoryWrites(Base):
         self.assertEqual(self.q("SELECT count(*) FROM span_keys k WHERE key_scope = 'attribute' AND key_count <> "
                                 "(SELECT sum(key_count) FROM key_history_rows h WHERE h.entity = k.span_name "
                                 "AND h.key_scope = k.key_scope AND h.key_name = k.key_name)"), [(0,)])
-        self.db.execute("UPDATE key_history_rows SET hll_sketch = x'0102' WHERE key_name = 'k37' "
-                        "AND bucket_start = '2023-11-14 02:00:00'")
+        self.db.execute("UPDATE key_history_buckets SET hll_sketch = x'0102' WHERE key_id = "
+                        "(SELECT key_id FROM key_history_keys WHERE key_name = 'k37') "
+                        "AND bucket_start = unixepoch('2023-11-14 02:00:00')")
         before = self.q("SELECT sum(key_count) FROM key_history_rows")
         msg = err(self.db, "INSERT INTO otlp_ingest(payload) VALUES (?)",
                   (traces([span("GET", attrs=attrs, t=T0 + 2 * H + 5)]),))

@@ -7,7 +7,7 @@ use std::borrow::Cow;
 use ahash::AHashMap as Map;
 
 use super::time::TimeText;
-use super::{CHUNK, KeyRow, Writer, multi_row, sorted};
+use super::{CHUNK, KeyRow, Writer, located, multi_row, sorted};
 use crate::ffi::{Param, Result, Stmt};
 use crate::ingest::batch::{Batch, PerService, ServicePart};
 use crate::ingest::history::{Buckets, Settings, Vol, Volume, add_buckets};
@@ -71,8 +71,10 @@ impl Writer {
 
     /// The history rows of an entity's key rows (`rows` of `metric_key`,
     /// `span_key` or `log_key`): a key whose batch fell in one bucket
-    /// writes its row's own count, bytes and sketch there. Written as the
-    /// key rows are: [`CHUNK`] rows a statement, the rest one by one.
+    /// writes its row's own count, bytes and sketch there. A key is named
+    /// once, in `key_history_keys`, and its rows carry its `key_id` (looked
+    /// up once a key, added when new). Written as the key rows are:
+    /// [`CHUNK`] rows a statement, the rest one by one.
     pub(super) fn key_history(&mut self, signal: &str, rows: &[KeyRow]) -> Result<()> {
         let mut hist: Vec<KeyHistoryRow> = Vec::new();
         for row in rows {
@@ -83,7 +85,8 @@ impl Writer {
                 Buckets::Empty => {}
                 Buckets::One(bucket) => hist.push(KeyHistoryRow {
                     texts,
-                    start: TimeText::of(bucket),
+                    id: 0,
+                    start: bucket,
                     count: a.count as i64,
                     bytes: a.bytes as i64,
                     sketch: Cow::Borrowed(&row.sketch),
@@ -94,7 +97,8 @@ impl Writer {
                     for (&bucket, kb) in buckets {
                         hist.push(KeyHistoryRow {
                             texts,
-                            start: TimeText::of(bucket),
+                            id: 0,
+                            start: bucket,
                             count: kb.count as i64,
                             bytes: kb.bytes as i64,
                             sketch: Cow::Owned(kb.sketch.image()),
@@ -116,9 +120,36 @@ impl Writer {
             let at = one.positions("key_history", &KEY_HISTORY_PARAMS)?;
             // (A host that lowered SQLITE_LIMIT_VARIABLE_NUMBER: one by one.)
             let chunk = Stmt::prepare(self.db, &multi_row(sql, &one.names, CHUNK)).ok();
-            self.key_history = Some(KeyHistoryStatement { chunk, at });
+            let find = Stmt::prepare(
+                self.db,
+                "SELECT key_id FROM main.key_history_keys WHERE signal = ?1 AND entity = ?2 \
+                 AND key_scope = ?3 AND key_name = ?4 AND event_name = ?5",
+            )?;
+            let add = Stmt::prepare(
+                self.db,
+                "INSERT INTO main.key_history_keys(signal, entity, key_scope, key_name, event_name) \
+                 VALUES (?1, ?2, ?3, ?4, ?5) RETURNING key_id",
+            )?;
+            self.key_history = Some(KeyHistoryStatement {
+                chunk,
+                at,
+                find,
+                add,
+            });
         }
         let k = self.key_history.as_mut().expect("prepared");
+        // A key's rows are consecutive: one look-up a key.
+        let mut last: Option<[&str; 5]> = None;
+        let mut id = 0;
+        for h in hist.iter_mut() {
+            if last != Some(h.texts) {
+                id = k
+                    .id_of(&h.texts)
+                    .map_err(|e| located(e, "key_history_rows", &h.texts[..4]))?;
+                last = Some(h.texts);
+            }
+            h.id = id;
+        }
         let per = KEY_HISTORY_PARAMS.len();
         let chunked = if k.chunk.is_some() {
             hist.len() / CHUNK * CHUNK
@@ -151,7 +182,12 @@ impl Writer {
         let values = h.values();
         let row: Vec<(&str, Param)> = KEY_HISTORY_PARAMS.iter().copied().zip(values).collect();
         let [signal, entity, scope, key, _] = h.texts;
-        self.run("key_history", &row, &[signal, entity, scope, key])
+        let start = TimeText::of(h.start);
+        self.run(
+            "key_history",
+            &row,
+            &[signal, entity, scope, key, start.as_str()],
+        )
     }
 
     /// Rolls 'bucket' rows `settings.hours` hours or more older than the
@@ -191,6 +227,11 @@ impl Writer {
                 _ => ("template_history_rollup", "template_history_prune"),
             };
             self.run(r, &rollup, &[])?;
+            if table == "key" {
+                // After the roll-up, before the prune: the keys that lose
+                // their last row.
+                self.run("key_history_keys_prune", &prune, &[])?;
+            }
             self.run(p, &prune, &[])?;
         }
         Ok(())
@@ -199,38 +240,26 @@ impl Writer {
 
 /// The parameters of `key_history` (sql/flush.sql), in
 /// [`KeyHistoryRow::values`] order.
-const KEY_HISTORY_PARAMS: [&str; 9] = [
-    "signal",
-    "entity",
-    "key_scope",
-    "key_name",
-    "event_name",
-    "bucket_start",
-    "key_count",
-    "bytes",
-    "hll_sketch",
-];
+const KEY_HISTORY_PARAMS: [&str; 5] = ["key_id", "bucket_start", "key_count", "bytes", "hll_sketch"];
 
 /// One key's row of one bucket.
 struct KeyHistoryRow<'a> {
     /// Signal, entity, scope, key, event.
     texts: [&'a str; 5],
-    start: TimeText,
+    /// The key's `key_id` in `key_history_keys`.
+    id: i64,
+    /// The bucket's start, unix seconds.
+    start: i64,
     count: i64,
     bytes: i64,
     sketch: Cow<'a, [u8]>,
 }
 
 impl KeyHistoryRow<'_> {
-    fn values(&self) -> [Param<'_>; 9] {
-        let t = self.texts;
+    fn values(&self) -> [Param<'_>; 5] {
         [
-            Param::Text(t[0]),
-            Param::Text(t[1]),
-            Param::Text(t[2]),
-            Param::Text(t[3]),
-            Param::Text(t[4]),
-            Param::Text(self.start.as_str()),
+            Param::Int(self.id),
+            Param::Int(self.start),
             Param::Int(self.count),
             Param::Int(self.bytes),
             Param::Blob(&self.sketch),
@@ -238,9 +267,37 @@ impl KeyHistoryRow<'_> {
     }
 }
 
-/// `key_history` for [`CHUNK`] rows, prepared when first used, and where
-/// each of [`KEY_HISTORY_PARAMS`] goes among a row's parameters.
+/// `key_history` for [`CHUNK`] rows, prepared when first used, where each
+/// of [`KEY_HISTORY_PARAMS`] goes among a row's parameters, and the
+/// statements that find or add a key's `key_id`.
 pub(super) struct KeyHistoryStatement {
     chunk: Option<Stmt>,
     at: Vec<usize>,
+    find: Stmt,
+    add: Stmt,
+}
+
+impl KeyHistoryStatement {
+    /// The `key_id` of the key named by `texts` (signal, entity, scope,
+    /// key, event), added when new.
+    fn id_of(&mut self, texts: &[&str; 5]) -> Result<i64> {
+        for st in [&mut self.find, &mut self.add] {
+            for (i, t) in (1..).zip(texts) {
+                st.bind_text(i, t)?;
+            }
+            let found = st.step();
+            let id = match found {
+                Ok(true) => Some(st.column_i64(0)),
+                Ok(false) => None,
+                Err(e) => return Err(e),
+            };
+            st.reset();
+            if let Some(id) = id {
+                return Ok(id);
+            }
+        }
+        Err(crate::ffi::Error::new(
+            "key_history_keys: a new key returned no key_id",
+        ))
+    }
 }
