@@ -454,11 +454,21 @@ ON CONFLICT(signal, entity, service_name, resolution, bucket_start) DO UPDATE SE
   records = otelcat_add(records, excluded.records, 'service_history', signal, entity, service_name, bucket_start),
   bytes = otelcat_add(bytes, excluded.bytes, 'service_history', signal, entity, service_name, bucket_start);
 
+-- name: key_history_key
+-- A key of key_history (written first): named once, its key_id is the row's.
+INSERT INTO key_history_keys(signal, entity, key_scope, key_name, event_name)
+VALUES (:signal, :entity, :key_scope, :key_name, :event_name)
+ON CONFLICT DO NOTHING;
+
 -- name: key_history
--- The key's id in key_history_keys (the writer looks it up or adds it);
--- the bucket's start in unix seconds.
+-- A key's row of a bucket (its start in unix seconds), found by the key's
+-- texts through key_history_keys' index.
 INSERT INTO key_history_buckets(key_id, resolution, bucket_start, key_count, bytes, hll_sketch)
-VALUES (:key_id, 0, :bucket_start, :key_count, :bytes, :hll_sketch)
+SELECT k.key_id, 0, v.column6, v.column7, v.column8, v.column9
+FROM (VALUES (:signal, :entity, :key_scope, :key_name, :event_name, :bucket_start, :key_count, :bytes, :hll_sketch)) v
+CROSS JOIN key_history_keys k ON k.signal = v.column1 AND k.entity = v.column2 AND k.key_scope = v.column3
+  AND k.key_name = v.column4 AND k.event_name = v.column5
+WHERE true
 ON CONFLICT(key_id, resolution, bucket_start) DO UPDATE SET
   key_count = otelcat_add(key_count, excluded.key_count, 'key_history_rows', key_id, bucket_start),
   bytes = otelcat_add(bytes, excluded.bytes, 'key_history_rows', key_id, bucket_start),

@@ -125,9 +125,11 @@ fn table_of(stmt: &str) -> &'static str {
         "key_name_pattern" => "key_name_patterns",
         "entity_history" | "entity_history_rollup" | "entity_history_prune" => "entity_history",
         "service_history" | "service_history_rollup" | "service_history_prune" => "service_history",
-        "key_history" | "key_history_rollup" | "key_history_prune" | "key_history_keys_prune" => {
-            "key_history_rows"
-        }
+        "key_history"
+        | "key_history_key"
+        | "key_history_rollup"
+        | "key_history_prune"
+        | "key_history_keys_prune" => "key_history_rows",
         "template_history"
         | "template_history_fold"
         | "template_history_fold_delete"
