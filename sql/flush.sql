@@ -470,8 +470,8 @@ CROSS JOIN key_history_keys k ON k.signal = v.column1 AND k.entity = v.column2 A
   AND k.key_name = v.column4 AND k.event_name = v.column5
 WHERE true
 ON CONFLICT(key_id, resolution, bucket_start) DO UPDATE SET
-  key_count = otelcat_add(key_count, excluded.key_count, 'key_history_rows', key_id, bucket_start),
-  bytes = otelcat_add(bytes, excluded.bytes, 'key_history_rows', key_id, bucket_start),
+  key_count = otelcat_add(key_count, excluded.key_count, 'key_history_buckets', key_id, bucket_start),
+  bytes = otelcat_add(bytes, excluded.bytes, 'key_history_buckets', key_id, bucket_start),
   hll_sketch = hll_merge(hll_sketch, excluded.hll_sketch);
 
 -- name: template_history
@@ -530,17 +530,17 @@ SELECT key_id, 1, bucket_start - bucket_start % 86400, sum(key_count), sum(bytes
 FROM key_history_buckets WHERE resolution = 0 AND bucket_start <= unixepoch(:fine_until)
 GROUP BY key_id, bucket_start - bucket_start % 86400
 ON CONFLICT(key_id, resolution, bucket_start) DO UPDATE SET
-  key_count = otelcat_add(key_count, excluded.key_count, 'key_history_rows', key_id, bucket_start),
-  bytes = otelcat_add(bytes, excluded.bytes, 'key_history_rows', key_id, bucket_start),
+  key_count = otelcat_add(key_count, excluded.key_count, 'key_history_buckets', key_id, bucket_start),
+  bytes = otelcat_add(bytes, excluded.bytes, 'key_history_buckets', key_id, bucket_start),
   hll_sketch = hll_merge(hll_sketch, excluded.hll_sketch);
 
 -- name: key_history_keys_prune
 -- After the roll-up, before key_history_prune: the keys whose every row
 -- the prune drops (found through the rows it drops).
-DELETE FROM key_history_keys
-WHERE key_id IN (SELECT key_id FROM key_history_buckets
-                 WHERE resolution = 0 AND bucket_start <= unixepoch(:fine_until)
-                    OR resolution = 1 AND bucket_start <= unixepoch(:days_until))
+DELETE FROM key_history_keys WHERE key_id IN (
+    SELECT key_id FROM key_history_buckets
+    WHERE resolution = 0 AND bucket_start <= unixepoch(:fine_until)
+       OR resolution = 1 AND bucket_start <= unixepoch(:days_until))
   AND NOT EXISTS (SELECT 1 FROM key_history_buckets b WHERE b.key_id = key_history_keys.key_id
                   AND (b.resolution = 0 AND b.bucket_start > unixepoch(:fine_until)
                        OR b.resolution = 1 AND b.bucket_start > unixepoch(:days_until)));

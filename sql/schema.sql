@@ -504,8 +504,9 @@ CREATE INDEX IF NOT EXISTS idx_service_history_service ON service_history(servic
 
 -- A key's history, keyed compactly: key_history_keys names each key once
 -- (key_id); key_history_buckets holds its rows, resolution 0 (bucket) or 1
--- (day) and bucket_start in unix seconds (a rowid table: WITHOUT ROWID would
--- copy the sketches into interior and overflow pages). The view
+-- (day) and bucket_start in unix seconds (a rowid table, its primary key an
+-- index: WITHOUT ROWID would copy the sketches into interior and overflow
+-- pages). The view
 -- key_history_rows (sql/views.sql) shows them as the other history tables
 -- do (the key's texts, 'bucket' | 'day', 'YYYY-MM-DD HH:MM:SS') and takes
 -- INSERTs (which add to a bucket's row) and DELETEs; the view key_history
@@ -527,7 +528,7 @@ CREATE TABLE IF NOT EXISTS key_history_buckets (
   key_count     INTEGER NOT NULL DEFAULT 0,
   bytes         INTEGER NOT NULL DEFAULT 0,
   hll_sketch    BLOB,                          -- the bucket's values (lg_k as the key rows': hll_merge is exact)
-  UNIQUE (key_id, resolution, bucket_start)
+  PRIMARY KEY (key_id, resolution, bucket_start)
 );
 CREATE INDEX IF NOT EXISTS idx_key_history_buckets_bucket ON key_history_buckets(resolution, bucket_start);
 

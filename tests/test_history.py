@@ -118,8 +118,8 @@ class TestKeyHistoryWrites(Base):
         """Key history rows go 32 to a statement (as key rows do): 70 keys in
         two buckets are 140 rows equal to what one-by-one writes give (the
         entity's own key rows), and a stored history sketch that cannot be
-        read fails the commit with an error naming key_history_rows and the
-        key, writing nothing (issue 16: what the history costs)."""
+        read fails the commit with an error naming key_history_buckets and
+        the key, writing nothing (issue 16: what the history costs)."""
         attrs = {f"k{i:02d}": f"v{i}" for i in range(70)}
         ingest(self.db, traces([span("GET", attrs=attrs, t=T0 + 1 * H), span("GET", attrs=attrs, t=T0 + 2 * H),
                                 span("GET", attrs=dict(attrs, k00="other"), t=T0 + 2 * H + 1)]))
@@ -138,8 +138,9 @@ class TestKeyHistoryWrites(Base):
         before = self.q("SELECT sum(key_count) FROM key_history_rows")
         msg = err(self.db, "INSERT INTO otlp_ingest(payload) VALUES (?)",
                   (traces([span("GET", attrs=attrs, t=T0 + 2 * H + 5)]),))
-        self.assertIn("key_history_rows", msg)
-        self.assertIn("'k37'", msg)
+        (key_id,), = self.q("SELECT key_id FROM key_history_keys WHERE key_name = 'k37'")
+        self.assertIn(f"key_history_buckets row ('{key_id}', '0', '{(T0 + 2 * H) // 10**9}'): hll_merge", msg)
+        self.assertIn("(the spans entity 'GET', attribute key 'k37', bucket 2023-11-14 02:00:00)", msg)
         self.assertEqual(self.q("SELECT sum(key_count) FROM key_history_rows"), before)
 
 

@@ -7,8 +7,8 @@ use std::borrow::Cow;
 use ahash::AHashMap as Map;
 
 use super::time::TimeText;
-use super::{CHUNK, KeyRow, Writer, multi_row, sorted};
-use crate::ffi::{Param, Result, Stmt};
+use super::{CHUNK, KeyRow, Writer, located, multi_row, sorted};
+use crate::ffi::{Error, Param, Result, Stmt};
 use crate::ingest::batch::{Batch, PerService, ServicePart};
 use crate::ingest::history::{Buckets, Settings, Vol, Volume, add_buckets};
 
@@ -142,16 +142,60 @@ impl Writer {
         Ok(())
     }
 
+    /// One row of `key_history`; an error names the row by its key in
+    /// `key_history_buckets` (key_id, resolution, bucket_start), then the
+    /// key's texts and time.
     fn key_history_row(&mut self, h: &KeyHistoryRow) -> Result<()> {
         let values = h.values();
         let row: Vec<(&str, Param)> = KEY_HISTORY_PARAMS.iter().copied().zip(values).collect();
-        let [signal, entity, scope, key, _] = h.texts;
+        let st = self
+            .stmts
+            .get_mut("key_history")
+            .expect("key_history in sql/flush.sql");
+        let Err(e) = st.run("key_history", &row) else {
+            return Ok(());
+        };
+        let [signal, entity, scope, key, event] = h.texts;
+        let id = self
+            .key_id(&h.texts)
+            .map(|i| i.to_string())
+            .unwrap_or_default();
         let start = TimeText::of(h.start);
-        self.run(
-            "key_history",
-            &row,
-            &[signal, entity, scope, key, start.as_str()],
-        )
+        let event = if event.is_empty() {
+            String::new()
+        } else {
+            format!(" of the event '{event}'")
+        };
+        let e = Error::with_code(
+            e.code,
+            format!(
+                "{} (the {signal} entity '{entity}', {scope} key '{key}'{event}, bucket {})",
+                e.msg,
+                start.as_str()
+            ),
+        );
+        Err(located(
+            e,
+            "key_history_buckets",
+            &[&id, "0", &h.start.to_string()],
+        ))
+    }
+
+    /// The `key_id` of a key of `key_history_keys` (for an error).
+    fn key_id(&self, texts: &[&str; 5]) -> Result<i64> {
+        let mut st = Stmt::prepare(
+            self.db,
+            "SELECT key_id FROM main.key_history_keys WHERE signal = ?1 AND entity = ?2 \
+             AND key_scope = ?3 AND key_name = ?4 AND event_name = ?5",
+        )?;
+        for (i, t) in (1..).zip(texts) {
+            st.bind_text(i, t)?;
+        }
+        if st.step()? {
+            Ok(st.column_i64(0))
+        } else {
+            Err(Error::new("no such key"))
+        }
     }
 
     /// Rolls 'bucket' rows `settings.hours` hours or more older than the
