@@ -27,7 +27,7 @@ HOOKS_EXT := dist/test-hooks/otelcat.so
 GEN     := target/release/otlp_gen
 SOURCES := $(shell find src vendor -name '*.rs') Cargo.toml Cargo.lock build.rs $(wildcard sql/*.sql sql/upgrade/*.sql)
 
-.PHONY: all lint bench-hll-accuracy bench-serve bench-fleet test-spark spark-java test test-fast test-python-core test-rust test-fuzz-replay test-sql test-python test-node torture fuzz bench bench-drain bench-queries bench-ingest bench-commit bench-commit-rows bench-hostile clean venv receiver demo explore cookbook \
+.PHONY: all lint bench-hll-accuracy bench-serve bench-fleet test-spark spark-java test test-fast test-python-core test-rust test-fuzz-replay test-sql test-python test-node torture fuzz bench bench-drain bench-queries bench-ingest bench-commit bench-commit-rows bench-hostile bench-history clean venv receiver demo explore cookbook \
 	wheel npm packages dist version
 
 # The version: Cargo.toml's, the one place it is written (packages stamp it).
@@ -195,6 +195,10 @@ bench-drain: $(EXT)
 
 bench-queries: $(EXT)
 	$(SYSPY) bench/bench_queries.py
+
+# The history's size over a month of the bench traces' shape, against its budget (docs/catalog.md "History").
+bench-history: $(EXT) $(GEN)
+	$(SYSPY) bench/bench_history.py
 
 # OTLP/HTTP receiver in the foreground (otelcat serve, HTTP only): make receiver DB=catalog.db [PORT=4318]
 receiver: $(EXT)

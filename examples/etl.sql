@@ -204,11 +204,7 @@ SELECT 'metrics', entity, scope, key, event_name, 'bucket', bucket, sum(n), sum(
         FROM (SELECT p.metric AS entity, a.scope, a.key, '' AS event_name, p.id AS rec, a.value, p.time, a.bytes
         FROM raw_points p JOIN raw_point_attrs a ON a.point_id = p.id) WHERE scope = 'resource')
   GROUP BY entity, scope, key, event_name, block)
-WHERE true GROUP BY entity, scope, key, event_name, bucket
-ON CONFLICT(signal, entity, key_scope, key_name, event_name, resolution, bucket_start) DO UPDATE SET
-  key_count = otelcat_add(key_count, excluded.key_count, 'key_history_rows', signal, entity, key_name, bucket_start),
-  bytes = otelcat_add(bytes, excluded.bytes, 'key_history_rows', signal, entity, key_name, bucket_start),
-  hll_sketch = hll_merge(hll_sketch, excluded.hll_sketch);
+WHERE true GROUP BY entity, scope, key, event_name, bucket;
 
 -- Per-service keys (schema version 3): the same per (metric, service); no
 -- percentage is stored (the view metric_service_keys derives it).
@@ -361,11 +357,7 @@ SELECT 'spans', entity, scope, key, event_name, 'bucket', bucket, sum(n), sum(b)
         SELECT s.name, 'link', a.key, '', l.id, a.value, s.time, a.bytes
           FROM raw_span_links l JOIN raw_spans s ON s.id = l.span_id JOIN raw_span_link_attrs a ON a.link_id = l.id) WHERE scope = 'resource')
   GROUP BY entity, scope, key, event_name, block)
-WHERE true GROUP BY entity, scope, key, event_name, bucket
-ON CONFLICT(signal, entity, key_scope, key_name, event_name, resolution, bucket_start) DO UPDATE SET
-  key_count = otelcat_add(key_count, excluded.key_count, 'key_history_rows', signal, entity, key_name, bucket_start),
-  bytes = otelcat_add(bytes, excluded.bytes, 'key_history_rows', signal, entity, key_name, bucket_start),
-  hll_sketch = hll_merge(hll_sketch, excluded.hll_sketch);
+WHERE true GROUP BY entity, scope, key, event_name, bucket;
 
 INSERT INTO span_service_events(span_name, service_name, event_name, event_count, first_seen, last_seen)
 SELECT s.name, s.service, e.name, count(*), min(e.time), max(e.time)
@@ -535,11 +527,7 @@ SELECT 'logs', entity, scope, key, event_name, 'bucket', bucket, sum(n), sum(b),
         FROM (SELECT l.severity AS entity, a.scope, a.key, '' AS event_name, l.id AS rec, a.value, l.time, a.bytes
         FROM raw_logs l JOIN raw_log_attrs a ON a.log_id = l.id) WHERE scope = 'resource')
   GROUP BY entity, scope, key, event_name, block)
-WHERE true GROUP BY entity, scope, key, event_name, bucket
-ON CONFLICT(signal, entity, key_scope, key_name, event_name, resolution, bucket_start) DO UPDATE SET
-  key_count = otelcat_add(key_count, excluded.key_count, 'key_history_rows', signal, entity, key_name, bucket_start),
-  bytes = otelcat_add(bytes, excluded.bytes, 'key_history_rows', signal, entity, key_name, bucket_start),
-  hll_sketch = hll_merge(hll_sketch, excluded.hll_sketch);
+WHERE true GROUP BY entity, scope, key, event_name, bucket;
 
 -- Per-service keys (schema version 3): the same per (severity, service);
 -- no percentage is stored (the view log_service_keys derives it).
@@ -774,11 +762,7 @@ INSERT INTO key_history_rows(signal, entity, key_scope, key_name, event_name, re
 SELECT signal, entity, key_scope, key_name, event_name, 'day', date(bucket_start) || ' 00:00:00',
        sum(key_count), sum(bytes), hll_merge(hll_sketch)
 FROM key_history_rows WHERE resolution = 'bucket' AND bucket_start <= (SELECT datetime(max(bucket_start), '-' || coalesce((SELECT CAST(value AS INTEGER) FROM otelcat_meta WHERE key = 'history_bucket_hours'), 48) || ' hours') FROM entity_history WHERE resolution = 'bucket')
-GROUP BY signal, entity, key_scope, key_name, event_name, date(bucket_start)
-ON CONFLICT(signal, entity, key_scope, key_name, event_name, resolution, bucket_start) DO UPDATE SET
-  key_count = otelcat_add(key_count, excluded.key_count, 'key_history_rows', signal, entity, key_name, bucket_start),
-  bytes = otelcat_add(bytes, excluded.bytes, 'key_history_rows', signal, entity, key_name, bucket_start),
-  hll_sketch = hll_merge(hll_sketch, excluded.hll_sketch);
+GROUP BY signal, entity, key_scope, key_name, event_name, date(bucket_start);
 DELETE FROM key_history_rows
 WHERE resolution = 'bucket' AND bucket_start <= (SELECT datetime(max(bucket_start), '-' || coalesce((SELECT CAST(value AS INTEGER) FROM otelcat_meta WHERE key = 'history_bucket_hours'), 48) || ' hours') FROM entity_history WHERE resolution = 'bucket')
    OR resolution = 'day' AND bucket_start <= (SELECT date(max(bucket_start), '-' || coalesce((SELECT CAST(value AS INTEGER) FROM otelcat_meta WHERE key = 'history_days'), 30) || ' days') || ' 00:00:00' FROM entity_history WHERE resolution = 'bucket');

@@ -418,15 +418,13 @@ FROM other.service_history WHERE true
 ON CONFLICT(signal, entity, service_name, resolution, bucket_start) DO UPDATE SET
   records = otelcat_add(records, excluded.records, 'service_history', signal, entity, service_name, bucket_start),
   bytes = otelcat_add(bytes, excluded.bytes, 'service_history', signal, entity, service_name, bucket_start);
+-- (key_history_rows is a view: its INSERT adds to the row of the key and
+-- bucket, counts added and sketches merged, as an UPSERT would.)
 INSERT INTO key_history_rows(signal, entity, key_scope, key_name, event_name, resolution, bucket_start, key_count, bytes, hll_sketch)
 SELECT signal, entity, key_scope, key_name, event_name, resolution, bucket_start,
        otelcat_add(0, key_count, 'other.key_history_rows', signal, entity, key_name, bucket_start),
        otelcat_add(0, bytes, 'other.key_history_rows', signal, entity, key_name, bucket_start), hll_sketch
-FROM other.key_history_rows WHERE true
-ON CONFLICT(signal, entity, key_scope, key_name, event_name, resolution, bucket_start) DO UPDATE SET
-  key_count = otelcat_add(key_count, excluded.key_count, 'key_history_rows', signal, entity, key_name, bucket_start),
-  bytes = otelcat_add(bytes, excluded.bytes, 'key_history_rows', signal, entity, key_name, bucket_start),
-  hll_sketch = hll_merge(hll_sketch, excluded.hll_sketch);
+FROM other.key_history_rows WHERE true;
 INSERT INTO template_history_rows(severity, service_name, cluster_id, resolution, bucket_start, count, bytes)
 SELECT oh.severity, oh.service_name,
        (SELECT min(t.cluster_id) FROM log_body_template_rows t
@@ -456,11 +454,7 @@ INSERT INTO key_history_rows(signal, entity, key_scope, key_name, event_name, re
 SELECT signal, entity, key_scope, key_name, event_name, 'day', date(bucket_start) || ' 00:00:00',
        sum(key_count), sum(bytes), hll_merge(hll_sketch)
 FROM key_history_rows WHERE resolution = 'bucket' AND bucket_start <= (SELECT datetime(max(bucket_start), '-' || coalesce((SELECT CAST(value AS INTEGER) FROM otelcat_meta WHERE key = 'history_bucket_hours'), 48) || ' hours') FROM entity_history WHERE resolution = 'bucket')
-GROUP BY signal, entity, key_scope, key_name, event_name, date(bucket_start)
-ON CONFLICT(signal, entity, key_scope, key_name, event_name, resolution, bucket_start) DO UPDATE SET
-  key_count = otelcat_add(key_count, excluded.key_count, 'key_history_rows', signal, entity, key_name, bucket_start),
-  bytes = otelcat_add(bytes, excluded.bytes, 'key_history_rows', signal, entity, key_name, bucket_start),
-  hll_sketch = hll_merge(hll_sketch, excluded.hll_sketch);
+GROUP BY signal, entity, key_scope, key_name, event_name, date(bucket_start);
 DELETE FROM key_history_rows
 WHERE resolution = 'bucket' AND bucket_start <= (SELECT datetime(max(bucket_start), '-' || coalesce((SELECT CAST(value AS INTEGER) FROM otelcat_meta WHERE key = 'history_bucket_hours'), 48) || ' hours') FROM entity_history WHERE resolution = 'bucket')
    OR resolution = 'day' AND bucket_start <= (SELECT date(max(bucket_start), '-' || coalesce((SELECT CAST(value AS INTEGER) FROM otelcat_meta WHERE key = 'history_days'), 30) || ' days') || ' 00:00:00' FROM entity_history WHERE resolution = 'bucket');

@@ -454,12 +454,24 @@ ON CONFLICT(signal, entity, service_name, resolution, bucket_start) DO UPDATE SE
   records = otelcat_add(records, excluded.records, 'service_history', signal, entity, service_name, bucket_start),
   bytes = otelcat_add(bytes, excluded.bytes, 'service_history', signal, entity, service_name, bucket_start);
 
+-- name: key_history_key
+-- A key of key_history (written first): named once, its key_id is the row's.
+INSERT INTO key_history_keys(signal, entity, key_scope, key_name, event_name)
+VALUES (:signal, :entity, :key_scope, :key_name, :event_name)
+ON CONFLICT DO NOTHING;
+
 -- name: key_history
-INSERT INTO key_history_rows(signal, entity, key_scope, key_name, event_name, resolution, bucket_start, key_count, bytes, hll_sketch)
-VALUES (:signal, :entity, :key_scope, :key_name, :event_name, 'bucket', :bucket_start, :key_count, :bytes, :hll_sketch)
-ON CONFLICT(signal, entity, key_scope, key_name, event_name, resolution, bucket_start) DO UPDATE SET
-  key_count = otelcat_add(key_count, excluded.key_count, 'key_history_rows', signal, entity, key_name, bucket_start),
-  bytes = otelcat_add(bytes, excluded.bytes, 'key_history_rows', signal, entity, key_name, bucket_start),
+-- A key's row of a bucket (its start in unix seconds), found by the key's
+-- texts through key_history_keys' index.
+INSERT INTO key_history_buckets(key_id, resolution, bucket_start, key_count, bytes, hll_sketch)
+SELECT k.key_id, 0, v.column6, v.column7, v.column8, v.column9
+FROM (VALUES (:signal, :entity, :key_scope, :key_name, :event_name, :bucket_start, :key_count, :bytes, :hll_sketch)) v
+CROSS JOIN key_history_keys k ON k.signal = v.column1 AND k.entity = v.column2 AND k.key_scope = v.column3
+  AND k.key_name = v.column4 AND k.event_name = v.column5
+WHERE true
+ON CONFLICT(key_id, resolution, bucket_start) DO UPDATE SET
+  key_count = otelcat_add(key_count, excluded.key_count, 'key_history_buckets', key_id, bucket_start),
+  bytes = otelcat_add(bytes, excluded.bytes, 'key_history_buckets', key_id, bucket_start),
   hll_sketch = hll_merge(hll_sketch, excluded.hll_sketch);
 
 -- name: template_history
@@ -513,19 +525,29 @@ DELETE FROM service_history WHERE resolution = 'bucket' AND bucket_start <= :fin
    OR resolution = 'day' AND bucket_start <= :days_until;
 
 -- name: key_history_rollup
-INSERT INTO key_history_rows(signal, entity, key_scope, key_name, event_name, resolution, bucket_start, key_count, bytes, hll_sketch)
-SELECT signal, entity, key_scope, key_name, event_name, 'day', date(bucket_start) || ' 00:00:00',
-       sum(key_count), sum(bytes), hll_merge(hll_sketch)
-FROM key_history_rows WHERE resolution = 'bucket' AND bucket_start <= :fine_until
-GROUP BY signal, entity, key_scope, key_name, event_name, date(bucket_start)
-ON CONFLICT(signal, entity, key_scope, key_name, event_name, resolution, bucket_start) DO UPDATE SET
-  key_count = otelcat_add(key_count, excluded.key_count, 'key_history_rows', signal, entity, key_name, bucket_start),
-  bytes = otelcat_add(bytes, excluded.bytes, 'key_history_rows', signal, entity, key_name, bucket_start),
+INSERT INTO key_history_buckets(key_id, resolution, bucket_start, key_count, bytes, hll_sketch)
+SELECT key_id, 1, bucket_start - bucket_start % 86400, sum(key_count), sum(bytes), hll_merge(hll_sketch)
+FROM key_history_buckets WHERE resolution = 0 AND bucket_start <= unixepoch(:fine_until)
+GROUP BY key_id, bucket_start - bucket_start % 86400
+ON CONFLICT(key_id, resolution, bucket_start) DO UPDATE SET
+  key_count = otelcat_add(key_count, excluded.key_count, 'key_history_buckets', key_id, bucket_start),
+  bytes = otelcat_add(bytes, excluded.bytes, 'key_history_buckets', key_id, bucket_start),
   hll_sketch = hll_merge(hll_sketch, excluded.hll_sketch);
 
+-- name: key_history_keys_prune
+-- After the roll-up, before key_history_prune: the keys whose every row
+-- the prune drops (found through the rows it drops).
+DELETE FROM key_history_keys WHERE key_id IN (
+    SELECT key_id FROM key_history_buckets
+    WHERE resolution = 0 AND bucket_start <= unixepoch(:fine_until)
+       OR resolution = 1 AND bucket_start <= unixepoch(:days_until))
+  AND NOT EXISTS (SELECT 1 FROM key_history_buckets b WHERE b.key_id = key_history_keys.key_id
+                  AND (b.resolution = 0 AND b.bucket_start > unixepoch(:fine_until)
+                       OR b.resolution = 1 AND b.bucket_start > unixepoch(:days_until)));
+
 -- name: key_history_prune
-DELETE FROM key_history_rows WHERE resolution = 'bucket' AND bucket_start <= :fine_until
-   OR resolution = 'day' AND bucket_start <= :days_until;
+DELETE FROM key_history_buckets WHERE resolution = 0 AND bucket_start <= unixepoch(:fine_until)
+   OR resolution = 1 AND bucket_start <= unixepoch(:days_until);
 
 -- name: template_history_rollup
 INSERT INTO template_history_rows(severity, service_name, cluster_id, resolution, bucket_start, count, bytes)

@@ -931,6 +931,50 @@ FROM entity_history,
      (SELECT coalesce((SELECT CAST(value AS INTEGER) FROM otelcat_meta WHERE key = 'history_bucket_seconds'), 3600) AS s) w
 WHERE resolution = 'bucket';
 
+-- A key's rows of history as the other history tables show theirs: the
+-- key's texts, resolution 'bucket' | 'day', bucket_start 'YYYY-MM-DD
+-- HH:MM:SS' (stored compactly in key_history_keys and key_history_buckets:
+-- docs/catalog.md "History"). An INSERT adds to the row of its key and
+-- bucket (counts add, sketches merge: examples/merge.sql); a DELETE drops
+-- rows (and keys left without any).
+CREATE VIEW IF NOT EXISTS key_history_rows AS
+SELECT k.signal, k.entity, k.key_scope, k.key_name, k.event_name,
+       iif(b.resolution = 1, 'day', 'bucket') AS resolution,
+       datetime(b.bucket_start, 'unixepoch') AS bucket_start,
+       b.key_count, b.bytes, b.hll_sketch
+FROM key_history_keys k JOIN key_history_buckets b ON b.key_id = k.key_id;
+
+CREATE TRIGGER IF NOT EXISTS key_history_rows_insert INSTEAD OF INSERT ON key_history_rows
+BEGIN
+  SELECT RAISE(ABORT, 'key_history_rows: resolution must be ''bucket'' or ''day'' and bucket_start a time ''YYYY-MM-DD HH:MM:SS''')
+  WHERE new.resolution IS NULL OR new.resolution NOT IN ('bucket', 'day') OR unixepoch(new.bucket_start) IS NULL;
+  INSERT INTO key_history_keys(signal, entity, key_scope, key_name, event_name)
+  VALUES (new.signal, new.entity, new.key_scope, new.key_name, coalesce(new.event_name, ''))
+  ON CONFLICT DO NOTHING;
+  INSERT INTO key_history_buckets(key_id, resolution, bucket_start, key_count, bytes, hll_sketch)
+  SELECT key_id, new.resolution = 'day', unixepoch(new.bucket_start), coalesce(new.key_count, 0), coalesce(new.bytes, 0), new.hll_sketch
+  FROM key_history_keys
+  WHERE signal = new.signal AND entity = new.entity AND key_scope = new.key_scope AND key_name = new.key_name
+    AND event_name = coalesce(new.event_name, '')
+  ON CONFLICT(key_id, resolution, bucket_start) DO UPDATE SET
+    key_count = otelcat_add(key_count, excluded.key_count, 'key_history_rows', new.signal, new.entity, new.key_name, new.bucket_start),
+    bytes = otelcat_add(bytes, excluded.bytes, 'key_history_rows', new.signal, new.entity, new.key_name, new.bucket_start),
+    hll_sketch = hll_merge(hll_sketch, excluded.hll_sketch);
+END;
+
+CREATE TRIGGER IF NOT EXISTS key_history_rows_delete INSTEAD OF DELETE ON key_history_rows
+BEGIN
+  DELETE FROM key_history_buckets
+  WHERE key_id = (SELECT key_id FROM key_history_keys
+                  WHERE signal = old.signal AND entity = old.entity AND key_scope = old.key_scope
+                    AND key_name = old.key_name AND event_name = old.event_name)
+    AND resolution = (old.resolution = 'day') AND bucket_start = unixepoch(old.bucket_start);
+  DELETE FROM key_history_keys
+  WHERE signal = old.signal AND entity = old.entity AND key_scope = old.key_scope
+    AND key_name = old.key_name AND event_name = old.event_name
+    AND NOT EXISTS (SELECT 1 FROM key_history_buckets b WHERE b.key_id = key_history_keys.key_id);
+END;
+
 -- A key's count, bytes and estimated distinct values per bucket (the
 -- union of a day's buckets for 'day' rows: hll_merge is exact).
 --   SELECT bucket_start, key_count, estimated_cardinality FROM key_history
@@ -968,22 +1012,22 @@ ORDER BY first_seen DESC, estimated_cardinality DESC;
 -- previous (previous 0 counts as 1). For other windows, copy the query
 -- with other offsets (docs/catalog.md "History").
 CREATE VIEW IF NOT EXISTS key_growth AS
-WITH n AS (SELECT datetime(now, '-24 hours') AS cur, datetime(now, '-48 hours') AS prev FROM history_now),
+WITH n AS (SELECT unixepoch(now) - 86400 AS cur, unixepoch(now) - 172800 AS prev FROM history_now),
 g AS (
-  SELECT signal, entity, key_scope, key_name, event_name,
+  SELECT key_id,
          sum(iif(bucket_start >= n.cur, key_count, 0)) AS count_current,
          sum(iif(bucket_start < n.cur, key_count, 0)) AS count_previous,
          coalesce(hll_count(hll_merge(iif(bucket_start >= n.cur, hll_sketch, NULL))), 0) AS cardinality_current,
          coalesce(hll_count(hll_merge(iif(bucket_start < n.cur, hll_sketch, NULL))), 0) AS cardinality_previous
-  FROM key_history_rows, n
-  WHERE resolution = 'bucket' AND bucket_start >= n.prev
-  GROUP BY signal, entity, key_scope, key_name, event_name)
-SELECT signal, entity, key_scope, key_name, event_name,
+  FROM key_history_buckets, n
+  WHERE resolution = 0 AND bucket_start >= n.prev
+  GROUP BY key_id)
+SELECT k.signal, k.entity, k.key_scope, k.key_name, k.event_name,
        cardinality_previous, min(cardinality_current, count_current) AS cardinality_current,
        round(1.0 * min(cardinality_current, count_current) / max(min(cardinality_previous, count_previous), 1), 2) AS cardinality_growth,
        count_previous, count_current,
        round(1.0 * count_current / max(count_previous, 1), 2) AS count_growth
-FROM g
+FROM g JOIN key_history_keys k ON k.key_id = g.key_id
 ORDER BY cardinality_growth DESC, cardinality_current DESC;
 
 -- The same for entities' records and bytes.

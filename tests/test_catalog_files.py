@@ -302,12 +302,14 @@ class TestExport(Tmp):
         db = sqlite3.connect(db_path)
         # log_body_templates is a view over log_body_template_rows (with
         # the percentage), exported under the view's name; so are the
-        # entity key views over *_key_rows.
+        # entity key views over *_key_rows, and key_history_rows over the
+        # key history's two tables.
         tables = [r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'otelcat%' "
                                            "AND name NOT LIKE 'sqlite%'")]
         views = {"log_body_template_rows": "log_body_templates", "metric_key_rows": "metric_keys",
-                 "span_key_rows": "span_keys", "log_key_rows": "log_keys"}
-        tables = [views.get(t, t) for t in tables]
+                 "span_key_rows": "span_keys", "log_key_rows": "log_keys",
+                 "key_history_keys": "key_history_rows", "key_history_buckets": "key_history_rows"}
+        tables = sorted({views.get(t, t) for t in tables})
         self.assertEqual(sorted(m["tables"]), sorted(tables))
         for t, spec in m["tables"].items():
             with self.subTest(table=t):

@@ -118,8 +118,8 @@ class TestKeyHistoryWrites(Base):
         """Key history rows go 32 to a statement (as key rows do): 70 keys in
         two buckets are 140 rows equal to what one-by-one writes give (the
         entity's own key rows), and a stored history sketch that cannot be
-        read fails the commit with an error naming key_history_rows and the
-        key, writing nothing (issue 16: what the history costs)."""
+        read fails the commit with an error naming key_history_buckets and
+        the key, writing nothing (issue 16: what the history costs)."""
         attrs = {f"k{i:02d}": f"v{i}" for i in range(70)}
         ingest(self.db, traces([span("GET", attrs=attrs, t=T0 + 1 * H), span("GET", attrs=attrs, t=T0 + 2 * H),
                                 span("GET", attrs=dict(attrs, k00="other"), t=T0 + 2 * H + 1)]))
@@ -132,14 +132,48 @@ class TestKeyHistoryWrites(Base):
         self.assertEqual(self.q("SELECT count(*) FROM span_keys k WHERE key_scope = 'attribute' AND key_count <> "
                                 "(SELECT sum(key_count) FROM key_history_rows h WHERE h.entity = k.span_name "
                                 "AND h.key_scope = k.key_scope AND h.key_name = k.key_name)"), [(0,)])
-        self.db.execute("UPDATE key_history_rows SET hll_sketch = x'0102' WHERE key_name = 'k37' "
-                        "AND bucket_start = '2023-11-14 02:00:00'")
+        self.db.execute("UPDATE key_history_buckets SET hll_sketch = x'0102' WHERE key_id = "
+                        "(SELECT key_id FROM key_history_keys WHERE key_name = 'k37') "
+                        "AND bucket_start = unixepoch('2023-11-14 02:00:00')")
         before = self.q("SELECT sum(key_count) FROM key_history_rows")
         msg = err(self.db, "INSERT INTO otlp_ingest(payload) VALUES (?)",
                   (traces([span("GET", attrs=attrs, t=T0 + 2 * H + 5)]),))
-        self.assertIn("key_history_rows", msg)
-        self.assertIn("'k37'", msg)
+        (key_id,), = self.q("SELECT key_id FROM key_history_keys WHERE key_name = 'k37'")
+        self.assertIn(f"key_history_buckets row ('{key_id}', '0', '{(T0 + 2 * H) // 10**9}'): hll_merge", msg)
+        self.assertIn("(the spans entity 'GET', attribute key 'k37', bucket 2023-11-14 02:00:00)", msg)
         self.assertEqual(self.q("SELECT sum(key_count) FROM key_history_rows"), before)
+
+
+class TestKeyHistoryView(Base):
+    def test_insert_adds_and_delete_drops(self):
+        """key_history_rows is a view over key_history_keys and
+        key_history_buckets: an INSERT adds to its key's and bucket's row
+        (counts add, sketches merge, as otlp_ingest's commit does), a DELETE
+        drops rows and the keys left without any; bad rows are refused
+        naming the view, writing nothing."""
+        ingest(self.db, traces([span("GET", attrs={"user": "a"}, t=T0 + H)]))
+        before = self.q("SELECT key_count, hll_count(hll_sketch) FROM key_history_rows WHERE key_name = 'user'")
+        self.assertEqual(before, [(1, 1)])
+        row = ("spans", "GET", "attribute", "user", "", "bucket", "2023-11-14 01:00:00", 2)
+        self.db.execute("INSERT INTO key_history_rows(signal, entity, key_scope, key_name, event_name, resolution, "
+                        "bucket_start, key_count, bytes, hll_sketch) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 10, "
+                        "hll_add(hll_add(NULL, 'a'), 'b'))", row)
+        self.assertEqual(self.q("SELECT key_count, hll_count(hll_sketch) FROM key_history_rows WHERE key_name = 'user'"),
+                         [(3, 2)])
+        # A new key and a day row.
+        self.db.execute("INSERT INTO key_history_rows(signal, entity, key_scope, key_name, resolution, bucket_start, "
+                        "key_count) VALUES ('spans', 'GET', 'attribute', 'new', 'day', '2023-11-13 00:00:00', 4)")
+        self.assertEqual(self.q("SELECT event_name, resolution, bucket_start, key_count, bytes FROM key_history_rows "
+                                "WHERE key_name = 'new'"), [("", "day", "2023-11-13 00:00:00", 4, 0)])
+        for bad in (("hour", "2023-11-14 01:00:00"), ("bucket", "yesterday"), (None, "2023-11-14 01:00:00")):
+            msg = err(self.db, "INSERT INTO key_history_rows(signal, entity, key_scope, key_name, resolution, "
+                      "bucket_start, key_count) VALUES ('spans', 'GET', 'attribute', 'bad', ?, ?, 1)", bad)
+            self.assertIn("key_history_rows: resolution must be 'bucket' or 'day'", msg)
+        self.assertEqual(self.q("SELECT count(*) FROM key_history_keys WHERE key_name = 'bad'"), [(0,)])
+        self.db.execute("DELETE FROM key_history_rows WHERE key_name = 'new'")
+        self.assertEqual(self.q("SELECT count(*) FROM key_history_keys WHERE key_name = 'new'"), [(0,)])
+        self.assertEqual(self.q("SELECT key_name, key_count FROM key_history_rows WHERE key_scope = 'attribute'"),
+                         [("user", 3)])
 
 
 class TestRollup(Base):
@@ -181,7 +215,9 @@ class TestRollup(Base):
 
     def test_retention_drops_old_days(self):
         for d in range(40):
-            ingest(self.db, traces([span("GET", attrs={"k": d}, t=T0 + d * DAY)]))
+            # 'early' only on the first days: the retention drops its rows, then its key.
+            attrs = {"k": d, "early": d} if d < 3 else {"k": d}
+            ingest(self.db, traces([span("GET", attrs=attrs, t=T0 + d * DAY)]))
         days = [r[0] for r in self.q("SELECT bucket_start FROM entity_history WHERE resolution = 'day' ORDER BY 1")]
         buckets = self.q("SELECT bucket_start FROM entity_history WHERE resolution = 'bucket' ORDER BY 1")
         # Newest bucket: day 39 00:00. Buckets 48 hours or more older (day
@@ -192,6 +228,12 @@ class TestRollup(Base):
         self.assertEqual(days[0], self.q("SELECT datetime(?, 'unixepoch')", (T0 + 10 * DAY) // 10**9)[0][0])
         for t in ("service_history", "key_history_rows"):
             self.assertEqual(self.q(f"SELECT min(bucket_start) FROM {t}"), [(days[0],)], t)
+        # Every key left has rows, every row a key.
+        self.assertEqual(self.q("SELECT key_name FROM key_history_keys WHERE key_scope = 'attribute'"), [("k",)])
+        self.assertEqual(self.q("SELECT count(*) FROM key_history_keys k WHERE NOT EXISTS "
+                                "(SELECT 1 FROM key_history_buckets b WHERE b.key_id = k.key_id)"), [(0,)])
+        self.assertEqual(self.q("SELECT count(*) FROM key_history_buckets b WHERE NOT EXISTS "
+                                "(SELECT 1 FROM key_history_keys k WHERE k.key_id = b.key_id)"), [(0,)])
 
     def test_settings_and_their_refusal(self):
         db = self.db
@@ -319,6 +361,9 @@ class TestUpgrade(unittest.TestCase):
                     self.assertEqual(db.execute("SELECT signal, entity, bucket_start, records FROM entity_history").fetchall(),
                                      [("spans", "GET /upgraded", "2023-11-14 22:00:00", 1)])
                     self.assertEqual(db.execute("SELECT sum(total_sample_count) FROM spans").fetchone()[0], before + 1)
+                    self.assertEqual(db.execute("SELECT entity, key_name, resolution, bucket_start, key_count FROM key_history "
+                                                "WHERE key_scope = 'attribute'").fetchall(),
+                                     [("GET /upgraded", "k", "bucket", "2023-11-14 22:00:00", 1)])
                     self.assertIn("cannot change", err(db, "INSERT INTO otelcat_meta VALUES ('history_bucket_seconds', '60')"))
                     db.close()
         finally:

@@ -352,22 +352,35 @@ CREATE TABLE IF NOT EXISTS service_history (
 CREATE INDEX IF NOT EXISTS idx_service_history_bucket ON service_history(resolution, bucket_start);
 CREATE INDEX IF NOT EXISTS idx_service_history_service ON service_history(service_name, resolution, bucket_start);
 
--- A key's history: the view key_history adds estimated_cardinality.
-CREATE TABLE IF NOT EXISTS key_history_rows (
+-- A key's history, keyed compactly: key_history_keys names each key once
+-- (key_id); key_history_buckets holds its rows, resolution 0 (bucket) or 1
+-- (day) and bucket_start in unix seconds (a rowid table, its primary key an
+-- index: WITHOUT ROWID would copy the sketches into interior and overflow
+-- pages). The view
+-- key_history_rows (sql/views.sql) shows them as the other history tables
+-- do (the key's texts, 'bucket' | 'day', 'YYYY-MM-DD HH:MM:SS') and takes
+-- INSERTs (which add to a bucket's row) and DELETEs; the view key_history
+-- adds estimated_cardinality.
+CREATE TABLE IF NOT EXISTS key_history_keys (
+  key_id        INTEGER PRIMARY KEY,
   signal        TEXT NOT NULL,
   entity        TEXT NOT NULL,
   key_scope     TEXT NOT NULL,                 -- as in metric_keys / span_keys / log_keys
   key_name      TEXT NOT NULL,
   event_name    TEXT NOT NULL DEFAULT '',      -- span event keys: the event
-  resolution    TEXT NOT NULL,
-  bucket_start  TEXT NOT NULL,
+  UNIQUE (signal, entity, key_scope, key_name, event_name)
+);
+
+CREATE TABLE IF NOT EXISTS key_history_buckets (
+  key_id        INTEGER NOT NULL,              -- key_history_keys
+  resolution    INTEGER NOT NULL,              -- 0: bucket | 1: day
+  bucket_start  INTEGER NOT NULL,              -- unix seconds
   key_count     INTEGER NOT NULL DEFAULT 0,
   bytes         INTEGER NOT NULL DEFAULT 0,
   hll_sketch    BLOB,                          -- the bucket's values (lg_k as the key rows': hll_merge is exact)
-  PRIMARY KEY (signal, entity, key_scope, key_name, event_name, resolution, bucket_start)
+  PRIMARY KEY (key_id, resolution, bucket_start)
 );
-CREATE INDEX IF NOT EXISTS idx_key_history_rows_bucket ON key_history_rows(resolution, bucket_start);
-CREATE INDEX IF NOT EXISTS idx_key_history_rows_key ON key_history_rows(key_name, resolution, bucket_start);
+CREATE INDEX IF NOT EXISTS idx_key_history_buckets_bucket ON key_history_buckets(resolution, bucket_start);
 
 -- Log template lines per bucket (the view template_history adds the template text).
 CREATE TABLE IF NOT EXISTS template_history_rows (

@@ -26,7 +26,7 @@ const UPGRADES: [&str; (VERSION - 1) as usize] = [
 ];
 
 /// The tables (and one view) a catalog of [`VERSION`] has.
-const TABLES: [&str; 28] = [
+const TABLES: [&str; 29] = [
     "metrics",
     "metric_services",
     "metric_key_rows",
@@ -53,7 +53,8 @@ const TABLES: [&str; 28] = [
     "key_name_patterns",
     "entity_history",
     "service_history",
-    "key_history_rows",
+    "key_history_keys",
+    "key_history_buckets",
     "template_history_rows",
 ];
 

@@ -7,8 +7,8 @@ use std::borrow::Cow;
 use ahash::AHashMap as Map;
 
 use super::time::TimeText;
-use super::{CHUNK, KeyRow, Writer, multi_row, sorted};
-use crate::ffi::{Param, Result, Stmt};
+use super::{CHUNK, KeyRow, Writer, located, multi_row, sorted};
+use crate::ffi::{Error, Param, Result, Stmt};
 use crate::ingest::batch::{Batch, PerService, ServicePart};
 use crate::ingest::history::{Buckets, Settings, Vol, Volume, add_buckets};
 
@@ -71,19 +71,22 @@ impl Writer {
 
     /// The history rows of an entity's key rows (`rows` of `metric_key`,
     /// `span_key` or `log_key`): a key whose batch fell in one bucket
-    /// writes its row's own count, bytes and sketch there. Written as the
-    /// key rows are: [`CHUNK`] rows a statement, the rest one by one.
+    /// writes its row's own count, bytes and sketch there. Each key is
+    /// named in `key_history_keys` first (`key_history_key`), then its rows
+    /// find its `key_id` there (`key_history`). Both are written as the key
+    /// rows are: [`CHUNK`] rows a statement, the rest one by one.
     pub(super) fn key_history(&mut self, signal: &str, rows: &[KeyRow]) -> Result<()> {
+        let mut keys: Vec<[&str; 5]> = Vec::new();
         let mut hist: Vec<KeyHistoryRow> = Vec::new();
         for row in rows {
             let Some(a) = row.agg else { continue };
             let event = if row.n > 3 { row.texts[3] } else { "" };
             let texts = [signal, row.texts[0], row.texts[1], row.texts[2], event];
             match a.buckets() {
-                Buckets::Empty => {}
+                Buckets::Empty => continue,
                 Buckets::One(bucket) => hist.push(KeyHistoryRow {
                     texts,
-                    start: TimeText::of(bucket),
+                    start: bucket,
                     count: a.count as i64,
                     bytes: a.bytes as i64,
                     sketch: Cow::Borrowed(&row.sketch),
@@ -94,7 +97,7 @@ impl Writer {
                     for (&bucket, kb) in buckets {
                         hist.push(KeyHistoryRow {
                             texts,
-                            start: TimeText::of(bucket),
+                            start: bucket,
                             count: kb.count as i64,
                             bytes: kb.bytes as i64,
                             sketch: Cow::Owned(kb.sketch.image()),
@@ -102,56 +105,97 @@ impl Writer {
                     }
                 }
             }
+            keys.push(texts);
         }
         if hist.is_empty() {
             return Ok(());
         }
         if self.key_history.is_none() {
-            let sql = super::statements()
-                .into_iter()
-                .find(|s| s.0 == "key_history")
-                .expect("key_history in sql/flush.sql")
-                .1;
-            let one = &self.stmts["key_history"];
-            let at = one.positions("key_history", &KEY_HISTORY_PARAMS)?;
-            // (A host that lowered SQLITE_LIMIT_VARIABLE_NUMBER: one by one.)
-            let chunk = Stmt::prepare(self.db, &multi_row(sql, &one.names, CHUNK)).ok();
-            self.key_history = Some(KeyHistoryStatement { chunk, at });
+            let chunked = |name: &'static str, params: &[&str]| -> Result<Chunked> {
+                let sql = super::statements()
+                    .into_iter()
+                    .find(|s| s.0 == name)
+                    .expect("key history statements in sql/flush.sql")
+                    .1;
+                let one = &self.stmts[name];
+                let at = one.positions(name, params)?;
+                // (A host that lowered SQLITE_LIMIT_VARIABLE_NUMBER: one by one.)
+                let st = Stmt::prepare(self.db, &multi_row(sql, &one.names, CHUNK)).ok();
+                Ok(Chunked { st, at })
+            };
+            let keys = chunked("key_history_key", &KEY_PARAMS)?;
+            let rows = chunked("key_history", &KEY_HISTORY_PARAMS)?;
+            self.key_history = Some(KeyHistoryStatement { keys, rows });
         }
         let k = self.key_history.as_mut().expect("prepared");
-        let per = KEY_HISTORY_PARAMS.len();
-        let chunked = if k.chunk.is_some() {
-            hist.len() / CHUNK * CHUNK
-        } else {
-            0
-        };
-        let (head, rest) = hist.split_at(chunked);
-        let mut params = vec![Param::Null; CHUNK * per];
-        let mut failed = Vec::new();
-        for chunk in head.chunks_exact(CHUNK) {
-            for (r, h) in chunk.iter().enumerate() {
-                for (v, &i) in h.values().iter().zip(&k.at) {
-                    params[r * per + i] = *v;
-                }
-            }
-            let st = k.chunk.as_mut().expect("prepared");
-            if st.run_with(&params).is_err() {
-                failed.push(chunk);
-            }
+        let failed = k.keys.run(&keys, |t| t.map(Param::Text));
+        for t in failed {
+            let row: Vec<(&str, Param)> =
+                KEY_PARAMS.iter().copied().zip(t.map(Param::Text)).collect();
+            self.run("key_history_key", &row, &t[..4])?;
         }
-        // A chunk that failed changed nothing: its rows one by one name the
-        // row that fails (the transaction fails anyway).
-        for h in failed.into_iter().flatten().chain(rest) {
-            self.key_history_row(h)?;
+        let k = self.key_history.as_mut().expect("prepared");
+        let failed = k.rows.run(&hist, |h| h.values());
+        for h in failed {
+            self.key_history_row(&h)?;
         }
         Ok(())
     }
 
+    /// One row of `key_history`; an error names the row by its key in
+    /// `key_history_buckets` (key_id, resolution, bucket_start), then the
+    /// key's texts and time.
     fn key_history_row(&mut self, h: &KeyHistoryRow) -> Result<()> {
         let values = h.values();
         let row: Vec<(&str, Param)> = KEY_HISTORY_PARAMS.iter().copied().zip(values).collect();
-        let [signal, entity, scope, key, _] = h.texts;
-        self.run("key_history", &row, &[signal, entity, scope, key])
+        let st = self
+            .stmts
+            .get_mut("key_history")
+            .expect("key_history in sql/flush.sql");
+        let Err(e) = st.run("key_history", &row) else {
+            return Ok(());
+        };
+        let [signal, entity, scope, key, event] = h.texts;
+        let id = self
+            .key_id(&h.texts)
+            .map(|i| i.to_string())
+            .unwrap_or_default();
+        let start = TimeText::of(h.start);
+        let event = if event.is_empty() {
+            String::new()
+        } else {
+            format!(" of the event '{event}'")
+        };
+        let e = Error::with_code(
+            e.code,
+            format!(
+                "{} (the {signal} entity '{entity}', {scope} key '{key}'{event}, bucket {})",
+                e.msg,
+                start.as_str()
+            ),
+        );
+        Err(located(
+            e,
+            "key_history_buckets",
+            &[&id, "0", &h.start.to_string()],
+        ))
+    }
+
+    /// The `key_id` of a key of `key_history_keys` (for an error).
+    fn key_id(&self, texts: &[&str; 5]) -> Result<i64> {
+        let mut st = Stmt::prepare(
+            self.db,
+            "SELECT key_id FROM main.key_history_keys WHERE signal = ?1 AND entity = ?2 \
+             AND key_scope = ?3 AND key_name = ?4 AND event_name = ?5",
+        )?;
+        for (i, t) in (1..).zip(texts) {
+            st.bind_text(i, t)?;
+        }
+        if st.step()? {
+            Ok(st.column_i64(0))
+        } else {
+            Err(Error::new("no such key"))
+        }
     }
 
     /// Rolls 'bucket' rows `settings.hours` hours or more older than the
@@ -191,11 +235,19 @@ impl Writer {
                 _ => ("template_history_rollup", "template_history_prune"),
             };
             self.run(r, &rollup, &[])?;
+            if table == "key" {
+                // After the roll-up, before the prune: the keys that lose
+                // their last row.
+                self.run("key_history_keys_prune", &prune, &[])?;
+            }
             self.run(p, &prune, &[])?;
         }
         Ok(())
     }
 }
+
+/// The parameters of `key_history_key` (sql/flush.sql).
+const KEY_PARAMS: [&str; 5] = ["signal", "entity", "key_scope", "key_name", "event_name"];
 
 /// The parameters of `key_history` (sql/flush.sql), in
 /// [`KeyHistoryRow::values`] order.
@@ -212,10 +264,12 @@ const KEY_HISTORY_PARAMS: [&str; 9] = [
 ];
 
 /// One key's row of one bucket.
+#[derive(Clone)]
 struct KeyHistoryRow<'a> {
     /// Signal, entity, scope, key, event.
     texts: [&'a str; 5],
-    start: TimeText,
+    /// The bucket's start, unix seconds.
+    start: i64,
     count: i64,
     bytes: i64,
     sketch: Cow<'a, [u8]>,
@@ -230,7 +284,7 @@ impl KeyHistoryRow<'_> {
             Param::Text(t[2]),
             Param::Text(t[3]),
             Param::Text(t[4]),
-            Param::Text(self.start.as_str()),
+            Param::Int(self.start),
             Param::Int(self.count),
             Param::Int(self.bytes),
             Param::Blob(&self.sketch),
@@ -238,9 +292,46 @@ impl KeyHistoryRow<'_> {
     }
 }
 
-/// `key_history` for [`CHUNK`] rows, prepared when first used, and where
-/// each of [`KEY_HISTORY_PARAMS`] goes among a row's parameters.
-pub(super) struct KeyHistoryStatement {
-    chunk: Option<Stmt>,
+/// A statement of sql/flush.sql for [`CHUNK`] rows (prepared when first
+/// used; `None` on a host whose variable limit is lower), and where each
+/// of its parameters goes among a row's.
+struct Chunked {
+    st: Option<Stmt>,
     at: Vec<usize>,
+}
+
+impl Chunked {
+    /// Writes `items` [`CHUNK`] to a statement; returns the items left for
+    /// one-by-one writes (the rest, and those of a chunk that failed, which
+    /// changed nothing: one by one names the row that fails).
+    fn run<T: Clone, const N: usize>(
+        &mut self,
+        items: &[T],
+        values: impl for<'b> Fn(&'b T) -> [Param<'b>; N],
+    ) -> Vec<T> {
+        let Some(st) = self.st.as_mut() else {
+            return items.to_vec();
+        };
+        let (head, rest) = items.split_at(items.len() / CHUNK * CHUNK);
+        let mut params = vec![Param::Null; CHUNK * N];
+        let mut left = Vec::new();
+        for chunk in head.chunks_exact(CHUNK) {
+            for (r, item) in chunk.iter().enumerate() {
+                for (v, &i) in values(item).iter().zip(&self.at) {
+                    params[r * N + i] = *v;
+                }
+            }
+            if st.run_with(&params).is_err() {
+                left.extend_from_slice(chunk);
+            }
+        }
+        left.extend_from_slice(rest);
+        left
+    }
+}
+
+/// The chunked key history statements (`history.rs`).
+pub(super) struct KeyHistoryStatement {
+    keys: Chunked,
+    rows: Chunked,
 }
