@@ -131,6 +131,8 @@ def batches():
     # Only keys the catalog holds, on entities that hold them.
     yield [gauge("cpu", [({"core": "1", "user.id": "u1"}, 2.0)], service="api"),
            traces([span("GET /a", attrs={"user.id": "u3"})], service="api", host_name="h1")]
+    # A key an entity has in one scope, new to it in another (an event, a link).
+    yield [traces([span("GET /b", events=[("e2", {"http.method": "x"})], links=[{"http.method": "y"}])], service="web")]
     # The same key in another event name of a span that has it in one already; a new severity.
     yield [traces([span("GET /a", events=[("timeout", {"user.id": "q"}), ("exception", {"user.id": 3})])], service="api"),
            logs([log("x", 13, "WARN", {"user.id": True, "host.name": "h"})], service="api", host_name="h2")]

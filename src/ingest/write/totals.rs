@@ -8,9 +8,10 @@
 //! What it costs a commit: per entity key row of the batch, one lookup of
 //! its primary key before it is written (is it new?); per distinct (scope,
 //! key) of the batch, one UPSERT. Only for the rows that are new: for span
-//! keys, a count of the entity's rows of the (scope, key) (its event
-//! names); per (entity, key) with a new row, a count of the entity's rows of
-//! the key in the scopes the key has (primary-key ranges). A commit that
+//! event keys, a count of the entity's rows of the (scope, key) (its event
+//! names); per key with an entity that had no row of it in the batch's
+//! scopes, the scopes the key has, and for such an entity one lookup per
+//! other scope (primary-key ranges). A commit that
 //! adds to keys the catalog holds pays the lookups and the UPSERTs only.
 //!
 //! Every other writer of key rows rebuilds both tables from the rows at its
@@ -118,11 +119,11 @@ fn key_table(signal: &str) -> (&'static str, &'static str, bool) {
 
 /// The prepared queries of one signal: whether a row is stored (?1 entity,
 /// ?2 scope, ?3 key, ?4 event); the rows of an (entity, scope, key) (?1,
-/// ?2, ?3); the rows of an (entity, key) in the scopes the key has (?1, ?2).
+/// ?2, ?3); the scopes a key has (?1 key).
 struct Probes {
     has: Stmt,
     in_scope: Stmt,
-    in_any_scope: Stmt,
+    scopes: Stmt,
 }
 
 #[derive(Default)]
@@ -144,11 +145,10 @@ impl TotalsQueries {
                     db,
                     &format!("SELECT count(*) {base} AND key_scope = ?2 AND key_name = ?3"),
                 )?,
-                in_any_scope: Stmt::prepare(
+                scopes: Stmt::prepare(
                     db,
                     &format!(
-                        "SELECT count(*) {base} AND key_scope IN (SELECT key_scope FROM main.key_totals \
-                         WHERE key_name = ?2 AND signal = '{signal}') AND key_name = ?2"
+                        "SELECT key_scope FROM main.key_totals WHERE key_name = ?1 AND signal = '{signal}'"
                     ),
                 )?,
             };
@@ -252,9 +252,18 @@ impl Writer {
         for t in totals.values_mut() {
             t.entities = t.new_rows.len() as i64;
         }
+        // Per (entity, key): whether it had a row of the key before, in a
+        // scope of the batch, and those scopes.
+        let mut had: Map<(&'a str, &'a str), (bool, Vec<&'a str>)> = Map::new();
         for (row, &is_new) in rows.iter().zip(&fresh) {
+            let (entity, scope, key) = (row.texts[0], row.texts[1], row.texts[2]);
+            let h = had.entry((entity, key)).or_insert((false, Vec::new()));
+            h.0 |= !is_new;
+            if !h.1.contains(&scope) {
+                h.1.push(scope);
+            }
             if is_new && row.n > 3 && !row.texts[3].is_empty() {
-                events.push((row.texts[0], row.texts[1], row.texts[2]));
+                events.push((entity, scope, key));
             }
         }
         events.sort_unstable();
@@ -269,7 +278,9 @@ impl Writer {
                 st.bind_text(2, scope)?;
                 st.bind_text(3, key)?;
                 if count_of(st)? != i64::from(t.new_rows[entity]) {
+                    // Another event name of the span had the key before.
                     t.entities -= 1;
+                    had.get_mut(&(entity, key)).expect("counted above").0 = true;
                 }
             }
         }
@@ -295,16 +306,54 @@ impl Writer {
             self.run("key_total", &row, &[key, signal, scope])?;
         }
 
-        // An entity new to a key (in any scope): all its rows of it are new.
+        // An entity new to a key (in any scope): it had no row of the key
+        // in the batch's scopes, nor in the other scopes the key has (one
+        // query per key; a lookup per other scope, for such entities only).
         let mut added: Map<&str, i64> = Map::new();
+        let mut key_scopes: Map<&str, Vec<String>> = Map::new();
         {
             let p = self.totals.get(db, signal)?;
-            for (&(entity, key), &n) in &entity_new {
-                let st = &mut p.in_any_scope;
-                st.reset();
-                st.bind_text(1, entity)?;
-                st.bind_text(2, key)?;
-                if count_of(st)? == i64::from(n) {
+            let mut fresh_keys: Vec<_> = had
+                .iter()
+                .filter(|(_, h)| !h.0)
+                .map(|(k, h)| (*k, h))
+                .collect();
+            fresh_keys.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+            for ((entity, key), (_, scopes)) in fresh_keys {
+                if !key_scopes.contains_key(key) {
+                    let st = &mut p.scopes;
+                    st.reset();
+                    st.bind_text(1, key)?;
+                    let mut v = Vec::new();
+                    loop {
+                        match st.step() {
+                            Ok(true) => v.push(st.column_text(0)),
+                            Ok(false) => break,
+                            Err(e) => {
+                                st.reset();
+                                return Err(e);
+                            }
+                        }
+                    }
+                    st.reset();
+                    key_scopes.insert(key, v);
+                }
+                let mut before = false;
+                for other in &key_scopes[key] {
+                    if scopes.contains(&other.as_str()) {
+                        continue;
+                    }
+                    let st = &mut p.in_scope;
+                    st.reset();
+                    st.bind_text(1, entity)?;
+                    st.bind_text(2, other)?;
+                    st.bind_text(3, key)?;
+                    if count_of(st)? > 0 {
+                        before = true;
+                        break;
+                    }
+                }
+                if !before {
                     *added.entry(key).or_insert(0) += 1;
                 }
             }
