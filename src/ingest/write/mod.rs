@@ -704,7 +704,7 @@ mod tests {
                 && names.contains(&"log_scope"),
             "{names:?}"
         );
-        assert_eq!(names.len(), 49);
+        assert_eq!(names.len(), 51);
         for (n, sql) in statements() {
             assert!(!sql.is_empty() && !sql.contains("-- name:"), "{n}");
             // Errors name the table the statement writes.
