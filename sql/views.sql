@@ -321,20 +321,21 @@ FROM key_totals ORDER BY bytes DESC, signal, key_scope, key_name;
 -- signal: every key row of such a key, with its own value_types, so that
 -- the rows show where each type comes from. The mixed keys are found in the
 -- key totals (their value_types add up every row's); their rows are then
--- read by key name (idx_*_keys_key).
+-- read by key name (idx_*_keys_key; CROSS JOIN keeps the mixed keys the
+-- outer loop whatever ANALYZE says about the key rows).
 CREATE VIEW IF NOT EXISTS key_mixed_types AS
 WITH mixed AS (
   SELECT t.signal, t.key_scope, t.key_name
   FROM key_totals t, json_each(t.value_types) j WHERE json_valid(t.value_types)
   GROUP BY t.key_name, t.signal, t.key_scope HAVING count(DISTINCT j.key) > 1)
 SELECT 'metrics' AS signal, k.metric_name AS entity, k.key_scope, k.key_name, '' AS event_name, k.key_count, k.value_types
-FROM mixed m JOIN metric_key_rows k ON k.key_name = m.key_name AND k.key_scope = m.key_scope WHERE m.signal = 'metrics'
+FROM mixed m CROSS JOIN metric_key_rows k ON k.key_name = m.key_name AND k.key_scope = m.key_scope WHERE m.signal = 'metrics'
 UNION ALL
 SELECT 'spans', k.span_name, k.key_scope, k.key_name, k.event_name, k.key_count, k.value_types
-FROM mixed m JOIN span_key_rows k ON k.key_name = m.key_name AND k.key_scope = m.key_scope WHERE m.signal = 'spans'
+FROM mixed m CROSS JOIN span_key_rows k ON k.key_name = m.key_name AND k.key_scope = m.key_scope WHERE m.signal = 'spans'
 UNION ALL
 SELECT 'logs', k.severity, k.key_scope, k.key_name, '', k.key_count, k.value_types
-FROM mixed m JOIN log_key_rows k ON k.key_name = m.key_name AND k.key_scope = m.key_scope WHERE m.signal = 'logs';
+FROM mixed m CROSS JOIN log_key_rows k ON k.key_name = m.key_name AND k.key_scope = m.key_scope WHERE m.signal = 'logs';
 
 -- Span-name patterns that many distinct names collapse into (unbounded span names).
 -- An explosion: at least 10 distinct span names under one pattern. Fewer is
