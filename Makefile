@@ -72,7 +72,7 @@ test-fast: test-rust test-sql test-python-core
 # core, so that test-fast stays near two minutes once built.
 PY_CORE_A := test_ingest test_crash test_hostile_drain test_etl
 PY_CORE_B := test_functions test_drain test_hostile_catalog test_docs test_semconv test_catalog_files test_key_names \
-	test_topk test_views test_hostile_files
+	test_topk test_views test_hostile_files test_totals
 test-python-core: $(EXT) $(HOOKS_EXT) $(GEN)
 	@mkdir -p build; $(PY) tests/run_tests.py $(PY_CORE_A) > build/python-core-a.log 2>&1 & a=$$!; \
 	$(PY) tests/run_tests.py $(PY_CORE_B); b=$$?; \

@@ -561,3 +561,26 @@ ON CONFLICT(severity, service_name, cluster_id, resolution, bucket_start) DO UPD
 -- name: template_history_prune
 DELETE FROM template_history_rows WHERE resolution = 'bucket' AND bucket_start <= :fine_until
    OR resolution = 'day' AND bucket_start <= :days_until;
+
+-- Key totals (issue 16; docs/catalog.md "Key totals"): after the entity key
+-- rows of a signal, one row per distinct (scope, key) of the batch: the
+-- batch's sums, sketch union and the entities new to the (scope, key)
+-- (src/ingest/write/totals.rs); then, per key, the entities new to it in
+-- any scope.
+
+-- name: key_total
+INSERT INTO key_totals(key_name, signal, key_scope, entities, key_count, bytes, value_types, hll_sketch, first_seen, last_seen)
+VALUES (:key_name, :signal, :key_scope, :entities, :key_count, :bytes, :value_types, :hll_sketch, :first_seen, :last_seen)
+ON CONFLICT(key_name, signal, key_scope) DO UPDATE SET
+  entities = otelcat_add(entities, excluded.entities, 'key_totals', key_name, signal, key_scope),
+  key_count = otelcat_add(key_count, excluded.key_count, 'key_totals', key_name, signal, key_scope),
+  bytes = otelcat_add(bytes, excluded.bytes, 'key_totals', key_name, signal, key_scope),
+  value_types = json_counts_merge(value_types, excluded.value_types, 'key_totals', key_name, signal, key_scope),
+  hll_sketch = hll_merge(hll_sketch, excluded.hll_sketch),
+  first_seen = min(coalesce(first_seen, excluded.first_seen), coalesce(excluded.first_seen, first_seen)),
+  last_seen = max(coalesce(last_seen, excluded.last_seen), coalesce(excluded.last_seen, last_seen));
+
+-- name: key_name_total
+INSERT INTO key_name_totals(key_name, signal, entities) VALUES (:key_name, :signal, :entities)
+ON CONFLICT(key_name, signal) DO UPDATE SET
+  entities = otelcat_add(entities, excluded.entities, 'key_name_totals', key_name, signal);

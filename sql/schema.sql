@@ -581,3 +581,33 @@ BEGIN
   SELECT RAISE(ABORT, 'otelcat_meta: history_bucket_seconds cannot change while history rows exist (they were counted in buckets of the old width): DELETE FROM entity_history; DELETE FROM service_history; DELETE FROM key_history_rows; DELETE FROM template_history_rows; first, or keep the width')
   WHERE EXISTS (SELECT 1 FROM entity_history) AND CAST(old.value AS INTEGER) IS NOT 3600;
 END;
+
+-- Key totals (issue 16, schema version 3): per key name, signal and scope,
+-- what its key rows (metric_key_rows, span_key_rows, log_key_rows) add up
+-- to, kept at every commit by otlp_ingest from the key rows it writes
+-- (one UPSERT per distinct key of the batch), so that the whole-catalog
+-- views attribute_catalog, key_bytes and key_mixed_types read these rows
+-- instead of every key row. A writer that changes key rows otherwise runs
+-- SELECT otelcat_refresh_totals() at its end (sql/totals.sql;
+-- docs/catalog.md "Key totals").
+CREATE TABLE IF NOT EXISTS key_totals (
+  key_name     TEXT NOT NULL,
+  signal       TEXT NOT NULL,                  -- metrics | spans | logs
+  key_scope    TEXT NOT NULL,
+  entities     INTEGER NOT NULL DEFAULT 0,     -- distinct entities (metrics, span names, severities) with the key in the scope
+  key_count    INTEGER NOT NULL DEFAULT 0,     -- sum of the rows' key_count
+  bytes        INTEGER NOT NULL DEFAULT 0,     -- sum of the rows' bytes
+  value_types  TEXT NOT NULL DEFAULT '{}',     -- records per value type, added up (json_counts_merge)
+  hll_sketch   BLOB,                           -- union of the rows' sketches (hll_merge)
+  first_seen   TEXT,
+  last_seen    TEXT,
+  PRIMARY KEY (key_name, signal, key_scope)
+);
+-- Per key name and signal: the distinct entities with the key in any scope
+-- (span events: any event name), for attribute_catalog.
+CREATE TABLE IF NOT EXISTS key_name_totals (
+  key_name     TEXT NOT NULL,
+  signal       TEXT NOT NULL,
+  entities     INTEGER NOT NULL DEFAULT 0,
+  PRIMARY KEY (key_name, signal)
+) WITHOUT ROWID;

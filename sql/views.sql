@@ -200,32 +200,29 @@ FROM logs l;
 
 -- Every attribute key across signals: where it appears, how much, and the
 -- cardinality of the union of all its values (hll_merge as an aggregate).
+-- It reads the key totals (key_totals, key_name_totals: schema version 3,
+-- docs/catalog.md "Key totals"), kept at every commit: a row per key name,
+-- signal and scope, not every key row of the catalog.
 CREATE VIEW IF NOT EXISTS attribute_catalog AS
-WITH k(signal, entity, scope, key_name, key_count, hll_sketch, first_seen, last_seen, bytes) AS (
-  SELECT 'metrics', metric_name, key_scope, key_name, key_count, hll_sketch, first_seen, last_seen, bytes FROM metric_keys
-  UNION ALL
-  SELECT 'spans', span_name, key_scope, key_name, key_count, hll_sketch, first_seen, last_seen, bytes FROM span_keys
-  UNION ALL
-  SELECT 'logs', severity, key_scope, key_name, key_count, hll_sketch, first_seen, last_seen, bytes FROM log_keys)
-SELECT key_name,
-       group_concat(DISTINCT signal) AS signals,
-       group_concat(DISTINCT scope) AS scopes,
-       count(DISTINCT CASE WHEN signal = 'metrics' THEN entity END) AS metrics,
-       count(DISTINCT CASE WHEN signal = 'spans' THEN entity END) AS spans,
-       count(DISTINCT CASE WHEN signal = 'logs' THEN entity END) AS severities,
-       sum(key_count) AS total_count,
+SELECT t.key_name,
+       -- Signals in the order metrics, spans, logs; scopes in that order too.
+       (SELECT group_concat(signal) FROM (SELECT signal FROM key_name_totals n WHERE n.key_name = t.key_name
+          ORDER BY CASE signal WHEN 'metrics' THEN 0 WHEN 'spans' THEN 1 ELSE 2 END)) AS signals,
+       (SELECT group_concat(key_scope) FROM (SELECT key_scope FROM key_totals x WHERE x.key_name = t.key_name
+          GROUP BY key_scope ORDER BY min(CASE signal WHEN 'metrics' THEN 0 WHEN 'spans' THEN 1 ELSE 2 END), key_scope)) AS scopes,
+       coalesce((SELECT n.entities FROM key_name_totals n WHERE n.key_name = t.key_name AND n.signal = 'metrics'), 0) AS metrics,
+       coalesce((SELECT n.entities FROM key_name_totals n WHERE n.key_name = t.key_name AND n.signal = 'spans'), 0) AS spans,
+       coalesce((SELECT n.entities FROM key_name_totals n WHERE n.key_name = t.key_name AND n.signal = 'logs'), 0) AS severities,
+       sum(t.key_count) AS total_count,
        -- A key has no more distinct values than records carrying it.
-       min(hll_count(hll_merge(hll_sketch)), sum(key_count)) AS estimated_cardinality,
-       min(first_seen) AS first_seen, max(last_seen) AS last_seen,
+       min(hll_count(hll_merge(t.hll_sketch)), sum(t.key_count)) AS estimated_cardinality,
+       min(t.first_seen) AS first_seen, max(t.last_seen) AS last_seen,
        -- attribution (issue 15): bytes of its pairs, records per value type
-       sum(bytes) AS bytes,
-       (SELECT json_counts_merge(json_group_object(t, n), NULL) FROM (
-          SELECT j.key AS t, sum(j.value) AS n FROM (
-            SELECT value_types FROM metric_keys m WHERE m.key_name = k.key_name
-            UNION ALL SELECT value_types FROM span_keys s WHERE s.key_name = k.key_name
-            UNION ALL SELECT value_types FROM log_keys l WHERE l.key_name = k.key_name) x, json_each(x.value_types) j
-          GROUP BY j.key)) AS value_types
-FROM k GROUP BY key_name;
+       sum(t.bytes) AS bytes,
+       (SELECT json_counts_merge(json_group_object(ty, n), NULL) FROM (
+          SELECT j.key AS ty, sum(j.value) AS n FROM key_totals x, json_each(x.value_types) j
+          WHERE x.key_name = t.key_name GROUP BY j.key)) AS value_types
+FROM key_totals t GROUP BY t.key_name;
 
 -- Per service: what it sends and how much (the noisy-neighbour view).
 CREATE VIEW IF NOT EXISTS service_overview AS
@@ -311,39 +308,34 @@ ORDER BY estimated_cardinality DESC;
 -- protobuf, per record carrying it, and its share of the signal's attribute
 -- bytes. Resource keys count once per resource block (docs/catalog.md).
 --   SELECT * FROM key_bytes WHERE signal = 'logs' LIMIT 10;
+-- From the key totals (docs/catalog.md "Key totals"): a row per signal,
+-- scope and key name, whatever the number of key rows.
 CREATE VIEW IF NOT EXISTS key_bytes AS
-WITH k(signal, entity, key_scope, key_name, key_count, bytes) AS (
-  SELECT 'metrics', metric_name, key_scope, key_name, key_count, bytes FROM metric_keys
-  UNION ALL
-  SELECT 'spans', span_name, key_scope, key_name, key_count, bytes FROM span_keys
-  UNION ALL
-  SELECT 'logs', severity, key_scope, key_name, key_count, bytes FROM log_keys),
-g AS (
-  SELECT signal, key_scope, key_name, count(DISTINCT entity) AS entities, sum(key_count) AS key_count,
-         sum(bytes) AS bytes
-  FROM k GROUP BY signal, key_scope, key_name)
 SELECT signal, key_scope, key_name, entities, key_count, bytes,
        round(1.0 * bytes / max(key_count, 1), 1) AS bytes_per_record,
        round(100.0 * bytes / max(sum(bytes) OVER (PARTITION BY signal), 1), 2) AS signal_percentage
-FROM g ORDER BY bytes DESC, signal, key_scope, key_name;
+FROM key_totals ORDER BY bytes DESC, signal, key_scope, key_name;
 
 -- Keys whose values come in more than one OTLP value type (int 200 on some
 -- records, "200" on others), on one entity or across the entities of a
 -- signal: every key row of such a key, with its own value_types, so that
--- the rows show where each type comes from.
+-- the rows show where each type comes from. The mixed keys are found in the
+-- key totals (their value_types add up every row's); their rows are then
+-- read by key name (idx_*_keys_key; CROSS JOIN keeps the mixed keys the
+-- outer loop whatever ANALYZE says about the key rows).
 CREATE VIEW IF NOT EXISTS key_mixed_types AS
-WITH k(signal, entity, key_scope, key_name, event_name, key_count, value_types) AS (
-  SELECT 'metrics', metric_name, key_scope, key_name, '', key_count, value_types FROM metric_keys
-  UNION ALL
-  SELECT 'spans', span_name, key_scope, key_name, event_name, key_count, value_types FROM span_keys
-  UNION ALL
-  SELECT 'logs', severity, key_scope, key_name, '', key_count, value_types FROM log_keys),
-mixed AS (
-  SELECT v.signal, v.key_scope, v.key_name
-  FROM (SELECT * FROM k WHERE json_valid(value_types)) v, json_each(v.value_types) j
-  GROUP BY v.signal, v.key_scope, v.key_name HAVING count(DISTINCT j.key) > 1)
-SELECT k.signal, k.entity, k.key_scope, k.key_name, k.event_name, k.key_count, k.value_types
-FROM k JOIN mixed m ON m.signal = k.signal AND m.key_scope = k.key_scope AND m.key_name = k.key_name;
+WITH mixed AS (
+  SELECT t.signal, t.key_scope, t.key_name
+  FROM key_totals t, json_each(t.value_types) j WHERE json_valid(t.value_types)
+  GROUP BY t.key_name, t.signal, t.key_scope HAVING count(DISTINCT j.key) > 1)
+SELECT 'metrics' AS signal, k.metric_name AS entity, k.key_scope, k.key_name, '' AS event_name, k.key_count, k.value_types
+FROM mixed m CROSS JOIN metric_key_rows k ON k.key_name = m.key_name AND k.key_scope = m.key_scope WHERE m.signal = 'metrics'
+UNION ALL
+SELECT 'spans', k.span_name, k.key_scope, k.key_name, k.event_name, k.key_count, k.value_types
+FROM mixed m CROSS JOIN span_key_rows k ON k.key_name = m.key_name AND k.key_scope = m.key_scope WHERE m.signal = 'spans'
+UNION ALL
+SELECT 'logs', k.severity, k.key_scope, k.key_name, '', k.key_count, k.value_types
+FROM mixed m CROSS JOIN log_key_rows k ON k.key_name = m.key_name AND k.key_scope = m.key_scope WHERE m.signal = 'logs';
 
 -- Span-name patterns that many distinct names collapse into (unbounded span names).
 -- An explosion: at least 10 distinct span names under one pattern. Fewer is

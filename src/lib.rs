@@ -73,6 +73,7 @@ pub const SQL_NAMES: &[(&str, SqlKind)] = &[
     ("drain_clusters", SqlKind::Table),
     ("otelcat_drain_sync", SqlKind::InternalTable),
     ("otlp_ingest", SqlKind::Table),
+    ("otelcat_refresh_totals", SqlKind::Scalar),
 ];
 
 /// The panic hooks a build with the cargo feature `test-hooks` adds.
@@ -93,7 +94,7 @@ pub(crate) fn register(db: Db) -> Result<()> {
     semconv::sql::register(db)?; // semconv_attribute, semconv_nearest, semconv_attributes, semconv_metrics, semconv_groups, semconv_group_attributes
     let models = drain::store::Models::new(); // per connection
     drain::register(db, &models)?; // drain_*, otelcat_drain_sync
-    ingest::register(db, &models)?; // otlp_ingest
+    ingest::register(db, &models)?; // otlp_ingest, otelcat_refresh_totals
     Ok(())
 }
 

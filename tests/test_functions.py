@@ -60,6 +60,7 @@ EXPECTED = {
     ("drain_params", 1, "s", ""),
     ("drain_params", 2, "s", ""),
     ("drain_seed", 2, "s", "directonly"),
+    ("otelcat_refresh_totals", 0, "s", "directonly"),
     ("semconv_attribute", 1, "s", "deterministic innocuous"),
     ("semconv_nearest", 1, "s", "deterministic innocuous"),
     ("semconv_nearest", 2, "s", "deterministic innocuous"),

@@ -40,5 +40,6 @@ use crate::drain::store::Shared;
 use crate::ffi::{self, Db, Result};
 
 pub fn register(db: Db, models: &Shared) -> Result<()> {
+    write::register_totals(db)?;
     ffi::define_write_table::<table::IngestTable>(db, models.clone())
 }

@@ -26,7 +26,7 @@ const UPGRADES: [&str; (VERSION - 1) as usize] = [
 ];
 
 /// The tables (and one view) a catalog of [`VERSION`] has.
-const TABLES: [&str; 29] = [
+const TABLES: [&str; 31] = [
     "metrics",
     "metric_services",
     "metric_key_rows",
@@ -56,6 +56,8 @@ const TABLES: [&str; 29] = [
     "key_history_keys",
     "key_history_buckets",
     "template_history_rows",
+    "key_totals",
+    "key_name_totals",
 ];
 
 /// The schema version stored in the catalog; `None` for a database without
@@ -202,6 +204,22 @@ pub fn create_or_upgrade(db: Db, from: Option<i64>) -> Result<()> {
         exec(db, &drops)?;
     }
     exec(db, VIEWS)?;
+    if let Some(v) = from {
+        // An older catalog (or one whose key totals are missing): its key
+        // totals are built from its key rows (sql/totals.sql). A damaged row
+        // is named as the file names it until the upgrade commits (the key
+        // tables of versions 1 and 2 are metric_keys, span_keys, log_keys).
+        super::write::refresh_totals(db).map_err(|e| {
+            if v >= 3 {
+                return e;
+            }
+            let mut msg = e.msg;
+            for t in ["metric", "span", "log"] {
+                msg = msg.replace(&format!("{t}_key_rows row ("), &format!("{t}_keys row ("));
+            }
+            crate::ffi::Error::with_code(e.code, msg)
+        })?;
+    }
     let mut st = Stmt::prepare(
         db,
         "INSERT INTO main.otelcat_meta(key, value) VALUES ('schema_version', ?1) \

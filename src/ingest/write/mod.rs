@@ -7,6 +7,9 @@ mod fold;
 mod history;
 mod signals;
 mod time;
+mod totals;
+
+pub use totals::{refresh_totals, register as register_totals};
 
 use time::{TimeText, seen_params, seen_text};
 
@@ -127,6 +130,8 @@ fn table_of(stmt: &str) -> &'static str {
         "service_history" | "service_history_rollup" | "service_history_prune" => "service_history",
         "key_history" | "key_history_rollup" | "key_history_prune" => "key_history_buckets",
         "key_history_key" | "key_history_keys_prune" => "key_history_keys",
+        "key_total" => "key_totals",
+        "key_name_total" => "key_name_totals",
         "template_history"
         | "template_history_fold"
         | "template_history_fold_delete"
@@ -437,6 +442,8 @@ pub struct Writer {
     cutoffs: Option<Stmt>,
     /// The chunked key history UPSERT (`history.rs`), prepared when first used.
     key_history: Option<history::KeyHistoryStatement>,
+    /// The lookups of the key totals (`totals.rs`), prepared when first used.
+    totals: totals::TotalsQueries,
 }
 
 impl Writer {
@@ -462,6 +469,7 @@ impl Writer {
             fold: fold::FoldQueries::default(),
             cutoffs: None,
             key_history: None,
+            totals: totals::TotalsQueries::default(),
         })
     }
 

@@ -104,7 +104,7 @@ impl Writer {
             self.key_patterns("metric", name, "label", "", labels.get())?;
             self.key_patterns("metric", name, "resource", "", resource.get())?;
         }
-        self.key_rows("metric_key", &rows)?;
+        self.entity_key_rows("metrics", "metric_key", &rows)?;
         self.key_history("metrics", &rows)?;
         self.key_rows("metric_service_key", &svc_rows)?;
         for (name, _) in sorted(&b.metrics) {
@@ -273,7 +273,7 @@ impl Writer {
             self.key_patterns("span", name, "resource", "", resource.get())?;
             self.key_patterns("span", name, "link", "", links.get())?;
         }
-        self.key_rows("span_key", &rows)?;
+        self.entity_key_rows("spans", "span_key", &rows)?;
         self.key_history("spans", &rows)?;
         self.key_rows("span_service_key", &svc_rows)
     }
@@ -363,7 +363,7 @@ impl Writer {
             self.key_patterns("log", sev, "attribute", "", attrs.get())?;
             self.key_patterns("log", sev, "resource", "", resource.get())?;
         }
-        self.key_rows("log_key", &rows)?;
+        self.entity_key_rows("logs", "log_key", &rows)?;
         self.key_history("logs", &rows)?;
         self.key_rows("log_service_key", &svc_rows)
     }
