@@ -705,7 +705,7 @@ mod tests {
                 && names.contains(&"log_scope"),
             "{names:?}"
         );
-        assert_eq!(names.len(), 51);
+        assert_eq!(names.len(), 53);
         for (n, sql) in statements() {
             assert!(!sql.is_empty() && !sql.contains("-- name:"), "{n}");
             // Errors name the table the statement writes.
