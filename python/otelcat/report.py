@@ -73,13 +73,18 @@ def sections(db, limit, pairs):
                     [entity, "scope", "key", "estimated_cardinality", "present_pct", "samples", "services"], rows))
     if all("bytes" in {r[1] for r in q(f"PRAGMA table_info({t})")} for t in ("metric_keys", "span_keys", "log_keys")):
         # Catalogs of schema version 3 on: what each key costs on the wire.
-        rows = q("""WITH k(signal, key_scope, key_name, key_count, bytes) AS (
-                      SELECT 'metrics', key_scope, key_name, key_count, bytes FROM metric_keys
-                      UNION ALL SELECT 'spans', key_scope, key_name, key_count, bytes FROM span_keys
-                      UNION ALL SELECT 'logs', key_scope, key_name, key_count, bytes FROM log_keys)
-                    SELECT signal, key_scope, key_name, sum(bytes) AS b, round(1.0 * sum(bytes) / max(sum(key_count), 1), 1)
-                    FROM k GROUP BY signal, key_scope, key_name HAVING b > 0
-                    ORDER BY b DESC, signal, key_scope, key_name LIMIT ?""", limit)
+        if q("SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = 'key_totals'"):
+            # key_bytes reads the key totals kept at commit (docs/catalog.md "Key totals").
+            rows = q("""SELECT signal, key_scope, key_name, bytes, bytes_per_record FROM key_bytes
+                        WHERE bytes > 0 LIMIT ?""", limit)
+        else:
+            rows = q("""WITH k(signal, key_scope, key_name, key_count, bytes) AS (
+                          SELECT 'metrics', key_scope, key_name, key_count, bytes FROM metric_keys
+                          UNION ALL SELECT 'spans', key_scope, key_name, key_count, bytes FROM span_keys
+                          UNION ALL SELECT 'logs', key_scope, key_name, key_count, bytes FROM log_keys)
+                        SELECT signal, key_scope, key_name, sum(bytes) AS b, round(1.0 * sum(bytes) / max(sum(key_count), 1), 1)
+                        FROM k GROUP BY signal, key_scope, key_name HAVING b > 0
+                        ORDER BY b DESC, signal, key_scope, key_name LIMIT ?""", limit)
         out.append(("Attribute keys by bytes (OTLP protobuf)", ["signal", "scope", "key", "bytes", "bytes / record"],
                     ["signal", "scope", "key", "bytes", "bytes_per_record"], rows))
     if all("bytes" in {r[1] for r in q(f"PRAGMA table_info({t})")} for t in ("span_services", "log_services", "metric_services")):
