@@ -186,26 +186,6 @@ UPDATE metric_key_rows SET
   top_values = CASE WHEN top_sketch IS NULL THEN NULL ELSE topk_counts(top_sketch, 10) END
 WHERE metric_name IN (SELECT metric FROM raw_points);
 
--- The keys' history: the same count, bytes and sketch per time bucket of
--- history_bucket_seconds (rolled up below), by the record's time. A
--- resource key counts a resource block's records at once (as its bytes),
--- in the bucket of the block's earliest record: a block of an entity
--- starts at a record whose resource pair has bytes.
-INSERT INTO key_history_rows(signal, entity, key_scope, key_name, event_name, resolution, bucket_start, key_count, bytes, hll_sketch)
-SELECT 'metrics', entity, scope, key, event_name, 'bucket', bucket, sum(n), sum(b), hll_merge(h) FROM (
-  SELECT entity, scope, key, event_name, datetime(unixepoch(time) - unixepoch(time) % coalesce((SELECT CAST(value AS INTEGER) FROM otelcat_meta WHERE key = 'history_bucket_seconds'), 3600), 'unixepoch') AS bucket,
-         count(DISTINCT rec) AS n, sum(bytes) AS b, hll_sketch(CAST(value AS TEXT)) AS h
-  FROM (SELECT p.metric AS entity, a.scope, a.key, '' AS event_name, p.id AS rec, a.value, p.time, a.bytes
-        FROM raw_points p JOIN raw_point_attrs a ON a.point_id = p.id) WHERE scope <> 'resource' GROUP BY entity, scope, key, event_name, bucket
-  UNION ALL
-  SELECT entity, scope, key, event_name, datetime(unixepoch(min(time)) - unixepoch(min(time)) % coalesce((SELECT CAST(value AS INTEGER) FROM otelcat_meta WHERE key = 'history_bucket_seconds'), 3600), 'unixepoch'),
-         count(DISTINCT rec), sum(bytes), hll_sketch(CAST(value AS TEXT))
-  FROM (SELECT *, sum(bytes > 0) OVER (PARTITION BY entity, key ORDER BY rec ROWS UNBOUNDED PRECEDING) AS block
-        FROM (SELECT p.metric AS entity, a.scope, a.key, '' AS event_name, p.id AS rec, a.value, p.time, a.bytes
-        FROM raw_points p JOIN raw_point_attrs a ON a.point_id = p.id) WHERE scope = 'resource')
-  GROUP BY entity, scope, key, event_name, block)
-WHERE true GROUP BY entity, scope, key, event_name, bucket;
-
 -- Per-service keys (schema version 3): the same per (metric, service); no
 -- percentage is stored (the view metric_service_keys derives it).
 WITH firsts(metric, service, scope, key, type, value) AS MATERIALIZED (
@@ -326,38 +306,6 @@ UPDATE span_key_rows SET
   estimated_cardinality = min(hll_count(hll_sketch), key_count),
   top_values = CASE WHEN top_sketch IS NULL THEN NULL ELSE topk_counts(top_sketch, 10) END
 WHERE span_name IN (SELECT name FROM raw_spans);
-
--- The keys' history: the same count, bytes and sketch per time bucket of
--- history_bucket_seconds (rolled up below), by the record's time. A
--- resource key counts a resource block's records at once (as its bytes),
--- in the bucket of the block's earliest record: a block of an entity
--- starts at a record whose resource pair has bytes.
-INSERT INTO key_history_rows(signal, entity, key_scope, key_name, event_name, resolution, bucket_start, key_count, bytes, hll_sketch)
-SELECT 'spans', entity, scope, key, event_name, 'bucket', bucket, sum(n), sum(b), hll_merge(h) FROM (
-  SELECT entity, scope, key, event_name, datetime(unixepoch(time) - unixepoch(time) % coalesce((SELECT CAST(value AS INTEGER) FROM otelcat_meta WHERE key = 'history_bucket_seconds'), 3600), 'unixepoch') AS bucket,
-         count(DISTINCT rec) AS n, sum(bytes) AS b, hll_sketch(CAST(value AS TEXT)) AS h
-  FROM (SELECT s.name AS entity, a.scope, a.key, '' AS event_name, s.id AS rec, a.value, s.time, a.bytes
-          FROM raw_spans s JOIN raw_span_attrs a ON a.span_id = s.id
-        UNION ALL
-        SELECT s.name, 'event', a.key, e.name, e.id, a.value, e.time, a.bytes
-          FROM raw_span_events e JOIN raw_spans s ON s.id = e.span_id JOIN raw_span_event_attrs a ON a.event_id = e.id
-        UNION ALL
-        SELECT s.name, 'link', a.key, '', l.id, a.value, s.time, a.bytes
-          FROM raw_span_links l JOIN raw_spans s ON s.id = l.span_id JOIN raw_span_link_attrs a ON a.link_id = l.id) WHERE scope <> 'resource' GROUP BY entity, scope, key, event_name, bucket
-  UNION ALL
-  SELECT entity, scope, key, event_name, datetime(unixepoch(min(time)) - unixepoch(min(time)) % coalesce((SELECT CAST(value AS INTEGER) FROM otelcat_meta WHERE key = 'history_bucket_seconds'), 3600), 'unixepoch'),
-         count(DISTINCT rec), sum(bytes), hll_sketch(CAST(value AS TEXT))
-  FROM (SELECT *, sum(bytes > 0) OVER (PARTITION BY entity, key ORDER BY rec ROWS UNBOUNDED PRECEDING) AS block
-        FROM (SELECT s.name AS entity, a.scope, a.key, '' AS event_name, s.id AS rec, a.value, s.time, a.bytes
-          FROM raw_spans s JOIN raw_span_attrs a ON a.span_id = s.id
-        UNION ALL
-        SELECT s.name, 'event', a.key, e.name, e.id, a.value, e.time, a.bytes
-          FROM raw_span_events e JOIN raw_spans s ON s.id = e.span_id JOIN raw_span_event_attrs a ON a.event_id = e.id
-        UNION ALL
-        SELECT s.name, 'link', a.key, '', l.id, a.value, s.time, a.bytes
-          FROM raw_span_links l JOIN raw_spans s ON s.id = l.span_id JOIN raw_span_link_attrs a ON a.link_id = l.id) WHERE scope = 'resource')
-  GROUP BY entity, scope, key, event_name, block)
-WHERE true GROUP BY entity, scope, key, event_name, bucket;
 
 INSERT INTO span_service_events(span_name, service_name, event_name, event_count, first_seen, last_seen)
 SELECT s.name, s.service, e.name, count(*), min(e.time), max(e.time)
@@ -509,25 +457,38 @@ UPDATE log_key_rows SET
   top_values = CASE WHEN top_sketch IS NULL THEN NULL ELSE topk_counts(top_sketch, 10) END
 WHERE severity IN (SELECT severity FROM raw_logs);
 
--- The keys' history: the same count, bytes and sketch per time bucket of
--- history_bucket_seconds (rolled up below), by the record's time. A
--- resource key counts a resource block's records at once (as its bytes),
--- in the bucket of the block's earliest record: a block of an entity
--- starts at a record whose resource pair has bytes.
-INSERT INTO key_history_rows(signal, entity, key_scope, key_name, event_name, resolution, bucket_start, key_count, bytes, hll_sketch)
-SELECT 'logs', entity, scope, key, event_name, 'bucket', bucket, sum(n), sum(b), hll_merge(h) FROM (
-  SELECT entity, scope, key, event_name, datetime(unixepoch(time) - unixepoch(time) % coalesce((SELECT CAST(value AS INTEGER) FROM otelcat_meta WHERE key = 'history_bucket_seconds'), 3600), 'unixepoch') AS bucket,
-         count(DISTINCT rec) AS n, sum(bytes) AS b, hll_sketch(CAST(value AS TEXT)) AS h
-  FROM (SELECT l.severity AS entity, a.scope, a.key, '' AS event_name, l.id AS rec, a.value, l.time, a.bytes
-        FROM raw_logs l JOIN raw_log_attrs a ON a.log_id = l.id) WHERE scope <> 'resource' GROUP BY entity, scope, key, event_name, bucket
+-- The keys' history, every signal: the same count, bytes and sketch per
+-- time bucket of history_bucket_seconds (rolled up below), by the record's
+-- time. A resource key counts a resource block's records at once (as its
+-- bytes), in the bucket of the block's earliest record: a block of an
+-- entity starts at a record whose resource pair has bytes.
+WITH src(signal, entity, scope, key, event_name, rec, value, time, bytes) AS NOT MATERIALIZED (
+  SELECT 'metrics', p.metric, a.scope, a.key, '', p.id, a.value, p.time, a.bytes
+    FROM raw_points p JOIN raw_point_attrs a ON a.point_id = p.id
   UNION ALL
-  SELECT entity, scope, key, event_name, datetime(unixepoch(min(time)) - unixepoch(min(time)) % coalesce((SELECT CAST(value AS INTEGER) FROM otelcat_meta WHERE key = 'history_bucket_seconds'), 3600), 'unixepoch'),
+  SELECT 'spans', s.name, a.scope, a.key, '', s.id, a.value, s.time, a.bytes
+    FROM raw_spans s JOIN raw_span_attrs a ON a.span_id = s.id
+  UNION ALL
+  SELECT 'spans', s.name, 'event', a.key, e.name, e.id, a.value, e.time, a.bytes
+    FROM raw_span_events e JOIN raw_spans s ON s.id = e.span_id JOIN raw_span_event_attrs a ON a.event_id = e.id
+  UNION ALL
+  SELECT 'spans', s.name, 'link', a.key, '', l.id, a.value, s.time, a.bytes
+    FROM raw_span_links l JOIN raw_spans s ON s.id = l.span_id JOIN raw_span_link_attrs a ON a.link_id = l.id
+  UNION ALL
+  SELECT 'logs', l.severity, a.scope, a.key, '', l.id, a.value, l.time, a.bytes
+    FROM raw_logs l JOIN raw_log_attrs a ON a.log_id = l.id)
+INSERT INTO key_history_rows(signal, entity, key_scope, key_name, event_name, resolution, bucket_start, key_count, bytes, hll_sketch)
+SELECT signal, entity, scope, key, event_name, 'bucket', bucket, sum(n), sum(b), hll_merge(h) FROM (
+  SELECT signal, entity, scope, key, event_name, datetime(unixepoch(time) - unixepoch(time) % coalesce((SELECT CAST(value AS INTEGER) FROM otelcat_meta WHERE key = 'history_bucket_seconds'), 3600), 'unixepoch') AS bucket,
+         count(DISTINCT rec) AS n, sum(bytes) AS b, hll_sketch(CAST(value AS TEXT)) AS h
+  FROM src WHERE scope <> 'resource' GROUP BY signal, entity, scope, key, event_name, bucket
+  UNION ALL
+  SELECT signal, entity, scope, key, event_name, datetime(unixepoch(min(time)) - unixepoch(min(time)) % coalesce((SELECT CAST(value AS INTEGER) FROM otelcat_meta WHERE key = 'history_bucket_seconds'), 3600), 'unixepoch'),
          count(DISTINCT rec), sum(bytes), hll_sketch(CAST(value AS TEXT))
-  FROM (SELECT *, sum(bytes > 0) OVER (PARTITION BY entity, key ORDER BY rec ROWS UNBOUNDED PRECEDING) AS block
-        FROM (SELECT l.severity AS entity, a.scope, a.key, '' AS event_name, l.id AS rec, a.value, l.time, a.bytes
-        FROM raw_logs l JOIN raw_log_attrs a ON a.log_id = l.id) WHERE scope = 'resource')
-  GROUP BY entity, scope, key, event_name, block)
-WHERE true GROUP BY entity, scope, key, event_name, bucket;
+  FROM (SELECT *, sum(bytes > 0) OVER (PARTITION BY signal, entity, key ORDER BY rec ROWS UNBOUNDED PRECEDING) AS block
+        FROM src WHERE scope = 'resource')
+  GROUP BY signal, entity, scope, key, event_name, block)
+WHERE true GROUP BY signal, entity, scope, key, event_name, bucket;
 
 -- Per-service keys (schema version 3): the same per (severity, service);
 -- no percentage is stored (the view log_service_keys derives it).
