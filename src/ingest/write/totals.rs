@@ -208,10 +208,8 @@ impl Writer {
         }
         self.key_rows(stmt, rows)?;
 
-        // Per (scope, key): the batch's sums; per (entity, scope, key) and
-        // (entity, key): its new rows.
+        // Per (scope, key): the batch's sums and, per entity, its new rows.
         let mut totals: Map<(&'a str, &'a str), Total<'a>> = Map::new();
-        let mut entity_new: Map<(&'a str, &'a str), u32> = Map::new();
         let mut order = Vec::new();
         for (row, &is_new) in rows.iter().zip(&fresh) {
             let [entity, scope, key] = [row.texts[0], row.texts[1], row.texts[2]];
@@ -241,7 +239,6 @@ impl Writer {
             t.seen.merge(&a.seen);
             if is_new {
                 *t.new_rows.entry(entity).or_insert(0) += 1;
-                *entity_new.entry((entity, key)).or_insert(0) += 1;
             }
         }
 
