@@ -13,8 +13,14 @@ use super::tokenize::{C_SEP, MASK_BASE};
 #[derive(Clone, Debug)]
 pub(crate) struct Masker {
     re: std::sync::Arc<meta::Regex>,
-    /// Per pattern: it has a capture group (then only group 1 is masked).
-    grouped: Vec<bool>,
+    /// Per pattern: when it has a capture group (then only group 1 is
+    /// masked), the pattern compiled alone, which finds the group inside a
+    /// match of `re`. Alone, its automaton is the pattern's only: a one-pass
+    /// pattern's groups come from a one-pass DFA in one scan, where the
+    /// multi-pattern expression would run the PikeVM over the whole match
+    /// (about 1 000 instructions a byte: a 3 000-byte path token cost
+    /// 3 M instructions per line).
+    grouped: Vec<Option<std::sync::Arc<meta::Regex>>>,
 }
 
 /// Compiled mask sets, by their patterns: configurations are read often
@@ -60,13 +66,16 @@ impl Masker {
         };
         match build(patterns) {
             Ok(re) => {
-                let grouped = (0..patterns.len())
-                    .map(|i| {
-                        re.group_info()
-                            .group_len(regex_automata::PatternID::new_unchecked(i))
-                            > 1
-                    })
-                    .collect();
+                let mut grouped = Vec::with_capacity(patterns.len());
+                for (i, p) in patterns.iter().enumerate() {
+                    let id = regex_automata::PatternID::new_unchecked(i);
+                    grouped.push(if re.group_info().group_len(id) > 1 {
+                        // It compiled with the others, so it compiles alone.
+                        Some(std::sync::Arc::new(build(&[p])?))
+                    } else {
+                        None
+                    });
+                }
                 let m = Masker {
                     re: std::sync::Arc::new(re),
                     grouped,
@@ -96,16 +105,24 @@ impl Masker {
     /// delimiters, which win over masks) are skipped.
     pub(super) fn ranges(&self, b: &[u8], class: &[u8; 256], out: &mut Vec<(usize, usize, u8)>) {
         out.clear();
-        let mut caps = None;
+        // Captures of the last grouped pattern met (each pattern's own).
+        let mut caps: Option<(usize, regex_automata::util::captures::Captures)> = None;
         for m in self.re.find_iter(b) {
             let pid = m.pattern();
             let (mut s, mut e) = (m.start(), m.end());
-            if self.grouped[pid.as_usize()] {
-                let caps = caps.get_or_insert_with(|| self.re.create_captures());
+            if let Some(alone) = &self.grouped[pid.as_usize()] {
+                // The pattern's match at s, as the multi-pattern search
+                // anchored on pid would find it (look-arounds see the bytes
+                // around the span either way).
+                let i = pid.as_usize();
+                if caps.as_ref().is_none_or(|c| c.0 != i) {
+                    caps = Some((i, alone.create_captures()));
+                }
+                let caps = &mut caps.as_mut().expect("set above").1;
                 let input = regex_automata::Input::new(b)
                     .span(s..e)
-                    .anchored(regex_automata::Anchored::Pattern(pid));
-                self.re.search_captures(&input, caps);
+                    .anchored(regex_automata::Anchored::Yes);
+                alone.search_captures(&input, caps);
                 match caps.get_group(1) {
                     Some(g) => (s, e) = (g.start, g.end),
                     None => continue,
