@@ -45,13 +45,16 @@ impl Masker {
         {
             return Ok(Some(m.clone()));
         }
-        let build = |ps: &[&str]| {
+        // `find`: the expression searches (lazy DFA); otherwise it only
+        // reads groups inside a known match (no DFA to build).
+        let build = |ps: &[&str], find: bool| {
             meta::Regex::builder()
                 .configure(
                     meta::Config::new()
                         .nfa_size_limit(Some(MAX_MASK_PROGRAM_BYTES))
                         .onepass_size_limit(Some(MAX_MASK_PROGRAM_BYTES))
                         .hybrid_cache_capacity(2 << 20)
+                        .hybrid(find)
                         .dfa(false),
                 )
                 .build_many(ps)
@@ -64,14 +67,14 @@ impl Masker {
                     msg.split_whitespace().collect::<Vec<_>>().join(" ")
                 })
         };
-        match build(patterns) {
+        match build(patterns, true) {
             Ok(re) => {
                 let mut grouped = Vec::with_capacity(patterns.len());
                 for (i, p) in patterns.iter().enumerate() {
                     let id = regex_automata::PatternID::new_unchecked(i);
                     grouped.push(if re.group_info().group_len(id) > 1 {
                         // It compiled with the others, so it compiles alone.
-                        Some(std::sync::Arc::new(build(&[p])?))
+                        Some(std::sync::Arc::new(build(&[p], false)?))
                     } else {
                         None
                     });
@@ -91,7 +94,7 @@ impl Masker {
             Err(e) => {
                 // Say which one: compile them one by one.
                 for (i, p) in patterns.iter().enumerate() {
-                    if let Err(e) = build(&[p]) {
+                    if let Err(e) = build(&[p], true) {
                         return Err(format!("mask {i}: {e}"));
                     }
                 }
