@@ -27,7 +27,7 @@ import unittest
 from helpers import EXT, ROOT, connect
 from otlp_payloads import gauge, span, traces
 from test_catalog_files import ingest_batches
-from test_etl import Generated
+from test_etl import T0, Generated
 
 sys.path.insert(0, os.path.join(ROOT, "examples", "spark"))
 import etl  # noqa: E402
@@ -91,7 +91,8 @@ NOT_BY_ETL = {(t, c) for t in ("metric_keys", "span_keys", "log_keys", "log_even
 # Records' bytes (etl.py's header says why): 0 from etl.py.
 NOT_BY_ETL |= {(t, "bytes") for t in ("metrics", "metric_services", "spans", "span_services", "logs", "log_services",
                                        "metric_scopes", "span_scopes", "log_scopes",
-                                       "log_events", "log_event_services")}
+                                       "log_events", "log_event_services",
+                                       "entity_history", "service_history", "key_history_rows")}
 
 class Spark(unittest.TestCase):
     @classmethod
@@ -295,7 +296,8 @@ class TestEtl(Spark):
 
     TABLES = ("metrics", "metric_services", "metric_keys", "spans", "span_services", "span_events", "span_keys",
               "logs", "log_services", "log_keys", "metric_scopes", "span_scopes", "log_scopes",
-              "log_events", "log_event_services", "log_event_key_rows")
+              "log_events", "log_event_services", "log_event_key_rows",
+              "entity_history", "service_history", "key_history_rows")
 
     @classmethod
     def setUpClass(cls):
@@ -317,6 +319,10 @@ class TestEtl(Spark):
                                        {"code": "bogus"}, {"code": 3}, {}, None, {"code": "STATUS_CODE_ERROR"})],
                            service="status") + "\n")
             f.write(json.dumps(SHAPES) + "\n")
+            # History: a span three days after the generated hours rolls
+            # them up into days; the fixed-time payloads above (2023) are
+            # past the retention.
+            f.write(traces([span("GET /late", attrs={"k": "v"}, t=(T0 + 3 * 86400) * 10**9)], service="late") + "\n")
         cls.otelcat("ingest", "--db", cls.p("ingested.db"), cls.jsonl)
         db = otelcat_spark.write_catalog(cls.p("etl.db"), etl.catalog(cls.spark, [cls.jsonl]))
         db.close()
@@ -338,6 +344,17 @@ class TestEtl(Spark):
         self.assertEqual(samples["arr"], json.dumps(['["a",1,2.5,false]']))
         self.assertEqual(samples["map"], json.dumps(['{"k":"v","n":2}']))
         self.assertEqual(samples["big"], '["1e22"]')
+
+    def test_the_history_rolls_up_and_drops(self):
+        # What the comparison above covers: day rows (the generated hours,
+        # three days before the newest bucket) and no row of 2023 (past the
+        # retention), in every history table etl.py writes.
+        for table in ("entity_history", "service_history", "key_history_rows"):
+            with self.subTest(table=table):
+                days, old = self.db.execute(f"SELECT count(*) FILTER (WHERE resolution = 'day'), "
+                                            f"count(*) FILTER (WHERE bucket_start < '2026') FROM {table}").fetchone()
+                self.assertGreater(days, 0)
+                self.assertEqual(old, 0)
 
     def test_the_data_has_every_shape_and_status(self):
         # What the comparison above covers (otlp_ingest's values, not etl's).

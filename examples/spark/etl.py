@@ -21,9 +21,13 @@ histograms' scales; estimated_prometheus_series from them) and the span
 status counts (status.code as a number, numeric string or name; codes
 outside the enum count as unset).
 
-Not computed: log_body_templates, log_template_keys and span_name_patterns
-(Drain templates are otelcat's engine, not Spark's: ingest into a catalog,
-then merge), the keys' bytes, value_types, top_sketch and top_values
+Also the history (docs/catalog.md "History"): entity_history,
+service_history and key_history_rows per bucket of the default width (one
+hour), rolled up and pruned as a commit does.
+
+Not computed: log_body_templates, log_template_keys, span_name_patterns and
+template_history_rows (Drain templates are otelcat's engine, not Spark's:
+ingest into a catalog, then merge), the keys' bytes, value_types, top_sketch and top_values
 (NULL here; `otelcat merge` and fleet_merge.py carry them from catalogs
 that have them), and the records' bytes (0 here: a record's bytes in OTLP
 protobuf need its every field sized by otelcat's rules, which this Spark SQL
@@ -369,6 +373,45 @@ SELECT name AS span_name, e.name AS event_name, count(*) AS event_count, min({da
                           "first_seen, last_seen FROM (" + keys_sql("k_log_events", ["entity", "key"]) + ")",
 }
 
+# History (docs/catalog.md "History"): records and key occurrences per time
+# bucket of the record's time (BUCKET: the catalog's default width, 3600 s;
+# buckets start at multiples of it from midnight UTC), bytes 0 as above.
+# A resource key counts a resource block's records of an entity at once,
+# in the bucket of the block's earliest one (as otlp_ingest and etl.sql).
+# Roll-up and retention are applied when the catalog is written
+# (otelcat_spark.write_catalog), relative to the newest bucket.
+BUCKET_SECONDS = 3600
+BUCKET = ("date_format(timestamp_seconds(unix_timestamp({t}, 'yyyy-MM-dd HH:mm:ss') DIV {b} * {b}), "
+          "'yyyy-MM-dd HH:mm:ss')")
+RECORDS_OF = (("metrics", "metric", "r_points"), ("spans", "name", "r_spans"), ("logs", "severity", "r_logs"))
+# Key occurrences of every signal, with the block of the record (its
+# request line and resource position).
+KEYS_OF = (("metrics", "k_points", "''"), ("spans", "k_spans", "event_name"), ("logs", "k_logs", "''"))
+ALL_KEYS = " UNION ALL ".join(
+    f"SELECT '{sig}' AS signal, entity, scope, key, {ev} AS event_name, to_json(rec) AS rec, value, time, "
+    f"named_struct('line', ord.line, 'i', ord.i) AS block FROM {view}" for sig, view, ev in KEYS_OF)
+HISTORY = {
+    "entity_history": " UNION ALL ".join(
+        f"SELECT '{sig}' AS signal, {col} AS entity, 'bucket' AS resolution, bucket_start, count(*) AS records, "
+        f"0L AS bytes FROM (SELECT *, {BUCKET.format(t='time', b=BUCKET_SECONDS)} AS bucket_start FROM {view}) "
+        f"GROUP BY {col}, bucket_start" for sig, col, view in RECORDS_OF),
+    "service_history": " UNION ALL ".join(
+        f"SELECT '{sig}' AS signal, {col} AS entity, service AS service_name, 'bucket' AS resolution, bucket_start, "
+        f"count(*) AS records, 0L AS bytes FROM (SELECT *, {BUCKET.format(t='time', b=BUCKET_SECONDS)} AS bucket_start "
+        f"FROM {view}) GROUP BY {col}, service, bucket_start" for sig, col, view in RECORDS_OF),
+    "key_history_rows": f"""
+SELECT signal, entity, scope AS key_scope, key AS key_name, event_name, 'bucket' AS resolution, bucket_start,
+       count(DISTINCT rec) AS key_count, 0L AS bytes, hll_sketch_agg(value, 12) AS hll_sketch
+FROM (SELECT *, {BUCKET.format(t='time', b=BUCKET_SECONDS)} AS bucket_start FROM ({ALL_KEYS}) WHERE scope <> 'resource')
+GROUP BY signal, entity, scope, key, event_name, bucket_start
+UNION ALL
+SELECT signal, entity, scope, key, event_name, 'bucket', bucket_start, sum(n), 0L, hll_union_agg(h)
+FROM (SELECT signal, entity, scope, key, event_name, {BUCKET.format(t='min(time)', b=BUCKET_SECONDS)} AS bucket_start,
+             count(DISTINCT rec) AS n, hll_sketch_agg(value, 12) AS h
+      FROM ({ALL_KEYS}) WHERE scope = 'resource' GROUP BY signal, entity, scope, key, event_name, block)
+GROUP BY signal, entity, scope, key, event_name, bucket_start""",
+}
+
 # Percentages, from the tables above (as etl.sql and otlp_ingest compute them).
 FINAL = {
     "metric_keys": """
@@ -395,7 +438,10 @@ def catalog(spark, files):
         spark.sql(sql).createOrReplaceTempView(name)
     for table, sql in TABLES.items():
         spark.sql(sql).createOrReplaceTempView(f"t_{table}")
-    return {t: spark.sql(FINAL[t]) if t in FINAL else spark.table(f"t_{t}") for t in TABLES}
+    out = {t: spark.sql(FINAL[t]) if t in FINAL else spark.table(f"t_{t}") for t in TABLES}
+    for table, sql in HISTORY.items():
+        out[table] = spark.sql(sql)
+    return out
 
 
 def main(argv=None):

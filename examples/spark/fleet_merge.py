@@ -145,9 +145,9 @@ SELECT entity_kind, entity_name, key_scope, event_name, pattern, sum(key_count) 
        {SAMPLES.replace('value_samples', 'sample_names')}, {TIMES}, sum(bytes) AS bytes
 FROM key_name_patterns_all GROUP BY entity_kind, entity_name, key_scope, event_name, pattern""",
     # History (schema version 3): rows of one bucket (resolution,
-    # bucket_start) add up, sketches union. Roll-up and retention are not
-    # applied here (merge.sql applies them after merging); the next commit of
-    # otlp_ingest into the result applies them.
+    # bucket_start) add up, sketches union; then the roll-up and retention
+    # apply relative to the newest bucket of the union, as merge.sql applies
+    # them (otelcat_spark.write_catalog).
     "entity_history": """
 SELECT signal, entity, resolution, bucket_start, sum(records) AS records, sum(bytes) AS bytes
 FROM entity_history_all GROUP BY signal, entity, resolution, bucket_start""",

@@ -164,6 +164,44 @@ def fold_topk(db, imgs):
     return acc
 
 
+# History roll-up and retention (docs/catalog.md "History"), as a commit of
+# otlp_ingest applies them and as examples/merge.sql and examples/etl.sql
+# write them: `bucket` rows history_bucket_hours or more before the newest
+# bucket roll up into `day` rows (counts add, sketches merge), `day` rows
+# history_days or more before the newest bucket's day are dropped. The
+# newest bucket is read from entity_history, so it is rolled last.
+_FINE_UNTIL = ("(SELECT datetime(max(bucket_start), '-' || coalesce((SELECT CAST(value AS INTEGER) FROM otelcat_meta "
+               "WHERE key = 'history_bucket_hours'), 48) || ' hours') FROM entity_history WHERE resolution = 'bucket')")
+_KEPT_FROM = ("(SELECT date(max(bucket_start), '-' || coalesce((SELECT CAST(value AS INTEGER) FROM otelcat_meta "
+              "WHERE key = 'history_days'), 30) || ' days') || ' 00:00:00' FROM entity_history WHERE resolution = 'bucket')")
+# table: (its key columns but resolution and bucket_start, columns that add,
+# its sketch column or None, whether it takes ON CONFLICT (key_history_rows
+# is a view whose INSERT adds to the row of its key and bucket)).
+_HISTORY = (("service_history", ("signal", "entity", "service_name"), ("records", "bytes"), None, True),
+            ("key_history_rows", ("signal", "entity", "key_scope", "key_name", "event_name"), ("key_count", "bytes"),
+             "hll_sketch", False),
+            ("template_history_rows", ("severity", "service_name", "cluster_id"), ("count", "bytes"), None, True),
+            ("entity_history", ("signal", "entity"), ("records", "bytes"), None, True))
+
+
+def roll_up_history(db):
+    """Applies the history's roll-up and retention to the catalog `db` (in
+    the caller's transaction)."""
+    for table, keys, sums, sketch, upsert in _HISTORY:
+        k = ", ".join(keys)
+        cols = [*keys, "resolution", "bucket_start", *sums, *([sketch] if sketch else [])]
+        sel = [*keys, "'day'", "date(bucket_start) || ' 00:00:00'", *(f"sum({c})" for c in sums),
+               *([f"hll_merge({sketch})"] if sketch else [])]
+        sql = (f"INSERT INTO {table}({', '.join(cols)}) SELECT {', '.join(sel)} FROM {table} "
+               f"WHERE resolution = 'bucket' AND bucket_start <= {_FINE_UNTIL} GROUP BY {k}, date(bucket_start)")
+        if upsert:
+            sql += (f" ON CONFLICT({k}, resolution, bucket_start) DO UPDATE SET " + ", ".join(
+                f"{c} = otelcat_add({c}, excluded.{c}, '{table}', {k}, bucket_start)" for c in sums))
+        db.execute(sql)
+        db.execute(f"DELETE FROM {table} WHERE resolution = 'bucket' AND bucket_start <= {_FINE_UNTIL} "
+                   f"OR resolution = 'day' AND bucket_start <= {_KEPT_FROM}")
+
+
 def create_catalog(path):
     """A new catalog file at `path` with this otelcat's schema and views."""
     if os.path.exists(path):
@@ -244,6 +282,12 @@ def write_catalog(path, results, respell_samples=True):
             db.execute("""UPDATE metrics SET estimated_prometheus_series = estimated_active_series * CASE type
                             WHEN 'Histogram' THEN histogram_buckets + 2 WHEN 'Summary' THEN summary_quantiles + 2
                             ELSE 1 END""")
+        # The history's roll-up and retention, relative to the newest bucket
+        # written (as examples/merge.sql and examples/etl.sql end).
+        try:
+            roll_up_history(db)
+        except sqlite3.Error as e:
+            raise SystemExit(f"rolling up the history of {path} failed: {e}; nothing was written")
         # Key totals (docs/catalog.md "Key totals"): built from the key rows
         # written, as every writer of key rows other than otlp_ingest does.
         try:
