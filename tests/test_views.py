@@ -1,6 +1,7 @@
 """The query layer (sql/views.sql): index use, documents, catalogs of keys and
 services, span-name patterns, first/last seen."""
 import json
+import os
 import unittest
 
 from helpers import connect
@@ -58,6 +59,40 @@ class TestViews(unittest.TestCase):
         top = [r[0] for r in self.db.execute("SELECT estimated_cardinality FROM key_cardinality LIMIT 20")]
         self.assertEqual(top, sorted(top, reverse=True))
         self.assertEqual(top[0], self.db.execute("SELECT max(estimated_cardinality) FROM span_keys").fetchone()[0])
+
+    def test_report_top_keys_read_the_cardinality_indexes(self):
+        """otelcat report's highest-cardinality keys: the top N from each
+        cardinality index, ties on the N-th estimate taken in index order:
+        no sort of every key row (a catalog of constant keys ties on every
+        row; issue 16), and the N rows shown ranked."""
+        import sys
+        from helpers import ROOT
+        sys.path.insert(0, os.path.join(ROOT, "python"))
+        from otelcat import report
+        db = connect()
+        # 300 keys, every one with one value: all tie at estimate 1.
+        db.execute("INSERT INTO otlp_ingest(payload) VALUES (?)", (traces(
+            [span(f"op{i}", attrs={f"k{j}": "v" for j in range(30)}) for i in range(10)]),))
+        seen = []
+
+        class Recording:
+            def execute(self, sql, params=()):
+                seen.append((sql, params))
+                return db.execute(sql, params)
+
+        sections = report.sections(Recording(), 5, 3)
+        top = next(s for s in sections if s[0] == "Highest-cardinality keys: spans")[3]
+        self.assertEqual(len(top), 5)
+        self.assertEqual([r[3] for r in top], [1] * 5)
+        queries = [(sql, p) for sql, p in seen if "ORDER BY estimated_cardinality DESC, key_count DESC" in sql]
+        self.assertEqual(len(queries), 3)
+        for sql, params in queries:
+            plan = " | ".join(r[3] for r in db.execute("EXPLAIN QUERY PLAN " + sql, params))
+            self.assertRegex(plan, r"SCAN \w+_key_rows USING INDEX idx_\w+_keys_cardinality")
+            self.assertNotRegex(plan, r"SCAN \w+_key_rows(?! USING INDEX idx_\w+_keys_cardinality)")
+            # Sorts: the N rows found, and each one's services (LIMIT 3);
+            # not the key rows tied on an estimate.
+            self.assertNotIn("RIGHT PART OF ORDER BY", plan)
 
     def test_rankings_read_an_index(self):
         """The top N of metric_prometheus_series, span_status and metrics by

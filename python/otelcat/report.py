@@ -64,9 +64,19 @@ def sections(db, limit, pairs):
                           (SELECT s.service_name, s.estimated_cardinality FROM {svc_table} s
                            WHERE s.key_name = k.key_name AND s.{name} = k.{name} AND s.key_scope = k.key_scope{ev}
                            ORDER BY s.estimated_cardinality DESC, s.service_name LIMIT 3))""" if has_svc else "NULL")
+        # The top N from the cardinality index of the stored key rows (schema
+        # version 3: *_key_rows; ties in the order the keys were first
+        # written, which the index holds), then shown ranked; sorting every
+        # key tied on the N-th estimate would read them all (a catalog of
+        # constant keys ties at 1 on every row).
+        stored = table.replace("_keys", "_key_rows")
+        pk = f"{name}, key_scope, key_name" + (", event_name" if signal == "spans" else "")
+        top = (f" WHERE ({pk}) IN (SELECT {pk} FROM {stored} ORDER BY estimated_cardinality DESC, rowid LIMIT ?)"
+               if q("SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = ?", stored) else "")
         rows = q(f"""SELECT {name}, {event}, key_name, estimated_cardinality, round(key_percentage, 1), value_samples,
                             {services}
-                     FROM {table} k ORDER BY estimated_cardinality DESC, key_count DESC, {name}, key_name LIMIT ?""", limit)
+                     FROM {table} k{top} ORDER BY estimated_cardinality DESC, key_count DESC, {name}, key_name LIMIT ?""",
+                 *([limit] if top else []), limit)
         rows = [r[:5] + (samples_text(r[5]), r[6] or "") for r in rows]
         out.append((f"Highest-cardinality keys: {signal}",
                     [entity, "scope", "key", "~distinct", "present %", "samples", "services (~distinct)"],
