@@ -13,7 +13,7 @@ import time
 import unittest
 
 from helpers import err, FIXTURES, connect
-from otlp_payloads import gauge, log, logs, resource, span, traces
+from otlp_payloads import gauge, kv, log, logs, resource, span, traces
 
 OTLP = os.path.join(FIXTURES, "otlp")
 TABLES = ["metrics", "metric_services", "metric_keys", "spans", "span_services", "span_keys", "span_events",
@@ -985,6 +985,86 @@ class TestBadInput(Tmp):
         self.assert_refused(big, "max_payload_bytes")
         bomb = gzip.compress(b" " * 80_000_000)
         self.assert_refused(bomb, "max_payload_bytes")
+
+
+class TestPayloadCost(Tmp):
+    """One payload adds at most MAX_PAYLOAD_COST (250 000) entries to the
+    transaction's aggregate (a key of an entity 1, a new entity 4): past it,
+    the payload is refused with an error naming the table, nothing of it is
+    counted (its template training undone), and the transaction goes on. A
+    payload that could cost that much but does not counts as if sent in
+    smaller ones (issue 13: memory and commit bounded per payload)."""
+
+    TABLES = TABLES + SERVICE_TABLES + ["entity_history", "service_history", "key_history_rows",
+                                        "span_name_patterns", "key_totals", "key_name_totals"]
+
+    def quadratic_spans(self, names=500, attrs=600):
+        # Every resource key goes to every span name: names x attrs entries.
+        res = {"attributes": [kv(f"r{j}", f"v{j}") for j in range(attrs)] + [kv("service.name", "flood")]}
+        return json.dumps({"resourceSpans": [{"resource": res, "scopeSpans": [
+            {"scope": {"name": "s"}, "spans": [span(f"op{i}") for i in range(names)]}]}]})
+
+    def test_many_resource_keys_on_many_span_names_are_refused(self):
+        db = connect(self.path)
+        db.execute("BEGIN")
+        ingest(db, traces([span("GET /a", attrs={"k": "1"})], service="api"))
+        e = err(db, "INSERT INTO otlp_ingest(payload) VALUES (?)", (self.quadratic_spans(),))
+        self.assertTrue(e.startswith("otlp_ingest: the payload makes more than 250000 new catalog entries"), e)
+        self.assertIn("send it in smaller requests", e)
+        ingest(db, traces([span("GET /a", attrs={"k": "2"}), span("GET /b")], service="api"))
+        db.execute("COMMIT")
+        ref = connect(os.path.join(self.dir, "ref.db"))
+        ref.execute("BEGIN")
+        ingest(ref, traces([span("GET /a", attrs={"k": "1"})], service="api"))
+        ingest(ref, traces([span("GET /a", attrs={"k": "2"}), span("GET /b")], service="api"))
+        ref.execute("COMMIT")
+        self.assertEqual(dump(db, tables=self.TABLES), dump(ref, tables=self.TABLES))
+        # Below the limit, the same shape is counted.
+        db.execute("BEGIN")
+        ingest(db, self.quadratic_spans(names=50))
+        db.execute("COMMIT")
+        self.assertEqual(db.execute("SELECT count(*) FROM span_keys WHERE span_name = 'op49' AND key_scope = 'resource'")
+                         .fetchone()[0], 601)
+
+    def test_a_refused_log_payload_teaches_the_templates_nothing(self):
+        db = connect(self.path)
+        db.execute("BEGIN")
+        ingest(db, logs([log("alpha started")] * 3, service="api"))
+        # Records of the same model (INFO, api), then 300 severities
+        # carrying 900 resource keys each.
+        res = {"attributes": [kv(f"r{j}", "v") for j in range(900)] + [kv("service.name", "api")]}
+        hostile = json.dumps({"resourceLogs": [{"resource": res, "scopeLogs": [{"scope": {}, "logRecords":
+            [log("beta started"), log("gamma started")] + [log("x", 0, f"S{i}") for i in range(300)]}]}]})
+        e = err(db, "INSERT INTO otlp_ingest(payload) VALUES (?)", (hostile,))
+        self.assertIn("new catalog entries", e)
+        ingest(db, logs([log("alpha started")], service="api"))
+        db.execute("COMMIT")
+        self.assertEqual(db.execute("SELECT template, count FROM log_body_templates WHERE service_name = 'api'").fetchall(),
+                         [("alpha started", 4)])
+        self.assertEqual(db.execute("SELECT group_concat(DISTINCT severity) FROM logs").fetchone()[0], "INFO")
+
+    def test_a_large_payload_counts_as_if_sent_in_small_ones(self):
+        # 24 resource blocks of 500 spans, 30 resource attributes each: the
+        # payload could make 720 x 12 000 entries (so it is applied apart,
+        # then merged); it makes a few hundred, counted as the same blocks
+        # sent as 24 payloads (straight into the batch).
+        def blocks(lo, hi):
+            return [{"resource": resource("api", **{f"a{j}": f"v{j}" for j in range(30)}),
+                     "scopeSpans": [{"scope": {"name": "s"}, "spans": [
+                         span(f"op{i % 5}", attrs={"user.id": f"u{i % 700}", "n": i % 3},
+                              t=1700000000000000000 + i * 10**9) for i in range(b, b + 500)]}]}
+                    for b in range(lo, hi, 500)]
+        one = connect(self.path)
+        one.execute("BEGIN")
+        ingest(one, json.dumps({"resourceSpans": blocks(0, 12_000)}))
+        one.execute("COMMIT")
+        parts = connect(os.path.join(self.dir, "parts.db"))
+        parts.execute("BEGIN")
+        for lo in range(0, 12_000, 500):
+            ingest(parts, json.dumps({"resourceSpans": blocks(lo, lo + 500)}))
+        parts.execute("COMMIT")
+        self.assertEqual(dump(one, tables=self.TABLES), dump(parts, tables=self.TABLES))
+        self.assertEqual(one.execute("SELECT sum(total_sample_count) FROM spans").fetchone()[0], 12_000)
 
 
 class TestScopes(Tmp):

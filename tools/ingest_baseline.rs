@@ -104,7 +104,7 @@ fn main() {
             // As otlp_ingest does: straight into the transaction's batch.
             models.recent.clear();
             batch
-                .apply(&events, 1_780_000_000, &mut models, 1000)
+                .apply(&events, 1_780_000_000, &mut models, 1000, usize::MAX)
                 .expect("aggregates");
             spare = otlp::recycle(events, s.owns_heap);
         }

@@ -13,7 +13,7 @@
 use std::ffi::c_int;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use super::batch::Batch;
+use super::batch::{self, Batch};
 use super::history::Settings;
 use super::schema;
 use super::templates::{Snapshots, Templates};
@@ -25,6 +25,18 @@ use crate::otlp::{self, Encoding, Limits, Signal};
 /// Batches holding more key entries than this are written before the next
 /// payload when no savepoint is open (bounds memory in huge transactions).
 const FLUSH_KEY_ENTRIES: usize = 200_000;
+
+/// The most one payload may add to the batch, in key entries (a new
+/// metric, span name, severity or log event name counts
+/// `batch::ENTITY_COST`): what bounds the memory and the commit of one
+/// INSERT whatever the payload (docs/catalog.md "Limits and errors").
+/// About 1 GB of aggregates at most; a request of 8 192 spans of distinct
+/// names with 10 keys each makes about 115 000.
+pub const MAX_PAYLOAD_COST: usize = 250_000;
+
+/// The savepoint level of the layer a payload is applied to when it could
+/// exceed `MAX_PAYLOAD_COST` (above any real savepoint's).
+const PAYLOAD_LEVEL: c_int = c_int::MAX;
 
 struct Layer {
     /// SQLite savepoint level; -1 for the transaction itself.
@@ -254,13 +266,42 @@ impl IngestTable {
                 );
             }
         }
+        // A payload that could add more than MAX_PAYLOAD_COST entries to the
+        // batch (its resource attributes times its records, plus its
+        // events, bound what it can add) is applied to a layer of its own,
+        // with that cost as its limit: past it, the layer and its template
+        // models are dropped and the payload refused, the transaction
+        // intact. Others (a request of a few thousand records) go straight
+        // into the batch.
+        let records = summary.spans
+            + summary.span_events
+            + summary.span_links
+            + summary.data_points
+            + summary.logs;
+        let could_cost = summary
+            .resource_attrs
+            .saturating_mul(records)
+            .saturating_add(events.len().saturating_mul(1 + batch::ENTITY_COST));
+        let own_layer = could_cost > MAX_PAYLOAD_COST;
+        if own_layer {
+            let records = self.layers.last().map_or(0, |l| l.batch.records);
+            let mut layer = Layer::new(PAYLOAD_LEVEL);
+            layer.batch.records = records;
+            self.layers.push(layer);
+        }
         let top = self.layers.last_mut().expect("base layer");
         // Load (and snapshot, inside a savepoint) every template model the
         // payload needs before counting anything of it, so that nothing can
         // fail half-way through the payload.
         if summary.logs > 0 {
             let snapshots = (top.level >= 0).then_some(&mut top.snapshots);
-            self.templates.prepare(&events, snapshots)?;
+            if let Err(e) = self.templates.prepare(&events, snapshots) {
+                if own_layer {
+                    let layer = self.layers.pop().expect("the payload's layer");
+                    self.templates.restore(layer.snapshots);
+                }
+                return Err(e);
+            }
         }
         top.batch.bucket_width = self.history.bucket;
         let applied = top.batch.apply(
@@ -268,9 +309,27 @@ impl IngestTable {
             now_secs(),
             &mut self.templates,
             self.key_name_bound,
+            if own_layer {
+                MAX_PAYLOAD_COST
+            } else {
+                usize::MAX
+            },
         );
         self.events = otlp::recycle(events, summary.owns_heap);
-        if let Err(e) = applied {
+        if own_layer {
+            let layer = self.layers.pop().expect("the payload's layer");
+            if let Err(e) = applied {
+                // Nothing of the payload stays: its layer and what it
+                // taught the template models go.
+                self.templates.restore(layer.snapshots);
+                return Err(Error::new(format!("otlp_ingest: {e}")));
+            }
+            let below = self.layers.last_mut().expect("base layer");
+            below.batch.merge(layer.batch);
+            if below.level >= 0 {
+                below.snapshots.absorb(layer.snapshots);
+            }
+        } else if let Err(e) = applied {
             // Cannot happen once the models are loaded; if it does, the
             // layer holds part of the payload: the transaction must go.
             let msg = format!("otlp_ingest: {e}");

@@ -285,6 +285,9 @@ pub struct Summary {
     pub metrics: usize,
     pub data_points: usize,
     pub logs: usize,
+    /// Resource attributes, over all resource blocks: with the records,
+    /// bounds how many (entity, resource key) pairs the payload can make.
+    pub resource_attrs: usize,
     /// Events appended to the output.
     pub events: usize,
     /// Whether some appended event owns memory (an unescaped string, bytes,

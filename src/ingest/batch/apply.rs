@@ -38,6 +38,11 @@ pub fn value_text<'v>(v: &'v AnyValue<'_>, buf: &'v mut String) -> &'v str {
     }
 }
 
+/// What a new entity (metric name, span name, severity, log event name)
+/// costs against [`Batch::apply`]'s `max_cost`, in key entries: about what
+/// its aggregates take in memory against a key's.
+pub const ENTITY_COST: usize = 4;
+
 /// Nanoseconds since the epoch to seconds; `now` when absent (0).
 #[inline]
 pub fn secs(nanos: u64, now: i64) -> i64 {
@@ -203,6 +208,20 @@ struct Applier<'b, 'e, 'a> {
     /// (`Batch::scopes`).
     scope_block: u64,
     scope: u32,
+    /// `apply`'s `max_cost`, and the batch's key entries and entities
+    /// before the payload.
+    max_cost: usize,
+    start: (usize, usize),
+}
+
+/// Whether the payload being applied has cost more than `max_cost` (see
+/// [`Batch::apply`]).
+#[inline]
+fn over_cost(batch: &Batch, r: &Recorder, start: (usize, usize), max_cost: usize) -> bool {
+    max_cost != usize::MAX
+        && (r.budget.entries - start.0)
+            .saturating_add((batch.entities() - start.1).saturating_mul(ENTITY_COST))
+            > max_cost
 }
 
 impl Batch {
@@ -210,12 +229,17 @@ impl Batch {
     /// stands in for absent timestamps; `templater` trains log bodies;
     /// `key_name_bound` is the most distinct key names a key table gives
     /// entries of their own (past it, names are folded into patterns).
+    /// `max_cost`: the most the payload may add to the batch, counted as
+    /// its new key entries plus [`ENTITY_COST`] per new entity (metric
+    /// name, span name, severity, log event name); past it, applying stops
+    /// with an error, the batch holding part of the payload.
     pub fn apply(
         &mut self,
         events: &[Event<'_>],
         now: i64,
         templater: &mut dyn Templater,
         key_name_bound: usize,
+        max_cost: usize,
     ) -> Result<(), String> {
         self.blocks += 1;
         // Records before any scope (the decoders always send one) are of
@@ -241,9 +265,15 @@ impl Batch {
             resource: Vec::new(),
             service: "unknown_service",
             block: Block::default(),
+            max_cost,
+            start: (0, 0),
         };
+        a.start = (a.r.budget.entries, a.batch.entities());
         let mut i = 0;
         while i < events.len() {
+            if over_cost(a.batch, &a.r, a.start, max_cost) {
+                return Err(too_costly(max_cost));
+            }
             i = match &events[i] {
                 Event::Resource => a.resource(events, i),
                 Event::Metric { .. } => a.metric(events, i),
@@ -257,11 +287,24 @@ impl Batch {
             };
         }
         a.end_block();
+        if over_cost(a.batch, &a.r, a.start, max_cost) {
+            return Err(too_costly(max_cost));
+        }
         let (entries, records) = (a.r.budget.entries, a.r.rec);
         self.key_entries = entries;
         self.records = records;
         Ok(())
     }
+}
+
+/// The error of a payload past `max_cost`.
+fn too_costly(max_cost: usize) -> String {
+    format!(
+        "the payload makes more than {max_cost} new catalog entries (each key of a metric, span name, severity or \
+         log event name counts 1, each new one of those {ENTITY_COST}: many resource attributes on many span \
+         names, or many thousands of distinct names, in one request); nothing of it was counted: send it in smaller \
+         requests (the limit is per payload), or check its sender"
+    )
 }
 
 impl<'e, 'a: 'e> Applier<'_, 'e, 'a> {
@@ -321,6 +364,9 @@ impl<'e, 'a: 'e> Applier<'_, 'e, 'a> {
         self.end_scope();
         let (batch, r, service) = (&mut *self.batch, &mut self.r, self.service);
         let resource = &self.resource[..];
+        // The block's resource keys go to each of its entities: a payload
+        // past its cost stops here (many resource keys on many entities).
+        let (start, max_cost) = (self.start, self.max_cost);
         for name in self.block.spans.drain(..) {
             if let Some(s) = batch.spans.get_mut(name.as_ref()) {
                 let c = s.in_block.take();
@@ -328,6 +374,9 @@ impl<'e, 'a: 'e> Applier<'_, 'e, 'a> {
                 r.resource(&mut s.svc.cur().resource, resource, &c);
                 let st = std::mem::take(&mut s.in_block_status);
                 add3(entry(&mut s.service_status, service, || [0; 3]), &st);
+            }
+            if over_cost(batch, r, start, max_cost) {
+                return;
             }
         }
         for name in self.block.metrics.drain(..) {
@@ -338,6 +387,9 @@ impl<'e, 'a: 'e> Applier<'_, 'e, 'a> {
                 let shape = (m.kind, m.temporality, m.monotonic);
                 *entry(&mut m.service_shapes, service, || shape) = shape;
             }
+            if over_cost(batch, r, start, max_cost) {
+                return;
+            }
         }
         for sev in self.block.logs.drain(..) {
             if let Some(l) = batch.logs.get_mut(sev.as_ref()) {
@@ -346,6 +398,9 @@ impl<'e, 'a: 'e> Applier<'_, 'e, 'a> {
                 r.resource(&mut l.svc.cur().resource, resource, &c);
                 let tc = std::mem::take(&mut l.in_block_trace_context);
                 add2(entry(&mut l.service_trace_context, service, || [0; 2]), &tc);
+            }
+            if over_cost(batch, r, start, max_cost) {
+                return;
             }
         }
         for name in self.block.log_events.drain(..) {

@@ -17,7 +17,7 @@ mod apply;
 mod scopes;
 mod services;
 
-pub use apply::{Templater, secs, value_text};
+pub use apply::{ENTITY_COST, Templater, secs, value_text};
 pub use scopes::{ScopeCounts, ScopeTable};
 pub use services::{
     EntityKeys, LogSvc, MetricSvc, PerService, ServicePart, SpanSvc, entity_events, entity_keys,
@@ -529,6 +529,11 @@ pub struct Batch {
 }
 
 impl Batch {
+    /// Metrics, span names, severities and log event names held.
+    pub fn entities(&self) -> usize {
+        self.metrics.len() + self.spans.len() + self.logs.len() + self.log_events.len()
+    }
+
     pub fn is_empty(&self) -> bool {
         self.metrics.is_empty()
             && self.spans.is_empty()

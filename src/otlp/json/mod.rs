@@ -164,8 +164,10 @@ impl<'a> Parser<'a> {
             match (signal, &*key) {
                 (_, "resource") => {
                     let target = AttrTarget::Resource;
+                    let before = n_attrs;
                     self.attributes_only(ctx, target, &mut n_attrs)
                         .within("resource", None)?;
+                    ctx.summary.resource_attrs += n_attrs - before;
                     sections.place(&ctx.out, 0, mark);
                 }
                 (Signal::Traces, "scopeSpans" | "scope_spans")

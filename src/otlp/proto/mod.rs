@@ -216,6 +216,7 @@ impl<'a> Decoder<'_, 'a> {
     /// `Resource`: 1 attributes, 2 dropped_attributes_count, 3 entity_refs.
     /// `n`: the resource's attributes so far.
     fn resource(&mut self, mut r: Reader<'a>, n: &mut usize) -> Fallible<()> {
+        let before = *n;
         while let Some(f) = r.field()? {
             match f.number() {
                 1 => self.attribute(&mut r, f, AttrTarget::Resource, n)?,
@@ -224,6 +225,7 @@ impl<'a> Decoder<'_, 'a> {
                 _ => r.skip(f)?,
             }
         }
+        self.ctx.summary.resource_attrs += *n - before;
         Ok(())
     }
 
