@@ -647,6 +647,43 @@ class TestTypeMismatches(unittest.TestCase):
             ("server.port", "metrics", "string", None, '["x"]', "samples"),
         ])
 
+    def test_same_rows_as_the_former_sql(self):
+        """Rows whose records are all of the convention's type (and no enum)
+        are left out before the samples are judged: the view gives exactly
+        the rows of its former SQL (tests/fixtures/, as of 5824685) on a
+        catalog with every kind of key (fine, mistyped, outside an enum,
+        unknown or partial value_types, unreadable samples) on several
+        entities, scopes, signals and services."""
+        keys = [("http.response.status_code", ["200", "200 OK"], 10, {}), ("http.response.status_code", ["200"], 10, {"int": 10}),
+                ("server.port", ["80", "1.5"]), ("server.port", ["80", "x"], 10, {"int": 7, "string": 3}),
+                ("http.request.method", ["GET", "get", "_OTHER"], 10, {"string": 10}), ("http.request.method", ["GET"], 10, {"string": 10}),
+                ("http.request.header.accept", ["text/html"], 10, {"string": 10}),
+                ("http.request.header.accept", ['["a"]'], 10, {"array": 10}),
+                ("url.full", ["12", "true"], 10, {"empty": 2, "string": 8}), ("url.full", ["x"], 10, {"string": 10}),
+                ("error.type", ["timeout"], 10, {"string": 10}), ("exception.escaped", ["yes", "true"], 10, {"string": 10}),
+                ("exception.escaped", ["true"], 10, {"bool": 10}), ("network.peer.port", ["1", "x"], 10, {"int": 4}),
+                ("client.port", ["1", "x"], 10, {"int": 2, "string": 2}), ("rpc.grpc.status_code", ["0", "17", "UNAVAILABLE"]),
+                ("rpc.grpc.status_code", ["0"], 10, {"int": 10}), ("gen_ai.request.temperature", ["3", "0.5"], 10, {"double": 6, "int": 4}),
+                ("gen_ai.request.temperature", ["0.5"], 10, {"double": 10}), ("db.query.parameter.x", ["1"], 10, {"int": 10}),
+                ("db.query.parameter.y", ["a"], 10, {"string": 10}), ("my.key", ["1"], 10, {"int": 5, "string": 5})]
+        c = Catalog()
+        n = len(keys)
+        for i, k in enumerate(keys):
+            c.span(f"span {i}", services=("web", f"svc{i}"), attrs=[k], resource=[keys[(i + 1) % n]],
+                   events={"exception": [keys[(i + 2) % n]]})
+            c.metric(f"metric {i}", services=(f"svc{i}",), labels=[k], resource=[keys[(i + 3) % n]])
+        first = {k[0]: k for k in reversed(keys)}
+        c.log("INFO", attrs=list(first.values()))
+        c.log("WARN", services=("a", "b"), attrs=[k for k in keys if first[k[0]] is not k])
+        c.db.execute("UPDATE metric_key_rows SET value_types = 'not json' WHERE key_name = 'server.port'")
+        c.db.execute("UPDATE span_key_rows SET value_samples = 'not json' WHERE key_name = 'client.port' AND key_scope = 'resource'")
+        c.db.executescript(read("tests/fixtures/semconv_type_mismatches_former.sql"))
+        new = c.q("SELECT * FROM semconv_type_mismatches")
+        self.assertGreater(len(new), 30)
+        self.assertEqual({r[1] for r in new}, {"type", "not in enum"})
+        self.assertEqual({r[7] for r in new}, {"metrics", "spans", "logs"})
+        self.assertEqual(sorted(new, key=repr), sorted(c.q("SELECT * FROM semconv_type_mismatches_former"), key=repr))
+
     def test_catalog_without_value_types(self):
         """A catalog of 0.1.0 or 0.2.0 has no value_types column: the view
         (as the Python tools make it, a TEMP view) judges from the samples."""
