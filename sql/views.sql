@@ -527,21 +527,25 @@ j AS MATERIALIZED (
         HAVING count(*) > 0) END AS outside
     FROM t)
   WHERE counted <> '{}' OR sampled IS NOT NULL OR outside IS NOT NULL),
+-- One read of j for both problems (not two): a filter on the view (a key
+-- name) then reaches the key tables' key_name index through j and k.
 p(signal, entity, key_scope, event_name, key_name, key_count, type, problem, observed, samples, type_counts, judged_from) AS (
-  SELECT signal, entity, key_scope, event_name, key_name, key_count, type, 'type',
+  SELECT signal, entity, key_scope, event_name, key_name, key_count, type, x.problem,
          -- the types value_types counts, and those of the samples where it does not count every record
-         (SELECT group_concat(x, ',') FROM (
+         iif(x.problem = 'type', (SELECT group_concat(x, ',') FROM (
             SELECT v.key AS x FROM json_each(iif(counted <> '{}', counted, '{}')) v
             UNION SELECT v.value FROM json_each(iif(known < key_count, ifnull(json_extract(sampled, '$.types'), '[]'), '[]')) v
-            ORDER BY 1)),
+            ORDER BY 1)), NULL),
          -- the values that cannot be of the type when the samples show some, else the key's samples
-         coalesce(json(json_extract(sampled, '$.samples')), iif(json_valid(value_samples), json(value_samples), json_quote(value_samples))),
-         iif(counted <> '{}', counted, NULL),
-         CASE WHEN known >= key_count THEN 'value_types' WHEN known = 0 THEN 'samples' ELSE 'value_types, samples' END
-  FROM j WHERE counted <> '{}' OR (sampled IS NOT NULL AND known < key_count)
-  UNION ALL
-  SELECT signal, entity, key_scope, event_name, key_name, key_count, type, 'not in enum', NULL, outside, NULL, 'samples'
-  FROM j WHERE outside IS NOT NULL)
+         iif(x.problem = 'type',
+             coalesce(json(json_extract(sampled, '$.samples')), iif(json_valid(value_samples), json(value_samples), json_quote(value_samples))),
+             outside),
+         iif(x.problem = 'type' AND counted <> '{}', counted, NULL),
+         CASE WHEN x.problem <> 'type' THEN 'samples'
+              WHEN known >= key_count THEN 'value_types' WHEN known = 0 THEN 'samples' ELSE 'value_types, samples' END
+  FROM j JOIN (SELECT 'type' AS problem UNION ALL SELECT 'not in enum') x
+    ON CASE x.problem WHEN 'type' THEN counted <> '{}' OR (sampled IS NOT NULL AND known < key_count)
+                      ELSE outside IS NOT NULL END)
 SELECT p.key_name, p.problem, p.type AS expected_type, p.observed AS observed_types, p.type_counts, p.samples, p.judged_from,
   p.signal, p.entity, p.key_scope, p.event_name, p.key_count,
   CASE p.signal
