@@ -716,7 +716,10 @@ req AS MATERIALIZED (
     AND NOT EXISTS (SELECT 1 FROM semconv_attributes d WHERE d.name = a.attribute AND d.deprecated)),
 need AS (
   SELECT m.*, a.attribute, a.requirement_level
-  FROM matched m JOIN req a ON a.group_id = m.convention
+  -- matched the outer loop, req looked up by group: with req outer (which
+  -- SQLite picks when the view is filtered on requirement_level) every
+  -- entity matched is read once per attribute asked for
+  FROM matched m CROSS JOIN req a ON a.group_id = m.convention
   WHERE NOT CASE m.signal
       WHEN 'metrics' THEN EXISTS (SELECT 1 FROM metric_keys k WHERE k.metric_name = m.entity AND k.key_scope = 'label' AND k.key_name = a.attribute)
       ELSE EXISTS (SELECT 1 FROM span_keys k WHERE k.span_name = m.entity AND k.key_scope = m.key_scope
