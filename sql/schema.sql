@@ -48,6 +48,11 @@ CREATE INDEX IF NOT EXISTS idx_metrics_prometheus_series ON metrics(estimated_pr
 -- Metrics by active series (the report, the cookbook, the dashboard's
 -- metrics_by_active_series and metric_document) read their top N from it.
 CREATE INDEX IF NOT EXISTS idx_metrics_active_series ON metrics(estimated_active_series DESC, name);
+-- Rare keys (the dashboard's rare_keys, the cookbook): a key on less than
+-- p % of its entity's records has a key_count below p % of the most records
+-- an entity has; these give that most in one step (max()), and
+-- idx_*_keys_count the key rows below it.
+CREATE INDEX IF NOT EXISTS idx_metrics_records ON metrics(total_sample_count);
 
 CREATE TABLE IF NOT EXISTS metric_services (
   metric_name   TEXT NOT NULL,
@@ -100,6 +105,8 @@ CREATE INDEX IF NOT EXISTS idx_metric_keys_key ON metric_key_rows(key_name);
 CREATE INDEX IF NOT EXISTS idx_metric_keys_cardinality ON metric_key_rows(estimated_cardinality DESC);
 -- Keys by when they were first seen ("what is new", the view new_keys).
 CREATE INDEX IF NOT EXISTS idx_metric_keys_first_seen ON metric_key_rows(first_seen);
+-- Keys by their records (rare keys: see idx_metrics_records).
+CREATE INDEX IF NOT EXISTS idx_metric_keys_count ON metric_key_rows(key_count);
 
 -- Spans: one sample = one span.
 CREATE TABLE IF NOT EXISTS spans (
@@ -166,6 +173,7 @@ CREATE TABLE IF NOT EXISTS span_key_rows (
 CREATE INDEX IF NOT EXISTS idx_span_keys_key ON span_key_rows(key_name);
 CREATE INDEX IF NOT EXISTS idx_span_keys_cardinality ON span_key_rows(estimated_cardinality DESC);
 CREATE INDEX IF NOT EXISTS idx_span_keys_first_seen ON span_key_rows(first_seen);
+CREATE INDEX IF NOT EXISTS idx_span_keys_count ON span_key_rows(key_count);
 
 CREATE TABLE IF NOT EXISTS span_events (
   span_name    TEXT NOT NULL,
@@ -175,6 +183,10 @@ CREATE TABLE IF NOT EXISTS span_events (
   last_seen    TEXT,
   PRIMARY KEY (span_name, event_name)
 ) WITHOUT ROWID;
+-- The denominators of the span key percentages (rare keys: see idx_metrics_records).
+CREATE INDEX IF NOT EXISTS idx_spans_records ON spans(total_sample_count);
+CREATE INDEX IF NOT EXISTS idx_spans_links ON spans(link_count);
+CREATE INDEX IF NOT EXISTS idx_span_events_count ON span_events(event_count);
 
 -- Logs: one sample = one log record, grouped by severity.
 CREATE TABLE IF NOT EXISTS logs (
@@ -224,6 +236,7 @@ CREATE TABLE IF NOT EXISTS log_key_rows (
 CREATE INDEX IF NOT EXISTS idx_log_keys_key ON log_key_rows(key_name);
 CREATE INDEX IF NOT EXISTS idx_log_keys_cardinality ON log_key_rows(estimated_cardinality DESC);
 CREATE INDEX IF NOT EXISTS idx_log_keys_first_seen ON log_key_rows(first_seen);
+CREATE INDEX IF NOT EXISTS idx_log_keys_count ON log_key_rows(key_count);
 
 -- One row per Drain cluster of (severity, service). cluster_id (extra) is the
 -- cluster's id in the drain partition 'otlp.logs/<severity>/<service>'; the

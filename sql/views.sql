@@ -490,7 +490,10 @@ t AS NOT MATERIALIZED (
     CASE WHEN value_types = all_of || key_count || '}' THEN key_count
          WHEN value_types IS NULL OR value_types = '{}' OR NOT json_valid(value_types) OR json_type(value_types) <> 'object' THEN 0
          ELSE (SELECT total(v.value) FROM json_each(k.value_types) v WHERE v.type = 'integer' AND v.value > 0) END AS known
-  FROM k),
+  FROM k
+  -- a row of a key that is no enum and whose every record is of the
+  -- convention's type is fine: left out before j judges its samples
+  WHERE members IS NOT NULL OR value_types IS NOT all_of || key_count || '}'),
 j AS MATERIALIZED (
   SELECT * FROM (
     SELECT t.*,
@@ -524,21 +527,25 @@ j AS MATERIALIZED (
         HAVING count(*) > 0) END AS outside
     FROM t)
   WHERE counted <> '{}' OR sampled IS NOT NULL OR outside IS NOT NULL),
+-- One read of j for both problems (not two): a filter on the view (a key
+-- name) then reaches the key tables' key_name index through j and k.
 p(signal, entity, key_scope, event_name, key_name, key_count, type, problem, observed, samples, type_counts, judged_from) AS (
-  SELECT signal, entity, key_scope, event_name, key_name, key_count, type, 'type',
+  SELECT signal, entity, key_scope, event_name, key_name, key_count, type, x.problem,
          -- the types value_types counts, and those of the samples where it does not count every record
-         (SELECT group_concat(x, ',') FROM (
+         iif(x.problem = 'type', (SELECT group_concat(x, ',') FROM (
             SELECT v.key AS x FROM json_each(iif(counted <> '{}', counted, '{}')) v
             UNION SELECT v.value FROM json_each(iif(known < key_count, ifnull(json_extract(sampled, '$.types'), '[]'), '[]')) v
-            ORDER BY 1)),
+            ORDER BY 1)), NULL),
          -- the values that cannot be of the type when the samples show some, else the key's samples
-         coalesce(json(json_extract(sampled, '$.samples')), iif(json_valid(value_samples), json(value_samples), json_quote(value_samples))),
-         iif(counted <> '{}', counted, NULL),
-         CASE WHEN known >= key_count THEN 'value_types' WHEN known = 0 THEN 'samples' ELSE 'value_types, samples' END
-  FROM j WHERE counted <> '{}' OR (sampled IS NOT NULL AND known < key_count)
-  UNION ALL
-  SELECT signal, entity, key_scope, event_name, key_name, key_count, type, 'not in enum', NULL, outside, NULL, 'samples'
-  FROM j WHERE outside IS NOT NULL)
+         iif(x.problem = 'type',
+             coalesce(json(json_extract(sampled, '$.samples')), iif(json_valid(value_samples), json(value_samples), json_quote(value_samples))),
+             outside),
+         iif(x.problem = 'type' AND counted <> '{}', counted, NULL),
+         CASE WHEN x.problem <> 'type' THEN 'samples'
+              WHEN known >= key_count THEN 'value_types' WHEN known = 0 THEN 'samples' ELSE 'value_types, samples' END
+  FROM j JOIN (SELECT 'type' AS problem UNION ALL SELECT 'not in enum') x
+    ON CASE x.problem WHEN 'type' THEN counted <> '{}' OR (sampled IS NOT NULL AND known < key_count)
+                      ELSE outside IS NOT NULL END)
 SELECT p.key_name, p.problem, p.type AS expected_type, p.observed AS observed_types, p.type_counts, p.samples, p.judged_from,
   p.signal, p.entity, p.key_scope, p.event_name, p.key_count,
   CASE p.signal
@@ -709,7 +716,10 @@ req AS MATERIALIZED (
     AND NOT EXISTS (SELECT 1 FROM semconv_attributes d WHERE d.name = a.attribute AND d.deprecated)),
 need AS (
   SELECT m.*, a.attribute, a.requirement_level
-  FROM matched m JOIN req a ON a.group_id = m.convention
+  -- matched the outer loop, req looked up by group: with req outer (which
+  -- SQLite picks when the view is filtered on requirement_level) every
+  -- entity matched is read once per attribute asked for
+  FROM matched m CROSS JOIN req a ON a.group_id = m.convention
   WHERE NOT CASE m.signal
       WHEN 'metrics' THEN EXISTS (SELECT 1 FROM metric_keys k WHERE k.metric_name = m.entity AND k.key_scope = 'label' AND k.key_name = a.attribute)
       ELSE EXISTS (SELECT 1 FROM span_keys k WHERE k.span_name = m.entity AND k.key_scope = m.key_scope

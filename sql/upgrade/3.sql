@@ -125,6 +125,15 @@ ALTER TABLE main.log_key_rows DROP COLUMN key_percentage;
 CREATE INDEX main.idx_metric_keys_first_seen ON metric_key_rows(first_seen);
 CREATE INDEX main.idx_span_keys_first_seen ON span_key_rows(first_seen);
 CREATE INDEX main.idx_log_keys_first_seen ON log_key_rows(first_seen);
+-- Rare keys (sql/schema.sql, idx_metrics_records): key rows by their
+-- records, and the most records of an entity in one step.
+CREATE INDEX main.idx_metric_keys_count ON metric_key_rows(key_count);
+CREATE INDEX main.idx_span_keys_count ON span_key_rows(key_count);
+CREATE INDEX main.idx_log_keys_count ON log_key_rows(key_count);
+CREATE INDEX main.idx_metrics_records ON metrics(total_sample_count);
+CREATE INDEX main.idx_spans_records ON spans(total_sample_count);
+CREATE INDEX main.idx_spans_links ON spans(link_count);
+CREATE INDEX main.idx_span_events_count ON span_events(event_count);
 
 -- Per-service keys (docs/catalog.md "Per-service keys"): counted from the
 -- upgrade on; the key percentages of an upgraded catalog's services are of

@@ -96,6 +96,9 @@ pub struct Registry {
     pub metrics: Vec<usize>,
     /// Indexes of the attributes that name a replacement, sorted by it.
     by_replacement: Vec<usize>,
+    /// The candidates of `nearest`: every attribute that is not deprecated,
+    /// with its name `normalized` once (not once per key asked about).
+    suggestable: Vec<(usize, Vec<char>)>,
 }
 
 type RawAttribute = (
@@ -216,6 +219,10 @@ impl Registry {
             .filter(|&i| attributes[i].replacement.is_some())
             .collect();
         by_replacement.sort_by(|&a, &b| attributes[a].replacement.cmp(&attributes[b].replacement));
+        let suggestable = (0..attributes.len())
+            .filter(|&i| !attributes[i].deprecated())
+            .map(|i| (i, normalized(&attributes[i].name)))
+            .collect();
         Ok(Registry {
             version: raw.semconv_version,
             schema_url: raw.schema_url,
@@ -224,6 +231,7 @@ impl Registry {
             group_attributes,
             metrics,
             by_replacement,
+            suggestable,
         })
     }
 
@@ -304,16 +312,13 @@ impl Registry {
         // (name, distance, letters in common at the start)
         let mut found: Vec<(&str, usize, usize)> = Vec::new();
         let mut scratch = Scratch::default();
-        for a in &self.attributes {
-            if a.deprecated() || a.name == key {
+        for (i, c) in &self.suggestable {
+            let a = &self.attributes[*i];
+            if c.len().abs_diff(k.len()) > limit || a.name == key {
                 continue;
             }
-            let c = normalized(&a.name);
-            if c.len().abs_diff(k.len()) > limit {
-                continue;
-            }
-            if let Some(d) = osa_distance(&k, &c, limit, &mut scratch) {
-                let common = k.iter().zip(&c).take_while(|(x, y)| x == y).count();
+            if let Some(d) = osa_distance(&k, c, limit, &mut scratch) {
+                let common = k.iter().zip(c).take_while(|(x, y)| x == y).count();
                 found.push((&a.name, d, common));
             }
         }
