@@ -10,6 +10,7 @@ pub mod ffi;
 pub mod hll;
 pub mod ingest;
 pub mod meta;
+mod memo;
 pub mod otlp;
 pub mod samples;
 pub mod semconv;
