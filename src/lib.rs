@@ -9,6 +9,7 @@ pub mod drain;
 pub mod ffi;
 pub mod hll;
 pub mod ingest;
+mod memo;
 pub mod meta;
 pub mod otlp;
 pub mod samples;

@@ -8,7 +8,11 @@ use super::{
     DEFAULT_LG_K, MAX_LG_K, MIN_LG_K, Union, Value, count, decode, encode_union, info_json,
     merge_stored, update_value,
 };
+use std::borrow::Cow;
+use std::cell::RefCell;
+
 use crate::ffi::{self, Aggregate, Arg, Ctx, Db, Error, Kind, Result, bail};
+use crate::memo;
 
 /// Checks an lg_k argument.
 fn lg_k_arg(func: &str, arg: Arg, pos: usize) -> Result<u8> {
@@ -128,26 +132,39 @@ pub fn hll_merge(ctx: Ctx, args: &[Arg]) -> Result<()> {
     }
     if let [a, b] = args {
         let (a, b) = (*a, *b);
-        if a.kind() == Kind::Blob
-            && b.kind() == Kind::Blob
-            && let Some(img) = merge_stored(a.blob(), b.blob())
-        {
-            return ctx.blob(&img);
+        if a.kind() == Kind::Blob && b.kind() == Kind::Blob {
+            let merge = || match merge_stored(a.blob(), b.blob()) {
+                Some(img) => Ok(img),
+                None => union_of(args)?
+                    .map(Cow::Owned)
+                    .ok_or_else(|| Error::new("hll_merge: two sketches made no union")),
+            };
+            return memo::merged(&LAST_MERGE, a.blob(), b.blob(), merge, |img| ctx.blob(img));
         }
     }
-    let mut u = Union::default();
-    for (i, &a) in args.iter().enumerate() {
-        if let Some(s) = sketch_arg("hll_merge", a, i + 1)? {
-            u.add(a.blob(), &s);
-        }
-    }
-    match u.result() {
+    match union_of(args)? {
         Some(img) => ctx.blob(&img),
         None => {
             ctx.null();
             Ok(())
         }
     }
+}
+
+thread_local! {
+    /// The last `hll_merge(a, b)` of two sketches (`crate::memo`).
+    static LAST_MERGE: RefCell<memo::LastMerge> = RefCell::new(memo::LastMerge::default());
+}
+
+/// The union of the sketches among `args` (NULLs skipped), `None` without any.
+fn union_of(args: &[Arg]) -> Result<Option<Vec<u8>>> {
+    let mut u = Union::default();
+    for (i, &a) in args.iter().enumerate() {
+        if let Some(s) = sketch_arg("hll_merge", a, i + 1)? {
+            u.add(a.blob(), &s);
+        }
+    }
+    Ok(u.result())
 }
 
 /// `hll_merge(sketch)`: aggregate union of a column of sketches.

@@ -77,6 +77,16 @@ pub fn encode(s: &Sketch) -> Vec<u8> {
     s.serialize()
 }
 
+/// The image `topk_merge` writes for one image that [`write_image`] wrote
+/// (read by the crate and written again), without the checks of [`parse`]:
+/// its writer made it. `write_image` sizes the map for its items, as
+/// [`View::to_sketch`] does for a merge.
+pub fn rewrite_written(raw: &[u8]) -> std::result::Result<Vec<u8>, String> {
+    Sketch::deserialize(raw)
+        .map(|s| encode(&s))
+        .map_err(|e| e.to_string())
+}
+
 /// An empty sketch with a map of at most 2^lg_max counters.
 pub fn new_sketch(lg_max: u8) -> Sketch {
     Sketch::new(1usize << lg_max).expect("lg_max_map_size checked")

@@ -1,12 +1,15 @@
 //! The `topk_*` SQL functions: arguments checked and named in errors, the
 //! work done by the FFI-free modules beside it.
 
+use std::cell::RefCell;
+
 use super::image::shown;
 use super::{
     DEFAULT_LG_MAX, DEFAULT_N, MAX_LG_MAX, MAX_WEIGHT, MIN_LG_MAX, Merger, Mode, Sketch, View,
     encode, new_sketch, parse,
 };
 use crate::ffi::{self, Aggregate, Arg, Ctx, Db, Error, Kind, Result, bail};
+use crate::memo;
 use crate::text;
 
 /// Reads argument `pos` (1-based) of `func` as a sketch; `None` for NULL.
@@ -206,6 +209,34 @@ pub fn topk_merge(ctx: Ctx, args: &[Arg]) -> Result<()> {
             args.len()
         );
     }
+    if let [a, b] = args
+        && a.kind() == Kind::Blob
+        && b.kind() == Kind::Blob
+    {
+        let merge = || {
+            merge_all(func, args)?
+                .map(std::borrow::Cow::Owned)
+                .ok_or_else(|| Error::new(format!("{func}: two sketches made no merge")))
+        };
+        return memo::merged(&LAST_MERGE, a.blob(), b.blob(), merge, |img| ctx.blob(img));
+    }
+    match merge_all(func, args)? {
+        Some(img) => ctx.blob(&img),
+        None => {
+            ctx.null();
+            Ok(())
+        }
+    }
+}
+
+thread_local! {
+    /// The last `topk_merge(a, b)` of two sketches (`crate::memo`).
+    static LAST_MERGE: RefCell<memo::LastMerge> = RefCell::new(memo::LastMerge::default());
+}
+
+/// The merge of the sketches among `args` (NULLs skipped): one sketch is
+/// itself, as it is; `None` without any.
+fn merge_all(func: &str, args: &[Arg]) -> Result<Option<Vec<u8>>> {
     let mut views = Vec::with_capacity(args.len());
     for (i, &a) in args.iter().enumerate() {
         if let Some(v) = sketch_arg(func, a, i + 1)? {
@@ -213,18 +244,14 @@ pub fn topk_merge(ctx: Ctx, args: &[Arg]) -> Result<()> {
         }
     }
     match views.as_slice() {
-        [] => {
-            ctx.null();
-            Ok(())
-        }
-        // One sketch: itself, as it is.
-        [(_, a, _)] => ctx.blob(a.blob()),
+        [] => Ok(None),
+        [(_, a, _)] => Ok(Some(a.blob().to_vec())),
         _ => {
             let mut m = Merger::default();
             for (v, a, pos) in &views {
                 merge_arg(func, &mut m, v, *a, *pos)?;
             }
-            ctx.blob(&m.result().expect("two or more inputs"))
+            Ok(m.result())
         }
     }
 }

@@ -111,20 +111,8 @@ impl Writer {
             return Ok(());
         }
         if self.key_history.is_none() {
-            let chunked = |name: &'static str, params: &[&str]| -> Result<Chunked> {
-                let sql = super::statements()
-                    .into_iter()
-                    .find(|s| s.0 == name)
-                    .expect("key history statements in sql/flush.sql")
-                    .1;
-                let one = &self.stmts[name];
-                let at = one.positions(name, params)?;
-                // (A host that lowered SQLITE_LIMIT_VARIABLE_NUMBER: one by one.)
-                let st = Stmt::prepare(self.db, &multi_row(sql, &one.names, CHUNK)).ok();
-                Ok(Chunked { st, at })
-            };
-            let keys = chunked("key_history_key", &KEY_PARAMS)?;
-            let rows = chunked("key_history", &KEY_HISTORY_PARAMS)?;
+            let keys = self.chunked("key_history_key", &KEY_PARAMS)?;
+            let rows = self.chunked("key_history", &KEY_HISTORY_PARAMS)?;
             self.key_history = Some(KeyHistoryStatement { keys, rows });
         }
         let k = self.key_history.as_mut().expect("prepared");
@@ -295,16 +283,33 @@ impl KeyHistoryRow<'_> {
 /// A statement of sql/flush.sql for [`CHUNK`] rows (prepared when first
 /// used; `None` on a host whose variable limit is lower), and where each
 /// of its parameters goes among a row's.
-struct Chunked {
+pub(super) struct Chunked {
     st: Option<Stmt>,
     at: Vec<usize>,
+}
+
+impl Writer {
+    /// Statement `name` of sql/flush.sql for [`CHUNK`] rows whose
+    /// parameters are `params`, in a row's order.
+    pub(super) fn chunked(&self, name: &'static str, params: &[&str]) -> Result<Chunked> {
+        let sql = super::statements()
+            .into_iter()
+            .find(|s| s.0 == name)
+            .expect("a statement of sql/flush.sql")
+            .1;
+        let one = &self.stmts[name];
+        let at = one.positions(name, params)?;
+        // (A host that lowered SQLITE_LIMIT_VARIABLE_NUMBER: one by one.)
+        let st = Stmt::prepare(self.db, &multi_row(sql, &one.names, CHUNK)).ok();
+        Ok(Chunked { st, at })
+    }
 }
 
 impl Chunked {
     /// Writes `items` [`CHUNK`] to a statement; returns the items left for
     /// one-by-one writes (the rest, and those of a chunk that failed, which
     /// changed nothing: one by one names the row that fails).
-    fn run<T: Clone, const N: usize>(
+    pub(super) fn run<T: Clone, const N: usize>(
         &mut self,
         items: &[T],
         values: impl for<'b> Fn(&'b T) -> [Param<'b>; N],

@@ -442,6 +442,9 @@ pub struct Writer {
     cutoffs: Option<Stmt>,
     /// The chunked key history UPSERT (`history.rs`), prepared when first used.
     key_history: Option<history::KeyHistoryStatement>,
+    /// The chunked template, template history and template key UPSERTs
+    /// (`signals.rs`), prepared when first used.
+    templates: Option<[history::Chunked; 3]>,
     /// The lookups of the key totals (`totals.rs`), prepared when first used.
     totals: totals::TotalsQueries,
 }
@@ -469,6 +472,7 @@ impl Writer {
             fold: fold::FoldQueries::default(),
             cutoffs: None,
             key_history: None,
+            templates: None,
             totals: totals::TotalsQueries::default(),
         })
     }
@@ -657,10 +661,24 @@ mod tests {
             multi_row("INSERT INTO t(a, b, c) VALUES (:a, :b, :c);", &names, 2),
             "INSERT INTO t(a, b, c) VALUES (?2, ?3, ?1), (?5, ?6, ?4);"
         );
-        // The key statements: one tuple of named parameters, nothing else
-        // named; every one of them a column of the tuple.
+        // The key statements and the others written in chunks: one tuple
+        // of named parameters, nothing else named; every one of them a
+        // column of the tuple.
+        let chunked = [
+            "key_history_key",
+            "key_history",
+            "log_template",
+            "template_history",
+            "log_template_key",
+        ];
         for (name, sql) in statements() {
-            if KEY_STATEMENTS.contains(&name) {
+            if KEY_STATEMENTS.contains(&name) || chunked.contains(&name) {
+                // (Without the comments, which may hold colons.)
+                let sql = &sql
+                    .lines()
+                    .filter(|l| !l.trim_start().starts_with("--"))
+                    .collect::<Vec<_>>()
+                    .join("\n");
                 let start = sql.find("VALUES (").unwrap();
                 let tuple = &sql[start..start + sql[start..].find(')').unwrap()];
                 let per = sql.matches(':').count();

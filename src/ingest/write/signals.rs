@@ -472,69 +472,67 @@ impl Writer {
         self.key_rows("log_event_key", &rows)
     }
 
-    /// Each (severity, service)'s template rows, then its clusters merged
-    /// away (folds). Percentages are derived when read (the view
-    /// log_body_templates): the other rows of the service are not touched.
+    /// Each (severity, service)'s template rows, their history and keys,
+    /// then its clusters merged away (folds). Percentages are derived when
+    /// read (the view log_body_templates): the other rows of the service are
+    /// not touched. The rows go [`CHUNK`](super::CHUNK) to a statement, all
+    /// groups' before the folds (a fold moves rows of its own group only).
     pub(super) fn log_templates(&mut self, b: &Batch, texts: &Texts) -> Result<()> {
         let mut groups: Vec<_> = b.templates.iter().collect();
         groups.sort_by(|a, b| a.0.cmp(b.0));
-        for ((sev, svc), g) in groups {
+        let mut rows = Vec::new();
+        let mut history = Vec::new();
+        let mut keys = Vec::new();
+        for ((sev, svc), g) in &groups {
             let (sev, svc) = (sev.as_str(), svc.as_str());
             let mut ids: Vec<_> = g.clusters.keys().copied().collect();
             ids.sort_unstable();
             for id in ids {
                 let t = &g.clusters[&id];
                 let (template, example) = texts.log(sev, svc, id)?;
-                let seen = seen_text(&t.lines.seen);
-                let [first, last] = seen_params(&seen);
-                let row = [
-                    ("severity", Param::Text(sev)),
-                    ("service_name", Param::Text(svc)),
-                    ("cluster_id", Param::Int(id as i64)),
-                    ("template", Param::Text(&template)),
-                    ("example", Param::Text(&example)),
-                    ("count", Param::Int(t.lines.count as i64)),
-                    ("first_seen", first),
-                    ("last_seen", last),
-                    ("bytes", Param::Int(t.lines.bytes as i64)),
-                ];
-                let id_text = id.to_string();
-                self.run("log_template", &row, &[sev, svc, &id_text])?;
+                rows.push(TemplateRow {
+                    sev,
+                    svc,
+                    id: id as i64,
+                    template,
+                    example,
+                    count: t.lines.count as i64,
+                    seen: seen_text(&t.lines.seen),
+                    bytes: t.lines.bytes as i64,
+                });
                 for (bucket, v) in t.volume.by_bucket() {
-                    let start = TimeText::of(bucket);
-                    let row = [
-                        ("severity", Param::Text(sev)),
-                        ("service_name", Param::Text(svc)),
-                        ("cluster_id", Param::Int(id as i64)),
-                        ("bucket_start", Param::Text(start.as_str())),
-                        ("count", Param::Int(v.count as i64)),
-                        ("bytes", Param::Int(v.bytes as i64)),
-                    ];
-                    self.run("template_history", &row, &[sev, svc, &id_text])?;
+                    history.push(TemplateHistoryRow {
+                        sev,
+                        svc,
+                        id: id as i64,
+                        start: TimeText::of(bucket),
+                        count: v.count as i64,
+                        bytes: v.bytes as i64,
+                    });
                 }
                 // Names past the bound count under their key-name pattern.
-                let mut keys: Vec<_> = t
+                let mut names: Vec<_> = t
                     .keys
                     .iter()
                     .chain(t.keys.patterns().map(|(p, s)| (p, &s.slot)))
                     .collect();
-                keys.sort_unstable_by(|a, b| a.0.cmp(b.0));
-                for (key, k) in keys {
+                names.sort_unstable_by(|a, b| a.0.cmp(b.0));
+                for (key, k) in names {
                     let c = &k.records;
-                    let seen = seen_text(&c.seen);
-                    let [first, last] = seen_params(&seen);
-                    let row = [
-                        ("severity", Param::Text(sev)),
-                        ("service_name", Param::Text(svc)),
-                        ("cluster_id", Param::Int(id as i64)),
-                        ("key_name", Param::Text(key)),
-                        ("key_count", Param::Int(c.count as i64)),
-                        ("first_seen", first),
-                        ("last_seen", last),
-                    ];
-                    self.run("log_template_key", &row, &[sev, svc, &id_text, key])?;
+                    keys.push(TemplateKeyRow {
+                        sev,
+                        svc,
+                        id: id as i64,
+                        key,
+                        count: c.count as i64,
+                        seen: seen_text(&c.seen),
+                    });
                 }
             }
+        }
+        self.template_rows(&rows, &history, &keys)?;
+        for ((sev, svc), g) in groups {
+            let (sev, svc) = (sev.as_str(), svc.as_str());
             // A cluster merged away hands its rows to where its lines went
             // (following later merges of that cluster too).
             for (&(from, _), &to) in g.folds.iter().zip(&final_targets(&g.folds)) {
@@ -553,6 +551,49 @@ impl Writer {
                 self.run("template_history_fold", &fold, &key)?;
                 self.run("template_history_fold_delete", &group, &key)?;
             }
+        }
+        Ok(())
+    }
+
+    /// Writes template rows, their history rows and key rows, [`CHUNK`](super::CHUNK)
+    /// to a statement; a chunk that fails changed nothing, and its rows go
+    /// one by one to name the row that fails.
+    fn template_rows(
+        &mut self,
+        rows: &[TemplateRow],
+        history: &[TemplateHistoryRow],
+        keys: &[TemplateKeyRow],
+    ) -> Result<()> {
+        if self.templates.is_none() {
+            let rows = self.chunked("log_template", &TemplateRow::PARAMS)?;
+            let history = self.chunked("template_history", &TemplateHistoryRow::PARAMS)?;
+            let keys = self.chunked("log_template_key", &TemplateKeyRow::PARAMS)?;
+            self.templates = Some([rows, history, keys]);
+        }
+        let [r, h, k] = self.templates.as_mut().expect("prepared");
+        let (rows, history, keys) = (
+            r.run(rows, TemplateRow::values),
+            h.run(history, TemplateHistoryRow::values),
+            k.run(keys, TemplateKeyRow::values),
+        );
+        for t in rows {
+            let row: Vec<_> = TemplateRow::PARAMS.into_iter().zip(t.values()).collect();
+            self.run("log_template", &row, &[t.sev, t.svc, &t.id.to_string()])?;
+        }
+        for t in history {
+            let row: Vec<_> = TemplateHistoryRow::PARAMS
+                .into_iter()
+                .zip(t.values())
+                .collect();
+            self.run("template_history", &row, &[t.sev, t.svc, &t.id.to_string()])?;
+        }
+        for t in keys {
+            let row: Vec<_> = TemplateKeyRow::PARAMS.into_iter().zip(t.values()).collect();
+            self.run(
+                "log_template_key",
+                &row,
+                &[t.sev, t.svc, &t.id.to_string(), t.key],
+            )?;
         }
         Ok(())
     }
@@ -686,6 +727,119 @@ fn final_targets(folds: &[(u64, u64)]) -> Vec<u64> {
         ends.insert(from, to);
     }
     out
+}
+
+/// A row of `log_template` (sql/flush.sql).
+#[derive(Clone)]
+struct TemplateRow<'a> {
+    sev: &'a str,
+    svc: &'a str,
+    id: i64,
+    template: String,
+    example: String,
+    count: i64,
+    seen: Option<[TimeText; 2]>,
+    bytes: i64,
+}
+
+impl TemplateRow<'_> {
+    const PARAMS: [&'static str; 9] = [
+        "severity",
+        "service_name",
+        "cluster_id",
+        "template",
+        "example",
+        "count",
+        "first_seen",
+        "last_seen",
+        "bytes",
+    ];
+
+    fn values(&self) -> [Param<'_>; 9] {
+        let [first, last] = seen_params(&self.seen);
+        [
+            Param::Text(self.sev),
+            Param::Text(self.svc),
+            Param::Int(self.id),
+            Param::Text(&self.template),
+            Param::Text(&self.example),
+            Param::Int(self.count),
+            first,
+            last,
+            Param::Int(self.bytes),
+        ]
+    }
+}
+
+/// A row of `template_history` (sql/flush.sql): a template's records of
+/// one bucket.
+#[derive(Clone)]
+struct TemplateHistoryRow<'a> {
+    sev: &'a str,
+    svc: &'a str,
+    id: i64,
+    start: TimeText,
+    count: i64,
+    bytes: i64,
+}
+
+impl TemplateHistoryRow<'_> {
+    const PARAMS: [&'static str; 6] = [
+        "severity",
+        "service_name",
+        "cluster_id",
+        "bucket_start",
+        "count",
+        "bytes",
+    ];
+
+    fn values(&self) -> [Param<'_>; 6] {
+        [
+            Param::Text(self.sev),
+            Param::Text(self.svc),
+            Param::Int(self.id),
+            Param::Text(self.start.as_str()),
+            Param::Int(self.count),
+            Param::Int(self.bytes),
+        ]
+    }
+}
+
+/// A row of `log_template_key` (sql/flush.sql): a key of a template's
+/// records.
+#[derive(Clone)]
+struct TemplateKeyRow<'a> {
+    sev: &'a str,
+    svc: &'a str,
+    id: i64,
+    key: &'a str,
+    count: i64,
+    seen: Option<[TimeText; 2]>,
+}
+
+impl TemplateKeyRow<'_> {
+    const PARAMS: [&'static str; 7] = [
+        "severity",
+        "service_name",
+        "cluster_id",
+        "key_name",
+        "key_count",
+        "first_seen",
+        "last_seen",
+    ];
+
+    fn values(&self) -> [Param<'_>; 7] {
+        let [first, last] = seen_params(&self.seen);
+        [
+            Param::Text(self.sev),
+            Param::Text(self.svc),
+            Param::Int(self.id),
+            Param::Text(self.key),
+            Param::Int(self.count),
+            first,
+            last,
+        ]
+    }
 }
 
 /// The metric row's shape parameters (schema version 3).
