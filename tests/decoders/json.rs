@@ -159,6 +159,7 @@ fn metrics_example() {
             scopes: 1,
             metrics: 4,
             data_points: 4,
+            resource_attrs: 1,
             events: out.len(),
             ..Summary::default()
         }

@@ -112,6 +112,7 @@ fn trace_example_events() {
             resources: 1,
             scopes: 1,
             spans: 1,
+            resource_attrs: 1,
             events: 6,
             ..Summary::default()
         }
