@@ -5,6 +5,7 @@ use ahash::AHashMap as Map;
 
 mod fold;
 mod history;
+mod service_totals;
 mod signals;
 mod time;
 mod totals;
@@ -132,6 +133,7 @@ fn table_of(stmt: &str) -> &'static str {
         "key_history_key" | "key_history_keys_prune" => "key_history_keys",
         "key_total" => "key_totals",
         "key_name_total" => "key_name_totals",
+        "service_total" => "service_totals",
         "template_history"
         | "template_history_fold"
         | "template_history_fold_delete"
@@ -444,6 +446,7 @@ pub struct Writer {
     key_history: Option<history::KeyHistoryStatement>,
     /// The lookups of the key totals (`totals.rs`), prepared when first used.
     totals: totals::TotalsQueries,
+    service_probes: service_totals::Probes,
 }
 
 impl Writer {
@@ -470,6 +473,7 @@ impl Writer {
             cutoffs: None,
             key_history: None,
             totals: totals::TotalsQueries::default(),
+            service_probes: service_totals::Probes::default(),
         })
     }
 
@@ -614,6 +618,7 @@ impl Writer {
         texts: &Texts,
         settings: &Settings,
     ) -> Result<()> {
+        self.service_totals(b)?;
         self.metrics(b)?;
         self.spans(b)?;
         self.logs(b)?;
