@@ -354,13 +354,10 @@ ORDER BY estimated_names DESC;
 -- (name-<replica set hash>-<5 characters>, name-<ordinal>), IP addresses,
 -- long numbers, hex ids. The reason is the first that matches.
 CREATE VIEW IF NOT EXISTS instance_like_services AS
--- Every service once, with its records and time range, from the service
--- totals (service_totals: a row per service and signal, in name order).
-WITH svc(service_name, records, first_seen, last_seen) AS (
-  SELECT service_name, sum(records), min(first_seen), max(last_seen)
-  FROM service_totals GROUP BY service_name),
-why(service_name, reason, records, first_seen, last_seen) AS (
-  SELECT service_name, CASE
+-- Every service once, judged by its name, with its records and time range,
+-- from the service totals (service_totals: a row per service and signal,
+-- grouped in primary-key order: no sort).
+SELECT service_name, CASE
     WHEN service_name GLOB 'unknown_service*' THEN 'unknown_service: the sender sets no service.name'
     WHEN service_name GLOB '*?-[a-z0-9][a-z0-9][a-z0-9][a-z0-9][a-z0-9][a-z0-9][a-z0-9][a-z0-9]-[a-z0-9][a-z0-9][a-z0-9][a-z0-9][a-z0-9]'
       OR service_name GLOB '*?-[a-z0-9][a-z0-9][a-z0-9][a-z0-9][a-z0-9][a-z0-9][a-z0-9][a-z0-9][a-z0-9]-[a-z0-9][a-z0-9][a-z0-9][a-z0-9][a-z0-9]'
@@ -372,10 +369,9 @@ why(service_name, reason, records, first_seen, last_seen) AS (
       AND service_name GLOB '*[0-9]*' AND service_name GLOB '*[a-fA-F]*' THEN 'hex id'
     WHEN service_name GLOB '*?-[0-9]' OR service_name GLOB '*?-[0-9][0-9]' OR service_name GLOB '*?-[0-9][0-9][0-9]'
       THEN 'ordinal suffix (StatefulSet pod or replica)'
-    END, records, first_seen, last_seen
-  FROM svc)
-SELECT service_name, reason, records, first_seen, last_seen
-FROM why WHERE reason IS NOT NULL ORDER BY service_name;
+    END AS reason,
+  sum(records) AS records, min(first_seen) AS first_seen, max(last_seen) AS last_seen
+FROM service_totals GROUP BY service_name HAVING reason IS NOT NULL ORDER BY service_name;
 
 -- The attribute keys of each log template's records, with the share of the
 -- template's lines that carry them: "which field holds the user id here".
