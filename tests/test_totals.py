@@ -59,7 +59,7 @@ SELECT k.signal, k.entity, k.scope, k.key_name, k.event_name, k.key_count, k.val
 FROM k JOIN mixed m ON m.signal = k.signal AND m.scope = k.scope AND m.key_name = k.key_name"""
 
 
-# The two service views as sql/views.sql had them before the service totals
+# The three service views as sql/views.sql had them before the service totals
 # (over every *_services row): the reference.
 OLD_SERVICE_OVERVIEW = """-- Each table's figures in one pass over each of its service indexes,
 -- which cover them (grouped in index order, no sort): counts and times from
@@ -131,6 +131,17 @@ SELECT w.service_name, w.reason,
      UNION ALL SELECT last_seen FROM log_services WHERE service_name = w.service_name)) AS last_seen
 FROM why w WHERE w.reason IS NOT NULL ORDER BY w.service_name"""
 
+OLD_SERVICE_BYTES = """WITH s(signal, service_name, records, bytes) AS (
+  SELECT 'metrics', service_name, sum(sample_count), sum(bytes) FROM metric_services GROUP BY service_name
+  UNION ALL
+  SELECT 'spans', service_name, sum(sample_count), sum(bytes) FROM span_services GROUP BY service_name
+  UNION ALL
+  SELECT 'logs', service_name, sum(sample_count), sum(bytes) FROM log_services GROUP BY service_name)
+SELECT signal, service_name, records, bytes,
+       round(1.0 * bytes / max(records, 1), 1) AS bytes_per_record,
+       round(100.0 * bytes / max(sum(bytes) OVER (PARTITION BY signal), 1), 2) AS signal_percentage
+FROM s ORDER BY bytes DESC, signal, service_name"""
+
 
 def normalized(view, rows):
     """Rows in a comparable form: lists (group_concat) as sets, JSON parsed;
@@ -158,7 +169,8 @@ def check_views(test, db, what=""):
             want = normalized(view, db.execute(old).fetchall())
             test.assertEqual(got, want)
     # The service views: the same rows in the same order.
-    for view, old in (("service_overview", OLD_SERVICE_OVERVIEW), ("instance_like_services", OLD_INSTANCE_LIKE_SERVICES)):
+    for view, old in (("service_overview", OLD_SERVICE_OVERVIEW), ("instance_like_services", OLD_INSTANCE_LIKE_SERVICES),
+                      ("service_bytes", OLD_SERVICE_BYTES)):
         with test.subTest(view=view, what=what):
             got = db.execute(f"SELECT * FROM {view}").fetchall()
             test.assertEqual(got, db.execute(old).fetchall())
@@ -352,11 +364,13 @@ class TestKeyTotals(unittest.TestCase):
         for analyzed in (False, True):
             if analyzed:
                 db.execute("ANALYZE")
-            for view in ("service_overview", "instance_like_services LIMIT 20"):
+            for view in ("service_overview", "instance_like_services LIMIT 20", "service_bytes"):
                 plan = " | ".join(r[3] for r in db.execute(f"EXPLAIN QUERY PLAN SELECT * FROM {view}"))
                 with self.subTest(view, analyzed=analyzed, plan=plan):
                     self.assertRegex(plan, r"SCAN service_totals\b")
-                    self.assertNotRegex(plan, r"SCAN (metric|span|log)\w*_services\b|metric_services|span_services|USE TEMP B-TREE")
+                    self.assertNotRegex(plan, r"SCAN (metric|span|log)\w*_services\b|metric_services|span_services" +
+                                        {"service_bytes": "", "service_overview": "|USE TEMP B-TREE FOR (GROUP|DISTINCT)"}
+                                        .get(view, "|USE TEMP B-TREE"))
                     self.assertNotRegex(plan, r"log_services" if view != "service_overview" else
                                         r"SCAN \w*log_services")
 

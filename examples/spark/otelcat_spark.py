@@ -244,12 +244,13 @@ def write_catalog(path, results, respell_samples=True):
             db.execute("""UPDATE metrics SET estimated_prometheus_series = estimated_active_series * CASE type
                             WHEN 'Histogram' THEN histogram_buckets + 2 WHEN 'Summary' THEN summary_quantiles + 2
                             ELSE 1 END""")
-        # Key totals (docs/catalog.md "Key totals"): built from the key rows
-        # written, as every writer of key rows other than otlp_ingest does.
+        # Key and service totals (docs/catalog.md "Key totals", "Service
+        # totals"): built from the key and service rows written, as every
+        # writer of those rows other than otlp_ingest does.
         try:
             db.execute("SELECT otelcat_refresh_totals()")
         except sqlite3.Error as e:
-            raise SystemExit(f"writing key totals into {path} failed: {e}; nothing was written")
+            raise SystemExit(f"writing key and service totals into {path} failed: {e}; nothing was written")
         db.execute("COMMIT")
     except BaseException:
         if db.in_transaction:
