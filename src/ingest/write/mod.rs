@@ -710,7 +710,7 @@ mod tests {
                 && names.contains(&"log_scope"),
             "{names:?}"
         );
-        assert_eq!(names.len(), 53);
+        assert_eq!(names.len(), 54);
         for (n, sql) in statements() {
             assert!(!sql.is_empty() && !sql.contains("-- name:"), "{n}");
             // Errors name the table the statement writes.

@@ -68,7 +68,11 @@ impl Writer {
     /// written (a row not stored yet is a new entity of its service).
     pub(super) fn service_totals(&mut self, b: &crate::ingest::batch::Batch) -> Result<()> {
         // Per signal: (entity, its services, its spans in error per service).
-        type Rows<'a> = Vec<(&'a str, &'a Map<String, Counted>, Option<&'a Map<String, [u64; 3]>>)>;
+        type Rows<'a> = Vec<(
+            &'a str,
+            &'a Map<String, Counted>,
+            Option<&'a Map<String, [u64; 3]>>,
+        )>;
         let metrics: Rows = b
             .metrics
             .iter()
