@@ -141,3 +141,40 @@ impl Writer {
         Ok(())
     }
 }
+
+/// The first service row at which its service's counts (records, bytes,
+/// span errors) add up past 64 bits, so that the service totals cannot be
+/// built from the rows: its table and key. Read on failure only.
+pub(super) fn overflowing_row(db: Db) -> Option<(&'static str, Vec<String>)> {
+    for (_, table, entity) in SIGNALS {
+        let errors = if table == "span_services" {
+            "status_error_count"
+        } else {
+            "0"
+        };
+        let sql = format!(
+            "SELECT {entity}, service_name, sample_count, bytes, {errors} FROM main.{table} ORDER BY service_name"
+        );
+        let mut st = Stmt::prepare(db, &sql).ok()?;
+        let mut service = String::new();
+        let mut sums = [0i64; 3];
+        while let Ok(true) = st.step() {
+            let svc = st.column_text(1);
+            if svc != service {
+                service = svc;
+                sums = [0; 3];
+            }
+            for (i, s) in sums.iter_mut().enumerate() {
+                let col = i as i32 + 2;
+                if st.column_kind(col) != crate::ffi::Kind::Integer {
+                    continue;
+                }
+                match s.checked_add(st.column_i64(col)) {
+                    Some(v) => *s = v,
+                    None => return Some((table, vec![st.column_text(0), service])),
+                }
+            }
+        }
+    }
+    None
+}
