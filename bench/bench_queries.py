@@ -7,7 +7,8 @@ Datasette dashboard, the cookbook and `otelcat report` run.
 
 The catalog is synthesised directly in the tables (not timed): each metric has
 3 services and 6 keys with sketches and samples, each span 3 services and 8
-keys. The keys are named as real telemetry names them: convention keys,
+keys; each service row one instrumentation scope (3 per service and signal),
+each service 3 log event names. The keys are named as real telemetry names them: convention keys,
 deprecated ones (http.method, a k8s.pod.labels.* template key), a misspelled
 one, a custom one (user_id), with one value in a hundred of the wrong type;
 value types as in a catalog upgraded from 0.2.0 (one span key row in ten
@@ -94,6 +95,19 @@ def build(db):
     db.execute(f"""INSERT INTO log_body_template_rows(severity, service_name, cluster_id, template, example, count)
         WITH RECURSIVE s(v) AS (SELECT 0 UNION ALL SELECT v + 1 FROM s WHERE v < 999), t(j) AS (VALUES (1),(2),(3),(4),(5),(6),(7),(8),(9),(10),(11),(12),(13),(14),(15),(16),(17),(18),(19),(20))
         SELECT column1, 'service-' || v, j, 'template ' || j || ' <*>', 'template ' || j || ' 42', j * 10 FROM {sev}, s, t""")
+    # Instrumentation scopes: each service row's records from one of 3 scopes
+    # of its service (1 000 services x 3 scopes), as the SDKs' libraries send
+    # them; 3 log event names per service. service_overview lists each
+    # service's scopes and event names (a search of its index ranges).
+    for t, e in (("metric", "metric_name"), ("span", "span_name"), ("log", "severity")):
+        db.execute(f"""INSERT INTO {t}_scopes({e}, service_name, scope_name, scope_version, sample_count, first_seen, last_seen)
+            SELECT {e}, service_name, 'io.opentelemetry.' || '{t}.' || (length({e}) % 3), '1.' || (length(service_name) % 2),
+            sample_count, first_seen, last_seen FROM {t}_services""")
+    db.execute("""INSERT INTO log_events(event_name, total_sample_count) VALUES ('app.login', 3000), ('app.logout', 3000),
+        ('browser.page_view', 3000)""")
+    db.execute("""INSERT INTO log_event_services(event_name, service_name, sample_count)
+        WITH RECURSIVE s(v) AS (SELECT 0 UNION ALL SELECT v + 1 FROM s WHERE v < 999) SELECT e.event_name, 'service-' || v, 3
+        FROM log_events e, s""")
     # Key rows written with SQL: their totals are built at the end, as every
     # writer other than otlp_ingest does (docs/catalog.md "Key totals").
     db.execute("SELECT otelcat_refresh_totals()")

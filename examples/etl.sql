@@ -748,7 +748,9 @@ DELETE FROM entity_history
 WHERE resolution = 'bucket' AND bucket_start <= (SELECT datetime(max(bucket_start), '-' || coalesce((SELECT CAST(value AS INTEGER) FROM otelcat_meta WHERE key = 'history_bucket_hours'), 48) || ' hours') FROM entity_history WHERE resolution = 'bucket')
    OR resolution = 'day' AND bucket_start <= (SELECT date(max(bucket_start), '-' || coalesce((SELECT CAST(value AS INTEGER) FROM otelcat_meta WHERE key = 'history_days'), 30) || ' days') || ' 00:00:00' FROM entity_history WHERE resolution = 'bucket');
 
--- Key totals (schema version 3; docs/catalog.md "Key totals"): built again
--- from the key rows, as every writer of key rows other than otlp_ingest does
--- at its end (attribute_catalog, key_bytes and key_mixed_types read them).
+-- Key and service totals (schema version 3; docs/catalog.md "Key totals",
+-- "Service totals"): built again from the key rows and the *_services rows,
+-- as every writer of those rows other than otlp_ingest does at its end
+-- (attribute_catalog, key_bytes, key_mixed_types, service_overview and
+-- instance_like_services read them).
 SELECT otelcat_refresh_totals();

@@ -584,3 +584,19 @@ ON CONFLICT(key_name, signal, key_scope) DO UPDATE SET
 INSERT INTO key_name_totals(key_name, signal, entities) VALUES (:key_name, :signal, :entities)
 ON CONFLICT(key_name, signal) DO UPDATE SET
   entities = otelcat_add(entities, excluded.entities, 'key_name_totals', key_name, signal);
+
+-- Service totals (issue 16; docs/catalog.md "Service totals"): before the
+-- signals' rows, one row per service and signal of the batch: the batch's
+-- sums over its service rows and the service rows it adds
+-- (src/ingest/write/service_totals.rs).
+
+-- name: service_total
+INSERT INTO service_totals(service_name, signal, entities, records, bytes, span_errors, first_seen, last_seen)
+VALUES (:service_name, :signal, :entities, :records, :bytes, :span_errors, :first_seen, :last_seen)
+ON CONFLICT(service_name, signal) DO UPDATE SET
+  entities = otelcat_add(entities, excluded.entities, 'service_totals', service_name, signal),
+  records = otelcat_add(records, excluded.records, 'service_totals', service_name, signal),
+  bytes = otelcat_add(bytes, excluded.bytes, 'service_totals', service_name, signal),
+  span_errors = otelcat_add(span_errors, excluded.span_errors, 'service_totals', service_name, signal),
+  first_seen = min(coalesce(first_seen, excluded.first_seen), coalesce(excluded.first_seen, first_seen)),
+  last_seen = max(coalesce(last_seen, excluded.last_seen), coalesce(excluded.last_seen, last_seen));

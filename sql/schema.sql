@@ -624,3 +624,23 @@ CREATE TABLE IF NOT EXISTS key_name_totals (
   entities     INTEGER NOT NULL DEFAULT 0,
   PRIMARY KEY (key_name, signal)
 ) WITHOUT ROWID;
+
+-- Service totals (issue 16, schema version 3): per service and signal, what
+-- its *_services rows (metric_services, span_services, log_services) add up
+-- to, kept at every commit by otlp_ingest from the service rows it writes
+-- (one UPSERT per service and signal of the batch), so that service_overview
+-- and instance_like_services read these rows instead of every service row.
+-- A writer that changes *_services rows otherwise runs
+-- SELECT otelcat_refresh_totals() at its end (sql/totals.sql;
+-- docs/catalog.md "Service totals").
+CREATE TABLE IF NOT EXISTS service_totals (
+  service_name TEXT NOT NULL,
+  signal       TEXT NOT NULL,                  -- metrics | spans | logs
+  entities     INTEGER NOT NULL DEFAULT 0,     -- the service's rows of the signal: metrics, span names, severities
+  records      INTEGER NOT NULL DEFAULT 0,     -- sum of the rows' sample_count (data points, spans, log records)
+  bytes        INTEGER NOT NULL DEFAULT 0,     -- sum of the rows' bytes
+  span_errors  INTEGER NOT NULL DEFAULT 0,     -- spans: sum of the rows' status_error_count; 0 otherwise
+  first_seen   TEXT,
+  last_seen    TEXT,
+  PRIMARY KEY (service_name, signal)
+) WITHOUT ROWID;

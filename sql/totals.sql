@@ -37,3 +37,17 @@ UNION ALL
 SELECT key_name, 'spans', count(DISTINCT span_name) FROM main.span_key_rows GROUP BY key_name
 UNION ALL
 SELECT key_name, 'logs', count(DISTINCT severity) FROM main.log_key_rows GROUP BY key_name;
+-- Service totals (table service_totals), built again from the service rows
+-- (metric_services, span_services, log_services): per service and signal,
+-- its rows, their records, bytes and span errors, and their time range
+-- (docs/catalog.md "Service totals").
+DELETE FROM main.service_totals;
+INSERT INTO main.service_totals(service_name, signal, entities, records, bytes, span_errors, first_seen, last_seen)
+SELECT service_name, 'metrics', count(*), sum(sample_count), sum(bytes), 0, min(first_seen), max(last_seen)
+FROM main.metric_services GROUP BY service_name
+UNION ALL
+SELECT service_name, 'spans', count(*), sum(sample_count), sum(bytes), sum(status_error_count), min(first_seen), max(last_seen)
+FROM main.span_services GROUP BY service_name
+UNION ALL
+SELECT service_name, 'logs', count(*), sum(sample_count), sum(bytes), 0, min(first_seen), max(last_seen)
+FROM main.log_services GROUP BY service_name;

@@ -226,54 +226,55 @@ FROM key_totals t GROUP BY t.key_name;
 
 -- Per service: what it sends and how much (the noisy-neighbour view).
 CREATE VIEW IF NOT EXISTS service_overview AS
--- Each table's figures in one pass over each of its service indexes,
--- which cover them (grouped in index order, no sort): counts and times from
--- idx_*_services_service, bytes and span errors from idx_*_services_bytes;
--- the services are the union of the groupings' names, joined by name.
-WITH m0 AS (SELECT service_name, count(*) AS n, sum(sample_count) AS points, min(first_seen) AS f, max(last_seen) AS l
-       FROM metric_services GROUP BY service_name),
-mb AS (SELECT service_name, sum(bytes) AS bytes FROM metric_services GROUP BY service_name),
-m AS (SELECT m0.*, mb.bytes FROM m0 JOIN mb USING (service_name)),
-p0 AS (SELECT service_name, count(*) AS n, sum(sample_count) AS spans, min(first_seen) AS f, max(last_seen) AS l
-       FROM span_services GROUP BY service_name),
-pb AS (SELECT service_name, sum(bytes) AS bytes, sum(status_error_count) AS errors FROM span_services GROUP BY service_name),
-p AS (SELECT p0.*, pb.bytes, pb.errors FROM p0 JOIN pb USING (service_name)),
-g0 AS (SELECT service_name, sum(sample_count) AS records, json_group_object(severity, sample_count) AS by_sev,
-              min(first_seen) AS f, max(last_seen) AS l
-       FROM log_services GROUP BY service_name),
-gb AS (SELECT service_name, sum(bytes) AS bytes FROM log_services GROUP BY service_name),
-g AS (SELECT g0.*, gb.bytes FROM g0 JOIN gb USING (service_name)),
-svc(service_name) AS (SELECT service_name FROM m UNION SELECT service_name FROM p UNION SELECT service_name FROM g)
-SELECT s.service_name, coalesce(m.n, 0) AS metrics, coalesce(m.points, 0) AS data_points,
-       coalesce(p.n, 0) AS span_names, coalesce(p.spans, 0) AS spans, coalesce(g.records, 0) AS log_records,
-       coalesce(g.by_sev, json_object()) AS logs_by_severity,
-       min(coalesce(m.f, p.f, g.f), coalesce(p.f, m.f, g.f), coalesce(g.f, m.f, p.f)) AS first_seen,
-       max(coalesce(m.l, p.l, g.l), coalesce(p.l, m.l, g.l), coalesce(g.l, m.l, p.l)) AS last_seen,
+-- Each service's figures from its service totals (service_totals, kept at
+-- every commit: a row per service and signal, docs/catalog.md "Service
+-- totals"), grouped in primary-key order (no sort); its logs by severity,
+-- scopes and log event names are each a search of the service's index range.
+WITH t AS (
+  SELECT service_name,
+         sum(entities) FILTER (WHERE signal = 'metrics') AS metrics,
+         sum(records) FILTER (WHERE signal = 'metrics') AS data_points,
+         sum(bytes) FILTER (WHERE signal = 'metrics') AS metric_bytes,
+         sum(entities) FILTER (WHERE signal = 'spans') AS span_names,
+         sum(records) FILTER (WHERE signal = 'spans') AS spans,
+         sum(bytes) FILTER (WHERE signal = 'spans') AS span_bytes,
+         sum(span_errors) FILTER (WHERE signal = 'spans') AS span_errors,
+         sum(records) FILTER (WHERE signal = 'logs') AS log_records,
+         sum(bytes) FILTER (WHERE signal = 'logs') AS log_bytes,
+         count(*) FILTER (WHERE signal = 'logs') AS has_logs,
+         min(first_seen) AS first_seen, max(last_seen) AS last_seen
+  FROM service_totals GROUP BY service_name)
+SELECT s.service_name, coalesce(s.metrics, 0) AS metrics, coalesce(s.data_points, 0) AS data_points,
+       coalesce(s.span_names, 0) AS span_names, coalesce(s.spans, 0) AS spans, coalesce(s.log_records, 0) AS log_records,
+       -- records per severity, in severity order (idx_log_services_service)
+       CASE WHEN s.has_logs THEN (SELECT json_group_object(severity, sample_count) FROM (
+                                    SELECT severity, sample_count FROM log_services x
+                                    WHERE x.service_name = s.service_name ORDER BY severity))
+            ELSE json_object() END AS logs_by_severity,
+       s.first_seen, s.last_seen,
        -- Bytes of its records in OTLP protobuf (schema version 3; docs/catalog.md "Record bytes").
-       coalesce(m.bytes, 0) AS metric_bytes, coalesce(p.bytes, 0) AS span_bytes, coalesce(g.bytes, 0) AS log_bytes,
+       coalesce(s.metric_bytes, 0) AS metric_bytes, coalesce(s.span_bytes, 0) AS span_bytes, coalesce(s.log_bytes, 0) AS log_bytes,
        -- Span status, instrumentation scopes and log event names (schema version 3):
        -- the last two each a search of the service's index range.
-       coalesce(p.errors, 0) AS span_errors,
+       coalesce(s.span_errors, 0) AS span_errors,
+       -- (each signal's scopes DISTINCT first: in index order, and with
+       -- ANALYZE's statistics SQLite skips from one scope to the next)
        (SELECT json_group_array(json_object('name', scope_name, 'version', scope_version)) FROM (
-          SELECT scope_name, scope_version FROM metric_scopes x WHERE x.service_name = s.service_name
-          UNION SELECT scope_name, scope_version FROM span_scopes x WHERE x.service_name = s.service_name
-          UNION SELECT scope_name, scope_version FROM log_scopes x WHERE x.service_name = s.service_name
+          SELECT * FROM (SELECT DISTINCT scope_name, scope_version FROM metric_scopes x WHERE x.service_name = s.service_name)
+          UNION SELECT * FROM (SELECT DISTINCT scope_name, scope_version FROM span_scopes x WHERE x.service_name = s.service_name)
+          UNION SELECT * FROM (SELECT DISTINCT scope_name, scope_version FROM log_scopes x WHERE x.service_name = s.service_name)
           ORDER BY 1, 2)) AS scopes,
        (SELECT count(*) FROM log_event_services x WHERE x.service_name = s.service_name) AS log_event_names
-FROM svc s LEFT JOIN m ON m.service_name = s.service_name LEFT JOIN p ON p.service_name = s.service_name
-LEFT JOIN g ON g.service_name = s.service_name;
+FROM t s;
 
 -- Services by the bytes of their records in OTLP protobuf, per signal
 -- (schema version 3; docs/catalog.md "Bytes"): "which service costs the
 -- most". signal_percentage: its share of the signal's bytes.
 --   SELECT * FROM service_bytes WHERE signal = 'logs' LIMIT 10;
+-- It reads the service totals (service_totals: a row per service and signal).
 CREATE VIEW IF NOT EXISTS service_bytes AS
 WITH s(signal, service_name, records, bytes) AS (
-  SELECT 'metrics', service_name, sum(sample_count), sum(bytes) FROM metric_services GROUP BY service_name
-  UNION ALL
-  SELECT 'spans', service_name, sum(sample_count), sum(bytes) FROM span_services GROUP BY service_name
-  UNION ALL
-  SELECT 'logs', service_name, sum(sample_count), sum(bytes) FROM log_services GROUP BY service_name)
+  SELECT signal, service_name, records, bytes FROM service_totals)
 SELECT signal, service_name, records, bytes,
        round(1.0 * bytes / max(records, 1), 1) AS bytes_per_record,
        round(100.0 * bytes / max(sum(bytes) OVER (PARTITION BY signal), 1), 2) AS signal_percentage
@@ -352,15 +353,10 @@ ORDER BY estimated_names DESC;
 -- (name-<replica set hash>-<5 characters>, name-<ordinal>), IP addresses,
 -- long numbers, hex ids. The reason is the first that matches.
 CREATE VIEW IF NOT EXISTS instance_like_services AS
-WITH svc(service_name) AS (
-  -- Distinct names from the service indexes (each DISTINCT skips from one
-  -- name to the next), judged first; only the services judged instance-like
-  -- are then added up, each by its own index range.
-  SELECT service_name FROM (SELECT DISTINCT service_name FROM metric_services)
-  UNION SELECT service_name FROM (SELECT DISTINCT service_name FROM span_services)
-  UNION SELECT service_name FROM (SELECT DISTINCT service_name FROM log_services)),
-why(service_name, reason) AS (
-  SELECT service_name, CASE
+-- Every service once, judged by its name, with its records and time range,
+-- from the service totals (service_totals: a row per service and signal,
+-- grouped in primary-key order: no sort).
+SELECT service_name, CASE
     WHEN service_name GLOB 'unknown_service*' THEN 'unknown_service: the sender sets no service.name'
     WHEN service_name GLOB '*?-[a-z0-9][a-z0-9][a-z0-9][a-z0-9][a-z0-9][a-z0-9][a-z0-9][a-z0-9]-[a-z0-9][a-z0-9][a-z0-9][a-z0-9][a-z0-9]'
       OR service_name GLOB '*?-[a-z0-9][a-z0-9][a-z0-9][a-z0-9][a-z0-9][a-z0-9][a-z0-9][a-z0-9][a-z0-9]-[a-z0-9][a-z0-9][a-z0-9][a-z0-9][a-z0-9]'
@@ -372,19 +368,9 @@ why(service_name, reason) AS (
       AND service_name GLOB '*[0-9]*' AND service_name GLOB '*[a-fA-F]*' THEN 'hex id'
     WHEN service_name GLOB '*?-[0-9]' OR service_name GLOB '*?-[0-9][0-9]' OR service_name GLOB '*?-[0-9][0-9][0-9]'
       THEN 'ordinal suffix (StatefulSet pod or replica)'
-    END
-  FROM svc)
-SELECT w.service_name, w.reason,
-  (SELECT sum(n) FROM (SELECT sample_count AS n FROM metric_services WHERE service_name = w.service_name
-     UNION ALL SELECT sample_count FROM span_services WHERE service_name = w.service_name
-     UNION ALL SELECT sample_count FROM log_services WHERE service_name = w.service_name)) AS records,
-  (SELECT min(t) FROM (SELECT first_seen AS t FROM metric_services WHERE service_name = w.service_name
-     UNION ALL SELECT first_seen FROM span_services WHERE service_name = w.service_name
-     UNION ALL SELECT first_seen FROM log_services WHERE service_name = w.service_name)) AS first_seen,
-  (SELECT max(t) FROM (SELECT last_seen AS t FROM metric_services WHERE service_name = w.service_name
-     UNION ALL SELECT last_seen FROM span_services WHERE service_name = w.service_name
-     UNION ALL SELECT last_seen FROM log_services WHERE service_name = w.service_name)) AS last_seen
-FROM why w WHERE w.reason IS NOT NULL ORDER BY w.service_name;
+    END AS reason,
+  sum(records) AS records, min(first_seen) AS first_seen, max(last_seen) AS last_seen
+FROM service_totals GROUP BY service_name HAVING reason IS NOT NULL ORDER BY service_name;
 
 -- The attribute keys of each log template's records, with the share of the
 -- template's lines that carry them: "which field holds the user id here".

@@ -1082,9 +1082,11 @@ class TestViewsOnOtherCatalogs(unittest.TestCase):
         ro.enable_load_extension(True)
         ro.load_extension(EXT)
         # template_keys reads log_template_keys (schema version 2), which a
-        # catalog of 0.1.0 lacks: left out, as every view it cannot run.
+        # catalog of 0.1.0 lacks: left out, as every view it cannot run;
+        # so is instance_like_services, which reads service_totals (schema
+        # version 3: an ingest upgrades the file and builds it).
         made = ensure_views(ro)
-        self.assertEqual(made, ["instance_like_services", *VIEWS])
+        self.assertEqual(made, list(VIEWS))
         for v in made:
             ro.execute(f"SELECT * FROM {v} LIMIT 1").fetchall()
         self.assertEqual(ensure_views(ro), [])

@@ -59,6 +59,90 @@ SELECT k.signal, k.entity, k.scope, k.key_name, k.event_name, k.key_count, k.val
 FROM k JOIN mixed m ON m.signal = k.signal AND m.scope = k.scope AND m.key_name = k.key_name"""
 
 
+# The three service views as sql/views.sql had them before the service totals
+# (over every *_services row): the reference.
+OLD_SERVICE_OVERVIEW = """-- Each table's figures in one pass over each of its service indexes,
+-- which cover them (grouped in index order, no sort): counts and times from
+-- idx_*_services_service, bytes and span errors from idx_*_services_bytes;
+-- the services are the union of the groupings' names, joined by name.
+WITH m0 AS (SELECT service_name, count(*) AS n, sum(sample_count) AS points, min(first_seen) AS f, max(last_seen) AS l
+       FROM metric_services GROUP BY service_name),
+mb AS (SELECT service_name, sum(bytes) AS bytes FROM metric_services GROUP BY service_name),
+m AS (SELECT m0.*, mb.bytes FROM m0 JOIN mb USING (service_name)),
+p0 AS (SELECT service_name, count(*) AS n, sum(sample_count) AS spans, min(first_seen) AS f, max(last_seen) AS l
+       FROM span_services GROUP BY service_name),
+pb AS (SELECT service_name, sum(bytes) AS bytes, sum(status_error_count) AS errors FROM span_services GROUP BY service_name),
+p AS (SELECT p0.*, pb.bytes, pb.errors FROM p0 JOIN pb USING (service_name)),
+g0 AS (SELECT service_name, sum(sample_count) AS records, json_group_object(severity, sample_count) AS by_sev,
+              min(first_seen) AS f, max(last_seen) AS l
+       FROM log_services GROUP BY service_name),
+gb AS (SELECT service_name, sum(bytes) AS bytes FROM log_services GROUP BY service_name),
+g AS (SELECT g0.*, gb.bytes FROM g0 JOIN gb USING (service_name)),
+svc(service_name) AS (SELECT service_name FROM m UNION SELECT service_name FROM p UNION SELECT service_name FROM g)
+SELECT s.service_name, coalesce(m.n, 0) AS metrics, coalesce(m.points, 0) AS data_points,
+       coalesce(p.n, 0) AS span_names, coalesce(p.spans, 0) AS spans, coalesce(g.records, 0) AS log_records,
+       coalesce(g.by_sev, json_object()) AS logs_by_severity,
+       min(coalesce(m.f, p.f, g.f), coalesce(p.f, m.f, g.f), coalesce(g.f, m.f, p.f)) AS first_seen,
+       max(coalesce(m.l, p.l, g.l), coalesce(p.l, m.l, g.l), coalesce(g.l, m.l, p.l)) AS last_seen,
+       -- Bytes of its records in OTLP protobuf (schema version 3; docs/catalog.md "Record bytes").
+       coalesce(m.bytes, 0) AS metric_bytes, coalesce(p.bytes, 0) AS span_bytes, coalesce(g.bytes, 0) AS log_bytes,
+       -- Span status, instrumentation scopes and log event names (schema version 3):
+       -- the last two each a search of the service's index range.
+       coalesce(p.errors, 0) AS span_errors,
+       (SELECT json_group_array(json_object('name', scope_name, 'version', scope_version)) FROM (
+          SELECT scope_name, scope_version FROM metric_scopes x WHERE x.service_name = s.service_name
+          UNION SELECT scope_name, scope_version FROM span_scopes x WHERE x.service_name = s.service_name
+          UNION SELECT scope_name, scope_version FROM log_scopes x WHERE x.service_name = s.service_name
+          ORDER BY 1, 2)) AS scopes,
+       (SELECT count(*) FROM log_event_services x WHERE x.service_name = s.service_name) AS log_event_names
+FROM svc s LEFT JOIN m ON m.service_name = s.service_name LEFT JOIN p ON p.service_name = s.service_name
+LEFT JOIN g ON g.service_name = s.service_name"""
+OLD_INSTANCE_LIKE_SERVICES = """WITH svc(service_name) AS (
+  -- Distinct names from the service indexes (each DISTINCT skips from one
+  -- name to the next), judged first; only the services judged instance-like
+  -- are then added up, each by its own index range.
+  SELECT service_name FROM (SELECT DISTINCT service_name FROM metric_services)
+  UNION SELECT service_name FROM (SELECT DISTINCT service_name FROM span_services)
+  UNION SELECT service_name FROM (SELECT DISTINCT service_name FROM log_services)),
+why(service_name, reason) AS (
+  SELECT service_name, CASE
+    WHEN service_name GLOB 'unknown_service*' THEN 'unknown_service: the sender sets no service.name'
+    WHEN service_name GLOB '*?-[a-z0-9][a-z0-9][a-z0-9][a-z0-9][a-z0-9][a-z0-9][a-z0-9][a-z0-9]-[a-z0-9][a-z0-9][a-z0-9][a-z0-9][a-z0-9]'
+      OR service_name GLOB '*?-[a-z0-9][a-z0-9][a-z0-9][a-z0-9][a-z0-9][a-z0-9][a-z0-9][a-z0-9][a-z0-9]-[a-z0-9][a-z0-9][a-z0-9][a-z0-9][a-z0-9]'
+      OR service_name GLOB '*?-[a-z0-9][a-z0-9][a-z0-9][a-z0-9][a-z0-9][a-z0-9][a-z0-9][a-z0-9][a-z0-9][a-z0-9]-[a-z0-9][a-z0-9][a-z0-9][a-z0-9][a-z0-9]'
+      THEN 'pod name (replica set hash and pod suffix)'
+    WHEN service_name GLOB '*[0-9].[0-9]*.[0-9]*.[0-9]*' THEN 'IP address'
+    WHEN service_name GLOB '*[0-9][0-9][0-9][0-9]*' THEN 'number of 4 digits or more'
+    WHEN service_name GLOB '*[0-9a-fA-F][0-9a-fA-F][0-9a-fA-F][0-9a-fA-F][0-9a-fA-F][0-9a-fA-F][0-9a-fA-F][0-9a-fA-F]*'
+      AND service_name GLOB '*[0-9]*' AND service_name GLOB '*[a-fA-F]*' THEN 'hex id'
+    WHEN service_name GLOB '*?-[0-9]' OR service_name GLOB '*?-[0-9][0-9]' OR service_name GLOB '*?-[0-9][0-9][0-9]'
+      THEN 'ordinal suffix (StatefulSet pod or replica)'
+    END
+  FROM svc)
+SELECT w.service_name, w.reason,
+  (SELECT sum(n) FROM (SELECT sample_count AS n FROM metric_services WHERE service_name = w.service_name
+     UNION ALL SELECT sample_count FROM span_services WHERE service_name = w.service_name
+     UNION ALL SELECT sample_count FROM log_services WHERE service_name = w.service_name)) AS records,
+  (SELECT min(t) FROM (SELECT first_seen AS t FROM metric_services WHERE service_name = w.service_name
+     UNION ALL SELECT first_seen FROM span_services WHERE service_name = w.service_name
+     UNION ALL SELECT first_seen FROM log_services WHERE service_name = w.service_name)) AS first_seen,
+  (SELECT max(t) FROM (SELECT last_seen AS t FROM metric_services WHERE service_name = w.service_name
+     UNION ALL SELECT last_seen FROM span_services WHERE service_name = w.service_name
+     UNION ALL SELECT last_seen FROM log_services WHERE service_name = w.service_name)) AS last_seen
+FROM why w WHERE w.reason IS NOT NULL ORDER BY w.service_name"""
+
+OLD_SERVICE_BYTES = """WITH s(signal, service_name, records, bytes) AS (
+  SELECT 'metrics', service_name, sum(sample_count), sum(bytes) FROM metric_services GROUP BY service_name
+  UNION ALL
+  SELECT 'spans', service_name, sum(sample_count), sum(bytes) FROM span_services GROUP BY service_name
+  UNION ALL
+  SELECT 'logs', service_name, sum(sample_count), sum(bytes) FROM log_services GROUP BY service_name)
+SELECT signal, service_name, records, bytes,
+       round(1.0 * bytes / max(records, 1), 1) AS bytes_per_record,
+       round(100.0 * bytes / max(sum(bytes) OVER (PARTITION BY signal), 1), 2) AS signal_percentage
+FROM s ORDER BY bytes DESC, signal, service_name"""
+
+
 def normalized(view, rows):
     """Rows in a comparable form: lists (group_concat) as sets, JSON parsed;
     key_mixed_types and attribute_catalog as sets of rows (no order is
@@ -84,6 +168,14 @@ def check_views(test, db, what=""):
             got = normalized(view, db.execute(f"SELECT * FROM {view}").fetchall())
             want = normalized(view, db.execute(old).fetchall())
             test.assertEqual(got, want)
+    # The service views: the same rows in the same order.
+    for view, old in (("service_overview", OLD_SERVICE_OVERVIEW), ("instance_like_services", OLD_INSTANCE_LIKE_SERVICES),
+                      ("service_bytes", OLD_SERVICE_BYTES)):
+        with test.subTest(view=view, what=what):
+            got = db.execute(f"SELECT * FROM {view}").fetchall()
+            test.assertEqual(got, db.execute(old).fetchall())
+            if view == "service_overview":
+                test.assertGreater(len(got), 0)
     kept = totals(db)
     db.execute("SAVEPOINT t")
     db.execute("SELECT otelcat_refresh_totals()")
@@ -101,7 +193,13 @@ def totals(db):
         "SELECT key_name, signal, key_scope, entities, key_count, bytes, value_types, hll_count(hll_sketch), "
         "first_seen, last_seen FROM key_totals")}
     n = {r[:2]: r[2] for r in db.execute("SELECT key_name, signal, entities FROM key_name_totals")}
-    return t, n
+    return t, n, service_totals(db)
+
+
+def service_totals(db):
+    """service_totals: per (service, signal), its figures."""
+    return {r[:2]: r[2:] for r in db.execute(
+        "SELECT service_name, signal, entities, records, bytes, span_errors, first_seen, last_seen FROM service_totals")}
 
 
 def ingest(db, *payloads):
@@ -138,6 +236,22 @@ def batches():
            logs([log("x", 13, "WARN", {"user.id": True, "host.name": "h"})], service="api", host_name="h2")]
     # Many metrics in one transaction, one new key each.
     yield [gauge(f"m{i}", [({f"k{i % 3}": "v", "user.id": "u"}, 1.0)], service="s") for i in range(40)]
+    # Services (service totals): instance-like names, spans in error, a
+    # service's second entity, a known (entity, service) pair, no service.name.
+    yield [traces([errored(span("POST /pay", t=T + 5 * 10**12)), span("GET /a")], service="checkout-7d9f8b6c5d-x2x4z"),
+           logs([log("boom", 17, "ERROR", t=T - 5 * 10**12)] * 3, service="10.0.0.12"),
+           gauge("cpu", [({}, 1.0)], service="worker-3"),
+           traces([errored(span("GET /a")), errored(span("GET /c"))], service="web")]
+    yield [traces([errored(span("POST /pay")), span("GET /d")], service="checkout-7d9f8b6c5d-x2x4z"),
+           logs([log("ok", 9, "INFO"), log("boom", 17, "ERROR")], service="checkout-7d9f8b6c5d-x2x4z"),
+           gauge("mem", [({}, 1.0)], service="10.0.0.12"),
+           traces([span("GET /a")], service=None)]
+
+
+def errored(s):
+    """The span with status ERROR."""
+    s["status"] = {"code": 2}
+    return s
 
 
 class TestKeyTotals(unittest.TestCase):
@@ -146,7 +260,7 @@ class TestKeyTotals(unittest.TestCase):
         for n, b in enumerate(batches()):
             ingest(db, *b)
             check_views(self, db, f"after batch {n}")
-        t, names = totals(db)
+        t, names, _ = totals(db)
         # The key on spans: attribute scope of 2 span names, events of 1 (3 event names), a link of 1.
         self.assertEqual(t[("user.id", "spans", "attribute")][0], 1)
         self.assertEqual(t[("http.method", "spans", "attribute")][0], 2)
@@ -181,7 +295,7 @@ class TestKeyTotals(unittest.TestCase):
         ingest(db, traces([span("GET /a", attrs={f"user.{i}.name": "v" for i in range(3, 40)}),
                            span("GET /b", attrs={f"user.{i}.name": "v" for i in range(40, 50)})]))
         ingest(db, traces([span("GET /a", attrs={f"user.{i}.name": "w" for i in range(0, 60, 7)})]))
-        t, names = check_views(self, db)
+        t, names, _ = check_views(self, db)
         # 5 names of GET /a, 5 of GET /b, the rest folded.
         self.assertEqual(len([k for k in t if k[1:] == ("spans", "attribute")]), 10)
         self.assertGreater(db.execute("SELECT count(*) FROM key_name_patterns").fetchone()[0], 0)
@@ -201,7 +315,7 @@ class TestKeyTotals(unittest.TestCase):
         with open(os.path.join(ROOT, "examples", "merge.sql")) as f:
             db.executescript("".join(line for line in f if not line.startswith(".")))
         db.execute("DETACH other")
-        t, _ = check_views(self, db, "merge.sql")
+        t, _, _ = check_views(self, db, "merge.sql")
         self.assertEqual(t[("http.method", "spans", "attribute")][0], 2)
 
     def test_older_catalogs_get_their_totals_at_the_upgrade(self):
@@ -215,7 +329,7 @@ class TestKeyTotals(unittest.TestCase):
                 before = db.execute("SELECT count(*) FROM span_keys").fetchone()[0]
                 self.assertGreater(before, 0)
                 ingest(db, traces([]))
-                t, _ = check_views(self, db, older)
+                t, _, _ = check_views(self, db, older)
                 self.assertGreater(len(t), 0)
                 ingest(db, *next(batches()))
                 check_views(self, db, older + " then an ingest")
@@ -239,6 +353,49 @@ class TestKeyTotals(unittest.TestCase):
                 for t in ("metric", "span", "log"):
                     self.assertIn(f"SEARCH k USING INDEX idx_{t}_keys_key (key_name=?)", plan)
                 self.assertNotRegex(plan, r"SCAN (k|\w+_key_rows)\b")
+
+    def test_the_service_views_read_the_service_totals(self):
+        """service_overview and instance_like_services read service_totals
+        in key order; of the service rows, only the log severities of a
+        service (a search of its index range)."""
+        db = connect()
+        for b in batches():
+            ingest(db, *b)
+        for analyzed in (False, True):
+            if analyzed:
+                db.execute("ANALYZE")
+            for view in ("service_overview", "instance_like_services LIMIT 20", "service_bytes"):
+                plan = " | ".join(r[3] for r in db.execute(f"EXPLAIN QUERY PLAN SELECT * FROM {view}"))
+                with self.subTest(view, analyzed=analyzed, plan=plan):
+                    self.assertRegex(plan, r"SCAN service_totals\b")
+                    self.assertNotRegex(plan, r"SCAN (metric|span|log)\w*_services\b|metric_services|span_services" +
+                                        {"service_bytes": "", "service_overview": "|USE TEMP B-TREE FOR (GROUP|DISTINCT)"}
+                                        .get(view, "|USE TEMP B-TREE"))
+                    self.assertNotRegex(plan, r"log_services" if view != "service_overview" else
+                                        r"SCAN \w*log_services")
+
+    def test_service_totals_follow_the_service_rows(self):
+        db = connect()
+        for b in batches():
+            ingest(db, *b)
+        s = service_totals(db)
+        # 3 span names, 2 in error (3 spans), from 3 ingests.
+        self.assertEqual(s[("checkout-7d9f8b6c5d-x2x4z", "spans")][:4], (3, 4, s[("checkout-7d9f8b6c5d-x2x4z", "spans")][2], 2))
+        self.assertEqual(s[("checkout-7d9f8b6c5d-x2x4z", "logs")][:2], (2, 2))
+        self.assertEqual(s[("10.0.0.12", "logs")][:2], (1, 3))
+        self.assertEqual(s[("10.0.0.12", "metrics")][:2], (1, 1))
+        self.assertEqual(s[("web", "spans")][3], 2)
+        like = {r[0]: r[1] for r in db.execute("SELECT service_name, reason FROM instance_like_services")}
+        self.assertEqual(set(like), {"checkout-7d9f8b6c5d-x2x4z", "10.0.0.12", "worker-3"} | (
+            {n for n in like if n.startswith("unknown_service")}))
+        # A writer of its own that deletes service rows, then rebuilds.
+        db.execute("DELETE FROM span_services WHERE service_name = 'web' AND span_name = 'GET /c'")
+        db.execute("DELETE FROM log_services WHERE service_name = '10.0.0.12'")
+        db.execute("SELECT otelcat_refresh_totals()")
+        check_views(self, db, "after a DELETE of service rows and a refresh")
+        s = service_totals(db)
+        self.assertNotIn(("10.0.0.12", "logs"), s)
+        self.assertEqual(s[("web", "spans")][3], 1)
 
     def test_otelcat_refresh_totals(self):
         """otelcat_refresh_totals rebuilds the totals, all or nothing."""

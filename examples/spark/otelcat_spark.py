@@ -288,12 +288,13 @@ def write_catalog(path, results, respell_samples=True):
             roll_up_history(db)
         except sqlite3.Error as e:
             raise SystemExit(f"rolling up the history of {path} failed: {e}; nothing was written")
-        # Key totals (docs/catalog.md "Key totals"): built from the key rows
-        # written, as every writer of key rows other than otlp_ingest does.
+        # Key and service totals (docs/catalog.md "Key totals", "Service
+        # totals"): built from the key and service rows written, as every
+        # writer of those rows other than otlp_ingest does.
         try:
             db.execute("SELECT otelcat_refresh_totals()")
         except sqlite3.Error as e:
-            raise SystemExit(f"writing key totals into {path} failed: {e}; nothing was written")
+            raise SystemExit(f"writing key and service totals into {path} failed: {e}; nothing was written")
         db.execute("COMMIT")
     except BaseException:
         if db.in_transaction:

@@ -26,7 +26,7 @@ const UPGRADES: [&str; (VERSION - 1) as usize] = [
 ];
 
 /// The tables (and one view) a catalog of [`VERSION`] has.
-const TABLES: [&str; 31] = [
+const TABLES: [&str; 32] = [
     "metrics",
     "metric_services",
     "metric_key_rows",
@@ -58,6 +58,7 @@ const TABLES: [&str; 31] = [
     "template_history_rows",
     "key_totals",
     "key_name_totals",
+    "service_totals",
 ];
 
 /// The schema version stored in the catalog; `None` for a database without

@@ -5,6 +5,7 @@ use ahash::AHashMap as Map;
 
 mod fold;
 mod history;
+mod service_totals;
 mod signals;
 mod time;
 mod totals;
@@ -132,6 +133,7 @@ fn table_of(stmt: &str) -> &'static str {
         "key_history_key" | "key_history_keys_prune" => "key_history_keys",
         "key_total" => "key_totals",
         "key_name_total" => "key_name_totals",
+        "service_total" => "service_totals",
         "template_history"
         | "template_history_fold"
         | "template_history_fold_delete"
@@ -447,6 +449,7 @@ pub struct Writer {
     templates: Option<[history::Chunked; 3]>,
     /// The lookups of the key totals (`totals.rs`), prepared when first used.
     totals: totals::TotalsQueries,
+    service_probes: service_totals::Probes,
 }
 
 impl Writer {
@@ -474,6 +477,7 @@ impl Writer {
             key_history: None,
             templates: None,
             totals: totals::TotalsQueries::default(),
+            service_probes: service_totals::Probes::default(),
         })
     }
 
@@ -618,6 +622,7 @@ impl Writer {
         texts: &Texts,
         settings: &Settings,
     ) -> Result<()> {
+        self.service_totals(b)?;
         self.metrics(b)?;
         self.spans(b)?;
         self.logs(b)?;
@@ -723,7 +728,7 @@ mod tests {
                 && names.contains(&"log_scope"),
             "{names:?}"
         );
-        assert_eq!(names.len(), 53);
+        assert_eq!(names.len(), 54);
         for (n, sql) in statements() {
             assert!(!sql.is_empty() && !sql.contains("-- name:"), "{n}");
             // Errors name the table the statement writes.

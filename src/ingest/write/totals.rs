@@ -35,7 +35,20 @@ pub fn refresh_totals(db: Db) -> Result<()> {
             let key: Vec<&str> = key.iter().map(String::as_str).collect();
             super::located(e, table, &key)
         }
-        None => e,
+        None => match super::service_totals::overflowing_row(db) {
+            Some((table, key)) => {
+                let key: Vec<&str> = key.iter().map(String::as_str).collect();
+                let e = Error::with_code(
+                    e.code,
+                    format!(
+                        "{}: its service's counts add up past 64 bits (a file edited by hand or from elsewhere?): repair or delete that row",
+                        e.msg
+                    ),
+                );
+                super::located(e, table, &key)
+            }
+            None => e,
+        },
     })
 }
 
