@@ -232,6 +232,13 @@ impl IngestTable {
         self.schema_ready = false;
     }
 
+    /// Drops the layer of a payload applied apart (`ingest`): nothing of it
+    /// stays, nor what it taught the template models.
+    fn drop_payload_layer(&mut self) {
+        let layer = self.layers.pop().expect("the payload's layer");
+        self.templates.restore(layer.snapshots);
+    }
+
     /// Decodes a payload and applies it to the innermost layer's batch.
     fn ingest(&mut self, payload: Arg, signal: Option<Signal>, raw: &[u8]) -> Result<()> {
         let bytes = otlp::maybe_gunzip(raw, &self.limits)
@@ -284,10 +291,8 @@ impl IngestTable {
             .saturating_add(events.len().saturating_mul(1 + batch::ENTITY_COST));
         let own_layer = could_cost > MAX_PAYLOAD_COST;
         if own_layer {
-            let records = self.layers.last().map_or(0, |l| l.batch.records);
-            let mut layer = Layer::new(PAYLOAD_LEVEL);
-            layer.batch.records = records;
-            self.layers.push(layer);
+            // As a savepoint's layer (released or dropped below).
+            self.savepoint(PAYLOAD_LEVEL)?;
         }
         let top = self.layers.last_mut().expect("base layer");
         // Load (and snapshot, inside a savepoint) every template model the
@@ -297,8 +302,7 @@ impl IngestTable {
             let snapshots = (top.level >= 0).then_some(&mut top.snapshots);
             if let Err(e) = self.templates.prepare(&events, snapshots) {
                 if own_layer {
-                    let layer = self.layers.pop().expect("the payload's layer");
-                    self.templates.restore(layer.snapshots);
+                    self.drop_payload_layer();
                 }
                 return Err(e);
             }
@@ -317,18 +321,11 @@ impl IngestTable {
         );
         self.events = otlp::recycle(events, summary.owns_heap);
         if own_layer {
-            let layer = self.layers.pop().expect("the payload's layer");
             if let Err(e) = applied {
-                // Nothing of the payload stays: its layer and what it
-                // taught the template models go.
-                self.templates.restore(layer.snapshots);
+                self.drop_payload_layer();
                 return Err(Error::new(format!("otlp_ingest: {e}")));
             }
-            let below = self.layers.last_mut().expect("base layer");
-            below.batch.merge(layer.batch);
-            if below.level >= 0 {
-                below.snapshots.absorb(layer.snapshots);
-            }
+            self.release(PAYLOAD_LEVEL)?;
         } else if let Err(e) = applied {
             // Cannot happen once the models are loaded; if it does, the
             // layer holds part of the payload: the transaction must go.
