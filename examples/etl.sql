@@ -14,6 +14,8 @@
 -- catalog while no entity key table goes past key_name_bound (1 000 names
 -- by default). To fold here too, give names past the bound the pattern
 -- otlp_ingest would (src/ingest/keyfold.rs) in the raw rows first.
+-- Another: names and keys longer than 256 bytes, which otlp_ingest clips
+-- (docs/catalog.md "Limits and errors"); this script keeps them whole.
 --
 -- Run it after loading the extension and creating the catalog schema and
 -- views:

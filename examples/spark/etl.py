@@ -47,7 +47,9 @@ with a trace id, a span id) are computed. Known differences from otlp_ingest (do
   them, but values nested two levels deep keep the file's own spelling;
 - sample lists take values in the order Spark reads them: one file in line
   order; several files in the order Spark packs them (largest first);
-- a record without a timestamp gets the time of this run.
+- a record without a timestamp gets the time of this run;
+- names and keys longer than 256 bytes are kept whole (otlp_ingest clips
+  them: docs/catalog.md "Limits and errors").
 """
 import argparse
 import os

@@ -118,6 +118,16 @@ impl AttrTarget {
             AttrTarget::Log => Event::LogAttr(attr),
         }
     }
+
+    /// [`wrap`](Self::wrap) of an attribute whose key, or `service.name`
+    /// value, may be longer than [`super::clip::MAX_NAME_BYTES`]: clips
+    /// them (the proto decoder's fast path reads only keys and values
+    /// under 128 bytes, and calls `wrap`).
+    #[inline]
+    pub(crate) fn wrap_clipped(self, mut attr: Attr<'_>) -> Event<'_> {
+        super::clip::clip_attr(&mut attr, matches!(self, AttrTarget::Resource));
+        self.wrap(attr)
+    }
 }
 
 /// The largest effective [`Limits::max_depth`].

@@ -54,6 +54,7 @@ use std::fmt;
 use std::io::Read;
 use std::str::FromStr;
 
+pub mod clip;
 mod decoder;
 mod error;
 mod event;

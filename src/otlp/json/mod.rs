@@ -38,6 +38,7 @@ mod value;
 
 use std::borrow::Cow;
 
+use super::clip::clip_name;
 use super::{
     AttrTarget, Ctx, DecodeError, ErrorKind, Event, Fail, Fallible, MetricKind, Position, Sections,
     Signal, SpanKind, Within, empty_log, empty_metric, empty_scope, empty_span, empty_span_event,
@@ -235,7 +236,13 @@ impl<'a> Parser<'a> {
             }
         }
         sections.finish(&mut ctx.out);
-        ctx.fill(at, Event::Scope { name, version });
+        ctx.fill(
+            at,
+            Event::Scope {
+                name: clip_name(name),
+                version: clip_name(version),
+            },
+        );
         Ok(())
     }
 
@@ -361,7 +368,7 @@ impl<'a> Parser<'a> {
         ctx.fill(
             at,
             Event::Span {
-                name,
+                name: clip_name(name),
                 kind: SpanKind::from_i32(kind),
                 start_time_unix_nano: start,
                 status_code: status,
@@ -404,7 +411,7 @@ impl<'a> Parser<'a> {
         ctx.fill(
             at,
             Event::SpanEvent {
-                name,
+                name: clip_name(name),
                 time_unix_nano: time,
             },
         );
@@ -504,7 +511,7 @@ impl<'a> Parser<'a> {
         ctx.fill(
             at,
             metric_event(
-                name,
+                clip_name(name),
                 kind,
                 unit,
                 description,
@@ -845,8 +852,8 @@ impl<'a> Parser<'a> {
             at,
             Event::Log {
                 severity_number,
-                severity_text,
-                event_name,
+                severity_text: clip_name(severity_text),
+                event_name: clip_name(event_name),
                 time_unix_nano: if time != 0 { time } else { observed },
                 body,
                 bytes: saturate(size::len_field(bytes)),

@@ -107,7 +107,7 @@ impl<'a> Parser<'a> {
             ctx.check_attr_index(*n).map_err(|f| p.fail(f))?;
             let attr = p.key_value(ctx, 1)?;
             bytes += attr.field_len();
-            ctx.push(target.wrap(attr)).map_err(|f| p.fail(f))?;
+            ctx.push(target.wrap_clipped(attr)).map_err(|f| p.fail(f))?;
             *n += 1;
             Ok(())
         })?;

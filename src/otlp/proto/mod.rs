@@ -23,6 +23,7 @@ use std::borrow::Cow;
 
 use wire::{Field, I32, I64, LEN, Reader, VARINT};
 
+use super::clip::clip_str;
 use super::{
     AnyValue, Attr, AttrTarget, Ctx, DecodeError, ErrorKind, Event, Fallible, MetricKind, Position,
     Sections, Signal, SpanKind, Within, empty_log, empty_metric, empty_scope, empty_span,
@@ -89,8 +90,12 @@ fn bucket_counts(mut r: Reader<'_>) -> Fallible<u32> {
 /// the bytes; `None` for anything else (or anything wrong), which the
 /// field-by-field reader then decodes, or reports, as usual. Equivalent to
 /// that reader for what it accepts (tested on random bytes).
+///
+/// Its keys and values are too short to be clipped (`clip`): the caller
+/// wraps them without the check.
 #[inline(always)]
 fn simple_key_value<'a>(r: &Reader<'a>) -> Option<Attr<'a>> {
+    const _: () = assert!(super::clip::MAX_NAME_BYTES >= 128);
     let b = r.data.get(r.pos..r.end)?;
     let ascii = crate::ffi::ascii_str;
     // 0x0A = field 1, length-delimited.
@@ -284,8 +289,8 @@ impl<'a> Decoder<'_, 'a> {
     ) -> Fallible<(Cow<'a, str>, Cow<'a, str>)> {
         while let Some(f) = r.field()? {
             match f.number() {
-                1 => name = Cow::Borrowed(r.string(f)?),
-                2 => version = Cow::Borrowed(r.string(f)?),
+                1 => name = clip_str(r.string(f)?),
+                2 => version = clip_str(r.string(f)?),
                 3 => self.attribute(&mut r, f, AttrTarget::Scope, n)?,
                 4 => r.skip_as(f, VARINT)?,
                 _ => r.skip(f)?,
@@ -309,7 +314,7 @@ impl<'a> Decoder<'_, 'a> {
         while let Some(f) = r.field()? {
             let mark = self.ctx.out.len();
             match f.number() {
-                5 => name = Cow::Borrowed(r.string(f)?),
+                5 => name = clip_str(r.string(f)?),
                 6 => kind = r.int32(f)?,
                 7 => start = r.fixed64_field(f)?,
                 9 => {
@@ -370,7 +375,7 @@ impl<'a> Decoder<'_, 'a> {
         while let Some(f) = r.field()? {
             match f.number() {
                 1 => time = r.fixed64_field(f)?,
-                2 => name = Cow::Borrowed(r.string(f)?),
+                2 => name = clip_str(r.string(f)?),
                 3 => self.attribute(&mut r, f, AttrTarget::SpanEvent, &mut n)?,
                 4 => r.skip_as(f, VARINT)?,
                 _ => r.skip(f)?,
@@ -414,7 +419,7 @@ impl<'a> Decoder<'_, 'a> {
         while let Some(f) = r.field()? {
             let (k, field_name) = match f.number() {
                 1 => {
-                    name = Cow::Borrowed(r.string(f)?);
+                    name = clip_str(r.string(f)?);
                     continue;
                 }
                 2 => {
@@ -585,8 +590,8 @@ impl<'a> Decoder<'_, 'a> {
                 1 => time = r.fixed64_field(f)?,
                 11 => observed = r.fixed64_field(f)?,
                 2 => severity_number = r.int32(f)?,
-                3 => severity_text = Cow::Borrowed(r.string(f)?),
-                12 => event_name = Cow::Borrowed(r.string(f)?),
+                3 => severity_text = clip_str(r.string(f)?),
+                12 => event_name = clip_str(r.string(f)?),
                 5 => {
                     let sub = r.message(f)?;
                     body = Some(self.any_value(sub, 1).within("body", None)?);
@@ -642,7 +647,7 @@ impl<'a> Decoder<'_, 'a> {
                 let attr = self
                     .key_value_fields(sub, 1)
                     .within("attributes", Some(*n))?;
-                self.ctx.push(target.wrap(attr))
+                self.ctx.push(target.wrap_clipped(attr))
             }
             .map_err(|e| r.fail(e))?;
             *n += 1;
