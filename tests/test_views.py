@@ -328,6 +328,25 @@ class TestRareKeys(unittest.TestCase):
         db.execute("INSERT INTO otlp_ingest(payload) VALUES (?)", (logs(
             [log(f"disk {i} failed", 17, "ERROR", {"user.id": f"u{i}", **({"rare.l": "1"} if i < 1 else {})}) for i in range(30)]
             + [log("started", 9, "INFO", {"x": "1"})] * 5, service="api"),))
+        # More than 8 entities of each kind, so that some are read through the
+        # key_count indexes, and a busy one of each (its records would widen
+        # a bound taken from the most records to every key row): metrics of 20
+        # points with a label on 1 of them, one of 2 000 with a label on 30
+        # (1.5 %); span names of 20 spans with an attribute on 1, events and
+        # links on a few; severities of 20 records with an attribute on 1.
+        for i in range(12):
+            db.execute("INSERT INTO otlp_ingest(payload) VALUES (?)", (gauge(
+                f"g{i}", [({"core": str(j % 4), **({"rare.g": "1"} if j < 1 + i % 2 else {})}, 1.0) for j in range(20)],
+                service="api"),))
+        db.execute("INSERT INTO otlp_ingest(payload) VALUES (?)", (gauge(
+            "busy", [({"core": str(j % 4), **({"rare.b": "1"} if j < 30 else {})}, 1.0) for j in range(2000)], service="api"),))
+        db.execute("INSERT INTO otlp_ingest(payload) VALUES (?)", (traces(
+            [span(f"op{i}", attrs={"q": "1", **({"rare.o": "x"} if j < 1 else {})},
+                  events=[("retry", {"n": "1", **({"rare.e": "y"} if j < 1 else {})})] if j < 2 + i else [],
+                  links=[{"l": "1"}] if j < i else []) for i in range(12) for j in range(20)], service="api"),))
+        db.execute("INSERT INTO otlp_ingest(payload) VALUES (?)", (logs(
+            [log("x", 9, f"LEVEL{i}", {"k": "1", **({"rare.s": "1"} if j < 1 else {})}) for i in range(12) for j in range(20)],
+            service="api"),))
 
     def former(self, percent):
         return self.db.execute(
@@ -345,6 +364,15 @@ class TestRareKeys(unittest.TestCase):
         self.assertEqual({(r[0], r[2]) for r in rows}, {("spans", "attribute"), ("spans", "event"), ("spans", "link"),
                                                         ("metrics", "label"), ("logs", "attribute")})
         self.assertLess(len(self.former(5)), len(self.former(50)))
+        # The busy metric holds a rare key (30 of 2 000 records); a bound of 50 %
+        # of the most records would cover every other metric's key rows, one of
+        # the 9th most records does not.
+        self.assertIn(("metrics", "busy", "label", "rare.b"), {r[:4] for r in self.former(5)})
+        most, ninth = (self.db.execute(f"SELECT total_sample_count FROM metrics ORDER BY total_sample_count DESC LIMIT 1 OFFSET {n}")
+                       .fetchone()[0] for n in (0, 8))
+        self.assertEqual(self.db.execute("SELECT count(*) FROM metric_key_rows WHERE key_count > ? AND metric_name <> 'busy'",
+                                         (0.5 * most,)).fetchone()[0], 0)
+        self.assertGreater(self.db.execute("SELECT count(*) FROM metric_key_rows WHERE key_count > ?", (0.5 * ninth,)).fetchone()[0], 0)
 
     def test_cookbook(self):
         got = self.db.execute(self.cookbook.replace("LIMIT 8", "")).fetchall()
@@ -357,7 +385,13 @@ class TestRareKeys(unittest.TestCase):
             plan = " | ".join(r[3] for r in self.db.execute("EXPLAIN QUERY PLAN " + sql, {"percent": ""} if ":percent" in sql else {}))
             for t in ("metric", "span", "log"):
                 self.assertIn(f"SEARCH {t}_key_rows USING INDEX idx_{t}_keys_count (key_count<?)", plan)
-            self.assertNotRegex(plan, r"SCAN (metric|span|log)_key_rows|SCAN (metrics|spans|span_events)\b")
+            # The key rows of the 8 busiest entities of each kind by their
+            # primary key; the 9th most records of each kind from its index.
+            for t, e in (("metric", "metric_name"), ("span", "span_name"), ("log", "severity")):
+                self.assertIn(f"SEARCH {t}_key_rows USING INDEX sqlite_autoindex_{t}_key_rows_1 ({e}=?)", plan)
+            for t, i in (("metrics", "records"), ("spans", "records"), ("spans", "links"), ("span_events", "count")):
+                self.assertIn(f"SCAN {t} USING COVERING INDEX idx_{t}_{i}", plan)
+            self.assertNotRegex(plan, r"SCAN (metric|span|log)_key_rows|SCAN (metrics|spans|span_events)\b(?! USING (COVERING )?INDEX)")
 
 
 class TestDashboardRankings(unittest.TestCase):

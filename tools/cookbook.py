@@ -154,20 +154,35 @@ FROM key_history WHERE signal = 'spans' AND key_name = 'cart.session_token' AND 
 GROUP BY bucket_start ORDER BY bucket_start LIMIT 6;"""),
     ("Which keys are present on less than 5 % of records?",
      "Rare keys: often conditional attributes, sometimes a typo'd key name. Datasette query `rare_keys`. "
-     "`key_cardinality WHERE key_percentage < 5` gives them too, but computes the percentage of every key row; "
-     "a key on less than 5 % of its entity's records has fewer than 5 % of the most records an entity of its "
-     "signal has, and the key tables' `key_count` indexes give just those rows.",
-     """WITH bound(metrics, spans, logs) AS (SELECT (SELECT max(total_sample_count) FROM metrics) * 0.05 + 1,
-    max((SELECT max(total_sample_count) FROM spans), (SELECT max(link_count) FROM spans),
-        coalesce((SELECT max(event_count) FROM span_events), 0)) * 0.05 + 1,
-    (SELECT max(total_sample_count) FROM logs) * 0.05 + 1)
+     "`key_cardinality WHERE key_percentage < 5` gives them too, but computes the percentage of every key row. "
+     "Here the 8 metrics, span names (by spans, links and events) and severities with the most records are read "
+     "entity by entity; a key of any other entity on less than 5 % of its records has fewer than 5 % of the 9th "
+     "most records of its kind, and the key tables' `key_count` indexes give just those rows.",
+     """WITH big_metrics(name) AS MATERIALIZED (SELECT name FROM metrics ORDER BY total_sample_count DESC LIMIT 8),
+big_spans(name) AS MATERIALIZED (
+  SELECT name FROM (SELECT name FROM spans ORDER BY total_sample_count DESC LIMIT 8)
+  UNION SELECT name FROM (SELECT name FROM spans ORDER BY link_count DESC LIMIT 8)
+  UNION SELECT span_name FROM (SELECT span_name FROM span_events ORDER BY event_count DESC LIMIT 8)),
+big_logs(severity) AS MATERIALIZED (SELECT severity FROM logs ORDER BY total_sample_count DESC LIMIT 8),
+bound(metrics, spans, logs) AS (SELECT
+  coalesce((SELECT total_sample_count FROM metrics ORDER BY total_sample_count DESC LIMIT 1 OFFSET 8), 0) * 0.05 + 1,
+  max(coalesce((SELECT total_sample_count FROM spans ORDER BY total_sample_count DESC LIMIT 1 OFFSET 8), 0),
+      coalesce((SELECT link_count FROM spans ORDER BY link_count DESC LIMIT 1 OFFSET 8), 0),
+      coalesce((SELECT event_count FROM span_events ORDER BY event_count DESC LIMIT 1 OFFSET 8), 0)) * 0.05 + 1,
+  coalesce((SELECT total_sample_count FROM logs ORDER BY total_sample_count DESC LIMIT 1 OFFSET 8), 0) * 0.05 + 1)
 SELECT signal, entity, key_scope, key_name, key_count, round(key_percentage, 2) AS pct FROM (
   SELECT 'metrics' AS signal, metric_name AS entity, key_scope, key_name, key_count, key_percentage
-  FROM metric_keys WHERE key_count <= (SELECT metrics FROM bound)
+  FROM metric_keys WHERE key_count <= (SELECT metrics FROM bound) AND metric_name NOT IN big_metrics
+  UNION ALL SELECT 'metrics', metric_name, key_scope, key_name, key_count, key_percentage
+  FROM big_metrics b CROSS JOIN metric_keys k ON k.metric_name = b.name
   UNION ALL SELECT 'spans', span_name, key_scope, key_name, key_count, key_percentage
-  FROM span_keys WHERE key_count <= (SELECT spans FROM bound)
+  FROM span_keys WHERE key_count <= (SELECT spans FROM bound) AND span_name NOT IN big_spans
+  UNION ALL SELECT 'spans', span_name, key_scope, key_name, key_count, key_percentage
+  FROM big_spans b CROSS JOIN span_keys k ON k.span_name = b.name
   UNION ALL SELECT 'logs', severity, key_scope, key_name, key_count, key_percentage
-  FROM log_keys WHERE key_count <= (SELECT logs FROM bound))
+  FROM log_keys WHERE key_count <= (SELECT logs FROM bound) AND severity NOT IN big_logs
+  UNION ALL SELECT 'logs', k.severity, key_scope, key_name, key_count, key_percentage
+  FROM big_logs b CROSS JOIN log_keys k ON k.severity = b.severity)
 WHERE key_percentage < 5 ORDER BY key_percentage LIMIT 8;"""),
     ("Which keys look like ids?",
      "Nearly one distinct value per record: ids, timestamps or amounts that should not be labels. Datasette query `id_like_keys`.",
