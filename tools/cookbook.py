@@ -155,9 +155,9 @@ GROUP BY bucket_start ORDER BY bucket_start LIMIT 6;"""),
     ("Which keys are present on less than 5 % of records?",
      "Rare keys: often conditional attributes, sometimes a typo'd key name. Datasette query `rare_keys`. "
      "`key_cardinality WHERE key_percentage < 5` gives them too, but computes the percentage of every key row. "
-     "Here the 8 metrics, span names (by spans, links and events) and severities with the most records are read "
-     "entity by entity; a key of any other entity on less than 5 % of its records has fewer than 5 % of the 9th "
-     "most records of its kind, and the key tables' `key_count` indexes give just those rows.",
+     "A key of any entity but the 8 metrics, span names (by spans, links and events) and severities with the most "
+     "records on less than 5 % of its records has fewer than 5 % of the 9th most records of its kind: the key "
+     "tables' `key_count` indexes give the rows below that, and the 8's rows above it are read entity by entity.",
      """WITH big_metrics(name) AS MATERIALIZED (SELECT name FROM metrics ORDER BY total_sample_count DESC LIMIT 8),
 big_spans(name) AS MATERIALIZED (
   SELECT name FROM (SELECT name FROM spans ORDER BY total_sample_count DESC LIMIT 8)
@@ -172,17 +172,17 @@ bound(metrics, spans, logs) AS (SELECT
   coalesce((SELECT total_sample_count FROM logs ORDER BY total_sample_count DESC LIMIT 1 OFFSET 8), 0) * 0.05 + 1)
 SELECT signal, entity, key_scope, key_name, key_count, round(key_percentage, 2) AS pct FROM (
   SELECT 'metrics' AS signal, metric_name AS entity, key_scope, key_name, key_count, key_percentage
-  FROM metric_keys WHERE key_count <= (SELECT metrics FROM bound) AND metric_name NOT IN big_metrics
+  FROM metric_keys WHERE key_count <= (SELECT metrics FROM bound)
   UNION ALL SELECT 'metrics', metric_name, key_scope, key_name, key_count, key_percentage
-  FROM big_metrics b CROSS JOIN metric_keys k ON k.metric_name = b.name
+  FROM big_metrics b CROSS JOIN metric_keys k ON k.metric_name = b.name WHERE k.key_count > (SELECT metrics FROM bound)
   UNION ALL SELECT 'spans', span_name, key_scope, key_name, key_count, key_percentage
-  FROM span_keys WHERE key_count <= (SELECT spans FROM bound) AND span_name NOT IN big_spans
+  FROM span_keys WHERE key_count <= (SELECT spans FROM bound)
   UNION ALL SELECT 'spans', span_name, key_scope, key_name, key_count, key_percentage
-  FROM big_spans b CROSS JOIN span_keys k ON k.span_name = b.name
+  FROM big_spans b CROSS JOIN span_keys k ON k.span_name = b.name WHERE k.key_count > (SELECT spans FROM bound)
   UNION ALL SELECT 'logs', severity, key_scope, key_name, key_count, key_percentage
-  FROM log_keys WHERE key_count <= (SELECT logs FROM bound) AND severity NOT IN big_logs
+  FROM log_keys WHERE key_count <= (SELECT logs FROM bound)
   UNION ALL SELECT 'logs', k.severity, key_scope, key_name, key_count, key_percentage
-  FROM big_logs b CROSS JOIN log_keys k ON k.severity = b.severity)
+  FROM big_logs b CROSS JOIN log_keys k ON k.severity = b.severity WHERE k.key_count > (SELECT logs FROM bound))
 WHERE key_percentage < 5 ORDER BY key_percentage LIMIT 8;"""),
     ("Which keys look like ids?",
      "Nearly one distinct value per record: ids, timestamps or amounts that should not be labels. Datasette query `id_like_keys`.",
