@@ -185,10 +185,12 @@ SELECT signal, entity, key_scope, key_name, key_count, round(key_percentage, 2) 
   FROM big_logs b CROSS JOIN log_keys k ON k.severity = b.severity WHERE k.key_count > (SELECT logs FROM bound))
 WHERE key_percentage < 5 ORDER BY key_percentage LIMIT 8;"""),
     ("Which keys look like ids?",
-     "Nearly one distinct value per record: ids, timestamps or amounts that should not be labels. Datasette query `id_like_keys`.",
+     "Nearly one distinct value per record: ids, timestamps or amounts that should not be labels. Datasette query `id_like_keys`. "
+     "Such a key has at least 500 distinct values (half of 1 000 records): the key tables' cardinality indexes give "
+     "just those, in order (`+key_count`: not the `key_count` index, which holds most keys above 1 000 records).",
      """SELECT signal, entity, key_name, key_count, estimated_cardinality, substr(value_samples, 1, 60) AS samples
 FROM key_cardinality
-WHERE key_count >= 1000 AND estimated_cardinality >= 0.5 * key_count
+WHERE +key_count >= 1000 AND estimated_cardinality >= 0.5 * key_count AND estimated_cardinality >= 500
 ORDER BY estimated_cardinality DESC LIMIT 8;"""),
     ("What is everything known about one metric?",
      "The Get-API document (one JSON document, the shape of OCC's model), one indexed lookup. Datasette query `metric_document`.",
