@@ -6,7 +6,9 @@ gen/ (otlp_gen) (u32 little-endian length + one export request). Used for the
 analysis in docs/BENCHMARKS.md, also under `valgrind --tool=callgrind` to
 count instructions. Same settings as `make bench-ingest` (WAL,
 synchronous=NORMAL, 64 MiB page cache); FORMAT=json sends the frames as
-text, WAL_AUTOCHECKPOINT=N sets that pragma, EXT=path loads another build.
+text, WAL_AUTOCHECKPOINT=N sets that pragma, EXT=path loads another build,
+DROP_INDEXES=a,b drops those indexes after an empty first request made the
+catalog (what an index costs ingest, with one build).
 
   /usr/bin/python3 bench/ingest_split.py FRAMES SIGNAL [REQUESTS_PER_TXN] [DB]
 """
@@ -40,6 +42,10 @@ def main():
     db.execute("PRAGMA cache_size=-65536")
     if os.environ.get("WAL_AUTOCHECKPOINT"):
         db.execute(f"PRAGMA wal_autocheckpoint={int(os.environ['WAL_AUTOCHECKPOINT'])}")
+    if os.environ.get("DROP_INDEXES"):
+        db.execute("INSERT INTO otlp_ingest(payload, signal) VALUES (?, ?)", (b"", signal))
+        for name in os.environ["DROP_INDEXES"].split(","):
+            db.execute(f"DROP INDEX IF EXISTS {name}")
     if os.environ.get("FORMAT") == "json":
         frames = [f.decode() for f in frames]
     sql = "INSERT INTO otlp_ingest(payload, signal) VALUES (?, ?)"

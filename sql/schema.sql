@@ -238,6 +238,20 @@ CREATE INDEX IF NOT EXISTS idx_log_keys_cardinality ON log_key_rows(estimated_ca
 CREATE INDEX IF NOT EXISTS idx_log_keys_first_seen ON log_key_rows(first_seen);
 CREATE INDEX IF NOT EXISTS idx_log_keys_count ON log_key_rows(key_count);
 
+-- Dashboard rankings over the key rows (issue 16 section 3, top N < 10 ms):
+-- the top values of a key (the canned query top_values_of_key) are each
+-- signal's key rows of that key name, most records first, entity next;
+-- rows without top values (written before the upgrade to version 3) are
+-- left out, so a key on 100 000 metrics of an upgraded catalog is not read
+-- row by row to find none. A metric's labels by cardinality, every metric
+-- at once (metric_label_cardinality with no name), in the query's order, so
+-- that the first 200 are read and no tie on an estimate is sorted.
+CREATE INDEX IF NOT EXISTS idx_metric_keys_top ON metric_key_rows(key_name, key_count DESC, metric_name) WHERE top_values IS NOT NULL;
+CREATE INDEX IF NOT EXISTS idx_span_keys_top ON span_key_rows(key_name, key_count DESC, span_name) WHERE top_values IS NOT NULL;
+CREATE INDEX IF NOT EXISTS idx_log_keys_top ON log_key_rows(key_name, key_count DESC, severity) WHERE top_values IS NOT NULL;
+CREATE INDEX IF NOT EXISTS idx_metric_keys_cardinality_names
+  ON metric_key_rows(estimated_cardinality DESC, metric_name, key_scope, key_name);
+
 -- One row per Drain cluster of (severity, service). cluster_id (extra) is the
 -- cluster's id in the drain partition 'otlp.logs/<severity>/<service>'; the
 -- row follows the cluster when its template generalises. Read it through the

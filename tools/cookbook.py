@@ -154,26 +154,43 @@ FROM key_history WHERE signal = 'spans' AND key_name = 'cart.session_token' AND 
 GROUP BY bucket_start ORDER BY bucket_start LIMIT 6;"""),
     ("Which keys are present on less than 5 % of records?",
      "Rare keys: often conditional attributes, sometimes a typo'd key name. Datasette query `rare_keys`. "
-     "`key_cardinality WHERE key_percentage < 5` gives them too, but computes the percentage of every key row; "
-     "a key on less than 5 % of its entity's records has fewer than 5 % of the most records an entity of its "
-     "signal has, and the key tables' `key_count` indexes give just those rows.",
-     """WITH bound(metrics, spans, logs) AS (SELECT (SELECT max(total_sample_count) FROM metrics) * 0.05 + 1,
-    max((SELECT max(total_sample_count) FROM spans), (SELECT max(link_count) FROM spans),
-        coalesce((SELECT max(event_count) FROM span_events), 0)) * 0.05 + 1,
-    (SELECT max(total_sample_count) FROM logs) * 0.05 + 1)
+     "`key_cardinality WHERE key_percentage < 5` gives them too, but computes the percentage of every key row. "
+     "A key of any entity but the 8 metrics, span names (by spans, links and events) and severities with the most "
+     "records on less than 5 % of its records has fewer than 5 % of the 9th most records of its kind: the key "
+     "tables' `key_count` indexes give the rows below that, and the 8's rows above it are read entity by entity.",
+     """WITH big_metrics(name) AS MATERIALIZED (SELECT name FROM metrics ORDER BY total_sample_count DESC LIMIT 8),
+big_spans(name) AS MATERIALIZED (
+  SELECT name FROM (SELECT name FROM spans ORDER BY total_sample_count DESC LIMIT 8)
+  UNION SELECT name FROM (SELECT name FROM spans ORDER BY link_count DESC LIMIT 8)
+  UNION SELECT span_name FROM (SELECT span_name FROM span_events ORDER BY event_count DESC LIMIT 8)),
+big_logs(severity) AS MATERIALIZED (SELECT severity FROM logs ORDER BY total_sample_count DESC LIMIT 8),
+bound(metrics, spans, logs) AS (SELECT
+  coalesce((SELECT total_sample_count FROM metrics ORDER BY total_sample_count DESC LIMIT 1 OFFSET 8), 0) * 0.05 + 1,
+  max(coalesce((SELECT total_sample_count FROM spans ORDER BY total_sample_count DESC LIMIT 1 OFFSET 8), 0),
+      coalesce((SELECT link_count FROM spans ORDER BY link_count DESC LIMIT 1 OFFSET 8), 0),
+      coalesce((SELECT event_count FROM span_events ORDER BY event_count DESC LIMIT 1 OFFSET 8), 0)) * 0.05 + 1,
+  coalesce((SELECT total_sample_count FROM logs ORDER BY total_sample_count DESC LIMIT 1 OFFSET 8), 0) * 0.05 + 1)
 SELECT signal, entity, key_scope, key_name, key_count, round(key_percentage, 2) AS pct FROM (
   SELECT 'metrics' AS signal, metric_name AS entity, key_scope, key_name, key_count, key_percentage
   FROM metric_keys WHERE key_count <= (SELECT metrics FROM bound)
+  UNION ALL SELECT 'metrics', metric_name, key_scope, key_name, key_count, key_percentage
+  FROM big_metrics b CROSS JOIN metric_keys k ON k.metric_name = b.name WHERE k.key_count > (SELECT metrics FROM bound)
   UNION ALL SELECT 'spans', span_name, key_scope, key_name, key_count, key_percentage
   FROM span_keys WHERE key_count <= (SELECT spans FROM bound)
+  UNION ALL SELECT 'spans', span_name, key_scope, key_name, key_count, key_percentage
+  FROM big_spans b CROSS JOIN span_keys k ON k.span_name = b.name WHERE k.key_count > (SELECT spans FROM bound)
   UNION ALL SELECT 'logs', severity, key_scope, key_name, key_count, key_percentage
-  FROM log_keys WHERE key_count <= (SELECT logs FROM bound))
+  FROM log_keys WHERE key_count <= (SELECT logs FROM bound)
+  UNION ALL SELECT 'logs', k.severity, key_scope, key_name, key_count, key_percentage
+  FROM big_logs b CROSS JOIN log_keys k ON k.severity = b.severity WHERE k.key_count > (SELECT logs FROM bound))
 WHERE key_percentage < 5 ORDER BY key_percentage LIMIT 8;"""),
     ("Which keys look like ids?",
-     "Nearly one distinct value per record: ids, timestamps or amounts that should not be labels. Datasette query `id_like_keys`.",
+     "Nearly one distinct value per record: ids, timestamps or amounts that should not be labels. Datasette query `id_like_keys`. "
+     "Such a key has at least 500 distinct values (half of 1 000 records): the key tables' cardinality indexes give "
+     "just those, in order (`+key_count`: not the `key_count` index, which holds most keys above 1 000 records).",
      """SELECT signal, entity, key_name, key_count, estimated_cardinality, substr(value_samples, 1, 60) AS samples
 FROM key_cardinality
-WHERE key_count >= 1000 AND estimated_cardinality >= 0.5 * key_count
+WHERE +key_count >= 1000 AND estimated_cardinality >= 0.5 * key_count AND estimated_cardinality >= 500
 ORDER BY estimated_cardinality DESC LIMIT 8;"""),
     ("What is everything known about one metric?",
      "The Get-API document (one JSON document, the shape of OCC's model), one indexed lookup. Datasette query `metric_document`.",

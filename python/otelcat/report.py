@@ -143,16 +143,31 @@ def sections(db, limit, pairs):
                 ["metric", "type", "~series", "~Prometheus series", "points", "top labels (~distinct)"],
                 ["metric", "type", "estimated_active_series", "estimated_prometheus_series", "data_points", "top_labels"],
                 [tuple("" if v is None else v for v in r) for r in rows]))
-    rows = q("""WITH svc(s) AS (SELECT service_name FROM metric_services UNION SELECT service_name FROM span_services
-                                 UNION SELECT service_name FROM log_services)
-                SELECT s,
-                  (SELECT coalesce(sum(sample_count), 0) FROM span_services WHERE service_name = s) AS spans,
-                  (SELECT coalesce(sum(sample_count), 0) FROM metric_services WHERE service_name = s) AS points,
-                  (SELECT coalesce(sum(sample_count), 0) FROM log_services WHERE service_name = s) AS logs,
-                  (SELECT count(*) FROM span_services WHERE service_name = s),
-                  (SELECT count(*) FROM metric_services WHERE service_name = s),
-                  (SELECT json_group_object(severity, sample_count) FROM log_services WHERE service_name = s)
-                FROM svc ORDER BY spans + points + logs DESC, s""")
+    if q("SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = 'service_totals'"):
+        # Schema version 3: the service totals (a row per service and signal,
+        # kept at commit; docs/catalog.md "Service totals") instead of adding
+        # up every service row of the catalog.
+        rows = q("""WITH t(s, spans, points, logs, span_names, metrics) AS (
+                      SELECT service_name, coalesce(sum(records) FILTER (WHERE signal = 'spans'), 0),
+                             coalesce(sum(records) FILTER (WHERE signal = 'metrics'), 0),
+                             coalesce(sum(records) FILTER (WHERE signal = 'logs'), 0),
+                             coalesce(sum(entities) FILTER (WHERE signal = 'spans'), 0),
+                             coalesce(sum(entities) FILTER (WHERE signal = 'metrics'), 0)
+                      FROM service_totals GROUP BY service_name)
+                    SELECT s, spans, points, logs, span_names, metrics,
+                      (SELECT json_group_object(severity, sample_count) FROM log_services WHERE service_name = s)
+                    FROM t ORDER BY spans + points + logs DESC, s""")
+    else:
+        rows = q("""WITH svc(s) AS (SELECT service_name FROM metric_services UNION SELECT service_name FROM span_services
+                                     UNION SELECT service_name FROM log_services)
+                    SELECT s,
+                      (SELECT coalesce(sum(sample_count), 0) FROM span_services WHERE service_name = s) AS spans,
+                      (SELECT coalesce(sum(sample_count), 0) FROM metric_services WHERE service_name = s) AS points,
+                      (SELECT coalesce(sum(sample_count), 0) FROM log_services WHERE service_name = s) AS logs,
+                      (SELECT count(*) FROM span_services WHERE service_name = s),
+                      (SELECT count(*) FROM metric_services WHERE service_name = s),
+                      (SELECT json_group_object(severity, sample_count) FROM log_services WHERE service_name = s)
+                    FROM svc ORDER BY spans + points + logs DESC, s""")
     rows = [(r[0], r[1], r[2], r[3], r[1] + r[2] + r[3], r[4], r[5], severities_text(r[6])) for r in rows]
     out.append(("Services by volume (all)", ["service", "spans", "points", "logs", "total", "span names", "metrics",
                                              "logs by severity"],

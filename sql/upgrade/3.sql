@@ -134,6 +134,12 @@ CREATE INDEX main.idx_metrics_records ON metrics(total_sample_count);
 CREATE INDEX main.idx_spans_records ON spans(total_sample_count);
 CREATE INDEX main.idx_spans_links ON spans(link_count);
 CREATE INDEX main.idx_span_events_count ON span_events(event_count);
+-- Dashboard rankings over the key rows (sql/schema.sql, idx_metric_keys_top).
+CREATE INDEX main.idx_metric_keys_top ON metric_key_rows(key_name, key_count DESC, metric_name) WHERE top_values IS NOT NULL;
+CREATE INDEX main.idx_span_keys_top ON span_key_rows(key_name, key_count DESC, span_name) WHERE top_values IS NOT NULL;
+CREATE INDEX main.idx_log_keys_top ON log_key_rows(key_name, key_count DESC, severity) WHERE top_values IS NOT NULL;
+CREATE INDEX main.idx_metric_keys_cardinality_names
+  ON metric_key_rows(estimated_cardinality DESC, metric_name, key_scope, key_name);
 
 -- Per-service keys (docs/catalog.md "Per-service keys"): counted from the
 -- upgrade on; the key percentages of an upgraded catalog's services are of
