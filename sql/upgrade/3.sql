@@ -134,6 +134,10 @@ CREATE INDEX main.idx_metrics_records ON metrics(total_sample_count);
 CREATE INDEX main.idx_spans_records ON spans(total_sample_count);
 CREATE INDEX main.idx_spans_links ON spans(link_count);
 CREATE INDEX main.idx_span_events_count ON span_events(event_count);
+-- Key rows by key name, then entity (sql/schema.sql, its last block).
+CREATE INDEX main.idx_metric_keys_key_entity ON metric_key_rows(key_name, metric_name, key_scope);
+CREATE INDEX main.idx_span_keys_key_entity ON span_key_rows(key_name, span_name, key_scope, event_name);
+CREATE INDEX main.idx_log_keys_key_entity ON log_key_rows(key_name, severity, key_scope);
 
 -- Per-service keys (docs/catalog.md "Per-service keys"): counted from the
 -- upgrade on; the key percentages of an upgraded catalog's services are of
