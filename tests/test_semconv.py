@@ -1033,6 +1033,8 @@ class TestConventionViolationsQuery(unittest.TestCase):
                     got = c.q(self.sql, {"key": key})
                     want = c.q(FORMER_CONVENTION_VIOLATIONS, {"key": key})
                     self.assertEqual(got, want)
+                    # and the query as it was before deprecated keys were judged per key name
+                    self.assertEqual(got, c.q(read("tests/fixtures/convention_violations_former.sql"), {"key": key}))
                     if key == "" and shape[0] == 300:
                         self.assertEqual({r[0] for r in got}, {"deprecated key", "missing required attribute", "type mismatch"})
                     if key == "" and shape[0] == 1200:
