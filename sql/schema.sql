@@ -658,3 +658,13 @@ CREATE TABLE IF NOT EXISTS service_totals (
   last_seen    TEXT,
   PRIMARY KEY (service_name, signal)
 ) WITHOUT ROWID;
+
+-- Key rows by key name, then entity (semantic conventions, issue 16): the
+-- rows of given key names in (key, entity) order, the first N of them, are
+-- a walk of these indexes that stops after N rows instead of a sort of
+-- every row of the keys (the dashboard's convention_violations: the first
+-- 1 000 deprecated key rows). idx_*_keys_key (key_name alone) stays: an
+-- upgrade cannot drop an index (it runs inside otlp_ingest's write).
+CREATE INDEX IF NOT EXISTS idx_metric_keys_key_entity ON metric_key_rows(key_name, metric_name, key_scope);
+CREATE INDEX IF NOT EXISTS idx_span_keys_key_entity ON span_key_rows(key_name, span_name, key_scope, event_name);
+CREATE INDEX IF NOT EXISTS idx_log_keys_key_entity ON log_key_rows(key_name, severity, key_scope);

@@ -140,6 +140,10 @@ CREATE INDEX main.idx_span_keys_top ON span_key_rows(key_name, key_count DESC, s
 CREATE INDEX main.idx_log_keys_top ON log_key_rows(key_name, key_count DESC, severity) WHERE top_values IS NOT NULL;
 CREATE INDEX main.idx_metric_keys_cardinality_names
   ON metric_key_rows(estimated_cardinality DESC, metric_name, key_scope, key_name);
+-- Key rows by key name, then entity (sql/schema.sql, its last block).
+CREATE INDEX main.idx_metric_keys_key_entity ON metric_key_rows(key_name, metric_name, key_scope);
+CREATE INDEX main.idx_span_keys_key_entity ON span_key_rows(key_name, span_name, key_scope, event_name);
+CREATE INDEX main.idx_log_keys_key_entity ON log_key_rows(key_name, severity, key_scope);
 
 -- Per-service keys (docs/catalog.md "Per-service keys"): counted from the
 -- upgrade on; the key percentages of an upgraded catalog's services are of
