@@ -14,14 +14,22 @@
 
 use super::image::{FAMILY, PRE_LONGS_FULL, SERIAL_VERSION};
 use super::{MAX_WEIGHT, MIN_LG_MAX, View};
-use crate::hll::Murmur3;
+use crate::hll::{Murmur3, murmur3_x64_128};
 
 /// The crate's sample size for the purge's median.
 const SAMPLE_SIZE: usize = 1024;
 
 /// The crate's hash of an item (`hash_item`: the `Hash` of `str` into its
-/// MurmurHash3 hasher, which writes the bytes, then 0xFF).
+/// MurmurHash3 hasher, seed 9001, which writes the bytes, then 0xFF): in
+/// one pass for values up to 255 bytes (TOP_CHARS characters of ASCII).
 fn item_hash(v: &str) -> u64 {
+    let n = v.len();
+    if n < 256 {
+        let mut buf = [0u8; 256];
+        buf[..n].copy_from_slice(v.as_bytes());
+        buf[n] = 0xff;
+        return murmur3_x64_128(&buf[..=n], 9001).0;
+    }
     let mut m = Murmur3::new();
     m.update(v.as_bytes()).update(&[0xff]);
     m.finish128().0
@@ -37,73 +45,85 @@ fn map_capacity(lg: u8) -> usize {
     (1usize << lg) * 3 / 4
 }
 
-/// `ReversePurgeItemHashMap<String>` with borrowed keys and each key's
-/// hash kept beside it.
-struct Map<'a> {
-    keys: Vec<&'a str>,
-    hashes: Vec<u64>,
-    values: Vec<u64>,
+/// One slot of the map: the crate's key, value and state, and the key's
+/// hash.
+#[derive(Clone, Copy)]
+struct Slot<'a> {
+    key: &'a str,
+    hash: u64,
+    value: u64,
     /// 0: empty; else the drift (probe distance + 1).
-    states: Vec<u16>,
+    state: u16,
+}
+
+const EMPTY: Slot<'static> = Slot {
+    key: "",
+    hash: 0,
+    value: 0,
+    state: 0,
+};
+
+/// `ReversePurgeItemHashMap<String>` with borrowed keys, each key's hash
+/// kept beside it.
+struct Map<'a> {
+    slots: Vec<Slot<'a>>,
     num_active: usize,
 }
 
 impl<'a> Map<'a> {
     fn new(size: usize) -> Map<'a> {
         Map {
-            keys: vec![""; size],
-            hashes: vec![0; size],
-            values: vec![0; size],
-            states: vec![0; size],
+            slots: vec![EMPTY; size],
             num_active: 0,
         }
     }
 
+    fn len(&self) -> usize {
+        self.slots.len()
+    }
+
     fn lg_length(&self) -> u8 {
-        self.keys.len().trailing_zeros() as u8
+        self.len().trailing_zeros() as u8
     }
 
     fn find_probe_or_empty(&self, key: &str, h: u64) -> (usize, usize) {
-        let mask = self.keys.len() - 1;
+        let mask = self.len() - 1;
         let mut probe = h as usize & mask;
         let mut drift = 1;
-        while self.states[probe] > 0 {
-            if self.hashes[probe] == h && self.keys[probe] == key {
-                break;
+        loop {
+            let s = &self.slots[probe];
+            if s.state == 0 || (s.hash == h && s.key == key) {
+                return (probe, drift);
             }
             probe = (probe + 1) & mask;
             drift += 1;
         }
-        (probe, drift)
     }
 
     fn adjust_or_put_value(&mut self, key: &'a str, h: u64, amount: u64) {
         let (probe, drift) = self.find_probe_or_empty(key, h);
-        if self.states[probe] == 0 {
-            self.keys[probe] = key;
-            self.hashes[probe] = h;
-            self.values[probe] = amount;
-            self.states[probe] = drift as u16;
+        let s = &mut self.slots[probe];
+        if s.state == 0 {
+            *s = Slot {
+                key,
+                hash: h,
+                value: amount,
+                state: drift as u16,
+            };
             self.num_active += 1;
         } else {
-            self.values[probe] += amount;
+            s.value += amount;
         }
     }
 
     fn keep_only_positive_counts(&mut self) {
-        let len = self.keys.len();
+        let len = self.len();
         let mut first_probe = len - 1;
-        while self.states[first_probe] > 0 {
+        while self.slots[first_probe].state > 0 {
             first_probe -= 1;
         }
-        for probe in (0..first_probe).rev() {
-            if self.states[probe] > 0 && self.values[probe] == 0 {
-                self.hash_delete(probe);
-                self.num_active -= 1;
-            }
-        }
-        for probe in (first_probe..len).rev() {
-            if self.states[probe] > 0 && self.values[probe] == 0 {
+        for probe in (0..first_probe).rev().chain((first_probe..len).rev()) {
+            if self.slots[probe].state > 0 && self.slots[probe].value == 0 {
                 self.hash_delete(probe);
                 self.num_active -= 1;
             }
@@ -115,15 +135,15 @@ impl<'a> Map<'a> {
         let mut samples = Vec::with_capacity(limit);
         let mut i = 0;
         while samples.len() < limit {
-            if self.states[i] > 0 {
-                samples.push(self.values[i]);
+            if self.slots[i].state > 0 {
+                samples.push(self.slots[i].value);
             }
             i += 1;
         }
         let mid = samples.len() / 2;
         let median = *samples.select_nth_unstable(mid).1;
-        for v in self.values.iter_mut() {
-            *v = v.saturating_sub(median);
+        for s in self.slots.iter_mut() {
+            s.value = s.value.saturating_sub(median);
         }
         self.keep_only_positive_counts();
         median
@@ -131,25 +151,26 @@ impl<'a> Map<'a> {
 
     fn resize(&mut self, new_size: usize) {
         let old = std::mem::replace(self, Map::new(new_size));
-        for i in 0..old.keys.len() {
-            if old.states[i] > 0 {
-                self.adjust_or_put_value(old.keys[i], old.hashes[i], old.values[i]);
+        for s in &old.slots {
+            if s.state > 0 {
+                self.adjust_or_put_value(s.key, s.hash, s.value);
             }
         }
     }
 
     fn hash_delete(&mut self, mut delete_probe: usize) {
-        self.states[delete_probe] = 0;
+        self.slots[delete_probe].state = 0;
         let mut drift: usize = 1;
-        let mask = self.keys.len() - 1;
+        let mask = self.len() - 1;
         let mut probe = (delete_probe + drift) & mask;
-        while self.states[probe] != 0 {
-            if self.states[probe] as usize > drift {
-                self.keys[delete_probe] = self.keys[probe];
-                self.hashes[delete_probe] = self.hashes[probe];
-                self.values[delete_probe] = self.values[probe];
-                self.states[delete_probe] = self.states[probe] - drift as u16;
-                self.states[probe] = 0;
+        while self.slots[probe].state != 0 {
+            let state = self.slots[probe].state;
+            if state as usize > drift {
+                self.slots[delete_probe] = Slot {
+                    state: state - drift as u16,
+                    ..self.slots[probe]
+                };
+                self.slots[probe].state = 0;
                 drift = 0;
                 delete_probe = probe;
             }
@@ -161,14 +182,14 @@ impl<'a> Map<'a> {
     /// The active slots in the crate's iteration order (`iter`: a
     /// golden-ratio stride through the slots).
     fn stride_order(&self) -> Vec<usize> {
-        let size = self.keys.len();
+        let size = self.len();
         let stride = ((size as f64 * 0.618_033_988_749_894_9) as usize) | 1;
         let mask = size - 1;
         let mut index = 0usize.wrapping_sub(stride);
         let mut out = Vec::with_capacity(self.num_active);
         while out.len() < self.num_active {
             index = index.wrapping_add(stride) & mask;
-            if self.states[index] > 0 {
+            if self.slots[index].state > 0 {
                 out.push(index);
             }
         }
@@ -194,7 +215,7 @@ impl<'a> Replay<'a> {
         let map = Map::new(1 << lg_cur);
         Replay {
             lg_max,
-            cur_map_cap: load_threshold(map.keys.len()),
+            cur_map_cap: load_threshold(map.len()),
             offset: 0,
             weight: 0,
             sample_size: SAMPLE_SIZE.min(map_capacity(lg_max)),
@@ -211,8 +232,8 @@ impl<'a> Replay<'a> {
         self.map.adjust_or_put_value(key, h, count);
         if self.map.num_active > self.cur_map_cap {
             if self.map.lg_length() < self.lg_max {
-                self.map.resize(self.map.keys.len() * 2);
-                self.cur_map_cap = load_threshold(self.map.keys.len());
+                self.map.resize(self.map.len() * 2);
+                self.cur_map_cap = load_threshold(self.map.len());
             } else {
                 self.offset += self.map.purge(self.sample_size);
             }
@@ -255,7 +276,8 @@ impl<'a> Replay<'a> {
         }
         let total = self.weight + o.weight;
         for i in o.map.stride_order() {
-            self.update(o.map.keys[i], o.map.hashes[i], o.map.values[i]);
+            let s = o.map.slots[i];
+            self.update(s.key, s.hash, s.value);
         }
         self.offset += o.offset;
         self.weight = total;
@@ -278,8 +300,8 @@ impl<'a> Replay<'a> {
     /// `serialize` (never empty here: the weight is above 0).
     fn image(&self) -> Vec<u8> {
         let m = &self.map;
-        let active: Vec<usize> = (0..m.keys.len()).filter(|&i| m.states[i] > 0).collect();
-        let len: usize = active.iter().map(|&i| 12 + m.keys[i].len()).sum();
+        let active = || m.slots.iter().filter(|s| s.state > 0);
+        let len: usize = active().map(|s| 12 + s.key.len()).sum();
         let mut img = Vec::with_capacity(32 + len);
         img.extend_from_slice(&[
             PRE_LONGS_FULL,
@@ -291,16 +313,16 @@ impl<'a> Replay<'a> {
             0,
             0,
         ]);
-        img.extend_from_slice(&(active.len() as u32).to_le_bytes());
+        img.extend_from_slice(&(m.num_active as u32).to_le_bytes());
         img.extend_from_slice(&[0; 4]);
         img.extend_from_slice(&self.weight.to_le_bytes());
         img.extend_from_slice(&self.offset.to_le_bytes());
-        for &i in &active {
-            img.extend_from_slice(&m.values[i].to_le_bytes());
+        for s in active() {
+            img.extend_from_slice(&s.value.to_le_bytes());
         }
-        for &i in &active {
-            img.extend_from_slice(&(m.keys[i].len() as u32).to_le_bytes());
-            img.extend_from_slice(m.keys[i].as_bytes());
+        for s in active() {
+            img.extend_from_slice(&(s.key.len() as u32).to_le_bytes());
+            img.extend_from_slice(s.key.as_bytes());
         }
         img
     }
