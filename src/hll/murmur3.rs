@@ -139,6 +139,12 @@ impl Murmur3 {
         self
     }
 
+    /// The 128-bit hash of all the bytes added (as [`murmur3_x64_128`] of
+    /// them with DataSketches' update seed).
+    pub fn finish128(&self) -> (u64, u64) {
+        finish(self.h1, self.h2, &self.buf[..self.pending], self.len)
+    }
+
     /// The HLL coupon of all the bytes added (as [`coupon_of`] of them).
     pub fn coupon(&self) -> u32 {
         coupon_of_hash(finish(

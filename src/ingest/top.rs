@@ -378,14 +378,14 @@ impl TopCounter {
     }
 
     /// The image of a DataSketches frequent-items sketch holding these
-    /// counts, as the crate writes it (`topk::write_image`, then read and
+    /// counts, as the crate writes it (`topk::write_image`'s image read and
     /// written again by the crate, as `topk_merge` writes every merged
-    /// image): the same records make the same stored bytes whether one
-    /// transaction brought them or several. `None` when nothing was counted.
+    /// image; replayed by `topk::write_crate_image`): the same records make
+    /// the same stored bytes whether one transaction brought them or
+    /// several. `None` when nothing was counted.
     pub fn image(&self) -> Option<Vec<u8>> {
         let items = self.counts();
-        let raw = topk::write_image(TOP_LG, self.total, self.offset, &items)?;
-        Some(topk::rewrite_written(&raw).expect("write_image writes images the crate reads"))
+        topk::write_crate_image(TOP_LG, self.total, self.offset, &items)
     }
 
     /// (value, lower bound of its count) of the tracked values, the maximum

@@ -22,6 +22,16 @@ fn capacity(lg: u8) -> usize {
     3 * (1usize << lg) / 4
 }
 
+/// The log2 of the smallest map that holds `n` values (at least
+/// [`MIN_LG_MAX`]).
+pub(super) fn map_lg_for(n: usize) -> u8 {
+    let mut lg = MIN_LG_MAX;
+    while capacity(lg) < n {
+        lg += 1;
+    }
+    lg
+}
+
 /// The image of a frequent-items sketch given by its fields (docs/FORMAT.md,
 /// "Top values"): a map of at most 2^`lg_max` counters holding `items` (each
 /// value once, a count above 0; at most 0.75 × 2^`lg_max` of them), the sum
@@ -39,10 +49,7 @@ pub fn write_image(
     if total_weight == 0 {
         return None;
     }
-    let mut lg_cur = MIN_LG_MAX;
-    while capacity(lg_cur) < items.len() {
-        lg_cur += 1;
-    }
+    let lg_cur = map_lg_for(items.len());
     debug_assert!((MIN_LG_MAX..=MAX_LG_MAX).contains(&lg_max) && lg_cur <= lg_max);
     debug_assert!(items.iter().map(|i| i.1).sum::<u64>() + offset <= total_weight);
     let len: usize = items.iter().map(|(v, _)| 12 + v.len()).sum();
@@ -296,13 +303,15 @@ impl<'a> View<'a> {
     /// holds, not for the lg_cur_map_size it declares: same counts, same
     /// bounds (the map grows as values arrive).
     pub fn to_sketch(&self, bytes: &[u8]) -> std::result::Result<Sketch, String> {
-        let mut lg = MIN_LG_MAX;
-        while capacity(lg) < self.items.len() {
-            lg += 1;
-        }
         let mut img = bytes.to_vec();
-        img[4] = lg.min(self.lg_cur);
+        img[4] = self.map_lg_for_items();
         Sketch::deserialize(&img).map_err(|e| e.to_string())
+    }
+
+    /// The log2 of the map [`to_sketch`](Self::to_sketch) reads the image
+    /// into: the smallest that holds its items, at most its lg_cur_map_size.
+    pub(super) fn map_lg_for_items(&self) -> u8 {
+        map_lg_for(self.items.len()).min(self.lg_cur)
     }
 
     /// The upper bound of `value`'s count; 0 when it is not tracked (it then

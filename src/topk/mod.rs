@@ -26,7 +26,9 @@
 //! The modules split as `src/hll/` does, the core free of FFI: the image
 //! layout, its field-by-field check and the reading in place (`image.rs`:
 //! [`parse`], [`View`]); the union behind `topk_merge` (`merge.rs`:
-//! [`Merger`]); the SQL functions (`sql.rs`, the only module that knows
+//! [`Merger`]; `replay.rs`: the crate's sketch replayed over borrowed
+//! values, for the flush's two writes, [`merge_two`] and
+//! [`write_crate_image`]); the SQL functions (`sql.rs`, the only module that knows
 //! `ffi`); the property the fuzz target asserts (`property.rs`, feature
 //! `fuzzing`: [`check_image`]); unit tests (`tests.rs`).
 
@@ -36,6 +38,7 @@ mod image;
 mod merge;
 #[cfg(any(test, feature = "fuzzing"))]
 mod property;
+mod replay;
 mod sql;
 #[cfg(test)]
 mod tests;
@@ -44,6 +47,7 @@ pub use image::{Mode, Row, View, parse, write_image};
 pub use merge::Merger;
 #[cfg(any(test, feature = "fuzzing"))]
 pub use property::check_image;
+pub use replay::{merge_two, write_crate_image};
 pub use sql::register;
 
 /// The crate's sketch of strings.
@@ -81,6 +85,7 @@ pub fn encode(s: &Sketch) -> Vec<u8> {
 /// (read by the crate and written again), without the checks of [`parse`]:
 /// its writer made it. `write_image` sizes the map for its items, as
 /// [`View::to_sketch`] does for a merge.
+#[cfg(test)]
 pub fn rewrite_written(raw: &[u8]) -> std::result::Result<Vec<u8>, String> {
     Sketch::deserialize(raw)
         .map(|s| encode(&s))

@@ -6,7 +6,7 @@ use std::cell::RefCell;
 use super::image::shown;
 use super::{
     DEFAULT_LG_MAX, DEFAULT_N, MAX_LG_MAX, MAX_WEIGHT, MIN_LG_MAX, Merger, Mode, Sketch, View,
-    encode, new_sketch, parse,
+    encode, merge_two, new_sketch, parse,
 };
 use crate::ffi::{self, Aggregate, Arg, Ctx, Db, Error, Kind, Result, bail};
 use crate::memo;
@@ -214,6 +214,11 @@ pub fn topk_merge(ctx: Ctx, args: &[Arg]) -> Result<()> {
         && b.kind() == Kind::Blob
     {
         let merge = || {
+            if let (Some(va), Some(vb)) = (sketch_arg(func, *a, 1)?, sketch_arg(func, *b, 2)?)
+                && let Some(img) = merge_two(&va, &vb)
+            {
+                return Ok(std::borrow::Cow::Owned(img));
+            }
             merge_all(func, args)?
                 .map(std::borrow::Cow::Owned)
                 .ok_or_else(|| Error::new(format!("{func}: two sketches made no merge")))

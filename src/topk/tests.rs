@@ -493,3 +493,117 @@ fn merging_past_the_weight_limit_is_an_error() {
     assert!(e.contains("would exceed 2^63 - 1"), "{e}");
     check_image(&a);
 }
+
+/// A random sketch image: the crate's (values of a Zipf stream, weighted
+/// now and then) or a hand-written one in an order the crate would not
+/// write (as another writer's image may be).
+fn random_image(r: &mut XorShift) -> Vec<u8> {
+    let lg = MIN_LG_MAX + r.below(6) as u8;
+    let distinct = 1 + r.below(300) as usize;
+    let n = 1 + r.below(3_000) as usize;
+    if r.below(4) == 0 {
+        let mut items: Vec<(String, u64)> = (0..r.below(map_cap(lg) as u64 + 1))
+            .map(|i| (format!("h{i}-{}", r.below(1000)), 1 + r.below(50)))
+            .collect();
+        items.sort();
+        items.dedup_by(|a, b| a.0 == b.0);
+        let refs: Vec<(&str, u64)> = items.iter().map(|(v, c)| (v.as_str(), *c)).collect();
+        let sum: u64 = refs.iter().map(|i| i.1).sum();
+        let offset = r.below(20);
+        let total = sum + offset + r.below(20) + 1;
+        return write_image(lg.max(map_lg(refs.len())), total, offset, &refs).expect("a total");
+    }
+    let mut s = new_sketch(lg);
+    for v in zipf(r, n, distinct) {
+        let c = if r.below(10) == 0 {
+            1 + r.below(100)
+        } else {
+            1
+        };
+        s.update_with_count_ref(v.as_str(), c);
+    }
+    encode(&s)
+}
+
+fn map_cap(lg: u8) -> usize {
+    3 * (1usize << lg) / 4
+}
+
+fn map_lg(n: usize) -> u8 {
+    let mut lg = MIN_LG_MAX;
+    while map_cap(lg) < n {
+        lg += 1;
+    }
+    lg
+}
+
+/// `merge_two` writes what the crate's merge (`Merger`) writes, byte for
+/// byte: maps of different sizes, resizes, purges, images in any order.
+#[test]
+fn replayed_merges_are_the_crates_bytes() {
+    let mut r = XorShift::new(0x5EED_0F70);
+    let mut purged = 0;
+    for _ in 0..3_000 {
+        let (a, b) = (random_image(&mut r), random_image(&mut r));
+        let (va, vb) = (parse(&a).unwrap(), parse(&b).unwrap());
+        let mut m = Merger::default();
+        m.add(&va, &a).unwrap();
+        m.add(&vb, &b).unwrap();
+        let want = m.result().unwrap();
+        let got = merge_two(&va, &vb).expect("two non-empty images in range");
+        assert_eq!(got, want, "{a:?} + {b:?}");
+        if parse(&got).unwrap().offset > va.offset + vb.offset {
+            purged += 1;
+        }
+    }
+    assert!(purged > 100, "{purged} merges purged");
+}
+
+/// `write_crate_image` writes what the crate writes for `write_image`'s
+/// image (read and written again), byte for byte.
+#[test]
+fn replayed_batch_images_are_the_crates_bytes() {
+    let mut r = XorShift::new(0xBA7C_4111);
+    for _ in 0..3_000 {
+        let lg = MIN_LG_MAX + r.below(6) as u8;
+        let n = r.below(map_cap(lg) as u64 + 1) as usize;
+        let items: Vec<(String, u64)> = (0..n)
+            .map(|i| {
+                // Now and then longer than the one-pass hash takes.
+                let pad = if r.below(10) == 0 { 300 } else { r.below(40) };
+                (
+                    format!("{}{i}", "x".repeat(pad as usize)),
+                    1 + r.below(1_000),
+                )
+            })
+            .collect();
+        let refs: Vec<(&str, u64)> = items.iter().map(|(v, c)| (v.as_str(), *c)).collect();
+        let sum: u64 = refs.iter().map(|i| i.1).sum();
+        let offset = r.below(100);
+        let total = sum + offset + r.below(3);
+        let raw = write_image(lg, total, offset, &refs);
+        let got = write_crate_image(lg, total, offset, &refs);
+        assert_eq!(
+            got,
+            raw.map(|raw| rewrite_written(&raw).unwrap()),
+            "{refs:?}"
+        );
+    }
+}
+
+/// Empty images and totals past 2^63 − 1 are left to the crate's merge.
+#[test]
+fn replay_leaves_empty_and_overflowing_merges_to_the_crate() {
+    let a = image(5, 3, MAX_WEIGHT - 5, 0, &[("a", 7)]);
+    let b = image(5, 3, 6, 0, &[("b", 6)]);
+    assert_eq!(merge_two(&parse(&a).unwrap(), &parse(&b).unwrap()), None);
+    let empty = encode(&new_sketch(5));
+    assert_eq!(
+        merge_two(&parse(&empty).unwrap(), &parse(&b).unwrap()),
+        None
+    );
+    assert_eq!(
+        merge_two(&parse(&b).unwrap(), &parse(&empty).unwrap()),
+        None
+    );
+}
