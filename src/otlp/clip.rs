@@ -17,7 +17,7 @@ pub const MAX_NAME_BYTES: usize = 256;
 const SUFFIX_BYTES: usize = "…#".len() + 16;
 
 /// `name`, or, when it is longer than [`MAX_NAME_BYTES`], its first bytes
-/// (cut at a character boundary, at most `MAX_NAME_BYTES` − 19), `…#` and
+/// (cut at a character boundary, at most `MAX_NAME_BYTES` − 20), `…#` and
 /// the first 64 bits of the MurmurHash3 x64 128 (seed 0) of the whole name
 /// as 16 lowercase hex digits, so that distinct long names stay distinct.
 #[inline(always)]
